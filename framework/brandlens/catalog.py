@@ -1,0 +1,178 @@
+"""What is installed: plugins, methodologies, indicators, explanations — as models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from brandlens.errors import UsageError
+from brandlens.plugins import registry
+
+
+class PluginEntry(BaseModel):
+    name: str
+    origin: str
+    distribution: str | None
+    version: str | None
+    hooks: list[str]
+    methodologies: list[str]
+    event_types: int
+    presets: list[str]
+    errors: list[str]
+
+
+class PluginList(BaseModel):
+    plugins: list[PluginEntry]
+
+
+class MethodologyEntry(BaseModel):
+    name: str
+    title: str
+    version: str
+    source: str
+    plugin: str
+    indicators: int
+    headline: list[str]
+
+
+class MethodologyList(BaseModel):
+    methodologies: list[MethodologyEntry]
+
+
+class IndicatorEntry(BaseModel):
+    id: str
+    title: str
+    unit: str
+    direction: str
+    dimension: str | None
+    headline: bool
+
+
+class IndicatorList(BaseModel):
+    indicators: list[IndicatorEntry]
+
+
+class ParameterEntry(BaseModel):
+    name: str
+    default: Any
+    description: str
+
+
+class Explanation(BaseModel):
+    id: str
+    title: str
+    methodology: str
+    methodology_title: str
+    unit: str
+    direction: str
+    dimension: str | None
+    keys: list[str] | None
+    headline: bool
+    definition: str
+    formula: str | None
+    requires: list[str]
+    parameters: list[ParameterEntry]
+    source: str
+
+
+def plugins() -> PluginList:
+    reg = registry()
+    return PluginList(
+        plugins=[
+            PluginEntry(
+                name=p.name,
+                origin=p.origin,
+                distribution=p.distribution,
+                version=p.version,
+                hooks=p.hooks,
+                methodologies=p.methodologies,
+                event_types=len(p.event_types),
+                presets=p.presets,
+                errors=p.errors,
+            )
+            for p in reg.plugins
+        ]
+    )
+
+
+def methodologies() -> MethodologyList:
+    return MethodologyList(
+        methodologies=[
+            MethodologyEntry(
+                name=c.name,
+                title=c.methodology.title,
+                version=c.methodology.version,
+                source=c.methodology.source,
+                plugin=c.plugin,
+                indicators=len(c.methodology.indicators),
+                headline=[i.id for i in c.methodology.indicators if i.headline],
+            )
+            for c in registry().methodologies.values()
+        ]
+    )
+
+
+def indicators(methodology: str | None = None) -> IndicatorList:
+    reg = registry()
+    if methodology is not None and methodology not in reg.methodologies:
+        known = ", ".join(reg.methodologies) or "none installed"
+        raise UsageError(f"unknown methodology {methodology!r} (available: {known})")
+    chosen = [reg.methodologies[methodology]] if methodology else reg.methodologies.values()
+    return IndicatorList(
+        indicators=[
+            IndicatorEntry(
+                id=i.id,
+                title=i.title,
+                unit=i.unit,
+                direction=i.direction,
+                dimension=i.dimension,
+                headline=i.headline,
+            )
+            for c in chosen
+            for i in c.methodology.indicators
+        ]
+    )
+
+
+def explain(indicator_id: str) -> Explanation:
+    reg = registry()
+    method = indicator_id.partition(".")[0]
+    checked = reg.methodologies.get(method)
+    if checked is None:
+        raise UsageError(f"unknown indicator {indicator_id!r}: no methodology {method!r}")
+    m = checked.methodology
+    try:
+        ind = m.indicator(indicator_id)
+    except KeyError:
+        known = ", ".join(i.id for i in m.indicators)
+        raise UsageError(f"unknown indicator {indicator_id!r} (known: {known})") from None
+    used = checked.indicator_sql[ind.id].parameters if ind.id in checked.indicator_sql else None
+    for rel in checked.relations_needed([ind.id]):
+        if used is not None and rel in checked.relation_sql:
+            used = used | checked.relation_sql[rel].parameters
+        elif used is not None:
+            lad = next(x for x in m.ladders if x.name == rel)
+            used = used | lad.parameter_refs()
+    defaults = m.parameters().model_dump(mode="json")
+    params = [
+        ParameterEntry(name=n, default=defaults[n], description=f.description or "")
+        for n, f in m.parameters.model_fields.items()
+        if used is None or n in used
+    ]
+    return Explanation(
+        id=ind.id,
+        title=ind.title,
+        methodology=m.name,
+        methodology_title=m.title,
+        unit=ind.unit,
+        direction=ind.direction,
+        dimension=ind.dimension,
+        keys=list(ind.keys) if ind.keys else None,
+        headline=ind.headline,
+        definition=ind.description,
+        formula=ind.sql,
+        requires=list(ind.requires),
+        parameters=params,
+        source=m.source,
+    )

@@ -1,0 +1,426 @@
+"""The brandlens command line: a thin typer shell over the library.
+
+Commands call library functions that return pydantic models and hand them to
+``render``. Data goes to stdout (or --output), messages to stderr. Heavy
+modules (duckdb, sqlglot) are imported inside commands so ``--help`` is fast.
+
+Exit codes: 0 success; 1 data problems (bad rows under --strict, unreadable or
+empty input, failed indicators); 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from brandlens.errors import EXIT_DATA, EXIT_USAGE, BrandlensError
+from brandlens.render import Format as Fmt
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pydantic import BaseModel
+
+app = typer.Typer(
+    name="brandlens",
+    help="Consumer-asset indicators (AIPL/FAST, 4A/GOAL, GROW, ...) from a raw event log.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="Output format.")]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write data here instead of stdout.")
+]
+NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colours (NO_COLOR is honoured).")]
+DataArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Directory with events.* (+ optional tables), an events file, or a DuckDB file."
+    ),
+]
+MappingOpt = Annotated[
+    Path | None, typer.Option("--mapping", help="Column mapping YAML for a custom format.")
+]
+PresetOpt = Annotated[
+    str | None,
+    typer.Option("--preset", help="Built-in mapping: rees46, taobao-userbehavior, cdnow."),
+]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail (exit 1) on any bad row.")]
+TimezoneOpt = Annotated[
+    str, typer.Option("--timezone", help="Time zone whose local dates windows count in.")
+]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="As-of date (default: last local event date).")
+]
+MethodOpt = Annotated[
+    list[str] | None, typer.Option("--methodology", "-m", help="Methodology (repeatable).")
+]
+BrandOpt = Annotated[list[str] | None, typer.Option("--brand", "-b", help="Brand (repeatable).")]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", help="METHOD.NAME=VALUE, e.g. fast.advancing_period_days=14."),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or hints.")]
+MemoryOpt = Annotated[
+    str | None, typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 8GB.")
+]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="DuckDB threads.")]
+TempOpt = Annotated[
+    Path | None, typer.Option("--temp-directory", help="Where DuckDB spills to disk.")
+]
+
+
+def _stderr(no_color: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, no_color=no_color or "NO_COLOR" in os.environ, highlight=False)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    _stderr().print(f"[bold red]brandlens: error:[/] {message}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def errors() -> Iterator[None]:
+    """Turn library errors into one line on stderr and the documented exit code."""
+    try:
+        yield
+    except BrandlensError as e:
+        fail(e.message, e.exit_code)
+    except Exception as e:
+        if type(e).__module__.startswith(("duckdb", "_duckdb")):
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            fail(f"DuckDB: {first}", EXIT_DATA)
+        raise
+
+
+def emit(model: BaseModel, fmt: Fmt, output: Path | None, no_color: bool) -> None:
+    from brandlens.render import render
+
+    to_terminal = output is None and sys.stdout.isatty()
+    color = to_terminal and not no_color and "NO_COLOR" not in os.environ
+    width = None if to_terminal else 160
+    text = render(model, fmt, color=color, width=width)
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as e:
+            fail(f"{output}: cannot write ({e.strerror})", EXIT_USAGE)
+
+
+def _params(items: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            fail(f"--param {item!r}: expected METHOD.NAME=VALUE", EXIT_USAGE)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _config(memory: str | None, threads: int | None, temp: Path | None) -> Any:
+    from brandlens.engine import EngineConfig
+
+    return EngineConfig(
+        memory_limit=memory, threads=threads, temp_directory=str(temp) if temp else None
+    )
+
+
+@contextmanager
+def _progress(total: int, quiet: bool) -> Iterator[Any]:
+    """A rich progress bar on stderr (one step per methodology), only on a terminal."""
+    if quiet or not sys.stderr.isatty() or total == 0:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=_stderr(), transient=True) as bar:
+        task = bar.add_task("computing", total=total)
+
+        def step(name: str) -> None:
+            bar.update(task, advance=1, description=f"computed {name}")
+
+        yield step
+
+
+def _run(
+    kind: str,
+    data: Path,
+    as_of: str | None,
+    methodology: list[str] | None,
+    brand: list[str] | None,
+    param: list[str] | None,
+    mapping: Path | None,
+    preset: str | None,
+    timezone: str,
+    strict: bool,
+    quiet: bool,
+    config: Any,
+) -> Any:
+    from brandlens.engine import Dataset
+
+    with Dataset(
+        data, mapping=mapping, preset=preset, timezone=timezone, strict=strict, config=config
+    ) as ds:
+        total = len(methodology) if methodology else len(ds.registry.methodologies)
+        with _progress(total, quiet) as step:
+            kwargs = dict(
+                as_of=as_of,
+                methodologies=methodology,
+                brands=brand,
+                params=_params(param),
+                progress=step,
+            )
+            return ds.compute(**kwargs) if kind == "compute" else ds.compare(**kwargs)
+
+
+@app.command()
+def compute(
+    data: DataArg,
+    as_of: AsOfOpt = None,
+    methodology: MethodOpt = None,
+    brand: BrandOpt = None,
+    param: ParamOpt = None,
+    mapping: MappingOpt = None,
+    preset: PresetOpt = None,
+    timezone: TimezoneOpt = "Asia/Shanghai",
+    strict: StrictOpt = False,
+    fmt: FormatOpt = Fmt.table,
+    output: OutputOpt = None,
+    no_color: NoColorOpt = False,
+    quiet: QuietOpt = False,
+    memory_limit: MemoryOpt = None,
+    threads: ThreadsOpt = None,
+    temp_directory: TempOpt = None,
+) -> None:
+    """Compute every indicator of the chosen methodologies, per brand."""
+    with errors():
+        result = _run(
+            "compute",
+            data,
+            as_of,
+            methodology,
+            brand,
+            param,
+            mapping,
+            preset,
+            timezone,
+            strict,
+            quiet,
+            _config(memory_limit, threads, temp_directory),
+        )
+    emit(result, fmt, output, no_color)
+    _report_errors(result.errors, fmt)
+
+
+@app.command()
+def compare(
+    data: DataArg,
+    as_of: AsOfOpt = None,
+    methodology: MethodOpt = None,
+    brand: BrandOpt = None,
+    param: ParamOpt = None,
+    mapping: MappingOpt = None,
+    preset: PresetOpt = None,
+    timezone: TimezoneOpt = "Asia/Shanghai",
+    strict: StrictOpt = False,
+    fmt: FormatOpt = Fmt.table,
+    output: OutputOpt = None,
+    no_color: NoColorOpt = False,
+    quiet: QuietOpt = False,
+    memory_limit: MemoryOpt = None,
+    threads: ThreadsOpt = None,
+    temp_directory: TempOpt = None,
+) -> None:
+    """One row per brand; the headline indicators of every methodology as columns."""
+    with errors():
+        result = _run(
+            "compare",
+            data,
+            as_of,
+            methodology,
+            brand,
+            param,
+            mapping,
+            preset,
+            timezone,
+            strict,
+            quiet,
+            _config(memory_limit, threads, temp_directory),
+        )
+    emit(result, fmt, output, no_color)
+    _report_errors(result.errors, fmt)
+
+
+def _report_errors(errs: list[Any], fmt: Fmt) -> None:
+    if not errs:
+        return
+    if fmt in (Fmt.csv, Fmt.json):  # table/markdown already show an errors section
+        console = _stderr()
+        for e in errs:
+            console.print(f"brandlens: indicator {e.indicator} failed: {e.message}", soft_wrap=True)
+    raise typer.Exit(EXIT_DATA)
+
+
+@app.command()
+def validate(
+    data: DataArg,
+    mapping: MappingOpt = None,
+    preset: PresetOpt = None,
+    timezone: TimezoneOpt = "Asia/Shanghai",
+    strict: StrictOpt = False,
+    quarantine_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--quarantine-out", help="Write quarantined rows with reasons (.csv/.parquet)."
+        ),
+    ] = None,
+    fmt: FormatOpt = Fmt.table,
+    output: OutputOpt = None,
+    no_color: NoColorOpt = False,
+    memory_limit: MemoryOpt = None,
+    threads: ThreadsOpt = None,
+    temp_directory: TempOpt = None,
+) -> None:
+    """Check DATA against the canonical schema; report quarantined rows per reason."""
+    from brandlens import api
+
+    with errors():
+        report = api.validate(
+            data,
+            mapping=mapping,
+            preset=preset,
+            timezone=timezone,
+            quarantine_out=quarantine_out,
+            config=_config(memory_limit, threads, temp_directory),
+        )
+    emit(report, fmt, output, no_color)
+    if strict and report.rows_quarantined:
+        fail(f"{report.rows_quarantined} bad row(s) under --strict", EXIT_DATA)
+
+
+@app.command()
+def plugins(
+    fmt: FormatOpt = Fmt.table, output: OutputOpt = None, no_color: NoColorOpt = False
+) -> None:
+    """Installed plugins, their methodologies, versions and load errors."""
+    from brandlens import catalog
+
+    with errors():
+        emit(catalog.plugins(), fmt, output, no_color)
+
+
+@app.command()
+def methodologies(
+    fmt: FormatOpt = Fmt.table, output: OutputOpt = None, no_color: NoColorOpt = False
+) -> None:
+    """Installed methodologies."""
+    from brandlens import catalog
+
+    with errors():
+        emit(catalog.methodologies(), fmt, output, no_color)
+
+
+@app.command()
+def indicators(
+    methodology: Annotated[str | None, typer.Argument(help="Only this methodology.")] = None,
+    fmt: FormatOpt = Fmt.table,
+    output: OutputOpt = None,
+    no_color: NoColorOpt = False,
+) -> None:
+    """Indicators of every (or one) installed methodology."""
+    from brandlens import catalog
+
+    with errors():
+        emit(catalog.indicators(methodology), fmt, output, no_color)
+
+
+@app.command()
+def explain(
+    indicator: Annotated[str, typer.Argument(help="Indicator id, e.g. fast.thriving.")],
+    fmt: FormatOpt = Fmt.table,
+    output: OutputOpt = None,
+    no_color: NoColorOpt = False,
+) -> None:
+    """Definition, formula, unit, parameters with defaults and source of an indicator."""
+    from brandlens import catalog
+
+    with errors():
+        emit(catalog.explain(indicator), fmt, output, no_color)
+
+
+@app.command()
+def schema(output: OutputOpt = None) -> None:
+    """JSON Schema of the canonical tables and of the result contract."""
+    import json
+
+    from brandlens.result import Comparison, Result, ValidationReport
+    from brandlens.schema import json_schemas
+
+    doc = {
+        "tables": json_schemas(),
+        "result": Result.model_json_schema(),
+        "comparison": Comparison.model_json_schema(),
+        "validation": ValidationReport.model_json_schema(),
+    }
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@app.command()
+def demo(
+    fmt: FormatOpt = Fmt.table,
+    no_color: NoColorOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Compare all installed methodologies on the small sample market shipped with brandlens."""
+    from importlib import resources
+
+    sample = Path(str(resources.files("brandlens") / "data" / "sample"))
+    with errors():
+        result = _run(
+            "compare",
+            sample,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            "Asia/Shanghai",
+            False,
+            quiet,
+            _config(None, None, None),
+        )
+    emit(result, fmt, None, no_color)
+    if not quiet:
+        console = _stderr(no_color)
+        console.print(f"\nSample data: {sample}")
+        console.print("Try next:")
+        console.print(f"  brandlens validate {sample}")
+        console.print(f"  brandlens compute {sample} --format json")
+        console.print("  brandlens indicators")
+    _report_errors(result.errors, fmt)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

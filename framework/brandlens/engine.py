@@ -1,0 +1,571 @@
+"""The engine: one DuckDB connection, one validated dataset, many runs.
+
+A run = dataset + as_of date + methodologies + optional brand filter + parameters.
+Flow of a run: choose methodologies -> validate parameters -> resolve as_of ->
+build the ``brands`` and ``members`` views -> per methodology, materialise the
+ladders and relations its indicators need (once) -> run each indicator in
+isolation (a failure becomes an error entry) -> normalise, check and sort rows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import zoneinfo
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from brandlens import __version__
+from brandlens.errors import BrandlensError, DataError, UsageError
+from brandlens.methodology import (
+    CANONICAL_VIEWS,
+    ENGINE_PARAMETERS,
+    CheckedMethodology,
+    Indicator,
+    IndicatorContext,
+    Value,
+)
+from brandlens.plugins import Registry, registry
+from brandlens.result import (
+    Comparison,
+    ComparisonColumn,
+    ComparisonRow,
+    DatasetInfo,
+    ErrorEntry,
+    Result,
+    ResultRow,
+    ValidationReport,
+)
+from brandlens.sqlcheck import check_query, quote_ident
+
+if TYPE_CHECKING:  # pragma: no cover
+    from brandlens.mapping import Mapping as ColumnMapping
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """DuckDB resources; each falls back to BRANDLENS_MEMORY_LIMIT / _THREADS / _TEMP_DIRECTORY."""
+
+    memory_limit: str | None = None
+    threads: int | None = None
+    temp_directory: str | None = None
+
+    def resolved(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        memory = self.memory_limit or os.environ.get("BRANDLENS_MEMORY_LIMIT")
+        threads = self.threads or os.environ.get("BRANDLENS_THREADS")
+        temp = self.temp_directory or os.environ.get("BRANDLENS_TEMP_DIRECTORY")
+        if memory:
+            out["memory_limit"] = str(memory)
+        if threads:
+            try:
+                out["threads"] = int(threads)
+            except ValueError:
+                raise UsageError(f"threads must be a whole number, got {threads!r}") from None
+        if temp:
+            out["temp_directory"] = str(temp)
+        return out
+
+
+def check_timezone(tz: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f"--timezone: unknown time zone {tz!r} (e.g. Asia/Shanghai, UTC)"
+        ) from None
+    return tz
+
+
+def parse_date(value: str | date, what: str = "--as-of") -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+class Dataset:
+    """A loaded, validated dataset on its own DuckDB connection; compute many runs on it."""
+
+    def __init__(
+        self,
+        data: str | Path,
+        *,
+        mapping: str | Path | ColumnMapping | None = None,
+        preset: str | None = None,
+        timezone: str = DEFAULT_TIMEZONE,
+        strict: bool = False,
+        config: EngineConfig | None = None,
+        quarantine_out: str | Path | None = None,
+        plugin_registry: Registry | None = None,
+    ) -> None:
+        import duckdb
+
+        from brandlens.mapping import Mapping as ColumnMapping
+        from brandlens.mapping import load_mapping
+        from brandlens.sources import open_source
+        from brandlens.validation import validate_source
+
+        self.registry = plugin_registry or registry()
+        self.timezone = check_timezone(timezone)
+        if mapping is not None and preset is not None:
+            raise UsageError("give --mapping or --preset, not both")
+        column_mapping: ColumnMapping | None
+        if preset is not None:
+            if preset not in self.registry.presets:
+                known = ", ".join(self.registry.presets) or "none"
+                raise UsageError(f"--preset: unknown preset {preset!r} (available: {known})")
+            column_mapping = self.registry.presets[preset]
+        elif mapping is None or isinstance(mapping, ColumnMapping):
+            column_mapping = mapping
+        else:
+            column_mapping = load_mapping(mapping)
+        try:
+            self.con = duckdb.connect(":memory:", config=(config or EngineConfig()).resolved())
+        except duckdb.Error as e:
+            raise UsageError(f"engine settings rejected by DuckDB: {e}") from None
+        self.con.execute("SET TimeZone = 'UTC'")
+        source = open_source(self.con, data, column_mapping)
+        self.source_columns = {t: ts.present for t, ts in source.tables.items()}
+        self.report: ValidationReport = validate_source(
+            self.con, source, sorted(self.registry.event_types), self.timezone
+        )
+        events = self.report.events
+        if events.rows_read == 0:
+            raise DataError(f"{events.source}: no rows")
+        if quarantine_out is not None:
+            self.write_quarantine(quarantine_out)
+        if strict and self.report.rows_quarantined:
+            counts = ", ".join(f"{r.table}.{r.reason} {r.count}" for r in self.report.reasons)
+            bad = self.report.rows_quarantined
+            raise DataError(f"{source.label}: {bad} bad row(s) under --strict ({counts})")
+        # Everything is materialised: from here on no query may touch files.
+        self.con.execute("SET enable_external_access = false")
+
+    # ---- dataset facts ----------------------------------------------------
+    @property
+    def info(self) -> DatasetInfo:
+        ev = self.report.events
+        by_reason = {r.reason: r.count for r in self.report.reasons if r.table == "events"}
+        return DatasetInfo(
+            source=self.report.source,
+            rows_read=ev.rows_read,
+            rows_accepted=ev.rows_accepted,
+            rows_quarantined=ev.rows_quarantined,
+            quarantined_by_reason=by_reason,
+            tables=[t.table for t in self.report.tables],
+        )
+
+    def write_quarantine(self, path: str | Path) -> None:
+        """Write quarantined rows with their reasons (CSV, or Parquet by extension)."""
+        import duckdb
+
+        fmt = "PARQUET" if str(path).lower().endswith(".parquet") else "CSV, HEADER"
+        try:
+            self.con.execute(f"COPY _quarantine TO $p (FORMAT {fmt})", {"p": str(path)})
+        except duckdb.Error as e:
+            raise DataError(f"{path}: cannot write quarantine ({e})") from None
+
+    def last_date(self) -> date | None:
+        row = self.con.execute("SELECT max(local_date) FROM events").fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Dataset:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- runs ---------------------------------------------------------------
+    def compute(
+        self,
+        as_of: str | date | None = None,
+        methodologies: Iterable[str] | None = None,
+        brands: Iterable[str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        progress: Progress | None = None,
+        headline_only: bool = False,
+    ) -> Result:
+        chosen = self._choose(methodologies)
+        parsed = parse_parameters(params or {}, chosen)
+        day = self._as_of(as_of)
+        brand_list = self._brands(brands)
+        self.con.execute(
+            "CREATE OR REPLACE TABLE brands AS SELECT unnest(CAST($brands AS VARCHAR[])) AS brand",
+            {"brands": brand_list},
+        )
+        self.con.execute(_MEMBERS_SQL, {"as_of": day})
+        rows: list[ResultRow] = []
+        errors: list[ErrorEntry] = []
+        for m in chosen:
+            got, errs = _Run(self, m, parsed[m.name], day, brand_list, headline_only).execute()
+            rows.extend(got)
+            errors.extend(errs)
+            if progress is not None:
+                progress(m.name)
+        rows.sort(key=lambda r: (r.methodology, r.indicator, r.brand, r.key or ""))
+        errors.sort(key=lambda e: (e.methodology, e.indicator, e.brand or ""))
+        return Result(
+            brandlens_version=__version__,
+            as_of=day.isoformat(),
+            timezone=self.timezone,
+            dataset=self.info,
+            parameters={m.name: parsed[m.name].model_dump(mode="json") for m in chosen},
+            results=rows,
+            errors=errors,
+        )
+
+    def compare(self, **kwargs: Any) -> Comparison:
+        result = self.compute(headline_only=True, **kwargs)
+        chosen = self._choose(kwargs.get("methodologies"))
+        columns = [
+            ComparisonColumn(
+                methodology=m.name,
+                indicator=i.id,
+                title=i.title,
+                unit=i.unit,
+                direction=i.direction,
+            )
+            for m in chosen
+            for i in m.methodology.indicators
+            if i.headline
+        ]
+        table: dict[str, dict[str, Any]] = {
+            b: dict.fromkeys(c.indicator for c in columns)
+            for b in self._brands(kwargs.get("brands"))
+        }
+        for r in result.results:
+            if r.brand in table and r.indicator in table[r.brand]:
+                table[r.brand][r.indicator] = r.value
+        return Comparison(
+            brandlens_version=result.brandlens_version,
+            as_of=result.as_of,
+            timezone=result.timezone,
+            dataset=result.dataset,
+            parameters=result.parameters,
+            columns=columns,
+            rows=[ComparisonRow(brand=b, values=v) for b, v in sorted(table.items())],
+            errors=result.errors,
+        )
+
+    def _choose(self, names: Iterable[str] | None) -> list[CheckedMethodology]:
+        available = self.registry.methodologies
+        if names is None:
+            return list(available.values())
+        chosen = []
+        for n in dict.fromkeys(names):
+            if n not in available:
+                known = ", ".join(available) or "none installed"
+                raise UsageError(f"--methodology: unknown methodology {n!r} (available: {known})")
+            chosen.append(available[n])
+        return sorted(chosen, key=lambda c: c.name)
+
+    def _as_of(self, as_of: str | date | None) -> date:
+        if as_of is not None:
+            return parse_date(as_of)
+        last = self.last_date()
+        if last is None:
+            ev = self.report.events
+            raise DataError(
+                f"{ev.source}: no valid events (all {ev.rows_read} rows quarantined; "
+                "run brandlens validate to see why)"
+            )
+        return last
+
+    def _brands(self, brands: Iterable[str] | None) -> list[str]:
+        if brands is not None:
+            return sorted(set(brands))
+        rows = self.con.execute(
+            "SELECT DISTINCT brand FROM events WHERE brand IS NOT NULL ORDER BY brand"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+
+_MEMBERS_SQL = """
+CREATE OR REPLACE TABLE members AS
+SELECT user_id, brand FROM (
+  SELECT user_id, brand, event_type,
+    row_number() OVER (
+      PARTITION BY user_id, brand
+      ORDER BY ts DESC, (event_type = 'member_leave') DESC, event_id DESC
+    ) AS rn
+  FROM events
+  WHERE event_type IN ('member_join', 'member_leave')
+    AND brand IS NOT NULL
+    AND local_date <= CAST($as_of AS DATE)
+)
+WHERE rn = 1 AND event_type = 'member_join'
+"""
+"""Membership as of as_of: the last join/leave up to that date; a same-instant tie is a leave."""
+
+
+def parse_parameters(
+    params: Mapping[str, Any], chosen: list[CheckedMethodology]
+) -> dict[str, BaseModel]:
+    """Validate ``{"fast.advancing_period_days": "14"}`` against each parameter model."""
+    by_name = {m.name: m for m in chosen}
+    overrides: dict[str, dict[str, Any]] = {m.name: {} for m in chosen}
+    for full, value in params.items():
+        method, _, name = full.partition(".")
+        if not name:
+            raise UsageError(f"--param {full}: expected METHODOLOGY.NAME=VALUE")
+        if method not in by_name:
+            raise UsageError(f"--param {full}: methodology {method!r} is not part of this run")
+        model = by_name[method].methodology.parameters
+        if name not in model.model_fields:
+            known = ", ".join(model.model_fields) or "none"
+            raise UsageError(f"--param {full}: unknown parameter (known for {method}: {known})")
+        overrides[method][name] = _coerce(model, name, value)
+    out: dict[str, BaseModel] = {}
+    for m in chosen:
+        model = m.methodology.parameters
+        try:
+            out[m.name] = model.model_validate({**model().model_dump(), **overrides[m.name]})
+        except ValidationError as e:
+            err = e.errors()[0]
+            loc = ".".join(str(x) for x in err["loc"])
+            raise UsageError(f"--param {m.name}.{loc}: {err['msg']}") from None
+    return out
+
+
+def _coerce(model: type[BaseModel], name: str, value: Any) -> Any:
+    """CLI values are strings: 'a,b' for list parameters, JSON where it parses."""
+    if not isinstance(value, str):
+        return value
+    ann = model.model_fields[name].annotation
+    origin = get_origin(ann)
+    if origin in (list, tuple, set, frozenset) or (
+        origin is not None and any(get_origin(a) in (list, tuple) for a in get_args(ann))
+    ):
+        if value.startswith("["):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                pass
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+def _number(value: Any) -> int | float | None:
+    """Normalise a value for the result: exact ints, floats to 12 significant digits."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal):
+        value = float(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise ValueError(f"value is {value}")
+        rounded = float(f"{value:.12g}")
+        return 0.0 if rounded == 0 else rounded
+    raise ValueError(f"value {value!r} is not a number")
+
+
+class _Run:
+    """One methodology within one run."""
+
+    def __init__(
+        self,
+        ds: Dataset,
+        m: CheckedMethodology,
+        params: BaseModel,
+        as_of: date,
+        brands: list[str],
+        headline_only: bool,
+    ) -> None:
+        self.ds, self.m, self.params, self.as_of, self.brands = ds, m, params, as_of, brands
+        self.indicators = [i for i in m.methodology.indicators if i.headline or not headline_only]
+        self.schema = f"rel_{m.name}"
+        self.binds = {"as_of": as_of, **params.model_dump()}
+        self.failed: dict[str, str] = {}
+        own = [r.name for r in m.methodology.relations] + [x.name for x in m.methodology.ladders]
+        self.allowed = set(CANONICAL_VIEWS) | set(own)
+
+    def execute(self) -> tuple[list[ResultRow], list[ErrorEntry]]:
+        con = self.ds.con
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
+        con.execute("SET search_path = $p", {"p": f"{self.schema},main"})
+        try:
+            self._materialise()
+            rows: list[ResultRow] = []
+            errors: list[ErrorEntry] = []
+            for ind in self.indicators:
+                try:
+                    rows.extend(self._indicator(ind))
+                except BrandlensError as e:
+                    errors.append(self._error(ind, e.message))
+                except Exception as e:
+                    errors.append(self._error(ind, _message(e)))
+            return rows, errors
+        finally:
+            con.execute("SET search_path = 'main'")
+
+    def _error(self, ind: Indicator, message: str, brand: str | None = None) -> ErrorEntry:
+        return ErrorEntry(methodology=self.m.name, indicator=ind.id, brand=brand, message=message)
+
+    def _bind(self, sql_params: Iterable[str], extra: Mapping[str, Any] | None = None) -> dict:
+        pool = {**self.binds, **(extra or {})}
+        return {p: pool[p] for p in sql_params}
+
+    def _materialise(self) -> None:
+        import duckdb
+
+        m = self.m.methodology
+        ladders = {lad.name: lad for lad in m.ladders}
+        relations = {r.name: r for r in m.relations}
+        needed = self.m.relations_needed([i.id for i in self.indicators])
+        params = self.params.model_dump()
+        for name in needed:
+            deps = relations[name].depends_on if name in relations else ()
+            broken = [d for d in deps if d in self.failed]
+            if broken:
+                self.failed[name] = self.failed[broken[0]]
+                continue
+            if name in ladders:
+                sql, binds = ladders[name].compile(params)
+                binds = {k: v for k, v in binds.items() if f"${k}" in sql}
+                if "as_of" in binds:
+                    binds["as_of"] = self.as_of
+            else:
+                sql = relations[name].sql
+                binds = self._bind(self.m.relation_sql[name].parameters)
+            target = f"{quote_ident(self.schema)}.{quote_ident(name)}"
+            try:
+                self.ds.con.execute(f"CREATE OR REPLACE TABLE {target} AS {sql}", binds)
+            except duckdb.Error as e:
+                self.failed[name] = f"relation {name!r} failed: {_message(e)}"
+
+    def _missing_requirements(self, ind: Indicator) -> str | None:
+        missing = []
+        for req in ind.requires:
+            table, _, column = req.partition(".")
+            if column not in self.ds.source_columns.get(table, set()):
+                missing.append(req)
+        if not missing:
+            return None
+        return "needs " + ", ".join(
+            f"the {r.split('.')[0]} table with {r.split('.')[1]}" for r in missing
+        )
+
+    def _indicator(self, ind: Indicator) -> list[ResultRow]:
+        need = self._missing_requirements(ind)
+        if need:
+            raise BrandlensError(need)
+        for rel in self.m.relations_needed([ind.id]):
+            if rel in self.failed:
+                raise BrandlensError(self.failed[rel])
+        if ind.sql is not None:
+            values = self._sql_values(ind)
+        else:
+            assert ind.compute is not None
+            ctx = IndicatorContext(
+                as_of=self.as_of,
+                params=self.params,
+                brands=list(self.brands),
+                _run_query=lambda sql, kw: self._query(sql, kw, ind),
+            )
+            values = list(ind.compute(ctx))
+        return self._rows(ind, values)
+
+    def _query(self, sql: str, extra: Mapping[str, Any], ind: Indicator) -> list[tuple]:
+        checked = check_query(sql, self.allowed, f"indicator {ind.id!r}")
+        known = set(self.binds) | set(extra)
+        unknown = checked.parameters - known
+        if unknown:
+            raise BrandlensError(f"query uses unknown parameter(s) {sorted(unknown)}")
+        return self.ds.con.execute(sql, self._bind(checked.parameters, extra)).fetchall()
+
+    def _sql_values(self, ind: Indicator) -> list[Value]:
+        checked = self.m.indicator_sql[ind.id]
+        assert ind.sql is not None
+        cur = self.ds.con.execute(ind.sql, self._bind(checked.parameters))
+        names = [d[0] for d in cur.description or []]
+        needed = {"brand", "value"} | ({"key"} if ind.dimension else set())
+        if not needed <= set(names):
+            raise BrandlensError(f"SQL returned columns {names}, needs {sorted(needed)}")
+        idx = {n: names.index(n) for n in names}
+        out = []
+        for row in cur.fetchall():
+            out.append(
+                Value(
+                    brand=row[idx["brand"]],
+                    value=row[idx["value"]],
+                    key=None if "key" not in idx else _key(row[idx["key"]]),
+                    numerator=row[idx["numerator"]] if "numerator" in idx else None,
+                    denominator=row[idx["denominator"]] if "denominator" in idx else None,
+                )
+            )
+        return out
+
+    def _rows(self, ind: Indicator, values: list[Value]) -> list[ResultRow]:
+        wanted = set(self.brands)
+        seen: set[tuple[str, str | None]] = set()
+        rows = []
+        for v in values:
+            if v.brand not in wanted:
+                continue
+            if ind.dimension and v.key is None:
+                raise BrandlensError(f"a row for brand {v.brand!r} has no key")
+            if ind.keys is not None and v.key not in ind.keys:
+                raise BrandlensError(f"key {v.key!r} is not one of the declared keys")
+            if (v.brand, v.key) in seen:
+                raise BrandlensError(f"more than one value for brand {v.brand!r}, key {v.key!r}")
+            seen.add((v.brand, v.key))
+            value = _number(v.value)
+            if ind.unit in ("users", "count") and isinstance(value, float) and value.is_integer():
+                value = int(value)
+            rows.append(
+                ResultRow(
+                    methodology=self.m.name,
+                    indicator=ind.id,
+                    brand=v.brand,
+                    dimension=ind.dimension,
+                    key=v.key if ind.dimension else None,
+                    value=value,
+                    numerator=_number(v.numerator),
+                    denominator=_number(v.denominator),
+                    unit=ind.unit,
+                )
+            )
+        missing = sorted(wanted - {b for b, _ in seen})
+        if missing and not ind.dimension:
+            raise BrandlensError(f"no value for brand(s) {', '.join(missing)}")
+        if ind.keys is not None:
+            for brand in sorted(wanted):
+                got = {k for b, k in seen if b == brand}
+                if got != set(ind.keys):
+                    lacking = sorted(set(ind.keys) - got)
+                    raise BrandlensError(f"brand {brand!r} lacks key(s) {', '.join(lacking)}")
+        return rows
+
+
+def _key(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+def _message(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(e).__name__}: {first}" if first else type(e).__name__
+
+
+__all__ = ["DEFAULT_TIMEZONE", "ENGINE_PARAMETERS", "Dataset", "EngineConfig", "parse_parameters"]

@@ -1,0 +1,40 @@
+"""Errors that reach the user as one line and a documented exit code.
+
+Exit codes: 0 success; 1 data problems (bad rows under --strict, unreadable or
+empty input, failed indicators); 2 usage errors (bad options, parameters,
+unknown methodology or preset, bad mapping file).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_DATA = 1
+EXIT_USAGE = 2
+
+
+class BrandlensError(Exception):
+    """Base class: carries the exit code the CLI uses."""
+
+    exit_code = EXIT_DATA
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class DataError(BrandlensError):
+    """The input data cannot be used (unreadable, empty, missing columns, bad rows under strict)."""
+
+    exit_code = EXIT_DATA
+
+
+class UsageError(BrandlensError):
+    """The request itself is wrong (option value, parameter, name that does not exist)."""
+
+    exit_code = EXIT_USAGE
+
+
+class PluginError(BrandlensError):
+    """A plugin declared something the core cannot accept; raised at registration."""
+
+    exit_code = EXIT_USAGE

@@ -1,0 +1,71 @@
+"""The hooks a brandlens plugin can implement.
+
+A plugin is a module (or object) with functions decorated by
+``@brandlens.hookimpl``, exposed through the ``brandlens`` entry-point group::
+
+    [project.entry-points.brandlens]
+    my_method = "my_package.plugin"
+
+Every hook receives a ``register`` callback (the simonw/llm pattern): the core
+validates each registration where it happens and attributes any error to the
+plugin that made it. ``docs/plugin-authoring.md`` documents every hook below; a
+test fails when one is missing there.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from brandlens.mapping import Mapping
+    from brandlens.methodology import Methodology
+
+hookspec = pluggy.HookspecMarker("brandlens")
+
+
+class RegisterEventType(Protocol):
+    def __call__(self, name: str, description: str) -> None: ...
+
+
+class RegisterMethodology(Protocol):
+    def __call__(self, methodology: Methodology) -> None: ...
+
+
+class RegisterPreset(Protocol):
+    def __call__(self, name: str, mapping: Mapping) -> None: ...
+
+
+@hookspec
+def brandlens_register_event_types(register: RegisterEventType) -> None:
+    """Register event types beyond the core vocabulary.
+
+    Call ``register(name, description)`` once per type. Rows with a registered
+    type pass validation; methodologies may then use the type in their rules.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def brandlens_register_methodologies(register: RegisterMethodology) -> None:
+    """Register methodologies.
+
+    Call ``register(methodology)`` with a :class:`brandlens.methodology.Methodology`.
+    Its SQL is checked when registered (read-only, known tables and parameters);
+    a failing check is reported against this plugin and the methodology is skipped.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def brandlens_register_presets(register: RegisterPreset) -> None:
+    """Register data presets: named column mappings for public or in-house formats.
+
+    Call ``register(name, mapping)`` with a :class:`brandlens.mapping.Mapping`;
+    users select it with ``--preset name``.
+
+    .. versionadded:: 0.1
+    """

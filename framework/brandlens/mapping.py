@@ -1,0 +1,67 @@
+"""Column mappings: turn a source format into the canonical events table.
+
+A mapping renames columns, derives columns from SQL expressions over the source
+columns, maps event-type values and sets how the file is read. Users pass one
+with ``--mapping FILE.yaml``; plugins ship them as presets (``--preset NAME``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from brandlens.errors import UsageError
+
+
+class ReadOptions(BaseModel):
+    """How to read a CSV source (ignored for Parquet, JSON and DuckDB sources)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    header: bool = True
+    delimiter: str | None = Field(None, description="field separator; sniffed when absent")
+    names: tuple[str, ...] | None = Field(
+        None, description="column names for a file without header"
+    )
+
+
+class Mapping(BaseModel):
+    """A mapping from a source format to the canonical ``events`` table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str = ""
+    read: ReadOptions = ReadOptions()
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="canonical column <- source column"
+    )
+    derive: dict[str, str] = Field(
+        default_factory=dict,
+        description="canonical column <- SQL expression (DuckDB) over source columns",
+    )
+    event_types: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="source event_type value -> canonical type; null quarantines the row "
+        "with reason excluded_by_mapping; unlisted values pass through unchanged",
+    )
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """Read a mapping YAML file; any problem is a one-line usage error."""
+    import yaml
+
+    p = Path(path)
+    try:
+        raw: Any = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise UsageError(f"{p}: cannot read mapping file ({e.strerror})") from None
+    except yaml.YAMLError as e:
+        raise UsageError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
+    try:
+        return Mapping.model_validate(raw or {})
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise UsageError(f"{p}: mapping field {loc}: {err['msg']}") from None

@@ -1,0 +1,276 @@
+"""What a methodology plugin declares: parameters, indicators, relations, ladders.
+
+Everything here is public plugin API. The core validates a declaration once,
+when the plugin registers it (see :func:`check_methodology`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from brandlens.errors import PluginError
+from brandlens.ladder import StageLadder
+from brandlens.sqlcheck import CheckedSQL, check_query
+
+if TYPE_CHECKING:  # pragma: no cover
+    pass
+
+Unit = Literal["users", "ratio", "currency", "count", "index", "days"]
+Direction = Literal["higher", "lower"]
+
+CANONICAL_VIEWS: tuple[str, ...] = (
+    "events",
+    "users",
+    "products",
+    "targets",
+    "spend",
+    "brands",
+    "members",
+)
+"""Names plugin SQL may read besides its own relations.
+
+``events`` holds accepted rows plus ``local_date``; ``brands`` the brands being
+reported (one column ``brand``); ``members`` the (user_id, brand) pairs that are
+members as of the run's as_of date. Absent optional tables are empty views.
+"""
+
+ENGINE_PARAMETERS: tuple[str, ...] = ("as_of",)
+"""Named SQL parameters the engine binds for every query ($as_of is a DATE)."""
+
+
+class NoParameters(BaseModel):
+    """Parameter model of a methodology that takes none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class Value:
+    """One computed value of an indicator for a brand (and breakdown key)."""
+
+    brand: str
+    value: float | int | None
+    key: str | None = None
+    numerator: float | int | None = None
+    denominator: float | int | None = None
+
+
+@dataclass
+class IndicatorContext:
+    """What a Python-computed indicator receives."""
+
+    as_of: date
+    params: BaseModel
+    brands: list[str]
+    _run_query: Callable[[str, dict[str, Any]], list[tuple[Any, ...]]] = field(repr=False)
+
+    def query(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+        """Run a read-only query (same rules as indicator SQL); return its rows."""
+        return self._run_query(sql, params)
+
+
+class Indicator(BaseModel):
+    """An indicator: computed by SQL (DuckDB dialect) or by a Python function.
+
+    SQL must return columns ``brand`` and ``value``, plus ``key`` when the
+    indicator has a dimension, and optionally ``numerator`` and ``denominator``.
+    A Python function takes an :class:`IndicatorContext` and returns a list of
+    :class:`Value`.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z0-9_]+$")
+    title: str
+    unit: Unit
+    direction: Direction = "higher"
+    dimension: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
+    keys: tuple[str, ...] | None = None
+    headline: bool = False
+    description: str = ""
+    sql: str | None = None
+    compute: Callable[[IndicatorContext], Sequence[Value]] | None = None
+    requires: tuple[str, ...] = Field(
+        default=(),
+        description="optional table columns this indicator needs, as 'table.column'",
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Indicator:
+        if (self.sql is None) == (self.compute is None):
+            raise ValueError(f"{self.id}: give exactly one of sql= or compute=")
+        if self.headline and self.dimension:
+            raise ValueError(f"{self.id}: a headline indicator cannot have a dimension")
+        if self.keys is not None and not self.dimension:
+            raise ValueError(f"{self.id}: keys= needs a dimension")
+        return self
+
+    @property
+    def methodology(self) -> str:
+        return self.id.split(".", 1)[0]
+
+
+class Relation(BaseModel):
+    """A named intermediate relation, materialised once per run and shared by indicators."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    sql: str
+    depends_on: tuple[str, ...] = ()
+
+
+class Methodology(BaseModel):
+    """A methodology: a named set of indicators with their parameters and source."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    source: str
+    version: str
+    description: str = ""
+    parameters: type[BaseModel] = NoParameters
+    indicators: tuple[Indicator, ...]
+    relations: tuple[Relation, ...] = ()
+    ladders: tuple[StageLadder, ...] = ()
+
+    def indicator(self, indicator_id: str) -> Indicator:
+        for ind in self.indicators:
+            if ind.id == indicator_id:
+                return ind
+        raise KeyError(indicator_id)
+
+    def default_parameters(self) -> BaseModel:
+        return self.parameters()
+
+
+@dataclass(frozen=True)
+class CheckedMethodology:
+    """A methodology that passed registration checks, with what its SQL reads."""
+
+    methodology: Methodology
+    relation_sql: dict[str, CheckedSQL]
+    indicator_sql: dict[str, CheckedSQL]
+    plugin: str
+
+    @property
+    def name(self) -> str:
+        return self.methodology.name
+
+    def relations_needed(self, indicator_ids: Sequence[str]) -> list[str]:
+        """Relations (and ladders) the given indicators need, in dependency order."""
+        deps = {r.name: set(r.depends_on) for r in self.methodology.relations}
+        deps.update({lad.name: set() for lad in self.methodology.ladders})
+        wanted: list[str] = []
+
+        def visit(name: str) -> None:
+            if name in wanted:
+                return
+            for d in sorted(deps[name]):
+                visit(d)
+            wanted.append(name)
+
+        for ind_id in indicator_ids:
+            checked = self.indicator_sql.get(ind_id)
+            for t in sorted(checked.tables if checked else deps):
+                if t in deps:
+                    visit(t)
+        return wanted
+
+
+def check_methodology(m: Methodology, plugin: str) -> CheckedMethodology:
+    """Validate a declaration; raise PluginError naming the offending part."""
+    where = f"methodology {m.name!r}"
+    param_names = set(m.parameters.model_fields)
+    try:
+        m.parameters()
+    except Exception as e:  # a parameter without default
+        raise PluginError(f"{where}: every parameter needs a default ({e})") from None
+    clash = param_names & set(ENGINE_PARAMETERS)
+    if clash:
+        raise PluginError(f"{where}: parameter name(s) reserved by the engine: {sorted(clash)}")
+    own = [r.name for r in m.relations] + [lad.name for lad in m.ladders]
+    dupes = {n for n in own if own.count(n) > 1} | (set(own) & set(CANONICAL_VIEWS))
+    if dupes:
+        raise PluginError(f"{where}: relation name(s) clash: {', '.join(sorted(dupes))}")
+    known_params = param_names | set(ENGINE_PARAMETERS)
+    for lad in m.ladders:
+        missing = lad.parameter_refs() - param_names
+        if missing:
+            raise PluginError(
+                f"{where}: ladder {lad.name!r} references unknown parameter(s) "
+                f"{', '.join(sorted(missing))}"
+            )
+    allowed = set(CANONICAL_VIEWS) | set(own)
+    relation_sql: dict[str, CheckedSQL] = {}
+    for rel in m.relations:
+        what = f"{where}, relation {rel.name!r}"
+        checked = check_query(rel.sql, allowed - {rel.name}, what)
+        undeclared = (checked.tables & set(own)) - set(rel.depends_on)
+        if undeclared:
+            raise PluginError(
+                f"{what}: reads {', '.join(sorted(undeclared))} without declaring depends_on"
+            )
+        unknown = set(rel.depends_on) - set(own)
+        if unknown:
+            raise PluginError(f"{what}: depends on unknown relation(s) {sorted(unknown)}")
+        _check_params(checked, known_params, what)
+        relation_sql[rel.name] = checked
+    _check_acyclic(m, where)
+    indicator_sql: dict[str, CheckedSQL] = {}
+    seen: set[str] = set()
+    for ind in m.indicators:
+        what = f"indicator {ind.id!r}"
+        if ind.methodology != m.name:
+            raise PluginError(f"{what}: id must start with '{m.name}.'")
+        if ind.id in seen:
+            raise PluginError(f"{what}: registered twice")
+        seen.add(ind.id)
+        for req in ind.requires:
+            if not re.fullmatch(r"[a-z_]+\.[a-z_]+", req):
+                raise PluginError(f"{what}: requires {req!r} must be 'table.column'")
+        if ind.sql is not None:
+            checked = check_query(ind.sql, allowed, what)
+            _check_params(checked, known_params, what)
+            if checked.output_columns is not None:
+                needed = {"brand", "value"} | ({"key"} if ind.dimension else set())
+                missing = needed - set(checked.output_columns)
+                if missing:
+                    raise PluginError(
+                        f"{what}: SQL must return column(s) {', '.join(sorted(missing))}"
+                    )
+            indicator_sql[ind.id] = checked
+    return CheckedMethodology(m, relation_sql, indicator_sql, plugin)
+
+
+def _check_params(checked: CheckedSQL, known: set[str], what: str) -> None:
+    unknown = checked.parameters - known
+    if unknown:
+        raise PluginError(
+            f"{what}: SQL uses unknown parameter(s) {', '.join('$' + p for p in sorted(unknown))}"
+        )
+
+
+def _check_acyclic(m: Methodology, where: str) -> None:
+    deps = {r.name: set(r.depends_on) for r in m.relations}
+    state: dict[str, int] = {}
+
+    def visit(n: str, path: list[str]) -> None:
+        if state.get(n) == 2:
+            return
+        if state.get(n) == 1:
+            raise PluginError(f"{where}: relations depend on each other in a cycle: {[*path, n]}")
+        state[n] = 1
+        for d in sorted(deps.get(n, ())):
+            visit(d, [*path, n])
+        state[n] = 2
+
+    for n in sorted(deps):
+        visit(n, [])

@@ -1,0 +1,256 @@
+"""Plugin discovery, isolation and the registry built from plugin hooks.
+
+Built-in methodologies are ordinary plugins found through the ``brandlens``
+entry-point group, exactly like third-party ones. Each entry point is loaded,
+registered and called in isolation (sqlfluff style): a plugin that fails to
+import, implements an unknown hook, or registers something invalid is listed by
+``brandlens plugins`` with its error and never takes the tool down.
+
+Environment:
+  BRANDLENS_LOAD_PLUGINS     comma list: load only these entry points (names or distributions)
+  BRANDLENS_DISABLE_PLUGINS  comma list: skip these
+  BRANDLENS_TRACE_PLUGINS=1  print every hook call to stderr
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from importlib import import_module, metadata
+from typing import Any
+
+import pluggy
+
+from brandlens import hookspecs
+from brandlens.errors import BrandlensError
+
+GROUP = "brandlens"
+CORE_PLUGINS = ("brandlens.core_plugin",)
+"""Core modules registered as plugins: the core vocabulary and data presets."""
+
+
+@dataclass
+class PluginInfo:
+    """What ``brandlens plugins`` reports about one plugin."""
+
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    origin: str = "entry point"  # "core", "entry point" or "registered"
+    hooks: list[str] = field(default_factory=list)
+    methodologies: list[str] = field(default_factory=list)
+    event_types: list[str] = field(default_factory=list)
+    presets: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Registry:
+    """Everything the plugins registered, validated."""
+
+    methodologies: dict[str, Any]  # name -> CheckedMethodology
+    event_types: dict[str, str]
+    presets: dict[str, Any]  # name -> Mapping
+    plugins: list[PluginInfo]
+
+
+def _env_list(name: str) -> set[str] | None:
+    raw = os.environ.get(name)
+    if raw is None:
+        return None
+    return {p.strip() for p in raw.split(",") if p.strip()}
+
+
+class PluginHost:
+    """Owns the pluggy manager; loads lazily, rebuilds the registry on change."""
+
+    def __init__(self) -> None:
+        self._pm: pluggy.PluginManager | None = None
+        self._infos: dict[str, PluginInfo] = {}
+        self._registry: Registry | None = None
+
+    # ---- loading -------------------------------------------------------
+    @property
+    def pm(self) -> pluggy.PluginManager:
+        if self._pm is None:
+            self._load()
+        assert self._pm is not None
+        return self._pm
+
+    def _load(self) -> None:
+        pm = pluggy.PluginManager(GROUP)
+        pm.add_hookspecs(hookspecs)
+        self._pm = pm
+        if os.environ.get("BRANDLENS_TRACE_PLUGINS") == "1":
+            pm.add_hookcall_monitoring(_trace_before, _trace_after)
+        for mod_name in CORE_PLUGINS:
+            self._add(import_module(mod_name), PluginInfo(name=mod_name, origin="core"))
+        only = _env_list("BRANDLENS_LOAD_PLUGINS")
+        disabled = _env_list("BRANDLENS_DISABLE_PLUGINS") or set()
+        eps = sorted(metadata.entry_points(group=GROUP), key=lambda e: e.name)
+        for ep in eps:
+            dist = ep.dist.name if ep.dist else None
+            names = {ep.name} | ({dist} if dist else set())
+            if only is not None and not names & only:
+                continue
+            if names & disabled:
+                continue
+            info = PluginInfo(
+                name=ep.name, distribution=dist, version=ep.dist.version if ep.dist else None
+            )
+            try:
+                obj = ep.load()
+            except Exception as e:  # isolation: any import error is reported, not raised
+                info.errors.append(f"failed to load {ep.value}: {type(e).__name__}: {e}")
+                self._infos[info.name] = info
+                continue
+            self._add(obj, info)
+
+    def _add(self, obj: Any, info: PluginInfo) -> None:
+        pm = self.pm
+        if info.name in self._infos and not self._infos[info.name].errors:
+            raise BrandlensError(f"a plugin named {info.name!r} is already registered")
+        try:
+            pm.register(obj, name=info.name)
+        except Exception as e:
+            info.errors.append(f"failed to register: {e}")
+            self._infos[info.name] = info
+            return
+        callers = pm.get_hookcallers(obj) or []
+        unknown = [c.name for c in callers if not c.has_spec()]
+        if unknown:  # check_pending, per plugin: a misspelled hook is an error, not a no-op
+            pm.unregister(obj)
+            info.errors.append(f"implements unknown hook(s): {', '.join(sorted(unknown))}")
+        else:
+            info.hooks = sorted(c.name for c in callers)
+        self._infos[info.name] = info
+
+    # ---- test and embedding API -----------------------------------------
+    def register(self, obj: Any, name: str) -> None:
+        """Register a plugin object directly (tests, notebooks, embedding apps)."""
+        self._add(obj, PluginInfo(name=name, origin="registered"))
+        self._registry = None
+
+    def unregister(self, name: str) -> None:
+        plugin = self.pm.get_plugin(name)
+        if plugin is not None:
+            self.pm.unregister(plugin)
+        self._infos.pop(name, None)
+        self._registry = None
+
+    def reset(self) -> None:
+        """Forget everything; the next use reloads entry points and environment."""
+        self._pm = None
+        self._infos = {}
+        self._registry = None
+
+    # ---- registry -------------------------------------------------------
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = self._build()
+        return self._registry
+
+    def _call(self, hook: str, info: PluginInfo, register: Any) -> None:
+        """Call one plugin's implementation of a hook, isolating its failures."""
+        plugin = self.pm.get_plugin(info.name)
+        if plugin is None or hook not in info.hooks:
+            return
+        others = [p for p in self.pm.get_plugins() if p is not plugin]
+        caller = self.pm.subset_hook_caller(hook, remove_plugins=others)
+        try:
+            caller(register=register)
+        except BrandlensError as e:
+            info.errors.append(e.message)
+        except Exception as e:
+            info.errors.append(f"{hook} raised {type(e).__name__}: {e}")
+
+    def _build(self) -> Registry:
+        from brandlens.mapping import Mapping
+        from brandlens.methodology import Methodology, check_methodology
+
+        _ = self.pm  # make sure plugins are loaded
+        infos = [self._infos[k] for k in sorted(self._infos, key=_core_first)]
+        for info in infos:  # registration results are rebuilt from scratch
+            info.methodologies, info.event_types, info.presets = [], [], []
+            info.errors = [e for e in info.errors if e.startswith(("failed to", "implements"))]
+        event_types: dict[str, str] = {}
+        presets: dict[str, Mapping] = {}
+        methodologies: dict[str, Any] = {}
+
+        for info in infos:
+
+            def reg_event_type(name: str, description: str, info: PluginInfo = info) -> None:
+                if not isinstance(name, str) or not name.isidentifier():
+                    raise BrandlensError(f"event type {name!r} must be an identifier")
+                if name in event_types:
+                    raise BrandlensError(f"event type {name!r} is already registered")
+                event_types[name] = description
+                info.event_types.append(name)
+
+            self._call("brandlens_register_event_types", info, reg_event_type)
+
+        for info in infos:
+
+            def reg_preset(name: str, mapping: Mapping, info: PluginInfo = info) -> None:
+                if not isinstance(mapping, Mapping):
+                    raise BrandlensError(f"preset {name!r}: expected a brandlens Mapping")
+                if name in presets:
+                    raise BrandlensError(f"preset {name!r} is already registered")
+                presets[name] = mapping
+                info.presets.append(name)
+
+            self._call("brandlens_register_presets", info, reg_preset)
+
+        for info in infos:
+
+            def reg_methodology(methodology: Methodology, info: PluginInfo = info) -> None:
+                if not isinstance(methodology, Methodology):
+                    raise BrandlensError("register() expects a brandlens Methodology")
+                if methodology.name in methodologies:
+                    raise BrandlensError(f"methodology {methodology.name!r} is already registered")
+                for lad in methodology.ladders:
+                    for stage in lad.stages:
+                        for ev in stage.evidence:
+                            unknown = set(ev.event_types) - set(event_types)
+                            if unknown:
+                                raise BrandlensError(
+                                    f"methodology {methodology.name!r}: ladder {lad.name!r} "
+                                    f"uses unknown event type(s) {', '.join(sorted(unknown))}"
+                                )
+                checked = check_methodology(methodology, info.name)
+                methodologies[methodology.name] = checked
+                info.methodologies.append(methodology.name)
+
+            self._call("brandlens_register_methodologies", info, reg_methodology)
+
+        return Registry(
+            methodologies=dict(sorted(methodologies.items())),
+            event_types=event_types,
+            presets=dict(sorted(presets.items())),
+            plugins=infos,
+        )
+
+
+def _core_first(name: str) -> tuple[int, str]:
+    return (0 if name in CORE_PLUGINS else 1, name)
+
+
+def _trace_before(hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
+    names = ", ".join(i.plugin_name for i in hook_impls)
+    print(f"brandlens trace: {hook_name}({', '.join(kwargs)}) -> [{names}]", file=sys.stderr)
+
+
+def _trace_after(outcome: Any, hook_name: str, hook_impls: list[Any], kwargs: Any) -> None:
+    exc = outcome.exception
+    status = f"raised {type(exc).__name__}" if exc else "ok"
+    print(f"brandlens trace: {hook_name} {status}", file=sys.stderr)
+
+
+host = PluginHost()
+"""The process-wide plugin host (loaded lazily on first use)."""
+
+
+def registry() -> Registry:
+    """The current registry of methodologies, event types and presets."""
+    return host.registry()

@@ -1,0 +1,208 @@
+"""The one rendering module: a pydantic model in, table/json/csv/markdown text out.
+
+JSON is the model itself (``model_dump_json``); the other formats render the
+model's tabular sections, so csv and markdown carry the same rows as the table.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+from brandlens import catalog
+from brandlens.result import Comparison, Result, ValidationReport
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+@dataclass
+class Section:
+    """A titled table: what csv, markdown and rich tables are made of."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.6g}" if abs(v) < 1e6 else f"{v:,.2f}"
+    if isinstance(v, list):
+        return ", ".join(str(x) for x in v)
+    return str(v)
+
+
+def sections(model: BaseModel) -> list[Section]:
+    """The tabular view of each model the CLI prints."""
+    if isinstance(model, Result):
+        cols = [
+            "methodology",
+            "indicator",
+            "brand",
+            "dimension",
+            "key",
+            "value",
+            "numerator",
+            "denominator",
+            "unit",
+        ]
+        out = [Section("results", cols, [[getattr(r, c) for c in cols] for r in model.results])]
+        if model.errors:
+            ecols = ["methodology", "indicator", "brand", "message"]
+            out.append(
+                Section("errors", ecols, [[getattr(e, c) for c in ecols] for e in model.errors])
+            )
+        return out
+    if isinstance(model, Comparison):
+        cols = ["brand"] + [c.indicator for c in model.columns]
+        rows = [[r.brand] + [r.values.get(c.indicator) for c in model.columns] for r in model.rows]
+        out = [Section("comparison", cols, rows)]
+        if model.errors:
+            ecols = ["methodology", "indicator", "brand", "message"]
+            out.append(
+                Section("errors", ecols, [[getattr(e, c) for c in ecols] for e in model.errors])
+            )
+        return out
+    if isinstance(model, ValidationReport):
+        tcols = ["table", "source", "rows_read", "rows_accepted", "rows_quarantined"]
+        out = [Section("tables", tcols, [[getattr(t, c) for c in tcols] for t in model.tables])]
+        rows = [
+            [r.table, r.reason, r.count, "; ".join(_example(e) for e in r.examples)]
+            for r in model.reasons
+        ]
+        out.append(Section("quarantined", ["table", "reason", "count", "examples"], rows))
+        return out
+    if isinstance(model, catalog.PluginList):
+        cols = ["name", "origin", "version", "methodologies", "presets", "hooks", "errors"]
+        return [Section("plugins", cols, [[getattr(p, c) for c in cols] for p in model.plugins])]
+    if isinstance(model, catalog.MethodologyList):
+        cols = ["name", "title", "version", "indicators", "plugin", "source"]
+        rows = [[getattr(m, c) for c in cols] for m in model.methodologies]
+        return [Section("methodologies", cols, rows)]
+    if isinstance(model, catalog.IndicatorList):
+        cols = ["id", "title", "unit", "direction", "dimension", "headline"]
+        return [
+            Section("indicators", cols, [[getattr(i, c) for c in cols] for i in model.indicators])
+        ]
+    if isinstance(model, catalog.Explanation):
+        fields = [
+            "id",
+            "title",
+            "methodology_title",
+            "unit",
+            "direction",
+            "dimension",
+            "keys",
+            "headline",
+            "definition",
+            "requires",
+            "source",
+            "formula",
+        ]
+        rows = [[f, getattr(model, f)] for f in fields]
+        out = [Section(model.id, ["field", "value"], rows)]
+        prows = [[p.name, p.default, p.description] for p in model.parameters]
+        out.append(Section("parameters", ["name", "default", "description"], prows))
+        return out
+    raise TypeError(f"no tabular view for {type(model).__name__}")
+
+
+def _example(e: dict[str, Any]) -> str:
+    return (
+        "row "
+        + str(e.get("row"))
+        + ": "
+        + ", ".join(f"{k}={v}" for k, v in e.items() if k != "row")
+    )
+
+
+def render(model: BaseModel, fmt: Format, color: bool = True, width: int | None = None) -> str:
+    """Render a model in the requested format (text ending with a newline)."""
+    if fmt is Format.json:
+        return model.model_dump_json(indent=2) + "\n"
+    secs = sections(model)
+    if fmt is Format.csv:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        main = secs[0]  # csv carries the data rows; errors go to stderr as messages
+        writer.writerow(main.columns)
+        for row in main.rows:
+            writer.writerow(
+                ["" if v is None else (",".join(v) if isinstance(v, list) else v) for v in row]
+            )
+        return buf.getvalue()
+    if fmt is Format.markdown:
+        parts = []
+        for s in secs:
+            parts.append(f"### {s.title}\n")
+            parts.append("| " + " | ".join(s.columns) + " |")
+            parts.append("|" + "---|" * len(s.columns))
+            for row in s.rows:
+                cells = [_fmt(v).replace("|", "\\|").replace("\n", " ") for v in row]
+                parts.append("| " + " | ".join(cells) + " |")
+            parts.append("")
+        return "\n".join(parts)
+    return _rich_tables(model, secs, color, width)
+
+
+def _rich_tables(model: BaseModel, secs: list[Section], color: bool, width: int | None) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    buf = io.StringIO()
+    console = Console(
+        file=buf,
+        no_color=not color,
+        color_system="standard" if color else None,
+        width=width or 120,
+        force_terminal=color,
+        highlight=False,
+    )
+    header = _header(model)
+    if header:
+        console.print(header)
+    for s in secs:
+        table = Table(title=s.title, title_justify="left", show_lines=False)
+        for c in s.columns:
+            cells = [r[s.columns.index(c)] for r in s.rows if r[s.columns.index(c)] is not None]
+            numeric = bool(cells) and all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in cells
+            )
+            table.add_column(
+                _column_title(model, c), justify="right" if numeric else "left", overflow="fold"
+            )
+        for row in s.rows:
+            table.add_row(*[_fmt(v) for v in row])
+        console.print(table)
+    return buf.getvalue()
+
+
+def _header(model: BaseModel) -> str:
+    if isinstance(model, Result | Comparison):
+        d = model.dataset
+        return (
+            f"as of {model.as_of} ({model.timezone}) · {d.source}: {d.rows_accepted} of "
+            f"{d.rows_read} rows accepted, {d.rows_quarantined} quarantined"
+        )
+    return ""
+
+
+def _column_title(model: BaseModel, column: str) -> str:
+    if isinstance(model, Comparison):
+        for c in model.columns:
+            if c.indicator == column:
+                arrow = "↑" if c.direction == "higher" else "↓"
+                return f"{c.methodology.upper()}\n{c.title} {arrow}\n({c.unit})"
+    return column

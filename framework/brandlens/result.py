@@ -1,0 +1,135 @@
+"""The result contract: pydantic models behind every JSON, CSV and table output.
+
+Same input and parameters give byte-identical JSON: rows are sorted, floats are
+rounded to 12 significant digits, and nothing time- or machine-dependent is
+included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+Number = int | float
+
+
+class DatasetInfo(BaseModel):
+    """Where the data came from and how much of it was usable."""
+
+    source: str
+    rows_read: int
+    rows_accepted: int
+    rows_quarantined: int
+    quarantined_by_reason: dict[str, int] = Field(
+        default_factory=dict, description="events quarantined, per reason code"
+    )
+    tables: list[str] = Field(default_factory=list, description="canonical tables present")
+
+
+class ResultRow(BaseModel):
+    """One value of one indicator for one brand (and breakdown key)."""
+
+    methodology: str
+    indicator: str
+    brand: str
+    dimension: str | None
+    key: str | None
+    value: Number | None
+    numerator: Number | None
+    denominator: Number | None
+    unit: str
+
+
+class ErrorEntry(BaseModel):
+    """An indicator that could not be computed; the rest of the run still is."""
+
+    methodology: str
+    indicator: str
+    brand: str | None
+    message: str
+
+
+class Result(BaseModel):
+    """Everything ``brandlens compute`` returns."""
+
+    brandlens_version: str
+    as_of: str
+    timezone: str
+    dataset: DatasetInfo
+    parameters: dict[str, dict[str, Any]]
+    results: list[ResultRow]
+    errors: list[ErrorEntry]
+
+    def value(self, indicator: str, brand: str, key: str | None = None) -> Number | None:
+        """Convenience lookup: the value of one indicator for one brand (and key)."""
+        for row in self.results:
+            if row.indicator == indicator and row.brand == brand and row.key == key:
+                return row.value
+        raise KeyError((indicator, brand, key))
+
+
+class ComparisonColumn(BaseModel):
+    """A headline indicator shown as a column of the comparison."""
+
+    methodology: str
+    indicator: str
+    title: str
+    unit: str
+    direction: str
+
+
+class ComparisonRow(BaseModel):
+    """One brand with its headline values, keyed by indicator id."""
+
+    brand: str
+    values: dict[str, Number | None]
+
+
+class Comparison(BaseModel):
+    """Everything ``brandlens compare`` returns: brands x headline indicators."""
+
+    brandlens_version: str
+    as_of: str
+    timezone: str
+    dataset: DatasetInfo
+    parameters: dict[str, dict[str, Any]]
+    columns: list[ComparisonColumn]
+    rows: list[ComparisonRow]
+    errors: list[ErrorEntry]
+
+
+class ReasonCount(BaseModel):
+    """How many rows of a table were quarantined for one reason, with examples."""
+
+    table: str
+    reason: str
+    count: int
+    examples: list[dict[str, Any]]
+
+
+class TableReport(BaseModel):
+    """Row counts of one canonical table: read = accepted + quarantined."""
+
+    table: str
+    source: str
+    rows_read: int
+    rows_accepted: int
+    rows_quarantined: int
+
+
+class ValidationReport(BaseModel):
+    """What ``brandlens validate`` returns."""
+
+    source: str
+    timezone: str
+    tables: list[TableReport]
+    reasons: list[ReasonCount]
+
+    @property
+    def events(self) -> TableReport:
+        return next(t for t in self.tables if t.table == "events")
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(t.rows_quarantined for t in self.tables)

@@ -1,0 +1,229 @@
+"""Find the input tables behind a DATA argument and describe how to read them lazily.
+
+DATA is a directory holding ``events.{parquet,csv,jsonl}`` (``.gz`` too) and any
+optional table by name, a single events file, or a DuckDB database file holding
+those tables. Files are read by DuckDB (read_parquet / read_csv / read_json),
+never row by row in Python; paths reach SQL only as bound parameters.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from brandlens.errors import DataError
+from brandlens.mapping import Mapping
+from brandlens.schema import TABLES, columns_of
+from brandlens.sqlcheck import check_expression, quote_ident
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+
+_SUFFIXES = (
+    ".parquet",
+    ".csv",
+    ".csv.gz",
+    ".tsv",
+    ".tsv.gz",
+    ".jsonl",
+    ".jsonl.gz",
+    ".ndjson",
+    ".ndjson.gz",
+    ".json",
+    ".json.gz",
+)
+_DB_SUFFIXES = (".duckdb", ".db", ".ddb")
+
+
+@dataclass
+class TableSource:
+    """One canonical table's source: a FROM clause, its binds and its columns."""
+
+    table: str
+    label: str
+    from_sql: str
+    binds: dict[str, Any]
+    columns: dict[str, str]  # source column -> DuckDB type
+    select_sql: str = ""  # canonical columns selected from the source
+    present: set[str] = field(default_factory=set)  # canonical columns the source provides
+
+
+@dataclass
+class Source:
+    """The resolved DATA argument."""
+
+    label: str
+    tables: dict[str, TableSource]
+
+
+def _suffix(p: Path) -> str | None:
+    name = p.name.lower()
+    return next((s for s in sorted(_SUFFIXES, key=len, reverse=True) if name.endswith(s)), None)
+
+
+def _reader(path: Path, table: str, mapping: Mapping | None) -> tuple[str, dict[str, Any]]:
+    bind = f"path_{table}"
+    suffix = _suffix(path) or ""
+    binds: dict[str, Any] = {bind: str(path)}
+    if suffix == ".parquet":
+        return f"read_parquet(${bind})", binds
+    if suffix.startswith((".json", ".jsonl", ".ndjson")):
+        return f"read_json(${bind}, format='auto', sample_size=-1)", binds
+    opts = ["all_varchar=true"]
+    read = mapping.read if mapping is not None else None
+    binds[f"header_{table}"] = read.header if read else True
+    opts.append(f"header=$header_{table}")
+    if suffix.startswith(".tsv"):
+        binds[f"delim_{table}"] = "\t"
+        opts.append(f"delim=$delim_{table}")
+    if read and read.delimiter is not None:
+        binds[f"delim_{table}"] = read.delimiter
+        opts.append(f"delim=$delim_{table}")
+    if read and read.names:
+        binds[f"names_{table}"] = list(read.names)
+        opts.append(f"names=$names_{table}")
+    return f"read_csv(${bind}, {', '.join(opts)})", binds
+
+
+def _describe(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str, str]:
+    import duckdb
+
+    try:
+        rows = con.execute(f"DESCRIBE SELECT * FROM {ts.from_sql}", ts.binds).fetchall()
+    except duckdb.Error as e:
+        raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
+    return {r[0]: r[1] for r in rows}
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+def open_source(
+    con: duckdb.DuckDBPyConnection, data: str | Path, mapping: Mapping | None
+) -> Source:
+    """Resolve DATA into table sources and check required columns (fail fast)."""
+    path = Path(data)
+    label = str(data)
+    if not path.exists():
+        raise DataError(f"{label}: no such file or directory")
+    tables: dict[str, TableSource] = {}
+    if path.is_dir():
+        for table in TABLES:
+            found = [p for p in sorted(path.iterdir()) if _matches(p, table)]
+            if len(found) > 1:
+                names = ", ".join(p.name for p in found)
+                raise DataError(f"{label}: more than one {table} file ({names}); keep one")
+            if found:
+                from_sql, binds = _reader(found[0], table, mapping if table == "events" else None)
+                tables[table] = TableSource(table, str(found[0]), from_sql, binds, {})
+        if "events" not in tables:
+            raise DataError(
+                f"{label}: no events file (expected events.parquet, events.csv or "
+                "events.jsonl, optionally gzipped)"
+            )
+    elif path.name.lower().endswith(_DB_SUFFIXES):
+        import duckdb
+
+        try:
+            con.execute("ATTACH $db AS src (READ_ONLY)", {"db": str(path)})
+            names = {
+                r[0]
+                for r in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = 'src' "
+                    "UNION SELECT view_name FROM duckdb_views() WHERE database_name = 'src'"
+                ).fetchall()
+            }
+        except duckdb.Error as e:
+            raise DataError(
+                f"{label}: cannot open as a DuckDB database ({_first_line(e)})"
+            ) from None
+        for table in TABLES:
+            if table in names:
+                from_sql = f"src.main.{quote_ident(table)}"
+                tables[table] = TableSource(table, f"{label}:{table}", from_sql, {}, {})
+        if "events" not in tables:
+            raise DataError(f"{label}: the database has no table named events")
+    elif _suffix(path):
+        from_sql, binds = _reader(path, "events", mapping)
+        tables["events"] = TableSource("events", label, from_sql, binds, {})
+    else:
+        raise DataError(
+            f"{label}: not a directory, DuckDB database or events file "
+            "(.parquet, .csv, .jsonl, optionally .gz)"
+        )
+    for ts in tables.values():
+        ts.columns = _describe(con, ts)
+        _plan_select(ts, mapping if ts.table == "events" else None)
+    return Source(label, tables)
+
+
+def _matches(p: Path, table: str) -> bool:
+    name = p.name.lower()
+    return p.is_file() and any(name == table + s for s in _SUFFIXES)
+
+
+def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
+    """Build the SELECT of canonical columns from the source, applying the mapping."""
+    from brandlens.errors import PluginError, UsageError
+
+    specs = columns_of(TABLES[ts.table])
+    canonical = {c.name for c in specs}
+    source_cols = list(ts.columns)
+    exprs: dict[str, str] = {}
+    if mapping is not None:
+        for target in list(mapping.columns) + list(mapping.derive):
+            if target not in canonical:
+                raise UsageError(f"mapping: {target!r} is not a canonical events column")
+        for target, src in mapping.columns.items():
+            if src not in ts.columns:
+                hint = _closest(src, source_cols)
+                raise DataError(
+                    f"{ts.label}: mapping reads column {src!r}, which is not in the file{hint}"
+                )
+            exprs[target] = quote_ident(src)
+        for target, expr in mapping.derive.items():
+            try:
+                check_expression(expr, source_cols, f"mapping derive {target!r}")
+            except PluginError as e:
+                raise UsageError(e.message) from None
+            exprs[target] = f"({expr})"
+    for c in specs:
+        if c.name not in exprs and c.name in ts.columns:
+            exprs[c.name] = quote_ident(c.name)
+    missing = [c.name for c in specs if c.required and c.name not in exprs]
+    if missing:
+        hints = "; ".join(f"{m}{_closest(m, source_cols)}" for m in missing)
+        raise DataError(
+            f"{ts.label}: missing required column(s) {', '.join(missing)} ({hints}); "
+            f"header has: {', '.join(source_cols) or 'no columns'}"
+        )
+    ts.present = set(exprs)
+    parts = [f"{exprs.get(c.name, 'NULL')} AS {quote_ident(c.name)}" for c in specs]
+    excluded = "false"
+    if mapping is not None and "event_type" in exprs and mapping.event_types:
+        src = f"CAST({exprs['event_type']} AS VARCHAR)"
+        keep = {k: v for k, v in mapping.event_types.items() if v is not None}
+        drop = [k for k, v in mapping.event_types.items() if v is None]
+        ts.binds["et_from"] = list(keep) or [""]
+        ts.binds["et_to"] = list(keep.values()) or [""]
+        ts.binds["et_drop"] = drop or [""]
+        parts[[c.name for c in specs].index("event_type")] = (
+            f"CASE WHEN list_contains($et_from, {src}) "
+            f"THEN list_extract($et_to, list_position($et_from, {src})) "
+            f"ELSE {src} END AS {quote_ident('event_type')}"
+        )
+        excluded = f"coalesce(list_contains($et_drop, {src}), false)"
+    parts.append(f"{excluded} AS _excluded")
+    ts.select_sql = f"SELECT {', '.join(parts)} FROM {ts.from_sql}"
+
+
+def _closest(name: str, candidates: list[str]) -> str:
+    lowered = {c.lower(): c for c in candidates}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.5)
+    if not close:
+        return ""
+    return " (closest: " + ", ".join(lowered[c] for c in close) + ")"

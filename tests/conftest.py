@@ -1,0 +1,92 @@
+"""Shared fixtures: plugin isolation, tiny event logs, the CLI runner."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tomllib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _builtin_entry_points() -> list[str]:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return sorted(data["project"].get("entry-points", {}).get("brandlens", {}))
+
+
+# Only the project's own plugins: third-party plugins installed on the machine never leak in.
+os.environ["BRANDLENS_LOAD_PLUGINS"] = ",".join(_builtin_entry_points())
+os.environ.pop("BRANDLENS_DISABLE_PLUGINS", None)
+os.environ.pop("BRANDLENS_TRACE_PLUGINS", None)
+os.environ["NO_COLOR"] = "1"
+
+EVENT_COLUMNS = [
+    "event_id",
+    "ts",
+    "user_id",
+    "event_type",
+    "brand",
+    "category",
+    "product_id",
+    "channel",
+    "order_id",
+    "quantity",
+    "amount",
+    "rating",
+    "query_type",
+    "campaign_id",
+]
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str] | None = None) -> Path:
+    """Write rows as CSV; absent keys are empty cells."""
+    cols = columns or EVENT_COLUMNS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(cols)
+        for r in rows:
+            w.writerow(["" if r.get(c) is None else r.get(c) for c in cols])
+    return path
+
+
+def ev(ts: str, user: str, etype: str, brand: str | None = "B", **kw: Any) -> dict[str, Any]:
+    """One event row for storyboard logs."""
+    return {"ts": ts, "user_id": user, "event_type": etype, "brand": brand, **kw}
+
+
+@pytest.fixture
+def events_dir(tmp_path: Path) -> Callable[..., Path]:
+    """Write a dataset directory: events rows plus optional tables given as lists of dicts."""
+
+    def make(rows: list[dict[str, Any]], **tables: list[dict[str, Any]]) -> Path:
+        d = tmp_path / "data"
+        write_csv(d / "events.csv", rows)
+        for name, trows in tables.items():
+            cols = list(dict.fromkeys(k for r in trows for k in r))
+            write_csv(d / f"{name}.csv", trows, cols)
+        return d
+
+    return make
+
+
+@pytest.fixture
+def register_plugin() -> Iterator[Callable[[Any, str], None]]:
+    """Register plugin objects for one test; they are removed afterwards."""
+    from brandlens.plugins import host
+
+    names: list[str] = []
+
+    def register(obj: Any, name: str) -> None:
+        host.register(obj, name)
+        names.append(name)
+
+    yield register
+    for n in names:
+        host.unregister(n)
+    host.reset()
