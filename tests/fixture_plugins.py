@@ -6,11 +6,12 @@ Python indicators, a requirement on an optional table and a fixed-key breakdown.
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 import brandlens
 from brandlens.ladder import Condition, Evidence, Stage, StageLadder
 from brandlens.mapping import Mapping
 from brandlens.methodology import Indicator, IndicatorContext, Methodology, Relation, Value
-from pydantic import BaseModel
 
 
 class ToyParams(BaseModel):

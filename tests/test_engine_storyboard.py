@@ -8,8 +8,9 @@ Windows of W days end at d and cover local dates [d - W + 1, d]:
 
 from __future__ import annotations
 
-import brandlens
 import pytest
+
+import brandlens
 from conftest import ev
 from fixture_plugins import ToyPlugin
 

@@ -33,7 +33,14 @@ _SUFFIXES = (
     ".ndjson.gz",
     ".json",
     ".json.gz",
+    ".txt",
+    ".txt.gz",
 )
+_SYNONYMS = {
+    "ts": ("time", "timestamp", "event_time", "datetime", "date", "event_ts", "created_at"),
+    "user_id": ("user", "uid", "userid", "customer_id", "customer", "member_id", "buyer_id"),
+    "event_type": ("type", "event", "action", "behavior_type", "behavior", "event_name"),
+}
 _DB_SUFFIXES = (".duckdb", ".db", ".ddb")
 
 
@@ -180,7 +187,8 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
                 raise UsageError(f"mapping: {target!r} is not a canonical events column")
         for target, src in mapping.columns.items():
             if src not in ts.columns:
-                hint = _closest(src, source_cols)
+                close = _closest(src, source_cols)
+                hint = f" (closest: {', '.join(close)})" if close else ""
                 raise DataError(
                     f"{ts.label}: mapping reads column {src!r}, which is not in the file{hint}"
                 )
@@ -196,9 +204,10 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
             exprs[c.name] = quote_ident(c.name)
     missing = [c.name for c in specs if c.required and c.name not in exprs]
     if missing:
-        hints = "; ".join(f"{m}{_closest(m, source_cols)}" for m in missing)
+        hints = [f"{m} -> {', '.join(c)}" for m in missing if (c := _closest(m, source_cols))]
+        hint = f"; closest in header: {'; '.join(hints)}" if hints else ""
         raise DataError(
-            f"{ts.label}: missing required column(s) {', '.join(missing)} ({hints}); "
+            f"{ts.label}: missing required column(s) {', '.join(missing)}{hint}; "
             f"header has: {', '.join(source_cols) or 'no columns'}"
         )
     ts.present = set(exprs)
@@ -221,9 +230,9 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
     ts.select_sql = f"SELECT {', '.join(parts)} FROM {ts.from_sql}"
 
 
-def _closest(name: str, candidates: list[str]) -> str:
+def _closest(name: str, candidates: list[str]) -> list[str]:
+    """Header names that look like ``name``: spelling neighbours and common synonyms."""
     lowered = {c.lower(): c for c in candidates}
     close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.5)
-    if not close:
-        return ""
-    return " (closest: " + ", ".join(lowered[c] for c in close) + ")"
+    close += [s for s in _SYNONYMS.get(name, ()) if s in lowered and s not in close]
+    return [lowered[c] for c in close]

@@ -129,7 +129,7 @@ def check_expression(sql: str, allowed_columns: Iterable[str], what: str) -> fro
     from sqlglot.errors import ParseError
 
     try:
-        node = sqlglot.parse_one(sql, read="duckdb", into=exp.Expression)
+        node = sqlglot.parse_one(sql, read="duckdb")
     except ParseError as e:
         raise PluginError(f"{what}: expression does not parse: {str(e).splitlines()[0]}") from None
     allowed = set(allowed_columns)

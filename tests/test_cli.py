@@ -1,0 +1,234 @@
+"""The CLI through typer's runner, plus the installed script in a subprocess."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from brandlens.cli import app
+from conftest import ev
+from fixture_plugins import ToyPlugin
+
+STORY = [
+    ev("2025-06-20 04:00:00", "u1", "ad_impression"),
+    ev("2025-06-21 04:00:00", "u2", "purchase", amount="10"),
+    ev("2025-06-22 04:00:00", "u2", "purchase", amount="15"),
+    ev("2025-06-22 04:00:00", "u3", "member_join"),
+    ev("2025-06-22 04:00:00", "u3", "purchase", brand="C", amount="7"),
+]
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def toy(register_plugin):
+    register_plugin(ToyPlugin(), "toy-plugin")
+
+
+def invoke(runner, *args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_compute_json_is_the_result_contract(runner, toy, events_dir):
+    r = invoke(
+        runner,
+        "compute",
+        events_dir(STORY),
+        "-m",
+        "toy",
+        "--format",
+        "json",
+        "--as-of",
+        "2025-06-30",
+    )
+    assert r.exit_code == 1  # toy.group_buyers needs the users table
+    doc = json.loads(r.stdout)
+    assert list(doc) == [
+        "brandlens_version",
+        "as_of",
+        "timezone",
+        "dataset",
+        "parameters",
+        "results",
+        "errors",
+    ]
+    assert doc["dataset"]["rows_read"] == 5
+    assert doc["errors"][0]["indicator"] == "toy.group_buyers"
+    assert "toy.group_buyers failed" in r.stderr
+    row = next(x for x in doc["results"] if x["indicator"] == "toy.buyers" and x["brand"] == "B")
+    assert row == {
+        "methodology": "toy",
+        "indicator": "toy.buyers",
+        "brand": "B",
+        "dimension": None,
+        "key": None,
+        "value": 1,
+        "numerator": None,
+        "denominator": None,
+        "unit": "users",
+    }
+
+
+def test_csv_and_markdown_carry_the_same_rows(runner, toy, events_dir, tmp_path):
+    data = events_dir(STORY)
+    j = json.loads(invoke(runner, "compute", data, "-m", "toy", "-f", "json").stdout)
+    out = tmp_path / "r.csv"
+    r = invoke(runner, "compute", data, "-m", "toy", "-f", "csv", "-o", out)
+    assert r.stdout == ""
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert len(rows) == len(j["results"])
+    assert [(x["indicator"], x["brand"], x["key"]) for x in rows] == [
+        (x["indicator"], x["brand"], x["key"] or "") for x in j["results"]
+    ]
+    md = invoke(runner, "compute", data, "-m", "toy", "-f", "markdown").stdout
+    results_md, errors_md = md.split("### errors")
+    assert results_md.count("\n| toy |") == len(j["results"])
+    assert "needs the users table with target_group" in errors_md
+
+
+def test_compare_has_one_row_per_brand(runner, toy, events_dir):
+    r = invoke(runner, "compare", events_dir(STORY), "-m", "toy", "-f", "json")
+    doc = json.loads(r.stdout)
+    assert [c["indicator"] for c in doc["columns"]] == ["toy.buyers", "toy.deepened", "toy.members"]
+    assert [row["brand"] for row in doc["rows"]] == ["B", "C"]
+    assert doc["rows"][0]["values"]["toy.members"] == 1
+    assert r.exit_code == 0  # the failing indicator is not a headline one
+    table = invoke(runner, "compare", events_dir(STORY), "-m", "toy").stdout
+    assert "Buyers" in table and "TOY" in table
+
+
+def test_param_brand_and_as_of_options(runner, toy, events_dir):
+    r = invoke(
+        runner,
+        "compute",
+        events_dir(STORY),
+        "-m",
+        "toy",
+        "-b",
+        "C",
+        "-f",
+        "json",
+        "-p",
+        "toy.buyer_window_days=5",
+        "--as-of",
+        "2025-06-30",
+    )
+    doc = json.loads(r.stdout)
+    assert {x["brand"] for x in doc["results"]} == {"C"}
+    assert doc["parameters"]["toy"]["buyer_window_days"] == 5
+    # C's only purchase (06-22) is 9 days before as_of: outside a 5-day window
+    assert next(x["value"] for x in doc["results"] if x["indicator"] == "toy.buyers") == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["compute", "{data}", "-m", "nope"], 2, "unknown methodology 'nope'"),
+        (
+            ["compute", "{data}", "-m", "toy", "-p", "toy.window_days=soon"],
+            2,
+            "--param toy.window_days",
+        ),
+        (["compute", "{data}", "-m", "toy", "-p", "oops"], 2, "expected METHOD.NAME=VALUE"),
+        (["compute", "{data}", "-m", "toy", "-p", "toy.nope=1"], 2, "unknown parameter"),
+        (["compute", "{data}", "--as-of", "30/06/2025"], 2, "is not a date"),
+        (["compute", "{data}", "--timezone", "Nowhere"], 2, "unknown time zone"),
+        (["compute", "{missing}"], 1, "no such file or directory"),
+        (["validate", "{data}", "--preset", "nope"], 2, "unknown preset"),
+        (["explain", "toy.nope"], 2, "unknown indicator"),
+        (["indicators", "nope"], 2, "unknown methodology"),
+    ],
+)
+def test_errors_are_one_line_with_documented_codes(
+    runner, toy, events_dir, tmp_path, args, code, message
+):
+    data = events_dir(STORY)
+    args = [a.format(data=data, missing=tmp_path / "missing") for a in args]
+    r = invoke(runner, *args)
+    assert r.exit_code == code, r.output
+    assert message in r.stderr
+    assert "Traceback" not in r.output
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_validate_strict_and_quarantine_out(runner, events_dir, tmp_path):
+    rows = [*STORY, ev("bad", "u9", "ad_click")]
+    q = tmp_path / "q.parquet"
+    r = invoke(runner, "validate", events_dir(rows), "--quarantine-out", q, "-f", "json")
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["reasons"][0]["reason"] == "ts_unparseable"
+    assert q.exists()
+    r = invoke(runner, "validate", events_dir(rows), "--strict")
+    assert r.exit_code == 1 and "1 bad row(s) under --strict" in r.stderr
+    r = invoke(runner, "compute", events_dir(rows), "--strict")
+    assert r.exit_code == 1 and "ts_unparseable 1" in r.stderr
+
+
+def test_listing_commands(runner, toy):
+    plugins = json.loads(invoke(runner, "plugins", "-f", "json").stdout)["plugins"]
+    toy_info = next(p for p in plugins if p["name"] == "toy-plugin")
+    assert toy_info["methodologies"] == ["toy"] and toy_info["presets"] == ["toy-preset"]
+    methods = json.loads(invoke(runner, "methodologies", "-f", "json").stdout)
+    assert [m["name"] for m in methods["methodologies"]] == ["toy"]
+    inds = json.loads(invoke(runner, "indicators", "toy", "-f", "json").stdout)["indicators"]
+    assert len(inds) == 7
+    ex = json.loads(invoke(runner, "explain", "toy.deepened", "-f", "json").stdout)
+    assert ex["unit"] == "ratio" and ex["source"] == "tests/fixture_plugins.py"
+    # only the parameters this indicator (and its ladder) use
+    assert [p["name"] for p in ex["parameters"]] == [
+        "window_days",
+        "min_view_days",
+        "positive_rating",
+        "period_days",
+    ]
+
+
+def test_schema_prints_json_schema(runner):
+    doc = json.loads(invoke(runner, "schema").stdout)
+    assert set(doc) == {"tables", "result", "comparison", "validation"}
+    assert doc["tables"]["events"]["required"] == ["ts", "user_id", "event_type"]
+    assert "purchase" in doc["tables"]["events"]["properties"]["event_type"]["examples"]
+
+
+def test_plugin_preset_is_usable(runner, toy, tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text("time,who,what,label,price\n2025-01-01,a,buy,X,3\n2025-01-01,a,noise,X,\n")
+    r = invoke(runner, "validate", p, "--preset", "toy-preset", "-f", "json")
+    reasons = json.loads(r.stdout)["reasons"]
+    assert [(x["reason"], x["count"]) for x in reasons] == [("excluded_by_mapping", 1)]
+
+
+def test_installed_script_runs_in_a_subprocess(tmp_path):
+    env = {**os.environ, "NO_COLOR": "1"}
+    exe = os.path.join(os.path.dirname(sys.executable), "brandlens")
+    r = subprocess.run([exe, "--help"], capture_output=True, text=True, env=env, check=False)
+    assert r.returncode == 0 and "compute" in r.stdout
+    r = subprocess.run(
+        [exe, "demo", "--format", "json", "--quiet"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert [row["brand"] for row in doc["rows"]] == ["Aurora", "Lumi", "Verde"]
+    r = subprocess.run(
+        [exe, "compute", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert r.returncode == 1
+    assert r.stderr.strip().startswith("brandlens: error:") and "Traceback" not in r.stderr

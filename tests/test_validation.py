@@ -1,0 +1,197 @@
+"""Validation and quarantine: one test per reason, reconciliation, data errors."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+import brandlens
+from brandlens.errors import DataError, UsageError
+from brandlens.validation import REASONS
+from conftest import ev, write_csv
+
+GOOD = ev("2025-06-01 04:00:00", "u1", "ad_impression")
+
+CASES = {
+    "missing_required": [ev("2025-06-01 04:00:00", "", "ad_impression")],
+    "ts_unparseable": [ev("yesterday", "u2", "ad_impression")],
+    "unknown_event_type": [ev("2025-06-01 04:00:00", "u2", "teleport")],
+    "bad_type": [ev("2025-06-01 04:00:00", "u2", "purchase", amount="12,5")],
+    "missing_brand": [ev("2025-06-01 04:00:00", "u2", "purchase", brand=None, amount="1")],
+    "missing_amount": [ev("2025-06-01 04:00:00", "u2", "refund")],
+    "missing_rating": [ev("2025-06-01 04:00:00", "u2", "review")],
+    "missing_query_type": [ev("2025-06-01 04:00:00", "u2", "search")],
+    "negative_amount": [ev("2025-06-01 04:00:00", "u2", "purchase", amount="-0.01")],
+    "rating_out_of_range": [ev("2025-06-01 04:00:00", "u2", "review", rating="0")],
+    "quantity_out_of_range": [
+        ev("2025-06-01 04:00:00", "u2", "purchase", amount="1", quantity="0")
+    ],
+    "bad_query_type": [ev("2025-06-01 04:00:00", "u2", "search", query_type="Brand")],
+    "duplicate_event_id": [
+        ev("2025-06-01 04:00:00", "u2", "ad_impression", event_id="x1"),
+        ev("2025-06-02 04:00:00", "u2", "ad_click", event_id="x1"),
+    ],
+}
+
+
+@pytest.mark.parametrize("reason", sorted(CASES))
+def test_each_reason_quarantines_its_row(reason, events_dir):
+    rows = [GOOD, *CASES[reason]]
+    report = brandlens.validate(events_dir(rows))
+    ev_report = report.events
+    expected_bad = 1
+    assert ev_report.rows_read == len(rows)
+    assert ev_report.rows_quarantined == expected_bad
+    assert ev_report.rows_accepted == len(rows) - expected_bad
+    assert [(r.reason, r.count) for r in report.reasons] == [(reason, 1)]
+    assert reason in REASONS
+
+
+def test_duplicate_event_id_keeps_the_first_row(events_dir):
+    report = brandlens.validate(events_dir([GOOD, *CASES["duplicate_event_id"]]))
+    example = report.reasons[0].examples[0]
+    assert example["row"] == 3 and example["event_type"] == "ad_click"
+
+
+def test_rows_read_equals_accepted_plus_quarantined_per_reason(events_dir):
+    rows = [GOOD] + [r for case in CASES.values() for r in case]
+    r = brandlens.validate(events_dir(rows)).events
+    assert r.rows_read == len(rows) == r.rows_accepted + r.rows_quarantined
+    assert r.rows_accepted == 2  # GOOD and the first x1
+
+
+def test_a_row_gets_the_first_reason_only(events_dir):
+    # empty user_id AND unknown type: missing_required comes first in REASONS
+    report = brandlens.validate(events_dir([GOOD, ev("2025-06-01 04:00:00", "", "teleport")]))
+    assert [r.reason for r in report.reasons] == ["missing_required"]
+
+
+def test_quarantine_out_writes_rows_with_reasons(events_dir, tmp_path):
+    out = tmp_path / "q.csv"
+    rows = [GOOD, *CASES["negative_amount"], *CASES["ts_unparseable"]]
+    brandlens.validate(events_dir(rows), quarantine_out=out)
+    lines = out.read_text().splitlines()
+    header = lines[0].split(",")
+    assert header[:3] == ["table", "row", "reason"]
+    got = sorted((line.split(",")[1], line.split(",")[2]) for line in lines[1:])
+    assert got == [("2", "negative_amount"), ("3", "ts_unparseable")]
+
+
+def test_strict_fails_on_any_bad_row(events_dir):
+    with pytest.raises(DataError, match="1 bad row"):
+        brandlens.compute(events_dir([GOOD, *CASES["bad_type"]]), strict=True)
+
+
+def test_generated_event_ids_are_stable_and_unique(events_dir, tmp_path):
+    from brandlens.engine import Dataset
+
+    same = ev("2025-06-01 04:00:00", "u1", "ad_impression")
+    rows = [same, same, ev("2025-06-01 04:00:00", "u2", "ad_impression")]
+    with Dataset(events_dir(rows)) as ds:
+        ids1 = sorted(r[0] for r in ds.con.execute("SELECT event_id FROM events").fetchall())
+    write_csv(tmp_path / "other" / "events.csv", list(reversed(rows)))
+    with Dataset(tmp_path / "other") as ds:
+        ids2 = sorted(r[0] for r in ds.con.execute("SELECT event_id FROM events").fetchall())
+    assert ids1 == ids2 and len(set(ids1)) == 3
+
+
+def test_missing_required_column_names_every_column_and_the_closest(tmp_path):
+    p = tmp_path / "events.csv"
+    p.write_text("time,userid,event_type\n2025-01-01,u1,purchase\n")
+    with pytest.raises(DataError) as e:
+        brandlens.validate(p)
+    msg = e.value.message
+    assert msg.startswith(f"{p}: missing required column(s) ts, user_id")
+    assert "closest in header: ts -> time; user_id -> userid;" in msg
+    assert msg.endswith("header has: time, userid, event_type")
+
+
+def test_empty_and_unreadable_inputs(tmp_path):
+    empty = tmp_path / "events.csv"
+    empty.write_text("ts,user_id,event_type\n")
+    with pytest.raises(DataError, match="no rows"):
+        brandlens.validate(empty)
+    with pytest.raises(DataError, match="no such file"):
+        brandlens.validate(tmp_path / "nope")
+    broken = tmp_path / "b" / "events.parquet"
+    broken.parent.mkdir()
+    broken.write_bytes(b"not parquet at all")
+    with pytest.raises(DataError, match="cannot read"):
+        brandlens.validate(broken.parent)
+    (tmp_path / "c").mkdir()
+    with pytest.raises(DataError, match="no events file"):
+        brandlens.validate(tmp_path / "c")
+
+
+def test_all_rows_bad_means_no_as_of(events_dir):
+    with pytest.raises(DataError, match="no valid events"):
+        brandlens.compute(events_dir(CASES["ts_unparseable"]))
+
+
+def test_dimension_tables_are_validated_too(events_dir):
+    users = [
+        {"user_id": "u1", "target_group": "a", "register_date": "2024-01-01"},
+        {"user_id": "u1", "target_group": "b", "register_date": "2024-01-01"},
+        {"user_id": "u2", "target_group": "b", "register_date": "not a date"},
+    ]
+    report = brandlens.validate(events_dir([GOOD], users=users))
+    users_report = next(t for t in report.tables if t.table == "users")
+    assert (users_report.rows_read, users_report.rows_accepted) == (3, 1)
+    assert sorted((r.table, r.reason) for r in report.reasons) == [
+        ("users", "bad_type"),
+        ("users", "duplicate_key"),
+    ]
+
+
+def test_jsonl_gz_parquet_and_duckdb_inputs_agree(tmp_path, events_dir):
+    import duckdb
+
+    rows = [GOOD, ev("2025-06-02 04:00:00", "u2", "purchase", amount="9.90")]
+    csv_dir = events_dir(rows)
+    jl = tmp_path / "events.jsonl.gz"
+    with gzip.open(jl, "wt") as f:
+        for r in rows:
+            f.write(json.dumps({k: v for k, v in r.items() if v is not None}) + "\n")
+    con = duckdb.connect()
+    pq = tmp_path / "pq" / "events.parquet"
+    pq.parent.mkdir()
+    con.execute(
+        "COPY (SELECT * FROM read_csv($p, all_varchar=true)) TO $o (FORMAT PARQUET)",
+        {"p": str(csv_dir / "events.csv"), "o": str(pq)},
+    )
+    db = tmp_path / "data.duckdb"
+    dbc = duckdb.connect(str(db))
+    dbc.execute("CREATE TABLE events AS SELECT * FROM read_parquet($p)", {"p": str(pq)})
+    dbc.close()
+    counts = []
+    for source in (csv_dir, jl, pq.parent, db):
+        rep = brandlens.validate(source).events
+        counts.append((rep.rows_read, rep.rows_accepted))
+    assert counts == [(2, 2)] * 4
+
+
+def test_timestamps_with_offsets_and_naive_utc(events_dir):
+    from brandlens.engine import Dataset
+
+    rows = [
+        ev("2025-06-30 16:30:00", "u1", "ad_impression"),  # naive = UTC -> 07-01 00:30 local
+        ev("2025-06-30T23:30:00+08:00", "u2", "ad_impression"),  # explicit offset -> 06-30
+    ]
+    with Dataset(events_dir(rows)) as ds:
+        got = ds.con.execute(
+            "SELECT user_id, local_date::VARCHAR FROM events ORDER BY 1"
+        ).fetchall()
+    assert got == [("u1", "2025-07-01"), ("u2", "2025-06-30")]
+
+
+def test_bad_timezone_and_mapping_are_usage_errors(events_dir, tmp_path):
+    with pytest.raises(UsageError, match="unknown time zone"):
+        brandlens.validate(events_dir([GOOD]), timezone="Mars/Olympus")
+    bad = tmp_path / "m.yaml"
+    bad.write_text("columns: {ts: 3}\nfoo: 1\n")
+    with pytest.raises(UsageError, match=r"m\.yaml: mapping field"):
+        brandlens.validate(events_dir([GOOD]), mapping=bad)
+    with pytest.raises(UsageError, match="unknown preset"):
+        brandlens.validate(events_dir([GOOD]), preset="nope")
