@@ -172,3 +172,45 @@ def test_results_are_sorted(toy, events_dir):
     r = brandlens.compute(events_dir(STORY), as_of=D, methodologies=["toy"])
     keys = [(x.methodology, x.indicator, x.brand, x.key or "") for x in r.results]
     assert keys == sorted(keys)
+
+
+def test_engine_settings_reach_duckdb(events_dir, tmp_path, monkeypatch):
+    from brandlens.engine import Dataset, EngineConfig
+
+    monkeypatch.setenv("BRANDLENS_MEMORY_LIMIT", "1GB")
+    config = EngineConfig(threads=1, temp_directory=str(tmp_path / "spill"))
+    with Dataset(events_dir(STORY), config=config) as ds:
+        got = ds.con.execute(
+            "SELECT current_setting('threads'), current_setting('memory_limit'), "
+            "current_setting('temp_directory')"
+        ).fetchone()
+    assert got[0] == 1 and got[1].startswith(("953.6 MiB", "1.0 GB", "1GB")) and "spill" in got[2]
+
+
+def test_zero_denominator_forces_null(register_plugin, events_dir):
+    from brandlens.methodology import Indicator, Methodology
+
+    class P:
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, register):
+            register(
+                Methodology(
+                    name="z",
+                    title="z",
+                    source="s",
+                    version="1",
+                    indicators=(
+                        Indicator(
+                            id="z.r",
+                            title="r",
+                            unit="ratio",
+                            sql="SELECT brand, 0 AS value, 0 AS numerator, 0 AS denominator "
+                            "FROM brands",
+                        ),
+                    ),
+                )
+            )
+
+    register_plugin(P(), "z")
+    r = brandlens.compute(events_dir(STORY), methodologies=["z"])
+    assert r.value("z.r", "B") is None

@@ -533,6 +533,8 @@ class _Run:
             value = _number(v.value)
             if ind.unit in ("users", "count") and isinstance(value, float) and value.is_integer():
                 value = int(value)
+            if v.denominator is not None and v.denominator == 0:
+                value = None  # a ratio with a zero denominator is null, whatever the SQL said
             rows.append(
                 ResultRow(
                     methodology=self.m.name,
