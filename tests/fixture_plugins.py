@@ -6,6 +6,8 @@ Python indicators, a requirement on an optional table and a fixed-key breakdown.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel
 
 import brandlens
@@ -190,7 +192,7 @@ class ToyPlugin:
 
     @brandlens.hookimpl
     def brandlens_register_methodologies(self, register):
-        register(TOY)
+        register(TOY, spec=Path(__file__).with_name("toy.yaml"))
 
 
 class FailingIndicatorPlugin:

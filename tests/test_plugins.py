@@ -78,7 +78,9 @@ def test_a_broken_plugin_never_takes_the_tool_down(fake_entry_points):
     assert _info(reg, "raising").errors == [
         "brandlens_register_methodologies raised RuntimeError: kaboom"
     ]
-    assert _info(reg, "good").errors == [] and _info(reg, "good").methodologies == ["good"]
+    assert _info(reg, "good").methodologies == ["good"]
+    # registering without a spec is allowed, and reported
+    assert _info(reg, "good").errors == ["spec: methodology 'good' was registered without a spec"]
 
 
 def test_load_and_disable_lists(fake_entry_points, monkeypatch):

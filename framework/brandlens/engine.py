@@ -46,7 +46,10 @@ from brandlens.result import (
 from brandlens.sqlcheck import check_query, quote_ident
 
 if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+
     from brandlens.mapping import Mapping as ColumnMapping
+    from brandlens.sources import InMemoryData
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
@@ -102,7 +105,7 @@ class Dataset:
 
     def __init__(
         self,
-        data: str | Path,
+        data: str | Path | InMemoryData,
         *,
         mapping: str | Path | ColumnMapping | None = None,
         preset: str | None = None,
@@ -111,6 +114,7 @@ class Dataset:
         config: EngineConfig | None = None,
         quarantine_out: str | Path | None = None,
         plugin_registry: Registry | None = None,
+        connection: duckdb.DuckDBPyConnection | None = None,
     ) -> None:
         import duckdb
 
@@ -133,10 +137,14 @@ class Dataset:
             column_mapping = mapping
         else:
             column_mapping = load_mapping(mapping)
-        try:
-            self.con = duckdb.connect(":memory:", config=(config or EngineConfig()).resolved())
-        except duckdb.Error as e:
-            raise UsageError(f"engine settings rejected by DuckDB: {e}") from None
+        self._owns_connection = connection is None
+        if connection is not None:  # the harness reuses one connection for many small logs
+            self.con = connection
+        else:
+            try:
+                self.con = duckdb.connect(":memory:", config=(config or EngineConfig()).resolved())
+            except duckdb.Error as e:
+                raise UsageError(f"engine settings rejected by DuckDB: {e}") from None
         self.con.execute("SET TimeZone = 'UTC'")
         source = open_source(self.con, data, column_mapping)
         self.source_columns = {t: ts.present for t, ts in source.tables.items()}
@@ -184,7 +192,8 @@ class Dataset:
         return row[0] if row else None
 
     def close(self) -> None:
-        self.con.close()
+        if self._owns_connection:
+            self.con.close()
 
     def __enter__(self) -> Dataset:
         return self

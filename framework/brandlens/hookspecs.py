@@ -19,8 +19,11 @@ from typing import TYPE_CHECKING, Protocol
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
     from brandlens.mapping import Mapping
     from brandlens.methodology import Methodology
+    from brandlens.specs import MethodologySpec
 
 hookspec = pluggy.HookspecMarker("brandlens")
 
@@ -30,7 +33,9 @@ class RegisterEventType(Protocol):
 
 
 class RegisterMethodology(Protocol):
-    def __call__(self, methodology: Methodology) -> None: ...
+    def __call__(
+        self, methodology: Methodology, spec: str | Path | MethodologySpec | None = None
+    ) -> None: ...
 
 
 class RegisterPreset(Protocol):
@@ -52,9 +57,13 @@ def brandlens_register_event_types(register: RegisterEventType) -> None:
 def brandlens_register_methodologies(register: RegisterMethodology) -> None:
     """Register methodologies.
 
-    Call ``register(methodology)`` with a :class:`brandlens.methodology.Methodology`.
-    Its SQL is checked when registered (read-only, known tables and parameters);
-    a failing check is reported against this plugin and the methodology is skipped.
+    Call ``register(methodology, spec=path)`` with a
+    :class:`brandlens.methodology.Methodology` and the path of its spec file (or a
+    :class:`brandlens.specs.MethodologySpec`). Its SQL is checked when registered
+    (read-only, known tables and parameters); a failing check is reported against
+    this plugin and the methodology is skipped. Indicators without a spec entry,
+    and spec entries without an indicator, are reported by ``brandlens plugins``
+    and ``brandlens verify``.
 
     .. versionadded:: 0.1
     """

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from brandlens.errors import PluginError
 from brandlens.ladder import StageLadder
+from brandlens.specs import MethodologySpec
 from brandlens.sqlcheck import CheckedSQL, check_query
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,8 +88,8 @@ class Indicator(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z0-9_]+$")
-    title: str
-    unit: Unit
+    title: str = ""
+    unit: Unit | None = None
     direction: Direction = "higher"
     dimension: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
     keys: tuple[str, ...] | None = None
@@ -159,6 +160,8 @@ class CheckedMethodology:
     relation_sql: dict[str, CheckedSQL]
     indicator_sql: dict[str, CheckedSQL]
     plugin: str
+    spec: MethodologySpec | None = None
+    spec_errors: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -185,8 +188,65 @@ class CheckedMethodology:
         return wanted
 
 
-def check_methodology(m: Methodology, plugin: str) -> CheckedMethodology:
+_FROM_SPEC = ("unit", "direction", "dimension", "keys", "headline")
+
+
+def apply_spec(m: Methodology, spec: MethodologySpec | None) -> tuple[Methodology, list[str]]:
+    """Fill indicator metadata from the spec; return the merged methodology and spec errors.
+
+    Metadata given in code must agree with the spec (a mismatch is a PluginError).
+    Missing or extra spec entries are *spec errors*: the methodology still registers,
+    and ``brandlens plugins`` and ``brandlens verify`` report them.
+    """
+    if spec is None:
+        return m, [f"methodology {m.name!r} was registered without a spec"]
+    if spec.methodology != m.name:
+        raise PluginError(f"spec is for {spec.methodology!r}, not for {m.name!r}")
+    errors: list[str] = []
+    merged = []
+    for ind in m.indicators:
+        entry = spec.indicator(ind.id)
+        if entry is None:
+            errors.append(f"indicator {ind.id!r} has no spec entry")
+            merged.append(ind)
+            continue
+        update: dict[str, Any] = {}
+        for name in _FROM_SPEC:
+            ours, theirs = getattr(ind, name), getattr(entry, name)
+            if name in ind.model_fields_set and ours != theirs:
+                raise PluginError(
+                    f"indicator {ind.id!r}: {name} is {ours!r} in code but {theirs!r} in the spec"
+                )
+            update[name] = theirs
+        update["title"] = ind.title or entry.title.en
+        update["description"] = ind.description or entry.definition
+        merged.append(Indicator.model_validate({**ind.model_dump(), **update}))
+    ids = {i.id for i in m.indicators}
+    errors += [
+        f"spec entry {e.id!r} has no registered indicator"
+        for e in spec.indicators
+        if e.id not in ids
+    ]
+    defaults = m.parameters().model_dump(mode="json")
+    for name, value in defaults.items():
+        p = spec.parameters.get(name)
+        if p is None:
+            errors.append(f"parameter {name!r} has no spec entry (the source of its default)")
+        elif p.default != value:
+            errors.append(f"parameter {name!r}: default {value!r} in code, {p.default!r} in spec")
+    errors += [
+        f"spec parameter {n!r} is not a parameter of {m.name!r}"
+        for n in spec.parameters
+        if n not in defaults
+    ]
+    return m.model_copy(update={"indicators": tuple(merged)}), errors
+
+
+def check_methodology(
+    m: Methodology, plugin: str, spec: MethodologySpec | None = None
+) -> CheckedMethodology:
     """Validate a declaration; raise PluginError naming the offending part."""
+    m, spec_errors = apply_spec(m, spec)
     where = f"methodology {m.name!r}"
     param_names = set(m.parameters.model_fields)
     try:
@@ -233,6 +293,8 @@ def check_methodology(m: Methodology, plugin: str) -> CheckedMethodology:
         if ind.id in seen:
             raise PluginError(f"{what}: registered twice")
         seen.add(ind.id)
+        if ind.unit is None or not ind.title:
+            raise PluginError(f"{what}: needs a title and a unit (in code or in the spec)")
         for req in ind.requires:
             if not re.fullmatch(r"[a-z_]+\.[a-z_]+", req):
                 raise PluginError(f"{what}: requires {req!r} must be 'table.column'")
@@ -247,7 +309,7 @@ def check_methodology(m: Methodology, plugin: str) -> CheckedMethodology:
                         f"{what}: SQL must return column(s) {', '.join(sorted(missing))}"
                     )
             indicator_sql[ind.id] = checked
-    return CheckedMethodology(m, relation_sql, indicator_sql, plugin)
+    return CheckedMethodology(m, relation_sql, indicator_sql, plugin, spec, tuple(spec_errors))
 
 
 def _check_params(checked: CheckedSQL, known: set[str], what: str) -> None:

@@ -18,6 +18,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from importlib import import_module, metadata
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -168,6 +169,7 @@ class PluginHost:
     def _build(self) -> Registry:
         from brandlens.mapping import Mapping
         from brandlens.methodology import Methodology, check_methodology
+        from brandlens.specs import MethodologySpec, load_spec
 
         _ = self.pm  # make sure plugins are loaded
         infos = [self._infos[k] for k in sorted(self._infos, key=_core_first)]
@@ -204,7 +206,11 @@ class PluginHost:
 
         for info in infos:
 
-            def reg_methodology(methodology: Methodology, info: PluginInfo = info) -> None:
+            def reg_methodology(
+                methodology: Methodology,
+                spec: str | Path | MethodologySpec | None = None,
+                info: PluginInfo = info,
+            ) -> None:
                 if not isinstance(methodology, Methodology):
                     raise BrandlensError("register() expects a brandlens Methodology")
                 if methodology.name in methodologies:
@@ -218,9 +224,12 @@ class PluginHost:
                                     f"methodology {methodology.name!r}: ladder {lad.name!r} "
                                     f"uses unknown event type(s) {', '.join(sorted(unknown))}"
                                 )
-                checked = check_methodology(methodology, info.name)
+                if spec is not None and not isinstance(spec, MethodologySpec):
+                    spec = load_spec(spec)
+                checked = check_methodology(methodology, info.name, spec)
                 methodologies[methodology.name] = checked
                 info.methodologies.append(methodology.name)
+                info.errors.extend(f"spec: {e}" for e in checked.spec_errors)
 
             self._call("brandlens_register_methodologies", info, reg_methodology)
 

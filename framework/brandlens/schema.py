@@ -12,6 +12,7 @@ import typing
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any, Literal
 
 import annotated_types
@@ -227,6 +228,11 @@ _SQL_TYPES = {
 
 def columns_of(model: type[BaseModel]) -> list[ColumnSpec]:
     """Derive the column specs of a canonical table from its pydantic model."""
+    return list(_columns_of(model))
+
+
+@cache
+def _columns_of(model: type[BaseModel]) -> tuple[ColumnSpec, ...]:
     specs = []
     for name, field in model.model_fields.items():
         py_type, enum = _base_type(field.annotation)
@@ -252,7 +258,7 @@ def columns_of(model: type[BaseModel]) -> list[ColumnSpec]:
                 bad_reason=str(extra.get("bad_reason", "bad_type")),
             )
         )
-    return specs
+    return tuple(specs)
 
 
 def table_key(model: type[BaseModel]) -> list[str]:

@@ -65,6 +65,39 @@ class Source:
     tables: dict[str, TableSource]
 
 
+@dataclass(frozen=True)
+class InMemoryData:
+    """Tables given as Python columns (lists of strings or None), e.g. by the test harness.
+
+    Values go through the same validation as files do; they reach DuckDB as bound
+    list parameters, one statement per table.
+    """
+
+    tables: dict[str, dict[str, list[Any]]]
+    label: str = "<memory>"
+
+
+def _load_memory(con: duckdb.DuckDBPyConnection, data: InMemoryData) -> dict[str, TableSource]:
+    tables: dict[str, TableSource] = {}
+    for table, columns in data.tables.items():
+        if table not in TABLES:
+            raise DataError(f"{data.label}: unknown table {table!r}")
+        names = list(columns)
+        binds = {
+            f"c{i}": [None if v is None else str(v) for v in columns[n]]
+            for i, n in enumerate(names)
+        }
+        cols = ", ".join(
+            f"unnest(CAST($c{i} AS VARCHAR[])) AS {quote_ident(n)}" for i, n in enumerate(names)
+        )
+        target = quote_ident(f"_mem_{table}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT {cols}", binds)
+        tables[table] = TableSource(table, f"{data.label}:{table}", target, {}, {})
+    if "events" not in tables:
+        raise DataError(f"{data.label}: no events table")
+    return tables
+
+
 def _suffix(p: Path) -> str | None:
     name = p.name.lower()
     return next((s for s in sorted(_SUFFIXES, key=len, reverse=True) if name.endswith(s)), None)
@@ -110,9 +143,15 @@ def _first_line(e: BaseException) -> str:
 
 
 def open_source(
-    con: duckdb.DuckDBPyConnection, data: str | Path, mapping: Mapping | None
+    con: duckdb.DuckDBPyConnection, data: str | Path | InMemoryData, mapping: Mapping | None
 ) -> Source:
     """Resolve DATA into table sources and check required columns (fail fast)."""
+    if isinstance(data, InMemoryData):
+        tables = _load_memory(con, data)
+        for ts in tables.values():
+            ts.columns = _describe(con, ts)
+            _plan_select(ts, mapping if ts.table == "events" else None)
+        return Source(data.label, tables)
     path = Path(data)
     label = str(data)
     if not path.exists():

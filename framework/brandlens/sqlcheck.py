@@ -54,6 +54,7 @@ class CheckedSQL:
     output_columns: tuple[str, ...] | None  # None when it selects ``*``
 
 
+@cache
 def quote_ident(name: str) -> str:
     """A DuckDB identifier, quoted through SQLGlot (never an f-string)."""
     from sqlglot import exp

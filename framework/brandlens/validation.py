@@ -195,7 +195,11 @@ def validate_source(
             )
         except duckdb.Error as e:
             raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
-        read, bad = con.execute(f"SELECT count(*), count(reason) FROM {chk}").fetchone() or (0, 0)
+        counts = dict(
+            con.execute(f"SELECT coalesce(reason, ''), count(*) FROM {chk} GROUP BY ALL").fetchall()
+        )
+        read = sum(counts.values())
+        bad = read - counts.get("", 0)
         tables.append(
             TableReport(
                 table=table,
@@ -206,11 +210,8 @@ def validate_source(
             )
         )
         raw_names = [c.name for c in columns_of(TABLES[table])]
-        per_reason = con.execute(
-            f"SELECT reason, count(*) FROM {chk} WHERE reason IS NOT NULL GROUP BY reason"
-        ).fetchall()
         order = list(REASONS)
-        for reason, count in sorted(per_reason, key=lambda r: order.index(r[0])):
+        for reason in sorted((r for r in counts if r), key=order.index):
             rows = con.execute(
                 f"SELECT _row, {', '.join('r_' + n for n in raw_names)} FROM {chk} "
                 f"WHERE reason = $reason ORDER BY _row LIMIT {EXAMPLES_PER_REASON}",
@@ -223,18 +224,26 @@ def validate_source(
                 }
                 for r in rows
             ]
-            reasons.append(ReasonCount(table=table, reason=reason, count=count, examples=examples))
-        cols = ", ".join(f"r_{n} AS {quote_ident(n)}" for n in raw_names)
-        q_table = quote_ident("_q_" + table)
-        con.execute(
-            f'CREATE OR REPLACE TEMP TABLE {q_table} AS SELECT $table AS "table", '
-            f'_row AS "row", reason, {cols} FROM {chk} WHERE reason IS NOT NULL',
-            {"table": table},
-        )
-        quarantine_parts.append(f"SELECT * FROM {q_table}")
+            reasons.append(
+                ReasonCount(table=table, reason=reason, count=counts[reason], examples=examples)
+            )
+        if bad:
+            cols = ", ".join(f"r_{n} AS {quote_ident(n)}" for n in raw_names)
+            q_table = quote_ident("_q_" + table)
+            con.execute(
+                f'CREATE OR REPLACE TEMP TABLE {q_table} AS SELECT $table AS "table", '
+                f'_row AS "row", reason, {cols} FROM {chk} WHERE reason IS NOT NULL',
+                {"table": table},
+            )
+            quarantine_parts.append(q_table)
         con.execute(f"DROP TABLE {chk}")
-    union = " UNION ALL BY NAME ".join(quarantine_parts)
-    con.execute(f'CREATE OR REPLACE TABLE _quarantine AS {union} ORDER BY "table", "row"')
-    for table in source.tables:
-        con.execute(f"DROP TABLE {quote_ident('_q_' + table)}")
+    if quarantine_parts:
+        union = " UNION ALL BY NAME ".join(f"SELECT * FROM {q}" for q in quarantine_parts)
+        con.execute(f'CREATE OR REPLACE TABLE _quarantine AS {union} ORDER BY "table", "row"')
+        for q in quarantine_parts:
+            con.execute(f"DROP TABLE {q}")
+    else:
+        con.execute(
+            'CREATE OR REPLACE TABLE _quarantine ("table" VARCHAR, "row" BIGINT, reason VARCHAR)'
+        )
     return ValidationReport(source=source.label, timezone=timezone, tables=tables, reasons=reasons)

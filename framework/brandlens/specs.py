@@ -1,0 +1,331 @@
+"""Declarative metric specs: what each indicator means and which properties it must honour.
+
+A spec file (YAML, one per methodology) is validated by the models below. Plugins
+pass theirs when they register a methodology; titles, definitions and units are
+then written once, in the spec, and ``brandlens explain``, the docs pages and the
+verification harness all read them from there.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from brandlens.errors import PluginError
+
+Unit = Literal["users", "ratio", "currency", "count", "index", "days"]
+Direction = Literal["higher", "lower"]
+_ID = r"^[a-z][a-z0-9_]*\.[a-z0-9_]+$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Title(_Strict):
+    en: str = Field(min_length=1)
+    zh: str = Field(min_length=1)
+
+
+class ParameterSpec(_Strict):
+    """A parameter's default and where that default comes from."""
+
+    default: Any
+    description: str = Field(min_length=1)
+    source: str = Field(
+        description="a URL, or 'assumption: <reason>' when no source publishes the value"
+    )
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, v: str) -> str:
+        if not (v.startswith(("http://", "https://")) or re.match(r"^assumption: \S", v)):
+            raise ValueError("must be a URL or 'assumption: <reason>'")
+        return v
+
+
+# ---- the property vocabulary ---------------------------------------------------------
+
+
+class Bounds(_Strict):
+    kind: Literal["bounds"] = "bounds"
+    lo: float | None
+    hi: float | None
+
+
+class Integer(_Strict):
+    kind: Literal["integer"] = "integer"
+
+
+class NonNegative(_Strict):
+    kind: Literal["non_negative"] = "non_negative"
+
+
+class Partition(_Strict):
+    """Parts sum to a total, per brand (optionally once per item of ``for_each``).
+
+    ``parts``/``total`` are indicator ids; ``parts_keys`` is a glob over the parts'
+    keys and ``total_key`` the total's key; ``{k}`` in either is replaced by each
+    item of ``for_each``.
+    """
+
+    kind: Literal["partition"] = "partition"
+    parts: str = Field(pattern=_ID)
+    total: str | float = Field(description="an indicator id, or a constant such as 1")
+    parts_keys: str = "*"
+    total_key: str | None = None
+    for_each: tuple[str, ...] = ("",)
+    rel_tol: float = 1e-9
+
+
+class Identity(_Strict):
+    """An arithmetic relation between indicators, per brand: ``lhs == rhs``.
+
+    Terms: ``method.name`` (the value), ``method.name[KEY]`` (one key),
+    ``sum(method.name)`` (all keys), numbers, + - * / and abs().
+    """
+
+    kind: Literal["identity"] = "identity"
+    expr: str
+    rel_tol: float = 1e-9
+    abs_tol: float = 1e-9
+
+
+class RatioOf(_Strict):
+    kind: Literal["ratio_of"] = "ratio_of"
+    denominator_ge_numerator: bool = True
+
+
+class PermutationInvariant(_Strict):
+    kind: Literal["permutation_invariant"] = "permutation_invariant"
+
+
+class BrandIsolated(_Strict):
+    """``isolated: false`` documents an indicator that depends on other brands by definition."""
+
+    kind: Literal["brand_isolated"] = "brand_isolated"
+    isolated: bool = True
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _reason(self) -> BrandIsolated:
+        if not self.isolated and not self.reason:
+            raise ValueError("brand_isolated: false needs a reason")
+        return self
+
+
+class Addition(_Strict):
+    """The kind of event ``monotone`` adds: one event on the as_of date."""
+
+    event_type: str
+    user: Literal["new", "existing", "existing_buyer"] = "new"
+    brand: Literal["self", "other"] = "self"
+    amount: float | None = None
+    rating: int | None = None
+    query_type: str | None = None
+
+
+class Monotone(_Strict):
+    kind: Literal["monotone"] = "monotone"
+    add: Addition
+    direction: Literal["non_decreasing", "non_increasing"]
+
+
+class TimeShiftInvariant(_Strict):
+    kind: Literal["time_shift_invariant"] = "time_shift_invariant"
+
+
+class WindowBounded(_Strict):
+    """Events older than ``days`` before as_of change nothing (``$param`` arithmetic allowed)."""
+
+    kind: Literal["window_bounded"] = "window_bounded"
+    days: str | int
+    except_event_types: tuple[str, ...] = ()
+
+
+class Deterministic(_Strict):
+    kind: Literal["deterministic"] = "deterministic"
+
+
+class EmptyBrand(_Strict):
+    kind: Literal["empty_brand"] = "empty_brand"
+
+
+class ScaleEquivariant(_Strict):
+    """Multiplying every amount by k > 0 multiplies the value by k**degree (0: unchanged)."""
+
+    kind: Literal["scale_equivariant"] = "scale_equivariant"
+    degree: Literal[0, 1]
+
+
+Property = Annotated[
+    Bounds
+    | Integer
+    | NonNegative
+    | Partition
+    | Identity
+    | RatioOf
+    | PermutationInvariant
+    | BrandIsolated
+    | Monotone
+    | TimeShiftInvariant
+    | WindowBounded
+    | Deterministic
+    | EmptyBrand
+    | ScaleEquivariant,
+    Field(discriminator="kind"),
+]
+
+PROPERTY_KINDS: tuple[str, ...] = (
+    "bounds",
+    "integer",
+    "non_negative",
+    "partition",
+    "identity",
+    "ratio_of",
+    "permutation_invariant",
+    "brand_isolated",
+    "monotone",
+    "time_shift_invariant",
+    "window_bounded",
+    "deterministic",
+    "empty_brand",
+    "scale_equivariant",
+)
+
+
+def _normalise_property(item: Any) -> Any:
+    """YAML shorthand: ``- integer``, ``- bounds: [0, 1]``, ``- monotone: {...}``."""
+    if isinstance(item, str):
+        return {"kind": item}
+    if isinstance(item, dict) and len(item) == 1 and "kind" not in item:
+        ((kind, value),) = item.items()
+        if kind == "bounds" and isinstance(value, list | tuple) and len(value) == 2:
+            return {"kind": kind, "lo": value[0], "hi": value[1]}
+        if kind == "brand_isolated" and isinstance(value, bool):
+            return {"kind": kind, "isolated": value}
+        if kind == "scale_equivariant" and isinstance(value, int):
+            return {"kind": kind, "degree": value}
+        if value is None:
+            return {"kind": kind}
+        if isinstance(value, dict):
+            return {"kind": kind, **value}
+    return item
+
+
+class IndicatorSpec(_Strict):
+    """Everything declared about one indicator."""
+
+    id: str = Field(pattern=_ID)
+    title: Title
+    definition: str = Field(min_length=1)
+    formula: str = Field(min_length=1)
+    unit: Unit
+    direction: Direction
+    dimension: str | None = None
+    keys: tuple[str, ...] | None = None
+    headline: bool = False
+    parameters: tuple[str, ...] = ()
+    properties: tuple[Property, ...] = ()
+
+    @field_validator("properties", mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        return [_normalise_property(x) for x in v] if isinstance(v, list | tuple) else v
+
+    def has(self, kind: str) -> bool:
+        return any(p.kind == kind for p in self.properties)
+
+
+class MethodologySpec(_Strict):
+    """A spec file: one methodology."""
+
+    methodology: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: Title
+    sources: tuple[str, ...] = Field(min_length=1)
+    parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
+    indicators: tuple[IndicatorSpec, ...]
+
+    def indicator(self, indicator_id: str) -> IndicatorSpec | None:
+        return next((i for i in self.indicators if i.id == indicator_id), None)
+
+
+def load_spec(path: str | Path) -> MethodologySpec:
+    """Read and validate a spec file; any problem is a PluginError naming the file."""
+    import yaml
+
+    p = Path(path)
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise PluginError(f"{p}: cannot read spec ({e.strerror})") from None
+    except yaml.YAMLError as e:
+        raise PluginError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
+    try:
+        return MethodologySpec.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise PluginError(f"{p}: {loc}: {err['msg']}") from None
+
+
+def spec_json_schema() -> dict[str, Any]:
+    """JSON Schema of spec files, for editor completion (``brandlens schema --spec``)."""
+    return MethodologySpec.model_json_schema()
+
+
+# ---- small safe arithmetic, for window days and identities ----------------------------
+
+_OPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.USub: operator.neg,
+}
+
+
+def evaluate(expr: str, names: dict[str, Any]) -> Any:
+    """Evaluate + - * / abs() sum() over numbers and names; nothing else is allowed."""
+    tree = ast.parse(expr, mode="eval")
+
+    def ev(node: ast.AST) -> Any:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id not in names:
+                raise KeyError(node.id)
+            return names[node.id]
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](ev(node.operand))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 1:
+            if node.func.id == "abs":
+                return abs(ev(node.args[0]))
+            if node.func.id in names and callable(names[node.func.id]):
+                return names[node.func.id](node.args[0])
+        raise ValueError(f"unsupported expression: {ast.unparse(node)}")
+
+    return ev(tree)
+
+
+def window_days(days: str | int, params: dict[str, Any]) -> int:
+    """``"$purchase_window_days + $advancing_period_days"`` -> an int."""
+    if isinstance(days, int):
+        return days
+    return int(evaluate(days.replace("$", ""), params))

@@ -1,0 +1,214 @@
+"""Hypothesis strategies that build valid event logs in the canonical schema.
+
+The logs are small but nasty: several brands (unicode names too) and categories,
+every event type, timestamps clustered on window boundaries around as_of, events
+in the same second, users with a single event, brands with no purchases, zero
+amounts, and optional users/products tables. Lists shrink, so a failure reduces
+to a few rows.
+
+Times are generated as local times in Asia/Shanghai (UTC+8, no daylight saving)
+and written as naive UTC, so each event's local date is exactly the drawn one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from hypothesis import strategies as st
+
+from brandlens.schema import CORE_EVENT_TYPES
+from brandlens.sources import InMemoryData
+
+AS_OF = date(2025, 6, 30)
+UTC_OFFSET = timedelta(hours=8)  # Asia/Shanghai, the default --timezone
+BRANDS = ("Lumi", "Aurora", "品牌甲", "Ünï Brand")
+OTHER_BRAND = "Othér"
+GHOST_BRAND = "∅ghost"
+CATEGORIES = ("skincare", "snacks", "手机")
+USERS = tuple(f"u{i}" for i in range(8))
+PRODUCTS = ("p1", "p2", "p3", "p4")
+CHANNELS = ("onsite", "live", "offline_store", None)
+GROUPS = ("urban_white_collar", "new_mom", "gen_z", "silver")
+# Days before as_of that sit on or next to the windows methodologies use.
+BOUNDARY_OFFSETS = (
+    0,
+    1,
+    2,
+    6,
+    7,
+    8,
+    13,
+    14,
+    15,
+    16,
+    29,
+    30,
+    31,
+    89,
+    90,
+    91,
+    179,
+    180,
+    181,
+    364,
+    365,
+    366,
+    729,
+    730,
+    731,
+    911,
+    912,
+    913,
+)
+SECONDS = (0, 1, 43_200, 86_399)  # same-second events happen often
+AMOUNTS = ("0", "0.01", "1.00", "9.99", "100.00", "12345.67")
+
+EVENT_COLUMNS = (
+    "ts",
+    "user_id",
+    "event_type",
+    "brand",
+    "category",
+    "product_id",
+    "channel",
+    "order_id",
+    "quantity",
+    "amount",
+    "rating",
+    "query_type",
+)
+
+
+@dataclass(frozen=True)
+class EventLog:
+    """A generated dataset: events (and optional tables) plus the as_of date to run at."""
+
+    as_of: date
+    events: tuple[dict[str, Any], ...]
+    users: tuple[dict[str, Any], ...] | None = None
+    products: tuple[dict[str, Any], ...] | None = None
+    brands: tuple[str, ...] = field(default=())
+
+    def to_data(self) -> InMemoryData:
+        tables: dict[str, dict[str, list[Any]]] = {
+            "events": {c: [e.get(c) for e in self.events] for c in EVENT_COLUMNS}
+        }
+        if self.users is not None:
+            cols = ("user_id", "target_group", "circle", "register_date")
+            tables["users"] = {c: [u.get(c) for u in self.users] for c in cols}
+        if self.products is not None:
+            cols = ("product_id", "brand", "category", "launch_date", "list_price")
+            tables["products"] = {c: [p.get(c) for p in self.products] for c in cols}
+        return InMemoryData(tables, label="<generated log>")
+
+    def report_brands(self) -> list[str]:
+        """Brands to compute for: every brand in the log plus one with no events at all."""
+        seen = {e["brand"] for e in self.events if e.get("brand")}
+        return sorted(seen | set(self.brands) | {GHOST_BRAND})
+
+    def table(self) -> str:
+        """A small text table of the events, for failure reports."""
+        cols = [c for c in EVENT_COLUMNS if any(e.get(c) is not None for e in self.events)]
+        rows = [[str(e.get(c) if e.get(c) is not None else "") for c in cols] for e in self.events]
+        widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(cols)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
+        lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+        out = f"as_of {self.as_of.isoformat()}, {len(self.events)} event(s)\n" + "\n".join(lines)
+        if self.users is not None:
+            out += "\nusers: " + ", ".join(
+                f"{u['user_id']}={u.get('target_group')}" for u in self.users
+            )
+        return out
+
+
+def utc_ts(local_day: date, second: int) -> str:
+    """Naive UTC text for a local (UTC+8) date and second of that day."""
+    local = datetime(local_day.year, local_day.month, local_day.day) + timedelta(seconds=second)
+    return (local - UTC_OFFSET).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@st.composite
+def offsets(draw: st.DrawFn, max_days: int = 1000) -> int:
+    """Days before as_of, clustered on window boundaries (negative = after as_of)."""
+    return draw(st.one_of(st.sampled_from(BOUNDARY_OFFSETS), st.integers(-2, max_days)))
+
+
+@st.composite
+def events(
+    draw: st.DrawFn,
+    as_of: date,
+    brands: tuple[str, ...],
+    users: tuple[str, ...],
+    event_types: tuple[str, ...],
+    categories: tuple[str, ...] = CATEGORIES,
+    day_offsets: st.SearchStrategy[int] | None = None,
+) -> dict[str, Any]:
+    """One valid event row (text values, as a file would hold them)."""
+    etype = draw(st.sampled_from(event_types))
+    offset = draw(day_offsets if day_offsets is not None else offsets())
+    row: dict[str, Any] = {
+        "ts": utc_ts(as_of - timedelta(days=offset), draw(st.sampled_from(SECONDS))),
+        "user_id": draw(st.sampled_from(users)),
+        "event_type": etype,
+        "brand": draw(st.sampled_from(brands)),
+        "category": draw(st.sampled_from(categories)),
+        "product_id": draw(st.sampled_from((*PRODUCTS, None))),
+        "channel": draw(st.sampled_from(CHANNELS)),
+    }
+    if etype in ("purchase", "refund"):
+        row["amount"] = draw(
+            st.one_of(
+                st.sampled_from(AMOUNTS),
+                st.decimals(min_value=0, max_value=5000, places=2).map(lambda d: f"{d:.2f}"),
+            )
+        )
+        row["quantity"] = draw(st.sampled_from((None, "1", "2", "3")))
+        row["order_id"] = draw(st.sampled_from((None, "o1", "o2")))
+    if etype == "review":
+        row["rating"] = str(draw(st.integers(1, 5)))
+    if etype == "search":
+        row["query_type"] = draw(st.sampled_from(("brand", "category", "other")))
+    return row
+
+
+@st.composite
+def event_logs(
+    draw: st.DrawFn,
+    event_types: tuple[str, ...] | None = None,
+    max_events: int = 30,
+    as_of: date = AS_OF,
+) -> EventLog:
+    """A small, valid event log (with optional users and products tables)."""
+    types = event_types or tuple(CORE_EVENT_TYPES)
+    brands = tuple(draw(st.lists(st.sampled_from(BRANDS), min_size=1, max_size=3, unique=True)))
+    n_users = draw(st.integers(1, len(USERS)))
+    users = USERS[:n_users]
+    rows = draw(st.lists(events(as_of, brands, users, types), min_size=1, max_size=max_events))
+    users_table = None
+    if draw(st.booleans()):
+        users_table = tuple(
+            {
+                "user_id": u,
+                "target_group": draw(st.sampled_from((*GROUPS, None))),
+                "circle": draw(st.sampled_from(("beauty", "tech", None))),
+                "register_date": "2020-01-01",
+            }
+            for u in users
+        )
+    products_table = None
+    if draw(st.booleans()):
+        products_table = tuple(
+            {
+                "product_id": p,
+                "brand": draw(st.sampled_from(brands)),
+                "category": draw(st.sampled_from(CATEGORIES)),
+                "launch_date": (as_of - timedelta(days=draw(offsets()))).isoformat(),
+                "list_price": draw(st.sampled_from(AMOUNTS)),
+            }
+            for p in PRODUCTS
+        )
+    return EventLog(
+        as_of=as_of, events=tuple(rows), users=users_table, products=products_table, brands=brands
+    )
