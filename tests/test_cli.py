@@ -184,6 +184,9 @@ def test_listing_commands(runner, toy):
     assert len(inds) == 7
     ex = json.loads(invoke(runner, "explain", "toy.deepened", "-f", "json").stdout)
     assert ex["unit"] == "ratio" and ex["source"] == "tests/fixture_plugins.py"
+    # definitions come from the spec (tests/toy.yaml), written once
+    assert ex["title_zh"] == "加深率" and ex["formula"].startswith("|{u : rank(d) > rank")
+    assert "bounds lo=0.0, hi=1.0" in ex["properties"]
     # only the parameters this indicator (and its ladder) use
     assert [p["name"] for p in ex["parameters"]] == [
         "window_days",
@@ -195,7 +198,7 @@ def test_listing_commands(runner, toy):
 
 def test_schema_prints_json_schema(runner):
     doc = json.loads(invoke(runner, "schema").stdout)
-    assert set(doc) == {"tables", "result", "comparison", "validation"}
+    assert set(doc) == {"tables", "result", "comparison", "validation", "verification"}
     assert doc["tables"]["events"]["required"] == ["ts", "user_id", "event_type"]
     assert "purchase" in doc["tables"]["events"]["properties"]["event_type"]["examples"]
 

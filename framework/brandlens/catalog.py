@@ -57,11 +57,13 @@ class ParameterEntry(BaseModel):
     name: str
     default: Any
     description: str
+    source: str | None
 
 
 class Explanation(BaseModel):
     id: str
     title: str
+    title_zh: str | None
     methodology: str
     methodology_title: str
     unit: str
@@ -71,8 +73,10 @@ class Explanation(BaseModel):
     headline: bool
     definition: str
     formula: str | None
+    sql: str | None
     requires: list[str]
     parameters: list[ParameterEntry]
+    properties: list[str]
     source: str
 
 
@@ -154,25 +158,45 @@ def explain(indicator_id: str) -> Explanation:
         elif used is not None:
             lad = next(x for x in m.ladders if x.name == rel)
             used = used | lad.parameter_refs()
+    spec = checked.spec.indicator(ind.id) if checked.spec else None
+    if spec is not None and spec.parameters:
+        used = set(spec.parameters) if used is None else used | set(spec.parameters)
     defaults = m.parameters().model_dump(mode="json")
+    param_specs = checked.spec.parameters if checked.spec else {}
     params = [
-        ParameterEntry(name=n, default=defaults[n], description=f.description or "")
+        ParameterEntry(
+            name=n,
+            default=defaults[n],
+            description=(param_specs[n].description if n in param_specs else f.description) or "",
+            source=param_specs[n].source if n in param_specs else None,
+        )
         for n, f in m.parameters.model_fields.items()
         if used is None or n in used
     ]
     return Explanation(
         id=ind.id,
         title=ind.title,
+        title_zh=spec.title.zh if spec else None,
         methodology=m.name,
         methodology_title=m.title,
-        unit=ind.unit,
+        unit=ind.unit or "",
         direction=ind.direction,
         dimension=ind.dimension,
         keys=list(ind.keys) if ind.keys else None,
         headline=ind.headline,
-        definition=ind.description,
-        formula=ind.sql,
+        definition=spec.definition if spec else ind.description,
+        formula=spec.formula if spec else None,
+        sql=ind.sql,
         requires=list(ind.requires),
         parameters=params,
+        properties=[_property_text(p) for p in spec.properties] if spec else [],
         source=m.source,
     )
+
+
+def _property_text(p: Any) -> str:
+    """A one-line reading of a declared property, for explain."""
+    fields = p.model_dump(exclude={"kind"}, exclude_defaults=True)
+    if not fields:
+        return p.kind
+    return p.kind + " " + ", ".join(f"{k}={v}" for k, v in fields.items())

@@ -361,24 +361,82 @@ def explain(
 
 
 @app.command()
-def schema(output: OutputOpt = None) -> None:
-    """JSON Schema of the canonical tables and of the result contract."""
+def schema(
+    spec: Annotated[
+        bool, typer.Option("--spec", help="JSON Schema of spec files (for editor completion).")
+    ] = False,
+    output: OutputOpt = None,
+) -> None:
+    """JSON Schema of the canonical tables and of the result contract (or of spec files)."""
     import json
 
-    from brandlens.result import Comparison, Result, ValidationReport
+    from brandlens.result import Comparison, Result, ValidationReport, VerifyReport
     from brandlens.schema import json_schemas
+    from brandlens.specs import spec_json_schema
 
-    doc = {
-        "tables": json_schemas(),
-        "result": Result.model_json_schema(),
-        "comparison": Comparison.model_json_schema(),
-        "validation": ValidationReport.model_json_schema(),
-    }
+    if spec:
+        doc: dict[str, Any] = spec_json_schema()
+    else:
+        doc = {
+            "tables": json_schemas(),
+            "result": Result.model_json_schema(),
+            "comparison": Comparison.model_json_schema(),
+            "validation": ValidationReport.model_json_schema(),
+            "verification": VerifyReport.model_json_schema(),
+        }
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if output is None:
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+@app.command()
+def verify(
+    plugin: Annotated[
+        list[str] | None, typer.Argument(help="Plugins or methodologies (default: all).")
+    ] = None,
+    max_examples: Annotated[
+        int | None,
+        typer.Option(
+            "--max-examples",
+            help="Generated logs per property (default 25, or BRANDLENS_VERIFY_EXAMPLES).",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Hypothesis seed.")] = 0,
+    fmt: FormatOpt = Fmt.table,
+    output: OutputOpt = None,
+    no_color: NoColorOpt = False,
+) -> None:
+    """Check every declared property of every indicator on generated event logs."""
+    from brandlens.verification import DEFAULT_EXAMPLES
+    from brandlens.verification import verify as run_verify
+
+    examples = max_examples or int(os.environ.get("BRANDLENS_VERIFY_EXAMPLES", DEFAULT_EXAMPLES))
+    if examples < 1:
+        fail("--max-examples must be at least 1", EXIT_USAGE)
+    with errors():
+        report = run_verify(plugin or None, examples, seed)
+    emit(report, fmt, output, no_color)
+    if not report.passed:
+        raise typer.Exit(EXIT_DATA)
+
+
+@app.command("new-plugin")
+def new_plugin(
+    name: Annotated[str, typer.Argument(help="Methodology name, e.g. o5a.")],
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where to create brandlens-NAME/.")
+    ] = Path("."),
+) -> None:
+    """Write a complete, installable methodology plugin package to start from."""
+    from brandlens.scaffold import new_plugin as scaffold
+
+    with errors():
+        root = scaffold(name, directory)
+    console = _stderr()
+    console.print(f"created {root}")
+    console.print(f"  cd {root} && pip install -e '.[test]' && brandlens verify {name}")
 
 
 @app.command()

@@ -210,6 +210,7 @@ class Dataset:
         params: Mapping[str, Any] | None = None,
         progress: Progress | None = None,
         headline_only: bool = False,
+        indicators: Iterable[str] | None = None,
     ) -> Result:
         chosen = self._choose(methodologies)
         parsed = parse_parameters(params or {}, chosen)
@@ -223,7 +224,10 @@ class Dataset:
         rows: list[ResultRow] = []
         errors: list[ErrorEntry] = []
         for m in chosen:
-            got, errs = _Run(self, m, parsed[m.name], day, brand_list, headline_only).execute()
+            only = None if indicators is None else set(indicators)
+            got, errs = _Run(
+                self, m, parsed[m.name], day, brand_list, headline_only, only
+            ).execute()
             rows.extend(got)
             errors.extend(errs)
             if progress is not None:
@@ -400,9 +404,14 @@ class _Run:
         as_of: date,
         brands: list[str],
         headline_only: bool,
+        only: set[str] | None = None,
     ) -> None:
         self.ds, self.m, self.params, self.as_of, self.brands = ds, m, params, as_of, brands
-        self.indicators = [i for i in m.methodology.indicators if i.headline or not headline_only]
+        self.indicators = [
+            i
+            for i in m.methodology.indicators
+            if (i.headline or not headline_only) and (only is None or i.id in only)
+        ]
         self.schema = f"rel_{m.name}"
         self.binds = {"as_of": as_of, **params.model_dump()}
         self.failed: dict[str, str] = {}

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from brandlens import catalog
-from brandlens.result import Comparison, Result, ValidationReport
+from brandlens.result import Comparison, Result, ValidationReport, VerifyReport
 
 
 class Format(StrEnum):
@@ -100,6 +100,7 @@ def sections(model: BaseModel) -> list[Section]:
         fields = [
             "id",
             "title",
+            "title_zh",
             "methodology_title",
             "unit",
             "direction",
@@ -107,16 +108,67 @@ def sections(model: BaseModel) -> list[Section]:
             "keys",
             "headline",
             "definition",
-            "requires",
-            "source",
             "formula",
+            "requires",
+            "properties",
+            "source",
+            "sql",
         ]
-        rows = [[f, getattr(model, f)] for f in fields]
+        rows = [[f, getattr(model, f)] for f in fields if getattr(model, f) not in (None, [])]
         out = [Section(model.id, ["field", "value"], rows)]
-        prows = [[p.name, p.default, p.description] for p in model.parameters]
-        out.append(Section("parameters", ["name", "default", "description"], prows))
+        prows = [[p.name, p.default, p.description, p.source] for p in model.parameters]
+        out.append(Section("parameters", ["name", "default", "description", "source"], prows))
         return out
+    if isinstance(model, VerifyReport):
+        return _verify_sections(model)
     raise TypeError(f"no tabular view for {type(model).__name__}")
+
+
+_SHORT = {
+    "bounds": "bounds",
+    "integer": "int",
+    "non_negative": "≥0",
+    "partition": "partition",
+    "identity": "identity",
+    "ratio_of": "ratio",
+    "permutation_invariant": "permute",
+    "brand_isolated": "isolated",
+    "monotone": "monotone",
+    "time_shift_invariant": "shift",
+    "window_bounded": "window",
+    "deterministic": "determ",
+    "empty_brand": "empty",
+    "scale_equivariant": "scale",
+}
+
+
+def _verify_sections(model: VerifyReport) -> list[Section]:
+    """A grid per methodology (indicator x property kind -> ok/FAIL), then the failures.
+
+    Several properties of one kind (two monotone additions, say) share a cell: FAIL if
+    any fails; the failures section names the exact property.
+    """
+    out: list[Section] = []
+    for m in model.methodologies:
+        kinds = [k for k in _SHORT if any(r.property.split(" ")[0] == k for r in m.results)]
+        grid: dict[str, dict[str, str]] = {}
+        for r in m.results:
+            kind = r.property.split(" ")[0]
+            cell = grid.setdefault(r.indicator, {})
+            if r.status != "pass" or cell.get(kind) != "FAIL":
+                cell[kind] = "ok" if r.status == "pass" else "FAIL"
+        rows = [[ind] + [cells.get(k, "") for k in kinds] for ind, cells in sorted(grid.items())]
+        title = f"{m.methodology} ({m.plugin}): {m.examples} examples, seed {m.seed}"
+        out.append(Section(title, ["indicator", *[_SHORT[k] for k in kinds]], rows))
+        failures = [
+            [r.indicator, r.property, r.message, r.left, r.right, r.counterexample]
+            for r in m.results
+            if r.status != "pass"
+        ] + [["", "spec", e, None, None, ""] for e in m.spec_errors]
+        if failures:
+            cols = ["indicator", "property", "problem", "expected", "got", "counterexample"]
+            out.append(Section(f"{m.methodology} failures", cols, failures))
+    return out
 
 
 def _example(e: dict[str, Any]) -> str:
@@ -173,6 +225,8 @@ def _rich_tables(model: BaseModel, secs: list[Section], color: bool, width: int 
     header = _header(model)
     if header:
         console.print(header)
+    if isinstance(model, VerifyReport):  # failures read better as text blocks than as cells
+        secs = [s for s in secs if not s.title.endswith(" failures")]
     for s in secs:
         table = Table(title=s.title, title_justify="left", show_lines=False)
         for c in s.columns:
@@ -186,7 +240,24 @@ def _rich_tables(model: BaseModel, secs: list[Section], color: bool, width: int 
         for row in s.rows:
             table.add_row(*[_fmt(v) for v in row])
         console.print(table)
+    if isinstance(model, VerifyReport) and not model.passed:
+        console.print(failure_report(model), markup=False)
     return buf.getvalue()
+
+
+def failure_report(report: VerifyReport) -> str:
+    """Each failure: what broke, the two values that disagreed, the shrunk counterexample."""
+    lines: list[str] = []
+    for m in report.methodologies:
+        for err in m.spec_errors:
+            lines.append(f"✗ {m.methodology}: spec: {err}")
+        for r in m.results:
+            if r.status == "pass":
+                continue
+            lines.append(f"✗ {r.indicator} · {r.property}: {r.message}")
+            lines.append(f"    expected {r.left!r}, got {r.right!r}")
+            lines.extend("    │ " + line for line in r.counterexample.splitlines())
+    return "\n".join(lines)
 
 
 def _header(model: BaseModel) -> str:

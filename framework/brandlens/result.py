@@ -133,3 +133,38 @@ class ValidationReport(BaseModel):
     @property
     def rows_quarantined(self) -> int:
         return sum(t.rows_quarantined for t in self.tables)
+
+
+class PropertyResult(BaseModel):
+    """One cell of the verify table: an indicator x a property."""
+
+    indicator: str
+    property: str
+    status: str  # "pass" | "fail"
+    message: str = ""
+    left: Any = None
+    right: Any = None
+    counterexample: str = ""
+
+
+class MethodologyVerification(BaseModel):
+    methodology: str
+    plugin: str
+    examples: int
+    seed: int
+    spec_errors: list[str]
+    results: list[PropertyResult]
+
+    @property
+    def passed(self) -> bool:
+        return not self.spec_errors and all(r.status == "pass" for r in self.results)
+
+
+class VerifyReport(BaseModel):
+    """Everything ``brandlens verify`` returns."""
+
+    methodologies: list[MethodologyVerification]
+
+    @property
+    def passed(self) -> bool:
+        return all(m.passed for m in self.methodologies)

@@ -299,7 +299,7 @@ _OPS = {
 
 def evaluate(expr: str, names: dict[str, Any]) -> Any:
     """Evaluate + - * / abs() sum() over numbers and names; nothing else is allowed."""
-    tree = ast.parse(expr, mode="eval")
+    tree = ast.parse(expr.strip(), mode="eval")
 
     def ev(node: ast.AST) -> Any:
         if isinstance(node, ast.Expression):

@@ -118,7 +118,7 @@ class EventLog:
         out = f"as_of {self.as_of.isoformat()}, {len(self.events)} event(s)\n" + "\n".join(lines)
         if self.users is not None:
             out += "\nusers: " + ", ".join(
-                f"{u['user_id']}={u.get('target_group')}" for u in self.users
+                f"{u['user_id']}={u.get('target_group') or '-'}" for u in self.users
             )
         return out
 

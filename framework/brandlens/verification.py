@@ -14,6 +14,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import random
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -21,11 +22,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
 from brandlens.errors import UsageError
 from brandlens.methodology import CheckedMethodology
 from brandlens.plugins import registry
+from brandlens.result import MethodologyVerification, PropertyResult, VerifyReport
 from brandlens.specs import (
     Identity,
     IndicatorSpec,
@@ -57,41 +57,6 @@ DEFAULT_EXAMPLES = 25
 Key = tuple[str, str, str | None]  # (indicator, brand, key)
 
 
-class PropertyResult(BaseModel):
-    """One cell of the verify table: an indicator x a property."""
-
-    indicator: str
-    property: str
-    status: str  # "pass" | "fail"
-    message: str = ""
-    left: Any = None
-    right: Any = None
-    counterexample: str = ""
-
-
-class MethodologyVerification(BaseModel):
-    methodology: str
-    plugin: str
-    examples: int
-    seed: int
-    spec_errors: list[str]
-    results: list[PropertyResult]
-
-    @property
-    def passed(self) -> bool:
-        return not self.spec_errors and all(r.status == "pass" for r in self.results)
-
-
-class VerifyReport(BaseModel):
-    """Everything ``brandlens verify`` returns."""
-
-    methodologies: list[MethodologyVerification]
-
-    @property
-    def passed(self) -> bool:
-        return all(m.passed for m in self.methodologies)
-
-
 @dataclass
 class Failure(Exception):
     """A property violated on one generated log."""
@@ -102,6 +67,7 @@ class Failure(Exception):
     right: Any = None
     log: str = ""
     label: str = ""
+    size: int = 0  # events in the generated log it failed on
 
 
 @dataclass
@@ -123,6 +89,11 @@ def _close(a: Any, b: Any, rel: float = 1e-9, abs_: float = 1e-9) -> bool:
     return math.isclose(float(a), float(b), rel_tol=rel, abs_tol=abs_)
 
 
+SHRINK_BUDGET = 12
+"""How many extra cases shrinking may try per failure: each costs whole runs."""
+SMALL_ENOUGH = 3
+"""A counterexample with this many events or fewer is reported as found, unshrunk."""
+
 STATIC_KINDS = (
     "bounds",
     "integer",
@@ -143,6 +114,18 @@ class Cell:
     prop: Any
     label: str
     group: str  # which run it needs: "static" or a transformation key
+
+    @property
+    def needs(self) -> set[str]:
+        """Indicators that must be computed to check this cell."""
+        ids = {self.indicator.id}
+        if isinstance(self.prop, Partition):
+            ids |= {self.prop.parts} | (
+                {self.prop.total} if isinstance(self.prop.total, str) else set()
+            )
+        if isinstance(self.prop, Identity):
+            ids |= set(re.findall(r"\b([a-z][a-z0-9_]*\.[a-z0-9_]+)\b", self.prop.expr))
+        return ids
 
 
 def cells_of(spec_indicators: list[IndicatorSpec], params: dict[str, Any]) -> list[Cell]:
@@ -183,6 +166,7 @@ class Harness:
         self.con: duckdb.DuckDBPyConnection = duckdb.connect(config={"threads": 1})
         self.params = checked.methodology.parameters().model_dump()
         self.event_types = tuple(registry().event_types)
+        self.only: set[str] | None = None  # indicators the pending cells need
 
     def close(self) -> None:
         self.con.close()
@@ -196,7 +180,10 @@ class Harness:
             reasons = ", ".join(r.reason for r in ds.report.reasons)
             raise AssertionError(f"generated log has invalid rows ({reasons})")
         result: Result = ds.compute(
-            as_of=log.as_of, methodologies=[self.name], brands=brands or log.report_brands()
+            as_of=log.as_of,
+            methodologies=[self.name],
+            brands=brands or log.report_brands(),
+            indicators=self.only,
         )
         rows = {(r.indicator, r.brand, r.key): r for r in result.results}
         errors = {e.indicator: e.message for e in result.errors}
@@ -240,50 +227,84 @@ class Harness:
 
     # ---- hypothesis driver -----------------------------------------------------------
     def explore(self, cells: list[Cell]) -> dict[tuple[str, str], Failure]:
-        """Run hypothesis until every cell passes or has a shrunk counterexample."""
+        """Search all pending cells at once; shrink each failure on its own cell.
+
+        Phase 1 generates logs and checks every pending cell on each (no shrinking).
+        When a cell fails, phase 2 searches again for that cell alone, with only the
+        runs it needs, and lets hypothesis shrink the failure to a few rows. The
+        cell is then set aside and phase 1 resumes with the rest.
+        """
         failures: dict[tuple[str, str], Failure] = {}
         remaining = list(cells)
         while remaining:
-            f = self._explore_once(remaining)
-            if f is None:
+            found = self._search(remaining, shrink=False)
+            if found is None:
                 break
-            failures[(f.indicator, f.label)] = f
-            remaining = [
-                c for c in remaining if (c.indicator.id, c.label) != (f.indicator, f.label)
-            ]
+            cell, failure = found
+            if failure.size > SMALL_ENOUGH:  # worth shrinking: each step costs whole runs
+                shrunk = self._search([cell], shrink=True)
+                if shrunk is not None:
+                    failure = shrunk[1]
+            failures[(cell.indicator.id, cell.label)] = failure
+            remaining = [c for c in remaining if c is not cell]
         return failures
 
-    def _explore_once(self, pending: list[Cell]) -> Failure | None:
-        """One hypothesis run over the pending cells: None, or the shrunk first failure."""
-        from hypothesis import HealthCheck, given, settings
+    def _search(self, pending: list[Cell], shrink: bool) -> tuple[Cell, Failure] | None:
+        """One hypothesis run over the pending cells: None, or (cell, its failure)."""
+        from hypothesis import HealthCheck, Phase, given, settings
         from hypothesis import seed as seed_decorator
 
-        last: dict[str, Failure] = {}
+        last: dict[str, Any] = {}
+        phases = tuple(Phase) if shrink else (Phase.explicit, Phase.reuse, Phase.generate)
+        self.only = set().union(*(c.needs for c in pending))
+        seen: dict[str, Failure | None] = {}  # case -> outcome, for the shrink budget
 
         @seed_decorator(self.seed)
         @settings(
-            max_examples=self.max_examples,
+            max_examples=self.max_examples * (4 if shrink else 1),
             deadline=None,
             database=None,
             report_multiple_bugs=False,
             suppress_health_check=list(HealthCheck),
+            phases=phases,
+            print_blob=False,
         )
         @given(self.strategy(pending))
         def property_test(case: dict[str, Any]) -> None:
+            key = repr(case)
+            if key in seen or len(seen) >= self.max_examples + SHRINK_BUDGET:
+                # Over budget, unseen cases count as passing: shrinking stops, and the
+                # final replay of the smallest failing case still fails from the memo.
+                outcome = seen.get(key)
+                if outcome is not None:
+                    last["failure"] = outcome
+                    raise outcome
+                return
             try:
                 self.check(case, pending)
             except Failure as f:
+                seen[key] = f
                 last["failure"] = f  # the final call is hypothesis' replay of the shrunk case
                 raise
+            seen[key] = None
 
         try:
             property_test()
         except Failure:
-            return last["failure"]
+            f: Failure = last["failure"]
+            cell = next(c for c in pending if (c.indicator.id, c.label) == (f.indicator, f.label))
+            return cell, f
         return None
 
     def check(self, case: dict[str, Any], cells: list[Cell]) -> None:
         """Check every pending cell on one generated case; raise the first Failure."""
+        try:
+            self._check(case, cells)
+        except Failure as f:
+            f.size = len(case["log"].events)
+            raise
+
+    def _check(self, case: dict[str, Any], cells: list[Cell]) -> None:
         log: EventLog = case["log"]
         base = self.run(log)
         by_group: dict[str, list[Cell]] = {}
@@ -302,13 +323,15 @@ class Harness:
                 continue
             changed, what, factor_of = self._transform(group, log, case[group])
             other = self.run(changed, brands=log.report_brands())
+            # show the rows that were added; for a rewrite (shuffle, shift, scale) the original
+            shown = changed if len(changed.events) > len(log.events) else log
             for c in group_cells:
                 with _labelled(c):
                     if self._computed(base, c.indicator, log) and self._computed(
                         other, c.indicator, changed
                     ):
                         factor = factor_of(c.prop) if factor_of else 1.0
-                        self._same(base, other, c.indicator, changed, what, factor=factor)
+                        self._same(base, other, c.indicator, shown, what, factor=factor)
 
     def _transform(
         self, group: str, log: EventLog, extra: Any
@@ -436,13 +459,16 @@ class Harness:
                 if v != expected:
                     raise Failure(ind.id, f"{at}: a brand with no events", expected, v, log.table())
         if kind == "deterministic" and run.json.get(ind.id) != again.json.get(ind.id):
-            raise Failure(
-                ind.id,
-                "two runs on the same input differ",
-                run.json.get(ind.id),
-                again.json.get(ind.id),
-                log.table(),
-            )
+            for key in self._keys(run, again, indicator=ind.id):
+                a, b = run.rows.get(key), again.rows.get(key)
+                if a != b:
+                    raise Failure(
+                        ind.id,
+                        f"{_where(key)}: two runs on the same input differ",
+                        a and a.value,
+                        b and b.value,
+                        log.table(),
+                    )
         if kind == "partition":
             self._partition(prop, ind, run, log)
         if kind == "identity":

@@ -1,0 +1,181 @@
+"""``brandlens new-plugin``: write a complete, installable methodology plugin package.
+
+The package has a pyproject with the entry point, a methodology with one SQL
+indicator over one stage ladder, its spec file with properties, a test that runs
+the verification harness, and a README. It passes ``brandlens verify`` as written.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from brandlens.errors import UsageError
+
+PYPROJECT = """\
+[build-system]
+requires = ["hatchling>=1.25"]
+build-backend = "hatchling.build"
+
+[project]
+name = "brandlens-{name}"
+version = "0.1.0"
+description = "A brandlens methodology plugin: {name}"
+requires-python = ">=3.11"
+dependencies = ["brandlens"]
+
+[project.optional-dependencies]
+test = ["pytest>=8"]
+
+[project.entry-points.brandlens]
+{name} = "brandlens_{name}"
+
+[tool.hatch.build.targets.wheel]
+packages = ["brandlens_{name}"]
+"""
+
+MODULE = '''\
+"""The {name} methodology: a brandlens plugin.
+
+Users who saw the brand recently are "aware"; users who engaged with it
+(cart, favourite, brand search, or product views on two days) are "engaged".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+import brandlens
+from brandlens.ladder import Condition, Evidence, Stage, StageLadder
+from brandlens.methodology import Indicator, Methodology
+
+SPEC = Path(__file__).with_name("spec.yaml")
+
+
+class Parameters(BaseModel):
+    window_days: int = Field(30, ge=1, description="look-back window for every stage")
+
+
+STAGES = StageLadder(
+    name="{name}_stages",
+    stages=(
+        Stage(key="aware", evidence=(
+            Evidence(event_types=("ad_impression", "content_view", "product_view"),
+                     window_days="$window_days"),
+        )),
+        Stage(key="engaged", evidence=(
+            Evidence(event_types=("add_to_cart", "favorite"), window_days="$window_days"),
+            Evidence(event_types=("search",), window_days="$window_days",
+                     where=(Condition(column="query_type", op="=", value="brand"),)),
+            Evidence(event_types=("product_view",), window_days="$window_days", min_days=2),
+        )),
+    ),
+)
+
+METHODOLOGY = Methodology(
+    name="{name}",
+    title="{title}",
+    source="describe where the definitions come from (a URL)",
+    version="0.1.0",
+    parameters=Parameters,
+    ladders=(STAGES,),
+    indicators=(
+        Indicator(
+            id="{name}.engaged_users",
+            sql="""
+                SELECT b.brand, count(s.user_id) AS value
+                FROM brands b
+                LEFT JOIN {name}_stages s
+                  ON s.brand = b.brand AND s.stage = 'engaged' AND s.days_before = 0
+                GROUP BY b.brand
+            """,
+        ),
+    ),
+)
+
+
+@brandlens.hookimpl
+def brandlens_register_methodologies(register):
+    register(METHODOLOGY, spec=SPEC)
+'''
+
+SPEC = """\
+# Spec of the {name} methodology: definitions written once, properties verified by
+# `brandlens verify {name}` on generated event logs.
+methodology: {name}
+title: {{en: "{title}", zh: "{title}"}}
+sources: ["assumption: replace with the URL of your definitions"]
+parameters:
+  window_days:
+    default: 30
+    description: look-back window for every stage
+    source: "assumption: a month is the usual campaign horizon"
+indicators:
+  - id: {name}.engaged_users
+    title: {{en: Engaged users, zh: 互动用户数}}
+    definition: users whose highest stage with the brand as of d is "engaged"
+    formula: "|{{u : stage(u, b, d) = engaged}}|"
+    unit: users
+    direction: higher
+    headline: true
+    parameters: [window_days]
+    properties:
+      - non_negative
+      - integer
+      - permutation_invariant
+      - brand_isolated
+      - time_shift_invariant
+      - window_bounded: {{days: "$window_days"}}
+      - deterministic
+      - empty_brand
+      - monotone: {{add: {{event_type: add_to_cart, user: new}}, direction: non_decreasing}}
+"""
+
+TEST = """\
+from brandlens.testing import assert_honours_spec
+
+
+def test_{name}_honours_its_spec():
+    assert_honours_spec("{name}")
+"""
+
+README = """\
+# brandlens-{name}
+
+A [brandlens](https://pypi.org/project/brandlens/) methodology plugin.
+
+```bash
+pip install -e ".[test]"
+brandlens plugins              # lists {name}
+brandlens compute DATA -m {name}
+brandlens verify {name}        # checks every property in spec.yaml
+python -m pytest               # the same check from your test suite
+```
+
+Edit `brandlens_{name}/__init__.py` (the computation) and
+`brandlens_{name}/spec.yaml` (definitions, parameter sources and properties).
+"""
+
+
+def new_plugin(name: str, directory: Path) -> Path:
+    """Write the package ``brandlens-<name>`` under ``directory``; return its path."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise UsageError(f"new-plugin: {name!r} must be lower case letters, digits and _")
+    root = directory / f"brandlens-{name}"
+    if root.exists():
+        raise UsageError(f"new-plugin: {root} already exists")
+    title = name.replace("_", " ").title()
+    files = {
+        "pyproject.toml": PYPROJECT,
+        f"brandlens_{name}/__init__.py": MODULE,
+        f"brandlens_{name}/spec.yaml": SPEC,
+        f"tests/test_{name}_spec.py": TEST,
+        "README.md": README,
+    }
+    for rel, template in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(template.format(name=name, title=title), encoding="utf-8")
+    return root

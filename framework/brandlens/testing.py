@@ -1,0 +1,67 @@
+"""Check a methodology plugin against its spec from your own pytest suite.
+
+One line in a plugin's tests::
+
+    from brandlens.testing import assert_honours_spec
+
+    def test_honours_spec():
+        assert_honours_spec("mymethod")
+
+It runs every declared property of every indicator on generated event logs and
+fails with each violated property, the two values that disagreed and a shrunk
+counterexample. ``BRANDLENS_VERIFY_EXAMPLES`` (or ``pytest --brandlens-examples N``)
+sets how many logs per property (default 25); ``BRANDLENS_VERIFY_SEED`` the seed.
+
+This module is also a pytest plugin (entry point ``pytest11``): it adds the
+``--brandlens-examples`` option and the ``brandlens_verify`` fixture.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from brandlens.render import failure_report
+from brandlens.result import VerifyReport
+from brandlens.verification import DEFAULT_EXAMPLES, verify
+
+
+def examples_from_env() -> int:
+    raw = os.environ.get("BRANDLENS_VERIFY_EXAMPLES")
+    return int(raw) if raw else DEFAULT_EXAMPLES
+
+
+def assert_honours_spec(
+    methodology: str, max_examples: int | None = None, seed: int | None = None
+) -> VerifyReport:
+    """Fail (AssertionError) unless the methodology honours every property of its spec."""
+    if seed is None:
+        seed = int(os.environ.get("BRANDLENS_VERIFY_SEED", "0"))
+    report = verify([methodology], max_examples or examples_from_env(), seed)
+    if not report.passed:
+        raise AssertionError(f"{methodology} does not honour its spec:\n" + failure_report(report))
+    return report
+
+
+def pytest_addoption(parser: Any) -> None:
+    parser.addoption(
+        "--brandlens-examples",
+        type=int,
+        default=None,
+        help="generated event logs per property for brandlens spec verification",
+    )
+
+
+def pytest_configure(config: Any) -> None:
+    examples = config.getoption("--brandlens-examples", default=None)
+    if examples:
+        os.environ["BRANDLENS_VERIFY_EXAMPLES"] = str(examples)
+
+
+@pytest.fixture
+def brandlens_verify() -> Callable[..., VerifyReport]:
+    """The helper as a fixture: ``brandlens_verify("mymethod")``."""
+    return assert_honours_spec

@@ -1,0 +1,190 @@
+"""Specs and the verification harness: passing, failing, spec errors, the scaffold."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from brandlens.cli import app
+from brandlens.errors import PluginError
+from brandlens.plugins import host
+from brandlens.specs import PROPERTY_KINDS, load_spec
+from brandlens.testing import assert_honours_spec
+from brandlens.verification import verify
+from broken_plugin import BrokenPlugin
+from fixture_plugins import ToyPlugin
+
+HERE = Path(__file__).parent
+
+
+def test_the_one_line_helper_passes_a_correct_plugin(register_plugin):
+    register_plugin(ToyPlugin(), "toy-plugin")
+    report = assert_honours_spec("toy", max_examples=5)
+    (m,) = report.methodologies
+    assert m.passed and len(m.results) == 54
+
+
+@pytest.fixture(scope="module")
+def broken_report():
+    host.register(BrokenPlugin(), "broken-plugin")
+    try:
+        yield verify(["broken"], max_examples=5)
+    finally:
+        host.unregister("broken-plugin")
+        host.reset()
+
+
+def test_every_property_kind_can_fail(broken_report):
+    (m,) = broken_report.methodologies
+    failed = {r.property.split(" ")[0] for r in m.results if r.status == "fail"}
+    # brand_isolated is the only kind whose name differs from its label; all 14 kinds fail
+    assert failed == set(PROPERTY_KINDS)
+    assert all(r.status == "fail" for r in m.results)
+
+
+def test_failures_are_readable_and_shrunk(broken_report):
+    (m,) = broken_report.methodologies
+    by_ind = {r.indicator: r for r in m.results}
+    bounds = by_ind["broken.bounds"]
+    assert bounds.message.endswith("value outside [0.0, 1.0]")
+    assert (bounds.left, bounds.right) == ([0.0, 1.0], 2.0)
+    for r in m.results:
+        header = r.counterexample.splitlines()[0]
+        events = int(header.split(", ")[1].split(" ")[0])
+        assert 1 <= events <= 3, (r.indicator, r.counterexample)
+    leaky = by_ind["broken.leaky"]
+    assert "adding events of another brand" in leaky.message and "Othér" in leaky.counterexample
+
+
+def test_verify_cli_exit_codes(register_plugin):
+    register_plugin(ToyPlugin(), "toy-plugin")
+    runner = CliRunner()
+    r = runner.invoke(app, ["verify", "toy-plugin", "--max-examples", "2", "-f", "json"])
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["methodologies"][0]["methodology"] == "toy"
+    r = runner.invoke(app, ["verify", "nope"])
+    assert r.exit_code == 2 and "no methodology or plugin named 'nope'" in r.stderr
+    r = runner.invoke(app, ["schema", "--spec"])
+    assert "IndicatorSpec" in json.loads(r.stdout)["$defs"]
+
+
+def test_spec_errors_are_reported_by_plugins_and_verify(register_plugin, tmp_path):
+    import yaml
+
+    import brandlens
+    from fixture_plugins import TOY
+
+    spec = yaml.safe_load((HERE / "toy.yaml").read_text())
+    spec["indicators"] = [i for i in spec["indicators"] if i["id"] != "toy.gmv"]
+    spec["indicators"].append({**spec["indicators"][0], "id": "toy.ghost"})
+    del spec["parameters"]["period_days"]
+    path = tmp_path / "toy.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True))
+
+    class Plugin:
+        @brandlens.hookimpl
+        def brandlens_register_event_types(self, register):
+            register("live_gift", "used by the toy ladder")
+
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, register):
+            register(TOY, spec=path)
+
+    register_plugin(Plugin(), "partial")
+    r = CliRunner().invoke(app, ["plugins", "-f", "json"])
+    info = next(p for p in json.loads(r.stdout)["plugins"] if p["name"] == "partial")
+    assert sorted(info["errors"]) == [
+        "spec: indicator 'toy.gmv' has no spec entry",
+        "spec: parameter 'period_days' has no spec entry (the source of its default)",
+        "spec: spec entry 'toy.ghost' has no registered indicator",
+    ]
+    r = CliRunner().invoke(app, ["verify", "toy", "--max-examples", "1"])
+    assert r.exit_code == 1 and "spec: indicator 'toy.gmv' has no spec entry" in r.stdout
+
+
+def test_code_and_spec_must_agree(register_plugin):
+    import brandlens
+    from brandlens.methodology import Indicator, Methodology
+
+    class Plugin:
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, register):
+            register(
+                Methodology(
+                    name="toy",
+                    title="t",
+                    source="s",
+                    version="1",
+                    indicators=(
+                        Indicator(
+                            id="toy.buyers",
+                            unit="ratio",
+                            sql="SELECT brand, 1 AS value FROM brands",
+                        ),
+                    ),
+                ),
+                spec=HERE / "toy.yaml",
+            )
+
+    register_plugin(Plugin(), "disagree")
+    info = next(p for p in host.registry().plugins if p.name == "disagree")
+    assert info.errors == [
+        "indicator 'toy.buyers': unit is 'ratio' in code but 'users' in the spec"
+    ]
+
+
+def test_spec_files_are_validated(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        (HERE / "toy.yaml").read_text().replace('source: "assumption: test"', "source: trust me", 1)
+    )
+    with pytest.raises(PluginError, match=r"bad\.yaml: parameters\.positive_rating\.source"):
+        load_spec(bad)
+    bad.write_text((HERE / "toy.yaml").read_text().replace("- empty_brand", "- emptyish", 1))
+    with pytest.raises(PluginError, match=r"bad\.yaml: indicators"):
+        load_spec(bad)
+
+
+def test_scaffolded_plugin_is_discovered_computed_and_verified(tmp_path, monkeypatch):
+    """new-plugin -> a real entry point on sys.path -> plugins, compute and verify see it."""
+    runner = CliRunner()
+    r = runner.invoke(app, ["new-plugin", "o5a", "--dir", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    root = tmp_path / "brandlens-o5a"
+    assert (root / "pyproject.toml").read_text().count('o5a = "brandlens_o5a"') == 1
+    # make it discoverable exactly as an installed distribution is: dist-info on sys.path
+    dist = tmp_path / "site" / "brandlens_o5a-0.1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: brandlens-o5a\nVersion: 0.1.0\n")
+    (dist / "entry_points.txt").write_text("[brandlens]\no5a = brandlens_o5a\n")
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    importlib.invalidate_caches()
+    monkeypatch.setenv("BRANDLENS_LOAD_PLUGINS", "o5a")
+    host.reset()
+    try:
+        out = json.loads(runner.invoke(app, ["plugins", "-f", "json"]).stdout)["plugins"]
+        o5a = next(p for p in out if p["name"] == "o5a")
+        assert o5a["methodologies"] == ["o5a"] and o5a["errors"] == []
+        assert o5a["version"] == "0.1.0" and o5a["origin"] == "entry point"
+        sample = Path(__file__).resolve().parents[1] / "framework/brandlens/data/sample"
+        r = runner.invoke(app, ["compute", str(sample), "-m", "o5a", "-f", "json"])
+        assert r.exit_code == 0, r.output
+        assert {x["brand"] for x in json.loads(r.stdout)["results"]} == {"Aurora", "Lumi", "Verde"}
+        r = runner.invoke(app, ["verify", "o5a", "--max-examples", "3"])
+        assert r.exit_code == 0, r.stdout
+        # the scaffold's own test runs the harness too
+        spec = importlib.util.spec_from_file_location("t", root / "tests" / "test_o5a_spec.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        monkeypatch.setenv("BRANDLENS_VERIFY_EXAMPLES", "2")
+        module.test_o5a_honours_its_spec()
+    finally:
+        sys.modules.pop("brandlens_o5a", None)
+        host.reset()
