@@ -39,17 +39,24 @@ def test_every_hook_has_a_docstring():
         assert (getattr(hookspecs, hook).__doc__ or "").strip(), hook
 
 
-def test_the_worked_example_runs():
+def test_the_worked_example_runs(tmp_path, monkeypatch):
+    """The plugin-authoring page, executed: the plugin, its spec, the try-it and verify steps."""
     from brandlens.plugins import host
 
     text = (DOCS / "plugin-authoring.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    assert len(blocks) == 2
+    (spec,) = re.findall(r"```yaml\n(methodology: repeat.*?)```", text, flags=re.S)
+    assert len(blocks) == 3
+    (tmp_path / "spec.yaml").write_text(spec, encoding="utf-8")
     module = types.ModuleType("brandlens_repeat_doc")
+    module.__file__ = str(tmp_path / "__init__.py")
     sys.modules[module.__name__] = module
+    monkeypatch.setenv("BRANDLENS_VERIFY_EXAMPLES", "3")
     try:
-        for block in blocks:  # the second block registers the module and asserts its values
+        for block in blocks:  # define, register + compute + assert, verify
             exec(compile(block, "plugin-authoring.md", "exec"), module.__dict__)
+        info = next(p for p in host.registry().plugins if p.name == "repeat-example")
+        assert info.errors == []
     finally:
         del sys.modules[module.__name__]
         host.unregister("repeat-example")
