@@ -24,6 +24,8 @@ os.environ["BRANDLENS_LOAD_PLUGINS"] = ",".join(_builtin_entry_points())
 os.environ.pop("BRANDLENS_DISABLE_PLUGINS", None)
 os.environ.pop("BRANDLENS_TRACE_PLUGINS", None)
 os.environ["NO_COLOR"] = "1"
+# A modest example count for the spec verification of built-ins; raise it for a thorough run.
+os.environ.setdefault("BRANDLENS_VERIFY_EXAMPLES", "15")
 
 EVENT_COLUMNS = [
     "event_id",

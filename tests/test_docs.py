@@ -77,3 +77,30 @@ def test_readme_documents_exit_codes_and_the_two_commands():
     assert 'pip install -e ".[test]" && python -m pytest' in readme
     for code in ("| 0 |", "| 1 |", "| 2 |"):
         assert code in readme
+
+
+@pytest.mark.parametrize(
+    "spec_file", sorted((DOCS.parent / "specs").glob("*.yaml")), ids=lambda p: p.stem
+)
+def test_methodology_pages_draw_on_the_spec(spec_file):
+    """docs/methodologies/<name>.md embeds the spec-generated section, up to date."""
+    from brandlens.specs import load_spec, spec_markdown
+
+    page = DOCS / "methodologies" / f"{spec_file.stem}.md"
+    text = page.read_text(encoding="utf-8")
+    section = spec_markdown(load_spec(spec_file))
+    assert f"<!-- spec:begin -->\n{section}<!-- spec:end -->" in text, (
+        "run python scripts/spec_docs.py"
+    )
+    for heading in ("## Sources", "differs from"):
+        assert heading in text
+
+
+def test_spec_json_schema_file_is_current():
+    """docs/spec.schema.json (for editor completion) equals `brandlens schema --spec`."""
+    import json
+
+    from brandlens.specs import spec_json_schema
+
+    on_disk = json.loads((DOCS / "spec.schema.json").read_text(encoding="utf-8"))
+    assert on_disk == spec_json_schema(), "run brandlens schema --spec -o docs/spec.schema.json"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from brandlens.schema import Event, columns_of
 from brandlens.sqlcheck import quote_ident
@@ -82,13 +82,21 @@ class Stage(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    key: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    key: str = Field(pattern=r"^[A-Za-z0-9_]+$", description="'none' is reserved for flows")
     title: str = ""
     evidence: tuple[Evidence, ...] = Field(min_length=1)
 
 
 class StageLadder(BaseModel):
     """Ordered stages (lowest first); the highest satisfied stage wins."""
+
+    @field_validator("stages")
+    @classmethod
+    def _keys(cls, stages: tuple[Stage, ...]) -> tuple[Stage, ...]:
+        keys = [s.key for s in stages]
+        if "none" in keys or len(set(keys)) != len(keys):
+            raise ValueError("stage keys must be unique and 'none' is reserved for flows")
+        return stages
 
     model_config = ConfigDict(frozen=True)
 
@@ -198,3 +206,116 @@ staged AS (
 SELECT * FROM staged WHERE stage IS NOT NULL
 """
         return sql, binds
+
+
+# ---- SQL for the indicators every ladder supports ----------------------------------------
+# A plugin passes these strings as Indicator(sql=...): stage counts, flows and deepening
+# rates come for free with any ladder (AIPL, JD 4A, DREAM, a team's own O-5A).
+
+NONE = "none"
+"""The key of 'no stage' in flows (users outside the ladder at a snapshot)."""
+
+
+def _days(value: int | str) -> str:
+    """A snapshot offset in SQL: an integer literal or a ``$parameter`` placeholder."""
+    if isinstance(value, int):
+        return str(int(value))
+    if not _PARAM.match(value):
+        raise ValueError(f"days_before must be an int or $parameter, got {value!r}")
+    return value
+
+
+def _literals(keys: list[str]) -> str:
+    from sqlglot import exp
+
+    return "[" + ", ".join(exp.Literal.string(k).sql(dialect="duckdb") for k in keys) + "]"
+
+
+def stage_counts_sql(ladder: StageLadder, days_before: int | str = 0) -> str:
+    """Users per stage and brand at a snapshot; every stage key present, zeros included."""
+    keys = _literals([s.key for s in ladder.stages])
+    lad = quote_ident(ladder.name)
+    return f"""
+SELECT b.brand, k.key, count(l.user_id) AS value
+FROM brands b
+CROSS JOIN (SELECT unnest({keys}) AS key) k
+LEFT JOIN {lad} l ON l.brand = b.brand AND l.stage = k.key AND l.days_before = {_days(days_before)}
+GROUP BY b.brand, k.key
+"""
+
+
+def stage_total_sql(ladder: StageLadder, days_before: int | str = 0) -> str:
+    """Users with any stage of the ladder, per brand, at a snapshot."""
+    lad = quote_ident(ladder.name)
+    return f"""
+SELECT b.brand, count(l.user_id) AS value
+FROM brands b
+LEFT JOIN {lad} l ON l.brand = b.brand AND l.days_before = {_days(days_before)}
+GROUP BY b.brand
+"""
+
+
+def _pairs(ladder: StageLadder, start: int | str, end: int | str) -> str:
+    lad = quote_ident(ladder.name)
+    return f"""
+s0 AS (SELECT brand, user_id, stage, stage_rank FROM {lad} WHERE days_before = {_days(start)}),
+s1 AS (SELECT brand, user_id, stage, stage_rank FROM {lad} WHERE days_before = {_days(end)}),
+pairs AS (
+  SELECT coalesce(s0.brand, s1.brand) AS brand, coalesce(s0.user_id, s1.user_id) AS user_id,
+         coalesce(s0.stage, '{NONE}') AS from_stage, coalesce(s1.stage, '{NONE}') AS to_stage,
+         coalesce(s0.stage_rank, 0) AS r0, coalesce(s1.stage_rank, 0) AS r1
+  FROM s0 FULL OUTER JOIN s1 ON s0.brand = s1.brand AND s0.user_id = s1.user_id
+)"""
+
+
+def flow_sql(ladder: StageLadder, start: int | str, end: int | str = 0) -> str:
+    """The flow matrix between two snapshots: keys 'X>Y' over none and the stages.
+
+    Every key is reported (zeros included) except none>none: gained (none>X),
+    deepened, kept (X>X), weakened and lost (X>none).
+    """
+    keys = _literals([NONE] + [s.key for s in ladder.stages])
+    return f"""
+WITH {_pairs(ladder, start, end)},
+keys AS (
+  SELECT f || '>' || t AS key FROM (SELECT unnest({keys}) AS f) CROSS JOIN
+  (SELECT unnest({keys}) AS t) WHERE NOT (f = '{NONE}' AND t = '{NONE}')
+)
+SELECT b.brand, k.key, count(p.user_id) AS value
+FROM brands b
+CROSS JOIN keys k
+LEFT JOIN pairs p ON p.brand = b.brand AND p.from_stage || '>' || p.to_stage = k.key
+GROUP BY b.brand, k.key
+"""
+
+
+def deepening_sql(
+    ladder: StageLadder, start: int | str, end: int | str = 0, by_stage: bool = False
+) -> str:
+    """Among users with a stage at ``start``, the share with a higher stage at ``end``.
+
+    A user who left the ladder did not deepen. With ``by_stage`` the rate is broken
+    down by the stage at ``start`` (every stage but the highest, which cannot rise).
+    """
+    pairs = _pairs(ladder, start, end)
+    ratio = """count(p.user_id) FILTER (WHERE p.r1 > p.r0) AS numerator,
+       count(p.user_id) AS denominator,
+       CASE WHEN count(p.user_id) = 0 THEN NULL
+            ELSE count(p.user_id) FILTER (WHERE p.r1 > p.r0) / count(p.user_id) END AS value"""
+    if not by_stage:
+        return f"""
+WITH {pairs}
+SELECT b.brand, {ratio}
+FROM brands b
+LEFT JOIN pairs p ON p.brand = b.brand AND p.r0 > 0
+GROUP BY b.brand
+"""
+    keys = _literals([s.key for s in ladder.stages[:-1]])
+    return f"""
+WITH {pairs}
+SELECT b.brand, k.key, {ratio}
+FROM brands b
+CROSS JOIN (SELECT unnest({keys}) AS key) k
+LEFT JOIN pairs p ON p.brand = b.brand AND p.from_stage = k.key
+GROUP BY b.brand, k.key
+"""

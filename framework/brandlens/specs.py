@@ -86,6 +86,7 @@ class Partition(_Strict):
     total: str | float = Field(description="an indicator id, or a constant such as 1")
     parts_keys: str = "*"
     total_key: str | None = None
+    total_field: Literal["value", "numerator", "denominator"] = "value"
     for_each: tuple[str, ...] = ("",)
     rel_tol: float = 1e-9
 
@@ -279,6 +280,60 @@ def load_spec(path: str | Path) -> MethodologySpec:
         err = e.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])
         raise PluginError(f"{p}: {loc}: {err['msg']}") from None
+
+
+def packaged_spec(module_file: str, name: str) -> Path:
+    """Where a built-in plugin's spec is: beside the module in a wheel, ``specs/`` in a checkout.
+
+    The wheel build copies ``specs/<name>.yaml`` to ``<package>/spec.yaml``; an editable
+    install or a source checkout reads the file in the repository's ``specs/`` folder.
+    """
+    here = Path(module_file).resolve().parent
+    candidates = [here / "spec.yaml"] + [p / "specs" / f"{name}.yaml" for p in here.parents]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise PluginError(f"no spec file for {name!r} beside {here} or in a specs/ folder above it")
+
+
+def spec_markdown(spec: MethodologySpec) -> str:
+    """The definitions section of a methodology's docs page, generated from its spec.
+
+    ``scripts/spec_docs.py`` writes it between ``<!-- spec:begin -->`` and
+    ``<!-- spec:end -->`` in docs/methodologies/<name>.md; a test keeps them equal.
+    """
+    lines = ["### Indicators", ""]
+    for ind in spec.indicators:
+        star = " ★" if ind.headline else ""
+        lines.append(f"#### `{ind.id}` — {ind.title.en} ({ind.title.zh}){star}")
+        lines.append("")
+        lines.append(ind.definition.strip())
+        lines.append("")
+        lines.append(f"- formula: `{ind.formula}`")
+        dim = f", breakdown `{ind.dimension}`" if ind.dimension else ""
+        keys = f" (keys {', '.join(ind.keys)})" if ind.keys else ""
+        lines.append(f"- unit: {ind.unit}, {ind.direction} is better{dim}{keys}")
+        if ind.parameters:
+            lines.append(f"- parameters: {', '.join(f'`{p}`' for p in ind.parameters)}")
+        props = []
+        for prop in ind.properties:
+            fields = prop.model_dump(exclude={"kind"}, exclude_defaults=True)
+            text = prop.kind + (
+                " " + ", ".join(f"{k}={v}" for k, v in fields.items()) if fields else ""
+            )
+            props.append(f"`{text}`")
+        lines.append(f"- verified properties: {', '.join(props)}")
+        lines.append("")
+    lines += [
+        "### Parameters",
+        "",
+        "| parameter | default | meaning | source of the default |",
+        "|---|---|---|---|",
+    ]
+    for name, p in spec.parameters.items():
+        default = ", ".join(map(str, p.default)) if isinstance(p.default, list) else p.default
+        lines.append(f"| `{name}` | {default} | {p.description} | {p.source} |")
+    return "\n".join(lines) + "\n"
 
 
 def spec_json_schema() -> dict[str, Any]:

@@ -515,7 +515,8 @@ class Harness:
                     total_key = prop.total_key.replace("{k}", k) if prop.total_key else None
                     if (prop.total, brand, total_key) not in run.rows:
                         continue
-                    total = run.value((prop.total, brand, total_key))
+                    row = run.rows[(prop.total, brand, total_key)]
+                    total = getattr(row, prop.total_field)
                 else:
                     total = prop.total
                 if total is None:
