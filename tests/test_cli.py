@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -216,8 +217,9 @@ def test_installed_script_runs_in_a_subprocess(tmp_path):
     exe = os.path.join(os.path.dirname(sys.executable), "brandlens")
     r = subprocess.run([exe, "--help"], capture_output=True, text=True, env=env, check=False)
     assert r.returncode == 0 and "compute" in r.stdout
+    sample = Path(__file__).resolve().parents[1] / "framework/brandlens/data/sample"
     r = subprocess.run(
-        [exe, "demo", "--format", "json", "--quiet"],
+        [exe, "compare", str(sample), "--format", "json", "--quiet"],
         capture_output=True,
         text=True,
         env=env,
@@ -226,6 +228,7 @@ def test_installed_script_runs_in_a_subprocess(tmp_path):
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert [row["brand"] for row in doc["rows"]] == ["Aurora", "Lumi", "Verde"]
+    assert "fast.fertility" in doc["rows"][0]["values"]  # the built-in plugin, by entry point
     r = subprocess.run(
         [exe, "compute", str(tmp_path / "missing")],
         capture_output=True,

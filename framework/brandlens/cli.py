@@ -440,19 +440,69 @@ def new_plugin(
 
 
 @app.command()
+def generate(
+    out_dir: Annotated[Path, typer.Argument(help="Where to write the tables.")],
+    users: Annotated[int, typer.Option("--users", help="Number of users.")] = 20_000,
+    start: Annotated[str, typer.Option("--start", help="First day (YYYY-MM-DD).")] = "2023-04-01",
+    end: Annotated[str, typer.Option("--end", help="Last day (YYYY-MM-DD).")] = "2025-06-30",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same rows.")] = 0,
+    file_format: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    quiet: QuietOpt = False,
+) -> None:
+    """Write a synthetic market (events, users, products, targets, spend) with planted truths."""
+    from brandlens.engine import parse_date
+    from brandlens.market import generate as run_generate
+
+    with errors():
+        report = run_generate(
+            out_dir,
+            users=users,
+            start=parse_date(start, "--start"),
+            end=parse_date(end, "--end"),
+            seed=seed,
+            fmt=file_format,
+        )
+    if not quiet:
+        console = _stderr()
+        console.print(
+            f"wrote {report.rows['events']:,} events for {users:,} users to {out_dir} "
+            f"in {report.seconds:.1f} s ({report.events_per_second:,.0f} events/s)"
+        )
+
+
+def _cache_dir() -> Path:
+    """BRANDLENS_CACHE_DIR, else $XDG_CACHE_HOME/brandlens, else ~/.cache/brandlens."""
+    if os.environ.get("BRANDLENS_CACHE_DIR"):
+        return Path(os.environ["BRANDLENS_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "brandlens"
+
+
+@app.command()
 def demo(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Where the demo market lives (generated once, reused)."),
+    ] = None,
     fmt: FormatOpt = Fmt.table,
     no_color: NoColorOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Compare all installed methodologies on the small sample market shipped with brandlens."""
-    from importlib import resources
+    """Generate the demo market once, then compare every installed methodology on it."""
+    from brandlens.market import DEMO_USERS, MARKET_VERSION
+    from brandlens.market import generate as run_generate
 
-    sample = Path(str(resources.files("brandlens") / "data" / "sample"))
+    target = data_dir or _cache_dir() / f"demo-{MARKET_VERSION}-{DEMO_USERS}"
+    marker = target / ".complete"
+    console = _stderr(no_color)
     with errors():
+        if not marker.exists():
+            if not quiet:
+                console.print(f"generating the demo market ({DEMO_USERS:,} users) in {target} ...")
+            run_generate(target, users=DEMO_USERS)
+            marker.write_text(MARKET_VERSION, encoding="utf-8")
         result = _run(
             "compare",
-            sample,
+            target,
             None,
             None,
             None,
@@ -466,12 +516,11 @@ def demo(
         )
     emit(result, fmt, None, no_color)
     if not quiet:
-        console = _stderr(no_color)
-        console.print(f"\nSample data: {sample}")
+        console.print(f"\nThe demo market is in {target} (docs/demo-data.md says what is planted).")
         console.print("Try next:")
-        console.print(f"  brandlens validate {sample}")
-        console.print(f"  brandlens compute {sample} --format json")
-        console.print("  brandlens indicators")
+        console.print(f"  brandlens compute {target} -m fast -b Lumi")
+        console.print("  brandlens explain fast.advancing")
+        console.print(f"  brandlens validate {target}")
     _report_errors(result.errors, fmt)
 
 

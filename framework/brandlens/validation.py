@@ -42,18 +42,29 @@ REASONS: dict[str, str] = {
 EXAMPLES_PER_REASON = 3
 
 
-def _typed(c: ColumnSpec, raw: str) -> str:
+def _typed(c: ColumnSpec, src: str, src_type: str) -> str:
+    """The typed value of a column from its source value (text or already typed)."""
     if c.sql_type == "VARCHAR":
-        return f"CASE WHEN trim({raw}) = '' THEN NULL ELSE {raw} END"
-    if c.sql_type == "TIMESTAMP":
-        return f"TRY_CAST({raw} AS TIMESTAMPTZ)"
-    return f"TRY_CAST({raw} AS {c.sql_type})"
+        if src_type == "VARCHAR":
+            return f"CASE WHEN trim({src}) = '' THEN NULL ELSE {src} END"
+        return f"CAST({src} AS VARCHAR)"
+    target = "TIMESTAMPTZ" if c.sql_type == "TIMESTAMP" else c.sql_type
+    if src_type == target:
+        return src
+    if src_type == "VARCHAR":  # blank text is a missing value, not a bad one
+        return f"TRY_CAST(CASE WHEN trim({src}) = '' THEN NULL ELSE {src} END AS {target})"
+    return f"TRY_CAST({src} AS {target})"
 
 
-def _reason_sql(table: str, specs: list[ColumnSpec]) -> str:
+def _present(src: str, src_type: str) -> str:
+    if src_type == "VARCHAR":
+        return f"({src} IS NOT NULL AND trim({src}) <> '')"
+    return f"({src} IS NOT NULL)"
+
+
+def _reason_sql(table: str, specs: list[ColumnSpec], present: dict[str, str]) -> str:
     """The CASE expression giving each row's first failing reason (NULL = accepted)."""
     q = {c.name: quote_ident(c.name) for c in specs}
-    present = {c.name: f"(r_{c.name} IS NOT NULL AND trim(r_{c.name}) <> '')" for c in specs}
     whens: list[tuple[str, str]] = []
     if table == "events":
         whens.append(("_excluded", "excluded_by_mapping"))
@@ -96,41 +107,54 @@ def _binds_for(specs: list[ColumnSpec], vocabulary: list[str]) -> dict[str, Any]
     return binds
 
 
+def _source_types(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str, str]:
+    rows = con.execute(f"DESCRIBE SELECT * FROM ({ts.select_sql})", ts.binds).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
 def _check_table(
     con: duckdb.DuckDBPyConnection, ts: TableSource, vocabulary: list[str], timezone: str
 ) -> None:
-    """Create _chk_<table>: every source row, typed, with its reason."""
+    """Create _chk_<table>: every source row (s_* as read), typed, with its reason."""
     import duckdb
 
     table = ts.table
     model = TABLES[table]
     specs = columns_of(model)
-    raw_cols = ", ".join(f"CAST({quote_ident(c.name)} AS VARCHAR) AS r_{c.name}" for c in specs)
-    typed_cols = ", ".join(f"{_typed(c, 'r_' + c.name)} AS {quote_ident(c.name)}" for c in specs)
+    try:
+        types = _source_types(con, ts)
+    except duckdb.Error as e:
+        raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
+    src_cols = ", ".join(f"{quote_ident(c.name)} AS s_{c.name}" for c in specs)
+    typed_cols = ", ".join(
+        f"{_typed(c, 's_' + c.name, types[c.name])} AS {quote_ident(c.name)}" for c in specs
+    )
+    present = {c.name: _present("s_" + c.name, types[c.name]) for c in specs}
     key = table_key(model)
     dup_reason = "duplicate_event_id" if table == "events" else "duplicate_key"
-    if key:
-        kcols = ", ".join(quote_ident(k) for k in key)
-        not_null = " AND ".join(f"{quote_ident(k)} IS NOT NULL" for k in key)
-        dedup = (
-            f"CASE WHEN reason IS NULL AND {not_null} AND row_number() OVER "
-            f"(PARTITION BY reason IS NULL, {kcols} ORDER BY _row) > 1 "
-            f"THEN '{dup_reason}' ELSE reason END"
-        )
-    else:
-        dedup = "reason"
     excluded = "_excluded" if table == "events" else "false AS _excluded"
+    if key:  # later repeats of a key among otherwise valid rows; the first row is kept
+        kcols = ", ".join(quote_ident(k) for k in key)
+        join = " AND ".join(f"r.{quote_ident(k)} = d.{quote_ident(k)}" for k in key)
+        final = f"""
+dups AS (
+  SELECT {kcols}, min(_row) AS first_row FROM reasoned
+  WHERE reason IS NULL AND {" AND ".join(f"{quote_ident(k)} IS NOT NULL" for k in key)}
+  GROUP BY {kcols} HAVING count(*) > 1
+)
+SELECT r.* REPLACE (CASE WHEN r.reason IS NULL AND d.first_row IS NOT NULL
+                         AND r._row > d.first_row THEN '{dup_reason}' ELSE r.reason END
+                    AS reason)
+FROM reasoned r LEFT JOIN dups d ON {join}"""
+    else:
+        final = "SELECT * FROM reasoned"
     sql = f"""
 CREATE OR REPLACE TEMP TABLE {quote_ident("_chk_" + table)} AS
-WITH src AS (
-  SELECT row_number() OVER () AS _row, * FROM ({
-        ts.select_sql if table == "events" else _plain_select(ts)
-    })
-),
-raw AS (SELECT _row, {excluded}, {raw_cols} FROM src),
+WITH src AS (SELECT row_number() OVER () AS _row, * FROM ({ts.select_sql})),
+raw AS (SELECT _row, {excluded}, {src_cols} FROM src),
 typed AS (SELECT *, {typed_cols} FROM raw),
-reasoned AS (SELECT *, {_reason_sql(table, specs)} AS reason FROM typed)
-SELECT * REPLACE ({dedup} AS reason) FROM reasoned
+reasoned AS (SELECT *, {_reason_sql(table, specs, present)} AS reason FROM typed),
+{final}
 """
     binds = {**ts.binds, **_binds_for(specs, vocabulary)}
     try:
@@ -139,30 +163,44 @@ SELECT * REPLACE ({dedup} AS reason) FROM reasoned
         raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
 
 
-def _plain_select(ts: TableSource) -> str:
-    if not ts.select_sql:
-        raise AssertionError("source select not planned")
-    return ts.select_sql
-
-
 def _accepted_select(table: str, timezone_bind: str) -> str:
+    """Accepted rows, typed; events gain local_date and (where absent) a generated event_id.
+
+    A generated id hashes the row's source values and numbers identical rows, so it does
+    not depend on row order; it is computed only for rows that lack an id.
+    """
     specs = columns_of(TABLES[table])
-    cols = []
-    for c in specs:
-        name = quote_ident(c.name)
-        if table == "events" and c.name == "event_id":
-            raw = ", ".join(f"coalesce(r_{s.name}, chr(30))" for s in specs if s.name != "event_id")
-            cols.append(
-                f"coalesce({name}, 'h' || substr(md5(concat_ws(chr(31), {raw})), 1, 16) || "
-                f"'-' || row_number() OVER (PARTITION BY {name} IS NULL, "
-                f"md5(concat_ws(chr(31), {raw})) ORDER BY _row)) AS {name}"
-            )
-        elif c.sql_type == "TIMESTAMP":
-            cols.append(f"timezone('UTC', {name}) AS {name}")
-            cols.append(f"CAST(timezone(${timezone_bind}, {name}) AS DATE) AS local_date")
-        else:
-            cols.append(f"CAST({name} AS {c.sql_type}) AS {name}")
-    return f"SELECT {', '.join(cols)} FROM {quote_ident('_chk_' + table)} WHERE reason IS NULL"
+    chk = quote_ident("_chk_" + table)
+
+    def columns(event_id: str) -> str:
+        cols = []
+        for c in specs:
+            name = quote_ident(c.name)
+            if table == "events" and c.name == "event_id":
+                cols.append(f"{event_id} AS {name}")
+            elif c.sql_type == "TIMESTAMP":
+                cols.append(f"timezone('UTC', {name}) AS {name}")
+                cols.append(f"CAST(timezone(${timezone_bind}, {name}) AS DATE) AS local_date")
+            else:
+                cols.append(f"CAST({name} AS {c.sql_type}) AS {name}")
+        return ", ".join(cols)
+
+    if table != "events":
+        return f"SELECT {columns('')} FROM {chk} WHERE reason IS NULL"
+    text = ", ".join(
+        f"coalesce(CAST(s_{c.name} AS VARCHAR), chr(30))" for c in specs if c.name != "event_id"
+    )
+    digest = f"md5(concat_ws(chr(31), {text}))"
+    generated = (
+        f"'h' || substr({digest}, 1, 16) || '-' || "
+        f"row_number() OVER (PARTITION BY {digest} ORDER BY _row)"
+    )
+    return (
+        f"SELECT {columns('event_id')} FROM {chk} "
+        f"WHERE reason IS NULL AND event_id IS NOT NULL "
+        f"UNION ALL SELECT {columns(generated)} FROM {chk} "
+        f"WHERE reason IS NULL AND event_id IS NULL"
+    )
 
 
 def _empty_table_sql(table: str) -> str:
@@ -213,7 +251,8 @@ def validate_source(
         order = list(REASONS)
         for reason in sorted((r for r in counts if r), key=order.index):
             rows = con.execute(
-                f"SELECT _row, {', '.join('r_' + n for n in raw_names)} FROM {chk} "
+                f"SELECT _row, {', '.join(f'CAST(s_{n} AS VARCHAR)' for n in raw_names)} "
+                f"FROM {chk} "
                 f"WHERE reason = $reason ORDER BY _row LIMIT {EXAMPLES_PER_REASON}",
                 {"reason": reason},
             ).fetchall()
@@ -228,7 +267,7 @@ def validate_source(
                 ReasonCount(table=table, reason=reason, count=counts[reason], examples=examples)
             )
         if bad:
-            cols = ", ".join(f"r_{n} AS {quote_ident(n)}" for n in raw_names)
+            cols = ", ".join(f"CAST(s_{n} AS VARCHAR) AS {quote_ident(n)}" for n in raw_names)
             q_table = quote_ident("_q_" + table)
             con.execute(
                 f'CREATE OR REPLACE TEMP TABLE {q_table} AS SELECT $table AS "table", '

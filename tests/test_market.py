@@ -1,0 +1,321 @@
+"""The synthetic market: determinism, schema validity, journey order, planted truths."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+import brandlens
+from brandlens.cli import app
+from brandlens.market import DEMO_USERS, generate
+
+AS_OF = "2025-06-30"
+
+
+@pytest.fixture(scope="session")
+def market(tmp_path_factory):
+    """The demo-sized default market (seed 0), generated once for the session."""
+    out = tmp_path_factory.mktemp("market")
+    generate(out, users=DEMO_USERS, seed=0)
+    return out
+
+
+@pytest.fixture(scope="session")
+def sql(market):
+    """A DuckDB connection with the raw generated tables and local dates."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for name in ("users", "products"):
+        con.execute(
+            f"CREATE TABLE {name} AS SELECT * FROM read_parquet($p)",
+            {"p": str(market / f"{name}.parquet")},
+        )
+    con.execute(
+        "CREATE TABLE ev AS SELECT *, CAST(timezone('Asia/Shanghai', CAST(ts AS TIMESTAMPTZ)) "
+        "AS DATE) AS d FROM read_parquet($p)",
+        {"p": str(market / "events.parquet")},
+    )
+    return con
+
+
+def _rows(con, query, **params):
+    return con.execute(query, params).fetchall()
+
+
+P1 = "d > DATE '2024-06-30' AND d <= DATE '2025-06-30'"
+P0 = "d > DATE '2023-06-30' AND d <= DATE '2024-06-30'"
+
+
+def test_same_seed_same_rows_and_another_seed_differs(tmp_path):
+    a = generate(tmp_path / "a", users=3000, seed=7)
+    b = generate(tmp_path / "b", users=3000, seed=7)
+    c = generate(tmp_path / "c", users=3000, seed=8)
+    for name in ("events", "users", "products", "targets", "spend"):
+        assert (tmp_path / "a" / f"{name}.parquet").read_bytes() == (
+            tmp_path / "b" / f"{name}.parquet"
+        ).read_bytes(), name
+    assert a.rows == b.rows and a.rows["events"] != c.rows["events"]
+
+
+def test_every_generated_row_passes_validation(market, tmp_path):
+    report = brandlens.validate(market)
+    assert {t.table for t in report.tables} == {"events", "users", "products", "targets", "spend"}
+    assert report.rows_quarantined == 0 and report.reasons == []
+    generate(tmp_path / "csv", users=2000, seed=1, fmt="csv")
+    csv_report = brandlens.validate(tmp_path / "csv")
+    assert csv_report.rows_quarantined == 0 and csv_report.events.rows_read > 50_000
+
+
+def test_about_a_hundred_events_per_user(market):
+    report = brandlens.validate(market)
+    assert 60 <= report.events.rows_read / DEMO_USERS <= 140
+
+
+def test_journey_order_no_purchase_before_exposure(sql):
+    # a purchase by a user who never saw the brand before is only allowed offline
+    bad = _rows(
+        sql,
+        """
+        WITH first_seen AS (
+          SELECT user_id, brand, min(ts) AS t FROM ev
+          WHERE event_type IN ('ad_impression', 'content_view') GROUP BY ALL)
+        SELECT count(*) FROM ev p LEFT JOIN first_seen f USING (user_id, brand)
+        WHERE p.event_type = 'purchase' AND coalesce(p.channel, '') <> 'offline_store'
+          AND (f.t IS NULL OR f.t >= p.ts)""",
+    )
+    assert bad == [(0,)]
+    # reviews, repurchases and refunds come after a purchase of the same brand
+    late = _rows(
+        sql,
+        """
+        WITH first_buy AS (SELECT user_id, brand, min(ts) AS t FROM ev
+                           WHERE event_type = 'purchase' GROUP BY ALL)
+        SELECT count(*) FROM ev e JOIN first_buy f USING (user_id, brand)
+        WHERE e.event_type IN ('review', 'refund', 'after_sales') AND e.ts <= f.t""",
+    )
+    assert late == [(0,)]
+
+
+def test_market_texture(sql):
+    refunds, orders = _rows(
+        sql,
+        "SELECT count(*) FILTER (WHERE event_type = 'refund'), "
+        "count(*) FILTER (WHERE event_type = 'purchase') FROM ev",
+    )[0]
+    assert 0.03 <= refunds / orders <= 0.05
+    (mean_rating,) = _rows(sql, "SELECT avg(rating) FROM ev WHERE event_type = 'review'")[0]
+    assert mean_rating > 4.0  # skewed positive
+    # 11.11 and 6.18: purchase-day spikes well above a typical day
+    spikes = dict(
+        _rows(
+            sql,
+            """
+        WITH daily AS (SELECT d, count(*) AS n FROM ev WHERE event_type = 'purchase' GROUP BY d)
+        SELECT strftime(d, '%m-%d'), n / (SELECT median(n) FROM daily) FROM daily
+        WHERE strftime(d, '%m-%d') IN ('11-11', '06-18') AND year(d) = 2024""",
+        )
+    )
+    assert spikes["11-11"] > 2.0 and spikes["06-18"] > 1.8
+    groups, circles = _rows(
+        sql, "SELECT count(DISTINCT target_group), count(DISTINCT circle) FROM users"
+    )[0]
+    assert (groups, circles) == (10, 8)
+    (categories,) = _rows(
+        sql,
+        "SELECT list(DISTINCT category ORDER BY category) FROM ev WHERE event_type = 'purchase'",
+    )[0]
+    assert categories == ["phone_accessories", "skincare", "smartphones", "snacks"]
+
+
+# ---- planted truths, measured in raw SQL -------------------------------------------------
+
+
+def _buyers(sql, period):
+    return dict(
+        _rows(
+            sql,
+            f"SELECT brand, count(DISTINCT user_id) FROM ev "
+            f"WHERE event_type = 'purchase' AND {period} GROUP BY brand",
+        )
+    )
+
+
+def test_lumi_loyal_base(sql):
+    rates = dict(
+        _rows(
+            sql,
+            f"""
+        SELECT brand, avg((n >= 2)::INT) FROM (
+          SELECT brand, user_id, count(DISTINCT d) AS n FROM ev
+          WHERE event_type = 'purchase' AND {P1} GROUP BY ALL) GROUP BY brand""",
+        )
+    )
+    assert max(rates, key=rates.get) == "Lumi"
+    wallet = dict(
+        _rows(
+            sql,
+            f"""
+        WITH g AS (SELECT user_id, brand, sum(CASE WHEN event_type = 'purchase' THEN amount
+                   ELSE -amount END) AS gmv FROM ev WHERE event_type IN ('purchase', 'refund')
+                   AND category = 'skincare' AND {P1} GROUP BY ALL),
+        b AS (SELECT DISTINCT brand, user_id FROM ev WHERE event_type = 'purchase'
+              AND category = 'skincare' AND {P1})
+        SELECT b.brand, sum(g.gmv) FILTER (WHERE g.brand = b.brand) / sum(g.gmv)
+        FROM b JOIN g USING (user_id) GROUP BY b.brand""",
+        )
+    )
+    assert max(wallet, key=wallet.get) == "Lumi"
+    tgi = dict(
+        _rows(
+            sql,
+            f"""
+        WITH lb AS (SELECT DISTINCT user_id FROM ev WHERE brand = 'Lumi'
+                    AND event_type = 'purchase' AND {P1})
+        SELECT target_group, 100 * (count(lb.user_id) / (SELECT count(*) FROM lb))
+               / (count(*) / (SELECT count(*) FROM users))
+        FROM users LEFT JOIN lb USING (user_id) GROUP BY target_group""",
+        )
+    )
+    assert tgi["urban_white_collar"] > 150 and tgi["new_mom"] > 150
+
+
+def test_verde_grows_dusk_declines(sql):
+    b1, b0 = _buyers(sql, P1), _buyers(sql, P0)
+    assert b1["Verde"] >= 1.5 * b0["Verde"]
+    assert b1["Dusk"] < b0["Dusk"]
+    declining, total = _rows(
+        sql,
+        f"""
+        SELECT count(*) FILTER (WHERE coalesce(g1, 0) < coalesce(g0, 0)), count(*) FROM (
+          SELECT product_id, sum(amount) FILTER (WHERE {P1}) AS g1,
+                 sum(amount) FILTER (WHERE {P0}) AS g0
+          FROM ev WHERE event_type = 'purchase' AND brand = 'Dusk' GROUP BY product_id)""",
+    )[0]
+    assert declining / total > 0.5  # most of Dusk's products are in decline
+
+
+def test_orchid_premiumises_with_flat_buyers(sql):
+    b1, b0 = _buyers(sql, P1), _buyers(sql, P0)
+    assert 0.85 <= b1["Orchid"] / b0["Orchid"] <= 1.15
+    ratio = _rows(
+        sql,
+        f"""
+        SELECT (sum(amount) FILTER (WHERE {P1}) / sum(quantity) FILTER (WHERE {P1}))
+             / (sum(amount) FILTER (WHERE {P0}) / sum(quantity) FILTER (WHERE {P0}))
+        FROM ev WHERE event_type = 'purchase' AND brand = 'Orchid'""",
+    )[0][0]
+    assert ratio > 1.2  # average unit price up year over year
+
+
+def test_nimbus_widens_into_skincare(sql):
+    got = dict(
+        _rows(
+            sql,
+            f"""
+        SELECT CASE WHEN {P1} THEN 'P1' ELSE 'P0' END, sum(amount) FROM ev
+        WHERE brand = 'Nimbus' AND category = 'skincare' AND event_type = 'purchase'
+          AND ({P1} OR {P0}) GROUP BY 1""",
+        )
+    )
+    assert got.get("P0") is None and got["P1"] > 0
+
+
+def test_volt_has_the_largest_deep_consideration_audience(sql):
+    deep = dict(
+        _rows(
+            sql,
+            f"""
+        WITH v AS (SELECT brand, user_id, count(DISTINCT d) AS n FROM ev
+                   WHERE event_type = 'product_view' AND d > DATE '2025-04-01' GROUP BY ALL),
+        b AS (SELECT DISTINCT brand, user_id FROM ev WHERE event_type = 'purchase' AND {P1})
+        SELECT v.brand, count(*) FROM v LEFT JOIN b USING (brand, user_id)
+        WHERE v.n >= 2 AND b.user_id IS NULL GROUP BY v.brand""",
+        )
+    )
+    assert max(deep, key=deep.get) == "Volt"
+
+
+def test_pixelon_retains_phone_buyers(sql):
+    share = dict(
+        _rows(
+            sql,
+            """
+        WITH phone AS (SELECT brand, user_id, min(ts) AS t FROM ev
+                       WHERE event_type = 'purchase' AND category = 'smartphones' GROUP BY ALL),
+        after AS (SELECT DISTINCT e.brand, e.user_id FROM ev e JOIN phone p USING (brand, user_id)
+                  WHERE e.ts > p.t AND (e.event_type = 'after_sales' OR
+                        (e.event_type = 'purchase' AND e.category = 'phone_accessories')))
+        SELECT p.brand, count(a.user_id) / count(*) FROM phone p
+        LEFT JOIN after a USING (brand, user_id) GROUP BY p.brand""",
+        )
+    )
+    assert max(share, key=share.get) == "Pixelon"
+
+
+def test_nova_has_the_highest_new_product_share(sql):
+    share = dict(
+        _rows(
+            sql,
+            """
+        SELECT e.brand, coalesce(sum(e.amount) FILTER (WHERE p.launch_date > DATE '2025-04-01'),
+                                 0) / sum(e.amount)
+        FROM ev e JOIN products p USING (product_id)
+        WHERE e.event_type = 'purchase' AND e.d > DATE '2025-04-01' GROUP BY e.brand""",
+        )
+    )
+    assert max(share, key=share.get) == "Nova"
+    (launches,) = _rows(
+        sql,
+        "SELECT count(*) FROM products WHERE brand = 'Nova' AND launch_date > DATE '2025-04-01'",
+    )[0]
+    assert launches >= 3
+
+
+# ---- planted truths, through the public indicators -----------------------------------------
+
+SKINCARE = ["Aurora", "Dusk", "Lumi", "Sakura"]
+
+
+@pytest.fixture(scope="session")
+def fast(market):
+    return brandlens.compute(market, as_of=AS_OF, methodologies=["fast"])
+
+
+def test_aurora_is_the_awareness_brand(fast):
+    brands = sorted({r.brand for r in fast.results})
+    share = {
+        b: fast.value("fast.aipl_users", b, "A") / fast.value("fast.fertility", b) for b in brands
+    }
+    assert max(share, key=share.get) == "Aurora"
+    advancing = {b: fast.value("fast.advancing", b) for b in SKINCARE}
+    assert min(advancing, key=advancing.get) == "Aurora"
+
+
+def test_lumi_thrives(fast):
+    thriving = {b: fast.value("fast.thriving", b) for b in SKINCARE}
+    assert max(thriving, key=thriving.get) == "Lumi"
+
+
+def test_demo_command_generates_once_and_compares(tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(app, ["demo", "--data-dir", str(tmp_path / "d"), "-f", "json", "--quiet"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert len(doc["rows"]) == 13 and doc["as_of"] == AS_OF
+    assert (tmp_path / "d" / ".complete").exists()
+    again = runner.invoke(app, ["demo", "--data-dir", str(tmp_path / "d"), "-f", "json", "--quiet"])
+    assert again.stdout == r.stdout  # reused, and byte-identical
+
+
+def test_generate_command(tmp_path):
+    r = CliRunner().invoke(
+        app, ["generate", str(tmp_path / "g"), "--users", "500", "--seed", "3", "--format", "csv"]
+    )
+    assert r.exit_code == 0, r.output
+    assert "events for 500 users" in r.stderr
+    assert (tmp_path / "g" / "events.csv").exists()
+    bad = CliRunner().invoke(app, ["generate", str(tmp_path / "h"), "--users", "0"])
+    assert bad.exit_code == 2 and "--users must be at least 1" in bad.stderr
