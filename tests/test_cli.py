@@ -169,6 +169,8 @@ def test_validate_strict_and_quarantine_out(runner, events_dir, tmp_path):
     assert r.exit_code == 0
     assert json.loads(r.stdout)["reasons"][0]["reason"] == "ts_unparseable"
     assert q.exists()
+    r = invoke(runner, "validate", events_dir(rows), "--quarantine-out", tmp_path / "no/such/q.csv")
+    assert r.exit_code == 2 and "--quarantine-out" in r.stderr
     r = invoke(runner, "validate", events_dir(rows), "--strict")
     assert r.exit_code == 1 and "1 bad row(s) under --strict" in r.stderr
     r = invoke(runner, "compute", events_dir(rows), "--strict")

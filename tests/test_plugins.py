@@ -261,3 +261,28 @@ def test_plugin_sql_cannot_touch_files_at_run_time(register_plugin, events_dir):
     )
     assert r.value("sneak.x", "B") == 0
     assert "table function" in r.errors[0].message
+
+
+def test_a_cte_shadows_only_where_it_is_visible(register_plugin):
+    sql = (
+        "SELECT b.brand, count(*) AS value FROM brands b, "
+        "(WITH secrets AS (SELECT 1) SELECT 1) x, secrets q GROUP BY 1"
+    )
+    reg, errors = _register_sql(register_plugin, sql)
+    assert "bad" not in reg.methodologies and "reads 'secrets'" in errors[0]
+
+
+def test_internal_tables_are_out_of_reach(register_plugin, events_dir):
+
+    # _quarantine is not a name plugin SQL can resolve, even if it passed the static check
+    from brandlens.engine import Dataset
+    from conftest import ev
+
+    with Dataset(events_dir([ev("2025-01-01 04:00:00", "u", "ad_click")])) as ds:
+        names = {
+            r[0]
+            for r in ds.con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name IN ('main', 'temp')"
+            ).fetchall()
+        }
+    assert names == {"events", "users", "products", "targets", "spend"}

@@ -35,6 +35,47 @@ CASES = {
     ],
 }
 
+# Values that a lax cast would round or mangle into validity: each must be quarantined.
+NOT_ROUNDED = {
+    "rating 3.5": (ev("2025-06-01 04:00:00", "u2", "review", rating="3.5"), "bad_type"),
+    "quantity 0.5": (
+        ev("2025-06-01 04:00:00", "u2", "purchase", amount="1", quantity="0.5"),
+        "bad_type",
+    ),
+    "amount -0.004": (ev("2025-06-01 04:00:00", "u2", "purchase", amount="-0.004"), "bad_type"),
+    "amount 1.005": (ev("2025-06-01 04:00:00", "u2", "purchase", amount="1.005"), "bad_type"),
+    "ts infinity": (ev("infinity", "u2", "ad_click"), "ts_unparseable"),
+    "ts year 29000": (ev("29000-01-01 00:00:00", "u2", "ad_click"), "ts_unparseable"),
+    "tab user": (ev("2025-06-01 04:00:00", "\t", "ad_click"), "missing_required"),
+    # two problems: the documented order puts negative_amount before quantity_out_of_range
+    "order": (
+        ev("2025-06-01 04:00:00", "u2", "purchase", amount="-1", quantity="0"),
+        "negative_amount",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOT_ROUNDED))
+def test_nothing_is_rounded_or_trimmed_into_validity(case, events_dir):
+    row, reason = NOT_ROUNDED[case]
+    report = brandlens.validate(events_dir([GOOD, row]))
+    assert [(r.reason, r.count) for r in report.reasons] == [(reason, 1)]
+
+
+def test_json_values_are_unquoted_and_objects_are_bad(tmp_path):
+    from brandlens.engine import Dataset
+
+    p = tmp_path / "events.jsonl"
+    p.write_text(
+        '{"ts": "2025-06-01 04:00:00", "user_id": "u1", "event_type": "ad_click", "brand": "B"}\n'
+        '{"ts": "2025-06-01 04:00:00", "user_id": 2, "event_type": "ad_click", "brand": "B"}\n'
+        '{"ts": "2025-06-01 04:00:00", "user_id": {"id": 3}, "event_type": "ad_click"}\n'
+    )
+    with Dataset(p) as ds:
+        users = sorted(r[0] for r in ds.con.execute("SELECT user_id FROM events").fetchall())
+        assert users == ["2", "u1"]
+        assert [(r.reason, r.count) for r in ds.report.reasons] == [("bad_type", 1)]
+
 
 @pytest.mark.parametrize("reason", sorted(CASES))
 def test_each_reason_quarantines_its_row(reason, events_dir):
@@ -195,3 +236,32 @@ def test_bad_timezone_and_mapping_are_usage_errors(events_dir, tmp_path):
         brandlens.validate(events_dir([GOOD]), mapping=bad)
     with pytest.raises(UsageError, match="unknown preset"):
         brandlens.validate(events_dir([GOOD]), preset="nope")
+
+
+def test_malformed_csv_lines_are_quarantined_not_fatal(tmp_path):
+    lines = ["ts,user_id,event_type,brand"]
+    lines += [f"2025-06-01 04:00:00,u{i},ad_click,B" for i in range(60)]
+    lines.insert(31, "2025-06-01 04:00:00,ux,ad_click,B,extra,fields")  # file line 32
+    lines.insert(41, "# not a comment,u#,ad_click,B")  # a data row that looks like a comment
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "events.csv").write_text("\n".join(lines) + "\n")
+    report = brandlens.validate(d)
+    ev_report = report.events
+    assert ev_report.rows_read == 62 == ev_report.rows_accepted + ev_report.rows_quarantined
+    got = {r.reason: r for r in report.reasons}
+    assert got["malformed_row"].count == 1 and got["malformed_row"].examples[0]["row"] == 32
+    assert got["ts_unparseable"].examples[0]["ts"] == "# not a comment"  # kept, not dropped
+
+
+def test_tsv_with_a_mapping_delimiter(tmp_path):
+    p = tmp_path / "events.tsv"
+    p.write_text("ts;user_id;event_type\n2025-06-01 04:00:00;u1;ad_click\n")
+    m = tmp_path / "m.yaml"
+    m.write_text("read: {delimiter: ';'}\n")
+    assert brandlens.validate(p, mapping=m).events.rows_accepted == 1
+
+
+def test_time_zones_unknown_to_duckdb_are_usage_errors(events_dir):
+    with pytest.raises(UsageError, match="time zone 'posixrules'"):
+        brandlens.validate(events_dir([GOOD]), timezone="posixrules")

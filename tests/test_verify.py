@@ -188,3 +188,33 @@ def test_scaffolded_plugin_is_discovered_computed_and_verified(tmp_path, monkeyp
     finally:
         sys.modules.pop("brandlens_o5a", None)
         host.reset()
+
+
+def test_property_references_must_exist(register_plugin, tmp_path):
+    import yaml
+
+    import brandlens
+    from fixture_plugins import TOY
+
+    spec = yaml.safe_load((HERE / "toy.yaml").read_text())
+    buyers = spec["indicators"][0]
+    buyers["properties"] = [
+        {"identity": {"expr": "toy.buyers == toy.byers"}},
+        {"partition": {"parts": "toy.stage_users", "total": "toy.flow"}},
+    ]
+    path = tmp_path / "toy.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True))
+
+    class Plugin:
+        @brandlens.hookimpl
+        def brandlens_register_event_types(self, register):
+            register("live_gift", "used by the toy ladder")
+
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, register):
+            register(TOY, spec=path)
+
+    register_plugin(Plugin(), "typos")
+    info = next(p for p in host.registry().plugins if p.name == "typos")
+    assert "spec: toy.buyers: identity names unknown indicator 'toy.byers'" in info.errors
+    assert "spec: toy.buyers: partition names unknown indicator 'toy.flow'" in info.errors

@@ -141,11 +141,25 @@ class Dataset:
         if connection is not None:  # the harness reuses one connection for many small logs
             self.con = connection
         else:
+            settings = {
+                **(config or EngineConfig()).resolved(),
+                # never fetch extensions from the network (e.g. when a .db is SQLite)
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+            }
             try:
-                self.con = duckdb.connect(":memory:", config=(config or EngineConfig()).resolved())
+                self.con = duckdb.connect(":memory:", config=settings)
             except duckdb.Error as e:
                 raise UsageError(f"engine settings rejected by DuckDB: {e}") from None
         self.con.execute("SET TimeZone = 'UTC'")
+        try:  # Python and DuckDB's ICU do not know exactly the same zones
+            self.con.execute(
+                "SELECT timezone($tz, TIMESTAMPTZ '2020-01-01 00:00:00')", {"tz": self.timezone}
+            )
+        except duckdb.Error:
+            raise UsageError(
+                f"--timezone: DuckDB does not know the time zone {timezone!r}"
+            ) from None
         source = open_source(self.con, data, column_mapping)
         self.source_columns = {t: ts.present for t, ts in source.tables.items()}
         self.report: ValidationReport = validate_source(
@@ -181,11 +195,14 @@ class Dataset:
         """Write quarantined rows with their reasons (CSV, or Parquet by extension)."""
         import duckdb
 
+        from brandlens.validation import QUARANTINE
+
         fmt = "PARQUET" if str(path).lower().endswith(".parquet") else "CSV, HEADER"
         try:
-            self.con.execute(f"COPY _quarantine TO $p (FORMAT {fmt})", {"p": str(path)})
+            self.con.execute(f"COPY {QUARANTINE} TO $p (FORMAT {fmt})", {"p": str(path)})
         except duckdb.Error as e:
-            raise DataError(f"{path}: cannot write quarantine ({e})") from None
+            first = str(e).strip().splitlines()[0]
+            raise UsageError(f"--quarantine-out {path}: cannot write ({first})") from None
 
     def last_date(self) -> date | None:
         row = self.con.execute("SELECT max(local_date) FROM events").fetchone()
@@ -458,18 +475,18 @@ class _Run:
             if broken:
                 self.failed[name] = self.failed[broken[0]]
                 continue
-            if name in ladders:
-                sql, binds = ladders[name].compile(params)
-                binds = {k: v for k, v in binds.items() if f"${k}" in sql}
-                if "as_of" in binds:
-                    binds["as_of"] = self.as_of
-            else:
-                sql = relations[name].sql
-                binds = self._bind(self.m.relation_sql[name].parameters)
             target = f"{quote_ident(self.schema)}.{quote_ident(name)}"
             try:
+                if name in ladders:
+                    sql, binds = ladders[name].compile(params)
+                    binds = {k: v for k, v in binds.items() if f"${k}" in sql}
+                    if "as_of" in binds:
+                        binds["as_of"] = self.as_of
+                else:
+                    sql = relations[name].sql
+                    binds = self._bind(self.m.relation_sql[name].parameters)
                 self.ds.con.execute(f"CREATE OR REPLACE TABLE {target} AS {sql}", binds)
-            except duckdb.Error as e:
+            except (duckdb.Error, ValueError, TypeError, KeyError) as e:
                 self.failed[name] = f"relation {name!r} failed: {_message(e)}"
 
     def _missing_requirements(self, ind: Indicator) -> str | None:

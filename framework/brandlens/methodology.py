@@ -227,6 +227,7 @@ def apply_spec(m: Methodology, spec: MethodologySpec | None) -> tuple[Methodolog
         for e in spec.indicators
         if e.id not in ids
     ]
+    errors += _reference_errors(spec)
     defaults = m.parameters().model_dump(mode="json")
     for name, value in defaults.items():
         p = spec.parameters.get(name)
@@ -240,6 +241,30 @@ def apply_spec(m: Methodology, spec: MethodologySpec | None) -> tuple[Methodolog
         if n not in defaults
     ]
     return m.model_copy(update={"indicators": tuple(merged)}), errors
+
+
+def _reference_errors(spec: MethodologySpec) -> list[str]:
+    """Properties that name other indicators must name real ones, with a key when needed."""
+    import re
+
+    keyed = {i.id: i for i in spec.indicators}
+    errors = []
+    for ind in spec.indicators:
+        for p in ind.properties:
+            if p.kind == "partition":
+                for ref in (p.parts, p.total):
+                    if isinstance(ref, str) and ref not in keyed:
+                        errors.append(f"{ind.id}: partition names unknown indicator {ref!r}")
+                total = keyed.get(p.total) if isinstance(p.total, str) else None
+                if total is not None and total.dimension and p.total_key is None:
+                    errors.append(
+                        f"{ind.id}: partition total {p.total!r} has a dimension; give total_key"
+                    )
+            if p.kind == "identity":
+                for ref in re.findall(r"\b([a-z][a-z0-9_]*\.[a-z0-9_]+)\b", p.expr):
+                    if ref not in keyed:
+                        errors.append(f"{ind.id}: identity names unknown indicator {ref!r}")
+    return errors
 
 
 def check_methodology(

@@ -56,6 +56,13 @@ class TableSource:
     select_sql: str = ""  # canonical columns selected from the source
     present: set[str] = field(default_factory=set)  # canonical columns the source provides
 
+    @property
+    def csv_path(self) -> str | None:
+        """The file whose malformed lines DuckDB records (CSV sources only)."""
+        if self.from_sql.startswith("read_csv("):
+            return str(self.binds[f"path_{self.table}"])
+        return None
+
 
 @dataclass
 class Source:
@@ -111,16 +118,24 @@ def _reader(path: Path, table: str, mapping: Mapping | None) -> tuple[str, dict[
         return f"read_parquet(${bind})", binds
     if suffix.startswith((".json", ".jsonl", ".ndjson")):
         return f"read_json(${bind}, format='auto', sample_size=-1)", binds
-    opts = ["all_varchar=true"]
+    # Pinned dialect (no sniffed comment character or quoting surprises); malformed lines
+    # are not fatal: DuckDB records them and validation quarantines them as malformed_row.
     read = mapping.read if mapping is not None else None
-    binds[f"header_{table}"] = read.header if read else True
-    opts.append(f"header=$header_{table}")
-    if suffix.startswith(".tsv"):
-        binds[f"delim_{table}"] = "\t"
-        opts.append(f"delim=$delim_{table}")
+    delimiter = "\t" if suffix.startswith(".tsv") else ","
     if read and read.delimiter is not None:
-        binds[f"delim_{table}"] = read.delimiter
-        opts.append(f"delim=$delim_{table}")
+        delimiter = read.delimiter
+    binds[f"header_{table}"] = read.header if read else True
+    binds[f"delim_{table}"] = delimiter
+    opts = [
+        "all_varchar=true",
+        f"header=$header_{table}",
+        f"delim=$delim_{table}",
+        "quote='\"'",
+        "escape='\"'",
+        "comment=''",
+        "store_rejects=true",
+        "ignore_errors=true",
+    ]
     if read and read.names:
         binds[f"names_{table}"] = list(read.names)
         opts.append(f"names=$names_{table}")

@@ -72,6 +72,7 @@ def _check(sql: str, allowed: frozenset[str], what: str) -> CheckedSQL:
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import ParseError
+    from sqlglot.optimizer.scope import traverse_scope
 
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
@@ -86,8 +87,6 @@ def _check(sql: str, allowed: frozenset[str], what: str) -> CheckedSQL:
     if any(isinstance(node, exp.Into) for node in stmt.walk()):
         raise PluginError(f"{what}: SELECT ... INTO is not allowed (plugin SQL is read-only)")
 
-    cte_names = {cte.alias_or_name for cte in stmt.find_all(exp.CTE)}
-    tables: set[str] = set()
     for table in stmt.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier):
             if isinstance(table.this, exp.GenerateSeries):
@@ -98,14 +97,21 @@ def _check(sql: str, allowed: frozenset[str], what: str) -> CheckedSQL:
                 f"{what}: qualified table {table.sql('duckdb')!r} is not allowed; "
                 "use the bare names of canonical views and declared relations"
             )
-        if table.name in cte_names:
-            continue
-        if table.name not in allowed:
-            raise PluginError(
-                f"{what}: reads {table.name!r}, which is neither a canonical view nor a "
-                f"declared relation (allowed: {', '.join(sorted(allowed))})"
-            )
-        tables.add(table.name)
+    tables: set[str] = set()
+    try:  # resolve every name in its own scope: a CTE only shadows where it is visible
+        scopes = list(traverse_scope(stmt))
+    except Exception as e:
+        raise PluginError(f"{what}: cannot resolve table references ({e})") from None
+    for scope in scopes:
+        for table in scope.tables:
+            if not isinstance(table.this, exp.Identifier) or table.name in scope.cte_sources:
+                continue
+            if table.name not in allowed:
+                raise PluginError(
+                    f"{what}: reads {table.name!r}, which is neither a canonical view nor a "
+                    f"declared relation (allowed: {', '.join(sorted(allowed))})"
+                )
+            tables.add(table.name)
     for func in stmt.find_all(exp.Func):
         name = (func.name if isinstance(func, exp.Anonymous) else func.sql_name()).lower()
         if name in _FORBIDDEN_FUNCTIONS:

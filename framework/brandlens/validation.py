@@ -36,29 +36,73 @@ REASONS: dict[str, str] = {
     "list_price_out_of_range": "product list_price is below 0",
     "duplicate_event_id": "a later row repeats an event_id seen earlier in the file",
     "duplicate_key": "a later row repeats the key of a dimension table (user_id, product_id)",
+    "malformed_row": "a CSV line that does not parse (wrong number of fields, bad quoting, "
+    "invalid UTF-8); counted by line",
 }
 """Every reason code, in the order they are checked; docs/data.md lists them."""
 
 EXAMPLES_PER_REASON = 3
+INTERNAL = "brandlens_internal"
+QUARANTINE = f"{INTERNAL}._quarantine"
+"""Quarantined rows with their reasons; read by --quarantine-out, never by plugins."""
+
+
+_BLANK = r"\s*"  # whitespace-only text (tabs and newlines too) is a missing value
+TS_YEARS = (1900, 2200)
+"""Timestamps outside these years (and infinities) are quarantined as ts_unparseable."""
+
+
+def _text(src: str, src_type: str) -> str:
+    """The source value as text: JSON scalars unquoted, objects and arrays NULL."""
+    if src_type == "JSON":
+        return (
+            f"CASE WHEN json_type({src}) IN ('OBJECT', 'ARRAY') THEN NULL "
+            f"ELSE json_extract_string({src}, '$') END"
+        )
+    return src if src_type == "VARCHAR" else f"CAST({src} AS VARCHAR)"
 
 
 def _typed(c: ColumnSpec, src: str, src_type: str) -> str:
-    """The typed value of a column from its source value (text or already typed)."""
+    """The typed value of a column from its source value (text or already typed).
+
+    Nothing is rounded into validity: an integer column takes only whole numbers, a
+    decimal(18,2) column only values with at most two decimals; anything else is NULL,
+    which the reason CASE reports as bad_type.
+    """
+    text_like = src_type in ("VARCHAR", "JSON")
+    value = src
+    if text_like:
+        t = _text(src, src_type)
+        value = f"(CASE WHEN regexp_full_match({t}, '{_BLANK}') THEN NULL ELSE {t} END)"
     if c.sql_type == "VARCHAR":
-        if src_type == "VARCHAR":
-            return f"CASE WHEN trim({src}) = '' THEN NULL ELSE {src} END"
-        return f"CAST({src} AS VARCHAR)"
-    target = "TIMESTAMPTZ" if c.sql_type == "TIMESTAMP" else c.sql_type
-    if src_type == target:
-        return src
-    if src_type == "VARCHAR":  # blank text is a missing value, not a bad one
-        return f"TRY_CAST(CASE WHEN trim({src}) = '' THEN NULL ELSE {src} END AS {target})"
-    return f"TRY_CAST({src} AS {target})"
+        return value if text_like else f"CAST({src} AS VARCHAR)"
+    if c.sql_type == "TIMESTAMP":
+        ts = src if src_type == "TIMESTAMP WITH TIME ZONE" else f"TRY_CAST({value} AS TIMESTAMPTZ)"
+        lo, hi = TS_YEARS
+        return f"(CASE WHEN isfinite({ts}) AND year({ts}) BETWEEN {lo} AND {hi} THEN {ts} END)"
+    if c.sql_type in ("INTEGER", "BIGINT"):
+        if text_like:
+            return (
+                f"(CASE WHEN regexp_full_match(trim({value}), '[+-]?[0-9]+') "
+                f"THEN TRY_CAST(trim({value}) AS {c.sql_type}) END)"
+            )
+        return (
+            f"(CASE WHEN TRY_CAST({src} AS DOUBLE) = round(TRY_CAST({src} AS DOUBLE)) "
+            f"THEN TRY_CAST({src} AS {c.sql_type}) END)"
+        )
+    if c.sql_type.startswith("DECIMAL"):
+        exact = f"TRY_CAST({value} AS DECIMAL(38,10))"
+        return (
+            f"(CASE WHEN {exact} = TRY_CAST({value} AS {c.sql_type}) "
+            f"THEN TRY_CAST({value} AS {c.sql_type}) END)"
+        )
+    return f"TRY_CAST({value} AS {c.sql_type})"
 
 
 def _present(src: str, src_type: str) -> str:
-    if src_type == "VARCHAR":
-        return f"({src} IS NOT NULL AND trim({src}) <> '')"
+    if src_type in ("VARCHAR", "JSON"):
+        blank = f"regexp_full_match({_text(src, src_type)}, '{_BLANK}')"
+        return f"({src} IS NOT NULL AND NOT coalesce({blank}, false))"
     return f"({src} IS NOT NULL)"
 
 
@@ -75,8 +119,7 @@ def _reason_sql(table: str, specs: list[ColumnSpec], present: dict[str, str]) ->
         if c.vocabulary:
             whens.append((f"NOT list_contains($vocabulary, {q[c.name]})", "unknown_event_type"))
     for c in specs:
-        if c.sql_type != "VARCHAR":
-            whens.append((f"{present[c.name]} AND {q[c.name]} IS NULL", c.bad_reason))
+        whens.append((f"{present[c.name]} AND {q[c.name]} IS NULL", c.bad_reason))
     for c in specs:
         if c.required_for:
             cond = f"list_contains($req_{c.name}, {q['event_type']}) AND {q[c.name]} IS NULL"
@@ -91,6 +134,8 @@ def _reason_sql(table: str, specs: list[ColumnSpec], present: dict[str, str]) ->
             whens.append((" OR ".join(bounds), c.range_reason))
         if c.enum:
             whens.append((f"NOT list_contains($enum_{c.name}, {q[c.name]})", f"bad_{c.name}"))
+    order = list(REASONS)  # the first failing reason in the documented order wins
+    whens.sort(key=lambda w: order.index(w[1]))
     body = " ".join(f"WHEN {cond} THEN '{reason}'" for cond, reason in whens)
     return f"CASE {body} END"
 
@@ -209,6 +254,20 @@ def _empty_table_sql(table: str) -> str:
     return f"CREATE OR REPLACE TABLE {quote_ident(table)} ({cols})"
 
 
+def _malformed_lines(con: duckdb.DuckDBPyConnection, ts: TableSource) -> list[tuple[int, str, str]]:
+    """(line number, line text, error) of the CSV lines DuckDB could not parse."""
+    path = ts.csv_path
+    if path is None:
+        return []
+    rows = con.execute(
+        "SELECT e.line, any_value(e.csv_line), any_value(e.error_type) "
+        "FROM reject_errors e JOIN reject_scans s USING (scan_id) "
+        "WHERE s.file_path = $p GROUP BY e.line ORDER BY e.line",
+        {"p": path},
+    ).fetchall()
+    return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+
 def validate_source(
     con: duckdb.DuckDBPyConnection, source: Source, vocabulary: list[str], timezone: str
 ) -> ValidationReport:
@@ -236,6 +295,9 @@ def validate_source(
         counts = dict(
             con.execute(f"SELECT coalesce(reason, ''), count(*) FROM {chk} GROUP BY ALL").fetchall()
         )
+        malformed = _malformed_lines(con, ts)
+        if malformed:
+            counts["malformed_row"] = len(malformed)
         read = sum(counts.values())
         bad = read - counts.get("", 0)
         tables.append(
@@ -250,6 +312,15 @@ def validate_source(
         raw_names = [c.name for c in columns_of(TABLES[table])]
         order = list(REASONS)
         for reason in sorted((r for r in counts if r), key=order.index):
+            if reason == "malformed_row":
+                examples = [
+                    {"row": line, "line": text, "error": err}
+                    for line, text, err in malformed[:EXAMPLES_PER_REASON]
+                ]
+                reasons.append(
+                    ReasonCount(table=table, reason=reason, count=counts[reason], examples=examples)
+                )
+                continue
             rows = con.execute(
                 f"SELECT _row, {', '.join(f'CAST(s_{n} AS VARCHAR)' for n in raw_names)} "
                 f"FROM {chk} "
@@ -275,14 +346,33 @@ def validate_source(
                 {"table": table},
             )
             quarantine_parts.append(q_table)
+        if malformed:
+            m_table = quote_ident("_m_" + table)
+            con.execute(
+                f'CREATE OR REPLACE TEMP TABLE {m_table} AS SELECT $table AS "table", '
+                "line AS \"row\", 'malformed_row' AS reason, text AS line FROM "
+                "(SELECT unnest($lines) AS line, unnest($texts) AS text)",
+                {
+                    "table": table,
+                    "lines": [m[0] for m in malformed],
+                    "texts": [m[1] for m in malformed],
+                },
+            )
+            quarantine_parts.append(m_table)
         con.execute(f"DROP TABLE {chk}")
+    # The quarantine lives outside the search path, where no plugin query can name it.
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {INTERNAL}")
     if quarantine_parts:
         union = " UNION ALL BY NAME ".join(f"SELECT * FROM {q}" for q in quarantine_parts)
-        con.execute(f'CREATE OR REPLACE TABLE _quarantine AS {union} ORDER BY "table", "row"')
+        con.execute(f'CREATE OR REPLACE TABLE {QUARANTINE} AS {union} ORDER BY "table", "row"')
         for q in quarantine_parts:
             con.execute(f"DROP TABLE {q}")
     else:
         con.execute(
-            'CREATE OR REPLACE TABLE _quarantine ("table" VARCHAR, "row" BIGINT, reason VARCHAR)'
+            f'CREATE OR REPLACE TABLE {QUARANTINE} ("table" VARCHAR, "row" BIGINT, reason VARCHAR)'
         )
+    for table in source.tables:  # raw copies of in-memory input are no longer needed
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident('_mem_' + table)}")
+    con.execute("DROP TABLE IF EXISTS reject_errors")
+    con.execute("DROP TABLE IF EXISTS reject_scans")
     return ValidationReport(source=source.label, timezone=timezone, tables=tables, reasons=reasons)

@@ -57,6 +57,10 @@ DEFAULT_EXAMPLES = 25
 Key = tuple[str, str, str | None]  # (indicator, brand, key)
 
 
+class InvalidLog(Exception):
+    """A generated or transformed log that does not pass validation."""
+
+
 @dataclass
 class Failure(Exception):
     """A property violated on one generated log."""
@@ -129,6 +133,16 @@ class Cell:
 
 
 def cells_of(spec_indicators: list[IndicatorSpec], params: dict[str, Any]) -> list[Cell]:
+    cells = _cells(spec_indicators, params)
+    seen: dict[tuple[str, str], int] = {}
+    unique = []
+    for c in cells:  # two properties of one kind on one indicator get distinct labels
+        n = seen[(c.indicator.id, c.label)] = seen.get((c.indicator.id, c.label), 0) + 1
+        unique.append(c if n == 1 else replace(c, label=f"{c.label} #{n}"))
+    return unique
+
+
+def _cells(spec_indicators: list[IndicatorSpec], params: dict[str, Any]) -> list[Cell]:
     cells = []
     for ind in spec_indicators:
         for p in ind.properties:
@@ -176,9 +190,9 @@ class Harness:
         from brandlens.engine import Dataset
 
         ds = Dataset(log.to_data(), connection=self.con)
-        if ds.report.rows_quarantined:  # a strategy bug, not a plugin bug
+        if ds.report.rows_quarantined:
             reasons = ", ".join(r.reason for r in ds.report.reasons)
-            raise AssertionError(f"generated log has invalid rows ({reasons})")
+            raise InvalidLog(f"rows quarantined as {reasons}")
         result: Result = ds.compute(
             as_of=log.as_of,
             methodologies=[self.name],
@@ -303,6 +317,13 @@ class Harness:
         except Failure as f:
             f.size = len(case["log"].events)
             raise
+        except InvalidLog as e:  # e.g. a monotone addition of an unregistered event type
+            raise Failure(
+                cells[0].indicator.id,
+                f"the spec asks for an invalid event: {e}",
+                label=cells[0].label,
+                size=len(case["log"].events),
+            ) from None
 
     def _check(self, case: dict[str, Any], cells: list[Cell]) -> None:
         log: EventLog = case["log"]

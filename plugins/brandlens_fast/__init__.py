@@ -45,17 +45,19 @@ class FastParameters(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    awareness_window_days: int = Field(15, ge=1, description="look-back of the A stage")
-    interest_window_days: int = Field(15, ge=1, description="look-back of the I stage")
-    purchase_window_days: int = Field(912, ge=1, description="look-back of the P stage")
-    loyal_window_days: int = Field(365, ge=1, description="look-back of the L stage")
-    loyal_min_purchase_days: int = Field(2, ge=1, description="purchase days that make L")
+    awareness_window_days: int = Field(15, ge=1, le=3660, description="look-back of the A stage")
+    interest_window_days: int = Field(15, ge=1, le=3660, description="look-back of the I stage")
+    purchase_window_days: int = Field(912, ge=1, le=3660, description="look-back of the P stage")
+    loyal_window_days: int = Field(365, ge=1, le=3660, description="look-back of the L stage")
+    loyal_min_purchase_days: int = Field(2, ge=1, le=366, description="purchase days that make L")
     positive_rating: int = Field(4, ge=1, le=5, description="lowest rating of a positive review")
     ad_click_stage: Literal["interest", "awareness"] = Field(
         "interest", description="which stage an ad click is evidence of"
     )
-    advancing_period_days: int = Field(7, ge=1, description="period of the deepening rate")
-    thriving_window_days: int = Field(180, ge=1, description="look-back of member activity")
+    advancing_period_days: int = Field(7, ge=1, le=366, description="period of the deepening rate")
+    thriving_window_days: int = Field(
+        180, ge=1, le=3660, description="look-back of member activity"
+    )
     thriving_events: list[str] = Field(
         default_factory=lambda: list(THRIVING_EVENTS),
         min_length=1,
