@@ -92,3 +92,13 @@ def register_plugin() -> Iterator[Callable[[Any, str], None]]:
     for n in names:
         host.unregister(n)
     host.reset()
+
+
+@pytest.fixture(scope="session")
+def market(tmp_path_factory):
+    """The demo-sized default market (seed 0), generated once for the whole session."""
+    from brandlens.market import DEMO_USERS, generate
+
+    out = tmp_path_factory.mktemp("market")
+    generate(out, users=DEMO_USERS, seed=0)
+    return out

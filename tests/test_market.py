@@ -16,14 +16,6 @@ AS_OF = "2025-06-30"
 
 
 @pytest.fixture(scope="session")
-def market(tmp_path_factory):
-    """The demo-sized default market (seed 0), generated once for the session."""
-    out = tmp_path_factory.mktemp("market")
-    generate(out, users=DEMO_USERS, seed=0)
-    return out
-
-
-@pytest.fixture(scope="session")
 def sql(market):
     """A DuckDB connection with the raw generated tables and local dates."""
     con = duckdb.connect()
