@@ -432,6 +432,7 @@ class _Run:
         self.schema = f"rel_{m.name}"
         self.binds = {"as_of": as_of, **params.model_dump()}
         self.failed: dict[str, str] = {}
+        self.memo: dict[str, Any] = {}  # IndicatorContext.shared, per methodology run
         own = [r.name for r in m.methodology.relations] + [x.name for x in m.methodology.ladders]
         self.allowed = set(CANONICAL_VIEWS) | set(own)
 
@@ -517,6 +518,7 @@ class _Run:
                 params=self.params,
                 brands=list(self.brands),
                 _run_query=lambda sql, kw: self._query(sql, kw, ind),
+                _memo=self.memo,
             )
             values = list(ind.compute(ctx))
         return self._rows(ind, values)

@@ -70,10 +70,18 @@ class IndicatorContext:
     params: BaseModel
     brands: list[str]
     _run_query: Callable[[str, dict[str, Any]], list[tuple[Any, ...]]] = field(repr=False)
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def query(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         """Run a read-only query (same rules as indicator SQL); return its rows."""
         return self._run_query(sql, params)
+
+    def shared(self, key: str, compute: Callable[[], Any]) -> Any:
+        """A value computed once per run of the methodology and shared by its indicators
+        (e.g. a fitted model several indicators read)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
 
 class Indicator(BaseModel):
