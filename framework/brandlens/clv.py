@@ -24,10 +24,15 @@ Monetary Value" (2013). Likelihoods are evaluated in log space.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:  # pragma: no cover
+    from scipy.optimize import OptimizeResult
 
 
 def _arrays(*values: ArrayLike) -> list[np.ndarray]:
@@ -152,7 +157,7 @@ def fit_gamma_gamma(frequency: ArrayLike, monetary_value: ArrayLike) -> GammaGam
     return GammaGammaFit(float(p), float(q), float(v), float(-best.fun))
 
 
-def _minimise(nll, start: np.ndarray):  # noqa: ANN001, ANN202
+def _minimise(nll: Callable[[np.ndarray], float], start: np.ndarray) -> OptimizeResult:
     """L-BFGS-B on log-parameters; Nelder-Mead as a fallback. Deterministic."""
     from scipy.optimize import minimize
 
