@@ -57,6 +57,8 @@ class BetaGeoFit:
 
         t, x, tx, T = _arrays(t, frequency, recency, T)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        if abs(a - 1) < 1e-9:  # the limit a -> 1 is finite; step off the singular point
+            a = 1 + 1e-9
         hyp = hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
         first = (a + b + x - 1) / (a - 1)
         second = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp
@@ -94,7 +96,8 @@ def fit_bgnbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BetaGeo
         value = -np.sum(bgnbd_log_likelihood(np.exp(log_params), x, tx, T))
         return float(value) if np.isfinite(value) else 1e300
 
-    best = _minimise(nll, np.log([1.0, max(float(np.mean(T)), 1.0), 1.0, 1.0]))
+    # a starts away from 1, where E[Y(t)] has a removable singularity
+    best = _minimise(nll, np.log([1.0, max(float(np.mean(T)), 1.0), 2.0, 3.0]))
     r, alpha, a, b = np.exp(best.x)
     return BetaGeoFit(float(r), float(alpha), float(a), float(b), float(-best.fun))
 
@@ -162,13 +165,13 @@ def _minimise(nll: Callable[[np.ndarray], float], start: np.ndarray) -> Optimize
     from scipy.optimize import minimize
 
     bounds = [(-12.0, 12.0)] * len(start)
-    best = minimize(nll, start, method="L-BFGS-B", bounds=bounds)
+    best = minimize(nll, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": 500})
     if not best.success:
         polished = minimize(
             nll,
             best.x,
             method="Nelder-Mead",
-            options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-10},
+            options={"maxiter": 800, "xatol": 1e-7, "fatol": 1e-9},
         )
         if polished.fun < best.fun:
             best = polished

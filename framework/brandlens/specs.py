@@ -161,7 +161,14 @@ class Deterministic(_Strict):
 
 
 class EmptyBrand(_Strict):
+    """A brand with no events gets 0 (counts, currency) or null (ratios, index, days).
+
+    ``value`` overrides the unit's default: ``null`` for an average in currency (ARPU),
+    ``zero`` for a ratio whose denominator does not depend on the brand.
+    """
+
     kind: Literal["empty_brand"] = "empty_brand"
+    value: Literal["auto", "zero", "null"] = "auto"
 
 
 class ScaleEquivariant(_Strict):
@@ -217,6 +224,8 @@ def _normalise_property(item: Any) -> Any:
             return {"kind": kind, "lo": value[0], "hi": value[1]}
         if kind == "brand_isolated" and isinstance(value, bool):
             return {"kind": kind, "isolated": value}
+        if kind == "empty_brand" and isinstance(value, str):
+            return {"kind": kind, "value": value}
         if kind == "scale_equivariant" and isinstance(value, int):
             return {"kind": kind, "degree": value}
         if value is None:

@@ -477,6 +477,8 @@ class Harness:
                 self._ratio(prop, ind, r, at, log)
             if kind == "empty_brand" and r.brand == GHOST_BRAND:
                 expected = None if ind.unit in ("ratio", "index", "days") else 0
+                if prop.value != "auto":
+                    expected = 0 if prop.value == "zero" else None
                 if v != expected:
                     raise Failure(ind.id, f"{at}: a brand with no events", expected, v, log.table())
         if kind == "deterministic" and run.json.get(ind.id) != again.json.get(ind.id):

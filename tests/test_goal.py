@@ -1,0 +1,192 @@
+"""GOAL: a storyboard with every non-CLV indicator by hand, CLV sanity, demo truths."""
+
+from __future__ import annotations
+
+import pytest
+
+import brandlens
+from conftest import ev, write_csv
+
+D = "2025-06-30"
+# at d:      A1/A2 window [06-16, 06-30]; A3/A4 window [2024-07-01, 06-30]
+# at d - 30: A1/A2 window [05-17, 05-31]; A3/A4 window [2024-06-01, 05-31]
+
+
+def t(day: str) -> str:
+    return f"{day} 04:00:00"
+
+
+STORY = [
+    # u1: Lumi purchases on two days -> A4 at both snapshots; also bought Sakura in skincare
+    ev(t("2025-03-01"), "u1", "purchase", brand="Lumi", category="skincare", amount="100"),
+    ev(t("2025-05-01"), "u1", "purchase", brand="Lumi", category="skincare", amount="50"),
+    ev(t("2025-04-01"), "u1", "purchase", brand="Sakura", category="skincare", amount="30"),
+    # u2: one Lumi purchase (80) refunded 20, joined the membership -> A3 at d, none before
+    ev(t("2025-06-01"), "u2", "purchase", brand="Lumi", category="skincare", amount="80"),
+    ev(t("2025-06-05"), "u2", "refund", brand="Lumi", category="skincare", amount="20"),
+    ev(t("2025-06-02"), "u2", "member_join", brand="Lumi"),
+    # u3: a review rated 3 (any rating is Act) -> A3, not a buyer
+    ev(t("2025-06-10"), "u3", "review", brand="Lumi", category="skincare", rating="3"),
+    # u4: a review rated 4 (JD's 好评) -> A4
+    ev(t("2025-06-10"), "u4", "review", brand="Lumi", category="skincare", rating="4"),
+    # u5: an impression -> A1
+    ev(t("2025-06-25"), "u5", "ad_impression", brand="Lumi"),
+    # u6: a Sakura buyer only: a skincare buyer for Lumi's penetration denominator
+    ev(t("2025-02-01"), "u6", "purchase", brand="Sakura", category="skincare", amount="40"),
+    # u7: add to cart -> A2 at d, none at d-30
+    ev(t("2025-06-20"), "u7", "add_to_cart", brand="Lumi"),
+    # u8: product views on two days in May -> A2 at d-30, none at d
+    ev(t("2025-05-20"), "u8", "product_view", brand="Lumi"),
+    ev(t("2025-05-25"), "u8", "product_view", brand="Lumi"),
+]
+USERS = [
+    {"user_id": "u1", "target_group": "g_a"},
+    {"user_id": "u2", "target_group": "g_a"},
+    {"user_id": "u3", "target_group": "g_b"},
+    {"user_id": "u4", "target_group": "g_b"},
+    {"user_id": "u5", "target_group": ""},
+    {"user_id": "u6", "target_group": "g_a"},
+    {"user_id": "u7", "target_group": "g_b"},
+    {"user_id": "u8", "target_group": "g_b"},
+]
+# groups: g_a = {u1 u2 u6} (3 users), g_b = {u3 u4 u7 u8} (4); 7 users with a group
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("goal")
+    write_csv(d / "events.csv", STORY)
+    write_csv(d / "users.csv", USERS, ["user_id", "target_group"])
+    return d
+
+
+@pytest.fixture(scope="module")
+def result(data):
+    return brandlens.compute(data, as_of=D, methodologies=["goal"])
+
+
+def _row(result, indicator, brand="Lumi", key=None):
+    return next(
+        r for r in result.results if r.indicator == indicator and r.brand == brand and r.key == key
+    )
+
+
+def test_no_errors(result):
+    assert result.errors == []
+
+
+def test_4a_assets(result):
+    # A1 u5; A2 u7; A3 u2 (one purchase) u3 (review 3); A4 u1 (two days) u4 (review 4)
+    assert [result.value("goal.4a_users", "Lumi", k) for k in ("A1", "A2", "A3", "A4")] == [
+        1,
+        1,
+        2,
+        2,
+    ]
+    assert result.value("goal.asset_total", "Lumi") == 6
+    assert _row(result, "goal.advocate_share").value == pytest.approx(2 / 6)
+
+
+def test_flow_deepening_conversion(result):
+    flow = {
+        r.key: r.value
+        for r in result.results
+        if r.indicator == "goal.flow" and r.brand == "Lumi" and r.value
+    }
+    # u1 A4>A4; u2 u3 none>A3; u4 none>A4; u5 none>A1; u7 none>A2; u8 A2>none
+    assert flow == {
+        "A4>A4": 1,
+        "none>A3": 2,
+        "none>A4": 1,
+        "none>A1": 1,
+        "none>A2": 1,
+        "A2>none": 1,
+    }
+    # at d-30: u1 (A4) and u8 (A2); nobody rose
+    deep = _row(result, "goal.deepening_rate")
+    assert (deep.numerator, deep.denominator, deep.value) == (0, 2, 0.0)
+    # u8 was at A2 and did not reach A3/A4
+    conv = _row(result, "goal.conversion_rate")
+    assert (conv.numerator, conv.denominator, conv.value) == (0, 1, 0.0)
+
+
+def test_osmosis_and_loyalty(result):
+    # buyers of Lumi: u1 u2; skincare buyers of any brand: u1 u2 u6
+    pen = _row(result, "goal.penetration")
+    assert (pen.numerator, pen.denominator) == (2, 3)
+    assert _row(result, "goal.repurchase_rate").value == 0.5  # u1 bought on two days
+    assert _row(result, "goal.member_share").value == 0.5  # u2 is a member
+    # Lumi GMV of its buyers: u1 150 + u2 (80 - 20) = 210; their skincare wallet 180 + 60
+    sow = _row(result, "goal.share_of_wallet")
+    assert (sow.numerator, sow.denominator) == (210, 240)
+    assert _row(result, "goal.exclusive_rate").value == 0.5  # u1 also bought Sakura
+    assert result.value("goal.arpu", "Lumi") == 105  # 210 / 2
+    # Sakura: buyers u1 u6; wallet u1 180 + u6 40; its own 30 + 40
+    assert _row(result, "goal.share_of_wallet", "Sakura").value == pytest.approx(70 / 220)
+    assert _row(result, "goal.exclusive_rate", "Sakura").value == 0.5
+
+
+def test_target_groups(result, data):
+    assert _row(result, "goal.group_penetration", key="g_a").value == pytest.approx(2 / 3)
+    assert _row(result, "goal.group_penetration", key="g_b").value == 0
+    # TGI g_a = 100 * (2/2) / (3/7); g_b = 0
+    assert _row(result, "goal.group_tgi", key="g_a").value == pytest.approx(700 / 3)
+    assert _row(result, "goal.group_tgi", key="g_b").value == 0
+    # no group has 30 buyers: no core groups
+    assert result.value("goal.core_group_penetration", "Lumi") is None
+    relaxed = brandlens.compute(
+        data, as_of=D, methodologies=["goal"], params={"goal.core_group_min_buyers": "1"}
+    )
+    assert relaxed.value("goal.core_group_penetration", "Lumi") == pytest.approx(2 / 3)
+
+
+def test_without_users_table_g_indicators_error_and_the_rest_compute(tmp_path):
+    write_csv(tmp_path / "events.csv", STORY)
+    r = brandlens.compute(tmp_path, as_of=D, methodologies=["goal"])
+    assert sorted(e.indicator for e in r.errors) == [
+        "goal.core_group_penetration",
+        "goal.group_penetration",
+        "goal.group_tgi",
+    ]
+    assert {e.message for e in r.errors} == {"needs the users table with target_group"}
+    assert r.value("goal.asset_total", "Lumi") == 6
+
+
+def test_clv_is_pooled_for_small_brands(result):
+    model = {
+        r.key: r.value
+        for r in result.results
+        if r.indicator == "goal.clv_model" and r.brand == "Lumi"
+    }
+    assert model["pooled"] == 1 and model["customers"] == 2 and model["repeaters"] == 1
+    assert result.value("goal.clv_total", "Lumi") > 0
+    per = _row(result, "goal.clv_per_customer")
+    assert per.denominator == 2 and per.value == pytest.approx(per.numerator / 2)
+
+
+# ---- the demo market ---------------------------------------------------------------------
+
+SKINCARE = ["Aurora", "Dusk", "Lumi", "Sakura"]
+
+
+@pytest.fixture(scope="module")
+def demo(market):
+    return brandlens.compute(market, as_of=D, methodologies=["goal"])
+
+
+def test_demo_truths(demo):
+    assert demo.errors == []
+    for indicator in ("goal.repurchase_rate", "goal.share_of_wallet"):
+        values = {b: demo.value(indicator, b) for b in SKINCARE}
+        assert max(values, key=values.get) == "Lumi", indicator
+    assert demo.value("goal.group_tgi", "Lumi", "urban_white_collar") > 150
+    assert demo.value("goal.group_tgi", "Lumi", "new_mom") > 150
+    lumi = {
+        r.key: r.value
+        for r in demo.results
+        if r.indicator == "goal.clv_model" and r.brand == "Lumi"
+    }
+    assert lumi["pooled"] == 0 and lumi["repeaters"] >= 30
+    # loyal customers are predicted to be worth more
+    per = {b: demo.value("goal.clv_per_customer", b) for b in SKINCARE}
+    assert max(per, key=per.get) == "Lumi"
