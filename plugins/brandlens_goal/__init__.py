@@ -219,7 +219,7 @@ FROM brands b LEFT JOIN pairs p ON p.brand = b.brand GROUP BY b.brand
 ARPU = """
 SELECT b.brand, CASE WHEN count(x.user_id) = 0 THEN NULL
                      ELSE CAST(sum(x.gmv) AS DOUBLE) / count(x.user_id) END AS value,
-       sum(x.gmv) AS numerator, count(x.user_id) AS denominator
+       coalesce(sum(x.gmv), 0) AS numerator, count(x.user_id) AS denominator
 FROM brands b LEFT JOIN goal_buyers x ON x.brand = b.brand GROUP BY b.brand
 """
 REPURCHASE = f"""
