@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from brandlens.schema import Event, columns_of
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,22 +29,7 @@ os.environ["NO_COLOR"] = "1"
 # A modest example count for the spec verification of built-ins; raise it for a thorough run.
 os.environ.setdefault("BRANDLENS_VERIFY_EXAMPLES", "15")
 
-EVENT_COLUMNS = [
-    "event_id",
-    "ts",
-    "user_id",
-    "event_type",
-    "brand",
-    "category",
-    "product_id",
-    "channel",
-    "order_id",
-    "quantity",
-    "amount",
-    "rating",
-    "query_type",
-    "campaign_id",
-]
+EVENT_COLUMNS = [c.name for c in columns_of(Event)]  # the canonical events columns
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str] | None = None) -> Path:
