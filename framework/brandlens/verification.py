@@ -315,7 +315,8 @@ class Harness:
         try:
             self._check(case, cells)
         except Failure as f:
-            f.size = len(case["log"].events)
+            # the size of what the report shows: the log, plus any events a check added
+            f.size = max(len(case["log"].events), _shown_events(f.log))
             raise
         except InvalidLog as e:  # e.g. a monotone addition of an unregistered event type
             raise Failure(
@@ -742,6 +743,12 @@ def _labelled(cell: Cell) -> Iterator[None]:
         if f.indicator != cell.indicator.id:
             f.indicator = cell.indicator.id
         raise
+
+
+def _shown_events(log_text: str) -> int:
+    """The event count in an EventLog.table() header ("as_of 2025-06-30, 4 event(s)")."""
+    m = re.match(r"as_of \S+, (\d+) event", log_text)
+    return int(m.group(1)) if m else 0
 
 
 def _where(key: Key) -> str:
