@@ -171,3 +171,17 @@ def test_parameters_change_the_story(tmp_path):
     # with 730 days u7's purchase (2023-01-01) is too old: P loses u7
     assert [r.value("fast.aipl_users", "Lumi", k) for k in "AIPL"] == [2, 2, 4, 1]
     assert r.parameters["fast"]["advancing_period_days"] == 14
+
+
+def test_event_type_parameters_are_checked_against_the_vocabulary(tmp_path):
+    from brandlens.errors import UsageError
+    from conftest import write_csv
+
+    write_csv(tmp_path / "events.csv", STORY)
+    with pytest.raises(UsageError, match=r"fast.thriving_events: unknown event type\(s\) nope"):
+        brandlens.compute(
+            tmp_path,
+            as_of=D,
+            methodologies=["fast"],
+            params={"fast.thriving_events": "purchase,nope"},
+        )

@@ -230,7 +230,7 @@ class Dataset:
         indicators: Iterable[str] | None = None,
     ) -> Result:
         chosen = self._choose(methodologies)
-        parsed = parse_parameters(params or {}, chosen)
+        parsed = parse_parameters(params or {}, chosen, self.registry.event_types)
         day = self._as_of(as_of)
         brand_list = self._brands(brands)
         self.con.execute(
@@ -346,9 +346,15 @@ WHERE rn = 1 AND event_type = 'member_join'
 
 
 def parse_parameters(
-    params: Mapping[str, Any], chosen: list[CheckedMethodology]
+    params: Mapping[str, Any],
+    chosen: list[CheckedMethodology],
+    event_types: Iterable[str] | None = None,
 ) -> dict[str, BaseModel]:
-    """Validate ``{"fast.advancing_period_days": "14"}`` against each parameter model."""
+    """Validate ``{"fast.advancing_period_days": "14"}`` against each parameter model.
+
+    A parameter declared with ``json_schema_extra={"vocabulary": "event_types"}`` must
+    hold registered event types only.
+    """
     by_name = {m.name: m for m in chosen}
     overrides: dict[str, dict[str, Any]] = {m.name: {} for m in chosen}
     for full, value in params.items():
@@ -371,7 +377,20 @@ def parse_parameters(
             err = e.errors()[0]
             loc = ".".join(str(x) for x in err["loc"])
             raise UsageError(f"--param {m.name}.{loc}: {err['msg']}") from None
+        if event_types is not None:
+            _check_vocabulary(m.name, out[m.name], set(event_types))
     return out
+
+
+def _check_vocabulary(method: str, params: BaseModel, known: set[str]) -> None:
+    for name, field in type(params).model_fields.items():
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        if extra.get("vocabulary") != "event_types":
+            continue
+        value = getattr(params, name)
+        unknown = sorted({value} - known if isinstance(value, str) else set(value) - known)
+        if unknown:
+            raise UsageError(f"--param {method}.{name}: unknown event type(s) {', '.join(unknown)}")
 
 
 def _coerce(model: type[BaseModel], name: str, value: Any) -> Any:

@@ -62,6 +62,7 @@ class FastParameters(BaseModel):
         default_factory=lambda: list(THRIVING_EVENTS),
         min_length=1,
         description="events that make a member active",
+        json_schema_extra={"vocabulary": "event_types"},
     )
 
 
