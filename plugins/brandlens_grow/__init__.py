@@ -133,9 +133,10 @@ SELECT brand, category || '|Lost', lost_term FROM grow_terms WHERE kind = 'dropp
 """
 
 
-def _growth(expression: str) -> str:
-    """Growth of a brand-level quantity over all its categories: X1 / X0 - 1."""
-    return f"""
+# Per brand, over all its categories together: N, T and gross GMV in each period.
+BRAND_TOTALS = Relation(
+    name="grow_brand_totals",
+    sql="""
 WITH days AS (
   SELECT brand, user_id, local_date,
          CASE WHEN local_date > $as_of - $period_days THEN 1 ELSE 0 END AS period,
@@ -144,19 +145,22 @@ WITH days AS (
   WHERE event_type = 'purchase' AND brand IS NOT NULL
     AND local_date <= $as_of AND local_date > $as_of - 2 * $period_days
   GROUP BY ALL
-),
-per AS (
-  SELECT b.brand,
-    count(DISTINCT d.user_id) FILTER (WHERE d.period = 0) AS n0,
-    count(d.user_id) FILTER (WHERE d.period = 0) AS t0,
-    CAST(coalesce(sum(d.gmv) FILTER (WHERE d.period = 0), 0) AS DOUBLE) AS g0,
-    count(DISTINCT d.user_id) FILTER (WHERE d.period = 1) AS n1,
-    count(d.user_id) FILTER (WHERE d.period = 1) AS t1,
-    CAST(coalesce(sum(d.gmv) FILTER (WHERE d.period = 1), 0) AS DOUBLE) AS g1
-  FROM brands b LEFT JOIN days d ON d.brand = b.brand GROUP BY b.brand
 )
-SELECT brand, {expression} AS value FROM per
-"""
+SELECT b.brand,
+  count(DISTINCT d.user_id) FILTER (WHERE d.period = 0) AS n0,
+  count(d.user_id) FILTER (WHERE d.period = 0) AS t0,
+  CAST(coalesce(sum(d.gmv) FILTER (WHERE d.period = 0), 0) AS DOUBLE) AS g0,
+  count(DISTINCT d.user_id) FILTER (WHERE d.period = 1) AS n1,
+  count(d.user_id) FILTER (WHERE d.period = 1) AS t1,
+  CAST(coalesce(sum(d.gmv) FILTER (WHERE d.period = 1), 0) AS DOUBLE) AS g1
+FROM brands b LEFT JOIN days d ON d.brand = b.brand GROUP BY b.brand
+""",
+)
+
+
+def _growth(expression: str) -> str:
+    """Growth of a brand-level quantity over all its categories: X1 / X0 - 1."""
+    return f"SELECT brand, {expression} AS value FROM grow_brand_totals"
 
 
 BUYERS_GROWTH = _growth("CASE WHEN n0 = 0 THEN NULL ELSE n1 / n0 - 1 END")
@@ -173,7 +177,7 @@ GROW = Methodology(
     source="Tmall FMCG x BCG, GROW (2019); decomposition by brandlens, see specs/grow.yaml",
     version="1.0.0",
     parameters=GrowParameters,
-    relations=(CELLS, TERMS),
+    relations=(CELLS, TERMS, BRAND_TOTALS),
     indicators=(
         Indicator(id="grow.gmv_change", sql=GMV_CHANGE),
         Indicator(id="grow.gain", sql=_total("g_term")),
