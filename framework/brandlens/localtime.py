@@ -1,0 +1,97 @@
+"""Local dates from UTC timestamps without a time-zone conversion per row.
+
+Every window counts in local dates, so each event needs ``local_date``. DuckDB's
+``timezone()`` asks ICU once per row (about 0.2 s per million rows); but a zone's
+UTC offset changes only at a few instants, so between two changes the local date
+is ``CAST(ts + offset AS DATE)``. The changes are found once per run by asking
+DuckDB's own ICU (never Python's tz database, so both paths give the same dates):
+offsets on a weekly grid over :data:`FAST_YEARS`, then each change narrowed to the
+second. Rows outside those years fall back to ``timezone()`` exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+
+FAST_YEARS = (1970, 2100)
+"""Years whose offsets are looked up in a table of offset changes; others use ICU per row."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_STEP = 7 * 86400
+
+
+def _offsets(con: duckdb.DuckDBPyConnection, tz: str, seconds: list[int]) -> list[int]:
+    """The zone's UTC offset in microseconds at each instant (seconds since the epoch)."""
+    rows = con.execute(
+        "SELECT i, epoch_us(timezone($tz, to_timestamp(s))) - s * 1000000 "
+        "FROM (SELECT unnest(CAST($s AS BIGINT[])) AS s, generate_subscripts($s, 1) AS i) "
+        "ORDER BY i",
+        {"tz": tz, "s": seconds},
+    ).fetchall()
+    return [int(r[1]) for r in rows]
+
+
+_CHANGES: dict[str, list[tuple[int, int]]] = {}
+
+
+def offset_changes(con: duckdb.DuckDBPyConnection, tz: str) -> list[tuple[int, int]]:
+    """``[(start second, offset µs), ...]``: the offset in force from each start on.
+
+    Looked up once per zone and process (they depend only on DuckDB's ICU data).
+
+    The first start is the beginning of FAST_YEARS; the list covers up to its end.
+    Two changes within one week that cancel out would be missed; no zone has had
+    such a pair since 1970 (DST periods last months).
+    """
+    if tz in _CHANGES:
+        return _CHANGES[tz]
+    lo = int((datetime(FAST_YEARS[0], 1, 1, tzinfo=UTC) - _EPOCH).total_seconds())
+    hi = int((datetime(FAST_YEARS[1], 1, 1, tzinfo=UTC) - _EPOCH).total_seconds())
+    grid = [*range(lo, hi, _STEP), hi]
+    offs = _offsets(con, tz, grid)
+    # Each change lies in (grid[i], grid[i + 1]]: bisect all of them together, to the second.
+    pending = [
+        (grid[i], grid[i + 1], offs[i]) for i in range(len(grid) - 1) if offs[i] != offs[i + 1]
+    ]
+    while any(b - a > 1 for a, b, _ in pending):
+        mids = [(a + b) // 2 for a, b, _ in pending]
+        at_mid = _offsets(con, tz, mids)
+        pending = [
+            (m, b, o) if got == o else (a, m, o)
+            for (a, b, o), m, got in zip(pending, mids, at_mid, strict=True)
+        ]
+    starts = [lo] + [b for _, b, _ in pending]
+    _CHANGES[tz] = list(zip(starts, _offsets(con, tz, starts), strict=True))
+    return _CHANGES[tz]
+
+
+def local_date_sql(
+    con: duckdb.DuckDBPyConnection, tz: str, ts: str, prefix: str = "ld"
+) -> tuple[str, dict[str, Any]]:
+    """SQL for the local date of the naive-UTC timestamp expression ``ts`` in zone ``tz``.
+
+    Returns the expression and its bound parameters (named ``<prefix>_*``): a balanced
+    CASE tree over the offset changes, so each row makes about log2(changes) comparisons.
+    """
+    changes = offset_changes(con, tz)
+    binds: dict[str, Any] = {f"{prefix}_tz": tz}
+    for i, (start, off) in enumerate(changes):
+        binds[f"{prefix}_t{i}"] = (_EPOCH + timedelta(seconds=start)).replace(tzinfo=None)
+        binds[f"{prefix}_o{i}"] = off
+
+    def tree(a: int, b: int) -> str:
+        if a == b:
+            return f"${prefix}_o{a}"
+        mid = (a + b + 1) // 2
+        return f"CASE WHEN {ts} < ${prefix}_t{mid} THEN {tree(a, mid - 1)} ELSE {tree(mid, b)} END"
+
+    hi = (datetime(FAST_YEARS[1], 1, 1)).replace(tzinfo=None)
+    binds[f"{prefix}_hi"] = hi
+    fast = f"CAST({ts} + to_microseconds({tree(0, len(changes) - 1)}) AS DATE)"
+    exact = f"CAST(timezone(${prefix}_tz, timezone('UTC', {ts})) AS DATE)"
+    sql = f"(CASE WHEN {ts} >= ${prefix}_t0 AND {ts} < ${prefix}_hi THEN {fast} ELSE {exact} END)"
+    return sql, binds
