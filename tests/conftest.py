@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import csv
 import os
+import shutil
+import tempfile
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +29,10 @@ os.environ["BRANDLENS_LOAD_PLUGINS"] = ",".join(_builtin_entry_points())
 os.environ.pop("BRANDLENS_DISABLE_PLUGINS", None)
 os.environ.pop("BRANDLENS_TRACE_PLUGINS", None)
 os.environ["NO_COLOR"] = "1"
+# Validated datasets are cached per test session, never in the user's own cache.
+_CACHE = tempfile.mkdtemp(prefix="brandlens-test-cache-")
+os.environ["BRANDLENS_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, True)
 # A modest example count for the spec verification of built-ins; raise it for a thorough run.
 os.environ.setdefault("BRANDLENS_VERIFY_EXAMPLES", "15")
 

@@ -9,6 +9,7 @@ isolation (a failure becomes an error entry) -> normalise, check and sort rows.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -56,9 +57,33 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 Progress = Callable[[str], None]
 
 
+DEFAULT_MEMORY_FRACTION = 0.25
+"""DuckDB may use this share of the machine's RAM unless told otherwise (DuckDB's own
+default is 80%); past it, work spills to the run's private temporary directory."""
+MAX_THREADS = 1024
+
+
+def physical_memory() -> int:
+    """Bytes of RAM on this machine (0 when the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 0
+
+
+def default_memory_limit() -> str | None:
+    ram = physical_memory()
+    return f"{max(1, int(ram * DEFAULT_MEMORY_FRACTION / 2**20))}MiB" if ram else None
+
+
 @dataclass(frozen=True)
 class EngineConfig:
-    """DuckDB resources; each falls back to BRANDLENS_MEMORY_LIMIT / _THREADS / _TEMP_DIRECTORY."""
+    """DuckDB resources; each falls back to BRANDLENS_MEMORY_LIMIT / _THREADS / _TEMP_DIRECTORY.
+
+    The memory limit defaults to DEFAULT_MEMORY_FRACTION of RAM. Spill files go to a
+    private directory created for the run (inside the temp directory given, if any)
+    and removed when the dataset closes.
+    """
 
     memory_limit: str | None = None
     threads: int | None = None
@@ -67,15 +92,19 @@ class EngineConfig:
     def resolved(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         memory = self.memory_limit or os.environ.get("BRANDLENS_MEMORY_LIMIT")
-        threads = self.threads or os.environ.get("BRANDLENS_THREADS")
+        threads = self.threads if self.threads is not None else os.environ.get("BRANDLENS_THREADS")
         temp = self.temp_directory or os.environ.get("BRANDLENS_TEMP_DIRECTORY")
-        if memory:
-            out["memory_limit"] = str(memory)
-        if threads:
+        out["memory_limit"] = str(memory) if memory else default_memory_limit()
+        if out["memory_limit"] is None:
+            del out["memory_limit"]
+        if threads is not None and str(threads).strip() != "":
             try:
-                out["threads"] = int(threads)
+                n = int(threads)
             except ValueError:
                 raise UsageError(f"threads must be a whole number, got {threads!r}") from None
+            if not 1 <= n <= MAX_THREADS:
+                raise UsageError(f"threads must be between 1 and {MAX_THREADS}, got {n}")
+            out["threads"] = n
         if temp:
             out["temp_directory"] = str(temp)
         return out
@@ -101,7 +130,13 @@ def parse_date(value: str | date, what: str = "--as-of") -> date:
 
 
 class Dataset:
-    """A loaded, validated dataset on its own DuckDB connection; compute many runs on it."""
+    """A loaded, validated dataset on its own DuckDB connection; compute many runs on it.
+
+    DATA is validated once into a store (see ``brandlens.store``): a dataset file given
+    as DATA is used as it is; other files are loaded into the cache (or, with
+    ``cache=False``, into a file in the run's private directory); in-memory logs into
+    the connection's own database. Plugins read the canonical views over the store.
+    """
 
     def __init__(
         self,
@@ -109,22 +144,24 @@ class Dataset:
         *,
         mapping: str | Path | ColumnMapping | None = None,
         preset: str | None = None,
-        timezone: str = DEFAULT_TIMEZONE,
+        timezone: str | None = None,
         strict: bool = False,
         config: EngineConfig | None = None,
         quarantine_out: str | Path | None = None,
         plugin_registry: Registry | None = None,
         connection: duckdb.DuckDBPyConnection | None = None,
+        cache: bool | None = None,
     ) -> None:
         import duckdb
 
+        from brandlens import workdir
         from brandlens.mapping import Mapping as ColumnMapping
         from brandlens.mapping import load_mapping
-        from brandlens.sources import open_source
-        from brandlens.validation import validate_source
 
         self.registry = plugin_registry or registry()
-        self.timezone = check_timezone(timezone)
+        self.workdir: Path | None = None
+        self.cached: Path | None = None  # the cache entry or dataset file in use
+        self.timezone = check_timezone(timezone or DEFAULT_TIMEZONE)
         if mapping is not None and preset is not None:
             raise UsageError("give --mapping or --preset, not both")
         column_mapping: ColumnMapping | None
@@ -147,24 +184,62 @@ class Dataset:
                 "autoinstall_known_extensions": False,
                 "autoload_known_extensions": False,
             }
+            self.workdir = workdir.make(settings.get("temp_directory"))
+            settings["temp_directory"] = str(self.workdir / "spill")
             try:
                 self.con = duckdb.connect(":memory:", config=settings)
             except duckdb.Error as e:
+                workdir.remove(self.workdir)
                 raise UsageError(f"engine settings rejected by DuckDB: {e}") from None
+        try:
+            self._open(data, column_mapping, timezone, quarantine_out, strict, cache)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(
+        self,
+        data: str | Path | InMemoryData,
+        column_mapping: ColumnMapping | None,
+        timezone: str | None,
+        quarantine_out: str | Path | None,
+        strict: bool,
+        cache: bool | None,
+    ) -> None:
+        import duckdb
+
+        from brandlens import store
+        from brandlens.sources import InMemoryData, open_source
+
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET enable_progress_bar = false")
         try:  # Python and DuckDB's ICU do not know exactly the same zones
             self.con.execute(
                 "SELECT timezone($tz, TIMESTAMPTZ '2020-01-01 00:00:00')", {"tz": self.timezone}
             )
         except duckdb.Error:
             raise UsageError(
-                f"--timezone: DuckDB does not know the time zone {timezone!r}"
+                f"--timezone: DuckDB does not know the time zone {self.timezone!r}"
             ) from None
-        source = open_source(self.con, data, column_mapping)
-        self.source_columns = {t: ts.present for t, ts in source.tables.items()}
-        self.report: ValidationReport = validate_source(
-            self.con, source, sorted(self.registry.event_types), self.timezone
-        )
+        vocabulary = sorted(self.registry.event_types)
+        meta: store.StoredMeta | None = None
+        if not isinstance(data, InMemoryData) and store.looks_like_dataset_file(Path(data)):
+            meta = store.attach_store(self.con, Path(data))
+            if meta is not None:
+                self._check_dataset_file(Path(data), meta, column_mapping, timezone, vocabulary)
+                self.timezone = meta.timezone
+                self.cached = Path(data)
+                self.catalog = store.STORE_ALIAS
+        if meta is None:
+            source = open_source(self.con, data, column_mapping)
+            if isinstance(data, InMemoryData):
+                self.catalog = self.con.execute("SELECT current_database()").fetchone()[0]
+                meta = self._validate(source, vocabulary, self.catalog)
+            else:
+                meta = self._load_files(Path(data), source, column_mapping, vocabulary, cache)
+        self.report: ValidationReport = meta.report
+        self.source_columns = meta.source_columns
+        store.create_views(self.con, self.catalog)
         events = self.report.events
         if events.rows_read == 0:
             raise DataError(f"{events.source}: no rows")
@@ -173,9 +248,96 @@ class Dataset:
         if strict and self.report.rows_quarantined:
             counts = ", ".join(f"{r.table}.{r.reason} {r.count}" for r in self.report.reasons)
             bad = self.report.rows_quarantined
-            raise DataError(f"{source.label}: {bad} bad row(s) under --strict ({counts})")
+            raise DataError(f"{self.report.source}: {bad} bad row(s) under --strict ({counts})")
         # Everything is materialised: from here on no query may touch files.
         self.con.execute("SET enable_external_access = false")
+
+    def _validate(self, source: Any, vocabulary: list[str], catalog: str) -> Any:
+        from brandlens import store
+        from brandlens.validation import validate_source
+
+        schema = store.store_schema(catalog)
+        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        report = validate_source(self.con, source, vocabulary, self.timezone, schema)
+        return store.StoredMeta(
+            report=report,
+            source_columns={t: ts.present for t, ts in source.tables.items()},
+            timezone=self.timezone,
+            mapping=None,
+            vocabulary=vocabulary,
+        )
+
+    def _load_files(
+        self,
+        data: Path,
+        source: Any,
+        column_mapping: ColumnMapping | None,
+        vocabulary: list[str],
+        cache: bool | None,
+    ) -> Any:
+        """Use the cached store of DATA, or validate into a new file store (and keep it)."""
+        from brandlens import store
+
+        mapping_json = column_mapping.model_dump_json() if column_mapping else None
+        keep = store.cache_enabled() if cache is None else cache
+        if keep:
+            entry = store.cache_path(data, mapping_json, self.timezone, vocabulary)
+            if entry.is_file():
+                meta = store.attach_store(self.con, entry)
+                if meta is not None:
+                    store.touch(entry)
+                    self.cached = entry
+                    self.catalog = store.STORE_ALIAS
+                    return _relabelled(meta, source)
+            try:
+                entry.parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                keep = False
+        if not keep:
+            assert self.workdir is not None
+            entry = self.workdir / "dataset.duckdb"
+        building = entry.with_name(f"{entry.name}.tmp-{os.getpid()}")
+        alias = "brandlens_building"
+        self.con.execute(f"ATTACH $p AS {quote_ident(alias)}", {"p": str(building)})
+        try:
+            meta = self._validate(source, vocabulary, alias)
+            meta.mapping = mapping_json
+            store.write_meta(self.con, alias, meta)
+            self.con.execute(f"DETACH {quote_ident(alias)}")
+            os.replace(building, entry)
+        finally:
+            for leftover in (building, building.with_name(building.name + ".wal")):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+        if keep:
+            store.forget_other_versions(entry)
+            self.cached = entry
+        attached = store.attach_store(self.con, entry)
+        assert attached is not None
+        self.catalog = store.STORE_ALIAS
+        return meta
+
+    def _check_dataset_file(
+        self,
+        path: Path,
+        meta: Any,
+        column_mapping: ColumnMapping | None,
+        timezone: str | None,
+        vocabulary: list[str],
+    ) -> None:
+        if column_mapping is not None:
+            raise UsageError(f"{path}: a loaded dataset file takes no --mapping or --preset")
+        if timezone is not None and check_timezone(timezone) != meta.timezone:
+            raise UsageError(
+                f"{path}: loaded with --timezone {meta.timezone}; local dates are fixed "
+                f"at load time, so load the data again with --timezone {timezone}"
+            )
+        missing = sorted(set(vocabulary) - set(meta.vocabulary))
+        if missing:
+            raise UsageError(
+                f"{path}: loaded before event type(s) {', '.join(missing)} were registered; "
+                "load the data again"
+            )
 
     # ---- dataset facts ----------------------------------------------------
     @property
@@ -195,11 +357,13 @@ class Dataset:
         """Write quarantined rows with their reasons (CSV, or Parquet by extension)."""
         import duckdb
 
-        from brandlens.validation import QUARANTINE
+        from brandlens.store import quarantine_table
 
         fmt = "PARQUET" if str(path).lower().endswith(".parquet") else "CSV, HEADER"
         try:
-            self.con.execute(f"COPY {QUARANTINE} TO $p (FORMAT {fmt})", {"p": str(path)})
+            self.con.execute(
+                f"COPY {quarantine_table(self.catalog)} TO $p (FORMAT {fmt})", {"p": str(path)}
+            )
         except duckdb.Error as e:
             first = str(e).strip().splitlines()[0]
             raise UsageError(f"--quarantine-out {path}: cannot write ({first})") from None
@@ -209,8 +373,12 @@ class Dataset:
         return row[0] if row else None
 
     def close(self) -> None:
-        if self._owns_connection:
+        from brandlens import workdir
+
+        if self._owns_connection and hasattr(self, "con"):
             self.con.close()
+        workdir.remove(self.workdir)
+        self.workdir = None
 
     def __enter__(self) -> Dataset:
         return self
@@ -325,6 +493,17 @@ class Dataset:
             "SELECT DISTINCT brand FROM events WHERE brand IS NOT NULL ORDER BY brand"
         ).fetchall()
         return [r[0] for r in rows]
+
+
+def _relabelled(meta: Any, source: Any) -> Any:
+    """A cached report under the names DATA has now (the same files, perhaps another path)."""
+    report = meta.report.model_copy(deep=True)
+    report.source = source.label
+    for t in report.tables:
+        if t.table in source.tables:
+            t.source = source.tables[t.table].label
+    meta.report = report
+    return meta
 
 
 _MEMBERS_SQL = """

@@ -2,14 +2,22 @@
 
 Each failing row goes to the quarantine with exactly one reason code (the first
 that applies, in the order of REASONS), so rows read = accepted + quarantined.
-Accepted rows become the typed canonical tables the engine computes on.
+
+One pass per table reads the source, types every column, gives each row its reason
+and writes the typed rows to the dataset store; a row's source text is kept only
+when the row fails (every other row carries NULLs there, which cost nothing). The
+duplicate-key check is one hash aggregate over the key. Failing rows then move to
+the quarantine and are deleted from the stored table, whose rows stay in source
+order. The canonical views over the stored tables are made by :mod:`brandlens.store`.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from brandlens.errors import DataError
+from brandlens.localtime import local_date_sql
 from brandlens.result import ReasonCount, TableReport, ValidationReport
 from brandlens.schema import TABLES, ColumnSpec, columns_of, table_key
 from brandlens.sources import Source, TableSource, _first_line
@@ -42,14 +50,42 @@ REASONS: dict[str, str] = {
 """Every reason code, in the order they are checked; docs/data.md lists them."""
 
 EXAMPLES_PER_REASON = 3
-INTERNAL = "brandlens_internal"
-QUARANTINE = f"{INTERNAL}._quarantine"
-"""Quarantined rows with their reasons; read by --quarantine-out, never by plugins."""
-
+DATA_SCHEMA = "brandlens_data"
+"""Schema of the stored tables, the quarantine and the dataset's metadata; never on a
+plugin's search path (plugins read the canonical views in ``main``)."""
+QUARANTINE_TABLE = "_quarantine"
 
 _BLANK = r"\s*"  # whitespace-only text (tabs and newlines too) is a missing value
 TS_YEARS = (1900, 2200)
 """Timestamps outside these years (and infinities) are quarantined as ts_unparseable."""
+
+INTEGRAL = frozenset(
+    {
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "UHUGEINT",
+    }
+)
+"""Source types whose values are stored as they are in a text column (ids, order ids):
+their text is a function of the value, so the canonical view casts them on read."""
+
+DIGEST = "_digest"
+OCCURRENCE = "_occurrence"
+"""Stored columns of a generated event_id: the row's content hash and its occurrence."""
+
+
+def stored_type(c: ColumnSpec, src_type: str) -> str:
+    """The type a canonical column is stored in: its own, or a source integer for text."""
+    if c.sql_type == "VARCHAR" and src_type in INTEGRAL:
+        return src_type
+    return c.sql_type
 
 
 def _text(src: str, src_type: str) -> str:
@@ -63,11 +99,11 @@ def _text(src: str, src_type: str) -> str:
 
 
 def _typed(c: ColumnSpec, src: str, src_type: str) -> str:
-    """The typed value of a column from its source value (text or already typed).
+    """The stored value of a column from its source value (text or already typed).
 
     Nothing is rounded into validity: an integer column takes only whole numbers, a
     decimal(18,2) column only values with at most two decimals; anything else is NULL,
-    which the reason CASE reports as bad_type.
+    which the reason CASE reports as bad_type. Timestamps are stored as naive UTC.
     """
     text_like = src_type in ("VARCHAR", "JSON")
     value = src
@@ -75,17 +111,30 @@ def _typed(c: ColumnSpec, src: str, src_type: str) -> str:
         t = _text(src, src_type)
         value = f"(CASE WHEN regexp_full_match({t}, '{_BLANK}') THEN NULL ELSE {t} END)"
     if c.sql_type == "VARCHAR":
-        return value if text_like else f"CAST({src} AS VARCHAR)"
+        if text_like:
+            return value
+        return src if src_type in INTEGRAL else f"CAST({src} AS VARCHAR)"
     if c.sql_type == "TIMESTAMP":
-        ts = src if src_type == "TIMESTAMP WITH TIME ZONE" else f"TRY_CAST({value} AS TIMESTAMPTZ)"
-        lo, hi = TS_YEARS
-        return f"(CASE WHEN isfinite({ts}) AND year({ts}) BETWEEN {lo} AND {hi} THEN {ts} END)"
+        if src_type.startswith("TIMESTAMP") and src_type != "TIMESTAMP WITH TIME ZONE":
+            naive = src if src_type == "TIMESTAMP" else f"TRY_CAST({src} AS TIMESTAMP)"
+            return f"(CASE WHEN {naive} >= $ts_lo AND {naive} < $ts_hi THEN {naive} END)"
+        aware = (
+            src if src_type == "TIMESTAMP WITH TIME ZONE" else f"TRY_CAST({value} AS TIMESTAMPTZ)"
+        )
+        # epoch_us of a TIMESTAMPTZ is its UTC instant: rebuilding a naive timestamp from it
+        # is exact and needs no time-zone lookup.
+        return (
+            f"(CASE WHEN {aware} >= $tstz_lo AND {aware} < $tstz_hi "
+            f"THEN make_timestamp(epoch_us({aware})) END)"
+        )
     if c.sql_type in ("INTEGER", "BIGINT"):
         if text_like:
             return (
                 f"(CASE WHEN regexp_full_match(trim({value}), '[+-]?[0-9]+') "
                 f"THEN TRY_CAST(trim({value}) AS {c.sql_type}) END)"
             )
+        if src_type in INTEGRAL:
+            return f"TRY_CAST({src} AS {c.sql_type})"
         return (
             f"(CASE WHEN TRY_CAST({src} AS DOUBLE) = round(TRY_CAST({src} AS DOUBLE)) "
             f"THEN TRY_CAST({src} AS {c.sql_type}) END)"
@@ -141,7 +190,13 @@ def _reason_sql(table: str, specs: list[ColumnSpec], present: dict[str, str]) ->
 
 
 def _binds_for(specs: list[ColumnSpec], vocabulary: list[str]) -> dict[str, Any]:
-    binds: dict[str, Any] = {}
+    lo, hi = TS_YEARS
+    binds: dict[str, Any] = {
+        "ts_lo": datetime(lo, 1, 1),
+        "ts_hi": datetime(hi + 1, 1, 1),
+        "tstz_lo": datetime(lo, 1, 1, tzinfo=UTC),
+        "tstz_hi": datetime(hi + 1, 1, 1, tzinfo=UTC),
+    }
     for c in specs:
         if c.vocabulary:
             binds["vocabulary"] = vocabulary
@@ -157,101 +212,150 @@ def _source_types(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str, 
     return {r[0]: r[1] for r in rows}
 
 
-def _check_table(
-    con: duckdb.DuckDBPyConnection, ts: TableSource, vocabulary: list[str], timezone: str
-) -> None:
-    """Create _chk_<table>: every source row (s_* as read), typed, with its reason."""
+def _stored(store: str, table: str) -> str:
+    return f"{store}.{quote_ident(table)}"
+
+
+def _load_table(
+    con: duckdb.DuckDBPyConnection,
+    ts: TableSource,
+    vocabulary: list[str],
+    timezone: str,
+    store: str,
+) -> dict[str, str]:
+    """One pass: the stored table of every source row, typed, with its reason.
+
+    Columns: the canonical columns (stored types), ``local_date`` (events), ``_reason``,
+    ``s_<column>`` (source text, failing rows only) and, for events without an id,
+    the digest and occurrence a generated event_id is made of. Returns source types.
+    """
     import duckdb
 
     table = ts.table
-    model = TABLES[table]
-    specs = columns_of(model)
+    specs = columns_of(TABLES[table])
     try:
         types = _source_types(con, ts)
     except duckdb.Error as e:
         raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
-    src_cols = ", ".join(f"{quote_ident(c.name)} AS s_{c.name}" for c in specs)
+    q = {c.name: quote_ident(c.name) for c in specs}
+    src_cols = ", ".join(f"{q[c.name]} AS s_{c.name}" for c in specs)
     typed_cols = ", ".join(
-        f"{_typed(c, 's_' + c.name, types[c.name])} AS {quote_ident(c.name)}" for c in specs
+        f"{_typed(c, 's_' + c.name, types[c.name])} AS {q[c.name]}" for c in specs
     )
     present = {c.name: _present("s_" + c.name, types[c.name]) for c in specs}
-    key = table_key(model)
-    dup_reason = "duplicate_event_id" if table == "events" else "duplicate_key"
     excluded = "_excluded" if table == "events" else "false AS _excluded"
-    if key:  # later repeats of a key among otherwise valid rows; the first row is kept
-        kcols = ", ".join(quote_ident(k) for k in key)
-        join = " AND ".join(f"r.{quote_ident(k)} = d.{quote_ident(k)}" for k in key)
-        final = f"""
-dups AS (
-  SELECT {kcols}, min(_row) AS first_row FROM reasoned
-  WHERE reason IS NULL AND {" AND ".join(f"{quote_ident(k)} IS NOT NULL" for k in key)}
-  GROUP BY {kcols} HAVING count(*) > 1
-)
-SELECT r.* REPLACE (CASE WHEN r.reason IS NULL AND d.first_row IS NOT NULL
-                         AND r._row > d.first_row THEN '{dup_reason}' ELSE r.reason END
-                    AS reason)
-FROM reasoned r LEFT JOIN dups d ON {join}"""
-    else:
-        final = "SELECT * FROM reasoned"
-    sql = f"""
-CREATE OR REPLACE TEMP TABLE {quote_ident("_chk_" + table)} AS
-WITH src AS (SELECT row_number() OVER () AS _row, * FROM ({ts.select_sql})),
-raw AS (SELECT _row, {excluded}, {src_cols} FROM src),
-typed AS (SELECT *, {typed_cols} FROM raw),
-reasoned AS (SELECT *, {_reason_sql(table, specs, present)} AS reason FROM typed),
-{final}
-"""
+    out = [q[c.name] for c in specs]
     binds = {**ts.binds, **_binds_for(specs, vocabulary)}
+    if table == "events":
+        local, tz_binds = local_date_sql(con, timezone, q["ts"])
+        binds.update(tz_binds)
+        out.append(f"{local} AS local_date")
+        if "event_id" not in ts.present or types["event_id"] not in INTEGRAL:
+            raw = ", ".join(f"s_{c.name}" for c in specs if c.name != "event_id")
+            out.append(f"CASE WHEN {q['event_id']} IS NULL THEN hash({raw}) END AS {DIGEST}")
+            out.append(f"CAST(1 AS BIGINT) AS {OCCURRENCE}")
+    out.append("_reason")
+    out += [
+        f"CASE WHEN _reason IS NOT NULL THEN CAST(s_{c.name} AS VARCHAR) END AS s_{c.name}"
+        for c in specs
+    ]
+    sql = f"""
+CREATE OR REPLACE TABLE {_stored(store, table)} AS
+SELECT {", ".join(out)} FROM (
+  SELECT *, {_reason_sql(table, specs, present)} AS _reason FROM (
+    SELECT *, {typed_cols} FROM (
+      SELECT {excluded}, {src_cols} FROM ({ts.select_sql})
+    )
+  )
+)
+"""
     try:
-        con.execute(sql, binds)
+        con.execute(sql, used_binds(sql, binds))
     except duckdb.Error as e:
         raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
+    return types
 
 
-def _accepted_select(table: str, timezone_bind: str) -> str:
-    """Accepted rows, typed; events gain local_date and (where absent) a generated event_id.
+def used_binds(sql: str, binds: dict[str, Any]) -> dict[str, Any]:
+    """The bound parameters ``sql`` names (DuckDB rejects unused ones)."""
+    import re
 
-    A generated id hashes the row's source values and numbers identical rows, so it does
-    not depend on row order; it is computed only for rows that lack an id.
+    named = set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", sql))
+    return {k: v for k, v in binds.items() if k in named}
+
+
+def _mark_duplicates(con: duckdb.DuckDBPyConnection, ts: TableSource, store: str) -> None:
+    """Later repeats of a key among otherwise valid rows get their reason; the first stays.
+
+    One hash aggregate over the key; the rows found (usually none) are marked by
+    rowid, which is the row's position in the source, and their source text fetched.
     """
+    table = ts.table
+    key = table_key(TABLES[table])
+    if not key:
+        return
+    stored = _stored(store, table)
+    kcols = ", ".join(quote_ident(k) for k in key)
+    not_null = " AND ".join(f"{quote_ident(k)} IS NOT NULL" for k in key)
+    join = " AND ".join(f"t.{quote_ident(k)} = d.{quote_ident(k)}" for k in key)
+    reason = "duplicate_event_id" if table == "events" else "duplicate_key"
+    rows = con.execute(
+        f"""
+SELECT list(t.rowid ORDER BY t.rowid) FROM {stored} t
+JOIN (SELECT {kcols}, min(rowid) AS first_row FROM {stored}
+      WHERE _reason IS NULL AND {not_null} GROUP BY {kcols} HAVING count(*) > 1) d ON {join}
+WHERE t._reason IS NULL AND t.rowid > d.first_row
+"""
+    ).fetchone()
+    later = rows[0] if rows and rows[0] else []
+    if not later:
+        return
     specs = columns_of(TABLES[table])
-    chk = quote_ident("_chk_" + table)
-
-    def columns(event_id: str) -> str:
-        cols = []
-        for c in specs:
-            name = quote_ident(c.name)
-            if table == "events" and c.name == "event_id":
-                cols.append(f"{event_id} AS {name}")
-            elif c.sql_type == "TIMESTAMP":
-                cols.append(f"timezone('UTC', {name}) AS {name}")
-                cols.append(f"CAST(timezone(${timezone_bind}, {name}) AS DATE) AS local_date")
-            else:
-                cols.append(f"CAST({name} AS {c.sql_type}) AS {name}")
-        return ", ".join(cols)
-
-    if table != "events":
-        return f"SELECT {columns('')} FROM {chk} WHERE reason IS NULL"
-    text = ", ".join(
-        f"coalesce(CAST(s_{c.name} AS VARCHAR), chr(30))" for c in specs if c.name != "event_id"
-    )
-    digest = f"md5(concat_ws(chr(31), {text}))"
-    generated = (
-        f"'h' || substr({digest}, 1, 16) || '-' || "
-        f"row_number() OVER (PARTITION BY {digest} ORDER BY _row)"
-    )
-    return (
-        f"SELECT {columns('event_id')} FROM {chk} "
-        f"WHERE reason IS NULL AND event_id IS NOT NULL "
-        f"UNION ALL SELECT {columns(generated)} FROM {chk} "
-        f"WHERE reason IS NULL AND event_id IS NULL"
+    # Their source text: the same rows, numbered in the same (source) order.
+    sets = ", ".join(f"s_{c.name} = r.s_{c.name}" for c in specs)
+    src_cols = ", ".join(f"CAST({quote_ident(c.name)} AS VARCHAR) AS s_{c.name}" for c in specs)
+    sql_update = f"""
+UPDATE {stored} SET _reason = $reason, {sets}
+FROM (
+  SELECT * FROM (SELECT row_number() OVER () - 1 AS _rid, {src_cols} FROM ({ts.select_sql}))
+  WHERE _rid IN (SELECT unnest($later))
+) r
+WHERE {stored}.rowid = r._rid
+"""
+    con.execute(
+        sql_update,
+        used_binds(sql_update, {**ts.binds, "reason": reason, "later": later}),
     )
 
 
-def _empty_table_sql(table: str) -> str:
+def _number_repeated_content(con: duckdb.DuckDBPyConnection, store: str) -> None:
+    """Identical rows without an id get occurrence numbers 1, 2, ... in source order."""
+    stored = _stored(store, "events")
+    cols = {r[0] for r in con.execute(f"DESCRIBE {stored}").fetchall()}
+    if DIGEST not in cols:
+        return
+    con.execute(
+        f"""
+UPDATE {stored} SET {OCCURRENCE} = r.n
+FROM (
+  SELECT rowid AS rid, row_number() OVER (PARTITION BY {DIGEST} ORDER BY rowid) AS n
+  FROM {stored}
+  WHERE _reason IS NULL AND {DIGEST} IN (
+    SELECT {DIGEST} FROM {stored} WHERE _reason IS NULL AND {DIGEST} IS NOT NULL
+    GROUP BY {DIGEST} HAVING count(*) > 1
+  )
+) r
+WHERE {stored}.rowid = r.rid AND r.n > 1
+"""
+    )
+
+
+def _empty_table_sql(store: str, table: str) -> str:
     specs = columns_of(TABLES[table])
-    cols = ", ".join(f"{quote_ident(c.name)} {c.sql_type}" for c in specs)
-    return f"CREATE OR REPLACE TABLE {quote_ident(table)} ({cols})"
+    cols = [f"{quote_ident(c.name)} {c.sql_type}" for c in specs]
+    if table == "events":
+        cols.append("local_date DATE")
+    return f"CREATE OR REPLACE TABLE {_stored(store, table)} ({', '.join(cols)})"
 
 
 def _malformed_lines(con: duckdb.DuckDBPyConnection, ts: TableSource) -> list[tuple[int, str, str]]:
@@ -268,32 +372,45 @@ def _malformed_lines(con: duckdb.DuckDBPyConnection, ts: TableSource) -> list[tu
     return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
 
-def validate_source(
-    con: duckdb.DuckDBPyConnection, source: Source, vocabulary: list[str], timezone: str
-) -> ValidationReport:
-    """Validate every table; create the canonical tables and ``_quarantine``."""
-    import duckdb
+def _examples(
+    con: duckdb.DuckDBPyConnection, stored: str, table: str, reason: str
+) -> list[dict[str, Any]]:
+    raw_names = [c.name for c in columns_of(TABLES[table])]
+    rows = con.execute(
+        f"SELECT rowid + 1, {', '.join(f's_{n}' for n in raw_names)} FROM {stored} "
+        f"WHERE _reason = $reason ORDER BY rowid LIMIT {EXAMPLES_PER_REASON}",
+        {"reason": reason},
+    ).fetchall()
+    return [
+        {"row": r[0], **{n: v for n, v in zip(raw_names, r[1:], strict=True) if v is not None}}
+        for r in rows
+    ]
 
+
+def validate_source(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    vocabulary: list[str],
+    timezone: str,
+    store: str,
+) -> ValidationReport:
+    """Validate every table into ``store`` (a quoted catalog.schema); quarantine the rest."""
     tables: list[TableReport] = []
     reasons: list[ReasonCount] = []
     quarantine_parts: list[str] = []
+    order = list(REASONS)
     for table in TABLES:
         ts = source.tables.get(table)
         if ts is None:
-            con.execute(_empty_table_sql(table))
+            con.execute(_empty_table_sql(store, table))
             continue
-        _check_table(con, ts, vocabulary, timezone)
-        chk = quote_ident("_chk_" + table)
-        try:
-            accepted = _accepted_select(table, "tz")
-            con.execute(
-                f"CREATE OR REPLACE TABLE {quote_ident(table)} AS {accepted}",
-                {"tz": timezone} if "$tz" in accepted else {},
-            )
-        except duckdb.Error as e:
-            raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
+        _load_table(con, ts, vocabulary, timezone, store)
+        _mark_duplicates(con, ts, store)
+        stored = _stored(store, table)
         counts = dict(
-            con.execute(f"SELECT coalesce(reason, ''), count(*) FROM {chk} GROUP BY ALL").fetchall()
+            con.execute(
+                f"SELECT coalesce(_reason, ''), count(*) FROM {stored} GROUP BY ALL"
+            ).fetchall()
         )
         malformed = _malformed_lines(con, ts)
         if malformed:
@@ -309,47 +426,28 @@ def validate_source(
                 rows_quarantined=bad,
             )
         )
-        raw_names = [c.name for c in columns_of(TABLES[table])]
-        order = list(REASONS)
         for reason in sorted((r for r in counts if r), key=order.index):
             if reason == "malformed_row":
                 examples = [
                     {"row": line, "line": text, "error": err}
                     for line, text, err in malformed[:EXAMPLES_PER_REASON]
                 ]
-                reasons.append(
-                    ReasonCount(table=table, reason=reason, count=counts[reason], examples=examples)
-                )
-                continue
-            rows = con.execute(
-                f"SELECT _row, {', '.join(f'CAST(s_{n} AS VARCHAR)' for n in raw_names)} "
-                f"FROM {chk} "
-                f"WHERE reason = $reason ORDER BY _row LIMIT {EXAMPLES_PER_REASON}",
-                {"reason": reason},
-            ).fetchall()
-            examples = [
-                {
-                    "row": r[0],
-                    **{n: v for n, v in zip(raw_names, r[1:], strict=True) if v is not None},
-                }
-                for r in rows
-            ]
+            else:
+                examples = _examples(con, stored, table, reason)
             reasons.append(
                 ReasonCount(table=table, reason=reason, count=counts[reason], examples=examples)
             )
-        if bad:
-            cols = ", ".join(f"CAST(s_{n} AS VARCHAR) AS {quote_ident(n)}" for n in raw_names)
-            q_table = quote_ident("_q_" + table)
-            con.execute(
-                f'CREATE OR REPLACE TEMP TABLE {q_table} AS SELECT $table AS "table", '
-                f'_row AS "row", reason, {cols} FROM {chk} WHERE reason IS NOT NULL',
-                {"table": table},
+        raw_names = [c.name for c in columns_of(TABLES[table])]
+        if bad - len(malformed):
+            cols = ", ".join(f"s_{n} AS {quote_ident(n)}" for n in raw_names)
+            quarantine_parts.append(
+                f'SELECT {_literal(table)} AS "table", rowid + 1 AS "row", _reason AS reason, '
+                f"{cols} FROM {stored} WHERE _reason IS NOT NULL"
             )
-            quarantine_parts.append(q_table)
         if malformed:
-            m_table = quote_ident("_m_" + table)
+            m_table = f"{store}.{quote_ident('_malformed_' + table)}"
             con.execute(
-                f'CREATE OR REPLACE TEMP TABLE {m_table} AS SELECT $table AS "table", '
+                f'CREATE OR REPLACE TABLE {m_table} AS SELECT $table AS "table", '
                 "line AS \"row\", 'malformed_row' AS reason, text AS line FROM "
                 "(SELECT unnest($lines) AS line, unnest($texts) AS text)",
                 {
@@ -358,21 +456,31 @@ def validate_source(
                     "texts": [m[1] for m in malformed],
                 },
             )
-            quarantine_parts.append(m_table)
-        con.execute(f"DROP TABLE {chk}")
-    # The quarantine lives outside the search path, where no plugin query can name it.
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {INTERNAL}")
+            quarantine_parts.append(f"SELECT * FROM {m_table}")
+        if table == "events":
+            _number_repeated_content(con, store)
+    quarantine = f"{store}.{quote_ident(QUARANTINE_TABLE)}"
     if quarantine_parts:
-        union = " UNION ALL BY NAME ".join(f"SELECT * FROM {q}" for q in quarantine_parts)
-        con.execute(f'CREATE OR REPLACE TABLE {QUARANTINE} AS {union} ORDER BY "table", "row"')
-        for q in quarantine_parts:
-            con.execute(f"DROP TABLE {q}")
+        union = " UNION ALL BY NAME ".join(f"({q})" for q in quarantine_parts)
+        con.execute(f'CREATE OR REPLACE TABLE {quarantine} AS {union} ORDER BY "table", "row"')
     else:
         con.execute(
-            f'CREATE OR REPLACE TABLE {QUARANTINE} ("table" VARCHAR, "row" BIGINT, reason VARCHAR)'
+            f'CREATE OR REPLACE TABLE {quarantine} ("table" VARCHAR, "row" BIGINT, reason VARCHAR)'
         )
-    for table in source.tables:  # raw copies of in-memory input are no longer needed
+    for table in source.tables:  # the stored tables keep accepted rows and typed columns only
+        stored = _stored(store, table)
+        con.execute(f"DELETE FROM {stored} WHERE _reason IS NOT NULL")
+        drop = ["_reason"] + [f"s_{c.name}" for c in columns_of(TABLES[table])]
+        for col in drop:
+            con.execute(f"ALTER TABLE {stored} DROP COLUMN {quote_ident(col)}")
+        con.execute(f"DROP TABLE IF EXISTS {store}.{quote_ident('_malformed_' + table)}")
         con.execute(f"DROP TABLE IF EXISTS {quote_ident('_mem_' + table)}")
     con.execute("DROP TABLE IF EXISTS reject_errors")
     con.execute("DROP TABLE IF EXISTS reject_scans")
     return ValidationReport(source=source.label, timezone=timezone, tables=tables, reasons=reasons)
+
+
+def _literal(value: str) -> str:
+    from sqlglot import exp
+
+    return exp.Literal.string(value).sql(dialect="duckdb")

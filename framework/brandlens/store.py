@@ -1,0 +1,268 @@
+"""The dataset store: where validated tables live, the views plugins read, and the cache.
+
+Validation writes typed tables into a *store* (schema ``brandlens_data`` of a DuckDB
+database); plugins never see it: they read the canonical views ``main.events``,
+``main.users``, ... that :func:`create_views` lays over it, which also turn the
+narrow stored forms back into canonical columns (integer ids into text, a generated
+event_id from its digest).
+
+A store in a file is a *dataset file*. Every run on files keeps one in the cache
+(keyed by the sources' names, sizes and modification times, the mapping, the time
+zone, the event vocabulary and the brandlens and DuckDB versions), so the next
+command on the same data skips loading and validation; ``brandlens load DATA --into
+FILE`` writes one where the user says, and every command accepts it as DATA.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from brandlens import __version__
+from brandlens.errors import DataError
+from brandlens.result import ValidationReport
+from brandlens.schema import TABLES, columns_of
+from brandlens.sqlcheck import quote_ident
+from brandlens.validation import DATA_SCHEMA, DIGEST, OCCURRENCE, QUARANTINE_TABLE
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+
+STORE_FORMAT = 1
+"""Bumped whenever what a store holds changes; older stores are then rebuilt."""
+STORE_ALIAS = "brandlens_store"
+"""The name a file store is attached under."""
+_META = "_meta"
+DATASET_SUFFIXES = (".duckdb", ".db", ".ddb")
+DEFAULT_CACHE_MAX_GB = 20.0
+
+
+def store_schema(catalog: str) -> str:
+    """The quoted ``catalog.schema`` of a store."""
+    return f"{quote_ident(catalog)}.{quote_ident(DATA_SCHEMA)}"
+
+
+def quarantine_table(catalog: str) -> str:
+    return f"{store_schema(catalog)}.{quote_ident(QUARANTINE_TABLE)}"
+
+
+def create_views(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
+    """The canonical views in ``main`` over the stored tables of ``catalog``."""
+    store = store_schema(catalog)
+    for table in TABLES:
+        stored = f"{store}.{quote_ident(table)}"
+        types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {stored}").fetchall()}
+        exprs = []
+        for c in columns_of(TABLES[table]):
+            col = quote_ident(c.name)
+            if table == "events" and c.name == "event_id" and DIGEST in types:
+                exprs.append(
+                    f"coalesce(CAST({col} AS VARCHAR), 'h' || lpad(to_hex({DIGEST}), 16, '0') "
+                    f"|| '-' || CAST({OCCURRENCE} AS VARCHAR)) AS {col}"
+                )
+            elif types[c.name] != c.sql_type:
+                exprs.append(f"CAST({col} AS {c.sql_type}) AS {col}")
+            else:
+                exprs.append(col)
+        if table == "events":
+            exprs.append("local_date")
+        con.execute(
+            f"CREATE OR REPLACE VIEW main.{quote_ident(table)} AS "
+            f"SELECT {', '.join(exprs)} FROM {stored}"
+        )
+
+
+@dataclass
+class StoredMeta:
+    """What a store remembers about how it was made."""
+
+    report: ValidationReport
+    source_columns: dict[str, set[str]]
+    timezone: str
+    mapping: str | None
+    vocabulary: list[str]
+
+
+def write_meta(con: duckdb.DuckDBPyConnection, catalog: str, meta: StoredMeta) -> None:
+    values = {
+        "format": str(STORE_FORMAT),
+        "brandlens_version": __version__,
+        "report": meta.report.model_dump_json(),
+        "source_columns": json.dumps({t: sorted(c) for t, c in meta.source_columns.items()}),
+        "timezone": meta.timezone,
+        "mapping": meta.mapping or "",
+        "vocabulary": json.dumps(sorted(meta.vocabulary)),
+    }
+    target = f"{store_schema(catalog)}.{quote_ident(_META)}"
+    con.execute(
+        f"CREATE OR REPLACE TABLE {target} AS "
+        "SELECT unnest(CAST($k AS VARCHAR[])) AS key, unnest(CAST($v AS VARCHAR[])) AS value",
+        {"k": list(values), "v": list(values.values())},
+    )
+
+
+def read_meta(con: duckdb.DuckDBPyConnection, catalog: str) -> StoredMeta | None:
+    """The store's metadata, or None when ``catalog`` is no brandlens store of this format."""
+    import duckdb
+
+    try:
+        rows = dict(
+            con.execute(
+                f"SELECT key, value FROM {store_schema(catalog)}.{quote_ident(_META)}"
+            ).fetchall()
+        )
+    except duckdb.Error:
+        return None
+    if rows.get("format") != str(STORE_FORMAT):
+        return None
+    cols = json.loads(rows["source_columns"])
+    return StoredMeta(
+        report=ValidationReport.model_validate_json(rows["report"]),
+        source_columns={t: set(c) for t, c in cols.items()},
+        timezone=rows["timezone"],
+        mapping=rows["mapping"] or None,
+        vocabulary=json.loads(rows["vocabulary"]),
+    )
+
+
+# ---- the cache -----------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    """BRANDLENS_CACHE_DIR, else $XDG_CACHE_HOME/brandlens, else ~/.cache/brandlens."""
+    explicit = os.environ.get("BRANDLENS_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "brandlens"
+
+
+def cache_enabled() -> bool:
+    """The cache is on unless BRANDLENS_CACHE is 0, false, no or off."""
+    return os.environ.get("BRANDLENS_CACHE", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def cache_max_bytes() -> int:
+    raw = os.environ.get("BRANDLENS_CACHE_MAX_GB", str(DEFAULT_CACHE_MAX_GB))
+    try:
+        return int(float(raw) * 1e9)
+    except ValueError:
+        return int(DEFAULT_CACHE_MAX_GB * 1e9)
+
+
+def _files_of(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.is_file())
+    return [path]
+
+
+def cache_path(data: Path, mapping_json: str | None, timezone: str, vocabulary: list[str]) -> Path:
+    """Where the store of DATA read this way lives in the cache.
+
+    ``<data id>-<content id>.duckdb``: the data id names DATA (its resolved path and how
+    it is read), the content id adds every file's size and modification time, so a
+    changed file gives a new name and the old entry is removed when the new one is made.
+    """
+    import duckdb
+
+    resolved = data.resolve()
+    how = json.dumps(
+        [
+            str(resolved),
+            mapping_json,
+            timezone,
+            sorted(vocabulary),
+            __version__,
+            duckdb.__version__,
+            STORE_FORMAT,
+        ]
+    )
+    stats = [(str(p), st.st_size, st.st_mtime_ns) for p in _files_of(resolved) for st in [p.stat()]]
+    data_id = hashlib.sha256(how.encode()).hexdigest()[:16]
+    content_id = hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:16]
+    return cache_dir() / f"{data_id}-{content_id}.duckdb"
+
+
+def forget_other_versions(entry: Path) -> None:
+    """Remove older entries of the same data, then the least recently used over the cap."""
+    data_id = entry.name.split("-")[0]
+    for other in entry.parent.glob(f"{data_id}-*.duckdb"):
+        if other != entry:
+            with contextlib.suppress(OSError):
+                other.unlink()
+    entries = sorted(cache_entries(), key=lambda p: p.stat().st_mtime)
+    total = sum(p.stat().st_size for p in entries)
+    for old in entries:
+        if total <= cache_max_bytes() or old == entry:
+            break
+        total -= old.stat().st_size
+        with contextlib.suppress(OSError):
+            old.unlink()
+
+
+def cache_entries() -> list[Path]:
+    root = cache_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.glob("*.duckdb") if p.is_file())
+
+
+def touch(entry: Path) -> None:
+    """Mark an entry as just used (eviction removes the least recently used first)."""
+    with contextlib.suppress(OSError):
+        os.utime(entry)
+
+
+def clear_cache() -> tuple[int, int]:
+    """Remove every cache entry; return (entries, bytes) removed."""
+    n = size = 0
+    for p in cache_entries():
+        with contextlib.suppress(OSError):
+            s = p.stat().st_size
+            p.unlink()
+            n += 1
+            size += s
+    for stale in cache_dir().glob("*.duckdb.tmp-*") if cache_dir().is_dir() else []:
+        with contextlib.suppress(OSError):
+            stale.unlink()
+    return n, size
+
+
+def looks_like_dataset_file(path: Path) -> bool:
+    return path.is_file() and path.name.lower().endswith(DATASET_SUFFIXES)
+
+
+def attach_store(con: duckdb.DuckDBPyConnection, path: Path) -> StoredMeta | None:
+    """Attach a file read-only as the store; None (and detached) when it is not one."""
+    import duckdb
+
+    try:
+        con.execute(f"ATTACH $p AS {quote_ident(STORE_ALIAS)} (READ_ONLY)", {"p": str(path)})
+    except duckdb.Error as e:
+        raise DataError(f"{path}: cannot open as a DuckDB database ({_first(e)})") from None
+    meta = read_meta(con, STORE_ALIAS)
+    if meta is None:
+        con.execute(f"DETACH {quote_ident(STORE_ALIAS)}")
+    return meta
+
+
+def _first(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
+
+
+def describe_cache() -> dict[str, Any]:
+    entries = cache_entries()
+    return {
+        "path": str(cache_dir()),
+        "enabled": cache_enabled(),
+        "entries": len(entries),
+        "bytes": sum(p.stat().st_size for p in entries),
+        "max_bytes": cache_max_bytes(),
+    }

@@ -1,0 +1,66 @@
+"""A private working directory per run: DuckDB's spill files and unkept stores.
+
+Each run makes ``brandlens-<pid>-<random>`` inside the temporary directory (or the one
+the user names) and removes it when the dataset closes. A run that was killed cannot
+clean up, so every new run first removes the directories of processes that no longer
+exist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+_PREFIX = "brandlens-"
+_NAME = re.compile(r"^brandlens-(\d+)-[A-Za-z0-9_]+$")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale(base: Path) -> list[Path]:
+    """Remove working directories left in ``base`` by processes that have ended."""
+    removed = []
+    with contextlib.suppress(OSError):
+        for p in base.iterdir():
+            m = _NAME.match(p.name)
+            if m and p.is_dir() and not _alive(int(m.group(1))):
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p)
+    return removed
+
+
+def make(base: str | Path | None = None) -> Path:
+    """A new private directory for this run (0700), after clearing stale ones."""
+    root = Path(base) if base else Path(tempfile.gettempdir())
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        from brandlens.errors import UsageError
+
+        raise UsageError(f"--temp-directory {root}: cannot create ({e.strerror})") from None
+    remove_stale(root)
+    try:
+        return Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=root))
+    except OSError as e:
+        from brandlens.errors import UsageError
+
+        raise UsageError(f"--temp-directory {root}: cannot write ({e.strerror})") from None
+
+
+def remove(path: Path | None) -> None:
+    if path is not None:
+        shutil.rmtree(path, ignore_errors=True)
