@@ -192,17 +192,17 @@ class Dataset:
         )
 
     def write_quarantine(self, path: str | Path) -> None:
-        """Write quarantined rows with their reasons (CSV, or Parquet by extension)."""
-        import duckdb
+        """Write quarantined rows with their reasons (CSV, or Parquet by extension).
 
+        The rows stream out as Arrow to the one atomic writer: this connection never
+        writes files (it may already have file access switched off).
+        """
+        from brandlens.fileio import write_rows
         from brandlens.validation import QUARANTINE
 
-        fmt = "PARQUET" if str(path).lower().endswith(".parquet") else "CSV, HEADER"
-        try:
-            self.con.execute(f"COPY {QUARANTINE} TO $p (FORMAT {fmt})", {"p": str(path)})
-        except duckdb.Error as e:
-            first = str(e).strip().splitlines()[0]
-            raise UsageError(f"--quarantine-out {path}: cannot write ({first})") from None
+        rel = self.con.sql(f"SELECT * FROM {QUARANTINE}")
+        reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader  # duckdb < 1.4
+        write_rows(reader(), path, "--quarantine-out")
 
     def last_date(self) -> date | None:
         row = self.con.execute("SELECT max(local_date) FROM events").fetchone()

@@ -1,0 +1,158 @@
+"""Read and write nothing but what the user named: one regression class per section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from brandlens.cli import app
+from brandlens.errors import UsageError
+from conftest import ev, write_csv
+
+ROWS = [
+    ev("2025-06-01 04:00:00", "u1", "ad_impression"),
+    ev("2025-06-02 04:00:00", "u2", "purchase", amount="9.90"),
+    ev("not a time", "u3", "ad_click"),  # one quarantined row
+]
+
+
+def invoke(*args: object) -> object:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def one_line_error(r: object, code: int, *needles: str) -> None:
+    """Exit ``code``, exactly one stderr line naming every needle, no traceback."""
+    assert r.exit_code == code, (r.exit_code, r.output)  # type: ignore[attr-defined]
+    lines = r.stderr.strip().splitlines()  # type: ignore[attr-defined]
+    assert len(lines) == 1, r.stderr  # type: ignore[attr-defined]
+    assert "Traceback" not in r.output  # type: ignore[attr-defined]
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+# ---- writes: one atomic helper, nothing but the named path changes ------------------
+
+
+def test_quarantine_out_leaves_its_neighbours_alone(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "data" / "events.csv", ROWS).parent
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "tmp_q.csv").write_text("precious\n")  # DuckDB's own temp name for q.csv
+    (out / "q.csv").write_text("old\n")  # the path the user asked for: replaced
+    r = invoke("validate", data, "--quarantine-out", out / "q.csv")
+    assert r.exit_code == 0, r.output
+    assert (out / "tmp_q.csv").read_text() == "precious\n"
+    assert (out / "q.csv").read_text().splitlines()[0].startswith("table,row,reason")
+    assert sorted(p.name for p in out.iterdir()) == ["q.csv", "tmp_q.csv"]
+
+
+@pytest.mark.parametrize("name", ["q.parquet", "q.csv"])
+def test_quarantine_out_into_a_read_only_database_source(tmp_path: Path, name: str) -> None:
+    """A database source switches file access off early; the quarantine is still written."""
+    import duckdb
+
+    db = tmp_path / "data.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE events (ts VARCHAR, user_id VARCHAR, event_type VARCHAR)")
+    con.execute("INSERT INTO events VALUES ('2025-06-01', 'u1', 'ad_click'), ('x', 'u2', 'share')")
+    con.close()
+    r = invoke("validate", db, "--quarantine-out", tmp_path / name)
+    assert r.exit_code == 0, r.output
+    rows = duckdb.sql(f"SELECT reason FROM '{tmp_path / name}'").fetchall()
+    assert rows == [("ts_unparseable",)]
+
+
+@pytest.mark.parametrize(
+    ("target", "needle"),
+    [
+        ("out", "is a directory"),
+        ("no/such/q.csv", "does not exist"),
+        ("afile/q.csv", "does not exist"),
+    ],
+)
+def test_bad_write_targets_are_one_line_usage_errors(
+    tmp_path: Path, target: str, needle: str
+) -> None:
+    data = write_csv(tmp_path / "data" / "events.csv", ROWS).parent
+    (tmp_path / "out").mkdir()
+    (tmp_path / "afile").write_text("x")
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    for option in ("--quarantine-out", "--output"):
+        r = invoke("validate", data, option, tmp_path / target)
+        one_line_error(r, 2, option, str(tmp_path / target), needle)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_output_and_schema_output_replace_only_the_named_file(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "data" / "events.csv", ROWS).parent
+    (tmp_path / "tmp_r.json").write_text("precious")
+    (tmp_path / "r.json").write_text("old")
+    assert invoke("validate", data, "-f", "json", "-o", tmp_path / "r.json").exit_code == 0
+    assert invoke("schema", "-o", tmp_path / "s.json").exit_code == 0
+    assert (tmp_path / "tmp_r.json").read_text() == "precious"
+    assert (tmp_path / "r.json").read_text().startswith("{")
+    assert (tmp_path / "s.json").read_text().startswith("{")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "r.json", "s.json", "tmp_r.json"]
+
+
+def test_a_failed_or_interrupted_write_leaves_the_target_and_no_temp_file(
+    tmp_path: Path,
+) -> None:
+    from brandlens.fileio import atomic_path, atomic_write_text
+
+    target = tmp_path / "t.txt"
+    target.write_text("before")
+    for exc in (RuntimeError, KeyboardInterrupt):
+        with pytest.raises(exc), atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise exc()
+        assert target.read_text() == "before"
+        assert [p.name for p in tmp_path.iterdir()] == ["t.txt"]
+    atomic_write_text(target, "after")
+    assert target.read_text() == "after"
+    assert [p.name for p in tmp_path.iterdir()] == ["t.txt"]
+    with pytest.raises(UsageError, match="not a regular file"):
+        atomic_write_text("/dev/null", "x")
+
+
+def test_generate_writes_atomically_and_cleans_up_on_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from brandlens.market import generate, write
+
+    out = tmp_path / "m"
+    out.mkdir()
+    (out / "tmp_events.csv").write_text("precious")
+    generate(out, users=30, fmt="csv")
+    tables = ("events", "users", "products", "targets", "spend")
+    expected = sorted(["tmp_events.csv", *(f"{t}.csv" for t in tables)])
+    assert sorted(p.name for p in out.iterdir()) == expected
+    assert (out / "tmp_events.csv").read_text() == "precious"
+
+    def broken(self: write.TableWriter, table: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(write.TableWriter, "write", broken)
+    again = tmp_path / "again"
+    with pytest.raises(OSError):
+        generate(again, users=30, fmt="csv")
+    assert list(again.iterdir()) == []
+    (tmp_path / "afile").write_text("x")
+    r = invoke("generate", tmp_path / "afile", "--users", "5")
+    one_line_error(r, 2, str(tmp_path / "afile"))
+
+
+def test_new_plugin_never_touches_what_exists(tmp_path: Path) -> None:
+    (tmp_path / "brandlens-o5a").mkdir()
+    (tmp_path / "brandlens-o5a" / "keep.txt").write_text("mine")
+    r = invoke("new-plugin", "o5a", "--dir", tmp_path)
+    one_line_error(r, 2, "already exists")
+    assert [p.name for p in (tmp_path / "brandlens-o5a").iterdir()] == ["keep.txt"]
+    r = invoke("new-plugin", "o5b", "--dir", tmp_path / "nowhere")
+    one_line_error(r, 2, str(tmp_path / "nowhere"))
+    assert invoke("new-plugin", "o5b", "--dir", tmp_path).exit_code == 0
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert not [w for w in written if w.endswith(".tmp")]
+    assert "brandlens-o5b/pyproject.toml" in written
