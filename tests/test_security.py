@@ -156,3 +156,88 @@ def test_new_plugin_never_touches_what_exists(tmp_path: Path) -> None:
     written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     assert not [w for w in written if w.endswith(".tmp")]
     assert "brandlens-o5b/pyproject.toml" in written
+
+
+# ---- reads: DATA is a literal path, never a pattern ---------------------------------
+
+
+def _write_events(folder: Path, fmt: str, users: list[str]) -> Path:
+    """An events file in ``folder`` with one ad_impression per user."""
+    import duckdb
+
+    rows = [ev("2025-06-01 04:00:00", u, "ad_impression") for u in users]
+    src = write_csv(folder / "events.csv", rows)
+    if fmt == "csv":
+        return src
+    out = folder / f"events.{fmt}"
+    kind = "PARQUET" if fmt == "parquet" else "JSON"
+    duckdb.execute(
+        f"COPY (SELECT * FROM read_csv($src, all_varchar=true)) TO $out (FORMAT {kind})",
+        {"src": str(src), "out": str(out)},
+    )
+    src.unlink()
+    return out
+
+
+def _users(data: Path | str) -> list[str]:
+    from brandlens.engine import Dataset
+
+    with Dataset(data) as ds:
+        return [r[0] for r in ds.con.execute("SELECT user_id FROM events ORDER BY 1").fetchall()]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+@pytest.mark.parametrize(
+    ("name", "decoy"), [("d*", "dA"), ("data[1]", "data1"), ("d?", "dB"), ("[ab]", "a")]
+)
+def test_glob_characters_in_data_are_literal(
+    tmp_path: Path, fmt: str, name: str, decoy: str
+) -> None:
+    named = _write_events(tmp_path / name, fmt, ["named"])
+    _write_events(tmp_path / decoy, fmt, ["decoy"])
+    assert _users(tmp_path / name) == ["named"]  # the folder
+    assert _users(named) == ["named"]  # the file inside it
+    file = named.rename(tmp_path / name / f"ev{name}{named.suffix}")
+    (tmp_path / decoy / f"events{named.suffix}").rename(tmp_path / name / f"ev{decoy}.csv")
+    assert _users(file) == ["named"]  # a file whose own name holds the pattern
+
+
+def test_a_folder_named_tilde_is_not_the_home_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    _write_events(home, "csv", ["home"])
+    _write_events(tmp_path / "~", "csv", ["here"])
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    assert _users("./~") == ["here"]
+    assert _users(Path("./~") / "events.csv") == ["here"]
+
+
+def test_a_folder_named_like_a_partition_is_not_data(tmp_path: Path) -> None:
+    folder = tmp_path / "brand=Z"
+    write_csv(folder / "events.csv", [ev("2025-06-01 04:00:00", "u1", "purchase", amount="1")])
+    from brandlens.engine import Dataset
+
+    with Dataset(folder) as ds:
+        assert ds.con.execute("SELECT brand FROM events").fetchall() == [("B",)]
+
+
+def test_malformed_lines_are_counted_in_a_file_with_a_bracket_name(tmp_path: Path) -> None:
+    import brandlens
+
+    path = write_csv(tmp_path / "ev[1].csv", ROWS[:2])
+    with path.open("a") as f:
+        f.write("a,b\n")  # too few fields
+    report = brandlens.validate(path)
+    assert [(r.reason, r.count) for r in report.reasons] == [("malformed_row", 1)]
+
+
+def test_a_missing_data_path_is_named_exactly_as_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write_events(tmp_path / "dA", "csv", ["decoy"])
+    monkeypatch.chdir(tmp_path)
+    for given in ("./d*", "./d?", "./~"):
+        r = invoke("validate", given)
+        one_line_error(r, 1, f"{given}: no such file or directory")

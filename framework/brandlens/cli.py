@@ -40,7 +40,7 @@ OutputOpt = Annotated[
 ]
 NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colours (NO_COLOR is honoured).")]
 DataArg = Annotated[
-    Path,
+    str,  # not Path: messages name DATA exactly as given (Path would drop a leading ./)
     typer.Argument(
         help="Directory with events.* (+ optional tables), an events file, or a DuckDB file."
     ),
@@ -161,7 +161,7 @@ def _progress(total: int, quiet: bool) -> Iterator[Any]:
 
 def _run(
     kind: str,
-    data: Path,
+    data: str | Path,
     as_of: str | None,
     methodology: list[str] | None,
     brand: list[str] | None,
