@@ -241,3 +241,99 @@ def test_a_missing_data_path_is_named_exactly_as_given(
     for given in ("./d*", "./d?", "./~"):
         r = invoke("validate", given)
         one_line_error(r, 1, f"{given}: no such file or directory")
+
+
+# ---- a DuckDB database as DATA: base tables only, file access off first -------------
+
+SECRET = "s3cr3t-7f2a9c"
+
+
+def _database(tmp_path: Path, *statements: str) -> Path:
+    """A DuckDB file built by ``statements``; ``{secret}`` is a file holding SECRET."""
+    import duckdb
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text(SECRET)
+    db = tmp_path / "data.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute(
+        "CREATE TABLE base AS SELECT '2025-06-01 04:00:00' AS ts, 'u1' AS user_id, "
+        "'ad_click' AS event_type"
+    )
+    for sql in statements:
+        con.execute(sql.format(secret=secret))
+    con.close()
+    return db
+
+
+LEAK = "(SELECT content FROM read_text('{secret}'))"
+
+
+@pytest.mark.parametrize(
+    ("statements", "needle"),
+    [
+        ([f"CREATE VIEW events AS SELECT *, {LEAK} AS brand FROM base"], "events is a view"),
+        (
+            [
+                "CREATE TABLE events AS SELECT * FROM base",
+                f"CREATE VIEW users AS SELECT user_id, {LEAK} AS target_group FROM base",
+            ],
+            "users is a view",
+        ),
+        (
+            [f"CREATE MACRO events() AS TABLE SELECT *, {LEAK} AS brand FROM base"],
+            "no table named events",
+        ),
+    ],
+)
+def test_a_database_cannot_smuggle_a_file_into_the_output(
+    tmp_path: Path, statements: list[str], needle: str
+) -> None:
+    db = _database(tmp_path, *statements)
+    for command in ("validate", "compute"):
+        r = invoke(command, db, "-f", "json")
+        one_line_error(r, 1, str(db), needle)
+        assert SECRET not in r.output
+
+
+def test_file_access_is_off_before_anything_in_the_database_is_read(tmp_path: Path) -> None:
+    import duckdb
+
+    from brandlens.sources import open_source
+
+    db = _database(
+        tmp_path,
+        "CREATE TABLE events AS SELECT * FROM base",
+        f"CREATE VIEW leak AS SELECT {LEAK} AS x",
+        f"CREATE MACRO leak_table() AS TABLE SELECT {LEAK} AS x",
+        f"CREATE MACRO leak_scalar() AS {LEAK}",
+    )
+    con = duckdb.connect()
+    source = open_source(con, db, None)
+    assert list(source.tables) == ["events"]
+    for sql in ("FROM src.leak", "FROM src.leak_table()", "SELECT src.leak_scalar()"):
+        with pytest.raises(duckdb.Error, match="disabled by configuration"):
+            con.execute(sql).fetchall()
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        f"x VARCHAR GENERATED ALWAYS AS ({LEAK}) VIRTUAL",
+        f"x VARCHAR DEFAULT {LEAK}",
+        "x VARCHAR GENERATED ALWAYS AS (leak_scalar()) VIRTUAL",
+    ],
+)
+def test_a_base_table_column_cannot_read_files(tmp_path: Path, column: str) -> None:
+    """DuckDB refuses subqueries in generated columns and defaults: a base table is data.
+
+    This is why reading base tables is safe; should DuckDB ever accept one, this fails.
+    """
+    import duckdb
+
+    with pytest.raises(duckdb.Error, match="subquer"):
+        _database(
+            tmp_path,
+            f"CREATE MACRO leak_scalar() AS {LEAK}",
+            f"CREATE TABLE events (ts VARCHAR, user_id VARCHAR, event_type VARCHAR, {column})",
+        )

@@ -210,27 +210,7 @@ def open_source(
                 "events.jsonl, optionally gzipped)"
             )
     elif path.name.lower().endswith(_DB_SUFFIXES):
-        import duckdb
-
-        try:
-            con.execute("ATTACH $db AS src (READ_ONLY)", {"db": str(path.resolve())})
-            names = {
-                r[0]
-                for r in con.execute(
-                    "SELECT table_name FROM duckdb_tables() WHERE database_name = 'src' "
-                    "UNION SELECT view_name FROM duckdb_views() WHERE database_name = 'src'"
-                ).fetchall()
-            }
-        except duckdb.Error as e:
-            raise DataError(
-                f"{label}: cannot open as a DuckDB database ({_first_line(e)})"
-            ) from None
-        for table in TABLES:
-            if table in names:
-                from_sql = f"src.main.{quote_ident(table)}"
-                tables[table] = TableSource(table, f"{label}:{table}", from_sql, {}, {})
-        if "events" not in tables:
-            raise DataError(f"{label}: the database has no table named events")
+        tables = _database_tables(con, path, label)
     elif _suffix(path):
         tables["events"] = _file_source(path, "events", label, mapping)
     else:
@@ -242,6 +222,47 @@ def open_source(
         ts.columns = _describe(con, ts)
         _plan_select(ts, mapping if ts.table == "events" else None)
     return Source(label, tables)
+
+
+def _database_tables(
+    con: duckdb.DuckDBPyConnection, path: Path, label: str
+) -> dict[str, TableSource]:
+    """The base tables of a DuckDB file, read with the connection's file access off.
+
+    A database can hold views, macros and defaults that read any file or URL (say
+    ``SELECT content FROM read_text('/etc/passwd')``). It is attached read-only and
+    external access is switched off before any of its objects is read, for the rest of
+    the connection's life; only base tables are read, and a view under a canonical
+    name is refused rather than run or silently skipped.
+    """
+    import duckdb
+
+    try:
+        con.execute("ATTACH $db AS src (READ_ONLY)", {"db": str(path.resolve())})
+    except duckdb.Error as e:
+        raise DataError(f"{label}: cannot open as a DuckDB database ({_first_line(e)})") from None
+    con.execute("SET enable_external_access = false")
+    kinds = dict(
+        con.execute(
+            "SELECT table_name, 'table' FROM duckdb_tables() "
+            "WHERE database_name = 'src' AND schema_name = 'main' "
+            "UNION ALL SELECT view_name, 'view' FROM duckdb_views() "
+            "WHERE database_name = 'src' AND schema_name = 'main'"
+        ).fetchall()
+    )
+    tables: dict[str, TableSource] = {}
+    for table in TABLES:
+        if kinds.get(table) == "view":
+            raise DataError(
+                f"{label}: {table} is a view; brandlens reads only tables from a database "
+                f"(a view can run any query), so store {table} as a table"
+            )
+        if kinds.get(table) == "table":
+            from_sql = f"src.main.{quote_ident(table)}"
+            tables[table] = TableSource(table, f"{label}:{table}", from_sql, {}, {})
+    if "events" not in tables:
+        raise DataError(f"{label}: the database has no table named events")
+    return tables
 
 
 def _matches(p: Path, table: str) -> bool:
