@@ -337,3 +337,103 @@ def test_a_base_table_column_cannot_read_files(tmp_path: Path, column: str) -> N
             f"CREATE MACRO leak_scalar() AS {LEAK}",
             f"CREATE TABLE events (ts VARCHAR, user_id VARCHAR, event_type VARCHAR, {column})",
         )
+
+
+# ---- mapping derive: one scalar expression over the row, allow-listed functions -----
+
+HEADER = "ts,user_id,event_type,label,code,day,epoch,n\n"
+LINE = "2025-06-01 04:00:00,u1,ad_click,Acme-Pro,SKU-0042,01/06/2025,1748750400,3\n"
+
+
+def _mapped(tmp_path: Path, derive: dict[str, str]) -> tuple[Path, Path]:
+    import yaml
+
+    data = tmp_path / "log.csv"
+    data.write_text(HEADER + LINE)
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(yaml.safe_dump({"derive": derive}))
+    return data, mapping
+
+
+@pytest.mark.parametrize(
+    ("expr", "reason"),
+    [
+        ("*", "* is not allowed"),
+        ("unnest([label, label, label])", "set-returning function unnest()"),
+        ("range(3)", "set-returning function range()"),
+        ("label; ATTACH 'x.duckdb'", "exactly one expression, got 2"),
+        ("label; LOAD httpfs", "exactly one expression, got 2"),
+        ("ATTACH 'x.duckdb'", "ATTACH is not allowed"),
+        ("max(label)", "aggregate function max()"),
+        ("row_number() OVER ()", "window functions are not allowed"),
+        ("(SELECT label)", "not a query"),
+        ("read_text('/etc/passwd')", "function read_text() is not allowed"),
+        ("getenv('HOME')", "function getenv() is not allowed"),
+        ("current_setting('home_directory')", "function current_setting() is not allowed"),
+        ("random()", "function random() is not allowed"),
+        ("log.label", "must be a bare source column name"),
+        ("$p", "parameters are not allowed"),
+        ("label AS other", "ALIAS is not allowed"),
+        ("list_transform([label], x -> x)", "is not allowed"),
+    ],
+)
+def test_a_derive_must_be_one_scalar_expression(tmp_path: Path, expr: str, reason: str) -> None:
+    data, mapping = _mapped(tmp_path, {"brand": expr})
+    for command in ("validate", "compute"):
+        r = invoke(command, data, "--mapping", mapping)
+        one_line_error(r, 2, f"{mapping}: derive brand: ", reason)
+
+
+def test_a_preset_derive_error_names_the_preset(tmp_path: Path, register_plugin: object) -> None:
+    import brandlens
+    from brandlens.mapping import Mapping
+
+    class BadPreset:
+        @brandlens.hookimpl
+        def brandlens_register_presets(self, register: object) -> None:
+            register("bad-preset", Mapping(derive={"brand": "*"}))  # type: ignore[operator]
+
+    register_plugin(BadPreset(), "bad-preset-plugin")  # type: ignore[operator]
+    with pytest.raises(UsageError, match=r"^preset bad-preset: derive brand: \* is not allowed"):
+        brandlens.validate(_mapped(tmp_path, {})[0], preset="bad-preset")
+
+
+@pytest.mark.parametrize(
+    ("target", "expr", "expected"),
+    [
+        ("brand", "upper(split_part(label, '-', 1))", "ACME"),
+        ("brand", "concat('b:', lower(label))", "b:acme-pro"),
+        ("brand", "coalesce(nullif(trim(label), ''), 'none') || '!'", "Acme-Pro!"),
+        ("brand", "regexp_replace(label, '-.*', '')", "Acme"),
+        ("product_id", "regexp_extract(code, '([0-9]+)', 1)", "0042"),
+        ("product_id", "substring(code, 5, 4)", "0042"),
+        ("product_id", "replace(code, 'SKU-', '')", "0042"),
+        ("product_id", "regexp_split_to_array(code, '-')[2]", "0042"),
+        ("quantity", "CASE WHEN n::INT > 1 THEN n END", "3"),
+        ("quantity", "if(TRY_CAST(n AS INT) > 5, 1, 2)", "2"),
+        ("quantity", "round(abs(-n::DOUBLE / 2))", "2"),
+        ("amount", "TRY_CAST(n AS DECIMAL(18, 2)) * 2 + 0.5", "6.5"),
+        ("ts", "strptime(day, '%d/%m/%Y') + INTERVAL 4 HOUR", "2025-06-01 04:00:00"),
+        (
+            "ts",
+            "try_strptime(day, ['%Y-%m-%d', '%d/%m/%Y']) + INTERVAL 4 HOUR",
+            "2025-06-01 04:00:00",
+        ),
+        ("ts", "to_timestamp(epoch::BIGINT)", "2025-06-01 04:00:00"),
+        ("ts", "epoch_ms(epoch::BIGINT * 1000)", "2025-06-01 04:00:00"),
+        ("ts", "make_timestamp(2025, 6, 1, 4, 0, 0.0)", "2025-06-01 04:00:00"),
+        ("ts", "date_trunc('hour', ts::TIMESTAMP + INTERVAL 30 MINUTE)", "2025-06-01 04:00:00"),
+        ("ts", "strftime(ts::TIMESTAMP, '%Y-%m-%d %H:%M:%S')", "2025-06-01 04:00:00"),
+    ],
+)
+def test_allowed_derives_compute_the_value(
+    tmp_path: Path, target: str, expr: str, expected: str
+) -> None:
+    from brandlens.engine import Dataset
+
+    data, mapping = _mapped(tmp_path, {target: expr})
+    with Dataset(data, mapping=mapping) as ds:
+        assert ds.report.rows_quarantined == 0
+        column = "strftime(ts, '%Y-%m-%d %H:%M:%S')" if target == "ts" else target
+        got = ds.con.execute(f"SELECT CAST({column} AS VARCHAR) FROM events").fetchall()
+    assert got == [(expected,)] or float(got[0][0]) == float(expected)

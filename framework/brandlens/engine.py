@@ -132,7 +132,7 @@ class Dataset:
             if preset not in self.registry.presets:
                 known = ", ".join(self.registry.presets) or "none"
                 raise UsageError(f"--preset: unknown preset {preset!r} (available: {known})")
-            column_mapping = self.registry.presets[preset]
+            column_mapping = self.registry.presets[preset].labelled(f"preset {preset}")
         elif mapping is None or isinstance(mapping, ColumnMapping):
             column_mapping = mapping
         else:

@@ -281,7 +281,7 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
     if mapping is not None:
         for target in list(mapping.columns) + list(mapping.derive):
             if target not in canonical:
-                raise UsageError(f"mapping: {target!r} is not a canonical events column")
+                raise UsageError(f"{mapping.origin}: {target!r} is not a canonical events column")
         for target, src in mapping.columns.items():
             if src not in ts.columns:
                 close = _closest(src, source_cols)
@@ -291,11 +291,11 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
                 )
             exprs[target] = quote_ident(src)
         for target, expr in mapping.derive.items():
-            try:
-                check_expression(expr, source_cols, f"mapping derive {target!r}")
+            try:  # what runs is the checked tree, rendered back: never the raw text
+                checked = check_expression(expr, source_cols, f"{mapping.origin}: derive {target}")
             except PluginError as e:
                 raise UsageError(e.message) from None
-            exprs[target] = f"({expr})"
+            exprs[target] = f"({checked.sql})"
     for c in specs:
         if c.name not in exprs and c.name in ts.columns:
             exprs[c.name] = quote_ident(c.name)
