@@ -167,12 +167,12 @@ def _derive_rules() -> tuple[frozenset[type], frozenset[str]]:
         # dates and times
         exp.StrToTime, exp.TimeToStr, exp.UnixToTime, exp.TimeToUnix, exp.TimestampFromParts,
         exp.DateFromParts, exp.TimestampTrunc, exp.DateTrunc, exp.Extract, exp.DateAdd,
-        exp.DateSub, exp.DateDiff,
+        exp.DateDiff,
         # numbers
         exp.Round, exp.Abs, exp.Floor, exp.Ceil, exp.Trunc, exp.Sign,
     }  # fmt: skip
     names = {  # DuckDB functions SQLGlot keeps as plain calls
-        "try_strptime", "regexp_split_to_array", "regexp_full_match", "strip_accents",
+        "try_strptime", "regexp_split_to_array", "strip_accents",
         "nfc_normalize", "list_extract", "array_extract", "list_element", "epoch_us",
         "date_part", "make_timestamptz", "timezone", "prefix", "suffix",
     }  # fmt: skip
