@@ -40,7 +40,7 @@ OutputOpt = Annotated[
 ]
 NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colours (NO_COLOR is honoured).")]
 DataArg = Annotated[
-    Path,
+    str,  # not Path: messages name DATA exactly as given (Path would drop a leading ./)
     typer.Argument(
         help="Directory with events.* (+ optional tables), an events file, or a DuckDB file."
     ),
@@ -113,10 +113,15 @@ def emit(model: BaseModel, fmt: Fmt, output: Path | None, no_color: bool) -> Non
         sys.stdout.write(text)
         sys.stdout.flush()
     else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as e:
-            fail(f"{output}: cannot write ({e.strerror})", EXIT_USAGE)
+        _write_output(output, text)
+
+
+def _write_output(output: Path, text: str) -> None:
+    """--output goes through the atomic writer: only that path changes, and only on success."""
+    from brandlens.fileio import atomic_write_text
+
+    with errors():
+        atomic_write_text(output, text, "--output")
 
 
 def _params(items: list[str] | None) -> dict[str, str]:
@@ -156,7 +161,7 @@ def _progress(total: int, quiet: bool) -> Iterator[Any]:
 
 def _run(
     kind: str,
-    data: Path,
+    data: str | Path,
     as_of: str | None,
     methodology: list[str] | None,
     brand: list[str] | None,
@@ -388,7 +393,7 @@ def schema(
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        _write_output(output, text)
 
 
 @app.command()
@@ -488,6 +493,7 @@ def demo(
     quiet: QuietOpt = False,
 ) -> None:
     """Generate the demo market once, then compare every installed methodology on it."""
+    from brandlens.fileio import atomic_write_text
     from brandlens.market import DEMO_USERS, MARKET_VERSION
     from brandlens.market import generate as run_generate
 
@@ -499,7 +505,7 @@ def demo(
             if not quiet:
                 console.print(f"generating the demo market ({DEMO_USERS:,} users) in {target} ...")
             run_generate(target, users=DEMO_USERS)
-            marker.write_text(MARKET_VERSION, encoding="utf-8")
+            atomic_write_text(marker, MARKET_VERSION)
         result = _run(
             "compare",
             target,

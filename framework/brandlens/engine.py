@@ -169,7 +169,7 @@ class Dataset:
             if preset not in self.registry.presets:
                 known = ", ".join(self.registry.presets) or "none"
                 raise UsageError(f"--preset: unknown preset {preset!r} (available: {known})")
-            column_mapping = self.registry.presets[preset]
+            column_mapping = self.registry.presets[preset].labelled(f"preset {preset}")
         elif mapping is None or isinstance(mapping, ColumnMapping):
             column_mapping = mapping
         else:
@@ -230,13 +230,14 @@ class Dataset:
                 self.timezone = meta.timezone
                 self.cached = Path(data)
                 self.catalog = store.STORE_ALIAS
+                self.con.execute("SET enable_external_access = false")
         if meta is None:
-            source = open_source(self.con, data, column_mapping)
             if isinstance(data, InMemoryData):
+                source = open_source(self.con, data, column_mapping)
                 self.catalog = self.con.execute("SELECT current_database()").fetchone()[0]
                 meta = self._validate(source, vocabulary, self.catalog)
             else:
-                meta = self._load_files(Path(data), source, column_mapping, vocabulary, cache)
+                meta = self._load_files(Path(data), str(data), column_mapping, vocabulary, cache)
         self.report: ValidationReport = meta.report
         self.source_columns = meta.source_columns
         store.create_views(self.con, self.catalog)
@@ -270,17 +271,23 @@ class Dataset:
     def _load_files(
         self,
         data: Path,
-        source: Any,
+        given: str,
         column_mapping: ColumnMapping | None,
         vocabulary: list[str],
         cache: bool | None,
     ) -> Any:
-        """Use the cached store of DATA, or validate into a new file store (and keep it)."""
+        """Use the cached store of DATA, or validate into a new file store (and keep it).
+
+        The store is attached before the sources are opened: opening a database
+        source switches the connection's file access off for good.
+        """
         from brandlens import store
+        from brandlens.sources import open_source
 
         mapping_json = column_mapping.model_dump_json() if column_mapping else None
         keep = store.cache_enabled() if cache is None else cache
-        if keep:
+        entry: Path | None = None
+        if keep and data.exists():
             entry = store.cache_path(data, mapping_json, self.timezone, vocabulary)
             if entry.is_file():
                 meta = store.attach_store(self.con, entry)
@@ -288,33 +295,37 @@ class Dataset:
                     store.touch(entry)
                     self.cached = entry
                     self.catalog = store.STORE_ALIAS
-                    return _relabelled(meta, source)
+                    return _relabelled(meta, open_source(self.con, given, column_mapping))
             try:
                 entry.parent.mkdir(parents=True, exist_ok=True)
             except OSError:
-                keep = False
-        if not keep:
+                entry = None
+        if entry is None:
             assert self.workdir is not None
-            entry = self.workdir / "dataset.duckdb"
-        building = entry.with_name(f"{entry.name}.tmp-{os.getpid()}")
-        alias = "brandlens_building"
-        self.con.execute(f"ATTACH $p AS {quote_ident(alias)}", {"p": str(building)})
+            target = self.workdir / "dataset.duckdb"
+        else:
+            target = entry
+        building = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+        self.catalog = store.STORE_ALIAS
+        self.con.execute(f"ATTACH $p AS {quote_ident(self.catalog)}", {"p": str(building)})
         try:
-            meta = self._validate(source, vocabulary, alias)
+            source = open_source(self.con, given, column_mapping)
+            meta = self._validate(source, vocabulary, self.catalog)
             meta.mapping = mapping_json
-            store.write_meta(self.con, alias, meta)
-            self.con.execute(f"DETACH {quote_ident(alias)}")
-            os.replace(building, entry)
-        finally:
+            store.write_meta(self.con, self.catalog, meta)
+            self.con.execute(f"CHECKPOINT {quote_ident(self.catalog)}")
+            # The finished store takes its name in one step; this run keeps reading it.
+            os.replace(building, target)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.con.execute(f"DETACH {quote_ident(self.catalog)}")
             for leftover in (building, building.with_name(building.name + ".wal")):
                 with contextlib.suppress(OSError):
                     leftover.unlink()
-        if keep:
+            raise
+        if entry is not None:
             store.forget_other_versions(entry)
             self.cached = entry
-        attached = store.attach_store(self.con, entry)
-        assert attached is not None
-        self.catalog = store.STORE_ALIAS
         return meta
 
     def _check_dataset_file(
@@ -354,19 +365,17 @@ class Dataset:
         )
 
     def write_quarantine(self, path: str | Path) -> None:
-        """Write quarantined rows with their reasons (CSV, or Parquet by extension)."""
-        import duckdb
+        """Write quarantined rows with their reasons (CSV, or Parquet by extension).
 
+        The rows stream out as Arrow to the one atomic writer: this connection never
+        writes files (it may already have file access switched off).
+        """
+        from brandlens.fileio import write_rows
         from brandlens.store import quarantine_table
 
-        fmt = "PARQUET" if str(path).lower().endswith(".parquet") else "CSV, HEADER"
-        try:
-            self.con.execute(
-                f"COPY {quarantine_table(self.catalog)} TO $p (FORMAT {fmt})", {"p": str(path)}
-            )
-        except duckdb.Error as e:
-            first = str(e).strip().splitlines()[0]
-            raise UsageError(f"--quarantine-out {path}: cannot write ({first})") from None
+        rel = self.con.sql(f"SELECT * FROM {quarantine_table(self.catalog)}")
+        reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader  # duckdb < 1.4
+        write_rows(reader(), path, "--quarantine-out")
 
     def last_date(self) -> date | None:
         row = self.con.execute("SELECT max(local_date) FROM events").fetchone()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from brandlens.errors import UsageError
 
@@ -46,6 +46,18 @@ class Mapping(BaseModel):
         description="source event_type value -> canonical type; null quarantines the row "
         "with reason excluded_by_mapping; unlisted values pass through unchanged",
     )
+    _origin: str = PrivateAttr(default="mapping")
+
+    @property
+    def origin(self) -> str:
+        """Where the mapping came from (its file, or ``preset NAME``), for error messages."""
+        return self._origin
+
+    def labelled(self, origin: str) -> Mapping:
+        """A copy whose errors name ``origin``."""
+        copy = self.model_copy()
+        copy._origin = origin
+        return copy
 
 
 def load_mapping(path: str | Path) -> Mapping:
@@ -60,7 +72,7 @@ def load_mapping(path: str | Path) -> Mapping:
     except yaml.YAMLError as e:
         raise UsageError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
     try:
-        return Mapping.model_validate(raw or {})
+        return Mapping.model_validate(raw or {}).labelled(str(path))
     except ValidationError as e:
         err = e.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])

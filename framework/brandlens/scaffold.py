@@ -8,9 +8,11 @@ the verification harness, and a README. It passes ``brandlens verify`` as writte
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 from brandlens.errors import UsageError
+from brandlens.fileio import atomic_write_text
 
 PYPROJECT = """\
 [build-system]
@@ -163,9 +165,9 @@ def new_plugin(name: str, directory: Path) -> Path:
     """Write the package ``brandlens-<name>`` under ``directory``; return its path."""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise UsageError(f"new-plugin: {name!r} must be lower case letters, digits and _")
+    if not directory.is_dir():
+        raise UsageError(f"new-plugin: --dir {directory} is not an existing folder")
     root = directory / f"brandlens-{name}"
-    if root.exists():
-        raise UsageError(f"new-plugin: {root} already exists")
     title = name.replace("_", " ").title()
     files = {
         "pyproject.toml": PYPROJECT,
@@ -174,8 +176,20 @@ def new_plugin(name: str, directory: Path) -> Path:
         f"tests/test_{name}_spec.py": TEST,
         "README.md": README,
     }
-    for rel, template in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(template.format(name=name, title=title), encoding="utf-8")
+    try:  # a fresh folder of our own: nothing that existed before is touched
+        root.mkdir()
+    except FileExistsError:
+        raise UsageError(f"new-plugin: {root} already exists") from None
+    except OSError as e:
+        raise UsageError(f"new-plugin: {root}: cannot create ({e.strerror})") from None
+    try:
+        for rel, template in files.items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, template.format(name=name, title=title), "new-plugin")
+    except BaseException as e:  # no half-written package: the folder was ours alone
+        shutil.rmtree(root, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise UsageError(f"new-plugin: {root}: cannot write ({e.strerror})") from None
+        raise
     return root

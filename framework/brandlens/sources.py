@@ -3,7 +3,8 @@
 DATA is a directory holding ``events.{parquet,csv,jsonl}`` (``.gz`` too) and any
 optional table by name, a single events file, or a DuckDB database file holding
 those tables. Files are read by DuckDB (read_parquet / read_csv / read_json),
-never row by row in Python; paths reach SQL only as bound parameters.
+never row by row in Python; paths reach SQL only as bound parameters, and only in a
+form DuckDB cannot expand (see ``_literal``): brandlens reads the paths it was given.
 """
 
 from __future__ import annotations
@@ -55,12 +56,13 @@ class TableSource:
     columns: dict[str, str]  # source column -> DuckDB type
     select_sql: str = ""  # canonical columns selected from the source
     present: set[str] = field(default_factory=set)  # canonical columns the source provides
+    file: str | None = None  # the resolved file the reader opens (file sources only)
 
     @property
     def csv_path(self) -> str | None:
         """The file whose malformed lines DuckDB records (CSV sources only)."""
         if self.from_sql.startswith("read_csv("):
-            return str(self.binds[f"path_{self.table}"])
+            return self.file
         return None
 
 
@@ -110,14 +112,34 @@ def _suffix(p: Path) -> str | None:
     return next((s for s in sorted(_SUFFIXES, key=len, reverse=True) if name.endswith(s)), None)
 
 
+_GLOB_CHARS = frozenset("*?[")
+
+
+def _literal(path: Path) -> str:
+    """``path`` in the one form DuckDB's file readers take literally.
+
+    read_csv / read_parquet / read_json expand ``*``, ``?``, ``[..]`` and a leading
+    ``~`` in any path, bound parameter or not (a one-element list too). The resolved
+    absolute path has no ``~`` and no search-path lookup, and each glob character
+    becomes a one-character class (``[*]``, ``[?]``, ``[[]``) that matches only itself.
+    """
+    return "".join(f"[{c}]" if c in _GLOB_CHARS else c for c in str(path.resolve()))
+
+
+def _file_source(path: Path, table: str, label: str, mapping: Mapping | None) -> TableSource:
+    from_sql, binds = _reader(path, table, mapping)
+    return TableSource(table, label, from_sql, binds, {}, file=str(path.resolve()))
+
+
 def _reader(path: Path, table: str, mapping: Mapping | None) -> tuple[str, dict[str, Any]]:
     bind = f"path_{table}"
     suffix = _suffix(path) or ""
-    binds: dict[str, Any] = {bind: str(path)}
+    binds: dict[str, Any] = {bind: _literal(path)}
+    # hive_partitioning=false: a folder named brand=X is a name, not a column value
     if suffix == ".parquet":
-        return f"read_parquet(${bind})", binds
+        return f"read_parquet(${bind}, hive_partitioning=false)", binds
     if suffix.startswith((".json", ".jsonl", ".ndjson")):
-        return f"read_json(${bind}, format='auto', sample_size=-1)", binds
+        return f"read_json(${bind}, format='auto', sample_size=-1, hive_partitioning=false)", binds
     # Pinned dialect (no sniffed comment character or quoting surprises); malformed lines
     # are not fatal: DuckDB records them and validation quarantines them as malformed_row.
     read = mapping.read if mapping is not None else None
@@ -135,6 +157,7 @@ def _reader(path: Path, table: str, mapping: Mapping | None) -> tuple[str, dict[
         "comment=''",
         "store_rejects=true",
         "ignore_errors=true",
+        "hive_partitioning=false",
     ]
     if read and read.names:
         binds[f"names_{table}"] = list(read.names)
@@ -179,38 +202,17 @@ def open_source(
                 names = ", ".join(p.name for p in found)
                 raise DataError(f"{label}: more than one {table} file ({names}); keep one")
             if found:
-                from_sql, binds = _reader(found[0], table, mapping if table == "events" else None)
-                tables[table] = TableSource(table, str(found[0]), from_sql, binds, {})
+                table_mapping = mapping if table == "events" else None
+                tables[table] = _file_source(found[0], table, str(found[0]), table_mapping)
         if "events" not in tables:
             raise DataError(
                 f"{label}: no events file (expected events.parquet, events.csv or "
                 "events.jsonl, optionally gzipped)"
             )
     elif path.name.lower().endswith(_DB_SUFFIXES):
-        import duckdb
-
-        try:
-            con.execute("ATTACH $db AS src (READ_ONLY)", {"db": str(path)})
-            names = {
-                r[0]
-                for r in con.execute(
-                    "SELECT table_name FROM duckdb_tables() WHERE database_name = 'src' "
-                    "UNION SELECT view_name FROM duckdb_views() WHERE database_name = 'src'"
-                ).fetchall()
-            }
-        except duckdb.Error as e:
-            raise DataError(
-                f"{label}: cannot open as a DuckDB database ({_first_line(e)})"
-            ) from None
-        for table in TABLES:
-            if table in names:
-                from_sql = f"src.main.{quote_ident(table)}"
-                tables[table] = TableSource(table, f"{label}:{table}", from_sql, {}, {})
-        if "events" not in tables:
-            raise DataError(f"{label}: the database has no table named events")
+        tables = _database_tables(con, path, label)
     elif _suffix(path):
-        from_sql, binds = _reader(path, "events", mapping)
-        tables["events"] = TableSource("events", label, from_sql, binds, {})
+        tables["events"] = _file_source(path, "events", label, mapping)
     else:
         raise DataError(
             f"{label}: not a directory, DuckDB database or events file "
@@ -220,6 +222,47 @@ def open_source(
         ts.columns = _describe(con, ts)
         _plan_select(ts, mapping if ts.table == "events" else None)
     return Source(label, tables)
+
+
+def _database_tables(
+    con: duckdb.DuckDBPyConnection, path: Path, label: str
+) -> dict[str, TableSource]:
+    """The base tables of a DuckDB file, read with the connection's file access off.
+
+    A database can hold views, macros and defaults that read any file or URL (say
+    ``SELECT content FROM read_text('/etc/passwd')``). It is attached read-only and
+    external access is switched off before any of its objects is read, for the rest of
+    the connection's life; only base tables are read, and a view under a canonical
+    name is refused rather than run or silently skipped.
+    """
+    import duckdb
+
+    try:
+        con.execute("ATTACH $db AS src (READ_ONLY)", {"db": str(path.resolve())})
+    except duckdb.Error as e:
+        raise DataError(f"{label}: cannot open as a DuckDB database ({_first_line(e)})") from None
+    con.execute("SET enable_external_access = false")
+    kinds = dict(
+        con.execute(
+            "SELECT table_name, 'table' FROM duckdb_tables() "
+            "WHERE database_name = 'src' AND schema_name = 'main' "
+            "UNION ALL SELECT view_name, 'view' FROM duckdb_views() "
+            "WHERE database_name = 'src' AND schema_name = 'main'"
+        ).fetchall()
+    )
+    tables: dict[str, TableSource] = {}
+    for table in TABLES:
+        if kinds.get(table) == "view":
+            raise DataError(
+                f"{label}: {table} is a view; brandlens reads only tables from a database "
+                f"(a view can run any query), so store {table} as a table"
+            )
+        if kinds.get(table) == "table":
+            from_sql = f"src.main.{quote_ident(table)}"
+            tables[table] = TableSource(table, f"{label}:{table}", from_sql, {}, {})
+    if "events" not in tables:
+        raise DataError(f"{label}: the database has no table named events")
+    return tables
 
 
 def _matches(p: Path, table: str) -> bool:
@@ -238,7 +281,7 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
     if mapping is not None:
         for target in list(mapping.columns) + list(mapping.derive):
             if target not in canonical:
-                raise UsageError(f"mapping: {target!r} is not a canonical events column")
+                raise UsageError(f"{mapping.origin}: {target!r} is not a canonical events column")
         for target, src in mapping.columns.items():
             if src not in ts.columns:
                 close = _closest(src, source_cols)
@@ -248,11 +291,11 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
                 )
             exprs[target] = quote_ident(src)
         for target, expr in mapping.derive.items():
-            try:
-                check_expression(expr, source_cols, f"mapping derive {target!r}")
+            try:  # what runs is the checked tree, rendered back: never the raw text
+                checked = check_expression(expr, source_cols, f"{mapping.origin}: derive {target}")
             except PluginError as e:
                 raise UsageError(e.message) from None
-            exprs[target] = f"({expr})"
+            exprs[target] = f"({checked.sql})"
     for c in specs:
         if c.name not in exprs and c.name in ts.columns:
             exprs[c.name] = quote_ident(c.name)

@@ -129,29 +129,145 @@ def _check(sql: str, allowed: frozenset[str], what: str) -> CheckedSQL:
     )
 
 
-def check_expression(sql: str, allowed_columns: Iterable[str], what: str) -> frozenset[str]:
-    """Check a scalar SQL expression (mapping ``derive``); return the columns it reads."""
+@dataclass(frozen=True)
+class CheckedExpression:
+    """A mapping derive that passed the checks: the SQL to run and the columns it reads."""
+
+    sql: str
+    columns: frozenset[str]
+
+
+@cache
+def _derive_rules() -> tuple[frozenset[type], frozenset[str]]:
+    """The allow-list for derive expressions: SQLGlot node types and plain function names.
+
+    Scalar, deterministic, row-local building blocks only: literals and source columns,
+    arithmetic, comparison and logic, casts, CASE/IF, and the string, date/time and number
+    functions a mapping needs. Anything else (a table, a subquery, an aggregate, a window,
+    a set-returning or file function, a second statement) is refused.
+    """
+    from sqlglot import exp
+
+    nodes = {
+        # operands and structure
+        exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.Paren,
+        exp.Interval, exp.Var, exp.DataType, exp.DataTypeParam, exp.Bracket, exp.Array,
+        # operators
+        exp.Neg, exp.Not, exp.And, exp.Or, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv,
+        exp.Mod, exp.DPipe, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
+        exp.NullSafeEQ, exp.NullSafeNEQ, exp.Is, exp.In, exp.Between, exp.Like, exp.ILike,
+        # conditionals and casts
+        exp.Case, exp.If, exp.Coalesce, exp.Nullif, exp.Greatest, exp.Least,
+        exp.Cast, exp.TryCast, exp.Try,
+        # strings
+        exp.Lower, exp.Upper, exp.Trim, exp.Concat, exp.ConcatWs, exp.Substring, exp.Replace,
+        exp.RegexpReplace, exp.RegexpExtract, exp.RegexpLike, exp.SplitPart, exp.Split,
+        exp.Length, exp.Left, exp.Right, exp.StrPosition, exp.Pad, exp.Reverse,
+        exp.StartsWith, exp.EndsWith, exp.Contains, exp.MD5, exp.SHA2,
+        # dates and times
+        exp.StrToTime, exp.TimeToStr, exp.UnixToTime, exp.TimeToUnix, exp.TimestampFromParts,
+        exp.DateFromParts, exp.TimestampTrunc, exp.DateTrunc, exp.Extract, exp.DateAdd,
+        exp.DateDiff,
+        # numbers
+        exp.Round, exp.Abs, exp.Floor, exp.Ceil, exp.Trunc, exp.Sign,
+    }  # fmt: skip
+    names = {  # DuckDB functions SQLGlot keeps as plain calls
+        "try_strptime", "regexp_split_to_array", "strip_accents",
+        "nfc_normalize", "list_extract", "array_extract", "list_element", "epoch_us",
+        "date_part", "make_timestamptz", "timezone", "prefix", "suffix",
+    }  # fmt: skip
+    return frozenset(nodes), frozenset(names)
+
+
+def _call_name(node: object) -> str:
+    """How a function node reads in DuckDB SQL, for messages (``unnest``, not Explode)."""
+    from sqlglot import exp
+
+    assert isinstance(node, exp.Expression)
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower()
+    text = node.sql(dialect="duckdb")
+    return text.split("(", 1)[0].strip().lower() if "(" in text else node.key
+
+
+_ALLOWED_HINT = (
+    "(a derive may use casts, CASE/IF, operators and the scalar string, date and number "
+    "functions listed in docs/data.md)"
+)
+
+
+def _refusal(node: object, allowed_names: frozenset[str], allowed_nodes: frozenset[type]) -> str:
+    """Why ``node`` may not appear in a derive expression ('' when it may)."""
+    from sqlglot import exp
+
+    assert isinstance(node, exp.Expression)
+    if isinstance(node, exp.Anonymous):
+        name = _call_name(node)
+        if name in allowed_names:
+            return ""
+        return f"function {name}() is not allowed {_ALLOWED_HINT}"
+    if type(node) in allowed_nodes:
+        if isinstance(node, exp.Column) and (
+            node.table or not isinstance(node.this, exp.Identifier)
+        ):
+            return f"column {node.sql(dialect='duckdb')} must be a bare source column name"
+        return ""
+    if isinstance(node, exp.Star):
+        return "* is not allowed: a derive gives one value per row"
+    if isinstance(node, (exp.Query, exp.Subquery, exp.Table)):
+        return "only a scalar expression over the source columns is allowed, not a query"
+    if isinstance(node, exp.Placeholder):
+        return "parameters are not allowed"
+    if isinstance(node, exp.Window):
+        return "window functions are not allowed: a derive is computed row by row"
+    if isinstance(node, exp.AggFunc):
+        return f"aggregate function {_call_name(node)}() is not allowed: one value per row"
+    if isinstance(node, (exp.Explode, exp.Unnest, exp.GenerateSeries, exp.UDTF)):
+        return f"set-returning function {_call_name(node)}() is not allowed: one value per row"
+    if isinstance(node, exp.Func):
+        return f"function {_call_name(node)}() is not allowed {_ALLOWED_HINT}"
+    return f"{node.key.upper()} is not allowed: only a scalar expression over the source columns"
+
+
+def check_expression(sql: str, allowed_columns: Iterable[str], what: str) -> CheckedExpression:
+    """Check a mapping ``derive``: exactly one scalar expression over the row.
+
+    Returns the expression rendered back from the checked tree: that rendering is what
+    runs, so DuckDB never sees text SQLGlot could have read differently (a second
+    statement, a comment that hides a closing parenthesis, a quoting trick).
+    """
+    import logging
+
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import ParseError
 
+    log = logging.getLogger("sqlglot")  # its fallback warnings would be a second error line
+    level = log.level
+    log.setLevel(logging.ERROR)
     try:
-        node = sqlglot.parse_one(sql, read="duckdb")
+        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except ParseError as e:
         raise PluginError(f"{what}: expression does not parse: {str(e).splitlines()[0]}") from None
+    finally:
+        log.setLevel(level)
+    if len(statements) != 1:
+        raise PluginError(
+            f"{what}: must be exactly one expression, got {len(statements)} statements"
+        )
+    tree = statements[0]
+    nodes, names = _derive_rules()
+    for node in tree.walk():
+        reason = _refusal(node, names, nodes)
+        if reason:
+            raise PluginError(f"{what}: {reason}")
     allowed = set(allowed_columns)
-    for bad in (exp.Query, exp.Table, exp.Placeholder):
-        if node.find(bad) is not None:
-            raise PluginError(f"{what}: only a scalar expression over source columns is allowed")
-    for func in node.find_all(exp.Func):
-        name = (func.name if isinstance(func, exp.Anonymous) else func.sql_name()).lower()
-        if name in _FORBIDDEN_FUNCTIONS:
-            raise PluginError(f"{what}: function {name}() is not allowed")
-    cols = {c.name for c in node.find_all(exp.Column)}
+    cols = {c.name for c in tree.find_all(exp.Column)}
     unknown = cols - allowed
     if unknown:
         raise PluginError(
             f"{what}: unknown source column(s) {', '.join(sorted(unknown))} "
             f"(available: {', '.join(sorted(allowed))})"
         )
-    return frozenset(cols)
+    sql_out = tree.sql(dialect="duckdb", identify=True, comments=False)
+    return CheckedExpression(sql_out, frozenset(cols))

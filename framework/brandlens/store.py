@@ -246,7 +246,17 @@ def attach_store(con: duckdb.DuckDBPyConnection, path: Path) -> StoredMeta | Non
         con.execute(f"ATTACH $p AS {quote_ident(STORE_ALIAS)} (READ_ONLY)", {"p": str(path)})
     except duckdb.Error as e:
         raise DataError(f"{path}: cannot open as a DuckDB database ({_first(e)})") from None
-    meta = read_meta(con, STORE_ALIAS)
+    # Only base tables are ever read from a store: a view (or anything else) under one of
+    # its names could run any query, so such a file is not taken for a store.
+    tables = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = $db AND schema_name = $s",
+            {"db": STORE_ALIAS, "s": DATA_SCHEMA},
+        ).fetchall()
+    }
+    needed = {_META, QUARANTINE_TABLE, *TABLES}
+    meta = read_meta(con, STORE_ALIAS) if needed <= tables else None
     if meta is None:
         con.execute(f"DETACH {quote_ident(STORE_ALIAS)}")
     return meta

@@ -67,12 +67,15 @@ def generate(
     if fmt not in ("parquet", "csv"):
         raise UsageError(f"--format must be parquet or csv, not {fmt!r}")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"generate {out}: cannot create the folder ({e.strerror})") from None
     ext = "parquet" if fmt == "parquet" else "csv"
     began = time.perf_counter()
     market = Market(start, end, seed)
     width = max(7, len(str(users)))
-    writers = {name: write.TableWriter(out / f"{name}.{ext}", fmt) for name in ("events", "users")}
+    writers: dict[str, write.TableWriter] = {}
     stats = {
         "reached": np.zeros(len(market.brand_names)),
         "joined": np.zeros(len(market.brand_names)),
@@ -80,6 +83,8 @@ def generate(
     next_id = 1
     pending: Future[None] | None = None
     try:
+        for name in ("events", "users"):
+            writers[name] = write.TableWriter(out / f"{name}.{ext}", fmt)
         # Writing a chunk (pyarrow, GIL released) overlaps simulating the next one.
         with ThreadPoolExecutor(max_workers=1) as pool:
             for index, offset in enumerate(range(0, users, CHUNK_USERS)):
@@ -97,19 +102,20 @@ def generate(
                 )
             if pending is not None:
                 pending.result()
-    finally:
+        for name, table in (
+            ("products", write.products_table(market)),
+            ("targets", write.targets_table(market, stats)),
+            ("spend", write.spend_table(market)),
+        ):
+            writers[name] = write.TableWriter(out / f"{name}.{ext}", fmt)
+            writers[name].write(table)
         for w in writers.values():
             w.close()
+    except BaseException:  # no partial tables and no temporary files left behind
+        for w in writers.values():
+            w.discard()
+        raise
     rows = {name: w.rows for name, w in writers.items()}
-    for name, table in (
-        ("products", write.products_table(market)),
-        ("targets", write.targets_table(market, stats)),
-        ("spend", write.spend_table(market)),
-    ):
-        w = write.TableWriter(out / f"{name}.{ext}", fmt)
-        w.write(table)
-        w.close()
-        rows[name] = w.rows
     elapsed = time.perf_counter() - began
     return GeneratedMarket(
         out_dir=str(out),

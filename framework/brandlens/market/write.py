@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from brandlens.fileio import AtomicFile
 from brandlens.market.profiles import (
     AGE_BANDS,
     BRANDS,
@@ -154,10 +155,15 @@ def targets_table(market: Market, stats: dict[str, np.ndarray]) -> pa.Table:
 
 
 class TableWriter:
-    """Streams chunks of one table to Parquet (row group per chunk) or CSV."""
+    """Streams chunks of one table to Parquet (row group per chunk) or CSV.
+
+    Chunks go to a temporary file beside ``path``: ``close`` renames it onto ``path``,
+    ``discard`` removes it, so an interrupted generation leaves no partial table.
+    """
 
     def __init__(self, path: Path, fmt: str) -> None:
         self.path, self.fmt = path, fmt
+        self._file = AtomicFile(path, "generate")
         self._writer: Any = None
         self.rows = 0
 
@@ -170,14 +176,28 @@ class TableWriter:
                 }
             )
             if self._writer is None:
-                self._writer = pacsv.CSVWriter(self.path, table.schema)
+                self._writer = pacsv.CSVWriter(str(self._file.tmp), table.schema)
         elif self._writer is None:
             self._writer = pq.ParquetWriter(
-                self.path, table.schema, compression="zstd", compression_level=1
+                str(self._file.tmp), table.schema, compression="zstd", compression_level=1
             )
         self._writer.write_table(table)
         self.rows += table.num_rows
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
+        """Finish the file and put it in place (a table with no rows writes no file)."""
+        writer, self._writer = self._writer, None
+        if writer is None:
+            self._file.discard()
+            return
+        writer.close()
+        self._file.commit()
+
+    def discard(self) -> None:
+        """Drop what was written (a no-op once closed); the target stays as it was."""
+        writer, self._writer = self._writer, None
+        try:
+            if writer is not None:
+                writer.close()
+        finally:
+            self._file.discard()
