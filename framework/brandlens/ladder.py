@@ -123,7 +123,7 @@ class StageLadder(BaseModel):
         binds: dict[str, Any] = {"as_of": None}  # filled by the engine
         rules: list[tuple[int, str, str, str]] = []  # (stage index, flag, window bind, min bind)
         flag_exprs: list[str] = []
-        all_types: set[str] = set()
+        reach: dict[str, int] = {}  # event type -> the longest window of a rule naming it
         windows: list[int] = []
         for s_i, stage in enumerate(self.stages):
             for e_i, ev in enumerate(stage.evidence):
@@ -131,7 +131,6 @@ class StageLadder(BaseModel):
                     continue
                 tag = f"l_{self.name}_{s_i}_{e_i}"
                 binds[f"{tag}_types"] = list(ev.event_types)
-                all_types.update(ev.event_types)
                 parts = [f"list_contains(${tag}_types, event_type)"]
                 for c_i, cond in enumerate(ev.where):
                     col = quote_ident(cond.column)
@@ -146,6 +145,8 @@ class StageLadder(BaseModel):
                         parts.append(f"{col} {cond.op} ${bind}")
                 window = int(resolve(ev.window_days, params))
                 windows.append(window)
+                for t in ev.event_types:
+                    reach[t] = max(reach.get(t, 0), window)
                 binds[f"{tag}_w"] = window
                 binds[f"{tag}_m"] = int(resolve(ev.min_days, params))
                 flag = f"f_{s_i}_{e_i}"
@@ -153,9 +154,20 @@ class StageLadder(BaseModel):
                 rules.append((s_i, flag, f"{tag}_w", f"{tag}_m"))
         snapshots = sorted({int(resolve(s, params)) for s in self.snapshots})
         binds["l_snapshots"] = snapshots
-        binds["l_types"] = sorted(all_types)
         binds["l_maxw"] = max(windows) if windows else 1
-        binds["l_span"] = binds["l_maxw"] + max(snapshots)
+        # Each event type is read only as far back as the longest rule that names it needs
+        # (awareness looks back days, purchase years): the scan reduces to what counts.
+        by_span: dict[int, list[str]] = {}
+        for t, w in sorted(reach.items()):
+            by_span.setdefault(w + max(snapshots), []).append(t)
+        scans = []
+        for i, (span, types) in enumerate(sorted(by_span.items())):
+            binds[f"l_types_{i}"] = types
+            binds[f"l_span_{i}"] = span
+            scans.append(
+                f"(list_contains($l_types_{i}, event_type) "
+                f"AND local_date > CAST($as_of AS DATE) - $l_span_{i})"
+            )
         if not rules:  # every rule switched off by `when`: an empty relation
             sql = (
                 "SELECT CAST(NULL AS INTEGER) AS days_before, CAST(NULL AS DATE) AS snapshot_date,"
@@ -187,8 +199,7 @@ days AS (
   FROM events
   WHERE brand IS NOT NULL
     AND local_date <= CAST($as_of AS DATE)
-    AND local_date > CAST($as_of AS DATE) - $l_span
-    AND list_contains($l_types, event_type)
+    AND ({" OR ".join(scans)})
   GROUP BY user_id, brand, local_date
 ),
 counted AS (

@@ -56,12 +56,21 @@ class BrandModel:
     repeaters: int
 
 
+def _distinct(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct rows of the columns (sorted) and how often each occurs: customers
+    with the same summary contribute the same likelihood term, fitted once, weighted."""
+    rows, counts = np.unique(np.column_stack(columns), axis=0, return_counts=True)
+    return [rows[:, i] for i in range(rows.shape[1])], counts
+
+
 def _fit(x: np.ndarray, tx: np.ndarray, t: np.ndarray, m: np.ndarray) -> dict[str, float]:
-    bg = fit_bgnbd(x, tx, t)
+    (ux, utx, ut), n = _distinct(x, tx, t)
+    bg = fit_bgnbd(ux, utx, ut, weights=n)
     params = {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b}
     repeat = (x > 0) & (m > 0)
     if repeat.any():
-        gg = fit_gamma_gamma(x[repeat], m[repeat])
+        (rx, rm), rn = _distinct(x[repeat], m[repeat])
+        gg = fit_gamma_gamma(rx, rm, weights=rn)
         params |= {"p": gg.p, "q": gg.q, "v": gg.v}
     return params
 
