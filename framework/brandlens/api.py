@@ -7,8 +7,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from brandlens.engine import DEFAULT_TIMEZONE, Dataset, EngineConfig, Progress
-from brandlens.result import Comparison, Result, ValidationReport
+from brandlens.engine import Dataset, EngineConfig, Progress
+from brandlens.result import CacheReport, Comparison, Result, ValidationReport
 
 
 def compute(
@@ -20,14 +20,21 @@ def compute(
     *,
     mapping: str | Path | None = None,
     preset: str | None = None,
-    timezone: str = DEFAULT_TIMEZONE,
+    timezone: str | None = None,
     strict: bool = False,
     config: EngineConfig | None = None,
     progress: Progress | None = None,
+    cache: bool | None = None,
 ) -> Result:
     """Compute every indicator of the chosen methodologies (default: all) per brand."""
     with Dataset(
-        data, mapping=mapping, preset=preset, timezone=timezone, strict=strict, config=config
+        data,
+        mapping=mapping,
+        preset=preset,
+        timezone=timezone,
+        strict=strict,
+        config=config,
+        cache=cache,
     ) as ds:
         return ds.compute(
             as_of=as_of,
@@ -47,14 +54,21 @@ def compare(
     *,
     mapping: str | Path | None = None,
     preset: str | None = None,
-    timezone: str = DEFAULT_TIMEZONE,
+    timezone: str | None = None,
     strict: bool = False,
     config: EngineConfig | None = None,
     progress: Progress | None = None,
+    cache: bool | None = None,
 ) -> Comparison:
     """One row per brand, the headline indicators of every chosen methodology as columns."""
     with Dataset(
-        data, mapping=mapping, preset=preset, timezone=timezone, strict=strict, config=config
+        data,
+        mapping=mapping,
+        preset=preset,
+        timezone=timezone,
+        strict=strict,
+        config=config,
+        cache=cache,
     ) as ds:
         return ds.compare(
             as_of=as_of,
@@ -70,9 +84,10 @@ def validate(
     *,
     mapping: str | Path | None = None,
     preset: str | None = None,
-    timezone: str = DEFAULT_TIMEZONE,
+    timezone: str | None = None,
     quarantine_out: str | Path | None = None,
     config: EngineConfig | None = None,
+    cache: bool | None = None,
 ) -> ValidationReport:
     """Validate DATA; return counts per reason with example rows (never raises for bad rows)."""
     with Dataset(
@@ -82,5 +97,46 @@ def validate(
         timezone=timezone,
         config=config,
         quarantine_out=quarantine_out,
+        cache=cache,
     ) as ds:
         return ds.report
+
+
+def load(
+    data: str | Path,
+    into: str | Path,
+    *,
+    mapping: str | Path | None = None,
+    preset: str | None = None,
+    timezone: str | None = None,
+    strict: bool = False,
+    quarantine_out: str | Path | None = None,
+    config: EngineConfig | None = None,
+) -> ValidationReport:
+    """Validate DATA once into the dataset file ``into``, which every command takes as DATA."""
+    with Dataset(
+        data,
+        mapping=mapping,
+        preset=preset,
+        timezone=timezone,
+        strict=strict,
+        config=config,
+        quarantine_out=quarantine_out,
+        into=into,
+    ) as ds:
+        return ds.report
+
+
+def cache_info() -> CacheReport:
+    """Where the cache of validated datasets is, and what it holds."""
+    from brandlens.store import describe_cache
+
+    return describe_cache()
+
+
+def clear_cache() -> CacheReport:
+    """Remove every cached dataset."""
+    from brandlens import store
+
+    removed, _ = store.clear_cache()
+    return store.describe_cache(removed)

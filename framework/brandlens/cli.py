@@ -54,7 +54,19 @@ PresetOpt = Annotated[
 ]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail (exit 1) on any bad row.")]
 TimezoneOpt = Annotated[
-    str, typer.Option("--timezone", help="Time zone whose local dates windows count in.")
+    str | None,
+    typer.Option(
+        "--timezone",
+        help="Time zone whose local dates windows count in (default Asia/Shanghai, or the "
+        "zone a loaded dataset file was made with).",
+    ),
+]
+NoCacheOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="Validate DATA afresh and keep nothing (BRANDLENS_CACHE=0 does the same).",
+    ),
 ]
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="As-of date (default: last local event date).")
@@ -168,15 +180,22 @@ def _run(
     param: list[str] | None,
     mapping: Path | None,
     preset: str | None,
-    timezone: str,
+    timezone: str | None,
     strict: bool,
     quiet: bool,
     config: Any,
+    no_cache: bool = False,
 ) -> Any:
     from brandlens.engine import Dataset
 
     with Dataset(
-        data, mapping=mapping, preset=preset, timezone=timezone, strict=strict, config=config
+        data,
+        mapping=mapping,
+        preset=preset,
+        timezone=timezone,
+        strict=strict,
+        config=config,
+        cache=False if no_cache else None,
     ) as ds:
         total = len(methodology) if methodology else len(ds.registry.methodologies)
         with _progress(total, quiet) as step:
@@ -199,7 +218,7 @@ def compute(
     param: ParamOpt = None,
     mapping: MappingOpt = None,
     preset: PresetOpt = None,
-    timezone: TimezoneOpt = "Asia/Shanghai",
+    timezone: TimezoneOpt = None,
     strict: StrictOpt = False,
     fmt: FormatOpt = Fmt.table,
     output: OutputOpt = None,
@@ -208,6 +227,7 @@ def compute(
     memory_limit: MemoryOpt = None,
     threads: ThreadsOpt = None,
     temp_directory: TempOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Compute every indicator of the chosen methodologies, per brand."""
     with errors():
@@ -224,6 +244,7 @@ def compute(
             strict,
             quiet,
             _config(memory_limit, threads, temp_directory),
+            no_cache,
         )
     emit(result, fmt, output, no_color)
     _report_errors(result.errors, fmt)
@@ -238,7 +259,7 @@ def compare(
     param: ParamOpt = None,
     mapping: MappingOpt = None,
     preset: PresetOpt = None,
-    timezone: TimezoneOpt = "Asia/Shanghai",
+    timezone: TimezoneOpt = None,
     strict: StrictOpt = False,
     fmt: FormatOpt = Fmt.table,
     output: OutputOpt = None,
@@ -247,6 +268,7 @@ def compare(
     memory_limit: MemoryOpt = None,
     threads: ThreadsOpt = None,
     temp_directory: TempOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """One row per brand; the headline indicators of every methodology as columns."""
     with errors():
@@ -263,6 +285,7 @@ def compare(
             strict,
             quiet,
             _config(memory_limit, threads, temp_directory),
+            no_cache,
         )
     emit(result, fmt, output, no_color)
     _report_errors(result.errors, fmt)
@@ -283,7 +306,50 @@ def validate(
     data: DataArg,
     mapping: MappingOpt = None,
     preset: PresetOpt = None,
-    timezone: TimezoneOpt = "Asia/Shanghai",
+    timezone: TimezoneOpt = None,
+    strict: StrictOpt = False,
+    quarantine_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--quarantine-out", help="Write quarantined rows with reasons (.csv/.parquet)."
+        ),
+    ] = None,
+    fmt: FormatOpt = Fmt.table,
+    output: OutputOpt = None,
+    no_color: NoColorOpt = False,
+    memory_limit: MemoryOpt = None,
+    threads: ThreadsOpt = None,
+    temp_directory: TempOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Check DATA against the canonical schema; report quarantined rows per reason."""
+    from brandlens import api
+
+    with errors():
+        report = api.validate(
+            data,
+            mapping=mapping,
+            preset=preset,
+            timezone=timezone,
+            quarantine_out=quarantine_out,
+            config=_config(memory_limit, threads, temp_directory),
+            cache=False if no_cache else None,
+        )
+    emit(report, fmt, output, no_color)
+    if strict and report.rows_quarantined:
+        fail(f"{report.rows_quarantined} bad row(s) under --strict", EXIT_DATA)
+
+
+@app.command()
+def load(
+    data: DataArg,
+    into: Annotated[
+        Path,
+        typer.Option("--into", help="The dataset file to write (.duckdb); replaced if it exists."),
+    ],
+    mapping: MappingOpt = None,
+    preset: PresetOpt = None,
+    timezone: TimezoneOpt = None,
     strict: StrictOpt = False,
     quarantine_out: Annotated[
         Path | None,
@@ -298,21 +364,52 @@ def validate(
     threads: ThreadsOpt = None,
     temp_directory: TempOpt = None,
 ) -> None:
-    """Check DATA against the canonical schema; report quarantined rows per reason."""
+    """Validate DATA once into a dataset file that every command accepts as DATA."""
     from brandlens import api
 
+    if not into.name.lower().endswith((".duckdb", ".db", ".ddb")):
+        fail(f"--into {into}: name the dataset file .duckdb (or .db, .ddb)", EXIT_USAGE)
     with errors():
-        report = api.validate(
+        report = api.load(
             data,
+            into,
             mapping=mapping,
             preset=preset,
             timezone=timezone,
+            strict=strict,
             quarantine_out=quarantine_out,
             config=_config(memory_limit, threads, temp_directory),
         )
     emit(report, fmt, output, no_color)
-    if strict and report.rows_quarantined:
-        fail(f"{report.rows_quarantined} bad row(s) under --strict", EXIT_DATA)
+
+
+cache_app = typer.Typer(
+    help="The cache of validated datasets: where it is, what it holds, clearing it.",
+    no_args_is_help=True,
+)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("info")
+def cache_info(
+    fmt: FormatOpt = Fmt.table, output: OutputOpt = None, no_color: NoColorOpt = False
+) -> None:
+    """Where validated datasets are cached (BRANDLENS_CACHE_DIR) and how much they take."""
+    from brandlens import api
+
+    with errors():
+        emit(api.cache_info(), fmt, output, no_color)
+
+
+@cache_app.command("clear")
+def cache_clear(
+    fmt: FormatOpt = Fmt.table, output: OutputOpt = None, no_color: NoColorOpt = False
+) -> None:
+    """Remove every cached dataset (the next command on any data validates it again)."""
+    from brandlens import api
+
+    with errors():
+        emit(api.clear_cache(), fmt, output, no_color)
 
 
 @app.command()
@@ -475,13 +572,6 @@ def generate(
         )
 
 
-def _cache_dir() -> Path:
-    """BRANDLENS_CACHE_DIR, else $XDG_CACHE_HOME/brandlens, else ~/.cache/brandlens."""
-    if os.environ.get("BRANDLENS_CACHE_DIR"):
-        return Path(os.environ["BRANDLENS_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "brandlens"
-
-
 @app.command()
 def demo(
     data_dir: Annotated[
@@ -496,8 +586,9 @@ def demo(
     from brandlens.fileio import atomic_write_text
     from brandlens.market import DEMO_USERS, MARKET_VERSION
     from brandlens.market import generate as run_generate
+    from brandlens.store import cache_dir
 
-    target = data_dir or _cache_dir() / f"demo-{MARKET_VERSION}-{DEMO_USERS}"
+    target = data_dir or cache_dir() / f"demo-{MARKET_VERSION}-{DEMO_USERS}"
     marker = target / ".complete"
     console = _stderr(no_color)
     with errors():
@@ -515,7 +606,7 @@ def demo(
             None,
             None,
             None,
-            "Asia/Shanghai",
+            None,
             False,
             quiet,
             _config(None, None, None),

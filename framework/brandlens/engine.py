@@ -151,6 +151,7 @@ class Dataset:
         plugin_registry: Registry | None = None,
         connection: duckdb.DuckDBPyConnection | None = None,
         cache: bool | None = None,
+        into: str | Path | None = None,
     ) -> None:
         import duckdb
 
@@ -192,7 +193,8 @@ class Dataset:
                 workdir.remove(self.workdir)
                 raise UsageError(f"engine settings rejected by DuckDB: {e}") from None
         try:
-            self._open(data, column_mapping, timezone, quarantine_out, strict, cache)
+            target = Path(into) if into is not None else None
+            self._open(data, column_mapping, timezone, quarantine_out, strict, cache, target)
         except BaseException:
             self.close()
             raise
@@ -205,6 +207,7 @@ class Dataset:
         quarantine_out: str | Path | None,
         strict: bool,
         cache: bool | None,
+        into: Path | None = None,
     ) -> None:
         import duckdb
 
@@ -223,9 +226,13 @@ class Dataset:
             ) from None
         vocabulary = sorted(self.registry.event_types)
         meta: store.StoredMeta | None = None
+        if into is not None and isinstance(data, InMemoryData):
+            raise UsageError("--into needs data files, not an in-memory log")
         if not isinstance(data, InMemoryData) and store.looks_like_dataset_file(Path(data)):
             meta = store.attach_store(self.con, Path(data))
             if meta is not None:
+                if into is not None:
+                    raise UsageError(f"{data}: already a loaded dataset file; nothing to load")
                 self._check_dataset_file(Path(data), meta, column_mapping, timezone, vocabulary)
                 self.timezone = meta.timezone
                 self.cached = Path(data)
@@ -237,7 +244,9 @@ class Dataset:
                 self.catalog = self.con.execute("SELECT current_database()").fetchone()[0]
                 meta = self._validate(source, vocabulary, self.catalog)
             else:
-                meta = self._load_files(Path(data), str(data), column_mapping, vocabulary, cache)
+                meta = self._load_files(
+                    Path(data), str(data), column_mapping, vocabulary, cache, into
+                )
         self.report: ValidationReport = meta.report
         self.source_columns = meta.source_columns
         store.create_views(self.con, self.catalog)
@@ -275,17 +284,20 @@ class Dataset:
         column_mapping: ColumnMapping | None,
         vocabulary: list[str],
         cache: bool | None,
+        into: Path | None,
     ) -> Any:
         """Use the cached store of DATA, or validate into a new file store (and keep it).
 
-        The store is attached before the sources are opened: opening a database
+        The new store is written under a temporary name beside its target and renamed
+        when complete. It is attached before the sources are opened: opening a database
         source switches the connection's file access off for good.
         """
         from brandlens import store
+        from brandlens.fileio import AtomicFile
         from brandlens.sources import open_source
 
         mapping_json = column_mapping.model_dump_json() if column_mapping else None
-        keep = store.cache_enabled() if cache is None else cache
+        keep = into is None and (store.cache_enabled() if cache is None else cache)
         entry: Path | None = None
         if keep and data.exists():
             entry = store.cache_path(data, mapping_json, self.timezone, vocabulary)
@@ -300,32 +312,35 @@ class Dataset:
                 entry.parent.mkdir(parents=True, exist_ok=True)
             except OSError:
                 entry = None
-        if entry is None:
+        if into is not None:
+            target = into
+        elif entry is not None:
+            target = entry
+        else:
             assert self.workdir is not None
             target = self.workdir / "dataset.duckdb"
-        else:
-            target = entry
-        building = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+        building = AtomicFile(target, "--into" if into is not None else "")
+        building.tmp.unlink()  # DuckDB makes the file itself; the unique name stays ours
         self.catalog = store.STORE_ALIAS
-        self.con.execute(f"ATTACH $p AS {quote_ident(self.catalog)}", {"p": str(building)})
         try:
+            self.con.execute(f"ATTACH $p AS {quote_ident(self.catalog)}", {"p": str(building.tmp)})
             source = open_source(self.con, given, column_mapping)
             meta = self._validate(source, vocabulary, self.catalog)
             meta.mapping = mapping_json
             store.write_meta(self.con, self.catalog, meta)
             self.con.execute(f"CHECKPOINT {quote_ident(self.catalog)}")
             # The finished store takes its name in one step; this run keeps reading it.
-            os.replace(building, target)
+            building.commit()
         except BaseException:
             with contextlib.suppress(Exception):
                 self.con.execute(f"DETACH {quote_ident(self.catalog)}")
-            for leftover in (building, building.with_name(building.name + ".wal")):
-                with contextlib.suppress(OSError):
-                    leftover.unlink()
+            building.discard()
             raise
-        if entry is not None:
+        finally:
+            Path(f"{building.tmp}.wal").unlink(missing_ok=True)
+        if entry is not None and into is None:
             store.forget_other_versions(entry)
-            self.cached = entry
+        self.cached = target if into is not None or entry is not None else None
         return meta
 
     def _check_dataset_file(

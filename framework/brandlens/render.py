@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from brandlens import catalog
-from brandlens.result import Comparison, Result, ValidationReport, VerifyReport
+from brandlens.result import CacheReport, Comparison, Result, ValidationReport, VerifyReport
 
 
 class Format(StrEnum):
@@ -121,6 +121,9 @@ def sections(model: BaseModel) -> list[Section]:
         return out
     if isinstance(model, VerifyReport):
         return _verify_sections(model)
+    if isinstance(model, CacheReport):
+        fields = ["path", "enabled", "entries", "bytes", "max_bytes", "removed"]
+        return [Section("cache", ["field", "value"], [[f, getattr(model, f)] for f in fields])]
     raise TypeError(f"no tabular view for {type(model).__name__}")
 
 

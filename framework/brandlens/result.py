@@ -135,6 +135,17 @@ class ValidationReport(BaseModel):
         return sum(t.rows_quarantined for t in self.tables)
 
 
+class CacheReport(BaseModel):
+    """What ``brandlens cache`` says: where validated datasets are kept and how much."""
+
+    path: str
+    enabled: bool
+    entries: int
+    bytes: int
+    max_bytes: int
+    removed: int = Field(0, description="entries removed by this command")
+
+
 class PropertyResult(BaseModel):
     """One cell of the verify table: an indicator x a property."""
 

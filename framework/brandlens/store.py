@@ -21,11 +21,11 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from brandlens import __version__
 from brandlens.errors import DataError
-from brandlens.result import ValidationReport
+from brandlens.result import CacheReport, ValidationReport
 from brandlens.schema import TABLES, columns_of
 from brandlens.sqlcheck import quote_ident
 from brandlens.validation import DATA_SCHEMA, DIGEST, OCCURRENCE, QUARANTINE_TABLE
@@ -267,12 +267,13 @@ def _first(e: BaseException) -> str:
     return lines[0] if lines else type(e).__name__
 
 
-def describe_cache() -> dict[str, Any]:
+def describe_cache(removed: int = 0) -> CacheReport:
     entries = cache_entries()
-    return {
-        "path": str(cache_dir()),
-        "enabled": cache_enabled(),
-        "entries": len(entries),
-        "bytes": sum(p.stat().st_size for p in entries),
-        "max_bytes": cache_max_bytes(),
-    }
+    return CacheReport(
+        path=str(cache_dir()),
+        enabled=cache_enabled(),
+        entries=len(entries),
+        bytes=sum(p.stat().st_size for p in entries),
+        max_bytes=cache_max_bytes(),
+        removed=removed,
+    )

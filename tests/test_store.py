@@ -1,0 +1,190 @@
+"""The dataset store: the cache, dataset files, the private working directory, local dates."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from brandlens import store, workdir
+from brandlens.engine import Dataset
+from brandlens.errors import UsageError
+from brandlens.localtime import local_date_sql
+from conftest import ev
+
+ROWS = [
+    ev("2025-06-01 02:00:00", "u1", "purchase", brand="Lumi", amount="10"),
+    ev("2025-06-02 02:00:00", "u2", "ad_click", brand="Lumi"),
+    ev("2025-06-03 02:00:00", "u3", "bogus", brand="Lumi"),  # quarantined
+]
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    root = tmp_path / "cache"
+    monkeypatch.setenv("BRANDLENS_CACHE_DIR", str(root))
+    monkeypatch.delenv("BRANDLENS_CACHE", raising=False)
+    return root
+
+
+def test_second_open_reuses_the_cached_store(cache, events_dir):
+    data = events_dir(ROWS)
+    with Dataset(data) as first:
+        assert first.cached is not None and first.cached.parent == cache
+        report = first.report
+    with Dataset(data) as second:
+        assert second.cached == first.cached
+        assert second.report == report  # counts, reasons and examples survive the cache
+        assert second.con.execute("SELECT count(*) FROM events").fetchone()[0] == 2
+    assert len(store.cache_entries()) == 1
+
+
+def test_a_changed_source_makes_a_new_entry_and_drops_the_old(cache, events_dir):
+    data = events_dir(ROWS)
+    with Dataset(data) as ds:
+        old = ds.cached
+    events = data / "events.csv"
+    events.write_text(events.read_text() + events.read_text().splitlines()[1] + "\n")
+    os.utime(events, ns=(time.time_ns(), time.time_ns() + 10**9))
+    with Dataset(data) as ds:
+        assert ds.cached != old
+        assert ds.report.events.rows_read == 4
+    assert store.cache_entries() == [ds.cached]
+
+
+def test_the_cache_key_includes_the_time_zone(cache, events_dir):
+    data = events_dir(ROWS)
+    with Dataset(data) as a, Dataset(data, timezone="UTC") as b:
+        assert a.cached != b.cached
+
+
+def test_no_cache_keeps_nothing(cache, events_dir):
+    with Dataset(events_dir(ROWS), cache=False) as ds:
+        assert ds.cached is None
+        work = ds.workdir
+        assert work is not None and work.is_dir()
+    assert not work.exists()
+    assert store.cache_entries() == []
+
+
+def test_cache_clear(cache, events_dir):
+    with Dataset(events_dir(ROWS)):
+        pass
+    removed, size = store.clear_cache()
+    assert removed == 1 and size > 0 and store.cache_entries() == []
+
+
+def test_a_loaded_dataset_file_is_data_for_every_command(cache, events_dir, tmp_path):
+    target = tmp_path / "shop.duckdb"
+    with Dataset(events_dir(ROWS), into=target) as ds:
+        loaded = ds.report
+    assert target.is_file() and store.cache_entries() == []
+    assert not list(tmp_path.glob(".shop.duckdb.*"))  # the temporary name is gone
+    with Dataset(target) as ds:
+        assert ds.report == loaded and ds.cached == target
+        assert ds.con.execute("SELECT count(*) FROM events").fetchone()[0] == 2
+    with pytest.raises(UsageError, match="loaded with --timezone Asia/Shanghai"):
+        Dataset(target, timezone="UTC")
+    with pytest.raises(UsageError, match="no --mapping or --preset"):
+        Dataset(target, preset="cdnow")
+
+
+def test_a_database_with_views_under_store_names_is_not_taken_for_a_store(cache, tmp_path):
+    # A view named like a store's table could run any query: such a file is plain data.
+    db = tmp_path / "fake.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE SCHEMA brandlens_data")
+    con.execute("CREATE VIEW brandlens_data._meta AS SELECT 'format' AS key, '1' AS value")
+    con.execute(
+        "CREATE TABLE main.events AS SELECT TIMESTAMP '2025-01-01' AS ts, 'u' AS user_id, "
+        "'ad_click' AS event_type, 'B' AS brand"
+    )
+    con.close()
+    with Dataset(db) as ds:
+        assert ds.cached != db  # validated as data, not opened as a store
+        assert ds.report.events.rows_accepted == 1
+
+
+def test_stale_working_directories_of_dead_processes_are_removed(tmp_path):
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    pid = int(ended.stdout)  # a process that has exited
+    stale = tmp_path / f"brandlens-{pid}-abc123"
+    (stale / "spill").mkdir(parents=True)
+    mine = tmp_path / f"brandlens-{os.getpid()}-keep1"
+    mine.mkdir()
+    other = tmp_path / "brandlens-notapid"
+    other.mkdir()
+    made = workdir.make(tmp_path)
+    assert not stale.exists()
+    assert mine.exists() and other.exists() and made.is_dir()
+    workdir.remove(made)
+    assert not made.exists()
+
+
+def test_spill_goes_to_the_private_directory(cache, events_dir, tmp_path):
+    from brandlens.engine import EngineConfig
+
+    base = tmp_path / "spill-here"
+    with Dataset(events_dir(ROWS), config=EngineConfig(temp_directory=str(base))) as ds:
+        setting = ds.con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+        assert Path(setting).parent == ds.workdir and ds.workdir.parent == base
+    assert list(base.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "tz", ["Asia/Shanghai", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "UTC"]
+)
+@settings(max_examples=40, deadline=None)
+@given(seconds=st.integers(min_value=-2_208_988_800, max_value=7_258_118_400))
+def test_local_dates_equal_icu_per_row(tz, seconds):
+    """The offset-table local date equals DuckDB's own per-row conversion, 1900..2200."""
+    con = _con()
+    expr, binds = local_date_sql(con, tz, "ts")
+    got, want = con.execute(
+        f"SELECT {expr}, CAST(timezone($ld_tz, timezone('UTC', ts)) AS DATE) "
+        "FROM (SELECT make_timestamp(CAST($s AS BIGINT) * 1000000) AS ts)",
+        {**binds, "s": seconds},
+    ).fetchone()
+    assert got == want
+
+
+def test_local_dates_at_every_offset_change():
+    con = _con()
+    for tz in ("America/New_York", "Europe/London", "Asia/Shanghai"):
+        expr, binds = local_date_sql(con, tz, "ts")
+        starts = [s for s, _ in store_changes(con, tz)]
+        bad = con.execute(
+            f"""SELECT count(*) FROM (
+                  SELECT make_timestamp(CAST(s AS BIGINT) * 1000000 + d) AS ts
+                  FROM (SELECT unnest(CAST($st AS BIGINT[])) AS s)
+                  CROSS JOIN (SELECT unnest([-3600000001, -1, 0, 1, 3600000000]) AS d))
+                WHERE {expr} <> CAST(timezone($ld_tz, timezone('UTC', ts)) AS DATE)""",
+            {**binds, "st": starts},
+        ).fetchone()[0]
+        assert bad == 0, tz
+
+
+def store_changes(con, tz):
+    from brandlens.localtime import offset_changes
+
+    return offset_changes(con, tz)
+
+
+_CON: list[duckdb.DuckDBPyConnection] = []
+
+
+def _con() -> duckdb.DuckDBPyConnection:
+    if not _CON:
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        _CON.append(con)
+    return _CON[0]
