@@ -621,6 +621,41 @@ def demo(
     _report_errors(result.errors, fmt)
 
 
+@app.command()
+def bench(
+    users: Annotated[
+        int, typer.Option("--users", help="Market size (about 100 events per user).")
+    ] = 100_000,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Measure this data directory instead of a generated market."),
+    ] = None,
+    methodology: MethodOpt = None,
+    memory_limit: MemoryOpt = None,
+    no_pandas: Annotated[
+        bool, typer.Option("--no-pandas", help="Skip the pandas FAST baseline.")
+    ] = False,
+    fmt: FormatOpt = Fmt.table,
+    output: OutputOpt = None,
+    no_color: NoColorOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Measure load, validation and every methodology (time, events/s, peak memory)."""
+    from brandlens.bench import run_bench
+
+    console = _stderr(no_color)
+    with errors():
+        report = run_bench(
+            users=users,
+            data=data,
+            methodologies=methodology,
+            memory_limit=memory_limit,
+            pandas=not no_pandas,
+            progress=None if quiet else (lambda msg: console.print(f"bench: {msg}")),
+        )
+    emit(report, fmt, output, no_color)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from brandlens import catalog
+from brandlens.bench import BenchReport
 from brandlens.result import CacheReport, Comparison, Result, ValidationReport, VerifyReport
 
 
@@ -121,6 +122,23 @@ def sections(model: BaseModel) -> list[Section]:
         return out
     if isinstance(model, VerifyReport):
         return _verify_sections(model)
+    if isinstance(model, BenchReport):
+        facts = ["brandlens_version", "duckdb_version", "machine", "cores", "memory_gb", "data"]
+        out = [Section("machine", ["field", "value"], [[f, getattr(model, f)] for f in facts])]
+        cols = ["step", "seconds", "events_per_second", "peak_rss_mb", "ratio_to_floor", "note"]
+        rows = [
+            [
+                r.step,
+                round(r.seconds, 2),
+                None if r.events_per_second is None else round(r.events_per_second),
+                round(r.peak_rss_mb),
+                None if r.ratio_to_floor is None else round(r.ratio_to_floor, 1),
+                r.note,
+            ]
+            for r in model.rows
+        ]
+        out.append(Section(f"bench: {model.events:,} events", cols, rows))
+        return out
     if isinstance(model, CacheReport):
         fields = ["path", "enabled", "entries", "bytes", "max_bytes", "removed"]
         return [Section("cache", ["field", "value"], [[f, getattr(model, f)] for f in fields])]

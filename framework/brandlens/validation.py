@@ -299,11 +299,15 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection, ts: TableSource, store: str
     not_null = " AND ".join(f"{quote_ident(k)} IS NOT NULL" for k in key)
     join = " AND ".join(f"t.{quote_ident(k)} = d.{quote_ident(k)}" for k in key)
     reason = "duplicate_event_id" if table == "events" else "duplicate_key"
+    # First the repeated keys alone (one hash aggregate; usually none), then their rows.
+    repeated = f"""
+SELECT {kcols}, min(rowid) AS first_row FROM {stored}
+WHERE _reason IS NULL AND {not_null} GROUP BY {kcols} HAVING count(*) > 1"""
+    if con.execute(f"SELECT count(*) FROM ({repeated})").fetchone()[0] == 0:
+        return
     rows = con.execute(
         f"""
-SELECT list(t.rowid ORDER BY t.rowid) FROM {stored} t
-JOIN (SELECT {kcols}, min(rowid) AS first_row FROM {stored}
-      WHERE _reason IS NULL AND {not_null} GROUP BY {kcols} HAVING count(*) > 1) d ON {join}
+SELECT list(t.rowid ORDER BY t.rowid) FROM {stored} t JOIN ({repeated}) d ON {join}
 WHERE t._reason IS NULL AND t.rowid > d.first_row
 """
     ).fetchone()
