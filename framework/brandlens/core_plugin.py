@@ -20,8 +20,7 @@ def brandlens_register_event_types(register: RegisterEventType) -> None:
 
 @hookimpl
 def brandlens_register_presets(register: RegisterPreset) -> None:
-    import yaml
-
+    from brandlens import yamlio as yaml
     from brandlens.mapping import Mapping
 
     folder = resources.files("brandlens") / "presets"

@@ -62,7 +62,7 @@ class Mapping(BaseModel):
 
 def load_mapping(path: str | Path) -> Mapping:
     """Read a mapping YAML file; any problem is a one-line usage error."""
-    import yaml
+    from brandlens import yamlio as yaml
 
     p = Path(path)
     try:

@@ -274,7 +274,7 @@ class MethodologySpec(_Strict):
 
 def load_spec(path: str | Path) -> MethodologySpec:
     """Read and validate a spec file; any problem is a PluginError naming the file."""
-    import yaml
+    from brandlens import yamlio as yaml
 
     p = Path(path)
     try:

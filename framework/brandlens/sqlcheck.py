@@ -8,9 +8,12 @@ The engine additionally runs plugin SQL with DuckDB's external access disabled.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from brandlens.errors import PluginError
 
@@ -63,8 +66,76 @@ def quote_ident(name: str) -> str:
 
 
 def check_query(sql: str, allowed_tables: Iterable[str], what: str) -> CheckedSQL:
-    """Parse ``sql`` and enforce the plugin-SQL rules; raise PluginError naming ``what``."""
-    return _check(sql, frozenset(allowed_tables), what)
+    """Parse ``sql`` and enforce the plugin-SQL rules; raise PluginError naming ``what``.
+
+    A query that passed before (same text, same allowed tables, same SQLGlot and
+    brandlens versions) is not parsed again: passes are remembered in the cache folder,
+    which takes about half a second off every command. Failures are never remembered.
+    """
+    allowed = frozenset(allowed_tables)
+    key = _memo_key(sql, allowed)
+    known = _passed().get(key)
+    if known is not None:
+        return CheckedSQL(
+            tables=frozenset(known["tables"]),
+            parameters=frozenset(known["parameters"]),
+            output_columns=None if known["columns"] is None else tuple(known["columns"]),
+        )
+    checked = _check(sql, allowed, what)
+    _remember(key, checked)
+    return checked
+
+
+_PASSED: dict[str, dict] = {}
+_LOADED: list[bool] = []
+
+
+def _memo_file() -> Path | None:
+    import os
+
+    import sqlglot
+
+    from brandlens import __version__
+
+    if os.environ.get("BRANDLENS_CACHE", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    from brandlens.store import cache_dir
+
+    return cache_dir() / f"sqlcheck-{__version__}-sqlglot{sqlglot.__version__}.json"
+
+
+def _memo_key(sql: str, allowed: frozenset[str]) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps([sql, sorted(allowed)]).encode()).hexdigest()
+
+
+def _passed() -> dict[str, dict]:
+    if not _LOADED:
+        _LOADED.append(True)
+        path = _memo_file()
+        if path is not None:
+            with contextlib.suppress(OSError, ValueError):
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(data, dict):
+                    _PASSED.update(data)
+    return _PASSED
+
+
+def _remember(key: str, checked: CheckedSQL) -> None:
+    _PASSED[key] = {
+        "tables": sorted(checked.tables),
+        "parameters": sorted(checked.parameters),
+        "columns": None if checked.output_columns is None else list(checked.output_columns),
+    }
+    path = _memo_file()
+    if path is None:
+        return
+    from brandlens.fileio import atomic_write_text
+
+    with contextlib.suppress(Exception):  # a cache that cannot be written is no error
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(_PASSED, sort_keys=True))
 
 
 @cache
