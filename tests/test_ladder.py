@@ -111,4 +111,4 @@ def test_values_reach_sql_only_as_bound_parameters():
     sql, binds = LADDER.compile(Params().model_dump())
     assert "short_video" not in sql and "ad_click" not in sql
     assert binds["l_lad_1_1_c0"] == ["live", "short_video"]
-    assert binds["l_snapshots"] == [0, 3]
+    assert [binds["l_snap_0"], binds["l_snap_1"]] == [0, 3]

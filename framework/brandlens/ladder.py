@@ -124,7 +124,6 @@ class StageLadder(BaseModel):
         rules: list[tuple[int, str, str, str]] = []  # (stage index, flag, window bind, min bind)
         flag_exprs: list[str] = []
         reach: dict[str, int] = {}  # event type -> the longest window of a rule naming it
-        windows: list[int] = []
         for s_i, stage in enumerate(self.stages):
             for e_i, ev in enumerate(stage.evidence):
                 if any(resolve(f"${k}", params) != v for k, v in ev.when.items()):
@@ -144,7 +143,6 @@ class StageLadder(BaseModel):
                         binds[bind] = value
                         parts.append(f"{col} {cond.op} ${bind}")
                 window = int(resolve(ev.window_days, params))
-                windows.append(window)
                 for t in ev.event_types:
                     reach[t] = max(reach.get(t, 0), window)
                 binds[f"{tag}_w"] = window
@@ -153,8 +151,6 @@ class StageLadder(BaseModel):
                 flag_exprs.append(f"bool_or({' AND '.join(parts)}) AS {flag}")
                 rules.append((s_i, flag, f"{tag}_w", f"{tag}_m"))
         snapshots = sorted({int(resolve(s, params)) for s in self.snapshots})
-        binds["l_snapshots"] = snapshots
-        binds["l_maxw"] = max(windows) if windows else 1
         # Each event type is read only as far back as the longest rule that names it needs
         # (awareness looks back days, purchase years): the scan reduces to what counts.
         by_span: dict[int, list[str]] = {}
@@ -175,26 +171,39 @@ class StageLadder(BaseModel):
                 " CAST(NULL AS VARCHAR) AS stage, CAST(NULL AS INTEGER) AS stage_rank WHERE false"
             )
             return sql, {}
-        counts = [
-            f"count(*) FILTER (WHERE d.{flag} AND d.local_date > s.snapshot_date - ${w}) AS n{i}"
-            for i, (_, flag, w, _) in enumerate(rules)
-        ]
-        stage_case, rank_case = [], []
-        for s_i in reversed(range(len(self.stages))):
-            ors = [f"n{i} >= ${m}" for i, (si, _, _, m) in enumerate(rules) if si == s_i]
-            if not ors:
-                continue
-            cond = " OR ".join(ors)
-            key = self.stages[s_i].key
-            binds[f"l_key_{s_i}"] = key
-            stage_case.append(f"WHEN {cond} THEN $l_key_{s_i}")
-            rank_case.append(f"WHEN {cond} THEN {s_i + 1}")
+        # One pass over the (user, brand, day) flags counts every rule at every snapshot
+        # (n<snapshot>_<rule>); each snapshot then reads its own counts. No join of days
+        # with snapshots, no second grouping per snapshot.
+        counts = []
+        for k in range(len(snapshots)):
+            binds[f"l_snap_{k}"] = snapshots[k]
+            day = f"(CAST($as_of AS DATE) - $l_snap_{k})"
+            counts += [
+                f"count(*) FILTER (WHERE {flag} AND local_date <= {day} "
+                f"AND local_date > {day} - ${w}) AS n{k}_{i}"
+                for i, (_, flag, w, _) in enumerate(rules)
+            ]
+        per_snapshot = []
+        for k in range(len(snapshots)):
+            stage_case, rank_case = [], []
+            for s_i in reversed(range(len(self.stages))):
+                ors = [f"n{k}_{i} >= ${m}" for i, (si, _, _, m) in enumerate(rules) if si == s_i]
+                if not ors:
+                    continue
+                cond = " OR ".join(ors)
+                binds[f"l_key_{s_i}"] = self.stages[s_i].key
+                stage_case.append(f"WHEN {cond} THEN $l_key_{s_i}")
+                rank_case.append(f"WHEN {cond} THEN {s_i + 1}")
+            per_snapshot.append(
+                f"""SELECT CAST($l_snap_{k} AS INTEGER) AS days_before,
+    CAST($as_of AS DATE) - $l_snap_{k} AS snapshot_date, user_id, brand,
+    CASE {" ".join(stage_case)} END AS stage,
+    CAST(CASE {" ".join(rank_case)} END AS INTEGER) AS stage_rank
+  FROM counted"""
+            )
+        union = "\n  UNION ALL\n  ".join(per_snapshot)
         sql = f"""
-WITH snap AS (
-  SELECT days_before, CAST($as_of AS DATE) - days_before AS snapshot_date
-  FROM (SELECT unnest($l_snapshots) AS days_before)
-),
-days AS (
+WITH days AS (
   SELECT user_id, brand, local_date, {", ".join(flag_exprs)}
   FROM events
   WHERE brand IS NOT NULL
@@ -202,17 +211,13 @@ days AS (
     AND ({" OR ".join(scans)})
   GROUP BY user_id, brand, local_date
 ),
-counted AS (
-  SELECT s.days_before, s.snapshot_date, d.user_id, d.brand, {", ".join(counts)}
-  FROM days d JOIN snap s
-    ON d.local_date <= s.snapshot_date AND d.local_date > s.snapshot_date - $l_maxw
-  GROUP BY s.days_before, s.snapshot_date, d.user_id, d.brand
+counted AS MATERIALIZED (
+  SELECT user_id, brand, {", ".join(counts)}
+  FROM days
+  GROUP BY user_id, brand
 ),
 staged AS (
-  SELECT days_before, snapshot_date, user_id, brand,
-    CASE {" ".join(stage_case)} END AS stage,
-    CAST(CASE {" ".join(rank_case)} END AS INTEGER) AS stage_rank
-  FROM counted
+  {union}
 )
 SELECT * FROM staged WHERE stage IS NOT NULL
 """
