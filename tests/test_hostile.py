@@ -1,0 +1,110 @@
+"""Hostile input, one class at a time (issue 10, "Hardening").
+
+Whatever the data or the arguments hold, brandlens shows it literally (no rich markup,
+control characters escaped), writes CSV that round-trips, skips what the data does not
+allow instead of failing, stops cleanly on Ctrl-C, and ends with one line and a
+documented exit code: never a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from brandlens.cli import app
+from conftest import ev
+from fixture_plugins import ToyPlugin
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCUMENTED = {0, 1, 2}
+
+BRANDS = [
+    "\x1b[31mRed\x1b[0m",
+    "[bold]Hidden",
+    "[/x]",
+    "a\rb",
+    "new\nline",
+    'x,"y"',
+    "#hash",
+    " sp ",
+    "\u202egnp.exe",
+    "bell\x07",
+]
+
+STORY = [
+    ev("2025-06-20 04:00:00", "u1", "ad_impression"),
+    ev("2025-06-21 04:00:00", "u2", "purchase", amount="10"),
+    ev("2025-06-22 04:00:00", "u2", "purchase", amount="15"),
+    ev("2025-06-22 04:00:00", "u3", "member_join"),
+    ev("2025-06-22 04:00:00", "u3", "purchase", brand="C", amount="7"),
+]
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def toy(register_plugin):
+    register_plugin(ToyPlugin(), "toy-plugin")
+
+
+def invoke(runner: CliRunner, *args: object, **kw):
+    return runner.invoke(app, [str(a) for a in args], **kw)
+
+
+def clean(r) -> None:
+    """One run ended the documented way: no traceback, no unexpected exception."""
+    assert r.exit_code in DOCUMENTED, (r.exit_code, r.output)
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    assert "Traceback" not in r.output
+    assert "internal error" not in r.stderr, r.stderr
+
+
+@pytest.fixture
+def hostile_dir(tmp_path: Path) -> Path:
+    """Events whose brands hold markup, control characters and CSV metacharacters."""
+    d = tmp_path / "hostile"
+    d.mkdir()
+    with (d / "events.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)  # RFC 4180: CRLF records, so a bare CR in a value is quoted
+        w.writerow(["ts", "user_id", "event_type", "brand", "amount"])
+        for i, b in enumerate(BRANDS):
+            w.writerow([f"2025-06-2{i % 9} 04:00:00", f"u{i}", "purchase", b, "10"])
+            w.writerow([f"2025-06-2{i % 9} 05:00:00", f"u{i}", "[/x]", b, ""])
+    return d
+
+
+# ---- §4 bad mappings are usage errors naming the mapping -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ('read:\n  delimiter: "\\""\n', "read.delimiter"),
+        ("read:\n  delimiter: ab\n", "read.delimiter"),
+        ('read:\n  delimiter: ""\n', "read.delimiter"),
+        ('read:\n  delimiter: "\\n"\n', "read.delimiter"),
+        ("read:\n  header: false\n  names: [ts, user_id, ts]\n", "appears more than once"),
+        ("read:\n  header: false\n  names: [ts, TS, user_id]\n", "appears more than once"),
+        ("read:\n  header: false\n  names: [ts, ' ', user_id]\n", "must not be empty"),
+        (b"\xff\xfe\x00\x01binary", "not UTF-8"),
+        ("columns: {ts: Zeit}\n".encode("utf-16"), "not UTF-8"),
+    ],
+)
+def test_bad_mappings_exit_2_naming_the_mapping_file(
+    runner, events_dir, tmp_path, content, problem
+):
+    mapping = tmp_path / "my-mapping.yaml"
+    if isinstance(content, bytes):
+        mapping.write_bytes(content)
+    else:
+        mapping.write_text(content, encoding="utf-8")
+    r = invoke(runner, "compute", events_dir(STORY), "--mapping", mapping)
+    clean(r)
+    assert r.exit_code == 2, r.stderr
+    assert r.stderr.startswith(f"brandlens: error: {mapping}:") and problem in r.stderr
