@@ -108,3 +108,34 @@ def test_bad_mappings_exit_2_naming_the_mapping_file(
     clean(r)
     assert r.exit_code == 2, r.stderr
     assert r.stderr.startswith(f"brandlens: error: {mapping}:") and problem in r.stderr
+
+
+# ---- §4 threads: the option and the variable obey one rule -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "env", "named"),
+    [
+        ("0", None, "--threads"),
+        ("-1", None, "--threads"),
+        ("1025", None, "--threads"),
+        (None, "0", "BRANDLENS_THREADS"),
+        (None, "1025", "BRANDLENS_THREADS"),
+        (None, "many", "BRANDLENS_THREADS"),
+    ],
+)
+def test_bad_thread_counts_exit_2(runner, events_dir, monkeypatch, option, env, named):
+    if env is not None:
+        monkeypatch.setenv("BRANDLENS_THREADS", env)
+    args = ["validate", events_dir(STORY)] + (["--threads", option] if option else [])
+    r = invoke(runner, *args)
+    clean(r)
+    assert r.exit_code == 2 and named in r.stderr and "1 to 1024" in r.stderr
+
+
+def test_good_thread_counts_run(runner, events_dir, monkeypatch):
+    assert invoke(runner, "validate", events_dir(STORY), "--threads", "1").exit_code == 0
+    monkeypatch.setenv("BRANDLENS_THREADS", "2")
+    assert invoke(runner, "validate", events_dir(STORY)).exit_code == 0
+    monkeypatch.setenv("BRANDLENS_THREADS", "0")  # the option wins over the variable
+    assert invoke(runner, "validate", events_dir(STORY), "--threads", "1").exit_code == 0

@@ -67,18 +67,30 @@ class EngineConfig:
     def resolved(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         memory = self.memory_limit or os.environ.get("BRANDLENS_MEMORY_LIMIT")
-        threads = self.threads or os.environ.get("BRANDLENS_THREADS")
         temp = self.temp_directory or os.environ.get("BRANDLENS_TEMP_DIRECTORY")
         if memory:
             out["memory_limit"] = str(memory)
-        if threads:
-            try:
-                out["threads"] = int(threads)
-            except ValueError:
-                raise UsageError(f"threads must be a whole number, got {threads!r}") from None
+        if self.threads is not None:
+            out["threads"] = _threads(self.threads, "--threads")
+        elif os.environ.get("BRANDLENS_THREADS", "").strip():
+            out["threads"] = _threads(os.environ["BRANDLENS_THREADS"], "BRANDLENS_THREADS")
         if temp:
             out["temp_directory"] = str(temp)
         return out
+
+
+MAX_THREADS = 1024
+
+
+def _threads(value: int | str, what: str) -> int:
+    """The option and the variable obey one rule: a whole number from 1 to MAX_THREADS."""
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        n = 0
+    if not 1 <= n <= MAX_THREADS:
+        raise UsageError(f"{what}: expected a whole number from 1 to {MAX_THREADS}, got {value!r}")
+    return n
 
 
 def check_timezone(tz: str) -> str:
