@@ -9,12 +9,17 @@ documented exit code: never a traceback.
 from __future__ import annotations
 
 import csv
+import warnings
 from pathlib import Path
 
+import duckdb
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import brandlens
 from brandlens.cli import app
+from brandlens.result import Result
 from conftest import ev
 from fixture_plugins import ToyPlugin
 
@@ -139,3 +144,60 @@ def test_good_thread_counts_run(runner, events_dir, monkeypatch):
     assert invoke(runner, "validate", events_dir(STORY)).exit_code == 0
     monkeypatch.setenv("BRANDLENS_THREADS", "0")  # the option wins over the variable
     assert invoke(runner, "validate", events_dir(STORY), "--threads", "1").exit_code == 0
+
+
+# ---- §4 CLV with huge amounts: scale-free, finite, silent ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def markets(tmp_path_factory) -> dict[str, Path]:
+    """A small generated market, the same with amounts x 1e6, and with every amount near 1e16."""
+    from brandlens.market import generate
+
+    base = tmp_path_factory.mktemp("clv")
+    generate(base / "x1", users=3000, seed=0)
+    con = duckdb.connect()
+    out = {"x1": base / "x1"}
+    for name, expr in [
+        ("x1e6", "CAST(amount * 1000000 AS DECIMAL(18,2))"),
+        ("near1e16", "CAST(9999999999999999.99 AS DECIMAL(18,2))"),
+    ]:
+        d = base / name
+        d.mkdir()
+        for f in (base / "x1").iterdir():
+            if f.name != "events.parquet":
+                (d / f.name).write_bytes(f.read_bytes())
+        con.execute(
+            f"COPY (SELECT * REPLACE (CASE WHEN amount IS NULL THEN NULL ELSE {expr} END "
+            f"AS amount) FROM read_parquet($src)) TO $dst",
+            {"src": str(base / "x1" / "events.parquet"), "dst": str(d / "events.parquet")},
+        )
+        out[name] = d
+    return out
+
+
+def _goal_quietly(path: Path) -> Result:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = brandlens.compute(path, methodologies=["goal"])
+    assert [str(w.message) for w in caught] == []
+    return result
+
+
+def test_clv_scales_with_the_currency_unit(markets):
+    small, large = _goal_quietly(markets["x1"]), _goal_quietly(markets["x1e6"])
+    assert small.errors == [] and large.errors == []
+    brands = {r.brand for r in small.results if r.indicator == "goal.clv_total"}
+    for b in sorted(brands):
+        a, z = small.value("goal.clv_total", b), large.value("goal.clv_total", b)
+        assert z == pytest.approx(a * 1e6, rel=1e-2), b
+        assert large.value("goal.high_value_share", b) == small.value("goal.high_value_share", b)
+
+
+def test_clv_with_amounts_near_1e16_is_finite_and_silent(runner, markets):
+    result = _goal_quietly(markets["near1e16"])
+    clv = [r.value for r in result.results if r.indicator == "goal.clv_total"]
+    assert clv and all(v is not None and np.isfinite(v) for v in clv)
+    assert [e for e in result.errors if "clv" in e.indicator] == []
+    r = invoke(runner, "compute", markets["near1e16"], "-m", "goal", "-f", "json", "-q")
+    assert r.exit_code == 0 and r.stderr == ""

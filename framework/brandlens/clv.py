@@ -20,19 +20,43 @@ Alternative to the Pareto/NBD Model", Marketing Science 24(2); Fader, Hardie & L
 (2005), "RFM and CLV: Using Iso-Value Curves for Customer Base Analysis", Journal
 of Marketing Research 42(4), and Fader & Hardie's note "The Gamma-Gamma Model of
 Monetary Value" (2013). Likelihoods are evaluated in log space.
+
+Numerics: the optimiser probes extreme parameters on purpose, so fits and
+predictions run with numpy's floating-point warnings silenced; callers check the
+results for finiteness instead. Gamma-Gamma is fitted on amounts divided by their
+mean, so the fit is the same in cents or in billions (the scale parameter v is
+converted back to the caller's unit).
 """
 
 from __future__ import annotations
 
+import functools
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:  # pragma: no cover
     from scipy.optimize import OptimizeResult
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def quiet(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run without numpy/scipy warnings: overflow at probed parameters is expected, not news."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def _arrays(*values: ArrayLike) -> list[np.ndarray]:
@@ -49,6 +73,7 @@ class BetaGeoFit:
     b: float
     log_likelihood: float
 
+    @quiet
     def expected_transactions(
         self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -68,6 +93,7 @@ class BetaGeoFit:
         return first * second / (1 + alive_term)
 
 
+@quiet
 def bgnbd_log_likelihood(
     params: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
 ) -> np.ndarray:
@@ -86,6 +112,7 @@ def bgnbd_log_likelihood(
     return a1 + np.logaddexp(a2, a3)
 
 
+@quiet
 def fit_bgnbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BetaGeoFit:
     """Maximum-likelihood BG/NBD parameters for the given customers."""
     x, tx, T = _arrays(frequency, recency, T)
@@ -116,6 +143,7 @@ class GammaGammaFit:
         """E[M] = p v / (q − 1): the expected value per transaction of a new customer."""
         return self.p * self.v / (self.q - 1)
 
+    @quiet
     def expected_average_value(self, frequency: ArrayLike, monetary_value: ArrayLike) -> np.ndarray:
         """E[M | x, m̄] = p (v + x m̄) / (p x + q − 1); the population mean when x = 0."""
         x, m = _arrays(frequency, monetary_value)
@@ -124,6 +152,7 @@ class GammaGammaFit:
         return np.where(x > 0, conditional, self.population_mean)
 
 
+@quiet
 def gamma_gamma_log_likelihood(
     params: ArrayLike, frequency: ArrayLike, monetary_value: ArrayLike
 ) -> np.ndarray:
@@ -143,25 +172,37 @@ def gamma_gamma_log_likelihood(
     )
 
 
+@quiet
 def fit_gamma_gamma(frequency: ArrayLike, monetary_value: ArrayLike) -> GammaGammaFit:
-    """Maximum-likelihood Gamma-Gamma parameters, on customers with x ≥ 1 and m̄ > 0."""
+    """Maximum-likelihood Gamma-Gamma parameters, on customers with x ≥ 1 and m̄ > 0.
+
+    The model is scale-equivariant in m̄ (p and q are unit-free, v has m̄'s unit), so it
+    is fitted on m̄ / s with s the mean of m̄: the search space fits any currency unit.
+    """
     x, m = _arrays(frequency, monetary_value)
-    keep = (x > 0) & (m > 0)
+    keep = (x > 0) & (m > 0) & np.isfinite(m)
     x, m = x[keep], m[keep]
     if len(x) == 0:
         raise ValueError("no repeat customers with a positive spend to fit")
+    scale = float(np.mean(m))
+    unit = m / scale
 
     def nll(log_params: np.ndarray) -> float:
-        value = -np.sum(gamma_gamma_log_likelihood(np.exp(log_params), x, m))
+        value = -np.sum(gamma_gamma_log_likelihood(np.exp(log_params), x, unit))
         return float(value) if np.isfinite(value) else 1e300
 
-    best = _minimise(nll, np.log([1.0, 2.0, max(float(np.mean(m)), 1.0)]))
+    best = _minimise(nll, np.log([1.0, 2.0, 1.0]))
     p, q, v = np.exp(best.x)
-    return GammaGammaFit(float(p), float(q), float(v), float(-best.fun))
+    # the density of m̄ = s · m̄/s carries the Jacobian 1/s per customer
+    log_likelihood = float(-best.fun) - len(x) * float(np.log(scale))
+    return GammaGammaFit(float(p), float(q), float(v) * scale, log_likelihood)
 
 
 def _minimise(nll: Callable[[np.ndarray], float], start: np.ndarray) -> OptimizeResult:
-    """L-BFGS-B on log-parameters; Nelder-Mead as a fallback. Deterministic."""
+    """L-BFGS-B on log-parameters; Nelder-Mead as a fallback. Deterministic.
+
+    Both stay within the bounds: an unbounded polish can wander to exp(700).
+    """
     from scipy.optimize import minimize
 
     bounds = [(-12.0, 12.0)] * len(start)
@@ -171,6 +212,7 @@ def _minimise(nll: Callable[[np.ndarray], float], start: np.ndarray) -> Optimize
             nll,
             best.x,
             method="Nelder-Mead",
+            bounds=bounds,
             options={"maxiter": 800, "xatol": 1e-7, "fatol": 1e-9},
         )
         if polished.fun < best.fun:
