@@ -9,6 +9,7 @@ documented exit code: never a traceback.
 from __future__ import annotations
 
 import csv
+import json
 import warnings
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from typer.testing import CliRunner
 import brandlens
 from brandlens.cli import app
 from brandlens.result import Result
-from conftest import ev
+from conftest import ev, write_csv
 from fixture_plugins import ToyPlugin
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,6 +83,40 @@ def hostile_dir(tmp_path: Path) -> Path:
             w.writerow([f"2025-06-2{i % 9} 04:00:00", f"u{i}", "purchase", b, "10"])
             w.writerow([f"2025-06-2{i % 9} 05:00:00", f"u{i}", "[/x]", b, ""])
     return d
+
+
+# ---- §4 optional data: not applicable, exit 0 -----------------------------------------------
+
+
+def test_an_events_only_file_exits_0_and_says_once_what_was_skipped(runner, tmp_path):
+    events = write_csv(tmp_path / "events.csv", STORY)
+    r = invoke(runner, "compute", events, "-f", "json", "-q")
+    clean(r)
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    skipped = [n["indicator"] for n in doc["not_applicable"]]
+    assert skipped == sorted(skipped) and "goal.group_tgi" in skipped
+    assert doc["errors"] == []
+    notes = [line for line in r.stderr.splitlines() if "not applicable" in line]
+    assert len(notes) == 1 and "goal.group_tgi" in notes[0] and "users table" in notes[0]
+    again = invoke(runner, "compute", events, "-f", "json", "-q")
+    assert again.stdout == r.stdout  # byte-identical
+    compared = invoke(runner, "compare", events, "-f", "json", "-q")
+    assert compared.exit_code == 0
+    assert [n["indicator"] for n in json.loads(compared.stdout)["not_applicable"]] == [
+        "goal.core_group_penetration"  # the only headline indicator that needs target groups
+    ]
+
+
+def test_the_result_schema_has_not_applicable(runner):
+    doc = json.loads(invoke(runner, "schema").stdout)
+    for contract in ("result", "comparison"):
+        assert "not_applicable" in doc[contract]["properties"]
+    assert set(doc["result"]["$defs"]["NotApplicable"]["required"]) == {
+        "methodology",
+        "indicator",
+        "reason",
+    }
 
 
 # ---- §4 bad mappings are usage errors naming the mapping -----------------------------------

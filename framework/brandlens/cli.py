@@ -4,7 +4,8 @@ Commands call library functions that return pydantic models and hand them to
 ``render``. Data goes to stdout (or --output), messages to stderr. Heavy
 modules (duckdb, sqlglot) are imported inside commands so ``--help`` is fast.
 
-Exit codes: 0 success; 1 data problems (bad rows under --strict, unreadable or
+Exit codes: 0 success (indicators that are not applicable to the data are
+skipped with a note); 1 data problems (bad rows under --strict, unreadable or
 empty input, failed indicators); 2 usage errors.
 """
 
@@ -221,7 +222,7 @@ def compute(
             _config(memory_limit, threads, temp_directory),
         )
     emit(result, fmt, output, no_color)
-    _report_errors(result.errors, fmt)
+    _report_errors(result, fmt)
 
 
 @app.command()
@@ -260,15 +261,29 @@ def compare(
             _config(memory_limit, threads, temp_directory),
         )
     emit(result, fmt, output, no_color)
-    _report_errors(result.errors, fmt)
+    _report_errors(result, fmt)
 
 
-def _report_errors(errs: list[Any], fmt: Fmt) -> None:
-    if not errs:
+def _report_skipped(result: Any) -> None:
+    """Once per reason: which indicators the data does not allow (exit code unaffected)."""
+    by_reason: dict[str, list[str]] = {}
+    for n in result.not_applicable:
+        by_reason.setdefault(n.reason, []).append(n.indicator)
+    console = _stderr()
+    for reason, names in by_reason.items():
+        text = f"brandlens: not applicable to this data ({reason}): {', '.join(names)}"
+        console.print(text, soft_wrap=True)
+
+
+def _report_errors(result: Any, fmt: Fmt, skipped: bool = True) -> None:
+    """Skipped indicators as a note; failed ones as messages (csv/json) and exit 1."""
+    if skipped:
+        _report_skipped(result)
+    if not result.errors:
         return
     if fmt in (Fmt.csv, Fmt.json):  # table/markdown already show an errors section
         console = _stderr()
-        for e in errs:
+        for e in result.errors:
             console.print(f"brandlens: indicator {e.indicator} failed: {e.message}", soft_wrap=True)
     raise typer.Exit(EXIT_DATA)
 
@@ -515,13 +530,14 @@ def demo(
             _config(None, None, None),
         )
     emit(result, fmt, None, no_color)
+    _report_skipped(result)
     if not quiet:
         console.print(f"\nThe demo market is in {target} (docs/demo-data.md says what is planted).")
         console.print("Try next:")
         console.print(f"  brandlens compute {target} -m fast -b Lumi")
         console.print("  brandlens explain fast.advancing")
         console.print(f"  brandlens validate {target}")
-    _report_errors(result.errors, fmt)
+    _report_errors(result, fmt, skipped=False)
 
 
 def main() -> None:

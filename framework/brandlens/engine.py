@@ -4,7 +4,8 @@ A run = dataset + as_of date + methodologies + optional brand filter + parameter
 Flow of a run: choose methodologies -> validate parameters -> resolve as_of ->
 build the ``brands`` and ``members`` views -> per methodology, materialise the
 ladders and relations its indicators need (once) -> run each indicator in
-isolation (a failure becomes an error entry) -> normalise, check and sort rows.
+isolation (a failure becomes an error entry; an indicator whose optional table or
+column is absent becomes a not-applicable entry) -> normalise, check and sort rows.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from brandlens.result import (
     ComparisonRow,
     DatasetInfo,
     ErrorEntry,
+    NotApplicable,
     Result,
     ResultRow,
     ValidationReport,
@@ -252,17 +254,20 @@ class Dataset:
         self.con.execute(_MEMBERS_SQL, {"as_of": day})
         rows: list[ResultRow] = []
         errors: list[ErrorEntry] = []
+        skipped: list[NotApplicable] = []
         for m in chosen:
             only = None if indicators is None else set(indicators)
-            got, errs = _Run(
+            got, errs, na = _Run(
                 self, m, parsed[m.name], day, brand_list, headline_only, only
             ).execute()
             rows.extend(got)
             errors.extend(errs)
+            skipped.extend(na)
             if progress is not None:
                 progress(m.name)
         rows.sort(key=lambda r: (r.methodology, r.indicator, r.brand, r.key or ""))
         errors.sort(key=lambda e: (e.methodology, e.indicator, e.brand or ""))
+        skipped.sort(key=lambda n: (n.methodology, n.indicator))
         return Result(
             brandlens_version=__version__,
             as_of=day.isoformat(),
@@ -271,6 +276,7 @@ class Dataset:
             parameters={m.name: parsed[m.name].model_dump(mode="json") for m in chosen},
             results=rows,
             errors=errors,
+            not_applicable=skipped,
         )
 
     def compare(self, **kwargs: Any) -> Comparison:
@@ -304,6 +310,7 @@ class Dataset:
             columns=columns,
             rows=[ComparisonRow(brand=b, values=v) for b, v in sorted(table.items())],
             errors=result.errors,
+            not_applicable=result.not_applicable,
         )
 
     def _choose(self, names: Iterable[str] | None) -> list[CheckedMethodology]:
@@ -441,6 +448,10 @@ def _number(value: Any) -> int | float | None:
     raise ValueError(f"value {value!r} is not a number")
 
 
+class _NotApplicable(Exception):
+    """The indicator requires optional data this dataset lacks; the message says which."""
+
+
 class _Run:
     """One methodology within one run."""
 
@@ -467,7 +478,7 @@ class _Run:
         own = [r.name for r in m.methodology.relations] + [x.name for x in m.methodology.ladders]
         self.allowed = set(CANONICAL_VIEWS) | set(own)
 
-    def execute(self) -> tuple[list[ResultRow], list[ErrorEntry]]:
+    def execute(self) -> tuple[list[ResultRow], list[ErrorEntry], list[NotApplicable]]:
         con = self.ds.con
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
         con.execute("SET search_path = $p", {"p": f"{self.schema},main"})
@@ -475,14 +486,19 @@ class _Run:
             self._materialise()
             rows: list[ResultRow] = []
             errors: list[ErrorEntry] = []
+            skipped: list[NotApplicable] = []
             for ind in self.indicators:
                 try:
                     rows.extend(self._indicator(ind))
+                except _NotApplicable as e:
+                    skipped.append(
+                        NotApplicable(methodology=self.m.name, indicator=ind.id, reason=str(e))
+                    )
                 except BrandlensError as e:
                     errors.append(self._error(ind, e.message))
                 except Exception as e:
                     errors.append(self._error(ind, _message(e)))
-            return rows, errors
+            return rows, errors, skipped
         finally:
             con.execute("SET search_path = 'main'")
 
@@ -536,7 +552,7 @@ class _Run:
     def _indicator(self, ind: Indicator) -> list[ResultRow]:
         need = self._missing_requirements(ind)
         if need:
-            raise BrandlensError(need)
+            raise _NotApplicable(need)
         for rel in self.m.relations_needed([ind.id]):
             if rel in self.failed:
                 raise BrandlensError(self.failed[rel])

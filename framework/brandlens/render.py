@@ -59,22 +59,11 @@ def sections(model: BaseModel) -> list[Section]:
             "unit",
         ]
         out = [Section("results", cols, [[getattr(r, c) for c in cols] for r in model.results])]
-        if model.errors:
-            ecols = ["methodology", "indicator", "brand", "message"]
-            out.append(
-                Section("errors", ecols, [[getattr(e, c) for c in ecols] for e in model.errors])
-            )
-        return out
+        return out + _problem_sections(model)
     if isinstance(model, Comparison):
         cols = ["brand"] + [c.indicator for c in model.columns]
         rows = [[r.brand] + [r.values.get(c.indicator) for c in model.columns] for r in model.rows]
-        out = [Section("comparison", cols, rows)]
-        if model.errors:
-            ecols = ["methodology", "indicator", "brand", "message"]
-            out.append(
-                Section("errors", ecols, [[getattr(e, c) for c in ecols] for e in model.errors])
-            )
-        return out
+        return [Section("comparison", cols, rows), *_problem_sections(model)]
     if isinstance(model, ValidationReport):
         tcols = ["table", "source", "rows_read", "rows_accepted", "rows_quarantined"]
         out = [Section("tables", tcols, [[getattr(t, c) for c in tcols] for t in model.tables])]
@@ -122,6 +111,19 @@ def sections(model: BaseModel) -> list[Section]:
     if isinstance(model, VerifyReport):
         return _verify_sections(model)
     raise TypeError(f"no tabular view for {type(model).__name__}")
+
+
+def _problem_sections(model: Result | Comparison) -> list[Section]:
+    """Failed indicators, then indicators the data does not allow (both only when present)."""
+    out = []
+    if model.errors:
+        ecols = ["methodology", "indicator", "brand", "message"]
+        out.append(Section("errors", ecols, [[getattr(e, c) for c in ecols] for e in model.errors]))
+    if model.not_applicable:
+        ncols = ["methodology", "indicator", "reason"]
+        rows = [[getattr(n, c) for c in ncols] for n in model.not_applicable]
+        out.append(Section("not applicable", ncols, rows))
+    return out
 
 
 _SHORT = {
