@@ -9,18 +9,23 @@ documented exit code: never a traceback.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import sys
 import warnings
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import brandlens
 from brandlens.cli import app
-from brandlens.result import Result
+from brandlens.render import Format, printable, render
+from brandlens.result import DatasetInfo, Result, ResultRow
 from conftest import ev, write_csv
 from fixture_plugins import ToyPlugin
 
@@ -83,6 +88,151 @@ def hostile_dir(tmp_path: Path) -> Path:
             w.writerow([f"2025-06-2{i % 9} 04:00:00", f"u{i}", "purchase", b, "10"])
             w.writerow([f"2025-06-2{i % 9} 05:00:00", f"u{i}", "[/x]", b, ""])
     return d
+
+
+# ---- §1 terminal and CSV output are injection-safe ----------------------------------------
+
+
+def test_printable_escapes_every_control_character():
+    assert printable("\x1b[2J\r\x07\x9b\u202ex\ty") == "\\x1b[2J\\r\\x07\\x9b\\u202ex\\ty"
+    assert printable("a\nb", newlines=True) == "a\nb"
+    assert printable("a\nb") == "a\\nb"
+    assert printable("Lumi 中文 é") == "Lumi 中文 é"
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_table_and_markdown_escape_control_characters_and_show_markup(
+    runner, toy, hostile_dir, fmt
+):
+    r = invoke(runner, "compute", hostile_dir, "-m", "toy", "-f", fmt, "--no-color")
+    clean(r)
+    assert r.exit_code == 0
+    for raw in ("\x1b", "\r", "\x07", "\u202e"):
+        assert raw not in r.stdout
+    for shown in ("\\x1b[31mRed\\x1b[0m", "a\\rb", "bell\\x07", "\\u202egnp.exe"):
+        assert shown in r.stdout
+    assert "[bold]Hidden" in r.stdout and "[/x]" in r.stdout
+    if fmt == "markdown":  # a newline in data cannot break the table
+        rows = [line for line in r.stdout.splitlines() if line and not line.startswith("###")]
+        assert all(line.startswith("|") and line.endswith("|") for line in rows)
+
+
+@pytest.mark.parametrize("command", ["compute", "compare"])
+def test_csv_round_trips_through_python_and_duckdb(runner, toy, hostile_dir, tmp_path, command):
+    out = tmp_path / "out.csv"
+    r = invoke(runner, command, hostile_dir, "-m", "toy", "-f", "csv", "-o", out)
+    clean(r)
+    with out.open(newline="", encoding="utf-8") as f:
+        py = list(csv.DictReader(f))
+    assert {row["brand"] for row in py} == set(BRANDS)
+    con = duckdb.connect()
+    got = con.execute("SELECT brand FROM read_csv($p)", {"p": str(out)}).fetchall()
+    assert sorted(b for (b,) in got) == sorted(row["brand"] for row in py)
+
+
+def _result_with(brands: list[str]) -> Result:
+    rows = [
+        ResultRow(
+            methodology="m",
+            indicator="m.x",
+            brand=b,
+            dimension=None,
+            key=None,
+            value=1.5,
+            numerator=None,
+            denominator=None,
+            unit="ratio",
+        )
+        for b in brands
+    ]
+    info = DatasetInfo(source="s", rows_read=1, rows_accepted=1, rows_quarantined=0)
+    return Result(
+        brandlens_version="0",
+        as_of="2025-01-01",
+        timezone="UTC",
+        dataset=info,
+        parameters={},
+        results=rows,
+        errors=[],
+    )
+
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(TEXT.filter(bool), min_size=1, max_size=4, unique=True))
+def test_any_brand_round_trips_through_rendered_csv(tmp_path_factory, brands):
+    text = render(_result_with(brands), Format.csv)
+    assert [r[2] for r in csv.reader(io.StringIO(text, newline=""))][1:] == brands
+    path = tmp_path_factory.mktemp("csv") / "r.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    con = duckdb.connect()
+    got = con.execute("SELECT brand FROM read_csv($p, all_varchar=true)", {"p": str(path)})
+    assert [b for (b,) in got.fetchall()] == brands
+    for fmt in (Format.table, Format.markdown):
+        shown = render(_result_with(brands), fmt, color=False)
+        assert "\x1b" not in shown and "\r" not in shown
+
+
+# ---- §2 rich markup: user and data text is shown, never parsed -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "shown"),
+    [
+        (["compute", "{data}", "-m", "[/x]"], 2, "'[/x]'"),
+        (["compute", "{tmp}/no[abc]x"], 1, "no[abc]x: no such file"),
+        (["compute", "{data}", "--timezone", "[/x]"], 2, "'[/x]'"),
+        (["compute", "{data}", "--as-of", "[/x]"], 2, "'[/x]'"),
+        (["compute", "{data}", "-p", "[/x]"], 2, "'[/x]'"),
+        (["compute", "{data}", "--preset", "[/x]"], 2, "'[/x]'"),
+        (["compute", "{data}", "--mapping", "{tmp}/[/x].yaml"], 2, "[/x].yaml"),
+        (["explain", "[/x]"], 2, "'[/x]'"),
+        (["explain", "[bold]Hidden"], 2, "'[bold]Hidden'"),
+        (["verify", "[/x]"], 2, "'[/x]'"),
+        (["new-plugin", "[/x]"], 2, "'[/x]'"),
+        (["indicators", "[/x]"], 2, "'[/x]'"),
+    ],
+)
+def test_markup_in_arguments_is_shown_literally(runner, events_dir, tmp_path, args, code, shown):
+    data = events_dir(STORY)
+    r = invoke(runner, *[a.format(data=data, tmp=tmp_path) for a in args])
+    clean(r)
+    assert r.exit_code == code
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert shown in r.stderr
+
+
+def test_markup_in_data_is_shown_literally(runner, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("[/x],[bold]who\n1,2\n", encoding="utf-8")
+    r = invoke(runner, "validate", bad)
+    clean(r)
+    assert r.exit_code == 1 and "header has: [/x], [bold]who" in r.stderr
+    quarantined = write_csv(tmp_path / "q" / "events.csv", [ev("[/x]", "[bold]u", "[/x]")])
+    r = invoke(runner, "validate", quarantined, "-f", "markdown")
+    clean(r)
+    assert "ts=[/x], user_id=[bold]u, event_type=[/x], brand=B" in r.stdout
+    r = invoke(runner, "validate", quarantined, "--no-color")
+    clean(r)
+    assert "[bold]u" in r.stdout
+
+
+def test_progress_descriptions_are_not_markup(monkeypatch):
+    from rich.console import Console
+
+    from brandlens import cli
+
+    buf = io.StringIO()
+    terminal = Console(file=buf, width=100, force_terminal=True)
+    monkeypatch.setattr(cli, "_stderr", lambda no_color=False: terminal)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    with cli._progress(2, quiet=False) as step:
+        assert step is not None
+        step("\x1b[2J")
+        step("[/x] [bold]Hidden")  # the last description is rendered when the bar stops
+    assert "computed [/x] [bold]Hidden" in buf.getvalue()
 
 
 # ---- §4 optional data: not applicable, exit 0 -----------------------------------------------

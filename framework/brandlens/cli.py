@@ -7,6 +7,9 @@ modules (duckdb, sqlglot) are imported inside commands so ``--help`` is fast.
 Exit codes: 0 success (indicators that are not applicable to the data are
 skipped with a note); 1 data problems (bad rows under --strict, unreadable or
 empty input, failed indicators); 2 usage errors.
+
+Every message reaches rich through ``say``, which shows user- and data-supplied
+text literally (no markup, control characters escaped).
 """
 
 from __future__ import annotations
@@ -84,8 +87,18 @@ def _stderr(no_color: bool = False) -> Any:
     return Console(stderr=True, no_color=no_color or "NO_COLOR" in os.environ, highlight=False)
 
 
+def say(message: str, prefix: str = "", style: str = "") -> None:
+    """The one way to stderr: the message is shown literally, never read as rich markup."""
+    from rich.text import Text
+
+    from brandlens.render import plain
+
+    line = Text.assemble((prefix, style), plain(message)) if prefix else plain(message)
+    _stderr().print(line, soft_wrap=True)
+
+
 def fail(message: str, code: int) -> NoReturn:
-    _stderr().print(f"[bold red]brandlens: error:[/] {message}", soft_wrap=True)
+    say(message, prefix="brandlens: error: ", style="bold red")
     raise typer.Exit(code)
 
 
@@ -144,13 +157,16 @@ def _progress(total: int, quiet: bool) -> Iterator[Any]:
     if quiet or not sys.stderr.isatty() or total == 0:
         yield None
         return
-    from rich.progress import Progress
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-    with Progress(console=_stderr(), transient=True) as bar:
+    from brandlens.render import printable
+
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(), TaskProgressColumn())
+    with Progress(*columns, console=_stderr(), transient=True) as bar:
         task = bar.add_task("computing", total=total)
 
         def step(name: str) -> None:
-            bar.update(task, advance=1, description=f"computed {name}")
+            bar.update(task, advance=1, description=printable(f"computed {name}"))
 
         yield step
 
@@ -269,10 +285,8 @@ def _report_skipped(result: Any) -> None:
     by_reason: dict[str, list[str]] = {}
     for n in result.not_applicable:
         by_reason.setdefault(n.reason, []).append(n.indicator)
-    console = _stderr()
     for reason, names in by_reason.items():
-        text = f"brandlens: not applicable to this data ({reason}): {', '.join(names)}"
-        console.print(text, soft_wrap=True)
+        say(f"brandlens: not applicable to this data ({reason}): {', '.join(names)}")
 
 
 def _report_errors(result: Any, fmt: Fmt, skipped: bool = True) -> None:
@@ -282,9 +296,8 @@ def _report_errors(result: Any, fmt: Fmt, skipped: bool = True) -> None:
     if not result.errors:
         return
     if fmt in (Fmt.csv, Fmt.json):  # table/markdown already show an errors section
-        console = _stderr()
         for e in result.errors:
-            console.print(f"brandlens: indicator {e.indicator} failed: {e.message}", soft_wrap=True)
+            say(f"brandlens: indicator {e.indicator} failed: {e.message}")
     raise typer.Exit(EXIT_DATA)
 
 
@@ -449,9 +462,8 @@ def new_plugin(
 
     with errors():
         root = scaffold(name, directory)
-    console = _stderr()
-    console.print(f"created {root}")
-    console.print(f"  cd {root} && pip install -e '.[test]' && brandlens verify {name}")
+    say(f"created {root}")
+    say(f"  cd {root} && pip install -e '.[test]' && brandlens verify {name}")
 
 
 @app.command()
@@ -478,8 +490,7 @@ def generate(
             fmt=file_format,
         )
     if not quiet:
-        console = _stderr()
-        console.print(
+        say(
             f"wrote {report.rows['events']:,} events for {users:,} users to {out_dir} "
             f"in {report.seconds:.1f} s ({report.events_per_second:,.0f} events/s)"
         )
@@ -508,11 +519,10 @@ def demo(
 
     target = data_dir or _cache_dir() / f"demo-{MARKET_VERSION}-{DEMO_USERS}"
     marker = target / ".complete"
-    console = _stderr(no_color)
     with errors():
         if not marker.exists():
             if not quiet:
-                console.print(f"generating the demo market ({DEMO_USERS:,} users) in {target} ...")
+                say(f"generating the demo market ({DEMO_USERS:,} users) in {target} ...")
             run_generate(target, users=DEMO_USERS)
             marker.write_text(MARKET_VERSION, encoding="utf-8")
         result = _run(
@@ -532,11 +542,12 @@ def demo(
     emit(result, fmt, None, no_color)
     _report_skipped(result)
     if not quiet:
-        console.print(f"\nThe demo market is in {target} (docs/demo-data.md says what is planted).")
-        console.print("Try next:")
-        console.print(f"  brandlens compute {target} -m fast -b Lumi")
-        console.print("  brandlens explain fast.advancing")
-        console.print(f"  brandlens validate {target}")
+        say("")
+        say(f"The demo market is in {target} (docs/demo-data.md says what is planted).")
+        say("Try next:")
+        say(f"  brandlens compute {target} -m fast -b Lumi")
+        say("  brandlens explain fast.advancing")
+        say(f"  brandlens validate {target}")
     _report_errors(result, fmt, skipped=False)
 
 
