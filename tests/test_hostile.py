@@ -11,7 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -233,6 +237,84 @@ def test_progress_descriptions_are_not_markup(monkeypatch):
         step("\x1b[2J")
         step("[/x] [bold]Hidden")  # the last description is rendered when the bar stops
     assert "computed [/x] [bold]Hidden" in buf.getvalue()
+
+
+# ---- §2 Ctrl-C ------------------------------------------------------------------------------
+
+
+class _Trap:
+    """A methodology whose second indicator is interrupted the way DuckDB reports it."""
+
+    raise_: BaseException = RuntimeError("Query interrupted")
+
+    @brandlens.hookimpl
+    def brandlens_register_methodologies(self, register):
+        from brandlens.methodology import Indicator, Methodology, Value
+
+        def fine(ctx):
+            return [Value(brand=b, value=1) for b in ctx.brands]
+
+        def interrupted(ctx):
+            raise _Trap.raise_
+
+        register(
+            Methodology(
+                name="trap",
+                title="t",
+                source="s",
+                version="1",
+                indicators=(
+                    Indicator(id="trap.a", title="a", unit="count", compute=fine),
+                    Indicator(id="trap.b", title="b", unit="count", compute=interrupted),
+                    Indicator(id="trap.c", title="c", unit="count", compute=fine),
+                ),
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [RuntimeError("Query interrupted"), duckdb.InterruptException("x"), KeyboardInterrupt()],
+)
+def test_an_interrupted_query_stops_the_run_instead_of_failing_one_indicator(
+    register_plugin, events_dir, monkeypatch, exc
+):
+    monkeypatch.setattr(_Trap, "raise_", exc)
+    register_plugin(_Trap(), "trap")
+    with pytest.raises(KeyboardInterrupt):
+        brandlens.compute(events_dir(STORY), methodologies=["trap"])
+
+
+def test_interrupt_in_the_cli_is_one_line_exit_130_and_no_output(
+    runner, register_plugin, events_dir, tmp_path
+):
+    register_plugin(_Trap(), "trap")
+    out = tmp_path / "r.json"
+    r = invoke(runner, "compute", events_dir(STORY), "-m", "trap", "-f", "json", "-o", out)
+    assert r.exit_code == 130
+    assert r.stderr == "brandlens: interrupted\n"
+    assert not out.exists()
+
+
+def test_sigint_during_compute_exits_130_without_partial_output(market, tmp_path):
+    """A real Ctrl-C on the 2M-event market, wherever in the run it lands."""
+    out, spill = tmp_path / "r.json", tmp_path / "spill"
+    env = {
+        **os.environ,
+        "NO_COLOR": "1",
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "framework"), str(ROOT / "plugins")]),
+    }
+    cmd = [sys.executable, "-m", "brandlens.cli", "compute", str(market), "-f", "json", "-q"]
+    cmd += ["-o", str(out), "--temp-directory", str(spill)]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(4)
+    assert p.poll() is None, "compute finished before the interrupt; use a larger market"
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=60)
+    assert p.returncode == 130, stderr
+    assert stderr == "brandlens: interrupted\n"
+    assert stdout == "" and not out.exists()
+    assert not spill.exists() or not any(spill.iterdir())
 
 
 # ---- §4 optional data: not applicable, exit 0 -----------------------------------------------

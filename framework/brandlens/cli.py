@@ -6,10 +6,11 @@ modules (duckdb, sqlglot) are imported inside commands so ``--help`` is fast.
 
 Exit codes: 0 success (indicators that are not applicable to the data are
 skipped with a note); 1 data problems (bad rows under --strict, unreadable or
-empty input, failed indicators); 2 usage errors.
+empty input, failed indicators); 2 usage errors; 130 interrupted (Ctrl-C).
 
 Every message reaches rich through ``say``, which shows user- and data-supplied
-text literally (no markup, control characters escaped).
+text literally (no markup, control characters escaped). ``_Group.invoke`` runs
+every command and turns an interrupt into one line and exit 130.
 """
 
 from __future__ import annotations
@@ -22,12 +23,34 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
-from brandlens.errors import EXIT_DATA, EXIT_USAGE, BrandlensError
+from brandlens.errors import EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE, BrandlensError, is_interrupt
 from brandlens.render import Format as Fmt
 
 if TYPE_CHECKING:  # pragma: no cover
+    import click
     from pydantic import BaseModel
+
+
+class _Group(TyperGroup):
+    """Runs every command: Ctrl-C, however it arrives, becomes one line and exit 130."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _interrupted()
+        except Exception as e:
+            if is_interrupt(e):
+                _interrupted()
+            raise
+
+
+def _interrupted() -> NoReturn:
+    say("brandlens: interrupted")
+    raise typer.Exit(EXIT_INTERRUPTED)
+
 
 app = typer.Typer(
     name="brandlens",
@@ -35,6 +58,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Group,
 )
 
 
@@ -110,6 +134,8 @@ def errors() -> Iterator[None]:
     except BrandlensError as e:
         fail(e.message, e.exit_code)
     except Exception as e:
+        if is_interrupt(e):  # DuckDB's form of Ctrl-C: handled by _Group as an interrupt
+            raise KeyboardInterrupt from None
         if type(e).__module__.startswith(("duckdb", "_duckdb")):
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             fail(f"DuckDB: {first}", EXIT_DATA)

@@ -5,7 +5,8 @@ Flow of a run: choose methodologies -> validate parameters -> resolve as_of ->
 build the ``brands`` and ``members`` views -> per methodology, materialise the
 ladders and relations its indicators need (once) -> run each indicator in
 isolation (a failure becomes an error entry; an indicator whose optional table or
-column is absent becomes a not-applicable entry) -> normalise, check and sort rows.
+column is absent becomes a not-applicable entry; Ctrl-C stops the run) ->
+normalise, check and sort rows.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from brandlens import __version__
-from brandlens.errors import BrandlensError, DataError, UsageError
+from brandlens.errors import BrandlensError, DataError, UsageError, is_interrupt
 from brandlens.methodology import (
     CANONICAL_VIEWS,
     ENGINE_PARAMETERS,
@@ -497,6 +498,8 @@ class _Run:
                 except BrandlensError as e:
                     errors.append(self._error(ind, e.message))
                 except Exception as e:
+                    if is_interrupt(e):  # Ctrl-C stops the run; it is not a failed indicator
+                        raise KeyboardInterrupt from e
                     errors.append(self._error(ind, _message(e)))
             return rows, errors, skipped
         finally:
@@ -535,6 +538,8 @@ class _Run:
                     binds = self._bind(self.m.relation_sql[name].parameters)
                 self.ds.con.execute(f"CREATE OR REPLACE TABLE {target} AS {sql}", binds)
             except (duckdb.Error, ValueError, TypeError, KeyError) as e:
+                if is_interrupt(e):
+                    raise KeyboardInterrupt from e
                 self.failed[name] = f"relation {name!r} failed: {_message(e)}"
 
     def _missing_requirements(self, ind: Indicator) -> str | None:
