@@ -239,6 +239,235 @@ def test_progress_descriptions_are_not_markup(monkeypatch):
     assert "computed [/x] [bold]Hidden" in buf.getvalue()
 
 
+# ---- §2 no traceback, ever -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["schema", "--output", "{tmp}"], "{tmp}"),
+        (["schema", "--output", "{tmp}/missing/x.json"], "{tmp}/missing/x.json"),
+        (["schema", "--output", "/dev/full"], "/dev/full"),
+        (["compute", "{data}", "-o", "{tmp}"], "{tmp}"),
+        (["generate", "{file}", "--users", "3"], "{file}"),
+        (["generate", "{file}/sub", "--users", "3"], "{file}/sub"),
+        (["generate", "{tmp}/g", "--users", "3", "--seed", "-1"], "--seed"),
+        (["generate", "{tmp}/g", "--users", "3", "--start", "0001-01-01"], "--start"),
+        (["new-plugin", "x", "--dir", "{file}"], "{file}"),
+        (["demo", "--data-dir", "{file}"], "{file}"),
+    ],
+)
+def test_unwritable_outputs_and_bad_generate_options_are_usage_errors(
+    runner, events_dir, tmp_path, args, named
+):
+    if "/dev/full" in args and not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    data = events_dir(STORY)
+    file = tmp_path / "a-file"
+    file.write_text("x", encoding="utf-8")
+    fill = {"data": data, "tmp": tmp_path, "file": file}
+    r = invoke(runner, *[a.format(**fill) for a in args], *(["-q"] if args[0] == "demo" else []))
+    clean(r)
+    assert r.exit_code == 2, r.output
+    assert named.format(**fill) in r.stderr
+    assert r.stderr.startswith("brandlens: error:")
+
+
+HOSTILE = st.sampled_from(
+    [
+        "[/x]",
+        "[bold]Hidden",
+        "\x1b[31m",
+        "a\rb",
+        "",
+        " ",
+        "-",
+        "-1",
+        "0",
+        "9" * 30,
+        "no[abc]x",
+        "../..",
+        "x" * 5000,
+        "é中文",
+        "fast",
+        "fast.thriving",
+        "fast.advancing_period_days=-5",
+        "goal.high_value_quantile=nan",
+        "goal.clv_horizon_days=1e400",
+        "2025-02-30",
+        "0001-01-01",
+    ]
+) | TEXT.filter(lambda v: not v.startswith("-"))
+NUMBERS = st.sampled_from(["-1", "0", "1025", "99999999999999999999", "x", "1.5", ""])
+
+
+Slot = tuple[str | None, "st.SearchStrategy | None", "st.SearchStrategy | None", bool]
+
+
+def _slots(kind: str, paths: dict[str, str]) -> list[Slot]:
+    """(flag or None for a positional, valid values, hostile values, always given) per argument.
+
+    Without valid values the argument is absent unless hostile (always hostile if always
+    given); without hostile values it is never hostile.
+
+    Hostile paths include a directory, a binary file, a missing folder, /dev/full and a
+    name too long for the file system.
+    """
+    path = st.sampled_from([*paths.values(), "/dev/full", "/proc/nope/x"]) | HOSTILE
+    out = st.just(paths["out"])
+    fmt = st.sampled_from(["table", "json", "csv", "markdown"])
+    data = st.sampled_from([paths["data"], paths["events"]])
+    if kind in ("compute", "compare", "validate"):
+        run = [
+            (None, data, path, True),
+            ("--timezone", st.sampled_from(["UTC", "Asia/Shanghai"]), HOSTILE, False),
+            ("--mapping", st.just(paths["mapping"]), path, False),
+            ("--preset", None, HOSTILE, False),
+            ("--threads", st.just("1"), NUMBERS, False),
+            ("--memory-limit", st.just("1GB"), HOSTILE, False),
+            ("-f", fmt, HOSTILE, False),
+            ("-o", out, path, False),
+        ]
+        if kind == "validate":
+            return [*run, ("--quarantine-out", st.just(paths["out"] + ".csv"), path, False)]
+        return [
+            *run,
+            ("--as-of", st.sampled_from(["2025-06-30", "2025-06-21"]), HOSTILE, False),
+            ("-m", st.sampled_from(["fast", "goal", "grow"]), HOSTILE, False),
+            ("-b", st.sampled_from(["B", "C"]), HOSTILE, False),
+            ("-p", st.just("goal.clv_min_repeaters=1"), HOSTILE, False),
+            ("-q", st.just(None), None, True),
+        ]
+    if kind in ("explain", "indicators"):
+        return [
+            (None, st.just("goal.clv_total" if kind == "explain" else "fast"), HOSTILE, True),
+            ("-f", fmt, HOSTILE, False),
+        ]
+    if kind == "verify":  # a real name would run the whole harness: names stay hostile
+        return [
+            (None, None, HOSTILE.filter(lambda v: v.strip() not in ("", "fast")), True),
+            ("--max-examples", st.just("1"), NUMBERS, False),
+            ("--seed", st.just("1"), NUMBERS, False),
+        ]
+    if kind == "new-plugin":
+        return [
+            (None, st.just("o5a"), HOSTILE, True),
+            ("--dir", st.just(paths["dir"]), path, False),
+        ]
+    if kind == "schema":
+        return [("--spec", st.just(None), None, False), ("-o", out, path, False)]
+    if kind == "generate":  # never a large market: --users stays tiny or invalid
+        return [
+            (None, out, path, True),
+            ("--users", st.just("2"), st.sampled_from(["-1", "0", "x", "10000000000000"]), True),
+            ("--start", st.just("2025-01-01"), HOSTILE, False),
+            ("--end", st.just("2025-03-01"), HOSTILE, False),
+            ("--seed", st.just("1"), NUMBERS, False),
+            ("--format", st.sampled_from(["parquet", "csv"]), HOSTILE, False),
+            ("-q", st.just(None), None, True),
+        ]
+    if kind == "demo":  # only folders that fail at once: a real one generates 2M events
+        bad = [paths["events"], paths["binary"], "/proc/nope/x", paths["events"] + "/x"]
+        return [
+            ("--data-dir", None, st.sampled_from(bad), True),
+            ("-q", st.just(None), None, True),
+        ]
+    return [("-f", fmt, HOSTILE, False), ("-o", out, path, False)]  # plugins, methodologies
+
+
+COMMANDS = [
+    "compute",
+    "compare",
+    "validate",
+    "explain",
+    "indicators",
+    "verify",
+    "new-plugin",
+    "schema",
+    "generate",
+    "demo",
+    "plugins",
+    "methodologies",
+]
+
+
+@st.composite
+def hostile_commands(draw: st.DrawFn, paths: dict[str, str]) -> list[str]:
+    """A command with one argument hostile and the others valid (or absent)."""
+    kind = draw(st.sampled_from(COMMANDS))
+    slots = _slots(kind, paths)
+    target = draw(st.integers(0, len(slots) - 1))
+    args = [kind]
+    for i, (flag, valid, hostile, always) in enumerate(slots):
+        if hostile is not None and (i == target or (valid is None and always)):
+            value = draw(hostile)
+        elif valid is not None and (always or draw(st.booleans())):
+            value = draw(valid)
+        else:
+            continue
+        args += [a for a in (flag, value) if a is not None]
+    return args
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_every_command_with_hostile_values_ends_with_a_documented_code(
+    tmp_path_factory, monkeypatch, data
+):
+    base = tmp_path_factory.mktemp("hostile")
+    (base / "dir").mkdir()
+    events = write_csv(base / "data" / "events.csv", STORY)
+    binary = base / "binary.yaml"
+    binary.write_bytes(b"\xff\xfe\x00\x01" * 10)
+    mapping = base / "mapping.yaml"
+    mapping.write_text("columns: {ts: ts}\n", encoding="utf-8")
+    paths = {
+        "data": str(events.parent),
+        "events": str(events),
+        "dir": str(base / "dir"),
+        "binary": str(binary),
+        "mapping": str(mapping),
+        "missing": str(base / "missing" / "x"),
+        "out": str(base / "out"),
+    }
+    args = data.draw(hostile_commands(paths))
+    monkeypatch.chdir(base)  # relative hostile paths land in this example's folder
+    clean(CliRunner().invoke(app, args))
+
+
+def test_an_unexpected_exception_is_one_line_unless_debugging(runner, monkeypatch):
+    from brandlens import catalog
+
+    def broken() -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(catalog, "plugins", broken)
+    r = invoke(runner, "plugins")
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert r.stderr == (
+        "brandlens: error: internal error: ZeroDivisionError: division by zero "
+        "(please report; set BRANDLENS_DEBUG=1 for the traceback)\n"
+    )
+    monkeypatch.setenv("BRANDLENS_DEBUG", "1")
+    assert isinstance(invoke(runner, "plugins").exception, ZeroDivisionError)
+
+
+def test_library_warnings_reach_stderr_once_as_one_line(runner, monkeypatch):
+    from brandlens import catalog
+
+    real = catalog.plugins
+
+    def noisy():
+        for _ in range(50):
+            warnings.warn("overflow encountered in exp\n  more detail", RuntimeWarning, 2)
+        return real()
+
+    monkeypatch.setattr(catalog, "plugins", noisy)
+    r = invoke(runner, "plugins", "-f", "json")
+    assert r.exit_code == 0
+    assert r.stderr == "brandlens: warning: RuntimeWarning: overflow encountered in exp\n"
+
+
 # ---- §2 Ctrl-C ------------------------------------------------------------------------------
 
 

@@ -9,14 +9,17 @@ skipped with a note); 1 data problems (bad rows under --strict, unreadable or
 empty input, failed indicators); 2 usage errors; 130 interrupted (Ctrl-C).
 
 Every message reaches rich through ``say``, which shows user- and data-supplied
-text literally (no markup, control characters escaped). ``_Group.invoke`` runs
-every command and turns an interrupt into one line and exit 130.
+text literally (no markup, control characters escaped). No traceback reaches the
+user: ``_Group.invoke`` turns an interrupt into one line and exit 130, and any
+exception the commands did not anticipate into one "internal error" line and
+exit 1 (BRANDLENS_DEBUG=1 shows the traceback instead).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,22 +37,50 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class _Group(TyperGroup):
-    """Runs every command: Ctrl-C, however it arrives, becomes one line and exit 130."""
+    """Runs every command: interrupts, unexpected exceptions and warnings become one line each."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except KeyboardInterrupt:
-            _interrupted()
-        except Exception as e:
-            if is_interrupt(e):
+        with warnings.catch_warnings(record=True) as caught:
+            try:
+                return super().invoke(ctx)
+            except KeyboardInterrupt:
                 _interrupted()
-            raise
+            except Exception as e:
+                if is_interrupt(e):
+                    _interrupted()
+                if type(e).__module__.startswith(("click", "typer")):  # usage errors, Exit
+                    raise
+                if os.environ.get("BRANDLENS_DEBUG", "") not in ("", "0"):
+                    raise
+                if isinstance(e, OSError):  # the environment, not a bug: name the file
+                    where = f"{e.filename}: " if e.filename else ""
+                    fail(f"{where}{e.strerror or e}", EXIT_DATA)
+                fail(
+                    f"internal error: {type(e).__name__}: {_first_line(e)} "
+                    "(please report; set BRANDLENS_DEBUG=1 for the traceback)",
+                    EXIT_DATA,
+                )
+            finally:
+                _report_warnings(caught)
 
 
 def _interrupted() -> NoReturn:
     say("brandlens: interrupted")
     raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or [""])[0]
+
+
+def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Library warnings as one line each, once: never a flood of source lines on stderr."""
+    seen: set[tuple[str, str]] = set()
+    for w in caught:
+        key = (w.category.__name__, (str(w.message).strip().splitlines() or [""])[0])
+        if key not in seen:
+            seen.add(key)
+            say(f"brandlens: warning: {key[0]}: {key[1]}")
 
 
 app = typer.Typer(
@@ -149,14 +180,26 @@ def emit(model: BaseModel, fmt: Fmt, output: Path | None, no_color: bool) -> Non
     color = to_terminal and not no_color and "NO_COLOR" not in os.environ
     width = None if to_terminal else 160
     text = render(model, fmt, color=color, width=width)
+    write_output(text, output)
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Writing under a path the user gave: an OSError is a usage error naming the file."""
+    try:
+        yield
+    except OSError as e:
+        fail(f"{e.filename or path}: cannot write ({e.strerror or e})", EXIT_USAGE)
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Data to stdout, or to --output (a directory, a missing folder, a full disk: exit 2)."""
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
-    else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as e:
-            fail(f"{output}: cannot write ({e.strerror})", EXIT_USAGE)
+        return
+    with writing(output):
+        output.write_text(text, encoding="utf-8")
 
 
 def _params(items: list[str] | None) -> dict[str, str]:
@@ -438,11 +481,7 @@ def schema(
             "validation": ValidationReport.model_json_schema(),
             "verification": VerifyReport.model_json_schema(),
         }
-    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
+    write_output(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", output)
 
 
 @app.command()
@@ -486,7 +525,7 @@ def new_plugin(
     """Write a complete, installable methodology plugin package to start from."""
     from brandlens.scaffold import new_plugin as scaffold
 
-    with errors():
+    with writing(directory), errors():
         root = scaffold(name, directory)
     say(f"created {root}")
     say(f"  cd {root} && pip install -e '.[test]' && brandlens verify {name}")
@@ -506,7 +545,7 @@ def generate(
     from brandlens.engine import parse_date
     from brandlens.market import generate as run_generate
 
-    with errors():
+    with writing(out_dir), errors():
         report = run_generate(
             out_dir,
             users=users,
@@ -545,7 +584,7 @@ def demo(
 
     target = data_dir or _cache_dir() / f"demo-{MARKET_VERSION}-{DEMO_USERS}"
     marker = target / ".complete"
-    with errors():
+    with writing(target), errors():
         if not marker.exists():
             if not quiet:
                 say(f"generating the demo market ({DEMO_USERS:,} users) in {target} ...")
