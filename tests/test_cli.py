@@ -52,7 +52,7 @@ def test_compute_json_is_the_result_contract(runner, toy, events_dir):
         "--as-of",
         "2025-06-30",
     )
-    assert r.exit_code == 1  # toy.group_buyers needs the users table
+    assert r.exit_code == 0  # toy.group_buyers needs the users table: not applicable
     doc = json.loads(r.stdout)
     assert list(doc) == [
         "brandlens_version",
@@ -62,10 +62,21 @@ def test_compute_json_is_the_result_contract(runner, toy, events_dir):
         "parameters",
         "results",
         "errors",
+        "not_applicable",
     ]
     assert doc["dataset"]["rows_read"] == 5
-    assert doc["errors"][0]["indicator"] == "toy.group_buyers"
-    assert "toy.group_buyers failed" in r.stderr
+    assert doc["errors"] == []
+    assert doc["not_applicable"] == [
+        {
+            "methodology": "toy",
+            "indicator": "toy.group_buyers",
+            "reason": "needs the users table with target_group",
+        }
+    ]
+    assert r.stderr.splitlines() == [
+        "brandlens: not applicable to this data (needs the users table with target_group): "
+        "toy.group_buyers"
+    ]
     row = next(x for x in doc["results"] if x["indicator"] == "toy.buyers" and x["brand"] == "B")
     assert row == {
         "methodology": "toy",
@@ -92,9 +103,11 @@ def test_csv_and_markdown_carry_the_same_rows(runner, toy, events_dir, tmp_path)
         (x["indicator"], x["brand"], x["key"] or "") for x in j["results"]
     ]
     md = invoke(runner, "compute", data, "-m", "toy", "-f", "markdown").stdout
-    results_md, errors_md = md.split("### errors")
+    results_md, skipped_md = md.split("### not applicable")
     assert results_md.count("\n| toy |") == len(j["results"])
-    assert "needs the users table with target_group" in errors_md
+    assert "| toy | toy.group_buyers | needs the users table with target_group |" in skipped_md
+    table = invoke(runner, "compute", data, "-m", "toy").stdout
+    assert "not applicable" in table and "errors" not in table
 
 
 def test_compare_has_one_row_per_brand(runner, toy, events_dir):

@@ -49,6 +49,36 @@ def test_gamma_gamma_recovers_its_parameters():
     assert fit.v == pytest.approx(v, rel=0.10)
 
 
+@pytest.mark.parametrize("unit", [1e-2, 1e6, 1e12])
+def test_gamma_gamma_is_fitted_free_of_the_currency_unit(unit):
+    """Amounts in another unit: p and q unchanged, v and the expected value scaled."""
+    rng = np.random.default_rng(11)
+    x = rng.integers(1, 10, 5_000)
+    m = rng.gamma(6.0 * x, 1 / (x * rng.gamma(4.0, 1 / 15.0, len(x))))
+    base, scaled = fit_gamma_gamma(x, m), fit_gamma_gamma(x, m * unit)
+    assert scaled.p == pytest.approx(base.p, rel=1e-4)
+    assert scaled.q == pytest.approx(base.q, rel=1e-4)
+    assert scaled.v == pytest.approx(base.v * unit, rel=1e-4)
+    expected = base.expected_average_value(x, m) * unit
+    assert scaled.expected_average_value(x, m * unit) == pytest.approx(expected, rel=1e-4)
+    # the likelihood of the same customers in another unit differs by the Jacobian only
+    assert scaled.log_likelihood == pytest.approx(
+        base.log_likelihood - len(x) * math.log(unit), rel=1e-6
+    )
+
+
+def test_amounts_near_1e16_fit_without_warnings(recwarn):
+    """Every customer spends exactly the largest DECIMAL(18,2): the fit predicts that spend."""
+    x = np.random.default_rng(3).integers(1, 5, 200)
+    m = np.full(200, 9_999_999_999_999_999.99)
+    fit = fit_gamma_gamma(x, m)
+    assert fit.expected_average_value(x, m) == pytest.approx(m, rel=1e-3)
+    bg = BetaGeoFit(0.24, 4.4, 0.79, 2.4, 0.0)  # exp() overflows for x = 1000, harmlessly
+    n = bg.expected_transactions(52, np.array([0, 1000]), np.zeros(2), np.array([40.0, 1000.0]))
+    assert np.all(np.isfinite(n))
+    assert [str(w.message) for w in recwarn] == []
+
+
 def _hyp2f1(a, b, c, z, terms=2000):
     """The Gauss hypergeometric series, summed by hand (|z| < 1)."""
     total, term = 1.0, 1.0
@@ -93,3 +123,27 @@ def test_expected_average_value_by_hand():
     # a customer without repeat transactions gets the population mean p v / (q − 1)
     assert float(model.expected_average_value(0, 0.0)) == pytest.approx(6.25 * 15.44 / 2.74)
     assert math.isclose(model.population_mean, 6.25 * 15.44 / 2.74)
+
+
+def test_a_near_poisson_fit_still_predicts_finite_values():
+    """Huge r and alpha (a fit on a handful of customers) overflow scipy's 2F1; the
+    log-space series takes over and agrees with the moderate fit it tends to."""
+    from brandlens.clv import BetaGeoFit, _log_scaled_hyp2f1
+
+    p, q, c, z = (
+        np.array(v)
+        for v in ([2.243, 5.0, 30.0], [4.4, 3.0, 2.0], [3.2, 6.0, 10.0], [0.5, 0.1, 0.3])
+    )
+    from scipy.special import hyp2f1
+
+    assert np.exp(_log_scaled_hyp2f1(p, q, c, z)) == pytest.approx(
+        (1 - z) ** p * hyp2f1(p, q, c, z)
+    )
+    huge = BetaGeoFit(118785, 16969.3, 2, 3, 0).expected_transactions(
+        52, [0, 1, 3], [0, 5, 9], [10, 10, 10]
+    )
+    ten_times_less = BetaGeoFit(11878.5, 1696.93, 2, 3, 0).expected_transactions(
+        52, [0, 1, 3], [0, 5, 9], [10, 10, 10]
+    )
+    assert np.all(np.isfinite(huge))
+    assert huge == pytest.approx(ten_times_less, rel=0.05, abs=1e-12)

@@ -75,7 +75,7 @@ def test_readme_documents_exit_codes_and_the_two_commands():
     readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
     assert "pip install -e . && brandlens demo" in readme
     assert 'pip install -e ".[test]" && python -m pytest' in readme
-    for code in ("| 0 |", "| 1 |", "| 2 |"):
+    for code in ("| 0 |", "| 1 |", "| 2 |", "| 130 |"):
         assert code in readme
 
 

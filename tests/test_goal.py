@@ -140,15 +140,16 @@ def test_target_groups(result, data):
     assert relaxed.value("goal.core_group_penetration", "Lumi") == pytest.approx(2 / 3)
 
 
-def test_without_users_table_g_indicators_error_and_the_rest_compute(tmp_path):
+def test_without_users_table_g_indicators_are_not_applicable_and_the_rest_compute(tmp_path):
     write_csv(tmp_path / "events.csv", STORY)
     r = brandlens.compute(tmp_path, as_of=D, methodologies=["goal"])
-    assert sorted(e.indicator for e in r.errors) == [
+    assert r.errors == []
+    assert [n.indicator for n in r.not_applicable] == [
         "goal.core_group_penetration",
         "goal.group_penetration",
         "goal.group_tgi",
     ]
-    assert {e.message for e in r.errors} == {"needs the users table with target_group"}
+    assert {n.reason for n in r.not_applicable} == {"needs the users table with target_group"}
     assert r.value("goal.asset_total", "Lumi") == 6
 
 

@@ -4,26 +4,84 @@ Commands call library functions that return pydantic models and hand them to
 ``render``. Data goes to stdout (or --output), messages to stderr. Heavy
 modules (duckdb, sqlglot) are imported inside commands so ``--help`` is fast.
 
-Exit codes: 0 success; 1 data problems (bad rows under --strict, unreadable or
-empty input, failed indicators); 2 usage errors.
+Exit codes: 0 success (indicators that are not applicable to the data are
+skipped with a note); 1 data problems (bad rows under --strict, unreadable or
+empty input, failed indicators); 2 usage errors; 130 interrupted (Ctrl-C).
+
+Every message reaches rich through ``say``, which shows user- and data-supplied
+text literally (no markup, control characters escaped). No traceback reaches the
+user: ``_Group.invoke`` turns an interrupt into one line and exit 130, and any
+exception the commands did not anticipate into one "internal error" line and
+exit 1 (BRANDLENS_DEBUG=1 shows the traceback instead).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
-from brandlens.errors import EXIT_DATA, EXIT_USAGE, BrandlensError
+from brandlens.errors import EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE, BrandlensError, is_interrupt
 from brandlens.render import Format as Fmt
 
 if TYPE_CHECKING:  # pragma: no cover
+    import click
     from pydantic import BaseModel
+
+
+class _Group(TyperGroup):
+    """Runs every command: interrupts, unexpected exceptions and warnings become one line each."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with warnings.catch_warnings(record=True) as caught:
+            try:
+                return super().invoke(ctx)
+            except KeyboardInterrupt:
+                _interrupted()
+            except Exception as e:
+                if is_interrupt(e):
+                    _interrupted()
+                if type(e).__module__.startswith(("click", "typer")):  # usage errors, Exit
+                    raise
+                if os.environ.get("BRANDLENS_DEBUG", "") not in ("", "0"):
+                    raise
+                if isinstance(e, OSError):  # the environment, not a bug: name the file
+                    where = f"{e.filename}: " if e.filename else ""
+                    fail(f"{where}{e.strerror or e}", EXIT_DATA)
+                fail(
+                    f"internal error: {type(e).__name__}: {_first_line(e)} "
+                    "(please report; set BRANDLENS_DEBUG=1 for the traceback)",
+                    EXIT_DATA,
+                )
+            finally:
+                _report_warnings(caught)
+
+
+def _interrupted() -> NoReturn:
+    say("brandlens: interrupted")
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or [""])[0]
+
+
+def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Library warnings as one line each, once: never a flood of source lines on stderr."""
+    seen: set[tuple[str, str]] = set()
+    for w in caught:
+        key = (w.category.__name__, (str(w.message).strip().splitlines() or [""])[0])
+        if key not in seen:
+            seen.add(key)
+            say(f"brandlens: warning: {key[0]}: {key[1]}")
+
 
 app = typer.Typer(
     name="brandlens",
@@ -31,6 +89,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Group,
 )
 
 
@@ -95,8 +154,18 @@ def _stderr(no_color: bool = False) -> Any:
     return Console(stderr=True, no_color=no_color or "NO_COLOR" in os.environ, highlight=False)
 
 
+def say(message: str, prefix: str = "", style: str = "") -> None:
+    """The one way to stderr: the message is shown literally, never read as rich markup."""
+    from rich.text import Text
+
+    from brandlens.render import plain
+
+    line = Text.assemble((prefix, style), plain(message)) if prefix else plain(message)
+    _stderr().print(line, soft_wrap=True)
+
+
 def fail(message: str, code: int) -> NoReturn:
-    _stderr().print(f"[bold red]brandlens: error:[/] {message}", soft_wrap=True)
+    say(message, prefix="brandlens: error: ", style="bold red")
     raise typer.Exit(code)
 
 
@@ -108,6 +177,8 @@ def errors() -> Iterator[None]:
     except BrandlensError as e:
         fail(e.message, e.exit_code)
     except Exception as e:
+        if is_interrupt(e):  # DuckDB's form of Ctrl-C: handled by _Group as an interrupt
+            raise KeyboardInterrupt from None
         if type(e).__module__.startswith(("duckdb", "_duckdb")):
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             fail(f"DuckDB: {first}", EXIT_DATA)
@@ -121,18 +192,27 @@ def emit(model: BaseModel, fmt: Fmt, output: Path | None, no_color: bool) -> Non
     color = to_terminal and not no_color and "NO_COLOR" not in os.environ
     width = None if to_terminal else 160
     text = render(model, fmt, color=color, width=width)
+    write_output(text, output)
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Writing under a path the user gave: an OSError is a usage error naming the file."""
+    try:
+        yield
+    except OSError as e:
+        fail(f"{e.filename or path}: cannot write ({e.strerror or e})", EXIT_USAGE)
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Data to stdout, or to --output (a directory, a missing folder, a full disk: exit 2)."""
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
-    else:
-        _write_output(output, text)
-
-
-def _write_output(output: Path, text: str) -> None:
-    """--output goes through the atomic writer: only that path changes, and only on success."""
+        return
     from brandlens.fileio import atomic_write_text
 
-    with errors():
+    with writing(output), errors():  # only that path changes, and only on success
         atomic_write_text(output, text, "--output")
 
 
@@ -160,13 +240,16 @@ def _progress(total: int, quiet: bool) -> Iterator[Any]:
     if quiet or not sys.stderr.isatty() or total == 0:
         yield None
         return
-    from rich.progress import Progress
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-    with Progress(console=_stderr(), transient=True) as bar:
+    from brandlens.render import printable
+
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(), TaskProgressColumn())
+    with Progress(*columns, console=_stderr(), transient=True) as bar:
         task = bar.add_task("computing", total=total)
 
         def step(name: str) -> None:
-            bar.update(task, advance=1, description=f"computed {name}")
+            bar.update(task, advance=1, description=printable(f"computed {name}"))
 
         yield step
 
@@ -247,7 +330,7 @@ def compute(
             no_cache,
         )
     emit(result, fmt, output, no_color)
-    _report_errors(result.errors, fmt)
+    _report_errors(result, fmt)
 
 
 @app.command()
@@ -288,16 +371,27 @@ def compare(
             no_cache,
         )
     emit(result, fmt, output, no_color)
-    _report_errors(result.errors, fmt)
+    _report_errors(result, fmt)
 
 
-def _report_errors(errs: list[Any], fmt: Fmt) -> None:
-    if not errs:
+def _report_skipped(result: Any) -> None:
+    """Once per reason: which indicators the data does not allow (exit code unaffected)."""
+    by_reason: dict[str, list[str]] = {}
+    for n in result.not_applicable:
+        by_reason.setdefault(n.reason, []).append(n.indicator)
+    for reason, names in by_reason.items():
+        say(f"brandlens: not applicable to this data ({reason}): {', '.join(names)}")
+
+
+def _report_errors(result: Any, fmt: Fmt, skipped: bool = True) -> None:
+    """Skipped indicators as a note; failed ones as messages (csv/json) and exit 1."""
+    if skipped:
+        _report_skipped(result)
+    if not result.errors:
         return
     if fmt in (Fmt.csv, Fmt.json):  # table/markdown already show an errors section
-        console = _stderr()
-        for e in errs:
-            console.print(f"brandlens: indicator {e.indicator} failed: {e.message}", soft_wrap=True)
+        for e in result.errors:
+            say(f"brandlens: indicator {e.indicator} failed: {e.message}")
     raise typer.Exit(EXIT_DATA)
 
 
@@ -486,11 +580,7 @@ def schema(
             "validation": ValidationReport.model_json_schema(),
             "verification": VerifyReport.model_json_schema(),
         }
-    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        _write_output(output, text)
+    write_output(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", output)
 
 
 @app.command()
@@ -534,11 +624,10 @@ def new_plugin(
     """Write a complete, installable methodology plugin package to start from."""
     from brandlens.scaffold import new_plugin as scaffold
 
-    with errors():
+    with writing(directory), errors():
         root = scaffold(name, directory)
-    console = _stderr()
-    console.print(f"created {root}")
-    console.print(f"  cd {root} && pip install -e '.[test]' && brandlens verify {name}")
+    say(f"created {root}")
+    say(f"  cd {root} && pip install -e '.[test]' && brandlens verify {name}")
 
 
 @app.command()
@@ -555,7 +644,7 @@ def generate(
     from brandlens.engine import parse_date
     from brandlens.market import generate as run_generate
 
-    with errors():
+    with writing(out_dir), errors():
         report = run_generate(
             out_dir,
             users=users,
@@ -565,8 +654,7 @@ def generate(
             fmt=file_format,
         )
     if not quiet:
-        console = _stderr()
-        console.print(
+        say(
             f"wrote {report.rows['events']:,} events for {users:,} users to {out_dir} "
             f"in {report.seconds:.1f} s ({report.events_per_second:,.0f} events/s)"
         )
@@ -590,11 +678,10 @@ def demo(
 
     target = data_dir or cache_dir() / f"demo-{MARKET_VERSION}-{DEMO_USERS}"
     marker = target / ".complete"
-    console = _stderr(no_color)
-    with errors():
+    with writing(target), errors():
         if not marker.exists():
             if not quiet:
-                console.print(f"generating the demo market ({DEMO_USERS:,} users) in {target} ...")
+                say(f"generating the demo market ({DEMO_USERS:,} users) in {target} ...")
             run_generate(target, users=DEMO_USERS)
             atomic_write_text(marker, MARKET_VERSION)
         result = _run(
@@ -612,13 +699,15 @@ def demo(
             _config(None, None, None),
         )
     emit(result, fmt, None, no_color)
+    _report_skipped(result)
     if not quiet:
-        console.print(f"\nThe demo market is in {target} (docs/demo-data.md says what is planted).")
-        console.print("Try next:")
-        console.print(f"  brandlens compute {target} -m fast -b Lumi")
-        console.print("  brandlens explain fast.advancing")
-        console.print(f"  brandlens validate {target}")
-    _report_errors(result.errors, fmt)
+        say("")
+        say(f"The demo market is in {target} (docs/demo-data.md says what is planted).")
+        say("Try next:")
+        say(f"  brandlens compute {target} -m fast -b Lumi")
+        say("  brandlens explain fast.advancing")
+        say(f"  brandlens validate {target}")
+    _report_errors(result, fmt, skipped=False)
 
 
 @app.command()
@@ -643,7 +732,6 @@ def bench(
     """Measure load, validation and every methodology (time, events/s, peak memory)."""
     from brandlens.bench import run_bench
 
-    console = _stderr(no_color)
     with errors():
         report = run_bench(
             users=users,
@@ -651,7 +739,7 @@ def bench(
             methodologies=methodology,
             memory_limit=memory_limit,
             pandas=not no_pandas,
-            progress=None if quiet else (lambda msg: console.print(f"bench: {msg}")),
+            progress=None if quiet else (lambda msg: say(f"bench: {msg}")),
         )
     emit(report, fmt, output, no_color)
 

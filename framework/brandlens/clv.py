@@ -20,19 +20,43 @@ Alternative to the Pareto/NBD Model", Marketing Science 24(2); Fader, Hardie & L
 (2005), "RFM and CLV: Using Iso-Value Curves for Customer Base Analysis", Journal
 of Marketing Research 42(4), and Fader & Hardie's note "The Gamma-Gamma Model of
 Monetary Value" (2013). Likelihoods are evaluated in log space.
+
+Numerics: the optimiser probes extreme parameters on purpose, so fits and
+predictions run with numpy's floating-point warnings silenced; callers check the
+results for finiteness instead. Gamma-Gamma is fitted on amounts divided by their
+mean, so the fit is the same in cents or in billions (the scale parameter v is
+converted back to the caller's unit).
 """
 
 from __future__ import annotations
 
+import functools
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:  # pragma: no cover
     from scipy.optimize import OptimizeResult
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def quiet(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run without numpy/scipy warnings: overflow at probed parameters is expected, not news."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def _arrays(*values: ArrayLike) -> list[np.ndarray]:
@@ -49,6 +73,7 @@ class BetaGeoFit:
     b: float
     log_likelihood: float
 
+    @quiet
     def expected_transactions(
         self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> np.ndarray:
@@ -59,15 +84,45 @@ class BetaGeoFit:
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         if abs(a - 1) < 1e-9:  # the limit a -> 1 is finite; step off the singular point
             a = 1 + 1e-9
-        hyp = hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
+        t, x, tx, T = np.broadcast_arrays(t, x, tx, T)
+        z = t / (alpha + T + t)
+        hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
         first = (a + b + x - 1) / (a - 1)
         second = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp
+        bad = ~np.isfinite(second)
+        if bad.any():  # r and alpha so large that 2F1 overflows: sum its terms in log space
+            second = second.copy()
+            second[bad] = 1 - np.exp(
+                _log_scaled_hyp2f1(r + x[bad], b + x[bad], a + b + x[bad] - 1, z[bad])
+            )
         # for x > 0 the denominator has the "still alive" term; computed in log space
         log_ratio = (r + x) * (np.log(alpha + T) - np.log(alpha + tx))
         alive_term = np.where(x > 0, a / np.maximum(b + x - 1, 1e-300) * np.exp(log_ratio), 0.0)
         return first * second / (1 + alive_term)
 
 
+def _log_scaled_hyp2f1(
+    p: np.ndarray, q: np.ndarray, c: np.ndarray, z: np.ndarray, max_terms: int = 1_000_000
+) -> np.ndarray:
+    """log[(1 - z)^p 2F1(p, q; c; z)] for 0 <= z < 1 and positive parameters.
+
+    Every term of the series is positive, so summing them in log space loses nothing;
+    it is used only where scipy's 2F1 overflows (a near-Poisson fit with huge r, alpha).
+    All customers advance together, one term per step, until every sum has converged.
+    """
+    log_z = np.log(np.where(z > 0, z, 1.0))
+    log_term = np.where(z > 0, 0.0, -np.inf)
+    log_sum = np.zeros(len(p))
+    peak = p * z / np.maximum(1 - z, 1e-300)  # terms grow until about here, then shrink
+    for k in range(max_terms):
+        log_term = log_term + np.log(p + k) + np.log(q + k) - np.log(c + k) - np.log(k + 1) + log_z
+        log_sum = np.logaddexp(log_sum, log_term)
+        if k > peak.max() and np.all(log_term < log_sum - 40):
+            break
+    return p * np.log1p(-z) + log_sum
+
+
+@quiet
 def bgnbd_log_likelihood(
     params: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
 ) -> np.ndarray:
@@ -122,6 +177,7 @@ def _bgnbd_nll_and_grad(
     return value, grad
 
 
+@quiet
 def fit_bgnbd(
     frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, weights: ArrayLike | None = None
 ) -> BetaGeoFit:
@@ -156,6 +212,7 @@ class GammaGammaFit:
         """E[M] = p v / (q − 1): the expected value per transaction of a new customer."""
         return self.p * self.v / (self.q - 1)
 
+    @quiet
     def expected_average_value(self, frequency: ArrayLike, monetary_value: ArrayLike) -> np.ndarray:
         """E[M | x, m̄] = p (v + x m̄) / (p x + q − 1); the population mean when x = 0."""
         x, m = _arrays(frequency, monetary_value)
@@ -164,6 +221,7 @@ class GammaGammaFit:
         return np.where(x > 0, conditional, self.population_mean)
 
 
+@quiet
 def gamma_gamma_log_likelihood(
     params: ArrayLike, frequency: ArrayLike, monetary_value: ArrayLike
 ) -> np.ndarray:
@@ -202,27 +260,37 @@ def _gamma_gamma_nll_and_grad(
     return value, grad
 
 
+@quiet
 def fit_gamma_gamma(
     frequency: ArrayLike, monetary_value: ArrayLike, weights: ArrayLike | None = None
 ) -> GammaGammaFit:
-    """Maximum-likelihood Gamma-Gamma parameters, on customers with x ≥ 1 and m̄ > 0."""
+    """Maximum-likelihood Gamma-Gamma parameters, on customers with x ≥ 1 and m̄ > 0.
+
+    The model is scale-equivariant in m̄ (p and q are unit-free, v has m̄'s unit), so it
+    is fitted on m̄ / s with s the mean of m̄: the search space fits any currency unit.
+    """
     x, m = _arrays(frequency, monetary_value)
     w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
-    keep = (x > 0) & (m > 0)
+    keep = (x > 0) & (m > 0) & np.isfinite(m)
     x, m, w = x[keep], m[keep], w[keep]
     if len(x) == 0:
         raise ValueError("no repeat customers with a positive spend to fit")
+    scale = float(np.average(m, weights=w))
+    unit = m / scale
 
-    start = np.log([1.0, 2.0, max(float(np.average(m, weights=w)), 1.0)])
-    best = _minimise(lambda p: _gamma_gamma_nll_and_grad(p, x, m, w), start)
+    best = _minimise(lambda p: _gamma_gamma_nll_and_grad(p, x, unit, w), np.log([1.0, 2.0, 1.0]))
     p, q, v = np.exp(best.x)
-    return GammaGammaFit(float(p), float(q), float(v), float(-best.fun))
+    # the density of m̄ = s · m̄/s carries the Jacobian 1/s per customer
+    log_likelihood = float(-best.fun) - float(np.sum(w)) * float(np.log(scale))
+    return GammaGammaFit(float(p), float(q), float(v) * scale, log_likelihood)
 
 
 def _minimise(
     nll_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]], start: np.ndarray
 ) -> OptimizeResult:
     """L-BFGS-B on log-parameters with the analytic gradient; Nelder-Mead as a fallback.
+
+    Both stay within the bounds: an unbounded polish can wander to exp(700).
 
     BLAS runs single-threaded here: the vectors are tiny, and OpenBLAS threads that
     spin-wait for a core turned each optimiser step into milliseconds on a busy machine.
@@ -252,6 +320,7 @@ def _minimise_here(
             lambda p: nll_and_grad(p)[0],
             best.x,
             method="Nelder-Mead",
+            bounds=bounds,
             options={"maxiter": 800, "xatol": 1e-7, "fatol": 1e-9},
         )
         if polished.fun < best.fun:

@@ -4,7 +4,9 @@ A run = dataset + as_of date + methodologies + optional brand filter + parameter
 Flow of a run: choose methodologies -> validate parameters -> resolve as_of ->
 build the ``brands`` and ``members`` views -> per methodology, materialise the
 ladders and relations its indicators need (once) -> run each indicator in
-isolation (a failure becomes an error entry) -> normalise, check and sort rows.
+isolation (a failure becomes an error entry; an indicator whose optional table or
+column is absent becomes a not-applicable entry; Ctrl-C stops the run) ->
+normalise, check and sort rows.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from brandlens import __version__
-from brandlens.errors import BrandlensError, DataError, UsageError
+from brandlens.errors import BrandlensError, DataError, UsageError, is_interrupt
 from brandlens.methodology import (
     CANONICAL_VIEWS,
     ENGINE_PARAMETERS,
@@ -40,6 +42,7 @@ from brandlens.result import (
     ComparisonRow,
     DatasetInfo,
     ErrorEntry,
+    NotApplicable,
     Result,
     ResultRow,
     ValidationReport,
@@ -60,7 +63,6 @@ Progress = Callable[[str], None]
 DEFAULT_MEMORY_FRACTION = 0.25
 """DuckDB may use this share of the machine's RAM unless told otherwise (DuckDB's own
 default is 80%); past it, work spills to the run's private temporary directory."""
-MAX_THREADS = 1024
 
 
 def physical_memory() -> int:
@@ -92,22 +94,31 @@ class EngineConfig:
     def resolved(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         memory = self.memory_limit or os.environ.get("BRANDLENS_MEMORY_LIMIT")
-        threads = self.threads if self.threads is not None else os.environ.get("BRANDLENS_THREADS")
         temp = self.temp_directory or os.environ.get("BRANDLENS_TEMP_DIRECTORY")
-        out["memory_limit"] = str(memory) if memory else default_memory_limit()
-        if out["memory_limit"] is None:
-            del out["memory_limit"]
-        if threads is not None and str(threads).strip() != "":
-            try:
-                n = int(threads)
-            except ValueError:
-                raise UsageError(f"threads must be a whole number, got {threads!r}") from None
-            if not 1 <= n <= MAX_THREADS:
-                raise UsageError(f"threads must be between 1 and {MAX_THREADS}, got {n}")
-            out["threads"] = n
+        limit = str(memory) if memory else default_memory_limit()
+        if limit:
+            out["memory_limit"] = limit
+        if self.threads is not None:
+            out["threads"] = _threads(self.threads, "--threads")
+        elif os.environ.get("BRANDLENS_THREADS", "").strip():
+            out["threads"] = _threads(os.environ["BRANDLENS_THREADS"], "BRANDLENS_THREADS")
         if temp:
             out["temp_directory"] = str(temp)
         return out
+
+
+MAX_THREADS = 1024
+
+
+def _threads(value: int | str, what: str) -> int:
+    """The option and the variable obey one rule: a whole number from 1 to MAX_THREADS."""
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        n = 0
+    if not 1 <= n <= MAX_THREADS:
+        raise UsageError(f"{what}: expected a whole number from 1 to {MAX_THREADS}, got {value!r}")
+    return n
 
 
 def check_timezone(tz: str) -> str:
@@ -432,17 +443,20 @@ class Dataset:
         self.con.execute(_MEMBERS_SQL, {"as_of": day})
         rows: list[ResultRow] = []
         errors: list[ErrorEntry] = []
+        skipped: list[NotApplicable] = []
         for m in chosen:
             only = None if indicators is None else set(indicators)
-            got, errs = _Run(
+            got, errs, na = _Run(
                 self, m, parsed[m.name], day, brand_list, headline_only, only
             ).execute()
             rows.extend(got)
             errors.extend(errs)
+            skipped.extend(na)
             if progress is not None:
                 progress(m.name)
         rows.sort(key=lambda r: (r.methodology, r.indicator, r.brand, r.key or ""))
         errors.sort(key=lambda e: (e.methodology, e.indicator, e.brand or ""))
+        skipped.sort(key=lambda n: (n.methodology, n.indicator))
         return Result(
             brandlens_version=__version__,
             as_of=day.isoformat(),
@@ -451,6 +465,7 @@ class Dataset:
             parameters={m.name: parsed[m.name].model_dump(mode="json") for m in chosen},
             results=rows,
             errors=errors,
+            not_applicable=skipped,
         )
 
     def compare(self, **kwargs: Any) -> Comparison:
@@ -484,6 +499,7 @@ class Dataset:
             columns=columns,
             rows=[ComparisonRow(brand=b, values=v) for b, v in sorted(table.items())],
             errors=result.errors,
+            not_applicable=result.not_applicable,
         )
 
     def _choose(self, names: Iterable[str] | None) -> list[CheckedMethodology]:
@@ -632,6 +648,10 @@ def _number(value: Any) -> int | float | None:
     raise ValueError(f"value {value!r} is not a number")
 
 
+class _NotApplicable(Exception):
+    """The indicator requires optional data this dataset lacks; the message says which."""
+
+
 class _Run:
     """One methodology within one run."""
 
@@ -658,7 +678,7 @@ class _Run:
         own = [r.name for r in m.methodology.relations] + [x.name for x in m.methodology.ladders]
         self.allowed = set(CANONICAL_VIEWS) | set(own)
 
-    def execute(self) -> tuple[list[ResultRow], list[ErrorEntry]]:
+    def execute(self) -> tuple[list[ResultRow], list[ErrorEntry], list[NotApplicable]]:
         con = self.ds.con
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
         con.execute("SET search_path = $p", {"p": f"{self.schema},main"})
@@ -666,14 +686,21 @@ class _Run:
             self._materialise()
             rows: list[ResultRow] = []
             errors: list[ErrorEntry] = []
+            skipped: list[NotApplicable] = []
             for ind in self.indicators:
                 try:
                     rows.extend(self._indicator(ind))
+                except _NotApplicable as e:
+                    skipped.append(
+                        NotApplicable(methodology=self.m.name, indicator=ind.id, reason=str(e))
+                    )
                 except BrandlensError as e:
                     errors.append(self._error(ind, e.message))
                 except Exception as e:
+                    if is_interrupt(e):  # Ctrl-C stops the run; it is not a failed indicator
+                        raise KeyboardInterrupt from e
                     errors.append(self._error(ind, _message(e)))
-            return rows, errors
+            return rows, errors, skipped
         finally:
             con.execute("SET search_path = 'main'")
 
@@ -710,6 +737,8 @@ class _Run:
                     binds = self._bind(self.m.relation_sql[name].parameters)
                 self.ds.con.execute(f"CREATE OR REPLACE TABLE {target} AS {sql}", binds)
             except (duckdb.Error, ValueError, TypeError, KeyError) as e:
+                if is_interrupt(e):
+                    raise KeyboardInterrupt from e
                 self.failed[name] = f"relation {name!r} failed: {_message(e)}"
 
     def _missing_requirements(self, ind: Indicator) -> str | None:
@@ -727,7 +756,7 @@ class _Run:
     def _indicator(self, ind: Indicator) -> list[ResultRow]:
         need = self._missing_requirements(ind)
         if need:
-            raise BrandlensError(need)
+            raise _NotApplicable(need)
         for rel in self.m.relations_needed([ind.id]):
             if rel in self.failed:
                 raise BrandlensError(self.failed[rel])

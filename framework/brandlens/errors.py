@@ -1,8 +1,9 @@
 """Errors that reach the user as one line and a documented exit code.
 
-Exit codes: 0 success; 1 data problems (bad rows under --strict, unreadable or
-empty input, failed indicators); 2 usage errors (bad options, parameters,
-unknown methodology or preset, bad mapping file).
+Exit codes: 0 success (not-applicable indicators included); 1 data problems
+(bad rows under --strict, unreadable or empty input, failed indicators); 2 usage
+errors (bad options, parameters, unknown methodology or preset, bad mapping
+file, an output path that cannot be written); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -10,6 +11,19 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_DATA = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def is_interrupt(e: BaseException) -> bool:
+    """Ctrl-C as DuckDB reports it when it arrives during a query.
+
+    DuckDB consumes Python's KeyboardInterrupt and raises InterruptException or, in
+    the 2.x Python client, a plain RuntimeError("Query interrupted"); callers that
+    catch exceptions per indicator must let both through as an interrupt.
+    """
+    if isinstance(e, KeyboardInterrupt) or type(e).__name__ == "InterruptException":
+        return True
+    return isinstance(e, RuntimeError) and str(e).strip() == "Query interrupted"
 
 
 class BrandlensError(Exception):

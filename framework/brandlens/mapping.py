@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from brandlens.errors import UsageError
 
@@ -25,6 +25,29 @@ class ReadOptions(BaseModel):
     names: tuple[str, ...] | None = Field(
         None, description="column names for a file without header"
     )
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_plain_character(cls, v: str | None) -> str | None:
+        """A quote, line break or NUL as separator makes every record ambiguous."""
+        if v is not None and (len(v) != 1 or v in '"\r\n\x00'):
+            raise ValueError(f"must be one character other than a quote or line break, got {v!r}")
+        return v
+
+    @field_validator("names")
+    @classmethod
+    def _distinct_names(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        """SQL column names are case-insensitive: 'ts' and 'TS' would be the same column."""
+        if v is None:
+            return v
+        if any(not n.strip() for n in v):
+            raise ValueError("column names must not be empty")
+        seen: set[str] = set()
+        for n in v:
+            if n.lower() in seen:
+                raise ValueError(f"column name {n!r} appears more than once")
+            seen.add(n.lower())
+        return v
 
 
 class Mapping(BaseModel):
@@ -68,7 +91,11 @@ def load_mapping(path: str | Path) -> Mapping:
     try:
         raw: Any = yaml.safe_load(p.read_text(encoding="utf-8"))
     except OSError as e:
-        raise UsageError(f"{p}: cannot read mapping file ({e.strerror})") from None
+        raise UsageError(f"{p}: cannot read mapping file ({e.strerror or e})") from None
+    except UnicodeDecodeError as e:
+        raise UsageError(
+            f"{p}: mapping file is not UTF-8 text (byte {e.start}); is it a YAML file?"
+        ) from None
     except yaml.YAMLError as e:
         raise UsageError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
     try:

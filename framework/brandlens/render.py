@@ -2,21 +2,30 @@
 
 JSON is the model itself (``model_dump_json``); the other formats render the
 model's tabular sections, so csv and markdown carry the same rows as the table.
+
+Text meant for a terminal (tables, markdown, the CLI's messages) goes through
+``printable`` and ``plain``: data shows its control characters as escapes and is
+never read as rich markup, so a brand cannot recolour the terminal or hide itself.
+CSV keeps the raw values, quoted so that any value round-trips.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from brandlens import catalog
 from brandlens.bench import BenchReport
 from brandlens.result import CacheReport, Comparison, Result, ValidationReport, VerifyReport
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.text import Text
 
 
 class Format(StrEnum):
@@ -33,6 +42,30 @@ class Section:
     title: str
     columns: list[str]
     rows: list[list[Any]]
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""C0 and C1 controls, line separators, and the bidi overrides that reorder shown text."""
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    c = match.group()
+    return _NAMED.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+
+
+def printable(text: str, newlines: bool = False) -> str:
+    """Control characters as visible escapes (ESC as \\x1b); keep line breaks if asked."""
+    if newlines:
+        return "\n".join(_CONTROL.sub(_escape, line) for line in text.split("\n"))
+    return _CONTROL.sub(_escape, text)
+
+
+def plain(text: str, style: str = "", newlines: bool = False) -> Text:
+    """Data or user input for rich: printable, and a Text so ``[bold]`` is shown, not parsed."""
+    from rich.text import Text
+
+    return Text(printable(text, newlines), style=style)
 
 
 def _fmt(v: Any) -> str:
@@ -60,22 +93,11 @@ def sections(model: BaseModel) -> list[Section]:
             "unit",
         ]
         out = [Section("results", cols, [[getattr(r, c) for c in cols] for r in model.results])]
-        if model.errors:
-            ecols = ["methodology", "indicator", "brand", "message"]
-            out.append(
-                Section("errors", ecols, [[getattr(e, c) for c in ecols] for e in model.errors])
-            )
-        return out
+        return out + _problem_sections(model)
     if isinstance(model, Comparison):
         cols = ["brand"] + [c.indicator for c in model.columns]
         rows = [[r.brand] + [r.values.get(c.indicator) for c in model.columns] for r in model.rows]
-        out = [Section("comparison", cols, rows)]
-        if model.errors:
-            ecols = ["methodology", "indicator", "brand", "message"]
-            out.append(
-                Section("errors", ecols, [[getattr(e, c) for c in ecols] for e in model.errors])
-            )
-        return out
+        return [Section("comparison", cols, rows), *_problem_sections(model)]
     if isinstance(model, ValidationReport):
         tcols = ["table", "source", "rows_read", "rows_accepted", "rows_quarantined"]
         out = [Section("tables", tcols, [[getattr(t, c) for c in tcols] for t in model.tables])]
@@ -145,6 +167,19 @@ def sections(model: BaseModel) -> list[Section]:
     raise TypeError(f"no tabular view for {type(model).__name__}")
 
 
+def _problem_sections(model: Result | Comparison) -> list[Section]:
+    """Failed indicators, then indicators the data does not allow (both only when present)."""
+    out = []
+    if model.errors:
+        ecols = ["methodology", "indicator", "brand", "message"]
+        out.append(Section("errors", ecols, [[getattr(e, c) for c in ecols] for e in model.errors]))
+    if model.not_applicable:
+        ncols = ["methodology", "indicator", "reason"]
+        rows = [[getattr(n, c) for c in ncols] for n in model.not_applicable]
+        out.append(Section("not applicable", ncols, rows))
+    return out
+
+
 _SHORT = {
     "bounds": "bounds",
     "integer": "int",
@@ -207,27 +242,42 @@ def render(model: BaseModel, fmt: Format, color: bool = True, width: int | None 
         return model.model_dump_json(indent=2) + "\n"
     secs = sections(model)
     if fmt is Format.csv:
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
         main = secs[0]  # csv carries the data rows; errors go to stderr as messages
-        writer.writerow(main.columns)
+        lines = [_csv_line(main.columns)]
         for row in main.rows:
-            writer.writerow(
-                ["" if v is None else (",".join(v) if isinstance(v, list) else v) for v in row]
+            lines.append(
+                _csv_line(
+                    ["" if v is None else (",".join(v) if isinstance(v, list) else v) for v in row]
+                )
             )
-        return buf.getvalue()
+        return "".join(lines)
     if fmt is Format.markdown:
         parts = []
         for s in secs:
-            parts.append(f"### {s.title}\n")
-            parts.append("| " + " | ".join(s.columns) + " |")
+            parts.append(f"### {_md(s.title)}\n")
+            parts.append("| " + " | ".join(_md(c) for c in s.columns) + " |")
             parts.append("|" + "---|" * len(s.columns))
             for row in s.rows:
-                cells = [_fmt(v).replace("|", "\\|").replace("\n", " ") for v in row]
-                parts.append("| " + " | ".join(cells) + " |")
+                parts.append("| " + " | ".join(_md(_fmt(v)) for v in row) + " |")
             parts.append("")
         return "\n".join(parts)
     return _rich_tables(model, secs, color, width)
+
+
+def _csv_line(row: list[Any]) -> str:
+    """One CSV record ending in LF, with every field holding CR or LF quoted.
+
+    The csv module quotes only the characters of its line terminator, so with "\\n" a
+    bare CR would be written unquoted and split the record for other readers.
+    """
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow(row)
+    return buf.getvalue()[:-2] + "\n"
+
+
+def _md(text: str) -> str:
+    """A markdown table cell: one line, printable, pipes escaped (multi-line SQL reads on)."""
+    return printable(text.replace("\r\n", " ").replace("\n", " ")).replace("|", "\\|")
 
 
 def _rich_tables(model: BaseModel, secs: list[Section], color: bool, width: int | None) -> str:
@@ -245,24 +295,26 @@ def _rich_tables(model: BaseModel, secs: list[Section], color: bool, width: int 
     )
     header = _header(model)
     if header:
-        console.print(header)
+        console.print(plain(header))
     if isinstance(model, VerifyReport):  # failures read better as text blocks than as cells
         secs = [s for s in secs if not s.title.endswith(" failures")]
     for s in secs:
-        table = Table(title=s.title, title_justify="left", show_lines=False)
+        table = Table(title=plain(s.title), title_justify="left", show_lines=False)
         for c in s.columns:
             cells = [r[s.columns.index(c)] for r in s.rows if r[s.columns.index(c)] is not None]
             numeric = bool(cells) and all(
                 isinstance(v, int | float) and not isinstance(v, bool) for v in cells
             )
             table.add_column(
-                _column_title(model, c), justify="right" if numeric else "left", overflow="fold"
+                plain(_column_title(model, c), newlines=True),
+                justify="right" if numeric else "left",
+                overflow="fold",
             )
         for row in s.rows:
-            table.add_row(*[_fmt(v) for v in row])
+            table.add_row(*[plain(_fmt(v), newlines=True) for v in row])
         console.print(table)
     if isinstance(model, VerifyReport) and not model.passed:
-        console.print(failure_report(model), markup=False)
+        console.print(plain(failure_report(model), newlines=True))
     return buf.getvalue()
 
 

@@ -50,6 +50,14 @@ class ErrorEntry(BaseModel):
     message: str
 
 
+class NotApplicable(BaseModel):
+    """An indicator that needs an optional table or column the data lacks: skipped, not failed."""
+
+    methodology: str
+    indicator: str
+    reason: str
+
+
 class Result(BaseModel):
     """Everything ``brandlens compute`` returns."""
 
@@ -60,6 +68,10 @@ class Result(BaseModel):
     parameters: dict[str, dict[str, Any]]
     results: list[ResultRow]
     errors: list[ErrorEntry]
+    not_applicable: list[NotApplicable] = Field(
+        default_factory=list,
+        description="indicators skipped because optional data is absent, sorted by indicator",
+    )
 
     def value(self, indicator: str, brand: str, key: str | None = None) -> Number | None:
         """Convenience lookup: the value of one indicator for one brand (and key)."""
@@ -97,6 +109,10 @@ class Comparison(BaseModel):
     columns: list[ComparisonColumn]
     rows: list[ComparisonRow]
     errors: list[ErrorEntry]
+    not_applicable: list[NotApplicable] = Field(
+        default_factory=list,
+        description="indicators skipped because optional data is absent, sorted by indicator",
+    )
 
 
 class ReasonCount(BaseModel):

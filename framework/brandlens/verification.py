@@ -81,6 +81,7 @@ class Run:
     rows: dict[Key, ResultRow]
     errors: dict[str, str]
     json: dict[str, str]
+    not_applicable: frozenset[str] = frozenset()  # indicators whose optional data is absent
 
     def value(self, key: Key) -> Any:
         row = self.rows.get(key)
@@ -204,7 +205,8 @@ class Harness:
         by_ind: dict[str, list[str]] = {}
         for r in result.results:
             by_ind.setdefault(r.indicator, []).append(r.model_dump_json())
-        return Run(rows, errors, {k: "\n".join(v) for k, v in by_ind.items()})
+        skipped = frozenset(n.indicator for n in result.not_applicable)
+        return Run(rows, errors, {k: "\n".join(v) for k, v in by_ind.items()}, skipped)
 
     def indicators(self) -> list[IndicatorSpec]:
         spec = self.checked.spec
@@ -391,11 +393,11 @@ class Harness:
 
     def _computed(self, run: Run, ind: IndicatorSpec, log: EventLog) -> bool:
         """False when the indicator legitimately did not compute (missing optional table)."""
+        if ind.id in run.not_applicable:
+            return False
         err = run.errors.get(ind.id)
         if err is None:
             return True
-        if err.startswith("needs the "):
-            return False
         raise Failure(ind.id, f"did not compute: {err}", log=log.table())
 
     def _keys(self, *runs: Run, indicator: str, brands: Iterable[str] | None = None) -> list[Key]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from brandlens.clv import fit_bgnbd, fit_gamma_gamma
+from brandlens.clv import fit_bgnbd, fit_gamma_gamma, quiet
 from brandlens.methodology import IndicatorContext, Value
 
 WEEK = 7.0
@@ -96,8 +96,9 @@ def _predict(
     return n * value
 
 
+@quiet
 def _models(ctx: IndicatorContext) -> dict[str, BrandModel]:
-    """Fit once per run; every CLV indicator reads the same models."""
+    """Fit once per run; every CLV indicator reads the same models (no numpy warnings)."""
     params = ctx.params
     rows = ctx.query(HISTORY_SQL)
     by_brand: dict[str, list[tuple]] = {}
@@ -124,7 +125,8 @@ def _models(ctx: IndicatorContext) -> dict[str, BrandModel]:
         fitted = _fit(x, tx, t, m) if own else pooled_params
         clv = _predict(fitted, x, tx, t, m, horizon, fallback)
         if not np.all(np.isfinite(clv)):
-            raise ValueError(f"CLV prediction for {brand} is not finite (model {fitted})")
+            shown = ", ".join(f"{k}={v:.6g}" for k, v in fitted.items())
+            raise ValueError(f"CLV prediction for {brand} is not finite (model {shown})")
         models[brand] = BrandModel(clv, fitted, not own, len(x), repeaters)
     return models
 

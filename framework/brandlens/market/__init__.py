@@ -27,6 +27,10 @@ MARKET_VERSION = "m2"
 """Bumped whenever the simulation changes, so cached demo markets are regenerated."""
 DEFAULT_START = date(2023, 4, 1)
 DEFAULT_END = date(2025, 6, 30)
+EARLIEST, LATEST = date(1970, 1, 1), date(2100, 12, 31)
+"""The calendar the simulation supports: its date arithmetic stays inside these years."""
+MAX_USERS = 1_000_000_000
+"""About 100 billion events: anything larger is a typo, not a market."""
 
 
 class GeneratedMarket(BaseModel):
@@ -62,8 +66,14 @@ def generate(
 
     if users < 1:
         raise UsageError("--users must be at least 1")
+    if users > MAX_USERS:
+        raise UsageError(f"--users must be at most {MAX_USERS:,}, got {users:,}")
     if end <= start:
         raise UsageError("--end must be after --start")
+    if start < EARLIEST or end > LATEST:
+        raise UsageError(f"--start and --end must lie between {EARLIEST} and {LATEST}")
+    if seed < 0:
+        raise UsageError(f"--seed must be 0 or more, got {seed}")
     if fmt not in ("parquet", "csv"):
         raise UsageError(f"--format must be parquet or csv, not {fmt!r}")
     out = Path(out_dir)
