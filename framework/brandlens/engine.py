@@ -60,7 +60,7 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 Progress = Callable[[str], None]
 
 
-DEFAULT_MEMORY_FRACTION = 0.25
+DEFAULT_MEMORY_FRACTION = 0.2
 """DuckDB may use this share of the machine's RAM unless told otherwise (DuckDB's own
 default is 80%); past it, work spills to the run's private temporary directory."""
 
