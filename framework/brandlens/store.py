@@ -62,7 +62,8 @@ def create_views(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
             col = quote_ident(c.name)
             if table == "events" and c.name == "event_id" and DIGEST in types:
                 exprs.append(
-                    f"coalesce(CAST({col} AS VARCHAR), 'h' || lpad(to_hex({DIGEST}), 16, '0') "
+                    f"coalesce(CAST({col} AS VARCHAR), "
+                    f"'h' || lpad(lower(to_hex({DIGEST})), 16, '0') "
                     f"|| '-' || CAST({OCCURRENCE} AS VARCHAR)) AS {col}"
                 )
             elif types[c.name] != c.sql_type:
