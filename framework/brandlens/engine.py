@@ -144,9 +144,10 @@ class Dataset:
     """A loaded, validated dataset on its own DuckDB connection; compute many runs on it.
 
     DATA is validated once into a store (see ``brandlens.store``): a dataset file given
-    as DATA is used as it is; other files are loaded into the cache (or, with
-    ``cache=False``, into a file in the run's private directory); in-memory logs into
-    the connection's own database. Plugins read the canonical views over the store.
+    as DATA is used as it is; other files are loaded into the cache (a file), or, with
+    ``cache=False`` and for in-memory logs, into the connection's own in-memory
+    database (faster to write; spills to the run's private directory when large).
+    Plugins read the canonical views over the store.
     """
 
     def __init__(
@@ -323,13 +324,17 @@ class Dataset:
                 entry.parent.mkdir(parents=True, exist_ok=True)
             except OSError:
                 entry = None
-        if into is not None:
-            target = into
-        elif entry is not None:
-            target = entry
-        else:
-            assert self.workdir is not None
-            target = self.workdir / "dataset.duckdb"
+        if into is None and entry is None:
+            # Nothing to keep: validate into the connection's own database, which is
+            # faster to write than a file and spills to the private directory when large.
+            self.catalog = self.con.execute("SELECT current_database()").fetchone()[0]
+            meta = self._validate(
+                open_source(self.con, given, column_mapping), vocabulary, self.catalog
+            )
+            meta.mapping = mapping_json
+            return meta
+        target = into if into is not None else entry
+        assert target is not None
         building = AtomicFile(target, "--into" if into is not None else "")
         building.tmp.unlink()  # DuckDB makes the file itself; the unique name stays ours
         self.catalog = store.STORE_ALIAS
@@ -351,7 +356,7 @@ class Dataset:
             Path(f"{building.tmp}.wal").unlink(missing_ok=True)
         if entry is not None and into is None:
             store.forget_other_versions(entry)
-        self.cached = target if into is not None or entry is not None else None
+        self.cached = target
         return meta
 
     def _check_dataset_file(
