@@ -120,6 +120,22 @@ TimezoneOpt = Annotated[
         "zone a loaded dataset file was made with).",
     ),
 ]
+QueryTimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--query-timeout",
+        help="Seconds one plugin query may run before it is stopped and its indicator "
+        "reported as failed (default 300, BRANDLENS_QUERY_TIMEOUT).",
+    ),
+]
+BudgetOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--methodology-budget",
+        help="Seconds all queries of one methodology may take (default 900, "
+        "BRANDLENS_METHODOLOGY_BUDGET).",
+    ),
+]
 NoCacheOpt = Annotated[
     bool,
     typer.Option(
@@ -226,11 +242,25 @@ def _params(items: list[str] | None) -> dict[str, str]:
     return out
 
 
-def _config(memory: str | None, threads: int | None, temp: Path | None) -> Any:
+DEMO_QUERY_TIMEOUT = 60.0
+"""Seconds one plugin query may take in ``brandlens demo`` (the demo's own take ~1 s)."""
+
+
+def _config(
+    memory: str | None,
+    threads: int | None,
+    temp: Path | None,
+    query_timeout: float | None = None,
+    methodology_budget: float | None = None,
+) -> Any:
     from brandlens.engine import EngineConfig
 
     return EngineConfig(
-        memory_limit=memory, threads=threads, temp_directory=str(temp) if temp else None
+        memory_limit=memory,
+        threads=threads,
+        temp_directory=str(temp) if temp else None,
+        query_timeout=query_timeout,
+        methodology_budget=methodology_budget,
     )
 
 
@@ -311,6 +341,8 @@ def compute(
     threads: ThreadsOpt = None,
     temp_directory: TempOpt = None,
     no_cache: NoCacheOpt = False,
+    query_timeout: QueryTimeoutOpt = None,
+    methodology_budget: BudgetOpt = None,
 ) -> None:
     """Compute every indicator of the chosen methodologies, per brand."""
     with errors():
@@ -326,7 +358,7 @@ def compute(
             timezone,
             strict,
             quiet,
-            _config(memory_limit, threads, temp_directory),
+            _config(memory_limit, threads, temp_directory, query_timeout, methodology_budget),
             no_cache,
         )
     emit(result, fmt, output, no_color)
@@ -352,6 +384,8 @@ def compare(
     threads: ThreadsOpt = None,
     temp_directory: TempOpt = None,
     no_cache: NoCacheOpt = False,
+    query_timeout: QueryTimeoutOpt = None,
+    methodology_budget: BudgetOpt = None,
 ) -> None:
     """One row per brand; the headline indicators of every methodology as columns."""
     with errors():
@@ -367,7 +401,7 @@ def compare(
             timezone,
             strict,
             quiet,
-            _config(memory_limit, threads, temp_directory),
+            _config(memory_limit, threads, temp_directory, query_timeout, methodology_budget),
             no_cache,
         )
     emit(result, fmt, output, no_color)
@@ -384,14 +418,14 @@ def _report_skipped(result: Any) -> None:
 
 
 def _report_errors(result: Any, fmt: Fmt, skipped: bool = True) -> None:
-    """Skipped indicators as a note; failed ones as messages (csv/json) and exit 1."""
+    """Skipped indicators as a note; failed ones as messages on stderr (any format) and exit 1."""
     if skipped:
         _report_skipped(result)
     if not result.errors:
         return
-    if fmt in (Fmt.csv, Fmt.json):  # table/markdown already show an errors section
-        for e in result.errors:
-            say(f"brandlens: indicator {e.indicator} failed: {e.message}")
+    # Always on stderr too: with --output, or below a long table, the data hides them.
+    for e in result.errors:
+        say(f"brandlens: indicator {e.indicator} failed: {e.message}")
     raise typer.Exit(EXIT_DATA)
 
 
@@ -696,7 +730,8 @@ def demo(
             None,
             False,
             quiet,
-            _config(None, None, None),
+            # a slow or broken third-party plugin must not hold the demo up for long
+            _config(None, None, None, query_timeout=DEMO_QUERY_TIMEOUT),
         )
     emit(result, fmt, None, no_color)
     _report_skipped(result)

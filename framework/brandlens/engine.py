@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from brandlens import __version__
+from brandlens.deadline import QueryClock, QueryTimeout
 from brandlens.errors import BrandlensError, DataError, UsageError, is_interrupt
 from brandlens.methodology import (
     CANONICAL_VIEWS,
@@ -90,6 +91,23 @@ class EngineConfig:
     memory_limit: str | None = None
     threads: int | None = None
     temp_directory: str | None = None
+    query_timeout: float | None = None
+    methodology_budget: float | None = None
+
+    def timeouts(self) -> tuple[float, float]:
+        """(seconds per plugin query, seconds per methodology); see ``brandlens.deadline``."""
+        from brandlens.deadline import DEFAULT_METHODOLOGY_BUDGET, DEFAULT_QUERY_TIMEOUT
+
+        per_query = _seconds(
+            self.query_timeout, "BRANDLENS_QUERY_TIMEOUT", "--query-timeout", DEFAULT_QUERY_TIMEOUT
+        )
+        budget = _seconds(
+            self.methodology_budget,
+            "BRANDLENS_METHODOLOGY_BUDGET",
+            "--methodology-budget",
+            DEFAULT_METHODOLOGY_BUDGET,
+        )
+        return per_query, budget
 
     def resolved(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -108,6 +126,19 @@ class EngineConfig:
 
 
 MAX_THREADS = 1024
+
+
+def _seconds(value: float | None, env: str, what: str, default: float) -> float:
+    raw: float | str | None = value if value is not None else os.environ.get(env, "").strip()
+    if raw in (None, ""):
+        return default
+    try:
+        seconds = float(raw)  # type: ignore[arg-type]
+    except ValueError:
+        raise UsageError(f"{what}: expected seconds, got {raw!r}") from None
+    if not 0 < seconds < 1e7:
+        raise UsageError(f"{what}: expected seconds above 0, got {raw!r}")
+    return seconds
 
 
 def _threads(value: int | str, what: str) -> int:
@@ -187,6 +218,7 @@ class Dataset:
             column_mapping = mapping
         else:
             column_mapping = load_mapping(mapping)
+        self.timeouts = (config or EngineConfig()).timeouts()
         self._owns_connection = connection is None
         if connection is not None:  # the harness reuses one connection for many small logs
             self.con = connection
@@ -680,6 +712,7 @@ class _Run:
         self.binds = {"as_of": as_of, **params.model_dump()}
         self.failed: dict[str, str] = {}
         self.memo: dict[str, Any] = {}  # IndicatorContext.shared, per methodology run
+        self.clock = QueryClock(ds.con, *ds.timeouts)
         own = [r.name for r in m.methodology.relations] + [x.name for x in m.methodology.ladders]
         self.allowed = set(CANONICAL_VIEWS) | set(own)
 
@@ -740,7 +773,10 @@ class _Run:
                 else:
                     sql = relations[name].sql
                     binds = self._bind(self.m.relation_sql[name].parameters)
-                self.ds.con.execute(f"CREATE OR REPLACE TABLE {target} AS {sql}", binds)
+                with self.clock.limit(f"relation {name!r}"):
+                    self.ds.con.execute(f"CREATE OR REPLACE TABLE {target} AS {sql}", binds)
+            except QueryTimeout as e:
+                self.failed[name] = e.message
             except (duckdb.Error, ValueError, TypeError, KeyError) as e:
                 if is_interrupt(e):
                     raise KeyboardInterrupt from e
@@ -785,19 +821,22 @@ class _Run:
         unknown = checked.parameters - known
         if unknown:
             raise BrandlensError(f"query uses unknown parameter(s) {sorted(unknown)}")
-        return self.ds.con.execute(sql, self._bind(checked.parameters, extra)).fetchall()
+        with self.clock.limit(f"indicator {ind.id!r}"):
+            return self.ds.con.execute(sql, self._bind(checked.parameters, extra)).fetchall()
 
     def _sql_values(self, ind: Indicator) -> list[Value]:
         checked = self.m.indicator_sql[ind.id]
         assert ind.sql is not None
-        cur = self.ds.con.execute(ind.sql, self._bind(checked.parameters))
+        with self.clock.limit(f"indicator {ind.id!r}"):
+            cur = self.ds.con.execute(ind.sql, self._bind(checked.parameters))
+            fetched = cur.fetchall()
         names = [d[0] for d in cur.description or []]
         needed = {"brand", "value"} | ({"key"} if ind.dimension else set())
         if not needed <= set(names):
             raise BrandlensError(f"SQL returned columns {names}, needs {sorted(needed)}")
         idx = {n: names.index(n) for n in names}
         out = []
-        for row in cur.fetchall():
+        for row in fetched:
             out.append(
                 Value(
                     brand=row[idx["brand"]],
