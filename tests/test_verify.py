@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from brandlens import hookimpl
 from brandlens.cli import app
 from brandlens.errors import PluginError
 from brandlens.plugins import host
@@ -218,3 +219,18 @@ def test_property_references_must_exist(register_plugin, tmp_path):
     info = next(p for p in host.registry().plugins if p.name == "typos")
     assert "spec: toy.buyers: identity names unknown indicator 'toy.byers'" in info.errors
     assert "spec: toy.buyers: partition names unknown indicator 'toy.flow'" in info.errors
+
+
+class _FailsToRegister:
+    @hookimpl
+    def brandlens_register_methodologies(self, register):
+        raise RuntimeError("the spec file is missing")
+
+
+def test_verify_names_the_registration_error_of_a_broken_plugin(register_plugin):
+    """Not "no methodology named ...": the plugin is there, and it says why it failed."""
+    register_plugin(_FailsToRegister(), "wobbly")
+    r = CliRunner().invoke(app, ["verify", "wobbly"])
+    assert r.exit_code == 1
+    assert "plugin 'wobbly' did not register" in r.stderr
+    assert "the spec file is missing" in r.stderr

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from brandlens.errors import UsageError
+from brandlens.errors import DataError, UsageError
 from brandlens.methodology import CheckedMethodology
 from brandlens.plugins import registry
 from brandlens.result import MethodologyVerification, PropertyResult, VerifyReport
@@ -811,6 +811,9 @@ def verify(
             chosen.append(reg.methodologies[t])
             continue
         by_plugin = [m for m in reg.methodologies.values() if m.plugin == t]
+        broken = [p for p in reg.plugins if p.name == t and p.errors]
+        if not by_plugin and broken:  # installed, but it failed: say why instead of "unknown"
+            raise DataError(f"verify: plugin {t!r} did not register: {'; '.join(broken[0].errors)}")
         if not by_plugin:
             known = ", ".join(reg.methodologies) or "none installed"
             raise UsageError(
