@@ -528,8 +528,8 @@ def test_interrupt_in_the_cli_is_one_line_exit_130_and_no_output(
 def test_sigint_during_compute_exits_130_without_partial_output(market, tmp_path):
     """A real Ctrl-C on the 2M-event market, wherever in the run it lands.
 
-    --no-cache makes the run validate (several seconds); the signal goes out as soon as
-    the process has started working, and earlier still if a fast machine finished first.
+    --no-cache makes the run validate (several seconds); the signal goes out half a
+    second after the run's private directory appears, i.e. once start-up is over.
     """
     out, spill = tmp_path / "r.json", tmp_path / "spill"
     env = {
@@ -539,17 +539,14 @@ def test_sigint_during_compute_exits_130_without_partial_output(market, tmp_path
     }
     cmd = [sys.executable, "-m", "brandlens.cli", "compute", str(market), "-f", "json", "-q"]
     cmd += ["-o", str(out), "--temp-directory", str(spill), "--no-cache"]
-    for delay in (2.5, 1.5, 1.0):
-        p = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-        )
-        time.sleep(delay)
-        if p.poll() is None:
-            break
-        p.communicate()
-        out.unlink(missing_ok=True)
-    else:
-        pytest.fail("compute always finished before the interrupt; use a larger market")
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # Signal once the run is under way: its private directory exists only after start-up.
+    deadline = time.monotonic() + 60
+    while not (spill.is_dir() and any(spill.iterdir())):
+        assert p.poll() is None, p.communicate()
+        assert time.monotonic() < deadline, "the run never started"
+        time.sleep(0.05)
+    time.sleep(0.5)
     p.send_signal(signal.SIGINT)
     stdout, stderr = p.communicate(timeout=60)
     assert p.returncode == 130, stderr

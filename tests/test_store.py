@@ -188,3 +188,33 @@ def _con() -> duckdb.DuckDBPyConnection:
         con.execute("SET TimeZone = 'UTC'")
         _CON.append(con)
     return _CON[0]
+
+
+def test_sigterm_removes_the_working_directory_and_exits_143(market, tmp_path):
+    """A terminated run cleans up like an interrupted one (spill folder, partial output)."""
+    import signal
+
+    root = Path(__file__).resolve().parents[1]
+    base = tmp_path / "work"
+    out = tmp_path / "r.json"
+    env = {
+        **os.environ,
+        "NO_COLOR": "1",
+        "PYTHONPATH": os.pathsep.join([str(root / "framework"), str(root / "plugins")]),
+    }
+    cmd = [sys.executable, "-m", "brandlens.cli", "compute", str(market), "-f", "json", "-q"]
+    cmd += ["-o", str(out), "--temp-directory", str(base), "--no-cache"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # Signal once the run is under way: its private directory exists only after start-up.
+    deadline = time.monotonic() + 60
+    while not (base.is_dir() and any(base.iterdir())):
+        assert p.poll() is None, p.communicate()
+        assert time.monotonic() < deadline, "the run never started"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGTERM)
+    _, stderr = p.communicate(timeout=60)
+    assert p.returncode == 143, stderr
+    assert stderr == "brandlens: terminated\n"
+    assert not out.exists()
+    assert list(base.iterdir()) == []  # the run's private directory is gone

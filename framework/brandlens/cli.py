@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from brandlens.errors import EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE, BrandlensError, is_interrupt
+from brandlens.errors import (
+    EXIT_DATA,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    BrandlensError,
+    is_interrupt,
+)
 from brandlens.render import Format as Fmt
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,7 +71,20 @@ class _Group(TyperGroup):
                 _report_warnings(caught)
 
 
+_TERMINATED: list[int] = []
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM unwinds like Ctrl-C (so temporary files and the spill folder are removed),
+    then exits 143, the shell's code for a terminated process."""
+    _TERMINATED.append(signum)
+    raise KeyboardInterrupt
+
+
 def _interrupted() -> NoReturn:
+    if _TERMINATED:
+        say("brandlens: terminated")
+        raise typer.Exit(EXIT_TERMINATED)
     say("brandlens: interrupted")
     raise typer.Exit(EXIT_INTERRUPTED)
 
@@ -781,6 +801,9 @@ def bench(
 
 def main() -> None:
     """Console-script entry point."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
     app()
 
 
