@@ -191,7 +191,7 @@ def _con() -> duckdb.DuckDBPyConnection:
 
 
 def test_sigterm_removes_the_working_directory_and_exits_143(market, tmp_path):
-    """A terminated run cleans up like an interrupted one (spill folder, partial output)."""
+    """A terminated run stops its query at once and cleans up like an interrupted one."""
     import signal
 
     root = Path(__file__).resolve().parents[1]
@@ -213,8 +213,23 @@ def test_sigterm_removes_the_working_directory_and_exits_143(market, tmp_path):
         time.sleep(0.05)
     time.sleep(0.5)
     p.send_signal(signal.SIGTERM)
+    sent = time.monotonic()
     _, stderr = p.communicate(timeout=60)
+    assert time.monotonic() - sent < 5  # the running query is interrupted, not awaited
     assert p.returncode == 143, stderr
     assert stderr == "brandlens: terminated\n"
     assert not out.exists()
     assert list(base.iterdir()) == []  # the run's private directory is gone
+
+
+def test_unfinished_stores_of_killed_runs_are_removed(cache):
+    cache.mkdir(parents=True)
+    old = cache / ".abc-def.duckdb.x1y2.tmp"
+    fresh = cache / ".abc-def.duckdb.z3w4.tmp"
+    for p in (old, fresh):
+        p.write_bytes(b"half a store")
+    os.utime(old, (time.time() - 2 * store.STALE_AFTER,) * 2)
+    store.remove_unfinished()
+    assert not old.exists() and fresh.exists()  # another run may still be writing it
+    store.clear_cache()
+    assert not fresh.exists()

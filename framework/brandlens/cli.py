@@ -81,6 +81,38 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _watch_signals() -> None:
+    """Stop a running query at once on SIGTERM.
+
+    Python runs a signal handler only between bytecodes, i.e. after a long DuckDB query
+    ends. The C-level handler also writes the signal number to a wake-up pipe; a thread
+    reading it interrupts every open dataset's query, so the handler runs promptly.
+    """
+    import signal
+    import threading
+
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    try:
+        signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    except ValueError:  # not the main thread (e.g. embedded): the handler alone will do
+        os.close(read_end)
+        os.close(write_end)
+        return
+
+    def watch() -> None:
+        from brandlens.engine import interrupt_all
+
+        while True:
+            data = os.read(read_end, 64)
+            if not data:
+                return
+            if signal.SIGTERM in data:
+                interrupt_all()
+
+    threading.Thread(target=watch, daemon=True, name="brandlens-signals").start()
+
+
 def _interrupted() -> NoReturn:
     if _TERMINATED:
         say("brandlens: terminated")
@@ -804,6 +836,7 @@ def main() -> None:
     import signal
 
     signal.signal(signal.SIGTERM, _on_sigterm)
+    _watch_signals()
     app()
 
 

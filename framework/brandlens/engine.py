@@ -15,6 +15,7 @@ import contextlib
 import json
 import math
 import os
+import weakref
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -57,6 +58,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from brandlens.sources import InMemoryData
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+_OPEN: weakref.WeakSet[Dataset] = weakref.WeakSet()
+"""Datasets with a live connection, so a termination can interrupt their queries."""
+
+
+def interrupt_all() -> None:
+    """Interrupt the running query of every open dataset (on SIGTERM, from another thread)."""
+    for ds in list(_OPEN):
+        with contextlib.suppress(Exception):
+            ds.con.interrupt()
+
 
 Progress = Callable[[str], None]
 
@@ -236,6 +248,7 @@ class Dataset:
             except duckdb.Error as e:
                 workdir.remove(self.workdir)
                 raise UsageError(f"engine settings rejected by DuckDB: {e}") from None
+        _OPEN.add(self)
         try:
             target = Path(into) if into is not None else None
             self._open(data, column_mapping, timezone, quarantine_out, strict, cache, target)

@@ -192,6 +192,7 @@ def cache_path(data: Path, mapping_json: str | None, timezone: str, vocabulary: 
 
 def forget_other_versions(entry: Path) -> None:
     """Remove older entries of the same data, then the least recently used over the cap."""
+    remove_unfinished()
     data_id = entry.name.split("-")[0]
     for other in entry.parent.glob(f"{data_id}-*.duckdb"):
         if other != entry:
@@ -229,10 +230,26 @@ def clear_cache() -> tuple[int, int]:
             p.unlink()
             n += 1
             size += s
-    for stale in cache_dir().glob("*.duckdb.tmp-*") if cache_dir().is_dir() else []:
-        with contextlib.suppress(OSError):
-            stale.unlink()
+    remove_unfinished(older_than=0)
     return n, size
+
+
+STALE_AFTER = 3600.0
+"""Seconds after which an unfinished store nobody writes to any more is a killed run's."""
+
+
+def remove_unfinished(older_than: float = STALE_AFTER) -> None:
+    """Remove half-written stores (``.NAME.XXXX.tmp``) that a killed run left in the cache."""
+    import time
+
+    root = cache_dir()
+    if not root.is_dir():
+        return
+    now = time.time()
+    for stale in [*root.glob(".*.duckdb.*.tmp"), *root.glob(".*.duckdb.*.tmp.wal")]:
+        with contextlib.suppress(OSError):
+            if now - stale.stat().st_mtime >= older_than:
+                stale.unlink()
 
 
 def looks_like_dataset_file(path: Path) -> bool:
