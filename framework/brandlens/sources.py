@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from brandlens import csvread
+from brandlens.csvread import CsvFile
 from brandlens.errors import DataError
 from brandlens.mapping import Mapping
 from brandlens.schema import TABLES, columns_of
@@ -54,16 +56,15 @@ class TableSource:
     from_sql: str
     binds: dict[str, Any]
     columns: dict[str, str]  # source column -> DuckDB type
-    select_sql: str = ""  # canonical columns selected from the source
+    select_list: str = ""  # canonical columns selected from the source
     present: set[str] = field(default_factory=set)  # canonical columns the source provides
     file: str | None = None  # the resolved file the reader opens (file sources only)
+    csv: CsvFile | None = None  # CSV sources: dialect and columns; read by lines if needed
 
     @property
-    def csv_path(self) -> str | None:
-        """The file whose malformed lines DuckDB records (CSV sources only)."""
-        if self.from_sql.startswith("read_csv("):
-            return self.file
-        return None
+    def select_sql(self) -> str:
+        """The canonical columns from the source (which may change to the by-lines read)."""
+        return f"SELECT {self.select_list} FROM {self.from_sql}"
 
 
 @dataclass
@@ -127,42 +128,24 @@ def _literal(path: Path) -> str:
 
 
 def _file_source(path: Path, table: str, label: str, mapping: Mapping | None) -> TableSource:
-    from_sql, binds = _reader(path, table, mapping)
-    return TableSource(table, label, from_sql, binds, {}, file=str(path.resolve()))
-
-
-def _reader(path: Path, table: str, mapping: Mapping | None) -> tuple[str, dict[str, Any]]:
     bind = f"path_{table}"
     suffix = _suffix(path) or ""
-    binds: dict[str, Any] = {bind: _literal(path)}
+    literal = _literal(path)
+    resolved = str(path.resolve())
     # hive_partitioning=false: a folder named brand=X is a name, not a column value
     if suffix == ".parquet":
-        return f"read_parquet(${bind}, hive_partitioning=false)", binds
+        from_sql = f"read_parquet(${bind}, hive_partitioning=false)"
+        return TableSource(table, label, from_sql, {bind: literal}, {}, file=resolved)
     if suffix.startswith((".json", ".jsonl", ".ndjson")):
-        return f"read_json(${bind}, format='auto', sample_size=-1, hive_partitioning=false)", binds
-    # Pinned dialect (no sniffed comment character or quoting surprises); malformed lines
-    # are not fatal: DuckDB records them and validation quarantines them as malformed_row.
+        from_sql = f"read_json(${bind}, format='auto', sample_size=-1, hive_partitioning=false)"
+        return TableSource(table, label, from_sql, {bind: literal}, {}, file=resolved)
+    # CSV: dialect pinned, columns named from the header line (all text), nothing sniffed;
+    # bad lines are quarantined as malformed_row (see csvread).
     read = mapping.read if mapping is not None else None
-    delimiter = "\t" if suffix.startswith(".tsv") else ","
-    if read and read.delimiter is not None:
-        delimiter = read.delimiter
-    binds[f"header_{table}"] = read.header if read else True
-    binds[f"delim_{table}"] = delimiter
-    opts = [
-        "all_varchar=true",
-        f"header=$header_{table}",
-        f"delim=$delim_{table}",
-        "quote='\"'",
-        "escape='\"'",
-        "comment=''",
-        "store_rejects=true",
-        "ignore_errors=true",
-        "hive_partitioning=false",
-    ]
-    if read and read.names:
-        binds[f"names_{table}"] = list(read.names)
-        opts.append(f"names=$names_{table}")
-    return f"read_csv(${bind}, {', '.join(opts)})", binds
+    csv_file = csvread.inspect(path, label, table, literal, read)
+    from_sql, binds = csvread.fast_reader(csv_file)
+    columns = {c: "VARCHAR" for c in csv_file.columns}
+    return TableSource(table, label, from_sql, binds, columns, file=resolved, csv=csv_file)
 
 
 def _describe(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str, str]:
@@ -219,7 +202,8 @@ def open_source(
             "(.parquet, .csv, .jsonl, optionally .gz)"
         )
     for ts in tables.values():
-        ts.columns = _describe(con, ts)
+        if ts.csv is None:
+            ts.columns = _describe(con, ts)
         _plan_select(ts, mapping if ts.table == "events" else None)
     return Source(label, tables)
 
@@ -324,7 +308,7 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
         )
         excluded = f"coalesce(list_contains($et_drop, {src}), false)"
     parts.append(f"{excluded} AS _excluded")
-    ts.select_sql = f"SELECT {', '.join(parts)} FROM {ts.from_sql}"
+    ts.select_list = ", ".join(parts)
 
 
 def _closest(name: str, candidates: list[str]) -> list[str]:
