@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,47 @@ def test_another_encoding_is_named_in_one_line(tmp_path, encoding, message):
     r = CliRunner().invoke(app, ["validate", str(p)])
     assert r.exit_code == 1
     assert r.stderr.strip().splitlines() == [f"brandlens: error: {e.value.message}"]
+
+
+# ---- JSON and Parquet: a list, object or map where a value is expected is bad_type -------
+
+
+def _reasons(path: Path) -> tuple[list[str], dict[str, int]]:
+    with Dataset(path) as ds:
+        users = [r[0] for r in ds.con.execute("SELECT user_id FROM events ORDER BY 1").fetchall()]
+        return users, {r.reason: r.count for r in ds.report.reasons}
+
+
+@pytest.mark.parametrize(
+    "brand",
+    [{"name": "B"}, ["B"], ["B", "C"]],
+    ids=["object", "array", "array of two"],
+)
+def test_jsonl_object_or_array_in_a_scalar_column_is_bad_type(tmp_path, brand):
+    # was: accepted as the text {'name': B} or [B] whenever every row had one
+    p = tmp_path / "events.jsonl"
+    rows = [
+        {"ts": "2025-06-01 04:00:00", "user_id": f"u{i}", "event_type": "ad_click", "brand": brand}
+        for i in range(2)
+    ]
+    p.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert _reasons(p) == ([], {"bad_type": 2})
+
+
+@pytest.mark.parametrize(
+    ("brand", "sql_type"),
+    [("['B']", "VARCHAR[]"), ("{'name': 'B'}", "STRUCT"), ("MAP {'name': 'B'}", "MAP")],
+)
+def test_parquet_list_struct_or_map_column_is_bad_type(tmp_path, brand, sql_type):
+    import duckdb
+
+    p = tmp_path / "events.parquet"
+    con = duckdb.connect()
+    con.execute(
+        "COPY (SELECT '2025-06-01 04:00:00' AS ts, 'u' || i AS user_id, 'ad_click' AS event_type, "
+        f"CASE WHEN i = 1 THEN {brand} END AS brand FROM range(3) t(i)) TO $p (FORMAT PARQUET)",
+        {"p": str(p)},
+    )
+    described = con.execute("DESCRIBE SELECT brand FROM read_parquet($p)", {"p": str(p)})
+    assert described.fetchone()[1].startswith(sql_type)
+    assert _reasons(p) == (["u0", "u2"], {"bad_type": 1})

@@ -101,13 +101,21 @@ def _text(src: str, src_type: str) -> str:
     return src if src_type == "VARCHAR" else f"CAST({src} AS VARCHAR)"
 
 
+def _nested(src_type: str) -> bool:
+    """Whether a source type holds lists, structs, maps or unions (JSON arrays, Parquet LIST)."""
+    return src_type.endswith("]") or src_type.startswith(("STRUCT(", "MAP(", "UNION("))
+
+
 def _typed(c: ColumnSpec, src: str, src_type: str) -> str:
     """The stored value of a column from its source value (text or already typed).
 
     Nothing is rounded into validity: an integer column takes only whole numbers, a
     decimal(18,2) column only values with at most two decimals; anything else is NULL,
     which the reason CASE reports as bad_type. Timestamps are stored as naive UTC.
+    A list, struct or map is never a scalar value, not even as its text: NULL too.
     """
+    if _nested(src_type):
+        return f"CAST(NULL AS {c.sql_type})"
     text_like = src_type in ("VARCHAR", "JSON")
     value = src
     if text_like:
