@@ -215,3 +215,55 @@ def test_parquet_list_struct_or_map_column_is_bad_type(tmp_path, brand, sql_type
     described = con.execute("DESCRIBE SELECT brand FROM read_parquet($p)", {"p": str(p)})
     assert described.fetchone()[1].startswith(sql_type)
     assert _reasons(p) == (["u0", "u2"], {"bad_type": 1})
+
+
+# ---- Presets and mappings: a value a derive cannot convert quarantines its row ------------
+
+
+def test_taobao_out_of_range_or_bad_unix_time_is_ts_unparseable(tmp_path):
+    # was: one out-of-range timestamp failed the whole file (to_timestamp raised)
+    p = tmp_path / "UserBehavior.csv"
+    p.write_text(
+        "1,2,3,pv,1511544070\n"
+        "2,2,3,pv,99999999999999999\n"  # out of range
+        "3,2,3,pv,abc\n"  # not a number
+        "4,2,3,pv,\n"  # empty: missing, not bad
+        "5,2,3,buy,1511561733\n"
+    )
+    with Dataset(p, preset="taobao-userbehavior") as ds:
+        reasons = {r.reason: [e["row"] for e in r.examples] for r in ds.report.reasons}
+        assert reasons == {"missing_required": [4], "ts_unparseable": [2, 3]}
+        assert ds.report.events.rows_accepted == 2
+
+
+def test_cdnow_unparseable_date_is_ts_unparseable_not_missing(tmp_path):
+    p = tmp_path / "CDNOW_master.txt"
+    p.write_text("00001 19970101  1  11.77\n00002 1997x112  2  89.00\n00003\n")
+    with Dataset(p, preset="cdnow") as ds:
+        reasons = {r.reason: [e["row"] for e in r.examples] for r in ds.report.reasons}
+    assert reasons == {"missing_required": [3], "ts_unparseable": [2]}
+
+
+def test_a_mapping_derive_that_raises_quarantines_its_row_with_the_columns_reason(tmp_path):
+    data = tmp_path / "log.csv"
+    data.write_text(
+        "at,who,what,label,price\n"
+        "2025-01-01 04:00:00,a,buy,X,10\n"
+        "2025-01-01 04:00:00,b,buy,X,abc\n"  # CAST raises: bad_type, not a failed file
+        "2025-01-01 04:00:00,c,buy,X, \n"  # blank: missing_amount
+        "2025-01-01 04:00:00,d,view,X,abc\n"  # the CASE gives NULL by design: accepted
+        "20250101,e,view,X,1\n"
+    )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "columns: {user_id: who, event_type: what, brand: label}\n"
+        "derive:\n"
+        "  ts: \"strptime(at, '%Y-%m-%d %H:%M:%S')\"\n"  # raises on row 5
+        "  amount: \"CASE WHEN what = 'buy' THEN price::DECIMAL(18,2) * 2 END\"\n"
+        "event_types: {buy: purchase, view: product_view}\n"
+    )
+    with Dataset(data, mapping=mapping) as ds:
+        reasons = {r.reason: [e["row"] for e in r.examples] for r in ds.report.reasons}
+        users = [r[0] for r in ds.con.execute("SELECT user_id FROM events ORDER BY 1").fetchall()]
+    assert reasons == {"ts_unparseable": [5], "bad_type": [2], "missing_amount": [3]}
+    assert users == ["a", "d"]

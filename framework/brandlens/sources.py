@@ -60,6 +60,7 @@ class TableSource:
     present: set[str] = field(default_factory=set)  # canonical columns the source provides
     file: str | None = None  # the resolved file the reader opens (file sources only)
     csv: CsvFile | None = None  # CSV sources: dialect and columns; read by lines if needed
+    failed: set[str] = field(default_factory=set)  # derived columns with a failure flag
 
     @property
     def select_sql(self) -> str:
@@ -262,6 +263,7 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
     canonical = {c.name for c in specs}
     source_cols = list(ts.columns)
     exprs: dict[str, str] = {}
+    failed: dict[str, str] = {}  # derived column -> "its source value failed to convert"
     if mapping is not None:
         for target in list(mapping.columns) + list(mapping.derive):
             if target not in canonical:
@@ -274,12 +276,22 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
                     f"{ts.label}: mapping reads column {src!r}, which is not in the file{hint}"
                 )
             exprs[target] = quote_ident(src)
+        text_cols = [c for c, t in ts.columns.items() if t == "VARCHAR"]
         for target, expr in mapping.derive.items():
+            what = f"{mapping.origin}: derive {target}"
             try:  # what runs is the checked tree, rendered back: never the raw text
-                checked = check_expression(expr, source_cols, f"{mapping.origin}: derive {target}")
+                checked = check_expression(expr, source_cols, what, text_cols)
             except PluginError as e:
                 raise UsageError(e.message) from None
-            exprs[target] = f"({checked.sql})"
+            # TRY: a value that fails to convert is NULL in its row, never an error that
+            # fails the file; where the strict form raises, the source value was there but
+            # bad, so the column counts as present and gets its own reason, not missing.
+            exprs[target] = f"TRY({checked.sql})"
+            if checked.columns:
+                failed[target] = (
+                    f"CASE WHEN {exprs[target]} IS NULL "
+                    f"THEN TRY(({checked.strict_sql}) IS NULL) IS NULL ELSE false END"
+                )
     for c in specs:
         if c.name not in exprs and c.name in ts.columns:
             exprs[c.name] = quote_ident(c.name)
@@ -308,7 +320,14 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
         )
         excluded = f"coalesce(list_contains($et_drop, {src}), false)"
     parts.append(f"{excluded} AS _excluded")
+    parts += [f"{sql} AS {quote_ident(failed_flag(name))}" for name, sql in failed.items()]
+    ts.failed = set(failed)
     ts.select_list = ", ".join(parts)
+
+
+def failed_flag(column: str) -> str:
+    """The selected flag saying a derived column's source value failed to convert."""
+    return f"_failed_{column}"
 
 
 def _closest(name: str, candidates: list[str]) -> list[str]:

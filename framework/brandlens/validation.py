@@ -21,7 +21,7 @@ from brandlens.errors import DataError
 from brandlens.localtime import local_date_sql
 from brandlens.result import ReasonCount, TableReport, ValidationReport
 from brandlens.schema import TABLES, ColumnSpec, columns_of, table_key
-from brandlens.sources import Source, TableSource, _first_line
+from brandlens.sources import Source, TableSource, _first_line, failed_flag
 from brandlens.sqlcheck import quote_ident
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -249,11 +249,14 @@ def _load_table(
     except duckdb.Error as e:
         raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
     q = {c.name: quote_ident(c.name) for c in specs}
-    src_cols = ", ".join(f"{q[c.name]} AS s_{c.name}" for c in specs)
+    flags = {name: quote_ident(failed_flag(name)) for name in sorted(ts.failed)}
+    src_cols = ", ".join([f"{q[c.name]} AS s_{c.name}" for c in specs] + list(flags.values()))
     typed_cols = ", ".join(
         f"{_typed(c, 's_' + c.name, types[c.name])} AS {q[c.name]}" for c in specs
     )
     present = {c.name: _present("s_" + c.name, types[c.name]) for c in specs}
+    for name, flag in flags.items():  # a derive that failed on a present source value
+        present[name] = f"({present[name]} OR {flag})"
     excluded = "_excluded" if table == "events" else "false AS _excluded"
     out = [q[c.name] for c in specs]
     binds = {**ts.binds, **_binds_for(specs, vocabulary)}
