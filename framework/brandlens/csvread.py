@@ -34,7 +34,7 @@ QUOTE = '"'
 HEAD_BYTES = 1 << 16
 """Bytes read to recognise the encoding; the header line may run on up to MAX_HEADER."""
 MAX_HEADER = 1 << 20
-MAX_RECORD = 1 << 21
+MAX_RECORD = 2_000_000
 """Longest record (bytes) a quoted value spanning lines may make: DuckDB's max_line_size."""
 LINE_DELIM = "\x1f\x1e\x1d\x1c"
 """The line reader's field separator: four control characters no text line holds."""

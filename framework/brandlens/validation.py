@@ -31,8 +31,10 @@ REASONS: dict[str, str] = {
     "excluded_by_mapping": "the mapping maps this event type to null (no canonical type)",
     "missing_required": "a required column (ts, user_id, event_type; key columns) is empty",
     "unknown_event_type": "event_type is not in the vocabulary (core or plugin-registered)",
-    "ts_unparseable": "ts is not a timestamp DuckDB can read",
-    "bad_type": "a value does not parse as its column's type (integer, decimal, date)",
+    "ts_unparseable": "ts is not a timestamp DuckDB can read (a derived ts: its source value "
+    "does not convert)",
+    "bad_type": "a value does not parse as its column's type (integer, decimal, date), is a "
+    "list, object or map, or a derive cannot convert its source value",
     "missing_brand": "brand is empty on a brand-level event (purchase, refund, member_*)",
     "missing_amount": "amount is empty on a purchase or refund",
     "missing_rating": "rating is empty on a review",
@@ -45,8 +47,8 @@ REASONS: dict[str, str] = {
     "list_price_out_of_range": "product list_price is below 0",
     "duplicate_event_id": "a later row repeats an event_id seen earlier in the file",
     "duplicate_key": "a later row repeats the key of a dimension table (user_id, product_id)",
-    "malformed_row": "a CSV line that does not parse (wrong number of fields, bad quoting, "
-    "invalid UTF-8); counted by line",
+    "malformed_row": "a CSV line that does not parse (wrong number of fields, a quote that "
+    "never closes, invalid UTF-8, longer than 2 MB); counted by line",
 }
 """Every reason code, in the order they are checked; docs/data.md lists them."""
 
