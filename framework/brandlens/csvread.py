@@ -194,6 +194,8 @@ def fast_reader(f: CsvFile) -> tuple[str, dict[str, Any]]:
         f"delim_{t}": f.delimiter,
         f"header_{t}": f.header,
         f"cols_{t}": {c: "VARCHAR" for c in f.columns},
+        f"rejects_{t}": f.rejects,
+        f"rejects_scans_{t}": f.rejects + "_scans",
     }
     opts = [
         f"columns=$cols_{t}",
@@ -204,8 +206,8 @@ def fast_reader(f: CsvFile) -> tuple[str, dict[str, Any]]:
         "escape='\"'",
         "comment=''",
         "store_rejects=true",
-        f"rejects_table='{f.rejects}'",
-        f"rejects_scan='{f.rejects}_scans'",
+        f"rejects_table=$rejects_{t}",
+        f"rejects_scan=$rejects_scans_{t}",
         "ignore_errors=true",
         "hive_partitioning=false",
     ]
@@ -220,7 +222,12 @@ def _line_reader(f: CsvFile) -> tuple[str, dict[str, Any]]:
     go to this reader's own rejects table with their line numbers.
     """
     t = f.table
-    binds: dict[str, Any] = {f"lpath_{t}": f.path, "line_delim": LINE_DELIM}
+    binds: dict[str, Any] = {
+        f"lpath_{t}": f.path,
+        "line_delim": LINE_DELIM,
+        f"lrejects_{t}": f.rejects + "_lines",
+        f"lrejects_scans_{t}": f.rejects + "_lines_scans",
+    }
     opts = [
         "columns={'line': 'VARCHAR'}",
         "auto_detect=false",
@@ -231,8 +238,8 @@ def _line_reader(f: CsvFile) -> tuple[str, dict[str, Any]]:
         "comment=''",
         "strict_mode=false",
         "store_rejects=true",
-        f"rejects_table='{f.rejects}_lines'",
-        f"rejects_scan='{f.rejects}_lines_scans'",
+        f"rejects_table=$lrejects_{t}",
+        f"rejects_scan=$lrejects_scans_{t}",
         "ignore_errors=true",
         "hive_partitioning=false",
     ]
@@ -297,7 +304,7 @@ def _patterns(delimiter: str) -> dict[str, str]:
 
 
 def _fields_sql() -> str:
-    """The values of record ``rec`` as a list (NULL when it does not parse).
+    """The values of the record in column ``line`` as a list (NULL when it does not parse).
 
     Most lines split at every delimiter (no quote, or only quoted values without quotes
     or delimiters inside); the rest are cut into fields by RE2 and unquoted.
@@ -307,10 +314,10 @@ def _fields_sql() -> str:
         "THEN replace(x[2:-3], '\"\"', '\"') ELSE x[1:-2] END"
     )
     return (
-        "CASE WHEN NOT contains(rec, '\"') THEN string_split(rec, $d) "
-        "WHEN regexp_full_match(rec, $simple) THEN string_split(replace(rec, '\"', ''), $d) "
-        "WHEN regexp_full_match(rec, $complete) "
-        f"THEN list_transform(regexp_extract_all(rec || $d, $field), {unquote}) END"
+        "CASE WHEN NOT contains(line, '\"') THEN string_split(line, $d) "
+        "WHEN regexp_full_match(line, $simple) THEN string_split(replace(line, '\"', ''), $d) "
+        "WHEN regexp_full_match(line, $complete) "
+        f"THEN list_transform(regexp_extract_all(line || $d, $field), {unquote}) END"
     )
 
 
@@ -328,11 +335,9 @@ def read_by_lines(con: duckdb.DuckDBPyConnection, f: CsvFile) -> str:
     lines = quote_ident(f"_csv_lines_{t}")
     rows = quote_ident(f"_csv_rows_{t}")
     parsed = quote_ident(f"_csv_parsed_{t}")
-    records = quote_ident(f"_csv_records_{t}")
     reader, binds = _line_reader(f)
     rejects = quote_ident(f.rejects + "_lines")
-    con.execute(f"DROP TABLE IF EXISTS {rejects}")
-    con.execute(f"DROP TABLE IF EXISTS {quote_ident(f.rejects + '_lines_scans')}")
+    _drop(con, rejects, quote_ident(f.rejects + "_lines_scans"))  # from the count of lines
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {lines} AS "
         f"SELECT row_number() OVER () AS n, line FROM {reader}",
@@ -355,31 +360,31 @@ def read_by_lines(con: duckdb.DuckDBPyConnection, f: CsvFile) -> str:
     if f.header:
         con.execute(f"DELETE FROM {lines} WHERE n = 1")
     p = _patterns(f.delimiter)
-    _records(con, f, lines, records, p)
+    records = _records(con, f, lines, p)
     n = len(f.columns)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {parsed} AS "
-        f"SELECT n, rec, {_fields_sql()} AS f FROM {records} WHERE rec IS NOT NULL",
+    con.execute(  # the text is kept only for lines that do not parse
+        f"CREATE OR REPLACE TEMP TABLE {parsed} AS SELECT n, f, "
+        f"CASE WHEN f IS NULL OR len(f) <> {n} THEN line END AS text FROM "
+        f"(SELECT n, line, {_fields_sql()} AS f FROM {records} WHERE line IS NOT NULL)",
         {k: p[k] for k in ("simple", "complete", "field")} | {"d": f.delimiter},
     )
     cols = ", ".join(f"nullif(f[{i + 1}], '') AS {quote_ident(c)}" for i, c in enumerate(f.columns))
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {rows} AS SELECT {cols} FROM {parsed} "
-        f"WHERE len(f) = {n} ORDER BY n"
+        f"WHERE text IS NULL ORDER BY n"
     )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {f.bad_table} AS SELECT * FROM ("
-        f"SELECT n AS line, rec AS text, CASE "
-        "WHEN f IS NULL AND regexp_full_match(rec, $opener) THEN 'UNTERMINATED QUOTE' "
+        f"SELECT n AS line, text, CASE "
+        "WHEN f IS NULL AND regexp_full_match(text, $opener) THEN 'UNTERMINATED QUOTE' "
         "WHEN f IS NULL THEN 'UNQUOTED VALUE' "
         f"WHEN len(f) > {n} THEN 'TOO MANY COLUMNS' ELSE 'MISSING COLUMNS' END AS error "
-        f"FROM {parsed} WHERE f IS NULL OR len(f) <> {n} "
+        f"FROM {parsed} WHERE text IS NOT NULL "
         f"UNION ALL {_reject_lines(f.rejects + '_lines')}"
         ") ORDER BY line",
         {"opener": p["opener"]},
     )
-    for name in (lines, records, parsed, rejects, quote_ident(f.rejects + "_lines_scans")):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    _drop(con, lines, records, parsed, rejects, quote_ident(f.rejects + "_lines_scans"))
     return rows
 
 
@@ -387,50 +392,48 @@ MAX_MIDDLES = 100
 """A record may hold at most this many more quoted values spanning lines after its first."""
 
 
-def _records(
-    con: duckdb.DuckDBPyConnection, f: CsvFile, lines: str, records: str, p: dict[str, str]
-) -> None:
-    """The file's records (n = first line, rec = text): lines, joined where a quoted value
-    spans lines and the joined lines parse as one record of the right width.
+def _records(con: duckdb.DuckDBPyConnection, f: CsvFile, lines: str, p: dict[str, str]) -> str:
+    """The file's records (n = first line, line = text): its lines, joined where a quoted
+    value spans lines and the joined lines parse as one record of the right width.
 
     An opener (a line ending inside a quoted value it opened) continues through the
     lines wholly inside the value (no quote but doubled ones) to the first line that
     is not: a closer ends the record, a line closing the value and opening another goes
-    on (a round per such line), anything else leaves the opener alone.
+    on (a round per such line), anything else leaves the opener alone. Returns
+    ``lines`` itself when no line opens a quoted value.
     """
     t = f.table
     opener = (
         "contains(line, '\"') AND NOT regexp_full_match(line, $simple) "
         "AND regexp_full_match(line, $opener)"
     )
-    binds = {"simple": p["simple"], "opener": p["opener"]}
     opens = quote_ident(f"_csv_opens_{t}")
     stops = quote_ident(f"_csv_stops_{t}")
     spans = quote_ident(f"_csv_spans_{t}")
+    good = quote_ident(f"_csv_good_{t}")
+    records = quote_ident(f"_csv_records_{t}")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {opens} AS "
         f"SELECT n AS o, n AS cur FROM {lines} WHERE {opener}",
-        binds,
+        {"simple": p["simple"], "opener": p["opener"]},
     )
     if not _count(con, f"SELECT count(*) FROM {opens}"):
         con.execute(f"DROP TABLE {opens}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {records} AS SELECT n, line AS rec FROM {lines}")
-        return
-    # Lines not wholly inside a quoted value, with the bytes of the file up to their end.
+        return lines
+    # The lines not wholly inside a quoted value: a quote that is not doubled.
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {stops} AS SELECT * FROM ("
-        "SELECT n, line, contains(replace(coalesce(line, ''), '\"\"', ''), '\"') AS stop, "
-        "sum(coalesce(strlen(line), 0) + 1) OVER (ORDER BY n) AS upto, "
-        f"coalesce(strlen(line), 0) + 1 AS size FROM {lines}) WHERE stop"
+        f"CREATE OR REPLACE TEMP TABLE {stops} AS SELECT n FROM {lines} "
+        "WHERE contains(replace(line, '\"\"', ''), '\"')"
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE {spans} (o BIGINT, t BIGINT)")
+    step = quote_ident(f"_csv_step_{t}")
     for _ in range(MAX_MIDDLES + 1):
-        step = quote_ident(f"_csv_step_{t}")
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {step} AS SELECT o.o, s.n AS t, "
-            "regexp_full_match(s.line, $closer) AS closer, "
-            "regexp_full_match(s.line, $middle) AS middle "
-            f"FROM {opens} o ASOF JOIN {stops} s ON s.n > o.cur",
+            f"CREATE OR REPLACE TEMP TABLE {step} AS SELECT s.o, s.t, "
+            "regexp_full_match(l.line, $closer) AS closer, "
+            "regexp_full_match(l.line, $middle) AS middle FROM "
+            f"(SELECT o.o, s.n AS t FROM {opens} o ASOF JOIN {stops} s ON s.n > o.cur) s "
+            f"JOIN {lines} l ON l.n = s.t",
             {"closer": p["closer"], "middle": p["middle"]},
         )
         con.execute(f"INSERT INTO {spans} SELECT o, t FROM {step} WHERE closer")
@@ -438,55 +441,53 @@ def _records(
             f"CREATE OR REPLACE TEMP TABLE {opens} AS SELECT o, t AS cur FROM {step} "
             "WHERE middle AND NOT closer"
         )
-        con.execute(f"DROP TABLE {step}")
         if not _count(con, f"SELECT count(*) FROM {opens}"):
             break
     # Within MAX_RECORD bytes and parsing to full width; spans ending on the same line
     # nest (an inner one starts at a line that closes and reopens): the earliest wins.
-    good = quote_ident(f"_csv_good_{t}")
-    fields = _fields_sql()
     con.execute(
         f"""
 CREATE OR REPLACE TEMP TABLE {good} AS
 WITH sized AS (
-  SELECT c.o, c.t FROM {spans} c
-  JOIN (SELECT n, upto, size FROM {stops}) a ON a.n = c.o
-  JOIN (SELECT n, upto FROM {stops}) b ON b.n = c.t
-  WHERE b.upto - (a.upto - a.size) <= {MAX_RECORD}
+  SELECT c.o, c.t FROM {spans} c JOIN {lines} l ON l.n BETWEEN c.o AND c.t
+  WHERE c.t - c.o < {MAX_RECORD} GROUP BY c.o, c.t
+  HAVING sum(coalesce(strlen(l.line), 0) + 1) <= {MAX_RECORD}
 ), joined AS (
-  SELECT c.o, c.t, string_agg(coalesce(l.line, ''), chr(10) ORDER BY l.n) AS rec
+  SELECT c.o, c.t, string_agg(coalesce(l.line, ''), chr(10) ORDER BY l.n) AS line
   FROM sized c JOIN {lines} l ON l.n BETWEEN c.o AND c.t GROUP BY c.o, c.t
 )
-SELECT t, min(o) AS o, arg_min(rec, o) AS rec FROM (SELECT *, {fields} AS f FROM joined)
+SELECT t, min(o) AS o, arg_min(line, o) AS line FROM (SELECT *, {_fields_sql()} AS f FROM joined)
 WHERE len(f) = {len(f.columns)} GROUP BY t
 """,
         {k: p[k] for k in ("simple", "complete", "field")} | {"d": f.delimiter},
     )
     # A line closing one span and opening the next belongs to the first span only.
     con.execute(f"DELETE FROM {good} WHERE o IN (SELECT t FROM {good})")
+    if not _count(con, f"SELECT count(*) FROM {good}"):
+        _drop(con, opens, stops, spans, good, step)
+        return lines
     con.execute(
         f"""
 CREATE OR REPLACE TEMP TABLE {records} AS
-SELECT n, rec FROM (
-  SELECT o AS n, rec FROM {good}
+SELECT n, line FROM (
+  SELECT o AS n, line FROM {good}
   UNION ALL
-  SELECT l.n, l.line AS rec FROM {lines} l ASOF LEFT JOIN {good} s ON l.n >= s.o
+  SELECT l.n, l.line FROM {lines} l ASOF LEFT JOIN {good} s ON l.n >= s.o
   WHERE s.t IS NULL OR l.n > s.t
 ) ORDER BY n
 """
     )
-    for name in (opens, stops, spans, good):
-        con.execute(f"DROP TABLE {name}")
+    _drop(con, opens, stops, spans, good, step)
+    return records
 
 
 def drop(con: duckdb.DuckDBPyConnection, f: CsvFile) -> None:
     """Drop the temp tables reading ``f`` left behind."""
-    for name in (
-        f.bad_table,
-        quote_ident(f"_csv_rows_{f.table}"),
-        quote_ident(f.rejects),
-        quote_ident(f.rejects + "_scans"),
-        quote_ident(f.rejects + "_lines"),
-        quote_ident(f.rejects + "_lines_scans"),
-    ):
+    names = ("_scans", "_lines", "_lines_scans")
+    rejects = [quote_ident(f.rejects + suffix) for suffix in ("", *names)]
+    _drop(con, f.bad_table, quote_ident(f"_csv_rows_{f.table}"), *rejects)
+
+
+def _drop(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
+    for name in tables:
         con.execute(f"DROP TABLE IF EXISTS {name}")
