@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import csv
 import os
 import shutil
 import tempfile
@@ -44,11 +43,22 @@ def write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str] | None 
     cols = columns or EVENT_COLUMNS
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(cols)
+        f.write(_csv_line(cols))
         for r in rows:
-            w.writerow(["" if r.get(c) is None else r.get(c) for c in cols])
+            f.write(_csv_line(["" if r.get(c) is None else r.get(c) for c in cols]))
     return path
+
+
+def _csv_line(values: list[Any]) -> str:
+    """One CSV record: a field with a comma, quote, CR or LF is quoted (Python's csv
+    module leaves a bare CR unquoted unless CR is part of its line terminator)."""
+    out = []
+    for v in values:
+        text = str(v)
+        if any(ch in text for ch in ',"\r\n'):
+            text = '"' + text.replace('"', '""') + '"'
+        out.append(text)
+    return ",".join(out) + "\n"
 
 
 def ev(ts: str, user: str, etype: str, brand: str | None = "B", **kw: Any) -> dict[str, Any]:

@@ -273,15 +273,12 @@ def _empty_table_sql(table: str, store: str) -> str:
 
 def _malformed_lines(con: duckdb.DuckDBPyConnection, ts: TableSource) -> list[tuple[int, str, str]]:
     """(line number, line text, error) of the CSV lines DuckDB could not parse."""
-    path = ts.csv_path
-    if path is None:
+    # ADAPTED: CSV sources now record rejects in a table of their own (sources/csvread)
+    if ts.csv is None:
         return []
-    rows = con.execute(
-        "SELECT e.line, any_value(e.csv_line), any_value(e.error_type) "
-        "FROM reject_errors e JOIN reject_scans s USING (scan_id) "
-        "WHERE s.file_path = $p GROUP BY e.line ORDER BY e.line",
-        {"p": path},
-    ).fetchall()
+    from brandlens.csvread import _reject_lines
+
+    rows = con.execute(f"SELECT * FROM ({_reject_lines(ts.csv.rejects)}) ORDER BY line").fetchall()
     return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
 

@@ -21,9 +21,16 @@ class ReadOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     header: bool = True
-    delimiter: str | None = Field(None, description="field separator; sniffed when absent")
+    delimiter: str | None = Field(
+        None,
+        min_length=1,
+        max_length=1,
+        pattern=r'^[^"\r\n]$',
+        description="field separator, one character other than a quote or line break "
+        "(default: comma, tab for .tsv)",
+    )
     names: tuple[str, ...] | None = Field(
-        None, description="column names for a file without header"
+        None, description="the file's column names, in order, for a file without header"
     )
 
     @field_validator("delimiter")

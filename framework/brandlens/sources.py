@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from brandlens import csvread
+from brandlens.csvread import CsvFile
 from brandlens.errors import DataError
 from brandlens.mapping import Mapping
 from brandlens.schema import TABLES, columns_of
@@ -54,16 +56,16 @@ class TableSource:
     from_sql: str
     binds: dict[str, Any]
     columns: dict[str, str]  # source column -> DuckDB type
-    select_sql: str = ""  # canonical columns selected from the source
+    select_list: str = ""  # canonical columns selected from the source
     present: set[str] = field(default_factory=set)  # canonical columns the source provides
     file: str | None = None  # the resolved file the reader opens (file sources only)
+    csv: CsvFile | None = None  # CSV sources: dialect and columns; read by lines if needed
+    failed: set[str] = field(default_factory=set)  # derived columns with a failure flag
 
     @property
-    def csv_path(self) -> str | None:
-        """The file whose malformed lines DuckDB records (CSV sources only)."""
-        if self.from_sql.startswith("read_csv("):
-            return self.file
-        return None
+    def select_sql(self) -> str:
+        """The canonical columns from the source (which may change to the by-lines read)."""
+        return f"SELECT {self.select_list} FROM {self.from_sql}"
 
 
 @dataclass
@@ -127,42 +129,24 @@ def _literal(path: Path) -> str:
 
 
 def _file_source(path: Path, table: str, label: str, mapping: Mapping | None) -> TableSource:
-    from_sql, binds = _reader(path, table, mapping)
-    return TableSource(table, label, from_sql, binds, {}, file=str(path.resolve()))
-
-
-def _reader(path: Path, table: str, mapping: Mapping | None) -> tuple[str, dict[str, Any]]:
     bind = f"path_{table}"
     suffix = _suffix(path) or ""
-    binds: dict[str, Any] = {bind: _literal(path)}
+    literal = _literal(path)
+    resolved = str(path.resolve())
     # hive_partitioning=false: a folder named brand=X is a name, not a column value
     if suffix == ".parquet":
-        return f"read_parquet(${bind}, hive_partitioning=false)", binds
+        from_sql = f"read_parquet(${bind}, hive_partitioning=false)"
+        return TableSource(table, label, from_sql, {bind: literal}, {}, file=resolved)
     if suffix.startswith((".json", ".jsonl", ".ndjson")):
-        return f"read_json(${bind}, format='auto', sample_size=-1, hive_partitioning=false)", binds
-    # Pinned dialect (no sniffed comment character or quoting surprises); malformed lines
-    # are not fatal: DuckDB records them and validation quarantines them as malformed_row.
+        from_sql = f"read_json(${bind}, format='auto', sample_size=-1, hive_partitioning=false)"
+        return TableSource(table, label, from_sql, {bind: literal}, {}, file=resolved)
+    # CSV: dialect pinned, columns named from the header line (all text), nothing sniffed;
+    # bad lines are quarantined as malformed_row (see csvread).
     read = mapping.read if mapping is not None else None
-    delimiter = "\t" if suffix.startswith(".tsv") else ","
-    if read and read.delimiter is not None:
-        delimiter = read.delimiter
-    binds[f"header_{table}"] = read.header if read else True
-    binds[f"delim_{table}"] = delimiter
-    opts = [
-        "all_varchar=true",
-        f"header=$header_{table}",
-        f"delim=$delim_{table}",
-        "quote='\"'",
-        "escape='\"'",
-        "comment=''",
-        "store_rejects=true",
-        "ignore_errors=true",
-        "hive_partitioning=false",
-    ]
-    if read and read.names:
-        binds[f"names_{table}"] = list(read.names)
-        opts.append(f"names=$names_{table}")
-    return f"read_csv(${bind}, {', '.join(opts)})", binds
+    csv_file = csvread.inspect(path, label, table, literal, read)
+    from_sql, binds = csvread.fast_reader(csv_file)
+    columns = {c: "VARCHAR" for c in csv_file.columns}
+    return TableSource(table, label, from_sql, binds, columns, file=resolved, csv=csv_file)
 
 
 def _describe(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str, str]:
@@ -219,7 +203,8 @@ def open_source(
             "(.parquet, .csv, .jsonl, optionally .gz)"
         )
     for ts in tables.values():
-        ts.columns = _describe(con, ts)
+        if ts.csv is None:
+            ts.columns = _describe(con, ts)
         _plan_select(ts, mapping if ts.table == "events" else None)
     return Source(label, tables)
 
@@ -278,6 +263,7 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
     canonical = {c.name for c in specs}
     source_cols = list(ts.columns)
     exprs: dict[str, str] = {}
+    failed: dict[str, str] = {}  # derived column -> "its source value failed to convert"
     if mapping is not None:
         for target in list(mapping.columns) + list(mapping.derive):
             if target not in canonical:
@@ -290,12 +276,22 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
                     f"{ts.label}: mapping reads column {src!r}, which is not in the file{hint}"
                 )
             exprs[target] = quote_ident(src)
+        text_cols = [c for c, t in ts.columns.items() if t == "VARCHAR"]
         for target, expr in mapping.derive.items():
+            what = f"{mapping.origin}: derive {target}"
             try:  # what runs is the checked tree, rendered back: never the raw text
-                checked = check_expression(expr, source_cols, f"{mapping.origin}: derive {target}")
+                checked = check_expression(expr, source_cols, what, text_cols)
             except PluginError as e:
                 raise UsageError(e.message) from None
-            exprs[target] = f"({checked.sql})"
+            # TRY: a value that fails to convert is NULL in its row, never an error that
+            # fails the file; where the strict form raises, the source value was there but
+            # bad, so the column counts as present and gets its own reason, not missing.
+            exprs[target] = f"TRY({checked.sql})"
+            if checked.columns:
+                failed[target] = (
+                    f"CASE WHEN {exprs[target]} IS NULL "
+                    f"THEN TRY(({checked.strict_sql}) IS NULL) IS NULL ELSE false END"
+                )
     for c in specs:
         if c.name not in exprs and c.name in ts.columns:
             exprs[c.name] = quote_ident(c.name)
@@ -324,7 +320,14 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
         )
         excluded = f"coalesce(list_contains($et_drop, {src}), false)"
     parts.append(f"{excluded} AS _excluded")
-    ts.select_sql = f"SELECT {', '.join(parts)} FROM {ts.from_sql}"
+    parts += [f"{sql} AS {quote_ident(failed_flag(name))}" for name, sql in failed.items()]
+    ts.failed = set(failed)
+    ts.select_list = ", ".join(parts)
+
+
+def failed_flag(column: str) -> str:
+    """The selected flag saying a derived column's source value failed to convert."""
+    return f"_failed_{column}"
 
 
 def _closest(name: str, candidates: list[str]) -> list[str]:

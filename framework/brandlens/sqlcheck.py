@@ -202,10 +202,17 @@ def _check(sql: str, allowed: frozenset[str], what: str) -> CheckedSQL:
 
 @dataclass(frozen=True)
 class CheckedExpression:
-    """A mapping derive that passed the checks: the SQL to run and the columns it reads."""
+    """A mapping derive that passed the checks: the SQL to run and the columns it reads.
+
+    ``strict_sql`` is the same expression with its forgiving forms made strict
+    (TRY_CAST -> CAST, try_strptime -> strptime, TRY(x) -> x) and blank text
+    sources read as NULL: it raises exactly where a value failed to convert, which
+    tells a bad source value from a missing one.
+    """
 
     sql: str
     columns: frozenset[str]
+    strict_sql: str = ""
 
 
 @cache
@@ -300,12 +307,15 @@ def _refusal(node: object, allowed_names: frozenset[str], allowed_nodes: frozens
     return f"{node.key.upper()} is not allowed: only a scalar expression over the source columns"
 
 
-def check_expression(sql: str, allowed_columns: Iterable[str], what: str) -> CheckedExpression:
+def check_expression(
+    sql: str, allowed_columns: Iterable[str], what: str, text_columns: Iterable[str] = ()
+) -> CheckedExpression:
     """Check a mapping ``derive``: exactly one scalar expression over the row.
 
     Returns the expression rendered back from the checked tree: that rendering is what
     runs, so DuckDB never sees text SQLGlot could have read differently (a second
-    statement, a comment that hides a closing parenthesis, a quoting trick).
+    statement, a comment that hides a closing parenthesis, a quoting trick). Its strict
+    form reads the ``text_columns`` that are blank (whitespace only) as NULL.
     """
     import logging
 
@@ -341,4 +351,56 @@ def check_expression(sql: str, allowed_columns: Iterable[str], what: str) -> Che
             f"(available: {', '.join(sorted(allowed))})"
         )
     sql_out = tree.sql(dialect="duckdb", identify=True, comments=False)
-    return CheckedExpression(sql_out, frozenset(cols))
+    strict = _strict(tree.copy(), frozenset(text_columns))
+    return CheckedExpression(
+        sql_out, frozenset(cols), strict.sql(dialect="duckdb", identify=True, comments=False)
+    )
+
+
+_CONVERSION_CALLS = frozenset({"try_strptime", "strptime", "make_timestamptz"})
+
+
+def _strict(tree: object, text_columns: frozenset[str]) -> object:
+    """``tree`` with TRY_CAST, try_strptime and TRY made strict; blank text read as NULL.
+
+    Blank text becomes NULL only where a conversion reads it (a cast, strptime,
+    to_timestamp, make_*): there it would raise, though it is a missing value.
+    """
+    from sqlglot import exp
+
+    assert isinstance(tree, exp.Expression)
+    conversions = (
+        exp.Cast,  # TryCast too
+        exp.StrToTime,
+        exp.UnixToTime,
+        exp.TimestampFromParts,
+        exp.DateFromParts,
+    )
+
+    def converted(node: exp.Expression) -> bool:
+        parent = node.parent
+        while parent is not None:
+            if isinstance(parent, conversions) or (
+                isinstance(parent, exp.Anonymous) and str(parent.name).lower() in _CONVERSION_CALLS
+            ):
+                return True
+            parent = parent.parent
+        return False
+
+    holder = exp.Paren(this=tree)  # so that the root can be replaced too
+    blank_read = {
+        id(c) for c in tree.find_all(exp.Column) if c.name in text_columns and converted(c)
+    }
+    for node in list(tree.walk()):  # each node once; a moved child is still visited
+        if isinstance(node, exp.TryCast):
+            node.replace(exp.Cast(this=node.this, to=node.args["to"]))
+        elif isinstance(node, exp.Try):
+            node.replace(node.this)
+        elif isinstance(node, exp.Anonymous) and str(node.name).lower() == "try_strptime":
+            node.replace(exp.Anonymous(this="strptime", expressions=node.expressions))
+        elif isinstance(node, exp.Column) and id(node) in blank_read:
+            blank = exp.func("regexp_full_match", node.copy(), exp.Literal.string(r"\s*"))
+            node.replace(exp.Case(ifs=[exp.If(this=blank, true=exp.Null())], default=node.copy()))
+        elif node.args.get("safe"):
+            node.set("safe", None)
+    return holder.this

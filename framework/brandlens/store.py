@@ -33,7 +33,7 @@ from brandlens.validation import DATA_SCHEMA, DIGEST, OCCURRENCE, QUARANTINE_TAB
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
-STORE_FORMAT = 1
+STORE_FORMAT = 2
 """Bumped whenever what a store holds changes; older stores are then rebuilt."""
 STORE_ALIAS = "brandlens_store"
 """The name a file store is attached under."""

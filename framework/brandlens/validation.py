@@ -16,11 +16,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from brandlens import csvread
 from brandlens.errors import DataError
 from brandlens.localtime import local_date_sql
 from brandlens.result import ReasonCount, TableReport, ValidationReport
 from brandlens.schema import TABLES, ColumnSpec, columns_of, table_key
-from brandlens.sources import Source, TableSource, _first_line
+from brandlens.sources import Source, TableSource, _first_line, failed_flag
 from brandlens.sqlcheck import quote_ident
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,8 +31,10 @@ REASONS: dict[str, str] = {
     "excluded_by_mapping": "the mapping maps this event type to null (no canonical type)",
     "missing_required": "a required column (ts, user_id, event_type; key columns) is empty",
     "unknown_event_type": "event_type is not in the vocabulary (core or plugin-registered)",
-    "ts_unparseable": "ts is not a timestamp DuckDB can read",
-    "bad_type": "a value does not parse as its column's type (integer, decimal, date)",
+    "ts_unparseable": "ts is not a timestamp DuckDB can read (a derived ts: its source value "
+    "does not convert)",
+    "bad_type": "a value does not parse as its column's type (integer, decimal, date), is a "
+    "list, object or map, or a derive cannot convert its source value",
     "missing_brand": "brand is empty on a brand-level event (purchase, refund, member_*)",
     "missing_amount": "amount is empty on a purchase or refund",
     "missing_rating": "rating is empty on a review",
@@ -44,12 +47,14 @@ REASONS: dict[str, str] = {
     "list_price_out_of_range": "product list_price is below 0",
     "duplicate_event_id": "a later row repeats an event_id seen earlier in the file",
     "duplicate_key": "a later row repeats the key of a dimension table (user_id, product_id)",
-    "malformed_row": "a CSV line that does not parse (wrong number of fields, bad quoting, "
-    "invalid UTF-8); counted by line",
+    "malformed_row": "a CSV line that does not parse (wrong number of fields, a quote that "
+    "never closes, invalid UTF-8, longer than 2 MB); counted by line",
 }
 """Every reason code, in the order they are checked; docs/data.md lists them."""
 
 EXAMPLES_PER_REASON = 3
+EXAMPLE_CHARS = 200
+"""Example lines of malformed_row are cut to this many characters (the quarantine keeps all)."""
 DATA_SCHEMA = "brandlens_data"
 """Schema of the stored tables, the quarantine and the dataset's metadata; never on a
 plugin's search path (plugins read the canonical views in ``main``)."""
@@ -98,13 +103,21 @@ def _text(src: str, src_type: str) -> str:
     return src if src_type == "VARCHAR" else f"CAST({src} AS VARCHAR)"
 
 
+def _nested(src_type: str) -> bool:
+    """Whether a source type holds lists, structs, maps or unions (JSON arrays, Parquet LIST)."""
+    return src_type.endswith("]") or src_type.startswith(("STRUCT(", "MAP(", "UNION("))
+
+
 def _typed(c: ColumnSpec, src: str, src_type: str) -> str:
     """The stored value of a column from its source value (text or already typed).
 
     Nothing is rounded into validity: an integer column takes only whole numbers, a
     decimal(18,2) column only values with at most two decimals; anything else is NULL,
     which the reason CASE reports as bad_type. Timestamps are stored as naive UTC.
+    A list, struct or map is never a scalar value, not even as its text: NULL too.
     """
+    if _nested(src_type):
+        return f"CAST(NULL AS {c.sql_type})"
     text_like = src_type in ("VARCHAR", "JSON")
     value = src
     if text_like:
@@ -238,11 +251,14 @@ def _load_table(
     except duckdb.Error as e:
         raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
     q = {c.name: quote_ident(c.name) for c in specs}
-    src_cols = ", ".join(f"{q[c.name]} AS s_{c.name}" for c in specs)
+    flags = {name: quote_ident(failed_flag(name)) for name in sorted(ts.failed)}
+    src_cols = ", ".join([f"{q[c.name]} AS s_{c.name}" for c in specs] + list(flags.values()))
     typed_cols = ", ".join(
         f"{_typed(c, 's_' + c.name, types[c.name])} AS {q[c.name]}" for c in specs
     )
     present = {c.name: _present("s_" + c.name, types[c.name]) for c in specs}
+    for name, flag in flags.items():  # a derive that failed on a present source value
+        present[name] = f"({present[name]} OR {flag})"
     excluded = "_excluded" if table == "events" else "false AS _excluded"
     out = [q[c.name] for c in specs]
     binds = {**ts.binds, **_binds_for(specs, vocabulary)}
@@ -259,7 +275,9 @@ def _load_table(
         f"CASE WHEN _reason IS NOT NULL THEN CAST(s_{c.name} AS VARCHAR) END AS s_{c.name}"
         for c in specs
     ]
-    sql = f"""
+
+    def load() -> None:
+        sql = f"""
 CREATE OR REPLACE TABLE {_stored(store, table)} AS
 SELECT {", ".join(out)} FROM (
   SELECT *, {_reason_sql(table, specs, present)} AS _reason FROM (
@@ -269,8 +287,23 @@ SELECT {", ".join(out)} FROM (
   )
 )
 """
-    try:
         con.execute(sql, used_binds(sql, binds))
+
+    if ts.csv is not None and not ts.csv.by_lines:
+        try:  # DuckDB's CSV scan, checked against the file's lines (see csvread)
+            load()
+            rows = con.execute(f"SELECT count(*) FROM {_stored(store, table)}").fetchone()
+            lost = csvread.fast_scan_lost_lines(con, ts.csv, rows[0] if rows else 0)
+        except duckdb.Error:
+            lost = True
+        if not lost:
+            return types
+        try:
+            ts.from_sql = csvread.read_by_lines(con, ts.csv)
+        except duckdb.Error as e:
+            raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
+    try:
+        load()
     except duckdb.Error as e:
         raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
     return types
@@ -362,18 +395,19 @@ def _empty_table_sql(store: str, table: str) -> str:
     return f"CREATE OR REPLACE TABLE {_stored(store, table)} ({', '.join(cols)})"
 
 
-def _malformed_lines(con: duckdb.DuckDBPyConnection, ts: TableSource) -> list[tuple[int, str, str]]:
-    """(line number, line text, error) of the CSV lines DuckDB could not parse."""
-    path = ts.csv_path
-    if path is None:
-        return []
-    rows = con.execute(
-        "SELECT e.line, any_value(e.csv_line), any_value(e.error_type) "
-        "FROM reject_errors e JOIN reject_scans s USING (scan_id) "
-        "WHERE s.file_path = $p GROUP BY e.line ORDER BY e.line",
-        {"p": path},
+def _malformed(con: duckdb.DuckDBPyConnection, ts: TableSource) -> tuple[int, list[dict[str, Any]]]:
+    """How many lines of a CSV source did not parse, and the first few (line, text, error)."""
+    if ts.csv is None:
+        return 0, []
+    bad = ts.csv.bad_table
+    row = con.execute(f"SELECT count(*) FROM {bad}").fetchone()
+    first = con.execute(  # a line can be megabytes long: examples show its start
+        f"SELECT line, CASE WHEN strlen(text) > {EXAMPLE_CHARS} "
+        f"THEN left(text, {EXAMPLE_CHARS}) || '…' ELSE text END, error "
+        f"FROM {bad} ORDER BY line LIMIT {EXAMPLES_PER_REASON}"
     ).fetchall()
-    return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+    examples = [{"row": int(r[0]), "line": str(r[1]), "error": str(r[2])} for r in first]
+    return (int(row[0]) if row else 0), examples
 
 
 def _examples(
@@ -416,9 +450,9 @@ def validate_source(
                 f"SELECT coalesce(_reason, ''), count(*) FROM {stored} GROUP BY ALL"
             ).fetchall()
         )
-        malformed = _malformed_lines(con, ts)
+        malformed, malformed_examples = _malformed(con, ts)
         if malformed:
-            counts["malformed_row"] = len(malformed)
+            counts["malformed_row"] = malformed
         read = sum(counts.values())
         bad = read - counts.get("", 0)
         tables.append(
@@ -432,33 +466,26 @@ def validate_source(
         )
         for reason in sorted((r for r in counts if r), key=order.index):
             if reason == "malformed_row":
-                examples = [
-                    {"row": line, "line": text, "error": err}
-                    for line, text, err in malformed[:EXAMPLES_PER_REASON]
-                ]
+                examples = malformed_examples
             else:
                 examples = _examples(con, stored, table, reason)
             reasons.append(
                 ReasonCount(table=table, reason=reason, count=counts[reason], examples=examples)
             )
         raw_names = [c.name for c in columns_of(TABLES[table])]
-        if bad - len(malformed):
+        if bad - malformed:
             cols = ", ".join(f"s_{n} AS {quote_ident(n)}" for n in raw_names)
             quarantine_parts.append(
                 f'SELECT {_literal(table)} AS "table", rowid + 1 AS "row", _reason AS reason, '
                 f"{cols} FROM {stored} WHERE _reason IS NOT NULL"
             )
-        if malformed:
+        if malformed and ts.csv is not None:
             m_table = f"{store}.{quote_ident('_malformed_' + table)}"
             con.execute(
                 f'CREATE OR REPLACE TABLE {m_table} AS SELECT $table AS "table", '
-                "line AS \"row\", 'malformed_row' AS reason, text AS line FROM "
-                "(SELECT unnest($lines) AS line, unnest($texts) AS text)",
-                {
-                    "table": table,
-                    "lines": [m[0] for m in malformed],
-                    "texts": [m[1] for m in malformed],
-                },
+                "CAST(line AS BIGINT) AS \"row\", 'malformed_row' AS reason, text AS line "
+                f"FROM {ts.csv.bad_table}",
+                {"table": table},
             )
             quarantine_parts.append(f"SELECT * FROM {m_table}")
         if table == "events":
@@ -479,8 +506,9 @@ def validate_source(
             con.execute(f"ALTER TABLE {stored} DROP COLUMN {quote_ident(col)}")
         con.execute(f"DROP TABLE IF EXISTS {store}.{quote_ident('_malformed_' + table)}")
         con.execute(f"DROP TABLE IF EXISTS {quote_ident('_mem_' + table)}")
-    con.execute("DROP TABLE IF EXISTS reject_errors")
-    con.execute("DROP TABLE IF EXISTS reject_scans")
+        csv_file = source.tables[table].csv
+        if csv_file is not None:
+            csvread.drop(con, csv_file)
     return ValidationReport(source=source.label, timezone=timezone, tables=tables, reasons=reasons)
 
 

@@ -1,0 +1,545 @@
+"""CSV reading that loses a bad line, never the file or the lines after it.
+
+DuckDB's CSV reader is the fast path: the dialect is pinned and the columns are given
+(every one VARCHAR, names from the header line read here), so nothing is sniffed and
+a bad value cannot fail the file. Its error recovery, though, is not line-exact: an
+unterminated quote swallows the lines after it (up to the next quote, or silently to
+the end of the file when the scan is not parallel), and mixed line endings fail the
+whole scan. So every fast read is reconciled with a count of the file's physical
+lines; when DuckDB fails or the counts differ, the file is read again *by lines*:
+one row per physical line (DuckDB's reader with quoting off), fields split in SQL,
+and a quoted value may span lines only when the lines it joins parse as one record.
+A line that does not parse is one ``malformed_row`` with its real line number.
+
+Python reads only the start of the file: the header line and enough bytes to
+recognise another encoding (UTF-16/32) that would otherwise read as garbage.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from brandlens.errors import DataError
+from brandlens.sqlcheck import quote_ident
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+
+QUOTE = '"'
+HEAD_BYTES = 1 << 16
+"""Bytes read to recognise the encoding; the header line may run on up to MAX_HEADER."""
+MAX_HEADER = 1 << 20
+MAX_RECORD = 2_000_000
+"""Longest record (bytes) a quoted value spanning lines may make: DuckDB's max_line_size."""
+LINE_DELIM = "\x1f\x1e\x1d\x1c"
+"""The line reader's field separator: four control characters no text line holds."""
+_BOMS = (  # UTF-32 first: its little-endian mark starts with UTF-16's
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+@dataclass
+class CsvFile:
+    """A CSV source: where it is, its pinned dialect and its columns (all text)."""
+
+    table: str
+    label: str
+    path: str  # the form DuckDB reads literally (see sources._literal)
+    delimiter: str
+    header: bool
+    columns: list[str]
+    crlf: bool  # line feeds end lines (LF or CRLF); False: a lone CR does (old Mac files)
+    by_lines: bool = False  # read by lines (after DuckDB's scan failed or lost lines)
+    file: Path | None = None  # the file itself (for counting its lines in Python)
+
+    @property
+    def rejects(self) -> str:
+        """The temp table DuckDB's fast scan records bad lines in."""
+        return f"brandlens_rejects_{self.table}"
+
+    @property
+    def bad_table(self) -> str:
+        """The temp table of this file's malformed lines: (line, text, error)."""
+        return quote_ident(f"_csv_bad_{self.table}")
+
+
+def inspect(path: Path, label: str, table: str, literal: str, read: Any) -> CsvFile:
+    """The file's dialect and column names, from its first bytes; encodings checked.
+
+    ``read`` is the mapping's ReadOptions (or None). A file in UTF-16/32, or whose
+    header line is not UTF-8, is a one-line data error that says how to convert it.
+    """
+    delimiter = "\t" if path.name.lower().endswith((".tsv", ".tsv.gz")) else ","
+    if read is not None and read.delimiter is not None:
+        delimiter = read.delimiter
+    header = read.header if read is not None else True
+    names = list(read.names) if read is not None and read.names else None
+    head = _head(path, label)
+    if not head.strip():
+        raise DataError(f"{label}: empty file (no header line, no rows)")
+    _check_encoding(head, label)
+    body = head[len(codecs.BOM_UTF8) :] if head.startswith(codecs.BOM_UTF8) else head
+    end = body.find(b"\n")
+    first = body if end < 0 else body[:end]
+    cr = first.find(b"\r")
+    if end < 0 and cr < 0 and len(head) >= MAX_HEADER:
+        raise DataError(f"{label}: line 1 is longer than {MAX_HEADER} bytes; is this a CSV file?")
+    crlf = cr < 0 or cr == len(first) - 1
+    if not crlf:  # lines end with a lone CR: the first line ends there
+        first = first[:cr]
+    first = first.rstrip(b"\r")
+    try:
+        text = first.decode("utf-8")
+    except UnicodeDecodeError as e:
+        gb = _reads_as_gb18030(first)
+        raise DataError(
+            f"{label}: not UTF-8 text (line 1 has byte 0x{first[e.start]:02X} at position "
+            f"{e.start + 1}{'; it reads as GB18030/GBK' if gb else ''}); convert it with "
+            f"iconv -f {'GB18030' if gb else '<its encoding>'} -t UTF-8"
+        ) from None
+    try:
+        fields = next(csv.reader([text], delimiter=delimiter, quotechar=QUOTE), [])
+    except csv.Error as e:  # e.g. a field longer than the csv module takes
+        raise DataError(f"{label}: cannot read the header line ({e})") from None
+    if header:
+        columns = _dedup(fields)
+    else:
+        columns = _dedup(names) if names else _dedup([""] * max(len(fields), 1))
+    return CsvFile(table, label, literal, delimiter, header, columns, crlf, file=path)
+
+
+def _head(path: Path, label: str) -> bytes:
+    """The file's first bytes (decompressed), enough to hold its first line."""
+    opener: Any = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            head = f.read(HEAD_BYTES)
+            while b"\n" not in head and b"\r" not in head and len(head) < MAX_HEADER:
+                more = f.read(HEAD_BYTES)
+                if not more:
+                    break
+                head += more
+    except (OSError, EOFError) as e:
+        raise DataError(f"{label}: cannot read ({e})") from None
+    return head
+
+
+def _check_encoding(head: bytes, label: str) -> None:
+    """Refuse UTF-16/32 (with or without byte-order mark) and NUL-ridden bytes."""
+    for bom, family in _BOMS:
+        if head.startswith(bom):
+            hexes = " ".join(f"{b:02X}" for b in bom)
+            raise DataError(
+                f"{label}: not UTF-8 text (looks like {family}: byte-order mark {hexes}); "
+                f"convert it with iconv -f {family} -t UTF-8"
+            )
+    if b"\x00" not in head:
+        return
+    # Without a mark, ASCII text in UTF-16/32 shows as NUL bytes at fixed offsets.
+    for width, family in ((4, "UTF-32"), (2, "UTF-16")):
+        sample = head[: len(head) - len(head) % width]
+        n = len(sample) // width
+        zeros = [sample[i::width].count(0) for i in range(width)]
+        for codec, text_at in ((f"{family}LE", 0), (f"{family}BE", width - 1)):
+            others = [z for i, z in enumerate(zeros) if i != text_at]
+            if n and zeros[text_at] < 0.1 * n and min(others) > 0.9 * n:
+                raise DataError(
+                    f"{label}: not UTF-8 text (looks like {codec} without byte-order mark: "
+                    f"NUL bytes between the characters); convert it with iconv -f {codec} "
+                    "-t UTF-8"
+                )
+    raise DataError(f"{label}: not a text file (NUL bytes near the start)")
+
+
+def _reads_as_gb18030(line: bytes) -> bool:
+    """Whether a non-UTF-8 line decodes as GB18030 (GBK): common in this domain."""
+    try:
+        line.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _dedup(names: list[str]) -> list[str]:
+    """Column names as DuckDB gives them: empty -> columnNN, repeats -> name_1, name_2."""
+    width = len(str(max(len(names) - 1, 0)))
+    seen: set[str] = set()
+    out: list[str] = []
+    for i, raw in enumerate(names):
+        name = raw if raw.strip() else f"column{i:0{width}d}"
+        candidate, k = name, 0
+        while candidate in seen:
+            k += 1
+            candidate = f"{name}_{k}"
+        seen.add(candidate)
+        out.append(candidate)
+    return out
+
+
+def fast_reader(f: CsvFile) -> tuple[str, dict[str, Any]]:
+    """DuckDB's CSV scan with the dialect and columns pinned: nothing is sniffed.
+
+    Bad lines are recorded in the file's own rejects tables instead of failing it.
+    """
+    t = f.table
+    binds = {
+        f"path_{t}": f.path,
+        f"delim_{t}": f.delimiter,
+        f"header_{t}": f.header,
+        f"cols_{t}": {c: "VARCHAR" for c in f.columns},
+        f"rejects_{t}": f.rejects,
+        f"rejects_scans_{t}": f.rejects + "_scans",
+    }
+    opts = [
+        f"columns=$cols_{t}",
+        "auto_detect=false",
+        f"header=$header_{t}",
+        f"delim=$delim_{t}",
+        "quote='\"'",
+        "escape='\"'",
+        "comment=''",
+        "store_rejects=true",
+        f"rejects_table=$rejects_{t}",
+        f"rejects_scan=$rejects_scans_{t}",
+        "ignore_errors=true",
+        "hive_partitioning=false",
+    ]
+    return f"read_csv($path_{t}, {', '.join(opts)})", binds
+
+
+def _line_reader(f: CsvFile) -> tuple[str, dict[str, Any]]:
+    """One row per physical line (column ``line``; NULL for an empty line), quoting off.
+
+    strict_mode=false lets a CRLF line among LF lines end where it should instead of
+    failing the scan; lines DuckDB cannot take (invalid UTF-8, longer than its maximum)
+    go to this reader's own rejects table with their line numbers.
+    """
+    t = f.table
+    binds: dict[str, Any] = {
+        f"lpath_{t}": f.path,
+        "line_delim": LINE_DELIM,
+        f"lrejects_{t}": f.rejects + "_lines",
+        f"lrejects_scans_{t}": f.rejects + "_lines_scans",
+    }
+    opts = [
+        "columns={'line': 'VARCHAR'}",
+        "auto_detect=false",
+        "header=false",
+        "delim=$line_delim",
+        "quote=''",
+        "escape=''",
+        "comment=''",
+        "strict_mode=false",
+        "store_rejects=true",
+        f"rejects_table=$lrejects_{t}",
+        f"rejects_scan=$lrejects_scans_{t}",
+        "ignore_errors=true",
+        "hive_partitioning=false",
+    ]
+    if f.crlf:
+        opts.append("new_line='\\r\\n'")
+    return f"read_csv($lpath_{t}, {', '.join(opts)})", binds
+
+
+def _reject_lines(table: str) -> str:
+    """SQL of (line, text, error) per line the scans recorded in rejects ``table``."""
+    return (
+        "SELECT e.line AS line, any_value(ltrim(e.csv_line, chr(13) || chr(10))) AS text, "
+        f"any_value(e.error_type) AS error FROM {quote_ident(table)} e GROUP BY e.line"
+    )
+
+
+def fast_scan_lost_lines(con: duckdb.DuckDBPyConnection, f: CsvFile, rows: int) -> bool:
+    """Record the fast scan's bad lines; True when its rows and bad lines miss a line.
+
+    Every non-empty physical line after the header must be a row or a bad line; when
+    not (an unterminated quote swallowed lines, a quoted value spans lines, DuckDB lost
+    part of a parallel scan) the file is read by lines instead. Counting the lines is
+    one more scan of the file, with quoting off.
+    """
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {f.bad_table} AS {_reject_lines(f.rejects)} ORDER BY line"
+    )
+    bad = _count(con, f"SELECT count(*) FROM {f.bad_table}")
+    if f.crlf and f.file is not None:
+        # DuckDB's line scan also breaks lines at a lone CR, which inside a quoted value
+        # is data ("a\rb"): count line feeds instead.
+        lines = count_lines(f.file)
+    else:
+        reader, binds = _line_reader(f)
+        lines = _count(con, f"SELECT count(line) FROM {reader}", binds)
+        lines += _count(
+            con, f"SELECT count(DISTINCT line) FROM {quote_ident(f.rejects + '_lines')}"
+        )
+    expected = lines - (1 if f.header else 0)
+    if rows + bad == expected or not (f.crlf and f.file is not None):
+        return rows + bad != expected
+    # More lines than records: quoted values that span lines, or lines DuckDB lost. Each
+    # line feed inside a value DuckDB read accounts for one line; what is left was lost.
+    reader, binds = fast_reader(f)
+    feeds = " + ".join(
+        f"coalesce(strlen({quote_ident(c)}) - strlen(replace({quote_ident(c)}, chr(10), '')), 0)"
+        for c in f.columns
+    )
+    inside = _count(con, f"SELECT coalesce(sum({feeds}), 0) FROM {reader}", binds)
+    return rows + bad + inside != expected
+
+
+_EMPTY_NEXT = re.compile(rb"\n(?=\r?\n)")  # a line feed followed by an empty line
+
+
+def count_lines(path: Path, chunk: int = 1 << 22) -> int:
+    """Non-empty lines of a file whose lines end in LF or CRLF, streamed in C-speed chunks.
+
+    A line holding nothing or only a CR is empty (DuckDB skips it); a lone CR inside a
+    line is part of the line.
+    """
+    opener: Any = gzip.open if path.name.lower().endswith(".gz") else open
+    feeds = empty = 0
+    carry = b""
+    first = b""
+    last = b""
+    with opener(path, "rb") as fh:
+        while block := fh.read(chunk):
+            if not first:
+                first = block[:2]
+            feeds += block.count(b"\n")
+            buf = carry + block
+            limit = len(buf) - 2  # a match at i is decided by buf[i + 1 : i + 3]
+            empty += sum(1 for m in _EMPTY_NEXT.finditer(buf) if m.start() < limit)
+            carry, last = buf[limit:], block[-1:]
+    empty += sum(1 for _ in _EMPTY_NEXT.finditer(carry))
+    if not first:
+        return 0
+    lines = feeds + (0 if last == b"\n" else 1)
+    if first.startswith((b"\n", b"\r\n")):  # an empty first line
+        empty += 1
+    return lines - empty
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, binds: dict[str, Any] | None = None) -> int:
+    # fetchall: DuckDB writes a scan's rejects table only once its result is consumed
+    rows = con.execute(sql, binds or {}).fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+def _rx(c: str) -> str:
+    """``c`` as an RE2 escape that is literal both in and outside a character class."""
+    return f"\\x{{{ord(c):X}}}"
+
+
+def _patterns(delimiter: str) -> dict[str, str]:
+    """RE2 patterns of the pinned dialect (double quotes, doubled to escape)."""
+    d = _rx(delimiter)
+    inside = '(?:[^"]|"")*'  # the inside of a quoted value
+    quoted = f'"{inside}"'
+    bare = f'(?:[^"{d}\\n][^{d}\\n]*)?'  # an unquoted value: anything but a leading quote
+    field = f"(?:{quoted}|{bare})"
+    plain = f'(?:"[^"{d}]*"|[^"{d}]*)'  # no quote inside a value, no delimiter in quotes
+    return {
+        "simple": f"{plain}(?:{d}{plain})*",  # splits at every delimiter
+        "complete": f"{field}(?:{d}{field})*",
+        "opener": f'(?:{field}{d})*"{inside}',  # ends inside a quoted value it opened
+        "closer": f'{inside}"(?:{d}{field})*',  # closes one, then complete fields
+        "middle": f'{inside}"(?:{d}{field})*{d}"{inside}',  # closes one and opens another
+        "field": f"(?:{quoted}|{bare}){d}",
+    }
+
+
+def _fields_sql() -> str:
+    """The values of the record in column ``line`` as a list (NULL when it does not parse).
+
+    Most lines split at every delimiter (no quote, or only quoted values without quotes
+    or delimiters inside); the rest are cut into fields by RE2 and unquoted.
+    """
+    unquote = (
+        "lambda x: CASE WHEN starts_with(x, '\"') "
+        "THEN replace(x[2:-3], '\"\"', '\"') ELSE x[1:-2] END"
+    )
+    return (
+        "CASE WHEN NOT contains(line, '\"') THEN string_split(line, $d) "
+        "WHEN regexp_full_match(line, $simple) THEN string_split(replace(line, '\"', ''), $d) "
+        "WHEN regexp_full_match(line, $complete) "
+        f"THEN list_transform(regexp_extract_all(line || $d, $field), {unquote}) END"
+    )
+
+
+def read_by_lines(con: duckdb.DuckDBPyConnection, f: CsvFile) -> str:
+    """Read the file one physical line at a time; returns the table of parsed rows.
+
+    Lines are numbered as they are in the file. A line holding a quote that does not
+    close on it starts a record that runs to the first line closing it (the lines in
+    between lie inside the quoted value) only when that record parses with the right
+    number of fields and is at most MAX_RECORD bytes; otherwise the line is one
+    malformed row and the lines after it are read on their own. Rows keep file order.
+    """
+    t = f.table
+    f.by_lines = True
+    lines = quote_ident(f"_csv_lines_{t}")
+    rows = quote_ident(f"_csv_rows_{t}")
+    parsed = quote_ident(f"_csv_parsed_{t}")
+    reader, binds = _line_reader(f)
+    rejects = quote_ident(f.rejects + "_lines")
+    _drop(con, rejects, quote_ident(f.rejects + "_lines_scans"))  # from the count of lines
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {lines} AS "
+        f"SELECT row_number() OVER () AS n, line FROM {reader}",
+        binds,
+    )
+    if _count(con, f"SELECT count(*) FROM {rejects}"):
+        # The reader gives no row for a line it rejected: the k-th row is line k plus
+        # the rejected lines before it (g = rows before the j-th rejected line).
+        skipped = quote_ident(f"_csv_skipped_{t}")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {skipped} AS SELECT line - j AS g, max(j) AS j "
+            f"FROM (SELECT line, row_number() OVER (ORDER BY line) AS j FROM "
+            f"(SELECT DISTINCT line FROM {rejects})) GROUP BY ALL"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {lines} AS SELECT r.n + coalesce(s.j, 0) AS n, "
+            f"r.line FROM {lines} r ASOF LEFT JOIN {skipped} s ON r.n > s.g ORDER BY n"
+        )
+        con.execute(f"DROP TABLE {skipped}")
+    if f.header:
+        con.execute(f"DELETE FROM {lines} WHERE n = 1")
+    p = _patterns(f.delimiter)
+    records = _records(con, f, lines, p)
+    n = len(f.columns)
+    con.execute(  # the text is kept only for lines that do not parse
+        f"CREATE OR REPLACE TEMP TABLE {parsed} AS SELECT n, f, "
+        f"CASE WHEN f IS NULL OR len(f) <> {n} THEN line END AS text FROM "
+        f"(SELECT n, line, {_fields_sql()} AS f FROM {records} WHERE line IS NOT NULL)",
+        {k: p[k] for k in ("simple", "complete", "field")} | {"d": f.delimiter},
+    )
+    cols = ", ".join(f"nullif(f[{i + 1}], '') AS {quote_ident(c)}" for i, c in enumerate(f.columns))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {rows} AS SELECT {cols} FROM {parsed} "
+        f"WHERE text IS NULL ORDER BY n"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {f.bad_table} AS SELECT * FROM ("
+        f"SELECT n AS line, text, CASE "
+        "WHEN f IS NULL AND regexp_full_match(text, $opener) THEN 'UNTERMINATED QUOTE' "
+        "WHEN f IS NULL THEN 'UNQUOTED VALUE' "
+        f"WHEN len(f) > {n} THEN 'TOO MANY COLUMNS' ELSE 'MISSING COLUMNS' END AS error "
+        f"FROM {parsed} WHERE text IS NOT NULL "
+        f"UNION ALL {_reject_lines(f.rejects + '_lines')}"
+        ") ORDER BY line",
+        {"opener": p["opener"]},
+    )
+    _drop(con, lines, records, parsed, rejects, quote_ident(f.rejects + "_lines_scans"))
+    return rows
+
+
+MAX_MIDDLES = 100
+"""A record may hold at most this many more quoted values spanning lines after its first."""
+
+
+def _records(con: duckdb.DuckDBPyConnection, f: CsvFile, lines: str, p: dict[str, str]) -> str:
+    """The file's records (n = first line, line = text): its lines, joined where a quoted
+    value spans lines and the joined lines parse as one record of the right width.
+
+    An opener (a line ending inside a quoted value it opened) continues through the
+    lines wholly inside the value (no quote but doubled ones) to the first line that
+    is not: a closer ends the record, a line closing the value and opening another goes
+    on (a round per such line), anything else leaves the opener alone. Returns
+    ``lines`` itself when no line opens a quoted value.
+    """
+    t = f.table
+    opener = (
+        "contains(line, '\"') AND NOT regexp_full_match(line, $simple) "
+        "AND regexp_full_match(line, $opener)"
+    )
+    opens = quote_ident(f"_csv_opens_{t}")
+    stops = quote_ident(f"_csv_stops_{t}")
+    spans = quote_ident(f"_csv_spans_{t}")
+    good = quote_ident(f"_csv_good_{t}")
+    records = quote_ident(f"_csv_records_{t}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {opens} AS "
+        f"SELECT n AS o, n AS cur FROM {lines} WHERE {opener}",
+        {"simple": p["simple"], "opener": p["opener"]},
+    )
+    if not _count(con, f"SELECT count(*) FROM {opens}"):
+        con.execute(f"DROP TABLE {opens}")
+        return lines
+    # The lines not wholly inside a quoted value: a quote that is not doubled.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {stops} AS SELECT n FROM {lines} "
+        "WHERE contains(replace(line, '\"\"', ''), '\"')"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {spans} (o BIGINT, t BIGINT)")
+    step = quote_ident(f"_csv_step_{t}")
+    for _ in range(MAX_MIDDLES + 1):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {step} AS SELECT s.o, s.t, "
+            "regexp_full_match(l.line, $closer) AS closer, "
+            "regexp_full_match(l.line, $middle) AS middle FROM "
+            f"(SELECT o.o, s.n AS t FROM {opens} o ASOF JOIN {stops} s ON s.n > o.cur) s "
+            f"JOIN {lines} l ON l.n = s.t",
+            {"closer": p["closer"], "middle": p["middle"]},
+        )
+        con.execute(f"INSERT INTO {spans} SELECT o, t FROM {step} WHERE closer")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {opens} AS SELECT o, t AS cur FROM {step} "
+            "WHERE middle AND NOT closer"
+        )
+        if not _count(con, f"SELECT count(*) FROM {opens}"):
+            break
+    # Within MAX_RECORD bytes and parsing to full width; spans ending on the same line
+    # nest (an inner one starts at a line that closes and reopens): the earliest wins.
+    con.execute(
+        f"""
+CREATE OR REPLACE TEMP TABLE {good} AS
+WITH sized AS (
+  SELECT c.o, c.t FROM {spans} c JOIN {lines} l ON l.n BETWEEN c.o AND c.t
+  WHERE c.t - c.o < {MAX_RECORD} GROUP BY c.o, c.t
+  HAVING sum(coalesce(strlen(l.line), 0) + 1) <= {MAX_RECORD}
+), joined AS (
+  SELECT c.o, c.t, string_agg(coalesce(l.line, ''), chr(10) ORDER BY l.n) AS line
+  FROM sized c JOIN {lines} l ON l.n BETWEEN c.o AND c.t GROUP BY c.o, c.t
+)
+SELECT t, min(o) AS o, arg_min(line, o) AS line FROM (SELECT *, {_fields_sql()} AS f FROM joined)
+WHERE len(f) = {len(f.columns)} GROUP BY t
+""",
+        {k: p[k] for k in ("simple", "complete", "field")} | {"d": f.delimiter},
+    )
+    # A line closing one span and opening the next belongs to the first span only.
+    con.execute(f"DELETE FROM {good} WHERE o IN (SELECT t FROM {good})")
+    if not _count(con, f"SELECT count(*) FROM {good}"):
+        _drop(con, opens, stops, spans, good, step)
+        return lines
+    con.execute(
+        f"""
+CREATE OR REPLACE TEMP TABLE {records} AS
+SELECT n, line FROM (
+  SELECT o AS n, line FROM {good}
+  UNION ALL
+  SELECT l.n, l.line FROM {lines} l ASOF LEFT JOIN {good} s ON l.n >= s.o
+  WHERE s.t IS NULL OR l.n > s.t
+) ORDER BY n
+"""
+    )
+    _drop(con, opens, stops, spans, good, step)
+    return records
+
+
+def drop(con: duckdb.DuckDBPyConnection, f: CsvFile) -> None:
+    """Drop the temp tables reading ``f`` left behind."""
+    names = ("_scans", "_lines", "_lines_scans")
+    rejects = [quote_ident(f.rejects + suffix) for suffix in ("", *names)]
+    _drop(con, f.bad_table, quote_ident(f"_csv_rows_{f.table}"), *rejects)
+
+
+def _drop(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
+    for name in tables:
+        con.execute(f"DROP TABLE IF EXISTS {name}")

@@ -1,0 +1,305 @@
+"""Bad rows are quarantined, not whole files lost: one regression test per input class.
+
+CSV lines that do not parse (a broken quote, a huge line, invalid UTF-8) are one
+malformed_row each, with their real line number, and every other line is read; files
+in another encoding are refused in one line that says how to convert them.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import brandlens
+from brandlens.cli import app
+from brandlens.engine import Dataset
+from brandlens.errors import DataError
+
+HEADER = "ts,user_id,event_type,brand"
+
+
+def good(i: int) -> str:
+    return f"2025-06-01 04:00:00,u{i},ad_click,B"
+
+
+def write(path: Path, lines: list[str], newline: str = "\n") -> Path:
+    path.write_bytes((newline.join([HEADER, *lines]) + newline).encode())
+    return path
+
+
+def outcome(path: Path, **kw) -> tuple[int, int, dict[str, list[tuple[int, str]]], list[str]]:
+    """(rows read, accepted, {reason: [(row, error)]}, accepted user ids in file order)."""
+    with Dataset(path, **kw) as ds:
+        rep = ds.report
+        users = [r[0] for r in ds.con.execute("SELECT user_id FROM events").fetchall()]
+        reasons = {
+            r.reason: [(e["row"], str(e.get("error", ""))) for e in r.examples] for r in rep.reasons
+        }
+        ev = rep.events
+        assert ev.rows_read == ev.rows_accepted + ev.rows_quarantined
+        return ev.rows_read, ev.rows_accepted, reasons, users
+
+
+# ---- CSV: a bad line is one quarantined row ------------------------------------------
+
+
+def test_broken_quote_near_the_start_is_one_malformed_row(tmp_path):
+    # was: the whole file failed with "Error when sniffing file"
+    lines = [good(i) for i in range(100)]
+    lines.insert(10, '2025-06-01 04:00:00,"u x,ad_click,B')  # file line 12
+    read, accepted, reasons, users = outcome(write(tmp_path / "events.csv", lines))
+    assert (read, accepted) == (101, 100)
+    assert reasons == {"malformed_row": [(12, "UNTERMINATED QUOTE")]}
+    assert users == [f"u{i}" for i in range(100)]
+
+
+def test_a_5_mb_line_is_one_malformed_row_with_its_real_line_number(tmp_path):
+    # was: the whole file failed with "CSV Error on Line: 1"
+    lines = [good(i) for i in range(20)]
+    lines[5] = "2025-06-01 04:00:00," + "x" * 5_000_000 + ",ad_click,B"  # file line 7
+    read, accepted, reasons, _ = outcome(write(tmp_path / "events.csv", lines))
+    assert (read, accepted) == (20, 19)
+    assert [row for row, _ in reasons["malformed_row"]] == [7]
+
+
+def test_an_unterminated_quote_late_in_a_large_file_loses_only_its_line(tmp_path):
+    # was: the 5,000 good rows after it were swallowed into one malformed_row
+    lines = [good(i) for i in range(20_000)]
+    lines.insert(15_000, '2025-06-01 04:00:00,"u x,ad_click,B')  # file line 15,002
+    lines.append(good(20_000) + ",one too many")  # file line 20,003: numbered as in the file
+    read, accepted, reasons, users = outcome(write(tmp_path / "events.csv", lines))
+    assert (read, accepted) == (20_002, 20_000)
+    assert reasons == {
+        "malformed_row": [(15_002, "UNTERMINATED QUOTE"), (20_003, "TOO MANY COLUMNS")]
+    }
+    assert users[-1] == "u19999" and len(set(users)) == 20_000
+
+
+def test_quoted_values_spanning_lines_still_read_and_later_lines_keep_their_numbers(tmp_path):
+    lines = [
+        good(1),
+        '2025-06-01 04:00:00,"u\n2",ad_click,"B\nx"',  # lines 3-5: one record
+        '2025-06-01 04:00:00,"u3,ad_click,B',  # line 6: never closed
+        good(4),
+        '2025-06-01 04:00:00,"u""5",ad_click,"B, ""quoted"""',
+        good(6) + ",extra",  # line 9
+    ]
+    read, accepted, reasons, users = outcome(write(tmp_path / "events.csv", lines))
+    assert (read, accepted) == (6, 4)
+    assert users == ["u1", "u\n2", "u4", 'u"5']
+    assert reasons == {"malformed_row": [(6, "UNTERMINATED QUOTE"), (9, "TOO MANY COLUMNS")]}
+
+
+def test_a_crlf_line_among_lf_lines_does_not_fail_the_file(tmp_path):
+    p = tmp_path / "events.csv"
+    p.write_bytes(
+        (
+            HEADER + "\n" + good(1) + "\n" + good(2) + "\r\n" + good(3) + ",x\n" + good(4) + "\n"
+        ).encode()
+    )
+    read, accepted, reasons, users = outcome(p)
+    assert (read, accepted, users) == (4, 3, ["u1", "u2", "u4"])
+    assert reasons == {"malformed_row": [(4, "TOO MANY COLUMNS")]}
+
+
+@pytest.mark.parametrize("also_broken_quote", [False, True])
+def test_invalid_utf8_in_a_line_is_that_line_only(tmp_path, also_broken_quote):
+    lines = [good(1).encode(), b"2025-06-01 04:00:00,u\xff2,ad_click,B", good(3).encode()]
+    if also_broken_quote:  # the file is then read line by line: numbers must still hold
+        lines.append(b'2025-06-01 04:00:00,"u4,ad_click,B')
+    lines.append(good(5).encode())
+    p = tmp_path / "events.csv"
+    p.write_bytes(b"\n".join([HEADER.encode(), *lines]) + b"\n")
+    *_, reasons, users = outcome(p)
+    assert users == ["u1", "u3", "u5"]
+    expected = [(3, "INVALID ENCODING")]
+    if also_broken_quote:
+        expected.append((5, "UNTERMINATED QUOTE"))
+    assert reasons == {"malformed_row": expected}
+
+
+def test_gzipped_and_headerless_preset_files_are_line_robust(tmp_path):
+    gz = tmp_path / "events.csv.gz"
+    body = "\n".join([HEADER, good(1), '2025-06-01 04:00:00,"u2,ad_click,B', good(3)]) + "\n"
+    gz.write_bytes(gzip.compress(body.encode()))
+    assert outcome(gz)[2:] == ({"malformed_row": [(3, "UNTERMINATED QUOTE")]}, ["u1", "u3"])
+    taobao = tmp_path / "UserBehavior.csv"
+    taobao.write_text('1,2,3,pv,1511544070\n2,2,3,pv,"15115\n3,2,3,buy,1511561733\n')
+    _, _, reasons, users = outcome(taobao, preset="taobao-userbehavior")
+    assert (reasons, users) == ({"malformed_row": [(2, "UNTERMINATED QUOTE")]}, ["1", "3"])
+
+
+def test_quarantine_out_holds_each_malformed_line_with_its_number(tmp_path):
+    lines = [good(1), '2025-06-01 04:00:00,"u2,ad_click,B', good(3), "too,few"]
+    out = tmp_path / "q.csv"
+    brandlens.validate(write(tmp_path / "events.csv", lines), quarantine_out=out)
+    with out.open(newline="") as f:
+        got = [(r["row"], r["reason"], r["line"]) for r in csv.DictReader(f)]
+    assert got == [
+        ("3", "malformed_row", '2025-06-01 04:00:00,"u2,ad_click,B'),
+        ("5", "malformed_row", "too,few"),
+    ]
+
+
+# ---- CSV: another encoding is refused in one line that says how to convert it ----------
+
+
+@pytest.mark.parametrize(
+    ("encoding", "message"),
+    [
+        ("utf-16", "not UTF-8 text (looks like UTF-16: byte-order mark FF FE); "
+         "convert it with iconv -f UTF-16 -t UTF-8"),
+        ("utf-16-be", "looks like UTF-16BE without byte-order mark"),
+        ("utf-32", "looks like UTF-32: byte-order mark FF FE 00 00"),
+        ("gb18030", "not UTF-8 text (line 1 has byte 0xBC at position 3; it reads as "
+         "GB18030/GBK); convert it with iconv -f GB18030 -t UTF-8"),
+    ],
+)  # fmt: skip
+def test_another_encoding_is_named_in_one_line(tmp_path, encoding, message):
+    p = tmp_path / "events.csv"
+    head = "时间,user_id,event_type\n" if encoding == "gb18030" else HEADER + "\n"
+    p.write_bytes((head + good(1) + "\n").encode(encoding))
+    with pytest.raises(DataError) as e:
+        brandlens.validate(p)
+    assert e.value.message.startswith(f"{p}: ")
+    assert message in e.value.message
+    r = CliRunner().invoke(app, ["validate", str(p)])
+    assert r.exit_code == 1
+    assert r.stderr.strip().splitlines() == [f"brandlens: error: {e.value.message}"]
+
+
+# ---- JSON and Parquet: a list, object or map where a value is expected is bad_type -------
+
+
+def _reasons(path: Path) -> tuple[list[str], dict[str, int]]:
+    with Dataset(path) as ds:
+        users = [r[0] for r in ds.con.execute("SELECT user_id FROM events ORDER BY 1").fetchall()]
+        return users, {r.reason: r.count for r in ds.report.reasons}
+
+
+@pytest.mark.parametrize(
+    "brand",
+    [{"name": "B"}, ["B"], ["B", "C"]],
+    ids=["object", "array", "array of two"],
+)
+def test_jsonl_object_or_array_in_a_scalar_column_is_bad_type(tmp_path, brand):
+    # was: accepted as the text {'name': B} or [B] whenever every row had one
+    p = tmp_path / "events.jsonl"
+    rows = [
+        {"ts": "2025-06-01 04:00:00", "user_id": f"u{i}", "event_type": "ad_click", "brand": brand}
+        for i in range(2)
+    ]
+    p.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert _reasons(p) == ([], {"bad_type": 2})
+
+
+@pytest.mark.parametrize(
+    ("brand", "sql_type"),
+    [("['B']", "VARCHAR[]"), ("{'name': 'B'}", "STRUCT"), ("MAP {'name': 'B'}", "MAP")],
+)
+def test_parquet_list_struct_or_map_column_is_bad_type(tmp_path, brand, sql_type):
+    import duckdb
+
+    p = tmp_path / "events.parquet"
+    con = duckdb.connect()
+    con.execute(
+        "COPY (SELECT '2025-06-01 04:00:00' AS ts, 'u' || i AS user_id, 'ad_click' AS event_type, "
+        f"CASE WHEN i = 1 THEN {brand} END AS brand FROM range(3) t(i)) TO $p (FORMAT PARQUET)",
+        {"p": str(p)},
+    )
+    described = con.execute("DESCRIBE SELECT brand FROM read_parquet($p)", {"p": str(p)})
+    assert described.fetchone()[1].startswith(sql_type)
+    assert _reasons(p) == (["u0", "u2"], {"bad_type": 1})
+
+
+# ---- Presets and mappings: a value a derive cannot convert quarantines its row ------------
+
+
+def test_taobao_out_of_range_or_bad_unix_time_is_ts_unparseable(tmp_path):
+    # was: one out-of-range timestamp failed the whole file (to_timestamp raised)
+    p = tmp_path / "UserBehavior.csv"
+    p.write_text(
+        "1,2,3,pv,1511544070\n"
+        "2,2,3,pv,99999999999999999\n"  # out of range
+        "3,2,3,pv,abc\n"  # not a number
+        "4,2,3,pv,\n"  # empty: missing, not bad
+        "5,2,3,buy,1511561733\n"
+    )
+    with Dataset(p, preset="taobao-userbehavior") as ds:
+        reasons = {r.reason: [e["row"] for e in r.examples] for r in ds.report.reasons}
+        assert reasons == {"missing_required": [4], "ts_unparseable": [2, 3]}
+        assert ds.report.events.rows_accepted == 2
+
+
+def test_cdnow_unparseable_date_is_ts_unparseable_not_missing(tmp_path):
+    p = tmp_path / "CDNOW_master.txt"
+    p.write_text("00001 19970101  1  11.77\n00002 1997x112  2  89.00\n00003\n")
+    with Dataset(p, preset="cdnow") as ds:
+        reasons = {r.reason: [e["row"] for e in r.examples] for r in ds.report.reasons}
+    assert reasons == {"missing_required": [3], "ts_unparseable": [2]}
+
+
+def test_a_mapping_derive_that_raises_quarantines_its_row_with_the_columns_reason(tmp_path):
+    data = tmp_path / "log.csv"
+    data.write_text(
+        "at,who,what,label,price\n"
+        "2025-01-01 04:00:00,a,buy,X,10\n"
+        "2025-01-01 04:00:00,b,buy,X,abc\n"  # CAST raises: bad_type, not a failed file
+        "2025-01-01 04:00:00,c,buy,X, \n"  # blank: missing_amount
+        "2025-01-01 04:00:00,d,view,X,abc\n"  # the CASE gives NULL by design: accepted
+        "20250101,e,view,X,1\n"
+    )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "columns: {user_id: who, event_type: what, brand: label}\n"
+        "derive:\n"
+        "  ts: \"strptime(at, '%Y-%m-%d %H:%M:%S')\"\n"  # raises on row 5
+        "  amount: \"CASE WHEN what = 'buy' THEN price::DECIMAL(18,2) * 2 END\"\n"
+        "event_types: {buy: purchase, view: product_view}\n"
+    )
+    with Dataset(data, mapping=mapping) as ds:
+        reasons = {r.reason: [e["row"] for e in r.examples] for r in ds.report.reasons}
+        users = [r[0] for r in ds.con.execute("SELECT user_id FROM events ORDER BY 1").fetchall()]
+    assert reasons == {"ts_unparseable": [5], "bad_type": [2], "missing_amount": [3]}
+    assert users == ["a", "d"]
+
+
+def test_line_count_treats_a_lone_cr_as_data_and_skips_empty_lines(tmp_path):
+    from brandlens.csvread import count_lines
+
+    cases = {
+        b"a,b\n1,2\n": 2,
+        b"a,b\n1,2": 2,  # no final line feed
+        b"\na,b\n\n1,2\n\n": 2,  # empty lines, first one included
+        b"a,b\r\n1,2\r\n\r\n3,4\r\n": 3,  # CRLF, an empty CRLF line
+        b'a,b\n"x\ry",2\n': 2,  # a CR inside a quoted value is not a line break
+        b"": 0,
+    }
+    for i, (data, want) in enumerate(cases.items()):
+        p = tmp_path / f"c{i}.csv"
+        p.write_bytes(data)
+        assert count_lines(p) == want, data
+        assert count_lines(p, chunk=1) == want, data  # chunk boundaries anywhere
+
+
+def test_values_with_cr_and_lf_inside_quotes_are_read_whole(tmp_path):
+    """Multi-line and CR-holding quoted values: the fast scan is right, nothing is lost."""
+    from brandlens.engine import Dataset
+
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "events.csv").write_bytes(
+        b"ts,user_id,event_type,brand\r\n"
+        b'2025-06-01 04:00:00,u1,ad_click,"a\rb"\r\n'
+        b'2025-06-01 04:00:00,u2,ad_click,"new\nline"\r\n'
+        b"2025-06-01 04:00:00,u3,ad_click,plain\r\n"
+    )
+    with Dataset(d, cache=False) as ds:
+        brands = sorted(r[0] for r in ds.con.execute("SELECT brand FROM events").fetchall())
+        assert ds.report.events.rows_read == 3 and ds.report.rows_quarantined == 0
+    assert brands == ["a\rb", "new\nline", "plain"]
