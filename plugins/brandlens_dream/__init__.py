@@ -229,8 +229,11 @@ WITH per_stage AS (
          median(s.total) AS median_total, count(*) AS brands
   FROM dream_main_category m JOIN dream_structure s ON s.brand = m.brand
   GROUP BY m.category, s.stage
-)
-SELECT *, sum(median_share) OVER (PARTITION BY category) AS norm FROM per_stage
+),
+-- summed in a fixed order: a parallel float sum may differ in the last bit between runs
+norms AS (SELECT category, list_sum(list(median_share ORDER BY stage)) AS norm
+          FROM per_stage GROUP BY category)
+SELECT p.*, n.norm FROM per_stage p JOIN norms n USING (category)
 """,
 )
 
@@ -241,8 +244,9 @@ LEFT JOIN dream_structure s ON s.brand = b.brand AND s.stage = k.key
 """
 STRUCTURE_GAP_SQL = """
 SELECT b.brand,
-       CASE WHEN max(r.norm) > 0 THEN 0.5 * sum(abs(s.share - r.median_share / r.norm)) END
-         AS value
+       CASE WHEN max(r.norm) > 0
+            THEN round(0.5 * list_sum(list(abs(s.share - r.median_share / r.norm)
+                                           ORDER BY s.stage)), 12) END AS value
 FROM brands b
 LEFT JOIN dream_main_category m ON m.brand = b.brand
 LEFT JOIN dream_structure s ON s.brand = m.brand
