@@ -196,6 +196,20 @@ def test_mind_matrix_and_circles(result):
     assert _row(result, "dream.circle_tgi", key="tech").denominator == 5
 
 
+def test_an_empty_circle_is_no_circle():
+    from brandlens.engine import Dataset
+    from brandlens.sources import InMemoryData
+
+    cols = ("ts", "user_id", "event_type", "brand")
+    rows = [ev(t("2025-06-20"), u, "ad_impression", brand="Volt") for u in ("a", "b", "c")]
+    users = {"user_id": ["a", "b"], "circle": ["", "tech"]}
+    data = InMemoryData({"events": {c: [r[c] for r in rows] for c in cols}, "users": users})
+    with Dataset(data) as ds:
+        r = ds.compute(as_of=D, methodologies=["dream"])
+    matrix = {k: v for k, v in _keyed(r, "dream.mind_matrix").items() if k.startswith("Aware")}
+    assert matrix == {"Aware|tech": 1, "Aware|unknown": 2}  # a: empty circle, c: no row
+
+
 def test_industry_reference(result):
     # main categories by purchase amount: Volt, Pixelon, Zenith smartphones; Gearup
     # phone_accessories; Lumi skincare

@@ -301,11 +301,12 @@ GROUP BY b.brand
 """
 MIND_MATRIX_SQL = f"""
 WITH circles AS (
-  SELECT DISTINCT coalesce(circle, '{UNKNOWN_CIRCLE}') AS circle FROM users
+  SELECT DISTINCT coalesce(nullif(circle, ''), '{UNKNOWN_CIRCLE}') AS circle FROM users
   UNION SELECT '{UNKNOWN_CIRCLE}'
 ),
 cells AS (
-  SELECT l.brand, l.stage, coalesce(u.circle, '{UNKNOWN_CIRCLE}') AS circle, count(*) AS users
+  SELECT l.brand, l.stage, coalesce(nullif(u.circle, ''), '{UNKNOWN_CIRCLE}') AS circle,
+         count(*) AS users
   FROM dream_mind l LEFT JOIN users u ON u.user_id = l.user_id
   WHERE l.days_before = 0
   GROUP BY ALL
@@ -315,7 +316,7 @@ FROM brands b CROSS JOIN (SELECT unnest({_list(STAGES)}) AS stage) k CROSS JOIN 
 LEFT JOIN cells x ON x.brand = b.brand AND x.stage = k.stage AND x.circle = c.circle
 """
 CIRCLE_TGI_SQL = f"""
-WITH known AS (SELECT user_id, circle FROM users WHERE circle IS NOT NULL),
+WITH known AS (SELECT user_id, circle FROM users WHERE nullif(circle, '') IS NOT NULL),
 sizes AS (SELECT circle, count(*) AS users FROM known GROUP BY circle),
 everyone AS (SELECT sum(users) AS users FROM sizes),
 deep AS (
@@ -401,10 +402,11 @@ SELECT brand, count(*) FROM pairs WHERE r0 > 0 AND r1 > r0 GROUP BY brand
 
 def flow_achievement(ctx: IndicatorContext) -> list[Value]:
     """Users who advanced in the target period, over the dream.advanced_users target."""
+    wanted = set(ctx.brands)
     chosen = {
         brand: (start, end, target)
         for brand, start, end, target in ctx.query(_chosen_target("dream.advanced_users"))
-        if brand in set(ctx.brands)
+        if brand in wanted
     }
     actual = {
         period: _advanced_between(ctx, *period)
