@@ -333,3 +333,267 @@ def goal(
                 )
                 out[("goal.group_tgi", b, g)] = (tgi, in_group[g], with_group)
     return out
+
+
+# ---- JD Electronics DREAM ------------------------------------------------------------------
+
+DREAM_DEFAULTS: dict[str, Any] = {
+    "aware_window_days": 30,
+    "appeal_window_days": 60,
+    "consider_window_days": 60,
+    "consider_min_view_days": 3,
+    "consider_min_search_days": 2,
+    "purchase_window_days": 730,
+    "retain_window_days": 365,
+    "accessory_categories": ["phone_accessories"],
+    "durable_categories": ["smartphones"],
+    "flow_period_days": 30,
+    "replacement_cycle_days": 730,
+    "replacement_horizon_days": 1825,
+}
+DREAM_STAGES = ("Aware", "Appeal", "Consider", "Purchase", "Retain")
+RANK_DREAM = {None: 0, **{s: i + 1 for i, s in enumerate(DREAM_STAGES)}}
+
+
+def dream_stage(evs: list[dict[str, Any]], d: date, p: dict[str, Any]) -> str | None:
+    """The DREAM stage of one (user, brand) as of d, read from the issue's rules."""
+
+    def days(types: set[str], window: int, extra=lambda e: True) -> set[date]:
+        return {
+            e["day"]
+            for e in evs
+            if e["event_type"] in types and within(e["day"], d, window) and extra(e)
+        }
+
+    def brand_search(e: dict[str, Any]) -> bool:
+        return e.get("query_type") == "brand"
+
+    accessories = set(p["accessory_categories"])
+    pw, rw = p["purchase_window_days"], p["retain_window_days"]
+    if days({"purchase"}, pw):
+        signals = days({"after_sales", "review", "share", "member_join"}, rw)
+        accessory_days = days({"purchase"}, rw, lambda e: e.get("category") in accessories)
+        other_days = days(
+            {"purchase"},
+            pw,
+            lambda e: e.get("category") is not None and e["category"] not in accessories,
+        )
+        if signals or any(a > o for a in accessory_days for o in other_days):
+            return "Retain"
+        return "Purchase"
+    cw = p["consider_window_days"]
+    if (
+        days({"add_to_cart", "consult", "favorite", "coupon_claim"}, cw)
+        or len(days({"product_view"}, cw)) >= p["consider_min_view_days"]
+        or len(days({"search"}, cw, brand_search)) >= p["consider_min_search_days"]
+    ):
+        return "Consider"
+    aw = p["appeal_window_days"]
+    if days({"ad_click", "store_visit", "follow", "product_view"}, aw) or days(
+        {"search"}, aw, brand_search
+    ):
+        return "Appeal"
+    if days({"ad_impression", "content_view"}, p["aware_window_days"]):
+        return "Aware"
+    return None
+
+
+def _chosen_targets(
+    targets: list[dict[str, Any]], indicator: str, as_of: date
+) -> dict[str, tuple[date, date, float]]:
+    """Per brand: the most recent valid period ending by as_of (then the later start, the
+    larger target), as (start, end, target)."""
+    best: dict[str, tuple[date, date, float]] = {}  # brand -> (end, start, value)
+    for t in targets:
+        start = date.fromisoformat(str(t["period_start"]))
+        end = date.fromisoformat(str(t["period_end"]))
+        if t["indicator"] == indicator and start <= end <= as_of:
+            best[t["brand"]] = max(
+                best.get(t["brand"], (end, start, -1e300)), (end, start, float(t["target_value"]))
+            )
+    return {b: (start, end, value) for b, (end, start, value) in best.items()}
+
+
+def dream(
+    events: list[dict[str, Any]],
+    as_of: date,
+    brands: list[str],
+    users: list[dict[str, Any]] | None = None,
+    targets: list[dict[str, Any]] | None = None,
+    params: dict[str, Any] | None = None,
+) -> dict[tuple[str, str, str | None], Any]:
+    """Every DREAM indicator: {(indicator, brand, key): (value, numerator, denominator)}."""
+    import statistics
+
+    p = {**DREAM_DEFAULTS, **(params or {})}
+    evs = prepared(events)
+    by_ub: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for e in evs:
+        if e.get("brand"):
+            by_ub[(e["user_id"], e["brand"])].append(e)
+    every_brand = sorted({b for _, b in by_ub})
+    start = as_of - timedelta(days=p["flow_period_days"])
+    out: dict[tuple[str, str, str | None], Any] = {}
+
+    def ratio(num: Any, den: Any) -> tuple[Any, Any, Any]:
+        return (None if den == 0 else num / den, num, den)
+
+    def stages_at(b: str, d: date) -> dict[str, str | None]:
+        return {u: dream_stage(by_ub[(u, b)], d, p) for (u, bb) in by_ub if bb == b}
+
+    now = {b: stages_at(b, as_of) for b in every_brand}
+    # industry: main category (most purchase amount in the purchase window; ties by name)
+    gmv: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for e in evs:
+        if (
+            e["event_type"] == "purchase"
+            and e.get("brand")
+            and e.get("category")
+            and within(e["day"], as_of, p["purchase_window_days"])
+        ):
+            gmv[(e["brand"], e["category"])] += decimal(e["amount"])
+    main: dict[str, str] = {}
+    for b in every_brand:
+        options = [(-v, c) for (bb, c), v in gmv.items() if bb == b]
+        if options:
+            main[b] = min(options)[1]
+    counts = {b: {k: sum(1 for s in now[b].values() if s == k) for k in DREAM_STAGES} for b in now}
+    totals = {b: sum(c.values()) for b, c in counts.items()}
+    shares = {b: {k: counts[b][k] / totals[b] for k in DREAM_STAGES} for b in now if totals[b]}
+    reference: dict[str, dict[str, float]] = {}
+    median_total: dict[str, float] = {}
+    peers: dict[str, int] = {}
+    for c in set(main.values()):
+        members = [b for b, m in main.items() if m == c]
+        reference[c] = {k: statistics.median(shares[b][k] for b in members) for k in DREAM_STAGES}
+        median_total[c] = statistics.median(totals[b] for b in members)
+        peers[c] = len(members)
+    circle_of = {
+        u["user_id"]: u["circle"] for u in users or [] if u.get("circle") not in (None, "")
+    }
+    sizes: dict[str, int] = defaultdict(int)
+    for c in circle_of.values():
+        sizes[c] += 1
+    everyone = sum(sizes.values())
+    for b in brands:
+        st = now.get(b, {})
+        then = {u: dream_stage(by_ub[(u, b)], start, p) for u in st}
+        n = {k: sum(1 for s in st.values() if s == k) for k in DREAM_STAGES}
+        total = sum(n.values())
+        for k in DREAM_STAGES:
+            out[("dream.stage_users", b, k)] = (n[k], None, None)
+            out[("dream.structure", b, k)] = ratio(n[k], total)
+        out[("dream.asset_total", b, None)] = (total, None, None)
+        out[("dream.deep_share", b, None)] = ratio(
+            n["Consider"] + n["Purchase"] + n["Retain"], total
+        )
+        out[("dream.retain_share", b, None)] = ratio(n["Retain"], n["Purchase"] + n["Retain"])
+        keys = ("none", *DREAM_STAGES)
+        for f in keys:
+            for to in keys:
+                if f == to == "none":
+                    continue
+                moved = sum(1 for u in st if (then[u] or "none") == f and (st[u] or "none") == to)
+                out[("dream.flow", b, f"{f}>{to}")] = (moved, None, None)
+        had = [u for u in st if then[u]]
+        rose = sum(1 for u in had if RANK_DREAM[st[u]] > RANK_DREAM[then[u]])
+        out[("dream.advance_rate", b, None)] = ratio(rose, len(had))
+        out[("dream.advanced_users", b, None)] = (rose, None, None)
+        if users is not None:
+            for k in DREAM_STAGES:
+                for c in {*circle_of.values(), "unknown"}:
+                    cell = sum(
+                        1 for u, s in st.items() if s == k and circle_of.get(u, "unknown") == c
+                    )
+                    out[("dream.mind_matrix", b, f"{k}|{c}")] = (cell, None, None)
+            deep = [
+                u
+                for u, s in st.items()
+                if s in ("Consider", "Purchase", "Retain") and u in circle_of
+            ]
+            for c, size in sizes.items():
+                mine = sum(1 for u in deep if circle_of[u] == c)
+                tgi = None if not deep else 100 * (mine / len(deep)) / (size / everyone)
+                out[("dream.circle_tgi", b, c)] = (tgi, mine, len(deep))
+        c = main.get(b)
+        if c is None:
+            out[("dream.structure_gap", b, None)] = (None, None, None)
+            out[("dream.scale_index", b, None)] = (None, None, None)
+            for k in DREAM_STAGES:
+                out[("dream.industry_reference", b, k)] = (None, None, None)
+        else:
+            norm = sum(reference[c].values())
+            ref = {k: (reference[c][k] / norm if norm else None) for k in DREAM_STAGES}
+            for k in DREAM_STAGES:
+                out[("dream.industry_reference", b, k)] = (ref[k], reference[c][k], norm)
+            gap = None if not norm else 0.5 * sum(abs(shares[b][k] - ref[k]) for k in DREAM_STAGES)
+            out[("dream.structure_gap", b, None)] = (gap, None, None)
+            out[("dream.scale_index", b, None)] = (
+                100 * total / median_total[c],
+                total,
+                median_total[c],
+            )
+            out[("dream.category_peers", b, c)] = (peers[c], None, None)
+        bought = {
+            e["user_id"]
+            for e in evs
+            if e.get("brand") == b
+            and e["event_type"] == "purchase"
+            and within(e["day"], as_of, p["flow_period_days"])
+        }
+        out[("dream.buyers", b, None)] = (len(bought), None, None)
+        durable = set(p["durable_categories"])
+        last: dict[str, date] = {}
+        for e in evs:
+            if (
+                e.get("brand") == b
+                and e["event_type"] == "purchase"
+                and e.get("category") in durable
+                and e["day"] <= as_of
+            ):
+                last[e["user_id"]] = max(last.get(e["user_id"], e["day"]), e["day"])
+        due = sum(
+            1
+            for day in last.values()
+            if within(day, as_of, p["replacement_horizon_days"])
+            and not within(day, as_of, p["replacement_cycle_days"])
+        )
+        out[("dream.replacement_due", b, None)] = (due, None, None)
+    if targets is not None:
+        flow_t = _chosen_targets(targets, "dream.advanced_users", as_of)
+        buy_t = _chosen_targets(targets, "dream.buyers", as_of)
+        for b in brands:
+            if b in flow_t:
+                t0, t1, goal = flow_t[b]
+                pairs = [u for (u, bb) in by_ub if bb == b]
+                before = {u: dream_stage(by_ub[(u, b)], t0 - timedelta(days=1), p) for u in pairs}
+                after = {u: dream_stage(by_ub[(u, b)], t1, p) for u in pairs}
+                n_adv = sum(
+                    1 for u in pairs if before[u] and RANK_DREAM[after[u]] > RANK_DREAM[before[u]]
+                )
+                out[("dream.flow_achievement", b, None)] = (
+                    None if goal == 0 else n_adv / goal,
+                    n_adv,
+                    goal,
+                )
+            else:
+                out[("dream.flow_achievement", b, None)] = (None, None, None)
+            if b in buy_t:
+                t0, t1, goal = buy_t[b]
+                n_buy = len(
+                    {
+                        e["user_id"]
+                        for e in evs
+                        if e.get("brand") == b
+                        and e["event_type"] == "purchase"
+                        and t0 <= e["day"] <= t1
+                    }
+                )
+                out[("dream.purchase_achievement", b, None)] = (
+                    None if goal == 0 else n_buy / goal,
+                    n_buy,
+                    goal,
+                )
+            else:
+                out[("dream.purchase_achievement", b, None)] = (None, None, None)
+    return out

@@ -46,14 +46,14 @@ def test_the_worked_example_runs(tmp_path, monkeypatch):
     text = (DOCS / "plugin-authoring.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     (spec,) = re.findall(r"```yaml\n(methodology: repeat.*?)```", text, flags=re.S)
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     (tmp_path / "spec.yaml").write_text(spec, encoding="utf-8")
     module = types.ModuleType("brandlens_repeat_doc")
     module.__file__ = str(tmp_path / "__init__.py")
     sys.modules[module.__name__] = module
     monkeypatch.setenv("BRANDLENS_VERIFY_EXAMPLES", "3")
     try:
-        for block in blocks:  # define, register + compute + assert, verify
+        for block in blocks:  # define, grouped stages, register + compute + assert, verify
             exec(compile(block, "plugin-authoring.md", "exec"), module.__dict__)
         info = next(p for p in host.registry().plugins if p.name == "repeat-example")
         assert info.errors == []

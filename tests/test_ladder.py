@@ -112,3 +112,201 @@ def test_values_reach_sql_only_as_bound_parameters():
     assert "short_video" not in sql and "ad_click" not in sql
     assert binds["l_lad_1_1_c0"] == ["live", "short_video"]
     assert [binds["l_snap_0"], binds["l_snap_1"]] == [0, 3]
+
+
+# ---- stages that need several rules at once, and "on a later day than" ------------------
+
+from brandlens.ladder import AllOf, AnyOf  # noqa: E402
+
+
+class GroupParams(BaseModel):
+    long_days: int = 100
+    short_days: int = 10
+    extras: list[str] = ["accessory"]
+    with_share: bool = True
+
+
+GROUPED = StageLadder(
+    name="grp",
+    snapshots=(0, 5),
+    stages=(
+        Stage(key="seen", evidence=(Evidence(event_types=("ad_impression",), window_days=10),)),
+        Stage(key="bought", evidence=(Evidence(event_types=("purchase",), window_days=100),)),
+        Stage(
+            key="kept",
+            evidence=(
+                AllOf(
+                    all_of=(
+                        Evidence(event_types=("purchase",), window_days="$long_days"),
+                        AnyOf(
+                            any_of=(
+                                Evidence(event_types=("after_sales",), window_days="$short_days"),
+                                Evidence(
+                                    event_types=("share",),
+                                    window_days="$short_days",
+                                    when={"with_share": True},
+                                ),
+                                Evidence(
+                                    event_types=("purchase",),
+                                    window_days="$short_days",
+                                    where=(Condition(column="category", op="in", value="$extras"),),
+                                    after=Evidence(
+                                        event_types=("purchase",),
+                                        window_days="$long_days",
+                                        where=(
+                                            Condition(
+                                                column="category", op="not in", value="$extras"
+                                            ),
+                                        ),
+                                    ),
+                                ),
+                            )
+                        ),
+                    )
+                ),
+            ),
+        ),
+    ),
+)
+
+GROUPED_METHOD = Methodology(
+    name="grp",
+    title="Grouped ladder test",
+    source="tests",
+    version="1",
+    parameters=GroupParams,
+    ladders=(GROUPED,),
+    indicators=(
+        Indicator(
+            id="grp.stages",
+            title="stages",
+            unit="users",
+            dimension="user_snapshot",
+            sql="SELECT brand, user_id || ':' || days_before AS key, stage_rank AS value FROM grp",
+        ),
+    ),
+)
+
+
+class GroupedPlugin:
+    @brandlens.hookimpl
+    def brandlens_register_methodologies(self, register):
+        register(GROUPED_METHOD)
+
+
+def _buy(day: str, user: str, category: str) -> dict:
+    return ev(f"{day} 04:00:00", user, "purchase", category=category, amount="10")
+
+
+GROUPED_STORY = [
+    # g1: a phone, then after-sales 3 days later -> kept (rank 3) at d; at d-5 (06-25) the
+    # after-sales (06-28) is in the future -> bought
+    _buy("2025-06-01", "g1", "phone"),
+    ev("2025-06-28 04:00:00", "g1", "after_sales"),
+    # g2: an accessory on the day of the phone (not later) -> bought only; nothing at d-5
+    _buy("2025-06-27", "g2", "phone"),
+    _buy("2025-06-27", "g2", "accessory"),
+    # g3: an accessory, then the phone later -> bought only
+    _buy("2025-06-20", "g3", "accessory"),
+    _buy("2025-06-26", "g3", "phone"),
+    # g4: phone, then an accessory a day later -> kept at d; at d-5 (06-25) too
+    _buy("2025-06-23", "g4", "phone"),
+    _buy("2025-06-24", "g4", "accessory"),
+    # g5: an after-sales event without any purchase -> the AllOf fails: no stage
+    ev("2025-06-29 04:00:00", "g5", "after_sales"),
+    # g6: a share after a purchase -> kept, unless with_share is switched off
+    _buy("2025-05-01", "g6", "phone"),
+    ev("2025-06-29 04:00:00", "g6", "share"),
+    # g7: the phone is older than long_days (100) before the accessory's snapshot -> bought
+    _buy("2025-03-01", "g7", "phone"),
+    _buy("2025-06-29", "g7", "accessory"),
+]
+
+
+def _ranks(result):
+    return {r.key: r.value for r in result.results}
+
+
+def test_all_of_any_of_and_later_day_than(register_plugin, events_dir):
+    register_plugin(GroupedPlugin(), "grouped-ladder-test")
+    data = events_dir(GROUPED_STORY)
+    r = brandlens.compute(data, as_of="2025-06-30", methodologies=["grp"])
+    assert r.errors == []
+    assert _ranks(r) == {
+        "g1:0": 3,
+        "g1:5": 2,
+        "g2:0": 2,
+        "g3:0": 2,
+        "g3:5": 2,
+        "g4:0": 3,
+        "g4:5": 3,
+        "g6:0": 3,
+        "g6:5": 2,
+        "g7:0": 2,
+    }
+    # a rule switched off inside a group drops out of it; the rest of the group still counts
+    off = brandlens.compute(
+        data, as_of="2025-06-30", methodologies=["grp"], params={"grp.with_share": "false"}
+    )
+    assert _ranks(off)["g6:0"] == 2 and _ranks(off)["g1:0"] == 3
+    # a longer long_days reaches back from g7's accessory (06-29) to its phone (03-01)
+    wide = brandlens.compute(
+        data, as_of="2025-06-30", methodologies=["grp"], params={"grp.long_days": "200"}
+    )
+    assert _ranks(wide)["g7:0"] == 3
+
+
+def test_grouped_ladder_reads_nested_types_and_parameters():
+    assert GROUPED.event_types() == {"ad_impression", "purchase", "after_sales", "share"}
+    assert GROUPED.parameter_refs() == {"long_days", "short_days", "extras", "with_share"}
+    sql, binds = GROUPED.compile(GroupParams().model_dump())
+    assert "accessory" not in sql and binds["l_grp_2_0_1_2_c0"] == ["accessory"]
+    assert binds["l_grp_2_0_1_2_a_w"] == 100
+
+
+def test_ordered_evidence_counts_one_day():
+    with pytest.raises(ValueError, match="min_days must be 1"):
+        Evidence(
+            event_types=("purchase",),
+            window_days=10,
+            min_days=2,
+            after=Evidence(event_types=("purchase",), window_days=10),
+        )
+
+
+def test_a_nested_unknown_event_type_is_a_plugin_error(register_plugin):
+    from brandlens.plugins import host
+
+    bad = GROUPED_METHOD.model_copy(
+        update={
+            "name": "grpbad",
+            "indicators": (),
+            "ladders": (
+                StageLadder(
+                    name="grpbad",
+                    stages=(
+                        Stage(
+                            key="x",
+                            evidence=(
+                                AllOf(
+                                    all_of=(
+                                        Evidence(event_types=("purchase",), window_days=1),
+                                        Evidence(event_types=("teleport",), window_days=1),
+                                    )
+                                ),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        }
+    )
+
+    class Bad:
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, register):
+            register(bad)
+
+    register_plugin(Bad(), "grouped-bad")
+    info = next(p for p in host.registry().plugins if p.name == "grouped-bad")
+    assert any("teleport" in e for e in info.errors)

@@ -7,14 +7,22 @@ Douyin O-5A) without writing SQL. The compiled query assigns every
 Output relation columns: ``days_before`` (0 = as_of), ``snapshot_date``,
 ``user_id``, ``brand``, ``stage`` (the stage key) and ``stage_rank``
 (1 = lowest stage). Users with no stage have no row.
+
+A stage is qualified by any one of its rules. A rule is an :class:`Evidence`
+(events of some types within a window, optionally only on days later than a day
+of another evidence), or a group: :class:`AllOf` needs every one of its rules,
+:class:`AnyOf` one of them. Groups nest, so "a purchase within two years AND one
+of a review or an accessory bought after the phone within a year" is one rule,
+and all of it still compiles into the same single pass.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from brandlens.schema import Event, columns_of
 from brandlens.sqlcheck import quote_ident
@@ -75,16 +83,67 @@ class Evidence(BaseModel):
         default_factory=dict,
         description="the rule applies only when these parameters have these values",
     )
+    after: Evidence | None = Field(
+        default=None,
+        description="count only days later than a day of this evidence (same user and "
+        "brand, within its own window of the same snapshot)",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Evidence:
+        # An ordered rule is decided by its latest day against the prior's earliest day:
+        # one aggregate each in the single pass, so it holds on one day, not on min_days.
+        if self.after is not None:
+            if self.min_days != 1:
+                raise ValueError("an evidence with after= qualifies on one day: min_days must be 1")
+            a = self.after
+            if a.min_days != 1 or a.after is not None or a.when:
+                raise ValueError("the evidence in after= takes no min_days, after or when")
+        return self
+
+
+class AllOf(BaseModel):
+    """A rule that holds when every one of its rules holds (each within its own window)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    all_of: tuple[Rule, ...] = Field(min_length=1)
+
+
+class AnyOf(BaseModel):
+    """A rule that holds when one of its rules holds (to nest an "or" inside an AllOf)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    any_of: tuple[Rule, ...] = Field(min_length=1)
+
+
+Rule = Evidence | AllOf | AnyOf
+"""What qualifies for a stage: one evidence, or a group of rules."""
+
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+
+
+def evidence_of(rule: Rule) -> Iterator[Evidence]:
+    """Every Evidence in a rule, nested groups and ``after=`` evidence included."""
+    if isinstance(rule, Evidence):
+        yield rule
+        if rule.after is not None:
+            yield rule.after
+        return
+    for child in rule.all_of if isinstance(rule, AllOf) else rule.any_of:
+        yield from evidence_of(child)
 
 
 class Stage(BaseModel):
-    """A stage of the ladder; any of its evidence rules qualifies a user."""
+    """A stage of the ladder; any of its rules qualifies a user."""
 
     model_config = ConfigDict(frozen=True)
 
     key: str = Field(pattern=r"^[A-Za-z0-9_]+$", description="'none' is reserved for flows")
     title: str = ""
-    evidence: tuple[Evidence, ...] = Field(min_length=1)
+    evidence: tuple[Rule, ...] = Field(min_length=1)
 
 
 class StageLadder(BaseModel):
@@ -106,50 +165,87 @@ class StageLadder(BaseModel):
         default=(0,), description="days before as_of at which stages are assigned"
     )
 
+    def evidence(self) -> Iterator[Evidence]:
+        """Every Evidence of every stage, however nested."""
+        for stage in self.stages:
+            for rule in stage.evidence:
+                yield from evidence_of(rule)
+
+    def event_types(self) -> set[str]:
+        """The event types the ladder reads (for the registration check)."""
+        return {t for ev in self.evidence() for t in ev.event_types}
+
     def parameter_refs(self) -> set[str]:
         refs: set[str] = set()
         for value in self.snapshots:
             refs |= references(value)
-        for stage in self.stages:
-            for ev in stage.evidence:
-                refs |= references(ev.window_days) | references(ev.min_days)
-                refs |= set(ev.when)
-                for cond in ev.where:
-                    refs |= references(cond.value)
+        for ev in self.evidence():
+            refs |= references(ev.window_days) | references(ev.min_days)
+            refs |= set(ev.when)
+            for cond in ev.where:
+                refs |= references(cond.value)
         return refs
 
     def compile(self, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """Return (SQL, bound parameters) computing the ladder relation."""
         binds: dict[str, Any] = {"as_of": None}  # filled by the engine
-        rules: list[tuple[int, str, str, str]] = []  # (stage index, flag, window bind, min bind)
+        counted: list[tuple[str, str, str]] = []  # (flag, window bind, min bind): n<k>_<i>
+        ordered: list[tuple[str, str, str, str]] = []  # (flag, window, prior flag, prior window)
         flag_exprs: list[str] = []
         reach: dict[str, int] = {}  # event type -> the longest window of a rule naming it
-        for s_i, stage in enumerate(self.stages):
-            for e_i, ev in enumerate(stage.evidence):
-                if any(resolve(f"${k}", params) != v for k, v in ev.when.items()):
-                    continue
-                tag = f"l_{self.name}_{s_i}_{e_i}"
-                binds[f"{tag}_types"] = list(ev.event_types)
-                parts = [f"list_contains(${tag}_types, event_type)"]
-                for c_i, cond in enumerate(ev.where):
-                    col = quote_ident(cond.column)
-                    bind = f"{tag}_c{c_i}"
-                    value = resolve(cond.value, params)
-                    if cond.op in ("in", "not in"):
-                        binds[bind] = list(value)
-                        neg = "NOT " if cond.op == "not in" else ""
-                        parts.append(f"{neg}list_contains(${bind}, {col})")
-                    else:
-                        binds[bind] = value
-                        parts.append(f"{col} {cond.op} ${bind}")
-                window = int(resolve(ev.window_days, params))
-                for t in ev.event_types:
-                    reach[t] = max(reach.get(t, 0), window)
-                binds[f"{tag}_w"] = window
-                binds[f"{tag}_m"] = int(resolve(ev.min_days, params))
-                flag = f"f_{s_i}_{e_i}"
-                flag_exprs.append(f"bool_or({' AND '.join(parts)}) AS {flag}")
-                rules.append((s_i, flag, f"{tag}_w", f"{tag}_m"))
+
+        def define(ev: Evidence, tag: str, flag: str) -> None:
+            """A per-day flag for the evidence's events, and its window bind."""
+            binds[f"{tag}_types"] = list(ev.event_types)
+            parts = [f"list_contains(${tag}_types, event_type)"]
+            for c_i, cond in enumerate(ev.where):
+                col = quote_ident(cond.column)
+                bind = f"{tag}_c{c_i}"
+                value = resolve(cond.value, params)
+                if cond.op in ("in", "not in"):
+                    binds[bind] = list(value)
+                    neg = "NOT " if cond.op == "not in" else ""
+                    parts.append(f"{neg}list_contains(${bind}, {col})")
+                else:
+                    binds[bind] = value
+                    parts.append(f"{col} {cond.op} ${bind}")
+            window = int(resolve(ev.window_days, params))
+            for t in ev.event_types:
+                reach[t] = max(reach.get(t, 0), window)
+            binds[f"{tag}_w"] = window
+            flag_exprs.append(f"bool_or({' AND '.join(parts)}) AS {flag}")
+
+        def node(rule: Rule, path: str) -> tuple[str, Any] | None:
+            """A rule as a tree of counted/ordered leaves; None when `when` switches it off."""
+            if isinstance(rule, Evidence):
+                if any(resolve(f"${k}", params) != v for k, v in rule.when.items()):
+                    return None
+                tag, flag = f"l_{self.name}_{path}", f"f_{path}"
+                define(rule, tag, flag)
+                if rule.after is None:
+                    binds[f"{tag}_m"] = int(resolve(rule.min_days, params))
+                    counted.append((flag, f"{tag}_w", f"{tag}_m"))
+                    return ("n", len(counted) - 1)
+                define(rule.after, f"{tag}_a", f"{flag}_a")
+                ordered.append((flag, f"{tag}_w", f"{flag}_a", f"{tag}_a_w"))
+                return ("o", len(ordered) - 1)
+            op, children = ("AND", rule.all_of) if isinstance(rule, AllOf) else ("OR", rule.any_of)
+            kept = [t for j, c in enumerate(children) if (t := node(c, f"{path}_{j}"))]
+            return (op, kept) if kept else None  # a group left with no rule qualifies nobody
+
+        trees = [
+            [t for e_i, rule in enumerate(stage.evidence) if (t := node(rule, f"{s_i}_{e_i}"))]
+            for s_i, stage in enumerate(self.stages)
+        ]
+
+        def condition(tree: tuple[str, Any], k: int) -> str:
+            kind, arg = tree
+            if kind == "n":
+                return f"n{k}_{arg} >= ${counted[arg][2]}"
+            if kind == "o":  # some day of the rule is later than some day of its prior
+                return f"coalesce(a{k}_{arg} > p{k}_{arg}, false)"
+            return "(" + f" {kind} ".join(condition(c, k) for c in arg) + ")"
+
         snapshots = sorted({int(resolve(s, params)) for s in self.snapshots})
         # Each event type is read only as far back as the longest rule that names it needs
         # (awareness looks back days, purchase years): the scan reduces to what counts.
@@ -164,7 +260,7 @@ class StageLadder(BaseModel):
                 f"(list_contains($l_types_{i}, event_type) "
                 f"AND local_date > CAST($as_of AS DATE) - $l_span_{i})"
             )
-        if not rules:  # every rule switched off by `when`: an empty relation
+        if not counted and not ordered:  # every rule switched off by `when`: an empty relation
             sql = (
                 "SELECT CAST(NULL AS INTEGER) AS days_before, CAST(NULL AS DATE) AS snapshot_date,"
                 " CAST(NULL AS VARCHAR) AS user_id, CAST(NULL AS VARCHAR) AS brand,"
@@ -173,7 +269,8 @@ class StageLadder(BaseModel):
             return sql, {}
         # One pass over the (user, brand, day) flags counts every rule at every snapshot
         # (n<snapshot>_<rule>); each snapshot then reads its own counts. No join of days
-        # with snapshots, no second grouping per snapshot.
+        # with snapshots, no second grouping per snapshot. An ordered rule adds, per
+        # snapshot, its latest day (a<snapshot>_<rule>) and its prior's earliest day (p...).
         counts = []
         for k in range(len(snapshots)):
             binds[f"l_snap_{k}"] = snapshots[k]
@@ -181,16 +278,22 @@ class StageLadder(BaseModel):
             counts += [
                 f"count(*) FILTER (WHERE {flag} AND local_date <= {day} "
                 f"AND local_date > {day} - ${w}) AS n{k}_{i}"
-                for i, (_, flag, w, _) in enumerate(rules)
+                for i, (flag, w, _) in enumerate(counted)
             ]
+            for i, (flag, w, prior, pw) in enumerate(ordered):
+                counts += [
+                    f"max(local_date) FILTER (WHERE {flag} AND local_date <= {day} "
+                    f"AND local_date > {day} - ${w}) AS a{k}_{i}",
+                    f"min(local_date) FILTER (WHERE {prior} AND local_date <= {day} "
+                    f"AND local_date > {day} - ${pw}) AS p{k}_{i}",
+                ]
         per_snapshot = []
         for k in range(len(snapshots)):
             stage_case, rank_case = [], []
             for s_i in reversed(range(len(self.stages))):
-                ors = [f"n{k}_{i} >= ${m}" for i, (si, _, _, m) in enumerate(rules) if si == s_i]
-                if not ors:
+                if not trees[s_i]:
                     continue
-                cond = " OR ".join(ors)
+                cond = " OR ".join(condition(t, k) for t in trees[s_i])
                 binds[f"l_key_{s_i}"] = self.stages[s_i].key
                 stage_case.append(f"WHEN {cond} THEN $l_key_{s_i}")
                 rank_case.append(f"WHEN {cond} THEN {s_i + 1}")

@@ -216,14 +216,12 @@ class PluginHost:
                 if methodology.name in methodologies:
                     raise BrandlensError(f"methodology {methodology.name!r} is already registered")
                 for lad in methodology.ladders:
-                    for stage in lad.stages:
-                        for ev in stage.evidence:
-                            unknown = set(ev.event_types) - set(event_types)
-                            if unknown:
-                                raise BrandlensError(
-                                    f"methodology {methodology.name!r}: ladder {lad.name!r} "
-                                    f"uses unknown event type(s) {', '.join(sorted(unknown))}"
-                                )
+                    unknown = lad.event_types() - set(event_types)
+                    if unknown:
+                        raise BrandlensError(
+                            f"methodology {methodology.name!r}: ladder {lad.name!r} "
+                            f"uses unknown event type(s) {', '.join(sorted(unknown))}"
+                        )
                 if spec is not None and not isinstance(spec, MethodologySpec):
                     spec = load_spec(spec)
                 checked = check_methodology(methodology, info.name, spec)

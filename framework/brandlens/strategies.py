@@ -3,8 +3,8 @@
 The logs are small but nasty: several brands (unicode names too) and categories,
 every event type, timestamps clustered on window boundaries around as_of, events
 in the same second, users with a single event, brands with no purchases, zero
-amounts, and optional users/products tables. Lists shrink, so a failure reduces
-to a few rows.
+amounts, and optional users/products tables (and a targets table when asked).
+Lists shrink, so a failure reduces to a few rows.
 
 Times are generated as local times in Asia/Shanghai (UTC+8, no daylight saving)
 and written as naive UTC, so each event's local date is exactly the drawn one.
@@ -90,6 +90,7 @@ class EventLog:
     users: tuple[dict[str, Any], ...] | None = None
     products: tuple[dict[str, Any], ...] | None = None
     brands: tuple[str, ...] = field(default=())
+    targets: tuple[dict[str, Any], ...] | None = None
 
     def to_data(self) -> InMemoryData:
         tables: dict[str, dict[str, list[Any]]] = {
@@ -101,6 +102,9 @@ class EventLog:
         if self.products is not None:
             cols = ("product_id", "brand", "category", "launch_date", "list_price")
             tables["products"] = {c: [p.get(c) for p in self.products] for c in cols}
+        if self.targets is not None:
+            cols = ("brand", "indicator", "period_start", "period_end", "target_value")
+            tables["targets"] = {c: [t.get(c) for t in self.targets] for c in cols}
         return InMemoryData(tables, label="<generated log>")
 
     def report_brands(self) -> list[str]:
@@ -118,7 +122,14 @@ class EventLog:
         out = f"as_of {self.as_of.isoformat()}, {len(self.events)} event(s)\n" + "\n".join(lines)
         if self.users is not None:
             out += "\nusers: " + ", ".join(
-                f"{u['user_id']}={u.get('target_group') or '-'}" for u in self.users
+                f"{u['user_id']}={u.get('target_group') or '-'}/{u.get('circle') or '-'}"
+                for u in self.users
+            )
+        if self.targets is not None:
+            out += "\ntargets: " + ", ".join(
+                f"{t['brand']} {t['indicator']} {t['period_start']}..{t['period_end']}"
+                f"={t['target_value']}"
+                for t in self.targets
             )
         return out
 
@@ -179,13 +190,21 @@ def event_logs(
     event_types: tuple[str, ...] | None = None,
     max_events: int = 30,
     as_of: date = AS_OF,
+    categories: tuple[str, ...] = CATEGORIES,
+    target_indicators: tuple[str, ...] = (),
 ) -> EventLog:
-    """A small, valid event log (with optional users and products tables)."""
+    """A small, valid event log (with optional users and products tables).
+
+    ``categories`` are the categories events are drawn from; with
+    ``target_indicators`` the log may also carry a targets table naming them.
+    """
     types = event_types or tuple(CORE_EVENT_TYPES)
     brands = tuple(draw(st.lists(st.sampled_from(BRANDS), min_size=1, max_size=3, unique=True)))
     n_users = draw(st.integers(1, len(USERS)))
     users = USERS[:n_users]
-    rows = draw(st.lists(events(as_of, brands, users, types), min_size=1, max_size=max_events))
+    rows = draw(
+        st.lists(events(as_of, brands, users, types, categories), min_size=1, max_size=max_events)
+    )
     users_table = None
     if draw(st.booleans()):
         users_table = tuple(
@@ -203,12 +222,40 @@ def event_logs(
             {
                 "product_id": p,
                 "brand": draw(st.sampled_from(brands)),
-                "category": draw(st.sampled_from(CATEGORIES)),
+                "category": draw(st.sampled_from(categories)),
                 "launch_date": (as_of - timedelta(days=draw(offsets()))).isoformat(),
                 "list_price": draw(st.sampled_from(AMOUNTS)),
             }
             for p in PRODUCTS
         )
+    targets_table = None
+    if target_indicators and draw(st.booleans()):
+        targets_table = tuple(
+            draw(targets(as_of, brands, target_indicators)) for _ in range(draw(st.integers(1, 4)))
+        )
     return EventLog(
-        as_of=as_of, events=tuple(rows), users=users_table, products=products_table, brands=brands
+        as_of=as_of,
+        events=tuple(rows),
+        users=users_table,
+        products=products_table,
+        brands=brands,
+        targets=targets_table,
     )
+
+
+@st.composite
+def targets(
+    draw: st.DrawFn, as_of: date, brands: tuple[str, ...], indicators: tuple[str, ...]
+) -> dict[str, Any]:
+    """One targets row: a period ending near as_of (or after it), a zero or positive goal."""
+    end = as_of - timedelta(
+        days=draw(st.one_of(st.sampled_from((-1, 0, 1, 29, 30, 31)), st.integers(-3, 400)))
+    )
+    length = draw(st.sampled_from((0, 1, 6, 29, 30, 90)))
+    return {
+        "brand": draw(st.sampled_from(brands)),
+        "indicator": draw(st.sampled_from(indicators)),
+        "period_start": (end - timedelta(days=length)).isoformat(),
+        "period_end": end.isoformat(),
+        "target_value": draw(st.sampled_from(("0", "0.5", "1", "2", "10"))),
+    }

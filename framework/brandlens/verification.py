@@ -38,6 +38,7 @@ from brandlens.specs import (
 from brandlens.strategies import (
     AS_OF,
     BRANDS,
+    CATEGORIES,
     GHOST_BRAND,
     OTHER_BRAND,
     USERS,
@@ -182,6 +183,7 @@ class Harness:
         self.params = checked.methodology.parameters().model_dump()
         self.event_types = tuple(registry().event_types)
         self.only: set[str] | None = None  # indicators the pending cells need
+        self.categories, self.target_indicators = _what_to_generate(checked)
 
     def close(self) -> None:
         self.con.close()
@@ -218,13 +220,21 @@ class Harness:
         from hypothesis import strategies as st
 
         groups = {c.group for c in cells}
-        parts: dict[str, SearchStrategy[Any]] = {"log": event_logs(event_types=self.event_types)}
+        parts: dict[str, SearchStrategy[Any]] = {
+            "log": event_logs(
+                event_types=self.event_types,
+                categories=self.categories,
+                target_indicators=self.target_indicators,
+            )
+        }
         for g in sorted(groups):
             if g == "permutation_invariant":
                 parts[g] = st.integers(0, 2**16)
             elif g == "isolated":
                 parts[g] = st.lists(
-                    events(AS_OF, (OTHER_BRAND,), USERS, self.event_types), min_size=1, max_size=8
+                    events(AS_OF, (OTHER_BRAND,), USERS, self.event_types, self.categories),
+                    min_size=1,
+                    max_size=8,
                 )
             elif g == "time_shift_invariant":
                 parts[g] = st.integers(-400, 400).filter(bool)
@@ -235,7 +245,9 @@ class Harness:
                 types = tuple(t for t in self.event_types if t not in excepted.split(","))
                 days = st.integers(int(bound), int(bound) + 500)
                 parts[g] = st.lists(
-                    events(AS_OF, BRANDS, USERS, types, day_offsets=days), min_size=1, max_size=8
+                    events(AS_OF, BRANDS, USERS, types, self.categories, day_offsets=days),
+                    min_size=1,
+                    max_size=8,
                 )
             elif g.startswith("monotone:"):
                 parts[g] = st.integers(0, 50)
@@ -622,6 +634,27 @@ def _identity_names(run: Run, brand: str) -> dict[str, Any]:
     return names
 
 
+def _what_to_generate(checked: CheckedMethodology) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The categories to draw events in, and the indicators a targets table may name.
+
+    Categories named by a parameter marked ``{"vocabulary": "categories"}`` (DREAM's
+    accessory categories, say) join the usual ones, so rules about them are exercised.
+    A targets table is generated only for a methodology with an indicator that
+    requires one; other methodologies' logs stay exactly as they were.
+    """
+    m = checked.methodology
+    defaults = m.parameters().model_dump()
+    extra: list[str] = []
+    for name, f in m.parameters.model_fields.items():
+        marks = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+        if marks.get("vocabulary") == "categories":
+            value = defaults[name]
+            extra += [value] if isinstance(value, str) else [str(v) for v in value]
+    categories = CATEGORIES + tuple(sorted(set(extra) - set(CATEGORIES)))
+    wants_targets = any(r.startswith("targets.") for i in m.indicators for r in i.requires)
+    return categories, tuple(i.id for i in m.indicators) if wants_targets else ()
+
+
 # ---- transformations of a log ---------------------------------------------------------
 
 
@@ -667,12 +700,21 @@ def shift_days(log: EventLog, days: int) -> EventLog:
         if log.products is None
         else tuple({**p, "launch_date": day(p.get("launch_date"))} for p in log.products)
     )
+    targets = (
+        None
+        if log.targets is None
+        else tuple(
+            {**t, "period_start": day(t["period_start"]), "period_end": day(t["period_end"])}
+            for t in log.targets
+        )
+    )
     return replace(
         log,
         as_of=log.as_of + timedelta(days=days),
         events=tuple({**e, "ts": ts(e["ts"])} for e in log.events),
         users=users,
         products=products,
+        targets=targets,
     )
 
 

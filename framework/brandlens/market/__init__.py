@@ -13,6 +13,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
@@ -23,7 +24,7 @@ CHUNK_USERS = 25_000
 """Users per chunk; fixed so that a seed gives the same rows on any machine."""
 DEMO_USERS = 20_000
 """The demo market's size: generation plus a comparison of every methodology in < 1 minute."""
-MARKET_VERSION = "m2"
+MARKET_VERSION = "m3"
 """Bumped whenever the simulation changes, so cached demo markets are regenerated."""
 DEFAULT_START = date(2023, 4, 1)
 DEFAULT_END = date(2025, 6, 30)
@@ -45,6 +46,32 @@ class GeneratedMarket(BaseModel):
     rows: dict[str, int]
     seconds: float
     events_per_second: float
+
+
+QUARTER_DAYS = 91
+"""The targets' period: the market's last 91 days (2025-04-01 to 2025-06-30 by default)."""
+
+
+def quarter_pairs(market: Any, chunk: Any) -> dict[str, np.ndarray]:
+    """(user, brand) pairs that bought, and that engaged having been reached before, in the
+    targets' quarter: what DREAM's buyer and asset-flow targets are set against."""
+    from brandlens.market.simulate import DAY, ET
+
+    e = chunk.events
+    start = max(market.days - QUARTER_DAYS, 0) * DAY
+    inside = e["t"] >= start
+    first = np.full(len(chunk.pair_brand), np.iinfo(np.int64).max)
+    np.minimum.at(first, e["pair"], e["t"])
+    engaging = np.isin(
+        e["etype"],
+        [ET[t] for t in ("product_view", "add_to_cart", "favorite", "consult", "purchase")],
+    )
+    bought = inside & (e["etype"] == ET["purchase"])
+    engaged = inside & engaging & (first[e["pair"]] < start)
+    return {
+        "quarter_buyers": np.unique(e["pair"][bought]),
+        "quarter_engaged": np.unique(e["pair"][engaged]),
+    }
 
 
 def _write_both(writers: dict, events: object, users: object) -> None:
@@ -89,6 +116,8 @@ def generate(
     stats = {
         "reached": np.zeros(len(market.brand_names)),
         "joined": np.zeros(len(market.brand_names)),
+        "quarter_buyers": np.zeros(len(market.brand_names)),
+        "quarter_engaged": np.zeros(len(market.brand_names)),
     }
     next_id = 1
     pending: Future[None] | None = None
@@ -110,6 +139,8 @@ def generate(
                 stats["joined"] += np.bincount(
                     chunk.pair_brand[chunk.events["pair"][joins]], minlength=len(stats["joined"])
                 )
+                for name, pairs in quarter_pairs(market, chunk).items():
+                    stats[name] += np.bincount(chunk.pair_brand[pairs], minlength=len(stats[name]))
             if pending is not None:
                 pending.result()
         for name, table in (

@@ -554,4 +554,9 @@ def simulate_chunk(market: Market, user_offset: int, n_users: int, chunk_index: 
     kinds = np.array([ET["coupon_claim"], ET["store_visit"], ET["favorite"]])
     ev.add(mp, mt, kinds[rng.choice(3, len(mp), p=[0.5, 0.3, 0.2])], channel=CH["private_domain"])
 
+    # the platform knows most users' interest circle, not all: about 5% have none in the
+    # users table (drawn apart, so the simulation above is unchanged)
+    unknown = np.random.default_rng([market.seed, 5, chunk_index]).random(n_users) < 0.05
+    users["circle"] = np.where(unknown, -1, circles)
+
     return Chunk(user_offset, users, pu, pb, ev.done())
