@@ -232,6 +232,11 @@ def _fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[Any, ...]]:
     return out
 
 
+BEFORE_REWRITE = ["fast", "goal", "grow"]
+"""The methodologies that existed on the old path (later ladders use grouped rules, which
+the frozen compiler never knew)."""
+
+
 def _run(data: Path, legacy: bool, as_of: list[str | None], **kwargs: Any) -> dict[str, Any]:
     """Open ``data`` on one path (validating afresh) and compute every methodology."""
     params = kwargs.pop("params", None)
@@ -242,7 +247,12 @@ def _run(data: Path, legacy: bool, as_of: list[str | None], **kwargs: Any) -> di
         with Dataset(data, cache=False, **kwargs) as ds:
             stored = ds.con.execute(f"DESCRIBE {ds.catalog}.brandlens_data.events").fetchall()
             return {
-                "results": [ds.compute(as_of=d, params=params).model_dump_json() for d in as_of],
+                "results": [
+                    ds.compute(
+                        as_of=d, params=params, methodologies=BEFORE_REWRITE
+                    ).model_dump_json()
+                    for d in as_of
+                ],
                 "report": ds.report.model_dump(),
                 "quarantine": ds.con.execute(
                     f"SELECT * FROM {quarantine_table(ds.catalog)} ORDER BY ALL"
