@@ -1,5 +1,5 @@
 """SUPER against an independent plain-Python computation, indicator by indicator: on
-generated nasty logs and on a generated market."""
+generated nasty logs, on a generated market, and the demo market's planted truths."""
 
 from __future__ import annotations
 
@@ -146,6 +146,28 @@ def test_the_generated_market_matches_the_reference(demo, market):
     events, products = _market_rows(market)
     brands = sorted({r.brand for r in demo.results})
     _compare(demo, reference.super_lifecycle(events, D, brands, products))
+
+
+def test_demo_truths(demo):
+    assert demo.errors == []
+    brands = sorted({r.brand for r in demo.results})
+    new_share = {b: demo.value("super.new_product_gmv_share", b) or 0 for b in brands}
+    assert max(new_share, key=new_share.get) == "Nova"
+    declining = {
+        b: demo.value("super.products", b, "Decline") / demo.value("super.product_count", b)
+        for b in brands
+    }
+    assert max(declining, key=declining.get) == "Dusk"
+    assert declining["Dusk"] > 0.5  # most of its range
+
+
+def test_demo_product_listing(market):
+    listing = brandlens.entities(market, "super", brands=["Nova"], as_of=D)
+    launched = [r for r in listing.rows if r["launch_date"] == "2025-04-20"]
+    assert len(launched) == 3 and {r["stage"] for r in launched} <= {"New", "Hit"}
+    assert all(r["brand"] == "Nova" for r in listing.rows)
+    gmv = [r["recent_gmv"] for r in listing.rows]
+    assert gmv == sorted(gmv, reverse=True)
 
 
 def test_window_is_the_horizon(tmp_path):
