@@ -149,6 +149,8 @@ def test_unknown_or_ambiguous_table_is_a_usage_error(ents, data):
         brandlens.entities(data, "ents", "nope")
     with pytest.raises(UsageError, match="unknown methodology"):
         brandlens.entities(data, "nope", "buyers")
+    with pytest.raises(UsageError, match="grow has no entity tables"):
+        brandlens.entities(data, "grow")
 
 
 def test_registration_checks():

@@ -495,6 +495,8 @@ class Dataset:
         if table is None and len(declared) == 1:
             table = declared[0].name
         names = ", ".join(t.name for t in declared) or "none"
+        if not declared:
+            raise UsageError(f"--methodology: {methodology} has no entity tables to list")
         if table is None:
             raise UsageError(f"--table: {methodology} has several entity tables: {names}")
         try:
