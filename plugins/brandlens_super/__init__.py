@@ -66,7 +66,8 @@ HORIZON = (
 IN_HORIZON = f"local_date <= CAST($as_of AS DATE) AND local_date > CAST($as_of AS DATE) - {HORIZON}"
 
 # One row per product of a brand known as of as_of: a (brand, product_id) with an event
-# in the horizon, or a products row of that brand launched by as_of. The products row
+# in the horizon, or a products row of that brand launched by as_of, numbered (pkey) so
+# the larger relations carry one integer instead of two strings. The products row
 # (same id, same or no brand) gives launch date and category; otherwise the launch is the
 # first event in the horizon and the category the product's most frequent one.
 PRODUCTS = Relation(
@@ -88,7 +89,8 @@ known AS (
   SELECT brand, product_id FROM products
   WHERE brand IS NOT NULL AND launch_date <= CAST($as_of AS DATE)
 )
-SELECT k.brand, k.product_id,
+SELECT CAST(row_number() OVER (ORDER BY k.brand, k.product_id) AS INTEGER) AS pkey,
+       k.brand, k.product_id,
        coalesce(p.category, c.category, '{UNCATEGORISED}') AS category,
        coalesce(p.launch_date, s.first_event) AS launch_date,
        CASE WHEN p.launch_date IS NOT NULL THEN 'products'
@@ -106,11 +108,17 @@ LEFT JOIN products p
 # Purchases per product and local date in the horizon: gross GMV (refunds not subtracted).
 DAILY = Relation(
     name="super_daily",
+    depends_on=("super_products",),
     sql=f"""
-SELECT brand, product_id, local_date, count(*) AS purchases, sum(amount) AS gmv
-FROM events
-WHERE event_type = 'purchase' AND brand IS NOT NULL AND product_id IS NOT NULL AND {IN_HORIZON}
-GROUP BY ALL
+WITH days AS (
+  SELECT brand, product_id, local_date, count(*) AS purchases, sum(amount) AS gmv
+  FROM events
+  WHERE event_type = 'purchase' AND brand IS NOT NULL AND product_id IS NOT NULL
+    AND {IN_HORIZON}
+  GROUP BY ALL
+)
+SELECT p.pkey, d.local_date, d.purchases, d.gmv
+FROM days d JOIN super_products p ON p.brand = d.brand AND p.product_id = d.product_id
 """,
 )
 
@@ -128,48 +136,83 @@ GROUP BY days_before
 """,
 )
 
-# Every product's stage at every snapshot at which it is known. Each purchase day is
-# joined only to the snapshots whose windows hold it (a range join with the few
-# snapshots), so the work grows with purchase days, not with days x snapshots.
+# The Hit history: every (snapshot, product) with recent GMV > 0, ranked in its category
+# among every brand's selling products. Only selling products can be Hits, so this is
+# all the weekly history needs; each purchase day joins only the snapshots whose recent
+# window holds it. Hit also needs "not Exit" (rule 1 comes first): with recent sales
+# there is a purchase in the exit window unless exit_days < recent_days, counted here.
+SALES = Relation(
+    name="super_sales",
+    depends_on=("super_snapshots", "super_products", "super_daily"),
+    sql="""
+WITH windows AS (
+  SELECT s.days_before, s.snapshot_date, s.weekly, d.pkey, sum(d.gmv) AS recent,
+         sum(d.purchases) FILTER (WHERE d.local_date > s.snapshot_date - $exit_days)
+           AS exit_purchases
+  FROM super_daily d JOIN super_snapshots s
+    ON d.local_date <= s.snapshot_date AND d.local_date > s.snapshot_date - $recent_days
+  GROUP BY s.days_before, s.snapshot_date, s.weekly, d.pkey
+  HAVING sum(d.gmv) > 0
+),
+ranked AS (
+  SELECT w.*, p.launch_date,
+         rank() OVER (PARTITION BY w.days_before, p.category ORDER BY w.recent DESC)
+           AS category_rank,
+         count(*) OVER (PARTITION BY w.days_before, p.category) AS category_selling
+  FROM windows w JOIN super_products p ON p.pkey = w.pkey
+)
+SELECT days_before, snapshot_date, weekly, pkey, recent, category_rank, category_selling,
+       category_rank <= ceil(CAST($hit_top_share AS DECIMAL(9, 6)) * category_selling)
+       AND NOT (snapshot_date - launch_date > $exit_days AND coalesce(exit_purchases, 0) = 0)
+         AS hit
+FROM ranked
+""",
+)
+
+# Every product's stage at d and at d - flow_period_days: the first rule that holds.
 STAGES_SQL = """
-WITH base AS (
-  SELECT s.days_before, s.snapshot_date, s.weekly, p.brand, p.product_id, p.category,
+WITH snaps AS (
+  SELECT days_before, snapshot_date FROM super_snapshots
+  WHERE days_before = 0 OR days_before = $flow_period_days
+),
+base AS (
+  SELECT s.days_before, s.snapshot_date, p.pkey, p.brand, p.product_id, p.category,
          p.launch_date
-  FROM super_snapshots s JOIN super_products p ON p.known_from <= s.snapshot_date
+  FROM snaps s JOIN super_products p ON p.known_from <= s.snapshot_date
 ),
 windows AS (
-  SELECT s.days_before, d.brand, d.product_id,
+  SELECT s.days_before, d.pkey,
          sum(d.gmv) FILTER (WHERE d.local_date > s.snapshot_date - $recent_days) AS recent,
          sum(d.gmv) FILTER (WHERE d.local_date <= s.snapshot_date - $recent_days
                               AND d.local_date > s.snapshot_date - 2 * $recent_days) AS previous,
          sum(d.purchases) FILTER (WHERE d.local_date > s.snapshot_date - $exit_days) AS purchases
-  FROM super_daily d JOIN super_snapshots s
+  FROM super_daily d JOIN snaps s
     ON d.local_date <= s.snapshot_date
    AND d.local_date > s.snapshot_date - greatest(2 * $recent_days, $exit_days)
-  GROUP BY s.days_before, d.brand, d.product_id
+  GROUP BY s.days_before, d.pkey
+),
+selling AS (
+  SELECT h.days_before, p.category, count(*) AS n
+  FROM super_sales h JOIN super_products p ON p.pkey = h.pkey
+  WHERE h.days_before = 0 OR h.days_before = $flow_period_days
+  GROUP BY h.days_before, p.category
 ),
 measured AS (
   SELECT b.*,
          coalesce(w.recent, 0) AS recent_gmv,
          coalesce(w.previous, 0) AS previous_gmv,
-         coalesce(w.purchases, 0) AS exit_window_purchases
-  FROM base b LEFT JOIN windows w
-    ON w.days_before = b.days_before AND w.brand = b.brand AND w.product_id = b.product_id
-),
-ranked AS (
-  SELECT *,
-         CASE WHEN recent_gmv > 0 THEN rank() OVER (
-           PARTITION BY days_before, category ORDER BY recent_gmv DESC) END AS category_rank,
-         count(*) FILTER (WHERE recent_gmv > 0) OVER (
-           PARTITION BY days_before, category) AS category_selling
-  FROM measured
+         coalesce(w.purchases, 0) AS exit_window_purchases,
+         h.category_rank, coalesce(c.n, 0) AS category_selling, coalesce(h.hit, false) AS hit
+  FROM base b
+  LEFT JOIN windows w ON w.days_before = b.days_before AND w.pkey = b.pkey
+  LEFT JOIN super_sales h ON h.days_before = b.days_before AND h.pkey = b.pkey
+  LEFT JOIN selling c ON c.days_before = b.days_before AND c.category = b.category
 )
-SELECT days_before, snapshot_date, weekly, brand, product_id, category, launch_date,
-       recent_gmv, previous_gmv, exit_window_purchases, category_rank, category_selling,
+SELECT days_before, snapshot_date, pkey, brand, product_id, category, launch_date,
+       recent_gmv, previous_gmv, category_rank, category_selling,
        CASE
          WHEN snapshot_date - launch_date > $exit_days AND exit_window_purchases = 0 THEN 'Exit'
-         WHEN category_rank <= ceil(CAST($hit_top_share AS DECIMAL(9, 6)) * category_selling)
-           THEN 'Hit'
+         WHEN hit THEN 'Hit'
          WHEN snapshot_date - launch_date < $new_days THEN 'New'
          WHEN recent_gmv > 0
           AND recent_gmv >= (1 + CAST($growth_threshold AS DECIMAL(9, 6))) * previous_gmv
@@ -178,13 +221,29 @@ SELECT days_before, snapshot_date, weekly, brand, product_id, category, launch_d
            THEN 'Decline'
          ELSE 'Mature'
        END AS stage
-FROM ranked
+FROM measured
 """
 
-HISTORY = Relation(
+STAGE_NOW_AND_THEN = Relation(
     name="super_stages",
-    depends_on=("super_snapshots", "super_products", "super_daily"),
+    depends_on=("super_snapshots", "super_products", "super_daily", "super_sales"),
     sql=STAGES_SQL,
+)
+
+# Per product: weekly snapshots in Hit, the first one, and whether the oldest was one.
+HITS = Relation(
+    name="super_hits",
+    depends_on=("super_snapshots", "super_products", "super_sales"),
+    sql="""
+WITH oldest AS (SELECT max(days_before) AS days_before FROM super_snapshots WHERE weekly)
+SELECT p.brand, p.product_id, p.launch_date, count(*) AS weeks,
+       min(h.snapshot_date) AS first_hit, bool_or(h.days_before = o.days_before) AS hit_at_oldest
+FROM super_sales h
+JOIN super_products p ON p.pkey = h.pkey
+CROSS JOIN oldest o
+WHERE h.weekly AND h.hit
+GROUP BY p.brand, p.product_id, p.launch_date
+""",
 )
 
 
@@ -264,12 +323,11 @@ FROM brands b LEFT JOIN totals t ON t.brand = b.brand
 # New products: launched within new_days of as_of (as_of - launch < new_days).
 NEW_PRODUCT_GMV_SHARE = f"""
 WITH sales AS (
-  SELECT d.brand, sum(d.gmv) AS gmv,
+  SELECT p.brand, sum(d.gmv) AS gmv,
          sum(d.gmv) FILTER (WHERE CAST($as_of AS DATE) - p.launch_date < $new_days) AS new_gmv
-  FROM super_daily d
-  JOIN super_products p ON p.brand = d.brand AND p.product_id = d.product_id
+  FROM super_daily d JOIN super_products p ON p.pkey = d.pkey
   WHERE d.local_date > CAST($as_of AS DATE) - $new_days
-  GROUP BY d.brand
+  GROUP BY p.brand
 )
 SELECT b.brand, {_share("s.new_gmv", "s.gmv")}
 FROM brands b LEFT JOIN sales s ON s.brand = b.brand
@@ -296,37 +354,23 @@ FROM brands b LEFT JOIN counts c ON c.brand = b.brand
 # A product's first Hit is observed only if it was not a Hit at the oldest weekly
 # snapshot already (else it may have been one before the history began).
 TIME_TO_HIT = """
-WITH oldest AS (SELECT max(days_before) AS days_before FROM super_snapshots WHERE weekly),
-hits AS (
-  SELECT s.brand, s.product_id, s.launch_date, min(s.snapshot_date) AS first_hit,
-         bool_or(s.days_before = o.days_before) AS hit_at_oldest
-  FROM super_stages s CROSS JOIN oldest o
-  WHERE s.weekly AND s.stage = 'Hit'
-  GROUP BY s.brand, s.product_id, s.launch_date
-)
 SELECT b.brand, median(h.first_hit - h.launch_date) AS value
-FROM brands b LEFT JOIN hits h ON h.brand = b.brand AND NOT h.hit_at_oldest
+FROM brands b LEFT JOIN super_hits h ON h.brand = b.brand AND NOT h.hit_at_oldest
 GROUP BY b.brand
 """
 
 HIT_LONGEVITY = """
-WITH hits AS (
-  SELECT brand, product_id, count(*) AS weeks FROM super_stages
-  WHERE weekly AND stage = 'Hit' GROUP BY brand, product_id
-)
 SELECT b.brand, median(h.weeks) AS value
-FROM brands b LEFT JOIN hits h ON h.brand = b.brand
+FROM brands b LEFT JOIN super_hits h ON h.brand = b.brand
 GROUP BY b.brand
 """
 
 PRODUCT_FLOW = f"""
-WITH now AS (SELECT brand, product_id, stage FROM super_stages WHERE days_before = 0),
-then_ AS (
-  SELECT brand, product_id, stage FROM super_stages WHERE days_before = $flow_period_days
-),
+WITH now AS (SELECT pkey, brand, stage FROM super_stages WHERE days_before = 0),
+then_ AS (SELECT pkey, stage FROM super_stages WHERE days_before = $flow_period_days),
 pairs AS (
   SELECT n.brand, coalesce(t.stage, 'none') || '>' || n.stage AS key
-  FROM now n LEFT JOIN then_ t ON t.brand = n.brand AND t.product_id = n.product_id
+  FROM now n LEFT JOIN then_ t ON t.pkey = n.pkey
 )
 SELECT b.brand, k.key, count(p.key) AS value
 FROM brands b
@@ -365,13 +409,7 @@ GROUP BY b.brand
 # The drill-down: every product of a brand with its stage and what decided it.
 PRODUCT_LISTING = """
 WITH now AS (SELECT * FROM super_stages WHERE days_before = 0),
-then_ AS (
-  SELECT brand, product_id, stage FROM super_stages WHERE days_before = $flow_period_days
-),
-hit_weeks AS (
-  SELECT brand, product_id, count(*) AS weeks FROM super_stages
-  WHERE weekly AND stage = 'Hit' GROUP BY brand, product_id
-)
+then_ AS (SELECT pkey, stage FROM super_stages WHERE days_before = $flow_period_days)
 SELECT n.brand, n.product_id, n.category, n.launch_date, p.launch_source, n.stage,
        n.recent_gmv, n.previous_gmv,
        CASE WHEN n.previous_gmv = 0 THEN NULL
@@ -380,9 +418,9 @@ SELECT n.brand, n.product_id, n.category, n.launch_date, p.launch_source, n.stag
        coalesce(t.stage, 'none') AS stage_before,
        coalesce(h.weeks, 0) AS hit_weeks
 FROM now n
-JOIN super_products p ON p.brand = n.brand AND p.product_id = n.product_id
-LEFT JOIN then_ t ON t.brand = n.brand AND t.product_id = n.product_id
-LEFT JOIN hit_weeks h ON h.brand = n.brand AND h.product_id = n.product_id
+JOIN super_products p ON p.pkey = n.pkey
+LEFT JOIN then_ t ON t.pkey = n.pkey
+LEFT JOIN super_hits h ON h.brand = n.brand AND h.product_id = n.product_id
 """
 
 SUPER = Methodology(
@@ -392,7 +430,7 @@ SUPER = Methodology(
     "brandlens, see specs/super.yaml",
     version="1.0.0",
     parameters=SuperParameters,
-    relations=(PRODUCTS, DAILY, SNAPSHOTS, HISTORY),
+    relations=(PRODUCTS, DAILY, SNAPSHOTS, SALES, STAGE_NOW_AND_THEN, HITS),
     indicators=(
         Indicator(id="super.products", sql=PRODUCTS_BY_STAGE),
         Indicator(id="super.product_count", sql=PRODUCT_COUNT),
