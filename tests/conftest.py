@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
 import tempfile
 import tomllib
 from collections.abc import Callable, Iterator
@@ -18,11 +19,39 @@ from brandlens.schema import Event, columns_of
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _builtin_entry_points() -> list[str]:
+def _checkout_entry_points() -> dict[str, str]:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    return sorted(data["project"].get("entry-points", {}).get("brandlens", {}))
+    return dict(data["project"].get("entry-points", {}).get("brandlens", {}))
 
 
+def _builtin_entry_points() -> list[str]:
+    return sorted(_checkout_entry_points())
+
+
+def _expose_checkout_plugins() -> None:
+    """Make the checkout's built-in plugins entry points even when the installed metadata
+    predates them (an editable install made before a plugin was added): the missing ones
+    go into a throwaway distribution on sys.path, so plugins load exactly as installed."""
+    from importlib import metadata
+
+    installed = {ep.name for ep in metadata.entry_points(group="brandlens")}
+    missing = {n: v for n, v in _checkout_entry_points().items() if n not in installed}
+    if not missing:
+        return
+    site = Path(tempfile.mkdtemp(prefix="brandlens-test-plugins-"))
+    info = site / "brandlens_checkout_plugins-0.0.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: brandlens-checkout-plugins\nVersion: 0.0.0\n",
+        encoding="utf-8",
+    )
+    lines = "".join(f"{name} = {value}\n" for name, value in sorted(missing.items()))
+    (info / "entry_points.txt").write_text(f"[brandlens]\n{lines}", encoding="utf-8")
+    sys.path.append(str(site))
+    atexit.register(shutil.rmtree, site, True)
+
+
+_expose_checkout_plugins()
 # Only the project's own plugins: third-party plugins installed on the machine never leak in.
 os.environ["BRANDLENS_LOAD_PLUGINS"] = ",".join(_builtin_entry_points())
 os.environ.pop("BRANDLENS_DISABLE_PLUGINS", None)

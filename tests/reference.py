@@ -6,6 +6,7 @@ whose agreement with the plugin, indicator by indicator, is the check.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -596,4 +597,221 @@ def dream(
                 )
             else:
                 out[("dream.purchase_achievement", b, None)] = (None, None, None)
+    return out
+
+
+SUPER_DEFAULTS = {
+    "recent_days": 28,
+    "exit_days": 60,
+    "hit_top_share": 0.1,
+    "new_days": 90,
+    "growth_threshold": 0.2,
+    "history_weeks": 52,
+    "flow_period_days": 28,
+    "quality_window_days": 90,
+    "rating_window_days": 365,
+}
+SUPER_STAGES = ("Exit", "Hit", "New", "Growth", "Decline", "Mature")
+
+
+def _median(xs: list[Any]) -> float | None:
+    if not xs:
+        return None
+    xs = sorted(xs)
+    mid = len(xs) // 2
+    return float(xs[mid]) if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+
+def super_lifecycle(
+    events: list[dict[str, Any]],
+    as_of: date,
+    brands: list[str],
+    products: list[dict[str, Any]] | None = None,
+    params: dict[str, Any] | None = None,
+) -> dict[tuple[str, str, str | None], Any]:
+    """SUPER from the issue's rules: {(indicator, brand, key): (value, numerator, denominator)}.
+
+    Products are (brand, product_id) pairs; events older than the horizon are never read
+    (a launch seen on its first day means "then or earlier"); GMV is gross, in Decimal.
+    """
+    p = {**SUPER_DEFAULTS, **(params or {})}
+    R, X, N, F, H = (
+        p["recent_days"],
+        p["exit_days"],
+        p["new_days"],
+        p["flow_period_days"],
+        p["history_weeks"],
+    )
+    share, g = decimal(p["hit_top_share"]), decimal(p["growth_threshold"])
+    horizon = max(7 * (H - 1), F) + max(N + 1, X + 2, 2 * R)
+    evs = [e for e in prepared(events) if within(e["day"], as_of, horizon)]
+    rows = {r["product_id"]: r for r in products or []}
+
+    def day_of(v: Any) -> date | None:
+        return None if v in (None, "") else date.fromisoformat(str(v))
+
+    first: dict[tuple[str, str], date] = {}
+    cat_counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    sales: dict[tuple[str, str], list[tuple[date, Decimal]]] = defaultdict(list)
+    for e in evs:
+        b, pid = e.get("brand"), e.get("product_id")
+        if not b or not pid:
+            continue
+        first[(b, pid)] = min(first.get((b, pid), e["day"]), e["day"])
+        if e.get("category"):
+            cat_counts[(b, pid)][e["category"]] += 1
+        if e["event_type"] == "purchase":
+            sales[(b, pid)].append((e["day"], decimal(e["amount"])))
+    known = set(first)
+    for pid, r in rows.items():
+        launch = day_of(r.get("launch_date"))
+        if r.get("brand") and launch is not None and launch <= as_of:
+            known.add((r["brand"], pid))
+
+    info: dict[tuple[str, str], dict[str, Any]] = {}
+    for b, pid in known:
+        r = rows.get(pid)
+        if r is not None and r.get("brand") not in (None, b):
+            r = None  # another brand's row describes another product
+        listed = day_of(r.get("launch_date")) if r else None
+        counts = cat_counts.get((b, pid), {})
+        category = (r.get("category") if r else None) or (
+            min(counts, key=lambda c: (-counts[c], c)) if counts else "(uncategorised)"
+        )
+        starts = [first.get((b, pid))]
+        if r is not None and r.get("brand") == b:
+            starts.append(listed)
+        info[(b, pid)] = {
+            "launch": listed or first[(b, pid)],
+            "category": category,
+            "from": min(x for x in starts if x is not None),
+        }
+
+    offsets = sorted({7 * j for j in range(H)} | {F})
+    weekly = {7 * j for j in range(H)}
+    stage: dict[int, dict[tuple[str, str], str]] = {}
+    measures: dict[int, dict[tuple[str, str], tuple[Decimal, Decimal]]] = {}
+    for off in offsets:
+        s = as_of - timedelta(days=off)
+        alive = [k for k, v in info.items() if v["from"] <= s]
+        m: dict[tuple[str, str], tuple[Decimal, Decimal, int]] = {}
+        for k in alive:
+            recent = sum((a for d_, a in sales[k] if s - timedelta(R) < d_ <= s), Decimal(0))
+            prev = sum(
+                (a for d_, a in sales[k] if s - timedelta(2 * R) < d_ <= s - timedelta(R)),
+                Decimal(0),
+            )
+            bought = sum(1 for d_, _ in sales[k] if s - timedelta(X) < d_ <= s)
+            m[k] = (recent, prev, bought)
+        selling: dict[str, list[Decimal]] = defaultdict(list)
+        for k in alive:
+            if m[k][0] > 0:
+                selling[info[k]["category"]].append(m[k][0])
+        stage[off], measures[off] = {}, {}
+        for k in alive:
+            recent, prev, bought = m[k]
+            age = (s - info[k]["launch"]).days
+            cat = selling[info[k]["category"]]
+            cut = math.ceil(share * len(cat))
+            better = sum(1 for x in cat if x > recent)  # rank - 1, ties share a rank
+            if age > X and bought == 0:
+                st = "Exit"
+            elif recent > 0 and better < cut:
+                st = "Hit"
+            elif age < N:
+                st = "New"
+            elif recent > 0 and recent >= (1 + g) * prev:
+                st = "Growth"
+            elif recent <= (1 - g) * prev:
+                st = "Decline"
+            else:
+                st = "Mature"
+            stage[off][k] = st
+            measures[off][k] = (recent, prev)
+
+    def ratio(num: Any, den: Any) -> tuple[Any, Any, Any]:
+        return (None if den == 0 else float(num) / float(den), num, den)
+
+    out: dict[tuple[str, str, str | None], Any] = {}
+    oldest = 7 * (H - 1)
+    for b in brands:
+        mine = sorted(k for k in stage[0] if k[0] == b)
+        now = {k: stage[0][k] for k in mine}
+        for st in SUPER_STAGES:
+            out[("super.products", b, st)] = (sum(1 for v in now.values() if v == st), None, None)
+        out[("super.product_count", b, None)] = (len(mine), None, None)
+        out[("super.hit_count", b, None)] = (sum(1 for v in now.values() if v == "Hit"), None, None)
+        gmv = {k: measures[0][k][0] for k in mine}
+        total = sum(gmv.values(), Decimal(0))
+        for st in SUPER_STAGES:
+            part = sum((gmv[k] for k in mine if now[k] == st), Decimal(0))
+            out[("super.gmv_share_by_stage", b, st)] = ratio(part, total)
+        vital = sum((gmv[k] for k in mine if now[k] in ("New", "Growth", "Hit")), Decimal(0))
+        out[("super.vitality", b, None)] = ratio(vital, total)
+        top3 = sum(sorted(gmv.values(), reverse=True)[:3], Decimal(0))
+        out[("super.top3_share", b, None)] = ratio(top3, total)
+
+        def is_new(k: tuple[str, str]) -> bool:
+            return (as_of - info[k]["launch"]).days < N
+
+        window = [
+            (e, (b, e["product_id"]))
+            for e in evs
+            if e.get("brand") == b
+            and e.get("product_id")
+            and e["event_type"] == "purchase"
+            and within(e["day"], as_of, N)
+        ]
+        all_gmv = sum((decimal(e["amount"]) for e, _ in window), Decimal(0))
+        new_gmv = sum((decimal(e["amount"]) for e, k in window if is_new(k)), Decimal(0))
+        out[("super.new_product_gmv_share", b, None)] = ratio(new_gmv, all_gmv)
+        buyers = {e["user_id"] for e, _ in window}
+        new_buyers = {e["user_id"] for e, k in window if is_new(k)}
+        out[("super.new_product_penetration", b, None)] = ratio(len(new_buyers), len(buyers))
+
+        hits: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for off in weekly:
+            for k in mine:
+                if stage[off].get(k) == "Hit":
+                    hits[k].append(off)
+        to_hit = [
+            ((as_of - timedelta(days=max(offs))) - info[k]["launch"]).days
+            for k, offs in hits.items()
+            if oldest not in offs
+        ]
+        out[("super.time_to_hit_days", b, None)] = (_median(to_hit), None, None)
+        out[("super.hit_longevity_weeks", b, None)] = (
+            _median([len(v) for v in hits.values()]),
+            None,
+            None,
+        )
+        flows: dict[str, int] = defaultdict(int)
+        for k in mine:
+            flows[f"{stage[F].get(k, 'none')}>{now[k]}"] += 1
+        for x in ("none", *SUPER_STAGES):
+            for y in SUPER_STAGES:
+                out[("super.product_flow", b, f"{x}>{y}")] = (flows[f"{x}>{y}"], None, None)
+
+        quality = [
+            e
+            for e in evs
+            if e.get("brand") == b
+            and e["event_type"] in ("purchase", "refund")
+            and within(e["day"], as_of, p["quality_window_days"])
+        ]
+        refunds = sum((decimal(e["amount"]) for e in quality if e["event_type"] == "refund"), 0)
+        bought = sum((decimal(e["amount"]) for e in quality if e["event_type"] == "purchase"), 0)
+        out[("super.refund_rate", b, None)] = ratio(Decimal(refunds), Decimal(bought))
+        ratings = [
+            int(e["rating"])
+            for e in prepared(events)
+            if e.get("brand") == b
+            and e["event_type"] == "review"
+            and within(e["day"], as_of, p["rating_window_days"])
+        ]
+        out[("super.avg_rating", b, None)] = (
+            None if not ratings else sum(ratings) / len(ratings),
+            None,
+            None,
+        )
     return out

@@ -215,7 +215,14 @@ def test_listing_commands(runner, toy):
 
 def test_schema_prints_json_schema(runner):
     doc = json.loads(invoke(runner, "schema").stdout)
-    assert set(doc) == {"tables", "result", "comparison", "validation", "verification"}
+    assert set(doc) == {
+        "tables",
+        "result",
+        "comparison",
+        "validation",
+        "verification",
+        "entities",
+    }
     assert doc["tables"]["events"]["required"] == ["ts", "user_id", "event_type"]
     assert "purchase" in doc["tables"]["events"]["properties"]["event_type"]["examples"]
 

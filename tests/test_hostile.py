@@ -333,10 +333,22 @@ def _slots(kind: str, paths: dict[str, str]) -> list[Slot]:
         return [
             *run,
             ("--as-of", st.sampled_from(["2025-06-30", "2025-06-21"]), HOSTILE, False),
-            ("-m", st.sampled_from(["fast", "goal", "grow"]), HOSTILE, False),
+            ("-m", st.sampled_from(["fast", "goal", "grow", "super"]), HOSTILE, False),
             ("-b", st.sampled_from(["B", "C"]), HOSTILE, False),
             ("-p", st.just("goal.clv_min_repeaters=1"), HOSTILE, False),
             ("-q", st.just(None), None, True),
+        ]
+    if kind == "entities":
+        return [
+            (None, data, path, True),
+            ("-m", st.sampled_from(["fast", "goal", "super"]), HOSTILE, True),
+            ("-t", st.sampled_from(["users", "products"]), HOSTILE, False),
+            ("--as-of", st.sampled_from(["2025-06-30", "2025-06-21"]), HOSTILE, False),
+            ("-b", st.sampled_from(["B", "C"]), HOSTILE, False),
+            ("-p", st.just("super.history_weeks=2"), HOSTILE, False),
+            ("--timezone", st.sampled_from(["UTC", "Asia/Shanghai"]), HOSTILE, False),
+            ("-f", fmt, HOSTILE, False),
+            ("-o", out, path, False),
         ]
     if kind in ("explain", "indicators"):
         return [
@@ -378,6 +390,7 @@ def _slots(kind: str, paths: dict[str, str]) -> list[Slot]:
 COMMANDS = [
     "compute",
     "compare",
+    "entities",
     "validate",
     "explain",
     "indicators",

@@ -22,13 +22,13 @@ hookimpl = pluggy.HookimplMarker("brandlens")
 """Decorator for plugin hook implementations: ``@brandlens.hookimpl``."""
 
 if TYPE_CHECKING:  # pragma: no cover
-    from brandlens.api import compare, compute, validate
+    from brandlens.api import compare, compute, entities, validate
 
-__all__ = ["__version__", "compare", "compute", "hookimpl", "validate"]
+__all__ = ["__version__", "compare", "compute", "entities", "hookimpl", "validate"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in {"compute", "compare", "validate"}:
+    if name in {"compute", "compare", "entities", "validate"}:
         from brandlens import api
 
         return getattr(api, name)

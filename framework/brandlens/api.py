@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from brandlens.engine import Dataset, EngineConfig, Progress
-from brandlens.result import CacheReport, Comparison, Result, ValidationReport
+from brandlens.result import CacheReport, Comparison, EntityListing, Result, ValidationReport
 
 
 def compute(
@@ -77,6 +77,34 @@ def compare(
             params=params,
             progress=progress,
         )
+
+
+def entities(
+    data: str | Path,
+    methodology: str,
+    table: str | None = None,
+    brands: str | Iterable[str] | None = None,
+    as_of: str | date | None = None,
+    params: Mapping[str, Any] | None = None,
+    *,
+    mapping: str | Path | None = None,
+    preset: str | None = None,
+    timezone: str | None = None,
+    strict: bool = False,
+    config: EngineConfig | None = None,
+    cache: bool | None = None,
+) -> EntityListing:
+    """The rows of one entity table (e.g. SUPER's products) for the chosen brands."""
+    with Dataset(
+        data,
+        mapping=mapping,
+        preset=preset,
+        timezone=timezone,
+        strict=strict,
+        config=config,
+        cache=cache,
+    ) as ds:
+        return ds.entities(methodology, table, brands=brands, as_of=as_of, params=params)
 
 
 def validate(

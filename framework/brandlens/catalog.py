@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from brandlens.errors import UsageError
 from brandlens.plugins import registry
@@ -34,6 +34,7 @@ class MethodologyEntry(BaseModel):
     plugin: str
     indicators: int
     headline: list[str]
+    entities: list[str] = Field(default_factory=list, description="entity tables to list")
 
 
 class MethodologyList(BaseModel):
@@ -111,6 +112,7 @@ def methodologies() -> MethodologyList:
                 plugin=c.plugin,
                 indicators=len(c.methodology.indicators),
                 headline=[i.id for i in c.methodology.indicators if i.headline],
+                entities=[t.name for t in c.methodology.entities],
             )
             for c in registry().methodologies.values()
         ]

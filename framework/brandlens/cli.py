@@ -460,6 +460,54 @@ def compare(
     _report_errors(result, fmt)
 
 
+@app.command()
+def entities(
+    data: DataArg,
+    methodology: Annotated[
+        str, typer.Option("--methodology", "-m", help="The methodology whose table to list.")
+    ],
+    table: Annotated[
+        str | None,
+        typer.Option(
+            "--table", "-t", help="Entity table, e.g. products (needed when it has several)."
+        ),
+    ] = None,
+    as_of: AsOfOpt = None,
+    brand: BrandOpt = None,
+    param: ParamOpt = None,
+    mapping: MappingOpt = None,
+    preset: PresetOpt = None,
+    timezone: TimezoneOpt = None,
+    strict: StrictOpt = False,
+    fmt: FormatOpt = Fmt.table,
+    output: OutputOpt = None,
+    no_color: NoColorOpt = False,
+    memory_limit: MemoryOpt = None,
+    threads: ThreadsOpt = None,
+    temp_directory: TempOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """List the entities behind a methodology's numbers (SUPER's products, a ladder's users)."""
+    from brandlens import api
+
+    with errors():
+        listing = api.entities(
+            data,
+            methodology,
+            table,
+            brands=brand,
+            as_of=as_of,
+            params=_params(param),
+            mapping=mapping,
+            preset=preset,
+            timezone=timezone,
+            strict=strict,
+            config=_config(memory_limit, threads, temp_directory),
+            cache=False if no_cache else None,
+        )
+    emit(listing, fmt, output, no_color)
+
+
 def _report_skipped(result: Any) -> None:
     """Once per reason: which indicators the data does not allow (exit code unaffected)."""
     by_reason: dict[str, list[str]] = {}
@@ -652,7 +700,7 @@ def schema(
     """JSON Schema of the canonical tables and of the result contract (or of spec files)."""
     import json
 
-    from brandlens.result import Comparison, Result, ValidationReport, VerifyReport
+    from brandlens.result import Comparison, EntityListing, Result, ValidationReport, VerifyReport
     from brandlens.schema import json_schemas
     from brandlens.specs import spec_json_schema
 
@@ -665,6 +713,7 @@ def schema(
             "comparison": Comparison.model_json_schema(),
             "validation": ValidationReport.model_json_schema(),
             "verification": VerifyReport.model_json_schema(),
+            "entities": EntityListing.model_json_schema(),
         }
     write_output(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", output)
 

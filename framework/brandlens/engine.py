@@ -33,6 +33,7 @@ from brandlens.methodology import (
     CANONICAL_VIEWS,
     ENGINE_PARAMETERS,
     CheckedMethodology,
+    EntityTable,
     Indicator,
     IndicatorContext,
     Value,
@@ -43,6 +44,7 @@ from brandlens.result import (
     ComparisonColumn,
     ComparisonRow,
     DatasetInfo,
+    EntityListing,
     ErrorEntry,
     NotApplicable,
     Result,
@@ -484,13 +486,7 @@ class Dataset:
     ) -> Result:
         chosen = self._choose(methodologies)
         parsed = parse_parameters(params or {}, chosen, self.registry.event_types)
-        day = self._as_of(as_of)
-        brand_list = self._brands(brands)
-        self.con.execute(
-            "CREATE OR REPLACE TABLE brands AS SELECT unnest(CAST($brands AS VARCHAR[])) AS brand",
-            {"brands": brand_list},
-        )
-        self.con.execute(_MEMBERS_SQL, {"as_of": day})
+        day, brand_list = self._prepare(as_of, brands)
         rows: list[ResultRow] = []
         errors: list[ErrorEntry] = []
         skipped: list[NotApplicable] = []
@@ -516,6 +512,68 @@ class Dataset:
             results=rows,
             errors=errors,
             not_applicable=skipped,
+        )
+
+    def _prepare(
+        self, as_of: str | date | None, brands: Iterable[str] | None
+    ) -> tuple[date, list[str]]:
+        """Resolve as_of and the brands; build the ``brands`` and ``members`` views."""
+        day = self._as_of(as_of)
+        brand_list = self._brands(brands)
+        self.con.execute(
+            "CREATE OR REPLACE TABLE brands AS SELECT unnest(CAST($brands AS VARCHAR[])) AS brand",
+            {"brands": brand_list},
+        )
+        self.con.execute(_MEMBERS_SQL, {"as_of": day})
+        return day, brand_list
+
+    def entities(
+        self,
+        methodology: str,
+        table: str | None = None,
+        brands: str | Iterable[str] | None = None,
+        as_of: str | date | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> EntityListing:
+        """List an entity table of a methodology (its products, its users per stage, ...).
+
+        Only the relations the table reads are materialised; the rows are those of the
+        given brands (default: every brand), one per entity, in the table's order.
+        """
+        (chosen,) = self._choose([methodology])
+        declared = chosen.methodology.entities
+        if table is None and len(declared) == 1:
+            table = declared[0].name
+        names = ", ".join(t.name for t in declared) or "none"
+        if not declared:
+            raise UsageError(f"--methodology: {methodology} has no entity tables to list")
+        if table is None:
+            raise UsageError(f"--table: {methodology} has several entity tables: {names}")
+        try:
+            entity = chosen.methodology.entity(table)
+        except KeyError:
+            raise UsageError(
+                f"--table: {methodology} has no entity table {table!r} (tables: {names})"
+            ) from None
+        parsed = parse_parameters(params or {}, [chosen], self.registry.event_types)
+        wanted = [brands] if isinstance(brands, str) else brands
+        day, brand_list = self._prepare(as_of, wanted)
+        run = _Run(self, chosen, parsed[chosen.name], day, brand_list, False, only=set())
+        columns, rows = run.listing(entity)
+        return EntityListing(
+            brandlens_version=__version__,
+            as_of=day.isoformat(),
+            timezone=self.timezone,
+            dataset=self.info,
+            methodology=chosen.name,
+            table=entity.name,
+            title=entity.title,
+            description=entity.description,
+            key=list(entity.key),
+            parameters=parsed[chosen.name].model_dump(mode="json"),
+            brands=brand_list,
+            columns=columns,
+            rows=rows,
         )
 
     def compare(self, **kwargs: Any) -> Comparison:
@@ -762,13 +820,70 @@ class _Run:
         pool = {**self.binds, **(extra or {})}
         return {p: pool[p] for p in sql_params}
 
-    def _materialise(self) -> None:
+    def listing(self, entity: EntityTable) -> tuple[list[str], list[dict[str, Any]]]:
+        """The rows of an entity table for the run's brands: (columns, rows)."""
+        import duckdb
+
+        con = self.ds.con
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
+        con.execute("SET search_path = $p", {"p": f"{self.schema},main"})
+        try:
+            self._materialise(self.m.relations_for_entity(entity.name))
+            for rel in self.m.relations_for_entity(entity.name):
+                if rel in self.failed:
+                    raise BrandlensError(f"entity table {entity.name!r}: {self.failed[rel]}")
+            checked = self.m.entity_sql[entity.name]
+            target = f"{quote_ident(self.schema)}.{quote_ident('entities__' + entity.name)}"
+            try:
+                con.execute(
+                    f"CREATE OR REPLACE TABLE {target} AS {entity.query}",
+                    self._bind(checked.parameters),
+                )
+                names = [d[0] for d in con.execute(f"SELECT * FROM {target} LIMIT 0").description]
+                needed = ("brand", *entity.key, *(c for c, _ in entity.order_columns()))
+                missing = [c for c in dict.fromkeys(needed) if c not in names]
+                if missing:
+                    raise BrandlensError(
+                        f"entity table {entity.name!r}: rows lack column(s) {', '.join(missing)}"
+                    )
+                order = ", ".join(
+                    f"{quote_ident(c)} {'DESC' if desc else 'ASC'} NULLS LAST"
+                    for c, desc in [("brand", False), *entity.order_columns()]
+                )
+                keys = ", ".join(quote_ident(c) for c in ("brand", *entity.key))
+                dupes = con.execute(
+                    f"SELECT {keys} FROM {target} GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
+                ).fetchone()
+                if dupes is not None:
+                    raise BrandlensError(
+                        f"entity table {entity.name!r}: more than one row for {dupes!r}"
+                    )
+                cur = con.execute(
+                    f"SELECT * FROM {target} WHERE brand IN (SELECT brand FROM main.brands) "
+                    f"ORDER BY {order}"
+                )
+                rows = [
+                    {n: _cell(v) for n, v in zip(names, row, strict=True)} for row in cur.fetchall()
+                ]
+            except duckdb.Error as e:
+                if is_interrupt(e):
+                    raise KeyboardInterrupt from e
+                message = f"entity table {entity.name!r} failed: {_message(e)}"
+                raise BrandlensError(message) from None
+            finally:
+                con.execute(f"DROP TABLE IF EXISTS {target}")
+            return names, rows
+        finally:
+            con.execute("SET search_path = 'main'")
+
+    def _materialise(self, needed: list[str] | None = None) -> None:
         import duckdb
 
         m = self.m.methodology
         ladders = {lad.name: lad for lad in m.ladders}
         relations = {r.name: r for r in m.relations}
-        needed = self.m.relations_needed([i.id for i in self.indicators])
+        if needed is None:
+            needed = self.m.relations_needed([i.id for i in self.indicators])
         params = self.params.model_dump()
         for name in needed:
             deps = relations[name].depends_on if name in relations else ()
@@ -903,6 +1018,17 @@ class _Run:
                     lacking = sorted(set(ind.keys) - got)
                     raise BrandlensError(f"brand {brand!r} lacks key(s) {', '.join(lacking)}")
         return rows
+
+
+def _cell(value: Any) -> Any:
+    """An entity-table value for the listing: numbers as in results, dates as ISO text."""
+    if value is None or isinstance(value, str | bool):
+        return value
+    if isinstance(value, int | float | Decimal):
+        return _number(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def _key(v: Any) -> str | None:

@@ -40,6 +40,8 @@ IntOrParam = Annotated[int | str, AfterValidator(_check_ref)]
 """An integer, or ``"$name"``: the value of the methodology parameter ``name``."""
 
 EVENT_COLUMNS = (*tuple(c.name for c in columns_of(Event)), "local_date")
+LADDER_COLUMNS = ("days_before", "snapshot_date", "user_id", "brand", "stage", "stage_rank")
+"""The columns of the relation a compiled ladder becomes."""
 
 
 def resolve(value: Any, params: dict[str, Any]) -> Any:
@@ -360,6 +362,14 @@ FROM brands b
 CROSS JOIN (SELECT unnest({keys}) AS key) k
 LEFT JOIN {lad} l ON l.brand = b.brand AND l.stage = k.key AND l.days_before = {_days(days_before)}
 GROUP BY b.brand, k.key
+"""
+
+
+def stage_users_sql(ladder: StageLadder, days_before: int | str = 0) -> str:
+    """Every user with a stage at one snapshot: an entity table for an audience export."""
+    return f"""
+SELECT brand, user_id, stage, stage_rank
+FROM {quote_ident(ladder.name)} WHERE days_before = {_days(days_before)}
 """
 
 

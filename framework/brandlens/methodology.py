@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from brandlens.errors import PluginError
-from brandlens.ladder import StageLadder
+from brandlens.ladder import LADDER_COLUMNS, StageLadder
 from brandlens.specs import MethodologySpec
 from brandlens.sqlcheck import CheckedSQL, check_query
 
@@ -135,6 +135,58 @@ class Relation(BaseModel):
     depends_on: tuple[str, ...] = ()
 
 
+_ORDER = re.compile(r"^([a-z_][a-z0-9_]*)(?: (ASC|DESC))?$")
+
+
+class EntityTable(BaseModel):
+    """An entity-level table the methodology already materialises, listed on request.
+
+    Indicators aggregate per brand; brand managers act on the entities behind them
+    (SUPER's products, a ladder's users per stage). ``brandlens entities`` and
+    ``Dataset.entities`` list such a table for chosen brands; ``compute`` never shows
+    it. Give ``relation`` (one of the methodology's relations or ladders, listed as it
+    is) or ``sql`` (a query over them and the canonical views, checked like indicator
+    SQL). Rows need a ``brand`` column and the ``key`` columns, which identify one
+    entity within a brand; they are listed by brand, then ``order_by``, then key.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str = Field(min_length=1)
+    key: tuple[str, ...] = Field(min_length=1)
+    relation: str | None = None
+    sql: str | None = None
+    order_by: tuple[str, ...] = Field(
+        default=(), description="columns to list by after brand, each optionally ' DESC'"
+    )
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> EntityTable:
+        if (self.relation is None) == (self.sql is None):
+            raise ValueError(f"entity table {self.name!r}: give exactly one of relation= or sql=")
+        for item in self.order_by:
+            if not _ORDER.match(item):
+                raise ValueError(f"entity table {self.name!r}: bad order_by item {item!r}")
+        return self
+
+    @property
+    def query(self) -> str:
+        """The SQL that yields the rows (``relation`` is shorthand for selecting it all)."""
+        return self.sql if self.sql is not None else f"SELECT * FROM {self.relation}"
+
+    def order_columns(self) -> list[tuple[str, bool]]:
+        """(column, descending) pairs: order_by, then the key columns not already in it."""
+        out = []
+        for item in self.order_by:
+            m = _ORDER.match(item)
+            assert m is not None
+            out.append((m.group(1), m.group(2) == "DESC"))
+        named = {c for c, _ in out}
+        return out + [(k, False) for k in self.key if k not in named]
+
+
 class Methodology(BaseModel):
     """A methodology: a named set of indicators with their parameters and source."""
 
@@ -149,6 +201,7 @@ class Methodology(BaseModel):
     indicators: tuple[Indicator, ...]
     relations: tuple[Relation, ...] = ()
     ladders: tuple[StageLadder, ...] = ()
+    entities: tuple[EntityTable, ...] = ()
 
     def indicator(self, indicator_id: str) -> Indicator:
         for ind in self.indicators:
@@ -158,6 +211,12 @@ class Methodology(BaseModel):
 
     def default_parameters(self) -> BaseModel:
         return self.parameters()
+
+    def entity(self, name: str) -> EntityTable:
+        for table in self.entities:
+            if table.name == name:
+                return table
+        raise KeyError(name)
 
 
 @dataclass(frozen=True)
@@ -170,6 +229,7 @@ class CheckedMethodology:
     plugin: str
     spec: MethodologySpec | None = None
     spec_errors: tuple[str, ...] = ()
+    entity_sql: dict[str, CheckedSQL] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -177,6 +237,13 @@ class CheckedMethodology:
 
     def relations_needed(self, indicator_ids: Sequence[str]) -> list[str]:
         """Relations (and ladders) the given indicators need, in dependency order."""
+        return self._closure([self.indicator_sql.get(i) for i in indicator_ids])
+
+    def relations_for_entity(self, name: str) -> list[str]:
+        """Relations (and ladders) an entity table needs, in dependency order."""
+        return self._closure([self.entity_sql[name]])
+
+    def _closure(self, reads: Sequence[CheckedSQL | None]) -> list[str]:
         deps = {r.name: set(r.depends_on) for r in self.methodology.relations}
         deps.update({lad.name: set() for lad in self.methodology.ladders})
         wanted: list[str] = []
@@ -188,8 +255,7 @@ class CheckedMethodology:
                 visit(d)
             wanted.append(name)
 
-        for ind_id in indicator_ids:
-            checked = self.indicator_sql.get(ind_id)
+        for checked in reads:  # None: a Python indicator, which may read any relation
             for t in sorted(checked.tables if checked else deps):
                 if t in deps:
                     visit(t)
@@ -342,7 +408,39 @@ def check_methodology(
                         f"{what}: SQL must return column(s) {', '.join(sorted(missing))}"
                     )
             indicator_sql[ind.id] = checked
-    return CheckedMethodology(m, relation_sql, indicator_sql, plugin, spec, tuple(spec_errors))
+    entity_sql = _check_entities(m, allowed, known_params, where)
+    return CheckedMethodology(
+        m, relation_sql, indicator_sql, plugin, spec, tuple(spec_errors), entity_sql
+    )
+
+
+def _check_entities(
+    m: Methodology, allowed: set[str], known_params: set[str], where: str
+) -> dict[str, CheckedSQL]:
+    """Entity tables: unique names, SQL under the indicator rules, brand and key returned."""
+    out: dict[str, CheckedSQL] = {}
+    own = {r.name for r in m.relations} | {lad.name for lad in m.ladders}
+    for table in m.entities:
+        what = f"{where}, entity table {table.name!r}"
+        if table.name in out:
+            raise PluginError(f"{what}: declared twice")
+        if table.relation is not None and table.relation not in own:
+            raise PluginError(f"{what}: relation {table.relation!r} is not one of its relations")
+        checked = check_query(table.query, allowed, what)
+        _check_params(checked, known_params, what)
+        columns = checked.output_columns
+        if columns is None and table.relation in {r.name for r in m.relations}:
+            rel = next(r for r in m.relations if r.name == table.relation)
+            columns = check_query(rel.sql, allowed - {rel.name}, what).output_columns
+        elif columns is None and table.relation is not None:
+            columns = LADDER_COLUMNS
+        if columns is not None:
+            needed = {"brand", *table.key, *(c for c, _ in table.order_columns())}
+            missing = needed - set(columns)
+            if missing:
+                raise PluginError(f"{what}: rows lack column(s) {', '.join(sorted(missing))}")
+        out[table.name] = checked
+    return out
 
 
 def _check_params(checked: CheckedSQL, known: set[str], what: str) -> None:

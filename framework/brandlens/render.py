@@ -22,7 +22,14 @@ from pydantic import BaseModel
 
 from brandlens import catalog
 from brandlens.bench import BenchReport
-from brandlens.result import CacheReport, Comparison, Result, ValidationReport, VerifyReport
+from brandlens.result import (
+    CacheReport,
+    Comparison,
+    EntityListing,
+    Result,
+    ValidationReport,
+    VerifyReport,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.text import Text
@@ -98,6 +105,10 @@ def sections(model: BaseModel) -> list[Section]:
         cols = ["brand"] + [c.indicator for c in model.columns]
         rows = [[r.brand] + [r.values.get(c.indicator) for c in model.columns] for r in model.rows]
         return [Section("comparison", cols, rows), *_problem_sections(model)]
+    if isinstance(model, EntityListing):
+        title = f"{model.methodology}.{model.table}: {model.title}"
+        rows = [[r.get(c) for c in model.columns] for r in model.rows]
+        return [Section(title, list(model.columns), rows)]
     if isinstance(model, ValidationReport):
         tcols = ["table", "source", "rows_read", "rows_accepted", "rows_quarantined"]
         out = [Section("tables", tcols, [[getattr(t, c) for c in tcols] for t in model.tables])]
@@ -111,7 +122,7 @@ def sections(model: BaseModel) -> list[Section]:
         cols = ["name", "origin", "version", "methodologies", "presets", "hooks", "errors"]
         return [Section("plugins", cols, [[getattr(p, c) for c in cols] for p in model.plugins])]
     if isinstance(model, catalog.MethodologyList):
-        cols = ["name", "title", "version", "indicators", "plugin", "source"]
+        cols = ["name", "title", "version", "indicators", "entities", "plugin", "source"]
         rows = [[getattr(m, c) for c in cols] for m in model.methodologies]
         return [Section("methodologies", cols, rows)]
     if isinstance(model, catalog.IndicatorList):
@@ -334,6 +345,12 @@ def failure_report(report: VerifyReport) -> str:
 
 
 def _header(model: BaseModel) -> str:
+    if isinstance(model, EntityListing):
+        d = model.dataset
+        return (
+            f"as of {model.as_of} ({model.timezone}) · {d.source} · {len(model.rows)} "
+            f"row(s) for {len(model.brands)} brand(s)"
+        )
     if isinstance(model, Result | Comparison):
         d = model.dataset
         return (

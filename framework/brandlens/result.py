@@ -115,6 +115,29 @@ class Comparison(BaseModel):
     )
 
 
+class EntityListing(BaseModel):
+    """Everything ``brandlens entities`` returns: one entity table of one methodology.
+
+    Rows are the entities (products, users, ...) of the chosen brands, one per
+    (brand, key), sorted by brand, the table's order and its key; values are
+    numbers, text or ISO dates. ``compute`` never includes them.
+    """
+
+    brandlens_version: str
+    as_of: str
+    timezone: str
+    dataset: DatasetInfo
+    methodology: str
+    table: str
+    title: str
+    description: str = ""
+    key: list[str]
+    parameters: dict[str, Any]
+    brands: list[str] = Field(description="the brands listed")
+    columns: list[str]
+    rows: list[dict[str, Any]]
+
+
 class ReasonCount(BaseModel):
     """How many rows of a table were quarantined for one reason, with examples."""
 

@@ -24,8 +24,9 @@ from brandlens.ladder import (
     flow_sql,
     stage_counts_sql,
     stage_total_sql,
+    stage_users_sql,
 )
-from brandlens.methodology import Indicator, Methodology
+from brandlens.methodology import EntityTable, Indicator, Methodology
 from brandlens.specs import packaged_spec
 
 THRIVING_EVENTS = [
@@ -183,6 +184,16 @@ FAST = Methodology(
     version="1.0.0",
     parameters=FastParameters,
     ladders=(AIPL,),
+    entities=(
+        EntityTable(
+            name="users",
+            title="Users per AIPL stage (an audience export)",
+            key=("user_id",),
+            sql=stage_users_sql(AIPL),
+            order_by=("stage_rank DESC",),
+            description="every user with a stage for the brand as of d, highest stage first",
+        ),
+    ),
     indicators=(
         Indicator(id="fast.fertility", sql=stage_total_sql(AIPL)),
         Indicator(id="fast.aipl_users", sql=stage_counts_sql(AIPL)),

@@ -20,8 +20,9 @@ from brandlens.ladder import (
     flow_sql,
     stage_counts_sql,
     stage_total_sql,
+    stage_users_sql,
 )
-from brandlens.methodology import Indicator, Methodology, Relation
+from brandlens.methodology import EntityTable, Indicator, Methodology, Relation
 from brandlens.specs import packaged_spec
 from brandlens_goal.clv_indicators import (
     clv_model,
@@ -283,6 +284,16 @@ GOAL = Methodology(
     version="1.0.0",
     parameters=GoalParameters,
     ladders=(FOUR_A,),
+    entities=(
+        EntityTable(
+            name="users",
+            title="Users per 4A stage (an audience export)",
+            key=("user_id",),
+            sql=stage_users_sql(FOUR_A),
+            order_by=("stage_rank DESC",),
+            description="every user with a stage for the brand as of d, highest stage first",
+        ),
+    ),
     relations=(BUYERS, CATEGORY_SPEND, BRAND_CATEGORIES, GROUPED_BUYERS),
     indicators=(
         Indicator(id="goal.4a_users", sql=stage_counts_sql(FOUR_A)),

@@ -66,10 +66,11 @@ class ProductLine:
 
     category: str
     count: int
-    life_cycle: str  # steady | hit | decliner | discontinued | launch
+    life_cycle: str  # steady | hit | decliner | fading | discontinued | launch
     price_factor: float = 1.0
     launch: date | None = None  # for launches: first listing date
     end: date | None = None  # for discontinued: last sale date
+    fade: date | None = None  # for fading: the day its sales start to fall away
     weight: float = 1.0  # popularity relative to the brand's other lines
 
 
@@ -148,11 +149,13 @@ BRANDS = (
         lines=_lines("skincare"),
         budget=15_000,
     ),
-    # 8. Dusk: declining; most of its products in decline.
+    # 8. Dusk: declining; most of its products in decline (and, in SUPER's four-week
+    # terms, the largest share of its range in Decline: its decliners are being phased
+    # out from June 2025 and carry most of its sales until then).
     Brand(
         "Dusk",
         "skincare",
-        reach=0.2,
+        reach=0.45,
         impressions=13.5,
         view=0.6,
         view_days=1.0,
@@ -162,12 +165,12 @@ BRANDS = (
         member=0.15,
         review=0.25,
         share=0.03,
-        trend=(1.6, 0.35),
+        trend=(1.6, 0.8),
         budget=12_000,
         lines=(
             ProductLine("skincare", 1, "steady"),
-            ProductLine("skincare", 6, "decliner", 1.0, weight=1.5),
-            ProductLine("skincare", 2, "discontinued", 0.9, end=date(2024, 6, 30)),
+            ProductLine("skincare", 6, "fading", 1.0, weight=8.0, fade=date(2025, 6, 2)),
+            ProductLine("skincare", 1, "discontinued", 0.9, end=date(2024, 6, 30)),
         ),
     ),
     # 3. Verde: new entrant (from late 2023), buyers up 50%+ year over year.

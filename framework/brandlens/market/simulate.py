@@ -63,6 +63,8 @@ ENGAGE_P = np.array([0.35, 0.25, 0.15, 0.15, 0.10])
 RATINGS = np.array([1, 2, 3, 4, 5])
 RATING_P = np.array([0.04, 0.05, 0.11, 0.25, 0.55])
 REFUND_RATE = 0.04
+FADE_DAYS = 5.0
+"""Time constant of a fading product's sales after its fade date (a third left after 6 days)."""
 
 
 @dataclass
@@ -192,6 +194,10 @@ class Market:
                         p = 0.6 + 2.0 * np.exp(-(((x - start - 300) / 250) ** 2))
                     elif line.life_cycle == "decliner":
                         p = np.linspace(1.6, 0.25, self.days)
+                    elif line.life_cycle == "fading":  # a decliner being phased out
+                        assert line.fade is not None
+                        gone = np.clip(x - (line.fade - self.start).days, 0, None)
+                        p = np.linspace(1.6, 0.25, self.days) * np.exp(-gone / FADE_DAYS)
                     elif line.life_cycle == "launch":
                         p = np.minimum(1.0, age / 20.0) * 1.5
                     else:  # steady, discontinued
