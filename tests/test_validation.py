@@ -265,3 +265,27 @@ def test_tsv_with_a_mapping_delimiter(tmp_path):
 def test_time_zones_unknown_to_duckdb_are_usage_errors(events_dir):
     with pytest.raises(UsageError, match="time zone 'posixrules'"):
         brandlens.validate(events_dir([GOOD]), timezone="posixrules")
+
+
+def test_duplicate_checks_in_slices_find_the_same_rows(events_dir, monkeypatch):
+    """Keys grouped in several hash slices (as for a billion rows) give the same quarantine."""
+    import brandlens.validation as validation
+    from brandlens.engine import Dataset
+    from conftest import ev
+
+    rows = [
+        ev("2025-06-01 04:00:00", f"u{i % 7}", "ad_click", event_id=f"e{i % 40}") for i in range(60)
+    ]
+    rows += [ev("2025-06-02 04:00:00", "same", "ad_click")] * 3  # no id: generated ids 1..3
+    whole = Dataset(events_dir(rows), cache=False)
+    monkeypatch.setattr(validation, "KEYS_PER_PASS", 7)
+    sliced = Dataset(events_dir(rows), cache=False)
+    try:
+        assert sliced.report == whole.report
+        assert sliced.report.reasons[0].reason == "duplicate_event_id"
+        assert sliced.report.reasons[0].count == 20
+        ids = "SELECT event_id FROM events ORDER BY ALL"
+        assert sliced.con.execute(ids).fetchall() == whole.con.execute(ids).fetchall()
+    finally:
+        whole.close()
+        sliced.close()

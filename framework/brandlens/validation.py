@@ -81,6 +81,9 @@ INTEGRAL = frozenset(
 """Source types whose values are stored as they are in a text column (ids, order ids):
 their text is a function of the value, so the canonical view casts them on read."""
 
+KEYS_PER_PASS = 20_000_000
+"""Rows whose keys one duplicate-check aggregate groups at most (see _mark_duplicates)."""
+
 DIGEST = "_digest"
 OCCURRENCE = "_occurrence"
 """Stored columns of a generated event_id: the row's content hash and its occurrence."""
@@ -332,21 +335,31 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection, ts: TableSource, store: str
     not_null = " AND ".join(f"{quote_ident(k)} IS NOT NULL" for k in key)
     join = " AND ".join(f"t.{quote_ident(k)} = d.{quote_ident(k)}" for k in key)
     reason = "duplicate_event_id" if table == "events" else "duplicate_key"
-    # First the repeated keys alone (one hash aggregate; usually none), then their rows.
-    repeated = f"""
+    # First the repeated keys alone (a hash aggregate; usually none), then their rows. The
+    # keys are grouped in slices of at most KEYS_PER_PASS rows (by a hash of the key), so
+    # a billion ids never need one hash table that outgrows the memory limit.
+    total = con.execute(f"SELECT count(*) FROM {stored}").fetchone()[0]
+    parts = max(1, -(-int(total) // KEYS_PER_PASS))
+    slice_ = f" AND hash({kcols}) % {parts} = $part" if parts > 1 else ""
+    later: list[int] = []
+    for part in range(parts):
+        binds = {"part": part} if parts > 1 else {}
+        repeated = f"""
 SELECT {kcols}, min(rowid) AS first_row FROM {stored}
-WHERE _reason IS NULL AND {not_null} GROUP BY {kcols} HAVING count(*) > 1"""
-    if con.execute(f"SELECT count(*) FROM ({repeated})").fetchone()[0] == 0:
-        return
-    rows = con.execute(
-        f"""
+WHERE _reason IS NULL AND {not_null}{slice_} GROUP BY {kcols} HAVING count(*) > 1"""
+        if con.execute(f"SELECT count(*) FROM ({repeated})", binds).fetchone()[0] == 0:
+            continue
+        rows = con.execute(
+            f"""
 SELECT list(t.rowid ORDER BY t.rowid) FROM {stored} t JOIN ({repeated}) d ON {join}
 WHERE t._reason IS NULL AND t.rowid > d.first_row
-"""
-    ).fetchone()
-    later = rows[0] if rows and rows[0] else []
+""",
+            binds,
+        ).fetchone()
+        later += rows[0] if rows and rows[0] else []
     if not later:
         return
+    later.sort()
     specs = columns_of(TABLES[table])
     # Their source text: the same rows, numbered in the same (source) order.
     sets = ", ".join(f"s_{c.name} = r.s_{c.name}" for c in specs)
@@ -371,20 +384,23 @@ def _number_repeated_content(con: duckdb.DuckDBPyConnection, store: str) -> None
     cols = {r[0] for r in con.execute(f"DESCRIBE {stored}").fetchall()}
     if DIGEST not in cols:
         return
-    con.execute(
-        f"""
+    total = con.execute(f"SELECT count({DIGEST}) FROM {stored}").fetchone()[0]
+    parts = max(1, -(-int(total) // KEYS_PER_PASS))  # slices of digests, as for the keys
+    slice_ = f" AND {DIGEST} % {parts} = $part" if parts > 1 else ""
+    for part in range(parts):
+        sql = f"""
 UPDATE {stored} SET {OCCURRENCE} = r.n
 FROM (
   SELECT rowid AS rid, row_number() OVER (PARTITION BY {DIGEST} ORDER BY rowid) AS n
   FROM {stored}
   WHERE _reason IS NULL AND {DIGEST} IN (
-    SELECT {DIGEST} FROM {stored} WHERE _reason IS NULL AND {DIGEST} IS NOT NULL
+    SELECT {DIGEST} FROM {stored} WHERE _reason IS NULL AND {DIGEST} IS NOT NULL{slice_}
     GROUP BY {DIGEST} HAVING count(*) > 1
   )
 ) r
 WHERE {stored}.rowid = r.rid AND r.n > 1
 """
-    )
+        con.execute(sql, {"part": part} if parts > 1 else {})
 
 
 def _empty_table_sql(store: str, table: str) -> str:
