@@ -27,6 +27,7 @@ from brandlens import __version__
 from brandlens.errors import DataError
 from brandlens.result import CacheReport, ValidationReport
 from brandlens.schema import TABLES, columns_of
+from brandlens.sources import _first_line
 from brandlens.sqlcheck import quote_ident
 from brandlens.validation import DATA_SCHEMA, DIGEST, OCCURRENCE, QUARANTINE_TABLE
 
@@ -263,7 +264,7 @@ def attach_store(con: duckdb.DuckDBPyConnection, path: Path) -> StoredMeta | Non
     try:
         con.execute(f"ATTACH $p AS {quote_ident(STORE_ALIAS)} (READ_ONLY)", {"p": str(path)})
     except duckdb.Error as e:
-        raise DataError(f"{path}: cannot open as a DuckDB database ({_first(e)})") from None
+        raise DataError(f"{path}: cannot open as a DuckDB database ({_first_line(e)})") from None
     # Only base tables are ever read from a store: a view (or anything else) under one of
     # its names could run any query, so such a file is not taken for a store.
     tables = {
@@ -278,11 +279,6 @@ def attach_store(con: duckdb.DuckDBPyConnection, path: Path) -> StoredMeta | Non
     if meta is None:
         con.execute(f"DETACH {quote_ident(STORE_ALIAS)}")
     return meta
-
-
-def _first(e: BaseException) -> str:
-    lines = str(e).strip().splitlines()
-    return lines[0] if lines else type(e).__name__
 
 
 def describe_cache(removed: int = 0) -> CacheReport:
