@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="write the data here")
     args = parser.parse_args()
 
-    from brandlens.market import generate
+    from brandlens.data.market import generate
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="brandlens-bench-"))
     big = generate(root / "generate", users=args.users, seed=0)

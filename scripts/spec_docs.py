@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from brandlens.specs import load_spec, spec_markdown
+from brandlens.specs.spec import load_spec, spec_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKERS = re.compile(r"(<!-- spec:begin -->\n).*?(<!-- spec:end -->)", re.S)

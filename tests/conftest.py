@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from brandlens.schema import Event, columns_of
+from brandlens.data.schema import Event, columns_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -113,7 +113,7 @@ def events_dir(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture
 def register_plugin() -> Iterator[Callable[[Any, str], None]]:
     """Register plugin objects for one test; they are removed afterwards."""
-    from brandlens.plugins import host
+    from brandlens.plugin.host import host
 
     names: list[str] = []
 
@@ -130,7 +130,7 @@ def register_plugin() -> Iterator[Callable[[Any, str], None]]:
 @pytest.fixture(scope="session")
 def market(tmp_path_factory):
     """The demo-sized default market (seed 0), generated once for the whole session."""
-    from brandlens.market import DEMO_USERS, generate
+    from brandlens.data.market import DEMO_USERS, generate
 
     out = tmp_path_factory.mktemp("market")
     generate(out, users=DEMO_USERS, seed=0)

@@ -11,9 +11,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 import brandlens
-from brandlens.ladder import Condition, Evidence, Stage, StageLadder
-from brandlens.mapping import Mapping
-from brandlens.methodology import Indicator, IndicatorContext, Methodology, Relation, Value
+from brandlens.data.mapping import Mapping
+from brandlens.engine.ladders import Condition, Evidence, Stage, StageLadder
+from brandlens.plugin.methodology import Indicator, IndicatorContext, Methodology, Relation, Value
 
 
 class ToyParams(BaseModel):

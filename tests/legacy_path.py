@@ -22,18 +22,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from brandlens.data.schema import TABLES, ColumnSpec, columns_of, table_key
+from brandlens.data.sources import Source, TableSource, _first_line
+from brandlens.data.validation import QUARANTINE_TABLE
+from brandlens.engine.ladders import StageLadder, resolve
+from brandlens.engine.result import ReasonCount, TableReport, ValidationReport
 from brandlens.errors import DataError
-from brandlens.ladder import StageLadder, resolve
-from brandlens.result import ReasonCount, TableReport, ValidationReport
-from brandlens.schema import TABLES, ColumnSpec, columns_of, table_key
-from brandlens.sources import Source, TableSource, _first_line
-from brandlens.sqlcheck import quote_ident
-from brandlens.validation import QUARANTINE_TABLE
+from brandlens.plugin.sqlcheck import quote_ident
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
-# ---- validation (framework/brandlens/validation.py at 1b56b66) ---------------------------
+# ---- validation (framework/brandlens/data/validation.py at 1b56b66) ---------------------------
 
 REASONS: dict[str, str] = {
     "excluded_by_mapping": "the mapping maps this event type to null (no canonical type)",
@@ -276,7 +276,7 @@ def _malformed_lines(con: duckdb.DuckDBPyConnection, ts: TableSource) -> list[tu
     # ADAPTED: CSV sources now record rejects in a table of their own (sources/csvread)
     if ts.csv is None:
         return []
-    from brandlens.csvread import _reject_lines
+    from brandlens.data.csvread import _reject_lines
 
     rows = con.execute(f"SELECT * FROM ({_reject_lines(ts.csv.rejects)}) ORDER BY line").fetchall()
     return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
@@ -396,7 +396,7 @@ def validate_source(
     return ValidationReport(source=source.label, timezone=timezone, tables=tables, reasons=reasons)
 
 
-# ---- ladder compile (StageLadder.compile in framework/brandlens/ladder.py at 1b56b66) ----
+# ---- ladder compile (StageLadder.compile in framework/brandlens/engine/ladders.py at 1b56b66) ----
 
 
 def compile_ladder(self: StageLadder, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:

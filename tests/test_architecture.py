@@ -45,7 +45,7 @@ def test_builtin_plugins_are_registered_only_through_entry_points():
     for pkg in (ROOT / "plugins").glob("brandlens_*"):
         assert f"plugins/{pkg.name}" in packages
         assert any(v.split(":")[0].split(".")[0] == pkg.name for v in eps.values()), pkg.name
-    from brandlens.plugins import CORE_PLUGINS
+    from brandlens.plugin.host import CORE_PLUGINS
 
     assert all(m.startswith("brandlens.") for m in CORE_PLUGINS)
 
@@ -54,13 +54,13 @@ def test_plugins_use_only_the_public_api():
     """Built-in plugins import brandlens' public modules only, like a third-party plugin."""
     public = {
         "brandlens",
-        "brandlens.methodology",
-        "brandlens.ladder",
-        "brandlens.mapping",
-        "brandlens.hookspecs",
-        "brandlens.clv",
-        "brandlens.testing",
-        "brandlens.specs",
+        "brandlens.plugin.methodology",
+        "brandlens.engine.ladders",
+        "brandlens.data.mapping",
+        "brandlens.plugin.hookspecs",
+        "brandlens.stats.clv",
+        "brandlens.specs.testing",
+        "brandlens.specs.spec",
     }
     for path in (ROOT / "plugins").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))

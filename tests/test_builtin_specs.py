@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from brandlens.plugins import registry
-from brandlens.testing import assert_honours_spec, examples_from_env
+from brandlens.plugin.host import registry
+from brandlens.specs.testing import assert_honours_spec, examples_from_env
 
 
 def _builtins() -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from brandlens.cli import app
+from brandlens.cli.app import app
 from conftest import ev
 from fixture_plugins import ToyPlugin
 

@@ -1,4 +1,4 @@
-"""brandlens.clv: parameter recovery from simulated customers, and the closed forms
+"""brandlens.stats.clv: parameter recovery from simulated customers, and the closed forms
 checked against values computed by hand from the published formulas."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from brandlens.clv import (
+from brandlens.stats.clv import (
     BetaGeoFit,
     GammaGammaFit,
     fit_bgnbd,
@@ -136,7 +136,7 @@ def test_expected_average_value_by_hand():
 def test_a_near_poisson_fit_still_predicts_finite_values():
     """Huge r and alpha (a fit on a handful of customers) overflow scipy's 2F1; the
     log-space series takes over and agrees with the moderate fit it tends to."""
-    from brandlens.clv import BetaGeoFit, _log_scaled_hyp2f1
+    from brandlens.stats.clv import BetaGeoFit, _log_scaled_hyp2f1
 
     p, q, c, z = (
         np.array(v)

@@ -8,8 +8,8 @@ import time
 import pytest
 
 import brandlens
-from brandlens.deadline import QueryClock, QueryTimeout
-from brandlens.engine import Dataset, EngineConfig
+from brandlens.engine.deadline import QueryClock, QueryTimeout
+from brandlens.engine.runs import Dataset, EngineConfig
 from conftest import ev
 
 # A three-way self-join of 3,000 events: 2.7e10 rows to sum, hours of work. (A bare
@@ -30,7 +30,7 @@ class _Slow:
 
     @brandlens.hookimpl
     def brandlens_register_methodologies(self, register):
-        from brandlens.methodology import Indicator, Methodology
+        from brandlens.plugin.methodology import Indicator, Methodology
 
         quick = "SELECT brand, count(*) AS value FROM brands GROUP BY brand"
         register(
@@ -82,7 +82,7 @@ def test_a_spent_budget_stops_the_rest_of_that_methodology(register_plugin, even
 def test_the_cli_reports_the_timeout_and_exits_1(register_plugin, events_dir, tmp_path):
     from typer.testing import CliRunner
 
-    from brandlens.cli import app
+    from brandlens.cli.app import app
 
     register_plugin(_Slow(), "slow")
     out = tmp_path / "r.json"
@@ -122,7 +122,7 @@ def test_failures_are_on_stderr_in_every_format_and_with_output(
 ):
     from typer.testing import CliRunner
 
-    from brandlens.cli import app
+    from brandlens.cli.app import app
 
     register_plugin(_Slow(), "slow")
     data = str(events_dir(_rows(3000)))

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from brandlens import hookspecs
-from brandlens.schema import TABLES, markdown_table
-from brandlens.validation import REASONS
+from brandlens.data.schema import TABLES, markdown_table
+from brandlens.data.validation import REASONS
+from brandlens.plugin import hookspecs
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -41,7 +41,7 @@ def test_every_hook_has_a_docstring():
 
 def test_the_worked_example_runs(tmp_path, monkeypatch):
     """The plugin-authoring page, executed: the plugin, its spec, the try-it and verify steps."""
-    from brandlens.plugins import host
+    from brandlens.plugin.host import host
 
     text = (DOCS / "plugin-authoring.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
@@ -84,7 +84,7 @@ def test_readme_documents_exit_codes_and_the_two_commands():
 )
 def test_methodology_pages_draw_on_the_spec(spec_file):
     """docs/methodologies/<name>.md embeds the spec-generated section, up to date."""
-    from brandlens.specs import load_spec, spec_markdown
+    from brandlens.specs.spec import load_spec, spec_markdown
 
     page = DOCS / "methodologies" / f"{spec_file.stem}.md"
     text = page.read_text(encoding="utf-8")
@@ -100,7 +100,7 @@ def test_spec_json_schema_file_is_current():
     """docs/spec.schema.json (for editor completion) equals `brandlens schema --spec`."""
     import json
 
-    from brandlens.specs import spec_json_schema
+    from brandlens.specs.spec import spec_json_schema
 
     on_disk = json.loads((DOCS / "spec.schema.json").read_text(encoding="utf-8"))
     assert on_disk == spec_json_schema(), "run brandlens schema --spec -o docs/spec.schema.json"

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 import brandlens
-from brandlens.cli import app
+from brandlens.cli.app import app
 from conftest import ev, write_csv
 
 D = "2025-06-30"
@@ -197,8 +197,8 @@ def test_mind_matrix_and_circles(result):
 
 
 def test_an_empty_circle_is_no_circle():
-    from brandlens.engine import Dataset
-    from brandlens.sources import InMemoryData
+    from brandlens.data.sources import InMemoryData
+    from brandlens.engine.runs import Dataset
 
     cols = ("ts", "user_id", "event_type", "brand")
     rows = [ev(t("2025-06-20"), u, "ad_impression", brand="Volt") for u in ("a", "b", "c")]

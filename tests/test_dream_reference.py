@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import reference
-from brandlens.engine import Dataset
-from brandlens.market import generate
-from brandlens.strategies import AS_OF, CATEGORIES, EventLog, event_logs, events
+from brandlens.data.market import generate
+from brandlens.engine.runs import Dataset
+from brandlens.specs.strategies import AS_OF, CATEGORIES, EventLog, event_logs, events
 
 TARGETED = ("dream.advanced_users", "dream.buyers")
 

@@ -25,14 +25,14 @@ from typing import Any
 import duckdb
 import pytest
 
-import brandlens.validation
+import brandlens.data.validation
 import legacy_path
-from brandlens.engine import Dataset
-from brandlens.ladder import StageLadder
-from brandlens.market import generate
-from brandlens.schema import TABLES, columns_of
-from brandlens.sqlcheck import quote_ident
-from brandlens.store import quarantine_table
+from brandlens.data.market import generate
+from brandlens.data.schema import TABLES, columns_of
+from brandlens.data.store import quarantine_table
+from brandlens.engine.ladders import StageLadder
+from brandlens.engine.runs import Dataset
+from brandlens.plugin.sqlcheck import quote_ident
 
 USERS = 2500  # about 250,000 events: every stage, flow and CLV fit is populated
 SEED = 11
@@ -242,7 +242,7 @@ def _run(data: Path, legacy: bool, as_of: list[str | None], **kwargs: Any) -> di
     params = kwargs.pop("params", None)
     with pytest.MonkeyPatch.context() as mp:
         if legacy:
-            mp.setattr(brandlens.validation, "validate_source", legacy_path.validate_source)
+            mp.setattr(brandlens.data.validation, "validate_source", legacy_path.validate_source)
             mp.setattr(StageLadder, "compile", legacy_path.compile_ladder)
         with Dataset(data, cache=False, **kwargs) as ds:
             stored = ds.con.execute(f"DESCRIBE {ds.catalog}.brandlens_data.events").fetchall()

@@ -176,7 +176,7 @@ def test_results_are_sorted(toy, events_dir):
 
 
 def test_engine_settings_reach_duckdb(events_dir, tmp_path, monkeypatch):
-    from brandlens.engine import Dataset, EngineConfig
+    from brandlens.engine.runs import Dataset, EngineConfig
 
     monkeypatch.setenv("BRANDLENS_MEMORY_LIMIT", "1GB")
     config = EngineConfig(threads=1, temp_directory=str(tmp_path / "spill"))
@@ -189,7 +189,7 @@ def test_engine_settings_reach_duckdb(events_dir, tmp_path, monkeypatch):
 
 
 def test_zero_denominator_forces_null(register_plugin, events_dir):
-    from brandlens.methodology import Indicator, Methodology
+    from brandlens.plugin.methodology import Indicator, Methodology
 
     class P:
         @brandlens.hookimpl

@@ -11,10 +11,10 @@ from pydantic import BaseModel, ValidationError
 from typer.testing import CliRunner
 
 import brandlens
-from brandlens.cli import app
+from brandlens.cli.app import app
+from brandlens.engine.ladders import Evidence, Stage, StageLadder, stage_users_sql
 from brandlens.errors import BrandlensError, PluginError, UsageError
-from brandlens.ladder import Evidence, Stage, StageLadder, stage_users_sql
-from brandlens.methodology import (
+from brandlens.plugin.methodology import (
     EntityTable,
     Indicator,
     Methodology,

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 
 import brandlens
 import reference
-from brandlens.engine import Dataset
-from brandlens.strategies import event_logs
+from brandlens.engine.runs import Dataset
+from brandlens.specs.strategies import event_logs
 
 SAMPLE = Path(__file__).resolve().parents[1] / "framework/brandlens/data/sample"
 

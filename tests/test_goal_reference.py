@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import reference
-from brandlens.engine import Dataset
-from brandlens.strategies import event_logs
+from brandlens.engine.runs import Dataset
+from brandlens.specs.strategies import event_logs
 
 CLV = {
     "goal.clv_total",

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 
 import brandlens
 import reference
-from brandlens.engine import Dataset
-from brandlens.strategies import event_logs
+from brandlens.engine.runs import Dataset
+from brandlens.specs.strategies import event_logs
 from conftest import ev, write_csv
 
 D = "2025-06-30"

@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import brandlens
-from brandlens.cli import app
-from brandlens.render import Format, printable, render
-from brandlens.result import DatasetInfo, Result, ResultRow
+from brandlens.cli.app import app
+from brandlens.cli.render import Format, printable, render
+from brandlens.engine.result import DatasetInfo, Result, ResultRow
 from conftest import ev, write_csv
 from fixture_plugins import ToyPlugin
 
@@ -226,7 +226,7 @@ def test_markup_in_data_is_shown_literally(runner, tmp_path):
 def test_progress_descriptions_are_not_markup(monkeypatch):
     from rich.console import Console
 
-    from brandlens import cli
+    from brandlens.cli import app as cli
 
     buf = io.StringIO()
     terminal = Console(file=buf, width=100, force_terminal=True)
@@ -449,7 +449,7 @@ def test_every_command_with_hostile_values_ends_with_a_documented_code(
 
 
 def test_an_unexpected_exception_is_one_line_unless_debugging(runner, monkeypatch):
-    from brandlens import catalog
+    from brandlens.plugin import catalog
 
     def broken() -> None:
         raise ZeroDivisionError("division by zero")
@@ -466,7 +466,7 @@ def test_an_unexpected_exception_is_one_line_unless_debugging(runner, monkeypatc
 
 
 def test_library_warnings_reach_stderr_once_as_one_line(runner, monkeypatch):
-    from brandlens import catalog
+    from brandlens.plugin import catalog
 
     real = catalog.plugins
 
@@ -491,7 +491,7 @@ class _Trap:
 
     @brandlens.hookimpl
     def brandlens_register_methodologies(self, register):
-        from brandlens.methodology import Indicator, Methodology, Value
+        from brandlens.plugin.methodology import Indicator, Methodology, Value
 
         def fine(ctx):
             return [Value(brand=b, value=1) for b in ctx.brands]
@@ -550,7 +550,7 @@ def test_sigint_during_compute_exits_130_without_partial_output(market, tmp_path
         "NO_COLOR": "1",
         "PYTHONPATH": os.pathsep.join([str(ROOT / "framework"), str(ROOT / "plugins")]),
     }
-    cmd = [sys.executable, "-m", "brandlens.cli", "compute", str(market), "-f", "json", "-q"]
+    cmd = [sys.executable, "-m", "brandlens.cli.app", "compute", str(market), "-f", "json", "-q"]
     cmd += ["-o", str(out), "--temp-directory", str(spill), "--no-cache"]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     # Signal once the run is under way: its private directory exists only after start-up.
@@ -676,7 +676,7 @@ def test_good_thread_counts_run(runner, events_dir, monkeypatch):
 @pytest.fixture(scope="module")
 def markets(tmp_path_factory) -> dict[str, Path]:
     """A small generated market, the same with amounts x 1e6, and with every amount near 1e16."""
-    from brandlens.market import generate
+    from brandlens.data.market import generate
 
     base = tmp_path_factory.mktemp("clv")
     generate(base / "x1", users=3000, seed=0)

@@ -8,8 +8,8 @@ import pytest
 from pydantic import BaseModel
 
 import brandlens
-from brandlens.ladder import Condition, Evidence, Stage, StageLadder
-from brandlens.methodology import Indicator, Methodology
+from brandlens.engine.ladders import Condition, Evidence, Stage, StageLadder
+from brandlens.plugin.methodology import Indicator, Methodology
 from conftest import ev
 
 
@@ -116,7 +116,7 @@ def test_values_reach_sql_only_as_bound_parameters():
 
 # ---- stages that need several rules at once, and "on a later day than" ------------------
 
-from brandlens.ladder import AllOf, AnyOf  # noqa: E402
+from brandlens.engine.ladders import AllOf, AnyOf  # noqa: E402
 
 
 class GroupParams(BaseModel):
@@ -275,7 +275,7 @@ def test_ordered_evidence_counts_one_day():
 
 
 def test_a_nested_unknown_event_type_is_a_plugin_error(register_plugin):
-    from brandlens.plugins import host
+    from brandlens.plugin.host import host
 
     bad = GROUPED_METHOD.model_copy(
         update={

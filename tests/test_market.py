@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 import brandlens
-from brandlens.cli import app
-from brandlens.market import DEMO_USERS, generate
+from brandlens.cli.app import app
+from brandlens.data.market import DEMO_USERS, generate
 
 AS_OF = "2025-06-30"
 

@@ -20,8 +20,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from brandlens.engine import Dataset
-from brandlens.market import generate
+from brandlens.data.market import generate
+from brandlens.engine.runs import Dataset
 
 pytest.importorskip("pandas", reason="the baseline needs pandas (pip install brandlens[bench])")
 

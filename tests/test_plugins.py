@@ -7,11 +7,11 @@ from importlib import metadata
 
 import pytest
 
-from brandlens.plugins import host
+from brandlens.plugin.host import host
 
 GOOD = """
 import brandlens
-from brandlens.methodology import Indicator, Methodology
+from brandlens.plugin.methodology import Indicator, Methodology
 
 @brandlens.hookimpl
 def brandlens_register_methodologies(register):
@@ -105,7 +105,7 @@ def test_trace_prints_hook_calls(fake_entry_points, monkeypatch, capsys):
 
 def _register_sql(register_plugin, sql=None, **kw):
     import brandlens
-    from brandlens.methodology import Indicator, Methodology
+    from brandlens.plugin.methodology import Indicator, Methodology
 
     fields = {"id": "bad.x", "title": "x", "unit": "count", "sql": sql} | kw.pop("indicator", {})
     method = {"name": "bad", "title": "Bad", "source": "s", "version": "1"} | kw
@@ -143,7 +143,7 @@ def test_plugin_sql_is_checked_at_registration(register_plugin, sql, message):
 
 
 def test_relation_rules(register_plugin):
-    from brandlens.methodology import Relation
+    from brandlens.plugin.methodology import Relation
 
     ok = "SELECT brand, 1 AS value FROM brands"
     _, errors = _register_sql(
@@ -168,7 +168,7 @@ def test_relation_rules(register_plugin):
 
 
 def test_ladder_rules(register_plugin):
-    from brandlens.ladder import Evidence, Stage, StageLadder
+    from brandlens.engine.ladders import Evidence, Stage, StageLadder
 
     ok = "SELECT brand, 1 AS value FROM brands"
     lad = StageLadder(
@@ -223,12 +223,12 @@ def test_failing_indicator_becomes_an_error_entry(register_plugin, events_dir):
 def test_plugin_sql_cannot_touch_files_at_run_time(register_plugin, events_dir):
     """Defense in depth: even a function SQLGlot does not know cannot read files."""
     import brandlens
-    from brandlens.methodology import Indicator, IndicatorContext, Methodology, Value
+    from brandlens.plugin.methodology import Indicator, IndicatorContext, Methodology, Value
     from conftest import ev
 
     def sneaky(ctx: IndicatorContext) -> list[Value]:
         ctx.query("SELECT * FROM brands WHERE EXISTS (SELECT 1 FROM events)")
-        from brandlens.engine import Dataset  # noqa: F401
+        from brandlens.engine.runs import Dataset  # noqa: F401
 
         return [Value(brand=b, value=0) for b in ctx.brands]
 
@@ -275,7 +275,7 @@ def test_a_cte_shadows_only_where_it_is_visible(register_plugin):
 def test_internal_tables_are_out_of_reach(register_plugin, events_dir):
 
     # _quarantine is not a name plugin SQL can resolve, even if it passed the static check
-    from brandlens.engine import Dataset
+    from brandlens.engine.runs import Dataset
     from conftest import ev
 
     with Dataset(events_dir([ev("2025-01-01 04:00:00", "u", "ad_click")])) as ds:

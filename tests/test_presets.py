@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import brandlens
-from brandlens.engine import Dataset
+from brandlens.engine.runs import Dataset
 from brandlens.errors import UsageError
 
 

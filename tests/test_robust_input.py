@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 import brandlens
-from brandlens.cli import app
-from brandlens.engine import Dataset
+from brandlens.cli.app import app
+from brandlens.engine.runs import Dataset
 from brandlens.errors import DataError
 
 HEADER = "ts,user_id,event_type,brand"
@@ -270,7 +270,7 @@ def test_a_mapping_derive_that_raises_quarantines_its_row_with_the_columns_reaso
 
 
 def test_line_count_treats_a_lone_cr_as_data_and_skips_empty_lines(tmp_path):
-    from brandlens.csvread import count_lines
+    from brandlens.data.csvread import count_lines
 
     cases = {
         b"a,b\n1,2\n": 2,
@@ -289,7 +289,7 @@ def test_line_count_treats_a_lone_cr_as_data_and_skips_empty_lines(tmp_path):
 
 def test_values_with_cr_and_lf_inside_quotes_are_read_whole(tmp_path):
     """Multi-line and CR-holding quoted values: the fast scan is right, nothing is lost."""
-    from brandlens.engine import Dataset
+    from brandlens.engine.runs import Dataset
 
     d = tmp_path / "d"
     d.mkdir()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from brandlens.cli import app
+from brandlens.cli.app import app
 from brandlens.errors import UsageError
 from conftest import ev, write_csv
 
@@ -120,7 +120,7 @@ def test_a_failed_or_interrupted_write_leaves_the_target_and_no_temp_file(
 def test_generate_writes_atomically_and_cleans_up_on_failure(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from brandlens.market import generate, write
+    from brandlens.data.market import generate, write
 
     out = tmp_path / "m"
     out.mkdir()
@@ -180,7 +180,7 @@ def _write_events(folder: Path, fmt: str, users: list[str]) -> Path:
 
 
 def _users(data: Path | str) -> list[str]:
-    from brandlens.engine import Dataset
+    from brandlens.engine.runs import Dataset
 
     with Dataset(data) as ds:
         return [r[0] for r in ds.con.execute("SELECT user_id FROM events ORDER BY 1").fetchall()]
@@ -217,7 +217,7 @@ def test_a_folder_named_tilde_is_not_the_home_directory(
 def test_a_folder_named_like_a_partition_is_not_data(tmp_path: Path) -> None:
     folder = tmp_path / "brand=Z"
     write_csv(folder / "events.csv", [ev("2025-06-01 04:00:00", "u1", "purchase", amount="1")])
-    from brandlens.engine import Dataset
+    from brandlens.engine.runs import Dataset
 
     with Dataset(folder) as ds:
         assert ds.con.execute("SELECT brand FROM events").fetchall() == [("B",)]
@@ -299,7 +299,7 @@ def test_a_database_cannot_smuggle_a_file_into_the_output(
 def test_file_access_is_off_before_anything_in_the_database_is_read(tmp_path: Path) -> None:
     import duckdb
 
-    from brandlens.sources import open_source
+    from brandlens.data.sources import open_source
 
     db = _database(
         tmp_path,
@@ -386,7 +386,7 @@ def test_a_derive_must_be_one_scalar_expression(tmp_path: Path, expr: str, reaso
 
 def test_a_preset_derive_error_names_the_preset(tmp_path: Path, register_plugin: object) -> None:
     import brandlens
-    from brandlens.mapping import Mapping
+    from brandlens.data.mapping import Mapping
 
     class BadPreset:
         @brandlens.hookimpl
@@ -429,7 +429,7 @@ def test_a_preset_derive_error_names_the_preset(tmp_path: Path, register_plugin:
 def test_allowed_derives_compute_the_value(
     tmp_path: Path, target: str, expr: str, expected: str
 ) -> None:
-    from brandlens.engine import Dataset
+    from brandlens.engine.runs import Dataset
 
     data, mapping = _mapped(tmp_path, {target: expr})
     with Dataset(data, mapping=mapping) as ds:

@@ -13,10 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from brandlens import store, workdir
-from brandlens.engine import Dataset
+from brandlens.data import store
+from brandlens.data.localtime import local_date_sql
+from brandlens.engine import workdir
+from brandlens.engine.runs import Dataset
 from brandlens.errors import UsageError
-from brandlens.localtime import local_date_sql
 from conftest import ev
 
 ROWS = [
@@ -131,7 +132,7 @@ def test_stale_working_directories_of_dead_processes_are_removed(tmp_path):
 
 
 def test_spill_goes_to_the_private_directory(cache, events_dir, tmp_path):
-    from brandlens.engine import EngineConfig
+    from brandlens.engine.runs import EngineConfig
 
     base = tmp_path / "spill-here"
     with Dataset(events_dir(ROWS), config=EngineConfig(temp_directory=str(base))) as ds:
@@ -174,7 +175,7 @@ def test_local_dates_at_every_offset_change():
 
 
 def store_changes(con, tz):
-    from brandlens.localtime import offset_changes
+    from brandlens.data.localtime import offset_changes
 
     return offset_changes(con, tz)
 
@@ -202,7 +203,7 @@ def test_sigterm_removes_the_working_directory_and_exits_143(market, tmp_path):
         "NO_COLOR": "1",
         "PYTHONPATH": os.pathsep.join([str(root / "framework"), str(root / "plugins")]),
     }
-    cmd = [sys.executable, "-m", "brandlens.cli", "compute", str(market), "-f", "json", "-q"]
+    cmd = [sys.executable, "-m", "brandlens.cli.app", "compute", str(market), "-f", "json", "-q"]
     cmd += ["-o", str(out), "--temp-directory", str(base), "--no-cache"]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     # Signal once the run is under way: its private directory exists only after start-up.

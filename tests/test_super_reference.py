@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 import brandlens
 import reference
-from brandlens.engine import Dataset
-from brandlens.strategies import event_logs, utc_ts
+from brandlens.engine.runs import Dataset
+from brandlens.specs.strategies import event_logs, utc_ts
 
 D = date(2025, 6, 30)
 

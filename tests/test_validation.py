@@ -8,8 +8,8 @@ import json
 import pytest
 
 import brandlens
+from brandlens.data.validation import REASONS
 from brandlens.errors import DataError, UsageError
-from brandlens.validation import REASONS
 from conftest import ev, write_csv
 
 GOOD = ev("2025-06-01 04:00:00", "u1", "ad_impression")
@@ -63,7 +63,7 @@ def test_nothing_is_rounded_or_trimmed_into_validity(case, events_dir):
 
 
 def test_json_values_are_unquoted_and_objects_are_bad(tmp_path):
-    from brandlens.engine import Dataset
+    from brandlens.engine.runs import Dataset
 
     p = tmp_path / "events.jsonl"
     p.write_text(
@@ -126,7 +126,7 @@ def test_strict_fails_on_any_bad_row(events_dir):
 
 
 def test_generated_event_ids_are_stable_and_unique(events_dir, tmp_path):
-    from brandlens.engine import Dataset
+    from brandlens.engine.runs import Dataset
 
     same = ev("2025-06-01 04:00:00", "u1", "ad_impression")
     rows = [same, same, ev("2025-06-01 04:00:00", "u2", "ad_impression")]
@@ -214,7 +214,7 @@ def test_jsonl_gz_parquet_and_duckdb_inputs_agree(tmp_path, events_dir):
 
 
 def test_timestamps_with_offsets_and_naive_utc(events_dir):
-    from brandlens.engine import Dataset
+    from brandlens.engine.runs import Dataset
 
     rows = [
         ev("2025-06-30 16:30:00", "u1", "ad_impression"),  # naive = UTC -> 07-01 00:30 local
@@ -269,8 +269,8 @@ def test_time_zones_unknown_to_duckdb_are_usage_errors(events_dir):
 
 def test_duplicate_checks_in_slices_find_the_same_rows(events_dir, monkeypatch):
     """Keys grouped in several hash slices (as for a billion rows) give the same quarantine."""
-    import brandlens.validation as validation
-    from brandlens.engine import Dataset
+    import brandlens.data.validation as validation
+    from brandlens.engine.runs import Dataset
     from conftest import ev
 
     rows = [

@@ -12,12 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 from brandlens import hookimpl
-from brandlens.cli import app
+from brandlens.cli.app import app
 from brandlens.errors import PluginError
-from brandlens.plugins import host
-from brandlens.specs import PROPERTY_KINDS, load_spec
-from brandlens.testing import assert_honours_spec
-from brandlens.verification import verify
+from brandlens.plugin.host import host
+from brandlens.specs.spec import PROPERTY_KINDS, load_spec
+from brandlens.specs.testing import assert_honours_spec
+from brandlens.specs.verification import verify
 from broken_plugin import BrokenPlugin
 from fixture_plugins import ToyPlugin
 
@@ -111,7 +111,7 @@ def test_spec_errors_are_reported_by_plugins_and_verify(register_plugin, tmp_pat
 
 def test_code_and_spec_must_agree(register_plugin):
     import brandlens
-    from brandlens.methodology import Indicator, Methodology
+    from brandlens.plugin.methodology import Indicator, Methodology
 
     class Plugin:
         @brandlens.hookimpl

@@ -7,8 +7,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from brandlens.engine import Dataset, EngineConfig, Progress
-from brandlens.result import CacheReport, Comparison, EntityListing, Result, ValidationReport
+from brandlens.engine.result import CacheReport, Comparison, EntityListing, Result, ValidationReport
+from brandlens.engine.runs import Dataset, EngineConfig, Progress
 
 
 def compute(
@@ -157,14 +157,14 @@ def load(
 
 def cache_info() -> CacheReport:
     """Where the cache of validated datasets is, and what it holds."""
-    from brandlens.store import describe_cache
+    from brandlens.data.store import describe_cache
 
     return describe_cache()
 
 
 def clear_cache() -> CacheReport:
     """Remove every cached dataset."""
-    from brandlens import store
+    from brandlens.data import store
 
     removed, _ = store.clear_cache()
     return store.describe_cache(removed)

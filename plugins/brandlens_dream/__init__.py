@@ -16,7 +16,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 import brandlens
-from brandlens.ladder import (
+from brandlens.engine.ladders import (
     AllOf,
     AnyOf,
     Condition,
@@ -28,8 +28,8 @@ from brandlens.ladder import (
     stage_counts_sql,
     stage_total_sql,
 )
-from brandlens.methodology import Indicator, IndicatorContext, Methodology, Relation, Value
-from brandlens.specs import packaged_spec
+from brandlens.plugin.methodology import Indicator, IndicatorContext, Methodology, Relation, Value
+from brandlens.specs.spec import packaged_spec
 
 STAGES = ("Aware", "Appeal", "Consider", "Purchase", "Retain")
 DEEP = ("Consider", "Purchase", "Retain")

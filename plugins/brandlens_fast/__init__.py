@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 import brandlens
-from brandlens.ladder import (
+from brandlens.engine.ladders import (
     Condition,
     Evidence,
     Stage,
@@ -26,8 +26,8 @@ from brandlens.ladder import (
     stage_total_sql,
     stage_users_sql,
 )
-from brandlens.methodology import EntityTable, Indicator, Methodology
-from brandlens.specs import packaged_spec
+from brandlens.plugin.methodology import EntityTable, Indicator, Methodology
+from brandlens.specs.spec import packaged_spec
 
 THRIVING_EVENTS = [
     "purchase",

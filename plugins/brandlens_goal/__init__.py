@@ -11,7 +11,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 import brandlens
-from brandlens.ladder import (
+from brandlens.engine.ladders import (
     Condition,
     Evidence,
     Stage,
@@ -22,8 +22,8 @@ from brandlens.ladder import (
     stage_total_sql,
     stage_users_sql,
 )
-from brandlens.methodology import EntityTable, Indicator, Methodology, Relation
-from brandlens.specs import packaged_spec
+from brandlens.plugin.methodology import EntityTable, Indicator, Methodology, Relation
+from brandlens.specs.spec import packaged_spec
 from brandlens_goal.clv_indicators import (
     clv_model,
     clv_per_customer,

@@ -3,7 +3,7 @@
 JD's CLV is the predicted spend on the brand over the next 12 months from a
 proprietary model. brandlens predicts it with BG/NBD (how many purchase days)
 times Gamma-Gamma (value per purchase day), fitted by maximum likelihood per brand
-with ``brandlens.clv``; a brand with fewer than ``clv_min_repeaters`` repeat
+with ``brandlens.stats.clv``; a brand with fewer than ``clv_min_repeaters`` repeat
 customers uses parameters fitted on all brands pooled. Undiscounted; refunds are
 not modelled.
 """
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from brandlens.clv import fit_bgnbd, fit_gamma_gamma, quiet
-from brandlens.methodology import IndicatorContext, Value
+from brandlens.plugin.methodology import IndicatorContext, Value
+from brandlens.stats.clv import fit_bgnbd, fit_gamma_gamma, quiet
 
 WEEK = 7.0
 
@@ -84,7 +84,7 @@ def _predict(
     horizon_weeks: float,
     fallback_value: float,
 ) -> np.ndarray:
-    from brandlens.clv import BetaGeoFit, GammaGammaFit
+    from brandlens.stats.clv import BetaGeoFit, GammaGammaFit
 
     bg = BetaGeoFit(params["r"], params["alpha"], params["a"], params["b"], 0.0)
     n = bg.expected_transactions(horizon_weeks, x, tx, t)

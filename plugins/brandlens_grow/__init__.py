@@ -13,8 +13,8 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 import brandlens
-from brandlens.methodology import Indicator, Methodology, Relation
-from brandlens.specs import packaged_spec
+from brandlens.plugin.methodology import Indicator, Methodology, Relation
+from brandlens.specs.spec import packaged_spec
 
 UNCATEGORISED = "(uncategorised)"
 

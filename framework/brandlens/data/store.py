@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from brandlens import __version__
+from brandlens.data.schema import TABLES, columns_of
+from brandlens.data.sources import _first_line
+from brandlens.data.validation import DATA_SCHEMA, DIGEST, OCCURRENCE, QUARANTINE_TABLE
+from brandlens.engine.result import CacheReport, ValidationReport
 from brandlens.errors import DataError
-from brandlens.result import CacheReport, ValidationReport
-from brandlens.schema import TABLES, columns_of
-from brandlens.sources import _first_line
-from brandlens.sqlcheck import quote_ident
-from brandlens.validation import DATA_SCHEMA, DIGEST, OCCURRENCE, QUARANTINE_TABLE
+from brandlens.plugin.sqlcheck import quote_ident
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb

@@ -24,8 +24,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from brandlens.schema import Event, columns_of
-from brandlens.sqlcheck import quote_ident
+from brandlens.data.schema import Event, columns_of
+from brandlens.plugin.sqlcheck import quote_ident
 
 _PARAM = re.compile(r"^\$([a-z_][a-z0-9_]*)$")
 

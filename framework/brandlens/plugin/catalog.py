@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from brandlens.errors import UsageError
-from brandlens.plugins import registry
+from brandlens.plugin.host import registry
 
 
 class PluginEntry(BaseModel):

@@ -22,11 +22,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from brandlens.engine.result import MethodologyVerification, PropertyResult, VerifyReport
 from brandlens.errors import DataError, UsageError
-from brandlens.methodology import CheckedMethodology
-from brandlens.plugins import registry
-from brandlens.result import MethodologyVerification, PropertyResult, VerifyReport
-from brandlens.specs import (
+from brandlens.plugin.host import registry
+from brandlens.plugin.methodology import CheckedMethodology
+from brandlens.specs.spec import (
     Identity,
     IndicatorSpec,
     Monotone,
@@ -35,7 +35,7 @@ from brandlens.specs import (
     evaluate,
     window_days,
 )
-from brandlens.strategies import (
+from brandlens.specs.strategies import (
     AS_OF,
     BRANDS,
     CATEGORIES,
@@ -52,7 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import duckdb
     from hypothesis.strategies import SearchStrategy
 
-    from brandlens.result import Result, ResultRow
+    from brandlens.engine.result import Result, ResultRow
 
 DEFAULT_EXAMPLES = 25
 Key = tuple[str, str, str | None]  # (indicator, brand, key)
@@ -190,7 +190,7 @@ class Harness:
 
     # ---- running -------------------------------------------------------------------
     def run(self, log: EventLog, brands: list[str] | None = None) -> Run:
-        from brandlens.engine import Dataset
+        from brandlens.engine.runs import Dataset
 
         ds = Dataset(log.to_data(), connection=self.con)
         if ds.report.rows_quarantined:

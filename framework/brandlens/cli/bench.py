@@ -73,7 +73,7 @@ def _run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, floa
 
 
 def _brandlens(*args: str) -> list[str]:
-    return [sys.executable, "-m", "brandlens.cli", *args]
+    return [sys.executable, "-m", "brandlens.cli.app", *args]
 
 
 def _events_file(data: Path) -> Path:
@@ -111,9 +111,9 @@ def run_bench(
     """Generate (or reuse) a market of ``users`` users and measure every step on it."""
     import duckdb
 
-    from brandlens.market import MARKET_VERSION
-    from brandlens.plugins import registry
-    from brandlens.store import cache_dir
+    from brandlens.data.market import MARKET_VERSION
+    from brandlens.data.store import cache_dir
+    from brandlens.plugin.host import registry
 
     say = progress if callable(progress) else (lambda _msg: None)
     rows: list[BenchRow] = []
@@ -238,6 +238,6 @@ def run_bench(
 
 
 def _ram() -> int:
-    from brandlens.engine import physical_memory
+    from brandlens.engine.runs import physical_memory
 
     return physical_memory()

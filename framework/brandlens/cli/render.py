@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from brandlens import catalog
-from brandlens.bench import BenchReport
-from brandlens.result import (
+from brandlens.cli.bench import BenchReport
+from brandlens.engine.result import (
     CacheReport,
     Comparison,
     EntityListing,
@@ -30,6 +29,7 @@ from brandlens.result import (
     ValidationReport,
     VerifyReport,
 )
+from brandlens.plugin import catalog
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.text import Text

@@ -21,9 +21,9 @@ import pluggy
 if TYPE_CHECKING:  # pragma: no cover
     from pathlib import Path
 
-    from brandlens.mapping import Mapping
-    from brandlens.methodology import Methodology
-    from brandlens.specs import MethodologySpec
+    from brandlens.data.mapping import Mapping
+    from brandlens.plugin.methodology import Methodology
+    from brandlens.specs.spec import MethodologySpec
 
 hookspec = pluggy.HookspecMarker("brandlens")
 
@@ -58,8 +58,8 @@ def brandlens_register_methodologies(register: RegisterMethodology) -> None:
     """Register methodologies.
 
     Call ``register(methodology, spec=path)`` with a
-    :class:`brandlens.methodology.Methodology` and the path of its spec file (or a
-    :class:`brandlens.specs.MethodologySpec`). Its SQL is checked when registered
+    :class:`brandlens.plugin.methodology.Methodology` and the path of its spec file (or a
+    :class:`brandlens.specs.spec.MethodologySpec`). Its SQL is checked when registered
     (read-only, known tables and parameters); a failing check is reported against
     this plugin and the methodology is skipped. Indicators without a spec entry,
     and spec entries without an indicator, are reported by ``brandlens plugins``
@@ -73,7 +73,7 @@ def brandlens_register_methodologies(register: RegisterMethodology) -> None:
 def brandlens_register_presets(register: RegisterPreset) -> None:
     """Register data presets: named column mappings for public or in-house formats.
 
-    Call ``register(name, mapping)`` with a :class:`brandlens.mapping.Mapping`;
+    Call ``register(name, mapping)`` with a :class:`brandlens.data.mapping.Mapping`;
     users select it with ``--preset name``.
 
     .. versionadded:: 0.1

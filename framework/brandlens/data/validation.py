@@ -8,7 +8,7 @@ and writes the typed rows to the dataset store; a row's source text is kept only
 when the row fails (every other row carries NULLs there, which cost nothing). The
 duplicate-key check is one hash aggregate over the key. Failing rows then move to
 the quarantine and are deleted from the stored table, whose rows stay in source
-order. The canonical views over the stored tables are made by :mod:`brandlens.store`.
+order. The canonical views over the stored tables are made by :mod:`brandlens.data.store`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from brandlens import csvread
+from brandlens.data import csvread
+from brandlens.data.localtime import local_date_sql
+from brandlens.data.schema import TABLES, ColumnSpec, columns_of, table_key
+from brandlens.data.sources import Source, TableSource, _first_line, failed_flag
+from brandlens.engine.result import ReasonCount, TableReport, ValidationReport
 from brandlens.errors import DataError
-from brandlens.localtime import local_date_sql
-from brandlens.result import ReasonCount, TableReport, ValidationReport
-from brandlens.schema import TABLES, ColumnSpec, columns_of, table_key
-from brandlens.sources import Source, TableSource, _first_line, failed_flag
-from brandlens.sqlcheck import quote_ident
+from brandlens.plugin.sqlcheck import quote_ident
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb

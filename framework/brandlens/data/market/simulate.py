@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from brandlens.market.profiles import (
+from brandlens.data.market.profiles import (
     AGE_BANDS,
     BRANDS,
     CATEGORIES,

@@ -23,11 +23,11 @@ from typing import Any
 
 import pluggy
 
-from brandlens import hookspecs
 from brandlens.errors import BrandlensError
+from brandlens.plugin import hookspecs
 
 GROUP = "brandlens"
-CORE_PLUGINS = ("brandlens.core_plugin",)
+CORE_PLUGINS = ("brandlens.plugin.core",)
 """Core modules registered as plugins: the core vocabulary and data presets."""
 
 
@@ -167,9 +167,9 @@ class PluginHost:
             info.errors.append(f"{hook} raised {type(e).__name__}: {e}")
 
     def _build(self) -> Registry:
-        from brandlens.mapping import Mapping
-        from brandlens.methodology import Methodology, check_methodology
-        from brandlens.specs import MethodologySpec, load_spec
+        from brandlens.data.mapping import Mapping
+        from brandlens.plugin.methodology import Methodology, check_methodology
+        from brandlens.specs.spec import MethodologySpec, load_spec
 
         _ = self.pm  # make sure plugins are loaded
         infos = [self._infos[k] for k in sorted(self._infos, key=_core_first)]

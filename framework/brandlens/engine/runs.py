@@ -27,19 +27,8 @@ from typing import TYPE_CHECKING, Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from brandlens import __version__
-from brandlens.deadline import QueryClock, QueryTimeout
-from brandlens.errors import BrandlensError, DataError, UsageError, is_interrupt
-from brandlens.methodology import (
-    CANONICAL_VIEWS,
-    ENGINE_PARAMETERS,
-    CheckedMethodology,
-    EntityTable,
-    Indicator,
-    IndicatorContext,
-    Value,
-)
-from brandlens.plugins import Registry, registry
-from brandlens.result import (
+from brandlens.engine.deadline import QueryClock, QueryTimeout
+from brandlens.engine.result import (
     Comparison,
     ComparisonColumn,
     ComparisonRow,
@@ -51,13 +40,24 @@ from brandlens.result import (
     ResultRow,
     ValidationReport,
 )
-from brandlens.sqlcheck import check_query, quote_ident
+from brandlens.errors import BrandlensError, DataError, UsageError, is_interrupt
+from brandlens.plugin.host import Registry, registry
+from brandlens.plugin.methodology import (
+    CANONICAL_VIEWS,
+    ENGINE_PARAMETERS,
+    CheckedMethodology,
+    EntityTable,
+    Indicator,
+    IndicatorContext,
+    Value,
+)
+from brandlens.plugin.sqlcheck import check_query, quote_ident
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
-    from brandlens.mapping import Mapping as ColumnMapping
-    from brandlens.sources import InMemoryData
+    from brandlens.data.mapping import Mapping as ColumnMapping
+    from brandlens.data.sources import InMemoryData
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
@@ -109,8 +109,8 @@ class EngineConfig:
     methodology_budget: float | None = None
 
     def timeouts(self) -> tuple[float, float]:
-        """(seconds per plugin query, seconds per methodology); see ``brandlens.deadline``."""
-        from brandlens.deadline import DEFAULT_METHODOLOGY_BUDGET, DEFAULT_QUERY_TIMEOUT
+        """(seconds per plugin query, seconds per methodology); see ``engine.deadline``."""
+        from brandlens.engine.deadline import DEFAULT_METHODOLOGY_BUDGET, DEFAULT_QUERY_TIMEOUT
 
         per_query = _seconds(
             self.query_timeout, "BRANDLENS_QUERY_TIMEOUT", "--query-timeout", DEFAULT_QUERY_TIMEOUT
@@ -188,7 +188,7 @@ def parse_date(value: str | date, what: str = "--as-of") -> date:
 class Dataset:
     """A loaded, validated dataset on its own DuckDB connection; compute many runs on it.
 
-    DATA is validated once into a store (see ``brandlens.store``): a dataset file given
+    DATA is validated once into a store (see ``brandlens.data.store``): a dataset file given
     as DATA is used as it is; other files are loaded into the cache (a file), or, with
     ``cache=False`` and for in-memory logs, into the connection's own in-memory
     database (faster to write; spills to the run's private directory when large).
@@ -212,9 +212,9 @@ class Dataset:
     ) -> None:
         import duckdb
 
-        from brandlens import workdir
-        from brandlens.mapping import Mapping as ColumnMapping
-        from brandlens.mapping import load_mapping
+        from brandlens.data.mapping import Mapping as ColumnMapping
+        from brandlens.data.mapping import load_mapping
+        from brandlens.engine import workdir
 
         self.registry = plugin_registry or registry()
         self.workdir: Path | None = None
@@ -270,8 +270,8 @@ class Dataset:
     ) -> None:
         import duckdb
 
-        from brandlens import store
-        from brandlens.sources import InMemoryData, open_source
+        from brandlens.data import store
+        from brandlens.data.sources import InMemoryData, open_source
 
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET enable_progress_bar = false")
@@ -322,8 +322,8 @@ class Dataset:
         self.con.execute("SET enable_external_access = false")
 
     def _validate(self, source: Any, vocabulary: list[str], catalog: str) -> Any:
-        from brandlens import store
-        from brandlens.validation import validate_source
+        from brandlens.data import store
+        from brandlens.data.validation import validate_source
 
         schema = store.store_schema(catalog)
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -351,9 +351,9 @@ class Dataset:
         when complete. It is attached before the sources are opened: opening a database
         source switches the connection's file access off for good.
         """
-        from brandlens import store
+        from brandlens.data import store
+        from brandlens.data.sources import open_source
         from brandlens.fileio import AtomicFile
-        from brandlens.sources import open_source
 
         mapping_json = column_mapping.model_dump_json() if column_mapping else None
         keep = into is None and (store.cache_enabled() if cache is None else cache)
@@ -448,8 +448,8 @@ class Dataset:
         The rows stream out as Arrow to the one atomic writer: this connection never
         writes files (it may already have file access switched off).
         """
+        from brandlens.data.store import quarantine_table
         from brandlens.fileio import write_rows
-        from brandlens.store import quarantine_table
 
         rel = self.con.sql(f"SELECT * FROM {quarantine_table(self.catalog)}")
         reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader  # duckdb < 1.4
@@ -460,7 +460,7 @@ class Dataset:
         return row[0] if row else None
 
     def close(self) -> None:
-        from brandlens import workdir
+        from brandlens.engine import workdir
 
         if self._owns_connection and hasattr(self, "con"):
             self.con.close()

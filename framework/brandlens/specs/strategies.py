@@ -18,8 +18,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from brandlens.schema import CORE_EVENT_TYPES
-from brandlens.sources import InMemoryData
+from brandlens.data.schema import CORE_EVENT_TYPES
+from brandlens.data.sources import InMemoryData
 
 AS_OF = date(2025, 6, 30)
 UTC_OFFSET = timedelta(hours=8)  # Asia/Shanghai, the default --timezone

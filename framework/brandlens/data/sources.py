@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from brandlens import csvread
-from brandlens.csvread import CsvFile
+from brandlens.data import csvread
+from brandlens.data.csvread import CsvFile
+from brandlens.data.mapping import Mapping
+from brandlens.data.schema import TABLES, columns_of
 from brandlens.errors import DataError
-from brandlens.mapping import Mapping
-from brandlens.schema import TABLES, columns_of
-from brandlens.sqlcheck import check_expression, quote_ident
+from brandlens.plugin.sqlcheck import check_expression, quote_ident
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb

@@ -2,7 +2,7 @@
 
 Public API (numpy arrays in and out; scipy for optimisation and special functions)::
 
-    from brandlens.clv import fit_bgnbd, fit_gamma_gamma
+    from brandlens.stats.clv import fit_bgnbd, fit_gamma_gamma
 
     bg = fit_bgnbd(frequency, recency, T)          # r, alpha, a, b
     n = bg.expected_transactions(t, frequency, recency, T)

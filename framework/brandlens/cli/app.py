@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
+from brandlens.cli.render import Format as Fmt
 from brandlens.errors import (
     EXIT_DATA,
     EXIT_INTERRUPTED,
@@ -36,7 +37,6 @@ from brandlens.errors import (
     BrandlensError,
     is_interrupt,
 )
-from brandlens.render import Format as Fmt
 
 if TYPE_CHECKING:  # pragma: no cover
     import click
@@ -101,7 +101,7 @@ def _watch_signals() -> None:
         return
 
     def watch() -> None:
-        from brandlens.engine import interrupt_all
+        from brandlens.engine.runs import interrupt_all
 
         while True:
             data = os.read(read_end, 64)
@@ -226,7 +226,7 @@ def say(message: str, prefix: str = "", style: str = "") -> None:
     """The one way to stderr: the message is shown literally, never read as rich markup."""
     from rich.text import Text
 
-    from brandlens.render import plain
+    from brandlens.cli.render import plain
 
     line = Text.assemble((prefix, style), plain(message)) if prefix else plain(message)
     _stderr().print(line, soft_wrap=True)
@@ -254,7 +254,7 @@ def errors() -> Iterator[None]:
 
 
 def emit(model: BaseModel, fmt: Fmt, output: Path | None, no_color: bool) -> None:
-    from brandlens.render import render
+    from brandlens.cli.render import render
 
     to_terminal = output is None and sys.stdout.isatty()
     color = to_terminal and not no_color and "NO_COLOR" not in os.environ
@@ -305,7 +305,7 @@ def _config(
     query_timeout: float | None = None,
     methodology_budget: float | None = None,
 ) -> Any:
-    from brandlens.engine import EngineConfig
+    from brandlens.engine.runs import EngineConfig
 
     return EngineConfig(
         memory_limit=memory,
@@ -324,7 +324,7 @@ def _progress(total: int, quiet: bool) -> Iterator[Any]:
         return
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-    from brandlens.render import printable
+    from brandlens.cli.render import printable
 
     columns = (TextColumn("{task.description}", markup=False), BarColumn(), TaskProgressColumn())
     with Progress(*columns, console=_stderr(), transient=True) as bar:
@@ -351,7 +351,7 @@ def _run(
     config: Any,
     no_cache: bool = False,
 ) -> Any:
-    from brandlens.engine import Dataset
+    from brandlens.engine.runs import Dataset
 
     with Dataset(
         data,
@@ -645,7 +645,7 @@ def plugins(
     fmt: FormatOpt = Fmt.table, output: OutputOpt = None, no_color: NoColorOpt = False
 ) -> None:
     """Installed plugins, their methodologies, versions and load errors."""
-    from brandlens import catalog
+    from brandlens.plugin import catalog
 
     with errors():
         emit(catalog.plugins(), fmt, output, no_color)
@@ -656,7 +656,7 @@ def methodologies(
     fmt: FormatOpt = Fmt.table, output: OutputOpt = None, no_color: NoColorOpt = False
 ) -> None:
     """Installed methodologies."""
-    from brandlens import catalog
+    from brandlens.plugin import catalog
 
     with errors():
         emit(catalog.methodologies(), fmt, output, no_color)
@@ -670,7 +670,7 @@ def indicators(
     no_color: NoColorOpt = False,
 ) -> None:
     """Indicators of every (or one) installed methodology."""
-    from brandlens import catalog
+    from brandlens.plugin import catalog
 
     with errors():
         emit(catalog.indicators(methodology), fmt, output, no_color)
@@ -684,7 +684,7 @@ def explain(
     no_color: NoColorOpt = False,
 ) -> None:
     """Definition, formula, unit, parameters with defaults and source of an indicator."""
-    from brandlens import catalog
+    from brandlens.plugin import catalog
 
     with errors():
         emit(catalog.explain(indicator), fmt, output, no_color)
@@ -700,9 +700,15 @@ def schema(
     """JSON Schema of the canonical tables and of the result contract (or of spec files)."""
     import json
 
-    from brandlens.result import Comparison, EntityListing, Result, ValidationReport, VerifyReport
-    from brandlens.schema import json_schemas
-    from brandlens.specs import spec_json_schema
+    from brandlens.data.schema import json_schemas
+    from brandlens.engine.result import (
+        Comparison,
+        EntityListing,
+        Result,
+        ValidationReport,
+        VerifyReport,
+    )
+    from brandlens.specs.spec import spec_json_schema
 
     if spec:
         doc: dict[str, Any] = spec_json_schema()
@@ -736,8 +742,8 @@ def verify(
     no_color: NoColorOpt = False,
 ) -> None:
     """Check every declared property of every indicator on generated event logs."""
-    from brandlens.verification import DEFAULT_EXAMPLES
-    from brandlens.verification import verify as run_verify
+    from brandlens.specs.verification import DEFAULT_EXAMPLES
+    from brandlens.specs.verification import verify as run_verify
 
     examples = max_examples or int(os.environ.get("BRANDLENS_VERIFY_EXAMPLES", DEFAULT_EXAMPLES))
     if examples < 1:
@@ -757,7 +763,7 @@ def new_plugin(
     ] = Path("."),
 ) -> None:
     """Write a complete, installable methodology plugin package to start from."""
-    from brandlens.scaffold import new_plugin as scaffold
+    from brandlens.plugin.scaffold import new_plugin as scaffold
 
     with writing(directory), errors():
         root = scaffold(name, directory)
@@ -776,8 +782,8 @@ def generate(
     quiet: QuietOpt = False,
 ) -> None:
     """Write a synthetic market (events, users, products, targets, spend) with planted truths."""
-    from brandlens.engine import parse_date
-    from brandlens.market import generate as run_generate
+    from brandlens.data.market import generate as run_generate
+    from brandlens.engine.runs import parse_date
 
     with writing(out_dir), errors():
         report = run_generate(
@@ -806,10 +812,10 @@ def demo(
     quiet: QuietOpt = False,
 ) -> None:
     """Generate the demo market once, then compare every installed methodology on it."""
+    from brandlens.data.market import DEMO_USERS, MARKET_VERSION
+    from brandlens.data.market import generate as run_generate
+    from brandlens.data.store import cache_dir
     from brandlens.fileio import atomic_write_text
-    from brandlens.market import DEMO_USERS, MARKET_VERSION
-    from brandlens.market import generate as run_generate
-    from brandlens.store import cache_dir
 
     target = data_dir or cache_dir() / f"demo-{MARKET_VERSION}-{DEMO_USERS}"
     marker = target / ".complete"
@@ -866,7 +872,7 @@ def bench(
     quiet: QuietOpt = False,
 ) -> None:
     """Measure load, validation and every methodology (time, events/s, peak memory)."""
-    from brandlens.bench import run_bench
+    from brandlens.cli.bench import run_bench
 
     with errors():
         report = run_bench(

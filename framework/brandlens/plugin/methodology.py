@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from brandlens.engine.ladders import LADDER_COLUMNS, StageLadder
 from brandlens.errors import PluginError
-from brandlens.ladder import LADDER_COLUMNS, StageLadder
-from brandlens.specs import MethodologySpec
-from brandlens.sqlcheck import CheckedSQL, check_query
+from brandlens.plugin.sqlcheck import CheckedSQL, check_query
+from brandlens.specs.spec import MethodologySpec
 
 if TYPE_CHECKING:  # pragma: no cover
     pass

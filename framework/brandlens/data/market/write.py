@@ -11,8 +11,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from brandlens.fileio import AtomicFile
-from brandlens.market.profiles import (
+from brandlens.data.market.profiles import (
     AGE_BANDS,
     BRANDS,
     CATEGORIES,
@@ -21,7 +20,8 @@ from brandlens.market.profiles import (
     GENDERS,
     TARGET_GROUPS,
 )
-from brandlens.market.simulate import CHANNELS, EVENT_TYPES, QUERY_TYPES, Chunk, Market
+from brandlens.data.market.simulate import CHANNELS, EVENT_TYPES, QUERY_TYPES, Chunk, Market
+from brandlens.fileio import AtomicFile
 
 LOCAL_OFFSET = timedelta(hours=8)  # the market lives in Asia/Shanghai (UTC+8, no DST)
 
@@ -108,7 +108,7 @@ def products_table(market: Market) -> pa.Table:
 def spend_table(market: Market) -> pa.Table:
     rng = np.random.default_rng([market.seed, 3])
     shares = np.array([0.35, 0.25, 0.15, 0.25])
-    from brandlens.market.profiles import SPEND_CHANNELS
+    from brandlens.data.market.profiles import SPEND_CHANNELS
 
     brands, days, channels, costs = [], [], [], []
     for bi, b in enumerate(BRANDS):

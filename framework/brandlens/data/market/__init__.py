@@ -55,7 +55,7 @@ QUARTER_DAYS = 91
 def quarter_pairs(market: Any, chunk: Any) -> dict[str, np.ndarray]:
     """(user, brand) pairs that bought, and that engaged having been reached before, in the
     targets' quarter: what DREAM's buyer and asset-flow targets are set against."""
-    from brandlens.market.simulate import DAY, ET
+    from brandlens.data.market.simulate import DAY, ET
 
     e = chunk.events
     start = max(market.days - QUARTER_DAYS, 0) * DAY
@@ -88,8 +88,8 @@ def generate(
     fmt: str = "parquet",
 ) -> GeneratedMarket:
     """Write the market's tables to ``out_dir`` (created if needed)."""
-    from brandlens.market import write
-    from brandlens.market.simulate import Market, simulate_chunk
+    from brandlens.data.market import write
+    from brandlens.data.market.simulate import Market, simulate_chunk
 
     if users < 1:
         raise UsageError("--users must be at least 1")

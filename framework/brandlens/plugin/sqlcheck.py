@@ -99,7 +99,7 @@ def _memo_file() -> Path | None:
 
     if os.environ.get("BRANDLENS_CACHE", "1").strip().lower() in ("0", "false", "no", "off"):
         return None
-    from brandlens.store import cache_dir
+    from brandlens.data.store import cache_dir
 
     return cache_dir() / f"sqlcheck-{__version__}-sqlglot{sqlglot.__version__}.json"
 

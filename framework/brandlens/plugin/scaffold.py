@@ -50,8 +50,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 import brandlens
-from brandlens.ladder import Condition, Evidence, Stage, StageLadder
-from brandlens.methodology import Indicator, Methodology
+from brandlens.engine.ladders import Condition, Evidence, Stage, StageLadder
+from brandlens.plugin.methodology import Indicator, Methodology
 
 SPEC = Path(__file__).with_name("spec.yaml")
 
@@ -136,7 +136,7 @@ indicators:
 """
 
 TEST = """\
-from brandlens.testing import assert_honours_spec
+from brandlens.specs.testing import assert_honours_spec
 
 
 def test_{name}_honours_its_spec():

@@ -8,8 +8,8 @@ from __future__ import annotations
 from importlib import resources
 
 from brandlens import hookimpl
-from brandlens.hookspecs import RegisterEventType, RegisterPreset
-from brandlens.schema import CORE_EVENT_TYPES
+from brandlens.data.schema import CORE_EVENT_TYPES
+from brandlens.plugin.hookspecs import RegisterEventType, RegisterPreset
 
 
 @hookimpl
@@ -21,9 +21,9 @@ def brandlens_register_event_types(register: RegisterEventType) -> None:
 @hookimpl
 def brandlens_register_presets(register: RegisterPreset) -> None:
     from brandlens import yamlio as yaml
-    from brandlens.mapping import Mapping
+    from brandlens.data.mapping import Mapping
 
-    folder = resources.files("brandlens") / "presets"
+    folder = resources.files("brandlens.data") / "presets"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
             mapping = Mapping.model_validate(yaml.safe_load(entry.read_text(encoding="utf-8")))

@@ -2,7 +2,7 @@
 
 One line in a plugin's tests::
 
-    from brandlens.testing import assert_honours_spec
+    from brandlens.specs.testing import assert_honours_spec
 
     def test_honours_spec():
         assert_honours_spec("mymethod")
@@ -24,9 +24,9 @@ from typing import Any
 
 import pytest
 
-from brandlens.render import failure_report
-from brandlens.result import VerifyReport
-from brandlens.verification import DEFAULT_EXAMPLES, verify
+from brandlens.cli.render import failure_report
+from brandlens.engine.result import VerifyReport
+from brandlens.specs.verification import DEFAULT_EXAMPLES, verify
 
 
 def examples_from_env() -> int:

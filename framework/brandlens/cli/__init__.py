@@ -1,0 +1,1 @@
+"""The command line: a thin typer shell, the one rendering module, the benchmark command."""

@@ -1,0 +1,1 @@
+"""The spec layer: declarative indicator specs and the harness that verifies plugins honour them."""

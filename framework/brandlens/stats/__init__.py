@@ -1,0 +1,1 @@
+"""Statistical models that methodologies share (customer lifetime value)."""
