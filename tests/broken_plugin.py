@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import brandlens
-from brandlens.plugin.methodology import Indicator, Methodology
+from brandlens.plugin import Indicator, Methodology
 
 
 def _sql(value: str, extra: str = "") -> str:

@@ -11,9 +11,18 @@ from pathlib import Path
 from pydantic import BaseModel
 
 import brandlens
-from brandlens.data.mapping import Mapping
-from brandlens.engine.ladders import Condition, Evidence, Stage, StageLadder
-from brandlens.plugin.methodology import Indicator, IndicatorContext, Methodology, Relation, Value
+from brandlens.plugin import (
+    Condition,
+    Evidence,
+    Indicator,
+    IndicatorContext,
+    Mapping,
+    Methodology,
+    Relation,
+    Stage,
+    StageLadder,
+    Value,
+)
 
 
 class ToyParams(BaseModel):

@@ -52,16 +52,7 @@ def test_builtin_plugins_are_registered_only_through_entry_points():
 
 def test_plugins_use_only_the_public_api():
     """Built-in plugins import brandlens' public modules only, like a third-party plugin."""
-    public = {
-        "brandlens",
-        "brandlens.plugin.methodology",
-        "brandlens.engine.ladders",
-        "brandlens.data.mapping",
-        "brandlens.plugin.hookspecs",
-        "brandlens.stats.clv",
-        "brandlens.specs.testing",
-        "brandlens.specs.spec",
-    }
+    public = {"brandlens", "brandlens.plugin", "brandlens.stats.clv", "brandlens.specs.testing"}
     for path in (ROOT / "plugins").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
@@ -71,3 +62,39 @@ def test_plugins_use_only_the_public_api():
                 and node.module.startswith("brandlens.")
             ):
                 assert node.module in public, f"{path}: imports {node.module}"
+
+
+def test_the_plugin_api_exports_exactly_what_it_maps():
+    import brandlens.plugin as api
+
+    assert sorted(api.__all__) == sorted(api.PUBLIC)
+    for name in api.__all__:
+        value = getattr(api, name)
+        assert value.__module__ == api.PUBLIC[name], name
+        assert (value.__doc__ or "").strip(), f"{name} has no docstring"
+
+
+def _map_entries() -> set[str]:
+    """Paths named by docs/architecture.md's package map (nesting by indentation)."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = text.split("```\n__init__.py", 1)[1].split("```", 1)[0]
+    entries, stack = {"__init__.py"}, []
+    for line in block.splitlines()[1:]:
+        if not line.strip():
+            continue
+        depth = (len(line) - len(line.lstrip(" "))) // 2
+        name = line.split()[0]
+        stack = [*stack[:depth], name]
+        entries.add("".join(stack))
+    return entries
+
+
+def test_architecture_map_equals_the_package_tree():
+    tree = set()
+    for path in CORE.rglob("*.py"):
+        rel = path.relative_to(CORE)
+        if rel.name == "__init__.py" and rel.parent != Path("."):
+            tree.add(rel.parent.as_posix() + "/")
+        else:
+            tree.add(rel.as_posix())
+    assert _map_entries() == tree

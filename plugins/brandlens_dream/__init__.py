@@ -16,20 +16,24 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 import brandlens
-from brandlens.engine.ladders import (
+from brandlens.plugin import (
     AllOf,
     AnyOf,
     Condition,
     Evidence,
+    Indicator,
+    IndicatorContext,
+    Methodology,
+    Relation,
     Stage,
     StageLadder,
+    Value,
     deepening_sql,
     flow_sql,
+    packaged_spec,
     stage_counts_sql,
     stage_total_sql,
 )
-from brandlens.plugin.methodology import Indicator, IndicatorContext, Methodology, Relation, Value
-from brandlens.specs.spec import packaged_spec
 
 STAGES = ("Aware", "Appeal", "Consider", "Purchase", "Retain")
 DEEP = ("Consider", "Purchase", "Retain")

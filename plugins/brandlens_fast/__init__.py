@@ -15,19 +15,21 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 import brandlens
-from brandlens.engine.ladders import (
+from brandlens.plugin import (
     Condition,
+    EntityTable,
     Evidence,
+    Indicator,
+    Methodology,
     Stage,
     StageLadder,
     deepening_sql,
     flow_sql,
+    packaged_spec,
     stage_counts_sql,
     stage_total_sql,
     stage_users_sql,
 )
-from brandlens.plugin.methodology import EntityTable, Indicator, Methodology
-from brandlens.specs.spec import packaged_spec
 
 THRIVING_EVENTS = [
     "purchase",

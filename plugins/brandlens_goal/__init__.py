@@ -11,19 +11,22 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 import brandlens
-from brandlens.engine.ladders import (
+from brandlens.plugin import (
     Condition,
+    EntityTable,
     Evidence,
+    Indicator,
+    Methodology,
+    Relation,
     Stage,
     StageLadder,
     deepening_sql,
     flow_sql,
+    packaged_spec,
     stage_counts_sql,
     stage_total_sql,
     stage_users_sql,
 )
-from brandlens.plugin.methodology import EntityTable, Indicator, Methodology, Relation
-from brandlens.specs.spec import packaged_spec
 from brandlens_goal.clv_indicators import (
     clv_model,
     clv_per_customer,

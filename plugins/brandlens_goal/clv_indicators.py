@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from brandlens.plugin.methodology import IndicatorContext, Value
+from brandlens.plugin import IndicatorContext, Value
 from brandlens.stats.clv import fit_bgnbd, fit_gamma_gamma, quiet
 
 WEEK = 7.0

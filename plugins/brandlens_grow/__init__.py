@@ -13,8 +13,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 import brandlens
-from brandlens.plugin.methodology import Indicator, Methodology, Relation
-from brandlens.specs.spec import packaged_spec
+from brandlens.plugin import Indicator, Methodology, Relation, packaged_spec
 
 UNCATEGORISED = "(uncategorised)"
 

@@ -18,8 +18,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, field_validator
 
 import brandlens
-from brandlens.plugin.methodology import EntityTable, Indicator, Methodology, Relation
-from brandlens.specs.spec import packaged_spec
+from brandlens.plugin import EntityTable, Indicator, Methodology, Relation, packaged_spec
 
 STAGES = ("Exit", "Hit", "New", "Growth", "Decline", "Mature")
 VITAL = ("New", "Growth", "Hit")

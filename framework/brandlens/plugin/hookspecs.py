@@ -58,7 +58,7 @@ def brandlens_register_methodologies(register: RegisterMethodology) -> None:
     """Register methodologies.
 
     Call ``register(methodology, spec=path)`` with a
-    :class:`brandlens.plugin.methodology.Methodology` and the path of its spec file (or a
+    :class:`brandlens.plugin.Methodology` and the path of its spec file (or a
     :class:`brandlens.specs.spec.MethodologySpec`). Its SQL is checked when registered
     (read-only, known tables and parameters); a failing check is reported against
     this plugin and the methodology is skipped. Indicators without a spec entry,
@@ -73,7 +73,7 @@ def brandlens_register_methodologies(register: RegisterMethodology) -> None:
 def brandlens_register_presets(register: RegisterPreset) -> None:
     """Register data presets: named column mappings for public or in-house formats.
 
-    Call ``register(name, mapping)`` with a :class:`brandlens.data.mapping.Mapping`;
+    Call ``register(name, mapping)`` with a :class:`brandlens.plugin.Mapping`;
     users select it with ``--preset name``.
 
     .. versionadded:: 0.1

@@ -50,8 +50,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 import brandlens
-from brandlens.engine.ladders import Condition, Evidence, Stage, StageLadder
-from brandlens.plugin.methodology import Indicator, Methodology
+from brandlens.plugin import Condition, Evidence, Stage, StageLadder
+from brandlens.plugin import Indicator, Methodology
 
 SPEC = Path(__file__).with_name("spec.yaml")
 
