@@ -133,3 +133,24 @@ def test_failures_are_on_stderr_in_every_format_and_with_output(
         assert r.exit_code == 1, fmt
         assert "brandlens: indicator slow.forever failed" in r.stderr, fmt
         assert r.stdout == "", fmt
+
+
+def test_the_signal_watcher_imports_nothing():
+    """The SIGTERM watcher thread must not import the engine (duckdb) on its own.
+
+    It once did, at thread start: a quick command such as ``new-plugin`` then exited
+    while that daemon thread was inside duckdb's C++ import, and the process aborted
+    ("FATAL: exception not rethrown", exit 134) about half the time on a loaded machine.
+    """
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, time\n"
+        "import brandlens.cli.app as app\n"
+        "app._watch_signals()\n"
+        "time.sleep(1.0)\n"
+        "print('duckdb' in sys.modules, 'brandlens.engine.runs' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

@@ -101,14 +101,16 @@ def _watch_signals() -> None:
         return
 
     def watch() -> None:
-        from brandlens.engine.runs import interrupt_all
-
+        # Import nothing here: a daemon thread still importing duckdb's C++ module when
+        # a quick command exits is unwound at interpreter exit, and that aborts the
+        # process ("exception not rethrown", exit 134). No engine loaded: no query to stop.
         while True:
             data = os.read(read_end, 64)
             if not data:
                 return
-            if signal.SIGTERM in data:
-                interrupt_all()
+            runs = sys.modules.get("brandlens.engine.runs")
+            if signal.SIGTERM in data and runs is not None:
+                runs.interrupt_all()
 
     threading.Thread(target=watch, daemon=True, name="brandlens-signals").start()
 
