@@ -104,3 +104,68 @@ def test_spec_json_schema_file_is_current():
 
     on_disk = json.loads((DOCS / "spec.schema.json").read_text(encoding="utf-8"))
     assert on_disk == spec_json_schema(), "run brandlens schema --spec -o docs/spec.schema.json"
+
+
+def _api_docs():
+    """scripts/api_docs.py, the generator of docs/api.md, as a module."""
+    import importlib.util
+
+    path = DOCS.parent / "scripts" / "api_docs.py"
+    spec = importlib.util.spec_from_file_location("api_docs", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _public_objects():
+    from importlib import import_module
+
+    gen = _api_docs()
+    for module in gen.MODULES:
+        for name in gen.public_names(module):
+            yield module, name, getattr(import_module(module), name)
+
+
+def test_api_page_is_current():
+    """docs/api.md is what scripts/api_docs.py makes of the code now (run it after edits)."""
+    assert (DOCS / "api.md").read_text(encoding="utf-8") == _api_docs().page()
+
+
+def test_every_public_name_is_documented_on_the_api_page():
+    import dataclasses
+    import inspect
+
+    from pydantic import BaseModel
+
+    page = (DOCS / "api.md").read_text(encoding="utf-8")
+    for module, name, obj in _public_objects():
+        assert (inspect.getdoc(obj) or "").strip(), f"{module}.{name} has no docstring"
+        assert f"### class `{name}`" in page or f"### `{name}(" in page, name
+        if not isinstance(obj, type):
+            continue
+        assert "Example" in inspect.getdoc(obj), f"{name}: no example in its docstring"
+        if issubclass(obj, BaseModel):
+            for field, info in obj.model_fields.items():
+                assert info.description, f"{name}.{field} has no description"
+        elif dataclasses.is_dataclass(obj):
+            for f in dataclasses.fields(obj):
+                assert f.name.startswith("_") or f.metadata.get("doc"), f"{name}.{f.name}"
+        for member_name, member in vars(obj).items():
+            if member_name.startswith(("_", "model_")):
+                continue
+            fn = member.fget if isinstance(member, property) else member
+            if inspect.isfunction(fn):
+                assert (fn.__doc__ or "").strip(), f"{name}.{member_name} has no docstring"
+
+
+def test_every_api_example_runs():
+    page = (DOCS / "api.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.S)
+    assert len(blocks) >= 15
+    for block in blocks:
+        namespace: dict = {}
+        exec("from brandlens.plugin import *", namespace)
+        exec("from brandlens.stats.clv import *", namespace)
+        exec("from pydantic import BaseModel, ConfigDict, Field", namespace)
+        exec(compile(block, "api.md", "exec"), namespace)

@@ -58,12 +58,26 @@ class ReadOptions(BaseModel):
 
 
 class Mapping(BaseModel):
-    """A mapping from a source format to the canonical ``events`` table."""
+    """A mapping from a source format to the canonical ``events`` table.
+
+    Plugins register named mappings (presets) from the ``brandlens_presets`` hook;
+    users give one with ``--preset NAME`` or ``--mapping FILE.yaml``. Derived
+    expressions are checked against an allow-list of SQL functions.
+
+    Example::
+
+        Mapping(
+            description="a shop export",
+            columns={"user_id": "buyer", "ts": "time", "brand": "brand_name"},
+            derive={"amount": "price * qty"},
+            event_types={"buy": "purchase", "remove_from_cart": None},
+        )
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    description: str = ""
-    read: ReadOptions = ReadOptions()
+    description: str = Field("", description="what the source format is")
+    read: ReadOptions = Field(ReadOptions(), description="how to read CSV sources")
     columns: dict[str, str] = Field(
         default_factory=dict, description="canonical column <- source column"
     )

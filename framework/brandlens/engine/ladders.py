@@ -63,24 +63,62 @@ def references(value: Any) -> set[str]:
 
 
 class Condition(BaseModel):
-    """An extra predicate on an event column, e.g. rating >= $positive_rating."""
+    """An extra predicate on an event column, e.g. rating >= $positive_rating.
+
+    ``op`` is one of ``=``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``in`` and ``not in``
+    (with a list). ``value`` is a literal or a ``$parameter`` reference; either way it
+    reaches SQL as a bound parameter.
+
+    Example::
+
+        Condition(column="rating", op=">=", value="$positive_rating")
+        Condition(column="channel", op="in", value=["app", "mini_program"])
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    column: Literal[EVENT_COLUMNS]  # type: ignore[valid-type]
-    op: Literal["=", "!=", "<", "<=", ">", ">=", "in", "not in"]
-    value: Any
+    column: Literal[EVENT_COLUMNS] = Field(  # type: ignore[valid-type]
+        description="a column of the canonical events table, or local_date"
+    )
+    op: Literal["=", "!=", "<", "<=", ">", ">=", "in", "not in"] = Field(
+        description="comparison; 'in' and 'not in' take a list"
+    )
+    value: Any = Field(description="a literal, a list for in/not in, or '$parameter'")
 
 
 class Evidence(BaseModel):
-    """One way to qualify for a stage: events of these types within a look-back window."""
+    """One way to qualify for a stage: events of these types within a look-back window.
+
+    The user needs events of ``event_types`` on at least ``min_days`` distinct local
+    days within the ``window_days`` days ending at the snapshot, each meeting every
+    ``where`` condition. ``when`` switches the rule on only for some parameter
+    values; ``after`` counts only days later than a day of another evidence.
+
+    Example::
+
+        Evidence(event_types=("add_to_cart", "favorite"), window_days="$interest_days")
+        Evidence(event_types=("purchase",), window_days=365, min_days=2)
+        Evidence(
+            event_types=("purchase",),
+            window_days=90,
+            after=Evidence(event_types=("ad_click",), window_days=90),
+        )
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    event_types: tuple[str, ...] = Field(min_length=1)
-    window_days: IntOrParam
-    min_days: IntOrParam = 1
-    where: tuple[Condition, ...] = ()
+    event_types: tuple[str, ...] = Field(
+        min_length=1, description="registered event types that count as this evidence"
+    )
+    window_days: IntOrParam = Field(
+        description="days ending at the snapshot (inclusive) to look back; int or '$parameter'"
+    )
+    min_days: IntOrParam = Field(
+        1, description="distinct local days with such events needed; int or '$parameter'"
+    )
+    where: tuple[Condition, ...] = Field(
+        (), description="conditions every counted event must meet (all of them)"
+    )
     when: dict[str, Any] = Field(
         default_factory=dict,
         description="the rule applies only when these parameters have these values",
@@ -105,19 +143,50 @@ class Evidence(BaseModel):
 
 
 class AllOf(BaseModel):
-    """A rule that holds when every one of its rules holds (each within its own window)."""
+    """A rule that holds when every one of its rules holds (each within its own window).
+
+    Example (Douyin O-5A's A5: a purchase within a year and advocacy within 90 days)::
+
+        AllOf(
+            all_of=(
+                Evidence(event_types=("purchase",), window_days=365),
+                AnyOf(
+                    any_of=(
+                        Evidence(event_types=("share",), window_days=90),
+                        Evidence(
+                            event_types=("review",),
+                            window_days=90,
+                            where=(Condition(column="rating", op=">=", value=4),),
+                        ),
+                    )
+                ),
+            )
+        )
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    all_of: tuple[Rule, ...] = Field(min_length=1)
+    all_of: tuple[Rule, ...] = Field(min_length=1, description="rules that must all hold")
 
 
 class AnyOf(BaseModel):
-    """A rule that holds when one of its rules holds (to nest an "or" inside an AllOf)."""
+    """A rule that holds when one of its rules holds (to nest an "or" inside an AllOf).
+
+    At the top of a stage it is not needed: a stage's rules are already alternatives.
+
+    Example::
+
+        AnyOf(
+            any_of=(
+                Evidence(event_types=("share",), window_days=90),
+                Evidence(event_types=("review",), window_days=90),
+            )
+        )
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    any_of: tuple[Rule, ...] = Field(min_length=1)
+    any_of: tuple[Rule, ...] = Field(min_length=1, description="rules of which one must hold")
 
 
 Rule = Evidence | AllOf | AnyOf
@@ -139,17 +208,48 @@ def evidence_of(rule: Rule) -> Iterator[Evidence]:
 
 
 class Stage(BaseModel):
-    """A stage of the ladder; any of its rules qualifies a user."""
+    """A stage of the ladder; any of its rules qualifies a user.
+
+    Example::
+
+        Stage(
+            key="P",
+            title="Purchase",
+            evidence=(Evidence(event_types=("purchase",), window_days=365),),
+        )
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    key: str = Field(pattern=r"^[A-Za-z0-9_]+$", description="'none' is reserved for flows")
-    title: str = ""
-    evidence: tuple[Rule, ...] = Field(min_length=1)
+    key: str = Field(
+        pattern=r"^[A-Za-z0-9_]+$",
+        description="the stage's key in results (letters, digits, _); 'none' is reserved",
+    )
+    title: str = Field("", description="a human name for the stage")
+    evidence: tuple[Rule, ...] = Field(
+        min_length=1, description="alternative rules; any one qualifies the user"
+    )
 
 
 class StageLadder(BaseModel):
-    """Ordered stages (lowest first); the highest satisfied stage wins."""
+    """Ordered stages (lowest first); the highest satisfied stage wins.
+
+    Declared on a methodology, a ladder is compiled into one SQL pass and
+    materialised as a relation named after it, with columns ``snapshot`` (days
+    before as_of), ``brand``, ``user_id`` and ``stage``: one row per user with a
+    stage at each snapshot. ``stage_counts_sql`` and the other helpers read it.
+
+    Example::
+
+        StageLadder(
+            name="interest",
+            snapshots=(0, 7),
+            stages=(
+                Stage(key="I", evidence=(Evidence(event_types=("product_view",), window_days=30),)),
+                Stage(key="P", evidence=(Evidence(event_types=("purchase",), window_days=365),)),
+            ),
+        )
+    """
 
     @field_validator("stages")
     @classmethod
@@ -161,8 +261,10 @@ class StageLadder(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    stages: tuple[Stage, ...] = Field(min_length=1)
+    name: str = Field(
+        pattern=r"^[a-z][a-z0-9_]*$", description="the relation name SQL reads the ladder by"
+    )
+    stages: tuple[Stage, ...] = Field(min_length=1, description="the stages, lowest first")
     snapshots: tuple[IntOrParam, ...] = Field(
         default=(0,), description="days before as_of at which stages are assigned"
     )
@@ -178,6 +280,7 @@ class StageLadder(BaseModel):
         return {t for ev in self.evidence() for t in ev.event_types}
 
     def parameter_refs(self) -> set[str]:
+        """The parameters the ladder's windows, snapshots and conditions name."""
         refs: set[str] = set()
         for value in self.snapshots:
             refs |= references(value)

@@ -46,29 +46,68 @@ ENGINE_PARAMETERS: tuple[str, ...] = ("as_of",)
 
 
 class NoParameters(BaseModel):
-    """Parameter model of a methodology that takes none."""
+    """Parameter model of a methodology that takes none (the default of ``parameters``).
+
+    A methodology with parameters gives its own pydantic model instead; every field
+    needs a default, and SQL reads a field ``window_days`` as ``$window_days``.
+
+    Example::
+
+        class RepeatParameters(BaseModel):
+            model_config = ConfigDict(extra="forbid")
+            window_days: int = Field(30, ge=1, description="look-back window")
+
+        RepeatParameters().window_days  # 30
+    """
 
     model_config = ConfigDict(extra="forbid")
 
 
 @dataclass(frozen=True)
 class Value:
-    """One computed value of an indicator for a brand (and breakdown key)."""
+    """One computed value of an indicator for a brand (and breakdown key).
 
-    brand: str
-    value: float | int | None
-    key: str | None = None
-    numerator: float | int | None = None
-    denominator: float | int | None = None
+    A Python-computed indicator returns a list of these; ``numerator`` and
+    ``denominator`` are reported beside a ratio so a reader can audit it. A ``value``
+    of None means "no value" (e.g. a zero denominator), never zero.
+
+    Example::
+
+        Value(brand="Lumi", value=0.25, numerator=5, denominator=20)
+        Value(brand="Lumi", value=120, key="A1")  # an indicator with a dimension
+    """
+
+    brand: str = field(metadata={"doc": "one of the run's brands"})
+    value: float | int | None = field(metadata={"doc": "None means no value, not zero"})
+    key: str | None = field(default=None, metadata={"doc": "the dimension's key, if any"})
+    numerator: float | int | None = field(default=None, metadata={"doc": "of a ratio"})
+    denominator: float | int | None = field(default=None, metadata={"doc": "of a ratio"})
 
 
 @dataclass
 class IndicatorContext:
-    """What a Python-computed indicator receives."""
+    """What a Python-computed indicator receives: the run's date, parameters and brands.
 
-    as_of: date
-    params: BaseModel
-    brands: list[str]
+    ``query`` runs read-only SQL under the same rules as indicator SQL (bound
+    parameters, the canonical views and the methodology's relations, the query time
+    limit); ``shared`` computes a value once per run for several indicators.
+
+    Example::
+
+        def buyers(ctx: IndicatorContext) -> list[Value]:
+            rows = ctx.query(
+                "SELECT brand, count(DISTINCT user_id) FROM events "
+                "WHERE event_type = 'purchase' AND local_date <= $as_of GROUP BY brand"
+            )
+            found = dict(rows)
+            return [Value(brand=b, value=found.get(b, 0)) for b in ctx.brands]
+
+        Indicator(id="repeat.buyers", title="Buyers", unit="users", compute=buyers)
+    """
+
+    as_of: date = field(metadata={"doc": "the run's as-of local date"})
+    params: BaseModel = field(metadata={"doc": "the methodology's parameters for this run"})
+    brands: list[str] = field(metadata={"doc": "the brands to report, one Value each"})
     _run_query: Callable[[str, dict[str, Any]], list[tuple[Any, ...]]] = field(repr=False)
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -90,21 +129,47 @@ class Indicator(BaseModel):
     SQL must return columns ``brand`` and ``value``, plus ``key`` when the
     indicator has a dimension, and optionally ``numerator`` and ``denominator``.
     A Python function takes an :class:`IndicatorContext` and returns a list of
-    :class:`Value`.
+    :class:`Value`. ``requires`` names optional columns (``table.column``) without
+    which the indicator is reported as not applicable rather than failing.
+
+    Example::
+
+        Indicator(
+            id="repeat.repeat_rate",
+            title="Repeat-buyer rate",
+            unit="ratio",
+            headline=True,
+            sql="SELECT brand, count(*) FILTER (WHERE days >= 2) / count(*) AS value, "
+            "count(*) FILTER (WHERE days >= 2) AS numerator, count(*) AS denominator "
+            "FROM buyer_days GROUP BY brand",
+        )
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z0-9_]+$")
-    title: str = ""
-    unit: Unit | None = None
-    direction: Direction = "higher"
-    dimension: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
-    keys: tuple[str, ...] | None = None
-    headline: bool = False
-    description: str = ""
-    sql: str | None = None
-    compute: Callable[[IndicatorContext], Sequence[Value]] | None = None
+    id: str = Field(
+        pattern=r"^[a-z][a-z0-9_]*\.[a-z0-9_]+$",
+        description="'<methodology>.<name>', lower case; the spec describes it under this id",
+    )
+    title: str = Field("", description="short human title (the spec's, when it has one)")
+    unit: Unit | None = Field(
+        None, description="users, ratio, currency, count, index or days (formatting, checks)"
+    )
+    direction: Direction = Field("higher", description="whether higher or lower is better")
+    dimension: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="name of the breakdown column ``key`` (e.g. stage); None for one value",
+    )
+    keys: tuple[str, ...] | None = Field(
+        None, description="every key the dimension reports, in their order (all present)"
+    )
+    headline: bool = Field(False, description="shown by `brandlens compare`; no dimension")
+    description: str = Field("", description="one-paragraph definition (the spec's wins)")
+    sql: str | None = Field(None, description="one read-only DuckDB SELECT; or give compute")
+    compute: Callable[[IndicatorContext], Sequence[Value]] | None = Field(
+        None, description="a Python function of an IndicatorContext; or give sql"
+    )
     requires: tuple[str, ...] = Field(
         default=(),
         description="optional table columns this indicator needs, as 'table.column'",
@@ -122,17 +187,35 @@ class Indicator(BaseModel):
 
     @property
     def methodology(self) -> str:
+        """The methodology's name: the id's part before the dot."""
         return self.id.split(".", 1)[0]
 
 
 class Relation(BaseModel):
-    """A named intermediate relation, materialised once per run and shared by indicators."""
+    """A named intermediate relation, materialised once per run and shared by indicators.
+
+    Its SQL reads the canonical views and the relations it names in ``depends_on``
+    (which are materialised first); indicators and later relations read it by name.
+    A relation may also be written by hand with the same columns as a ladder.
+
+    Example::
+
+        Relation(
+            name="buyer_days",
+            sql="SELECT brand, user_id, count(DISTINCT local_date) AS days "
+            "FROM events WHERE event_type = 'purchase' "
+            "AND local_date > $as_of - $window_days AND local_date <= $as_of "
+            "GROUP BY brand, user_id",
+        )
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    sql: str
-    depends_on: tuple[str, ...] = ()
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="the name SQL reads it by")
+    sql: str = Field(description="one read-only SELECT over the canonical views and relations")
+    depends_on: tuple[str, ...] = Field(
+        (), description="relations and ladders (by name) it reads; materialised before it"
+    )
 
 
 _ORDER = re.compile(r"^([a-z_][a-z0-9_]*)(?: (ASC|DESC))?$")
@@ -148,19 +231,31 @@ class EntityTable(BaseModel):
     is) or ``sql`` (a query over them and the canonical views, checked like indicator
     SQL). Rows need a ``brand`` column and the ``key`` columns, which identify one
     entity within a brand; they are listed by brand, then ``order_by``, then key.
+
+    Example::
+
+        EntityTable(
+            name="repeat_buyers",
+            title="Buyers and their purchase days",
+            key=("user_id",),
+            relation="buyer_days",
+            order_by=("days DESC",),
+        )
     """
 
     model_config = ConfigDict(frozen=True)
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    title: str = Field(min_length=1)
-    key: tuple[str, ...] = Field(min_length=1)
-    relation: str | None = None
-    sql: str | None = None
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="the name users list it by")
+    title: str = Field(min_length=1, description="a human title")
+    key: tuple[str, ...] = Field(
+        min_length=1, description="columns that identify one entity within a brand"
+    )
+    relation: str | None = Field(None, description="a relation or ladder listed as it is")
+    sql: str | None = Field(None, description="or a read-only query over relations and views")
     order_by: tuple[str, ...] = Field(
         default=(), description="columns to list by after brand, each optionally ' DESC'"
     )
-    description: str = ""
+    description: str = Field("", description="what the table lists, for its readers")
 
     @model_validator(mode="after")
     def _one_source(self) -> EntityTable:
@@ -188,31 +283,70 @@ class EntityTable(BaseModel):
 
 
 class Methodology(BaseModel):
-    """A methodology: a named set of indicators with their parameters and source."""
+    """A methodology: a named set of indicators with their parameters and source.
+
+    Registered with ``register(methodology, spec=...)`` from the
+    ``brandlens_methodologies`` hook; the host checks every SQL text, parameter
+    reference and dependency when it is registered.
+
+    Example::
+
+        class RepeatParameters(BaseModel):
+            window_days: int = Field(30, ge=1)
+
+        Methodology(
+            name="repeat",
+            title="Repeat buyers",
+            source="https://example.com/repeat-method",
+            version="1.0",
+            parameters=RepeatParameters,
+            relations=(
+                Relation(
+                    name="buyer_days",
+                    sql="SELECT brand, user_id, count(DISTINCT local_date) AS days "
+                    "FROM events WHERE event_type = 'purchase' GROUP BY ALL",
+                ),
+            ),
+            indicators=(
+                Indicator(
+                    id="repeat.buyers",
+                    unit="users",
+                    sql="SELECT brand, count(*) AS value FROM buyer_days GROUP BY brand",
+                ),
+            ),
+        )
+    """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    title: str
-    source: str
-    version: str
-    description: str = ""
-    parameters: type[BaseModel] = NoParameters
-    indicators: tuple[Indicator, ...]
-    relations: tuple[Relation, ...] = ()
-    ladders: tuple[StageLadder, ...] = ()
-    entities: tuple[EntityTable, ...] = ()
+    name: str = Field(
+        pattern=r"^[a-z][a-z0-9_]*$", description="short name: `-m NAME`, indicator id prefix"
+    )
+    title: str = Field(description="the methodology's published name")
+    source: str = Field(description="where it is defined: a URL or citation")
+    version: str = Field(description="the plugin's version of the definitions")
+    description: str = Field("", description="a paragraph on what it measures")
+    parameters: type[BaseModel] = Field(
+        NoParameters, description="pydantic model of its parameters, each with a default"
+    )
+    indicators: tuple[Indicator, ...] = Field(description="what it computes")
+    relations: tuple[Relation, ...] = Field((), description="shared intermediate relations")
+    ladders: tuple[StageLadder, ...] = Field((), description="stage ladders, as relations")
+    entities: tuple[EntityTable, ...] = Field((), description="entity tables for listing")
 
     def indicator(self, indicator_id: str) -> Indicator:
+        """The indicator with this id (KeyError when there is none)."""
         for ind in self.indicators:
             if ind.id == indicator_id:
                 return ind
         raise KeyError(indicator_id)
 
     def default_parameters(self) -> BaseModel:
+        """The parameter model with every default."""
         return self.parameters()
 
     def entity(self, name: str) -> EntityTable:
+        """The entity table with this name (KeyError when there is none)."""
         for table in self.entities:
             if table.name == name:
                 return table

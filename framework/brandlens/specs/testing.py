@@ -28,8 +28,11 @@ from brandlens.cli.render import failure_report
 from brandlens.engine.result import VerifyReport
 from brandlens.specs.verification import DEFAULT_EXAMPLES, verify
 
+__all__ = ["assert_honours_spec", "brandlens_verify", "examples_from_env"]
+
 
 def examples_from_env() -> int:
+    """Examples per property: ``BRANDLENS_VERIFY_EXAMPLES`` when set, else the default."""
     raw = os.environ.get("BRANDLENS_VERIFY_EXAMPLES")
     return int(raw) if raw else DEFAULT_EXAMPLES
 

@@ -4,8 +4,13 @@ Public API (numpy arrays in and out; scipy for optimisation and special function
 
     from brandlens.stats.clv import fit_bgnbd, fit_gamma_gamma
 
-    bg = fit_bgnbd(frequency, recency, T)          # r, alpha, a, b
-    n = bg.expected_transactions(t, frequency, recency, T)
+    frequency = [0, 1, 2, 0, 3, 1]  # six customers, times in weeks
+    recency = [0.0, 10.0, 20.0, 0.0, 30.0, 5.0]
+    T = [40.0, 38.0, 39.0, 35.0, 40.0, 20.0]
+    monetary_value = [0.0, 20.0, 35.0, 0.0, 12.0, 50.0]
+
+    bg = fit_bgnbd(frequency, recency, T)  # r, alpha, a, b
+    n = bg.expected_transactions(52, frequency, recency, T)  # purchases next year
     gg = fit_gamma_gamma(frequency, monetary_value)  # p, q, v
     m = gg.expected_average_value(frequency, monetary_value)
 
@@ -33,7 +38,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import numpy as np
@@ -41,6 +46,16 @@ from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:  # pragma: no cover
     from scipy.optimize import OptimizeResult
+
+__all__ = [
+    "BetaGeoFit",
+    "GammaGammaFit",
+    "bgnbd_log_likelihood",
+    "fit_bgnbd",
+    "fit_gamma_gamma",
+    "gamma_gamma_log_likelihood",
+    "quiet",
+]
 
 
 P = ParamSpec("P")
@@ -65,13 +80,20 @@ def _arrays(*values: ArrayLike) -> list[np.ndarray]:
 
 @dataclass(frozen=True)
 class BetaGeoFit:
-    """A fitted BG/NBD model."""
+    """A fitted BG/NBD model: ``fit_bgnbd``'s result, or built from known parameters.
 
-    r: float
-    alpha: float
-    a: float
-    b: float
-    log_likelihood: float
+    Example (Fader, Hardie & Lee's CDNOW estimates; a customer with 2 repeat
+    purchases, the last at week 30.43 of 38.86, over the next 39 weeks)::
+
+        bg = BetaGeoFit(r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=-9582.4)
+        float(bg.expected_transactions(39, 2, 30.43, 38.86)[()])  # about 1.226
+    """
+
+    r: float = field(metadata={"doc": "shape of the Gamma purchase-rate heterogeneity"})
+    alpha: float = field(metadata={"doc": "scale of the purchase rates, in the time unit"})
+    a: float = field(metadata={"doc": "Beta shape of the drop-out probability"})
+    b: float = field(metadata={"doc": "Beta shape of the drop-out probability"})
+    log_likelihood: float = field(metadata={"doc": "at the fitted parameters"})
 
     @quiet
     def expected_transactions(
@@ -200,12 +222,18 @@ def fit_bgnbd(
 
 @dataclass(frozen=True)
 class GammaGammaFit:
-    """A fitted Gamma-Gamma spend model (v is the scale parameter, often written gamma)."""
+    """A fitted Gamma-Gamma spend model (v is the scale parameter, often written gamma).
 
-    p: float
-    q: float
-    v: float
-    log_likelihood: float
+    Example (the CDNOW estimates; a customer with 3 repeat purchases averaging 40)::
+
+        gg = GammaGammaFit(p=6.25, q=3.74, v=15.44, log_likelihood=float("nan"))
+        float(gg.expected_average_value(3, 40.0)[()])  # about 39.39
+    """
+
+    p: float = field(metadata={"doc": "shape of the per-transaction spend Gamma"})
+    q: float = field(metadata={"doc": "shape of the customers' spend-scale Gamma"})
+    v: float = field(metadata={"doc": "scale of the spend-scale Gamma, in money"})
+    log_likelihood: float = field(metadata={"doc": "at the fitted parameters"})
 
     @property
     def population_mean(self) -> float:
