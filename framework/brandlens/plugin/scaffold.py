@@ -146,10 +146,25 @@ def test_{name}_honours_its_spec():
 README = """\
 # brandlens-{name}
 
-A [brandlens](https://pypi.org/project/brandlens/) methodology plugin.
+A methodology plugin for brandlens: `brandlens compute DATA -m {name}`.
+
+## Install
+
+brandlens is not on a package index yet, so install it first into the
+environment that will hold this plugin, from a checkout of brandlens or from a
+wheel built from one (`pip wheel --no-deps /path/to/brandlens`):
 
 ```bash
-pip install -e ".[test]"
+python3 -m venv .venv && . .venv/bin/activate
+pip install {brandlens_source}
+pip install -e ".[test]"       # this plugin; its dependency "brandlens" is now met
+```
+{origin_note}
+Once brandlens is published, `pip install -e ".[test]"` alone installs both.
+
+## Use
+
+```bash
 brandlens plugins              # lists {name}
 brandlens compute DATA -m {name}
 brandlens verify {name}        # checks every property in spec.yaml
@@ -158,7 +173,42 @@ python -m pytest               # the same check from your test suite
 
 Edit `brandlens_{name}/__init__.py` (the computation) and
 `brandlens_{name}/spec.yaml` (definitions, parameter sources and properties).
+The public plugin API is `brandlens.plugin`; its reference is docs/api.md in
+the brandlens repository.
 """
+
+
+def brandlens_checkout() -> Path | None:
+    """The folder brandlens was installed from, when it was installed from a local folder.
+
+    pip records it in the distribution's ``direct_url.json`` (editable or not); a
+    wheel or index install has no folder, and the README then names a placeholder.
+    """
+    import json
+    from importlib.metadata import PackageNotFoundError, distribution
+    from urllib.parse import unquote, urlparse
+
+    try:
+        raw = distribution("brandlens").read_text("direct_url.json")
+    except PackageNotFoundError:
+        return None
+    if not raw:
+        return None
+    url = urlparse(json.loads(raw).get("url", ""))
+    if url.scheme != "file":
+        return None
+    folder = Path(unquote(url.path))
+    return folder if (folder / "pyproject.toml").is_file() else None
+
+
+def _readme_values() -> dict[str, str]:
+    checkout = brandlens_checkout()
+    if checkout is None:
+        return {"brandlens_source": "/path/to/brandlens", "origin_note": ""}
+    return {
+        "brandlens_source": str(checkout),
+        "origin_note": f"\n(`{checkout}` is the brandlens checkout this package was made with.)\n",
+    }
 
 
 def new_plugin(name: str, directory: Path) -> Path:
@@ -186,7 +236,8 @@ def new_plugin(name: str, directory: Path) -> Path:
         for rel, template in files.items():
             path = root / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(path, template.format(name=name, title=title), "new-plugin")
+            text = template.format(name=name, title=title, **_readme_values())
+            atomic_write_text(path, text, "new-plugin")
     except BaseException as e:  # no half-written package: the folder was ours alone
         shutil.rmtree(root, ignore_errors=True)
         if isinstance(e, OSError):
