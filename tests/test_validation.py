@@ -289,3 +289,34 @@ def test_duplicate_checks_in_slices_find_the_same_rows(events_dir, monkeypatch):
     finally:
         whole.close()
         sliced.close()
+
+
+def test_the_gated_blank_check_equals_the_regular_expression():
+    """blank_sql's byte gate never changes the answer of regexp_full_match(x, '\\s*')."""
+    import duckdb
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from brandlens.data.validation import _BLANK, blank_sql
+
+    con = duckdb.connect()
+    chars = st.sampled_from([" ", "\t", "\n", "\r", "\f", "\v", "\x00", "\x1f", "!", "a", "\u3000"])
+    texts = st.one_of(st.none(), st.text(chars, max_size=4), st.text(max_size=4))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(texts, min_size=1, max_size=20))
+    def check(values):
+        rows = con.execute(
+            f"SELECT {blank_sql('x')}, regexp_full_match(x, '{_BLANK}') "
+            "FROM (SELECT unnest($v) AS x)",
+            {"v": values},
+        ).fetchall()
+        assert all(gated == plain for gated, plain in rows), (values, rows)
+
+    check()
+    # by hand: the edge cases, each decided by the gate or by the expression
+    assert con.execute(
+        f"SELECT list({blank_sql('x')} ORDER BY i) FROM (SELECT unnest($v) AS x, "
+        "generate_subscripts($v, 1) AS i)",
+        {"v": ["", " ", "\t\n", " a", "!", "\u3000", "a "]},
+    ).fetchone()[0] == [True, True, True, False, False, False, False]
