@@ -519,15 +519,43 @@ def _report_skipped(result: Any) -> None:
         say(f"brandlens: not applicable to this data ({reason}): {', '.join(names)}")
 
 
+def _report_broken_plugins() -> None:
+    """One warning line per installed plugin that failed to load or register.
+
+    Its methodologies did not run; the run's exit code is not changed by it (the
+    user did not ask for that plugin by name). ``brandlens plugins`` shows every error.
+    """
+    from brandlens.plugin.host import host
+
+    for info in host.registry().plugins:
+        problems = [e for e in info.errors if not e.startswith("spec:")]
+        if problems:
+            more = (
+                f" (and {len(problems) - 1} more: brandlens plugins)" if len(problems) > 1 else ""
+            )
+            say(f"brandlens: warning: plugin {info.name} was not run: {problems[0]}{more}")
+
+
 def _report_errors(result: Any, fmt: Fmt, skipped: bool = True) -> None:
-    """Skipped indicators as a note; failed ones as messages on stderr (any format) and exit 1."""
+    """Skipped indicators as a note; failed ones as messages on stderr (any format) and exit 1.
+
+    Indicators of one methodology that failed with the same message (a spent budget, a
+    failed relation) are one line.
+    """
     if skipped:
         _report_skipped(result)
+    _report_broken_plugins()
     if not result.errors:
         return
     # Always on stderr too: with --output, or below a long table, the data hides them.
+    groups: dict[tuple[str, str], list[str]] = {}
     for e in result.errors:
-        say(f"brandlens: indicator {e.indicator} failed: {e.message}")
+        groups.setdefault((e.indicator.split(".", 1)[0], e.message), []).append(e.indicator)
+    for (_, message), ids in groups.items():
+        if len(ids) == 1:
+            say(f"brandlens: indicator {ids[0]} failed: {message}")
+        else:
+            say(f"brandlens: indicators {', '.join(ids)} failed: {message}")
     raise typer.Exit(EXIT_DATA)
 
 
