@@ -624,7 +624,9 @@ class Dataset:
             if back:
                 flows += [
                     (ladder.name, *row)
-                    for row in self.con.execute(_FLOW_SQL.format(table=table), {"back": back})
+                    for row in self.con.execute(
+                        _FLOW_SQL.format(table=table), {"back": back}
+                    ).fetchall()
                 ]
             self.con.execute(f"DROP TABLE IF EXISTS {table}")
         return counts, flows
