@@ -63,6 +63,7 @@ def test_compute_json_is_the_result_contract(runner, toy, events_dir):
         "results",
         "errors",
         "not_applicable",
+        "key_order",  # the declared key orders (a ladder's stages lowest first)
     ]
     assert doc["dataset"]["rows_read"] == 5
     assert doc["errors"] == []
@@ -222,6 +223,7 @@ def test_schema_prints_json_schema(runner):
         "validation",
         "verification",
         "entities",
+        "funnel",
     }
     assert doc["tables"]["events"]["required"] == ["ts", "user_id", "event_type"]
     assert "purchase" in doc["tables"]["events"]["properties"]["event_type"]["examples"]

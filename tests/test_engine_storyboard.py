@@ -170,9 +170,17 @@ def test_shuffled_rows_give_byte_identical_json(toy, events_dir, tmp_path):
 
 
 def test_results_are_sorted(toy, events_dir):
+    """By methodology, indicator and brand, then keys in their declared order (a ladder's
+    stages lowest first: A, I, P, L), never alphabetically."""
     r = brandlens.compute(events_dir(STORY), as_of=D, methodologies=["toy"])
-    keys = [(x.methodology, x.indicator, x.brand, x.key or "") for x in r.results]
+    position = {i: {k: n for n, k in enumerate(keys)} for i, keys in r.key_order.items()}
+    keys = [
+        (x.methodology, x.indicator, x.brand, position.get(x.indicator, {}).get(x.key, -1))
+        for x in r.results
+    ]
     assert keys == sorted(keys)
+    stages = [x.key for x in r.results if x.indicator == "toy.stage_users" and x.brand == "B"]
+    assert stages == r.key_order["toy.stage_users"] == ["A", "I", "P", "L"]
 
 
 def test_engine_settings_reach_duckdb(events_dir, tmp_path, monkeypatch):

@@ -22,13 +22,13 @@ hookimpl = pluggy.HookimplMarker("brandlens")
 """Decorator for plugin hook implementations: ``@brandlens.hookimpl``."""
 
 if TYPE_CHECKING:  # pragma: no cover
-    from brandlens.api import compare, compute, entities, validate
+    from brandlens.api import compare, compute, entities, funnel, validate
 
-__all__ = ["__version__", "compare", "compute", "entities", "hookimpl", "validate"]
+__all__ = ["__version__", "compare", "compute", "entities", "funnel", "hookimpl", "validate"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in {"compute", "compare", "entities", "validate"}:
+    if name in {"compute", "compare", "entities", "funnel", "validate"}:
         from brandlens import api
 
         return getattr(api, name)

@@ -7,8 +7,33 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from brandlens.engine.result import CacheReport, Comparison, EntityListing, Result, ValidationReport
+from pydantic import BaseModel, ValidationError
+
+from brandlens.analysis.model import Comparison, FunnelReport
+from brandlens.engine.result import CacheReport, EntityListing, Result, ValidationReport
 from brandlens.engine.runs import Dataset, EngineConfig, Progress
+from brandlens.errors import UsageError
+
+
+def _dataset(
+    data: str | Path,
+    mapping: str | Path | None,
+    preset: str | None,
+    timezone: str | None,
+    strict: bool,
+    config: EngineConfig | None,
+    cache: bool | None,
+) -> Dataset:
+    """DATA opened and validated (or found in the cache) for one call of the API."""
+    return Dataset(
+        data,
+        mapping=mapping,
+        preset=preset,
+        timezone=timezone,
+        strict=strict,
+        config=config,
+        cache=cache,
+    )
 
 
 def compute(
@@ -27,15 +52,7 @@ def compute(
     cache: bool | None = None,
 ) -> Result:
     """Compute every indicator of the chosen methodologies (default: all) per brand."""
-    with Dataset(
-        data,
-        mapping=mapping,
-        preset=preset,
-        timezone=timezone,
-        strict=strict,
-        config=config,
-        cache=cache,
-    ) as ds:
+    with _dataset(data, mapping, preset, timezone, strict, config, cache) as ds:
         return ds.compute(
             as_of=as_of,
             methodologies=methodologies,
@@ -52,6 +69,12 @@ def compare(
     brands: Iterable[str] | None = None,
     params: Mapping[str, Any] | None = None,
     *,
+    currency: str = "CNY",
+    category: str | None = None,
+    across_categories: bool = False,
+    baseline: str | None = None,
+    benchmark: str | Path | None = None,
+    funnel: bool = False,
     mapping: str | Path | None = None,
     preset: str | None = None,
     timezone: str | None = None,
@@ -60,23 +83,58 @@ def compare(
     progress: Progress | None = None,
     cache: bool | None = None,
 ) -> Comparison:
-    """One row per brand, the headline indicators of every chosen methodology as columns."""
-    with Dataset(
-        data,
-        mapping=mapping,
-        preset=preset,
-        timezone=timezone,
-        strict=strict,
-        config=config,
-        cache=cache,
-    ) as ds:
-        return ds.compare(
-            as_of=as_of,
-            methodologies=methodologies,
-            brands=brands,
-            params=params,
-            progress=progress,
-        )
+    """Compare brands on the headline indicators of the chosen methodologies (default: all).
+
+    Besides the values: the best brand per indicator, ranks and a composite per
+    methodology, Kendall's tau-b and W between methodologies, each brand within its
+    main category (or ``category``; ``across_categories=True`` turns it off), due
+    target achievement, and on request change since ``baseline`` (``previous``,
+    ``yoy`` or a date), placement against a ``benchmark`` file and the common
+    ``funnel`` under every ladder. See docs/comparing.md.
+    """
+    from brandlens.analysis.compare import CompareOptions
+    from brandlens.analysis.compare import compare as run_compare
+
+    options = _options(
+        CompareOptions,
+        currency=currency,
+        category=category,
+        across_categories=across_categories,
+        baseline=baseline,
+        benchmark=benchmark,
+        funnel=funnel,
+    )
+    with _dataset(data, mapping, preset, timezone, strict, config, cache) as ds:
+        return run_compare(ds, as_of, methodologies, brands, params, progress, options)
+
+
+def _options(model: type[BaseModel], **values: Any) -> Any:
+    """Options as a model; a bad value is a usage error naming it."""
+    try:
+        return model(**values)
+    except ValidationError as e:
+        raise UsageError(str(e.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+
+
+def funnel(
+    data: str | Path,
+    brand: str,
+    methodologies: Iterable[str] | None = None,
+    as_of: str | date | None = None,
+    params: Mapping[str, Any] | None = None,
+    *,
+    mapping: str | Path | None = None,
+    preset: str | None = None,
+    timezone: str | None = None,
+    strict: bool = False,
+    config: EngineConfig | None = None,
+    cache: bool | None = None,
+) -> FunnelReport:
+    """One brand's stages on every ladder, with counts, shares and the week's flow."""
+    from brandlens.analysis.funnel import funnel_report
+
+    with _dataset(data, mapping, preset, timezone, strict, config, cache) as ds:
+        return funnel_report(ds, brand, methodologies, as_of, params)
 
 
 def entities(
@@ -95,15 +153,7 @@ def entities(
     cache: bool | None = None,
 ) -> EntityListing:
     """The rows of one entity table (e.g. SUPER's products) for the chosen brands."""
-    with Dataset(
-        data,
-        mapping=mapping,
-        preset=preset,
-        timezone=timezone,
-        strict=strict,
-        config=config,
-        cache=cache,
-    ) as ds:
+    with _dataset(data, mapping, preset, timezone, strict, config, cache) as ds:
         return ds.entities(methodology, table, brands=brands, as_of=as_of, params=params)
 
 

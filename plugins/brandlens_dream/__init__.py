@@ -86,6 +86,12 @@ BRAND_SEARCH = (Condition(column="query_type", op="=", value="brand"),)
 MIND = StageLadder(
     name="dream_mind",
     snapshots=(0, "$flow_period_days"),
+    funnel={
+        "reach": ("Aware",),
+        "engage": ("Appeal", "Consider"),
+        "buy": ("Purchase",),
+        "loyal": ("Retain",),
+    },
     stages=(
         Stage(
             key="Aware",

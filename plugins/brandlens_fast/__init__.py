@@ -72,6 +72,7 @@ class FastParameters(BaseModel):
 AIPL = StageLadder(
     name="aipl",
     snapshots=(0, "$advancing_period_days"),
+    funnel={"reach": ("A",), "engage": ("I",), "buy": ("P",), "loyal": ("L",)},
     stages=(
         Stage(
             key="A",

@@ -58,6 +58,8 @@ class GoalParameters(BaseModel):
 FOUR_A = StageLadder(
     name="four_a",
     snapshots=(0, "$flow_period_days"),
+    # 4A: Aware, Appeal, Act (purchase), Advocate (repurchase, positive review, share)
+    funnel={"reach": ("A1",), "engage": ("A2",), "buy": ("A3",), "loyal": ("A4",)},
     stages=(
         Stage(
             key="A1",

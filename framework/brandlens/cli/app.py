@@ -44,7 +44,32 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class _Group(TyperGroup):
-    """Runs every command: interrupts, unexpected exceptions and warnings become one line each."""
+    """Runs every command: interrupts, unexpected exceptions and warnings become one line each.
+
+    Usage errors (an unknown option, a missing argument, a bad value) are one line too,
+    ``brandlens: error: ...`` and exit 2, where click would draw a box.
+    """
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except Exception as e:
+            kind = type(e).__name__
+            if kind == "NoArgsIsHelpError":  # bare `brandlens` or group: help already shown
+                sys.exit(getattr(e, "exit_code", EXIT_USAGE))
+            if kind == "Abort":
+                say("brandlens: interrupted")
+                sys.exit(EXIT_INTERRUPTED)
+            if not hasattr(e, "format_message") or not hasattr(e, "exit_code"):
+                raise
+            # click's (or typer's vendored click's) ClickException: one line, no box
+            ctx = getattr(e, "ctx", None)
+            hint = f" (see {ctx.command_path} -h)" if ctx is not None else ""
+            say(f"{e.format_message()}{hint}", prefix="brandlens: error: ", style="bold red")
+            sys.exit(e.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         with warnings.catch_warnings(record=True) as caught:
@@ -144,7 +169,28 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from brandlens import __version__
+
+        sys.stdout.write(f"brandlens {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-V", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Consumer-asset indicators (AIPL/FAST, 4A/GOAL, GROW, ...) from a raw event log."""
 
 
 FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="Output format.")]
@@ -352,6 +398,7 @@ def _run(
     quiet: bool,
     config: Any,
     no_cache: bool = False,
+    options: Any = None,
 ) -> Any:
     from brandlens.engine.runs import Dataset
 
@@ -373,7 +420,11 @@ def _run(
                 params=_params(param),
                 progress=step,
             )
-            return ds.compute(**kwargs) if kind == "compute" else ds.compare(**kwargs)
+            if kind == "compute":
+                return ds.compute(**kwargs)
+            from brandlens.analysis.compare import compare as run_compare
+
+            return run_compare(ds, **kwargs, options=options)
 
 
 @app.command()
@@ -426,6 +477,39 @@ def compare(
     methodology: MethodOpt = None,
     brand: BrandOpt = None,
     param: ParamOpt = None,
+    currency: Annotated[
+        str, typer.Option("--currency", help="Currency code shown with money values.")
+    ] = "CNY",
+    category: Annotated[
+        str | None,
+        typer.Option(
+            "--category",
+            help="Compare within this category (default: each brand within its main "
+            "category, the one with the most purchase GMV).",
+        ),
+    ] = None,
+    across_categories: Annotated[
+        bool, typer.Option("--across-categories", help="No category context.")
+    ] = False,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="Show change since: previous (a month before), yoy (a year before) or a date.",
+        ),
+    ] = None,
+    benchmark: Annotated[
+        Path | None,
+        typer.Option(
+            "--benchmark",
+            help="CSV or YAML of published figures: indicator, category, p25, p50, p75, "
+            "top10, source (docs/comparing.md).",
+        ),
+    ] = None,
+    funnel: Annotated[
+        bool,
+        typer.Option("--funnel", help="Each brand's reach/engage/buy/loyal under every ladder."),
+    ] = False,
     mapping: MappingOpt = None,
     preset: PresetOpt = None,
     timezone: TimezoneOpt = None,
@@ -441,8 +525,20 @@ def compare(
     query_timeout: QueryTimeoutOpt = None,
     methodology_budget: BudgetOpt = None,
 ) -> None:
-    """One row per brand; the headline indicators of every methodology as columns."""
+    """Compare brands: headline values, leaders, ranks, agreement and category context."""
+    from brandlens.analysis.compare import CompareOptions
+    from brandlens.api import _options
+
     with errors():
+        options = _options(
+            CompareOptions,
+            currency=currency,
+            category=category,
+            across_categories=across_categories,
+            baseline=baseline,
+            benchmark=benchmark,
+            funnel=funnel,
+        )
         result = _run(
             "compare",
             data,
@@ -457,9 +553,49 @@ def compare(
             quiet,
             _config(memory_limit, threads, temp_directory, query_timeout, methodology_budget),
             no_cache,
+            options,
         )
     emit(result, fmt, output, no_color)
     _report_errors(result, fmt)
+
+
+@app.command("funnel")
+def funnel_command(
+    data: DataArg,
+    brand: Annotated[str, typer.Option("--brand", "-b", help="The brand to show.")],
+    methodology: MethodOpt = None,
+    as_of: AsOfOpt = None,
+    param: ParamOpt = None,
+    mapping: MappingOpt = None,
+    preset: PresetOpt = None,
+    timezone: TimezoneOpt = None,
+    strict: StrictOpt = False,
+    fmt: FormatOpt = Fmt.table,
+    output: OutputOpt = None,
+    no_color: NoColorOpt = False,
+    memory_limit: MemoryOpt = None,
+    threads: ThreadsOpt = None,
+    temp_directory: TempOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """One brand's ladder stages as bars: counts, shares and the week's flow."""
+    from brandlens import api
+
+    with errors():
+        report = api.funnel(
+            data,
+            brand,
+            methodology,
+            as_of=as_of,
+            params=_params(param),
+            mapping=mapping,
+            preset=preset,
+            timezone=timezone,
+            strict=strict,
+            config=_config(memory_limit, threads, temp_directory),
+            cache=False if no_cache else None,
+        )
+    emit(report, fmt, output, no_color)
 
 
 @app.command()
@@ -730,9 +866,9 @@ def schema(
     """JSON Schema of the canonical tables and of the result contract (or of spec files)."""
     import json
 
+    from brandlens.analysis.model import Comparison, FunnelReport
     from brandlens.data.schema import json_schemas
     from brandlens.engine.result import (
-        Comparison,
         EntityListing,
         Result,
         ValidationReport,
@@ -750,6 +886,7 @@ def schema(
             "validation": ValidationReport.model_json_schema(),
             "verification": VerifyReport.model_json_schema(),
             "entities": EntityListing.model_json_schema(),
+            "funnel": FunnelReport.model_json_schema(),
         }
     write_output(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", output)
 

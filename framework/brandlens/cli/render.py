@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from brandlens.analysis.model import Comparison, FunnelReport
 from brandlens.cli.bench import BenchReport
 from brandlens.engine.result import (
     CacheReport,
-    Comparison,
     EntityListing,
     Result,
     ValidationReport,
@@ -32,6 +33,7 @@ from brandlens.engine.result import (
 from brandlens.plugin import catalog
 
 if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
     from rich.text import Text
 
 
@@ -85,6 +87,13 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _full(v: Any) -> str:
+    """A value at full precision (what JSON holds): floats as Python writes them."""
+    if isinstance(v, float):
+        return repr(v)
+    return _fmt(v)
+
+
 def sections(model: BaseModel) -> list[Section]:
     """The tabular view of each model the CLI prints."""
     if isinstance(model, Result):
@@ -102,9 +111,16 @@ def sections(model: BaseModel) -> list[Section]:
         out = [Section("results", cols, [[getattr(r, c) for c in cols] for r in model.results])]
         return out + _problem_sections(model)
     if isinstance(model, Comparison):
-        cols = ["brand"] + [c.indicator for c in model.columns]
-        rows = [[r.brand] + [r.values.get(c.indicator) for c in model.columns] for r in model.rows]
-        return [Section("comparison", cols, rows), *_problem_sections(model)]
+        return [*_comparison_sections(model), *_problem_sections(model)]
+    if isinstance(model, FunnelReport):
+        cols = ["methodology", "ladder", "stage", "title", "step", "users", "share", "before"]
+        cols += ["gained", "lost"]
+        rows = [
+            [lad.methodology, lad.ladder, *[getattr(st, c) for c in cols[2:]]]
+            for lad in model.ladders
+            for st in lad.stages
+        ]
+        return [Section(f"funnel: {model.brand}", cols, rows)]
     if isinstance(model, EntityListing):
         title = f"{model.methodology}.{model.table}: {model.title}"
         rows = [[r.get(c) for c in model.columns] for r in model.rows]
@@ -252,6 +268,13 @@ def render(model: BaseModel, fmt: Format, color: bool = True, width: int | None 
     if fmt is Format.json:
         return model.model_dump_json(indent=2) + "\n"
     secs = sections(model)
+    if fmt is Format.csv and isinstance(model, Comparison):  # the long form: every answer
+        records = model.records()
+        names = list(records[0]) if records else ["methodology", "indicator", "brand", "value"]
+        return "".join(
+            _csv_line(row)
+            for row in [names, *[["" if v is None else v for v in r.values()] for r in records]]
+        )
     if fmt is Format.csv:
         main = secs[0]  # csv carries the data rows; errors go to stderr as messages
         lines = [_csv_line(main.columns)]
@@ -263,16 +286,38 @@ def render(model: BaseModel, fmt: Format, color: bool = True, width: int | None 
             )
         return "".join(lines)
     if fmt is Format.markdown:
+        cell = _full if isinstance(model, Comparison | FunnelReport) else _fmt
         parts = []
         for s in secs:
             parts.append(f"### {_md(s.title)}\n")
             parts.append("| " + " | ".join(_md(c) for c in s.columns) + " |")
             parts.append("|" + "---|" * len(s.columns))
             for row in s.rows:
-                parts.append("| " + " | ".join(_md(_fmt(v)) for v in row) + " |")
+                parts.append("| " + " | ".join(_md(cell(v)) for v in row) + " |")
             parts.append("")
         return "\n".join(parts)
+    if isinstance(model, Comparison | FunnelReport):
+        console = _console(color, width)
+        console.print(plain(_header(model)))
+        if isinstance(model, Comparison):
+            comparison_text(console, model, color)
+        else:
+            funnel_text(console, model)
+        return console.file.getvalue()  # type: ignore[attr-defined]
     return _rich_tables(model, secs, color, width)
+
+
+def _console(color: bool, width: int | None) -> Console:
+    from rich.console import Console
+
+    return Console(
+        file=io.StringIO(),
+        no_color=not color,
+        color_system="standard" if color else None,
+        width=width or 120,
+        force_terminal=color,
+        highlight=False,
+    )
 
 
 def _csv_line(row: list[Any]) -> str:
@@ -317,7 +362,7 @@ def _rich_tables(model: BaseModel, secs: list[Section], color: bool, width: int 
                 isinstance(v, int | float) and not isinstance(v, bool) for v in cells
             )
             table.add_column(
-                plain(_column_title(model, c), newlines=True),
+                plain(c, newlines=True),
                 justify="right" if numeric else "left",
                 overflow="fold",
             )
@@ -351,6 +396,8 @@ def _header(model: BaseModel) -> str:
             f"as of {model.as_of} ({model.timezone}) · {d.source} · {len(model.rows)} "
             f"row(s) for {len(model.brands)} brand(s)"
         )
+    if isinstance(model, FunnelReport):
+        return f"{model.brand} as of {model.as_of} ({model.timezone}) · {model.dataset.source}"
     if isinstance(model, Result | Comparison):
         d = model.dataset
         return (
@@ -360,10 +407,398 @@ def _header(model: BaseModel) -> str:
     return ""
 
 
-def _column_title(model: BaseModel, column: str) -> str:
-    if isinstance(model, Comparison):
-        for c in model.columns:
-            if c.indicator == column:
-                arrow = "↑" if c.direction == "higher" else "↓"
-                return f"{c.methodology.upper()}\n{c.title} {arrow}\n({c.unit})"
-    return column
+# ---- comparison and funnel ----------------------------------------------------------------
+# The terminal view formats values by unit and never lets a cell wrap: a table that would
+# not fit the width is laid out another way (brands as rows) or split into column blocks.
+
+NULL_MARKS = {"no_denominator": "¹", "not_applicable": "²", "failed": "³", "no_value": "⁴"}
+NULL_NOTES = {
+    "no_denominator": "no denominator: nothing to divide by",
+    "not_applicable": "not applicable: the data lacks a table or column it needs",
+    "failed": "failed: see the error on stderr",
+    "no_value": "no value returned",
+}
+BEST = "*"
+
+
+def format_value(value: Any, unit: str, currency: str = "CNY") -> str:
+    """A value for a person: ratios as percentages, counts with separators, money with a code."""
+    if value is None:
+        return "–"
+    if unit == "ratio":
+        return _percent(value)
+    if unit in ("users", "count"):
+        return f"{value:,.0f}"
+    if unit == "currency":
+        return f"{currency} {value:,.0f}" if abs(value) >= 1000 else f"{currency} {value:,.2f}"
+    if unit == "index":
+        return f"{value:,.0f}"
+    if unit == "days":
+        return f"{value:,.1f} d"
+    return _fmt(value)
+
+
+def _percent(ratio: float) -> str:
+    """Two significant digits below 1%, one decimal above: 0.047%, 3.3%, 35.6%, 127.0%."""
+    pct = ratio * 100
+    if pct == 0:
+        return "0%"
+    digits = max(1, 1 - math.floor(math.log10(abs(pct))))
+    return f"{pct:,.{digits}f}%"
+
+
+def _signed_percent(ratio: float) -> str:
+    return ("+" if ratio > 0 else "") + _percent(ratio)
+
+
+def _rank_text(rank: float | None) -> str:
+    if rank is None:
+        return "–"
+    return f"{rank:.0f}" if float(rank).is_integer() else f"{rank:.1f}"
+
+
+@dataclass
+class _Grid:
+    """A table to lay out: leading columns repeated in every block, then data columns."""
+
+    title: str
+    lead: list[str]
+    data: list[str]
+    rows: list[tuple[list[str], list[str]]]  # (lead cells, data cells)
+    right: bool = True  # data columns right-aligned
+
+
+def _width(cells: list[str]) -> int:
+    from rich.cells import cell_len
+
+    return max((cell_len(printable(c)) for c in cells), default=0)
+
+
+def _col_widths(grid: _Grid) -> tuple[list[int], list[int]]:
+    lead = [_width([h] + [r[0][i] for r in grid.rows]) for i, h in enumerate(grid.lead)]
+    data = [_width([h] + [r[1][i] for r in grid.rows]) for i, h in enumerate(grid.data)]
+    return lead, data
+
+
+def _table_width(widths: list[int]) -> int:
+    """Rich's default box: one space of padding each side and one rule between columns."""
+    return sum(w + 3 for w in widths) + 1
+
+
+def _fits(grid: _Grid, width: int) -> bool:
+    lead, data = _col_widths(grid)
+    return _table_width(lead + data) <= width
+
+
+def _blocks(grid: _Grid, width: int) -> list[list[int]]:
+    """Data columns split greedily into blocks that fit beside the leading columns."""
+    lead, data = _col_widths(grid)
+    room = width - _table_width(lead)
+    blocks: list[list[int]] = [[]]
+    used = 0
+    for i, w in enumerate(data):
+        if blocks[-1] and used + w + 3 > room:
+            blocks.append([])
+            used = 0
+        blocks[-1].append(i)
+        used += w + 3
+    return blocks
+
+
+def _print_grid(console: Console, grid: _Grid, color: bool) -> None:
+    from rich.table import Table
+
+    for n, block in enumerate(_blocks(grid, console.width)):
+        # the title is a line of its own: a table title would wrap at the table's width
+        console.print(plain(grid.title if n == 0 else f"{grid.title} (continued)"))
+        table = Table(expand=False)
+        for h in grid.lead:
+            table.add_column(plain(h), no_wrap=True, overflow="ellipsis")
+        for i in block:
+            table.add_column(
+                plain(grid.data[i]), no_wrap=True, justify="right" if grid.right else "left"
+            )
+        for lead, data in grid.rows:
+            cells = [plain(c) for c in lead]
+            for i in block:
+                text = data[i]
+                best = text.endswith(BEST) and color
+                cells.append(plain(text, style="bold green" if best else ""))
+            table.add_row(*cells)
+        console.print(table)
+
+
+def _cell(c: Comparison, row: Any, col: Any) -> str:
+    value = row.values.get(col.indicator)
+    if value is None:
+        return "–" + NULL_MARKS[row.missing.get(col.indicator, "no_value")]
+    text = format_value(value, col.unit, c.currency)
+    return text + BEST if row.brand in col.best else text
+
+
+def _arrow(direction: str) -> str:
+    return "↑" if direction == "higher" else "↓"
+
+
+def _short(indicator: str) -> str:
+    return indicator.split(".", 1)[1]
+
+
+def _methodology_columns(c: Comparison) -> list[tuple[str, list[Any]]]:
+    return [(m, [col for col in c.columns if col.methodology == m]) for m in c.methodologies]
+
+
+TITLE_WIDTH = 34
+"""The widest an indicator title gets in the wide layout (longer ones end in an ellipsis)."""
+
+
+def _values_grids(c: Comparison, width: int) -> list[_Grid]:
+    """Indicators as rows and brands as columns when every methodology's table fits the
+    width; otherwise brands as rows, one block per methodology (split if still too wide)."""
+    wide = []
+    for m, cols in _methodology_columns(c):
+        rows = []
+        for col in cols:
+            title = f"{col.title} {_arrow(col.direction)}"
+            if len(title) > TITLE_WIDTH:
+                title = col.title[: TITLE_WIDTH - 3].rstrip() + "… " + _arrow(col.direction)
+            rows.append(([title], [_cell(c, r, col) for r in c.rows]))
+        wide.append(_Grid(m.upper(), ["indicator"], [r.brand for r in c.rows], rows))
+    if all(_fits(g, width) for g in wide):
+        return wide
+    tall = []
+    for m, cols in _methodology_columns(c):
+        heads = [f"{_short(col.indicator)} {_arrow(col.direction)}" for col in cols]
+        rows = [([r.brand], [_cell(c, r, col) for col in cols]) for r in c.rows]
+        tall.append(_Grid(m.upper(), ["brand"], heads, rows))
+    return tall
+
+
+def comparison_text(console: Console, c: Comparison, color: bool) -> None:
+    """The comparison for a terminal: values, ranks, agreement, then the asked-for answers."""
+    for grid in _values_grids(c, console.width):
+        _print_grid(console, grid, color)
+    used = sorted({r.missing[k] for r in c.rows for k in r.missing}, key=list(NULL_MARKS).index)
+    notes = [f"{BEST} best on the row (↑ higher is better, ↓ lower)"]
+    notes += [f"–{NULL_MARKS[u]} {NULL_NOTES[u]}" for u in used]
+    for note in notes:
+        console.print(plain(note))
+    if c.rankings:
+        heads = [r.methodology.upper() for r in c.rankings]
+        by = {(r.methodology, b.brand): b for r in c.rankings for b in r.brands}
+        rows = [
+            (
+                [row.brand],
+                [
+                    _rank_text(getattr(by.get((r.methodology, row.brand)), "composite_rank", None))
+                    for r in c.rankings
+                ],
+            )
+            for row in c.rows
+        ]
+        title = "composite rank per methodology (mean of headline ranks; 1 = best)"
+        _print_grid(console, _Grid(title, ["brand"], heads, rows), color)
+    if c.agreement is not None:
+        console.print(
+            plain("agreement between methodologies' composite rankings (Kendall's tau-b)")
+        )
+        for line in [p.reading for p in c.agreement.pairs] + c.agreement.reading.split("; "):
+            console.print(plain("  " + line))
+    if c.category is not None and c.category.cells:
+        _category_grids(console, c, color)
+    if c.baseline is not None:
+        cells = {(x.brand, x.indicator): x for x in c.baseline.cells}
+        for m, cols in _methodology_columns(c):
+            heads = [_short(col.indicator) for col in cols]
+            rows = [
+                (
+                    [r.brand],
+                    [
+                        _change(cells.get((r.brand, col.indicator)), col.unit, c.currency)
+                        for col in cols
+                    ],
+                )
+                for r in c.rows
+            ]
+            title = f"{m.upper()}: change since {c.baseline.as_of} ({c.baseline.kind})"
+            _print_grid(console, _Grid(title, ["brand"], heads, rows), color)
+    if c.achievements:
+        ids = list(dict.fromkeys(a.indicator for a in c.achievements))
+        got = {(a.brand, a.indicator): a for a in c.achievements}
+        ends = sorted({a.period_end for a in c.achievements})
+        rows = [
+            ([r.brand], [_achieved(got.get((r.brand, i))) for i in ids])
+            for r in c.rows
+            if any((r.brand, i) in got for i in ids)
+        ]
+        title = f"target achievement (actual / target; periods ending {', '.join(ends)})"
+        _print_grid(console, _Grid(title, ["brand"], ids, rows), color)
+    if c.benchmarks:
+        ids = list(dict.fromkeys(b.indicator for b in c.benchmarks))
+        got = {(b.brand, b.indicator): b for b in c.benchmarks}
+        rows = [
+            ([r.brand], [_band(got.get((r.brand, i))) for i in ids])
+            for r in c.rows
+            if any((r.brand, i) in got for i in ids)
+        ]
+        _print_grid(console, _Grid("published benchmarks", ["brand"], ids, rows, False), color)
+        sources = sorted({b.source for b in c.benchmarks if b.source})
+        if sources:
+            console.print(plain("sources: " + "; ".join(sources)))
+    if c.funnel is not None and c.funnel.cells:
+        _funnel_grid(console, c, color)
+
+
+def _change(cell: Any, unit: str, currency: str) -> str:
+    """Relative change where the baseline is not zero, else the change in the unit."""
+    if cell is None or cell.change is None:
+        return "–"
+    if cell.change_rel is not None:
+        return _signed_percent(cell.change_rel)
+    if cell.change == 0:
+        return "0"
+    if unit == "ratio":  # from zero: the change in percentage points
+        return f"{cell.change * 100:+,.1f} pt"
+    return ("+" if cell.change > 0 else "") + format_value(cell.change, unit, currency)
+
+
+def _achieved(a: Any) -> str:
+    return "" if a is None else "–" if a.achievement is None else _percent(a.achievement)
+
+
+def _band(b: Any) -> str:
+    return "" if b is None or b.band is None else b.band
+
+
+def _category_grids(console: Console, c: Comparison, color: bool) -> None:
+    """Per methodology: each brand's index to its category median and its percentile."""
+    assert c.category is not None
+    cells = {(x.brand, x.indicator): x for x in c.category.cells}
+    order = sorted(c.rows, key=lambda r: (r.category is None, r.category or "", r.brand))
+    for m, cols in _methodology_columns(c):
+        heads = [_short(col.indicator) for col in cols]
+        rows = [
+            (
+                [r.brand, r.category or ""],
+                [_context(cells.get((r.brand, col.indicator))) for col in cols],
+            )
+            for r in order
+        ]
+        title = f"{m.upper()} within category: index to the median (100) · percentile"
+        _print_grid(console, _Grid(title, ["brand", "category"], heads, rows), color)
+
+
+def _context(x: Any) -> str:
+    if x is None:
+        return ""
+    index = "–" if x.index is None else f"{x.index:,.0f}"
+    pct = "" if x.percentile is None else f" · p{x.percentile:.0f}"
+    return index + pct
+
+
+def _funnel_grid(console: Console, c: Comparison, color: bool) -> None:
+    """Each brand under every ladder: users reached at each step and the step conversion."""
+    assert c.funnel is not None
+    f = c.funnel
+    got = {(x.brand, x.ladder, x.step): x for x in f.cells}
+    rows = []
+    for r in c.rows:
+        for i, lad in enumerate(f.ladders):
+            cells = []
+            for step in f.steps:
+                x = got.get((r.brand, lad.ladder, step))
+                if x is None or x.reached is None:
+                    cells.append("")
+                    continue
+                conv = "" if x.conversion is None else f" ({_percent(x.conversion)})"
+                cells.append(f"{x.reached:,}{conv}")
+            name = f"{lad.methodology.upper()} {lad.ladder}"
+            rows.append(([r.brand if i == 0 else "", name], cells))
+    title = "funnel: users at each step or beyond (conversion from the step before)"
+    _print_grid(console, _Grid(title, ["brand", "ladder"], list(f.steps), rows), color)
+
+
+BAR = 24
+"""Characters of the longest funnel bar."""
+
+
+def funnel_text(console: Console, report: FunnelReport) -> None:
+    """A brand's stages on each ladder as horizontal bars, with the flow over ``days``."""
+    for lad in report.ladders:
+        top = max((s.users for s in lad.stages), default=0)
+        rows = []
+        for s in lad.stages:
+            length = 0 if not top else s.users / top * BAR
+            bar = "█" * int(length) + ("▏" if s.users and length < 1 else "")
+            share = "–" if s.share is None else _percent(s.share)
+            rows.append(
+                (
+                    [s.stage, s.title or "", bar],
+                    [f"{s.users:,}", share, f"{s.before:,}", f"+{s.gained:,}", f"-{s.lost:,}"],
+                )
+            )
+        heads = ["users", "share", f"{report.days} days ago", "in", "out"]
+        title = (
+            f"{lad.methodology.upper()} · {lad.ladder}: {lad.users:,} users "
+            f"({lad.users - lad.before:+,} in {report.days} days)"
+        )
+        _print_grid(console, _Grid(title, ["stage", "title", ""], heads, rows), False)
+
+
+def _comparison_sections(c: Comparison) -> list[Section]:
+    """Markdown's view: every answer as a table, values at full precision."""
+    brands = [r.brand for r in c.rows]
+    out = [
+        Section(
+            "values",
+            ["methodology", "indicator", "unit", "direction", "best", *brands],
+            [
+                [col.methodology, col.indicator, col.unit, col.direction, col.best]
+                + [r.values.get(col.indicator) for r in c.rows]
+                for col in c.columns
+            ],
+        )
+    ]
+    missing = [
+        [r.brand, i, reason]
+        for col in c.columns
+        for r in c.rows
+        if (reason := r.missing.get(i := col.indicator))
+    ]
+    if missing:
+        out.append(Section("null values", ["brand", "indicator", "reason"], missing))
+    rank_rows = []
+    for rk in c.rankings:
+        for b in rk.brands:
+            rank_rows += [[rk.methodology, b.brand, i, b.ranks.get(i)] for i in rk.indicators]
+            rank_rows.append([rk.methodology, b.brand, "composite", b.composite_rank])
+    if rank_rows:
+        out.append(Section("ranks", ["methodology", "brand", "indicator", "rank"], rank_rows))
+    if c.agreement is not None:
+        a = c.agreement
+        rows = [[p.first, p.second, p.tau_b, p.brands, p.reading] for p in a.pairs]
+        rows.append(["all", "Kendall's W", a.kendall_w, a.brands, a.reading])
+        out.append(Section("agreement", ["first", "second", "tau_b", "brands", "reading"], rows))
+    if c.category is not None:
+        cols = ["brand", "indicator", "category", "peers", "median", "index", "percentile"]
+        rows = [[getattr(x, k) for k in cols] for x in c.category.cells]
+        out.append(Section("category", cols, rows))
+    if c.baseline is not None:
+        cols = ["brand", "indicator", "value", "baseline", "change", "change_rel"]
+        rows = [[getattr(x, k) for k in cols] for x in c.baseline.cells]
+        out.append(Section(f"baseline {c.baseline.as_of} ({c.baseline.kind})", cols, rows))
+    if c.achievements:
+        cols = ["brand", "indicator", "period_start", "period_end", "target", "actual"]
+        cols.append("achievement")
+        rows = [[getattr(x, k) for k in cols] for x in c.achievements]
+        out.append(Section("targets", cols, rows))
+    if c.benchmarks:
+        cols = ["brand", "indicator", "category", "value", "p25", "p50", "p75", "top10", "band"]
+        cols += ["index", "source"]
+        rows = [[getattr(x, k) for k in cols] for x in c.benchmarks]
+        out.append(Section("benchmarks", cols, rows))
+    if c.funnel is not None:
+        cols = ["brand", "methodology", "ladder", "step", "users", "reached", "conversion"]
+        rows = [[getattr(x, k) for k in cols] for x in c.funnel.cells]
+        out.append(Section("funnel", cols, rows))
+    return out

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -231,13 +231,25 @@ class Stage(BaseModel):
     )
 
 
+FUNNEL_STEPS: tuple[str, ...] = ("reach", "engage", "buy", "loyal")
+"""The common funnel every ladder can be read on: reached by the brand, engaged with it,
+bought, loyal. A ladder declares which of its stages stand at each step (its crosswalk)."""
+
+
 class StageLadder(BaseModel):
     """Ordered stages (lowest first); the highest satisfied stage wins.
 
     Declared on a methodology, a ladder is compiled into one SQL pass and
-    materialised as a relation named after it, with columns ``snapshot`` (days
-    before as_of), ``brand``, ``user_id`` and ``stage``: one row per user with a
-    stage at each snapshot. ``stage_counts_sql`` and the other helpers read it.
+    materialised as a relation named after it, with columns ``days_before``,
+    ``snapshot_date``, ``user_id``, ``brand``, ``stage`` and ``stage_rank``: one row
+    per user with a stage at each snapshot. ``stage_counts_sql`` and the other
+    helpers read it.
+
+    ``funnel`` is the ladder's crosswalk onto the common funnel (``StageLadder.STEPS``):
+    step -> the stage keys at that step, e.g. AIPL ``{"reach": ("A",), "engage": ("I",),
+    "buy": ("P",), "loyal": ("L",)}``. Steps follow the ladder's order (a later step
+    holds only higher stages); a step may be left out, a stage may be at no step.
+    ``brandlens compare --funnel`` shows every ladder's brands on the same four steps.
 
     Example::
 
@@ -248,6 +260,7 @@ class StageLadder(BaseModel):
                 Stage(key="I", evidence=(Evidence(event_types=("product_view",), window_days=30),)),
                 Stage(key="P", evidence=(Evidence(event_types=("purchase",), window_days=365),)),
             ),
+            funnel={"engage": ("I",), "buy": ("P",)},
         )
     """
 
@@ -268,6 +281,48 @@ class StageLadder(BaseModel):
     snapshots: tuple[IntOrParam, ...] = Field(
         default=(0,), description="days before as_of at which stages are assigned"
     )
+    STEPS: ClassVar[tuple[str, ...]] = FUNNEL_STEPS
+
+    funnel: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="crosswalk: funnel step (reach, engage, buy, loyal) -> stage keys",
+    )
+
+    @model_validator(mode="after")
+    def _crosswalk(self) -> StageLadder:
+        rank = {s.key: i for i, s in enumerate(self.stages)}
+        seen: list[str] = []
+        last = -1
+        for step in FUNNEL_STEPS:
+            keys = self.funnel.get(step, ())
+            if step in self.funnel and not keys:
+                raise ValueError(f"funnel step {step!r} names no stage")
+            for key in keys:
+                if key not in rank:
+                    raise ValueError(f"funnel step {step!r}: unknown stage {key!r}")
+                if key in seen:
+                    raise ValueError(f"funnel: stage {key!r} is at more than one step")
+                seen.append(key)
+            if keys:
+                if min(rank[k] for k in keys) <= last:
+                    raise ValueError(f"funnel step {step!r}: stages out of the ladder's order")
+                last = max(rank[k] for k in keys)
+        unknown = set(self.funnel) - set(FUNNEL_STEPS)
+        if unknown:
+            raise ValueError(
+                f"funnel: unknown step(s) {', '.join(sorted(unknown))} "
+                f"(steps: {', '.join(FUNNEL_STEPS)})"
+            )
+        return self
+
+    def crosswalk(self) -> dict[str, list[str]]:
+        """The declared funnel in step order: step -> stage keys in ladder order."""
+        rank = {s.key: i for i, s in enumerate(self.stages)}
+        return {
+            step: sorted(self.funnel[step], key=rank.__getitem__)
+            for step in FUNNEL_STEPS
+            if step in self.funnel
+        }
 
     def evidence(self) -> Iterator[Evidence]:
         """Every Evidence of every stage, however nested."""

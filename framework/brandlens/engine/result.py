@@ -41,6 +41,9 @@ class ResultRow(BaseModel):
     unit: str
 
 
+_NUMERIC = {"value", "numerator", "denominator"}
+
+
 class ErrorEntry(BaseModel):
     """An indicator that could not be computed; the rest of the run still is."""
 
@@ -72,6 +75,27 @@ class Result(BaseModel):
         default_factory=list,
         description="indicators skipped because optional data is absent, sorted by indicator",
     )
+    key_order: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="indicator -> its declared keys in their order (a ladder's stages lowest "
+        "first); rows of these indicators are listed in this order, not alphabetically",
+    )
+
+    def to_pandas(self) -> Any:
+        """The result rows as a pandas DataFrame (pandas is optional: ``pip install pandas``)."""
+        import pandas as pd
+
+        return pd.DataFrame.from_records(
+            [r.model_dump() for r in self.results], columns=list(ResultRow.model_fields)
+        )
+
+    def to_arrow(self) -> Any:
+        """The result rows as a pyarrow Table (value, numerator and denominator as floats)."""
+        import pyarrow as pa
+
+        text, number = pa.string(), pa.float64()
+        schema = pa.schema([(n, number if n in _NUMERIC else text) for n in ResultRow.model_fields])
+        return pa.Table.from_pylist([r.model_dump() for r in self.results], schema=schema)
 
     def value(self, indicator: str, brand: str, key: str | None = None) -> Number | None:
         """Convenience lookup: the value of one indicator for one brand (and key)."""
@@ -79,40 +103,6 @@ class Result(BaseModel):
             if row.indicator == indicator and row.brand == brand and row.key == key:
                 return row.value
         raise KeyError((indicator, brand, key))
-
-
-class ComparisonColumn(BaseModel):
-    """A headline indicator shown as a column of the comparison."""
-
-    methodology: str
-    indicator: str
-    title: str
-    unit: str
-    direction: str
-
-
-class ComparisonRow(BaseModel):
-    """One brand with its headline values, keyed by indicator id."""
-
-    brand: str
-    values: dict[str, Number | None]
-
-
-class Comparison(BaseModel):
-    """Everything ``brandlens compare`` returns: brands x headline indicators."""
-
-    brandlens_version: str
-    as_of: str
-    timezone: str
-    dataset: DatasetInfo
-    parameters: dict[str, dict[str, Any]]
-    columns: list[ComparisonColumn]
-    rows: list[ComparisonRow]
-    errors: list[ErrorEntry]
-    not_applicable: list[NotApplicable] = Field(
-        default_factory=list,
-        description="indicators skipped because optional data is absent, sorted by indicator",
-    )
 
 
 class EntityListing(BaseModel):

@@ -29,9 +29,6 @@ from pydantic import BaseModel, ValidationError
 from brandlens import __version__
 from brandlens.engine.deadline import QueryClock, QueryTimeout
 from brandlens.engine.result import (
-    Comparison,
-    ComparisonColumn,
-    ComparisonRow,
     DatasetInfo,
     EntityListing,
     ErrorEntry,
@@ -58,6 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from brandlens.data.mapping import Mapping as ColumnMapping
     from brandlens.data.sources import InMemoryData
+    from brandlens.engine.ladders import StageLadder
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
@@ -500,7 +498,24 @@ class Dataset:
             skipped.extend(na)
             if progress is not None:
                 progress(m.name)
-        rows.sort(key=lambda r: (r.methodology, r.indicator, r.brand, r.key or ""))
+        order = {
+            i.id: list(i.keys)
+            for m in chosen
+            for i in m.methodology.indicators
+            if i.keys is not None
+            and (indicators is None or i.id in indicators)
+            and (i.headline or not headline_only)
+        }
+        position = {i: {k: n for n, k in enumerate(keys)} for i, keys in order.items()}
+        rows.sort(
+            key=lambda r: (
+                r.methodology,
+                r.indicator,
+                r.brand,
+                position.get(r.indicator, {}).get(r.key or "", -1),
+                r.key or "",
+            )
+        )
         errors.sort(key=lambda e: (e.methodology, e.indicator, e.brand or ""))
         skipped.sort(key=lambda n: (n.methodology, n.indicator))
         return Result(
@@ -512,6 +527,7 @@ class Dataset:
             results=rows,
             errors=errors,
             not_applicable=skipped,
+            key_order=order,
         )
 
     def _prepare(
@@ -576,39 +592,44 @@ class Dataset:
             rows=rows,
         )
 
-    def compare(self, **kwargs: Any) -> Comparison:
-        result = self.compute(headline_only=True, **kwargs)
-        chosen = self._choose(kwargs.get("methodologies"))
-        columns = [
-            ComparisonColumn(
-                methodology=m.name,
-                indicator=i.id,
-                title=i.title,
-                unit=i.unit,
-                direction=i.direction,
-            )
-            for m in chosen
-            for i in m.methodology.indicators
-            if i.headline
-        ]
-        table: dict[str, dict[str, Any]] = {
-            b: dict.fromkeys(c.indicator for c in columns)
-            for b in self._brands(kwargs.get("brands"))
-        }
-        for r in result.results:
-            if r.brand in table and r.indicator in table[r.brand]:
-                table[r.brand][r.indicator] = r.value
-        return Comparison(
-            brandlens_version=result.brandlens_version,
-            as_of=result.as_of,
-            timezone=result.timezone,
-            dataset=result.dataset,
-            parameters=result.parameters,
-            columns=columns,
-            rows=[ComparisonRow(brand=b, values=v) for b, v in sorted(table.items())],
-            errors=result.errors,
-            not_applicable=result.not_applicable,
-        )
+    def ladder_counts(
+        self,
+        methodology: str,
+        as_of: str | date | None = None,
+        brands: Iterable[str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        back: int = 0,
+    ) -> tuple[list[tuple[str, int, str, str, int]], list[tuple[str, str, str, str, int]]]:
+        """Users per stage of each ladder of a methodology, as of ``as_of`` (and ``back`` days
+        before): rows (ladder, days_before, brand, stage, users). With ``back`` also the
+        flows between the two snapshots: (ladder, brand, from stage, to stage, users), where
+        'none' is no stage. Only the ladders are materialised, no indicator runs.
+        """
+        (chosen,) = self._choose([methodology])
+        parsed = parse_parameters(params or {}, [chosen], self.registry.event_types)
+        day, brand_list = self._prepare(as_of, brands)
+        run = _Run(self, chosen, parsed[chosen.name], day, brand_list, False, only=set())
+        counts: list[tuple[str, int, str, str, int]] = []
+        flows: list[tuple[str, str, str, str, int]] = []
+        for ladder in chosen.methodology.ladders:
+            snapshots = (0, back) if back else (0,)
+            table = run.ladder_table(ladder.model_copy(update={"snapshots": snapshots}))
+            counts += [
+                (ladder.name, *row)
+                for row in self.con.execute(
+                    f"SELECT days_before, brand, stage, count(*) FROM {table} "
+                    "WHERE brand IN (SELECT brand FROM main.brands) GROUP BY ALL ORDER BY ALL"
+                ).fetchall()
+            ]
+            if back:
+                flows += [
+                    (ladder.name, *row)
+                    for row in self.con.execute(
+                        _FLOW_SQL.format(table=table), {"back": back}
+                    ).fetchall()
+                ]
+            self.con.execute(f"DROP TABLE IF EXISTS {table}")
+        return counts, flows
 
     def _choose(self, names: Iterable[str] | None) -> list[CheckedMethodology]:
         available = self.registry.methodologies
@@ -670,6 +691,18 @@ SELECT user_id, brand FROM (
 WHERE rn = 1 AND event_type = 'member_join'
 """
 """Membership as of as_of: the last join/leave up to that date; a same-instant tie is a leave."""
+
+
+_FLOW_SQL = """
+WITH s0 AS (SELECT brand, user_id, stage FROM {table} WHERE days_before = $back),
+s1 AS (SELECT brand, user_id, stage FROM {table} WHERE days_before = 0)
+SELECT coalesce(s0.brand, s1.brand) AS brand, coalesce(s0.stage, 'none') AS from_stage,
+       coalesce(s1.stage, 'none') AS to_stage, count(*) AS users
+FROM s0 FULL OUTER JOIN s1 ON s0.brand = s1.brand AND s0.user_id = s1.user_id
+WHERE coalesce(s0.brand, s1.brand) IN (SELECT brand FROM main.brands)
+GROUP BY ALL ORDER BY ALL
+"""
+"""Users moving between stages of one ladder from ``back`` days before as_of to as_of."""
 
 
 def parse_parameters(
@@ -875,6 +908,18 @@ class _Run:
             return names, rows
         finally:
             con.execute("SET search_path = 'main'")
+
+    def ladder_table(self, ladder: StageLadder) -> str:
+        """Materialise ``ladder`` (as declared, or with other snapshots) and name its table."""
+        sql, binds = ladder.compile(self.params.model_dump())
+        binds = {k: v for k, v in binds.items() if f"${k}" in sql}
+        if "as_of" in binds:
+            binds["as_of"] = self.as_of
+        self.ds.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
+        target = f"{quote_ident(self.schema)}.{quote_ident('counts__' + ladder.name)}"
+        with self.clock.limit(f"ladder {ladder.name!r}"):
+            self.ds.con.execute(f"CREATE OR REPLACE TABLE {target} AS {sql}", binds)
+        return target
 
     def _materialise(self, needed: list[str] | None = None) -> None:
         import duckdb

@@ -1,0 +1,1 @@
+"""The analysis layer: questions answered over engine runs (compare, funnel)."""

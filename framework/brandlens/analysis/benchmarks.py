@@ -1,0 +1,127 @@
+"""Published benchmarks: a brand placed among figures a platform published.
+
+A benchmark file (CSV or YAML; docs/comparing.md documents the format and
+docs/benchmarks-example.csv is an example) gives, per indicator and category,
+the 25th, 50th and 75th percentiles and the top-10% threshold, with the source.
+A category of ``*`` (or empty) applies to every category. Values are in the
+indicator's own unit (a ratio as 0.35, not 35%).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from brandlens.analysis.model import BenchmarkCell, ComparisonColumn
+from brandlens.errors import UsageError
+
+Number = int | float
+
+
+class BenchmarkRow(BaseModel):
+    """One line of a benchmark file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    indicator: str
+    category: str = "*"
+    p25: float | None = None
+    p50: float | None = None
+    p75: float | None = None
+    top10: float | None = None
+    source: str = ""
+
+
+def load(path: str | Path) -> list[BenchmarkRow]:
+    """Read a benchmark file (.csv, .yaml or .yml); a bad file is a usage error."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"--benchmark {path}: cannot read ({e})") from None
+    if p.suffix.lower() in (".yaml", ".yml"):
+        from brandlens.yamlio import YAMLError, safe_load
+
+        try:
+            doc = safe_load(text)
+        except YAMLError as e:
+            raise UsageError(f"--benchmark {path}: not valid YAML ({e})") from None
+        if isinstance(doc, dict):
+            doc = doc.get("benchmarks")
+        if not isinstance(doc, list):
+            raise UsageError(f"--benchmark {path}: expected a list of benchmarks")
+        raw = doc
+    else:
+        raw = [
+            {k: (v if v != "" else None) for k, v in row.items() if k is not None}
+            for row in csv.DictReader(io.StringIO(text))
+        ]
+    out = []
+    for i, item in enumerate(raw, start=1):
+        try:
+            row = BenchmarkRow.model_validate(
+                {k: v for k, v in item.items() if v is not None} if isinstance(item, dict) else item
+            )
+        except ValidationError as e:
+            err = e.errors()[0]
+            where = ".".join(str(x) for x in err["loc"])
+            raise UsageError(f"--benchmark {path}: entry {i}: {where}: {err['msg']}") from None
+        out.append(row.model_copy(update={"category": row.category or "*"}))
+    return out
+
+
+def band(value: Number, row: BenchmarkRow) -> str | None:
+    """Where ``value`` lies among the published thresholds (on the value axis)."""
+    cuts = [("p25", row.p25), ("p50", row.p50), ("p75", row.p75), ("top10", row.top10)]
+    known = [(n, c) for n, c in cuts if c is not None]
+    if not known:
+        return None
+    below = "below " + known[0][0]
+    for (name, cut), (nxt, _) in zip(known, [*known[1:], ("", None)], strict=True):
+        if value < cut:
+            return below
+        below = f"{name}-{nxt}" if nxt else name
+    return below
+
+
+def cells(
+    rows: list[BenchmarkRow],
+    columns: list[ComparisonColumn],
+    values: Mapping[str, Mapping[str, Number | None]],
+    placed: Mapping[str, str],
+    shown: list[str],
+) -> list[BenchmarkCell]:
+    """Each shown brand against the benchmark of its category (or of every category)."""
+    by_key = {(r.indicator, r.category): r for r in rows}
+    out = []
+    for col in columns:
+        for brand in shown:
+            category = placed.get(brand)
+            row = by_key.get((col.indicator, category or "")) or by_key.get((col.indicator, "*"))
+            if row is None:
+                continue
+            value = values.get(brand, {}).get(col.indicator)
+            out.append(
+                BenchmarkCell(
+                    brand=brand,
+                    indicator=col.indicator,
+                    category=row.category,
+                    value=value,
+                    p25=row.p25,
+                    p50=row.p50,
+                    p75=row.p75,
+                    top10=row.top10,
+                    band=None if value is None else band(value, row),
+                    index=(
+                        None
+                        if value is None or not row.p50 or row.p50 <= 0
+                        else float(f"{value / row.p50 * 100:.12g}")
+                    ),
+                    source=row.source,
+                )
+            )
+    return out

@@ -1,0 +1,75 @@
+"""Typos are not zeros: a brand or date that is not in the data is said, not computed.
+
+An unknown brand would otherwise compute as an empty brand (every count 0), and an
+as-of date far outside the data as a market with no customers: numbers that look
+real. Both are usage errors; a date just outside the data is only a warning.
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from brandlens.errors import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from brandlens.engine.runs import Dataset
+
+MAX_DAYS_OUTSIDE = 365
+"""An as-of date further than this from the data is a usage error, not a warning."""
+
+
+class DataRangeWarning(UserWarning):
+    """The as-of date lies outside the data: values describe a market that has stopped."""
+
+
+def known_brands(ds: Dataset) -> list[str]:
+    """The brands with at least one event."""
+    rows = ds.con.execute(
+        "SELECT DISTINCT brand FROM events WHERE brand IS NOT NULL ORDER BY brand"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def check_brands(ds: Dataset, brands: Iterable[str] | None) -> None:
+    """Every named brand has events; otherwise a usage error naming the closest brands."""
+    if brands is None:
+        return
+    known = known_brands(ds)
+    lowered = {b.lower(): b for b in known}
+    for brand in dict.fromkeys(brands):
+        if brand in known:
+            continue
+        close = difflib.get_close_matches(brand, known, n=3, cutoff=0.5)
+        if brand.lower() in lowered and lowered[brand.lower()] not in close:
+            close.insert(0, lowered[brand.lower()])
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise UsageError(f"--brand: no events for brand {brand!r}{hint}")
+
+
+def check_as_of(ds: Dataset, day: date, what: str = "--as-of") -> None:
+    """Warn when ``day`` lies outside the data; a usage error past MAX_DAYS_OUTSIDE."""
+    first, last = ds.con.execute("SELECT min(local_date), max(local_date) FROM events").fetchone()
+    if first is None or last is None:
+        return
+    limit = timedelta(days=MAX_DAYS_OUTSIDE)
+    if day > last + limit or day < first - limit:
+        side = "after the last" if day > last else "before the first"
+        raise UsageError(
+            f"{what} {day}: more than a year {side} event ({first} to {last} in the data)"
+        )
+    if day > last:
+        warnings.warn(
+            f"{what} {day} is after the last event ({last}): values count no activity since",
+            DataRangeWarning,
+            stacklevel=2,
+        )
+    elif day < first:
+        warnings.warn(
+            f"{what} {day} is before the first event ({first}): there is no data yet",
+            DataRangeWarning,
+            stacklevel=2,
+        )

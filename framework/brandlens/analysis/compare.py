@@ -1,0 +1,341 @@
+"""``brandlens compare``: brands side by side, and the questions an analyst asks next.
+
+One engine run gives the headline values; the answers are built from them:
+who leads each indicator, ranks and a composite per methodology, whether the
+methodologies agree (Kendall's tau-b and W), each brand within its category, and
+on request change since a baseline (one more run), target achievement and
+published benchmarks. Every answer is a section of :class:`Comparison`; nothing
+here renders.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date
+from itertools import combinations
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from brandlens.analysis import baseline as baseline_mod
+from brandlens.analysis import benchmarks as benchmark_mod
+from brandlens.analysis import category as category_mod
+from brandlens.analysis import targets as targets_mod
+from brandlens.analysis.checks import check_as_of, check_brands, known_brands
+from brandlens.analysis.funnel import funnel_section, own_params
+from brandlens.analysis.model import (
+    Agreement,
+    Baseline,
+    BrandRanks,
+    CategoryContext,
+    Comparison,
+    ComparisonColumn,
+    ComparisonRow,
+    MethodologyRanking,
+    NullReason,
+    PairAgreement,
+)
+from brandlens.analysis.ranks import agreement_word, kendall_tau_b, kendall_w, rank
+from brandlens.engine.result import Result
+
+if TYPE_CHECKING:  # pragma: no cover
+    from brandlens.engine.runs import Dataset, Progress
+    from brandlens.plugin.methodology import CheckedMethodology
+
+Number = int | float
+Values = dict[str, dict[str, Number | None]]
+
+
+class CompareOptions(BaseModel):
+    """What a comparison answers beyond the values (the CLI's options, as a model)."""
+
+    currency: str = Field("CNY", description="ISO code currency values are shown with")
+    category: str | None = Field(None, description="compare within this category")
+    across_categories: bool = Field(False, description="no category context")
+    baseline: str | None = Field(None, description="previous, yoy or a date")
+    benchmark: Path | None = Field(None, description="a benchmark file (CSV or YAML)")
+    funnel: bool = Field(False, description="each brand's funnel under every ladder")
+    targets: bool = Field(True, description="achievement of due targets")
+
+    @field_validator("currency")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{3}", v):
+            raise ValueError(f"--currency: expected a three-letter code such as CNY, got {v!r}")
+        return v.upper()
+
+
+def compare(
+    ds: Dataset,
+    as_of: str | date | None = None,
+    methodologies: Iterable[str] | None = None,
+    brands: Iterable[str] | None = None,
+    params: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+    options: CompareOptions | None = None,
+) -> Comparison:
+    """Compare brands on the headline indicators of the chosen methodologies."""
+    opts = options or CompareOptions()
+    params = dict(params or {})
+    chosen = ds._choose(methodologies)
+    wanted = None if brands is None else sorted(set(brands))
+    check_brands(ds, wanted)
+    day = ds._as_of(as_of)
+    check_as_of(ds, day)
+    bench_rows = benchmark_mod.load(opts.benchmark) if opts.benchmark is not None else None
+
+    placed: dict[str, str] = {}
+    if not opts.across_categories:
+        placed = category_mod.assign(category_mod.category_gmv(ds, day), opts.category)
+    if wanted is not None:
+        shown = wanted
+    elif opts.category is not None and not opts.across_categories:
+        shown = sorted(placed)
+    else:
+        shown = known_brands(ds)
+    peer_categories = {placed[b] for b in shown if b in placed}
+    run_brands = sorted(set(shown) | {b for b, c in placed.items() if c in peer_categories})
+    placed = {b: c for b, c in placed.items() if c in peer_categories}
+
+    names = [m.name for m in chosen]
+    result = ds.compute(
+        as_of=day,
+        methodologies=names,
+        brands=run_brands,
+        params=params,
+        progress=progress,
+        headline_only=True,
+    )
+    columns = _columns(chosen)
+    values = _values(result, columns, run_brands)
+    rows = [
+        ComparisonRow(
+            brand=b,
+            category=placed.get(b),
+            values=values[b],
+            missing=_missing(result, columns, b),
+        )
+        for b in shown
+    ]
+    for col in columns:
+        col.best = best(col, {b: values[b][col.indicator] for b in shown})
+    rankings = rank_methodologies(chosen, columns, {b: values[b] for b in shown})
+
+    comparison = Comparison(
+        brandlens_version=result.brandlens_version,
+        as_of=result.as_of,
+        timezone=result.timezone,
+        currency=opts.currency,
+        dataset=result.dataset,
+        parameters=result.parameters,
+        methodologies=names,
+        columns=columns,
+        rows=rows,
+        rankings=rankings,
+        agreement=agreement(rankings),
+        errors=[e for e in result.errors if e.brand is None or e.brand in shown],
+        not_applicable=result.not_applicable,
+    )
+    if not opts.across_categories:
+        comparison.category = CategoryContext(
+            chosen=opts.category,
+            categories={
+                c: sorted(b for b, pc in placed.items() if pc == c) for c in sorted(peer_categories)
+            },
+            cells=category_mod.cells(columns, values, placed, shown),
+        )
+    if bench_rows is not None:
+        comparison.benchmarks = benchmark_mod.cells(bench_rows, columns, values, placed, shown)
+    if opts.baseline is not None:
+        kind, then = baseline_mod.resolve(opts.baseline, day)
+        check_as_of(ds, then, "--baseline")
+        earlier = ds.compute(
+            as_of=then, methodologies=names, brands=shown, params=params, headline_only=True
+        )
+        comparison.baseline = Baseline(
+            kind=kind,
+            as_of=then.isoformat(),
+            cells=baseline_mod.cells(columns, values, _values(earlier, columns, shown), shown),
+        )
+    if opts.targets:
+        comparison.achievements = _achievements(ds, chosen, day, shown, params, result)
+    if opts.funnel:
+        comparison.funnel = funnel_section(ds, chosen, day, shown, params)
+    return comparison
+
+
+def _columns(chosen: list[CheckedMethodology]) -> list[ComparisonColumn]:
+    return [
+        ComparisonColumn(
+            methodology=m.name, indicator=i.id, title=i.title, unit=i.unit, direction=i.direction
+        )
+        for m in chosen
+        for i in m.methodology.indicators
+        if i.headline
+    ]
+
+
+def _values(result: Result, columns: list[ComparisonColumn], brands: list[str]) -> Values:
+    table: Values = {b: dict.fromkeys(c.indicator for c in columns) for b in brands}
+    for r in result.results:
+        if r.brand in table and r.indicator in table[r.brand]:
+            table[r.brand][r.indicator] = r.value
+    return table
+
+
+def _missing(result: Result, columns: list[ComparisonColumn], brand: str) -> dict[str, NullReason]:
+    """Why each null value of a brand is null."""
+    skipped = {n.indicator for n in result.not_applicable}
+    failed = {e.indicator for e in result.errors if e.brand in (None, brand)}
+    rows = {r.indicator: r for r in result.results if r.brand == brand}
+    out: dict[str, NullReason] = {}
+    for col in columns:
+        row = rows.get(col.indicator)
+        if row is not None and row.value is not None:
+            continue
+        if col.indicator in skipped:
+            out[col.indicator] = "not_applicable"
+        elif col.indicator in failed:
+            out[col.indicator] = "failed"
+        elif row is not None and row.denominator == 0:
+            out[col.indicator] = "no_denominator"
+        else:
+            out[col.indicator] = "no_value"
+    return out
+
+
+def best(col: ComparisonColumn, values: Mapping[str, Number | None]) -> list[str]:
+    """The brands with the best value on the row; none when fewer than two differ."""
+    present = {b: v for b, v in values.items() if v is not None}
+    if len(set(present.values())) < 2:
+        return []
+    top = max(present.values()) if col.direction == "higher" else min(present.values())
+    return sorted(b for b, v in present.items() if v == top)
+
+
+def rank_methodologies(
+    chosen: list[CheckedMethodology], columns: list[ComparisonColumn], values: Values
+) -> list[MethodologyRanking]:
+    """Per methodology: each brand's rank on each headline indicator and their mean.
+
+    A brand without a value on an indicator is not ranked on it (the others are ranked
+    among themselves) and its composite is the mean of the ranks it has.
+    """
+    out = []
+    for m in chosen:
+        cols = [c for c in columns if c.methodology == m.name]
+        ranked = {
+            c.indicator: rank({b: v[c.indicator] for b, v in values.items()}, c.direction)
+            for c in cols
+        }
+        ranked = {i: r for i, r in ranked.items() if r}
+        if not ranked:
+            continue
+        composite: dict[str, float | None] = {}
+        for b in values:
+            mine = [r[b] for r in ranked.values() if b in r]
+            composite[b] = round(sum(mine) / len(mine), 10) if mine else None
+        overall = rank(composite, "lower")
+        out.append(
+            MethodologyRanking(
+                methodology=m.name,
+                indicators=list(ranked),
+                brands=[
+                    BrandRanks(
+                        brand=b,
+                        ranks={i: r.get(b) for i, r in ranked.items()},
+                        composite=composite[b],
+                        composite_rank=overall.get(b),
+                    )
+                    for b in values
+                ],
+            )
+        )
+    return out
+
+
+def agreement(rankings: list[MethodologyRanking]) -> Agreement | None:
+    """Kendall's tau-b for every pair of methodologies' composites, and W over all."""
+    scores = {
+        r.methodology: {b.brand: b.composite for b in r.brands if b.composite is not None}
+        for r in rankings
+    }
+    scores = {m: s for m, s in scores.items() if len(s) >= 2}
+    if len(scores) < 2:
+        return None
+    pairs = []
+    for a, b in combinations(scores, 2):
+        common = sorted(set(scores[a]) & set(scores[b]))
+        tau = kendall_tau_b([scores[a][x] for x in common], [scores[b][x] for x in common])
+        tau = None if tau is None else round(tau, 10)
+        pairs.append(
+            PairAgreement(
+                first=a, second=b, tau_b=tau, brands=len(common), reading=_pair_reading(a, b, tau)
+            )
+        )
+    common = sorted(set.intersection(*(set(s) for s in scores.values())))
+    reranked = [
+        [rank({x: s[x] for x in common}, "lower")[x] for x in common] for s in scores.values()
+    ]
+    w = kendall_w(reranked)
+    w = None if w is None else round(w, 10)
+    return Agreement(
+        methodologies=list(scores),
+        brands=len(common),
+        kendall_w=w,
+        pairs=pairs,
+        reading=_overall_reading(w, len(scores), len(common), pairs),
+    )
+
+
+def _pair_reading(a: str, b: str, tau: float | None) -> str:
+    shown = "" if tau is None else f" (τ = {tau:.2f})"
+    return f"{a.upper()} and {b.upper()} {agreement_word(tau)}{shown}"
+
+
+def _overall_reading(w: float | None, m: int, n: int, pairs: list[PairAgreement]) -> str:
+    if w is None:
+        return f"too few brands ranked by all {m} methodologies to measure agreement"
+    level = "strong" if w >= 0.7 else "moderate" if w >= 0.5 else "weak" if w >= 0.3 else "little"
+    text = f"Kendall's W = {w:.2f} over {m} methodologies and {n} brands: {level} agreement"
+    scored = [p for p in pairs if p.tau_b is not None]
+    if len(scored) >= 2:
+        hi = max(scored, key=lambda p: (p.tau_b, p.first, p.second))
+        lo = min(scored, key=lambda p: (p.tau_b, p.first, p.second))
+        text += (
+            f"; closest {hi.first.upper()} and {hi.second.upper()} (τ = {hi.tau_b:.2f}), "
+            f"furthest apart {lo.first.upper()} and {lo.second.upper()} (τ = {lo.tau_b:.2f})"
+        )
+    return text
+
+
+def _achievements(
+    ds: Dataset,
+    chosen: list[CheckedMethodology],
+    day: date,
+    shown: list[str],
+    params: Mapping[str, Any],
+    result: Result,
+) -> list:
+    """Achievement of each due target: actual as of the period's end / target."""
+    scalar = {i.id: m.name for m in chosen for i in m.methodology.indicators if not i.dimension}
+    due = targets_mod.due(ds, day, shown, scalar)
+    actual: dict[date, dict[tuple[str, str], Number | None]] = {}
+    for end in sorted({t[3] for t in due}):
+        ids = sorted({t[1] for t in due if t[3] == end})
+        have = {(r.brand, r.indicator): r.value for r in result.results}
+        if end == day and all((b, i) in have for b, i, *_ in due if i in ids):
+            actual[end] = have
+            continue
+        methods = sorted({scalar[i] for i in ids})
+        run = ds.compute(
+            as_of=end,
+            methodologies=methods,
+            brands=shown,
+            params=own_params(params, methods),
+            indicators=ids,
+        )
+        actual[end] = {(r.brand, r.indicator): r.value for r in run.results}
+    return targets_mod.achievements(due, actual)

@@ -1,0 +1,114 @@
+"""Ranks, Kendall's tau-b and Kendall's W: pure functions over a few dozen numbers.
+
+Why here and not scipy: the inputs are one value per brand (a handful to a few
+hundred), the tie rules must be exactly the documented ones (ties share the mean
+of their ranks; tau-b and W corrected for ties), and the core stays importable
+without scipy's start-up cost. tests/test_compare_storyboard.py checks every
+function against numbers worked out by hand and against scipy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+Number = int | float
+
+
+def rank(values: Mapping[str, Number | None], direction: str = "higher") -> dict[str, float]:
+    """1 = best; tied values share the mean of the ranks they span; None is not ranked.
+
+    ``direction`` says which end is best: ``higher`` (the largest value ranks 1) or
+    ``lower``.
+    """
+    present = [(k, float(v)) for k, v in values.items() if v is not None]
+    sign = -1.0 if direction == "higher" else 1.0
+    ordered = sorted(present, key=lambda kv: (sign * kv[1], kv[0]))
+    out: dict[str, float] = {}
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1][1] == ordered[i][1]:
+            j += 1
+        shared = (i + 1 + j + 1) / 2  # the mean of ranks i+1 .. j+1
+        for k in range(i, j + 1):
+            out[ordered[k][0]] = shared
+        i = j + 1
+    return out
+
+
+def _tie_sums(values: Sequence[float]) -> tuple[int, int]:
+    """(sum of t(t-1)/2, sum of t^3 - t) over the groups of t equal values."""
+    counts: dict[float, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return (
+        sum(t * (t - 1) // 2 for t in counts.values()),
+        sum(t**3 - t for t in counts.values()),
+    )
+
+
+def kendall_tau_b(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Kendall's tau-b of two paired sequences: (C - D) / sqrt((n0 - n1)(n0 - n2)).
+
+    C and D count concordant and discordant pairs; n0 = n(n-1)/2; n1 and n2 the pairs
+    tied in x and in y. None when either sequence is constant (no pair to order).
+    """
+    if len(x) != len(y):
+        raise ValueError("tau-b needs paired sequences of one length")
+    n = len(x)
+    concordant = discordant = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            s = (x[i] - x[j]) * (y[i] - y[j])
+            if s > 0:
+                concordant += 1
+            elif s < 0:
+                discordant += 1
+    n0 = n * (n - 1) // 2
+    n1, n2 = _tie_sums(x)[0], _tie_sums(y)[0]
+    denominator = math.sqrt((n0 - n1) * (n0 - n2))
+    if denominator == 0:
+        return None
+    return (concordant - discordant) / denominator
+
+
+def kendall_w(rankings: Sequence[Sequence[float]]) -> float | None:
+    """Kendall's coefficient of concordance W of m rankings of the same n objects.
+
+    W = 12 S / (m^2 (n^3 - n) - m T), S the sum of squared deviations of the objects'
+    rank sums from their mean, T the sum over rankings of t^3 - t over tied groups
+    (the tie correction). Each ranking must already hold ranks (ties averaged).
+    None with fewer than two rankings or objects, or when every ranking is all ties.
+    """
+    m = len(rankings)
+    if m < 2:
+        return None
+    n = len(rankings[0])
+    if any(len(r) != n for r in rankings):
+        raise ValueError("W needs rankings of the same objects")
+    if n < 2:
+        return None
+    sums = [sum(r[i] for r in rankings) for i in range(n)]
+    mean = sum(sums) / n
+    s = sum((v - mean) ** 2 for v in sums)
+    ties = sum(_tie_sums(r)[1] for r in rankings)
+    denominator = m * m * (n**3 - n) - m * ties
+    if denominator <= 0:
+        return None
+    return 12 * s / denominator
+
+
+def agreement_word(tau: float | None) -> str:
+    """How strongly two rankings agree, in words (the thresholds are documented)."""
+    if tau is None:
+        return "cannot be compared"
+    if tau >= 0.7:
+        return "agree strongly"
+    if tau >= 0.4:
+        return "agree moderately"
+    if tau >= 0.1:
+        return "agree weakly"
+    if tau > -0.1:
+        return "rank brands independently"
+    return "rank brands in opposite directions"

@@ -1,0 +1,276 @@
+"""`brandlens compare` and `brandlens funnel` end to end: layout at any width, typos,
+the demo market's agreement, the funnel crosswalks and the tabular exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+from rich.cells import cell_len
+from typer.testing import CliRunner
+
+import brandlens
+from brandlens.analysis.model import (
+    BrandRanks,
+    CategoryCell,
+    CategoryContext,
+    Comparison,
+    ComparisonColumn,
+    ComparisonRow,
+    MethodologyRanking,
+)
+from brandlens.cli.app import app
+from brandlens.cli.render import Format, format_value, render
+from brandlens.engine.result import DatasetInfo
+from brandlens.plugin import Stage, StageLadder
+from conftest import ev
+from fixture_plugins import ToyPlugin
+
+AS_OF = "2025-06-30"
+
+# ---- rendering: never a wrapped cell ----------------------------------------------------------
+
+UNITS = [
+    ("m.users", "users", "higher", 1234567),
+    ("m.share", "ratio", "higher", 0.000447788),
+    ("m.gap", "ratio", "lower", 0.35),
+    ("m.money", "currency", "higher", -98765.4321),
+    ("m.small", "currency", "higher", 12.5),
+    ("m.index", "index", "higher", 212.718),
+    ("m.count", "count", "higher", 69874),
+]
+LONG_NAMES = [
+    "Aurora",
+    "Auror Cosmetics International",
+    "Lumi",
+    "Pixelon",
+    "Zenith",
+    "北极星旗舰店",
+]
+
+
+def _synthetic(brands: list[str]) -> Comparison:
+    columns = [
+        ComparisonColumn(methodology="m", indicator=i, title=f"Title of {i}", unit=u, direction=d)
+        for i, u, d, _ in UNITS
+    ]
+    rows = []
+    for n, b in enumerate(brands):
+        values = {i: (v * (n + 1) if v is not None else None) for i, _, _, v in UNITS}
+        values["m.gap"] = None if n == 1 else values["m.gap"]
+        rows.append(
+            ComparisonRow(
+                brand=b,
+                category="skincare",
+                values=values,
+                missing={"m.gap": "no_denominator"} if n == 1 else {},
+            )
+        )
+    columns[0].best = [brands[-1]]
+    ranks = MethodologyRanking(
+        methodology="m",
+        indicators=[c.indicator for c in columns],
+        brands=[
+            BrandRanks(brand=b, ranks={}, composite=1.0 + n, composite_rank=1.0 + n)
+            for n, b in enumerate(brands)
+        ],
+    )
+    context = CategoryContext(
+        categories={"skincare": brands},
+        cells=[
+            CategoryCell(
+                brand=b,
+                indicator=c.indicator,
+                category="skincare",
+                peers=len(brands),
+                median=1,
+                index=123.4,
+                percentile=50,
+            )
+            for b in brands
+            for c in columns
+        ],
+    )
+    return Comparison(
+        brandlens_version="0",
+        as_of=AS_OF,
+        timezone="UTC",
+        dataset=DatasetInfo(source="s", rows_read=1, rows_accepted=1, rows_quarantined=0),
+        parameters={},
+        methodologies=["m"],
+        columns=columns,
+        rows=rows,
+        rankings=[ranks],
+        category=context,
+        errors=[],
+    )
+
+
+@pytest.mark.parametrize("width", [80, 120, 200])
+@pytest.mark.parametrize("brands", [LONG_NAMES[:3], LONG_NAMES])
+def test_no_cell_wraps_at_any_width(width, brands):
+    c = _synthetic(brands)
+    text = render(c, Format.table, color=False, width=width)
+    lines = text.splitlines()
+    table_lines = [line for line in lines if line[:1] in "┃│┏┡└"]
+    assert table_lines and all(cell_len(line) <= width for line in table_lines)
+    cells = {cell.strip() for line in table_lines for cell in re.split("[┃│]", line)}
+    for b in brands:
+        assert b in cells  # a whole name in one cell of one line
+    for row in c.rows:
+        for col in c.columns:
+            value = row.values[col.indicator]
+            shown = format_value(value, col.unit) if value is not None else "–¹"
+            assert any(cell.startswith(shown) for cell in cells), shown
+    assert "–¹ no denominator" in text
+
+
+def test_layout_indicators_as_rows_when_brands_fit():
+    wide = render(_synthetic(LONG_NAMES[:3]), Format.table, color=False, width=200)
+    assert "Title of m.users ↑" in wide  # indicators as rows, brands as the header
+    tall = render(_synthetic(LONG_NAMES), Format.table, color=False, width=80)
+    assert "users ↑" in tall and "Title of m.users" not in tall  # brands as rows
+
+
+def test_values_by_unit():
+    assert format_value(0.000447788, "ratio") == "0.045%"
+    assert format_value(0.35, "ratio") == "35.0%"
+    assert format_value(1.27, "ratio") == "127.0%"
+    assert format_value(69874, "users") == "69,874"
+    assert format_value(2918.01318242, "currency") == "CNY 2,918"
+    assert format_value(291.5347, "currency", "USD") == "USD 291.53"
+    assert format_value(212.718, "index") == "213"
+
+
+def test_json_csv_and_markdown_keep_full_precision():
+    c = _synthetic(LONG_NAMES[:2])
+    assert json.loads(render(c, Format.json))["rows"][0]["values"]["m.share"] == 0.000447788
+    records = list(csv.DictReader(io.StringIO(render(c, Format.csv))))
+    share = next(r for r in records if r["indicator"] == "m.share" and r["brand"] == "Aurora")
+    assert share["value"] == "0.000447788" and share["category"] == "skincare"
+    assert len(records) == len(c.columns) * len(c.rows)
+    assert "| 0.000447788 |" in render(c, Format.markdown)
+    assert c.to_pandas().shape == (len(records), len(c.records()[0]))
+    assert c.to_arrow().num_rows == len(records)
+
+
+# ---- typos are not zeros ---------------------------------------------------------------------
+
+STORY = [
+    ev("2025-06-20 04:00:00", "u1", "ad_impression", brand="Lumi"),
+    ev("2025-06-21 04:00:00", "u2", "purchase", brand="Lumi", amount="10"),
+    ev("2025-06-22 04:00:00", "u3", "purchase", brand="Aurora", amount="7"),
+]
+
+
+@pytest.fixture
+def toy(register_plugin):
+    register_plugin(ToyPlugin(), "toy-plugin")
+
+
+def _cli(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_unknown_brand_is_a_usage_error_naming_the_closest(toy, events_dir):
+    r = _cli("compare", events_dir(STORY), "-m", "toy", "-b", "Lumy")
+    assert r.exit_code == 2
+    assert (
+        r.stderr.strip()
+        == "brandlens: error: --brand: no events for brand 'Lumy'; did you mean Lumi?"
+    )
+    assert r.stdout == ""
+
+
+def test_as_of_outside_the_data(toy, events_dir):
+    data = events_dir(STORY)
+    late = _cli("compare", data, "-m", "toy", "--as-of", "2025-08-01", "-f", "json")
+    assert late.exit_code == 0
+    assert "warning" in late.stderr and "after the last event (2025-06-22)" in late.stderr
+    early = _cli("compare", data, "-m", "toy", "--as-of", "2025-06-01", "-f", "json")
+    assert early.exit_code == 0 and "before the first event (2025-06-20)" in early.stderr
+    far = _cli("compare", data, "-m", "toy", "--as-of", "2026-07-01")
+    assert far.exit_code == 2 and "more than a year after the last event" in far.stderr
+
+
+def test_usage_errors_are_one_line_and_help_and_version_work(toy, events_dir):
+    bad = _cli("compare", events_dir(STORY), "--bogus")
+    assert bad.exit_code == 2
+    assert bad.stderr.count("\n") == 1 and "No such option: --bogus" in bad.stderr
+    assert "╭" not in bad.stderr
+    for args in (["-h"], ["compare", "-h"], ["funnel", "-h"], ["cache", "-h"]):
+        shown = _cli(*args)
+        assert shown.exit_code == 0 and "Usage" in shown.stdout, args
+    version = _cli("--version")
+    assert version.exit_code == 0 and version.stdout == f"brandlens {brandlens.__version__}\n"
+
+
+# ---- the crosswalk ---------------------------------------------------------------------------
+
+
+def test_a_ladder_crosswalk_is_checked():
+    stages = tuple(
+        Stage(key=k, evidence=({"event_types": ["purchase"], "window_days": 1},)) for k in "abc"
+    )
+    ok = StageLadder(name="x", stages=stages, funnel={"buy": ("c",), "reach": ("b", "a")})
+    assert ok.crosswalk() == {"reach": ["a", "b"], "buy": ["c"]}
+    for bad, message in [
+        ({"reach": ("z",)}, "unknown stage"),
+        ({"reach": ("b",), "engage": ("a",)}, "out of the ladder's order"),
+        ({"reach": ("a",), "buy": ("a",)}, "more than one step"),
+        ({"awareness": ("a",)}, "unknown step"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            StageLadder(name="x", stages=stages, funnel=bad)
+
+
+# ---- the demo market -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(market):
+    return brandlens.compare(market, as_of=AS_OF, funnel=True)
+
+
+def test_demo_fast_and_goal_agree_more_with_each_other_than_with_grow(demo):
+    tau = {(p.first, p.second): p.tau_b for p in demo.agreement.pairs}
+    # FAST and GOAL both rank consumer assets (stock); GROW ranks GMV growth decomposed
+    assert tau[("fast", "goal")] > tau[("fast", "grow")]
+    assert tau[("fast", "goal")] > tau[("goal", "grow")]
+    assert tau[("fast", "goal")] >= 0.5
+    assert demo.agreement.brands == 13 and 0 < demo.agreement.kendall_w < 1
+
+
+def test_demo_context_targets_and_funnel(demo, market):
+    assert demo.category.categories["skincare"] == ["Aurora", "Dusk", "Lumi", "Sakura"]
+    fertility = {c.brand: c for c in demo.category.cells if c.indicator == "fast.fertility"}
+    assert fertility["Aurora"].percentile == 100.0  # the awareness brand is the largest
+    got = {(a.brand, a.indicator): a.achievement for a in demo.achievements}
+    assert ("Pixelon", "dream.buyers") in got and ("Lumi", "fast.fertility") in got
+    assert [ladder.stages for ladder in demo.funnel.ladders] == [
+        ["Aware", "Appeal", "Consider", "Purchase", "Retain"],
+        ["A", "I", "P", "L"],
+        ["A1", "A2", "A3", "A4"],
+    ]
+    aipl = {c.step: c for c in demo.funnel.cells if c.brand == "Lumi" and c.ladder == "aipl"}
+    assert aipl["reach"].reached == demo.rows[4].values["fast.fertility"]
+    assert aipl["engage"].conversion == pytest.approx(
+        aipl["engage"].reached / aipl["reach"].reached
+    )
+    again = brandlens.compare(market, as_of=AS_OF, funnel=True)
+    assert again.model_dump_json() == demo.model_dump_json()  # byte-identical
+
+
+def test_funnel_command_and_stage_order(market):
+    r = _cli("funnel", market, "-b", "Lumi", "-m", "fast", "--as-of", AS_OF)
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    order = [next(i for i, line in enumerate(lines) if f"│ {k} " in line) for k in "AIPL"]
+    assert order == sorted(order)  # the ladder's order, not the alphabet
+    assert "█" in r.stdout and "7 days ago" in r.stdout
+    result = brandlens.compute(market, as_of=AS_OF, methodologies=["fast"], brands=["Lumi"])
+    keys = [r.key for r in result.results if r.indicator == "fast.aipl_users"]
+    assert keys == ["A", "I", "P", "L"] == result.key_order["fast.aipl_users"]

@@ -1,0 +1,225 @@
+"""Storyboards of the comparison's answers, each worked out by hand.
+
+Five brands A-E and three methodologies X, Y, Z whose composite scores (mean
+ranks, lower is better) tie in places. Every expected number is derived in the
+comments; scipy checks tau-b independently.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import pytest
+
+from brandlens.analysis import baseline, benchmarks, category, targets
+from brandlens.analysis.compare import agreement, best, rank_methodologies
+from brandlens.analysis.model import BrandRanks, ComparisonColumn, MethodologyRanking
+from brandlens.analysis.ranks import kendall_tau_b, kendall_w, rank
+
+# ---- ranks --------------------------------------------------------------------------------
+
+
+def test_ranks_average_ties_follow_direction_and_skip_nulls():
+    values = {"A": 10, "B": 20, "C": 20, "D": 5, "E": None}
+    # higher is better: B and C share ranks 1 and 2 -> 1.5 each; A 3; D 4; E unranked
+    assert rank(values, "higher") == {"B": 1.5, "C": 1.5, "A": 3.0, "D": 4.0}
+    # lower is better: D 1, A 2, B and C share ranks 3 and 4 -> 3.5
+    assert rank(values, "lower") == {"D": 1.0, "A": 2.0, "B": 3.5, "C": 3.5}
+    assert rank({"A": None}) == {}
+
+
+def _col(indicator, direction="higher"):
+    return ComparisonColumn(
+        methodology=indicator.split(".")[0],
+        indicator=indicator,
+        title=indicator,
+        unit="users",
+        direction=direction,
+    )
+
+
+class _M:  # the two attributes rank_methodologies reads of a registered methodology
+    def __init__(self, name):
+        self.name = name
+
+
+def test_composite_is_the_mean_of_headline_ranks():
+    cols = [_col("x.size"), _col("x.gap", "lower")]
+    values = {
+        # size (higher): A 100 -> 1, B 50 and C 50 -> 2.5 each
+        # gap (lower):   B 0.1 -> 1, A 0.2 -> 2, C null -> unranked
+        "A": {"x.size": 100, "x.gap": 0.2},
+        "B": {"x.size": 50, "x.gap": 0.1},
+        "C": {"x.size": 50, "x.gap": None},
+    }
+    (ranking,) = rank_methodologies([_M("x")], cols, values)
+    got = {b.brand: (b.ranks, b.composite, b.composite_rank) for b in ranking.brands}
+    # composites: A (1 + 2) / 2 = 1.5; B (2.5 + 1) / 2 = 1.75; C 2.5 alone
+    assert got["A"] == ({"x.size": 1.0, "x.gap": 2.0}, 1.5, 1.0)
+    assert got["B"] == ({"x.size": 2.5, "x.gap": 1.0}, 1.75, 2.0)
+    assert got["C"] == ({"x.size": 2.5, "x.gap": None}, 2.5, 3.0)
+
+
+def test_best_is_direction_aware_and_needs_a_difference():
+    assert best(_col("x.a"), {"A": 3, "B": 5, "C": 5, "D": None}) == ["B", "C"]
+    assert best(_col("x.a", "lower"), {"A": 3, "B": 5}) == ["A"]
+    assert best(_col("x.a"), {"A": 3, "B": 3}) == []  # nobody leads a tie
+    assert best(_col("x.a"), {"A": 3, "B": None}) == []
+
+
+# ---- agreement: tau-b and W by hand -----------------------------------------------------------
+
+# Composite scores (lower is better) of five brands under three methodologies.
+X = {"A": 1, "B": 2, "C": 3, "D": 4, "E": 5}
+Y = {"A": 1, "B": 3, "C": 2, "D": 4.5, "E": 4.5}  # D and E tie
+Z = {"A": 3, "B": 1, "C": 2, "D": 5, "E": 5}  # D and E tie
+BRANDS = "ABCDE"
+
+
+def _seq(scores):
+    return [scores[b] for b in BRANDS]
+
+
+def test_kendall_tau_b_by_hand():
+    # X v Y: of the 10 pairs, B-C is discordant, D-E tied in Y only, the other 8 agree:
+    # C = 8, D = 1, n0 = 10, n1 = 0, n2 = 1 -> (8 - 1) / sqrt(10 * 9) = 7 / sqrt(90)
+    assert kendall_tau_b(_seq(X), _seq(Y)) == pytest.approx(7 / math.sqrt(90))  # 0.7379
+    # X v Z: A-B and A-C discordant, D-E tied in Z: C = 7, D = 2 -> 5 / sqrt(90)
+    assert kendall_tau_b(_seq(X), _seq(Z)) == pytest.approx(5 / math.sqrt(90))  # 0.5270
+    # Y v Z: A-B, A-C, B-C discordant; D-E tied in both (counts for n1 and n2):
+    # C = 6, D = 3, n1 = n2 = 1 -> 3 / sqrt(9 * 9) = 1/3
+    assert kendall_tau_b(_seq(Y), _seq(Z)) == pytest.approx(1 / 3)
+    assert kendall_tau_b([1, 1, 1], [1, 2, 3]) is None  # a constant ranking orders no pair
+
+
+def test_kendall_tau_b_equals_scipy():
+    stats = pytest.importorskip("scipy.stats")
+    for a, b in ((X, Y), (X, Z), (Y, Z)):
+        expected = stats.kendalltau(_seq(a), _seq(b), variant="b").statistic
+        assert kendall_tau_b(_seq(a), _seq(b)) == pytest.approx(expected)
+
+
+def test_kendall_w_by_hand_with_the_tie_correction():
+    # ranks: X 1 2 3 4 5; Y 1 3 2 4.5 4.5; Z 3 1 2 4.5 4.5 (Z's scores are ranks but for D-E)
+    rx, ry, rz = (_seq(rank(s, "lower")) for s in (X, Y, Z))
+    assert rz == [3, 1, 2, 4.5, 4.5]
+    # rank sums A..E: 5, 6, 7, 13, 14; mean 9; S = 16 + 9 + 4 + 16 + 25 = 70
+    # ties: Y and Z one pair each, 2^3 - 2 = 6 each, T = 12; m = 3, n = 5
+    # W = 12 * 70 / (9 * (125 - 5) - 3 * 12) = 840 / 1044
+    assert kendall_w([rx, ry, rz]) == pytest.approx(840 / 1044)  # 0.8046
+    assert kendall_w([rx, rx]) == pytest.approx(1.0)
+    assert kendall_w([rx, rx[::-1]]) == pytest.approx(0.0)
+    assert kendall_w([rx]) is None
+
+
+def _ranking(name, scores):
+    return MethodologyRanking(
+        methodology=name,
+        indicators=[],
+        brands=[
+            BrandRanks(brand=b, ranks={}, composite=s, composite_rank=None)
+            for b, s in scores.items()
+        ],
+    )
+
+
+def test_agreement_section_reads_each_pair():
+    got = agreement([_ranking("x", X), _ranking("y", Y), _ranking("z", Z)])
+    taus = {(p.first, p.second): p.tau_b for p in got.pairs}
+    assert taus[("x", "y")] == pytest.approx(7 / math.sqrt(90))
+    assert taus[("y", "z")] == pytest.approx(1 / 3)
+    assert got.kendall_w == pytest.approx(840 / 1044) and got.brands == 5
+    readings = {(p.first, p.second): p.reading for p in got.pairs}
+    assert readings[("x", "y")] == "X and Y agree strongly (τ = 0.74)"
+    assert readings[("y", "z")] == "Y and Z agree weakly (τ = 0.33)"
+    assert got.reading.startswith("Kendall's W = 0.80 over 3 methodologies and 5 brands: strong")
+    assert "closest X and Y (τ = 0.74), furthest apart Y and Z (τ = 0.33)" in got.reading
+    assert agreement([_ranking("x", X)]) is None  # one methodology agrees with nothing
+
+
+# ---- category context --------------------------------------------------------------------------
+
+
+def test_category_index_and_percentile_by_hand():
+    placed = {"A": "snacks", "B": "snacks", "C": "snacks", "D": "snacks", "P": "phones"}
+    values = {
+        "A": {"x.n": 10},
+        "B": {"x.n": 20},
+        "C": {"x.n": 20},
+        "D": {"x.n": 5},
+        "P": {"x.n": 900},  # another category: never a peer of the snacks
+    }
+    cells = {c.brand: c for c in category.cells([_col("x.n")], values, placed, ["A", "B", "P"])}
+    # snacks: 5, 10, 20, 20 -> median 15. B = 20: index 20 / 15 * 100 = 133.33; it beats
+    # 5 and 10 and ties C (half): (2 + 0.5) / 3 other brands = 83.33%
+    assert cells["B"].median == 15 and cells["B"].peers == 4
+    assert cells["B"].index == pytest.approx(133.333333)
+    assert cells["B"].percentile == pytest.approx(83.333333)
+    # A = 10: index 66.67; beats 5 only: 1 / 3 = 33.33%
+    assert cells["A"].index == pytest.approx(66.666667)
+    assert cells["A"].percentile == pytest.approx(33.333333)
+    # alone in its category: index 100, no percentile
+    assert (cells["P"].index, cells["P"].percentile) == (100.0, None)
+
+
+def test_lower_is_better_percentile_and_main_category():
+    assert category.percentile(5, [5, 10, 20], "lower") == 100.0
+    assert category.percentile(20, [5, 10, 20], "lower") == 0.0
+    gmv = {"A": {"snacks": 900.0, "skincare": 100.0}, "B": {"skincare": 50.0}}
+    assert category.assign(gmv, None) == {"A": "snacks", "B": "skincare"}
+    assert category.assign(gmv, "skincare") == {"A": "skincare", "B": "skincare"}
+
+
+# ---- baseline, targets, benchmarks -------------------------------------------------------------
+
+
+def test_baseline_dates_and_deltas():
+    assert baseline.resolve("previous", date(2025, 6, 30)) == ("previous", date(2025, 5, 31))
+    assert baseline.resolve("previous", date(2025, 3, 15)) == ("previous", date(2025, 2, 15))
+    assert baseline.resolve("yoy", date(2024, 2, 29)) == ("yoy", date(2023, 2, 28))
+    assert baseline.resolve("2025-01-31", date(2025, 6, 30)) == ("date", date(2025, 1, 31))
+    now = {"A": {"x.n": 120, "x.r": 0.3}, "B": {"x.n": 7, "x.r": None}}
+    then = {"A": {"x.n": 100, "x.r": 0.0}, "B": {"x.n": 0, "x.r": 0.1}}
+    cells = {
+        (c.brand, c.indicator): c
+        for c in baseline.cells([_col("x.n"), _col("x.r")], now, then, ["A", "B"])
+    }
+    a = cells[("A", "x.n")]
+    assert (a.change, a.change_rel) == (20, 0.2)  # 120 - 100; 20 / 100
+    assert (cells[("A", "x.r")].change, cells[("A", "x.r")].change_rel) == (0.3, None)  # from 0
+    assert (cells[("B", "x.n")].change, cells[("B", "x.n")].change_rel) == (7, None)
+    assert cells[("B", "x.r")].change is None  # no value now
+
+
+def test_achievement_is_actual_over_target():
+    end = date(2025, 6, 30)
+    due = [
+        ("A", "x.n", date(2025, 4, 1), end, 100.0),
+        ("B", "x.n", date(2025, 4, 1), end, 0.0),
+        ("C", "x.n", date(2025, 4, 1), end, 50.0),
+    ]
+    got = targets.achievements(due, {end: {("A", "x.n"): 127, ("B", "x.n"): 3}})
+    assert [(a.brand, a.achievement) for a in got] == [("A", 1.27), ("B", None), ("C", None)]
+    assert got[0].period_end == "2025-06-30" and got[0].actual == 127
+
+
+def test_benchmark_file_and_bands(tmp_path):
+    path = tmp_path / "b.csv"
+    path.write_text(
+        "indicator,category,p25,p50,p75,top10,source\n"
+        "x.n,snacks,10,20,30,40,Report A\n"
+        "x.n,*,1,2,3,4,Report B\n",
+        encoding="utf-8",
+    )
+    rows = benchmarks.load(path)
+    values = {"A": {"x.n": 35}, "B": {"x.n": 5}, "C": {"x.n": 9}}
+    placed = {"A": "snacks", "B": "snacks", "C": "phones"}
+    got = {c.brand: c for c in benchmarks.cells(rows, [_col("x.n")], values, placed, list(values))}
+    assert (got["A"].band, got["A"].index, got["A"].source) == ("p75-top10", 175.0, "Report A")
+    assert got["B"].band == "below p25"
+    assert (got["C"].band, got["C"].category) == ("top10", "*")  # the every-category line
+    yaml_path = tmp_path / "b.yaml"
+    yaml_path.write_text("benchmarks:\n  - {indicator: x.n, p50: 2, source: S}\n", "utf-8")
+    (row,) = benchmarks.load(yaml_path)
+    assert (row.category, row.p50, benchmarks.band(3, row)) == ("*", 2.0, "p50")
