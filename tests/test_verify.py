@@ -63,6 +63,38 @@ def test_failures_are_readable_and_shrunk(broken_report):
     assert "adding events of another brand" in leaky.message and "Othér" in leaky.counterexample
 
 
+def test_identities_read_numerators_and_denominators(broken_report):
+    (m,) = broken_report.methodologies
+    (failed,) = [r for r in m.results if r.indicator == "broken.ratio" and r.property == "identity"]
+    assert failed.message.endswith("denominator(broken.ratio) == numerator(broken.ratio)")
+    assert (failed.left, failed.right) == (3, 1)
+
+
+def test_identity_terms_name_the_reported_parts_of_a_row():
+    from brandlens.result import ResultRow
+    from brandlens.specs import evaluate
+    from brandlens.verification import Run, _identity_expr, _identity_names
+
+    def row(ind, key, value, num, den):
+        return ResultRow(
+            methodology="m",
+            indicator=ind,
+            brand="Lumi",
+            dimension="k" if key else None,
+            key=key,
+            value=value,
+            numerator=num,
+            denominator=den,
+            unit="ratio",
+        )
+
+    rows = [row("m.rate", None, 0.25, 1, 4), row("m.mix", "a b", 0.5, 2, 4)]
+    run = Run({(r.indicator, r.brand, r.key): r for r in rows}, {}, {})
+    names = _identity_names(run, "Lumi")
+    expr = "denominator(m.rate) * m.rate + numerator(m.mix[a b]) - denominator(m.mix[a b])"
+    assert evaluate(_identity_expr(expr), names) == 1 + 2 - 4
+
+
 def test_verify_cli_exit_codes(register_plugin):
     register_plugin(ToyPlugin(), "toy-plugin")
     runner = CliRunner()

@@ -598,9 +598,15 @@ class Harness:
 
 
 def _identity_expr(side: str) -> str:
-    """``grow.gain + sum(grow.contribution) + grow.driver_share[G]`` -> Python names."""
+    """``grow.gain + sum(grow.contribution) + grow.driver_share[G]`` -> Python names;
+    ``denominator(m.x)`` and ``numerator(m.x[K])`` name a row's reported parts."""
     import re
 
+    side = re.sub(
+        r"(numerator|denominator)\(([a-z0-9_]+)\.([a-z0-9_]+)(?:\[([^\]]+)\])?\)",
+        lambda m: f"{m[1][:3]}__{m[2]}__{m[3]}" + (f"__{_safe(m[4])}" if m[4] else ""),
+        side,
+    )
     side = re.sub(r"sum\(([a-z0-9_]+)\.([a-z0-9_]+)\)", r"sum__\1__\2", side)
     side = re.sub(
         r"([a-z0-9_]+)\.([a-z0-9_]+)\[([^\]]+)\]",
@@ -621,6 +627,10 @@ def _identity_names(run: Run, brand: str) -> dict[str, Any]:
         if b != brand:
             continue
         m, n = ind.split(".", 1)
+        suffix = "" if key is None else f"__{_safe(key)}"
+        for part in ("numerator", "denominator"):
+            if getattr(row, part) is not None:
+                names[f"{part[:3]}__{m}__{n}{suffix}"] = getattr(row, part)
         if key is None:
             if row.value is not None:
                 names[f"val__{m}__{n}"] = row.value
