@@ -9,9 +9,10 @@ Public API (numpy arrays in and out; scipy for optimisation and special function
     gg = fit_gamma_gamma(frequency, monetary_value)  # p, q, v
     m = gg.expected_average_value(frequency, monetary_value)
 
-    # per brand, from the event log (what GOAL's CLV and A.R.G.O's predicted LTV use):
-    rows = ctx.query(CUSTOMER_SUMMARY_SQL)   # binds $as_of and $clv_history_days
-    models = brand_models(rows, horizon_days=365, min_repeaters=30)
+    # per brand, from the event log, in a Python indicator (GOAL's CLV, A.R.G.O's
+    # predicted LTV): fitted once per run and shared by the indicators that read it
+    models = run_brand_models(ctx, history_days=730, horizon_days=365, min_repeaters=30)
+    models["Lumi"].clv                             # predicted spend of each customer
 
 Conventions (the RFM summary of Fader, Hardie and Lee): ``frequency`` x is the
 number of *repeat* transactions, ``recency`` t_x the time between the first and
@@ -463,3 +464,23 @@ def brand_models(
             raise ValueError(f"CLV prediction for {brand} is not finite (model {shown})")
         models[brand] = BrandModel(clv, fitted, not own, len(x), repeaters)
     return models
+
+
+def run_brand_models(
+    ctx: Any, history_days: int, horizon_days: float, min_repeaters: int
+) -> dict[str, BrandModel]:
+    """:func:`brand_models` of a run, for a Python indicator's ``IndicatorContext``.
+
+    Reads :data:`CUSTOMER_SUMMARY_SQL` over the last ``history_days`` through
+    ``ctx.query`` and fits once per run of the methodology (``ctx.shared``), so every
+    indicator that asks with the same numbers reads the same models.
+    """
+    key = f"brandlens.clv:{history_days}:{horizon_days}:{min_repeaters}"
+    return ctx.shared(
+        key,
+        lambda: brand_models(
+            ctx.query(CUSTOMER_SUMMARY_SQL, clv_history_days=history_days),
+            horizon_days,
+            min_repeaters,
+        ),
+    )

@@ -12,19 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from brandlens.clv import CUSTOMER_SUMMARY_SQL, BrandModel, brand_models
+from brandlens.clv import BrandModel, run_brand_models
 from brandlens.methodology import IndicatorContext, Value
 
 
 def models(ctx: IndicatorContext) -> dict[str, BrandModel]:
-    """Fitted once per run; every CLV indicator reads the same models."""
     p = ctx.params
-    return ctx.shared(
-        "clv_models",
-        lambda: brand_models(
-            ctx.query(CUSTOMER_SUMMARY_SQL), p.clv_horizon_days, p.clv_min_repeaters
-        ),
-    )
+    return run_brand_models(ctx, p.clv_history_days, p.clv_horizon_days, p.clv_min_repeaters)
 
 
 def clv_total(ctx: IndicatorContext) -> list[Value]:
