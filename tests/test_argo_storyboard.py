@@ -1,4 +1,4 @@
-"""A.R.G.O storyboard in PostHog's style: fifteen users of Lumi, each with a comment, and
+"""A.R.G.O storyboard in PostHog's style: sixteen users of Lumi, each with a comment, and
 every indicator's value worked out by hand.
 
 as_of d = 2025-06-30; all times are 04:00 UTC = noon local (Asia/Shanghai).
@@ -115,11 +115,15 @@ STORY = [
     # conversion cohort but not converted; a new buyer (25) and new in the lifecycle.
     act("2025-05-10", "u15", "ad_impression", "live"),
     buy("2025-06-10", "u15", "25"),
+    # u16 — first seen on 05-31, I−1's last day (a store visit), again on 06-01, I0's first
+    # (a favourite): returning, not new. In the conversion cohort, never bought.
+    act("2025-05-31", "u16", "store_visit"),
+    act("2025-06-01", "u16", "favorite"),
 ]
 
 STATUS = {  # the expected lifecycle status per user (PostHog's four buckets)
     "new": ["u01", "u02", "u12", "u15"],
-    "returning": ["u03", "u06", "u08", "u13"],
+    "returning": ["u03", "u06", "u08", "u13", "u16"],
     "resurrecting": ["u05", "u07", "u11"],
     "dormant": ["u04", "u14"],
 }  # u09 and u10: no status (active in neither I0 nor I−1)
@@ -170,8 +174,9 @@ def test_no_errors(result):
 def test_acquisition(result):
     # new buyers: u01, u02, u12, u13, u15
     assert result.value("argo.new_buyers", "Lumi") == 5
-    # cohort u02, u13, u14, u15 (first events 05-20, 05-02, 05-31, 05-10); converted u02, u13
-    assert _parts(result, "argo.first_order_conversion") == (0.5, 2, 4)
+    # cohort u02, u13, u14, u15, u16 (first events 05-20, 05-02, 05-31, 05-10, 05-31);
+    # converted u02, u13
+    assert _parts(result, "argo.first_order_conversion") == (0.4, 2, 5)
     # days 0 (u12), 5 (u01), 16 (u02), 30 (u13), 31 (u15)
     assert result.value("argo.time_to_first_order_days", "Lumi") == 16
     # first-day GMV 120 + 80 + 30 + 45 + 25 = 300 over 5
@@ -188,15 +193,15 @@ def test_lifecycle(result):
 
 
 def test_retention(result):
-    # returning 4 over the 6 active in I−1 (u03, u06, u08, u13 and the dormant u04, u14)
-    assert _parts(result, "argo.retention_rate") == (pytest.approx(4 / 6), 4, 6)
+    # returning 5 over the 7 active in I−1 (u03, u06, u08, u13, u16 and the dormant u04, u14)
+    assert _parts(result, "argo.retention_rate") == (pytest.approx(5 / 7), 5, 7)
     # cohort u08, u09: M1 both; M2, M5, M6 u08; M3, M4 nobody
     curve = {f"M{k}": result.value("argo.retention_curve", "Lumi", f"M{k}") for k in range(1, 7)}
     assert curve == {"M1": 1, "M2": 0.5, "M3": 0, "M4": 0, "M5": 0.5, "M6": 0.5}
     assert _row(result, "argo.retention_curve", "M3").denominator == 2
-    # user-days in I0: u01 4, u02 2, u11 2, eight others 1 = 16; over 30 days, over 11 users
+    # user-days in I0: u01 4, u02 2, u11 2, nine others 1 = 17; over 30 days, over 12 users
     value, num, den = _parts(result, "argo.stickiness")
-    assert (num, den) == (pytest.approx(16 / 30), 11) and value == pytest.approx(16 / 330)
+    assert (num, den) == (pytest.approx(17 / 30), 12) and value == pytest.approx(17 / 360)
 
 
 def test_growth_of_value(result, data):
@@ -216,11 +221,11 @@ def test_growth_of_value(result, data):
 
 
 def test_openness(result):
-    # active in the value window: 15 users (u10 by its refund; u02 and u15 by their purchases);
-    # on two channels or more: u01, u03, u07, u11
-    assert _parts(result, "argo.omnichannel_share") == (pytest.approx(4 / 15), 4, 15)
+    # active in the value window: 16 users (u10 by its refund; u02 and u15 by their
+    # purchases); on two channels or more: u01, u03, u07, u11
+    assert _parts(result, "argo.omnichannel_share") == (0.25, 4, 16)
     # in the users table: u01..u06 (u99 has no events)
-    assert _parts(result, "argo.identified_share") == (0.4, 6, 15)
+    assert _parts(result, "argo.identified_share") == (0.375, 6, 16)
     # gross purchases in the value window: 2000
     mix = {
         r.key: (r.numerator, r.denominator)
