@@ -35,8 +35,8 @@ decorator; the hooks themselves are in [plugin-authoring.md](plugin-authoring.md
 Anything else in `brandlens` may move between versions.
 
 The examples run as they are in the test suite, after
-`from brandlens.plugin import *`, `from brandlens.stats.clv import *` and
-`from pydantic import BaseModel, ConfigDict, Field`.
+`from brandlens.plugin import *`, `from brandlens.stats.clv import *`,
+`import numpy as np` and `from pydantic import BaseModel, ConfigDict, Field`.
 """
 
 

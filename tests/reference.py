@@ -13,7 +13,31 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from brandlens.data.schema import CORE_EVENT_TYPES
+
 UTC = ZoneInfo("UTC")
+
+
+def compare(result: Any, expected: dict[tuple[str, str, str | None], Any], skip=()) -> None:
+    """Assert a Result equals a reference's {(indicator, brand, key): (value, num, den)},
+    key for key (indicators in ``skip`` are left out)."""
+    import pytest
+
+    got = {
+        (r.indicator, r.brand, r.key): (r.value, r.numerator, r.denominator)
+        for r in result.results
+        if r.indicator not in skip
+    }
+    assert set(got) == set(expected)
+    for key, (value, num, den) in sorted(expected.items(), key=str):
+        gv, gn, gd = got[key]
+        if value is None:
+            assert gv is None, key
+        else:
+            assert gv == pytest.approx(float(value), rel=1e-9, abs=1e-9), key
+        if num is not None:
+            assert float(gn) == pytest.approx(float(num), abs=1e-6), key
+            assert float(gd) == pytest.approx(float(den), abs=1e-6), key
 
 
 def local_date(ts: str, tz: str = "Asia/Shanghai") -> date:
@@ -814,4 +838,180 @@ def super_lifecycle(
             None,
             None,
         )
+    return out
+
+
+ARGO_DEFAULTS = {
+    "interval_days": 30,
+    "active_events": sorted(set(CORE_EVENT_TYPES) - {"ad_impression"}),  # the issue's default
+    "second_order_days": 60,
+    "value_window_days": 365,
+}
+ARGO_STATUSES = ("new", "returning", "resurrecting", "dormant")
+
+
+def argo(
+    events: list[dict[str, Any]],
+    as_of: date,
+    brands: list[str],
+    users: list[dict[str, Any]] | None = None,
+    spend: list[dict[str, Any]] | None = None,
+    params: dict[str, Any] | None = None,
+) -> dict[tuple[str, str, str | None], Any]:
+    """A.R.G.O from issue #14's definitions (without argo.predicted_ltv, GOAL's model):
+    {(indicator, brand, key): (value, numerator, denominator)}.
+
+    Every window is local dates: "the last N days" are (as_of − N, as_of]. CAC is left
+    out without a spend table, the identified share without a users table.
+    """
+    p = {**ARGO_DEFAULTS, **(params or {})}
+    n_i, s_days, v_days = p["interval_days"], p["second_order_days"], p["value_window_days"]
+    active_types = set(p["active_events"])
+    evs = [e for e in prepared(events) if e.get("brand") and e["day"] <= as_of]
+    known = None if users is None else {u["user_id"] for u in users}
+
+    def ago(n: int) -> date:
+        return as_of - timedelta(days=n)
+
+    def ratio(num: Any, den: Any) -> tuple[Any, Any, Any]:
+        return (None if den == 0 else float(num) / float(den), num, den)
+
+    def amount(e: dict[str, Any]) -> Decimal:
+        return decimal(e["amount"])
+
+    grouped: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for e in evs:
+        grouped[e["brand"]][e["user_id"]].append(e)
+    out: dict[tuple[str, str, str | None], Any] = {}
+    for b in brands:
+        of = grouped.get(b, {})
+        people = sorted(of)
+        first_event = {u: min(e["day"] for e in of[u]) for u in people}
+        active_days = {
+            u: sorted({e["day"] for e in of[u] if e["event_type"] in active_types}) for u in people
+        }
+        buy_days = {
+            u: sorted({e["day"] for e in of[u] if e["event_type"] == "purchase"}) for u in people
+        }
+        buyers = [u for u in people if buy_days[u]]
+        first_buy = {u: buy_days[u][0] for u in buyers}
+
+        # ---- A
+        new = [u for u in buyers if first_buy[u] > ago(n_i)]
+        out[("argo.new_buyers", b, None)] = (len(new), None, None)
+        cohort = [u for u in people if ago(2 * n_i) < first_event[u] <= ago(n_i)]
+        converted = [
+            u for u in cohort if u in first_buy and (first_buy[u] - first_event[u]).days <= n_i
+        ]
+        out[("argo.first_order_conversion", b, None)] = ratio(len(converted), len(cohort))
+        out[("argo.time_to_first_order_days", b, None)] = (
+            _median([(first_buy[u] - first_event[u]).days for u in new]),
+            None,
+            None,
+        )
+        first_day = sum(
+            (
+                amount(e)
+                for u in new
+                for e in of[u]
+                if e["event_type"] == "purchase" and e["day"] == first_buy[u]
+            ),
+            Decimal(0),
+        )
+        out[("argo.first_order_aov", b, None)] = ratio(first_day, len(new))
+        if spend is not None:
+            cost = sum(
+                (
+                    decimal(s["cost"])
+                    for s in spend
+                    if s["brand"] == b and ago(n_i) < date.fromisoformat(s["date"]) <= as_of
+                ),
+                Decimal(0),
+            )
+            out[("argo.cac", b, None)] = ratio(cost, len(new))
+        cohort = [u for u in buyers if ago(2 * s_days) < first_buy[u] <= ago(s_days)]
+        again = [
+            u
+            for u in cohort
+            if len(buy_days[u]) > 1 and (buy_days[u][1] - first_buy[u]).days <= s_days
+        ]
+        out[("argo.second_order_rate", b, None)] = ratio(len(again), len(cohort))
+
+        # ---- R
+        in_i0 = {u for u in people if any(d > ago(n_i) for d in active_days[u])}
+        in_i1 = {u for u in people if any(ago(2 * n_i) < d <= ago(n_i) for d in active_days[u])}
+        status: dict[str, str] = {}
+        for u in in_i0:
+            if active_days[u][0] > ago(n_i):
+                status[u] = "new"
+            elif u in in_i1:
+                status[u] = "returning"
+            else:
+                status[u] = "resurrecting"
+        for u in in_i1 - in_i0:
+            status[u] = "dormant"
+        for k in ARGO_STATUSES:
+            out[("argo.lifecycle", b, k)] = (sum(1 for s in status.values() if s == k), None, None)
+        out[("argo.retention_rate", b, None)] = ratio(len(in_i0 & in_i1), len(in_i1))
+        cohort = [u for u in buyers if ago(7 * n_i) < first_buy[u] <= ago(6 * n_i)]
+        for k in range(1, 7):
+            lo, hi = ago((7 - k) * n_i), ago((6 - k) * n_i)
+            came = [u for u in cohort if any(lo < d <= hi for d in buy_days[u])]
+            out[("argo.retention_curve", b, f"M{k}")] = ratio(len(came), len(cohort))
+        user_days = sum(sum(1 for d in active_days[u] if d > ago(n_i)) for u in in_i0)
+        mean_dau = Decimal(user_days) / Decimal(n_i)
+        out[("argo.stickiness", b, None)] = ratio(mean_dau, len(in_i0))
+
+        # ---- G
+        cohort = [u for u in buyers if ago(730) < first_buy[u] <= ago(365)]
+        ltv = sum(
+            (
+                amount(e) if e["event_type"] == "purchase" else -amount(e)
+                for u in cohort
+                for e in of[u]
+                if e["event_type"] in ("purchase", "refund")
+                and first_buy[u] <= e["day"] < first_buy[u] + timedelta(days=365)
+            ),
+            Decimal(0),
+        )
+        out[("argo.ltv_365", b, None)] = ratio(ltv, len(cohort))
+        year = {u: [e for e in of[u] if e["day"] > ago(v_days)] for u in people}
+        year_buyers = [u for u in people if any(e["event_type"] == "purchase" for e in year[u])]
+        net = sum(
+            (
+                amount(e) if e["event_type"] == "purchase" else -amount(e)
+                for u in year_buyers
+                for e in year[u]
+                if e["event_type"] in ("purchase", "refund")
+            ),
+            Decimal(0),
+        )
+        out[("argo.arppu", b, None)] = ratio(net, len(year_buyers))
+        wide = [
+            u
+            for u in year_buyers
+            if len({e.get("category") for e in year[u] if e["event_type"] == "purchase"} - {None})
+            > 1
+        ]
+        out[("argo.cross_category_rate", b, None)] = ratio(len(wide), len(year_buyers))
+
+        # ---- O
+        year_active = [u for u in people if any(e["event_type"] in active_types for e in year[u])]
+        channels = {
+            u: {e.get("channel") for e in year[u] if e["event_type"] in active_types} - {None}
+            for u in year_active
+        }
+        omni = [u for u in year_active if len(channels[u]) > 1]
+        out[("argo.omnichannel_share", b, None)] = ratio(len(omni), len(year_active))
+        if known is not None:
+            seen = [u for u in year_active if u in known]
+            out[("argo.identified_share", b, None)] = ratio(len(seen), len(year_active))
+        by_channel: dict[str, Decimal] = defaultdict(Decimal)
+        for u in year_buyers:
+            for e in year[u]:
+                if e["event_type"] == "purchase":
+                    by_channel[e.get("channel") or "(unknown)"] += amount(e)
+        total = sum(by_channel.values(), Decimal(0))
+        for channel, gmv in by_channel.items():
+            out[("argo.channel_mix", b, channel)] = ratio(gmv, total)
     return out

@@ -168,4 +168,5 @@ def test_every_api_example_runs():
         exec("from brandlens.plugin import *", namespace)
         exec("from brandlens.stats.clv import *", namespace)
         exec("from pydantic import BaseModel, ConfigDict, Field", namespace)
+        exec("import numpy as np", namespace)
         exec(compile(block, "api.md", "exec"), namespace)

@@ -333,7 +333,7 @@ def _slots(kind: str, paths: dict[str, str]) -> list[Slot]:
         return [
             *run,
             ("--as-of", st.sampled_from(["2025-06-30", "2025-06-21"]), HOSTILE, False),
-            ("-m", st.sampled_from(["fast", "goal", "grow", "super"]), HOSTILE, False),
+            ("-m", st.sampled_from(["fast", "goal", "grow", "super", "argo"]), HOSTILE, False),
             ("-b", st.sampled_from(["B", "C"]), HOSTILE, False),
             ("-p", st.just("goal.clv_min_repeaters=1"), HOSTILE, False),
             ("-q", st.just(None), None, True),

@@ -268,6 +268,22 @@ def test_nova_has_the_highest_new_product_share(sql):
 
 # ---- planted truths, through the public indicators -----------------------------------------
 
+
+def test_aurora_and_verde_buy_their_reach_as_ads(sql):
+    """Exposures are 70% ad impressions, the rest content views; Aurora's 95%, Verde's 90%
+    (impressions are no activity for A.R.G.O, so this shapes truths 2 and 3 there)."""
+    ads = dict(
+        _rows(
+            sql,
+            """
+        SELECT brand, count(*) FILTER (WHERE event_type = 'ad_impression') / count(*) FROM ev
+        WHERE event_type IN ('ad_impression', 'content_view') GROUP BY brand""",
+        )
+    )
+    assert 0.94 < ads.pop("Aurora") < 0.96 and 0.88 < ads.pop("Verde") < 0.92
+    assert all(0.68 < share < 0.72 for share in ads.values()), ads
+
+
 SKINCARE = ["Aurora", "Dusk", "Lumi", "Sakura"]
 
 

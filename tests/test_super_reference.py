@@ -17,22 +17,6 @@ from brandlens.specs.strategies import event_logs, utc_ts
 D = date(2025, 6, 30)
 
 
-def _compare(result, expected):
-    got = {
-        (r.indicator, r.brand, r.key): (r.value, r.numerator, r.denominator) for r in result.results
-    }
-    assert set(got) == set(expected)
-    for key, (value, num, den) in sorted(expected.items(), key=str):
-        gv, gn, gd = got[key]
-        if value is None:
-            assert gv is None, key
-        else:
-            assert gv == pytest.approx(float(value), rel=1e-9, abs=1e-9), key
-        if num is not None:
-            assert float(gn) == pytest.approx(float(num), abs=1e-6), key
-            assert float(gd) == pytest.approx(float(den), abs=1e-6), key
-
-
 def _plain(rows):
     return [{k: v for k, v in r.items() if v is not None} for r in rows]
 
@@ -47,7 +31,7 @@ def test_super_matches_the_reference_on_generated_logs(log):
     expected = reference.super_lifecycle(
         _plain(log.events), log.as_of, log.report_brands(), products
     )
-    _compare(result, expected)
+    reference.compare(result, expected)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
@@ -73,7 +57,7 @@ def test_super_matches_the_reference_with_other_parameters(log, params):
     expected = reference.super_lifecycle(
         _plain(log.events), log.as_of, log.report_brands(), products, plain
     )
-    _compare(result, expected)
+    reference.compare(result, expected)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
@@ -145,7 +129,7 @@ def demo(market):
 def test_the_generated_market_matches_the_reference(demo, market):
     events, products = _market_rows(market)
     brands = sorted({r.brand for r in demo.results})
-    _compare(demo, reference.super_lifecycle(events, D, brands, products))
+    reference.compare(demo, reference.super_lifecycle(events, D, brands, products))
 
 
 def test_demo_truths(demo):

@@ -63,6 +63,38 @@ def test_failures_are_readable_and_shrunk(broken_report):
     assert "adding events of another brand" in leaky.message and "Othér" in leaky.counterexample
 
 
+def test_identities_read_numerators_and_denominators(broken_report):
+    (m,) = broken_report.methodologies
+    (failed,) = [r for r in m.results if r.indicator == "broken.ratio" and r.property == "identity"]
+    assert failed.message.endswith("denominator(broken.ratio) == numerator(broken.ratio)")
+    assert (failed.left, failed.right) == (3, 1)
+
+
+def test_identity_terms_name_the_reported_parts_of_a_row():
+    from brandlens.engine.result import ResultRow
+    from brandlens.specs.spec import evaluate
+    from brandlens.specs.verification import Run, _identity_expr, _identity_names
+
+    def row(ind, key, value, num, den):
+        return ResultRow(
+            methodology="m",
+            indicator=ind,
+            brand="Lumi",
+            dimension="k" if key else None,
+            key=key,
+            value=value,
+            numerator=num,
+            denominator=den,
+            unit="ratio",
+        )
+
+    rows = [row("m.rate", None, 0.25, 1, 4), row("m.mix", "a b", 0.5, 2, 4)]
+    run = Run({(r.indicator, r.brand, r.key): r for r in rows}, {}, {})
+    names = _identity_names(run, "Lumi")
+    expr = "denominator(m.rate) * m.rate + numerator(m.mix[a b]) - denominator(m.mix[a b])"
+    assert evaluate(_identity_expr(expr), names) == 1 + 2 - 4
+
+
 def test_verify_cli_exit_codes(register_plugin):
     register_plugin(ToyPlugin(), "toy-plugin")
     runner = CliRunner()
@@ -234,3 +266,69 @@ def test_verify_names_the_registration_error_of_a_broken_plugin(register_plugin)
     assert r.exit_code == 1
     assert "plugin 'wobbly' did not register" in r.stderr
     assert "the spec file is missing" in r.stderr
+
+
+def test_a_methodology_that_needs_spend_gets_spend_tables_shifted_and_scaled(
+    register_plugin, tmp_path
+):
+    """Spend is drawn only when an indicator requires it, and the transformations move it
+    like every date and amount: a cost sum is time-shift invariant and scales with k."""
+    import brandlens
+    from brandlens.plugin.methodology import Indicator, Methodology
+    from brandlens.specs.verification import Harness, _what_to_generate
+
+    spec = tmp_path / "spendy.yaml"
+    spec.write_text(
+        """
+methodology: spendy
+title: {en: Spendy, zh: 花费}
+sources: ["assumption: a test fixture"]
+indicators:
+  - id: spendy.cost
+    title: {en: Cost, zh: 花费}
+    definition: the brand's spend in the 30 days ending d
+    formula: "Σ cost"
+    unit: currency
+    direction: lower
+    properties: [time_shift_invariant, scale_equivariant: 1, deterministic]
+""",
+        encoding="utf-8",
+    )
+    cost = (
+        "SELECT b.brand, coalesce(sum(s.cost), 0) AS value FROM brands b LEFT JOIN spend s "
+        "ON s.brand = b.brand AND s.date > $as_of - 30 AND s.date <= $as_of GROUP BY b.brand"
+    )
+    spendy = Methodology(
+        name="spendy",
+        title="Spendy",
+        source="tests",
+        version="1",
+        indicators=(Indicator(id="spendy.cost", sql=cost, requires=("spend.cost",)),),
+    )
+
+    class Plugin:
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, register):
+            register(spendy, spec=spec)
+
+    register_plugin(Plugin(), "spendy")
+    checked = host.registry().methodologies["spendy"]
+    assert _what_to_generate(checked)[2] is True
+    assert _what_to_generate(host.registry().methodologies["fast"])[2] is False
+    report = assert_honours_spec("spendy", max_examples=20)
+    assert all(r.status == "pass" for r in report.methodologies[0].results)
+    # the examples did carry spend with a non-zero cost in the window
+    from hypothesis import find, settings
+
+    harness = Harness(checked, 20, 0)
+    try:
+        found = find(
+            harness.strategy([]),
+            lambda case: any(
+                float(r.value or 0) > 0 for r in harness.run(case["log"]).rows.values()
+            ),
+            settings=settings(max_examples=200, database=None),
+        )
+    finally:
+        harness.close()
+    assert found["log"].spend

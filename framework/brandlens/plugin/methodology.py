@@ -57,6 +57,7 @@ class NoParameters(BaseModel):
             model_config = ConfigDict(extra="forbid")
             window_days: int = Field(30, ge=1, description="look-back window")
 
+
         RepeatParameters().window_days  # 30
     """
 
@@ -101,6 +102,7 @@ class IndicatorContext:
             )
             found = dict(rows)
             return [Value(brand=b, value=found.get(b, 0)) for b in ctx.brands]
+
 
         Indicator(id="repeat.buyers", title="Buyers", unit="users", compute=buyers)
     """
@@ -293,6 +295,7 @@ class Methodology(BaseModel):
 
         class RepeatParameters(BaseModel):
             window_days: int = Field(30, ge=1)
+
 
         Methodology(
             name="repeat",

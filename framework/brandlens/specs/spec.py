@@ -95,7 +95,9 @@ class Identity(_Strict):
     """An arithmetic relation between indicators, per brand: ``lhs == rhs``.
 
     Terms: ``method.name`` (the value), ``method.name[KEY]`` (one key),
-    ``sum(method.name)`` (all keys), numbers, + - * / and abs().
+    ``sum(method.name)`` (all keys), ``numerator(method.name)`` and
+    ``denominator(method.name)`` (a ratio's reported parts; ``[KEY]`` inside for one
+    key), numbers, + - * / and abs().
     """
 
     kind: Literal["identity"] = "identity"

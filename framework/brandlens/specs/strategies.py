@@ -3,7 +3,7 @@
 The logs are small but nasty: several brands (unicode names too) and categories,
 every event type, timestamps clustered on window boundaries around as_of, events
 in the same second, users with a single event, brands with no purchases, zero
-amounts, and optional users/products tables (and a targets table when asked).
+amounts, and optional users/products tables (and targets or spend tables when asked).
 Lists shrink, so a failure reduces to a few rows.
 
 Times are generated as local times in Asia/Shanghai (UTC+8, no daylight saving)
@@ -91,6 +91,7 @@ class EventLog:
     products: tuple[dict[str, Any], ...] | None = None
     brands: tuple[str, ...] = field(default=())
     targets: tuple[dict[str, Any], ...] | None = None
+    spend: tuple[dict[str, Any], ...] | None = None
 
     def to_data(self) -> InMemoryData:
         tables: dict[str, dict[str, list[Any]]] = {
@@ -105,6 +106,9 @@ class EventLog:
         if self.targets is not None:
             cols = ("brand", "indicator", "period_start", "period_end", "target_value")
             tables["targets"] = {c: [t.get(c) for t in self.targets] for c in cols}
+        if self.spend is not None:
+            cols = ("brand", "date", "channel", "cost")
+            tables["spend"] = {c: [s.get(c) for s in self.spend] for c in cols}
         return InMemoryData(tables, label="<generated log>")
 
     def report_brands(self) -> list[str]:
@@ -130,6 +134,11 @@ class EventLog:
                 f"{t['brand']} {t['indicator']} {t['period_start']}..{t['period_end']}"
                 f"={t['target_value']}"
                 for t in self.targets
+            )
+        if self.spend is not None:
+            out += "\nspend: " + ", ".join(
+                f"{s['brand']} {s['date']} {s.get('channel') or '-'}={s['cost']}"
+                for s in self.spend
             )
         return out
 
@@ -192,11 +201,13 @@ def event_logs(
     as_of: date = AS_OF,
     categories: tuple[str, ...] = CATEGORIES,
     target_indicators: tuple[str, ...] = (),
+    spend: bool = False,
 ) -> EventLog:
     """A small, valid event log (with optional users and products tables).
 
     ``categories`` are the categories events are drawn from; with
-    ``target_indicators`` the log may also carry a targets table naming them.
+    ``target_indicators`` the log may also carry a targets table naming them, and with
+    ``spend`` a spend table (costs of its brands on days around as_of).
     """
     types = event_types or tuple(CORE_EVENT_TYPES)
     brands = tuple(draw(st.lists(st.sampled_from(BRANDS), min_size=1, max_size=3, unique=True)))
@@ -233,6 +244,9 @@ def event_logs(
         targets_table = tuple(
             draw(targets(as_of, brands, target_indicators)) for _ in range(draw(st.integers(1, 4)))
         )
+    spend_table = None
+    if spend and draw(st.booleans()):
+        spend_table = tuple(draw(st.lists(spend_rows(as_of, brands), min_size=0, max_size=6)))
     return EventLog(
         as_of=as_of,
         events=tuple(rows),
@@ -240,7 +254,19 @@ def event_logs(
         products=products_table,
         brands=brands,
         targets=targets_table,
+        spend=spend_table,
     )
+
+
+@st.composite
+def spend_rows(draw: st.DrawFn, as_of: date, brands: tuple[str, ...]) -> dict[str, Any]:
+    """One spend row: a brand's cost on a day around as_of (window boundaries too)."""
+    return {
+        "brand": draw(st.sampled_from(brands)),
+        "date": (as_of - timedelta(days=draw(offsets()))).isoformat(),
+        "channel": draw(st.sampled_from(CHANNELS)),
+        "cost": draw(st.sampled_from(AMOUNTS)),
+    }
 
 
 @st.composite

@@ -4,6 +4,7 @@ One line in a plugin's tests::
 
     from brandlens.specs.testing import assert_honours_spec
 
+
     def test_honours_spec():
         assert_honours_spec("mymethod")
 

@@ -183,7 +183,7 @@ class Harness:
         self.params = checked.methodology.parameters().model_dump()
         self.event_types = tuple(registry().event_types)
         self.only: set[str] | None = None  # indicators the pending cells need
-        self.categories, self.target_indicators = _what_to_generate(checked)
+        self.categories, self.target_indicators, self.spend = _what_to_generate(checked)
 
     def close(self) -> None:
         self.con.close()
@@ -225,6 +225,7 @@ class Harness:
                 event_types=self.event_types,
                 categories=self.categories,
                 target_indicators=self.target_indicators,
+                spend=self.spend,
             )
         }
         for g in sorted(groups):
@@ -598,9 +599,15 @@ class Harness:
 
 
 def _identity_expr(side: str) -> str:
-    """``grow.gain + sum(grow.contribution) + grow.driver_share[G]`` -> Python names."""
+    """``grow.gain + sum(grow.contribution) + grow.driver_share[G]`` -> Python names;
+    ``denominator(m.x)`` and ``numerator(m.x[K])`` name a row's reported parts."""
     import re
 
+    side = re.sub(
+        r"(numerator|denominator)\(([a-z0-9_]+)\.([a-z0-9_]+)(?:\[([^\]]+)\])?\)",
+        lambda m: f"{m[1][:3]}__{m[2]}__{m[3]}" + (f"__{_safe(m[4])}" if m[4] else ""),
+        side,
+    )
     side = re.sub(r"sum\(([a-z0-9_]+)\.([a-z0-9_]+)\)", r"sum__\1__\2", side)
     side = re.sub(
         r"([a-z0-9_]+)\.([a-z0-9_]+)\[([^\]]+)\]",
@@ -621,6 +628,10 @@ def _identity_names(run: Run, brand: str) -> dict[str, Any]:
         if b != brand:
             continue
         m, n = ind.split(".", 1)
+        suffix = "" if key is None else f"__{_safe(key)}"
+        for part in ("numerator", "denominator"):
+            if getattr(row, part) is not None:
+                names[f"{part[:3]}__{m}__{n}{suffix}"] = getattr(row, part)
         if key is None:
             if row.value is not None:
                 names[f"val__{m}__{n}"] = row.value
@@ -634,12 +645,15 @@ def _identity_names(run: Run, brand: str) -> dict[str, Any]:
     return names
 
 
-def _what_to_generate(checked: CheckedMethodology) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The categories to draw events in, and the indicators a targets table may name.
+def _what_to_generate(
+    checked: CheckedMethodology,
+) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+    """The categories to draw events in, the indicators a targets table may name, and
+    whether to draw a spend table.
 
     Categories named by a parameter marked ``{"vocabulary": "categories"}`` (DREAM's
     accessory categories, say) join the usual ones, so rules about them are exercised.
-    A targets table is generated only for a methodology with an indicator that
+    A targets or spend table is generated only for a methodology with an indicator that
     requires one; other methodologies' logs stay exactly as they were.
     """
     m = checked.methodology
@@ -651,8 +665,9 @@ def _what_to_generate(checked: CheckedMethodology) -> tuple[tuple[str, ...], tup
             value = defaults[name]
             extra += [value] if isinstance(value, str) else [str(v) for v in value]
     categories = CATEGORIES + tuple(sorted(set(extra) - set(CATEGORIES)))
-    wants_targets = any(r.startswith("targets.") for i in m.indicators for r in i.requires)
-    return categories, tuple(i.id for i in m.indicators) if wants_targets else ()
+    needs = {r.split(".")[0] for i in m.indicators for r in i.requires}
+    targeted = tuple(i.id for i in m.indicators) if "targets" in needs else ()
+    return categories, targeted, "spend" in needs
 
 
 # ---- transformations of a log ---------------------------------------------------------
@@ -708,6 +723,7 @@ def shift_days(log: EventLog, days: int) -> EventLog:
             for t in log.targets
         )
     )
+    spend = None if log.spend is None else tuple({**s, "date": day(s["date"])} for s in log.spend)
     return replace(
         log,
         as_of=log.as_of + timedelta(days=days),
@@ -715,6 +731,7 @@ def shift_days(log: EventLog, days: int) -> EventLog:
         users=users,
         products=products,
         targets=targets,
+        spend=spend,
     )
 
 
@@ -727,10 +744,14 @@ def scale_amounts(log: EventLog, k: int) -> EventLog:
         if log.products is None
         else tuple({**p, "list_price": scaled(p.get("list_price"))} for p in log.products)
     )
+    spend = (
+        None if log.spend is None else tuple({**s, "cost": scaled(s["cost"])} for s in log.spend)
+    )
     return replace(
         log,
         events=tuple({**e, "amount": scaled(e.get("amount"))} for e in log.events),
         products=products,
+        spend=spend,
     )
 
 

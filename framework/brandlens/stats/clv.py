@@ -14,6 +14,13 @@ Public API (numpy arrays in and out; scipy for optimisation and special function
     gg = fit_gamma_gamma(frequency, monetary_value)  # p, q, v
     m = gg.expected_average_value(frequency, monetary_value)
 
+
+    # per brand, from the event log, in a Python indicator (GOAL's CLV, A.R.G.O's
+    # predicted LTV): fitted once per run and shared by the indicators that read it
+    def predicted_total(ctx):
+        models = run_brand_models(ctx, history_days=730, horizon_days=365, min_repeaters=30)
+        return [Value(brand=b, value=models[b].total) for b in ctx.brands if b in models]
+
 Conventions (the RFM summary of Fader, Hardie and Lee): ``frequency`` x is the
 number of *repeat* transactions, ``recency`` t_x the time between the first and
 the last transaction, ``T`` the time between the first transaction and the end
@@ -37,9 +44,9 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -49,12 +56,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "BetaGeoFit",
+    "BrandModel",
     "GammaGammaFit",
     "bgnbd_log_likelihood",
+    "brand_models",
     "fit_bgnbd",
     "fit_gamma_gamma",
     "gamma_gamma_log_likelihood",
     "quiet",
+    "run_brand_models",
 ]
 
 
@@ -354,3 +364,172 @@ def _minimise_here(
         if polished.fun < best.fun:
             best = polished
     return best
+
+
+# ---- per-brand models from an event log --------------------------------------------------
+
+WEEK = 7.0
+
+CUSTOMER_SUMMARY_SQL = """
+WITH days AS (
+  SELECT brand, user_id, local_date, sum(amount) AS value
+  FROM events
+  WHERE event_type = 'purchase' AND brand IS NOT NULL
+    AND local_date > $as_of - $clv_history_days AND local_date <= $as_of
+  GROUP BY brand, user_id, local_date
+),
+ranked AS (
+  SELECT *, row_number() OVER (PARTITION BY brand, user_id ORDER BY local_date) AS k
+  FROM days
+)
+SELECT brand,
+       count(*) - 1 AS x,
+       (max(local_date) - min(local_date)) / 7.0 AS tx,
+       (CAST($as_of AS DATE) - min(local_date)) / 7.0 AS t,
+       CAST(avg(value) FILTER (WHERE k > 1) AS DOUBLE) AS m,
+       CAST(avg(value) AS DOUBLE) AS day_value
+FROM ranked
+GROUP BY brand, user_id
+ORDER BY brand, x, tx, t, m, day_value
+"""
+"""One row per customer of a brand (a purchase day in the last ``$clv_history_days`` up to
+``$as_of``): brand, x (repeat purchase days), t_x and T in weeks, m (mean value of the
+repeat purchase days, null without any) and the mean value of a purchase day.
+
+Transactions are purchase days (a day's orders merged, amounts summed); refunds are not
+modelled. Rows are ordered by the values, not by user ids: renaming users changes
+nothing, not even the order in which the likelihood is summed. Run it with
+``IndicatorContext.query``, passing ``clv_history_days=`` when the methodology has no
+parameter of that name.
+"""
+
+
+@dataclass
+class BrandModel:
+    """One brand's predicted CLV per customer and the parameters that made them.
+
+    ``brand_models`` returns one per brand; a Python indicator usually gets them
+    through ``run_brand_models(ctx, ...)``, which fits once per run.
+
+    Example (two customers of a brand with a pooled fit's parameters)::
+
+        model = BrandModel(
+            clv=np.array([120.0, 30.5]),
+            params={"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4},
+            pooled=True,
+            customers=2,
+            repeaters=1,
+        )
+        model.total  # 150.5
+    """
+
+    clv: np.ndarray = field(metadata={"doc": "predicted spend per customer over the horizon"})
+    params: dict[str, float] = field(metadata={"doc": "the BG/NBD (and Gamma-Gamma) parameters"})
+    pooled: bool = field(metadata={"doc": "parameters fitted on every brand's customers"})
+    customers: int = field(metadata={"doc": "customers with a purchase day in the history"})
+    repeaters: int = field(metadata={"doc": "customers with at least one repeat purchase day"})
+
+    @property
+    def total(self) -> float:
+        """The brand's total predicted spend: the sum over its customers."""
+        return float(np.sum(self.clv))
+
+
+def _distinct(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct rows of the columns (sorted) and how often each occurs: customers
+    with the same summary contribute the same likelihood term, fitted once, weighted."""
+    rows, counts = np.unique(np.column_stack(columns), axis=0, return_counts=True)
+    return [rows[:, i] for i in range(rows.shape[1])], counts
+
+
+def _fit_customers(x: np.ndarray, tx: np.ndarray, t: np.ndarray, m: np.ndarray) -> dict[str, float]:
+    (ux, utx, ut), n = _distinct(x, tx, t)
+    bg = fit_bgnbd(ux, utx, ut, weights=n)
+    params = {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b}
+    repeat = (x > 0) & (m > 0)
+    if repeat.any():
+        (rx, rm), rn = _distinct(x[repeat], m[repeat])
+        gg = fit_gamma_gamma(rx, rm, weights=rn)
+        params |= {"p": gg.p, "q": gg.q, "v": gg.v}
+    return params
+
+
+def _predict(
+    params: dict[str, float],
+    x: np.ndarray,
+    tx: np.ndarray,
+    t: np.ndarray,
+    m: np.ndarray,
+    horizon_weeks: float,
+    fallback_value: float,
+) -> np.ndarray:
+    bg = BetaGeoFit(params["r"], params["alpha"], params["a"], params["b"], 0.0)
+    n = bg.expected_transactions(horizon_weeks, x, tx, t)
+    if "p" in params and params["q"] > 1:
+        gg = GammaGammaFit(params["p"], params["q"], params["v"], 0.0)
+        value = gg.expected_average_value(x, np.nan_to_num(m))
+    else:  # no repeat spend to fit a spend model: the mean value per purchase day
+        value = np.full(len(x), fallback_value)
+    return n * value
+
+
+@quiet
+def brand_models(
+    rows: Sequence[Sequence[Any]], horizon_days: float, min_repeaters: int
+) -> dict[str, BrandModel]:
+    """Predicted spend of every customer in the next ``horizon_days``, per brand.
+
+    ``rows`` are :data:`CUSTOMER_SUMMARY_SQL`'s. Each brand's BG/NBD (purchase days)
+    and Gamma-Gamma (value per purchase day) are fitted by maximum likelihood; a brand
+    with fewer than ``min_repeaters`` repeat customers uses parameters fitted on all
+    brands' customers pooled. Without repeat spend to fit Gamma-Gamma, the value of a
+    purchase day is the mean over every customer. Undiscounted. Raises ValueError when
+    a prediction is not finite.
+    """
+    by_brand: dict[str, list[Sequence[Any]]] = {}
+    for brand, *rest in rows:
+        by_brand.setdefault(brand, []).append(rest)
+    arrays = {
+        b: [
+            np.array([r[i] if r[i] is not None else np.nan for r in rs], dtype=float)
+            for i in range(5)
+        ]
+        for b, rs in by_brand.items()
+    }
+    if not arrays:
+        return {}
+    every = [np.concatenate([a[i] for _, a in sorted(arrays.items())]) for i in range(5)]
+    fallback = float(np.mean(every[4])) if len(every[4]) else 0.0
+    pooled_params = _fit_customers(*every[:4])
+    horizon = horizon_days / WEEK
+    models: dict[str, BrandModel] = {}
+    for brand, (x, tx, t, m, _) in sorted(arrays.items()):
+        repeaters = int(np.sum(x > 0))
+        own = repeaters >= min_repeaters
+        fitted = _fit_customers(x, tx, t, m) if own else pooled_params
+        clv = _predict(fitted, x, tx, t, m, horizon, fallback)
+        if not np.all(np.isfinite(clv)):
+            shown = ", ".join(f"{k}={v:.6g}" for k, v in fitted.items())
+            raise ValueError(f"CLV prediction for {brand} is not finite (model {shown})")
+        models[brand] = BrandModel(clv, fitted, not own, len(x), repeaters)
+    return models
+
+
+def run_brand_models(
+    ctx: Any, history_days: int, horizon_days: float, min_repeaters: int
+) -> dict[str, BrandModel]:
+    """:func:`brand_models` of a run, for a Python indicator's ``IndicatorContext``.
+
+    Reads :data:`CUSTOMER_SUMMARY_SQL` over the last ``history_days`` through
+    ``ctx.query`` and fits once per run of the methodology (``ctx.shared``), so every
+    indicator that asks with the same numbers reads the same models.
+    """
+    key = f"brandlens.stats.clv:{history_days}:{horizon_days}:{min_repeaters}"
+    return ctx.shared(
+        key,
+        lambda: brand_models(
+            ctx.query(CUSTOMER_SUMMARY_SQL, clv_history_days=history_days),
+            horizon_days,
+            min_repeaters,
+        ),
+    )

@@ -24,7 +24,7 @@ CHUNK_USERS = 25_000
 """Users per chunk; fixed so that a seed gives the same rows on any machine."""
 DEMO_USERS = 20_000
 """The demo market's size: generation plus a comparison of every methodology in < 1 minute."""
-MARKET_VERSION = "m3"
+MARKET_VERSION = "m4"
 """Bumped whenever the simulation changes, so cached demo markets are regenerated."""
 DEFAULT_START = date(2023, 4, 1)
 DEFAULT_END = date(2025, 6, 30)

@@ -99,6 +99,7 @@ class Brand:
     circles: dict[str, float] = field(default_factory=dict)
     lines: tuple[ProductLine, ...] = ()
     budget: float = 20_000.0  # daily marketing spend
+    ads: float = 0.7  # share of exposures that are ad impressions (the rest: content views)
 
 
 def _lines(category: str, *extra: ProductLine) -> tuple[ProductLine, ...]:
@@ -113,6 +114,8 @@ def _lines(category: str, *extra: ProductLine) -> tuple[ProductLine, ...]:
 
 BRANDS = (
     # 1. Aurora: mass exposure, weak conversion -> largest awareness share, lowest advancing.
+    # Its reach is bought as ads: impressions are no activity, so its audience does not
+    # look retained (A.R.G.O's retention rate).
     Brand(
         "Aurora",
         "skincare",
@@ -129,6 +132,7 @@ BRANDS = (
         circles={"beauty": 1.6},
         lines=_lines("skincare"),
         budget=90_000,
+        ads=0.95,
     ),
     # 2. Lumi: small, loyal base over-indexing in urban white collars and new mums.
     Brand(
@@ -173,7 +177,8 @@ BRANDS = (
             ProductLine("skincare", 1, "discontinued", 0.9, end=date(2024, 6, 30)),
         ),
     ),
-    # 3. Verde: new entrant (from late 2023), buyers up 50%+ year over year.
+    # 3. Verde: new entrant (from late 2023), buyers up 50%+ year over year; buys its reach
+    # as ads, so its new buyers are many for its active audience (A.R.G.O).
     Brand(
         "Verde",
         "snacks",
@@ -190,6 +195,7 @@ BRANDS = (
         trend=(0.05, 1.6),
         entry=date(2023, 9, 1),
         budget=30_000,
+        ads=0.9,
         circles={"foodie": 1.5},
         lines=_lines("snacks"),
     ),

@@ -361,6 +361,7 @@ def simulate_chunk(market: Market, user_offset: int, n_users: int, chunk_index: 
             "share",
             "after_sales",
             "accessory",
+            "ads",
         )
     }
     cat = market.brand_category[pb]
@@ -373,13 +374,13 @@ def simulate_chunk(market: Market, user_offset: int, n_users: int, chunk_index: 
     # ---- exposure: the first at t0, then more on later days ---------------------------
     day0 = market.sample_days(pb, rng)
     t0 = day0 * DAY + _time_of_day(rng, n)
-    first_type = np.where(rng.random(n) < 0.7, ET["ad_impression"], ET["content_view"])
+    first_type = np.where(rng.random(n) < prof["ads"], ET["ad_impression"], ET["content_view"])
     ev.add(pairs, t0, first_type, channel=_choice(rng, EXPOSURE_CHANNELS, n))
     extra = rng.poisson(np.maximum(prof["impressions"] - 1, 0))
     ep = np.repeat(pairs, extra)
     ed = market.sample_days(pb[ep], rng, after=day0[ep])
     et = np.maximum(ed * DAY + _time_of_day(rng, len(ep)), t0[ep] + 60)
-    etype = np.where(rng.random(len(ep)) < 0.7, ET["ad_impression"], ET["content_view"])
+    etype = np.where(rng.random(len(ep)) < prof["ads"][ep], ET["ad_impression"], ET["content_view"])
     ev.add(ep, et, etype, channel=_choice(rng, EXPOSURE_CHANNELS, len(ep)))
     # category searches (no brand) by a third of the market, before the first exposure
     cs = pairs[rng.random(n) < 0.3]
