@@ -399,7 +399,11 @@ def validate_source(
 # ---- ladder compile (StageLadder.compile in framework/brandlens/engine/ladders.py at 1b56b66) ----
 
 
-def compile_ladder(self: StageLadder, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def compile_ladder(
+    self: StageLadder, params: dict[str, Any], codes: dict[str, int] | None = None
+) -> tuple[str, dict[str, Any]]:
+    # ``codes`` (the vocabulary's type codes, added later) is accepted and ignored: the old
+    # compiler tests every rule's types with a bound list.
     """Return (SQL, bound parameters) computing the ladder relation."""
     binds: dict[str, Any] = {"as_of": None}  # filled by the engine
     rules: list[tuple[int, str, str, str]] = []  # (stage index, flag, window bind, min bind)

@@ -310,3 +310,65 @@ def test_a_nested_unknown_event_type_is_a_plugin_error(register_plugin):
     register_plugin(Bad(), "grouped-bad")
     info = next(p for p in host.registry().plugins if p.name == "grouped-bad")
     assert any("teleport" in e for e in info.errors)
+
+
+# ---- type masks: the vocabulary's codes give the same ladder as bound lists ------------
+
+
+def _run_ladder(con, ladder, params, codes):
+    sql, binds = ladder.compile(params, codes)
+    binds = {k: v for k, v in binds.items() if f"${k}" in sql}
+    binds["as_of"] = "2025-06-30"
+    return sorted(con.execute(sql, binds).fetchall(), key=repr)
+
+
+def test_type_masks_give_the_rows_bound_lists_give():
+    """Every ladder shape (conditions, in-lists, all-of, any-of, later-day) on random logs."""
+    import duckdb
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from brandlens.data.schema import CORE_EVENT_TYPES
+    from brandlens.data.vocabulary import create_vocabulary_type, type_codes
+
+    vocabulary = list(CORE_EVENT_TYPES)
+    codes = type_codes(vocabulary)
+    assert codes is not None
+    con = duckdb.connect()
+    create_vocabulary_type(con, vocabulary)
+    row = st.tuples(
+        st.sampled_from(["u1", "u2", "u3"]),
+        st.sampled_from(["A", "B"]),
+        st.integers(0, 120),  # days before 2025-06-30
+        st.sampled_from([*sorted(GROUPED.event_types() | LADDER.event_types()), "refund"]),
+        st.sampled_from([None, 1, 4, 5]),
+        st.sampled_from([None, "live", "short_video", "offline_store"]),
+        st.sampled_from([None, "brand", "category"]),
+        st.sampled_from([None, "accessory", "phone"]),
+    )
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(row, max_size=40))
+    def check(rows):
+        con.execute(
+            "CREATE OR REPLACE TABLE events (user_id VARCHAR, brand VARCHAR, local_date DATE, "
+            "event_type VARCHAR, rating INTEGER, channel VARCHAR, query_type VARCHAR, "
+            "category VARCHAR)"
+        )
+        if rows:
+            con.executemany(
+                "INSERT INTO events VALUES (?, ?, DATE '2025-06-30' - CAST(? AS INTEGER), "
+                "?, ?, ?, ?, ?)",
+                rows,
+            )
+        for ladder, params in (
+            (LADDER, Params().model_dump()),
+            (GROUPED, GroupParams().model_dump()),
+            (GROUPED, GroupParams(with_share=False).model_dump()),
+        ):
+            assert _run_ladder(con, ladder, params, codes) == _run_ladder(con, ladder, params, None)
+
+    check()
+    # a type outside the vocabulary's codes keeps the list test
+    sql, _ = LADDER.compile(Params().model_dump(), {"purchase": 0})
+    assert "_type_code" not in sql and "list_contains" in sql

@@ -25,6 +25,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from brandlens.data.schema import Event, columns_of
+from brandlens.data.vocabulary import VOCABULARY_TYPE
 from brandlens.plugin.sqlcheck import quote_ident
 
 _PARAM = re.compile(r"^\$([a-z_][a-z0-9_]*)$")
@@ -346,9 +347,27 @@ class StageLadder(BaseModel):
                 refs |= references(cond.value)
         return refs
 
-    def compile(self, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """Return (SQL, bound parameters) computing the ladder relation."""
+    def compile(
+        self, params: dict[str, Any], codes: dict[str, int] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """Return (SQL, bound parameters) computing the ladder relation.
+
+        With ``codes`` (event type -> code of the connection's vocabulary ENUM, see
+        ``data.vocabulary``) each event's type is cast to its code once and every rule
+        tests a bit mask of its types; without, each rule tests a bound list. Same rows.
+        """
         binds: dict[str, Any] = {"as_of": None}  # filled by the engine
+        if codes is not None and not self.event_types() <= set(codes):
+            codes = None  # a type outside the vocabulary: keep the list test
+
+        def has_type(bind: str, types: list[str]) -> str:
+            """The test that an event's type is one of ``types``, bound as ``bind``."""
+            if codes is None:
+                binds[bind] = types
+                return f"list_contains(${bind}, event_type)"
+            binds[bind] = sum(1 << codes[t] for t in set(types))
+            return f"((${bind} >> _type_code) & 1) = 1"
+
         counted: list[tuple[str, str, str]] = []  # (flag, window bind, min bind): n<k>_<i>
         ordered: list[tuple[str, str, str, str]] = []  # (flag, window, prior flag, prior window)
         flag_exprs: list[str] = []
@@ -356,8 +375,7 @@ class StageLadder(BaseModel):
 
         def define(ev: Evidence, tag: str, flag: str) -> None:
             """A per-day flag for the evidence's events, and its window bind."""
-            binds[f"{tag}_types"] = list(ev.event_types)
-            parts = [f"list_contains(${tag}_types, event_type)"]
+            parts = [has_type(f"{tag}_types", list(ev.event_types))]
             for c_i, cond in enumerate(ev.where):
                 col = quote_ident(cond.column)
                 bind = f"{tag}_c{c_i}"
@@ -414,10 +432,9 @@ class StageLadder(BaseModel):
             by_span.setdefault(w + max(snapshots), []).append(t)
         scans = []
         for i, (span, types) in enumerate(sorted(by_span.items())):
-            binds[f"l_types_{i}"] = types
             binds[f"l_span_{i}"] = span
             scans.append(
-                f"(list_contains($l_types_{i}, event_type) "
+                f"({has_type(f'l_types_{i}', types)} "
                 f"AND local_date > CAST($as_of AS DATE) - $l_span_{i})"
             )
         if not counted and not ordered:  # every rule switched off by `when`: an empty relation
@@ -465,10 +482,16 @@ class StageLadder(BaseModel):
   FROM counted"""
             )
         union = "\n  UNION ALL\n  ".join(per_snapshot)
+        source = "events"
+        if codes is not None:
+            source = (
+                f"(SELECT *, CAST(enum_code(TRY_CAST(event_type AS main.{VOCABULARY_TYPE})) "
+                "AS BIGINT) AS _type_code FROM events)"
+            )
         sql = f"""
 WITH days AS (
   SELECT user_id, brand, local_date, {", ".join(flag_exprs)}
-  FROM events
+  FROM {source}
   WHERE brand IS NOT NULL
     AND local_date <= CAST($as_of AS DATE)
     AND ({" OR ".join(scans)})

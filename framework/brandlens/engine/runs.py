@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from brandlens import __version__
+from brandlens.data.vocabulary import create_vocabulary_type, type_codes
 from brandlens.engine.deadline import QueryClock, QueryTimeout
 from brandlens.engine.result import (
     DatasetInfo,
@@ -215,6 +216,8 @@ class Dataset:
         from brandlens.engine import workdir
 
         self.registry = plugin_registry or registry()
+        self.type_codes = type_codes(self.registry.event_types)
+        """Event type -> code in the connection's vocabulary ENUM, for ladder masks."""
         self.workdir: Path | None = None
         self.cached: Path | None = None  # the cache entry or dataset file in use
         self.timezone = check_timezone(timezone or DEFAULT_TIMEZONE)
@@ -282,6 +285,7 @@ class Dataset:
                 f"--timezone: DuckDB does not know the time zone {self.timezone!r}"
             ) from None
         vocabulary = sorted(self.registry.event_types)
+        create_vocabulary_type(self.con, vocabulary)
         meta: store.StoredMeta | None = None
         if into is not None and isinstance(data, InMemoryData):
             raise UsageError("--into needs data files, not an in-memory log")
@@ -911,7 +915,7 @@ class _Run:
 
     def ladder_table(self, ladder: StageLadder) -> str:
         """Materialise ``ladder`` (as declared, or with other snapshots) and name its table."""
-        sql, binds = ladder.compile(self.params.model_dump())
+        sql, binds = ladder.compile(self.params.model_dump(), self.ds.type_codes)
         binds = {k: v for k, v in binds.items() if f"${k}" in sql}
         if "as_of" in binds:
             binds["as_of"] = self.as_of
@@ -939,7 +943,7 @@ class _Run:
             target = f"{quote_ident(self.schema)}.{quote_ident(name)}"
             try:
                 if name in ladders:
-                    sql, binds = ladders[name].compile(params)
+                    sql, binds = ladders[name].compile(params, self.ds.type_codes)
                     binds = {k: v for k, v in binds.items() if f"${k}" in sql}
                     if "as_of" in binds:
                         binds["as_of"] = self.as_of
