@@ -9,6 +9,7 @@ the ``brandlens_report_sections`` hook. Nothing here knows a methodology.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -179,6 +180,7 @@ class ReportContext(BaseModel):
         )
         ctx.scalar("fast.fertility")  # [1200, 900]
         ctx.keyed("fast.aipl_users")["Lumi"]  # [700, None, 500, None]
+        ctx.slug("Lumi Beauty")  # 'lumi-beauty'
     """
 
     methodology: str = Field(description="the methodology the builder is called for")
@@ -208,6 +210,11 @@ class ReportContext(BaseModel):
         declared = list(self.keys.get(indicator, []))
         seen = {k for per in self.values.get(indicator, {}).values() for k in per}
         return declared + sorted(seen - set(declared) - {""})
+
+    @staticmethod
+    def slug(text: str) -> str:
+        """``text`` as a part of a chart id: lower case, runs of other characters as '-'."""
+        return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
     def keyed(self, indicator: str) -> dict[str, list[Number | None]]:
         """A keyed indicator: brand -> one value per key of :meth:`keys_of`."""

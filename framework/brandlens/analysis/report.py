@@ -207,10 +207,6 @@ def _overview(c: Comparison) -> ReportSection:
     return ReportSection(id="overview", title="Overview", charts=charts, notes=notes)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
-
-
 def _span(m: CheckedMethodology, ladder: Any, params: Mapping[str, Any]) -> int:
     """The ladder's flow span: its largest declared snapshot (days before as-of), or a week."""
     values = m.methodology.default_parameters().model_dump() | dict(params)
@@ -249,7 +245,7 @@ def _ladder_sections(
         users = {(b, s, back): n for lad, back, b, s, n in counts if lad == ladder.name}
         charts = []
         for brand in brands:
-            slug = _slug(brand)
+            slug = ReportContext.slug(brand)
             charts.append(
                 Chart(
                     id=f"{m.name}.{ladder.name}.funnel.{slug}",
