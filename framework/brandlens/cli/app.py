@@ -1075,9 +1075,26 @@ def demo(
         )
     emit(result, fmt, None, no_color)
     _report_skipped(result)
+    with errors():
+        report_model = _run(
+            "report",
+            target,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            False,
+            True,
+            _config(None, None, None, query_timeout=DEMO_QUERY_TIMEOUT),
+        )
+    _write_report(report_model, target / "report.html", True)
     if not quiet:
         say("")
         say(f"The demo market is in {target} (docs/demo-data.md says what is planted).")
+        say(f"The report: {target / 'report.html'} (open it in a browser; it works offline)")
         say("Try next:")
         say(f"  brandlens compute {target} -m fast -b Lumi")
         say("  brandlens explain fast.advancing")
