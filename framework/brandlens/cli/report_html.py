@@ -55,7 +55,7 @@ p { margin: 4px 0; }
 .meta, .def { font-size: 0.82rem; overflow-wrap: anywhere; }
 nav ul { display: flex; flex-wrap: wrap; gap: 4px 14px; padding: 0; list-style: none; }
 nav a { color: #1f5fa8; }
-.facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr));
+.facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(160px, 1fr));
   gap: 6px 18px; margin: 10px 0; }
 .facts div { background: var(--tint); padding: 6px 10px; border-radius: 4px; }
 .facts b { display: block; font-size: 0.78rem; color: var(--muted); font-weight: 600; }
