@@ -109,3 +109,16 @@ def test_usage_errors(events_dir, tmp_path):
     assert r.exit_code == 2 and "--currency" in r.stderr
     r = CliRunner().invoke(app, ["report", data])
     assert r.exit_code == 2
+
+
+class RaisingToy(ToyPlugin):
+    @brandlens.hookimpl
+    def brandlens_report_sections(self, register):
+        register("toy", lambda ctx: [1 / 0])
+
+
+def test_a_failing_builder_is_a_note_not_a_failure(register_plugin, events_dir):
+    register_plugin(RaisingToy(), "raising-toy")
+    r = brandlens.report(events_dir(STORY), methodologies=["toy"])
+    assert "TOY: its report sections failed: ZeroDivisionError: division by zero" in r.notes
+    assert [s.id for s in r.sections] == ["overview", "ladder.toy.toy_ladder"]
