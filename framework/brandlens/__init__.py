@@ -22,13 +22,22 @@ hookimpl = pluggy.HookimplMarker("brandlens")
 """Decorator for plugin hook implementations: ``@brandlens.hookimpl``."""
 
 if TYPE_CHECKING:  # pragma: no cover
-    from brandlens.api import compare, compute, entities, funnel, validate
+    from brandlens.api import compare, compute, entities, funnel, report, validate
 
-__all__ = ["__version__", "compare", "compute", "entities", "funnel", "hookimpl", "validate"]
+__all__ = [
+    "__version__",
+    "compare",
+    "compute",
+    "entities",
+    "funnel",
+    "hookimpl",
+    "report",
+    "validate",
+]
 
 
 def __getattr__(name: str) -> Any:
-    if name in {"compute", "compare", "entities", "funnel", "validate"}:
+    if name in {"compute", "compare", "entities", "funnel", "report", "validate"}:
         from brandlens import api
 
         return getattr(api, name)

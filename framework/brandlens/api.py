@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from brandlens.analysis.model import Comparison, FunnelReport
+from brandlens.analysis.report import Report
 from brandlens.engine.result import CacheReport, EntityListing, Result, ValidationReport
 from brandlens.engine.runs import Dataset, EngineConfig, Progress
 from brandlens.errors import UsageError
@@ -106,6 +107,35 @@ def compare(
     )
     with _dataset(data, mapping, preset, timezone, strict, config, cache) as ds:
         return run_compare(ds, as_of, methodologies, brands, params, progress, options)
+
+
+def report(
+    data: str | Path,
+    as_of: str | date | None = None,
+    methodologies: Iterable[str] | None = None,
+    brands: Iterable[str] | None = None,
+    params: Mapping[str, Any] | None = None,
+    *,
+    currency: str = "CNY",
+    baseline: str | None = None,
+    mapping: str | Path | None = None,
+    preset: str | None = None,
+    timezone: str | None = None,
+    strict: bool = False,
+    config: EngineConfig | None = None,
+    progress: Progress | None = None,
+    cache: bool | None = None,
+) -> Report:
+    """The report model behind ``brandlens report``: the comparison, every ladder's funnel
+    and flow, and each methodology's own charts (see docs/report.md).
+
+    ``brandlens.cli.report_html.render_html(report)`` turns it into one offline HTML file.
+    """
+    from brandlens.analysis.report import ReportOptions, build_report
+
+    options = _options(ReportOptions, currency=currency, baseline=baseline)
+    with _dataset(data, mapping, preset, timezone, strict, config, cache) as ds:
+        return build_report(ds, as_of, methodologies, brands, params, progress, options)
 
 
 def _options(model: type[BaseModel], **values: Any) -> Any:

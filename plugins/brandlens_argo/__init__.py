@@ -373,3 +373,10 @@ ARGO = Methodology(
 @brandlens.hookimpl
 def brandlens_register_methodologies(register):
     register(ARGO, spec=packaged_spec(__file__, "argo"))
+
+
+@brandlens.hookimpl
+def brandlens_report_sections(register):
+    from brandlens_argo.report import sections
+
+    register("argo", sections)

@@ -487,3 +487,10 @@ DREAM = Methodology(
 @brandlens.hookimpl
 def brandlens_register_methodologies(register):
     register(DREAM, spec=packaged_spec(__file__, "dream"))
+
+
+@brandlens.hookimpl
+def brandlens_report_sections(register):
+    from brandlens_dream.report import sections
+
+    register("dream", sections)

@@ -216,3 +216,10 @@ FAST = Methodology(
 @brandlens.hookimpl
 def brandlens_register_methodologies(register):
     register(FAST, spec=packaged_spec(__file__, "fast"))
+
+
+@brandlens.hookimpl
+def brandlens_report_sections(register):
+    from brandlens_fast.report import sections
+
+    register("fast", sections)

@@ -329,3 +329,10 @@ GOAL = Methodology(
 @brandlens.hookimpl
 def brandlens_register_methodologies(register):
     register(GOAL, spec=packaged_spec(__file__, "goal"))
+
+
+@brandlens.hookimpl
+def brandlens_report_sections(register):
+    from brandlens_goal.report import sections
+
+    register("goal", sections)

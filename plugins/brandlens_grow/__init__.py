@@ -196,3 +196,10 @@ GROW = Methodology(
 @brandlens.hookimpl
 def brandlens_register_methodologies(register):
     register(GROW, spec=packaged_spec(__file__, "grow"))
+
+
+@brandlens.hookimpl
+def brandlens_report_sections(register):
+    from brandlens_grow.report import sections
+
+    register("grow", sections)

@@ -465,3 +465,10 @@ SUPER = Methodology(
 @brandlens.hookimpl
 def brandlens_register_methodologies(register):
     register(SUPER, spec=packaged_spec(__file__, "super"))
+
+
+@brandlens.hookimpl
+def brandlens_report_sections(register):
+    from brandlens_super.report import sections
+
+    register("super", sections)

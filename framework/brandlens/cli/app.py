@@ -197,6 +197,16 @@ FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="Output format.")
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write data here instead of stdout.")
 ]
+CurrencyOpt = Annotated[
+    str, typer.Option("--currency", help="Currency code shown with money values.")
+]
+BaselineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--baseline",
+        help="Show change since: previous (a month before), yoy (a year before) or a date.",
+    ),
+]
 NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colours (NO_COLOR is honoured).")]
 DataArg = Annotated[
     str,  # not Path: messages name DATA exactly as given (Path would drop a leading ./)
@@ -422,6 +432,10 @@ def _run(
             )
             if kind == "compute":
                 return ds.compute(**kwargs)
+            if kind == "report":
+                from brandlens.analysis.report import build_report
+
+                return build_report(ds, **kwargs, options=options)
             from brandlens.analysis.compare import compare as run_compare
 
             return run_compare(ds, **kwargs, options=options)
@@ -477,9 +491,7 @@ def compare(
     methodology: MethodOpt = None,
     brand: BrandOpt = None,
     param: ParamOpt = None,
-    currency: Annotated[
-        str, typer.Option("--currency", help="Currency code shown with money values.")
-    ] = "CNY",
+    currency: CurrencyOpt = "CNY",
     category: Annotated[
         str | None,
         typer.Option(
@@ -491,13 +503,7 @@ def compare(
     across_categories: Annotated[
         bool, typer.Option("--across-categories", help="No category context.")
     ] = False,
-    baseline: Annotated[
-        str | None,
-        typer.Option(
-            "--baseline",
-            help="Show change since: previous (a month before), yoy (a year before) or a date.",
-        ),
-    ] = None,
+    baseline: BaselineOpt = None,
     benchmark: Annotated[
         Path | None,
         typer.Option(
@@ -557,6 +563,66 @@ def compare(
         )
     emit(result, fmt, output, no_color)
     _report_errors(result, fmt)
+
+
+@app.command()
+def report(
+    data: DataArg,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The HTML file to write (e.g. report.html).")
+    ],
+    as_of: AsOfOpt = None,
+    methodology: MethodOpt = None,
+    brand: BrandOpt = None,
+    param: ParamOpt = None,
+    currency: CurrencyOpt = "CNY",
+    baseline: BaselineOpt = None,
+    mapping: MappingOpt = None,
+    preset: PresetOpt = None,
+    timezone: TimezoneOpt = None,
+    strict: StrictOpt = False,
+    quiet: QuietOpt = False,
+    memory_limit: MemoryOpt = None,
+    threads: ThreadsOpt = None,
+    temp_directory: TempOpt = None,
+    no_cache: NoCacheOpt = False,
+    query_timeout: QueryTimeoutOpt = None,
+    methodology_budget: BudgetOpt = None,
+) -> None:
+    """One self-contained HTML report (opens offline): overview, funnels, flows, pictures."""
+    from brandlens.analysis.report import ReportOptions
+    from brandlens.api import _options
+
+    with errors():
+        options = _options(ReportOptions, currency=currency, baseline=baseline)
+        result = _run(
+            "report",
+            data,
+            as_of,
+            methodology,
+            brand,
+            param,
+            mapping,
+            preset,
+            timezone,
+            strict,
+            quiet,
+            _config(memory_limit, threads, temp_directory, query_timeout, methodology_budget),
+            no_cache,
+            options,
+        )
+    _write_report(result, output, quiet)
+
+
+def _write_report(result: Any, output: Path, quiet: bool) -> None:
+    """The report's HTML to ``output`` (atomically), and its path said."""
+    from brandlens.cli.report_html import render_html
+    from brandlens.fileio import atomic_write_text
+
+    with writing(output), errors():
+        atomic_write_text(output, render_html(result), "--output")
+    if not quiet:
+        say(f"report written to {output} (open it in a browser; it needs no network)")
 
 
 @app.command("funnel")
@@ -1009,9 +1075,26 @@ def demo(
         )
     emit(result, fmt, None, no_color)
     _report_skipped(result)
+    with errors():
+        report_model = _run(
+            "report",
+            target,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            False,
+            True,
+            _config(None, None, None, query_timeout=DEMO_QUERY_TIMEOUT),
+        )
+    _write_report(report_model, target / "report.html", True)
     if not quiet:
         say("")
         say(f"The demo market is in {target} (docs/demo-data.md says what is planted).")
+        say(f"The report: {target / 'report.html'} (open it in a browser; it works offline)")
         say("Try next:")
         say(f"  brandlens compute {target} -m fast -b Lumi")
         say("  brandlens explain fast.advancing")

@@ -16,6 +16,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from brandlens.analysis.charts import Chart, Link, Point, ReportContext, ReportSection, Series
     from brandlens.data.mapping import Mapping
     from brandlens.engine.ladders import (
         AllOf,
@@ -71,6 +72,10 @@ PUBLIC: dict[str, str] = {
         ],
         "brandlens.engine.ladders",
     ),
+    **dict.fromkeys(
+        ["Chart", "Link", "Point", "ReportContext", "ReportSection", "Series"],
+        "brandlens.analysis.charts",
+    ),
     "Mapping": "brandlens.data.mapping",
     "quote_ident": "brandlens.plugin.sqlcheck",
     "packaged_spec": "brandlens.specs.spec",
@@ -80,15 +85,21 @@ PUBLIC: dict[str, str] = {
 __all__ = [
     "AllOf",
     "AnyOf",
+    "Chart",
     "Condition",
     "EntityTable",
     "Evidence",
     "Indicator",
     "IndicatorContext",
+    "Link",
     "Mapping",
     "Methodology",
     "NoParameters",
+    "Point",
     "Relation",
+    "ReportContext",
+    "ReportSection",
+    "Series",
     "Stage",
     "StageLadder",
     "Value",

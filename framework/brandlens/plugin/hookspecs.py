@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Protocol
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
     from pathlib import Path
 
+    from brandlens.analysis.charts import ReportContext, ReportSection
     from brandlens.data.mapping import Mapping
     from brandlens.plugin.methodology import Methodology
     from brandlens.specs.spec import MethodologySpec
@@ -40,6 +42,12 @@ class RegisterMethodology(Protocol):
 
 class RegisterPreset(Protocol):
     def __call__(self, name: str, mapping: Mapping) -> None: ...
+
+
+class RegisterReportSections(Protocol):
+    def __call__(
+        self, methodology: str, build: Callable[[ReportContext], list[ReportSection]]
+    ) -> None: ...
 
 
 @hookspec
@@ -75,6 +83,24 @@ def brandlens_register_presets(register: RegisterPreset) -> None:
 
     Call ``register(name, mapping)`` with a :class:`brandlens.plugin.Mapping`;
     users select it with ``--preset name``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def brandlens_report_sections(register: RegisterReportSections) -> None:
+    """Contribute a methodology's own pictures to ``brandlens report``.
+
+    Call ``register(methodology, build)`` with the name of a methodology this plugin
+    registered and a function that takes a :class:`brandlens.plugin.ReportContext`
+    (every indicator of that methodology for the report's brands) and returns a list
+    of :class:`brandlens.plugin.ReportSection` holding generic
+    :class:`brandlens.plugin.Chart` specs (bar, stacked bar, funnel, heatmap, quadrant,
+    waterfall, line, Sankey). The core draws them; a chart whose indicators have no
+    value is left out with a note, and a builder that raises is reported in the
+    report, never fatal. Every ladder already gets its funnel and Sankey diagram
+    without this hook.
 
     .. versionadded:: 0.1
     """

@@ -43,6 +43,7 @@ class PluginInfo:
     methodologies: list[str] = field(default_factory=list)
     event_types: list[str] = field(default_factory=list)
     presets: list[str] = field(default_factory=list)
+    report_sections: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
@@ -54,6 +55,7 @@ class Registry:
     event_types: dict[str, str]
     presets: dict[str, Any]  # name -> Mapping
     plugins: list[PluginInfo]
+    report_builders: dict[str, Any] = field(default_factory=dict)  # methodology -> builder
 
 
 def _env_list(name: str) -> set[str] | None:
@@ -175,6 +177,7 @@ class PluginHost:
         infos = [self._infos[k] for k in sorted(self._infos, key=_core_first)]
         for info in infos:  # registration results are rebuilt from scratch
             info.methodologies, info.event_types, info.presets = [], [], []
+            info.report_sections = []
             info.errors = [e for e in info.errors if e.startswith(("failed to", "implements"))]
         event_types: dict[str, str] = {}
         presets: dict[str, Mapping] = {}
@@ -231,11 +234,30 @@ class PluginHost:
 
             self._call("brandlens_register_methodologies", info, reg_methodology)
 
+        builders: dict[str, Any] = {}
+        for info in infos:
+
+            def reg_report(methodology: str, build: Any, info: PluginInfo = info) -> None:
+                if methodology not in info.methodologies:
+                    raise BrandlensError(
+                        f"report sections for {methodology!r}: not a methodology this plugin "
+                        "registered"
+                    )
+                if not callable(build):
+                    raise BrandlensError(f"report sections for {methodology!r}: not callable")
+                if methodology in builders:
+                    raise BrandlensError(f"report sections for {methodology!r} already registered")
+                builders[methodology] = build
+                info.report_sections.append(methodology)
+
+            self._call("brandlens_report_sections", info, reg_report)
+
         return Registry(
             methodologies=dict(sorted(methodologies.items())),
             event_types=event_types,
             presets=dict(sorted(presets.items())),
             plugins=infos,
+            report_builders=dict(sorted(builders.items())),
         )
 
 

@@ -1,0 +1,124 @@
+"""brandlens report: the model's structure on the demo market, offline HTML, determinism."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+import brandlens
+from brandlens.analysis.charts import ReportContext
+from brandlens.cli.app import app
+from brandlens.cli.report_html import render_html
+from conftest import ev
+from fixture_plugins import ToyPlugin
+
+DEMO_BRANDS = [
+    "Aurora", "Crunchy", "Dusk", "Gearup", "Lumi", "Nimbus", "Nova",
+    "Orchid", "Pixelon", "Sakura", "Verde", "Volt", "Zenith",
+]  # fmt: skip
+LADDERS = {"dream": "dream_mind", "fast": "aipl", "goal": "four_a"}
+
+
+@pytest.fixture(scope="module")
+def demo_report(market):
+    return brandlens.report(market)
+
+
+def test_golden_structure_of_the_demo_report(demo_report):
+    r = demo_report
+    assert r.brands == DEMO_BRANDS
+    slugs = [ReportContext.slug(b) for b in DEMO_BRANDS]
+    per_brand = lambda prefix: [f"{prefix}.{s}" for s in slugs]  # noqa: E731
+    expected = {
+        "overview": ["overview.agreement", "overview.composite_ranks"],
+        **{
+            f"ladder.{m}.{lad}": [
+                c for s in slugs for c in (f"{m}.{lad}.funnel.{s}", f"{m}.{lad}.sankey.{s}")
+            ]
+            for m, lad in sorted(LADDERS.items())
+        },
+        "argo": ["argo.lifecycle", "argo.retention_curves"],
+        "dream": ["dream.structure_gap", *per_brand("dream.mind_matrix")],
+        "fast": ["fast.quadrant"],
+        "goal": ["goal.tgi", "goal.clv_per_customer", "goal.clv_split"],
+        "grow": per_brand("grow.waterfall"),
+        "super": ["super.stage_mix", *per_brand("super.product_flow")],
+    }
+    assert {s.id: [c.id for c in s.charts] for s in r.sections} == expected
+    assert [s.id for s in r.sections] == list(expected)
+    assert r.notes == []
+    for s in r.sections:
+        for c in s.charts:
+            assert c.definition and c.source, c.id
+            assert not c.is_empty(), c.id
+            if s.methodology and not s.id.startswith("ladder."):
+                assert c.indicators, c.id
+
+
+def test_grow_waterfalls_add_up(demo_report):
+    grow = next(s for s in demo_report.sections if s.id == "grow")
+    for c in grow.charts:
+        v = c.series[0].values
+        assert sum(v[:-1]) == pytest.approx(v[-1], rel=1e-6, abs=0.05), c.id
+
+
+def test_the_html_fetches_nothing(demo_report):
+    html = render_html(demo_report)
+    fetching = re.findall(
+        r"""(?:\b(?:src|href|srcset|action|poster|data)\s*=\s*["']?(?!#)[^"'\s>]+|url\(|@import|<script|<link|<iframe|<object|<embed)""",
+        html,
+        flags=re.I,
+    )
+    assert fetching == []
+    assert "Content-Security-Policy" in html
+    assert all(f'id="chart-{c.id}"' in html for s in demo_report.sections for c in s.charts)
+
+
+def test_same_input_same_bytes(market, demo_report):
+    again = brandlens.report(market)
+    assert again.model_dump_json() == demo_report.model_dump_json()
+    assert render_html(again) == render_html(demo_report)
+
+
+STORY = [
+    ev("2025-06-10 04:00:00", "u1", "ad_impression", brand="Lumi"),
+    ev("2025-06-20 04:00:00", "u1", "purchase", brand="Lumi", amount="10"),
+    ev("2025-06-21 04:00:00", "u2", "purchase", brand="Lumi", amount="10"),
+    ev("2025-06-22 04:00:00", "u3", "purchase", brand="<b>Aurora</b>", amount="7"),
+]
+
+
+def test_a_third_party_ladder_gets_its_funnel_and_sankey(register_plugin, events_dir, tmp_path):
+    register_plugin(ToyPlugin(), "toy-plugin")
+    out = tmp_path / "r.html"
+    r = CliRunner().invoke(app, ["report", str(events_dir(STORY)), "-m", "toy", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    html = out.read_text(encoding="utf-8")
+    assert 'data-section-id="ladder.toy.toy_ladder"' in html
+    assert 'id="chart-toy.toy_ladder.funnel.lumi"' in html
+    assert 'id="chart-toy.toy_ladder.sankey.b-aurora-b"' in html
+    assert "<b>Aurora</b>" not in html and "&lt;b&gt;Aurora&lt;/b&gt;" in html
+    assert "TOY: its plugin contributes no pictures of its own" in html
+
+
+def test_usage_errors(events_dir, tmp_path):
+    data = str(events_dir(STORY))
+    r = CliRunner().invoke(app, ["report", data, "-o", str(tmp_path / "r.html"), "--currency", "x"])
+    assert r.exit_code == 2 and "--currency" in r.stderr
+    r = CliRunner().invoke(app, ["report", data])
+    assert r.exit_code == 2
+
+
+class RaisingToy(ToyPlugin):
+    @brandlens.hookimpl
+    def brandlens_report_sections(self, register):
+        register("toy", lambda ctx: [1 / 0])
+
+
+def test_a_failing_builder_is_a_note_not_a_failure(register_plugin, events_dir):
+    register_plugin(RaisingToy(), "raising-toy")
+    r = brandlens.report(events_dir(STORY), methodologies=["toy"])
+    assert "TOY: its report sections failed: ZeroDivisionError: division by zero" in r.notes
+    assert [s.id for s in r.sections] == ["overview", "ladder.toy.toy_ladder"]
