@@ -191,3 +191,24 @@ def test_demo_truths(demo):
     # loyal customers are predicted to be worth more
     per = {b: demo.value("goal.clv_per_customer", b) for b in SKINCARE}
     assert max(per, key=per.get) == "Lumi"
+
+
+def test_arpu_is_the_net_spend_of_the_windows_buyers(tmp_path):
+    """goal.arpu (and argo.arppu, the same definition): the buyers' purchases minus their
+    refunds in the buyer window, over those buyers; a refund by a user who bought nothing
+    in the window is left out (docs/methodologies/goal.md)."""
+    rows = [
+        # a: bought 100 in the window and got 30 back: net 70
+        ev(t("2025-06-01"), "a", "purchase", brand="Lumi", amount="100"),
+        ev(t("2025-06-02"), "a", "refund", brand="Lumi", amount="30"),
+        # b: bought 500 on 2024-06-30, the day before the 365-day window [2024-07-01, d],
+        # and got 200 back inside it: not a buyer, the refund is nobody's in the window
+        ev(t("2024-06-30"), "b", "purchase", brand="Lumi", amount="500"),
+        ev(t("2025-06-03"), "b", "refund", brand="Lumi", amount="200"),
+    ]
+    write_csv(tmp_path / "events.csv", rows)
+    r = brandlens.compute(tmp_path, as_of=D, methodologies=["goal", "argo"])
+    arpu = next(x for x in r.results if x.indicator == "goal.arpu")
+    # 70 / 1; the brand's whole net GMV in the window would be (100 - 30 - 200) / 1 = -130
+    assert (arpu.value, arpu.numerator, arpu.denominator) == (70, 70, 1)
+    assert r.value("argo.arppu", "Lumi") == 70
