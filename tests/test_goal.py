@@ -212,3 +212,27 @@ def test_arpu_is_the_net_spend_of_the_windows_buyers(tmp_path):
     # 70 / 1; the brand's whole net GMV in the window would be (100 - 30 - 200) / 1 = -130
     assert (arpu.value, arpu.numerator, arpu.denominator) == (70, 70, 1)
     assert r.value("argo.arppu", "Lumi") == 70
+
+
+@pytest.mark.parametrize(
+    ("repeaters", "pooled"),
+    [
+        (3, 0),  # exactly clv_min_repeaters (3) repeat customers: the brand's own fit
+        (2, 1),  # one fewer: the parameters fitted on every brand pooled
+    ],
+)
+def test_pooled_fit_threshold(tmp_path, repeaters, pooled):
+    # Lumi: `repeaters` users with purchases on two days, and two one-time buyers
+    rows = []
+    for i in range(repeaters):
+        rows += [
+            ev(t("2025-01-10"), f"r{i}", "purchase", brand="Lumi", amount=str(10 + i)),
+            ev(t(f"2025-0{3 + i}-01"), f"r{i}", "purchase", brand="Lumi", amount=str(20 + i)),
+        ]
+    rows += [ev(t("2025-02-01"), f"o{i}", "purchase", brand="Lumi", amount="15") for i in (1, 2)]
+    write_csv(tmp_path / "events.csv", rows)
+    r = brandlens.compute(
+        tmp_path, as_of=D, methodologies=["goal"], params={"goal.clv_min_repeaters": "3"}
+    )
+    assert r.value("goal.clv_model", "Lumi", "repeaters") == repeaters
+    assert r.value("goal.clv_model", "Lumi", "pooled") == pooled
