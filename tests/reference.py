@@ -18,15 +18,15 @@ from brandlens.data.schema import CORE_EVENT_TYPES
 UTC = ZoneInfo("UTC")
 
 
-def compare(result: Any, expected: dict[tuple[str, str, str | None], Any], skip=()) -> None:
+def compare(result: Any, expected: dict[tuple[str, str, str | None], Any]) -> None:
     """Assert a Result equals a reference's {(indicator, brand, key): (value, num, den)},
-    key for key (indicators in ``skip`` are left out)."""
+    key for key; only indicators listed in NOT_COMPARED (with a reason) are left out."""
     import pytest
 
     got = {
         (r.indicator, r.brand, r.key): (r.value, r.numerator, r.denominator)
         for r in result.results
-        if r.indicator not in skip
+        if r.indicator not in NOT_COMPARED
     }
     assert set(got) == set(expected)
     for key, (value, num, den) in sorted(expected.items(), key=str):
@@ -38,6 +38,26 @@ def compare(result: Any, expected: dict[tuple[str, str, str | None], Any], skip=
         if num is not None:
             assert float(gn) == pytest.approx(float(num), abs=1e-6), key
             assert float(gd) == pytest.approx(float(den), abs=1e-6), key
+
+
+def plain(rows: Any) -> list[dict[str, Any]] | None:
+    """Rows without their null values (as a CSV reader would give them), None for None."""
+    return None if rows is None else [{k: v for k, v in r.items() if v is not None} for r in rows]
+
+
+def computed(log: Any, methodology: str, params: dict[str, Any] | None = None) -> Any:
+    """The methodology's Result on a generated log, with unprefixed parameters."""
+    from brandlens.engine.runs import Dataset
+
+    with Dataset(log.to_data()) as ds:
+        result = ds.compute(
+            as_of=log.as_of,
+            methodologies=[methodology],
+            brands=log.report_brands(),
+            params={f"{methodology}.{k}": v for k, v in (params or {}).items()},
+        )
+    assert result.errors == []
+    return result
 
 
 def local_date(ts: str, tz: str = "Asia/Shanghai") -> date:
@@ -178,12 +198,7 @@ def fast(
             out[("fast.advancing_by_stage", b, k)] = ratio(
                 sum(1 for u in at if RANK[now[u]] > RANK[k]), len(at)
             )
-        for f in ("none", "A", "I", "P", "L"):
-            for to in ("none", "A", "I", "P", "L"):
-                if f == to == "none":
-                    continue
-                n = sum(1 for u in users if (then[u] or "none") == f and (now[u] or "none") == to)
-                out[("fast.flow", b, f"{f}>{to}")] = (n, None, None)
+        flows(out, "fast.flow", b, then, now, ("A", "I", "P", "L"))
         mem = members(evs, b, as_of)
         out[("fast.superiority", b, None)] = (len(mem), None, None)
         active = {
@@ -212,6 +227,12 @@ GOAL_DEFAULTS = {
     "positive_rating": 4,
     "flow_period_days": 30,
     "buyer_window_days": 365,
+    "core_group_min_buyers": 30,
+    "core_groups": 3,
+    "clv_history_days": 730,
+    "clv_horizon_days": 365,
+    "clv_min_repeaters": 30,
+    "high_value_quantile": 0.8,
 }
 RANK_4A = {None: 0, "A1": 1, "A2": 2, "A3": 3, "A4": 4}
 APPEAL = {"ad_click", "store_visit", "favorite", "add_to_cart", "follow", "consult", "coupon_claim"}
@@ -251,9 +272,14 @@ def goal(
     as_of: date,
     brands: list[str],
     users: list[dict[str, Any]] | None = None,
+    params: dict[str, Any] | None = None,
 ) -> dict[tuple[str, str, str | None], Any]:
-    """GOAL's non-CLV indicators: {(indicator, brand, key): (value, numerator, denominator)}."""
-    p = GOAL_DEFAULTS
+    """Every GOAL indicator: {(indicator, brand, key): (value, numerator, denominator)}.
+
+    The CLV indicators come from :func:`clv` (a fit through brandlens.stats.clv on
+    customer summaries built here); the rest are counted in plain Python.
+    """
+    p = {**GOAL_DEFAULTS, **(params or {})}
     evs = prepared(events)
     by_ub: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for e in evs:
@@ -295,6 +321,7 @@ def goal(
             out[("goal.4a_users", b, k)] = (n, None, None)
         total = sum(counts.values())
         out[("goal.asset_total", b, None)] = (total, None, None)
+        flows(out, "goal.flow", b, then, now, ("A1", "A2", "A3", "A4"))
         out[("goal.advocate_share", b, None)] = ratio(counts["A4"], total)
         had = [u for u in users_b if then[u]]
         out[("goal.deepening_rate", b, None)] = ratio(
@@ -357,6 +384,152 @@ def goal(
                     else 100 * (in_group[g] / with_group) / (size / all_users)
                 )
                 out[("goal.group_tgi", b, g)] = (tgi, in_group[g], with_group)
+            # core groups: the core_groups groups with the highest TGI among those with at
+            # least core_group_min_buyers buyers (ties by name)
+            qualified = sorted(
+                (g for g in sizes if in_group[g] >= p["core_group_min_buyers"]),
+                key=lambda g: (-100 * (in_group[g] / with_group) / (sizes[g] / all_users), g),
+            )[: p["core_groups"]]
+            out[("goal.core_group_penetration", b, None)] = ratio(
+                sum(in_group[g] for g in qualified), sum(sizes[g] for g in qualified)
+            )
+    out.update(clv(events, as_of, brands, p))
+    return out
+
+
+def flows(
+    out: dict[tuple[str, str, str | None], Any],
+    indicator: str,
+    brand: str,
+    then: dict[str, str | None],
+    now: dict[str, str | None],
+    stages: tuple[str, ...],
+) -> None:
+    """A ladder's flow between two snapshots: every X>Y over none and the stages."""
+    keys = ("none", *stages)
+    for f in keys:
+        for to in keys:
+            if f == to == "none":
+                continue
+            n = sum(1 for u in now if (then[u] or "none") == f and (now[u] or "none") == to)
+            out[(indicator, brand, f"{f}>{to}")] = (n, None, None)
+
+
+# ---- CLV: the customers' RFM summary built here, the fit through brandlens.stats.clv -------
+
+
+def clv_customers(
+    events: list[dict[str, Any]], as_of: date, history_days: int
+) -> dict[str, dict[str, tuple[float, float, float, float, float]]]:
+    """Per brand and customer (a purchase day in the last history_days): x = repeat purchase
+    days, t_x = weeks from the first to the last purchase day, T = weeks from the first
+    purchase day to as_of, m = the mean value of the repeat purchase days (NaN without
+    any; a day's purchases summed) and the mean value of all its purchase days."""
+    days: dict[tuple[str, str], dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for e in prepared(events):
+        if (
+            e["event_type"] == "purchase"
+            and e.get("brand")
+            and within(e["day"], as_of, history_days)
+        ):
+            days[(e["brand"], e["user_id"])][e["day"]] += decimal(e["amount"])
+    out: dict[str, dict[str, tuple[float, float, float, float, float]]] = defaultdict(dict)
+    for (brand, user), values in days.items():
+        ordered = sorted(values)
+        first, last = ordered[0], ordered[-1]
+        repeat = [values[d] for d in ordered[1:]]
+        m = float(sum(repeat, Decimal(0)) / len(repeat)) if repeat else math.nan
+        day_value = float(sum(values.values(), Decimal(0)) / len(values))
+        out[brand][user] = (
+            len(ordered) - 1,
+            (last - first).days / 7,
+            (as_of - first).days / 7,
+            m,
+            day_value,
+        )
+    return out
+
+
+def _clv_fit(rows: list[tuple[float, float, float, float, float]]) -> dict[str, float]:
+    """BG/NBD on (x, t_x, T) and Gamma-Gamma on the repeaters with repeat spend, each fitted
+    on the distinct summaries weighted by how many customers share them."""
+    import numpy as np
+
+    from brandlens.stats.clv import fit_bgnbd, fit_gamma_gamma
+
+    summary, n = np.unique(np.array([r[:3] for r in rows]), axis=0, return_counts=True)
+    bg = fit_bgnbd(summary[:, 0], summary[:, 1], summary[:, 2], weights=n)
+    params = {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b}
+    spend = [(r[0], r[3]) for r in rows if r[0] > 0 and r[3] > 0]
+    if spend:
+        pairs, k = np.unique(np.array(spend), axis=0, return_counts=True)
+        gg = fit_gamma_gamma(pairs[:, 0], pairs[:, 1], weights=k)
+        params |= {"p": gg.p, "q": gg.q, "v": gg.v}
+    return params
+
+
+def clv(
+    events: list[dict[str, Any]],
+    as_of: date,
+    brands: list[str],
+    params: dict[str, Any] | None = None,
+) -> dict[tuple[str, str, str | None], Any]:
+    """GOAL's CLV indicators (goal.clv_total, clv_per_customer, high_value_share, clv_model).
+
+    CLV of a customer = E[purchase days in the next horizon weeks] (BG/NBD) × E[value of a
+    purchase day] (Gamma-Gamma; without a Gamma-Gamma fit with q > 1, the mean over all
+    customers of their mean purchase-day value). A brand with fewer than
+    clv_min_repeaters customers with x > 0 uses the fit over every brand's customers.
+    """
+    import numpy as np
+
+    from brandlens.stats.clv import BetaGeoFit, GammaGammaFit
+
+    p = {**GOAL_DEFAULTS, **(params or {})}
+    customers = clv_customers(events, as_of, p["clv_history_days"])
+    every = [row for b in sorted(customers) for row in customers[b].values()]
+    pooled = _clv_fit(every) if every else {}
+    fallback = sum(r[4] for r in every) / len(every) if every else 0.0
+    horizon = p["clv_horizon_days"] / 7
+    values: dict[str, list[float]] = {}
+    fits: dict[str, tuple[dict[str, float], bool, int]] = {}
+    for b, by_user in customers.items():
+        rows = list(by_user.values())
+        repeaters = sum(1 for r in rows if r[0] > 0)
+        own = repeaters >= p["clv_min_repeaters"]
+        fit = _clv_fit(rows) if own else pooled
+        bg = BetaGeoFit(fit["r"], fit["alpha"], fit["a"], fit["b"], 0.0)
+        out_b = []
+        for x, tx, t, m, _ in rows:
+            days = float(bg.expected_transactions(horizon, x, tx, t))
+            if "p" in fit and fit["q"] > 1:
+                gg = GammaGammaFit(fit["p"], fit["q"], fit["v"], 0.0)
+                value = float(gg.expected_average_value(x, 0.0 if math.isnan(m) else m))
+            else:
+                value = fallback
+            out_b.append(days * value)
+        values[b] = out_b
+        fits[b] = (fit, not own, repeaters)
+    threshold = (
+        float(np.quantile([v for b in sorted(values) for v in values[b]], p["high_value_quantile"]))
+        if values
+        else None
+    )
+    out: dict[tuple[str, str, str | None], Any] = {}
+    for b in brands:
+        clvs = values.get(b, [])
+        total = sum(clvs)
+        n = len(clvs)
+        out[("goal.clv_total", b, None)] = (total, None, None)
+        out[("goal.clv_per_customer", b, None)] = (total / n if n else None, total, n)
+        high = sum(1 for v in clvs if threshold is not None and v >= threshold)
+        out[("goal.high_value_share", b, None)] = (high / n if n else None, high, n)
+        fit, was_pooled, repeaters = fits.get(b, ({}, True, 0))
+        for key in ("r", "alpha", "a", "b", "p", "q", "v"):
+            out[("goal.clv_model", b, key)] = (fit.get(key), None, None)
+        out[("goal.clv_model", b, "pooled")] = (int(was_pooled), None, None)
+        out[("goal.clv_model", b, "customers")] = (n, None, None)
+        out[("goal.clv_model", b, "repeaters")] = (repeaters, None, None)
     return out
 
 
@@ -513,13 +686,7 @@ def dream(
             n["Consider"] + n["Purchase"] + n["Retain"], total
         )
         out[("dream.retain_share", b, None)] = ratio(n["Retain"], n["Purchase"] + n["Retain"])
-        keys = ("none", *DREAM_STAGES)
-        for f in keys:
-            for to in keys:
-                if f == to == "none":
-                    continue
-                moved = sum(1 for u in st if (then[u] or "none") == f and (st[u] or "none") == to)
-                out[("dream.flow", b, f"{f}>{to}")] = (moved, None, None)
+        flows(out, "dream.flow", b, then, st, DREAM_STAGES)
         had = [u for u in st if then[u]]
         rose = sum(1 for u in had if RANK_DREAM[st[u]] > RANK_DREAM[then[u]])
         out[("dream.advance_rate", b, None)] = ratio(rose, len(had))
@@ -846,6 +1013,9 @@ ARGO_DEFAULTS = {
     "active_events": sorted(set(CORE_EVENT_TYPES) - {"ad_impression"}),  # the issue's default
     "second_order_days": 60,
     "value_window_days": 365,
+    "clv_history_days": 730,
+    "clv_horizon_days": 365,
+    "clv_min_repeaters": 30,
 }
 ARGO_STATUSES = ("new", "returning", "resurrecting", "dormant")
 
@@ -858,8 +1028,8 @@ def argo(
     spend: list[dict[str, Any]] | None = None,
     params: dict[str, Any] | None = None,
 ) -> dict[tuple[str, str, str | None], Any]:
-    """A.R.G.O from issue #14's definitions (without argo.predicted_ltv, GOAL's model):
-    {(indicator, brand, key): (value, numerator, denominator)}.
+    """A.R.G.O from issue #14's definitions: {(indicator, brand, key): (value, numerator,
+    denominator)}; argo.predicted_ltv is GOAL's CLV per customer (:func:`clv`).
 
     Every window is local dates: "the last N days" are (as_of − N, as_of]. CAC is left
     out without a spend table, the identified share without a users table.
@@ -1014,4 +1184,110 @@ def argo(
         total = sum(by_channel.values(), Decimal(0))
         for channel, gmv in by_channel.items():
             out[("argo.channel_mix", b, channel)] = ratio(gmv, total)
+    keys = ("clv_history_days", "clv_horizon_days", "clv_min_repeaters")
+    predicted = clv(events, as_of, brands, {k: p[k] for k in keys})
+    for b in brands:
+        out[("argo.predicted_ltv", b, None)] = predicted[("goal.clv_per_customer", b, None)]
     return out
+
+
+# ---- Tmall GROW ----------------------------------------------------------------------------
+
+GROW_TERMS = ("G", "R", "O")
+
+
+def grow(
+    events: list[dict[str, Any]], as_of: date, brands: list[str], period_days: int = 365
+) -> dict[tuple[str, str, str | None], Any]:
+    """Every GROW indicator from per-category aggregates and LMDI, straight from the
+    definitions: P1 = the period_days ending at as_of, P0 the period_days before; buyers N,
+    purchase days T (user × local date), gross GMV (refunds excluded)."""
+    evs = prepared(events)
+    p1_start = as_of - timedelta(days=period_days)
+    p0_start = as_of - timedelta(days=2 * period_days)
+    cells: dict[tuple[str, str, int], dict[str, Any]] = defaultdict(
+        lambda: {"u": set(), "d": set(), "g": Decimal(0)}
+    )
+    totals: dict[tuple[str, int], dict[str, Any]] = defaultdict(
+        lambda: {"u": set(), "d": set(), "g": Decimal(0)}
+    )
+    for e in evs:
+        if e["event_type"] != "purchase" or not e.get("brand"):
+            continue
+        if not p0_start < e["day"] <= as_of:
+            continue
+        period = 1 if e["day"] > p1_start else 0
+        for cell in (
+            cells[(e["brand"], e.get("category") or "(uncategorised)", period)],
+            totals[(e["brand"], period)],
+        ):
+            cell["u"].add(e["user_id"])
+            cell["d"].add((e["user_id"], e["day"]))
+            cell["g"] += decimal(e["amount"])
+    out: dict[tuple[str, str, str | None], Any] = {}
+    for brand in brands:
+        terms: dict[str, float] = defaultdict(float)
+        for cat in sorted({c for b, c, _ in cells if b == brand}):
+            a, z = cells.get((brand, cat, 0)), cells.get((brand, cat, 1))
+            g0, g1 = float(a["g"]) if a else 0.0, float(z["g"]) if z else 0.0
+            if g0 > 0 and g1 > 0:
+                lm = g1 if g1 == g0 else (g1 - g0) / (math.log(g1) - math.log(g0))
+                n0, n1, t0, t1 = len(a["u"]), len(z["u"]), len(a["d"]), len(z["d"])
+                parts = {
+                    "G": lm * math.log(n1 / n0),
+                    "R": lm * math.log((t1 / n1) / (t0 / n0)),
+                    "O": lm * math.log((g1 / t1) / (g0 / t0)),
+                }
+            elif g1 > 0:
+                parts = {"W": g1}
+            elif g0 > 0:
+                parts = {"Lost": -g0}
+            else:
+                parts = {}
+            for k, v in parts.items():
+                terms[k] += v
+                out[("grow.contribution", brand, f"{cat}|{k}")] = (v, None, None)
+        b0, b1 = totals.get((brand, 0)), totals.get((brand, 1))
+        n0, n1 = (len(b0["u"]) if b0 else 0), (len(b1["u"]) if b1 else 0)
+        t0, t1 = (len(b0["d"]) if b0 else 0), (len(b1["d"]) if b1 else 0)
+        g0, g1 = (float(b0["g"]) if b0 else 0.0), (float(b1["g"]) if b1 else 0.0)
+        out[("grow.gmv_change", brand, None)] = (g1 - g0, None, None)
+        for short, name in (("G", "gain"), ("R", "retain"), ("O", "boost")):
+            out[(f"grow.{name}", brand, None)] = (terms[short], None, None)
+        out[("grow.widen", brand, None)] = (terms["W"], None, None)
+        out[("grow.lost", brand, None)] = (terms["Lost"], None, None)
+        spread = sum(abs(terms[k]) for k in GROW_TERMS)
+        for k in GROW_TERMS:
+            out[("grow.driver_share", brand, k)] = (
+                None if spread == 0 else abs(terms[k]) / spread,
+                abs(terms[k]),
+                spread,
+            )
+        out[("grow.buyers_growth", brand, None)] = (None if n0 == 0 else n1 / n0 - 1, None, None)
+        out[("grow.frequency_growth", brand, None)] = (
+            None if n0 == 0 or n1 == 0 else (t1 / n1) / (t0 / n0) - 1,
+            None,
+            None,
+        )
+        out[("grow.value_growth", brand, None)] = (
+            None if t0 == 0 or t1 == 0 or g0 == 0 else (g1 / t1) / (g0 / t0) - 1,
+            None,
+            None,
+        )
+    return out
+
+
+# ---- which reference computes which methodology ---------------------------------------------
+
+# every built-in methodology's reference; tests/test_reference_coverage.py checks that each
+# one yields every indicator of the installed methodology, apart from those listed below
+REFERENCES = {
+    "argo": argo,
+    "dream": dream,
+    "fast": fast,
+    "goal": goal,
+    "grow": grow,
+    "super": super_lifecycle,
+}
+# indicator id -> why it is not compared with an independent computation (none today)
+NOT_COMPARED: dict[str, str] = {}

@@ -147,14 +147,16 @@ def test_a_near_poisson_fit_still_predicts_finite_values():
     assert np.exp(_log_scaled_hyp2f1(p, q, c, z)) == pytest.approx(
         (1 - z) ** p * hyp2f1(p, q, c, z)
     )
-    huge = BetaGeoFit(118785, 16969.3, 2, 3, 0).expected_transactions(
-        52, [0, 1, 3], [0, 5, 9], [10, 10, 10]
-    )
+    huge_fit = BetaGeoFit(118785, 16969.3, 2, 3, 0)
+    huge = huge_fit.expected_transactions(52, [0, 1, 3], [0, 5, 9], [10, 10, 10])
     ten_times_less = BetaGeoFit(11878.5, 1696.93, 2, 3, 0).expected_transactions(
         52, [0, 1, 3], [0, 5, 9], [10, 10, 10]
     )
     assert np.all(np.isfinite(huge))
     assert huge == pytest.approx(ten_times_less, rel=0.05, abs=1e-12)
+    # one customer at a time (scalars, as the docstring shows) takes the same path
+    one = [huge_fit.expected_transactions(52, x, tx, 10) for x, tx in ((0, 0), (1, 5), (3, 9))]
+    assert one == pytest.approx(list(huge), rel=1e-12, abs=1e-300)
 
 
 # ---- the published CDNOW estimates (tests/data/cdnow/README.md) -----------------------------

@@ -191,3 +191,48 @@ def test_demo_truths(demo):
     # loyal customers are predicted to be worth more
     per = {b: demo.value("goal.clv_per_customer", b) for b in SKINCARE}
     assert max(per, key=per.get) == "Lumi"
+
+
+def test_arpu_is_the_net_spend_of_the_windows_buyers(tmp_path):
+    """goal.arpu (and argo.arppu, the same definition): the buyers' purchases minus their
+    refunds in the buyer window, over those buyers; a refund by a user who bought nothing
+    in the window is left out (docs/methodologies/goal.md)."""
+    rows = [
+        # a: bought 100 in the window and got 30 back: net 70
+        ev(t("2025-06-01"), "a", "purchase", brand="Lumi", amount="100"),
+        ev(t("2025-06-02"), "a", "refund", brand="Lumi", amount="30"),
+        # b: bought 500 on 2024-06-30, the day before the 365-day window [2024-07-01, d],
+        # and got 200 back inside it: not a buyer, the refund is nobody's in the window
+        ev(t("2024-06-30"), "b", "purchase", brand="Lumi", amount="500"),
+        ev(t("2025-06-03"), "b", "refund", brand="Lumi", amount="200"),
+    ]
+    write_csv(tmp_path / "events.csv", rows)
+    r = brandlens.compute(tmp_path, as_of=D, methodologies=["goal", "argo"])
+    arpu = next(x for x in r.results if x.indicator == "goal.arpu")
+    # 70 / 1; the brand's whole net GMV in the window would be (100 - 30 - 200) / 1 = -130
+    assert (arpu.value, arpu.numerator, arpu.denominator) == (70, 70, 1)
+    assert r.value("argo.arppu", "Lumi") == 70
+
+
+@pytest.mark.parametrize(
+    ("repeaters", "pooled"),
+    [
+        (3, 0),  # exactly clv_min_repeaters (3) repeat customers: the brand's own fit
+        (2, 1),  # one fewer: the parameters fitted on every brand pooled
+    ],
+)
+def test_pooled_fit_threshold(tmp_path, repeaters, pooled):
+    # Lumi: `repeaters` users with purchases on two days, and two one-time buyers
+    rows = []
+    for i in range(repeaters):
+        rows += [
+            ev(t("2025-01-10"), f"r{i}", "purchase", brand="Lumi", amount=str(10 + i)),
+            ev(t(f"2025-0{3 + i}-01"), f"r{i}", "purchase", brand="Lumi", amount=str(20 + i)),
+        ]
+    rows += [ev(t("2025-02-01"), f"o{i}", "purchase", brand="Lumi", amount="15") for i in (1, 2)]
+    write_csv(tmp_path / "events.csv", rows)
+    r = brandlens.compute(
+        tmp_path, as_of=D, methodologies=["goal"], params={"goal.clv_min_repeaters": "3"}
+    )
+    assert r.value("goal.clv_model", "Lumi", "repeaters") == repeaters
+    assert r.value("goal.clv_model", "Lumi", "pooled") == pooled

@@ -3,12 +3,9 @@ and the planted truths of the demo market."""
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
-from datetime import timedelta
-
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import brandlens
 import reference
@@ -137,61 +134,7 @@ def test_four_week_blocks(tmp_path):
     assert r.value("grow.gmv_change", "B") == 0 and r.value("grow.buyers_growth", "B") is None
 
 
-# ---- independent computation over per-category aggregates --------------------------------
-
-
-def grow_reference(events, as_of, period_days):
-    """Plain Python: per-category aggregates, then LMDI, straight from the definitions."""
-    evs = reference.prepared(events)
-    p1_start = as_of - timedelta(days=period_days)
-    p0_start = as_of - timedelta(days=2 * period_days)
-    cells = defaultdict(lambda: {"u": set(), "d": set(), "g": 0.0})
-    for e in evs:
-        if (
-            e["event_type"] != "purchase"
-            or not e.get("brand")
-            or not (p0_start < e["day"] <= as_of)
-        ):
-            continue
-        period = 1 if e["day"] > p1_start else 0
-        c = cells[(e["brand"], e.get("category") or "(uncategorised)", period)]
-        c["u"].add(e["user_id"])
-        c["d"].add((e["user_id"], e["day"]))
-        c["g"] += float(e["amount"])
-    out = defaultdict(float)
-    for brand, cat in {(b, c) for b, c, _ in cells}:
-        a, b = cells.get((brand, cat, 0)), cells.get((brand, cat, 1))
-        g0, g1 = (a["g"] if a else 0.0), (b["g"] if b else 0.0)
-        if g0 > 0 and g1 > 0:
-            lm = g1 if g1 == g0 else (g1 - g0) / (math.log(g1) - math.log(g0))
-            n0, n1, t0, t1 = len(a["u"]), len(b["u"]), len(a["d"]), len(b["d"])
-            out[(brand, "G")] += lm * math.log(n1 / n0)
-            out[(brand, "R")] += lm * math.log((t1 / n1) / (t0 / n0))
-            out[(brand, "O")] += lm * math.log((g1 / t1) / (g0 / t0))
-        elif g1 > 0:
-            out[(brand, "W")] += g1
-        elif g0 > 0:
-            out[(brand, "Lost")] -= g0
-        out[(brand, "change")] += g1 - g0
-    return out
-
-
-NAMES = {
-    "G": "grow.gain",
-    "R": "grow.retain",
-    "O": "grow.boost",
-    "W": "grow.widen",
-    "Lost": "grow.lost",
-    "change": "grow.gmv_change",
-}
-
-
-def _agree(result, expected, brands):
-    for brand in brands:
-        for short, ind in NAMES.items():
-            assert result.value(ind, brand) == pytest.approx(
-                expected.get((brand, short), 0.0), rel=1e-9, abs=1e-6
-            ), (brand, ind)
+# ---- the independent computation (tests/reference.py), every indicator -------------------
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
@@ -200,7 +143,26 @@ def test_grow_matches_the_reference_on_generated_logs(log):
     with Dataset(log.to_data()) as ds:
         result = ds.compute(as_of=log.as_of, methodologies=["grow"], brands=log.report_brands())
     events = [{k: v for k, v in e.items() if v is not None} for e in log.events]
-    _agree(result, grow_reference(events, log.as_of, 365), log.report_brands())
+    reference.compare(result, reference.grow(events, log.as_of, log.report_brands()))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    event_logs(event_types=("purchase",) * 6 + ("refund", "product_view"), max_events=40),
+    st.sampled_from([365, 30, 1]),
+)
+def test_grow_matches_the_reference_on_purchase_rich_logs(log, period_days):
+    """Repeat purchase days and continuing categories in both periods, other period lengths."""
+    with Dataset(log.to_data()) as ds:
+        result = ds.compute(
+            as_of=log.as_of,
+            methodologies=["grow"],
+            brands=log.report_brands(),
+            params={"grow.period_days": period_days},
+        )
+    events = [{k: v for k, v in e.items() if v is not None} for e in log.events]
+    expected = reference.grow(events, log.as_of, log.report_brands(), period_days)
+    reference.compare(result, expected)
 
 
 # ---- the demo market's planted truths ----------------------------------------------------
@@ -246,4 +208,4 @@ def test_demo_matches_the_reference(demo, market):
     from datetime import date
 
     brands = sorted({e["brand"] for e in events})
-    _agree(demo, grow_reference(events, date(2025, 6, 30), 365), brands)
+    reference.compare(demo, reference.grow(events, date(2025, 6, 30), brands))

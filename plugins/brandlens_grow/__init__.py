@@ -26,22 +26,30 @@ class GrowParameters(BaseModel):
     )
 
 
-# Per brand, category and period (1 = the period_days ending at as_of, 0 = the one before):
-# buyers N, purchase days T (distinct user x local date) and gross GMV (refunds excluded).
+# The purchase days: one row per brand, category, user and local date in P0 or P1
+# (period 1 = the period_days ending at as_of, 0 = the period_days before), with its
+# gross GMV (refunds excluded). Every count below reads this one definition.
+DAYS = Relation(
+    name="grow_days",
+    sql=f"""
+SELECT brand, coalesce(category, '{UNCATEGORISED}') AS category, user_id, local_date,
+       CASE WHEN local_date > $as_of - $period_days THEN 1 ELSE 0 END AS period,
+       sum(amount) AS gmv
+FROM events
+WHERE event_type = 'purchase' AND brand IS NOT NULL
+  AND local_date <= $as_of AND local_date > $as_of - 2 * $period_days
+GROUP BY ALL
+""",
+)
+
+# Per brand, category and period: buyers N, purchase days T (distinct user x local date)
+# and gross GMV.
 CELLS = Relation(
     name="grow_cells",
-    sql=f"""
-WITH days AS (
-  SELECT brand, coalesce(category, '{UNCATEGORISED}') AS category, user_id, local_date,
-         CASE WHEN local_date > $as_of - $period_days THEN 1 ELSE 0 END AS period,
-         sum(amount) AS gmv
-  FROM events
-  WHERE event_type = 'purchase' AND brand IS NOT NULL
-    AND local_date <= $as_of AND local_date > $as_of - 2 * $period_days
-  GROUP BY ALL
-)
+    depends_on=("grow_days",),
+    sql="""
 SELECT brand, category, period, count(DISTINCT user_id) AS n, count(*) AS t, sum(gmv) AS gmv
-FROM days GROUP BY ALL
+FROM grow_days GROUP BY ALL
 """,
 )
 
@@ -132,18 +140,14 @@ SELECT brand, category || '|Lost', lost_term FROM grow_terms WHERE kind = 'dropp
 """
 
 
-# Per brand, over all its categories together: N, T and gross GMV in each period.
+# Per brand, over all its categories together: N, T (a user's day counts once, whatever
+# categories it bought in) and gross GMV in each period.
 BRAND_TOTALS = Relation(
     name="grow_brand_totals",
+    depends_on=("grow_days",),
     sql="""
 WITH days AS (
-  SELECT brand, user_id, local_date,
-         CASE WHEN local_date > $as_of - $period_days THEN 1 ELSE 0 END AS period,
-         sum(amount) AS gmv
-  FROM events
-  WHERE event_type = 'purchase' AND brand IS NOT NULL
-    AND local_date <= $as_of AND local_date > $as_of - 2 * $period_days
-  GROUP BY ALL
+  SELECT brand, user_id, local_date, period, sum(gmv) AS gmv FROM grow_days GROUP BY ALL
 )
 SELECT b.brand,
   count(DISTINCT d.user_id) FILTER (WHERE d.period = 0) AS n0,
@@ -176,7 +180,7 @@ GROW = Methodology(
     source="Tmall FMCG x BCG, GROW (2019); decomposition by brandlens, see specs/grow.yaml",
     version="1.0.0",
     parameters=GrowParameters,
-    relations=(CELLS, TERMS, BRAND_TOTALS),
+    relations=(DAYS, CELLS, TERMS, BRAND_TOTALS),
     indicators=(
         Indicator(id="grow.gmv_change", sql=GMV_CHANGE),
         Indicator(id="grow.gain", sql=_total("g_term")),

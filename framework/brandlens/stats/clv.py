@@ -123,7 +123,7 @@ class BetaGeoFit:
         second = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp
         bad = ~np.isfinite(second)
         if bad.any():  # r and alpha so large that 2F1 overflows: sum its terms in log space
-            second = second.copy()
+            second = np.array(second, dtype=float)  # a copy; 0-d for scalar arguments
             second[bad] = 1 - np.exp(
                 _log_scaled_hyp2f1(r + x[bad], b + x[bad], a + b + x[bad] - 1, z[bad])
             )

@@ -29,28 +29,11 @@ from brandlens.data.market.profiles import (
     TARGET_GROUPS,
     WEEKLY,
 )
+from brandlens.data.schema import CORE_EVENT_TYPES
 
 DAY = 86_400
-EVENT_TYPES = (
-    "ad_impression",
-    "ad_click",
-    "content_view",
-    "search",
-    "product_view",
-    "store_visit",
-    "favorite",
-    "add_to_cart",
-    "follow",
-    "consult",
-    "coupon_claim",
-    "member_join",
-    "member_leave",
-    "purchase",
-    "refund",
-    "review",
-    "share",
-    "after_sales",
-)
+# the core vocabulary, in its order (the events file's dictionary codes follow it)
+EVENT_TYPES = tuple(CORE_EVENT_TYPES)
 ET = {name: i for i, name in enumerate(EVENT_TYPES)}
 CHANNELS = ("offsite_media", "short_video", "live", "onsite", "private_domain", "offline_store")
 CH = {name: i for i, name in enumerate(CHANNELS)}
