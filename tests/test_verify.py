@@ -49,6 +49,18 @@ def test_every_property_kind_can_fail(broken_report):
     assert all(r.status == "fail" for r in m.results)
 
 
+def test_every_property_kind_has_exactly_one_checker():
+    import typing
+
+    from brandlens.specs.checks import CHECKERS
+    from brandlens.specs.spec import Property
+
+    models = typing.get_args(typing.get_args(Property)[0])
+    declared = [m.model_fields["kind"].default for m in models]
+    assert sorted(declared) == sorted(PROPERTY_KINDS) == sorted(CHECKERS)
+    assert all(kind == checker.kind for kind, checker in CHECKERS.items())
+
+
 def test_failures_are_readable_and_shrunk(broken_report):
     (m,) = broken_report.methodologies
     by_ind = {r.indicator: r for r in m.results}

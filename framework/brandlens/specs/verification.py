@@ -1,171 +1,57 @@
 """The verification harness: prove on generated event logs that a plugin honours its spec.
 
-Every property kind of the spec vocabulary is checked here, once, for any plugin.
-Static kinds (bounds, integer, non_negative, partition, identity, ratio_of,
-empty_brand, deterministic) are checked on each generated log; relational kinds
-(permutation_invariant, brand_isolated, monotone, time_shift_invariant,
-window_bounded, scale_equivariant) compare a log with a transformed copy.
-Hypothesis shrinks a failure to a few rows, reported with the two values that
-disagreed.
+Each property kind is checked by its checker (``brandlens.specs.checks``); the
+harness only loops. Static kinds (bounds, integer, non_negative, partition,
+identity, ratio_of, empty_brand, deterministic) are checked on each generated
+log; relational kinds (permutation_invariant, brand_isolated, monotone,
+time_shift_invariant, window_bounded, scale_equivariant) compare a log with a
+transformed copy. Hypothesis shrinks a failure to a few rows, reported with the
+two values that disagreed.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import math
-import random
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from decimal import Decimal
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from brandlens.engine.result import MethodologyVerification, PropertyResult, VerifyReport
 from brandlens.errors import DataError, UsageError
 from brandlens.plugin.host import registry
 from brandlens.plugin.methodology import CheckedMethodology
-from brandlens.specs.spec import (
-    Identity,
-    IndicatorSpec,
-    Monotone,
-    Partition,
-    WindowBounded,
-    evaluate,
-    window_days,
-)
-from brandlens.specs.strategies import (
-    AS_OF,
-    BRANDS,
-    CATEGORIES,
-    GHOST_BRAND,
-    OTHER_BRAND,
-    USERS,
-    EventLog,
-    event_logs,
-    events,
-    utc_ts,
-)
+from brandlens.specs.checks import CHECKERS
+from brandlens.specs.checks.base import Cell, Context, Failure, InvalidLog, Run, Trial
+from brandlens.specs.spec import IndicatorSpec
+from brandlens.specs.strategies import CATEGORIES, EventLog, event_logs
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
     from hypothesis.strategies import SearchStrategy
 
-    from brandlens.engine.result import Result, ResultRow
+    from brandlens.engine.result import Result
 
 DEFAULT_EXAMPLES = 25
-Key = tuple[str, str, str | None]  # (indicator, brand, key)
-
-
-class InvalidLog(Exception):
-    """A generated or transformed log that does not pass validation."""
-
-
-@dataclass
-class Failure(Exception):
-    """A property violated on one generated log."""
-
-    indicator: str
-    message: str
-    left: Any = None
-    right: Any = None
-    log: str = ""
-    label: str = ""
-    size: int = 0  # events in the generated log it failed on
-
-
-@dataclass
-class Run:
-    """The values of one computation, keyed by (indicator, brand, key)."""
-
-    rows: dict[Key, ResultRow]
-    errors: dict[str, str]
-    json: dict[str, str]
-    not_applicable: frozenset[str] = frozenset()  # indicators whose optional data is absent
-
-    def value(self, key: Key) -> Any:
-        row = self.rows.get(key)
-        return None if row is None else row.value
-
-
-def _close(a: Any, b: Any, rel: float = 1e-9, abs_: float = 1e-9) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    return math.isclose(float(a), float(b), rel_tol=rel, abs_tol=abs_)
-
 
 SHRINK_BUDGET = 12
 """How many extra cases shrinking may try per failure: each costs whole runs."""
 SMALL_ENOUGH = 3
 """A counterexample with this many events or fewer is reported as found, unshrunk."""
 
-STATIC_KINDS = (
-    "bounds",
-    "integer",
-    "non_negative",
-    "partition",
-    "identity",
-    "ratio_of",
-    "empty_brand",
-    "deterministic",
-)
 
-
-@dataclass(frozen=True)
-class Cell:
-    """One indicator x one declared property: a cell of the verify table."""
-
-    indicator: IndicatorSpec
-    prop: Any
-    label: str
-    group: str  # which run it needs: "static" or a transformation key
-
-    @property
-    def needs(self) -> set[str]:
-        """Indicators that must be computed to check this cell."""
-        ids = {self.indicator.id}
-        if isinstance(self.prop, Partition):
-            ids |= {self.prop.parts} | (
-                {self.prop.total} if isinstance(self.prop.total, str) else set()
-            )
-        if isinstance(self.prop, Identity):
-            ids |= set(re.findall(r"\b([a-z][a-z0-9_]*\.[a-z0-9_]+)\b", self.prop.expr))
-        return ids
-
-
-def cells_of(spec_indicators: list[IndicatorSpec], params: dict[str, Any]) -> list[Cell]:
-    cells = _cells(spec_indicators, params)
-    seen: dict[tuple[str, str], int] = {}
-    unique = []
-    for c in cells:  # two properties of one kind on one indicator get distinct labels
-        n = seen[(c.indicator.id, c.label)] = seen.get((c.indicator.id, c.label), 0) + 1
-        unique.append(c if n == 1 else replace(c, label=f"{c.label} #{n}"))
-    return unique
-
-
-def _cells(spec_indicators: list[IndicatorSpec], params: dict[str, Any]) -> list[Cell]:
+def cells_of(spec_indicators: list[IndicatorSpec], ctx: Context) -> list[Cell]:
+    """One cell per declared (and checkable) property; repeated labels are numbered."""
     cells = []
+    seen: dict[tuple[str, str], int] = {}
     for ind in spec_indicators:
         for p in ind.properties:
-            kind = p.kind
-            if kind in STATIC_KINDS:
-                cells.append(Cell(ind, p, kind, "static"))
-            elif kind == "brand_isolated":
-                if p.isolated:
-                    cells.append(Cell(ind, p, kind, "isolated"))
-            elif kind in ("permutation_invariant", "time_shift_invariant", "scale_equivariant"):
-                cells.append(Cell(ind, p, kind, kind))
-            elif isinstance(p, WindowBounded):
-                bound = window_days(p.days, params)
-                label = f"window_bounded ({bound} days)"
-                cells.append(
-                    Cell(ind, p, label, f"window:{bound}:{','.join(p.except_event_types)}")
-                )
-            elif isinstance(p, Monotone):
-                a = p.add
-                label = f"monotone (+{a.event_type}, {a.user} user, {a.brand} brand)"
-                cells.append(Cell(ind, p, label, "monotone:" + p.model_dump_json()))
+            checker = CHECKERS[p.kind]
+            if not checker.active(p):
+                continue
+            cell = Cell(ind, p, checker.label(p, ctx), checker.group(p, ctx), checker)
+            n = seen[(ind.id, cell.label)] = seen.get((ind.id, cell.label), 0) + 1
+            cells.append(cell if n == 1 else replace(cell, label=f"{cell.label} #{n}"))
     return cells
 
 
@@ -180,10 +66,13 @@ class Harness:
         self.max_examples = max_examples
         self.seed = seed
         self.con: duckdb.DuckDBPyConnection = duckdb.connect(config={"threads": 1})
-        self.params = checked.methodology.parameters().model_dump()
-        self.event_types = tuple(registry().event_types)
+        categories, self.target_indicators = _what_to_generate(checked)
+        self.ctx = Context(
+            params=checked.methodology.parameters().model_dump(),
+            event_types=tuple(registry().event_types),
+            categories=categories,
+        )
         self.only: set[str] | None = None  # indicators the pending cells need
-        self.categories, self.target_indicators = _what_to_generate(checked)
 
     def close(self) -> None:
         self.con.close()
@@ -219,38 +108,16 @@ class Harness:
     def strategy(self, cells: list[Cell]) -> SearchStrategy[dict[str, Any]]:
         from hypothesis import strategies as st
 
-        groups = {c.group for c in cells}
         parts: dict[str, SearchStrategy[Any]] = {
             "log": event_logs(
-                event_types=self.event_types,
-                categories=self.categories,
+                event_types=self.ctx.event_types,
+                categories=self.ctx.categories,
                 target_indicators=self.target_indicators,
             )
         }
-        for g in sorted(groups):
-            if g == "permutation_invariant":
-                parts[g] = st.integers(0, 2**16)
-            elif g == "isolated":
-                parts[g] = st.lists(
-                    events(AS_OF, (OTHER_BRAND,), USERS, self.event_types, self.categories),
-                    min_size=1,
-                    max_size=8,
-                )
-            elif g == "time_shift_invariant":
-                parts[g] = st.integers(-400, 400).filter(bool)
-            elif g == "scale_equivariant":
-                parts[g] = st.sampled_from((2, 3, 10))
-            elif g.startswith("window:"):
-                _, bound, excepted = g.split(":", 2)
-                types = tuple(t for t in self.event_types if t not in excepted.split(","))
-                days = st.integers(int(bound), int(bound) + 500)
-                parts[g] = st.lists(
-                    events(AS_OF, BRANDS, USERS, types, self.categories, day_offsets=days),
-                    min_size=1,
-                    max_size=8,
-                )
-            elif g.startswith("monotone:"):
-                parts[g] = st.integers(0, 50)
+        relational = {c.group: c for c in cells if c.checker.relational}
+        for group, c in sorted(relational.items()):
+            parts[group] = c.checker.draw(c.prop, self.ctx)
         return st.fixed_dictionaries(parts)
 
     # ---- hypothesis driver -----------------------------------------------------------
@@ -347,61 +214,21 @@ class Harness:
         for c in cells:
             by_group.setdefault(c.group, []).append(c)
         for group, group_cells in sorted(by_group.items()):
+            first = group_cells[0]
             if group == "static":
-                again = self.run(log)
-                for c in group_cells:
-                    with _labelled(c):
-                        if self._computed(base, c.indicator, log):
-                            self._static(c.prop, c.indicator, base, again, log)
-                continue
-            if group.startswith("monotone:"):
-                self._monotone(group_cells, base, log, case[group])
-                continue
-            changed, what, factor_of = self._transform(group, log, case[group])
-            other = self.run(changed, brands=log.report_brands())
-            # show the rows that were added; for a rewrite (shuffle, shift, scale) the original
-            shown = changed if len(changed.events) > len(log.events) else log
+                trial = Trial(log, base, self.run(log))
+            else:
+                change = first.checker.transform(first.prop, self.ctx, log, case[group])
+                if change is None:
+                    continue
+                trial = Trial(log, base, self.run(change.log, brands=log.report_brands()), change)
+            after_log = trial.change.log if trial.change else log
             for c in group_cells:
                 with _labelled(c):
-                    if self._computed(base, c.indicator, log) and self._computed(
-                        other, c.indicator, changed
+                    if self._computed(trial.before, c.indicator, log) and self._computed(
+                        trial.after, c.indicator, after_log
                     ):
-                        factor = factor_of(c.prop) if factor_of else 1.0
-                        self._same(base, other, c.indicator, shown, what, factor=factor)
-
-    def _transform(
-        self, group: str, log: EventLog, extra: Any
-    ) -> tuple[EventLog, str, Callable[[Any], float] | None]:
-        if group == "permutation_invariant":
-            return (
-                shuffle_and_rename(log, extra),
-                "shuffling rows and renaming users changed the value",
-                None,
-            )
-        if group == "isolated":
-            return (
-                with_events(log, extra),
-                f"adding events of another brand ({OTHER_BRAND}) changed the value",
-                None,
-            )
-        if group == "time_shift_invariant":
-            return (
-                shift_days(log, extra),
-                f"shifting every timestamp and as_of by {extra} days changed the value",
-                None,
-            )
-        if group == "scale_equivariant":
-            return (
-                scale_amounts(log, extra),
-                f"multiplying every amount by {extra} did not scale the value as declared",
-                lambda p: float(extra) ** p.degree,
-            )
-        bound = group.split(":")[1]
-        return (
-            with_events(log, extra),
-            f"adding events {bound} or more days before as_of changed the value",
-            None,
-        )
+                        c.checker.check(c, trial)
 
     def _computed(self, run: Run, ind: IndicatorSpec, log: EventLog) -> bool:
         """False when the indicator legitimately did not compute (missing optional table)."""
@@ -411,227 +238,6 @@ class Harness:
         if err is None:
             return True
         raise Failure(ind.id, f"did not compute: {err}", log=log.table())
-
-    def _keys(self, *runs: Run, indicator: str, brands: Iterable[str] | None = None) -> list[Key]:
-        keys: set[Key] = set()
-        for r in runs:
-            keys |= {k for k in r.rows if k[0] == indicator}
-        if brands is not None:
-            wanted = set(brands)
-            keys = {k for k in keys if k[1] in wanted}
-        return sorted(keys, key=lambda k: (k[1], k[2] or ""))
-
-    def _same(
-        self, a: Run, b: Run, ind: IndicatorSpec, log: EventLog, what: str, factor: float = 1.0
-    ) -> None:
-        for key in self._keys(a, b, indicator=ind.id):
-            left, right = a.value(key), b.value(key)
-            expected = None if left is None else left * factor
-            if not _close(expected, right):
-                raise Failure(ind.id, f"{_where(key)}: {what}", expected, right, log.table())
-
-    def _monotone(self, cells: list[Cell], base: Run, log: EventLog, pick: int) -> None:
-        prop: Monotone = cells[0].prop
-        brands = [b for b in log.report_brands() if b != GHOST_BRAND]
-        brand = brands[pick % len(brands)] if brands else GHOST_BRAND
-        changed = add_event(log, prop, brand, pick)
-        if changed is None:
-            return
-        other = self.run(changed, brands=log.report_brands())
-        for c in cells:
-            with _labelled(c):
-                ind = c.indicator
-                if not (self._computed(base, ind, log) and self._computed(other, ind, changed)):
-                    continue
-                for key in self._keys(base, other, indicator=ind.id, brands=[brand]):
-                    before, after = base.value(key), other.value(key)
-                    if before is None or after is None:
-                        continue
-                    rising = prop.direction == "non_decreasing"
-                    if (after < before) if rising else (after > before):
-                        a = prop.add
-                        raise Failure(
-                            ind.id,
-                            f"{_where(key)}: adding a {a.event_type} of the {a.brand} brand by "
-                            f"a {a.user} user made it {'fall' if after < before else 'rise'}",
-                            before,
-                            after,
-                            changed.table(),
-                        )
-
-    # ---- static checks -------------------------------------------------------------------
-    def _static(self, prop: Any, ind: IndicatorSpec, run: Run, again: Run, log: EventLog) -> None:
-        rows = [
-            r
-            for k, r in sorted(run.rows.items(), key=lambda kv: (kv[0][1], kv[0][2] or ""))
-            if k[0] == ind.id
-        ]
-        kind = prop.kind
-        for r in rows:
-            at = _where((r.indicator, r.brand, r.key))
-            v = r.value
-            if (
-                kind == "bounds"
-                and v is not None
-                and ((prop.lo is not None and v < prop.lo) or (prop.hi is not None and v > prop.hi))
-            ):
-                raise Failure(
-                    ind.id,
-                    f"{at}: value outside [{prop.lo}, {prop.hi}]",
-                    [prop.lo, prop.hi],
-                    v,
-                    log.table(),
-                )
-            if kind == "integer" and v is not None and not float(v).is_integer():
-                raise Failure(
-                    ind.id, f"{at}: value is not an integer", "an integer", v, log.table()
-                )
-            if kind == "non_negative" and v is not None and v < 0:
-                raise Failure(ind.id, f"{at}: value is negative", ">= 0", v, log.table())
-            if kind == "ratio_of":
-                self._ratio(prop, ind, r, at, log)
-            if kind == "empty_brand" and r.brand == GHOST_BRAND:
-                expected = None if ind.unit in ("ratio", "index", "days") else 0
-                if prop.value != "auto":
-                    expected = 0 if prop.value == "zero" else None
-                if v != expected:
-                    raise Failure(ind.id, f"{at}: a brand with no events", expected, v, log.table())
-        if kind == "deterministic" and run.json.get(ind.id) != again.json.get(ind.id):
-            for key in self._keys(run, again, indicator=ind.id):
-                a, b = run.rows.get(key), again.rows.get(key)
-                if a != b:
-                    raise Failure(
-                        ind.id,
-                        f"{_where(key)}: two runs on the same input differ",
-                        a and a.value,
-                        b and b.value,
-                        log.table(),
-                    )
-        if kind == "partition":
-            self._partition(prop, ind, run, log)
-        if kind == "identity":
-            self._identity(prop, ind, run, log)
-
-    def _ratio(self, prop: Any, ind: IndicatorSpec, r: ResultRow, at: str, log: EventLog) -> None:
-        v, num, den = r.value, r.numerator, r.denominator
-        if v is None:
-            if num is not None and den not in (None, 0):
-                raise Failure(
-                    ind.id,
-                    f"{at}: null value with a non-zero denominator",
-                    f"{num}/{den}",
-                    None,
-                    log.table(),
-                )
-            return
-        if num is None or den is None:
-            raise Failure(
-                ind.id,
-                f"{at}: numerator and denominator must be reported",
-                "both",
-                [num, den],
-                log.table(),
-            )
-        if den == 0 or not _close(v, num / den):
-            raise Failure(
-                ind.id, f"{at}: value != numerator / denominator", f"{num}/{den}", v, log.table()
-            )
-        if prop.denominator_ge_numerator and den < num:
-            raise Failure(ind.id, f"{at}: denominator < numerator", num, den, log.table())
-
-    def _partition(self, prop: Partition, ind: IndicatorSpec, run: Run, log: EventLog) -> None:
-        brands = sorted({k[1] for k in run.rows if k[0] in (prop.parts, prop.total)})
-        for brand in brands:
-            for k in prop.for_each:
-                pattern = prop.parts_keys.replace("{k}", k)
-                parts = [
-                    r.value
-                    for (i, b, key), r in run.rows.items()
-                    if i == prop.parts and b == brand and fnmatch.fnmatchcase(key or "", pattern)
-                ]
-                if isinstance(prop.total, str):
-                    total_key = prop.total_key.replace("{k}", k) if prop.total_key else None
-                    if (prop.total, brand, total_key) not in run.rows:
-                        continue
-                    row = run.rows[(prop.total, brand, total_key)]
-                    total = getattr(row, prop.total_field)
-                else:
-                    total = prop.total
-                    if parts and all(p is None for p in parts):
-                        continue  # a share that is null as a whole (e.g. nothing to share)
-                if total is None:
-                    if any(p is not None for p in parts):
-                        raise Failure(
-                            ind.id,
-                            f"brand {brand!r}: parts are set but the total is null",
-                            None,
-                            parts,
-                            log.table(),
-                        )
-                    continue
-                got = sum(p for p in parts if p is not None)
-                if not _close(got, total, rel=prop.rel_tol):
-                    label = f"{prop.parts}[{pattern}]"
-                    raise Failure(
-                        ind.id,
-                        f"brand {brand!r}: sum of {label} != {prop.total}"
-                        + (f"[{total_key}]" if isinstance(prop.total, str) and total_key else ""),
-                        total,
-                        got,
-                        log.table(),
-                    )
-
-    def _identity(self, prop: Identity, ind: IndicatorSpec, run: Run, log: EventLog) -> None:
-        lhs, _, rhs = prop.expr.partition("==")
-        brands = sorted({k[1] for k in run.rows if k[0] == ind.id})
-        for brand in brands:
-            values = _identity_names(run, brand)
-            try:
-                left = evaluate(_identity_expr(lhs), values)
-                right = evaluate(_identity_expr(rhs), values)
-            except (KeyError, TypeError):
-                continue  # a term is null or absent for this brand: nothing to check
-            if not _close(left, right, rel=prop.rel_tol, abs_=prop.abs_tol):
-                raise Failure(
-                    ind.id, f"brand {brand!r}: {prop.expr.strip()}", left, right, log.table()
-                )
-
-
-def _identity_expr(side: str) -> str:
-    """``grow.gain + sum(grow.contribution) + grow.driver_share[G]`` -> Python names."""
-    import re
-
-    side = re.sub(r"sum\(([a-z0-9_]+)\.([a-z0-9_]+)\)", r"sum__\1__\2", side)
-    side = re.sub(
-        r"([a-z0-9_]+)\.([a-z0-9_]+)\[([^\]]+)\]",
-        lambda m: f"key__{m[1]}__{m[2]}__{_safe(m[3])}",
-        side,
-    )
-    return re.sub(r"\b([a-z][a-z0-9_]*)\.([a-z0-9_]+)\b", r"val__\1__\2", side)
-
-
-def _safe(key: str) -> str:
-    return "".join(c if c.isalnum() else f"_{ord(c):x}_" for c in key)
-
-
-def _identity_names(run: Run, brand: str) -> dict[str, Any]:
-    names: dict[str, Any] = {}
-    sums: dict[str, float] = {}
-    for (ind, b, key), row in run.rows.items():
-        if b != brand:
-            continue
-        m, n = ind.split(".", 1)
-        if key is None:
-            if row.value is not None:
-                names[f"val__{m}__{n}"] = row.value
-        else:
-            if row.value is not None:
-                names[f"key__{m}__{n}__{_safe(key)}"] = row.value
-                sums[f"sum__{m}__{n}"] = sums.get(f"sum__{m}__{n}", 0.0) + row.value
-            else:
-                sums.setdefault(f"sum__{m}__{n}", 0.0)
-    names.update(sums)
-    return names
 
 
 def _what_to_generate(checked: CheckedMethodology) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -655,125 +261,6 @@ def _what_to_generate(checked: CheckedMethodology) -> tuple[tuple[str, ...], tup
     return categories, tuple(i.id for i in m.indicators) if wants_targets else ()
 
 
-# ---- transformations of a log ---------------------------------------------------------
-
-
-def shuffle_and_rename(log: EventLog, seed: int) -> EventLog:
-    """Shuffle rows and rename users one-to-one (in reverse order, so sorting changes)."""
-    rng = random.Random(seed)
-    rows = list(log.events)
-    rng.shuffle(rows)
-    names = sorted({e["user_id"] for e in rows} | {u["user_id"] for u in log.users or ()})
-    mapping = {u: f"renamed_{len(names) - i:03d}" for i, u in enumerate(names)}
-    rows = [{**e, "user_id": mapping[e["user_id"]]} for e in rows]
-    users = (
-        None
-        if log.users is None
-        else tuple({**u, "user_id": mapping[u["user_id"]]} for u in log.users)
-    )
-    return replace(log, events=tuple(rows), users=users)
-
-
-def with_events(log: EventLog, extra: Iterable[dict[str, Any]]) -> EventLog:
-    return replace(log, events=log.events + tuple(extra))
-
-
-def shift_days(log: EventLog, days: int) -> EventLog:
-    """Shift every timestamp, date and as_of by whole days."""
-
-    def ts(value: str) -> str:
-        t = datetime.strptime(value, "%Y-%m-%d %H:%M:%S") + timedelta(days=days)
-        return t.strftime("%Y-%m-%d %H:%M:%S")
-
-    def day(value: str | None) -> str | None:
-        if value is None:
-            return None
-        return (datetime.strptime(value, "%Y-%m-%d") + timedelta(days=days)).strftime("%Y-%m-%d")
-
-    users = (
-        None
-        if log.users is None
-        else tuple({**u, "register_date": day(u.get("register_date"))} for u in log.users)
-    )
-    products = (
-        None
-        if log.products is None
-        else tuple({**p, "launch_date": day(p.get("launch_date"))} for p in log.products)
-    )
-    targets = (
-        None
-        if log.targets is None
-        else tuple(
-            {**t, "period_start": day(t["period_start"]), "period_end": day(t["period_end"])}
-            for t in log.targets
-        )
-    )
-    return replace(
-        log,
-        as_of=log.as_of + timedelta(days=days),
-        events=tuple({**e, "ts": ts(e["ts"])} for e in log.events),
-        users=users,
-        products=products,
-        targets=targets,
-    )
-
-
-def scale_amounts(log: EventLog, k: int) -> EventLog:
-    def scaled(v: str | None) -> str | None:
-        return None if v is None else f"{Decimal(v) * k:.2f}"
-
-    products = (
-        None
-        if log.products is None
-        else tuple({**p, "list_price": scaled(p.get("list_price"))} for p in log.products)
-    )
-    return replace(
-        log,
-        events=tuple({**e, "amount": scaled(e.get("amount"))} for e in log.events),
-        products=products,
-    )
-
-
-def add_event(log: EventLog, prop: Monotone, brand: str, pick: int) -> EventLog | None:
-    """One event of the declared kind on the as_of date (noon local time)."""
-    a = prop.add
-    if a.user == "new":
-        user = "newcomer"
-    else:
-        pool = sorted(
-            {
-                e["user_id"]
-                for e in log.events
-                if e.get("brand") == brand
-                and (a.user == "existing" or e["event_type"] == "purchase")
-            }
-        )
-        if not pool:
-            return None
-        user = pool[pick % len(pool)]
-    target = brand
-    if a.brand == "other":
-        others = sorted({e["brand"] for e in log.events if e.get("brand")} - {brand})
-        target = [*others, OTHER_BRAND][pick % (len(others) + 1)]
-    cats = sorted(
-        {e["category"] for e in log.events if e.get("brand") == brand and e.get("category")}
-    ) or ["skincare"]
-    row: dict[str, Any] = {
-        "ts": utc_ts(log.as_of, 43_200),
-        "user_id": user,
-        "event_type": a.event_type,
-        "brand": target,
-        "category": cats[pick % len(cats)],
-    }
-    if a.event_type in ("purchase", "refund"):
-        row["amount"] = f"{a.amount if a.amount is not None else 10:.2f}"
-    if a.event_type == "review":
-        row["rating"] = str(a.rating or 5)
-    if a.event_type == "search":
-        row["query_type"] = a.query_type or "brand"
-    return with_events(log, [row])
-
-
 # ---- the driver -------------------------------------------------------------------------
 
 
@@ -795,17 +282,13 @@ def _shown_events(log_text: str) -> int:
     return int(m.group(1)) if m else 0
 
 
-def _where(key: Key) -> str:
-    return f"brand {key[1]!r}" + (f", key {key[2]!r}" if key[2] else "")
-
-
 def verify_methodology(
     checked: CheckedMethodology, max_examples: int = DEFAULT_EXAMPLES, seed: int = 0
 ) -> MethodologyVerification:
     """Run every declared property of every indicator of one methodology."""
     h = Harness(checked, max_examples, seed)
     try:
-        cells = cells_of(h.indicators(), h.params)
+        cells = cells_of(h.indicators(), h.ctx)
         failures = h.explore(cells) if cells else {}
     finally:
         h.close()

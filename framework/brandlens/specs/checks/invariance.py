@@ -1,0 +1,201 @@
+"""Transformations that must change nothing (or scale the value): permutation_invariant,
+brand_isolated, time_shift_invariant, scale_equivariant."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from brandlens.specs.checks.base import Cell, Change, Checker, Context, Trial, same
+from brandlens.specs.strategies import AS_OF, OTHER_BRAND, USERS, EventLog, events
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hypothesis.strategies import SearchStrategy
+
+
+class _Invariance(Checker):
+    relational = True
+
+    def check(self, cell: Cell, trial: Trial) -> None:
+        assert trial.change is not None
+        factor = self.factor(cell.prop, trial.change)
+        same(trial, cell.indicator, trial.change.what, factor=factor)
+
+    def factor(self, prop: Any, change: Change) -> float:
+        return 1.0
+
+
+class PermutationChecker(_Invariance):
+    kind = "permutation_invariant"
+    example = "- permutation_invariant"
+    checks = (
+        "shuffling the rows and renaming every user one-to-one (in reverse order, so sorting "
+        "changes) changes no value"
+    )
+    failure = "`shuffling rows and renaming users changed the value`"
+
+    def draw(self, prop: Any, ctx: Context) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        return st.integers(0, 2**16)
+
+    def transform(self, prop: Any, ctx: Context, log: EventLog, extra: Any) -> Change:
+        changed = shuffle_and_rename(log, extra)
+        return Change(changed, "shuffling rows and renaming users changed the value", log)
+
+
+class BrandIsolatedChecker(_Invariance):
+    kind = "brand_isolated"
+    example = (
+        '- brand_isolated`, or `- brand_isolated: {isolated: false, reason: "share of category"}'
+    )
+    checks = (
+        f"adding events of another brand (`{OTHER_BRAND}`; the log's users and categories) "
+        "changes no value of the brands reported; `isolated: false` documents an indicator "
+        "that depends on other brands by definition (nothing is checked) — pair it with a "
+        "`monotone` saying how it may move"
+    )
+    failure = f"`adding events of another brand ({OTHER_BRAND}) changed the value`"
+
+    def active(self, prop: Any) -> bool:
+        return bool(prop.isolated)
+
+    def group(self, prop: Any, ctx: Context) -> str:
+        return "isolated"
+
+    def draw(self, prop: Any, ctx: Context) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        return st.lists(
+            events(AS_OF, (OTHER_BRAND,), USERS, ctx.event_types, ctx.categories),
+            min_size=1,
+            max_size=8,
+        )
+
+    def transform(self, prop: Any, ctx: Context, log: EventLog, extra: Any) -> Change:
+        changed = with_events(log, extra)
+        what = f"adding events of another brand ({OTHER_BRAND}) changed the value"
+        return Change(changed, what, changed)
+
+
+class TimeShiftChecker(_Invariance):
+    kind = "time_shift_invariant"
+    example = "- time_shift_invariant"
+    checks = (
+        "shifting every timestamp, date (users' registration, products' launch, targets' "
+        "periods) and as_of by the same whole number of days changes no value"
+    )
+    failure = "`shifting every timestamp and as_of by 1 days changed the value`"
+
+    def draw(self, prop: Any, ctx: Context) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        return st.integers(-400, 400).filter(bool)
+
+    def transform(self, prop: Any, ctx: Context, log: EventLog, extra: Any) -> Change:
+        what = f"shifting every timestamp and as_of by {extra} days changed the value"
+        return Change(shift_days(log, extra), what, log)
+
+
+class ScaleChecker(_Invariance):
+    kind = "scale_equivariant"
+    example = "- scale_equivariant: 1` (or `0`)"
+    checks = (
+        "multiplying every amount (and list price) by k > 0 multiplies every value by k "
+        "(degree 1) or leaves it unchanged (degree 0)"
+    )
+    failure = "`multiplying every amount by 2 did not scale the value as declared`"
+
+    def draw(self, prop: Any, ctx: Context) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        return st.sampled_from((2, 3, 10))
+
+    def transform(self, prop: Any, ctx: Context, log: EventLog, extra: Any) -> Change:
+        what = f"multiplying every amount by {extra} did not scale the value as declared"
+        return Change(scale_amounts(log, extra), what, log, note=extra)
+
+    def factor(self, prop: Any, change: Change) -> float:
+        return float(change.note) ** prop.degree
+
+
+# ---- the transformations -----------------------------------------------------------------
+
+
+def shuffle_and_rename(log: EventLog, seed: int) -> EventLog:
+    """Shuffle rows and rename users one-to-one (in reverse order, so sorting changes)."""
+    rng = random.Random(seed)
+    rows = list(log.events)
+    rng.shuffle(rows)
+    names = sorted({e["user_id"] for e in rows} | {u["user_id"] for u in log.users or ()})
+    mapping = {u: f"renamed_{len(names) - i:03d}" for i, u in enumerate(names)}
+    rows = [{**e, "user_id": mapping[e["user_id"]]} for e in rows]
+    users = (
+        None
+        if log.users is None
+        else tuple({**u, "user_id": mapping[u["user_id"]]} for u in log.users)
+    )
+    return replace(log, events=tuple(rows), users=users)
+
+
+def with_events(log: EventLog, extra: Any) -> EventLog:
+    return replace(log, events=log.events + tuple(extra))
+
+
+def shift_days(log: EventLog, days: int) -> EventLog:
+    """Shift every timestamp, date and as_of by whole days."""
+
+    def ts(value: str) -> str:
+        t = datetime.strptime(value, "%Y-%m-%d %H:%M:%S") + timedelta(days=days)
+        return t.strftime("%Y-%m-%d %H:%M:%S")
+
+    def day(value: str | None) -> str | None:
+        if value is None:
+            return None
+        return (datetime.strptime(value, "%Y-%m-%d") + timedelta(days=days)).strftime("%Y-%m-%d")
+
+    users = (
+        None
+        if log.users is None
+        else tuple({**u, "register_date": day(u.get("register_date"))} for u in log.users)
+    )
+    products = (
+        None
+        if log.products is None
+        else tuple({**p, "launch_date": day(p.get("launch_date"))} for p in log.products)
+    )
+    targets = (
+        None
+        if log.targets is None
+        else tuple(
+            {**t, "period_start": day(t["period_start"]), "period_end": day(t["period_end"])}
+            for t in log.targets
+        )
+    )
+    return replace(
+        log,
+        as_of=log.as_of + timedelta(days=days),
+        events=tuple({**e, "ts": ts(e["ts"])} for e in log.events),
+        users=users,
+        products=products,
+        targets=targets,
+    )
+
+
+def scale_amounts(log: EventLog, k: int) -> EventLog:
+    def scaled(v: str | None) -> str | None:
+        return None if v is None else f"{Decimal(v) * k:.2f}"
+
+    products = (
+        None
+        if log.products is None
+        else tuple({**p, "list_price": scaled(p.get("list_price"))} for p in log.products)
+    )
+    return replace(
+        log,
+        events=tuple({**e, "amount": scaled(e.get("amount"))} for e in log.events),
+        products=products,
+    )
