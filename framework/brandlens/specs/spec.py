@@ -149,7 +149,11 @@ class TimeShiftInvariant(_Strict):
 
 
 class WindowBounded(_Strict):
-    """Events older than ``days`` before as_of change nothing (``$param`` arithmetic allowed)."""
+    """Events ``days`` or more days before as_of change nothing.
+
+    ``days`` is an integer or an expression over ``$parameters``: ``+ - * /``, parentheses
+    and ``max(a, b, ...)`` (the longest of several windows read at the same snapshot).
+    """
 
     kind: Literal["window_bounded"] = "window_bounded"
     days: str | int
@@ -362,7 +366,8 @@ _OPS = {
 
 
 def evaluate(expr: str, names: dict[str, Any]) -> Any:
-    """Evaluate + - * / abs() sum() over numbers and names; nothing else is allowed."""
+    """Evaluate + - * / abs() max() over numbers and names, and calls of names bound to
+    callables (``sum`` in identities); nothing else is allowed."""
     tree = ast.parse(expr.strip(), mode="eval")
 
     def ev(node: ast.AST) -> Any:
@@ -378,7 +383,11 @@ def evaluate(expr: str, names: dict[str, Any]) -> Any:
             return _OPS[type(node.op)](ev(node.left), ev(node.right))
         if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
             return _OPS[type(node.op)](ev(node.operand))
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 1:
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name) or node.keywords:
+            raise ValueError(f"unsupported expression: {ast.unparse(node)}")
+        if node.func.id == "max" and len(node.args) >= 2:
+            return max(ev(a) for a in node.args)
+        if len(node.args) == 1:
             if node.func.id == "abs":
                 return abs(ev(node.args[0]))
             if node.func.id in names and callable(names[node.func.id]):
@@ -389,7 +398,7 @@ def evaluate(expr: str, names: dict[str, Any]) -> Any:
 
 
 def window_days(days: str | int, params: dict[str, Any]) -> int:
-    """``"$purchase_window_days + $advancing_period_days"`` -> an int."""
+    """``"$purchase_window_days + $advancing_period_days"``, ``"max($a, $b)"`` -> an int."""
     if isinstance(days, int):
         return days
     return int(evaluate(days.replace("$", ""), params))
