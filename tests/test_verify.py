@@ -17,8 +17,8 @@ from brandlens.errors import PluginError
 from brandlens.plugin.host import host
 from brandlens.specs.spec import PROPERTY_KINDS, load_spec
 from brandlens.specs.testing import assert_honours_spec
-from brandlens.specs.verification import verify
-from broken_plugin import BrokenPlugin
+from brandlens.specs.verification import DEFAULT_EXAMPLES, verify
+from broken_plugin import BrokenPlugin, only
 from fixture_plugins import ToyPlugin
 
 HERE = Path(__file__).parent
@@ -46,7 +46,10 @@ def test_every_property_kind_can_fail(broken_report):
     failed = {r.property.split(" ")[0] for r in m.results if r.status == "fail"}
     # brand_isolated is the only kind whose name differs from its label; all 14 kinds fail
     assert failed == set(PROPERTY_KINDS)
-    assert all(r.status == "fail" for r in m.results)
+    # and nothing passes: the one window read in UTC is caught as never exercised
+    assert {r.indicator: r.status for r in m.results if r.status != "fail"} == {
+        "broken.window_utc": "unexercised"
+    }
 
 
 def test_every_property_kind_has_exactly_one_checker():
@@ -68,6 +71,9 @@ def test_failures_are_readable_and_shrunk(broken_report):
     assert bounds.message.endswith("value outside [0.0, 1.0]")
     assert (bounds.left, bounds.right) == ([0.0, 1.0], 2.0)
     for r in m.results:
+        if r.status == "unexercised":
+            assert r.counterexample == "" and r.message.startswith("never exercised: ")
+            continue
         header = r.counterexample.splitlines()[0]
         events = int(header.split(", ")[1].split(" ")[0])
         assert 1 <= events <= 3, (r.indicator, r.counterexample)
@@ -246,3 +252,81 @@ def test_verify_names_the_registration_error_of_a_broken_plugin(register_plugin)
     assert r.exit_code == 1
     assert "plugin 'wobbly' did not register" in r.stderr
     assert "the spec file is missing" in r.stderr
+
+
+# Each subtle fixture: the broken indicators it registers (with their partners), the one
+# property that must not pass, how, and a part of the message.
+SUBTLE = {
+    "window_plus_one": (
+        ("window_plus_one",),
+        "window_bounded (30 days)",
+        "fail",
+        "adding events 30 or more days before as_of changed the value",
+    ),
+    "window_365": (
+        ("window_365",),
+        "window_bounded (30 days)",
+        "fail",
+        "adding events 30 or more days before as_of changed the value",
+    ),
+    "window_utc": (
+        ("window_utc",),
+        "window_bounded (30 days)",
+        "unexercised",
+        "no event on day W − 1 = 29 days before as_of at 00:00:00 local time changed the value",
+    ),
+    "null_gmv": (("null_gmv",), "empty_brand", "fail", "'∅ghost': a brand with no events"),
+    "channel_buyers": (
+        ("channel_buyers", "buyers"),
+        "partition",
+        "fail",
+        "sum of subtle_channel_buyers.channel_buyers[*] != subtle_channel_buyers.buyers",
+    ),
+    "repeat_share": (
+        ("buyer_kinds", "repeat_share"),
+        "partition",
+        "fail",
+        "sum of subtle_repeat_share.buyer_kinds[*] != subtle_repeat_share.repeat_share",
+    ),
+}
+
+
+@pytest.mark.parametrize("fixture", sorted(SUBTLE))
+def test_verify_fails_each_subtle_violation_at_default_settings(
+    fixture, register_plugin, tmp_path, monkeypatch
+):
+    """Off by one day, one user or one null: `brandlens verify` exits 1, as run by a user."""
+    names, prop, status, message = SUBTLE[fixture]
+    monkeypatch.delenv("BRANDLENS_VERIFY_EXAMPLES", raising=False)  # the default count
+    register_plugin(only(names, f"subtle_{fixture}", tmp_path), f"subtle-{fixture}")
+    r = CliRunner().invoke(app, ["verify", f"subtle_{fixture}", "-f", "json"])
+    assert r.exit_code == 1, r.output
+    (m,) = json.loads(r.stdout)["methodologies"]
+    assert (m["examples"], m["probes"]) == (DEFAULT_EXAMPLES, 2)
+    not_passed = [x for x in m["results"] if x["status"] != "pass"]
+    assert [(x["property"], x["status"]) for x in not_passed] == [(prop, status)]
+    assert message in not_passed[0]["message"]
+
+
+def test_the_probes_alone_catch_each_subtle_violation_whatever_the_seed(register_plugin, tmp_path):
+    """No random log at all (max_examples=0): the boundary probes find every one."""
+    names = tuple(n for fixture in SUBTLE.values() for n in fixture[0])
+    register_plugin(only(names, "subtle", tmp_path), "subtle")
+    for seed in (0, 1):
+        (m,) = verify(["subtle"], max_examples=0, seed=seed).methodologies
+        got = {(r.indicator.split(".")[1], r.property, r.status) for r in m.results}
+        assert got == {(v[0][-1], v[1], v[2]) for v in SUBTLE.values()}
+
+
+def test_a_window_one_day_too_long_is_shown_on_its_boundary_day(register_plugin, tmp_path):
+    """The counterexample is one purchase on day 30 before as_of, in local time: 2025-05-31
+    (as_of 2025-06-30) at 00:00:00 or 23:59:59 in Asia/Shanghai, 8 hours ahead of UTC."""
+    register_plugin(only(("window_plus_one",), "subtle", tmp_path), "subtle")
+    (m,) = verify(["subtle"], max_examples=0).methodologies
+    (r,) = m.results
+    assert r.status == "fail" and r.right == r.left + 1  # one purchaser more
+    added = [line for line in r.counterexample.splitlines() if "2025-05-3" in line]
+    assert added and all(
+        line.startswith(("2025-05-30 16:00:00", "2025-05-31 15:59:59")) for line in added
+    ), r.counterexample
+

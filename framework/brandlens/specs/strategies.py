@@ -91,6 +91,7 @@ class EventLog:
     products: tuple[dict[str, Any], ...] | None = None
     brands: tuple[str, ...] = field(default=())
     targets: tuple[dict[str, Any], ...] | None = None
+    probe: str = ""  # the name of a fixed probe log ("sparse", "dense"); "" when drawn
 
     def to_data(self) -> InMemoryData:
         tables: dict[str, dict[str, list[Any]]] = {

@@ -1,19 +1,28 @@
 """The verification harness: prove on generated event logs that a plugin honours its spec.
 
 Each property kind is checked by its checker (``brandlens.specs.checks``); the
-harness only loops. Static kinds (bounds, integer, non_negative, partition,
-identity, ratio_of, empty_brand, deterministic) are checked on each generated
-log; relational kinds (permutation_invariant, brand_isolated, monotone,
-time_shift_invariant, window_bounded, scale_equivariant) compare a log with a
-transformed copy. Hypothesis shrinks a failure to a few rows, reported with the
-two values that disagreed.
+harness only loops, in three steps per methodology:
+
+1. **Probes.** The fixed logs of ``brandlens.specs.probes``, each with the
+   deterministic probes of every checker (a window's boundary days at the first and
+   last second of the local day, shifts onto leap days and month ends, ...). They
+   run first and every time, whatever the seed or example count.
+2. **Random logs.** Hypothesis draws ``max_examples`` logs (and the input of each
+   transformation) and checks every cell that has not failed yet on each.
+3. **Shrinking.** A failure on a log of more than three events is shrunk by
+   removing events (and the optional tables) while the same cell still fails.
+
+A cell that never failed passes only if it was *exercised*: each checker names
+what must have happened at least once (a monotone addition that moved the value,
+an event on day W − 1 that did, values that varied at all); a property the harness
+could not exercise is reported as ``unexercised``, which fails verification.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +31,8 @@ from brandlens.errors import DataError, UsageError
 from brandlens.plugin.host import registry
 from brandlens.plugin.methodology import CheckedMethodology
 from brandlens.specs.checks import CHECKERS
-from brandlens.specs.checks.base import Cell, Context, Failure, InvalidLog, Run, Trial
+from brandlens.specs.checks.base import VARIED, Cell, Context, Failure, InvalidLog, Run, Trial
+from brandlens.specs.probes import probe_logs
 from brandlens.specs.spec import IndicatorSpec
 from brandlens.specs.strategies import CATEGORIES, EventLog, event_logs
 
@@ -34,10 +44,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 DEFAULT_EXAMPLES = 25
 
-SHRINK_BUDGET = 12
-"""How many extra cases shrinking may try per failure: each costs whole runs."""
+SHRINK_BUDGET = 40
+"""How many smaller logs shrinking may try per failure: each costs one or two runs."""
 SMALL_ENOUGH = 3
 """A counterexample with this many events or fewer is reported as found, unshrunk."""
+
+CellKey = tuple[str, str]  # (indicator, label)
+Progress = Callable[[str, int, int], None]
+"""Called after each log checked: (methodology, logs done, logs in all)."""
 
 
 def cells_of(spec_indicators: list[IndicatorSpec], ctx: Context) -> list[Cell]:
@@ -55,16 +69,31 @@ def cells_of(spec_indicators: list[IndicatorSpec], ctx: Context) -> list[Cell]:
     return cells
 
 
-class Harness:
-    """Runs one methodology on generated logs; one DuckDB connection for all of them."""
+def _key(cell: Cell) -> CellKey:
+    return (cell.indicator.id, cell.label)
 
-    def __init__(self, checked: CheckedMethodology, max_examples: int, seed: int) -> None:
+
+def _needs(cells: Iterable[Cell]) -> set[str]:
+    return set().union(*(c.needs for c in cells))
+
+
+class Harness:
+    """Runs one methodology on probe and generated logs; one DuckDB connection for all."""
+
+    def __init__(
+        self,
+        checked: CheckedMethodology,
+        max_examples: int,
+        seed: int,
+        progress: Progress | None = None,
+    ) -> None:
         import duckdb
 
         self.checked = checked
         self.name = checked.name
         self.max_examples = max_examples
         self.seed = seed
+        self.progress = progress
         self.con: duckdb.DuckDBPyConnection = duckdb.connect(config={"threads": 1})
         categories, self.target_indicators = _what_to_generate(checked)
         self.ctx = Context(
@@ -72,13 +101,19 @@ class Harness:
             event_types=tuple(registry().event_types),
             categories=categories,
         )
-        self.only: set[str] | None = None  # indicators the pending cells need
+        self.failures: dict[CellKey, Failure] = {}
+        self.inputs: dict[CellKey, tuple[EventLog, str, Any]] = {}  # what each failure needs
+        self.evidence: dict[CellKey, set[str]] = {}
+        self.values: dict[str, set[str]] = {}  # distinct values seen, per indicator
+        self.probes = 0
 
     def close(self) -> None:
         self.con.close()
 
     # ---- running -------------------------------------------------------------------
-    def run(self, log: EventLog, brands: list[str] | None = None) -> Run:
+    def run(
+        self, log: EventLog, brands: list[str] | None = None, only: set[str] | None = None
+    ) -> Run:
         from brandlens.engine.runs import Dataset
 
         ds = Dataset(log.to_data(), connection=self.con)
@@ -89,13 +124,16 @@ class Harness:
             as_of=log.as_of,
             methodologies=[self.name],
             brands=brands or log.report_brands(),
-            indicators=self.only,
+            indicators=only,
         )
         rows = {(r.indicator, r.brand, r.key): r for r in result.results}
         errors = {e.indicator: e.message for e in result.errors}
         by_ind: dict[str, list[str]] = {}
         for r in result.results:
             by_ind.setdefault(r.indicator, []).append(r.model_dump_json())
+            seen = self.values.setdefault(r.indicator, set())
+            if len(seen) < 2:
+                seen.add(repr(r.value))
         skipped = frozenset(n.indicator for n in result.not_applicable)
         return Run(rows, errors, {k: "\n".join(v) for k, v in by_ind.items()}, skipped)
 
@@ -104,8 +142,135 @@ class Harness:
         registered = {i.id for i in self.checked.methodology.indicators}
         return [i for i in spec.indicators if i.id in registered] if spec else []
 
-    # ---- the strategy: a log plus what every transformation needs ---------------------
+    # ---- one log, every pending cell ----------------------------------------------------
+    def case(self, log: EventLog, extras: dict[str, list[Any]], cells: list[Cell]) -> None:
+        """Check cells on one log: once per input of each relational group, once if static.
+
+        Failures go to ``self.failures`` (a cell fails once; its later checks are
+        skipped), what the checks saw to ``self.evidence``.
+        """
+        base = self.run(log, only=_needs(cells))
+        by_group: dict[str, list[Cell]] = {}
+        for c in cells:
+            by_group.setdefault(c.group, []).append(c)
+        for group, group_cells in sorted(by_group.items()):
+            for extra in extras.get(group, [None]):
+                live = [c for c in group_cells if _key(c) not in self.failures]
+                if live:
+                    self._trial(log, base, group, extra, live)
+
+    def _trial(self, log: EventLog, base: Run, group: str, extra: Any, cells: list[Cell]) -> None:
+        first = cells[0]
+        change = None
+        try:
+            if group == "static":
+                after = self.run(log, only=_needs(cells))
+            else:
+                change = first.checker.transform(first.prop, self.ctx, log, extra)
+                if change is None:
+                    return
+                after = self.run(change.log, brands=log.report_brands(), only=_needs(cells))
+        except InvalidLog as e:  # e.g. a monotone addition of an unregistered event type
+            for c in cells:
+                problem = Failure(c.indicator.id, f"the spec asks for an invalid event: {e}")
+                self._failed(c, problem, log, group, extra)
+            return
+        trial = Trial(log, base, after, change)
+        for c in cells:
+            try:
+                if self._computed(base, c.indicator, log) and self._computed(
+                    after, c.indicator, trial.shown
+                ):
+                    seen = c.checker.check(c, trial)
+                    self.evidence.setdefault(_key(c), set()).update(seen or ())
+            except Failure as f:
+                self._failed(c, f, log, group, extra)
+
+    def _failed(self, c: Cell, f: Failure, log: EventLog, group: str, extra: Any) -> None:
+        f.indicator, f.label = c.indicator.id, c.label
+        f.size = max(len(log.events), _shown_events(f.log))
+        self.failures[_key(c)] = f
+        self.inputs[_key(c)] = (log, group, extra)
+
+    def _computed(self, run: Run, ind: IndicatorSpec, log: EventLog) -> bool:
+        """False when the indicator legitimately did not compute (missing optional table)."""
+        if ind.id in run.not_applicable:
+            return False
+        err = run.errors.get(ind.id)
+        if err is None:
+            return True
+        raise Failure(ind.id, f"did not compute: {err}", log=log.table())
+
+    # ---- the three steps ---------------------------------------------------------------
+    def explore(self, cells: list[Cell]) -> None:
+        """Probes, then random logs, then shrinking (see the module's docstring)."""
+        probes = self.probe_cases(cells)
+        total = len(probes) + self.max_examples
+        for i, (log, extras) in enumerate(probes, 1):
+            self.case(log, extras, self._pending(cells))
+            self._tick(i, total)
+        self.probes = len(probes)
+        self._random(cells, done=len(probes), total=total)
+        for c in cells:
+            f = self.failures.get(_key(c))
+            if f is not None and f.size > SMALL_ENOUGH:
+                self.failures[_key(c)] = self.shrink(c, f)
+
+    def _pending(self, cells: list[Cell]) -> list[Cell]:
+        return [c for c in cells if _key(c) not in self.failures]
+
+    def _tick(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(self.name, done, total)
+
+    def probe_cases(self, cells: list[Cell]) -> list[tuple[EventLog, dict[str, list[Any]]]]:
+        """Each probe log with every relational group's deterministic inputs for it."""
+        windows = [
+            c.checker.bound(c.prop, self.ctx) for c in cells if c.prop.kind == "window_bounded"
+        ]
+        logs = probe_logs(
+            self.ctx.event_types, self.ctx.categories, windows, self.target_indicators
+        )
+        relational = {c.group: c for c in cells if c.checker.relational}
+        cases = []
+        for log in logs:
+            extras = {g: c.checker.probes(c.prop, self.ctx, log) for g, c in relational.items()}
+            cases.append((log, extras))
+        return cases
+
+    def _random(self, cells: list[Cell], done: int, total: int) -> None:
+        """Hypothesis draws the logs; every pending cell is checked on each; nothing raises."""
+        from hypothesis import HealthCheck, Phase, given, settings
+        from hypothesis import seed as seed_decorator
+
+        pending = self._pending(cells)
+        if not pending or self.max_examples < 1:  # 0: the probes alone (the Python API)
+            self._tick(total, total)
+            return
+        count = [done]
+
+        @seed_decorator(self.seed)
+        @settings(
+            max_examples=self.max_examples,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            phases=(Phase.generate,),
+            print_blob=False,
+        )
+        @given(self.strategy(pending))
+        def each(case: dict[str, Any]) -> None:
+            live = self._pending(pending)
+            if live:
+                log = case.pop("log")
+                self.case(log, {g: [x] for g, x in case.items()}, live)
+            count[0] += 1
+            self._tick(min(count[0], total), total)
+
+        each()
+
     def strategy(self, cells: list[Cell]) -> SearchStrategy[dict[str, Any]]:
+        """A log plus the random input of every relational group."""
         from hypothesis import strategies as st
 
         parts: dict[str, SearchStrategy[Any]] = {
@@ -120,124 +285,63 @@ class Harness:
             parts[group] = c.checker.draw(c.prop, self.ctx)
         return st.fixed_dictionaries(parts)
 
-    # ---- hypothesis driver -----------------------------------------------------------
-    def explore(self, cells: list[Cell]) -> dict[tuple[str, str], Failure]:
-        """Search all pending cells at once; shrink each failure on its own cell.
+    # ---- shrinking -------------------------------------------------------------------
+    def shrink(self, cell: Cell, failure: Failure) -> Failure:
+        """A smaller log on which the cell still fails (within SHRINK_BUDGET tries).
 
-        Phase 1 generates logs and checks every pending cell on each (no shrinking).
-        When a cell fails, phase 2 searches again for that cell alone, with only the
-        runs it needs, and lets hypothesis shrink the failure to a few rows. The
-        cell is then set aside and phase 1 resumes with the rest.
+        First the events a check added (halved while one half still fails), then the
+        optional tables, then the log's own events in chunks, halving the chunk size.
         """
-        failures: dict[tuple[str, str], Failure] = {}
-        remaining = list(cells)
-        while remaining:
-            found = self._search(remaining, shrink=False)
-            if found is None:
-                break
-            cell, failure = found
-            if failure.size > SMALL_ENOUGH:  # worth shrinking: each step costs whole runs
-                shrunk = self._search([cell], shrink=True)
-                if shrunk is not None:
-                    failure = shrunk[1]
-            failures[(cell.indicator.id, cell.label)] = failure
-            remaining = [c for c in remaining if c is not cell]
-        return failures
+        log, group, extra = self.inputs[_key(cell)]
+        budget = [SHRINK_BUDGET]
 
-    def _search(self, pending: list[Cell], shrink: bool) -> tuple[Cell, Failure] | None:
-        """One hypothesis run over the pending cells: None, or (cell, its failure)."""
-        from hypothesis import HealthCheck, Phase, given, settings
-        from hypothesis import seed as seed_decorator
+        def fails(smaller: EventLog, ext: Any) -> Failure | None:
+            if budget[0] <= 0:
+                return None
+            budget[0] -= 1
+            self.failures.pop(_key(cell), None)
+            with contextlib.suppress(InvalidLog):
+                self.case(smaller, {group: [ext]}, [cell])
+            return self.failures.pop(_key(cell), None)
 
-        last: dict[str, Any] = {}
-        phases = tuple(Phase) if shrink else (Phase.explicit, Phase.reuse, Phase.generate)
-        self.only = set().union(*(c.needs for c in pending))
-        seen: dict[str, Failure | None] = {}  # case -> outcome, for the shrink budget
-
-        @seed_decorator(self.seed)
-        @settings(
-            max_examples=self.max_examples * (4 if shrink else 1),
-            deadline=None,
-            database=None,
-            report_multiple_bugs=False,
-            suppress_health_check=list(HealthCheck),
-            phases=phases,
-            print_blob=False,
-        )
-        @given(self.strategy(pending))
-        def property_test(case: dict[str, Any]) -> None:
-            key = repr(case)
-            if key in seen or len(seen) >= self.max_examples + SHRINK_BUDGET:
-                # Over budget, unseen cases count as passing: shrinking stops, and the
-                # final replay of the smallest failing case still fails from the memo.
-                outcome = seen.get(key)
-                if outcome is not None:
-                    last["failure"] = outcome
-                    raise outcome
-                return
-            try:
-                self.check(case, pending)
-            except Failure as f:
-                seen[key] = f
-                last["failure"] = f  # the final call is hypothesis' replay of the shrunk case
-                raise
-            seen[key] = None
-
-        try:
-            property_test()
-        except Failure:
-            f: Failure = last["failure"]
-            cell = next(c for c in pending if (c.indicator.id, c.label) == (f.indicator, f.label))
-            return cell, f
-        return None
-
-    def check(self, case: dict[str, Any], cells: list[Cell]) -> None:
-        """Check every pending cell on one generated case; raise the first Failure."""
-        try:
-            self._check(case, cells)
-        except Failure as f:
-            # the size of what the report shows: the log, plus any events a check added
-            f.size = max(len(case["log"].events), _shown_events(f.log))
-            raise
-        except InvalidLog as e:  # e.g. a monotone addition of an unregistered event type
-            raise Failure(
-                cells[0].indicator.id,
-                f"the spec asks for an invalid event: {e}",
-                label=cells[0].label,
-                size=len(case["log"].events),
-            ) from None
-
-    def _check(self, case: dict[str, Any], cells: list[Cell]) -> None:
-        log: EventLog = case["log"]
-        base = self.run(log)
-        by_group: dict[str, list[Cell]] = {}
-        for c in cells:
-            by_group.setdefault(c.group, []).append(c)
-        for group, group_cells in sorted(by_group.items()):
-            first = group_cells[0]
-            if group == "static":
-                trial = Trial(log, base, self.run(log))
+        best = failure
+        split = cell.checker.halves(extra)
+        while split is not None:
+            for part in split:
+                f = fails(log, part)
+                if f is not None:
+                    extra, best = part, f
+                    split = cell.checker.halves(part)
+                    break
             else:
-                change = first.checker.transform(first.prop, self.ctx, log, case[group])
-                if change is None:
-                    continue
-                trial = Trial(log, base, self.run(change.log, brands=log.report_brands()), change)
-            after_log = trial.change.log if trial.change else log
-            for c in group_cells:
-                with _labelled(c):
-                    if self._computed(trial.before, c.indicator, log) and self._computed(
-                        trial.after, c.indicator, after_log
-                    ):
-                        c.checker.check(c, trial)
+                break  # the failure needs events of both halves
+        for table in ("targets", "products", "users"):
+            if best.size > SMALL_ENOUGH and getattr(log, table) is not None:
+                smaller = replace(log, **{table: None})
+                f = fails(smaller, extra)
+                if f is not None:
+                    log, best = smaller, f
+        events = list(log.events)
+        chunk = max(len(events) // 2, 1)
+        while best.size > SMALL_ENOUGH and budget[0] > 0:
+            i, removed = 0, False
+            while i < len(events) and len(events) > 1 and best.size > SMALL_ENOUGH:
+                kept = events[:i] + events[i + chunk :]
+                f = fails(replace(log, events=tuple(kept)), extra) if kept else None
+                if f is not None:
+                    events, best, removed = kept, f, True
+                else:
+                    i += chunk
+            if chunk == 1 and not removed:
+                break
+            chunk = max(chunk // 2, 1)
+        return best
 
-    def _computed(self, run: Run, ind: IndicatorSpec, log: EventLog) -> bool:
-        """False when the indicator legitimately did not compute (missing optional table)."""
-        if ind.id in run.not_applicable:
-            return False
-        err = run.errors.get(ind.id)
-        if err is None:
-            return True
-        raise Failure(ind.id, f"did not compute: {err}", log=log.table())
+
+def _shown_events(log_text: str) -> int:
+    """The event count in an EventLog.table() header ("as_of 2025-06-30, 4 event(s)")."""
+    m = re.match(r"as_of \S+, (\d+) event", log_text)
+    return int(m.group(1)) if m else 0
 
 
 def _what_to_generate(checked: CheckedMethodology) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -261,40 +365,40 @@ def _what_to_generate(checked: CheckedMethodology) -> tuple[tuple[str, ...], tup
     return categories, tuple(i.id for i in m.indicators) if wants_targets else ()
 
 
-# ---- the driver -------------------------------------------------------------------------
-
-
-@contextmanager
-def _labelled(cell: Cell) -> Iterator[None]:
-    """Tag a Failure raised while checking a cell with the cell's property label."""
-    try:
-        yield
-    except Failure as f:
-        f.label = cell.label
-        if f.indicator != cell.indicator.id:
-            f.indicator = cell.indicator.id
-        raise
-
-
-def _shown_events(log_text: str) -> int:
-    """The event count in an EventLog.table() header ("as_of 2025-06-30, 4 event(s)")."""
-    m = re.match(r"as_of \S+, (\d+) event", log_text)
-    return int(m.group(1)) if m else 0
-
-
 def verify_methodology(
-    checked: CheckedMethodology, max_examples: int = DEFAULT_EXAMPLES, seed: int = 0
+    checked: CheckedMethodology,
+    max_examples: int = DEFAULT_EXAMPLES,
+    seed: int = 0,
+    progress: Progress | None = None,
 ) -> MethodologyVerification:
     """Run every declared property of every indicator of one methodology."""
-    h = Harness(checked, max_examples, seed)
+    h = Harness(checked, max_examples, seed, progress)
     try:
         cells = cells_of(h.indicators(), h.ctx)
-        failures = h.explore(cells) if cells else {}
+        if cells:
+            h.explore(cells)
     finally:
         h.close()
     results = []
     for c in cells:
-        f = failures.get((c.indicator.id, c.label))
+        f = h.failures.get(_key(c))
+        if f is None:
+            seen = h.evidence.get(_key(c), set())
+            if len(h.values.get(c.indicator.id, ())) > 1:
+                seen = seen | {VARIED}
+            missing = [
+                why for token, why in c.checker.exercise(c.prop, h.ctx).items() if token not in seen
+            ]
+            if missing:
+                results.append(
+                    PropertyResult(
+                        indicator=c.indicator.id,
+                        property=c.label,
+                        status="unexercised",
+                        message="never exercised: " + "; ".join(missing),
+                    )
+                )
+                continue
         results.append(
             PropertyResult(
                 indicator=c.indicator.id,
@@ -311,6 +415,7 @@ def verify_methodology(
         methodology=checked.name,
         plugin=checked.plugin,
         examples=max_examples,
+        probes=h.probes,
         seed=seed,
         spec_errors=list(checked.spec_errors),
         results=results,
@@ -326,7 +431,10 @@ def _jsonable(v: Any) -> Any:
 
 
 def verify(
-    targets: Iterable[str] | None = None, max_examples: int = DEFAULT_EXAMPLES, seed: int = 0
+    targets: Iterable[str] | None = None,
+    max_examples: int = DEFAULT_EXAMPLES,
+    seed: int = 0,
+    progress: Progress | None = None,
 ) -> VerifyReport:
     """Verify methodologies (by methodology or plugin name; default: all installed)."""
     reg = registry()
@@ -347,5 +455,5 @@ def verify(
         chosen.extend(by_plugin)
     unique = {c.name: c for c in chosen}
     return VerifyReport(
-        methodologies=[verify_methodology(c, max_examples, seed) for c in unique.values()]
+        methodologies=[verify_methodology(c, max_examples, seed, progress) for c in unique.values()]
     )

@@ -24,6 +24,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Key = tuple[str, str, str | None]  # (indicator, brand, key)
 
+VARIED = "varied"
+"""Evidence the harness adds itself: the indicator took two or more distinct values."""
+VARIED_NEVER = (
+    "the indicator never took two different values on the logs tried, so an invariance "
+    "holds trivially"
+)
+
 
 class InvalidLog(Exception):
     """A generated or transformed log that does not pass validation."""
@@ -141,13 +148,36 @@ class Checker:
         """The random input of the transformation (a seed, events to add, a factor)."""
         return None
 
+    def probes(self, prop: Any, ctx: Context, log: EventLog) -> list[Any]:
+        """Deterministic inputs of the transformation for a probe log (checked first)."""
+        return []
+
     def transform(self, prop: Any, ctx: Context, log: EventLog, extra: Any) -> Change | None:
         """The changed log (None: nothing to change on this log)."""
         return None
 
-    def check(self, cell: Cell, trial: Trial) -> None:
-        """Raise Failure when the property does not hold on this trial."""
+    def halves(self, extra: Any) -> tuple[Any, Any] | None:
+        """The input split in two, for shrinking a failure (None: it cannot be split).
+
+        By default an input that is a list of events (events to add) is halved.
+        """
+        if isinstance(extra, list | tuple) and len(extra) > 1 and isinstance(extra[0], dict):
+            half = len(extra) // 2
+            return tuple(extra[:half]), tuple(extra[half:])
+        return None
+
+    def check(self, cell: Cell, trial: Trial) -> Iterable[str]:
+        """Raise Failure when the property does not hold on this trial; else the evidence
+        that the trial exercised it (tokens of ``exercise``)."""
         raise NotImplementedError
+
+    def exercise(self, prop: Any, ctx: Context) -> dict[str, str]:
+        """What must have happened at least once for a pass to mean something.
+
+        Evidence token -> what never happened, for the report. A cell that never fails
+        but lacks a token is ``unexercised``. ``VARIED`` is supplied by the harness.
+        """
+        return {}
 
 
 # ---- comparisons every checker uses ---------------------------------------------------
@@ -179,10 +209,15 @@ def keys_of(*runs: Run, indicator: str, brands: Iterable[str] | None = None) -> 
     return sorted(keys, key=_order)
 
 
-def same(trial: Trial, ind: IndicatorSpec, what: str, factor: float = 1.0) -> None:
-    """Every value after the change equals the value before (times ``factor``)."""
+def same(trial: Trial, ind: IndicatorSpec, what: str, factor: float = 1.0) -> bool:
+    """Every value after the change equals the value before (times ``factor``).
+
+    True when some value compared was neither null nor 0."""
+    nonzero = False
     for key in keys_of(trial.before, trial.after, indicator=ind.id):
         left, right = trial.before.value(key), trial.after.value(key)
         expected = None if left is None else left * factor
         if not close(expected, right):
             raise Failure(ind.id, f"{where(key)}: {what}", expected, right, trial.shown.table())
+        nonzero = nonzero or bool(left)
+    return nonzero

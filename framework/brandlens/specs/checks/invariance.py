@@ -4,13 +4,34 @@ brand_isolated, time_shift_invariant, scale_equivariant."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from brandlens.specs.checks.base import Cell, Change, Checker, Context, Trial, same
+from brandlens.specs.checks.base import (
+    VARIED,
+    VARIED_NEVER,
+    Cell,
+    Change,
+    Checker,
+    Context,
+    Trial,
+    same,
+)
+from brandlens.specs.probes import event
 from brandlens.specs.strategies import AS_OF, OTHER_BRAND, USERS, EventLog, events
+
+SHIFT_TARGETS = (
+    date(2024, 2, 29),  # a leap day
+    date(2024, 3, 1),  # the day after one
+    date(2025, 3, 1),  # the day after a February of 28 days
+    date(2024, 12, 31),  # a year's last day
+    date(2025, 1, 1),  # a year's first day
+    date(2025, 7, 31),  # a 31-day month's end
+)
+"""Where the time-shift probes move as_of (besides one day either way)."""
 
 if TYPE_CHECKING:  # pragma: no cover
     from hypothesis.strategies import SearchStrategy
@@ -19,13 +40,17 @@ if TYPE_CHECKING:  # pragma: no cover
 class _Invariance(Checker):
     relational = True
 
-    def check(self, cell: Cell, trial: Trial) -> None:
+    def check(self, cell: Cell, trial: Trial) -> Iterable[str]:
         assert trial.change is not None
         factor = self.factor(cell.prop, trial.change)
-        same(trial, cell.indicator, trial.change.what, factor=factor)
+        nonzero = same(trial, cell.indicator, trial.change.what, factor=factor)
+        return {"nonzero"} if nonzero else ()
 
     def factor(self, prop: Any, change: Change) -> float:
         return 1.0
+
+    def exercise(self, prop: Any, ctx: Context) -> dict[str, str]:
+        return {VARIED: VARIED_NEVER}
 
 
 class PermutationChecker(_Invariance):
@@ -41,6 +66,9 @@ class PermutationChecker(_Invariance):
         from hypothesis import strategies as st
 
         return st.integers(0, 2**16)
+
+    def probes(self, prop: Any, ctx: Context, log: EventLog) -> list[Any]:
+        return [1]
 
     def transform(self, prop: Any, ctx: Context, log: EventLog, extra: Any) -> Change:
         changed = shuffle_and_rename(log, extra)
@@ -75,6 +103,23 @@ class BrandIsolatedChecker(_Invariance):
             max_size=8,
         )
 
+    def probes(self, prop: Any, ctx: Context, log: EventLog) -> list[Any]:
+        """Every event type of another brand, by the log's users, in the log's categories."""
+        users = sorted({e["user_id"] for e in log.events})
+        categories = sorted({e["category"] for e in log.events if e.get("category")})
+        added = [
+            event(
+                (0, 1, 7, 30, 200)[i % 5],
+                users[i % len(users)],
+                t,
+                OTHER_BRAND,
+                categories[i % len(categories)] if categories else None,
+                product_id="p1",
+            )
+            for i, t in enumerate(ctx.event_types)
+        ]
+        return [tuple(added)]
+
     def transform(self, prop: Any, ctx: Context, log: EventLog, extra: Any) -> Change:
         changed = with_events(log, extra)
         what = f"adding events of another brand ({OTHER_BRAND}) changed the value"
@@ -95,6 +140,13 @@ class TimeShiftChecker(_Invariance):
 
         return st.integers(-400, 400).filter(bool)
 
+    def probes(self, prop: Any, ctx: Context, log: EventLog) -> list[Any]:
+        """One day either way; on the dense probe log, as_of onto a leap day, month ends
+        and year ends too (its events sit on both sides of every declared window)."""
+        if log.probe != "dense":
+            return [1]
+        return [1, -1, *((d - log.as_of).days for d in SHIFT_TARGETS)]
+
     def transform(self, prop: Any, ctx: Context, log: EventLog, extra: Any) -> Change:
         what = f"shifting every timestamp and as_of by {extra} days changed the value"
         return Change(shift_days(log, extra), what, log)
@@ -113,6 +165,14 @@ class ScaleChecker(_Invariance):
         from hypothesis import strategies as st
 
         return st.sampled_from((2, 3, 10))
+
+    def probes(self, prop: Any, ctx: Context, log: EventLog) -> list[Any]:
+        return [3]
+
+    def exercise(self, prop: Any, ctx: Context) -> dict[str, str]:
+        if prop.degree == 0:
+            return super().exercise(prop, ctx)
+        return {"nonzero": "no value other than 0 or null was scaled"}
 
     def transform(self, prop: Any, ctx: Context, log: EventLog, extra: Any) -> Change:
         what = f"multiplying every amount by {extra} did not scale the value as declared"

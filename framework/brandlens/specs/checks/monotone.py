@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from brandlens.specs.checks.base import (
@@ -47,25 +48,48 @@ class MonotoneChecker(Checker):
     def draw(self, prop: Any, ctx: Context) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
 
-        return st.integers(0, 50)
+        return st.tuples(st.integers(0, 50), st.integers(0, 50))
+
+    def probes(self, prop: Any, ctx: Context, log: EventLog) -> list[Any]:
+        """Per brand of the log: one addition by each user of its pool at once (by one new
+        user, if new); random logs then add one event by one user.
+
+        Adding several events that each may not lower the value cannot lower it either,
+        so the batch is a consequence of the property that exercises it on every user.
+        """
+        brands = [b for b in log.report_brands() if b != GHOST_BRAND]
+        return [(b, None) for b in range(len(brands))]
 
     def transform(self, prop: Any, ctx: Context, log: EventLog, extra: Any) -> Change | None:
+        brand_pick, pick = extra
         brands = [b for b in log.report_brands() if b != GHOST_BRAND]
-        brand = brands[extra % len(brands)] if brands else GHOST_BRAND
-        changed = add_event(log, prop, brand, extra)
-        if changed is None:
+        brand = brands[brand_pick % len(brands)] if brands else GHOST_BRAND
+        added = additions(log, prop, brand, pick)
+        if not added:
             return None
+        changed = with_events(log, added)
         a = prop.add
-        what = f"adding a {a.event_type} of the {a.brand} brand by a {a.user} user"
+        who = f"{'an' if a.user.startswith('e') else 'a'} {a.user} user"
+        if len(added) > 1:
+            who = f"each of {len(added)} {a.user} users"
+        what = f"adding a {a.event_type} of the {a.brand} brand by {who}"
         return Change(changed, what, changed, note=brand)
 
-    def check(self, cell: Cell, trial: Trial) -> None:
+    def exercise(self, prop: Any, ctx: Context) -> dict[str, str]:
+        return {
+            "moved": "the addition never changed the value, so the property cannot fail "
+            "(does the indicator read what is added?)"
+        }
+
+    def check(self, cell: Cell, trial: Trial) -> Iterable[str]:
         assert trial.change is not None
         prop, ind, brand = cell.prop, cell.indicator, trial.change.note
+        moved = False
         for key in keys_of(trial.before, trial.after, indicator=ind.id, brands=[brand]):
             before, after = trial.before.value(key), trial.after.value(key)
             if before is None or after is None:
                 continue
+            moved = moved or before != after
             rising = prop.direction == "non_decreasing"
             if (after < before) if rising else (after > before):
                 raise Failure(
@@ -76,13 +100,15 @@ class MonotoneChecker(Checker):
                     after,
                     trial.change.shown.table(),
                 )
+        return {"moved"} if moved else ()
 
 
-def add_event(log: EventLog, prop: Any, brand: str, pick: int) -> EventLog | None:
-    """One event of the declared kind on the as_of date (noon local time)."""
+def additions(log: EventLog, prop: Any, brand: str, pick: int | None) -> list[dict[str, Any]]:
+    """Events of the declared kind on the as_of date (noon local time): by the ``pick``-th
+    user of the pool, or (``None``) by every user of it; none when the pool is empty."""
     a = prop.add
     if a.user == "new":
-        user = "newcomer"
+        pool = ["newcomer"]
     else:
         pool = sorted(
             {
@@ -92,27 +118,32 @@ def add_event(log: EventLog, prop: Any, brand: str, pick: int) -> EventLog | Non
                 and (a.user == "existing" or e["event_type"] == "purchase")
             }
         )
-        if not pool:
-            return None
-        user = pool[pick % len(pool)]
-    target = brand
-    if a.brand == "other":
-        others = sorted({e["brand"] for e in log.events if e.get("brand")} - {brand})
-        target = [*others, OTHER_BRAND][pick % (len(others) + 1)]
+    if not pool:
+        return []
+    picks = range(len(pool)) if pick is None else [pick]
+    others = sorted({e["brand"] for e in log.events if e.get("brand")} - {brand})
     cats = sorted(
         {e["category"] for e in log.events if e.get("brand") == brand and e.get("category")}
     ) or ["skincare"]
-    row: dict[str, Any] = {
-        "ts": utc_ts(log.as_of, 43_200),
-        "user_id": user,
-        "event_type": a.event_type,
-        "brand": target,
-        "category": cats[pick % len(cats)],
-    }
-    if a.event_type in ("purchase", "refund"):
-        row["amount"] = f"{a.amount if a.amount is not None else 10:.2f}"
-    if a.event_type == "review":
-        row["rating"] = str(a.rating or 5)
-    if a.event_type == "search":
-        row["query_type"] = a.query_type or "brand"
-    return with_events(log, [row])
+    rows = []
+    for p in picks:
+        user = pool[p % len(pool)]
+        category = cats[p % len(cats)]
+        if pick is None:  # each user buys again in the category of their last event
+            last = [e for e in log.events if e["user_id"] == user and e.get("brand") == brand]
+            category = max(last, key=lambda e: e["ts"]).get("category") if last else category
+        row: dict[str, Any] = {
+            "ts": utc_ts(log.as_of, 43_200),
+            "user_id": user,
+            "event_type": a.event_type,
+            "brand": [*others, OTHER_BRAND][p % (len(others) + 1)] if a.brand == "other" else brand,
+            "category": category,
+        }
+        if a.event_type in ("purchase", "refund"):
+            row["amount"] = f"{a.amount if a.amount is not None else 10:.2f}"
+        if a.event_type == "review":
+            row["rating"] = str(a.rating or 5)
+        if a.event_type == "search":
+            row["query_type"] = a.query_type or "brand"
+        rows.append(row)
+    return rows

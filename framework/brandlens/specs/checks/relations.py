@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Iterable
 from typing import Any
 
-from brandlens.specs.checks.base import Cell, Checker, Failure, Run, Trial, close
+from brandlens.specs.checks.base import Cell, Checker, Context, Failure, Run, Trial, close
 from brandlens.specs.spec import IndicatorSpec, evaluate
 
 _REF = re.compile(r"\b([a-z][a-z0-9_]*\.[a-z0-9_]+)\b")
@@ -48,12 +49,12 @@ class PartitionChecker(Checker):
         if isinstance(prop.total, str):
             total_key = prop.total_key.replace("{k}", k) if prop.total_key else None
             if (prop.total, brand, total_key) not in run.rows:
-                return
+                return False
             total = getattr(run.rows[(prop.total, brand, total_key)], prop.total_field)
         else:
             total = prop.total
             if parts and all(p is None for p in parts):
-                return  # a share that is null as a whole (e.g. nothing to share)
+                return False  # a share that is null as a whole (e.g. nothing to share)
         if total is None:
             if any(p is not None for p in parts):
                 raise Failure(
@@ -63,7 +64,7 @@ class PartitionChecker(Checker):
                     parts,
                     trial.log.table(),
                 )
-            return
+            return False
         got = sum(p for p in parts if p is not None)
         if not close(got, total, rel=prop.rel_tol):
             named = f"{prop.total}[{total_key}]" if total_key else f"{prop.total}"
@@ -74,6 +75,7 @@ class PartitionChecker(Checker):
                 got,
                 trial.log.table(),
             )
+        return bool(total)
 
 
 class IdentityChecker(Checker):
@@ -92,9 +94,13 @@ class IdentityChecker(Checker):
     def needs(self, prop: Any, ind: IndicatorSpec) -> set[str]:
         return {ind.id} | set(_REF.findall(prop.expr))
 
-    def check(self, cell: Cell, trial: Trial) -> None:
+    def exercise(self, prop: Any, ctx: Context) -> dict[str, str]:
+        return {"evaluated": "no brand had every term non-null and a side other than 0"}
+
+    def check(self, cell: Cell, trial: Trial) -> Iterable[str]:
         prop, ind, run = cell.prop, cell.indicator, trial.before
         lhs, _, rhs = prop.expr.partition("==")
+        evaluated = False
         for brand in sorted({k[1] for k in run.rows if k[0] == ind.id}):
             values = _identity_names(run, brand)
             try:
@@ -106,6 +112,8 @@ class IdentityChecker(Checker):
                 raise Failure(
                     ind.id, f"brand {brand!r}: {prop.expr.strip()}", left, right, trial.log.table()
                 )
+            evaluated = evaluated or bool(left) or bool(right)
+        return {"evaluated"} if evaluated else ()
 
 
 def _identity_expr(side: str) -> str:
