@@ -126,6 +126,7 @@ def test_osmosis_and_loyalty(result):
 
     assert _row(result, "goal.exclusive_rate", "Sakura").value == 0.5
 
+
 def test_penetration_counts_a_buyer_without_a_category_in_neither_part(events_dir):
     """Lumi's buyers: u1 (a purchase with no category) and u2 (skincare); skincare buyers
     of any brand: u2 and u3. A purchase without a category makes no one a buyer of a

@@ -330,3 +330,26 @@ def test_a_window_one_day_too_long_is_shown_on_its_boundary_day(register_plugin,
         line.startswith(("2025-05-30 16:00:00", "2025-05-31 15:59:59")) for line in added
     ), r.counterexample
 
+
+def test_verify_shows_progress_on_a_terminal_only(monkeypatch, register_plugin):
+    import io
+
+    from rich.console import Console
+
+    from brandlens.cli import app as cli
+
+    register_plugin(ToyPlugin(), "toy-plugin")
+    buf = io.StringIO()
+    terminal = Console(file=buf, width=100, force_terminal=True)
+    monkeypatch.setattr(cli, "_stderr", lambda no_color=False: terminal)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    with cli._verify_progress(quiet=False) as step:
+        assert step is None  # not a terminal: nothing on stderr
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    with cli._verify_progress(quiet=True) as step:
+        assert step is None
+    with cli._verify_progress(quiet=False) as step:
+        report = verify(["toy"], max_examples=2, progress=step)
+    (m,) = report.methodologies
+    assert "verify toy" in buf.getvalue()
+    assert f"{m.probes + 2}/{m.probes + 2} logs" in buf.getvalue()  # the bar's last state
