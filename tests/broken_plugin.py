@@ -45,6 +45,13 @@ SUBTLE = (
         id="broken.window_utc",
         sql=_purchasers("CAST(e.ts AS DATE) > $as_of - 30 AND CAST(e.ts AS DATE) <= $as_of"),
     ),
+    # a calendar month: 31 days back from June 30, 28 from March 1
+    Indicator(
+        id="broken.month_window",
+        sql=_purchasers(
+            "e.local_date > CAST($as_of AS DATE) - INTERVAL 1 MONTH AND e.local_date <= $as_of"
+        ),
+    ),
     # sum() of no rows is null, the declared empty value is 0
     Indicator(
         id="broken.null_gmv",

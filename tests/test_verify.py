@@ -275,6 +275,12 @@ SUBTLE = {
         "unexercised",
         "no event on day W − 1 = 29 days before as_of at 00:00:00 local time changed the value",
     ),
+    "month_window": (
+        ("month_window",),
+        "time_shift_invariant",
+        "fail",
+        "shifting every timestamp and as_of by",
+    ),
     "null_gmv": (("null_gmv",), "empty_brand", "fail", "'∅ghost': a brand with no events"),
     "channel_buyers": (
         ("channel_buyers", "buyers"),
