@@ -359,3 +359,61 @@ def test_verify_shows_progress_on_a_terminal_only(monkeypatch, register_plugin):
     (m,) = report.methodologies
     assert "verify toy" in buf.getvalue()
     assert f"{m.probes + 2}/{m.probes + 2} logs" in buf.getvalue()  # the bar's last state
+
+
+def _toy_with(tmp_path, register_plugin, properties: list) -> None:
+    """The toy methodology with toy.buyers declaring ``properties`` (a purchaser count)."""
+    import yaml
+
+    import brandlens
+    from fixture_plugins import TOY
+
+    spec = yaml.safe_load((HERE / "toy.yaml").read_text())
+    spec["indicators"][0]["properties"] = properties
+    path = tmp_path / "toy.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True))
+
+    class Plugin:
+        @brandlens.hookimpl
+        def brandlens_register_event_types(self, register):
+            register("live_gift", "used by the toy ladder")
+
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, register):
+            register(TOY, spec=path)
+
+    register_plugin(Plugin(), "toy-variant")
+
+
+def test_a_property_that_cannot_fail_is_reported_unexercised(tmp_path, register_plugin):
+    """Buyers never move with an impression, and read 365 days, not 395: both properties
+    hold on every log, so neither proves anything. verify says so and exits 1."""
+    _toy_with(
+        tmp_path,
+        register_plugin,
+        [
+            {"monotone": {"add": {"event_type": "ad_impression"}, "direction": "non_decreasing"}},
+            {"window_bounded": {"days": "$buyer_window_days + 30"}},
+            {"window_bounded": {"days": "$buyer_window_days"}},
+            {"monotone": {"add": {"event_type": "purchase"}, "direction": "non_decreasing"}},
+        ],
+    )
+    r = CliRunner().invoke(app, ["verify", "toy", "--max-examples", "3", "-f", "json"])
+    assert r.exit_code == 1
+    (m,) = json.loads(r.stdout)["methodologies"]
+    got = {
+        x["property"]: (x["status"], x["message"])
+        for x in m["results"]
+        if x["indicator"] == "toy.buyers"
+    }
+    assert got["monotone (+ad_impression, new user, self brand)"] == (
+        "unexercised",
+        "never exercised: the addition never changed the value, so the property cannot fail "
+        "(does the indicator read what is added?)",
+    )
+    status, message = got["window_bounded (395 days)"]
+    assert status == "unexercised" and "day W − 1 = 394 days before as_of" in message
+    assert got["window_bounded (365 days)"] == ("pass", "")
+    assert got["monotone (+purchase, new user, self brand)"] == ("pass", "")
+    r = CliRunner().invoke(app, ["verify", "toy", "--max-examples", "3"])
+    assert "UNEXERCISED" in r.stdout and "✗ toy.buyers · monotone (+ad_impression" in r.stdout
