@@ -31,3 +31,26 @@ def test_window_expressions(days, expected):
 def test_window_expressions_allow_nothing_else(days):
     with pytest.raises(ValueError, match="unsupported expression"):
         window_days(days, PARAMS)
+
+
+def test_explain_keeps_every_field_of_a_monotone_addition():
+    """`user: new` and `brand: self` are defaults, yet they are what the property says."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from brandlens.cli.app import app
+
+    r = CliRunner().invoke(app, ["explain", "fast.fertility", "-f", "json"])
+    props = json.loads(r.stdout)["properties"]
+    assert (
+        "monotone add={event_type: purchase, user: new, brand: self}, direction=non_decreasing"
+        in props
+    )
+    r = CliRunner().invoke(app, ["explain", "goal.share_of_wallet", "-f", "json"])
+    assert (
+        "monotone add={event_type: purchase, user: existing_buyer, brand: other}, "
+        "direction=non_increasing" in json.loads(r.stdout)["properties"]
+    )
+    # other properties still leave their defaults out
+    assert "window_bounded days=$buyer_window_days" in json.loads(r.stdout)["properties"]

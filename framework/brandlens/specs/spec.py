@@ -218,6 +218,28 @@ PROPERTY_KINDS: tuple[str, ...] = (
 )
 
 
+def property_text(prop: Any) -> str:
+    """A one-line reading of a declared property: its kind and the fields set (defaults
+    left out), except that a monotone addition always shows the event it adds in full,
+    declared defaults (``user: new``, ``brand: self``) included."""
+    fields = prop.model_dump(exclude={"kind"}, exclude_defaults=True)
+    if isinstance(prop, Monotone):
+        fields = {**fields, "add": prop.add.model_dump(exclude_none=True)}
+        fields = {"add": fields.pop("add"), **fields}  # the addition first, as written
+    if not fields:
+        return prop.kind
+    return prop.kind + " " + ", ".join(f"{k}={_flow(v)}" for k, v in fields.items())
+
+
+def _flow(value: Any) -> str:
+    """A value as YAML flow style writes it: ``{event_type: purchase, user: new}``."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    return str(value)
+
+
 def _normalise_property(item: Any) -> Any:
     """YAML shorthand: ``- integer``, ``- bounds: [0, 1]``, ``- monotone: {...}``."""
     if isinstance(item, str):
@@ -328,14 +350,8 @@ def spec_markdown(spec: MethodologySpec) -> str:
         lines.append(f"- unit: {ind.unit}, {ind.direction} is better{dim}{keys}")
         if ind.parameters:
             lines.append(f"- parameters: {', '.join(f'`{p}`' for p in ind.parameters)}")
-        props = []
-        for prop in ind.properties:
-            fields = prop.model_dump(exclude={"kind"}, exclude_defaults=True)
-            text = prop.kind + (
-                " " + ", ".join(f"{k}={v}" for k, v in fields.items()) if fields else ""
-            )
-            props.append(f"`{text}`")
-        lines.append(f"- verified properties: {', '.join(props)}")
+        props = ", ".join(f"`{property_text(p)}`" for p in ind.properties)
+        lines.append(f"- verified properties: {props}")
         lines.append("")
     lines += [
         "### Parameters",
