@@ -139,9 +139,17 @@ class Addition(_Strict):
 
 
 class Monotone(_Strict):
+    """One more event of the kind ``add`` never lowers (or never raises) the brand's value.
+
+    On an indicator with a dimension it holds key by key, for the keys matching ``keys``
+    (a glob); a key reported on one side only counts as 0 on the other when the unit is
+    additive (users, count, currency), and is not compared otherwise.
+    """
+
     kind: Literal["monotone"] = "monotone"
     add: Addition
     direction: Literal["non_decreasing", "non_increasing"]
+    keys: str = "*"
 
 
 class TimeShiftInvariant(_Strict):

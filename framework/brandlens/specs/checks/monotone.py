@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,8 @@ from brandlens.specs.checks.base import (
     Checker,
     Context,
     Failure,
+    Key,
+    Run,
     Trial,
     keys_of,
     where,
@@ -34,16 +37,27 @@ class MonotoneChecker(Checker):
         "(`non_decreasing`) or never raises (`non_increasing`) the brand's value; `user` is "
         "`new`, `existing` (has an event of the brand) or `existing_buyer` (has a purchase of "
         "it); `brand` is `self` or `other` (another brand, e.g. a competitor purchase); "
-        "values that are null before or after are not compared"
+        "values that are null before or after are not compared. On an indicator with a "
+        "dimension it holds key by key for the keys matching `keys` (a glob, default `*`): "
+        "a key reported on one side only counts as 0 on the other for users, count and "
+        "currency, and is not compared for ratio, index and days"
     )
     failure = "`adding a purchase of the self brand by a new user made it fall`"
+    probing = (
+        "for each brand of each probe log, the event is added for every user of the pool at "
+        "once (each in the category of their last event of the brand; one new user when "
+        "`user: new`); one more event each cannot move the value the wrong way if one cannot"
+    )
+    random = "one event by one user of the pool, for a random brand"
+    exercised = "the addition moved some compared value at least once"
 
     def label(self, prop: Any, ctx: Context) -> str:
         a = prop.add
-        return f"monotone (+{a.event_type}, {a.user} user, {a.brand} brand)"
+        keys = "" if prop.keys == "*" else f", keys {prop.keys}"
+        return f"monotone (+{a.event_type}, {a.user} user, {a.brand} brand{keys})"
 
     def group(self, prop: Any, ctx: Context) -> str:
-        return "monotone:" + prop.model_dump_json()
+        return "monotone:" + prop.add.model_dump_json()  # one run per addition
 
     def draw(self, prop: Any, ctx: Context) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
@@ -84,9 +98,12 @@ class MonotoneChecker(Checker):
     def check(self, cell: Cell, trial: Trial) -> Iterable[str]:
         assert trial.change is not None
         prop, ind, brand = cell.prop, cell.indicator, trial.change.note
+        additive = ind.unit in ADDITIVE
         moved = False
         for key in keys_of(trial.before, trial.after, indicator=ind.id, brands=[brand]):
-            before, after = trial.before.value(key), trial.after.value(key)
+            if key[2] is not None and not fnmatch.fnmatchcase(key[2], prop.keys):
+                continue
+            before, after = (_value(run, key, additive) for run in (trial.before, trial.after))
             if before is None or after is None:
                 continue
             moved = moved or before != after
@@ -101,6 +118,17 @@ class MonotoneChecker(Checker):
                     trial.change.shown.table(),
                 )
         return {"moved"} if moved else ()
+
+
+ADDITIVE = ("users", "count", "currency")
+"""Units whose breakdown may leave out a key that is 0."""
+
+
+def _value(run: Run, key: Key, additive: bool) -> Any:
+    """The value to compare: an absent row of an additive breakdown is 0, a null is None."""
+    if key not in run.rows:
+        return 0 if additive and key[2] is not None else None
+    return run.rows[key].value
 
 
 def additions(log: EventLog, prop: Any, brand: str, pick: int | None) -> list[dict[str, Any]]:
