@@ -46,4 +46,27 @@ CHECKERS: dict[str, Checker] = {
     )
 }
 
-__all__ = ["CHECKERS", "Checker"]
+
+def checks_markdown() -> str:
+    """The per-kind reference of docs/specs.md, written from the checkers' own docs.
+
+    ``scripts/spec_docs.py`` writes it between ``<!-- checks:begin -->`` and
+    ``<!-- checks:end -->``; a test keeps the page equal to it.
+    """
+    lines = []
+    for kind, c in CHECKERS.items():
+        lines += [
+            f"### `{kind}`",
+            "",
+            f"- **declared as**: `{c.example}`",
+            f"- **checks**: {c.checks}",
+            f"- **probe logs**: {c.probing}",
+            f"- **random logs**: {c.random}",
+            f"- **passes only if exercised**: {c.exercised}",
+            f"- **a failure reads**: {c.failure}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+__all__ = ["CHECKERS", "Checker", "checks_markdown"]

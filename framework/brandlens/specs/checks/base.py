@@ -127,6 +127,12 @@ class Checker:
     """What exactly is checked (one docs paragraph, markdown)."""
     failure: ClassVar[str]
     """How a failure reads."""
+    probing: ClassVar[str] = "each probe log is computed twice and checked"
+    """What the deterministic probes do (docs)."""
+    random: ClassVar[str] = "each random log is computed twice and checked"
+    """What a random example is (docs)."""
+    exercised: ClassVar[str]
+    """When a pass counts: what must have happened at least once (docs; see ``exercise``)."""
     relational: ClassVar[bool] = False
     """Compares a log with a transformed copy (else: checks one log, run twice)."""
 

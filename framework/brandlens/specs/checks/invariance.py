@@ -39,6 +39,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 class _Invariance(Checker):
     relational = True
+    exercised = (
+        "the indicator took two different values over all runs (a constant is trivially invariant)"
+    )
 
     def check(self, cell: Cell, trial: Trial) -> Iterable[str]:
         assert trial.change is not None
@@ -61,6 +64,8 @@ class PermutationChecker(_Invariance):
         "changes) changes no value"
     )
     failure = "`shuffling rows and renaming users changed the value`"
+    probing = "each probe log is shuffled and renamed once (seed 1)"
+    random = "a shuffle seed per log"
 
     def draw(self, prop: Any, ctx: Context) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
@@ -87,6 +92,11 @@ class BrandIsolatedChecker(_Invariance):
         "`monotone` saying how it may move"
     )
     failure = f"`adding events of another brand ({OTHER_BRAND}) changed the value`"
+    probing = (
+        "every registered event type once, of the other brand, by the log's users in the "
+        "log's categories, 0, 1, 7, 30 and 200 days before as_of, added at once"
+    )
+    random = "1 to 8 random events of the other brand"
 
     def active(self, prop: Any) -> bool:
         return bool(prop.isolated)
@@ -134,6 +144,14 @@ class TimeShiftChecker(_Invariance):
         "periods) and as_of by the same whole number of days changes no value"
     )
     failure = "`shifting every timestamp and as_of by 1 days changed the value`"
+    probing = (
+        "the sparse log one day later; the dense log (with events on day W − 1 and day W of "
+        "every declared window, at 00:00:00 and 23:59:59 local time) one day either way and "
+        "with as_of moved onto "
+        + ", ".join(d.isoformat() for d in SHIFT_TARGETS)
+        + " (a leap day, the days after February, a year's end and start, a 31-day month's end)"
+    )
+    random = "a shift of −400 to 400 days"
 
     def draw(self, prop: Any, ctx: Context) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
@@ -160,6 +178,12 @@ class ScaleChecker(_Invariance):
         "(degree 1) or leaves it unchanged (degree 0)"
     )
     failure = "`multiplying every amount by 2 did not scale the value as declared`"
+    probing = "k = 3 on each probe log"
+    random = "k = 2, 3 or 10"
+    exercised = (
+        "degree 1: some value other than 0 or null was scaled; degree 0: the indicator took "
+        "two different values over all runs"
+    )
 
     def draw(self, prop: Any, ctx: Context) -> SearchStrategy[Any]:
         from hypothesis import strategies as st

@@ -25,6 +25,7 @@ class PartitionChecker(Checker):
         "total row is absent is skipped"
     )
     failure = "`sum of fast.aipl_users[*] != fast.fertility` — expected `3`, got `2`"
+    exercised = "some brand had a total other than 0 to compare the parts with"
 
     def needs(self, prop: Any, ind: IndicatorSpec) -> set[str]:
         return {ind.id, prop.parts} | ({prop.total} if isinstance(prop.total, str) else set())
@@ -90,6 +91,7 @@ class IdentityChecker(Checker):
         "`abs()`. A brand where a term is null or absent is skipped"
     )
     failure = "`brand 'Lumi': <expr>` with both sides' values"
+    exercised = "some brand had every term non-null and a side other than 0"
 
     def needs(self, prop: Any, ind: IndicatorSpec) -> set[str]:
         return {ind.id} | set(_REF.findall(prop.expr))

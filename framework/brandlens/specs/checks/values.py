@@ -31,6 +31,7 @@ class RowChecker(Checker):
     """A check of every row of the indicator on the log; exercised by a row it tested."""
 
     never: str = "no log gave the indicator a non-null value"
+    exercised = "some row had a value other than null"
 
     def check(self, cell: Cell, trial: Trial) -> Iterable[str]:
         tested = False
@@ -102,6 +103,7 @@ class RatioOfChecker(RowChecker):
     )
     failure = "`value != numerator / denominator` — expected `1/3`, got `0.5`"
     never = "no log gave a ratio with a non-zero denominator"
+    exercised = "some row had a value and a denominator other than 0"
 
     def check_row(self, prop: Any, ind: IndicatorSpec, row: ResultRow, at: str, table: Any) -> bool:
         v, num, den = row.value, row.numerator, row.denominator
@@ -144,6 +146,10 @@ class EmptyBrandChecker(RowChecker):
     )
     failure = f"`brand '{GHOST_BRAND}': a brand with no events` — expected `0`, got `1`"
     never = "no run reported the brand with no events"
+    exercised = (
+        "a run reported the brand with no events (every run does, unless the indicator "
+        "is not applicable to every log), or an open breakdown left it out"
+    )
 
     def check(self, cell: Cell, trial: Trial) -> Iterable[str]:
         seen = set(super().check(cell, trial))
@@ -169,6 +175,10 @@ class DeterministicChecker(Checker):
     example = "- deterministic"
     checks = "two runs on the same input give identical rows (value, numerator, denominator)"
     failure = "`two runs on the same input differ`"
+    exercised = (
+        "the indicator took two different values over all runs (a constant is "
+        "trivially deterministic)"
+    )
 
     def check(self, cell: Cell, trial: Trial) -> Iterable[str]:
         ind = cell.indicator.id

@@ -22,20 +22,29 @@ class WindowChecker(Checker):
     kind = "window_bounded"
     relational = True
     example = (
-        '- window_bounded: {days: "max($interest_window_days, $purchase_window_days)", '
-        "except_event_types: [member_join, member_leave]}"
+        '- window_bounded: {days: "$thriving_window_days", '
+        "except_event_types: [member_join, member_leave]}`, "
+        '`- window_bounded: {days: "max($window_days, $engaged_days)"}'
     )
     checks = (
-        "with W = `days` (an integer, or `$parameter` arithmetic with `+ - * /` and "
-        "`max()`), adding events dated W or more local days before as_of changes no value. "
-        "Probes add, to each probe log, every event type (but those in `except_event_types`, "
-        "state such as memberships) for a new user and for each user of each brand, on day W "
-        "at 00:00:00 and at 23:59:59 local time: no value may change. They add the same "
-        "events on day W − 1, once at 00:00:00 and once at 23:59:59: some value must change "
-        "at each time of day, on some log, or the window is not tight (the indicator reads "
-        "fewer days than declared, or reads day W − 1 in UTC). With W = 0, the excepted "
-        "types, added on as_of, must change some value. Random logs then add 1 to 8 events "
-        "between W and W + 500 days back"
+        "with W = `days` (an integer, or `$parameter` arithmetic with `+ - * /`, parentheses "
+        "and `max()`), adding events dated W or more local days before as_of changes no "
+        "value; event types in `except_event_types` (state such as memberships) are never "
+        "added. The bound must be exact: day W − 1 must matter (see exercised)"
+    )
+    probing = (
+        "to each probe log, every event type (but the excepted ones) is added for a new user "
+        "and for each user of each brand, cycling through the log's categories and products "
+        "and a product it does not have: on day W at 00:00:00 and at 23:59:59 local time, "
+        "where no value may change; on day W − 1 at 00:00:00, and on its own at 23:59:59, "
+        "which only count towards exercised. With W = 0 the excepted types are added on "
+        "as_of instead"
+    )
+    random = "1 to 8 random events, W to W + 500 days before as_of"
+    exercised = (
+        "on some probe log, events on day W − 1 changed some value, at 00:00:00 and at "
+        "23:59:59 local time each (a window that reads fewer days than declared, or day "
+        "W − 1 in UTC, never does); with W = 0, an excepted type added on as_of did"
     )
     failure = "`adding events 30 or more days before as_of changed the value`"
 
