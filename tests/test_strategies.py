@@ -72,3 +72,23 @@ def test_generated_logs_hold_the_cases_that_matter_often():
         assert share.get(case, 0) >= 1 / 3, (case, share)
     assert types["purchase"] / sum(types.values()) >= 1 / 4, types
 
+
+def test_the_sample_market_holds_every_event_type_a_builtin_ladder_reads():
+    """The reference tests compare the engine with the reference on the sample market:
+    every rule of every ladder meets its events there (ad_click included), and refunds."""
+    import csv
+    from pathlib import Path
+
+    from brandlens.plugin.host import registry
+
+    sample = Path(__file__).resolve().parents[1] / "framework/brandlens/data/sample"
+    with (sample / "events.csv").open(encoding="utf-8") as f:
+        present = Counter(row["event_type"] for row in csv.DictReader(f))
+    read = {
+        t
+        for m in registry().methodologies.values()
+        for ladder in m.methodology.ladders
+        for t in ladder.event_types()
+    }
+    assert "ad_click" in read
+    assert {t for t in read | {"refund", "member_leave"} if present[t] < 3} == set()
