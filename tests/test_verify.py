@@ -24,6 +24,34 @@ from fixture_plugins import ToyPlugin
 HERE = Path(__file__).parent
 
 
+def _toy_spec() -> dict:
+    import yaml
+
+    return yaml.safe_load((HERE / "toy.yaml").read_text())
+
+
+def _register_toy(spec: dict, tmp_path: Path, register_plugin, name: str) -> None:
+    """The toy methodology registered with ``spec`` (a changed tests/toy.yaml)."""
+    import yaml
+
+    import brandlens
+    from fixture_plugins import TOY
+
+    path = tmp_path / "toy.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True))
+
+    class Plugin:
+        @brandlens.hookimpl
+        def brandlens_register_event_types(self, register):
+            register("live_gift", "used by the toy ladder")
+
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, register):
+            register(TOY, spec=path)
+
+    register_plugin(Plugin(), name)
+
+
 def test_the_one_line_helper_passes_a_correct_plugin(register_plugin):
     register_plugin(ToyPlugin(), "toy-plugin")
     report = assert_honours_spec("toy", max_examples=5)
@@ -94,28 +122,11 @@ def test_verify_cli_exit_codes(register_plugin):
 
 
 def test_spec_errors_are_reported_by_plugins_and_verify(register_plugin, tmp_path):
-    import yaml
-
-    import brandlens
-    from fixture_plugins import TOY
-
-    spec = yaml.safe_load((HERE / "toy.yaml").read_text())
+    spec = _toy_spec()
     spec["indicators"] = [i for i in spec["indicators"] if i["id"] != "toy.gmv"]
     spec["indicators"].append({**spec["indicators"][0], "id": "toy.ghost"})
     del spec["parameters"]["period_days"]
-    path = tmp_path / "toy.yaml"
-    path.write_text(yaml.safe_dump(spec, allow_unicode=True))
-
-    class Plugin:
-        @brandlens.hookimpl
-        def brandlens_register_event_types(self, register):
-            register("live_gift", "used by the toy ladder")
-
-        @brandlens.hookimpl
-        def brandlens_register_methodologies(self, register):
-            register(TOY, spec=path)
-
-    register_plugin(Plugin(), "partial")
+    _register_toy(spec, tmp_path, register_plugin, "partial")
     r = CliRunner().invoke(app, ["plugins", "-f", "json"])
     info = next(p for p in json.loads(r.stdout)["plugins"] if p["name"] == "partial")
     assert sorted(info["errors"]) == [
@@ -210,30 +221,13 @@ def test_scaffolded_plugin_is_discovered_computed_and_verified(tmp_path, monkeyp
 
 
 def test_property_references_must_exist(register_plugin, tmp_path):
-    import yaml
-
-    import brandlens
-    from fixture_plugins import TOY
-
-    spec = yaml.safe_load((HERE / "toy.yaml").read_text())
+    spec = _toy_spec()
     buyers = spec["indicators"][0]
     buyers["properties"] = [
         {"identity": {"expr": "toy.buyers == toy.byers"}},
         {"partition": {"parts": "toy.stage_users", "total": "toy.flow"}},
     ]
-    path = tmp_path / "toy.yaml"
-    path.write_text(yaml.safe_dump(spec, allow_unicode=True))
-
-    class Plugin:
-        @brandlens.hookimpl
-        def brandlens_register_event_types(self, register):
-            register("live_gift", "used by the toy ladder")
-
-        @brandlens.hookimpl
-        def brandlens_register_methodologies(self, register):
-            register(TOY, spec=path)
-
-    register_plugin(Plugin(), "typos")
+    _register_toy(spec, tmp_path, register_plugin, "typos")
     info = next(p for p in host.registry().plugins if p.name == "typos")
     assert "spec: toy.buyers: identity names unknown indicator 'toy.byers'" in info.errors
     assert "spec: toy.buyers: partition names unknown indicator 'toy.flow'" in info.errors
@@ -361,43 +355,17 @@ def test_verify_shows_progress_on_a_terminal_only(monkeypatch, register_plugin):
     assert f"{m.probes + 2}/{m.probes + 2} logs" in buf.getvalue()  # the bar's last state
 
 
-def _toy_with(tmp_path, register_plugin, properties: list) -> None:
-    """The toy methodology with toy.buyers declaring ``properties`` (a purchaser count)."""
-    import yaml
-
-    import brandlens
-    from fixture_plugins import TOY
-
-    spec = yaml.safe_load((HERE / "toy.yaml").read_text())
-    spec["indicators"][0]["properties"] = properties
-    path = tmp_path / "toy.yaml"
-    path.write_text(yaml.safe_dump(spec, allow_unicode=True))
-
-    class Plugin:
-        @brandlens.hookimpl
-        def brandlens_register_event_types(self, register):
-            register("live_gift", "used by the toy ladder")
-
-        @brandlens.hookimpl
-        def brandlens_register_methodologies(self, register):
-            register(TOY, spec=path)
-
-    register_plugin(Plugin(), "toy-variant")
-
-
 def test_a_property_that_cannot_fail_is_reported_unexercised(tmp_path, register_plugin):
     """Buyers never move with an impression, and read 365 days, not 395: both properties
     hold on every log, so neither proves anything. verify says so and exits 1."""
-    _toy_with(
-        tmp_path,
-        register_plugin,
-        [
-            {"monotone": {"add": {"event_type": "ad_impression"}, "direction": "non_decreasing"}},
-            {"window_bounded": {"days": "$buyer_window_days + 30"}},
-            {"window_bounded": {"days": "$buyer_window_days"}},
-            {"monotone": {"add": {"event_type": "purchase"}, "direction": "non_decreasing"}},
-        ],
-    )
+    spec = _toy_spec()
+    spec["indicators"][0]["properties"] = [
+        {"monotone": {"add": {"event_type": "ad_impression"}, "direction": "non_decreasing"}},
+        {"window_bounded": {"days": "$buyer_window_days + 30"}},
+        {"window_bounded": {"days": "$buyer_window_days"}},
+        {"monotone": {"add": {"event_type": "purchase"}, "direction": "non_decreasing"}},
+    ]
+    _register_toy(spec, tmp_path, register_plugin, "toy-variant")
     r = CliRunner().invoke(app, ["verify", "toy", "--max-examples", "3", "-f", "json"])
     assert r.exit_code == 1
     (m,) = json.loads(r.stdout)["methodologies"]
