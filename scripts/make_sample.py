@@ -1,5 +1,10 @@
 """Write the small sample market shipped in the package (framework/brandlens/data/sample).
 
+It holds every event type a built-in ladder names (ad clicks, content views, store
+visits, follows, favourites, consultations, coupon claims, shares, after-sales
+events), refunds (some larger than the purchase) and membership exits,
+so the reference tests on it compare every rule.
+
 Deterministic (seeded); run it again to regenerate the files byte for byte. The
 full synthetic market generator (`brandlens generate`) supersedes it for scale.
 """
@@ -18,11 +23,29 @@ BRANDS = {  # brand: (category, price, exposure, conversion, loyalty)
     "Verde": ("snacks", 35.0, 0.6, 0.35, 0.4),
 }
 GROUPS = ["urban_white_collar", "new_mom", "gen_z", "silver", "student"]
+# events a ladder names that the first funnel does not make: (type, probability, within)
+EARLY = (  # within hours of the impression
+    ("ad_click", 0.35, 2),
+    ("content_view", 0.3, 48),
+    ("store_visit", 0.25, 72),
+    ("follow", 0.15, 96),
+    ("favorite", 0.25, 72),
+    ("consult", 0.15, 120),
+    ("coupon_claim", 0.2, 96),
+)
+AFTER_PURCHASE = (  # days after a purchase
+    ("share", 0.2, 2),
+    ("after_sales", 0.15, 10),
+    ("refund", 0.1, 5),
+)
 END = datetime(2025, 6, 30, 12, 0, 0)
 
 
 def main() -> None:
     rng = random.Random(20250630)
+    # the events every ladder names beyond the first funnel come from a second stream, so
+    # the first stream (and every event it made) is unchanged
+    extra = random.Random(20250701)
     OUT.mkdir(parents=True, exist_ok=True)
     events: list[list[object]] = []
     users = []
@@ -44,6 +67,10 @@ def main() -> None:
                 continue
             t = END - timedelta(days=rng.randint(0, 400), hours=rng.randint(0, 23))
             events.append([t, uid, "ad_impression", brand, cat, "", "", ""])
+            for etype, p, hours in EARLY:
+                if extra.random() < p:
+                    at = t + timedelta(hours=extra.randint(1, hours))
+                    events.append([at, uid, etype, brand, cat, "", "", ""])
             if rng.random() < 0.6:
                 t += timedelta(hours=rng.randint(1, 72))
                 events.append([t, uid, "product_view", brand, cat, "", "", ""])
@@ -58,6 +85,12 @@ def main() -> None:
                     t += timedelta(days=rng.randint(1, 60))
                     amount = round(price * rng.uniform(0.7, 1.1), 2)
                     events.append([t, uid, "purchase", brand, cat, f"{amount:.2f}", "", ""])
+                    for etype, p, days in AFTER_PURCHASE:
+                        if extra.random() < p:
+                            at = t + timedelta(days=days, hours=extra.randint(0, 23))
+                            refund = etype == "refund"
+                            back = f"{amount * extra.uniform(0.3, 1.2):.2f}" if refund else ""
+                            events.append([at, uid, etype, brand, cat, back, "", ""])
                 if rng.random() < loyalty:
                     events.append(
                         [
@@ -75,6 +108,9 @@ def main() -> None:
                     events.append(
                         [t + timedelta(days=1), uid, "member_join", brand, "", "", "", ""]
                     )
+                    if extra.random() < 0.2:
+                        at = t + timedelta(days=extra.randint(30, 200))
+                        events.append([at, uid, "member_leave", brand, "", "", "", ""])
     events = [e for e in events if e[0] <= END]
     events.sort(key=lambda e: (e[0], e[1], e[2], e[3]))
     with (OUT / "events.csv").open("w", newline="", encoding="utf-8") as f:

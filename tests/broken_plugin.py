@@ -11,9 +11,82 @@ from pathlib import Path
 import brandlens
 from brandlens.plugin import Indicator, Methodology
 
+SPEC = Path(__file__).with_name("broken.yaml")
+
 
 def _sql(value: str, extra: str = "") -> str:
     return f"SELECT b.brand, {value} AS value {extra} FROM brands b"
+
+
+def _purchasers(days_of: str) -> str:
+    """Distinct purchasers per brand whose purchase day satisfies ``days_of``."""
+    return (
+        "SELECT b.brand, count(DISTINCT e.user_id) AS value FROM brands b "
+        "LEFT JOIN events e ON e.brand = b.brand AND e.event_type = 'purchase' "
+        f"AND {days_of} GROUP BY b.brand"
+    )
+
+
+# Subtle violations: each is right on almost every log and wrong by one day, one user or
+# one null on the cases the harness must probe on purpose.
+SUBTLE = (
+    # 31 days read, 30 declared: only an event on day 30 before as_of tells
+    Indicator(
+        id="broken.window_plus_one",
+        sql=_purchasers("e.local_date > $as_of - 31 AND e.local_date <= $as_of"),
+    ),
+    # 365 days read, 30 declared
+    Indicator(
+        id="broken.window_365",
+        sql=_purchasers("e.local_date > $as_of - 365 AND e.local_date <= $as_of"),
+    ),
+    # the UTC date instead of the local one: day 29 before as_of starts 8 hours late
+    Indicator(
+        id="broken.window_utc",
+        sql=_purchasers("CAST(e.ts AS DATE) > $as_of - 30 AND CAST(e.ts AS DATE) <= $as_of"),
+    ),
+    # a calendar month: 31 days back from June 30, 28 from March 1
+    Indicator(
+        id="broken.month_window",
+        sql=_purchasers(
+            "e.local_date > CAST($as_of AS DATE) - INTERVAL 1 MONTH AND e.local_date <= $as_of"
+        ),
+    ),
+    # sum() of no rows is null, the declared empty value is 0
+    Indicator(
+        id="broken.null_gmv",
+        sql="SELECT b.brand, sum(e.amount) AS value FROM brands b LEFT JOIN events e "
+        "ON e.brand = b.brand AND e.event_type = 'purchase' GROUP BY b.brand",
+    ),
+    # a buyer of two channels is in two parts: the parts exceed the total by one user
+    Indicator(
+        id="broken.channel_buyers",
+        sql="SELECT e.brand, coalesce(e.channel, 'unknown') AS key, "
+        "count(DISTINCT e.user_id) AS value FROM events e JOIN brands b ON b.brand = e.brand "
+        "WHERE e.event_type = 'purchase' GROUP BY ALL",
+    ),
+    Indicator(id="broken.buyers", sql=_purchasers("TRUE")),
+    Indicator(
+        id="broken.buyer_kinds",
+        sql="WITH d AS (SELECT brand, user_id, count(DISTINCT local_date) AS days FROM events "
+        "WHERE event_type = 'purchase' GROUP BY ALL) "
+        "SELECT b.brand, k.key, count(d.user_id) FILTER (WHERE (d.days >= 2) = "
+        "(k.key = 'repeat')) AS value FROM brands b "
+        "CROSS JOIN (SELECT unnest(['one_time', 'repeat']) AS key) k "
+        "LEFT JOIN d ON d.brand = b.brand GROUP BY b.brand, k.key",
+    ),
+    # repeat buyers over buyers, but a user with only a refund is in the denominator
+    Indicator(
+        id="broken.repeat_share",
+        sql="WITH d AS (SELECT brand, user_id, count(DISTINCT local_date) FILTER "
+        "(WHERE event_type = 'purchase') AS days FROM events "
+        "WHERE event_type IN ('purchase', 'refund') GROUP BY ALL) "
+        "SELECT b.brand, count(d.user_id) FILTER (WHERE d.days >= 2) AS numerator, "
+        "count(d.user_id) AS denominator, CASE WHEN count(d.user_id) = 0 THEN NULL ELSE "
+        "count(d.user_id) FILTER (WHERE d.days >= 2) / count(d.user_id) END AS value "
+        "FROM brands b LEFT JOIN d ON d.brand = b.brand GROUP BY b.brand",
+    ),
+)
 
 
 BROKEN = Methodology(
@@ -62,6 +135,7 @@ BROKEN = Methodology(
             sql="SELECT b.brand, coalesce(sum(e.amount), 0) + 1 AS "
             "value FROM brands b LEFT JOIN events e USING (brand) GROUP BY b.brand",
         ),
+        *SUBTLE,
     ),
 )
 
@@ -69,4 +143,37 @@ BROKEN = Methodology(
 class BrokenPlugin:
     @brandlens.hookimpl
     def brandlens_register_methodologies(self, register):
-        register(BROKEN, spec=Path(__file__).with_name("broken.yaml"))
+        register(BROKEN, spec=SPEC)
+
+
+def only(names: tuple[str, ...], methodology: str, spec_dir: Path) -> object:
+    """A plugin with the broken indicators ``names`` (ids without "broken.") alone, as
+    methodology ``methodology``: their code and their broken.yaml entries, renamed."""
+    import yaml
+
+    def rename(text: str) -> str:
+        return text.replace("broken.", f"{methodology}.")
+
+    spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    spec["methodology"] = methodology
+    spec["indicators"] = [i for i in spec["indicators"] if i["id"].split(".")[1] in names]
+    path = spec_dir / f"{methodology}.yaml"
+    path.write_text(rename(yaml.safe_dump(spec, allow_unicode=True)), encoding="utf-8")
+    chosen = Methodology(
+        name=methodology,
+        title=f"{methodology}: broken on purpose",
+        source="tests/broken_plugin.py",
+        version="0",
+        indicators=tuple(
+            i.model_copy(update={"id": rename(i.id)})
+            for i in BROKEN.indicators
+            if i.id.split(".")[1] in names
+        ),
+    )
+
+    class Plugin:
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, register):
+            register(chosen, spec=path)
+
+    return Plugin()

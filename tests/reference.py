@@ -333,7 +333,7 @@ def goal(
         )
         bb = buyers.get(b, set())
         category_buyers = set().union(*(cat_buyers[c] for c in cats[b])) if cats[b] else set()
-        out[("goal.penetration", b, None)] = ratio(len(bb), len(category_buyers))
+        out[("goal.penetration", b, None)] = ratio(len(bb & category_buyers), len(category_buyers))
         out[("goal.repurchase_rate", b, None)] = ratio(
             sum(1 for u in bb if len(days_of[(u, b)]) >= 2), len(bb)
         )

@@ -96,6 +96,25 @@ def test_methodology_pages_draw_on_the_spec(spec_file):
         assert heading in text
 
 
+def test_specs_page_documents_every_property_kind_from_its_checker():
+    """docs/specs.md holds the reference written from the checkers, up to date: each kind's
+    exact check, probes, random input, when it counts as exercised, and its failure."""
+    from brandlens.specs.checks import CHECKERS, checks_markdown
+    from brandlens.specs.spec import PROPERTY_KINDS
+
+    text = (DOCS / "specs.md").read_text(encoding="utf-8")
+    section = checks_markdown()
+    assert f"<!-- checks:begin -->\n{section}<!-- checks:end -->" in text, (
+        "run python scripts/spec_docs.py"
+    )
+    for kind in PROPERTY_KINDS:
+        assert f"### `{kind}`" in section
+        c = CHECKERS[kind]
+        assert all(x.strip() for x in (c.checks, c.probing, c.random, c.exercised, c.failure))
+    for words in ("`total_field`", "`parts_keys`", "`total_key`", "`max()`", "key by key"):
+        assert words in text, words
+
+
 def test_spec_json_schema_file_is_current():
     """docs/spec.schema.json (for editor completion) equals `brandlens schema --spec`."""
     import json

@@ -123,7 +123,24 @@ def test_osmosis_and_loyalty(result):
     assert result.value("goal.arpu", "Lumi") == 105  # 210 / 2
     # Sakura: buyers u1 u6; wallet u1 180 + u6 40; its own 30 + 40
     assert _row(result, "goal.share_of_wallet", "Sakura").value == pytest.approx(70 / 220)
+
     assert _row(result, "goal.exclusive_rate", "Sakura").value == 0.5
+
+
+def test_penetration_counts_a_buyer_without_a_category_in_neither_part(events_dir):
+    """Lumi's buyers: u1 (a purchase with no category) and u2 (skincare); skincare buyers
+    of any brand: u2 and u3. A purchase without a category makes no one a buyer of a
+    category, so u1 is in neither part: 1 / 2, not 2 / 2 (and never above 1: with u3's
+    purchase gone, counting u1 in the numerator only gave 2 / 1)."""
+    rows = [
+        ev(t("2025-06-01"), "u1", "purchase", brand="Lumi", amount="10"),
+        ev(t("2025-06-02"), "u2", "purchase", brand="Lumi", category="skincare", amount="10"),
+        ev(t("2025-06-03"), "u3", "purchase", brand="Sakura", category="skincare", amount="10"),
+    ]
+    for story, expected in ((rows, (1, 2, 0.5)), (rows[:2], (1, 1, 1.0))):
+        r = brandlens.compute(events_dir(story), as_of=D, methodologies=["goal"], brands=["Lumi"])
+        pen = _row(r, "goal.penetration")
+        assert (pen.numerator, pen.denominator, pen.value) == expected
 
 
 def test_target_groups(result, data):

@@ -17,11 +17,39 @@ from brandlens.errors import PluginError
 from brandlens.plugin.host import host
 from brandlens.specs.spec import PROPERTY_KINDS, load_spec
 from brandlens.specs.testing import assert_honours_spec
-from brandlens.specs.verification import verify
-from broken_plugin import BrokenPlugin
+from brandlens.specs.verification import DEFAULT_EXAMPLES, verify
+from broken_plugin import BrokenPlugin, only
 from fixture_plugins import ToyPlugin
 
 HERE = Path(__file__).parent
+
+
+def _toy_spec() -> dict:
+    import yaml
+
+    return yaml.safe_load((HERE / "toy.yaml").read_text())
+
+
+def _register_toy(spec: dict, tmp_path: Path, register_plugin, name: str) -> None:
+    """The toy methodology registered with ``spec`` (a changed tests/toy.yaml)."""
+    import yaml
+
+    import brandlens
+    from fixture_plugins import TOY
+
+    path = tmp_path / "toy.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True))
+
+    class Plugin:
+        @brandlens.hookimpl
+        def brandlens_register_event_types(self, register):
+            register("live_gift", "used by the toy ladder")
+
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, register):
+            register(TOY, spec=path)
+
+    register_plugin(Plugin(), name)
 
 
 def test_the_one_line_helper_passes_a_correct_plugin(register_plugin):
@@ -46,7 +74,22 @@ def test_every_property_kind_can_fail(broken_report):
     failed = {r.property.split(" ")[0] for r in m.results if r.status == "fail"}
     # brand_isolated is the only kind whose name differs from its label; all 14 kinds fail
     assert failed == set(PROPERTY_KINDS)
-    assert all(r.status == "fail" for r in m.results)
+    # and nothing passes: the one window read in UTC is caught as never exercised
+    assert {r.indicator: r.status for r in m.results if r.status != "fail"} == {
+        "broken.window_utc": "unexercised"
+    }
+
+
+def test_every_property_kind_has_exactly_one_checker():
+    import typing
+
+    from brandlens.specs.checks import CHECKERS
+    from brandlens.specs.spec import Property
+
+    models = typing.get_args(typing.get_args(Property)[0])
+    declared = [m.model_fields["kind"].default for m in models]
+    assert sorted(declared) == sorted(PROPERTY_KINDS) == sorted(CHECKERS)
+    assert all(kind == checker.kind for kind, checker in CHECKERS.items())
 
 
 def test_failures_are_readable_and_shrunk(broken_report):
@@ -56,6 +99,9 @@ def test_failures_are_readable_and_shrunk(broken_report):
     assert bounds.message.endswith("value outside [0.0, 1.0]")
     assert (bounds.left, bounds.right) == ([0.0, 1.0], 2.0)
     for r in m.results:
+        if r.status == "unexercised":
+            assert r.counterexample == "" and r.message.startswith("never exercised: ")
+            continue
         header = r.counterexample.splitlines()[0]
         events = int(header.split(", ")[1].split(" ")[0])
         assert 1 <= events <= 3, (r.indicator, r.counterexample)
@@ -72,8 +118,9 @@ def test_identities_read_numerators_and_denominators(broken_report):
 
 def test_identity_terms_name_the_reported_parts_of_a_row():
     from brandlens.engine.result import ResultRow
+    from brandlens.specs.checks.base import Run
+    from brandlens.specs.checks.relations import _identity_expr, _identity_names
     from brandlens.specs.spec import evaluate
-    from brandlens.specs.verification import Run, _identity_expr, _identity_names
 
     def row(ind, key, value, num, den):
         return ResultRow(
@@ -108,28 +155,11 @@ def test_verify_cli_exit_codes(register_plugin):
 
 
 def test_spec_errors_are_reported_by_plugins_and_verify(register_plugin, tmp_path):
-    import yaml
-
-    import brandlens
-    from fixture_plugins import TOY
-
-    spec = yaml.safe_load((HERE / "toy.yaml").read_text())
+    spec = _toy_spec()
     spec["indicators"] = [i for i in spec["indicators"] if i["id"] != "toy.gmv"]
     spec["indicators"].append({**spec["indicators"][0], "id": "toy.ghost"})
     del spec["parameters"]["period_days"]
-    path = tmp_path / "toy.yaml"
-    path.write_text(yaml.safe_dump(spec, allow_unicode=True))
-
-    class Plugin:
-        @brandlens.hookimpl
-        def brandlens_register_event_types(self, register):
-            register("live_gift", "used by the toy ladder")
-
-        @brandlens.hookimpl
-        def brandlens_register_methodologies(self, register):
-            register(TOY, spec=path)
-
-    register_plugin(Plugin(), "partial")
+    _register_toy(spec, tmp_path, register_plugin, "partial")
     r = CliRunner().invoke(app, ["plugins", "-f", "json"])
     info = next(p for p in json.loads(r.stdout)["plugins"] if p["name"] == "partial")
     assert sorted(info["errors"]) == [
@@ -224,30 +254,13 @@ def test_scaffolded_plugin_is_discovered_computed_and_verified(tmp_path, monkeyp
 
 
 def test_property_references_must_exist(register_plugin, tmp_path):
-    import yaml
-
-    import brandlens
-    from fixture_plugins import TOY
-
-    spec = yaml.safe_load((HERE / "toy.yaml").read_text())
+    spec = _toy_spec()
     buyers = spec["indicators"][0]
     buyers["properties"] = [
         {"identity": {"expr": "toy.buyers == toy.byers"}},
         {"partition": {"parts": "toy.stage_users", "total": "toy.flow"}},
     ]
-    path = tmp_path / "toy.yaml"
-    path.write_text(yaml.safe_dump(spec, allow_unicode=True))
-
-    class Plugin:
-        @brandlens.hookimpl
-        def brandlens_register_event_types(self, register):
-            register("live_gift", "used by the toy ladder")
-
-        @brandlens.hookimpl
-        def brandlens_register_methodologies(self, register):
-            register(TOY, spec=path)
-
-    register_plugin(Plugin(), "typos")
+    _register_toy(spec, tmp_path, register_plugin, "typos")
     info = next(p for p in host.registry().plugins if p.name == "typos")
     assert "spec: toy.buyers: identity names unknown indicator 'toy.byers'" in info.errors
     assert "spec: toy.buyers: partition names unknown indicator 'toy.flow'" in info.errors
@@ -332,3 +345,142 @@ indicators:
     finally:
         harness.close()
     assert found["log"].spend
+
+
+# Each subtle fixture: the broken indicators it registers (with their partners), the one
+# property that must not pass, how, and a part of the message.
+SUBTLE = {
+    "window_plus_one": (
+        ("window_plus_one",),
+        "window_bounded (30 days)",
+        "fail",
+        "adding events 30 or more days before as_of changed the value",
+    ),
+    "window_365": (
+        ("window_365",),
+        "window_bounded (30 days)",
+        "fail",
+        "adding events 30 or more days before as_of changed the value",
+    ),
+    "window_utc": (
+        ("window_utc",),
+        "window_bounded (30 days)",
+        "unexercised",
+        "no event on day W − 1 = 29 days before as_of at 00:00:00 local time changed the value",
+    ),
+    "month_window": (
+        ("month_window",),
+        "time_shift_invariant",
+        "fail",
+        "shifting every timestamp and as_of by",
+    ),
+    "null_gmv": (("null_gmv",), "empty_brand", "fail", "'∅ghost': a brand with no events"),
+    "channel_buyers": (
+        ("channel_buyers", "buyers"),
+        "partition",
+        "fail",
+        "sum of subtle_channel_buyers.channel_buyers[*] != subtle_channel_buyers.buyers",
+    ),
+    "repeat_share": (
+        ("buyer_kinds", "repeat_share"),
+        "partition",
+        "fail",
+        "sum of subtle_repeat_share.buyer_kinds[*] != subtle_repeat_share.repeat_share",
+    ),
+}
+
+
+@pytest.mark.parametrize("fixture", sorted(SUBTLE))
+def test_verify_fails_each_subtle_violation_at_default_settings(
+    fixture, register_plugin, tmp_path, monkeypatch
+):
+    """Off by one day, one user or one null: `brandlens verify` exits 1, as run by a user."""
+    names, prop, status, message = SUBTLE[fixture]
+    monkeypatch.delenv("BRANDLENS_VERIFY_EXAMPLES", raising=False)  # the default count
+    register_plugin(only(names, f"subtle_{fixture}", tmp_path), f"subtle-{fixture}")
+    r = CliRunner().invoke(app, ["verify", f"subtle_{fixture}", "-f", "json"])
+    assert r.exit_code == 1, r.output
+    (m,) = json.loads(r.stdout)["methodologies"]
+    assert (m["examples"], m["probes"]) == (DEFAULT_EXAMPLES, 2)
+    not_passed = [x for x in m["results"] if x["status"] != "pass"]
+    assert [(x["property"], x["status"]) for x in not_passed] == [(prop, status)]
+    assert message in not_passed[0]["message"]
+
+
+def test_the_probes_alone_catch_each_subtle_violation_whatever_the_seed(register_plugin, tmp_path):
+    """No random log at all (max_examples=0): the boundary probes find every one."""
+    names = tuple(n for fixture in SUBTLE.values() for n in fixture[0])
+    register_plugin(only(names, "subtle", tmp_path), "subtle")
+    for seed in (0, 1):
+        (m,) = verify(["subtle"], max_examples=0, seed=seed).methodologies
+        got = {(r.indicator.split(".")[1], r.property, r.status) for r in m.results}
+        assert got == {(v[0][-1], v[1], v[2]) for v in SUBTLE.values()}
+
+
+def test_a_window_one_day_too_long_is_shown_on_its_boundary_day(register_plugin, tmp_path):
+    """The counterexample is one purchase on day 30 before as_of, in local time: 2025-05-31
+    (as_of 2025-06-30) at 00:00:00 or 23:59:59 in Asia/Shanghai, 8 hours ahead of UTC."""
+    register_plugin(only(("window_plus_one",), "subtle", tmp_path), "subtle")
+    (m,) = verify(["subtle"], max_examples=0).methodologies
+    (r,) = m.results
+    assert r.status == "fail" and r.right == r.left + 1  # one purchaser more
+    added = [line for line in r.counterexample.splitlines() if "2025-05-3" in line]
+    assert added and all(
+        line.startswith(("2025-05-30 16:00:00", "2025-05-31 15:59:59")) for line in added
+    ), r.counterexample
+
+
+def test_verify_shows_progress_on_a_terminal_only(monkeypatch, register_plugin):
+    import io
+
+    from rich.console import Console
+
+    from brandlens.cli import app as cli
+
+    register_plugin(ToyPlugin(), "toy-plugin")
+    buf = io.StringIO()
+    terminal = Console(file=buf, width=100, force_terminal=True)
+    monkeypatch.setattr(cli, "_stderr", lambda no_color=False: terminal)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    with cli._verify_progress(quiet=False) as step:
+        assert step is None  # not a terminal: nothing on stderr
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    with cli._verify_progress(quiet=True) as step:
+        assert step is None
+    with cli._verify_progress(quiet=False) as step:
+        report = verify(["toy"], max_examples=2, progress=step)
+    (m,) = report.methodologies
+    assert "verify toy" in buf.getvalue()
+    assert f"{m.probes + 2}/{m.probes + 2} logs" in buf.getvalue()  # the bar's last state
+
+
+def test_a_property_that_cannot_fail_is_reported_unexercised(tmp_path, register_plugin):
+    """Buyers never move with an impression, and read 365 days, not 395: both properties
+    hold on every log, so neither proves anything. verify says so and exits 1."""
+    spec = _toy_spec()
+    spec["indicators"][0]["properties"] = [
+        {"monotone": {"add": {"event_type": "ad_impression"}, "direction": "non_decreasing"}},
+        {"window_bounded": {"days": "$buyer_window_days + 30"}},
+        {"window_bounded": {"days": "$buyer_window_days"}},
+        {"monotone": {"add": {"event_type": "purchase"}, "direction": "non_decreasing"}},
+    ]
+    _register_toy(spec, tmp_path, register_plugin, "toy-variant")
+    r = CliRunner().invoke(app, ["verify", "toy", "--max-examples", "3", "-f", "json"])
+    assert r.exit_code == 1
+    (m,) = json.loads(r.stdout)["methodologies"]
+    got = {
+        x["property"]: (x["status"], x["message"])
+        for x in m["results"]
+        if x["indicator"] == "toy.buyers"
+    }
+    assert got["monotone (+ad_impression, new user, self brand)"] == (
+        "unexercised",
+        "never exercised: the addition never changed the value, so the property cannot fail "
+        "(does the indicator read what is added?)",
+    )
+    status, message = got["window_bounded (395 days)"]
+    assert status == "unexercised" and "day W − 1 = 394 days before as_of" in message
+    assert got["window_bounded (365 days)"] == ("pass", "")
+    assert got["monotone (+purchase, new user, self brand)"] == ("pass", "")
+    r = CliRunner().invoke(app, ["verify", "toy", "--max-examples", "3"])
+    assert "UNEXERCISED" in r.stdout and "✗ toy.buyers · monotone (+ad_impression" in r.stdout

@@ -204,14 +204,18 @@ FROM brands b LEFT JOIN core c ON c.brand = b.brand
 """
 PENETRATION = f"""
 WITH category_buyers AS (
-  SELECT c.brand, count(DISTINCT s.user_id) AS n
+  SELECT DISTINCT c.brand, s.user_id
   FROM goal_brand_categories c JOIN goal_category_spend s ON s.category = c.category
-  WHERE s.purchases > 0 GROUP BY c.brand
+  WHERE s.purchases > 0
 ),
-own AS (SELECT brand, count(*) AS n FROM goal_buyers GROUP BY brand)
-SELECT b.brand, {_ratio("coalesce(o.n, 0)", "coalesce(c.n, 0)")}
-FROM brands b LEFT JOIN own o ON o.brand = b.brand LEFT JOIN category_buyers c
-  ON c.brand = b.brand
+counted AS (
+  SELECT cb.brand, count(*) AS n, count(x.user_id) AS own
+  FROM category_buyers cb
+  LEFT JOIN goal_buyers x ON x.brand = cb.brand AND x.user_id = cb.user_id
+  GROUP BY cb.brand
+)
+SELECT b.brand, {_ratio("coalesce(c.own, 0)", "coalesce(c.n, 0)")}
+FROM brands b LEFT JOIN counted c ON c.brand = b.brand
 """
 CONVERSION = f"""
 WITH s0 AS (SELECT brand, user_id FROM four_a WHERE days_before = $flow_period_days

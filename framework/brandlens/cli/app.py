@@ -394,6 +394,42 @@ def _progress(total: int, quiet: bool) -> Iterator[Any]:
         yield step
 
 
+@contextmanager
+def _verify_progress(quiet: bool) -> Iterator[Any]:
+    """A rich progress bar on stderr per methodology verified (logs checked of all), only
+    on a terminal; the callback is the harness's ``progress``."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from brandlens.cli.render import printable
+
+    columns = (
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("logs"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=_stderr(), transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def step(methodology: str, done: int, total: int) -> None:
+            if methodology not in tasks:
+                name = printable(f"verify {methodology}")
+                tasks[methodology] = bar.add_task(name, total=total)
+            bar.update(tasks[methodology], completed=done, total=total)
+
+        yield step
+
+
 def _run(
     kind: str,
     data: str | Path,
@@ -966,23 +1002,25 @@ def verify(
         int | None,
         typer.Option(
             "--max-examples",
-            help="Generated logs per property (default 25, or BRANDLENS_VERIFY_EXAMPLES).",
+            help="Random logs per property, after the fixed probe logs "
+            "(default 25, or BRANDLENS_VERIFY_EXAMPLES).",
         ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Hypothesis seed.")] = 0,
     fmt: FormatOpt = Fmt.table,
     output: OutputOpt = None,
     no_color: NoColorOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Check every declared property of every indicator on generated event logs."""
+    """Check every declared property of every indicator on probe and generated event logs."""
     from brandlens.specs.verification import DEFAULT_EXAMPLES
     from brandlens.specs.verification import verify as run_verify
 
     examples = max_examples or int(os.environ.get("BRANDLENS_VERIFY_EXAMPLES", DEFAULT_EXAMPLES))
     if examples < 1:
         fail("--max-examples must be at least 1", EXIT_USAGE)
-    with errors():
-        report = run_verify(plugin or None, examples, seed)
+    with errors(), _verify_progress(quiet) as progress:
+        report = run_verify(plugin or None, examples, seed, progress)
     emit(report, fmt, output, no_color)
     if not report.passed:
         raise typer.Exit(EXIT_DATA)

@@ -225,11 +225,16 @@ _SHORT = {
 }
 
 
+_STATUS = {"pass": "ok", "fail": "FAIL", "unexercised": "UNEXERCISED"}
+_RANK = {"ok": 0, "UNEXERCISED": 1, "FAIL": 2}  # what a shared cell shows: the worst
+
+
 def _verify_sections(model: VerifyReport) -> list[Section]:
     """A grid per methodology (indicator x property kind -> ok/FAIL), then the failures.
 
     Several properties of one kind (two monotone additions, say) share a cell: FAIL if
-    any fails; the failures section names the exact property.
+    any fails, else UNEXERCISED if any was never exercised; the failures section names the
+    exact property.
     """
     out: list[Section] = []
     for m in model.methodologies:
@@ -238,10 +243,14 @@ def _verify_sections(model: VerifyReport) -> list[Section]:
         for r in m.results:
             kind = r.property.split(" ")[0]
             cell = grid.setdefault(r.indicator, {})
-            if r.status != "pass" or cell.get(kind) != "FAIL":
-                cell[kind] = "ok" if r.status == "pass" else "FAIL"
+            shown = _STATUS.get(r.status, r.status)
+            if _RANK.get(shown, 0) >= _RANK.get(cell.get(kind, ""), -1):
+                cell[kind] = shown
         rows = [[ind] + [cells.get(k, "") for k in kinds] for ind, cells in sorted(grid.items())]
-        title = f"{m.methodology} ({m.plugin}): {m.examples} examples, seed {m.seed}"
+        title = (
+            f"{m.methodology} ({m.plugin}): {m.probes} probe logs, {m.examples} random "
+            f"examples, seed {m.seed}"
+        )
         out.append(Section(title, ["indicator", *[_SHORT[k] for k in kinds]], rows))
         failures = [
             [r.indicator, r.property, r.message, r.left, r.right, r.counterexample]
@@ -384,6 +393,8 @@ def failure_report(report: VerifyReport) -> str:
             if r.status == "pass":
                 continue
             lines.append(f"✗ {r.indicator} · {r.property}: {r.message}")
+            if r.status == "unexercised":
+                continue
             lines.append(f"    expected {r.left!r}, got {r.right!r}")
             lines.extend("    │ " + line for line in r.counterexample.splitlines())
     return "\n".join(lines)

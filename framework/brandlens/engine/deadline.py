@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,58 @@ DEFAULT_METHODOLOGY_BUDGET = 900.0
 
 class QueryTimeout(BrandlensError):
     """A plugin query ran past its time limit (recorded as the indicator's error)."""
+
+
+class _Watchdog:
+    """One daemon thread for every clock: calls a query's ``fire`` when its deadline passes.
+
+    A thread per query (``threading.Timer``) costs its start-up on every query, which
+    is most of the time of a small one; a run of many small queries (``brandlens
+    verify`` runs thousands) pays it thousands of times. This thread is started once
+    and sleeps until the earliest deadline armed.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._due: dict[int, tuple[float, Callable[[], None]]] = {}
+        self._count = 0
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float, fire: Callable[[], None]) -> int:
+        with self._cond:
+            self._count += 1
+            self._due[self._count] = (time.monotonic() + seconds, fire)
+            if self._thread is None or not self._thread.is_alive():  # first use, or a fork
+                self._thread = threading.Thread(
+                    target=self._run, name="brandlens-query-clock", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+            return self._count
+
+    def disarm(self, token: int) -> None:
+        with self._cond:
+            self._due.pop(token, None)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                late = [t for t, (due, _) in self._due.items() if due <= now]
+                if late:
+                    fires = [self._due.pop(t)[1] for t in late]
+                    self._cond.release()  # fire takes the clock's lock: never hold both
+                    try:
+                        for fire in fires:
+                            fire()
+                    finally:
+                        self._cond.acquire()
+                    continue
+                nearest = min((due for due, _ in self._due.values()), default=None)
+                self._cond.wait(None if nearest is None else nearest - now)
+
+
+_WATCHDOG = _Watchdog()
 
 
 class QueryClock:
@@ -69,11 +121,9 @@ class QueryClock:
                 "spent (--methodology-budget)"
             )
         limit = min(self.per_query, left)
-        timer = threading.Timer(limit, self._fire)
-        timer.daemon = True
         with self._lock:
             self._running, self._fired = True, False
-        timer.start()
+        token = _WATCHDOG.arm(limit, self._fire)
         try:
             yield
         except BaseException as e:
@@ -82,6 +132,6 @@ class QueryClock:
                 raise QueryTimeout(f"{what}: stopped after {limit:g} s ({which})") from None
             raise
         finally:
+            _WATCHDOG.disarm(token)
             with self._lock:
                 self._running = False
-            timer.cancel()

@@ -180,7 +180,7 @@ class PropertyResult(BaseModel):
 
     indicator: str
     property: str
-    status: str  # "pass" | "fail"
+    status: str  # "pass" | "fail" | "unexercised" (never failed, but never exercised either)
     message: str = ""
     left: Any = None
     right: Any = None
@@ -191,6 +191,7 @@ class MethodologyVerification(BaseModel):
     methodology: str
     plugin: str
     examples: int
+    probes: int = 0  # fixed probe logs checked before the random ones
     seed: int
     spec_errors: list[str]
     results: list[PropertyResult]

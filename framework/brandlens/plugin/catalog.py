@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from brandlens.errors import UsageError
 from brandlens.plugin.host import registry
+from brandlens.specs.spec import property_text
 
 
 class PluginEntry(BaseModel):
@@ -191,14 +192,6 @@ def explain(indicator_id: str) -> Explanation:
         sql=ind.sql,
         requires=list(ind.requires),
         parameters=params,
-        properties=[_property_text(p) for p in spec.properties] if spec else [],
+        properties=[property_text(p) for p in spec.properties] if spec else [],
         source=m.source,
     )
-
-
-def _property_text(p: Any) -> str:
-    """A one-line reading of a declared property, for explain."""
-    fields = p.model_dump(exclude={"kind"}, exclude_defaults=True)
-    if not fields:
-        return p.kind
-    return p.kind + " " + ", ".join(f"{k}={v}" for k, v in fields.items())

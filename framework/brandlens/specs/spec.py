@@ -141,9 +141,17 @@ class Addition(_Strict):
 
 
 class Monotone(_Strict):
+    """One more event of the kind ``add`` never lowers (or never raises) the brand's value.
+
+    On an indicator with a dimension it holds key by key, for the keys matching ``keys``
+    (a glob); a key reported on one side only counts as 0 on the other when the unit is
+    additive (users, count, currency), and is not compared otherwise.
+    """
+
     kind: Literal["monotone"] = "monotone"
     add: Addition
     direction: Literal["non_decreasing", "non_increasing"]
+    keys: str = "*"
 
 
 class TimeShiftInvariant(_Strict):
@@ -151,7 +159,11 @@ class TimeShiftInvariant(_Strict):
 
 
 class WindowBounded(_Strict):
-    """Events older than ``days`` before as_of change nothing (``$param`` arithmetic allowed)."""
+    """Events ``days`` or more days before as_of change nothing.
+
+    ``days`` is an integer or an expression over ``$parameters``: ``+ - * /``, parentheses
+    and ``max(a, b, ...)`` (the longest of several windows read at the same snapshot).
+    """
 
     kind: Literal["window_bounded"] = "window_bounded"
     days: str | int
@@ -178,6 +190,12 @@ class ScaleEquivariant(_Strict):
 
     kind: Literal["scale_equivariant"] = "scale_equivariant"
     degree: Literal[0, 1]
+    rel_tol: float = Field(
+        1e-9,
+        gt=0,
+        le=1e-3,
+        description="relative tolerance; looser only for values from a numerical fit",
+    )
 
 
 Property = Annotated[
@@ -214,6 +232,28 @@ PROPERTY_KINDS: tuple[str, ...] = (
     "empty_brand",
     "scale_equivariant",
 )
+
+
+def property_text(prop: Any) -> str:
+    """A one-line reading of a declared property: its kind and the fields set (defaults
+    left out), except that a monotone addition always shows the event it adds in full,
+    declared defaults (``user: new``, ``brand: self``) included."""
+    fields = prop.model_dump(exclude={"kind"}, exclude_defaults=True)
+    if isinstance(prop, Monotone):
+        fields = {**fields, "add": prop.add.model_dump(exclude_none=True)}
+        fields = {"add": fields.pop("add"), **fields}  # the addition first, as written
+    if not fields:
+        return prop.kind
+    return prop.kind + " " + ", ".join(f"{k}={_flow(v)}" for k, v in fields.items())
+
+
+def _flow(value: Any) -> str:
+    """A value as YAML flow style writes it: ``{event_type: purchase, user: new}``."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    return str(value)
 
 
 def _normalise_property(item: Any) -> Any:
@@ -326,14 +366,8 @@ def spec_markdown(spec: MethodologySpec) -> str:
         lines.append(f"- unit: {ind.unit}, {ind.direction} is better{dim}{keys}")
         if ind.parameters:
             lines.append(f"- parameters: {', '.join(f'`{p}`' for p in ind.parameters)}")
-        props = []
-        for prop in ind.properties:
-            fields = prop.model_dump(exclude={"kind"}, exclude_defaults=True)
-            text = prop.kind + (
-                " " + ", ".join(f"{k}={v}" for k, v in fields.items()) if fields else ""
-            )
-            props.append(f"`{text}`")
-        lines.append(f"- verified properties: {', '.join(props)}")
+        props = ", ".join(f"`{property_text(p)}`" for p in ind.properties)
+        lines.append(f"- verified properties: {props}")
         lines.append("")
     lines += [
         "### Parameters",
@@ -364,7 +398,8 @@ _OPS = {
 
 
 def evaluate(expr: str, names: dict[str, Any]) -> Any:
-    """Evaluate + - * / abs() sum() over numbers and names; nothing else is allowed."""
+    """Evaluate + - * / abs() max() over numbers and names, and calls of names bound to
+    callables (``sum`` in identities); nothing else is allowed."""
     tree = ast.parse(expr.strip(), mode="eval")
 
     def ev(node: ast.AST) -> Any:
@@ -380,7 +415,11 @@ def evaluate(expr: str, names: dict[str, Any]) -> Any:
             return _OPS[type(node.op)](ev(node.left), ev(node.right))
         if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
             return _OPS[type(node.op)](ev(node.operand))
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 1:
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name) or node.keywords:
+            raise ValueError(f"unsupported expression: {ast.unparse(node)}")
+        if node.func.id == "max" and len(node.args) >= 2:
+            return max(ev(a) for a in node.args)
+        if len(node.args) == 1:
             if node.func.id == "abs":
                 return abs(ev(node.args[0]))
             if node.func.id in names and callable(names[node.func.id]):
@@ -391,7 +430,7 @@ def evaluate(expr: str, names: dict[str, Any]) -> Any:
 
 
 def window_days(days: str | int, params: dict[str, Any]) -> int:
-    """``"$purchase_window_days + $advancing_period_days"`` -> an int."""
+    """``"$purchase_window_days + $advancing_period_days"``, ``"max($a, $b)"`` -> an int."""
     if isinstance(days, int):
         return days
     return int(evaluate(days.replace("$", ""), params))

@@ -1,9 +1,12 @@
 """Hypothesis strategies that build valid event logs in the canonical schema.
 
-The logs are small but nasty: several brands (unicode names too) and categories,
-every event type, timestamps clustered on window boundaries around as_of, events
-in the same second, users with a single event, brands with no purchases, zero
-amounts, and optional users/products tables (and targets or spend tables when asked).
+The logs are small but nasty: several brands (unicode names too) and categories
+(and null ones), every event type (purchases, refunds, reviews and memberships more
+often), timestamps clustered on window boundaries around as_of, events in the same
+second, users with a single event, brands with no purchases, zero amounts, and
+optional users/products tables (and targets or spend tables when asked). Some cases
+are drawn on purpose (``motif``): same-day repeat purchases, refunds larger than the
+purchase, users who buy every brand.
 Lists shrink, so a failure reduces to a few rows.
 
 Times are generated as local times in Asia/Shanghai (UTC+8, no daylight saving)
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
@@ -63,6 +67,11 @@ BOUNDARY_OFFSETS = (
     913,
 )
 SECONDS = (0, 1, 43_200, 86_399)  # same-second events happen often
+WEIGHTS = {"purchase": 6, "refund": 3, "review": 4, "member_join": 3, "member_leave": 3}
+"""How many times more often than the others these event types are drawn: the rules and
+amounts of most indicators hang on them, and an even draw made one purchase a log."""
+MOTIFS = ("same_day_repeat", "refund_heavy", "multi_brand")
+"""Cases drawn on purpose into a log, besides the events drawn one by one."""
 AMOUNTS = ("0", "0.01", "1.00", "9.99", "100.00", "12345.67")
 
 EVENT_COLUMNS = (
@@ -92,6 +101,7 @@ class EventLog:
     brands: tuple[str, ...] = field(default=())
     targets: tuple[dict[str, Any], ...] | None = None
     spend: tuple[dict[str, Any], ...] | None = None
+    probe: str = ""  # the name of a fixed probe log ("sparse", "dense"); "" when drawn
 
     def to_data(self) -> InMemoryData:
         tables: dict[str, dict[str, list[Any]]] = {
@@ -165,15 +175,19 @@ def events(
     categories: tuple[str, ...] = CATEGORIES,
     day_offsets: st.SearchStrategy[int] | None = None,
 ) -> dict[str, Any]:
-    """One valid event row (text values, as a file would hold them)."""
-    etype = draw(st.sampled_from(event_types))
+    """One valid event row (text values, as a file would hold them).
+
+    Purchases, refunds, reviews and memberships are drawn more often (``WEIGHTS``); the
+    category is sometimes null.
+    """
+    etype = draw(st.sampled_from(weighted(event_types)))
     offset = draw(day_offsets if day_offsets is not None else offsets())
     row: dict[str, Any] = {
         "ts": utc_ts(as_of - timedelta(days=offset), draw(st.sampled_from(SECONDS))),
         "user_id": draw(st.sampled_from(users)),
         "event_type": etype,
         "brand": draw(st.sampled_from(brands)),
-        "category": draw(st.sampled_from(categories)),
+        "category": draw(st.sampled_from((*categories, None))),
         "product_id": draw(st.sampled_from((*PRODUCTS, None))),
         "channel": draw(st.sampled_from(CHANNELS)),
     }
@@ -191,6 +205,48 @@ def events(
     if etype == "search":
         row["query_type"] = draw(st.sampled_from(("brand", "category", "other")))
     return row
+
+
+def weighted(event_types: tuple[str, ...]) -> tuple[str, ...]:
+    """Each event type repeated by its weight, in the given order."""
+    return tuple(t for t in event_types for _ in range(WEIGHTS.get(t, 1)))
+
+
+@st.composite
+def motif(
+    draw: st.DrawFn, kind: str, rows: list[dict[str, Any]], brands: tuple[str, ...], as_of: date
+) -> list[dict[str, Any]]:
+    """Events for one case a log should hold on purpose, built on a drawn row of it.
+
+    ``same_day_repeat``: the user buys the row's brand again on the row's day;
+    ``refund_heavy``: a purchase and a larger refund of it, on that day or later;
+    ``multi_brand``: the user buys every brand of the log (two at least), within days of
+    the row.
+    """
+    row = rows[draw(st.integers(0, len(rows) - 1))]
+    day = (datetime.strptime(row["ts"], "%Y-%m-%d %H:%M:%S") + UTC_OFFSET).date()
+    day = min(day, as_of)
+    amount = draw(st.sampled_from(AMOUNTS[1:]))
+
+    def purchase(on: date, brand: str | None, price: str) -> dict[str, Any]:
+        return {
+            **{k: row[k] for k in ("user_id", "category", "product_id", "channel") if k in row},
+            "ts": utc_ts(on, draw(st.sampled_from(SECONDS))),
+            "event_type": "purchase",
+            "brand": brand,
+            "amount": price,
+        }
+
+    if kind == "same_day_repeat":
+        return [purchase(day, row["brand"], amount), purchase(day, row["brand"], amount)]
+    if kind == "refund_heavy":
+        later = min(day + timedelta(days=draw(st.sampled_from((0, 1, 30)))), as_of)
+        refund = purchase(later, row["brand"], f"{Decimal(amount) * 2 + 1:.2f}")
+        return [purchase(day, row["brand"], amount), {**refund, "event_type": "refund"}]
+    several = brands if len(brands) > 1 else (*brands, next(b for b in BRANDS if b not in brands))
+    return [
+        purchase(day - timedelta(days=draw(st.sampled_from((0, 1, 7)))), b, amount) for b in several
+    ]
 
 
 @st.composite
@@ -216,6 +272,10 @@ def event_logs(
     rows = draw(
         st.lists(events(as_of, brands, users, types, categories), min_size=1, max_size=max_events)
     )
+    if "purchase" in types:
+        for kind in MOTIFS:
+            if draw(st.booleans()):
+                rows += draw(motif(kind, rows, brands, as_of))
     users_table = None
     if draw(st.booleans()):
         users_table = tuple(

@@ -8,10 +8,11 @@ One line in a plugin's tests::
     def test_honours_spec():
         assert_honours_spec("mymethod")
 
-It runs every declared property of every indicator on generated event logs and
-fails with each violated property, the two values that disagreed and a shrunk
-counterexample. ``BRANDLENS_VERIFY_EXAMPLES`` (or ``pytest --brandlens-examples N``)
-sets how many logs per property (default 25); ``BRANDLENS_VERIFY_SEED`` the seed.
+It runs every declared property of every indicator on the fixed probe logs and then
+on generated event logs, and fails with each violated property (the two values that
+disagreed and a shrunk counterexample) and each property never exercised.
+``BRANDLENS_VERIFY_EXAMPLES`` (or ``pytest --brandlens-examples N``) sets how many
+random logs per property (default 25); ``BRANDLENS_VERIFY_SEED`` the seed.
 
 This module is also a pytest plugin (entry point ``pytest11``): it adds the
 ``--brandlens-examples`` option and the ``brandlens_verify`` fixture.

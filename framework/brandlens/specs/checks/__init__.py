@@ -1,0 +1,72 @@
+"""The property checkers, one per kind of the spec vocabulary, in one table.
+
+``CHECKERS`` maps each kind of ``brandlens.specs.spec.PROPERTY_KINDS`` to the
+checker that verifies it; the harness loops over it and docs/specs.md is written
+from it (``checks_markdown``).
+"""
+
+from __future__ import annotations
+
+from brandlens.specs.checks.base import Checker
+from brandlens.specs.checks.invariance import (
+    BrandIsolatedChecker,
+    PermutationChecker,
+    ScaleChecker,
+    TimeShiftChecker,
+)
+from brandlens.specs.checks.monotone import MonotoneChecker
+from brandlens.specs.checks.relations import IdentityChecker, PartitionChecker
+from brandlens.specs.checks.values import (
+    BoundsChecker,
+    DeterministicChecker,
+    EmptyBrandChecker,
+    IntegerChecker,
+    NonNegativeChecker,
+    RatioOfChecker,
+)
+from brandlens.specs.checks.window import WindowChecker
+
+CHECKERS: dict[str, Checker] = {
+    c.kind: c
+    for c in (
+        BoundsChecker(),
+        IntegerChecker(),
+        NonNegativeChecker(),
+        PartitionChecker(),
+        IdentityChecker(),
+        RatioOfChecker(),
+        PermutationChecker(),
+        BrandIsolatedChecker(),
+        MonotoneChecker(),
+        TimeShiftChecker(),
+        WindowChecker(),
+        DeterministicChecker(),
+        EmptyBrandChecker(),
+        ScaleChecker(),
+    )
+}
+
+
+def checks_markdown() -> str:
+    """The per-kind reference of docs/specs.md, written from the checkers' own docs.
+
+    ``scripts/spec_docs.py`` writes it between ``<!-- checks:begin -->`` and
+    ``<!-- checks:end -->``; a test keeps the page equal to it.
+    """
+    lines = []
+    for kind, c in CHECKERS.items():
+        lines += [
+            f"### `{kind}`",
+            "",
+            f"- **declared as**: `{c.example}`",
+            f"- **checks**: {c.checks}",
+            f"- **probe logs**: {c.probing}",
+            f"- **random logs**: {c.random}",
+            f"- **passes only if exercised**: {c.exercised}",
+            f"- **a failure reads**: {c.failure}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+__all__ = ["CHECKERS", "Checker", "checks_markdown"]

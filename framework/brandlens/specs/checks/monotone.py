@@ -1,0 +1,177 @@
+"""monotone: one more event of a declared kind moves the value one way only."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from brandlens.specs.checks.base import (
+    Cell,
+    Change,
+    Checker,
+    Context,
+    Failure,
+    Key,
+    Run,
+    Trial,
+    keys_of,
+    where,
+)
+from brandlens.specs.checks.invariance import with_events
+from brandlens.specs.strategies import GHOST_BRAND, OTHER_BRAND, EventLog, utc_ts
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hypothesis.strategies import SearchStrategy
+
+
+class MonotoneChecker(Checker):
+    kind = "monotone"
+    relational = True
+    example = (
+        "- monotone: {add: {event_type: purchase, user: new, brand: self}, "
+        "direction: non_decreasing}"
+    )
+    checks = (
+        "adding one event of the declared kind on the as_of date (noon local time) never lowers "
+        "(`non_decreasing`) or never raises (`non_increasing`) the brand's value; `user` is "
+        "`new`, `existing` (has an event of the brand) or `existing_buyer` (has a purchase of "
+        "it); `brand` is `self` or `other` (another brand, e.g. a competitor purchase); "
+        "values that are null before or after are not compared. On an indicator with a "
+        "dimension it holds key by key for the keys matching `keys` (a glob, default `*`): "
+        "a key reported on one side only counts as 0 on the other for users, count and "
+        "currency, and is not compared for ratio, index and days"
+    )
+    failure = "`adding a purchase of the self brand by a new user made it fall`"
+    probing = (
+        "for each brand of each probe log, the event is added for every user of the pool at "
+        "once (each in the category of their last event of the brand; one new user when "
+        "`user: new`); one more event each cannot move the value the wrong way if one cannot"
+    )
+    random = "one event by one user of the pool, for a random brand"
+    exercised = "the addition moved some compared value at least once"
+
+    def label(self, prop: Any, ctx: Context) -> str:
+        a = prop.add
+        keys = "" if prop.keys == "*" else f", keys {prop.keys}"
+        return f"monotone (+{a.event_type}, {a.user} user, {a.brand} brand{keys})"
+
+    def group(self, prop: Any, ctx: Context) -> str:
+        return "monotone:" + prop.add.model_dump_json()  # one run per addition
+
+    def draw(self, prop: Any, ctx: Context) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        return st.tuples(st.integers(0, 50), st.integers(0, 50))
+
+    def probes(self, prop: Any, ctx: Context, log: EventLog) -> list[Any]:
+        """Per brand of the log: one addition by each user of its pool at once (by one new
+        user, if new); random logs then add one event by one user.
+
+        Adding several events that each may not lower the value cannot lower it either,
+        so the batch is a consequence of the property that exercises it on every user.
+        """
+        brands = [b for b in log.report_brands() if b != GHOST_BRAND]
+        return [(b, None) for b in range(len(brands))]
+
+    def transform(self, prop: Any, ctx: Context, log: EventLog, extra: Any) -> Change | None:
+        brand_pick, pick = extra
+        brands = [b for b in log.report_brands() if b != GHOST_BRAND]
+        brand = brands[brand_pick % len(brands)] if brands else GHOST_BRAND
+        added = additions(log, prop, brand, pick)
+        if not added:
+            return None
+        changed = with_events(log, added)
+        a = prop.add
+        who = f"{'an' if a.user.startswith('e') else 'a'} {a.user} user"
+        if len(added) > 1:
+            who = f"each of {len(added)} {a.user} users"
+        what = f"adding a {a.event_type} of the {a.brand} brand by {who}"
+        return Change(changed, what, changed, note=brand)
+
+    def exercise(self, prop: Any, ctx: Context) -> dict[str, str]:
+        return {
+            "moved": "the addition never changed the value, so the property cannot fail "
+            "(does the indicator read what is added?)"
+        }
+
+    def check(self, cell: Cell, trial: Trial) -> Iterable[str]:
+        assert trial.change is not None
+        prop, ind, brand = cell.prop, cell.indicator, trial.change.note
+        additive = ind.unit in ADDITIVE
+        moved = False
+        for key in keys_of(trial.before, trial.after, indicator=ind.id, brands=[brand]):
+            if key[2] is not None and not fnmatch.fnmatchcase(key[2], prop.keys):
+                continue
+            before, after = (_value(run, key, additive) for run in (trial.before, trial.after))
+            if before is None or after is None:
+                continue
+            moved = moved or before != after
+            rising = prop.direction == "non_decreasing"
+            if (after < before) if rising else (after > before):
+                raise Failure(
+                    ind.id,
+                    f"{where(key)}: {trial.change.what} made it "
+                    f"{'fall' if after < before else 'rise'}",
+                    before,
+                    after,
+                    trial.change.shown.table(),
+                )
+        return {"moved"} if moved else ()
+
+
+ADDITIVE = ("users", "count", "currency")
+"""Units whose breakdown may leave out a key that is 0."""
+
+
+def _value(run: Run, key: Key, additive: bool) -> Any:
+    """The value to compare: an absent row of an additive breakdown is 0, a null is None."""
+    if key not in run.rows:
+        return 0 if additive and key[2] is not None else None
+    return run.rows[key].value
+
+
+def additions(log: EventLog, prop: Any, brand: str, pick: int | None) -> list[dict[str, Any]]:
+    """Events of the declared kind on the as_of date (noon local time): by the ``pick``-th
+    user of the pool, or (``None``) by every user of it; none when the pool is empty."""
+    a = prop.add
+    if a.user == "new":
+        pool = ["newcomer"]
+    else:
+        pool = sorted(
+            {
+                e["user_id"]
+                for e in log.events
+                if e.get("brand") == brand
+                and (a.user == "existing" or e["event_type"] == "purchase")
+            }
+        )
+    if not pool:
+        return []
+    picks = range(len(pool)) if pick is None else [pick]
+    others = sorted({e["brand"] for e in log.events if e.get("brand")} - {brand})
+    cats = sorted(
+        {e["category"] for e in log.events if e.get("brand") == brand and e.get("category")}
+    ) or ["skincare"]
+    rows = []
+    for p in picks:
+        user = pool[p % len(pool)]
+        category = cats[p % len(cats)]
+        if pick is None:  # each user buys again in the category of their last event
+            last = [e for e in log.events if e["user_id"] == user and e.get("brand") == brand]
+            category = max(last, key=lambda e: e["ts"]).get("category") if last else category
+        row: dict[str, Any] = {
+            "ts": utc_ts(log.as_of, 43_200),
+            "user_id": user,
+            "event_type": a.event_type,
+            "brand": [*others, OTHER_BRAND][p % (len(others) + 1)] if a.brand == "other" else brand,
+            "category": category,
+        }
+        if a.event_type in ("purchase", "refund"):
+            row["amount"] = f"{a.amount if a.amount is not None else 10:.2f}"
+        if a.event_type == "review":
+            row["rating"] = str(a.rating or 5)
+        if a.event_type == "search":
+            row["query_type"] = a.query_type or "brand"
+        rows.append(row)
+    return rows

@@ -1,0 +1,148 @@
+"""window_bounded: events older than the declared window change nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from brandlens.specs.checks.base import Cell, Change, Checker, Context, Trial, keys_of, same
+from brandlens.specs.checks.invariance import with_events
+from brandlens.specs.probes import FIRST_SECOND, LAST_SECOND, event
+from brandlens.specs.spec import window_days
+from brandlens.specs.strategies import AS_OF, BRANDS, USERS, EventLog, events
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hypothesis.strategies import SearchStrategy
+
+NEWCOMER = "edge_newcomer"
+"""A user with no other event, added beside the probe log's own users."""
+
+
+class WindowChecker(Checker):
+    kind = "window_bounded"
+    relational = True
+    example = (
+        '- window_bounded: {days: "$thriving_window_days", '
+        "except_event_types: [member_join, member_leave]}`, "
+        '`- window_bounded: {days: "max($window_days, $engaged_days)"}'
+    )
+    checks = (
+        "with W = `days` (an integer, or `$parameter` arithmetic with `+ - * /`, parentheses "
+        "and `max()`), adding events dated W or more local days before as_of changes no "
+        "value; event types in `except_event_types` (state such as memberships) are never "
+        "added. The bound must be exact: day W − 1 must matter (see exercised)"
+    )
+    probing = (
+        "to each probe log, every event type (but the excepted ones) is added for a new user "
+        "and for each user of each brand, cycling through the log's categories and products "
+        "and a product it does not have: on day W at 00:00:00 and at 23:59:59 local time, "
+        "where no value may change; on day W − 1 at 00:00:00, and on its own at 23:59:59, "
+        "which only count towards exercised. With W = 0 the excepted types are added on "
+        "as_of instead"
+    )
+    random = "1 to 8 random events, W to W + 500 days before as_of"
+    exercised = (
+        "on some probe log, events on day W − 1 changed some value, at 00:00:00 and at "
+        "23:59:59 local time each (a window that reads fewer days than declared, or day "
+        "W − 1 in UTC, never does); with W = 0, an excepted type added on as_of did"
+    )
+    failure = "`adding events 30 or more days before as_of changed the value`"
+
+    def bound(self, prop: Any, ctx: Context) -> int:
+        return window_days(prop.days, ctx.params)
+
+    def label(self, prop: Any, ctx: Context) -> str:
+        return f"window_bounded ({self.bound(prop, ctx)} days)"
+
+    def group(self, prop: Any, ctx: Context) -> str:
+        return f"window:{self.bound(prop, ctx)}:{','.join(prop.except_event_types)}"
+
+    def types(self, prop: Any, ctx: Context) -> tuple[str, ...]:
+        return tuple(t for t in ctx.event_types if t not in prop.except_event_types)
+
+    def draw(self, prop: Any, ctx: Context) -> SearchStrategy[Any]:
+        from hypothesis import strategies as st
+
+        bound = self.bound(prop, ctx)
+        days = st.integers(bound, bound + 500)
+        drawn = st.lists(
+            events(AS_OF, BRANDS, USERS, self.types(prop, ctx), ctx.categories, day_offsets=days),
+            min_size=1,
+            max_size=8,
+        )
+        return drawn.map(lambda rows: ("out", tuple(rows)))
+
+    def probes(self, prop: Any, ctx: Context, log: EventLog) -> list[Any]:
+        """Day W (out, both ends of the local day); day W − 1 (in) at each end on its own."""
+        w = self.bound(prop, ctx)
+        types = self.types(prop, ctx)
+        if w == 0:
+            inside = _sweep(log, prop.except_event_types, 0, (FIRST_SECOND, LAST_SECOND))
+            return [("out", _sweep(log, types, 0, (FIRST_SECOND, LAST_SECOND))), ("in:0", inside)]
+        return [
+            ("out", _sweep(log, types, w, (FIRST_SECOND, LAST_SECOND))),
+            (f"in:{FIRST_SECOND}", _sweep(log, types, w - 1, (FIRST_SECOND,))),
+            (f"in:{LAST_SECOND}", _sweep(log, types, w - 1, (LAST_SECOND,))),
+        ]
+
+    def transform(self, prop: Any, ctx: Context, log: EventLog, extra: Any) -> Change | None:
+        side, added = extra
+        if not added:
+            return None
+        changed = with_events(log, added)
+        w = self.bound(prop, ctx)
+        what = f"adding events {w} or more days before as_of changed the value"
+        return Change(changed, what, changed, note=side)
+
+    def halves(self, extra: Any) -> tuple[Any, Any] | None:
+        side, added = extra
+        split = super().halves(added)
+        return None if split is None else ((side, split[0]), (side, split[1]))
+
+    def check(self, cell: Cell, trial: Trial) -> Iterable[str]:
+        assert trial.change is not None
+        if trial.change.note == "out":
+            same(trial, cell.indicator, trial.change.what)
+            return ()
+        for key in keys_of(trial.before, trial.after, indicator=cell.indicator.id):
+            if trial.before.value(key) != trial.after.value(key):
+                return {trial.change.note}  # day W - 1 is read
+        return ()
+
+    def exercise(self, prop: Any, ctx: Context) -> dict[str, str]:
+        w = self.bound(prop, ctx)
+        if w == 0:
+            return {"in:0": "no excepted event type added on as_of changed the value"}
+        return {
+            f"in:{s}": f"no event on day W − 1 = {w - 1} days before as_of at {t} local "
+            "time changed the value (the window reads fewer days than declared)"
+            for s, t in ((FIRST_SECOND, "00:00:00"), (LAST_SECOND, "23:59:59"))
+        }
+
+
+EDGE_PRODUCT = "p_edge"
+
+
+def _sweep(
+    log: EventLog, types: Iterable[str], offset: int, seconds: tuple[int, ...]
+) -> tuple[dict[str, Any], ...]:
+    """Each event type, for a new user and the users of each brand, ``offset`` days back.
+
+    Categories and products cycle over the log's (and a product it does not have), so
+    that each type meets each category and a product first seen on the boundary day.
+    """
+    categories = [*sorted({e["category"] for e in log.events if e.get("category")}), None]
+    rows = []
+    for brand in sorted({e["brand"] for e in log.events if e.get("brand")}):
+        own = [e for e in log.events if e.get("brand") == brand]
+        users = [NEWCOMER, *sorted({e["user_id"] for e in own})]
+        products = [*sorted({e["product_id"] for e in own if e.get("product_id")}), EDGE_PRODUCT]
+        n = 0
+        for t in types:
+            for user in users:
+                for second in seconds:
+                    category = categories[n % len(categories)]
+                    product = products[n % len(products)]
+                    rows.append(event(offset, user, t, brand, category, second, product_id=product))
+                    n += 1
+    return tuple(rows)

@@ -1,0 +1,280 @@
+"""The fixed logs ``brandlens verify`` checks first, before any random one.
+
+Random logs find a boundary only by chance; these logs are built so that every
+check meets the cases that matter, every time:
+
+- ``sparse``: two events (a purchase on as_of, an impression of another brand),
+  so that one added event moves a stage count;
+- ``dense``: every registered event type on three brands; a loyal buyer with
+  same-day repeat purchases; a refund larger than the purchases and a refund with
+  no purchase; an idle, a lapsed and an active member; browsers of every early
+  stage; users early in the funnel just before the usual flow periods; a buyer of
+  three brands with null categories; weekly sales of products with and without a
+  ``products`` row (category and launch then inferred from events); a category the
+  brand stopped selling and one it started; a crowd of repeat buyers in one target
+  group (thresholds of tens of buyers); purchases of every category years back
+  (replacement cycles); a target for every indicator when the methodology reads
+  targets; costs around a 30-day window when it reads spend; and, for every window
+  W the spec declares, events on day W − 1 and day W before as_of, at the first and
+  the last second of the local day.
+
+Checkers add their own probes to these logs (the events on a window's boundary
+day, the shifts that move as_of to a leap day or a month end, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from brandlens.specs.strategies import AS_OF, CATEGORIES, GROUPS, EventLog, utc_ts
+
+PROBE_BRANDS = ("Lumi", "Aurora", "品牌甲")
+FIRST_SECOND, LAST_SECOND = 0, 86_399  # of the local day
+NOON = 43_200
+CROWD = 35  # more buyers than the thresholds built-in methodologies use (30)
+
+
+def event(
+    offset: int,
+    user: str,
+    event_type: str,
+    brand: str | None,
+    category: str | None = "skincare",
+    second: int = NOON,
+    **fields: Any,
+) -> dict[str, Any]:
+    """One event row, ``offset`` local days before as_of (text values, as a file holds them)."""
+    row: dict[str, Any] = {
+        "ts": utc_ts(AS_OF - timedelta(days=offset), second),
+        "user_id": user,
+        "event_type": event_type,
+        "brand": brand,
+        "category": category,
+    }
+    if event_type in ("purchase", "refund"):
+        row.setdefault("amount", "10.00")
+    if event_type == "review":
+        row.setdefault("rating", "5")
+    if event_type == "search":
+        row.setdefault("query_type", "brand")
+    row.update({k: v for k, v in fields.items() if v is not None})
+    return row
+
+
+def probe_logs(
+    event_types: tuple[str, ...],
+    categories: tuple[str, ...] = CATEGORIES,
+    windows: Iterable[int] = (),
+    target_indicators: tuple[str, ...] = (),
+    spend: bool = False,
+) -> tuple[EventLog, ...]:
+    """The probe logs, smallest first (a failure found on a small log needs no shrinking).
+
+    With ``spend`` the dense log carries a spend table (for indicators that read one).
+    """
+    dense = _dense(event_types, categories, sorted(set(windows)), target_indicators, spend)
+    return (_sparse(), dense)
+
+
+def _sparse() -> EventLog:
+    rows = (
+        event(0, "solo", "purchase", "Lumi", product_id="p1"),
+        event(3, "passer", "ad_impression", "Aurora"),
+    )
+    return EventLog(as_of=AS_OF, events=rows, brands=("Lumi", "Aurora"), probe="sparse")
+
+
+def _dense(
+    event_types: tuple[str, ...],
+    categories: tuple[str, ...],
+    windows: list[int],
+    target_indicators: tuple[str, ...],
+    spend: bool = False,
+) -> EventLog:
+    lumi, aurora, third = PROBE_BRANDS
+    rows = [
+        # a loyal buyer: same-day repeats, a long history, a review, a member who is active
+        event(0, "loyal", "purchase", lumi, amount="25.00", product_id="p1", channel="live"),
+        event(0, "loyal", "purchase", lumi, second=NOON + 1, amount="5.00", product_id="p2"),
+        event(3, "loyal", "purchase", lumi, amount="40.00", product_id="p1", order_id="o1"),
+        event(40, "loyal", "purchase", lumi, amount="12.50", product_id="p2", channel="onsite"),
+        event(200, "loyal", "purchase", lumi, amount="30.00", product_id="p1"),
+        event(400, "loyal", "purchase", lumi, amount="8.00", product_id="p1"),
+        event(2, "loyal", "review", lumi, rating="5", product_id="p1"),
+        event(5, "loyal", "share", lumi),
+        event(100, "loyal", "member_join", lumi),
+        # refunds larger than the purchases; a refund with no purchase in the log
+        event(20, "refunder", "purchase", lumi, "snacks", amount="10.00", product_id="p2"),
+        event(10, "refunder", "refund", lumi, "snacks", amount="60.00", product_id="p2"),
+        event(400, "refunder", "purchase", aurora, "snacks", amount="99.99", product_id="p3"),
+        event(7, "returner", "refund", aurora, "snacks", amount="15.00", product_id="p3"),
+        # a member with no activity in the last year, one who left
+        event(300, "idle_member", "member_join", lumi),
+        event(500, "idle_member", "purchase", lumi, amount="15.00", product_id="p1"),
+        event(1, "idle_member", "ad_impression", aurora),
+        event(200, "lapsed", "member_join", aurora),
+        event(60, "lapsed", "purchase", aurora, "snacks", amount="20.00", product_id="p3"),
+        event(50, "lapsed", "member_leave", aurora),
+        # browsers of every early stage
+        event(1, "browser", "ad_impression", lumi),
+        event(2, "browser", "ad_click", lumi),
+        event(6, "browser", "search", lumi, query_type="brand"),
+        event(10, "browser", "product_view", lumi, product_id="p1"),
+        event(3, "browser", "add_to_cart", aurora, "snacks", product_id="p3"),
+        event(14, "browser", "favorite", aurora, "snacks"),
+        event(20, "browser", "content_view", aurora, None),
+        # a dense multi-brand buyer, null categories, a bad review
+        *(
+            event(d, "multi", "purchase", b, c, amount=a, product_id=p)
+            for d, b, c, a, p in (
+                (1, lumi, "skincare", "50.00", "p2"),
+                (5, aurora, "snacks", "7.00", "p3"),
+                (30, third, None, "120.00", None),
+                (30, third, None, "0.00", None),
+                (90, lumi, None, "3.00", "p1"),
+                (181, aurora, "snacks", "45.00", "p4"),
+            )
+        ),
+        event(4, "multi", "review", aurora, "snacks", rating="2", product_id="p3"),
+        event(8, "multi", "member_join", third, None),
+    ]
+    # weekly sales of a product over a year, a product launched lately, one gone quiet,
+    # and enough products with recent sales for a top three
+    rows += [
+        event(7 * w + 1, f"weekly{w % 3}", "purchase", lumi, amount=f"{10 + w}.00", product_id="p1")
+        for w in range(0, 52, 4)
+    ]
+    rows += [event(d, "fan", "purchase", lumi, amount="9.90", product_id="p2") for d in (2, 9, 16)]
+    rows += [
+        event(d, f"fan{p}", "purchase", lumi, amount=a, product_id=p)
+        for p, d, a in (("p5", 4, "3.00"), ("p6", 11, "70.00"), ("p5", 25, "6.00"))
+    ]
+    # a product competing in a category it was seen in once (no products row: the
+    # category and launch are inferred from its events), and a new product whose sales
+    # neither rise nor fall
+    rows += [
+        event(3, "fan7", "purchase", lumi, "snacks", amount="80.00", product_id="p7"),
+        event(5, "fan8", "purchase", lumi, amount="10.00", product_id="p8"),
+        event(33, "fan8", "purchase", lumi, amount="10.00", product_id="p8"),
+    ]
+    # a category the brand stopped selling, and one it started
+    rows += [
+        event(500, "dropper", "purchase", lumi, "discontinued", amount="33.00"),
+        event(12, "starter", "purchase", lumi, "novelty", amount="21.00"),
+    ]
+    # users who were early in the funnel just before the usual flow periods began
+    rows += [
+        event(d, f"drifter{d}", t, b, "snacks" if b == aurora else "skincare")
+        for d in (10, 20, 33, 35, 40, 95, 190)
+        for t, b in (("ad_impression", lumi), ("product_view", aurora))
+    ]
+    # a crowd of repeat buyers in one target group: thresholds of tens of buyers
+    rows += [
+        event(d, f"crowd{i:02d}", "purchase", lumi, amount=f"{5 + i}.00", product_id="p1")
+        for i in range(CROWD)
+        for d in (10 + i, 120 + 3 * i)
+    ]
+    # purchases of every category long ago: replacement cycles, multi-year histories
+    rows += [
+        event(d, f"keeper{i}", "purchase", lumi, c, amount="499.00")
+        for i, c in enumerate(categories)
+        for d in (760 + 30 * i, 1100 + 30 * i)
+    ]
+    rows += [
+        event(d, "oldfan", "purchase", aurora, "snacks", amount="18.00", product_id="p4")
+        for d in (95, 120, 150)
+    ]
+    # every registered event type, on three brands and on and off the usual boundaries
+    extra_categories = (*categories, None)
+    for i, t in enumerate(event_types):
+        for j, d in enumerate((i % 7 + 1, 16 + i, 100 + 7 * i)):
+            rows.append(
+                event(
+                    d,
+                    f"sweep{(i + j) % 4}",
+                    t,
+                    PROBE_BRANDS[(i + j) % 3],
+                    extra_categories[(i + j) % len(extra_categories)],
+                    product_id=("p1", "p3", None)[(i + j) % 3],
+                    channel=("onsite", "live", "offline_store")[i % 3],
+                )
+            )
+    # both sides of every declared window, at the first and the last second of the day
+    for w in windows:
+        for d in (w - 1, w):
+            for second in (FIRST_SECOND, LAST_SECOND):
+                if d >= 0:
+                    rows.append(event(d, f"edge{w}", "purchase", lumi, second=second))
+                    rows.append(event(d, f"edge{w}", "product_view", aurora, "snacks", second))
+    users = sorted({r["user_id"] for r in rows})
+    users_table = tuple(
+        {
+            "user_id": u,
+            "target_group": GROUPS[0] if u.startswith("crowd") else (*GROUPS, None)[i % 5],
+            "circle": ("beauty", "tech", None)[i % 3],
+            "register_date": "2020-01-01",
+        }
+        for i, u in enumerate(users)
+    )
+    products_table = tuple(
+        {
+            "product_id": p,
+            "brand": b,
+            "category": c,
+            "launch_date": (AS_OF - timedelta(days=d)).isoformat(),
+            "list_price": price,
+        }
+        for p, b, c, d, price in (
+            ("p1", lumi, "skincare", 400, "30.00"),
+            ("p2", lumi, "skincare", 30, "10.00"),
+            ("p3", aurora, "snacks", 700, "20.00"),
+            ("p4", aurora, "snacks", 10, "45.00"),
+        )
+    )
+    targets_table = None
+    if target_indicators:  # every indicator: a current, a past, a zero and a future target
+        targets_table = tuple(
+            {
+                "brand": b,
+                "indicator": indicator,
+                "period_start": (AS_OF - timedelta(days=start)).isoformat(),
+                "period_end": (AS_OF - timedelta(days=end)).isoformat(),
+                "target_value": value,
+            }
+            for indicator in target_indicators
+            for b, start, end, value in (
+                (lumi, 29, 0, "2"),
+                (aurora, 60, 30, "1"),
+                (third, 29, 0, "0"),
+                (lumi, 10, -5, "3"),
+            )
+        )
+    spend_table = None
+    if spend:  # costs today, inside a month, on its last day and beyond it, per brand
+        spend_table = tuple(
+            {
+                "brand": b,
+                "date": (AS_OF - timedelta(days=days)).isoformat(),
+                "channel": channel,
+                "cost": cost,
+            }
+            for b, days, channel, cost in (
+                (lumi, 0, "live", "100.00"),
+                (lumi, 29, "onsite", "40.00"),
+                (lumi, 30, "onsite", "7.00"),
+                (aurora, 5, None, "60.00"),
+                (third, 400, "live", "9.00"),
+            )
+        )
+    return EventLog(
+        as_of=AS_OF,
+        events=tuple(rows),
+        users=users_table,
+        products=products_table,
+        brands=PROBE_BRANDS,
+        targets=targets_table,
+        spend=spend_table,
+        probe="dense",
+    )
