@@ -141,6 +141,14 @@ def _watch_signals() -> None:
 
 
 def _interrupted() -> NoReturn:
+    runs = sys.modules.get("brandlens.engine.runs")
+    for _ in range(3):  # the signal's own handler may still be pending: it raises once more
+        try:
+            if runs is not None:
+                runs.close_all()  # no run's directory outlives it, however it was stopped
+            break
+        except KeyboardInterrupt:
+            continue
     if _TERMINATED:
         say("brandlens: terminated")
         raise typer.Exit(EXIT_TERMINATED)

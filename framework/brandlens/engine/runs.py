@@ -71,6 +71,13 @@ def interrupt_all() -> None:
             ds.con.interrupt()
 
 
+def close_all() -> None:
+    """Close every open dataset: the last cleanup of an interrupted or terminated run."""
+    for ds in list(_OPEN):
+        with contextlib.suppress(Exception):
+            ds.close()
+
+
 Progress = Callable[[str], None]
 
 
@@ -462,12 +469,15 @@ class Dataset:
         return row[0] if row else None
 
     def close(self) -> None:
+        """Close the connection and remove the run's private directory (idempotent)."""
         from brandlens.engine import workdir
 
-        if self._owns_connection and hasattr(self, "con"):
-            self.con.close()
-        workdir.remove(self.workdir)
-        self.workdir = None
+        try:
+            if self._owns_connection and hasattr(self, "con"):
+                self.con.close()
+        finally:  # an interrupt arriving inside close() must not leave the directory behind
+            workdir.remove(self.workdir)
+            self.workdir = None
 
     def __enter__(self) -> Dataset:
         return self

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 _PREFIX = "brandlens-"
@@ -62,5 +63,11 @@ def make(base: str | Path | None = None) -> Path:
 
 
 def remove(path: Path | None) -> None:
-    if path is not None:
+    """Remove a run's directory; retried, since a spill file may appear while it goes."""
+    if path is None:
+        return
+    for _ in range(5):
         shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            return
+        time.sleep(0.02)
