@@ -34,7 +34,9 @@ def sections(ctx: ReportContext) -> list[ReportSection]:
         )
     )
     cells = ctx.keys_of("dream.mind_matrix")
-    rows = list(dict.fromkeys(k.partition("|")[0] for k in cells))
+    seen = list(dict.fromkeys(k.partition("|")[0] for k in cells))
+    # the ladder's order (Aware, Appeal, ...), as the structure's declared keys list it
+    rows = [s for s in stages if s in seen] + [s for s in seen if s not in stages]
     circles = sorted({k.partition("|")[2] for k in cells})
     for brand in ctx.brands:
         charts.append(
