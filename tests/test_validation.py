@@ -320,3 +320,70 @@ def test_the_gated_blank_check_equals_the_regular_expression():
         "generate_subscripts($v, 1) AS i)",
         {"v": ["", " ", "\t\n", " a", "!", "\u3000", "a "]},
     ).fetchone()[0] == [True, True, True, False, False, False, False]
+
+
+# Each adjacent pair of events reasons in REASONS' order, on one row that breaks both:
+# the earlier reason wins. Pairs that cannot meet on one row (a purchase is never a
+# review, a search never a review) are listed with why, so a new reason cannot slip in
+# unpaired. (row, the reason that must win, the reason it also breaks)
+D = "2025-06-01 04:00:00"
+PRECEDENCE = [
+    # user_id empty (required) and an event type nobody registered
+    (ev(D, "", "teleport"), "missing_required", "unknown_event_type"),
+    # an unregistered type and a ts no parser reads
+    (ev("not a time", "u", "teleport"), "unknown_event_type", "ts_unparseable"),
+    # an unreadable ts and a quantity that is not a number
+    (ev("not a time", "u", "add_to_cart", quantity="two"), "ts_unparseable", "bad_type"),
+    # a quantity that is not a number on a purchase without brand
+    (
+        ev(D, "u", "purchase", brand=None, amount="5", quantity="two"),
+        "bad_type",
+        "missing_brand",
+    ),
+    # a purchase without brand and without amount
+    (ev(D, "u", "purchase", brand=None), "missing_brand", "missing_amount"),
+    # a search without query_type and with a negative amount
+    (ev(D, "u", "search", amount="-1"), "missing_query_type", "negative_amount"),
+    # a review rated 9 with a negative amount
+    (ev(D, "u", "review", rating="9", amount="-1"), "negative_amount", "rating_out_of_range"),
+    # a review rated 9 with quantity 0
+    (
+        ev(D, "u", "review", rating="9", quantity="0"),
+        "rating_out_of_range",
+        "quantity_out_of_range",
+    ),
+    # quantity 0 and a query_type outside the list
+    (
+        ev(D, "u", "search", query_type="weird", quantity="0"),
+        "quantity_out_of_range",
+        "bad_query_type",
+    ),
+]
+NEVER_ON_ONE_ROW = {
+    ("excluded_by_mapping", "missing_required"): "covered with a mapping in test_robust_input",
+    ("missing_amount", "missing_rating"): "a purchase or refund is never a review",
+    ("missing_rating", "missing_query_type"): "a review is never a search",
+    ("bad_query_type", "cost_out_of_range"): "events and spend are different tables",
+}
+
+
+@pytest.mark.parametrize(("row", "first", "second"), PRECEDENCE, ids=[p[1] for p in PRECEDENCE])
+def test_the_earlier_of_two_adjacent_reasons_wins(events_dir, tmp_path, row, first, second):
+    out = tmp_path / "q.csv"
+    brandlens.validate(events_dir([GOOD, row]), quarantine_out=out)
+    got = [line.split(",")[2] for line in out.read_text().splitlines()[1:]]
+    assert got == [first], (first, second)
+    # the pair really is adjacent in the documented order
+    assert list(REASONS).index(second) == list(REASONS).index(first) + 1
+
+
+def test_every_adjacent_events_reason_pair_is_covered():
+    from itertools import pairwise
+
+    events_reasons = [
+        r for r in REASONS if r not in ("cost_out_of_range", "list_price_out_of_range")
+    ]
+    events_reasons = events_reasons[: events_reasons.index("bad_query_type") + 1]
+    pairs = set(pairwise(events_reasons))
+    covered = {(first, second) for _, first, second in PRECEDENCE} | set(NEVER_ON_ONE_ROW)
+    assert pairs <= covered, sorted(pairs - covered)
