@@ -15,6 +15,10 @@ EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
 
+class EngineInterrupted(Exception):
+    """Another engine (Spark) stopped a query because the run interrupted it."""
+
+
 def is_interrupt(e: BaseException) -> bool:
     """Ctrl-C as DuckDB reports it when it arrives during a query.
 
@@ -22,7 +26,9 @@ def is_interrupt(e: BaseException) -> bool:
     the 2.x Python client, a plain RuntimeError("Query interrupted"); callers that
     catch exceptions per indicator must let both through as an interrupt.
     """
-    if isinstance(e, KeyboardInterrupt) or type(e).__name__ == "InterruptException":
+    if isinstance(e, KeyboardInterrupt | EngineInterrupted):
+        return True
+    if type(e).__name__ == "InterruptException":
         return True
     return isinstance(e, RuntimeError) and str(e).strip() == "Query interrupted"
 

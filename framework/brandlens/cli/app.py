@@ -276,6 +276,22 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar o
 MemoryOpt = Annotated[
     str | None, typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 8GB.")
 ]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        help="Where the indicators run: duckdb (default) or spark (needs brandlens[spark] "
+        "and Java; BRANDLENS_ENGINE). Validation always runs on DuckDB (docs/engines.md).",
+    ),
+]
+SparkRemoteOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-remote",
+        help="With --engine spark: a Spark Connect address, e.g. sc://host:15002 "
+        "(default SPARK_REMOTE, else local[*]).",
+    ),
+]
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="DuckDB threads.")]
 TempOpt = Annotated[
     Path | None, typer.Option("--temp-directory", help="Where DuckDB spills to disk.")
@@ -370,16 +386,22 @@ def _config(
     temp: Path | None,
     query_timeout: float | None = None,
     methodology_budget: float | None = None,
+    engine: str | None = None,
+    spark_remote: str | None = None,
 ) -> Any:
     from brandlens.engine.runs import EngineConfig
 
-    return EngineConfig(
+    config = EngineConfig(
         memory_limit=memory,
         threads=threads,
         temp_directory=str(temp) if temp else None,
         query_timeout=query_timeout,
         methodology_budget=methodology_budget,
+        engine=engine,
+        spark_remote=spark_remote,
     )
+    config.engine_name()  # an unknown engine is a usage error before any data is read
+    return config
 
 
 @contextmanager
@@ -506,9 +528,20 @@ def compute(
     no_cache: NoCacheOpt = False,
     query_timeout: QueryTimeoutOpt = None,
     methodology_budget: BudgetOpt = None,
+    engine: EngineOpt = None,
+    spark_remote: SparkRemoteOpt = None,
 ) -> None:
     """Compute every indicator of the chosen methodologies, per brand."""
     with errors():
+        config = _config(
+            memory_limit,
+            threads,
+            temp_directory,
+            query_timeout,
+            methodology_budget,
+            engine,
+            spark_remote,
+        )
         result = _run(
             "compute",
             data,
@@ -521,7 +554,7 @@ def compute(
             timezone,
             strict,
             quiet,
-            _config(memory_limit, threads, temp_directory, query_timeout, methodology_budget),
+            config,
             no_cache,
         )
     emit(result, fmt, output, no_color)
@@ -999,6 +1032,37 @@ def schema(
             "funnel": FunnelReport.model_json_schema(),
         }
     write_output(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", output)
+
+
+@app.command()
+def sql(
+    indicator: Annotated[str, typer.Argument(help="Indicator id, e.g. fast.thriving.")],
+    dialect: Annotated[
+        str,
+        typer.Option(
+            "--dialect",
+            help="duckdb, spark, trino, hive, clickhouse, bigquery or postgres.",
+        ),
+    ] = "duckdb",
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="As-of date (default: the last local event date, in SQL)."),
+    ] = None,
+    param: ParamOpt = None,
+    brand: Annotated[
+        list[str] | None,
+        typer.Option("--brand", "-b", help="Brand to report (repeatable; default: every brand)."),
+    ] = None,
+    output: OutputOpt = None,
+) -> None:
+    """The complete SQL of one indicator in a warehouse's dialect, over the canonical tables."""
+    with errors():
+        from brandlens.engine.sqlexport import indicator_sql
+
+        text = indicator_sql(
+            indicator, dialect=dialect, as_of=as_of, params=_params(param), brands=brand
+        )
+        write_output(text, output)
 
 
 @app.command()

@@ -2,7 +2,7 @@
 
 Every query a methodology runs (its ladders and relations, indicator SQL, and
 ``ctx.query`` from Python indicators) runs under a :class:`QueryClock`. A query that
-passes its limit is interrupted through DuckDB's ``interrupt()`` from a timer thread
+passes its limit is interrupted through the engine's ``interrupt()`` from a timer thread
 and reported as :class:`QueryTimeout`, which the engine records as that indicator's
 error; the methodology's other indicators go on. A methodology also has a budget for
 all its queries together; once it is spent, its remaining queries fail at once.
@@ -16,12 +16,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from brandlens.errors import BrandlensError, is_interrupt
 
-if TYPE_CHECKING:  # pragma: no cover
-    import duckdb
+
+class Interruptible(Protocol):
+    """A DuckDB connection or a query engine: something whose running query can stop."""
+
+    def interrupt(self) -> None: ...
+
 
 DEFAULT_QUERY_TIMEOUT = 300.0
 """Seconds one plugin query may run (``--query-timeout``, BRANDLENS_QUERY_TIMEOUT)."""
@@ -90,7 +94,7 @@ class QueryClock:
 
     def __init__(
         self,
-        con: duckdb.DuckDBPyConnection,
+        con: Interruptible,
         per_query: float = DEFAULT_QUERY_TIMEOUT,
         budget: float = DEFAULT_METHODOLOGY_BUDGET,
     ) -> None:

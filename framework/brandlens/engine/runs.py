@@ -28,7 +28,8 @@ from pydantic import BaseModel, ValidationError
 
 from brandlens import __version__
 from brandlens.data.vocabulary import create_vocabulary_type, type_codes
-from brandlens.engine.deadline import QueryClock, QueryTimeout
+from brandlens.engine.deadline import QueryClock
+from brandlens.engine.engines import DuckDBEngine, QueryEngine
 from brandlens.engine.result import (
     DatasetInfo,
     EntityListing,
@@ -69,6 +70,10 @@ def interrupt_all() -> None:
     for ds in list(_OPEN):
         with contextlib.suppress(Exception):
             ds.con.interrupt()
+        engine = getattr(ds, "engine", None)
+        if engine is not None and engine.name != "duckdb":
+            with contextlib.suppress(Exception):
+                engine.interrupt()
 
 
 def close_all() -> None:
@@ -113,6 +118,18 @@ class EngineConfig:
     temp_directory: str | None = None
     query_timeout: float | None = None
     methodology_budget: float | None = None
+    engine: str | None = None
+    """Where runs execute: "duckdb" (default) or "spark" (``BRANDLENS_ENGINE``)."""
+    spark_remote: str | None = None
+    """A Spark Connect address (``sc://host:15002``); default ``SPARK_REMOTE``, else local."""
+
+    def engine_name(self) -> str:
+        from brandlens.engine.engines import ENGINES
+
+        name = (self.engine or os.environ.get("BRANDLENS_ENGINE") or "duckdb").strip().lower()
+        if name not in ENGINES:
+            raise UsageError(f"--engine: unknown engine {name!r} (available: {', '.join(ENGINES)})")
+        return name
 
     def timeouts(self) -> tuple[float, float]:
         """(seconds per plugin query, seconds per methodology); see ``engine.deadline``."""
@@ -259,9 +276,17 @@ class Dataset:
                 workdir.remove(self.workdir)
                 raise UsageError(f"engine settings rejected by DuckDB: {e}") from None
         _OPEN.add(self)
+        self.engine: QueryEngine = DuckDBEngine(self.con, self.type_codes)
+        """Where runs execute (``engine.engines``); validation always runs on DuckDB."""
         try:
             target = Path(into) if into is not None else None
             self._open(data, column_mapping, timezone, quarantine_out, strict, cache, target)
+            if (config or EngineConfig()).engine_name() == "spark":
+                from brandlens.engine.spark import SparkEngine
+
+                self.engine = SparkEngine(
+                    self.con, self.workdir, (config or EngineConfig()).spark_remote
+                )
         except BaseException:
             self.close()
             raise
@@ -550,12 +575,12 @@ class Dataset:
         """Resolve as_of and the brands; build the ``brands`` and ``members`` views."""
         day = self._as_of(as_of)
         brand_list = self._brands(brands)
-        self.con.execute(
-            "CREATE OR REPLACE TABLE brands AS SELECT unnest(CAST($brands AS VARCHAR[])) AS brand",
-            {"brands": brand_list},
-        )
-        self.con.execute(_MEMBERS_SQL, {"as_of": day})
+        self.engine.prepare(day, brand_list)
         return day, brand_list
+
+    def _duckdb_only(self, what: str) -> None:
+        if self.engine.name != "duckdb":
+            raise UsageError(f"{what} runs on DuckDB only, not on --engine {self.engine.name}")
 
     def entities(
         self,
@@ -570,6 +595,7 @@ class Dataset:
         Only the relations the table reads are materialised; the rows are those of the
         given brands (default: every brand), one per entity, in the table's order.
         """
+        self._duckdb_only("listing entities")
         (chosen,) = self._choose([methodology])
         declared = chosen.methodology.entities
         if table is None and len(declared) == 1:
@@ -619,6 +645,7 @@ class Dataset:
         flows between the two snapshots: (ladder, brand, from stage, to stage, users), where
         'none' is no stage. Only the ladders are materialised, no indicator runs.
         """
+        self._duckdb_only("counting ladder stages")
         (chosen,) = self._choose([methodology])
         parsed = parse_parameters(params or {}, [chosen], self.registry.event_types)
         day, brand_list = self._prepare(as_of, brands)
@@ -687,24 +714,6 @@ def _relabelled(meta: Any, source: Any) -> Any:
             t.source = source.tables[t.table].label
     meta.report = report
     return meta
-
-
-_MEMBERS_SQL = """
-CREATE OR REPLACE TABLE members AS
-SELECT user_id, brand FROM (
-  SELECT user_id, brand, event_type,
-    row_number() OVER (
-      PARTITION BY user_id, brand
-      ORDER BY ts DESC, (event_type = 'member_leave') DESC, event_id DESC
-    ) AS rn
-  FROM events
-  WHERE event_type IN ('member_join', 'member_leave')
-    AND brand IS NOT NULL
-    AND local_date <= CAST($as_of AS DATE)
-)
-WHERE rn = 1 AND event_type = 'member_join'
-"""
-"""Membership as of as_of: the last join/leave up to that date; a same-instant tie is a leave."""
 
 
 _FLOW_SQL = """
@@ -830,14 +839,31 @@ class _Run:
         self.binds = {"as_of": as_of, **params.model_dump()}
         self.failed: dict[str, str] = {}
         self.memo: dict[str, Any] = {}  # IndicatorContext.shared, per methodology run
-        self.clock = QueryClock(ds.con, *ds.timeouts)
-        own = [r.name for r in m.methodology.relations] + [x.name for x in m.methodology.ladders]
-        self.allowed = set(CANONICAL_VIEWS) | set(own)
+        self.engine = ds.engine
+        self.clock = QueryClock(self.engine, *ds.timeouts)
+        self.own = [r.name for r in m.methodology.relations] + [
+            x.name for x in m.methodology.ladders
+        ]
+        self.allowed = set(CANONICAL_VIEWS) | set(self.own)
+        self.unportable = self._unportable()
+
+    def _unportable(self) -> dict[str, str]:
+        """Relations and indicators whose SQL this engine cannot run, and why."""
+        if self.engine.name == "duckdb":
+            return {}
+        m = self.m.methodology
+        out = {}
+        for what, name, sql in [
+            *(("relation", r.name, r.sql) for r in m.relations),
+            *(("indicator", i.id, i.sql) for i in m.indicators if i.sql is not None),
+        ]:
+            why = self.engine.check(sql)
+            if why is not None:
+                out[name] = f"{what} {name!r}: {why}"
+        return out
 
     def execute(self) -> tuple[list[ResultRow], list[ErrorEntry], list[NotApplicable]]:
-        con = self.ds.con
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
-        con.execute("SET search_path = $p", {"p": f"{self.schema},main"})
+        self.engine.enter(self.schema, self.own)
         try:
             self._materialise()
             rows: list[ResultRow] = []
@@ -858,7 +884,7 @@ class _Run:
                     errors.append(self._error(ind, _message(e)))
             return rows, errors, skipped
         finally:
-            con.execute("SET search_path = 'main'")
+            self.engine.leave()
 
     def _error(self, ind: Indicator, message: str, brand: str | None = None) -> ErrorEntry:
         return ErrorEntry(methodology=self.m.name, indicator=ind.id, brand=brand, message=message)
@@ -872,8 +898,7 @@ class _Run:
         import duckdb
 
         con = self.ds.con
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
-        con.execute("SET search_path = $p", {"p": f"{self.schema},main"})
+        self.engine.enter(self.schema, self.own)
         try:
             self._materialise(self.m.relations_for_entity(entity.name))
             for rel in self.m.relations_for_entity(entity.name):
@@ -921,11 +946,11 @@ class _Run:
                 con.execute(f"DROP TABLE IF EXISTS {target}")
             return names, rows
         finally:
-            con.execute("SET search_path = 'main'")
+            self.engine.leave()
 
     def ladder_table(self, ladder: StageLadder) -> str:
         """Materialise ``ladder`` (as declared, or with other snapshots) and name its table."""
-        sql, binds = ladder.compile(self.params.model_dump(), self.ds.type_codes)
+        sql, binds = ladder.compile(self.params.model_dump(), self.engine.type_codes)
         binds = {k: v for k, v in binds.items() if f"${k}" in sql}
         if "as_of" in binds:
             binds["as_of"] = self.as_of
@@ -950,10 +975,12 @@ class _Run:
             if broken:
                 self.failed[name] = self.failed[broken[0]]
                 continue
-            target = f"{quote_ident(self.schema)}.{quote_ident(name)}"
+            if name in self.unportable:
+                self.failed[name] = self.unportable[name]
+                continue
             try:
                 if name in ladders:
-                    sql, binds = ladders[name].compile(params, self.ds.type_codes)
+                    sql, binds = ladders[name].compile(params, self.engine.type_codes)
                     binds = {k: v for k, v in binds.items() if f"${k}" in sql}
                     if "as_of" in binds:
                         binds["as_of"] = self.as_of
@@ -961,8 +988,8 @@ class _Run:
                     sql = relations[name].sql
                     binds = self._bind(self.m.relation_sql[name].parameters)
                 with self.clock.limit(f"relation {name!r}"):
-                    self.ds.con.execute(f"CREATE OR REPLACE TABLE {target} AS {sql}", binds)
-            except QueryTimeout as e:
+                    self.engine.materialise(name, sql, binds)
+            except BrandlensError as e:  # a timeout, or a query the engine refused
                 self.failed[name] = e.message
             except (duckdb.Error, ValueError, TypeError, KeyError) as e:
                 if is_interrupt(e):
@@ -988,6 +1015,8 @@ class _Run:
         for rel in self.m.relations_needed([ind.id]):
             if rel in self.failed:
                 raise BrandlensError(self.failed[rel])
+        if ind.id in self.unportable:
+            raise BrandlensError(self.unportable[ind.id])
         if ind.sql is not None:
             values = self._sql_values(ind)
         else:
@@ -1009,15 +1038,13 @@ class _Run:
         if unknown:
             raise BrandlensError(f"query uses unknown parameter(s) {sorted(unknown)}")
         with self.clock.limit(f"indicator {ind.id!r}"):
-            return self.ds.con.execute(sql, self._bind(checked.parameters, extra)).fetchall()
+            return self.engine.fetch(sql, self._bind(checked.parameters, extra))[1]
 
     def _sql_values(self, ind: Indicator) -> list[Value]:
         checked = self.m.indicator_sql[ind.id]
         assert ind.sql is not None
         with self.clock.limit(f"indicator {ind.id!r}"):
-            cur = self.ds.con.execute(ind.sql, self._bind(checked.parameters))
-            fetched = cur.fetchall()
-        names = [d[0] for d in cur.description or []]
+            names, fetched = self.engine.fetch(ind.sql, self._bind(checked.parameters))
         needed = {"brand", "value"} | ({"key"} if ind.dimension else set())
         if not needed <= set(names):
             raise BrandlensError(f"SQL returned columns {names}, needs {sorted(needed)}")

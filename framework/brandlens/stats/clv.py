@@ -370,6 +370,8 @@ def _minimise_here(
 
 WEEK = 7.0
 
+# Means are an exact (decimal) sum over a count, divided once in floating point: the same
+# operations on every engine, so DuckDB and Spark give the fit the same inputs bit for bit.
 CUSTOMER_SUMMARY_SQL = """
 WITH days AS (
   SELECT brand, user_id, local_date, sum(amount) AS value
@@ -386,8 +388,8 @@ SELECT brand,
        count(*) - 1 AS x,
        (max(local_date) - min(local_date)) / 7.0 AS tx,
        (CAST($as_of AS DATE) - min(local_date)) / 7.0 AS t,
-       CAST(avg(value) FILTER (WHERE k > 1) AS DOUBLE) AS m,
-       CAST(avg(value) AS DOUBLE) AS day_value
+       CAST(sum(value) FILTER (WHERE k > 1) AS DOUBLE) / count(value) FILTER (WHERE k > 1) AS m,
+       CAST(sum(value) AS DOUBLE) / count(value) AS day_value
 FROM ranked
 GROUP BY brand, user_id
 ORDER BY brand, x, tx, t, m, day_value

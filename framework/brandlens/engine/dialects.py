@@ -1,0 +1,347 @@
+"""Plugin SQL (DuckDB dialect) in another engine's dialect, through SQLGlot's syntax tree.
+
+Plugins write SQL once, for DuckDB. To run it elsewhere the core parses it, renames
+the tables it reads, optionally replaces ``$name`` parameters by typed literals, and
+rewrites the few DuckDB constructs a target lacks before SQLGlot writes the target
+dialect:
+
+- ``WITH x AS MATERIALIZED (...)``: the hint is dropped (a plan hint, not a meaning);
+- ``GROUP BY ALL`` / ``ORDER BY ALL`` where the target lacks them: the projection's
+  non-aggregate expressions / every output position;
+- ``date − date`` (whole days in DuckDB) as ``DATEDIFF`` by days;
+- ``date ± integer`` where the target has no such arithmetic: ``DATE_ADD``/``DATE_SUB``;
+- ``a / b`` as ``CAST(a AS DOUBLE) / b`` and ``avg(x)`` as
+  ``CAST(sum(x) AS DOUBLE) / count(x)``: DuckDB divides and averages in floating point
+  over exact sums (decimal or integer operands alike), many targets keep decimals at a
+  fixed scale;
+- ``sum(x ORDER BY y)`` (DuckDB orders an aggregate's input, e.g. for reproducible
+  floating-point sums) without the order where the target has no ordered aggregates,
+  and ``list_sum(list(x …))`` as ``sum(x)``.
+
+Types come from SQLGlot's type annotation over the schema of the tables read (the
+canonical tables, and a relation's columns as the engine reports them). Where a type
+is unknown, a side counts as a date when it is a ``CAST(… AS DATE)``, a column whose
+name is ``local_date`` or ends in ``_date``, or such an expression in parentheses or
+plus/minus days.
+
+A construct SQLGlot cannot write for the target raises :class:`NotPortable` naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from brandlens.errors import PluginError
+
+DIALECTS: tuple[str, ...] = (
+    "duckdb",
+    "spark",
+    "trino",
+    "hive",
+    "clickhouse",
+    "bigquery",
+    "postgres",
+)
+"""Targets ``brandlens sql`` writes and the tests snapshot."""
+
+_NO_GROUP_BY_ALL = {"trino", "hive", "postgres"}
+_NO_ORDER_BY_ALL = {"trino", "hive", "postgres", "bigquery"}
+_NO_DATE_INT_ARITHMETIC = {"trino", "hive", "bigquery"}
+
+
+class NotPortable(PluginError):
+    """Plugin SQL that SQLGlot cannot write in the target dialect."""
+
+
+def parse(sql: str) -> Any:
+    """One DuckDB statement as a SQLGlot expression."""
+    import sqlglot
+
+    return sqlglot.parse_one(sql, read="duckdb")
+
+
+def rename_tables(tree: Any, names: Mapping[str, str]) -> Any:
+    """Tables read under ``names`` (unqualified or in schema ``main``) get their new name.
+
+    CTE names shadow tables: a query's own ``WITH buyers AS`` is left alone.
+    """
+    from sqlglot import exp
+
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+
+    def rename(node: Any) -> Any:
+        if isinstance(node, exp.Table) and not node.args.get("catalog"):
+            db = node.args.get("db")
+            if (db is None or db.name == "main") and node.name in names:
+                if db is None and node.name in ctes:
+                    return node
+                alias = node.args.get("alias")
+                new = exp.to_table(names[node.name])
+                new.set("alias", alias)
+                return new
+            if db is not None and db.name == "main":  # the run's tables are unqualified
+                new = exp.to_table(node.name)
+                new.set("alias", node.args.get("alias"))
+                return new
+        return node
+
+    return tree.transform(rename)
+
+
+def literal(value: Any) -> Any:
+    """A Python value as a typed SQL literal (dates as ``CAST('…' AS DATE)``)."""
+    from sqlglot import exp
+
+    if value is None:
+        return exp.null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, datetime):
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), "TIMESTAMP")
+    if isinstance(value, date):
+        return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
+    if isinstance(value, int):
+        return exp.Literal.number(value)
+    if isinstance(value, float):
+        return exp.Literal.number(repr(value))
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    if isinstance(value, list | tuple):
+        return exp.Array(expressions=[literal(v) for v in value])
+    raise TypeError(f"cannot write {type(value).__name__} as a SQL literal")
+
+
+def inline_parameters(tree: Any, binds: Mapping[str, Any]) -> Any:
+    """Replace every ``$name`` by the typed literal of ``binds[name]``."""
+    from sqlglot import exp
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, exp.Placeholder) and node.name in binds:
+            return literal(binds[node.name])
+        if isinstance(node, exp.Parameter):
+            name = node.this.name if isinstance(node.this, exp.Expression) else str(node.this)
+            if name in binds:
+                return literal(binds[name])
+        return node
+
+    return tree.transform(inline)
+
+
+def type_dates(tree: Any, binds: Mapping[str, Any]) -> Any:
+    """``$name`` bound to a date as ``CAST($name AS DATE)``, so its arithmetic is typed."""
+    from sqlglot import exp
+
+    def cast(node: Any) -> Any:
+        if isinstance(node, exp.Placeholder) and isinstance(binds.get(node.name), date):
+            parent = node.parent
+            if not (isinstance(parent, exp.Cast) and parent.to.is_type(exp.DataType.Type.DATE)):
+                return exp.cast(node.copy(), "DATE")
+        return node
+
+    return tree.transform(cast)
+
+
+def _cast_outside_generator(tree: Any) -> Any:
+    """``CAST(unnest(list) AS T)`` as ``unnest(CAST(list AS T[]))``: Spark and others take
+    no generator inside an expression."""
+    from sqlglot import exp
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, exp.Cast) and isinstance(node.this, exp.Unnest | exp.Explode):
+            gen = node.this
+            inner = gen.expressions[0] if isinstance(gen, exp.Unnest) else gen.this
+            array = exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[node.to], nested=True)
+            cast = exp.Cast(this=inner, to=array)
+            if isinstance(gen, exp.Unnest):
+                return exp.Unnest(expressions=[cast])
+            return exp.Explode(this=cast)
+        return node
+
+    return tree.transform(rewrite)
+
+
+def _is_date(node: Any) -> bool:
+    from sqlglot import exp
+
+    known = getattr(node, "type", None)
+    if known is not None and not known.is_type(exp.DataType.Type.UNKNOWN):
+        return known.is_type(exp.DataType.Type.DATE)
+    if isinstance(node, exp.Paren):
+        return _is_date(node.this)
+    if isinstance(node, exp.Cast):
+        return node.to.is_type(exp.DataType.Type.DATE)
+    if isinstance(node, exp.Column):
+        return node.name == "local_date" or node.name.endswith("_date")
+    if isinstance(node, exp.DateAdd | exp.DateSub):
+        return True
+    if isinstance(node, exp.Sub | exp.Add):
+        return _is_date(node.this) and not _is_date(node.expression)
+    return False
+
+
+def _date_arithmetic(tree: Any) -> Any:
+    """``date - n`` / ``date + n`` (n days) as ``DATE_SUB``/``DATE_ADD``."""
+    from sqlglot import exp
+
+    def rewrite(node: Any) -> Any:
+        date_minus_days = _is_date(node.this) and not _is_date(node.expression)
+        if isinstance(node, exp.Sub | exp.Add) and date_minus_days:
+            kind = exp.DateSub if isinstance(node, exp.Sub) else exp.DateAdd
+            return kind(this=node.this, expression=node.expression, unit=exp.var("DAY"))
+        return node
+
+    return tree.transform(rewrite)
+
+
+def _date_differences(tree: Any) -> Any:
+    """``date - date`` (a whole number of days in DuckDB) as a day difference."""
+    from sqlglot import exp
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, exp.Sub) and _is_date(node.this) and _is_date(node.expression):
+            return exp.DateDiff(this=node.this, expression=node.expression, unit=exp.var("DAY"))
+        return node
+
+    return tree.transform(rewrite)
+
+
+def _float_division(tree: Any) -> Any:
+    """``a / b`` divides in floating point, as DuckDB's ``/`` does."""
+    from sqlglot import exp
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, exp.Div) and not isinstance(node.this, exp.Cast):
+            return exp.Div(this=exp.cast(node.this, "DOUBLE"), expression=node.expression)
+        if isinstance(node, exp.Filter) and isinstance(node.this, exp.Avg):
+            return _exact_mean(node.this.this, node.expression)
+        if isinstance(node, exp.Avg) and not isinstance(node.parent, exp.Filter | exp.Window):
+            return _exact_mean(node.this, None)
+        return node
+
+    return tree.transform(rewrite)
+
+
+def _exact_mean(value: Any, where: Any) -> Any:
+    """DuckDB's mean: the exact sum (of decimals too) over the count, in floating point."""
+    from sqlglot import exp
+
+    def filtered(agg: Any) -> Any:
+        return agg if where is None else exp.Filter(this=agg, expression=where.copy())
+
+    total = filtered(exp.Sum(this=value.copy()))
+    count = filtered(exp.Count(this=value.copy()))
+    return exp.Div(this=exp.cast(total, "DOUBLE"), expression=count)
+
+
+_ORDER_FREE = ("Sum", "Count", "Min", "Max", "Avg")
+
+
+def _unordered_aggregates(tree: Any) -> Any:
+    """Aggregates whose result does not depend on order lose their ``ORDER BY``; the
+    sum of a list aggregate becomes the sum."""
+    from sqlglot import exp
+
+    def rewrite(node: Any) -> Any:
+        if type(node).__name__ in _ORDER_FREE and isinstance(node.this, exp.Order):
+            node.set("this", node.this.this)
+        if (
+            isinstance(node, exp.Anonymous)
+            and node.name.lower() == "list_sum"
+            and len(node.expressions) == 1
+            and isinstance(node.expressions[0], exp.ArrayAgg)
+        ):
+            inner = node.expressions[0].this
+            return exp.Sum(this=inner.this if isinstance(inner, exp.Order) else inner)
+        return node
+
+    return tree.transform(rewrite)
+
+
+def annotate(tree: Any, schema: Mapping[str, Mapping[str, str]]) -> Any:
+    """The tree qualified and typed over ``schema`` (table -> column -> DuckDB type), or
+    the tree as it was when SQLGlot cannot resolve every column."""
+    from sqlglot.optimizer.annotate_types import annotate_types
+    from sqlglot.optimizer.qualify import qualify
+
+    try:
+        qualified = qualify(
+            tree.copy(),
+            schema=dict(schema),
+            dialect="duckdb",
+            quote_identifiers=False,
+            expand_stars=True,
+            validate_qualify_columns=False,
+        )
+        return annotate_types(qualified, schema=dict(schema), dialect="duckdb")
+    except Exception:  # SQLGlot's optimizer is best effort; the name rules remain
+        return tree
+
+
+def _group_order_all(tree: Any, group: bool, order: bool) -> Any:
+    """``GROUP BY ALL`` / ``ORDER BY ALL`` spelled out for targets that lack them."""
+    from sqlglot import exp
+
+    for select in tree.find_all(exp.Select):
+        g = select.args.get("group")
+        if group and g is not None and g.args.get("all"):
+            keys = [
+                (p.this if isinstance(p, exp.Alias) else p).copy()
+                for p in select.expressions
+                if not p.find(exp.AggFunc) or p.find(exp.Window)
+            ]
+            select.set("group", exp.Group(expressions=keys))
+        o = select.args.get("order")
+        if order and o is not None and _order_all(o):
+            ordered = o.expressions[0]
+            desc = bool(ordered.args.get("desc"))
+            keys = [
+                exp.Ordered(this=exp.Literal.number(i + 1), desc=desc)
+                for i in range(len(select.expressions))
+            ]
+            select.set("order", exp.Order(expressions=keys))
+    return tree
+
+
+def _order_all(order: Any) -> bool:
+    from sqlglot import exp
+
+    items = order.expressions
+    if len(items) != 1 or not isinstance(items[0], exp.Ordered):
+        return False
+    key = items[0].this
+    return (isinstance(key, exp.Column) and key.name.upper() == "ALL" and not key.table) or (
+        isinstance(key, exp.Var) and key.name.upper() == "ALL"
+    )
+
+
+def _drop_materialized(tree: Any) -> Any:
+    from sqlglot import exp
+
+    for cte in tree.find_all(exp.CTE):
+        if cte.args.get("materialized") is not None:
+            cte.set("materialized", None)
+    return tree
+
+
+def to_dialect(tree: Any, dialect: str, *, pretty: bool = False) -> str:
+    """The expression in ``dialect``, with the core's rewrites; NotPortable when it cannot."""
+    from sqlglot.errors import ErrorLevel, UnsupportedError
+
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r}")
+    tree = tree.copy()
+    if dialect != "duckdb":
+        tree = _drop_materialized(tree)
+        tree = _cast_outside_generator(tree)
+        tree = _unordered_aggregates(tree)
+        tree = _date_differences(tree)
+        tree = _float_division(tree)
+        tree = _group_order_all(tree, dialect in _NO_GROUP_BY_ALL, dialect in _NO_ORDER_BY_ALL)
+        if dialect in _NO_DATE_INT_ARITHMETIC:
+            tree = _date_arithmetic(tree)
+    try:
+        return tree.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError as e:
+        raise NotPortable(f"not portable to {dialect}: {str(e).splitlines()[0]}") from None
