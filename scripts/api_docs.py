@@ -1,15 +1,18 @@
 """Regenerate docs/api.md: the reference of everything a plugin may import.
 
 The page is built from the public modules' ``__all__``, signatures, pydantic
-fields and docstrings, so it cannot say something the code does not.
+fields, docstrings and (for a constant) its value and the docstring written under
+its assignment, so it cannot say something the code does not.
 tests/test_docs.py fails when the page is out of date (run this script after
 changing a public docstring) and runs every example on it.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import inspect
+import itertools
 import re
 import typing
 from importlib import import_module
@@ -44,6 +47,34 @@ def public_names(module: str) -> list[str]:
     return list(import_module(module).__all__)
 
 
+def is_data(obj: Any) -> bool:
+    """A public constant (a mapping, a tuple), documented by the docstring under it."""
+    return not callable(obj)
+
+
+def docstring(module: str, name: str) -> str:
+    """The docstring of a public name: its own, or for data the string literal written under
+    its assignment in the module that defines it (brandlens.plugin re-exports lazily)."""
+    obj = getattr(import_module(module), name)
+    if not is_data(obj):
+        return inspect.getdoc(obj) or ""
+    defining = getattr(import_module(module), "PUBLIC", {}).get(name, module)
+    body = ast.parse(inspect.getsource(import_module(defining))).body
+    for node, after in itertools.pairwise(body):
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        if (
+            isinstance(target, ast.Name)
+            and target.id == name
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            return inspect.cleandoc(after.value.value)
+    return ""
+
+
 def _type(annotation: Any) -> str:
     text = annotation.__name__ if isinstance(annotation, type) else repr(annotation)
     text = re.sub(r"\b(?:typing|collections\.abc|datetime|brandlens(?:\.\w+)*)\.", "", text)
@@ -64,8 +95,12 @@ def _default(value: Any) -> str:
 
 
 def _doc(obj: Any) -> str:
+    """An object's docstring as Markdown."""
+    return _markdown(inspect.getdoc(obj) or "")
+
+
+def _markdown(text: str) -> str:
     """A docstring as Markdown: ``Example::`` blocks become Python code fences."""
-    text = inspect.getdoc(obj) or ""
     out: list[str] = []
     lines = text.splitlines()
     i = 0
@@ -161,9 +196,22 @@ def _members(obj: type) -> list[str]:
     return [*out, ""] if out else []
 
 
+def _value(obj: Any) -> list[str]:
+    """A constant's value: a mapping as a key | value table, anything else as its repr."""
+    if not isinstance(obj, typing.Mapping):
+        return [f"Value: `{obj!r}`", ""]
+    out = ["| key | value |", "|---|---|"]
+    for key, value in obj.items():
+        shown = ", ".join(f"`{v}`" for v in value) if isinstance(value, tuple) else f"`{value!r}`"
+        out.append(f"| `{key}` | {shown} |")
+    return [*out, ""]
+
+
 def entry(module: str, name: str) -> str:
     obj = getattr(import_module(module), name)
-    if isinstance(obj, type):
+    if is_data(obj):
+        parts = [f"### `{name}`", "", _markdown(docstring(module, name)), "", *_value(obj)]
+    elif isinstance(obj, type):
         head = f"### class `{name}`"
         parts = [head, "", _doc(obj), "", *_fields(obj), *_members(obj)]
     else:
@@ -178,11 +226,11 @@ def page() -> str:
     sections.append("## `brandlens`\n\n### `hookimpl`\n\n" + _doc_of_hookimpl(brandlens) + "\n")
     for module in MODULES:
         sections.append(f"## `{module}`\n\n{_doc(import_module(module))}\n")
-        classes = [
-            n for n in public_names(module) if isinstance(getattr(import_module(module), n), type)
-        ]
-        functions = [n for n in public_names(module) if n not in classes]
-        sections += [entry(module, n) for n in classes + functions]
+        objects = {n: getattr(import_module(module), n) for n in public_names(module)}
+        classes = [n for n, obj in objects.items() if isinstance(obj, type)]
+        data = [n for n, obj in objects.items() if is_data(obj)]
+        functions = [n for n in objects if n not in classes and n not in data]
+        sections += [entry(module, n) for n in classes + functions + data]
     return "\n".join(sections).rstrip() + "\n"
 
 

@@ -286,3 +286,20 @@ def test_internal_tables_are_out_of_reach(register_plugin, events_dir):
         names = [r[0] for r in ds.con.execute(resolvable).fetchall()]
     # the stored tables and the quarantine live in the store's own schema, off the path
     assert sorted(names) == sorted(["events", "users", "products", "targets", "spend"])
+
+
+def test_event_groups_are_disjoint_read_only_groups_of_core_types():
+    from brandlens.data.schema import CORE_EVENT_TYPES
+    from brandlens.plugin import EVENT_GROUPS
+
+    # written out: what FAST's Awareness and 4A's Aware read, and the engagement FAST's
+    # Interest (with member_join) and 4A's Appeal (with ad_click) read, in this order
+    assert list(EVENT_GROUPS) == ["exposure", "engagement"]
+    assert " ".join(EVENT_GROUPS["exposure"]) == "ad_impression content_view product_view"
+    assert " ".join(EVENT_GROUPS["engagement"]) == (
+        "store_visit favorite add_to_cart follow consult coupon_claim"
+    )
+    members = [t for group in EVENT_GROUPS.values() for t in group]
+    assert set(members) <= set(CORE_EVENT_TYPES) and len(members) == len(set(members))
+    with pytest.raises(TypeError):
+        EVENT_GROUPS["exposure"] = ("purchase",)  # type: ignore[index]

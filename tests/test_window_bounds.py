@@ -1,15 +1,21 @@
 """Every window bound of every built-in methodology, by hand: an event on day W − 1 before
-d is in the W-day window, on day W it is out (#17, item 6). Days are local dates in
+d is in the W-day window, on day W it is out (#17, items 6 and 1). Days are local dates in
 Asia/Shanghai (UTC+8): each case is run at 23:30 and at 00:30 local time on the boundary
-day (00:30 local is 16:30 UTC of the day before, so a window on UTC dates fails)."""
+day (00:30 local is 16:30 UTC of the day before, so a window on UTC dates fails).
+
+A snapshot offset (a flow's d − P) is a bound of the same kind: an event on day P − 1 is
+after the snapshot (the user is new since), on day P it is seen there. Every ``*_days``
+parameter of a built-in spec has a case here or is in NOT_WINDOWS with the reason."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
 
 import brandlens
+from brandlens.plugin.host import registry
 from conftest import ev, write_csv
 
 D = date(2025, 6, 30)
@@ -24,6 +30,21 @@ def at(days_before: int, local: str) -> str:
 
 def buy(ts, user="u", **kw):
     return ev(ts, user, "purchase", category="c", product_id="p1", amount="10", **kw)
+
+
+def sale(ts, product, amount, user="u"):
+    """A purchase of a product in category c (SUPER's stages are per product)."""
+    return ev(ts, user, "purchase", category="c", product_id=product, amount=str(amount))
+
+
+def view(ts, product="p1"):
+    """A product view: SUPER takes a product's first event as its launch."""
+    return ev(ts, "u", "product_view", category="c", product_id=product)
+
+
+def phone(ts):
+    """A purchase in DREAM's default durable category."""
+    return ev(ts, "u", "purchase", category="smartphones", product_id="x1", amount="3000")
 
 
 # (methodology, window, W, events(ts), indicator, key, field, value in, value out)
@@ -84,6 +105,19 @@ CASES = [
         "fast.thriving",
         None,
         "numerator",
+        1,
+        0,
+    ),
+    # FAST: the flow's snapshot d − 7; a purchase on day 6 is after it (none>P), on day 7
+    # it is seen there (P>P)
+    (
+        "fast",
+        "advancing_period_days",
+        7,
+        lambda ts: [buy(ts)],
+        "fast.flow",
+        "none>P",
+        "value",
         1,
         0,
     ),
@@ -154,6 +188,19 @@ CASES = [
         1,
         0,
     ),
+    # the flow's snapshot d − 30: a purchase on day 29 is new since (none>A3; one purchase
+    # day is Act, not Advocate), on day 30 it is A3 then and now
+    (
+        "goal",
+        "flow_period_days",
+        30,
+        lambda ts: [buy(ts)],
+        "goal.flow",
+        "none>A3",
+        "value",
+        1,
+        0,
+    ),
     # DREAM: each stage's look-back; Retain = a purchase (10 days ago) and a signal
     (
         "dream",
@@ -211,6 +258,42 @@ CASES = [
         0,
     ),
     ("dream", "flow_period_days", 30, lambda ts: [buy(ts)], "dream.buyers", None, "value", 1, 0),
+    # the flow's snapshot d − 30: a purchase on day 29 is new since (none>Purchase)
+    (
+        "dream",
+        "flow_period_days",
+        30,
+        lambda ts: [buy(ts)],
+        "dream.flow",
+        "none>Purchase",
+        "value",
+        1,
+        0,
+    ),
+    # replacement: a last smartphone purchase 729 days old is within the cycle (not due),
+    # 730 days old is due; 1824 days old is still counted, 1825 days old no longer
+    (
+        "dream",
+        "replacement_cycle_days",
+        730,
+        lambda ts: [phone(ts)],
+        "dream.replacement_due",
+        None,
+        "value",
+        0,
+        1,
+    ),
+    (
+        "dream",
+        "replacement_horizon_days",
+        1825,
+        lambda ts: [phone(ts)],
+        "dream.replacement_due",
+        None,
+        "value",
+        1,
+        0,
+    ),
     # GROW: day 364 is in P1 (+10), day 365 in P0 (-10); day 729 in P0, day 730 in neither
     ("grow", "period_days", 365, lambda ts: [buy(ts)], "grow.gmv_change", None, "value", 10, -10),
     (
@@ -224,7 +307,148 @@ CASES = [
         -10,
         0,
     ),
-    # SUPER: quality and rating windows
+    # SUPER: recent GMV is the 28 days [d − 27, d]; the top-3 share's denominator is it
+    (
+        "super",
+        "recent_days",
+        28,
+        lambda ts: [buy(ts)],
+        "super.top3_share",
+        None,
+        "denominator",
+        10,
+        0,
+    ),
+    # previous GMV is [d − 55, d − 28]: p1 (first seen day 100, so not New) sells 10 today
+    # and 10 on day 55: recent = previous, Mature; on day 56 previous is 0, so Growth. p2
+    # sells 100 today and is the category's one Hit (⌈10% × 2⌉ = 1), which keeps p1 out
+    (
+        "super",
+        "2 * recent_days",
+        56,
+        lambda ts: [
+            view(at(100, "12:00:00")),
+            sale(at(0, "12:00:00"), "p1", 10),
+            sale(ts, "p1", 10),
+            sale(at(0, "12:00:00"), "p2", 100),
+        ],
+        "super.products",
+        "Mature",
+        "value",
+        1,
+        0,
+    ),
+    # Exit = launched more than 60 days ago and no purchase in [d − 59, d]: p1, first seen
+    # day 100, last bought on day 59 is not Exit (it is Decline: no recent or previous
+    # GMV); last bought on day 60 it is
+    (
+        "super",
+        "exit_days",
+        60,
+        lambda ts: [view(at(100, "12:00:00")), buy(ts)],
+        "super.products",
+        "Exit",
+        "value",
+        0,
+        1,
+    ),
+    # ... and the launch side: "launched more than 60 days ago" is d − launch > 60, so a
+    # product first seen (never bought) on day 60 is not Exit yet (it is New), on day 61
+    # it is; W = exit_days + 1
+    (
+        "super",
+        "exit_days + 1 (launch age)",
+        61,
+        lambda ts: [view(ts)],
+        "super.products",
+        "Exit",
+        "value",
+        0,
+        1,
+    ),
+    # the new-product share's GMV is the 90 days [d − 89, d]: p1 (first seen day 200, not
+    # new) bought on day 89 is in the denominator, on day 90 not
+    (
+        "super",
+        "new_days",
+        90,
+        lambda ts: [view(at(200, "12:00:00")), buy(ts)],
+        "super.new_product_gmv_share",
+        None,
+        "denominator",
+        10,
+        0,
+    ),
+    # ... and its buyers the same 90 days
+    (
+        "super",
+        "new_days",
+        90,
+        lambda ts: [view(at(200, "12:00:00")), buy(ts)],
+        "super.new_product_penetration",
+        None,
+        "denominator",
+        1,
+        0,
+    ),
+    # New = d − launch < 90: p1 first seen on day 89 (bought yesterday) is new, its 10 in
+    # the share's numerator; first seen on day 90 it is not
+    (
+        "super",
+        "new_days (launch age)",
+        90,
+        lambda ts: [view(ts), buy(at(1, "12:00:00"))],
+        "super.new_product_gmv_share",
+        None,
+        "numerator",
+        10,
+        0,
+    ),
+    # ... and the New stage: p1 first seen on day 89 is New, on day 90 Growth (it sold 10
+    # yesterday, nothing before); p2 (100 yesterday) is the Hit, which keeps p1 out of Hit
+    (
+        "super",
+        "new_days (launch age)",
+        90,
+        lambda ts: [
+            view(ts),
+            sale(at(1, "12:00:00"), "p1", 10),
+            sale(at(1, "12:00:00"), "p2", 100),
+        ],
+        "super.products",
+        "New",
+        "value",
+        1,
+        0,
+    ),
+    # the flow's snapshot d − 28: p1 first seen on day 27 was unknown then (none>New),
+    # first seen on day 28 it was New then and is New now
+    (
+        "super",
+        "flow_period_days",
+        28,
+        lambda ts: [view(ts)],
+        "super.product_flow",
+        "none>New",
+        "value",
+        1,
+        0,
+    ),
+    # the oldest weekly snapshot is d − 357 (52 weeks); its recent GMV is [d − 384,
+    # d − 357]: a lone purchase on day 384 makes p1 a Hit there and at no other snapshot
+    # (1 week); on day 385 p1 is never a Hit, so there is no longevity
+    (
+        "super",
+        "7 * (history_weeks - 1) + recent_days",
+        385,
+        lambda ts: [buy(ts)],
+        "super.hit_longevity_weeks",
+        None,
+        "value",
+        1,
+        None,
+    ),
+    # quality and rating windows
     (
         "super",
         "quality_window_days",
@@ -260,7 +484,67 @@ CASES = [
         1,
         0,
     ),
+    # the second-order cohort is first purchases in [d − 119, d − 60]: day 59 is too late
+    # (not yet observed for 60 days), day 60 is in; day 119 is in, day 120 out
+    (
+        "argo",
+        "second_order_days",
+        60,
+        lambda ts: [buy(ts)],
+        "argo.second_order_rate",
+        None,
+        "denominator",
+        0,
+        1,
+    ),
+    (
+        "argo",
+        "2 * second_order_days",
+        120,
+        lambda ts: [buy(ts)],
+        "argo.second_order_rate",
+        None,
+        "denominator",
+        1,
+        0,
+    ),
+    # a second purchase day at most 60 days after the first counts: first on day 60 and
+    # second today (60 days later) counts, first on day 61 (61 days) does not; W =
+    # second_order_days + 1, and both first days are in the cohort
+    (
+        "argo",
+        "second_order_days + 1 (gap)",
+        61,
+        lambda ts: [buy(ts), buy(at(0, "12:00:00"))],
+        "argo.second_order_rate",
+        None,
+        "numerator",
+        1,
+        0,
+    ),
+    # the CLV history (as GOAL's): a buyer on day 729 is a customer, on day 730 not
+    (
+        "argo",
+        "clv_history_days",
+        730,
+        lambda ts: [buy(ts)],
+        "argo.predicted_ltv",
+        None,
+        "denominator",
+        1,
+        0,
+    ),
 ]
+
+# *_days parameters of the built-in specs that bound no look-back, with the reason
+NOT_WINDOWS = {
+    ("fast", "loyal_min_purchase_days"): "a number of distinct purchase days, not a window",
+    ("dream", "consider_min_view_days"): "a number of distinct product-view days, not a window",
+    ("dream", "consider_min_search_days"): "a number of distinct search days, not a window",
+    ("goal", "clv_horizon_days"): "the prediction horizon after d: no event is read by it "
+    "(tests/test_clv_by_hand.py pins its unit)",
+    ("argo", "clv_horizon_days"): "the prediction horizon after d, as GOAL's",
+}
 
 
 def _read(tmp_path, methodology, rows, indicator, key, field):
@@ -275,7 +559,7 @@ def _read(tmp_path, methodology, rows, indicator, key, field):
 @pytest.mark.parametrize(
     ("methodology", "window", "w", "events", "indicator", "key", "field", "inside", "outside"),
     CASES,
-    ids=[f"{c[0]}.{c[1]}" for c in CASES],
+    ids=[f"{c[0]}.{c[1]}:{c[4]}" for c in CASES],
 )
 def test_day_w_minus_1_is_in_day_w_is_out(
     tmp_path, local, methodology, window, w, events, indicator, key, field, inside, outside
@@ -283,3 +567,18 @@ def test_day_w_minus_1_is_in_day_w_is_out(
     got_in = _read(tmp_path, methodology, events(at(w - 1, local)), indicator, key, field)
     got_out = _read(tmp_path, methodology, events(at(w, local)), indicator, key, field)
     assert (got_in, got_out) == (inside, outside)
+
+
+def test_every_days_parameter_of_a_builtin_spec_has_a_case():
+    """A *_days parameter of a built-in spec needs a case above (its name in the window
+    column) or a reason in NOT_WINDOWS; a reason for a parameter that is gone fails too."""
+    days = {
+        (name, parameter)
+        for name, checked in registry().methodologies.items()
+        for parameter in checked.spec.parameters
+        if parameter.endswith("_days")
+    }
+    covered = {(c[0], p) for c in CASES for p in re.findall(r"\w+_days", c[1])}
+    assert not set(NOT_WINDOWS) - days, "NOT_WINDOWS names a parameter no spec has"
+    assert not covered - days, "a case names a parameter its spec does not have"
+    assert sorted(days - covered - set(NOT_WINDOWS)) == []

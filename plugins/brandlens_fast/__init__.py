@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 import brandlens
 from brandlens.plugin import (
+    EVENT_GROUPS,
     Condition,
     EntityTable,
     Evidence,
@@ -79,8 +80,7 @@ AIPL = StageLadder(
             title="Awareness 认知",
             evidence=(
                 Evidence(
-                    event_types=("ad_impression", "content_view", "product_view"),
-                    window_days="$awareness_window_days",
+                    event_types=EVENT_GROUPS["exposure"], window_days="$awareness_window_days"
                 ),
                 Evidence(
                     event_types=("ad_click",),
@@ -94,15 +94,7 @@ AIPL = StageLadder(
             title="Interest 兴趣",
             evidence=(
                 Evidence(
-                    event_types=(
-                        "store_visit",
-                        "favorite",
-                        "add_to_cart",
-                        "follow",
-                        "consult",
-                        "coupon_claim",
-                        "member_join",
-                    ),
+                    event_types=(*EVENT_GROUPS["engagement"], "member_join"),
                     window_days="$interest_window_days",
                 ),
                 Evidence(

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 import brandlens
 from brandlens.plugin import (
+    EVENT_GROUPS,
     Condition,
     EntityTable,
     Evidence,
@@ -65,10 +66,7 @@ FOUR_A = StageLadder(
             key="A1",
             title="Aware 认知",
             evidence=(
-                Evidence(
-                    event_types=("ad_impression", "content_view", "product_view"),
-                    window_days="$aware_window_days",
-                ),
+                Evidence(event_types=EVENT_GROUPS["exposure"], window_days="$aware_window_days"),
             ),
         ),
         Stage(
@@ -76,15 +74,7 @@ FOUR_A = StageLadder(
             title="Appeal 吸引",
             evidence=(
                 Evidence(
-                    event_types=(
-                        "ad_click",
-                        "store_visit",
-                        "favorite",
-                        "add_to_cart",
-                        "follow",
-                        "consult",
-                        "coupon_claim",
-                    ),
+                    event_types=("ad_click", *EVENT_GROUPS["engagement"]),
                     window_days="$appeal_window_days",
                 ),
                 Evidence(

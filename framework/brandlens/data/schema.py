@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -39,6 +40,37 @@ CORE_EVENT_TYPES: dict[str, str] = {
     "after_sales": "an after-sales service event (installation, repair, support)",
 }
 """The core event vocabulary; plugins may register more event types."""
+
+EVENT_GROUPS: Mapping[str, tuple[str, ...]] = types.MappingProxyType(
+    {
+        "exposure": ("ad_impression", "content_view", "product_view"),
+        "engagement": (
+            "store_visit",
+            "favorite",
+            "add_to_cart",
+            "follow",
+            "consult",
+            "coupon_claim",
+        ),
+    }
+)
+"""Named groups of core event types that several consumer-asset ladders read alike, so
+that each list is written once (read-only; each group's types in a fixed order).
+
+``exposure``: the brand was put in front of the user (an ad shown, brand content, a
+product page). ``engagement``: the user acted on the brand short of buying (a store
+visit, a favourite, a cart add, a follow, a question to customer service, a coupon
+claimed). A ladder adds the types its own methodology reads differently (an ad click,
+a membership) to a group rather than writing the group out again.
+
+Example::
+
+    aware = Evidence(event_types=EVENT_GROUPS["exposure"], window_days="$aware_window_days")
+    appeal = Evidence(
+        event_types=("ad_click", *EVENT_GROUPS["engagement"]), window_days="$appeal_window_days"
+    )
+    assert EVENT_GROUPS["exposure"] == ("ad_impression", "content_view", "product_view")
+"""
 
 Day = date  # alias: the spend table has a column named ``date``
 

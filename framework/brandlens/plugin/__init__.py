@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from brandlens.analysis.charts import Chart, Link, Point, ReportContext, ReportSection, Series
     from brandlens.data.mapping import Mapping
+    from brandlens.data.schema import EVENT_GROUPS
     from brandlens.engine.ladders import (
         AllOf,
         AnyOf,
@@ -77,12 +78,14 @@ PUBLIC: dict[str, str] = {
         "brandlens.analysis.charts",
     ),
     "Mapping": "brandlens.data.mapping",
+    "EVENT_GROUPS": "brandlens.data.schema",
     "quote_ident": "brandlens.plugin.sqlcheck",
     "packaged_spec": "brandlens.specs.spec",
 }
 """Public name -> the module that defines it."""
 
 __all__ = [
+    "EVENT_GROUPS",
     "AllOf",
     "AnyOf",
     "Chart",
