@@ -468,13 +468,28 @@ def _clv_fit(rows: list[tuple[float, float, float, float, float]]) -> dict[str, 
     return params
 
 
+def quantile(values: list[float], q: float) -> float | None:
+    """The q-quantile interpolating linearly between the sorted values (Hyndman & Fan's
+    type 7): with h = (n - 1) q, v[floor h] + (h - floor h) (v[floor h + 1] - v[floor h]);
+    None without values."""
+    if not values:
+        return None
+    v = sorted(values)
+    h = (len(v) - 1) * q
+    lo = math.floor(h)
+    if lo + 1 >= len(v):
+        return v[lo]
+    return v[lo] + (h - lo) * (v[lo + 1] - v[lo])
+
+
 def clv(
     events: list[dict[str, Any]],
     as_of: date,
     brands: list[str],
     params: dict[str, Any] | None = None,
 ) -> dict[tuple[str, str, str | None], Any]:
-    """GOAL's CLV indicators (goal.clv_total, clv_per_customer, high_value_share, clv_model).
+    """GOAL's CLV indicators (goal.clv_total, clv_per_customer, clv_distribution,
+    high_value_share, clv_model).
 
     CLV of a customer = E[purchase days in the next horizon weeks] (BG/NBD) × E[value of a
     purchase day] (Gamma-Gamma; without a Gamma-Gamma fit with q > 1, the mean over all
@@ -522,6 +537,8 @@ def clv(
         n = len(clvs)
         out[("goal.clv_total", b, None)] = (total, None, None)
         out[("goal.clv_per_customer", b, None)] = (total / n if n else None, total, n)
+        for key, q in (("p10", 0.1), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p90", 0.9)):
+            out[("goal.clv_distribution", b, key)] = (quantile(clvs, q), None, None)
         high = sum(1 for v in clvs if threshold is not None and v >= threshold)
         out[("goal.high_value_share", b, None)] = (high / n if n else None, high, n)
         fit, was_pooled, repeaters = fits.get(b, ({}, True, 0))

@@ -1,7 +1,9 @@
-"""GOAL: a storyboard with every non-CLV indicator by hand, CLV sanity, demo truths."""
+"""GOAL: a storyboard with every non-CLV indicator by hand, CLV sanity, the CLV
+distribution from customers summarised by hand, demo truths."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import brandlens
@@ -180,6 +182,87 @@ def test_clv_is_pooled_for_small_brands(result):
     assert result.value("goal.clv_total", "Lumi") > 0
     per = _row(result, "goal.clv_per_customer")
     assert per.denominator == 2 and per.value == pytest.approx(per.numerator / 2)
+
+
+QUANTILES = {"p10": 0.1, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p90": 0.9}
+
+
+def test_clv_distribution_of_two_customers_by_hand(result):
+    """Lumi has two customers (u1, u2), with CLVs lo <= hi. Linear interpolation puts the
+    q-quantile at lo + q (hi - lo) = mean + (q - 0.5) (hi - lo): the median is their mean
+    (clv_per_customer), and p90 - p10 = 0.8 (hi - lo) gives every other key."""
+    q = {k: result.value("goal.clv_distribution", "Lumi", k) for k in QUANTILES}
+    mean = result.value("goal.clv_per_customer", "Lumi")
+    spread = (q["p90"] - q["p10"]) / 0.8
+    assert spread > 0  # u1 (a repeat buyer) and u2 (one purchase) are predicted apart
+    for key, level in QUANTILES.items():
+        assert q[key] == pytest.approx(mean + (level - 0.5) * spread, rel=1e-9), key
+
+
+# Lumi's customers as of d (a purchase day in the 730 days up to d), summarised by hand:
+# (repeat purchase days x, days from the first to the last purchase day, days from the
+# first purchase day to d, mean value of the repeat purchase days m)
+CLV_STORY = [
+    # a: three purchase days -> x = 2, 01-05..06-05 = 151 days, 01-05..d = 176, m = 35
+    ev(t("2025-01-05"), "a", "purchase", brand="Lumi", amount="20"),
+    ev(t("2025-03-05"), "a", "purchase", brand="Lumi", amount="30"),
+    ev(t("2025-06-05"), "a", "purchase", brand="Lumi", amount="40"),
+    # b: x = 1, 2024-09-01..12-01 = 91 days, ..d = 302, m = 60
+    ev(t("2024-09-01"), "b", "purchase", brand="Lumi", amount="50"),
+    ev(t("2024-12-01"), "b", "purchase", brand="Lumi", amount="60"),
+    # c: one purchase 10 days before d; d_: one purchase 350 days before d
+    ev(t("2025-06-20"), "c", "purchase", brand="Lumi", amount="15"),
+    ev(t("2024-07-15"), "d_", "purchase", brand="Lumi", amount="100"),
+    # e: two orders on one day are one purchase day: x = 0, 140 days before d
+    ev(t("2025-02-10"), "e", "purchase", brand="Lumi", amount="25"),
+    ev(t("2025-02-10"), "e", "purchase", brand="Lumi", amount="5"),
+    # f: four purchase days -> x = 3, 2024-11-01..2025-05-01 = 181 days, ..d = 241, m = 10
+    *(ev(t(day), "f", "purchase", brand="Lumi", amount="10")
+      for day in ("2024-11-01", "2025-01-01", "2025-03-01", "2025-05-01")),
+    # h: bought 2023-06-01, before the 730-day history [2023-07-01, d]: not a customer
+    ev(t("2023-06-01"), "h", "purchase", brand="Lumi", amount="999"),
+    # Nova: one customer, 90 days before d; Dusk: an impression, no customer
+    ev(t("2025-04-01"), "g", "purchase", brand="Nova", amount="70"),
+    ev(t("2025-06-01"), "i", "ad_impression", brand="Dusk"),
+]  # fmt: skip
+LUMI_SUMMARY = {
+    "a": (2, 151, 176, 35.0),
+    "b": (1, 91, 302, 60.0),
+    "c": (0, 0, 10, 0.0),
+    "d_": (0, 0, 350, 0.0),
+    "e": (0, 0, 140, 0.0),
+    "f": (3, 181, 241, 10.0),
+}
+
+
+def test_clv_distribution_is_the_quantiles_of_the_customers_predicted_clv(tmp_path):
+    """Each Lumi customer's CLV predicted from the summary above and the parameters the run
+    reports (goal.clv_model): the quantiles are numpy.quantile's (linear) of those six
+    values, their mean is clv_per_customer; one customer is every key; none is null."""
+    from brandlens.stats.clv import BetaGeoFit, GammaGammaFit
+
+    write_csv(tmp_path / "events.csv", CLV_STORY)
+    r = brandlens.compute(tmp_path, as_of=D, methodologies=["goal"])
+    assert r.errors == []
+    fit = {k: r.value("goal.clv_model", "Lumi", k) for k in ("r", "alpha", "a", "b", "p", "q", "v")}
+    assert r.value("goal.clv_model", "Lumi", "customers") == 6  # h is outside the history
+    assert fit["q"] > 1  # the Gamma-Gamma fit predicts the value of a purchase day
+    bg = BetaGeoFit(fit["r"], fit["alpha"], fit["a"], fit["b"], 0.0)
+    gg = GammaGammaFit(fit["p"], fit["q"], fit["v"], 0.0)
+    clv = {
+        u: float(bg.expected_transactions(365 / 7, x, tx / 7, age / 7))
+        * float(gg.expected_average_value(x, m))
+        for u, (x, tx, age, m) in LUMI_SUMMARY.items()
+    }
+    # one-time buyers share the value of a purchase day; the longer ago, the fewer expected
+    assert clv["c"] > clv["e"] > clv["d_"]
+    expected = np.quantile(list(clv.values()), list(QUANTILES.values()))
+    for key, want in zip(QUANTILES, expected, strict=True):
+        assert r.value("goal.clv_distribution", "Lumi", key) == pytest.approx(want, rel=1e-8)
+    assert r.value("goal.clv_per_customer", "Lumi") == pytest.approx(np.mean(list(clv.values())))
+    nova = r.value("goal.clv_per_customer", "Nova")
+    assert [r.value("goal.clv_distribution", "Nova", k) for k in QUANTILES] == [nova] * 5
+    assert [r.value("goal.clv_distribution", "Dusk", k) for k in QUANTILES] == [None] * 5
 
 
 # ---- the demo market ---------------------------------------------------------------------

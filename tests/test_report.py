@@ -42,7 +42,7 @@ def test_golden_structure_of_the_demo_report(demo_report):
         "argo": ["argo.lifecycle", "argo.retention_curves"],
         "dream": ["dream.structure_gap", *per_brand("dream.mind_matrix")],
         "fast": ["fast.quadrant"],
-        "goal": ["goal.tgi", "goal.clv_per_customer", "goal.clv_split"],
+        "goal": ["goal.tgi", "goal.clv_per_customer", "goal.clv_distribution", "goal.clv_split"],
         "grow": per_brand("grow.waterfall"),
         "super": ["super.stage_mix", *per_brand("super.product_flow")],
     }
@@ -62,6 +62,37 @@ def test_grow_waterfalls_add_up(demo_report):
     for c in grow.charts:
         v = c.series[0].values
         assert sum(v[:-1]) == pytest.approx(v[-1], rel=1e-6, abs=0.05), c.id
+
+
+def test_goal_box_plots_are_the_clv_distribution(market, demo_report):
+    """One box per brand: the five quantiles of goal.clv_distribution in order, the mean
+    (goal.clv_per_customer) as the dot; the SVG draws a box, a median line and a dot each."""
+    goal = next(s for s in demo_report.sections if s.id == "goal")
+    box = next(c for c in goal.charts if c.id == "goal.clv_distribution")
+    assert box.kind == "box" and box.labels == DEMO_BRANDS
+    assert [s.name for s in box.series] == ["p10", "p25", "p50", "p75", "p90", "mean"]
+    result = brandlens.compute(market, methodologies=["goal"])
+    for i, b in enumerate(DEMO_BRANDS):
+        quantiles = [s.values[i] for s in box.series[:5]]
+        assert quantiles == [
+            result.value("goal.clv_distribution", b, k) for k in ("p10", "p25", "p50", "p75", "p90")
+        ]
+        assert quantiles == sorted(quantiles), b
+        assert box.series[5].values[i] == result.value("goal.clv_per_customer", b)
+    html = render_html(demo_report)
+    figure = html.split('id="chart-goal.clv_distribution"', 1)[1].split("</figure>", 1)[0]
+    assert figure.count("<g><title>") == len(DEMO_BRANDS)
+    assert figure.count("<rect") == figure.count("<circle") == len(DEMO_BRANDS)
+    assert "Whiskers: p10 to p90; box: p25 to p75; line: p50; dot: mean" in figure
+
+
+def test_a_box_plot_needs_its_five_series():
+    from brandlens.plugin import Chart, Series
+
+    five = [Series(name=f"s{i}", values=[i]) for i in range(5)]
+    Chart(id="b", kind="box", title="B", indicators=[], labels=["x"], series=five)
+    with pytest.raises(ValueError, match="a box plot has five series"):
+        Chart(id="b", kind="box", title="B", indicators=[], labels=["x"], series=five[:4])
 
 
 def test_the_html_fetches_nothing(demo_report):

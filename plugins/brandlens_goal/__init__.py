@@ -29,6 +29,7 @@ from brandlens.plugin import (
     stage_users_sql,
 )
 from brandlens_goal.clv_indicators import (
+    clv_distribution,
     clv_model,
     clv_per_customer,
     clv_total,
@@ -308,6 +309,7 @@ GOAL = Methodology(
         Indicator(id="goal.conversion_rate", sql=CONVERSION),
         Indicator(id="goal.clv_total", compute=clv_total),
         Indicator(id="goal.clv_per_customer", compute=clv_per_customer),
+        Indicator(id="goal.clv_distribution", compute=clv_distribution),
         Indicator(id="goal.high_value_share", compute=high_value_share),
         Indicator(id="goal.arpu", sql=ARPU),
         Indicator(id="goal.clv_model", compute=clv_model),

@@ -59,6 +59,25 @@ def high_value_share(ctx: IndicatorContext) -> list[Value]:
     return out
 
 
+QUANTILES = {"p10": 0.10, "p25": 0.25, "p50": 0.50, "p75": 0.75, "p90": 0.90}
+
+
+def clv_distribution(ctx: IndicatorContext) -> list[Value]:
+    """Quantiles of the brand's per-customer predicted CLV (the customers of
+    clv_per_customer), linear interpolation between order statistics (numpy's default);
+    every key null for a brand without customers."""
+    fitted = models(ctx)
+    out = []
+    for b in ctx.brands:
+        clv = fitted[b].clv if b in fitted else np.empty(0)
+        qs = np.quantile(clv, list(QUANTILES.values())) if len(clv) else [None] * len(QUANTILES)
+        out += [
+            Value(brand=b, key=k, value=None if q is None else float(q))
+            for k, q in zip(QUANTILES, qs, strict=True)
+        ]
+    return out
+
+
 MODEL_KEYS = ("r", "alpha", "a", "b", "p", "q", "v", "pooled", "customers", "repeaters")
 
 

@@ -1,13 +1,16 @@
-"""GOAL's pictures in ``brandlens report``: target-group TGI, predicted CLV per brand."""
+"""GOAL's pictures in ``brandlens report``: target-group TGI, predicted CLV per brand and its
+spread over the brand's customers (a box plot of goal.clv_distribution)."""
 
 from __future__ import annotations
 
 from brandlens.plugin import Chart, ReportContext, ReportSection, Series
+from brandlens_goal.clv_indicators import QUANTILES
 
 
 def sections(ctx: ReportContext) -> list[ReportSection]:
     groups = ctx.keys_of("goal.group_tgi")
     tgi = ctx.keyed("goal.group_tgi")
+    spread = {k: [ctx.value("goal.clv_distribution", b, k) for b in ctx.brands] for k in QUANTILES}
     charts = [
         Chart(
             id="goal.tgi",
@@ -27,6 +30,18 @@ def sections(ctx: ReportContext) -> list[ReportSection]:
             unit="currency",
             labels=ctx.brands,
             series=[Series(name="CLV per customer", values=ctx.scalar("goal.clv_per_customer"))],
+        ),
+        Chart(
+            id="goal.clv_distribution",
+            kind="box",
+            title="Predicted CLV per customer: the spread over customers",
+            indicators=["goal.clv_distribution", "goal.clv_per_customer"],
+            unit="currency",
+            labels=ctx.brands,
+            series=[
+                *(Series(name=k, values=spread[k]) for k in QUANTILES),
+                Series(name="mean", values=ctx.scalar("goal.clv_per_customer")),
+            ],
         ),
         Chart(
             id="goal.clv_split",

@@ -17,11 +17,11 @@ from pydantic import BaseModel, Field, model_validator
 Number = int | float
 
 ChartKind = Literal[
-    "bar", "stacked_bar", "funnel", "heatmap", "quadrant", "waterfall", "line", "sankey"
+    "bar", "stacked_bar", "funnel", "heatmap", "quadrant", "waterfall", "line", "sankey", "box"
 ]
 """The kinds of chart the report draws."""
 
-_ALONG_LABELS = {"bar", "stacked_bar", "funnel", "heatmap", "waterfall", "line"}
+_ALONG_LABELS = {"bar", "stacked_bar", "funnel", "heatmap", "waterfall", "line", "box"}
 _ID = r"^[a-z0-9][a-z0-9_.\-]*$"
 
 
@@ -73,8 +73,12 @@ class Chart(BaseModel):
     the stages of a funnel, the columns of a heatmap (its ``series`` are the rows),
     the node order of a Sankey diagram. Each series has one value per label. A
     ``waterfall`` has one series: its first value is the starting total, the last
-    the closing total and those between are the changes. A ``quadrant`` draws
-    ``points`` with the medians as cross-hairs; a ``sankey`` draws ``links``.
+    the closing total and those between are the changes. A ``box`` draws one box
+    plot per label from five series, in order: the low whisker, the box's low end,
+    the median line, the box's high end, the high whisker (e.g. p10, p25, p50, p75,
+    p90); a sixth series, if given, is drawn as a dot (e.g. the mean). A
+    ``quadrant`` draws ``points`` with the medians as cross-hairs; a ``sankey``
+    draws ``links``.
     ``definition`` and ``source`` are filled from the spec of the first indicator
     when left empty.
 
@@ -118,6 +122,11 @@ class Chart(BaseModel):
                     )
         if self.kind == "waterfall" and len(self.series) != 1:
             raise ValueError(f"chart {self.id!r}: a waterfall has exactly one series")
+        if self.kind == "box" and len(self.series) not in (5, 6):
+            raise ValueError(
+                f"chart {self.id!r}: a box plot has five series (whisker, box, median, box, "
+                "whisker) and optionally a sixth drawn as a dot"
+            )
         return self
 
     def is_empty(self) -> bool:

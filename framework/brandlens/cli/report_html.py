@@ -519,6 +519,60 @@ def _sankey(c: Chart, cur: str) -> str:
     return _svg(h, body, c.title)
 
 
+def _box(c: Chart, cur: str) -> str:
+    """Horizontal box plots on one shared axis: one row per label, whiskers from the first
+    series to the fifth, the box from the second to the fourth, a line at the third and a
+    dot at the sixth (if any); the median's value is written past the high whisker."""
+    left, right, top, row_h, half = 130, 70, 6, 28, 8
+    vals = [v for s in c.series for v in s.values if v is not None]
+    lo, hi = min(0.0, *vals) if vals else 0.0, max(0.0, *vals) if vals else 1.0
+    hi = hi if hi > lo else lo + 1
+    scale = (W - left - right) / (hi - lo)
+
+    def px(v: float) -> float:
+        return left + (v - lo) * scale
+
+    bottom = top + len(c.labels) * row_h
+    body = [
+        f'<line x1="{_n(px(lo))}" y1="{bottom}" x2="{_n(px(hi))}" y2="{bottom}" stroke="#999"/>',
+        _text(px(lo), bottom + 14, fmt(lo, c.unit, cur), "start", ' font-size="10"'),
+        _text(px(hi), bottom + 14, fmt(hi, c.unit, cur), "end", ' font-size="10"'),
+    ]
+    for i, label in enumerate(c.labels):
+        yc = top + i * row_h + row_h / 2
+        body.append(_text(left - 6, yc + 4, _short(label), "end"))
+        five = [s.values[i] for s in c.series[:5]]
+        if any(v is None for v in five):
+            body.append(_text(px(lo) + 4, yc + 4, "–", extra=' fill="#999"'))
+            continue
+        w0, b0, med, b1, w1 = (px(v) for v in five)  # type: ignore[arg-type]
+        tip = f"{label} · " + ", ".join(
+            f"{s.name} {fmt(s.values[i], c.unit, cur)}" for s in c.series if s.values[i] is not None
+        )
+        parts = [
+            f"<title>{_t(tip)}</title>",
+            f'<line x1="{_n(w0)}" y1="{_n(yc)}" x2="{_n(w1)}" y2="{_n(yc)}" stroke="#5b6475"/>',
+            *(
+                f'<line x1="{_n(x)}" y1="{_n(yc - half / 2)}" x2="{_n(x)}" '
+                f'y2="{_n(yc + half / 2)}" stroke="#5b6475"/>'
+                for x in (w0, w1)
+            ),
+            f'<rect x="{_n(b0)}" y="{_n(yc - half)}" width="{_n(max(b1 - b0, 1))}" '
+            f'height="{2 * half}" fill="{TOTAL}" fill-opacity="0.35" stroke="{TOTAL}"/>',
+            f'<line x1="{_n(med)}" y1="{_n(yc - half)}" x2="{_n(med)}" y2="{_n(yc + half)}" '
+            'stroke="#1d2330" stroke-width="2"/>',
+        ]
+        if len(c.series) > 5 and c.series[5].values[i] is not None:
+            mean = px(c.series[5].values[i])  # type: ignore[arg-type]
+            parts.append(
+                f'<circle cx="{_n(mean)}" cy="{_n(yc)}" r="3" fill="#fff" stroke="#e15759" '
+                'stroke-width="1.5"/>'
+            )
+        body.append(f"<g>{''.join(parts)}</g>")
+        body.append(_text(w1 + 4, yc + 4, fmt(five[2], c.unit, cur), extra=' font-size="11"'))
+    return _svg(bottom + 20, body, c.title)
+
+
 def chart_html(c: Chart, currency: str) -> str:
     """One chart as a figure: heading, definition, indicators and source, the SVG."""
     legend: list[str] = []
@@ -536,6 +590,8 @@ def chart_html(c: Chart, currency: str) -> str:
     elif c.kind == "line":
         svg, multi = _line(c, currency)
         legend = [s.name for s in c.series] if multi else []
+    elif c.kind == "box":
+        svg = _box(c, currency)
     else:
         svg = _sankey(c, currency)
     meta = []
@@ -547,6 +603,14 @@ def chart_html(c: Chart, currency: str) -> str:
     if c.kind == "funnel" and len(c.series) > 1:
         extra = (
             f'<p class="meta">Filled: {_t(c.series[0].name)}; dashed: {_t(c.series[1].name)}</p>'
+        )
+    if c.kind == "box":
+        names = [s.name for s in c.series]
+        extra = (
+            f'<p class="meta">Whiskers: {_t(names[0])} to {_t(names[4])}; box: {_t(names[1])} '
+            f"to {_t(names[3])}; line: {_t(names[2])}"
+            + (f"; dot: {_t(names[5])}" if len(names) > 5 else "")
+            + "</p>"
         )
     note = f'<p class="meta">{_t(c.note)}</p>' if c.note else ""
     return (

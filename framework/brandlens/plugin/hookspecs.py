@@ -97,7 +97,7 @@ def brandlens_report_sections(register: RegisterReportSections) -> None:
     (every indicator of that methodology for the report's brands) and returns a list
     of :class:`brandlens.plugin.ReportSection` holding generic
     :class:`brandlens.plugin.Chart` specs (bar, stacked bar, funnel, heatmap, quadrant,
-    waterfall, line, Sankey). The core draws them; a chart whose indicators have no
+    waterfall, line, Sankey, box). The core draws them; a chart whose indicators have no
     value is left out with a note, and a builder that raises is reported in the
     report, never fatal. Every ladder already gets its funnel and Sankey diagram
     without this hook.
