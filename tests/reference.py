@@ -541,10 +541,11 @@ def clv(
             out[("goal.clv_distribution", b, key)] = (quantile(clvs, q), None, None)
         high = sum(1 for v in clvs if threshold is not None and v >= threshold)
         out[("goal.high_value_share", b, None)] = (high / n if n else None, high, n)
-        fit, was_pooled, repeaters = fits.get(b, ({}, True, 0))
+        fit, was_pooled, repeaters = fits.get(b, ({}, None, 0))  # no customers: no fit
         for key in ("r", "alpha", "a", "b", "p", "q", "v"):
             out[("goal.clv_model", b, key)] = (fit.get(key), None, None)
-        out[("goal.clv_model", b, "pooled")] = (int(was_pooled), None, None)
+        pooled = None if was_pooled is None else int(was_pooled)
+        out[("goal.clv_model", b, "pooled")] = (pooled, None, None)
         out[("goal.clv_model", b, "customers")] = (n, None, None)
         out[("goal.clv_model", b, "repeaters")] = (repeaters, None, None)
     return out

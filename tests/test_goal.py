@@ -336,3 +336,20 @@ def test_pooled_fit_threshold(tmp_path, repeaters, pooled):
     )
     assert r.value("goal.clv_model", "Lumi", "repeaters") == repeaters
     assert r.value("goal.clv_model", "Lumi", "pooled") == pooled
+
+
+def test_a_brand_without_customers_uses_no_fit(tmp_path):
+    """goal.clv_model of a brand with no purchase day in the history: no fit was used, so
+    pooled is null like the parameters, not 1 (#17 item 7)."""
+    rows = [ev(t("2025-05-01"), f"r{i}", "purchase", brand="Lumi", amount="10") for i in (1, 2)]
+    rows += [ev(t("2025-06-01"), "v", "product_view", brand="Dusk")]
+    write_csv(tmp_path / "events.csv", rows)
+    r = brandlens.compute(tmp_path, as_of=D, methodologies=["goal"])
+    assert r.value("goal.clv_model", "Lumi", "pooled") == 1
+    model = {
+        x.key: x.value for x in r.results if x.indicator == "goal.clv_model" and x.brand == "Dusk"
+    }
+    assert model == {k: None for k in ("r", "alpha", "a", "b", "p", "q", "v", "pooled")} | {
+        "customers": 0,
+        "repeaters": 0,
+    }

@@ -153,3 +153,28 @@ def test_a_failing_builder_is_a_note_not_a_failure(register_plugin, events_dir):
     r = brandlens.report(events_dir(STORY), methodologies=["toy"])
     assert "TOY: its report sections failed: ZeroDivisionError: division by zero" in r.notes
     assert [s.id for s in r.sections] == ["overview", "ladder.toy.toy_ladder"]
+
+
+def test_grow_draws_a_waterfall_for_a_brand_that_sold_nothing_in_p1():
+    """GMV in P0, no buyer in P1: frequency and value growth are null, but P1 GMV is 0,
+    so the waterfall runs from P0 GMV down to 0 (#17 item 7); a brand without GMV in
+    P0 gets the note instead."""
+    from brandlens_grow.report import sections
+
+    ctx = ReportContext(
+        methodology="grow",
+        as_of="2025-06-30",
+        brands=["Gone", "Fresh"],
+        values={
+            "grow.gmv_change": {"Gone": {"": -10.0}, "Fresh": {"": 7.0}},
+            "grow.lost": {"Gone": {"": -10.0}, "Fresh": {"": 0.0}},
+            "grow.widen": {"Gone": {"": 0.0}, "Fresh": {"": 7.0}},
+            "grow.buyers_growth": {"Gone": {"": -1.0}, "Fresh": {"": None}},
+            "grow.frequency_growth": {"Gone": {"": None}, "Fresh": {"": None}},
+            "grow.value_growth": {"Gone": {"": None}, "Fresh": {"": None}},
+        },
+    )
+    (grow,) = sections(ctx)
+    assert [c.id for c in grow.charts] == ["grow.waterfall.gone"]
+    assert grow.charts[0].series[0].values == [10.0, 0, 0, 0, 0, -10.0, 0.0]
+    assert grow.notes == ["Fresh: no waterfall (no GMV in P0, or no change to split)"]

@@ -1,4 +1,4 @@
-"""A.R.G.O's pictures in ``brandlens report``: the buyer lifecycle, retention curves."""
+"""A.R.G.O's pictures in ``brandlens report``: the user lifecycle, retention curves."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def sections(ctx: ReportContext) -> list[ReportSection]:
         Chart(
             id="argo.lifecycle",
             kind="bar",
-            title="Buyer lifecycle: new, returning, resurrecting, dormant",
+            title="User lifecycle (active events): new, returning, resurrecting, dormant",
             indicators=["argo.lifecycle"],
             unit="users",
             labels=ctx.brands,
@@ -29,7 +29,7 @@ def sections(ctx: ReportContext) -> list[ReportSection]:
                 )
                 for s in STATUSES
             ],
-            note="dormant buyers are drawn below zero, as PostHog's lifecycle does",
+            note="dormant users are drawn below zero, as PostHog's lifecycle does",
         ),
         Chart(
             id="argo.retention_curves",
@@ -37,7 +37,7 @@ def sections(ctx: ReportContext) -> list[ReportSection]:
             title="Buyer retention curves",
             indicators=["argo.retention_curve"],
             unit="ratio",
-            x_title="months since the first order",
+            x_title="intervals (interval_days each) after the first order's interval",
             labels=ctx.keys_of("argo.retention_curve"),
             series=[Series(name=b, values=v) for b, v in ctx.keyed("argo.retention_curve").items()],
         ),

@@ -87,8 +87,8 @@ def clv_model(ctx: IndicatorContext) -> list[Value]:
     for b in ctx.brands:
         model = fitted.get(b)
         for key in MODEL_KEYS:
-            if model is None:
-                value = {"pooled": 1, "customers": 0, "repeaters": 0}.get(key)
+            if model is None:  # no customers: no fit was used, pooled or own
+                value = {"customers": 0, "repeaters": 0}.get(key)
             elif key == "pooled":
                 value = int(model.pooled)
             elif key in ("customers", "repeaters"):

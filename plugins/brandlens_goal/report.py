@@ -20,7 +20,10 @@ def sections(ctx: ReportContext) -> list[ReportSection]:
             unit="index",
             labels=groups,
             series=[Series(name=b, values=tgi[b]) for b in ctx.brands],
-            note="100 = the group is as common among the brand's 4A users as in the market",
+            note=(
+                "100 = the group is as common among the brand's buyers in the buyer window "
+                "as among the users in the users table (each counted among those with a group)"
+            ),
         ),
         Chart(
             id="goal.clv_per_customer",

@@ -9,12 +9,17 @@ DRIVERS = ("grow.gain", "grow.retain", "grow.boost", "grow.widen", "grow.lost")
 
 def _p0(ctx: ReportContext, brand: str) -> float | None:
     """P0 GMV from the change and the growth of its factors: GMV = N x T x V, so
-    GMV1 / GMV0 = (1 + buyers growth)(1 + frequency growth)(1 + value growth)."""
+    GMV1 / GMV0 = (1 + buyers growth)(1 + frequency growth)(1 + value growth).
+
+    Without buyers in P1 (buyers growth −1) frequency and value growth are null, but
+    P1 GMV is 0: P0 GMV is minus the change."""
     change = ctx.value("grow.gmv_change", brand)
     growth = [
         ctx.value(i, brand)
         for i in ("grow.buyers_growth", "grow.frequency_growth", "grow.value_growth")
     ]
+    if change is not None and growth[0] == -1:
+        return -change if change < 0 else None
     if change is None or any(g is None for g in growth):
         return None
     ratio = (1 + growth[0]) * (1 + growth[1]) * (1 + growth[2])  # type: ignore[operator]

@@ -484,9 +484,10 @@ def brand_models(
     ``rows`` are :data:`CUSTOMER_SUMMARY_SQL`'s. Each brand's BG/NBD (purchase days)
     and Gamma-Gamma (value per purchase day) are fitted by maximum likelihood; a brand
     with fewer than ``min_repeaters`` repeat customers uses parameters fitted on all
-    brands' customers pooled. Without repeat spend to fit Gamma-Gamma, the value of a
-    purchase day is the mean over every customer. Undiscounted. Raises ValueError when
-    a prediction is not finite.
+    brands' customers pooled. Without repeat spend to fit Gamma-Gamma, or with a fitted
+    q ≤ 1, the value of a purchase day is the mean over every customer of every brand of
+    the customer's mean purchase-day value. Undiscounted. Raises ValueError when a
+    prediction is not finite.
     """
     by_brand: dict[str, list[Sequence[Any]]] = {}
     for brand, *rest in rows:
