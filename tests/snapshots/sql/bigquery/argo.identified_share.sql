@@ -1,0 +1,154 @@
+-- argo.identified_share: Identified share (argo), written for bigquery by brandlens sql
+-- as of 2025-06-30; parameters active_events=['ad_click', 'content_view', 'search', 'product_view', 'store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim', 'member_join', 'member_leave', 'purchase', 'refund', 'review', 'share', 'after_sales'], clv_history_days=730, clv_horizon_days=365, clv_min_repeaters=30, interval_days=30, second_order_days=60, value_window_days=365
+-- reads the canonical tables events (with local_date), users, products, targets, spend
+WITH brands AS (
+  SELECT DISTINCT
+    events.brand AS brand
+  FROM events AS events
+  WHERE
+    NOT events.brand IS NULL
+), members AS (
+  SELECT
+    latest.user_id AS user_id,
+    latest.brand AS brand
+  FROM (
+    SELECT
+      events.user_id AS user_id,
+      events.brand AS brand,
+      events.event_type AS event_type,
+      ROW_NUMBER() OVER (
+        PARTITION BY events.user_id, events.brand
+        ORDER BY events.ts DESC, (
+          events.event_type = 'member_leave'
+        ) DESC, events.event_id DESC
+      ) AS rn
+    FROM events AS events
+    WHERE
+      events.event_type IN ('member_join', 'member_leave')
+      AND NOT events.brand IS NULL
+      AND events.local_date <= CAST(CAST('2025-06-30' AS DATE) AS DATE)
+  ) AS latest
+  WHERE
+    latest.rn = 1 AND latest.event_type = 'member_join'
+), argo_year AS (
+  SELECT
+    events.brand AS brand,
+    events.user_id AS user_id,
+    LOGICAL_OR(
+      EXISTS(
+        SELECT
+          1
+        FROM UNNEST([
+          'ad_click',
+          'content_view',
+          'search',
+          'product_view',
+          'store_visit',
+          'favorite',
+          'add_to_cart',
+          'follow',
+          'consult',
+          'coupon_claim',
+          'member_join',
+          'member_leave',
+          'purchase',
+          'refund',
+          'review',
+          'share',
+          'after_sales'
+        ]) AS _col
+        WHERE
+          _col = events.event_type
+      )
+    ) AS active,
+    COUNT(
+      DISTINCT IF(
+        EXISTS(
+          SELECT
+            1
+          FROM UNNEST([
+            'ad_click',
+            'content_view',
+            'search',
+            'product_view',
+            'store_visit',
+            'favorite',
+            'add_to_cart',
+            'follow',
+            'consult',
+            'coupon_claim',
+            'member_join',
+            'member_leave',
+            'purchase',
+            'refund',
+            'review',
+            'share',
+            'after_sales'
+          ]) AS _col
+          WHERE
+            _col = events.event_type
+        ),
+        events.channel,
+        NULL
+      )
+    ) AS channels,
+    LOGICAL_OR(events.event_type = 'purchase') AS bought,
+    COUNT(DISTINCT IF(events.event_type = 'purchase', events.category, NULL)) AS categories,
+    COALESCE(SUM(IF(events.event_type = 'purchase', events.amount, NULL)), 0) - COALESCE(SUM(IF(events.event_type = 'refund', events.amount, NULL)), 0) AS net_gmv
+  FROM events AS events
+  WHERE
+    NOT events.brand IS NULL
+    AND (
+      EXISTS(
+        SELECT
+          1
+        FROM UNNEST([
+          'ad_click',
+          'content_view',
+          'search',
+          'product_view',
+          'store_visit',
+          'favorite',
+          'add_to_cart',
+          'follow',
+          'consult',
+          'coupon_claim',
+          'member_join',
+          'member_leave',
+          'purchase',
+          'refund',
+          'review',
+          'share',
+          'after_sales'
+        ]) AS _col
+        WHERE
+          _col = events.event_type
+      )
+      OR events.event_type IN ('purchase', 'refund')
+    )
+    AND events.local_date > DATE_SUB(CAST('2025-06-30' AS DATE), INTERVAL 365 DAY)
+    AND events.local_date <= CAST('2025-06-30' AS DATE)
+  GROUP BY
+    events.brand,
+    events.user_id
+)
+SELECT
+  b.brand AS brand,
+  COALESCE(COUNT(IF(y.active AND NOT k.user_id IS NULL, y.user_id, NULL)), 0) AS numerator,
+  COALESCE(COUNT(IF(y.active, y.user_id, NULL)), 0) AS denominator,
+  CASE
+    WHEN COALESCE(COUNT(IF(y.active, y.user_id, NULL)), 0) = 0
+    THEN NULL
+    ELSE CAST(COALESCE(COUNT(IF(y.active AND NOT k.user_id IS NULL, y.user_id, NULL)), 0) AS FLOAT64) / COALESCE(COUNT(IF(y.active, y.user_id, NULL)), 0)
+  END AS value
+FROM brands AS b
+LEFT JOIN argo_year AS y
+  ON y.brand = b.brand
+LEFT JOIN (
+  SELECT DISTINCT
+    users.user_id AS user_id
+  FROM users AS users
+) AS k
+  ON k.user_id = y.user_id
+GROUP BY
+  b.brand

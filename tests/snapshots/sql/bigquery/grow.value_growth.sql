@@ -1,0 +1,87 @@
+-- grow.value_growth: Value per purchase day growth (grow), written for bigquery by brandlens sql
+-- as of 2025-06-30; parameters period_days=365
+-- reads the canonical tables events (with local_date), users, products, targets, spend
+WITH brands AS (
+  SELECT DISTINCT
+    events.brand AS brand
+  FROM events AS events
+  WHERE
+    NOT events.brand IS NULL
+), members AS (
+  SELECT
+    latest.user_id AS user_id,
+    latest.brand AS brand
+  FROM (
+    SELECT
+      events.user_id AS user_id,
+      events.brand AS brand,
+      events.event_type AS event_type,
+      ROW_NUMBER() OVER (
+        PARTITION BY events.user_id, events.brand
+        ORDER BY events.ts DESC, (
+          events.event_type = 'member_leave'
+        ) DESC, events.event_id DESC
+      ) AS rn
+    FROM events AS events
+    WHERE
+      events.event_type IN ('member_join', 'member_leave')
+      AND NOT events.brand IS NULL
+      AND events.local_date <= CAST(CAST('2025-06-30' AS DATE) AS DATE)
+  ) AS latest
+  WHERE
+    latest.rn = 1 AND latest.event_type = 'member_join'
+), grow_days AS (
+  SELECT
+    events.brand AS brand,
+    COALESCE(events.category, '(uncategorised)') AS category,
+    events.user_id AS user_id,
+    events.local_date AS local_date,
+    CASE
+      WHEN events.local_date > DATE_SUB(CAST('2025-06-30' AS DATE), INTERVAL 365 DAY)
+      THEN 1
+      ELSE 0
+    END AS period,
+    SUM(events.amount) AS gmv
+  FROM events AS events
+  WHERE
+    events.event_type = 'purchase'
+    AND NOT events.brand IS NULL
+    AND events.local_date <= CAST('2025-06-30' AS DATE)
+    AND events.local_date > DATE_SUB(CAST('2025-06-30' AS DATE), INTERVAL (2 * 365) DAY)
+  GROUP BY ALL
+), grow_brand_totals__days AS (
+  SELECT
+    grow_days.brand AS brand,
+    grow_days.user_id AS user_id,
+    grow_days.local_date AS local_date,
+    grow_days.period AS period,
+    SUM(grow_days.gmv) AS gmv
+  FROM grow_days AS grow_days
+  GROUP BY ALL
+), grow_brand_totals AS (
+  SELECT
+    b.brand AS brand,
+    COUNT(DISTINCT IF(d.period = 0, d.user_id, NULL)) AS n0,
+    COUNT(IF(d.period = 0, d.user_id, NULL)) AS t0,
+    CAST(COALESCE(SUM(IF(d.period = 0, d.gmv, NULL)), 0) AS FLOAT64) AS g0,
+    COUNT(DISTINCT IF(d.period = 1, d.user_id, NULL)) AS n1,
+    COUNT(IF(d.period = 1, d.user_id, NULL)) AS t1,
+    CAST(COALESCE(SUM(IF(d.period = 1, d.gmv, NULL)), 0) AS FLOAT64) AS g1
+  FROM brands AS b
+  LEFT JOIN grow_brand_totals__days AS d
+    ON d.brand = b.brand
+  GROUP BY
+    b.brand
+)
+SELECT
+  grow_brand_totals.brand AS brand,
+  CASE
+    WHEN grow_brand_totals.t0 = 0 OR grow_brand_totals.t1 = 0 OR grow_brand_totals.g0 = 0
+    THEN NULL
+    ELSE CAST((
+      grow_brand_totals.g1 / grow_brand_totals.t1
+    ) AS FLOAT64) / (
+      grow_brand_totals.g0 / grow_brand_totals.t0
+    ) - 1
+  END AS value
+FROM grow_brand_totals AS grow_brand_totals

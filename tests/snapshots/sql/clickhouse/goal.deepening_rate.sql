@@ -1,0 +1,346 @@
+-- goal.deepening_rate: 4A deepening rate (goal), written for clickhouse by brandlens sql
+-- as of 2025-06-30; parameters act_window_days=365, advocate_window_days=365, appeal_window_days=15, aware_window_days=15, buyer_window_days=365, clv_history_days=730, clv_horizon_days=365, clv_min_repeaters=30, core_group_min_buyers=30, core_groups=3, flow_period_days=30, high_value_quantile=0.8, positive_rating=4
+-- reads the canonical tables events (with local_date), users, products, targets, spend
+WITH brands AS (
+  SELECT DISTINCT
+    events.brand AS brand
+  FROM events AS events
+  WHERE
+    NOT (
+      events.brand IS NULL
+    )
+), members AS (
+  SELECT
+    latest.user_id AS user_id,
+    latest.brand AS brand
+  FROM (
+    SELECT
+      events.user_id AS user_id,
+      events.brand AS brand,
+      events.event_type AS event_type,
+      ROW_NUMBER() OVER (
+        PARTITION BY events.user_id, events.brand
+        ORDER BY events.ts DESC, (
+          events.event_type = 'member_leave'
+        ) DESC, events.event_id DESC
+      ) AS rn
+    FROM events AS events
+    WHERE
+      events.event_type IN ('member_join', 'member_leave')
+      AND NOT (
+        events.brand IS NULL
+      )
+      AND events.local_date <= CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE))
+  ) AS latest
+  WHERE
+    latest.rn = 1 AND latest.event_type = 'member_join'
+), four_a__days AS (
+  SELECT
+    events.user_id AS user_id,
+    events.brand AS brand,
+    events.local_date AS local_date,
+    LOGICAL_OR(has(['ad_impression', 'content_view', 'product_view'], events.event_type)) AS f_0_0,
+    LOGICAL_OR(
+      has(
+        [
+          'ad_click',
+          'store_visit',
+          'favorite',
+          'add_to_cart',
+          'follow',
+          'consult',
+          'coupon_claim'
+        ],
+        events.event_type
+      )
+    ) AS f_1_0,
+    LOGICAL_OR(has(['search'], events.event_type) AND events."query_type" = 'brand') AS f_1_1,
+    LOGICAL_OR(has(['product_view'], events.event_type)) AS f_1_2,
+    LOGICAL_OR(has(['purchase', 'review', 'after_sales'], events.event_type)) AS f_2_0,
+    LOGICAL_OR(has(['purchase'], events.event_type)) AS f_3_0,
+    LOGICAL_OR(has(['review'], events.event_type) AND events."rating" >= 4) AS f_3_1,
+    LOGICAL_OR(has(['share'], events.event_type)) AS f_3_2
+  FROM events AS events
+  WHERE
+    NOT (
+      events.brand IS NULL
+    )
+    AND events.local_date <= CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE))
+    AND (
+      (
+        has(
+          [
+            'ad_click',
+            'ad_impression',
+            'add_to_cart',
+            'consult',
+            'content_view',
+            'coupon_claim',
+            'favorite',
+            'follow',
+            'product_view',
+            'search',
+            'store_visit'
+          ],
+          events.event_type
+        )
+        AND events.local_date > CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 45
+      )
+      OR (
+        has(['after_sales', 'purchase', 'review', 'share'], events.event_type)
+        AND events.local_date > CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 395
+      )
+    )
+  GROUP BY
+    events.user_id,
+    events.brand,
+    events.local_date
+), four_a__counted AS (
+  SELECT
+    days.user_id AS user_id,
+    days.brand AS brand,
+    COUNT(*) FILTER(WHERE
+      days.f_0_0
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      ) - 15) AS n0_0,
+    COUNT(*) FILTER(WHERE
+      days.f_1_0
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      ) - 15) AS n0_1,
+    COUNT(*) FILTER(WHERE
+      days.f_1_1
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      ) - 15) AS n0_2,
+    COUNT(*) FILTER(WHERE
+      days.f_1_2
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      ) - 15) AS n0_3,
+    COUNT(*) FILTER(WHERE
+      days.f_2_0
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      ) - 365) AS n0_4,
+    COUNT(*) FILTER(WHERE
+      days.f_3_0
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      ) - 365) AS n0_5,
+    COUNT(*) FILTER(WHERE
+      days.f_3_1
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      ) - 365) AS n0_6,
+    COUNT(*) FILTER(WHERE
+      days.f_3_2
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      ) - 365) AS n0_7,
+    COUNT(*) FILTER(WHERE
+      days.f_0_0
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      ) - 15) AS n1_0,
+    COUNT(*) FILTER(WHERE
+      days.f_1_0
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      ) - 15) AS n1_1,
+    COUNT(*) FILTER(WHERE
+      days.f_1_1
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      ) - 15) AS n1_2,
+    COUNT(*) FILTER(WHERE
+      days.f_1_2
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      ) - 15) AS n1_3,
+    COUNT(*) FILTER(WHERE
+      days.f_2_0
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      ) - 365) AS n1_4,
+    COUNT(*) FILTER(WHERE
+      days.f_3_0
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      ) - 365) AS n1_5,
+    COUNT(*) FILTER(WHERE
+      days.f_3_1
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      ) - 365) AS n1_6,
+    COUNT(*) FILTER(WHERE
+      days.f_3_2
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      ) - 365) AS n1_7
+  FROM four_a__days AS days
+  GROUP BY
+    days.user_id,
+    days.brand
+), four_a__staged AS (
+  SELECT
+    CAST(0 AS Nullable(Int32)) AS days_before,
+    CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0 AS snapshot_date,
+    counted.user_id AS user_id,
+    counted.brand AS brand,
+    CASE
+      WHEN counted.n0_5 >= 2 OR counted.n0_6 >= 1 OR counted.n0_7 >= 1
+      THEN 'A4'
+      WHEN counted.n0_4 >= 1
+      THEN 'A3'
+      WHEN counted.n0_1 >= 1 OR counted.n0_2 >= 1 OR counted.n0_3 >= 2
+      THEN 'A2'
+      WHEN counted.n0_0 >= 1
+      THEN 'A1'
+    END AS stage,
+    CAST(CASE
+      WHEN counted.n0_5 >= 2 OR counted.n0_6 >= 1 OR counted.n0_7 >= 1
+      THEN 4
+      WHEN counted.n0_4 >= 1
+      THEN 3
+      WHEN counted.n0_1 >= 1 OR counted.n0_2 >= 1 OR counted.n0_3 >= 2
+      THEN 2
+      WHEN counted.n0_0 >= 1
+      THEN 1
+    END AS Nullable(Int32)) AS stage_rank
+  FROM four_a__counted AS counted
+  UNION ALL
+  SELECT
+    CAST(30 AS Nullable(Int32)) AS days_before,
+    CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30 AS snapshot_date,
+    counted.user_id AS user_id,
+    counted.brand AS brand,
+    CASE
+      WHEN counted.n1_5 >= 2 OR counted.n1_6 >= 1 OR counted.n1_7 >= 1
+      THEN 'A4'
+      WHEN counted.n1_4 >= 1
+      THEN 'A3'
+      WHEN counted.n1_1 >= 1 OR counted.n1_2 >= 1 OR counted.n1_3 >= 2
+      THEN 'A2'
+      WHEN counted.n1_0 >= 1
+      THEN 'A1'
+    END AS stage,
+    CAST(CASE
+      WHEN counted.n1_5 >= 2 OR counted.n1_6 >= 1 OR counted.n1_7 >= 1
+      THEN 4
+      WHEN counted.n1_4 >= 1
+      THEN 3
+      WHEN counted.n1_1 >= 1 OR counted.n1_2 >= 1 OR counted.n1_3 >= 2
+      THEN 2
+      WHEN counted.n1_0 >= 1
+      THEN 1
+    END AS Nullable(Int32)) AS stage_rank
+  FROM four_a__counted AS counted
+), four_a AS (
+  SELECT
+    staged.days_before AS days_before,
+    staged.snapshot_date AS snapshot_date,
+    staged.user_id AS user_id,
+    staged.brand AS brand,
+    staged.stage AS stage,
+    staged.stage_rank AS stage_rank
+  FROM four_a__staged AS staged
+  WHERE
+    NOT (
+      staged.stage IS NULL
+    )
+), q__s0 AS (
+  SELECT
+    four_a.brand AS brand,
+    four_a.user_id AS user_id,
+    four_a.stage AS stage,
+    four_a.stage_rank AS stage_rank
+  FROM "four_a" AS four_a
+  WHERE
+    four_a.days_before = 30
+), q__s1 AS (
+  SELECT
+    four_a.brand AS brand,
+    four_a.user_id AS user_id,
+    four_a.stage AS stage,
+    four_a.stage_rank AS stage_rank
+  FROM "four_a" AS four_a
+  WHERE
+    four_a.days_before = 0
+), q__pairs AS (
+  SELECT
+    COALESCE(s0.brand, s1.brand) AS brand,
+    COALESCE(s0.user_id, s1.user_id) AS user_id,
+    COALESCE(s0.stage, 'none') AS from_stage,
+    COALESCE(s1.stage, 'none') AS to_stage,
+    COALESCE(s0.stage_rank, 0) AS r0,
+    COALESCE(s1.stage_rank, 0) AS r1
+  FROM q__s0 AS s0
+  FULL OUTER JOIN q__s1 AS s1
+    ON s0.brand = s1.brand AND s0.user_id = s1.user_id
+)
+SELECT
+  b.brand AS brand,
+  COUNT(p.user_id) FILTER(WHERE
+    p.r1 > p.r0) AS numerator,
+  COUNT(p.user_id) AS denominator,
+  CASE
+    WHEN COUNT(p.user_id) = 0
+    THEN NULL
+    ELSE CAST(COUNT(p.user_id) FILTER(WHERE
+      p.r1 > p.r0) AS Nullable(Float64)) / COUNT(p.user_id)
+  END AS value
+FROM brands AS b
+LEFT JOIN q__pairs AS p
+  ON p.brand = b.brand AND p.r0 > 0
+GROUP BY
+  b.brand

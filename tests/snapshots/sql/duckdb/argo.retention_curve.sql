@@ -1,0 +1,152 @@
+-- argo.retention_curve: Buyer retention curve (argo), written for duckdb by brandlens sql
+-- as of 2025-06-30; parameters active_events=['ad_click', 'content_view', 'search', 'product_view', 'store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim', 'member_join', 'member_leave', 'purchase', 'refund', 'review', 'share', 'after_sales'], clv_history_days=730, clv_horizon_days=365, clv_min_repeaters=30, interval_days=30, second_order_days=60, value_window_days=365
+-- reads the canonical tables events (with local_date), users, products, targets, spend
+WITH brands AS (
+  SELECT DISTINCT
+    events.brand AS brand
+  FROM events AS events
+  WHERE
+    NOT events.brand IS NULL
+), members AS (
+  SELECT
+    latest.user_id AS user_id,
+    latest.brand AS brand
+  FROM (
+    SELECT
+      events.user_id AS user_id,
+      events.brand AS brand,
+      events.event_type AS event_type,
+      ROW_NUMBER() OVER (
+        PARTITION BY events.user_id, events.brand
+        ORDER BY events.ts DESC, (
+          events.event_type = 'member_leave'
+        ) DESC, events.event_id DESC
+      ) AS rn
+    FROM events AS events
+    WHERE
+      events.event_type IN ('member_join', 'member_leave')
+      AND NOT events.brand IS NULL
+      AND events.local_date <= CAST(CAST('2025-06-30' AS DATE) AS DATE)
+  ) AS latest
+  WHERE
+    latest.rn = 1 AND latest.event_type = 'member_join'
+), argo_purchase_days AS (
+  SELECT
+    events.brand AS brand,
+    events.user_id AS user_id,
+    events.local_date AS local_date,
+    SUM(events.amount) AS gmv,
+    ROW_NUMBER() OVER (PARTITION BY events.brand, events.user_id ORDER BY events.local_date) AS k
+  FROM events AS events
+  WHERE
+    events.event_type = 'purchase'
+    AND NOT events.brand IS NULL
+    AND events.local_date <= CAST('2025-06-30' AS DATE)
+  GROUP BY
+    events.brand,
+    events.user_id,
+    events.local_date
+), argo_people__firsts AS (
+  SELECT
+    events.brand AS brand,
+    events.user_id AS user_id,
+    MIN(events.local_date) AS first_event,
+    MIN(events.local_date) FILTER(WHERE
+      ARRAY_CONTAINS(
+        [
+          'ad_click',
+          'content_view',
+          'search',
+          'product_view',
+          'store_visit',
+          'favorite',
+          'add_to_cart',
+          'follow',
+          'consult',
+          'coupon_claim',
+          'member_join',
+          'member_leave',
+          'purchase',
+          'refund',
+          'review',
+          'share',
+          'after_sales'
+        ],
+        events.event_type
+      )) AS first_active
+  FROM events AS events
+  WHERE
+    NOT events.brand IS NULL AND events.local_date <= CAST('2025-06-30' AS DATE)
+  GROUP BY
+    events.brand,
+    events.user_id
+), argo_people AS (
+  SELECT
+    f.brand AS brand,
+    f.user_id AS user_id,
+    f.first_event AS first_event,
+    f.first_active AS first_active,
+    p1.local_date AS first_purchase,
+    p1.gmv AS first_day_gmv,
+    p2.local_date AS second_purchase
+  FROM argo_people__firsts AS f
+  LEFT JOIN argo_purchase_days AS p1
+    ON p1.brand = f.brand AND p1.user_id = f.user_id AND p1.k = 1
+  LEFT JOIN argo_purchase_days AS p2
+    ON p2.brand = f.brand AND p2.user_id = f.user_id AND p2.k = 2
+), q__cohort AS (
+  SELECT
+    argo_people.brand AS brand,
+    argo_people.user_id AS user_id
+  FROM argo_people AS argo_people
+  WHERE
+    argo_people.first_purchase > CAST('2025-06-30' AS DATE) - 7 * 30
+    AND argo_people.first_purchase <= CAST('2025-06-30' AS DATE) - 6 * 30
+), q__size AS (
+  SELECT
+    cohort.brand AS brand,
+    COUNT(*) AS n
+  FROM q__cohort AS cohort
+  GROUP BY
+    cohort.brand
+), q__back AS (
+  SELECT DISTINCT
+    c.brand AS brand,
+    c.user_id AS user_id,
+    'M' || CAST(6 - (
+      CAST('2025-06-30' AS DATE) - d.local_date
+    ) // 30 AS TEXT) AS key
+  FROM q__cohort AS c
+  JOIN argo_purchase_days AS d
+    ON d.brand = c.brand AND d.user_id = c.user_id
+  WHERE
+    d.local_date > CAST('2025-06-30' AS DATE) - 6 * 30
+), q__came AS (
+  SELECT
+    back.brand AS brand,
+    back.key AS key,
+    COUNT(*) AS n
+  FROM q__back AS back
+  GROUP BY
+    back.brand,
+    back.key
+)
+SELECT
+  b.brand AS brand,
+  k.key AS key,
+  COALESCE(c.n, 0) AS numerator,
+  COALESCE(s.n, 0) AS denominator,
+  CASE
+    WHEN COALESCE(s.n, 0) = 0
+    THEN NULL
+    ELSE COALESCE(c.n, 0) / COALESCE(s.n, 0)
+  END AS value
+FROM brands AS b
+CROSS JOIN (
+  SELECT
+    UNNEST(['M1', 'M2', 'M3', 'M4', 'M5', 'M6']) AS key
+) AS k
+LEFT JOIN q__size AS s
+  ON s.brand = b.brand
+LEFT JOIN q__came AS c
+  ON c.brand = b.brand AND c.key = k.key

@@ -1,0 +1,325 @@
+-- fast.fertility: Fertility (operable consumers) (fast), written for duckdb by brandlens sql
+-- as of 2025-06-30; parameters ad_click_stage=interest, advancing_period_days=7, awareness_window_days=15, interest_window_days=15, loyal_min_purchase_days=2, loyal_window_days=365, positive_rating=4, purchase_window_days=912, thriving_events=['purchase', 'add_to_cart', 'favorite', 'coupon_claim', 'review', 'share', 'consult', 'store_visit'], thriving_window_days=180
+-- reads the canonical tables events (with local_date), users, products, targets, spend
+WITH brands AS (
+  SELECT DISTINCT
+    events.brand AS brand
+  FROM events AS events
+  WHERE
+    NOT events.brand IS NULL
+), members AS (
+  SELECT
+    latest.user_id AS user_id,
+    latest.brand AS brand
+  FROM (
+    SELECT
+      events.user_id AS user_id,
+      events.brand AS brand,
+      events.event_type AS event_type,
+      ROW_NUMBER() OVER (
+        PARTITION BY events.user_id, events.brand
+        ORDER BY events.ts DESC, (
+          events.event_type = 'member_leave'
+        ) DESC, events.event_id DESC
+      ) AS rn
+    FROM events AS events
+    WHERE
+      events.event_type IN ('member_join', 'member_leave')
+      AND NOT events.brand IS NULL
+      AND events.local_date <= CAST(CAST('2025-06-30' AS DATE) AS DATE)
+  ) AS latest
+  WHERE
+    latest.rn = 1 AND latest.event_type = 'member_join'
+), aipl__days AS (
+  SELECT
+    events.user_id AS user_id,
+    events.brand AS brand,
+    events.local_date AS local_date,
+    BOOL_OR(
+      ARRAY_CONTAINS(['ad_impression', 'content_view', 'product_view'], events.event_type)
+    ) AS f_0_0,
+    BOOL_OR(
+      ARRAY_CONTAINS(
+        [
+          'store_visit',
+          'favorite',
+          'add_to_cart',
+          'follow',
+          'consult',
+          'coupon_claim',
+          'member_join'
+        ],
+        events.event_type
+      )
+    ) AS f_1_0,
+    BOOL_OR(ARRAY_CONTAINS(['ad_click'], events.event_type)) AS f_1_1,
+    BOOL_OR(ARRAY_CONTAINS(['search'], events.event_type) AND events."query_type" = 'brand') AS f_1_2,
+    BOOL_OR(ARRAY_CONTAINS(['product_view'], events.event_type)) AS f_1_3,
+    BOOL_OR(ARRAY_CONTAINS(['purchase'], events.event_type)) AS f_2_0,
+    BOOL_OR(ARRAY_CONTAINS(['purchase'], events.event_type)) AS f_3_0,
+    BOOL_OR(ARRAY_CONTAINS(['review'], events.event_type) AND events."rating" >= 4) AS f_3_1,
+    BOOL_OR(ARRAY_CONTAINS(['share'], events.event_type)) AS f_3_2
+  FROM events AS events
+  WHERE
+    NOT events.brand IS NULL
+    AND events.local_date <= CAST(CAST('2025-06-30' AS DATE) AS DATE)
+    AND (
+      (
+        ARRAY_CONTAINS(
+          [
+            'ad_click',
+            'ad_impression',
+            'add_to_cart',
+            'consult',
+            'content_view',
+            'coupon_claim',
+            'favorite',
+            'follow',
+            'member_join',
+            'product_view',
+            'search',
+            'store_visit'
+          ],
+          events.event_type
+        )
+        AND events.local_date > CAST(CAST('2025-06-30' AS DATE) AS DATE) - 22
+      )
+      OR (
+        ARRAY_CONTAINS(['review', 'share'], events.event_type)
+        AND events.local_date > CAST(CAST('2025-06-30' AS DATE) AS DATE) - 372
+      )
+      OR (
+        ARRAY_CONTAINS(['purchase'], events.event_type)
+        AND events.local_date > CAST(CAST('2025-06-30' AS DATE) AS DATE) - 919
+      )
+    )
+  GROUP BY
+    events.user_id,
+    events.brand,
+    events.local_date
+), aipl__counted AS MATERIALIZED (
+  SELECT
+    days.user_id AS user_id,
+    days.brand AS brand,
+    COUNT(*) FILTER(WHERE
+      days.f_0_0
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ) - 15) AS n0_0,
+    COUNT(*) FILTER(WHERE
+      days.f_1_0
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ) - 15) AS n0_1,
+    COUNT(*) FILTER(WHERE
+      days.f_1_1
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ) - 15) AS n0_2,
+    COUNT(*) FILTER(WHERE
+      days.f_1_2
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ) - 15) AS n0_3,
+    COUNT(*) FILTER(WHERE
+      days.f_1_3
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ) - 15) AS n0_4,
+    COUNT(*) FILTER(WHERE
+      days.f_2_0
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ) - 912) AS n0_5,
+    COUNT(*) FILTER(WHERE
+      days.f_3_0
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ) - 365) AS n0_6,
+    COUNT(*) FILTER(WHERE
+      days.f_3_1
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ) - 365) AS n0_7,
+    COUNT(*) FILTER(WHERE
+      days.f_3_2
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ) - 365) AS n0_8,
+    COUNT(*) FILTER(WHERE
+      days.f_0_0
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      ) - 15) AS n1_0,
+    COUNT(*) FILTER(WHERE
+      days.f_1_0
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      ) - 15) AS n1_1,
+    COUNT(*) FILTER(WHERE
+      days.f_1_1
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      ) - 15) AS n1_2,
+    COUNT(*) FILTER(WHERE
+      days.f_1_2
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      ) - 15) AS n1_3,
+    COUNT(*) FILTER(WHERE
+      days.f_1_3
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      ) - 15) AS n1_4,
+    COUNT(*) FILTER(WHERE
+      days.f_2_0
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      ) - 912) AS n1_5,
+    COUNT(*) FILTER(WHERE
+      days.f_3_0
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      ) - 365) AS n1_6,
+    COUNT(*) FILTER(WHERE
+      days.f_3_1
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      ) - 365) AS n1_7,
+    COUNT(*) FILTER(WHERE
+      days.f_3_2
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      ) - 365) AS n1_8
+  FROM aipl__days AS days
+  GROUP BY
+    days.user_id,
+    days.brand
+), aipl__staged AS (
+  SELECT
+    CAST(0 AS INT) AS days_before,
+    CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0 AS snapshot_date,
+    counted.user_id AS user_id,
+    counted.brand AS brand,
+    CASE
+      WHEN counted.n0_6 >= 2 OR counted.n0_7 >= 1 OR counted.n0_8 >= 1
+      THEN 'L'
+      WHEN counted.n0_5 >= 1
+      THEN 'P'
+      WHEN counted.n0_1 >= 1 OR counted.n0_2 >= 1 OR counted.n0_3 >= 1 OR counted.n0_4 >= 2
+      THEN 'I'
+      WHEN counted.n0_0 >= 1
+      THEN 'A'
+    END AS stage,
+    CAST(CASE
+      WHEN counted.n0_6 >= 2 OR counted.n0_7 >= 1 OR counted.n0_8 >= 1
+      THEN 4
+      WHEN counted.n0_5 >= 1
+      THEN 3
+      WHEN counted.n0_1 >= 1 OR counted.n0_2 >= 1 OR counted.n0_3 >= 1 OR counted.n0_4 >= 2
+      THEN 2
+      WHEN counted.n0_0 >= 1
+      THEN 1
+    END AS INT) AS stage_rank
+  FROM aipl__counted AS counted
+  UNION ALL
+  SELECT
+    CAST(7 AS INT) AS days_before,
+    CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7 AS snapshot_date,
+    counted.user_id AS user_id,
+    counted.brand AS brand,
+    CASE
+      WHEN counted.n1_6 >= 2 OR counted.n1_7 >= 1 OR counted.n1_8 >= 1
+      THEN 'L'
+      WHEN counted.n1_5 >= 1
+      THEN 'P'
+      WHEN counted.n1_1 >= 1 OR counted.n1_2 >= 1 OR counted.n1_3 >= 1 OR counted.n1_4 >= 2
+      THEN 'I'
+      WHEN counted.n1_0 >= 1
+      THEN 'A'
+    END AS stage,
+    CAST(CASE
+      WHEN counted.n1_6 >= 2 OR counted.n1_7 >= 1 OR counted.n1_8 >= 1
+      THEN 4
+      WHEN counted.n1_5 >= 1
+      THEN 3
+      WHEN counted.n1_1 >= 1 OR counted.n1_2 >= 1 OR counted.n1_3 >= 1 OR counted.n1_4 >= 2
+      THEN 2
+      WHEN counted.n1_0 >= 1
+      THEN 1
+    END AS INT) AS stage_rank
+  FROM aipl__counted AS counted
+), aipl AS (
+  SELECT
+    staged.days_before AS days_before,
+    staged.snapshot_date AS snapshot_date,
+    staged.user_id AS user_id,
+    staged.brand AS brand,
+    staged.stage AS stage,
+    staged.stage_rank AS stage_rank
+  FROM aipl__staged AS staged
+  WHERE
+    NOT staged.stage IS NULL
+)
+SELECT
+  b.brand AS brand,
+  COUNT(l.user_id) AS value
+FROM brands AS b
+LEFT JOIN "aipl" AS l
+  ON l.brand = b.brand AND l.days_before = 0
+GROUP BY
+  b.brand

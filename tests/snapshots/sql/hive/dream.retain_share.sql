@@ -1,0 +1,402 @@
+-- dream.retain_share: Retained share of buyers (dream), written for hive by brandlens sql
+-- as of 2025-06-30; parameters accessory_categories=['phone_accessories'], appeal_window_days=60, aware_window_days=30, consider_min_search_days=2, consider_min_view_days=3, consider_window_days=60, durable_categories=['smartphones'], flow_period_days=30, purchase_window_days=730, replacement_cycle_days=730, replacement_horizon_days=1825, retain_window_days=365
+-- reads the canonical tables events (with local_date), users, products, targets, spend
+WITH brands AS (
+  SELECT DISTINCT
+    events.brand AS brand
+  FROM events AS events
+  WHERE
+    NOT events.brand IS NULL
+), members AS (
+  SELECT
+    latest.user_id AS user_id,
+    latest.brand AS brand
+  FROM (
+    SELECT
+      events.user_id AS user_id,
+      events.brand AS brand,
+      events.event_type AS event_type,
+      ROW_NUMBER() OVER (
+        PARTITION BY events.user_id, events.brand
+        ORDER BY events.ts DESC, (
+          events.event_type = 'member_leave'
+        ) DESC, events.event_id DESC
+      ) AS rn
+    FROM events AS events
+    WHERE
+      events.event_type IN ('member_join', 'member_leave')
+      AND NOT events.brand IS NULL
+      AND events.local_date <= CAST(CAST('2025-06-30' AS DATE) AS DATE)
+  ) AS latest
+  WHERE
+    latest.rn = 1 AND latest.event_type = 'member_join'
+), dream_mind__days AS (
+  SELECT
+    events.user_id AS user_id,
+    events.brand AS brand,
+    events.local_date AS local_date,
+    LOGICAL_OR(ARRAY_CONTAINS(ARRAY('ad_impression', 'content_view'), events.event_type)) AS f_0_0,
+    LOGICAL_OR(
+      ARRAY_CONTAINS(ARRAY('ad_click', 'store_visit', 'follow', 'product_view'), events.event_type)
+    ) AS f_1_0,
+    LOGICAL_OR(
+      ARRAY_CONTAINS(ARRAY('search'), events.event_type)
+      AND events.`query_type` = 'brand'
+    ) AS f_1_1,
+    LOGICAL_OR(
+      ARRAY_CONTAINS(ARRAY('add_to_cart', 'consult', 'favorite', 'coupon_claim'), events.event_type)
+    ) AS f_2_0,
+    LOGICAL_OR(ARRAY_CONTAINS(ARRAY('product_view'), events.event_type)) AS f_2_1,
+    LOGICAL_OR(
+      ARRAY_CONTAINS(ARRAY('search'), events.event_type)
+      AND events.`query_type` = 'brand'
+    ) AS f_2_2,
+    LOGICAL_OR(ARRAY_CONTAINS(ARRAY('purchase'), events.event_type)) AS f_3_0,
+    LOGICAL_OR(ARRAY_CONTAINS(ARRAY('purchase'), events.event_type)) AS f_4_0_0,
+    LOGICAL_OR(
+      ARRAY_CONTAINS(ARRAY('after_sales', 'review', 'share', 'member_join'), events.event_type)
+    ) AS f_4_0_1_0,
+    LOGICAL_OR(
+      ARRAY_CONTAINS(ARRAY('purchase'), events.event_type)
+      AND ARRAY_CONTAINS(ARRAY('phone_accessories'), events.`category`)
+    ) AS f_4_0_1_1,
+    LOGICAL_OR(
+      ARRAY_CONTAINS(ARRAY('purchase'), events.event_type)
+      AND NOT ARRAY_CONTAINS(ARRAY('phone_accessories'), events.`category`)
+    ) AS f_4_0_1_1_a
+  FROM events AS events
+  WHERE
+    NOT events.brand IS NULL
+    AND events.local_date <= CAST(CAST('2025-06-30' AS DATE) AS DATE)
+    AND (
+      (
+        ARRAY_CONTAINS(ARRAY('ad_impression', 'content_view'), events.event_type)
+        AND events.local_date > DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -60)
+      )
+      OR (
+        ARRAY_CONTAINS(
+          ARRAY(
+            'ad_click',
+            'add_to_cart',
+            'consult',
+            'coupon_claim',
+            'favorite',
+            'follow',
+            'product_view',
+            'search',
+            'store_visit'
+          ),
+          events.event_type
+        )
+        AND events.local_date > DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -90)
+      )
+      OR (
+        ARRAY_CONTAINS(ARRAY('after_sales', 'member_join', 'review', 'share'), events.event_type)
+        AND events.local_date > DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -395)
+      )
+      OR (
+        ARRAY_CONTAINS(ARRAY('purchase'), events.event_type)
+        AND events.local_date > DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -760)
+      )
+    )
+  GROUP BY
+    events.user_id,
+    events.brand,
+    events.local_date
+), dream_mind__counted AS (
+  SELECT
+    days.user_id AS user_id,
+    days.brand AS brand,
+    COUNT(*) FILTER(WHERE
+      days.f_0_0
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ), -30)) AS n0_0,
+    COUNT(*) FILTER(WHERE
+      days.f_1_0
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ), -60)) AS n0_1,
+    COUNT(*) FILTER(WHERE
+      days.f_1_1
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ), -60)) AS n0_2,
+    COUNT(*) FILTER(WHERE
+      days.f_2_0
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ), -60)) AS n0_3,
+    COUNT(*) FILTER(WHERE
+      days.f_2_1
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ), -60)) AS n0_4,
+    COUNT(*) FILTER(WHERE
+      days.f_2_2
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ), -60)) AS n0_5,
+    COUNT(*) FILTER(WHERE
+      days.f_3_0
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ), -730)) AS n0_6,
+    COUNT(*) FILTER(WHERE
+      days.f_4_0_0
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ), -730)) AS n0_7,
+    COUNT(*) FILTER(WHERE
+      days.f_4_0_1_0
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ), -365)) AS n0_8,
+    MAX(days.local_date) FILTER(WHERE
+      days.f_4_0_1_1
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ), -365)) AS a0_0,
+    MIN(days.local_date) FILTER(WHERE
+      days.f_4_0_1_1_a
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ), -730)) AS p0_0,
+    COUNT(*) FILTER(WHERE
+      days.f_0_0
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ), -30)) AS n1_0,
+    COUNT(*) FILTER(WHERE
+      days.f_1_0
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ), -60)) AS n1_1,
+    COUNT(*) FILTER(WHERE
+      days.f_1_1
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ), -60)) AS n1_2,
+    COUNT(*) FILTER(WHERE
+      days.f_2_0
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ), -60)) AS n1_3,
+    COUNT(*) FILTER(WHERE
+      days.f_2_1
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ), -60)) AS n1_4,
+    COUNT(*) FILTER(WHERE
+      days.f_2_2
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ), -60)) AS n1_5,
+    COUNT(*) FILTER(WHERE
+      days.f_3_0
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ), -730)) AS n1_6,
+    COUNT(*) FILTER(WHERE
+      days.f_4_0_0
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ), -730)) AS n1_7,
+    COUNT(*) FILTER(WHERE
+      days.f_4_0_1_0
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ), -365)) AS n1_8,
+    MAX(days.local_date) FILTER(WHERE
+      days.f_4_0_1_1
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ), -365)) AS a1_0,
+    MIN(days.local_date) FILTER(WHERE
+      days.f_4_0_1_1_a
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ), -730)) AS p1_0
+  FROM dream_mind__days AS days
+  GROUP BY
+    days.user_id,
+    days.brand
+), dream_mind__staged AS (
+  SELECT
+    CAST(0 AS INT) AS days_before,
+    DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0) AS snapshot_date,
+    counted.user_id AS user_id,
+    counted.brand AS brand,
+    CASE
+      WHEN (
+        counted.n0_7 >= 1
+        AND (
+          counted.n0_8 >= 1 OR COALESCE(counted.a0_0 > counted.p0_0, FALSE)
+        )
+      )
+      THEN 'Retain'
+      WHEN counted.n0_6 >= 1
+      THEN 'Purchase'
+      WHEN counted.n0_3 >= 1 OR counted.n0_4 >= 3 OR counted.n0_5 >= 2
+      THEN 'Consider'
+      WHEN counted.n0_1 >= 1 OR counted.n0_2 >= 1
+      THEN 'Appeal'
+      WHEN counted.n0_0 >= 1
+      THEN 'Aware'
+    END AS stage,
+    CAST(CASE
+      WHEN (
+        counted.n0_7 >= 1
+        AND (
+          counted.n0_8 >= 1 OR COALESCE(counted.a0_0 > counted.p0_0, FALSE)
+        )
+      )
+      THEN 5
+      WHEN counted.n0_6 >= 1
+      THEN 4
+      WHEN counted.n0_3 >= 1 OR counted.n0_4 >= 3 OR counted.n0_5 >= 2
+      THEN 3
+      WHEN counted.n0_1 >= 1 OR counted.n0_2 >= 1
+      THEN 2
+      WHEN counted.n0_0 >= 1
+      THEN 1
+    END AS INT) AS stage_rank
+  FROM dream_mind__counted AS counted
+  UNION ALL
+  SELECT
+    CAST(30 AS INT) AS days_before,
+    DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30) AS snapshot_date,
+    counted.user_id AS user_id,
+    counted.brand AS brand,
+    CASE
+      WHEN (
+        counted.n1_7 >= 1
+        AND (
+          counted.n1_8 >= 1 OR COALESCE(counted.a1_0 > counted.p1_0, FALSE)
+        )
+      )
+      THEN 'Retain'
+      WHEN counted.n1_6 >= 1
+      THEN 'Purchase'
+      WHEN counted.n1_3 >= 1 OR counted.n1_4 >= 3 OR counted.n1_5 >= 2
+      THEN 'Consider'
+      WHEN counted.n1_1 >= 1 OR counted.n1_2 >= 1
+      THEN 'Appeal'
+      WHEN counted.n1_0 >= 1
+      THEN 'Aware'
+    END AS stage,
+    CAST(CASE
+      WHEN (
+        counted.n1_7 >= 1
+        AND (
+          counted.n1_8 >= 1 OR COALESCE(counted.a1_0 > counted.p1_0, FALSE)
+        )
+      )
+      THEN 5
+      WHEN counted.n1_6 >= 1
+      THEN 4
+      WHEN counted.n1_3 >= 1 OR counted.n1_4 >= 3 OR counted.n1_5 >= 2
+      THEN 3
+      WHEN counted.n1_1 >= 1 OR counted.n1_2 >= 1
+      THEN 2
+      WHEN counted.n1_0 >= 1
+      THEN 1
+    END AS INT) AS stage_rank
+  FROM dream_mind__counted AS counted
+), dream_mind AS (
+  SELECT
+    staged.days_before AS days_before,
+    staged.snapshot_date AS snapshot_date,
+    staged.user_id AS user_id,
+    staged.brand AS brand,
+    staged.stage AS stage,
+    staged.stage_rank AS stage_rank
+  FROM dream_mind__staged AS staged
+  WHERE
+    NOT staged.stage IS NULL
+)
+SELECT
+  b.brand AS brand,
+  COUNT(l.user_id) FILTER(WHERE
+    l.stage = 'Retain') AS numerator,
+  COUNT(l.user_id) FILTER(WHERE
+    l.stage IN ('Purchase', 'Retain')) AS denominator,
+  CASE
+    WHEN COUNT(l.user_id) FILTER(WHERE
+      l.stage IN ('Purchase', 'Retain')) = 0
+    THEN NULL
+    ELSE CAST(COUNT(l.user_id) FILTER(WHERE
+      l.stage = 'Retain') AS DOUBLE) / COUNT(l.user_id) FILTER(WHERE
+      l.stage IN ('Purchase', 'Retain'))
+  END AS value
+FROM brands AS b
+LEFT JOIN dream_mind AS l
+  ON l.brand = b.brand AND l.days_before = 0
+GROUP BY
+  b.brand

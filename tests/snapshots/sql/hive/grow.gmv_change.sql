@@ -1,0 +1,84 @@
+-- grow.gmv_change: GMV change (grow), written for hive by brandlens sql
+-- as of 2025-06-30; parameters period_days=365
+-- reads the canonical tables events (with local_date), users, products, targets, spend
+WITH brands AS (
+  SELECT DISTINCT
+    events.brand AS brand
+  FROM events AS events
+  WHERE
+    NOT events.brand IS NULL
+), members AS (
+  SELECT
+    latest.user_id AS user_id,
+    latest.brand AS brand
+  FROM (
+    SELECT
+      events.user_id AS user_id,
+      events.brand AS brand,
+      events.event_type AS event_type,
+      ROW_NUMBER() OVER (
+        PARTITION BY events.user_id, events.brand
+        ORDER BY events.ts DESC, (
+          events.event_type = 'member_leave'
+        ) DESC, events.event_id DESC
+      ) AS rn
+    FROM events AS events
+    WHERE
+      events.event_type IN ('member_join', 'member_leave')
+      AND NOT events.brand IS NULL
+      AND events.local_date <= CAST(CAST('2025-06-30' AS DATE) AS DATE)
+  ) AS latest
+  WHERE
+    latest.rn = 1 AND latest.event_type = 'member_join'
+), grow_days AS (
+  SELECT
+    events.brand AS brand,
+    COALESCE(events.category, '(uncategorised)') AS category,
+    events.user_id AS user_id,
+    events.local_date AS local_date,
+    CASE
+      WHEN events.local_date > DATE_ADD(CAST('2025-06-30' AS DATE), -365)
+      THEN 1
+      ELSE 0
+    END AS period,
+    SUM(events.amount) AS gmv
+  FROM events AS events
+  WHERE
+    events.event_type = 'purchase'
+    AND NOT events.brand IS NULL
+    AND events.local_date <= CAST('2025-06-30' AS DATE)
+    AND events.local_date > DATE_ADD(CAST('2025-06-30' AS DATE), 2 * 365 * -1)
+  GROUP BY
+    events.brand,
+    COALESCE(events.category, '(uncategorised)'),
+    events.user_id,
+    events.local_date,
+    CASE
+      WHEN events.local_date > DATE_ADD(CAST('2025-06-30' AS DATE), -365)
+      THEN 1
+      ELSE 0
+    END
+), grow_cells AS (
+  SELECT
+    grow_days.brand AS brand,
+    grow_days.category AS category,
+    grow_days.period AS period,
+    COUNT(DISTINCT grow_days.user_id) AS n,
+    COUNT(*) AS t,
+    SUM(grow_days.gmv) AS gmv
+  FROM grow_days AS grow_days
+  GROUP BY
+    grow_days.brand,
+    grow_days.category,
+    grow_days.period
+)
+SELECT
+  b.brand AS brand,
+  COALESCE(CAST(SUM(c.gmv) FILTER(WHERE
+    c.period = 1) AS DOUBLE), 0) - COALESCE(CAST(SUM(c.gmv) FILTER(WHERE
+    c.period = 0) AS DOUBLE), 0) AS value
+FROM brands AS b
+LEFT JOIN grow_cells AS c
+  ON c.brand = b.brand
+GROUP BY
+  b.brand

@@ -1,0 +1,157 @@
+-- super.new_product_penetration: New-product penetration (super), written for hive by brandlens sql
+-- as of 2025-06-30; parameters exit_days=60, flow_period_days=28, growth_threshold=0.2, history_weeks=52, hit_top_share=0.1, new_days=90, quality_window_days=90, rating_window_days=365, recent_days=28
+-- reads the canonical tables events (with local_date), users, products, targets, spend
+WITH brands AS (
+  SELECT DISTINCT
+    events.brand AS brand
+  FROM events AS events
+  WHERE
+    NOT events.brand IS NULL
+), members AS (
+  SELECT
+    latest.user_id AS user_id,
+    latest.brand AS brand
+  FROM (
+    SELECT
+      events.user_id AS user_id,
+      events.brand AS brand,
+      events.event_type AS event_type,
+      ROW_NUMBER() OVER (
+        PARTITION BY events.user_id, events.brand
+        ORDER BY events.ts DESC, (
+          events.event_type = 'member_leave'
+        ) DESC, events.event_id DESC
+      ) AS rn
+    FROM events AS events
+    WHERE
+      events.event_type IN ('member_join', 'member_leave')
+      AND NOT events.brand IS NULL
+      AND events.local_date <= CAST(CAST('2025-06-30' AS DATE) AS DATE)
+  ) AS latest
+  WHERE
+    latest.rn = 1 AND latest.event_type = 'member_join'
+), super_products__ev AS (
+  SELECT
+    events.brand AS brand,
+    events.product_id AS product_id,
+    events.category AS category,
+    events.local_date AS local_date
+  FROM events AS events
+  WHERE
+    NOT events.brand IS NULL
+    AND NOT events.product_id IS NULL
+    AND events.local_date <= CAST(CAST('2025-06-30' AS DATE) AS DATE)
+    AND events.local_date > DATE_ADD(
+      CAST(CAST('2025-06-30' AS DATE) AS DATE),
+      (
+        GREATEST(7 * (
+          52 - 1
+        ), 28) + GREATEST(90 + 1, 60 + 2, 2 * 28)
+      ) * -1
+    )
+), super_products__seen AS (
+  SELECT
+    ev.brand AS brand,
+    ev.product_id AS product_id,
+    MIN(ev.local_date) AS first_event
+  FROM super_products__ev AS ev
+  GROUP BY
+    ev.brand,
+    ev.product_id
+), super_products__cats AS (
+  SELECT
+    ev.brand AS brand,
+    ev.product_id AS product_id,
+    ev.category AS category,
+    ROW_NUMBER() OVER (
+      PARTITION BY ev.brand, ev.product_id
+      ORDER BY COUNT(*) DESC, ev.category NULLS LAST
+    ) AS rn
+  FROM super_products__ev AS ev
+  WHERE
+    NOT ev.category IS NULL
+  GROUP BY
+    ev.brand,
+    ev.product_id,
+    ev.category
+), super_products__known AS (
+  SELECT
+    seen.brand AS brand,
+    seen.product_id AS product_id
+  FROM super_products__seen AS seen
+  UNION
+  SELECT
+    products.brand AS brand,
+    products.product_id AS product_id
+  FROM products AS products
+  WHERE
+    NOT products.brand IS NULL
+    AND products.launch_date <= CAST(CAST('2025-06-30' AS DATE) AS DATE)
+), super_products AS (
+  SELECT
+    CAST(ROW_NUMBER() OVER (ORDER BY k.brand NULLS LAST, k.product_id NULLS LAST) AS INT) AS pkey,
+    k.brand AS brand,
+    k.product_id AS product_id,
+    COALESCE(p.category, c.category, '(uncategorised)') AS category,
+    COALESCE(p.launch_date, s.first_event) AS launch_date,
+    CASE
+      WHEN NOT p.launch_date IS NULL
+      THEN 'products'
+      WHEN s.first_event = DATE_ADD(
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - (
+          GREATEST(7 * (
+            52 - 1
+          ), 28) + GREATEST(90 + 1, 60 + 2, 2 * 28)
+        ),
+        1
+      )
+      THEN 'horizon'
+      ELSE 'first event'
+    END AS launch_source,
+    LEAST(s.first_event, CASE WHEN p.brand = k.brand THEN p.launch_date END) AS known_from
+  FROM super_products__known AS k
+  LEFT JOIN super_products__seen AS s
+    ON s.brand = k.brand AND s.product_id = k.product_id
+  LEFT JOIN super_products__cats AS c
+    ON c.brand = k.brand AND c.product_id = k.product_id AND c.rn = 1
+  LEFT JOIN products AS p
+    ON p.product_id = k.product_id AND (
+      p.brand = k.brand OR p.brand IS NULL
+    )
+), q__buys AS (
+  SELECT
+    e.brand AS brand,
+    e.user_id AS user_id,
+    LOGICAL_OR(DATEDIFF(CAST(CAST('2025-06-30' AS DATE) AS DATE), p.launch_date) < 90) AS bought_new
+  FROM events AS e
+  JOIN super_products AS p
+    ON p.brand = e.brand AND p.product_id = e.product_id
+  WHERE
+    e.event_type = 'purchase'
+    AND e.local_date > DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -90)
+    AND e.local_date <= CAST(CAST('2025-06-30' AS DATE) AS DATE)
+  GROUP BY
+    e.brand,
+    e.user_id
+), q__counts AS (
+  SELECT
+    buys.brand AS brand,
+    COUNT(*) AS buyers,
+    COUNT(*) FILTER(WHERE
+      buys.bought_new) AS new_buyers
+  FROM q__buys AS buys
+  GROUP BY
+    buys.brand
+)
+SELECT
+  b.brand AS brand,
+  COALESCE(c.new_buyers, 0) AS numerator,
+  COALESCE(c.buyers, 0) AS denominator,
+  CASE
+    WHEN COALESCE(c.buyers, 0) = 0
+    THEN NULL
+    ELSE CAST(COALESCE(c.new_buyers, 0) AS DOUBLE) / c.buyers
+  END AS value
+FROM brands AS b
+LEFT JOIN q__counts AS c
+  ON c.brand = b.brand

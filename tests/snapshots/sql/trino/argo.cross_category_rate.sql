@@ -1,0 +1,88 @@
+-- argo.cross_category_rate: Cross-category purchase rate (argo), written for trino by brandlens sql
+-- as of 2025-06-30; parameters active_events=['ad_click', 'content_view', 'search', 'product_view', 'store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim', 'member_join', 'member_leave', 'purchase', 'refund', 'review', 'share', 'after_sales'], clv_history_days=730, clv_horizon_days=365, clv_min_repeaters=30, interval_days=30, second_order_days=60, value_window_days=365
+-- reads the canonical tables events (with local_date), users, products, targets, spend
+WITH brands AS (
+  SELECT DISTINCT
+    events.brand AS brand
+  FROM events AS events
+  WHERE
+    NOT events.brand IS NULL
+), members AS (
+  SELECT
+    latest.user_id AS user_id,
+    latest.brand AS brand
+  FROM (
+    SELECT
+      events.user_id AS user_id,
+      events.brand AS brand,
+      events.event_type AS event_type,
+      ROW_NUMBER() OVER (
+        PARTITION BY events.user_id, events.brand
+        ORDER BY events.ts DESC, (
+          events.event_type = 'member_leave'
+        ) DESC, events.event_id DESC
+      ) AS rn
+    FROM events AS events
+    WHERE
+      events.event_type IN ('member_join', 'member_leave')
+      AND NOT events.brand IS NULL
+      AND events.local_date <= CAST(CAST('2025-06-30' AS DATE) AS DATE)
+  ) AS latest
+  WHERE
+    latest.rn = 1 AND latest.event_type = 'member_join'
+), argo_year AS (
+  SELECT
+    events.brand AS brand,
+    events.user_id AS user_id,
+    BOOL_OR(
+      CONTAINS(
+        ARRAY['ad_click', 'content_view', 'search', 'product_view', 'store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim', 'member_join', 'member_leave', 'purchase', 'refund', 'review', 'share', 'after_sales'],
+        events.event_type
+      )
+    ) AS active,
+    COUNT(DISTINCT events.channel) FILTER(WHERE
+      CONTAINS(
+        ARRAY['ad_click', 'content_view', 'search', 'product_view', 'store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim', 'member_join', 'member_leave', 'purchase', 'refund', 'review', 'share', 'after_sales'],
+        events.event_type
+      )) AS channels,
+    BOOL_OR(events.event_type = 'purchase') AS bought,
+    COUNT(DISTINCT events.category) FILTER(WHERE
+      events.event_type = 'purchase') AS categories,
+    COALESCE(SUM(events.amount) FILTER(WHERE
+      events.event_type = 'purchase'), 0) - COALESCE(SUM(events.amount) FILTER(WHERE
+      events.event_type = 'refund'), 0) AS net_gmv
+  FROM events AS events
+  WHERE
+    NOT events.brand IS NULL
+    AND (
+      CONTAINS(
+        ARRAY['ad_click', 'content_view', 'search', 'product_view', 'store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim', 'member_join', 'member_leave', 'purchase', 'refund', 'review', 'share', 'after_sales'],
+        events.event_type
+      )
+      OR events.event_type IN ('purchase', 'refund')
+    )
+    AND events.local_date > DATE_ADD('DAY', 365 * -1, CAST('2025-06-30' AS DATE))
+    AND events.local_date <= CAST('2025-06-30' AS DATE)
+  GROUP BY
+    events.brand,
+    events.user_id
+)
+SELECT
+  b.brand AS brand,
+  COALESCE(COUNT(y.user_id) FILTER(WHERE
+    y.bought AND y.categories >= 2), 0) AS numerator,
+  COALESCE(COUNT(y.user_id) FILTER(WHERE
+    y.bought), 0) AS denominator,
+  CASE
+    WHEN COALESCE(COUNT(y.user_id) FILTER(WHERE
+      y.bought), 0) = 0
+    THEN NULL
+    ELSE CAST(COALESCE(COUNT(y.user_id) FILTER(WHERE
+      y.bought AND y.categories >= 2), 0) AS DOUBLE) / COALESCE(COUNT(y.user_id) FILTER(WHERE
+      y.bought), 0)
+  END AS value
+FROM brands AS b
+LEFT JOIN argo_year AS y
+  ON y.brand = b.brand
+GROUP BY
+  b.brand
