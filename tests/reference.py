@@ -424,7 +424,9 @@ def clv_customers(
     """Per brand and customer (a purchase day in the last history_days): x = repeat purchase
     days, t_x = weeks from the first to the last purchase day, T = weeks from the first
     purchase day to as_of, m = the mean value of the repeat purchase days (NaN without
-    any; a day's purchases summed) and the mean value of all its purchase days."""
+    any; a day's purchases summed) and the mean value of all its purchase days. A mean is
+    the exact sum, then one floating-point division (as brandlens defines it, so that
+    every engine gives the CLV fit the same inputs bit for bit)."""
     days: dict[tuple[str, str], dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for e in prepared(events):
         if (
@@ -438,8 +440,8 @@ def clv_customers(
         ordered = sorted(values)
         first, last = ordered[0], ordered[-1]
         repeat = [values[d] for d in ordered[1:]]
-        m = float(sum(repeat, Decimal(0)) / len(repeat)) if repeat else math.nan
-        day_value = float(sum(values.values(), Decimal(0)) / len(values))
+        m = float(sum(repeat, Decimal(0))) / len(repeat) if repeat else math.nan
+        day_value = float(sum(values.values(), Decimal(0))) / len(values)
         out[brand][user] = (
             len(ordered) - 1,
             (last - first).days / 7,

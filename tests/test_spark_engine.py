@@ -55,12 +55,44 @@ def test_market_json_identical_on_both_engines(market_200k):
 
 def test_storyboards_hold_on_spark():
     # the storyboards' expected values are computed by hand; on Spark they must hold too
-    # (entity listings run on DuckDB only: docs/engines.md)
     env = {**os.environ, "BRANDLENS_ENGINE": "spark"}
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *STORYBOARDS]
-    cmd += ["-k", "not drill_down"]
     run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["entities", "-m", "super", "-b", "Lumi"],
+        ["funnel", "-b", "Lumi"],
+        ["compare", "-m", "fast", "-m", "goal", "--funnel"],
+    ],
+    ids=["entities", "funnel", "compare"],
+)
+def test_other_commands_identical_on_both_engines(market_200k, args):
+    out = {}
+    for engine in ("duckdb", "spark"):
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "brandlens.cli.app",
+                args[0],
+                str(market_200k),
+                *args[1:],
+                "--format",
+                "json",
+                "--engine",
+                engine,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert run.returncode == 0, run.stderr
+        out[engine] = run.stdout
+    assert out["spark"] == out["duckdb"]
 
 
 def test_cli_engine_spark_is_quiet(tmp_path, market_200k):

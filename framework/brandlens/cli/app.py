@@ -607,6 +607,8 @@ def compare(
     no_cache: NoCacheOpt = False,
     query_timeout: QueryTimeoutOpt = None,
     methodology_budget: BudgetOpt = None,
+    engine: EngineOpt = None,
+    spark_remote: SparkRemoteOpt = None,
 ) -> None:
     """Compare brands: headline values, leaders, ranks, agreement and category context."""
     from brandlens.analysis.compare import CompareOptions
@@ -634,7 +636,15 @@ def compare(
             timezone,
             strict,
             quiet,
-            _config(memory_limit, threads, temp_directory, query_timeout, methodology_budget),
+            _config(
+                memory_limit,
+                threads,
+                temp_directory,
+                query_timeout,
+                methodology_budget,
+                engine,
+                spark_remote,
+            ),
             no_cache,
             options,
         )
@@ -665,6 +675,8 @@ def report(
     no_cache: NoCacheOpt = False,
     query_timeout: QueryTimeoutOpt = None,
     methodology_budget: BudgetOpt = None,
+    engine: EngineOpt = None,
+    spark_remote: SparkRemoteOpt = None,
 ) -> None:
     """One self-contained HTML report (opens offline): overview, funnels, flows, pictures."""
     from brandlens.analysis.report import ReportOptions
@@ -684,7 +696,15 @@ def report(
             timezone,
             strict,
             quiet,
-            _config(memory_limit, threads, temp_directory, query_timeout, methodology_budget),
+            _config(
+                memory_limit,
+                threads,
+                temp_directory,
+                query_timeout,
+                methodology_budget,
+                engine,
+                spark_remote,
+            ),
             no_cache,
             options,
         )
@@ -720,6 +740,8 @@ def funnel_command(
     threads: ThreadsOpt = None,
     temp_directory: TempOpt = None,
     no_cache: NoCacheOpt = False,
+    engine: EngineOpt = None,
+    spark_remote: SparkRemoteOpt = None,
 ) -> None:
     """One brand's ladder stages as bars: counts, shares and the week's flow."""
     from brandlens import api
@@ -735,7 +757,9 @@ def funnel_command(
             preset=preset,
             timezone=timezone,
             strict=strict,
-            config=_config(memory_limit, threads, temp_directory),
+            config=_config(
+                memory_limit, threads, temp_directory, engine=engine, spark_remote=spark_remote
+            ),
             cache=False if no_cache else None,
         )
     emit(report, fmt, output, no_color)
@@ -767,6 +791,8 @@ def entities(
     threads: ThreadsOpt = None,
     temp_directory: TempOpt = None,
     no_cache: NoCacheOpt = False,
+    engine: EngineOpt = None,
+    spark_remote: SparkRemoteOpt = None,
 ) -> None:
     """List the entities behind a methodology's numbers (SUPER's products, a ladder's users)."""
     from brandlens import api
@@ -783,7 +809,9 @@ def entities(
             preset=preset,
             timezone=timezone,
             strict=strict,
-            config=_config(memory_limit, threads, temp_directory),
+            config=_config(
+                memory_limit, threads, temp_directory, engine=engine, spark_remote=spark_remote
+            ),
             cache=False if no_cache else None,
         )
     emit(listing, fmt, output, no_color)

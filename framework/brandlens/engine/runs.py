@@ -578,10 +578,6 @@ class Dataset:
         self.engine.prepare(day, brand_list)
         return day, brand_list
 
-    def _duckdb_only(self, what: str) -> None:
-        if self.engine.name != "duckdb":
-            raise UsageError(f"{what} runs on DuckDB only, not on --engine {self.engine.name}")
-
     def entities(
         self,
         methodology: str,
@@ -595,7 +591,6 @@ class Dataset:
         Only the relations the table reads are materialised; the rows are those of the
         given brands (default: every brand), one per entity, in the table's order.
         """
-        self._duckdb_only("listing entities")
         (chosen,) = self._choose([methodology])
         declared = chosen.methodology.entities
         if table is None and len(declared) == 1:
@@ -645,31 +640,38 @@ class Dataset:
         flows between the two snapshots: (ladder, brand, from stage, to stage, users), where
         'none' is no stage. Only the ladders are materialised, no indicator runs.
         """
-        self._duckdb_only("counting ladder stages")
         (chosen,) = self._choose([methodology])
         parsed = parse_parameters(params or {}, [chosen], self.registry.event_types)
         day, brand_list = self._prepare(as_of, brands)
         run = _Run(self, chosen, parsed[chosen.name], day, brand_list, False, only=set())
         counts: list[tuple[str, int, str, str, int]] = []
         flows: list[tuple[str, str, str, str, int]] = []
-        for ladder in chosen.methodology.ladders:
-            snapshots = (0, back) if back else (0,)
-            table = run.ladder_table(ladder.model_copy(update={"snapshots": snapshots}))
-            counts += [
-                (ladder.name, *row)
-                for row in self.con.execute(
-                    f"SELECT days_before, brand, stage, count(*) FROM {table} "
-                    "WHERE brand IN (SELECT brand FROM main.brands) GROUP BY ALL ORDER BY ALL"
-                ).fetchall()
-            ]
-            if back:
-                flows += [
+        ladders = chosen.methodology.ladders
+        self.engine.enter(run.schema, [*run.own, *(f"counts__{lad.name}" for lad in ladders)])
+        try:
+            for ladder in ladders:
+                snapshots = (0, back) if back else (0,)
+                table = run.ladder_table(ladder.model_copy(update={"snapshots": snapshots}))
+                name = quote_ident(table)
+                counts += [
                     (ladder.name, *row)
-                    for row in self.con.execute(
-                        _FLOW_SQL.format(table=table), {"back": back}
-                    ).fetchall()
+                    for row in self.engine.fetch(
+                        f"SELECT days_before, brand, stage, count(*) AS users FROM {name} "
+                        "WHERE brand IN (SELECT brand FROM main.brands) "
+                        "GROUP BY ALL ORDER BY ALL",
+                        {},
+                    )[1]
                 ]
-            self.con.execute(f"DROP TABLE IF EXISTS {table}")
+                if back:
+                    flows += [
+                        (ladder.name, *row)
+                        for row in self.engine.fetch(_FLOW_SQL.format(table=name), {"back": back})[
+                            1
+                        ]
+                    ]
+                self.engine.drop(table)
+        finally:
+            self.engine.leave()
         return counts, flows
 
     def _choose(self, names: Iterable[str] | None) -> list[CheckedMethodology]:
@@ -897,21 +899,36 @@ class _Run:
         """The rows of an entity table for the run's brands: (columns, rows)."""
         import duckdb
 
-        con = self.ds.con
-        self.engine.enter(self.schema, self.own)
+        table = f"entities__{entity.name}"
+        name = quote_ident(table)
+        self.engine.enter(self.schema, [*self.own, table])
+
+        def fetch(sql: str, binds: Mapping[str, Any] | None = None) -> tuple[list[str], list]:
+            try:
+                return self.engine.fetch(sql, binds or {})
+            except duckdb.Error as e:
+                if is_interrupt(e):
+                    raise KeyboardInterrupt from e
+                raise BrandlensError(
+                    f"entity table {entity.name!r} failed: {_message(e)}"
+                ) from None
+
         try:
             self._materialise(self.m.relations_for_entity(entity.name))
             for rel in self.m.relations_for_entity(entity.name):
                 if rel in self.failed:
                     raise BrandlensError(f"entity table {entity.name!r}: {self.failed[rel]}")
             checked = self.m.entity_sql[entity.name]
-            target = f"{quote_ident(self.schema)}.{quote_ident('entities__' + entity.name)}"
             try:
-                con.execute(
-                    f"CREATE OR REPLACE TABLE {target} AS {entity.query}",
-                    self._bind(checked.parameters),
-                )
-                names = [d[0] for d in con.execute(f"SELECT * FROM {target} LIMIT 0").description]
+                self.engine.materialise(table, entity.query, self._bind(checked.parameters))
+            except duckdb.Error as e:
+                if is_interrupt(e):
+                    raise KeyboardInterrupt from e
+                raise BrandlensError(
+                    f"entity table {entity.name!r} failed: {_message(e)}"
+                ) from None
+            try:
+                names = fetch(f"SELECT * FROM {name} LIMIT 0")[0]
                 needed = ("brand", *entity.key, *(c for c, _ in entity.order_columns()))
                 missing = [c for c in dict.fromkeys(needed) if c not in names]
                 if missing:
@@ -923,42 +940,35 @@ class _Run:
                     for c, desc in [("brand", False), *entity.order_columns()]
                 )
                 keys = ", ".join(quote_ident(c) for c in ("brand", *entity.key))
-                dupes = con.execute(
-                    f"SELECT {keys} FROM {target} GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
-                ).fetchone()
-                if dupes is not None:
+                dupes = fetch(
+                    f"SELECT {keys} FROM {name} GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
+                )[1]
+                if dupes:
                     raise BrandlensError(
-                        f"entity table {entity.name!r}: more than one row for {dupes!r}"
+                        f"entity table {entity.name!r}: more than one row for {tuple(dupes[0])!r}"
                     )
-                cur = con.execute(
-                    f"SELECT * FROM {target} WHERE brand IN (SELECT brand FROM main.brands) "
+                fetched = fetch(
+                    f"SELECT * FROM {name} WHERE brand IN (SELECT brand FROM main.brands) "
                     f"ORDER BY {order}"
-                )
-                rows = [
-                    {n: _cell(v) for n, v in zip(names, row, strict=True)} for row in cur.fetchall()
-                ]
-            except duckdb.Error as e:
-                if is_interrupt(e):
-                    raise KeyboardInterrupt from e
-                message = f"entity table {entity.name!r} failed: {_message(e)}"
-                raise BrandlensError(message) from None
+                )[1]
+                rows = [{n: _cell(v) for n, v in zip(names, row, strict=True)} for row in fetched]
             finally:
-                con.execute(f"DROP TABLE IF EXISTS {target}")
+                self.engine.drop(table)
             return names, rows
         finally:
             self.engine.leave()
 
     def ladder_table(self, ladder: StageLadder) -> str:
-        """Materialise ``ladder`` (as declared, or with other snapshots) and name its table."""
+        """Materialise ``ladder`` (as declared, or with other snapshots) as the methodology's
+        table ``counts__<ladder>`` (inside ``engine.enter``) and return that name."""
         sql, binds = ladder.compile(self.params.model_dump(), self.engine.type_codes)
         binds = {k: v for k, v in binds.items() if f"${k}" in sql}
         if "as_of" in binds:
             binds["as_of"] = self.as_of
-        self.ds.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
-        target = f"{quote_ident(self.schema)}.{quote_ident('counts__' + ladder.name)}"
+        name = f"counts__{ladder.name}"
         with self.clock.limit(f"ladder {ladder.name!r}"):
-            self.ds.con.execute(f"CREATE OR REPLACE TABLE {target} AS {sql}", binds)
-        return target
+            self.engine.materialise(name, sql, binds)
+        return name
 
     def _materialise(self, needed: list[str] | None = None) -> None:
         import duckdb
