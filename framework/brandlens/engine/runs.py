@@ -281,12 +281,11 @@ class Dataset:
         try:
             target = Path(into) if into is not None else None
             self._open(data, column_mapping, timezone, quarantine_out, strict, cache, target)
-            if (config or EngineConfig()).engine_name() == "spark":
+            chosen = config or EngineConfig()
+            if chosen.engine_name() == "spark":
                 from brandlens.engine.spark import SparkEngine
 
-                self.engine = SparkEngine(
-                    self.con, self.workdir, (config or EngineConfig()).spark_remote
-                )
+                self.engine = SparkEngine(self.con, self.workdir, chosen.spark_remote)
         except BaseException:
             self.close()
             raise
@@ -903,9 +902,10 @@ class _Run:
         name = quote_ident(table)
         self.engine.enter(self.schema, [*self.own, table])
 
-        def fetch(sql: str, binds: Mapping[str, Any] | None = None) -> tuple[list[str], list]:
+        def guarded(action: Callable[[], Any]) -> Any:
+            """DuckDB's error as the entity table's one-line error (Spark's is already one)."""
             try:
-                return self.engine.fetch(sql, binds or {})
+                return action()
             except duckdb.Error as e:
                 if is_interrupt(e):
                     raise KeyboardInterrupt from e
@@ -913,20 +913,17 @@ class _Run:
                     f"entity table {entity.name!r} failed: {_message(e)}"
                 ) from None
 
+        def fetch(sql: str) -> tuple[list[str], list]:
+            return guarded(lambda: self.engine.fetch(sql, {}))
+
         try:
             self._materialise(self.m.relations_for_entity(entity.name))
             for rel in self.m.relations_for_entity(entity.name):
                 if rel in self.failed:
                     raise BrandlensError(f"entity table {entity.name!r}: {self.failed[rel]}")
             checked = self.m.entity_sql[entity.name]
-            try:
-                self.engine.materialise(table, entity.query, self._bind(checked.parameters))
-            except duckdb.Error as e:
-                if is_interrupt(e):
-                    raise KeyboardInterrupt from e
-                raise BrandlensError(
-                    f"entity table {entity.name!r} failed: {_message(e)}"
-                ) from None
+            binds = self._bind(checked.parameters)
+            guarded(lambda: self.engine.materialise(table, entity.query, binds))
             try:
                 names = fetch(f"SELECT * FROM {name} LIMIT 0")[0]
                 needed = ("brand", *entity.key, *(c for c, _ in entity.order_columns()))

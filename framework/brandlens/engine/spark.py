@@ -172,7 +172,7 @@ class SparkEngine:
     def _sql(self, sql: str, binds: Mapping[str, Any] | None = None) -> str:
         renames = {n: f"{self.prefix}{n}" for n in self.own}
         tree = dialects.rename_tables(dialects.parse(sql), renames)
-        tree = dialects.type_dates(tree, {"as_of": date(2000, 1, 1), **(binds or {})})
+        tree = dialects.type_dates(tree, binds or {})
         tree = dialects.annotate(tree, self.types)
         return dialects.to_dialect(tree, "spark")
 

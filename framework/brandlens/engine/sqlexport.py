@@ -151,11 +151,10 @@ def indicator_sql(
     main.set(_WITH, exp.With(expressions=ctes))
     typed = dialects.annotate(main, canonical_schema())
     body = dialects.to_dialect(typed, dialect, pretty=pretty)
-    shown = {k: v for k, v in values.items()}
     header = [
         f"-- {ind.id}: {ind.title} ({owner.name}), written for {dialect} by brandlens sql",
         f"-- as of {day.isoformat() if day else 'the last local event date'}; parameters "
-        + ", ".join(f"{k}={v}" for k, v in sorted(shown.items())),
+        + ", ".join(f"{k}={v}" for k, v in sorted(values.items())),
         "-- reads the canonical tables events (with local_date), users, products, targets, spend",
     ]
     return "\n".join(header) + "\n" + body + "\n"
