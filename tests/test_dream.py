@@ -252,6 +252,23 @@ def test_industry_reference(result):
     assert result.value("dream.scale_index", "Zenith") == 100
 
 
+def test_a_main_category_tied_on_gmv_is_taken_by_name(tmp_path):
+    """Tie sells 3000 of smartphones and 3000 of cameras: equal GMV, so its main category
+    is the first by name, cameras, where it is alone (1 peer, scale index 100); taking
+    smartphones would have made it the fourth smartphone brand."""
+    rows = [
+        *STORY,
+        phone("2025-06-01", "t1", brand="Tie"),
+        ev(t("2025-06-02"), "t2", "purchase", brand="Tie", category="cameras", amount="3000"),
+    ]
+    write_csv(tmp_path / "events.csv", rows)
+    r = brandlens.compute(tmp_path, as_of=D, methodologies=["dream"])
+    peers = {x.brand: (x.key, x.value) for x in r.results if x.indicator == "dream.category_peers"}
+    assert peers["Tie"] == ("cameras", 1)
+    assert peers["Volt"] == ("smartphones", 3)
+    assert r.value("dream.scale_index", "Tie") == 100
+
+
 def test_a_brand_without_purchases_has_no_industry(tmp_path):
     rows = [*STORY, ev(t("2025-06-20"), "n1", "ad_impression", brand="Nopurchase")]
     write_csv(tmp_path / "events.csv", rows)

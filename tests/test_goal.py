@@ -159,6 +159,32 @@ def test_target_groups(result, data):
     assert relaxed.value("goal.core_group_penetration", "Lumi") == pytest.approx(2 / 3)
 
 
+def test_core_groups_tied_at_the_cutoff_are_taken_by_name(tmp_path):
+    """Four Lumi buyers among 7 users with a group; the two core groups are the two with
+    the highest TGI, ties broken by the group's name:
+    g1 (u1, bought):        TGI 100 · (1/4) / (1/7) = 175
+    g_a (u2 bought, u3):    TGI 100 · (1/4) / (2/7) = 87.5
+    g_b (u4 u5 bought, u6 u7): TGI 100 · (2/4) / (4/7) = 87.5, tied with g_a
+    Core = g1 and g_a (g_a < g_b): 2 buyers of 3 users = 2/3 (g1 and g_b would be 3/5)."""
+    rows = [
+        ev(t("2025-06-01"), u, "purchase", brand="Lumi", category="skincare", amount="10")
+        for u in ("u1", "u2", "u4", "u5")
+    ]
+    groups = {"u1": "g1", "u2": "g_a", "u3": "g_a", **{u: "g_b" for u in ("u4", "u5", "u6", "u7")}}
+    write_csv(tmp_path / "events.csv", rows)
+    users = [{"user_id": u, "target_group": g} for u, g in groups.items()]
+    write_csv(tmp_path / "users.csv", users, ["user_id", "target_group"])
+    r = brandlens.compute(
+        tmp_path,
+        as_of=D,
+        methodologies=["goal"],
+        params={"goal.core_group_min_buyers": "1", "goal.core_groups": "2"},
+    )
+    assert _row(r, "goal.group_tgi", key="g_a").value == _row(r, "goal.group_tgi", key="g_b").value
+    core = _row(r, "goal.core_group_penetration")
+    assert (core.numerator, core.denominator) == (2, 3)
+
+
 def test_without_users_table_g_indicators_are_not_applicable_and_the_rest_compute(tmp_path):
     write_csv(tmp_path / "events.csv", STORY)
     r = brandlens.compute(tmp_path, as_of=D, methodologies=["goal"])

@@ -3,6 +3,8 @@ and the planted truths of the demo market."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -123,6 +125,22 @@ def test_same_value_per_day_means_no_boost(tmp_path):
     )
     assert r.value("grow.boost", "B") == pytest.approx(0, abs=1e-9)
     assert r.value("grow.retain", "B") > 0 and r.value("grow.gain", "B") > 0
+
+
+def test_an_unchanged_gmv_uses_the_limit_of_the_log_mean(tmp_path):
+    """P0: u1 buys 10; P1: u1 and u2 buy 5 each. GMV is 10 in both periods, so the
+    logarithmic mean L(10, 10) is its limit, 10 (the formula itself is 0/0):
+    G = 10 · ln(2/1) = 6.93, R = 10 · ln((2/2)/(1/1)) = 0, O = 10 · ln((10/2)/(10/1)) = -6.93;
+    they sum to the change, 0, and G and O each drive half of it."""
+    r = _one_category(
+        [("u1", "2024-01-01", 10)], [("u1", "2025-01-01", 5), ("u2", "2025-01-01", 5)], tmp_path
+    )
+    assert r.value("grow.gain", "B") == pytest.approx(10 * math.log(2), rel=1e-12)
+    assert r.value("grow.retain", "B") == pytest.approx(0, abs=1e-12)
+    assert r.value("grow.boost", "B") == pytest.approx(-10 * math.log(2), rel=1e-12)
+    assert r.value("grow.gmv_change", "B") == 0
+    assert r.value("grow.driver_share", "B", "G") == pytest.approx(0.5)
+    assert r.value("grow.driver_share", "B", "O") == pytest.approx(0.5)
 
 
 def test_four_week_blocks(tmp_path):
