@@ -47,6 +47,7 @@ def test_market_json_identical_on_both_engines(market_200k):
     for engine in ("duckdb", "spark"):
         with Dataset(market_200k, config=EngineConfig(engine=engine), cache=False) as ds:
             result = ds.compute(as_of="2025-06-30")
+        assert ds.validated_by == engine  # Parquet: Spark reads and checks it itself
         assert ds.info.rows_read > 200_000
         assert not result.errors, result.errors[:3]
         texts[engine] = result.model_dump_json(indent=2)
@@ -132,3 +133,115 @@ def test_unknown_engine_is_a_usage_error(tmp_path, market_200k):
         run.stderr.strip()
         == "brandlens: error: --engine: unknown engine 'x' (available: duckdb, spark)"
     )
+
+
+def _hostile_parquet(folder: Path) -> Path:
+    """Events and users in Parquet with a row for every reason a Parquet row can fail."""
+    import duckdb
+
+    folder.mkdir()
+    con = duckdb.connect()
+    con.execute(
+        """
+CREATE TABLE e AS SELECT event_id, CAST(t AS TIMESTAMP) AS ts, user_id, event_type, brand,
+  category, amount, rating, quantity, query_type FROM (VALUES
+  (1, '2025-06-01 04:00:00', 'u1', 'buy', 'Lumi', 'skincare', '12.50', NULL, 1, NULL),
+  (2, '2025-06-01 05:00:00', 'u1', 'noise', 'Lumi', NULL, NULL, NULL, NULL, NULL),
+  (3, '1800-01-01 00:00:00', 'u2', 'product_view', 'Lumi', NULL, NULL, NULL, NULL, NULL),
+  (4, '2025-06-02 04:00:00', ' \t', 'product_view', 'Lumi', NULL, NULL, NULL, NULL, NULL),
+  (5, '2025-06-02 04:00:00', 'u3', 'teleport', 'Lumi', NULL, NULL, NULL, NULL, NULL),
+  (6, '2025-06-02 04:00:00', 'u3', 'purchase', NULL, 'skincare', '10', NULL, 1, NULL),
+  (7, '2025-06-02 04:00:00', 'u3', 'purchase', 'Lumi', 'skincare', '-3', NULL, 1, NULL),
+  (8, '2025-06-02 04:00:00', 'u3', 'purchase', 'Lumi', 'skincare', 'abc', NULL, 1, NULL),
+  (9, '2025-06-02 04:00:00', 'u3', 'purchase', 'Lumi', 'skincare', '1.234', NULL, 1, NULL),
+  (10, '2025-06-02 04:00:00', 'u3', 'purchase', 'Lumi', 'skincare', '5', NULL, 0, NULL),
+  (11, '2025-06-03 04:00:00', 'u4', 'review', 'Lumi', 'skincare', NULL, 7, NULL, NULL),
+  (12, '2025-06-03 04:00:00', 'u4', 'review', 'Lumi', 'skincare', NULL, NULL, NULL, NULL),
+  (13, '2025-06-03 04:00:00', 'u4', 'search', NULL, NULL, NULL, NULL, NULL, 'weird'),
+  (13, '2025-06-03 05:00:00', 'u5', 'product_view', 'Lumi', NULL, NULL, NULL, NULL, NULL),
+  (NULL, '2025-06-04 04:00:00', 'u6', 'product_view', 'Lumi', NULL, NULL, NULL, NULL, NULL),
+  (NULL, '2025-06-04 04:00:00', 'u6', 'product_view', 'Lumi', NULL, NULL, NULL, NULL, NULL),
+  (14, '2025-06-05 23:30:00', 'u7', 'purchase', 'Lumi', 'skincare', '20', NULL, 2, NULL),
+  (14, '2025-06-06 01:00:00', 'u8', 'product_view', 'Lumi', NULL, NULL, NULL, NULL, NULL)
+) t(event_id, t, user_id, event_type, brand, category, amount, rating, quantity, query_type)
+"""
+    )
+    con.execute(f"COPY e TO '{folder / 'events.parquet'}' (FORMAT parquet)")
+    con.execute(
+        f"COPY (SELECT * FROM (VALUES ('u1', 'g1'), ('u2', 'g2'), ('u1', 'g3'))"
+        f" t(user_id, target_group)) TO '{folder / 'users.parquet'}' (FORMAT parquet)"
+    )
+    con.close()
+    return folder
+
+
+def test_validation_on_spark_reports_what_duckdb_reports(tmp_path):
+    """Spark reads the Parquet itself and gives every row the reason DuckDB gives it:
+    the same counts, the same first rows per reason, the same quarantine rows, the same
+    results; mapped and excluded event types, a zone that moves 23:30 UTC to the next
+    local day, repeated ids (the first stays) and repeated content without an id."""
+    from brandlens.data.mapping import Mapping
+    from brandlens.engine.runs import Dataset, EngineConfig
+
+    data = _hostile_parquet(tmp_path / "hostile")
+    mapping = Mapping(event_types={"buy": "purchase", "noise": None})
+    out = {}
+    for engine in ("duckdb", "spark"):
+        quarantine = tmp_path / f"q_{engine}.csv"
+        with Dataset(
+            data,
+            mapping=mapping,
+            config=EngineConfig(engine=engine),
+            cache=False,
+            quarantine_out=quarantine,
+        ) as ds:
+            assert ds.validated_by == engine
+            result = ds.compute(as_of="2025-06-30", methodologies=["fast", "goal"])
+        out[engine] = (ds.report, quarantine.read_text(), result.model_dump_json())
+    report = out["spark"][0]
+    assert report.model_dump() == out["duckdb"][0].model_dump()
+    by_reason = {(r.table, r.reason): r.count for r in report.reasons}
+    assert by_reason == {
+        ("events", "excluded_by_mapping"): 1,
+        ("events", "missing_required"): 1,
+        ("events", "unknown_event_type"): 1,
+        ("events", "ts_unparseable"): 1,
+        ("events", "bad_type"): 2,
+        ("events", "missing_brand"): 1,
+        ("events", "missing_rating"): 1,
+        ("events", "negative_amount"): 1,
+        ("events", "rating_out_of_range"): 1,
+        ("events", "quantity_out_of_range"): 1,
+        ("events", "bad_query_type"): 1,
+        ("events", "duplicate_event_id"): 1,
+        ("users", "duplicate_key"): 1,
+    }
+    # accepted: 1 (buy -> purchase), the second 13 (the first failed), both rows without
+    # an id (the same content twice: occurrences 1 and 2) and the first 14
+    assert report.events.rows_read == 18 and report.events.rows_accepted == 5
+    assert out["spark"][1] == out["duckdb"][1]
+    assert out["spark"][2] == out["duckdb"][2]
+
+
+def test_csv_on_spark_is_validated_by_duckdb(tmp_path):
+    """CSV keeps DuckDB's reader (its malformed-line accounting): the run is on Spark,
+    the report is DuckDB's."""
+    import duckdb
+
+    from brandlens.engine.runs import Dataset, EngineConfig
+
+    data = _hostile_parquet(tmp_path / "p")
+    csv = tmp_path / "c"
+    csv.mkdir()
+    duckdb.execute(
+        f"COPY (SELECT * FROM '{data / 'events.parquet'}') TO '{csv / 'events.csv'}' (HEADER)"
+    )
+    reports = {}
+    for engine in ("duckdb", "spark"):
+        with Dataset(csv, config=EngineConfig(engine=engine), cache=False) as ds:
+            assert ds.validated_by == "duckdb"
+            assert ds.engine.name == engine
+            reports[engine] = ds.report
+            result = ds.compute(as_of="2025-06-30", methodologies=["fast"])
+            assert result.errors == []
+    assert reports["spark"] == reports["duckdb"]

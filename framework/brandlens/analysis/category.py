@@ -35,7 +35,7 @@ ORDER BY brand, gmv DESC, category
 def category_gmv(ds: Dataset, as_of: date) -> dict[str, dict[str, float]]:
     """brand -> category -> purchase GMV up to as_of (largest first)."""
     out: dict[str, dict[str, float]] = {}
-    for brand, category, gmv in ds.con.execute(_GMV_SQL, {"as_of": as_of}).fetchall():
+    for brand, category, gmv in ds.read(_GMV_SQL, {"as_of": as_of}):
         out.setdefault(brand, {})[category] = float(gmv)
     return out
 

@@ -28,9 +28,7 @@ class DataRangeWarning(UserWarning):
 
 def known_brands(ds: Dataset) -> list[str]:
     """The brands with at least one event."""
-    rows = ds.con.execute(
-        "SELECT DISTINCT brand FROM events WHERE brand IS NOT NULL ORDER BY brand"
-    ).fetchall()
+    rows = ds.read("SELECT DISTINCT brand FROM events WHERE brand IS NOT NULL ORDER BY brand")
     return [r[0] for r in rows]
 
 
@@ -52,7 +50,7 @@ def check_brands(ds: Dataset, brands: Iterable[str] | None) -> None:
 
 def check_as_of(ds: Dataset, day: date, what: str = "--as-of") -> None:
     """Warn when ``day`` lies outside the data; a usage error past MAX_DAYS_OUTSIDE."""
-    first, last = ds.con.execute("SELECT min(local_date), max(local_date) FROM events").fetchone()
+    first, last = ds.read("SELECT min(local_date), max(local_date) FROM events")[0]
     if first is None or last is None:
         return
     limit = timedelta(days=MAX_DAYS_OUTSIDE)

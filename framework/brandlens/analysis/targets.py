@@ -39,9 +39,7 @@ def due(
     wanted = sorted(set(indicators))
     if not brands or not wanted:
         return []
-    rows = ds.con.execute(
-        _DUE_SQL, {"as_of": as_of, "brands": brands, "indicators": wanted}
-    ).fetchall()
+    rows = ds.read(_DUE_SQL, {"as_of": as_of, "brands": brands, "indicators": wanted})
     return [(b, i, s, e, float(t)) for b, i, s, e, t in rows]
 
 

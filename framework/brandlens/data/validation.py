@@ -13,6 +13,7 @@ order. The canonical views over the stored tables are made by :mod:`brandlens.da
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -185,7 +186,17 @@ def _present(src: str, src_type: str) -> str:
     return f"({src} IS NOT NULL)"
 
 
-def _reason_sql(table: str, specs: list[ColumnSpec], present: dict[str, str]) -> str:
+def known_event_type(column: str) -> str:
+    """Whether an event type is in the vocabulary: a cast to its ENUM (DuckDB)."""
+    return f"TRY_CAST({column} AS {VOCABULARY_TYPE}) IS NOT NULL"
+
+
+def _reason_sql(
+    table: str,
+    specs: list[ColumnSpec],
+    present: dict[str, str],
+    known: Callable[[str], str] = known_event_type,
+) -> str:
     """The CASE expression giving each row's first failing reason (NULL = accepted)."""
     q = {c.name: quote_ident(c.name) for c in specs}
     whens: list[tuple[str, str]] = []
@@ -196,8 +207,9 @@ def _reason_sql(table: str, specs: list[ColumnSpec], present: dict[str, str]) ->
         whens.append((" OR ".join(f"NOT {present[c.name]}" for c in required), "missing_required"))
     for c in specs:
         if c.vocabulary:
-            known = f"TRY_CAST({q[c.name]} AS {VOCABULARY_TYPE}) IS NOT NULL"
-            whens.append((f"{q[c.name]} IS NOT NULL AND NOT {known}", "unknown_event_type"))
+            whens.append(
+                (f"{q[c.name]} IS NOT NULL AND NOT {known(q[c.name])}", "unknown_event_type")
+            )
     for c in specs:
         whens.append((f"{present[c.name]} AND {q[c.name]} IS NULL", c.bad_reason))
     for c in specs:
@@ -235,7 +247,7 @@ def _source_json(specs: list[ColumnSpec], prefix: str) -> str:
     return f"to_json(struct_pack({fields}))"
 
 
-def _binds_for(specs: list[ColumnSpec]) -> dict[str, Any]:
+def binds_for(specs: list[ColumnSpec]) -> dict[str, Any]:
     lo, hi = TS_YEARS
     binds: dict[str, Any] = {
         "ts_lo": datetime(lo, 1, 1),
@@ -251,9 +263,46 @@ def _binds_for(specs: list[ColumnSpec]) -> dict[str, Any]:
     return binds
 
 
-def _source_types(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str, str]:
+def source_types(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str, str]:
     rows = con.execute(f"DESCRIBE SELECT * FROM ({ts.select_sql})", ts.binds).fetchall()
     return {r[0]: r[1] for r in rows}
+
+
+def checked_rows_sql(
+    ts: TableSource,
+    types: dict[str, str],
+    rows_sql: str,
+    *,
+    keep: tuple[str, ...] = (),
+    known: Callable[[str], str] = known_event_type,
+) -> str:
+    """Every source row with its canonical columns typed and its reason (NULL = accepted).
+
+    ``rows_sql`` selects the canonical columns from the source (``ts.select_list``) plus
+    the columns in ``keep``, which pass through; ``types`` are the source types the
+    rules are chosen by. The one definition of the checks, for every engine: the
+    Spark engine writes this same query in its dialect.
+    """
+    table = ts.table
+    specs = columns_of(TABLES[table])
+    q = {c.name: quote_ident(c.name) for c in specs}
+    flags = {name: quote_ident(failed_flag(name)) for name in sorted(ts.failed)}
+    src_cols = ", ".join(
+        [f"{q[c.name]} AS s_{c.name}" for c in specs] + list(flags.values()) + list(keep)
+    )
+    typed_cols = ", ".join(
+        f"{_typed(c, 's_' + c.name, types[c.name])} AS {q[c.name]}" for c in specs
+    )
+    present = {c.name: _present("s_" + c.name, types[c.name]) for c in specs}
+    for name, flag in flags.items():  # a derive that failed on a present source value
+        present[name] = f"({present[name]} OR {flag})"
+    excluded = "_excluded" if table == "events" else "false AS _excluded"
+    return f"""
+  SELECT *, {_reason_sql(table, specs, present, known)} AS _reason FROM (
+    SELECT *, {typed_cols} FROM (
+      SELECT {excluded}, {src_cols} FROM ({rows_sql})
+    )
+  )"""
 
 
 def _stored(store: str, table: str) -> str:
@@ -278,21 +327,12 @@ def _load_table(
     table = ts.table
     specs = columns_of(TABLES[table])
     try:
-        types = _source_types(con, ts)
+        types = source_types(con, ts)
     except duckdb.Error as e:
         raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
     q = {c.name: quote_ident(c.name) for c in specs}
-    flags = {name: quote_ident(failed_flag(name)) for name in sorted(ts.failed)}
-    src_cols = ", ".join([f"{q[c.name]} AS s_{c.name}" for c in specs] + list(flags.values()))
-    typed_cols = ", ".join(
-        f"{_typed(c, 's_' + c.name, types[c.name])} AS {q[c.name]}" for c in specs
-    )
-    present = {c.name: _present("s_" + c.name, types[c.name]) for c in specs}
-    for name, flag in flags.items():  # a derive that failed on a present source value
-        present[name] = f"({present[name]} OR {flag})"
-    excluded = "_excluded" if table == "events" else "false AS _excluded"
     out = [q[c.name] for c in specs]
-    binds = {**ts.binds, **_binds_for(specs)}
+    binds = {**ts.binds, **binds_for(specs)}
     if any(c.vocabulary for c in specs):
         create_vocabulary_type(con, vocabulary)
     if table == "events":
@@ -309,13 +349,7 @@ def _load_table(
     def load() -> None:
         sql = f"""
 CREATE OR REPLACE TABLE {_stored(store, table)} AS
-SELECT {", ".join(out)} FROM (
-  SELECT *, {_reason_sql(table, specs, present)} AS _reason FROM (
-    SELECT *, {typed_cols} FROM (
-      SELECT {excluded}, {src_cols} FROM ({ts.select_sql})
-    )
-  )
-)
+SELECT {", ".join(out)} FROM ({checked_rows_sql(ts, types, ts.select_sql)})
 """
         con.execute(sql, used_binds(sql, binds))
 
@@ -431,7 +465,7 @@ WHERE {stored}.rowid = r.rid AND r.n > 1
         con.execute(sql, {"part": part} if parts > 1 else {})
 
 
-def _empty_table_sql(store: str, table: str) -> str:
+def empty_table_sql(store: str, table: str) -> str:
     specs = columns_of(TABLES[table])
     cols = [f"{quote_ident(c.name)} {c.sql_type}" for c in specs]
     if table == "events":
@@ -472,6 +506,37 @@ def _examples(
     return out
 
 
+def report_table(
+    table: str,
+    label: str,
+    counts: dict[str, int],
+    examples_of: Callable[[str], list[dict[str, Any]]],
+) -> tuple[TableReport, list[ReasonCount]]:
+    """A table's report from its row count per reason ('' = accepted), reasons in order."""
+    read = sum(counts.values())
+    bad = read - counts.get("", 0)
+    report = TableReport(
+        table=table, source=label, rows_read=read, rows_accepted=read - bad, rows_quarantined=bad
+    )
+    order = list(REASONS)
+    reasons = [
+        ReasonCount(table=table, reason=r, count=counts[r], examples=examples_of(r))
+        for r in sorted((r for r in counts if r), key=order.index)
+    ]
+    return report, reasons
+
+
+def write_quarantine(con: duckdb.DuckDBPyConnection, quarantine: str, parts: list[str]) -> None:
+    """The quarantine table: the failing rows of every table (queries), by table and row."""
+    if parts:
+        union = " UNION ALL BY NAME ".join(f"({q})" for q in parts)
+        con.execute(f'CREATE OR REPLACE TABLE {quarantine} AS {union} ORDER BY "table", "row"')
+    else:
+        con.execute(
+            f'CREATE OR REPLACE TABLE {quarantine} ("table" VARCHAR, "row" BIGINT, reason VARCHAR)'
+        )
+
+
 def validate_source(
     con: duckdb.DuckDBPyConnection,
     source: Source,
@@ -483,11 +548,10 @@ def validate_source(
     tables: list[TableReport] = []
     reasons: list[ReasonCount] = []
     quarantine_parts: list[str] = []
-    order = list(REASONS)
     for table in TABLES:
         ts = source.tables.get(table)
         if ts is None:
-            con.execute(_empty_table_sql(store, table))
+            con.execute(empty_table_sql(store, table))
             continue
         _load_table(con, ts, vocabulary, timezone, store)
         _mark_duplicates(con, ts, store)
@@ -500,25 +564,21 @@ def validate_source(
         malformed, malformed_examples = _malformed(con, ts)
         if malformed:
             counts["malformed_row"] = malformed
-        read = sum(counts.values())
-        bad = read - counts.get("", 0)
-        tables.append(
-            TableReport(
-                table=table,
-                source=ts.label,
-                rows_read=read,
-                rows_accepted=read - bad,
-                rows_quarantined=bad,
-            )
-        )
-        for reason in sorted((r for r in counts if r), key=order.index):
+
+        def examples_of(
+            reason: str,
+            stored: str = stored,
+            table: str = table,
+            malformed: list[dict[str, Any]] = malformed_examples,
+        ) -> list[dict[str, Any]]:
             if reason == "malformed_row":
-                examples = malformed_examples
-            else:
-                examples = _examples(con, stored, table, reason)
-            reasons.append(
-                ReasonCount(table=table, reason=reason, count=counts[reason], examples=examples)
-            )
+                return malformed
+            return _examples(con, stored, table, reason)
+
+        table_report, table_reasons = report_table(table, ts.label, counts, examples_of)
+        tables.append(table_report)
+        reasons += table_reasons
+        bad = table_report.rows_quarantined
         raw_names = [c.name for c in columns_of(TABLES[table])]
         if bad - malformed:
             cols = ", ".join(
@@ -540,14 +600,7 @@ def validate_source(
             quarantine_parts.append(f"SELECT * FROM {m_table}")
         if table == "events":
             _number_repeated_content(con, store)
-    quarantine = f"{store}.{quote_ident(QUARANTINE_TABLE)}"
-    if quarantine_parts:
-        union = " UNION ALL BY NAME ".join(f"({q})" for q in quarantine_parts)
-        con.execute(f'CREATE OR REPLACE TABLE {quarantine} AS {union} ORDER BY "table", "row"')
-    else:
-        con.execute(
-            f'CREATE OR REPLACE TABLE {quarantine} ("table" VARCHAR, "row" BIGINT, reason VARCHAR)'
-        )
+    write_quarantine(con, f"{store}.{quote_ident(QUARANTINE_TABLE)}", quarantine_parts)
     for table in source.tables:  # the stored tables keep accepted rows and typed columns only
         stored = _stored(store, table)
         con.execute(f"DELETE FROM {stored} WHERE _reason IS NOT NULL")

@@ -277,15 +277,22 @@ class Dataset:
                 raise UsageError(f"engine settings rejected by DuckDB: {e}") from None
         _OPEN.add(self)
         self.engine: QueryEngine = DuckDBEngine(self.con, self.type_codes)
-        """Where runs execute (``engine.engines``); validation always runs on DuckDB."""
+        """Where runs execute (``engine.engines``)."""
+        chosen = config or EngineConfig()
+        self._spark_remote = chosen.spark_remote
+        self._spark_frames: dict[str, Any] | None = None
+        """The canonical tables when Spark validated the sources itself."""
+        self.validated_by = "duckdb"
         try:
             target = Path(into) if into is not None else None
-            self._open(data, column_mapping, timezone, quarantine_out, strict, cache, target)
-            chosen = config or EngineConfig()
-            if chosen.engine_name() == "spark":
+            spark = chosen.engine_name() == "spark"
+            self._open(data, column_mapping, timezone, quarantine_out, strict, cache, target, spark)
+            if spark:
                 from brandlens.engine.spark import SparkEngine
 
-                self.engine = SparkEngine(self.con, self.workdir, chosen.spark_remote)
+                self.engine = SparkEngine(
+                    self.con, self.workdir, chosen.spark_remote, tables=self._spark_frames
+                )
         except BaseException:
             self.close()
             raise
@@ -299,6 +306,7 @@ class Dataset:
         strict: bool,
         cache: bool | None,
         into: Path | None = None,
+        spark: bool = False,
     ) -> None:
         import duckdb
 
@@ -336,9 +344,13 @@ class Dataset:
                 self.catalog = self.con.execute("SELECT current_database()").fetchone()[0]
                 meta = self._validate(source, vocabulary, self.catalog)
             else:
-                meta = self._load_files(
-                    Path(data), str(data), column_mapping, vocabulary, cache, into
-                )
+                meta = None
+                if spark and into is None:
+                    meta = self._validate_on_spark(str(data), column_mapping, vocabulary)
+                if meta is None:
+                    meta = self._load_files(
+                        Path(data), str(data), column_mapping, vocabulary, cache, into
+                    )
         self.report: ValidationReport = meta.report
         self.source_columns = meta.source_columns
         store.create_views(self.con, self.catalog)
@@ -366,6 +378,46 @@ class Dataset:
             source_columns={t: ts.present for t, ts in source.tables.items()},
             timezone=self.timezone,
             mapping=None,
+            vocabulary=vocabulary,
+        )
+
+    def _validate_on_spark(
+        self, given: str, column_mapping: ColumnMapping | None, vocabulary: list[str]
+    ) -> Any:
+        """Validate on Spark when Spark can read every source itself (Parquet); else None.
+
+        The DuckDB side then holds only the quarantine and empty stored tables; the
+        canonical tables live in Spark for the run (never in the cache).
+        """
+        from brandlens.data import store
+        from brandlens.data.schema import TABLES
+        from brandlens.data.sources import open_source
+        from brandlens.data.validation import empty_table_sql
+        from brandlens.engine import spark_validation
+        from brandlens.engine.spark import session
+
+        source = open_source(self.con, given, column_mapping)
+        if spark_validation.unsupported(source) is not None:
+            return None
+        self.catalog = self.con.execute("SELECT current_database()").fetchone()[0]
+        schema = store.store_schema(self.catalog)
+        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        for table in TABLES:
+            self.con.execute(empty_table_sql(schema, table))
+        report, self._spark_frames = spark_validation.validate(
+            session(self._spark_remote),
+            self.con,
+            source,
+            vocabulary,
+            self.timezone,
+            store.quarantine_table(self.catalog),
+        )
+        self.validated_by = "spark"
+        return store.StoredMeta(
+            report=report,
+            source_columns={t: ts.present for t, ts in source.tables.items()},
+            timezone=self.timezone,
+            mapping=column_mapping.model_dump_json() if column_mapping else None,
             vocabulary=vocabulary,
         )
 
@@ -488,9 +540,17 @@ class Dataset:
         reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader  # duckdb < 1.4
         write_rows(reader(), path, "--quarantine-out")
 
+    def read(self, sql: str, binds: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Rows of a query over the canonical tables, on the dataset's engine.
+
+        The analysis layer reads the data only through here: with Spark validating,
+        the canonical tables exist only in Spark.
+        """
+        return self.engine.fetch(sql, binds or {})[1]
+
     def last_date(self) -> date | None:
-        row = self.con.execute("SELECT max(local_date) FROM events").fetchone()
-        return row[0] if row else None
+        rows = self.read("SELECT max(local_date) FROM events")
+        return rows[0][0] if rows else None
 
     def close(self) -> None:
         """Close the connection and remove the run's private directory (idempotent)."""
@@ -700,9 +760,7 @@ class Dataset:
     def _brands(self, brands: Iterable[str] | None) -> list[str]:
         if brands is not None:
             return sorted(set(brands))
-        rows = self.con.execute(
-            "SELECT DISTINCT brand FROM events WHERE brand IS NOT NULL ORDER BY brand"
-        ).fetchall()
+        rows = self.read("SELECT DISTINCT brand FROM events WHERE brand IS NOT NULL ORDER BY brand")
         return [r[0] for r in rows]
 
 

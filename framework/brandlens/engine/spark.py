@@ -80,7 +80,9 @@ def session(remote: str | None = None) -> Any:
                 spark = builder.getOrCreate()
         except Exception as e:  # no Java, bad remote, ...
             where = remote or "local[*]"
-            raise UsageError(f"--engine spark: cannot start Spark at {where}: {_line(e)}") from None
+            raise UsageError(
+                f"--engine spark: cannot start Spark at {where}: {one_line(e)}"
+            ) from None
         spark.conf.set("spark.sql.ansi.enabled", "false")
         spark.conf.set("spark.sql.session.timeZone", "UTC")
         if not remote:  # failures reach the user as one line each, not as Java logs
@@ -106,12 +108,12 @@ def _quiet_jvm(local: bool) -> Iterator[None]:
         os.close(saved)
 
 
-def _line(e: BaseException) -> str:
+def one_line(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return text[0][:300] if text else type(e).__name__
 
 
-def _arg(value: Any) -> Any:
+def spark_value(value: Any) -> Any:
     """A bound value as Spark takes it: lists as typed array literals."""
     if not isinstance(value, list | tuple):
         return value
@@ -127,7 +129,11 @@ class SparkEngine:
     type_codes = None  # no vocabulary ENUM on Spark: ladders test bound lists
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, workdir: Path | None, remote: str | None = None
+        self,
+        con: duckdb.DuckDBPyConnection,
+        workdir: Path | None,
+        remote: str | None = None,
+        tables: Mapping[str, Any] | None = None,
     ) -> None:
         self.spark = session(remote)
         self.remote = remote or os.environ.get("SPARK_REMOTE")
@@ -136,7 +142,11 @@ class SparkEngine:
         self.views: set[str] = set()
         self.types: dict[str, dict[str, str]] = {}
         """View -> column -> type (DuckDB spelling), for SQLGlot's type annotation."""
-        self._load(con, workdir)
+        if tables is not None:  # validated on Spark (engine.spark_validation)
+            for name, df in tables.items():
+                self._register(df, name)
+        else:
+            self._load(con, workdir)
 
     def _register(self, df: Any, view: str) -> None:
         """Name ``df`` as a temporary view and remember its column types."""
@@ -178,11 +188,11 @@ class SparkEngine:
 
     def _run(self, sql: str, binds: Mapping[str, Any]) -> Any:
         text = self._sql(sql, binds)
-        args = {k: _arg(v) for k, v in binds.items()}
+        args = {k: spark_value(v) for k, v in binds.items()}
         try:
             return self.spark.sql(text, args=args or None)
         except Exception as e:
-            raise SparkQueryError(f"Spark: {_line(e)}") from None
+            raise SparkQueryError(f"Spark: {one_line(e)}") from None
 
     def _guard(self, action: Any) -> Any:
         try:
@@ -191,8 +201,8 @@ class SparkEngine:
             raise
         except Exception as e:
             if "cancel" in str(e).lower() or "interrupt" in str(e).lower():
-                raise SparkInterrupted(_line(e)) from None
-            raise SparkQueryError(f"Spark: {_line(e)}") from None
+                raise SparkInterrupted(one_line(e)) from None
+            raise SparkQueryError(f"Spark: {one_line(e)}") from None
 
     def prepare(self, as_of: date, brands: list[str]) -> None:
         self._register(self.spark.createDataFrame([(b,) for b in brands], "brand string"), "brands")

@@ -1,0 +1,295 @@
+"""Validation on Spark: Parquet sources are read, typed and checked where the data is.
+
+On a cluster the events never pass through the machine running brandlens. Spark
+reads each Parquet file itself and gives every row its reason by the checks of
+:func:`brandlens.data.validation.checked_rows_sql`, the same query DuckDB runs,
+written in Spark's dialect. A row's position is its index in the file (Parquet's
+``_metadata.row_index``), so "the first row wins" for a repeated key and the row
+numbers of the quarantine are those DuckDB reports. Accepted rows stay in Spark as
+the run's canonical tables; only the report, its examples and the quarantined rows
+come back, into the DuckDB side of the dataset (so ``--quarantine-out`` works alike).
+
+What differs from DuckDB (docs/engines.md): a generated event_id is made from Spark's
+64-bit xxHash of the row instead of DuckDB's hash (both stable, neither an input to
+any indicator); local dates come from Java's time-zone database instead of ICU; text
+columns parse as timestamps by Spark's rules.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from brandlens.data.schema import TABLES, columns_of, table_key
+from brandlens.data.sources import Source, TableSource
+from brandlens.data.validation import (
+    EXAMPLES_PER_REASON,
+    INTEGRAL,
+    binds_for,
+    checked_rows_sql,
+    report_table,
+    source_types,
+    used_binds,
+    write_quarantine,
+)
+from brandlens.engine import dialects
+from brandlens.engine.result import ReasonCount, TableReport, ValidationReport
+from brandlens.errors import DataError
+from brandlens.plugin.sqlcheck import quote_ident
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+
+ROW = "_brandlens_row"
+"""The row's 0-based index in its Parquet file."""
+
+
+def unsupported(source: Source) -> str | None:
+    """Why Spark cannot read and check ``source`` itself, or None when it can.
+
+    Spark reads Parquet; CSV and JSON keep DuckDB's reader (its malformed-line
+    accounting has no Spark equivalent), and so do dataset files and in-memory logs.
+    A mapping whose derives use DuckDB-only functions is not portable either.
+    """
+    for ts in source.tables.values():
+        if ts.file is None or ts.csv is not None or not ts.from_sql.startswith("read_parquet("):
+            return f"{ts.label}: Spark reads Parquet files; this source is validated on DuckDB"
+        try:
+            _spark_sql(ts, dict.fromkeys(_source_names(ts), "VARCHAR"))
+        except dialects.NotPortable as e:
+            return f"{ts.label}: {e.message}"
+    return None
+
+
+def _source_names(ts: TableSource) -> list[str]:
+    return [c.name for c in columns_of(TABLES[ts.table])]
+
+
+def _known(column: str) -> str:
+    return f"list_contains($vocabulary, {column})"
+
+
+def _spark_sql(ts: TableSource, types: dict[str, str]) -> tuple[str, str]:
+    """The checked rows of ``ts`` over the view ``_bl_src_<table>``: (Spark, DuckDB) SQL."""
+    rows = f"SELECT {ts.select_list}, {ROW} FROM _bl_src_{ts.table}"
+    sql = f"SELECT * FROM ({checked_rows_sql(ts, types, rows, keep=(ROW,), known=_known)})"
+    tree = _spark_rewrites(dialects.parse(sql))
+    tree = dialects.inline_parameters(tree, _timestamp_bounds(ts))
+    return dialects.to_dialect(tree, "spark"), sql
+
+
+def _timestamp_bounds(ts: TableSource) -> dict[str, Any]:
+    """The timestamp range as literals: naive bounds stay naive, zoned ones UTC instants."""
+    specs = columns_of(TABLES[ts.table])
+    return {k: v for k, v in binds_for(specs).items() if isinstance(v, datetime)}
+
+
+def _spark_rewrites(tree: Any) -> Any:
+    """DuckDB functions of the checks that Spark spells differently."""
+    from sqlglot import exp
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, exp.RegexpFullMatch):
+            # RE2's \s is [\t\n\f\r ]; Java's adds \x0B: spell the class out
+            pattern = node.expression.name.replace("\\s", "[ \\t\\n\\f\\r]")
+            return exp.RegexpLike(this=node.this, expression=exp.Literal.string(f"^(?:{pattern})$"))
+        if isinstance(node, exp.UnixToTime) and _is_call(node.this, "EPOCH_US"):
+            # a zoned instant as naive UTC: Spark's session time zone is UTC
+            return exp.cast(node.this.expressions[0], "TIMESTAMP")
+        if _is_call(node, "LIST_EXTRACT"):
+            items, position = node.expressions
+            if _is_call(position, "LIST_POSITION"):
+                where = exp.Anonymous(this="array_position", expressions=position.expressions)
+                return exp.Anonymous(
+                    this="try_element_at", expressions=[items, exp.cast(where, "INT")]
+                )
+        return node
+
+    return tree.transform(rewrite)
+
+
+def _is_call(node: Any, name: str) -> bool:
+    from sqlglot import exp
+
+    return isinstance(node, exp.Anonymous) and str(node.this).upper() == name
+
+
+def _spark_type(sql_type: str) -> str:
+    from sqlglot import exp
+
+    return exp.DataType.build(sql_type, dialect="duckdb").sql("spark")
+
+
+def canonical_schema(table: str) -> str:
+    """A canonical table's Spark schema (DDL), as the Spark engine keeps it."""
+    cols = [f"`{c.name}` {_spark_type(c.sql_type)}" for c in columns_of(TABLES[table])]
+    if table == "events":
+        cols.append("`local_date` DATE")
+    return ", ".join(cols)
+
+
+def validate(
+    spark: Any,
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    vocabulary: list[str],
+    timezone: str,
+    quarantine: str,
+) -> tuple[ValidationReport, dict[str, Any]]:
+    """Validate every table on Spark: the report and the accepted canonical DataFrames.
+
+    The quarantined rows are written to the DuckDB table ``quarantine`` (a quoted name).
+    """
+    tables: list[TableReport] = []
+    reasons: list[ReasonCount] = []
+    frames: dict[str, Any] = {}
+    parts: list[str] = []
+    for table in TABLES:
+        ts = source.tables.get(table)
+        if ts is None:
+            frames[table] = spark.createDataFrame([], canonical_schema(table))
+            continue
+        checked = _checked(spark, con, ts, vocabulary, timezone)
+        counts = {r[0] or "": int(r[1]) for r in checked.groupBy("_reason").count().collect()}
+        examples = _examples(checked) if len(counts) > 1 or "" not in counts else {}
+        table_report, table_reasons = report_table(
+            table, ts.label, counts, lambda r, e=examples: e.get(r, [])
+        )
+        tables.append(table_report)
+        reasons += table_reasons
+        if table_report.rows_quarantined:
+            parts.append(_pull_quarantine(con, checked, table))
+        frames[table] = _accepted(checked, table).localCheckpoint()
+    write_quarantine(con, quarantine, [f"SELECT * FROM {p}" for p in parts])
+    for p in parts:
+        con.execute(f"DROP TABLE {p}")
+    report = ValidationReport(
+        source=source.label, timezone=timezone, tables=tables, reasons=reasons
+    )
+    return report, frames
+
+
+def _checked(
+    spark: Any,
+    con: duckdb.DuckDBPyConnection,
+    ts: TableSource,
+    vocabulary: list[str],
+    timezone: str,
+) -> Any:
+    """Every row of the source with its typed columns, local date, reason and source text."""
+    import duckdb
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from brandlens.engine.spark import SparkQueryError, one_line, spark_value
+
+    table = ts.table
+    specs = columns_of(TABLES[table])
+    try:
+        types = source_types(con, ts)
+    except duckdb.Error as e:
+        raise DataError(f"{ts.label}: cannot read ({e})") from None
+    assert ts.file is not None
+    try:
+        raw = spark.read.parquet(ts.file)
+        raw.select("*", F.col("_metadata.row_index").alias(ROW)).createOrReplaceTempView(
+            f"_bl_src_{table}"
+        )
+        sql, duck_sql = _spark_sql(ts, types)
+        binds = {**ts.binds, **binds_for(specs), "vocabulary": list(vocabulary)}
+        named = used_binds(duck_sql, binds)
+        args = {k: spark_value(v) for k, v in named.items() if not isinstance(v, datetime)}
+        rows = spark.sql(sql, args=args or None)
+    except dialects.NotPortable:
+        raise
+    except Exception as e:
+        raise SparkQueryError(f"{ts.label}: Spark cannot read it ({one_line(e)})") from None
+    reason = F.col("_reason")
+    key = table_key(TABLES[table])
+    if key:  # later repeats of a key among valid rows; the first (by file position) stays
+        w = Window.partitionBy(*[F.col(k) for k in key], reason.isNull()).orderBy(ROW)
+        later = reason.isNull() & F.row_number().over(w).__gt__(1)
+        for k in key:
+            later = later & F.col(k).isNotNull()
+        dup = "duplicate_event_id" if table == "events" else "duplicate_key"
+        rows = rows.withColumn("_reason", F.when(later, F.lit(dup)).otherwise(reason))
+    if table == "events":
+        rows = rows.withColumn(
+            "local_date",
+            F.to_date(F.convert_timezone(F.lit("UTC"), F.lit(timezone), F.col("ts"))),
+        )
+        if "event_id" not in ts.present or types["event_id"] not in INTEGRAL:
+            raw_cols = [F.col(f"s_{c.name}") for c in specs if c.name != "event_id"]
+            digest = F.when(F.col("event_id").isNull(), F.xxhash64(*raw_cols))
+            valid = F.col("_reason").isNull() & digest.isNotNull()
+            w = Window.partitionBy(digest, valid).orderBy(ROW)
+            occurrence = F.when(valid, F.row_number().over(w)).otherwise(F.lit(1))
+            generated = F.concat(
+                F.lit("h"),
+                F.lpad(F.lower(F.hex(digest)), 16, "0"),
+                F.lit("-"),
+                occurrence.cast("string"),
+            )
+            rows = rows.withColumn(
+                "event_id", F.coalesce(F.col("event_id").cast("string"), generated)
+            )
+    source_text = F.struct(*[F.col(f"s_{c.name}").cast("string").alias(c.name) for c in specs])
+    rows = rows.withColumn("_source", F.when(F.col("_reason").isNotNull(), source_text))
+    keep = [c.name for c in specs] + (["local_date"] if table == "events" else [])
+    return rows.select(*keep, "_reason", "_source", ROW).localCheckpoint()
+
+
+def _examples(checked: Any) -> dict[str, list[dict[str, Any]]]:
+    """The first few failing rows of each reason, by file position, as DuckDB reports them."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    w = Window.partitionBy("_reason").orderBy(ROW)
+    first = (
+        checked.where(F.col("_reason").isNotNull())
+        .withColumn("_k", F.row_number().over(w))
+        .where(F.col("_k") <= EXAMPLES_PER_REASON)
+        .select("_reason", ROW, "_source")
+        .orderBy("_reason", ROW)
+        .collect()
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for reason, row, src in first:
+        values = src.asDict()
+        out.setdefault(reason, []).append(
+            {"row": int(row) + 1, **{n: v for n, v in values.items() if v is not None}}
+        )
+    return out
+
+
+def _pull_quarantine(con: duckdb.DuckDBPyConnection, checked: Any, table: str) -> str:
+    """The failing rows into a DuckDB table (Arrow); returns its quoted name."""
+    from pyspark.sql import functions as F
+
+    names = [c.name for c in columns_of(TABLES[table])]
+    bad = checked.where(F.col("_reason").isNotNull()).select(
+        F.lit(table).alias("table"),
+        (F.col(ROW) + 1).cast("bigint").alias("row"),
+        F.col("_reason").alias("reason"),
+        *[F.col("_source")[n].alias(n) for n in names],
+    )
+    arrow = bad.toArrow()
+    target = quote_ident(f"_spark_quarantine_{table}")
+    con.register("_spark_arrow", arrow)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM _spark_arrow")
+    finally:
+        con.unregister("_spark_arrow")
+    return target
+
+
+def _accepted(checked: Any, table: str) -> Any:
+    """The accepted rows in the canonical columns and types."""
+    from pyspark.sql import functions as F
+
+    cols = [
+        F.col(c.name).cast(_spark_type(c.sql_type)).alias(c.name) for c in columns_of(TABLES[table])
+    ]
+    if table == "events":
+        cols.append(F.col("local_date"))
+    return checked.where(F.col("_reason").isNull()).select(*cols)
