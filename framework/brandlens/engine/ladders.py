@@ -28,6 +28,9 @@ from brandlens.data.schema import Event, columns_of
 from brandlens.data.vocabulary import VOCABULARY_TYPE
 from brandlens.plugin.sqlcheck import quote_ident
 
+MAX_FLAG_BITS = 62
+"""Up to this many rule flags travel as the bits of one BIGINT per (user, brand, day)."""
+
 _PARAM = re.compile(r"^\$([a-z_][a-z0-9_]*)$")
 
 
@@ -370,7 +373,7 @@ class StageLadder(BaseModel):
 
         counted: list[tuple[str, str, str]] = []  # (flag, window bind, min bind): n<k>_<i>
         ordered: list[tuple[str, str, str, str]] = []  # (flag, window, prior flag, prior window)
-        flag_exprs: list[str] = []
+        flag_conditions: dict[str, str] = {}  # flag -> its per-event condition
         reach: dict[str, int] = {}  # event type -> the longest window of a rule naming it
 
         def define(ev: Evidence, tag: str, flag: str) -> None:
@@ -391,7 +394,7 @@ class StageLadder(BaseModel):
             for t in ev.event_types:
                 reach[t] = max(reach.get(t, 0), window)
             binds[f"{tag}_w"] = window
-            flag_exprs.append(f"bool_or({' AND '.join(parts)}) AS {flag}")
+            flag_conditions[flag] = " AND ".join(parts)
 
         def node(rule: Rule, path: str) -> tuple[str, Any] | None:
             """A rule as a tree of counted/ordered leaves; None when `when` switches it off."""
@@ -448,20 +451,33 @@ class StageLadder(BaseModel):
         # (n<snapshot>_<rule>); each snapshot then reads its own counts. No join of days
         # with snapshots, no second grouping per snapshot. An ordered rule adds, per
         # snapshot, its latest day (a<snapshot>_<rule>) and its prior's earliest day (p...).
+        # A day's flags travel as the bits of one integer: one bit_or per (user, brand, day)
+        # instead of a bool_or per flag (DREAM's day grouping at 10 M events: 0.84 -> 0.40 s).
+        bits = {flag: 1 << i for i, flag in enumerate(flag_conditions)}
+        if len(bits) <= MAX_FLAG_BITS:
+            mask = " | ".join(
+                f"(CASE WHEN {cond} THEN {bits[flag]} ELSE 0 END)"
+                for flag, cond in flag_conditions.items()
+            )
+            day_flags = f"bit_or({mask}) AS _flags"
+            flag = {f: f"((_flags & {b}) <> 0)" for f, b in bits.items()}
+        else:
+            day_flags = ", ".join(f"bool_or({c}) AS {f}" for f, c in flag_conditions.items())
+            flag = {f: f for f in flag_conditions}
         counts = []
         for k in range(len(snapshots)):
             binds[f"l_snap_{k}"] = snapshots[k]
             day = f"(CAST($as_of AS DATE) - $l_snap_{k})"
             counts += [
-                f"count(*) FILTER (WHERE {flag} AND local_date <= {day} "
+                f"count(*) FILTER (WHERE {flag[f]} AND local_date <= {day} "
                 f"AND local_date > {day} - ${w}) AS n{k}_{i}"
-                for i, (flag, w, _) in enumerate(counted)
+                for i, (f, w, _) in enumerate(counted)
             ]
-            for i, (flag, w, prior, pw) in enumerate(ordered):
+            for i, (f, w, prior, pw) in enumerate(ordered):
                 counts += [
-                    f"max(local_date) FILTER (WHERE {flag} AND local_date <= {day} "
+                    f"max(local_date) FILTER (WHERE {flag[f]} AND local_date <= {day} "
                     f"AND local_date > {day} - ${w}) AS a{k}_{i}",
-                    f"min(local_date) FILTER (WHERE {prior} AND local_date <= {day} "
+                    f"min(local_date) FILTER (WHERE {flag[prior]} AND local_date <= {day} "
                     f"AND local_date > {day} - ${pw}) AS p{k}_{i}",
                 ]
         per_snapshot = []
@@ -490,7 +506,7 @@ class StageLadder(BaseModel):
             )
         sql = f"""
 WITH days AS (
-  SELECT user_id, brand, local_date, {", ".join(flag_exprs)}
+  SELECT user_id, brand, local_date, {day_flags}
   FROM {source}
   WHERE brand IS NOT NULL
     AND local_date <= CAST($as_of AS DATE)

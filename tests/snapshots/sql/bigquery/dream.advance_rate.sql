@@ -35,121 +35,157 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['ad_impression', 'content_view']) AS _col
-        WHERE
-          _col = events.event_type
+    BIT_OR(
+      (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['ad_impression', 'content_view']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 1
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['ad_click', 'store_visit', 'follow', 'product_view']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 2
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['search']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          AND events.`query_type` = 'brand'
+          THEN 4
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['add_to_cart', 'consult', 'favorite', 'coupon_claim']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 8
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['product_view']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 16
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['search']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          AND events.`query_type` = 'brand'
+          THEN 32
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['purchase']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 64
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['purchase']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 128
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['after_sales', 'review', 'share', 'member_join']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 256
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['purchase']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          AND EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['phone_accessories']) AS _col
+            WHERE
+              _col = events.`category`
+          )
+          THEN 512
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['purchase']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          AND NOT EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['phone_accessories']) AS _col
+            WHERE
+              _col = events.`category`
+          )
+          THEN 1024
+          ELSE 0
+        END
       )
-    ) AS f_0_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['ad_click', 'store_visit', 'follow', 'product_view']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_1_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['search']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-      AND events.`query_type` = 'brand'
-    ) AS f_1_1,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['add_to_cart', 'consult', 'favorite', 'coupon_claim']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_2_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['product_view']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_2_1,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['search']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-      AND events.`query_type` = 'brand'
-    ) AS f_2_2,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['purchase']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_3_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['purchase']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_4_0_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['after_sales', 'review', 'share', 'member_join']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_4_0_1_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['purchase']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-      AND EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['phone_accessories']) AS _col
-        WHERE
-          _col = events.`category`
-      )
-    ) AS f_4_0_1_1,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['purchase']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-      AND NOT EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['phone_accessories']) AS _col
-        WHERE
-          _col = events.`category`
-      )
-    ) AS f_4_0_1_1_a
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -215,7 +251,11 @@ WITH brands AS (
     days.user_id AS user_id,
     days.brand AS brand,
     COUNTIF(
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -224,7 +264,11 @@ WITH brands AS (
       ), INTERVAL 30 DAY)
     ) AS n0_0,
     COUNTIF(
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -233,7 +277,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n0_1,
     COUNTIF(
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -242,7 +290,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n0_2,
     COUNTIF(
-      days.f_2_0
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -251,7 +303,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n0_3,
     COUNTIF(
-      days.f_2_1
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -260,7 +316,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n0_4,
     COUNTIF(
-      days.f_2_2
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -269,7 +329,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n0_5,
     COUNTIF(
-      days.f_3_0
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -278,7 +342,11 @@ WITH brands AS (
       ), INTERVAL 730 DAY)
     ) AS n0_6,
     COUNTIF(
-      days.f_4_0_0
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -287,7 +355,11 @@ WITH brands AS (
       ), INTERVAL 730 DAY)
     ) AS n0_7,
     COUNTIF(
-      days.f_4_0_1_0
+      (
+        (
+          days._flags & 256
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -297,7 +369,11 @@ WITH brands AS (
     ) AS n0_8,
     MAX(
       IF(
-        days.f_4_0_1_1
+        (
+          (
+            days._flags & 512
+          ) <> 0
+        )
         AND days.local_date <= (
           DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
         )
@@ -310,7 +386,11 @@ WITH brands AS (
     ) AS a0_0,
     MIN(
       IF(
-        days.f_4_0_1_1_a
+        (
+          (
+            days._flags & 1024
+          ) <> 0
+        )
         AND days.local_date <= (
           DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
         )
@@ -322,7 +402,11 @@ WITH brands AS (
       )
     ) AS p0_0,
     COUNTIF(
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -331,7 +415,11 @@ WITH brands AS (
       ), INTERVAL 30 DAY)
     ) AS n1_0,
     COUNTIF(
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -340,7 +428,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n1_1,
     COUNTIF(
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -349,7 +441,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n1_2,
     COUNTIF(
-      days.f_2_0
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -358,7 +454,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n1_3,
     COUNTIF(
-      days.f_2_1
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -367,7 +467,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n1_4,
     COUNTIF(
-      days.f_2_2
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -376,7 +480,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n1_5,
     COUNTIF(
-      days.f_3_0
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -385,7 +493,11 @@ WITH brands AS (
       ), INTERVAL 730 DAY)
     ) AS n1_6,
     COUNTIF(
-      days.f_4_0_0
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -394,7 +506,11 @@ WITH brands AS (
       ), INTERVAL 730 DAY)
     ) AS n1_7,
     COUNTIF(
-      days.f_4_0_1_0
+      (
+        (
+          days._flags & 256
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -404,7 +520,11 @@ WITH brands AS (
     ) AS n1_8,
     MAX(
       IF(
-        days.f_4_0_1_1
+        (
+          (
+            days._flags & 512
+          ) <> 0
+        )
         AND days.local_date <= (
           DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
         )
@@ -417,7 +537,11 @@ WITH brands AS (
     ) AS a1_0,
     MIN(
       IF(
-        days.f_4_0_1_1_a
+        (
+          (
+            days._flags & 1024
+          ) <> 0
+        )
         AND days.local_date <= (
           DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
         )

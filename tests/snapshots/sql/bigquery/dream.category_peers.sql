@@ -63,121 +63,157 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['ad_impression', 'content_view']) AS _col
-        WHERE
-          _col = events.event_type
+    BIT_OR(
+      (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['ad_impression', 'content_view']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 1
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['ad_click', 'store_visit', 'follow', 'product_view']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 2
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['search']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          AND events.`query_type` = 'brand'
+          THEN 4
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['add_to_cart', 'consult', 'favorite', 'coupon_claim']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 8
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['product_view']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 16
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['search']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          AND events.`query_type` = 'brand'
+          THEN 32
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['purchase']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 64
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['purchase']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 128
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['after_sales', 'review', 'share', 'member_join']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 256
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['purchase']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          AND EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['phone_accessories']) AS _col
+            WHERE
+              _col = events.`category`
+          )
+          THEN 512
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['purchase']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          AND NOT EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['phone_accessories']) AS _col
+            WHERE
+              _col = events.`category`
+          )
+          THEN 1024
+          ELSE 0
+        END
       )
-    ) AS f_0_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['ad_click', 'store_visit', 'follow', 'product_view']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_1_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['search']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-      AND events.`query_type` = 'brand'
-    ) AS f_1_1,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['add_to_cart', 'consult', 'favorite', 'coupon_claim']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_2_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['product_view']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_2_1,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['search']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-      AND events.`query_type` = 'brand'
-    ) AS f_2_2,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['purchase']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_3_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['purchase']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_4_0_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['after_sales', 'review', 'share', 'member_join']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_4_0_1_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['purchase']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-      AND EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['phone_accessories']) AS _col
-        WHERE
-          _col = events.`category`
-      )
-    ) AS f_4_0_1_1,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['purchase']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-      AND NOT EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['phone_accessories']) AS _col
-        WHERE
-          _col = events.`category`
-      )
-    ) AS f_4_0_1_1_a
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -243,7 +279,11 @@ WITH brands AS (
     days.user_id AS user_id,
     days.brand AS brand,
     COUNTIF(
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -252,7 +292,11 @@ WITH brands AS (
       ), INTERVAL 30 DAY)
     ) AS n0_0,
     COUNTIF(
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -261,7 +305,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n0_1,
     COUNTIF(
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -270,7 +318,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n0_2,
     COUNTIF(
-      days.f_2_0
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -279,7 +331,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n0_3,
     COUNTIF(
-      days.f_2_1
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -288,7 +344,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n0_4,
     COUNTIF(
-      days.f_2_2
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -297,7 +357,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n0_5,
     COUNTIF(
-      days.f_3_0
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -306,7 +370,11 @@ WITH brands AS (
       ), INTERVAL 730 DAY)
     ) AS n0_6,
     COUNTIF(
-      days.f_4_0_0
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -315,7 +383,11 @@ WITH brands AS (
       ), INTERVAL 730 DAY)
     ) AS n0_7,
     COUNTIF(
-      days.f_4_0_1_0
+      (
+        (
+          days._flags & 256
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -325,7 +397,11 @@ WITH brands AS (
     ) AS n0_8,
     MAX(
       IF(
-        days.f_4_0_1_1
+        (
+          (
+            days._flags & 512
+          ) <> 0
+        )
         AND days.local_date <= (
           DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
         )
@@ -338,7 +414,11 @@ WITH brands AS (
     ) AS a0_0,
     MIN(
       IF(
-        days.f_4_0_1_1_a
+        (
+          (
+            days._flags & 1024
+          ) <> 0
+        )
         AND days.local_date <= (
           DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
         )
@@ -350,7 +430,11 @@ WITH brands AS (
       )
     ) AS p0_0,
     COUNTIF(
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -359,7 +443,11 @@ WITH brands AS (
       ), INTERVAL 30 DAY)
     ) AS n1_0,
     COUNTIF(
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -368,7 +456,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n1_1,
     COUNTIF(
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -377,7 +469,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n1_2,
     COUNTIF(
-      days.f_2_0
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -386,7 +482,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n1_3,
     COUNTIF(
-      days.f_2_1
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -395,7 +495,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n1_4,
     COUNTIF(
-      days.f_2_2
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -404,7 +508,11 @@ WITH brands AS (
       ), INTERVAL 60 DAY)
     ) AS n1_5,
     COUNTIF(
-      days.f_3_0
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -413,7 +521,11 @@ WITH brands AS (
       ), INTERVAL 730 DAY)
     ) AS n1_6,
     COUNTIF(
-      days.f_4_0_0
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -422,7 +534,11 @@ WITH brands AS (
       ), INTERVAL 730 DAY)
     ) AS n1_7,
     COUNTIF(
-      days.f_4_0_1_0
+      (
+        (
+          days._flags & 256
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -432,7 +548,11 @@ WITH brands AS (
     ) AS n1_8,
     MAX(
       IF(
-        days.f_4_0_1_1
+        (
+          (
+            days._flags & 512
+          ) <> 0
+        )
         AND days.local_date <= (
           DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
         )
@@ -445,7 +565,11 @@ WITH brands AS (
     ) AS a1_0,
     MIN(
       IF(
-        days.f_4_0_1_1_a
+        (
+          (
+            days._flags & 1024
+          ) <> 0
+        )
         AND days.local_date <= (
           DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
         )

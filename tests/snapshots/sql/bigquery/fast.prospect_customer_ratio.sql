@@ -35,97 +35,127 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['ad_impression', 'content_view', 'product_view']) AS _col
-        WHERE
-          _col = events.event_type
+    BIT_OR(
+      (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['ad_impression', 'content_view', 'product_view']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 1
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST([
+              'store_visit',
+              'favorite',
+              'add_to_cart',
+              'follow',
+              'consult',
+              'coupon_claim',
+              'member_join'
+            ]) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 2
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['ad_click']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 4
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['search']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          AND events.`query_type` = 'brand'
+          THEN 8
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['product_view']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 16
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['purchase']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 32
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['purchase']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 64
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['review']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          AND events.`rating` >= 4
+          THEN 128
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['share']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 256
+          ELSE 0
+        END
       )
-    ) AS f_0_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST([
-          'store_visit',
-          'favorite',
-          'add_to_cart',
-          'follow',
-          'consult',
-          'coupon_claim',
-          'member_join'
-        ]) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_1_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['ad_click']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_1_1,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['search']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-      AND events.`query_type` = 'brand'
-    ) AS f_1_2,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['product_view']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_1_3,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['purchase']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_2_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['purchase']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_3_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['review']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-      AND events.`rating` >= 4
-    ) AS f_3_1,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['share']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_3_2
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -184,7 +214,11 @@ WITH brands AS (
     days.user_id AS user_id,
     days.brand AS brand,
     COUNTIF(
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -193,7 +227,11 @@ WITH brands AS (
       ), INTERVAL 15 DAY)
     ) AS n0_0,
     COUNTIF(
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -202,7 +240,11 @@ WITH brands AS (
       ), INTERVAL 15 DAY)
     ) AS n0_1,
     COUNTIF(
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -211,7 +253,11 @@ WITH brands AS (
       ), INTERVAL 15 DAY)
     ) AS n0_2,
     COUNTIF(
-      days.f_1_2
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -220,7 +266,11 @@ WITH brands AS (
       ), INTERVAL 15 DAY)
     ) AS n0_3,
     COUNTIF(
-      days.f_1_3
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -229,7 +279,11 @@ WITH brands AS (
       ), INTERVAL 15 DAY)
     ) AS n0_4,
     COUNTIF(
-      days.f_2_0
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -238,7 +292,11 @@ WITH brands AS (
       ), INTERVAL 912 DAY)
     ) AS n0_5,
     COUNTIF(
-      days.f_3_0
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -247,7 +305,11 @@ WITH brands AS (
       ), INTERVAL 365 DAY)
     ) AS n0_6,
     COUNTIF(
-      days.f_3_1
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -256,7 +318,11 @@ WITH brands AS (
       ), INTERVAL 365 DAY)
     ) AS n0_7,
     COUNTIF(
-      days.f_3_2
+      (
+        (
+          days._flags & 256
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -265,7 +331,11 @@ WITH brands AS (
       ), INTERVAL 365 DAY)
     ) AS n0_8,
     COUNTIF(
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
       )
@@ -274,7 +344,11 @@ WITH brands AS (
       ), INTERVAL 15 DAY)
     ) AS n1_0,
     COUNTIF(
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
       )
@@ -283,7 +357,11 @@ WITH brands AS (
       ), INTERVAL 15 DAY)
     ) AS n1_1,
     COUNTIF(
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
       )
@@ -292,7 +370,11 @@ WITH brands AS (
       ), INTERVAL 15 DAY)
     ) AS n1_2,
     COUNTIF(
-      days.f_1_2
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
       )
@@ -301,7 +383,11 @@ WITH brands AS (
       ), INTERVAL 15 DAY)
     ) AS n1_3,
     COUNTIF(
-      days.f_1_3
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
       )
@@ -310,7 +396,11 @@ WITH brands AS (
       ), INTERVAL 15 DAY)
     ) AS n1_4,
     COUNTIF(
-      days.f_2_0
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
       )
@@ -319,7 +409,11 @@ WITH brands AS (
       ), INTERVAL 912 DAY)
     ) AS n1_5,
     COUNTIF(
-      days.f_3_0
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
       )
@@ -328,7 +422,11 @@ WITH brands AS (
       ), INTERVAL 365 DAY)
     ) AS n1_6,
     COUNTIF(
-      days.f_3_1
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
       )
@@ -337,7 +435,11 @@ WITH brands AS (
       ), INTERVAL 365 DAY)
     ) AS n1_7,
     COUNTIF(
-      days.f_3_2
+      (
+        (
+          days._flags & 256
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
       )

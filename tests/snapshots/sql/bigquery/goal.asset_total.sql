@@ -35,88 +35,115 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['ad_impression', 'content_view', 'product_view']) AS _col
-        WHERE
-          _col = events.event_type
+    BIT_OR(
+      (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['ad_impression', 'content_view', 'product_view']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 1
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST([
+              'ad_click',
+              'store_visit',
+              'favorite',
+              'add_to_cart',
+              'follow',
+              'consult',
+              'coupon_claim'
+            ]) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 2
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['search']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          AND events.`query_type` = 'brand'
+          THEN 4
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['product_view']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 8
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['purchase', 'review', 'after_sales']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 16
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['purchase']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 32
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['review']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          AND events.`rating` >= 4
+          THEN 64
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN EXISTS(
+            SELECT
+              1
+            FROM UNNEST(['share']) AS _col
+            WHERE
+              _col = events.event_type
+          )
+          THEN 128
+          ELSE 0
+        END
       )
-    ) AS f_0_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST([
-          'ad_click',
-          'store_visit',
-          'favorite',
-          'add_to_cart',
-          'follow',
-          'consult',
-          'coupon_claim'
-        ]) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_1_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['search']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-      AND events.`query_type` = 'brand'
-    ) AS f_1_1,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['product_view']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_1_2,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['purchase', 'review', 'after_sales']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_2_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['purchase']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_3_0,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['review']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-      AND events.`rating` >= 4
-    ) AS f_3_1,
-    LOGICAL_OR(
-      EXISTS(
-        SELECT
-          1
-        FROM UNNEST(['share']) AS _col
-        WHERE
-          _col = events.event_type
-      )
-    ) AS f_3_2
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -164,7 +191,11 @@ WITH brands AS (
     days.user_id AS user_id,
     days.brand AS brand,
     COUNTIF(
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -173,7 +204,11 @@ WITH brands AS (
       ), INTERVAL 15 DAY)
     ) AS n0_0,
     COUNTIF(
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -182,7 +217,11 @@ WITH brands AS (
       ), INTERVAL 15 DAY)
     ) AS n0_1,
     COUNTIF(
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -191,7 +230,11 @@ WITH brands AS (
       ), INTERVAL 15 DAY)
     ) AS n0_2,
     COUNTIF(
-      days.f_1_2
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -200,7 +243,11 @@ WITH brands AS (
       ), INTERVAL 15 DAY)
     ) AS n0_3,
     COUNTIF(
-      days.f_2_0
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -209,7 +256,11 @@ WITH brands AS (
       ), INTERVAL 365 DAY)
     ) AS n0_4,
     COUNTIF(
-      days.f_3_0
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -218,7 +269,11 @@ WITH brands AS (
       ), INTERVAL 365 DAY)
     ) AS n0_5,
     COUNTIF(
-      days.f_3_1
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -227,7 +282,11 @@ WITH brands AS (
       ), INTERVAL 365 DAY)
     ) AS n0_6,
     COUNTIF(
-      days.f_3_2
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
       )
@@ -236,7 +295,11 @@ WITH brands AS (
       ), INTERVAL 365 DAY)
     ) AS n0_7,
     COUNTIF(
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -245,7 +308,11 @@ WITH brands AS (
       ), INTERVAL 15 DAY)
     ) AS n1_0,
     COUNTIF(
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -254,7 +321,11 @@ WITH brands AS (
       ), INTERVAL 15 DAY)
     ) AS n1_1,
     COUNTIF(
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -263,7 +334,11 @@ WITH brands AS (
       ), INTERVAL 15 DAY)
     ) AS n1_2,
     COUNTIF(
-      days.f_1_2
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -272,7 +347,11 @@ WITH brands AS (
       ), INTERVAL 15 DAY)
     ) AS n1_3,
     COUNTIF(
-      days.f_2_0
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -281,7 +360,11 @@ WITH brands AS (
       ), INTERVAL 365 DAY)
     ) AS n1_4,
     COUNTIF(
-      days.f_3_0
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -290,7 +373,11 @@ WITH brands AS (
       ), INTERVAL 365 DAY)
     ) AS n1_5,
     COUNTIF(
-      days.f_3_1
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )
@@ -299,7 +386,11 @@ WITH brands AS (
       ), INTERVAL 365 DAY)
     ) AS n1_6,
     COUNTIF(
-      days.f_3_2
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
       )

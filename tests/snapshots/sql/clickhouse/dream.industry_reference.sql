@@ -71,23 +71,65 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    LOGICAL_OR(has(['ad_impression', 'content_view'], events.event_type)) AS f_0_0,
-    LOGICAL_OR(has(['ad_click', 'store_visit', 'follow', 'product_view'], events.event_type)) AS f_1_0,
-    LOGICAL_OR(has(['search'], events.event_type) AND events."query_type" = 'brand') AS f_1_1,
-    LOGICAL_OR(has(['add_to_cart', 'consult', 'favorite', 'coupon_claim'], events.event_type)) AS f_2_0,
-    LOGICAL_OR(has(['product_view'], events.event_type)) AS f_2_1,
-    LOGICAL_OR(has(['search'], events.event_type) AND events."query_type" = 'brand') AS f_2_2,
-    LOGICAL_OR(has(['purchase'], events.event_type)) AS f_3_0,
-    LOGICAL_OR(has(['purchase'], events.event_type)) AS f_4_0_0,
-    LOGICAL_OR(has(['after_sales', 'review', 'share', 'member_join'], events.event_type)) AS f_4_0_1_0,
-    LOGICAL_OR(
-      has(['purchase'], events.event_type)
-      AND has(['phone_accessories'], events."category")
-    ) AS f_4_0_1_1,
-    LOGICAL_OR(
-      has(['purchase'], events.event_type)
-      AND NOT has(['phone_accessories'], events."category")
-    ) AS f_4_0_1_1_a
+    groupBitOr(
+      (
+        CASE
+          WHEN has(['ad_impression', 'content_view'], events.event_type)
+          THEN 1
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN has(['ad_click', 'store_visit', 'follow', 'product_view'], events.event_type)
+          THEN 2
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN has(['search'], events.event_type) AND events."query_type" = 'brand'
+          THEN 4
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN has(['add_to_cart', 'consult', 'favorite', 'coupon_claim'], events.event_type)
+          THEN 8
+          ELSE 0
+        END
+      ) | (
+        CASE WHEN has(['product_view'], events.event_type) THEN 16 ELSE 0 END
+      ) | (
+        CASE
+          WHEN has(['search'], events.event_type) AND events."query_type" = 'brand'
+          THEN 32
+          ELSE 0
+        END
+      ) | (
+        CASE WHEN has(['purchase'], events.event_type) THEN 64 ELSE 0 END
+      ) | (
+        CASE WHEN has(['purchase'], events.event_type) THEN 128 ELSE 0 END
+      ) | (
+        CASE
+          WHEN has(['after_sales', 'review', 'share', 'member_join'], events.event_type)
+          THEN 256
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN has(['purchase'], events.event_type)
+          AND has(['phone_accessories'], events."category")
+          THEN 512
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN has(['purchase'], events.event_type)
+          AND NOT has(['phone_accessories'], events."category")
+          THEN 1024
+          ELSE 0
+        END
+      )
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT (
@@ -134,7 +176,11 @@ WITH brands AS (
     days.user_id AS user_id,
     days.brand AS brand,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -142,7 +188,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 30) AS n0_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -150,7 +200,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 60) AS n0_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -158,7 +212,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 60) AS n0_2,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -166,7 +224,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 60) AS n0_3,
     COUNT(*) FILTER(WHERE
-      days.f_2_1
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -174,7 +236,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 60) AS n0_4,
     COUNT(*) FILTER(WHERE
-      days.f_2_2
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -182,7 +248,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 60) AS n0_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -190,7 +260,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 730) AS n0_6,
     COUNT(*) FILTER(WHERE
-      days.f_4_0_0
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -198,7 +272,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 730) AS n0_7,
     COUNT(*) FILTER(WHERE
-      days.f_4_0_1_0
+      (
+        (
+          days._flags & 256
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -206,7 +284,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 365) AS n0_8,
     MAX(days.local_date) FILTER(WHERE
-      days.f_4_0_1_1
+      (
+        (
+          days._flags & 512
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -214,7 +296,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 365) AS a0_0,
     MIN(days.local_date) FILTER(WHERE
-      days.f_4_0_1_1_a
+      (
+        (
+          days._flags & 1024
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -222,7 +308,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 730) AS p0_0,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       )
@@ -230,7 +320,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       ) - 30) AS n1_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       )
@@ -238,7 +332,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       ) - 60) AS n1_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       )
@@ -246,7 +344,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       ) - 60) AS n1_2,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       )
@@ -254,7 +356,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       ) - 60) AS n1_3,
     COUNT(*) FILTER(WHERE
-      days.f_2_1
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       )
@@ -262,7 +368,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       ) - 60) AS n1_4,
     COUNT(*) FILTER(WHERE
-      days.f_2_2
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       )
@@ -270,7 +380,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       ) - 60) AS n1_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       )
@@ -278,7 +392,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       ) - 730) AS n1_6,
     COUNT(*) FILTER(WHERE
-      days.f_4_0_0
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       )
@@ -286,7 +404,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       ) - 730) AS n1_7,
     COUNT(*) FILTER(WHERE
-      days.f_4_0_1_0
+      (
+        (
+          days._flags & 256
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       )
@@ -294,7 +416,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       ) - 365) AS n1_8,
     MAX(days.local_date) FILTER(WHERE
-      days.f_4_0_1_1
+      (
+        (
+          days._flags & 512
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       )
@@ -302,7 +428,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       ) - 365) AS a1_0,
     MIN(days.local_date) FILTER(WHERE
-      days.f_4_0_1_1_a
+      (
+        (
+          days._flags & 1024
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       )

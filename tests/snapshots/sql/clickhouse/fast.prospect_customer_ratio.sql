@@ -39,28 +39,54 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    LOGICAL_OR(has(['ad_impression', 'content_view', 'product_view'], events.event_type)) AS f_0_0,
-    LOGICAL_OR(
-      has(
-        [
-          'store_visit',
-          'favorite',
-          'add_to_cart',
-          'follow',
-          'consult',
-          'coupon_claim',
-          'member_join'
-        ],
-        events.event_type
+    groupBitOr(
+      (
+        CASE
+          WHEN has(['ad_impression', 'content_view', 'product_view'], events.event_type)
+          THEN 1
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN has(
+            [
+              'store_visit',
+              'favorite',
+              'add_to_cart',
+              'follow',
+              'consult',
+              'coupon_claim',
+              'member_join'
+            ],
+            events.event_type
+          )
+          THEN 2
+          ELSE 0
+        END
+      ) | (
+        CASE WHEN has(['ad_click'], events.event_type) THEN 4 ELSE 0 END
+      ) | (
+        CASE
+          WHEN has(['search'], events.event_type) AND events."query_type" = 'brand'
+          THEN 8
+          ELSE 0
+        END
+      ) | (
+        CASE WHEN has(['product_view'], events.event_type) THEN 16 ELSE 0 END
+      ) | (
+        CASE WHEN has(['purchase'], events.event_type) THEN 32 ELSE 0 END
+      ) | (
+        CASE WHEN has(['purchase'], events.event_type) THEN 64 ELSE 0 END
+      ) | (
+        CASE
+          WHEN has(['review'], events.event_type) AND events."rating" >= 4
+          THEN 128
+          ELSE 0
+        END
+      ) | (
+        CASE WHEN has(['share'], events.event_type) THEN 256 ELSE 0 END
       )
-    ) AS f_1_0,
-    LOGICAL_OR(has(['ad_click'], events.event_type)) AS f_1_1,
-    LOGICAL_OR(has(['search'], events.event_type) AND events."query_type" = 'brand') AS f_1_2,
-    LOGICAL_OR(has(['product_view'], events.event_type)) AS f_1_3,
-    LOGICAL_OR(has(['purchase'], events.event_type)) AS f_2_0,
-    LOGICAL_OR(has(['purchase'], events.event_type)) AS f_3_0,
-    LOGICAL_OR(has(['review'], events.event_type) AND events."rating" >= 4) AS f_3_1,
-    LOGICAL_OR(has(['share'], events.event_type)) AS f_3_2
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT (
@@ -106,7 +132,11 @@ WITH brands AS (
     days.user_id AS user_id,
     days.brand AS brand,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -114,7 +144,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 15) AS n0_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -122,7 +156,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 15) AS n0_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -130,7 +168,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 15) AS n0_2,
     COUNT(*) FILTER(WHERE
-      days.f_1_2
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -138,7 +180,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 15) AS n0_3,
     COUNT(*) FILTER(WHERE
-      days.f_1_3
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -146,7 +192,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 15) AS n0_4,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -154,7 +204,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 912) AS n0_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -162,7 +216,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 365) AS n0_6,
     COUNT(*) FILTER(WHERE
-      days.f_3_1
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -170,7 +228,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 365) AS n0_7,
     COUNT(*) FILTER(WHERE
-      days.f_3_2
+      (
+        (
+          days._flags & 256
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -178,7 +240,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 365) AS n0_8,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
       )
@@ -186,7 +252,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
       ) - 15) AS n1_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
       )
@@ -194,7 +264,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
       ) - 15) AS n1_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
       )
@@ -202,7 +276,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
       ) - 15) AS n1_2,
     COUNT(*) FILTER(WHERE
-      days.f_1_2
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
       )
@@ -210,7 +288,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
       ) - 15) AS n1_3,
     COUNT(*) FILTER(WHERE
-      days.f_1_3
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
       )
@@ -218,7 +300,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
       ) - 15) AS n1_4,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
       )
@@ -226,7 +312,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
       ) - 912) AS n1_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
       )
@@ -234,7 +324,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
       ) - 365) AS n1_6,
     COUNT(*) FILTER(WHERE
-      days.f_3_1
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
       )
@@ -242,7 +336,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
       ) - 365) AS n1_7,
     COUNT(*) FILTER(WHERE
-      days.f_3_2
+      (
+        (
+          days._flags & 256
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
       )

@@ -39,27 +39,56 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    LOGICAL_OR(has(['ad_impression', 'content_view', 'product_view'], events.event_type)) AS f_0_0,
-    LOGICAL_OR(
-      has(
-        [
-          'ad_click',
-          'store_visit',
-          'favorite',
-          'add_to_cart',
-          'follow',
-          'consult',
-          'coupon_claim'
-        ],
-        events.event_type
+    groupBitOr(
+      (
+        CASE
+          WHEN has(['ad_impression', 'content_view', 'product_view'], events.event_type)
+          THEN 1
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN has(
+            [
+              'ad_click',
+              'store_visit',
+              'favorite',
+              'add_to_cart',
+              'follow',
+              'consult',
+              'coupon_claim'
+            ],
+            events.event_type
+          )
+          THEN 2
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN has(['search'], events.event_type) AND events."query_type" = 'brand'
+          THEN 4
+          ELSE 0
+        END
+      ) | (
+        CASE WHEN has(['product_view'], events.event_type) THEN 8 ELSE 0 END
+      ) | (
+        CASE
+          WHEN has(['purchase', 'review', 'after_sales'], events.event_type)
+          THEN 16
+          ELSE 0
+        END
+      ) | (
+        CASE WHEN has(['purchase'], events.event_type) THEN 32 ELSE 0 END
+      ) | (
+        CASE
+          WHEN has(['review'], events.event_type) AND events."rating" >= 4
+          THEN 64
+          ELSE 0
+        END
+      ) | (
+        CASE WHEN has(['share'], events.event_type) THEN 128 ELSE 0 END
       )
-    ) AS f_1_0,
-    LOGICAL_OR(has(['search'], events.event_type) AND events."query_type" = 'brand') AS f_1_1,
-    LOGICAL_OR(has(['product_view'], events.event_type)) AS f_1_2,
-    LOGICAL_OR(has(['purchase', 'review', 'after_sales'], events.event_type)) AS f_2_0,
-    LOGICAL_OR(has(['purchase'], events.event_type)) AS f_3_0,
-    LOGICAL_OR(has(['review'], events.event_type) AND events."rating" >= 4) AS f_3_1,
-    LOGICAL_OR(has(['share'], events.event_type)) AS f_3_2
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT (
@@ -100,7 +129,11 @@ WITH brands AS (
     days.user_id AS user_id,
     days.brand AS brand,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -108,7 +141,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 15) AS n0_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -116,7 +153,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 15) AS n0_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -124,7 +165,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 15) AS n0_2,
     COUNT(*) FILTER(WHERE
-      days.f_1_2
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -132,7 +177,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 15) AS n0_3,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -140,7 +189,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 365) AS n0_4,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -148,7 +201,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 365) AS n0_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_1
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -156,7 +213,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 365) AS n0_6,
     COUNT(*) FILTER(WHERE
-      days.f_3_2
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       )
@@ -164,7 +225,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 365) AS n0_7,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       )
@@ -172,7 +237,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       ) - 15) AS n1_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       )
@@ -180,7 +249,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       ) - 15) AS n1_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       )
@@ -188,7 +261,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       ) - 15) AS n1_2,
     COUNT(*) FILTER(WHERE
-      days.f_1_2
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       )
@@ -196,7 +273,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       ) - 15) AS n1_3,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       )
@@ -204,7 +285,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       ) - 365) AS n1_4,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       )
@@ -212,7 +297,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       ) - 365) AS n1_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_1
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       )
@@ -220,7 +309,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       ) - 365) AS n1_6,
     COUNT(*) FILTER(WHERE
-      days.f_3_2
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       )

@@ -35,30 +35,54 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BOOL_OR(
-      ARRAY_CONTAINS(['ad_impression', 'content_view', 'product_view'], events.event_type)
-    ) AS f_0_0,
-    BOOL_OR(
-      ARRAY_CONTAINS(
-        [
-          'store_visit',
-          'favorite',
-          'add_to_cart',
-          'follow',
-          'consult',
-          'coupon_claim',
-          'member_join'
-        ],
-        events.event_type
+    BIT_OR(
+      (
+        CASE
+          WHEN ARRAY_CONTAINS(['ad_impression', 'content_view', 'product_view'], events.event_type)
+          THEN 1
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN ARRAY_CONTAINS(
+            [
+              'store_visit',
+              'favorite',
+              'add_to_cart',
+              'follow',
+              'consult',
+              'coupon_claim',
+              'member_join'
+            ],
+            events.event_type
+          )
+          THEN 2
+          ELSE 0
+        END
+      ) | (
+        CASE WHEN ARRAY_CONTAINS(['ad_click'], events.event_type) THEN 4 ELSE 0 END
+      ) | (
+        CASE
+          WHEN ARRAY_CONTAINS(['search'], events.event_type) AND events."query_type" = 'brand'
+          THEN 8
+          ELSE 0
+        END
+      ) | (
+        CASE WHEN ARRAY_CONTAINS(['product_view'], events.event_type) THEN 16 ELSE 0 END
+      ) | (
+        CASE WHEN ARRAY_CONTAINS(['purchase'], events.event_type) THEN 32 ELSE 0 END
+      ) | (
+        CASE WHEN ARRAY_CONTAINS(['purchase'], events.event_type) THEN 64 ELSE 0 END
+      ) | (
+        CASE
+          WHEN ARRAY_CONTAINS(['review'], events.event_type) AND events."rating" >= 4
+          THEN 128
+          ELSE 0
+        END
+      ) | (
+        CASE WHEN ARRAY_CONTAINS(['share'], events.event_type) THEN 256 ELSE 0 END
       )
-    ) AS f_1_0,
-    BOOL_OR(ARRAY_CONTAINS(['ad_click'], events.event_type)) AS f_1_1,
-    BOOL_OR(ARRAY_CONTAINS(['search'], events.event_type) AND events."query_type" = 'brand') AS f_1_2,
-    BOOL_OR(ARRAY_CONTAINS(['product_view'], events.event_type)) AS f_1_3,
-    BOOL_OR(ARRAY_CONTAINS(['purchase'], events.event_type)) AS f_2_0,
-    BOOL_OR(ARRAY_CONTAINS(['purchase'], events.event_type)) AS f_3_0,
-    BOOL_OR(ARRAY_CONTAINS(['review'], events.event_type) AND events."rating" >= 4) AS f_3_1,
-    BOOL_OR(ARRAY_CONTAINS(['share'], events.event_type)) AS f_3_2
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -102,7 +126,11 @@ WITH brands AS (
     days.user_id AS user_id,
     days.brand AS brand,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -110,7 +138,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 15) AS n0_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -118,7 +150,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 15) AS n0_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -126,7 +162,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 15) AS n0_2,
     COUNT(*) FILTER(WHERE
-      days.f_1_2
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -134,7 +174,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 15) AS n0_3,
     COUNT(*) FILTER(WHERE
-      days.f_1_3
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -142,7 +186,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 15) AS n0_4,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -150,7 +198,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 912) AS n0_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -158,7 +210,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS n0_6,
     COUNT(*) FILTER(WHERE
-      days.f_3_1
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -166,7 +222,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS n0_7,
     COUNT(*) FILTER(WHERE
-      days.f_3_2
+      (
+        (
+          days._flags & 256
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -174,7 +234,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS n0_8,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       )
@@ -182,7 +246,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ) - 15) AS n1_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       )
@@ -190,7 +258,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ) - 15) AS n1_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       )
@@ -198,7 +270,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ) - 15) AS n1_2,
     COUNT(*) FILTER(WHERE
-      days.f_1_2
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       )
@@ -206,7 +282,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ) - 15) AS n1_3,
     COUNT(*) FILTER(WHERE
-      days.f_1_3
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       )
@@ -214,7 +294,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ) - 15) AS n1_4,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       )
@@ -222,7 +306,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ) - 912) AS n1_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       )
@@ -230,7 +318,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ) - 365) AS n1_6,
     COUNT(*) FILTER(WHERE
-      days.f_3_1
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       )
@@ -238,7 +330,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ) - 365) AS n1_7,
     COUNT(*) FILTER(WHERE
-      days.f_3_2
+      (
+        (
+          days._flags & 256
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       )

@@ -35,29 +35,56 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BOOL_OR(
-      ARRAY_CONTAINS(['ad_impression', 'content_view', 'product_view'], events.event_type)
-    ) AS f_0_0,
-    BOOL_OR(
-      ARRAY_CONTAINS(
-        [
-          'ad_click',
-          'store_visit',
-          'favorite',
-          'add_to_cart',
-          'follow',
-          'consult',
-          'coupon_claim'
-        ],
-        events.event_type
+    BIT_OR(
+      (
+        CASE
+          WHEN ARRAY_CONTAINS(['ad_impression', 'content_view', 'product_view'], events.event_type)
+          THEN 1
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN ARRAY_CONTAINS(
+            [
+              'ad_click',
+              'store_visit',
+              'favorite',
+              'add_to_cart',
+              'follow',
+              'consult',
+              'coupon_claim'
+            ],
+            events.event_type
+          )
+          THEN 2
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN ARRAY_CONTAINS(['search'], events.event_type) AND events."query_type" = 'brand'
+          THEN 4
+          ELSE 0
+        END
+      ) | (
+        CASE WHEN ARRAY_CONTAINS(['product_view'], events.event_type) THEN 8 ELSE 0 END
+      ) | (
+        CASE
+          WHEN ARRAY_CONTAINS(['purchase', 'review', 'after_sales'], events.event_type)
+          THEN 16
+          ELSE 0
+        END
+      ) | (
+        CASE WHEN ARRAY_CONTAINS(['purchase'], events.event_type) THEN 32 ELSE 0 END
+      ) | (
+        CASE
+          WHEN ARRAY_CONTAINS(['review'], events.event_type) AND events."rating" >= 4
+          THEN 64
+          ELSE 0
+        END
+      ) | (
+        CASE WHEN ARRAY_CONTAINS(['share'], events.event_type) THEN 128 ELSE 0 END
       )
-    ) AS f_1_0,
-    BOOL_OR(ARRAY_CONTAINS(['search'], events.event_type) AND events."query_type" = 'brand') AS f_1_1,
-    BOOL_OR(ARRAY_CONTAINS(['product_view'], events.event_type)) AS f_1_2,
-    BOOL_OR(ARRAY_CONTAINS(['purchase', 'review', 'after_sales'], events.event_type)) AS f_2_0,
-    BOOL_OR(ARRAY_CONTAINS(['purchase'], events.event_type)) AS f_3_0,
-    BOOL_OR(ARRAY_CONTAINS(['review'], events.event_type) AND events."rating" >= 4) AS f_3_1,
-    BOOL_OR(ARRAY_CONTAINS(['share'], events.event_type)) AS f_3_2
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -96,7 +123,11 @@ WITH brands AS (
     days.user_id AS user_id,
     days.brand AS brand,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -104,7 +135,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 15) AS n0_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -112,7 +147,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 15) AS n0_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -120,7 +159,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 15) AS n0_2,
     COUNT(*) FILTER(WHERE
-      days.f_1_2
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -128,7 +171,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 15) AS n0_3,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -136,7 +183,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS n0_4,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -144,7 +195,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS n0_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_1
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -152,7 +207,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS n0_6,
     COUNT(*) FILTER(WHERE
-      days.f_3_2
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -160,7 +219,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS n0_7,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -168,7 +231,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 15) AS n1_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -176,7 +243,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 15) AS n1_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -184,7 +255,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 15) AS n1_2,
     COUNT(*) FILTER(WHERE
-      days.f_1_2
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -192,7 +267,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 15) AS n1_3,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -200,7 +279,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 365) AS n1_4,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -208,7 +291,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 365) AS n1_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_1
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -216,7 +303,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 365) AS n1_6,
     COUNT(*) FILTER(WHERE
-      days.f_3_2
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )

@@ -35,24 +35,49 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    LOGICAL_OR(
-      ARRAY_CONTAINS(ARRAY('ad_impression', 'content_view', 'product_view'), events.event_type)
-    ) AS f_0_0,
-    LOGICAL_OR(
-      ARRAY_CONTAINS(
-        ARRAY('ad_click', 'store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim'),
-        events.event_type
+    BITWISE_OR_AGG(
+      (
+        CASE
+          WHEN ARRAY_CONTAINS(ARRAY('ad_impression', 'content_view', 'product_view'), events.event_type)
+          THEN 1
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN ARRAY_CONTAINS(
+            ARRAY('ad_click', 'store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim'),
+            events.event_type
+          )
+          THEN 2
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN ARRAY_CONTAINS(ARRAY('search'), events.event_type)
+          AND events.`query_type` = 'brand'
+          THEN 4
+          ELSE 0
+        END
+      ) | (
+        CASE WHEN ARRAY_CONTAINS(ARRAY('product_view'), events.event_type) THEN 8 ELSE 0 END
+      ) | (
+        CASE
+          WHEN ARRAY_CONTAINS(ARRAY('purchase', 'review', 'after_sales'), events.event_type)
+          THEN 16
+          ELSE 0
+        END
+      ) | (
+        CASE WHEN ARRAY_CONTAINS(ARRAY('purchase'), events.event_type) THEN 32 ELSE 0 END
+      ) | (
+        CASE
+          WHEN ARRAY_CONTAINS(ARRAY('review'), events.event_type) AND events.`rating` >= 4
+          THEN 64
+          ELSE 0
+        END
+      ) | (
+        CASE WHEN ARRAY_CONTAINS(ARRAY('share'), events.event_type) THEN 128 ELSE 0 END
       )
-    ) AS f_1_0,
-    LOGICAL_OR(
-      ARRAY_CONTAINS(ARRAY('search'), events.event_type)
-      AND events.`query_type` = 'brand'
-    ) AS f_1_1,
-    LOGICAL_OR(ARRAY_CONTAINS(ARRAY('product_view'), events.event_type)) AS f_1_2,
-    LOGICAL_OR(ARRAY_CONTAINS(ARRAY('purchase', 'review', 'after_sales'), events.event_type)) AS f_2_0,
-    LOGICAL_OR(ARRAY_CONTAINS(ARRAY('purchase'), events.event_type)) AS f_3_0,
-    LOGICAL_OR(ARRAY_CONTAINS(ARRAY('review'), events.event_type) AND events.`rating` >= 4) AS f_3_1,
-    LOGICAL_OR(ARRAY_CONTAINS(ARRAY('share'), events.event_type)) AS f_3_2
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -91,7 +116,11 @@ WITH brands AS (
     days.user_id AS user_id,
     days.brand AS brand,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
       )
@@ -99,7 +128,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ), -15)) AS n0_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
       )
@@ -107,7 +140,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ), -15)) AS n0_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
       )
@@ -115,7 +152,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ), -15)) AS n0_2,
     COUNT(*) FILTER(WHERE
-      days.f_1_2
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
       )
@@ -123,7 +164,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ), -15)) AS n0_3,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
       )
@@ -131,7 +176,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ), -365)) AS n0_4,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
       )
@@ -139,7 +188,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ), -365)) AS n0_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_1
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
       )
@@ -147,7 +200,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ), -365)) AS n0_6,
     COUNT(*) FILTER(WHERE
-      days.f_3_2
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
       )
@@ -155,7 +212,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ), -365)) AS n0_7,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
       )
@@ -163,7 +224,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ), -15)) AS n1_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
       )
@@ -171,7 +236,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ), -15)) AS n1_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
       )
@@ -179,7 +248,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ), -15)) AS n1_2,
     COUNT(*) FILTER(WHERE
-      days.f_1_2
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
       )
@@ -187,7 +260,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ), -15)) AS n1_3,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
       )
@@ -195,7 +272,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ), -365)) AS n1_4,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
       )
@@ -203,7 +284,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ), -365)) AS n1_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_1
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
       )
@@ -211,7 +296,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ), -365)) AS n1_6,
     COUNT(*) FILTER(WHERE
-      days.f_3_2
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
       )

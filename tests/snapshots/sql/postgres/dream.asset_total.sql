@@ -35,130 +35,166 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['ad_impression', 'content_view']
-        ), FALSE)
-      END
-    ) AS f_0_0,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(
-          events.event_type = ANY(
-            ARRAY['ad_click', 'store_visit', 'follow', 'product_view']
-          ),
-          FALSE
-        )
-      END
-    ) AS f_1_0,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['search']
-        ), FALSE)
-      END
-      AND events."query_type" = 'brand'
-    ) AS f_1_1,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(
-          events.event_type = ANY(
-            ARRAY['add_to_cart', 'consult', 'favorite', 'coupon_claim']
-          ),
-          FALSE
-        )
-      END
-    ) AS f_2_0,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['product_view']
-        ), FALSE)
-      END
-    ) AS f_2_1,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['search']
-        ), FALSE)
-      END
-      AND events."query_type" = 'brand'
-    ) AS f_2_2,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['purchase']
-        ), FALSE)
-      END
-    ) AS f_3_0,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['purchase']
-        ), FALSE)
-      END
-    ) AS f_4_0_0,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(
-          events.event_type = ANY(
-            ARRAY['after_sales', 'review', 'share', 'member_join']
-          ),
-          FALSE
-        )
-      END
-    ) AS f_4_0_1_0,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['purchase']
-        ), FALSE)
-      END
-      AND CASE
-        WHEN events."category" IS NULL
-        THEN NULL
-        ELSE COALESCE(events."category" = ANY(
-          ARRAY['phone_accessories']
-        ), FALSE)
-      END
-    ) AS f_4_0_1_1,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['purchase']
-        ), FALSE)
-      END
-      AND NOT CASE
-        WHEN events."category" IS NULL
-        THEN NULL
-        ELSE COALESCE(events."category" = ANY(
-          ARRAY['phone_accessories']
-        ), FALSE)
-      END
-    ) AS f_4_0_1_1_a
+    BIT_OR(
+      (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['ad_impression', 'content_view']
+            ), FALSE)
+          END
+          THEN 1
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(
+              events.event_type = ANY(
+                ARRAY['ad_click', 'store_visit', 'follow', 'product_view']
+              ),
+              FALSE
+            )
+          END
+          THEN 2
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['search']
+            ), FALSE)
+          END
+          AND events."query_type" = 'brand'
+          THEN 4
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(
+              events.event_type = ANY(
+                ARRAY['add_to_cart', 'consult', 'favorite', 'coupon_claim']
+              ),
+              FALSE
+            )
+          END
+          THEN 8
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['product_view']
+            ), FALSE)
+          END
+          THEN 16
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['search']
+            ), FALSE)
+          END
+          AND events."query_type" = 'brand'
+          THEN 32
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['purchase']
+            ), FALSE)
+          END
+          THEN 64
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['purchase']
+            ), FALSE)
+          END
+          THEN 128
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(
+              events.event_type = ANY(
+                ARRAY['after_sales', 'review', 'share', 'member_join']
+              ),
+              FALSE
+            )
+          END
+          THEN 256
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['purchase']
+            ), FALSE)
+          END
+          AND CASE
+            WHEN events."category" IS NULL
+            THEN NULL
+            ELSE COALESCE(events."category" = ANY(
+              ARRAY['phone_accessories']
+            ), FALSE)
+          END
+          THEN 512
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['purchase']
+            ), FALSE)
+          END
+          AND NOT CASE
+            WHEN events."category" IS NULL
+            THEN NULL
+            ELSE COALESCE(events."category" = ANY(
+              ARRAY['phone_accessories']
+            ), FALSE)
+          END
+          THEN 1024
+          ELSE 0
+        END
+      )
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -230,7 +266,11 @@ WITH brands AS (
     days.user_id AS user_id,
     days.brand AS brand,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -238,7 +278,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 30) AS n0_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -246,7 +290,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 60) AS n0_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -254,7 +302,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 60) AS n0_2,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -262,7 +314,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 60) AS n0_3,
     COUNT(*) FILTER(WHERE
-      days.f_2_1
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -270,7 +326,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 60) AS n0_4,
     COUNT(*) FILTER(WHERE
-      days.f_2_2
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -278,7 +338,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 60) AS n0_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -286,7 +350,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 730) AS n0_6,
     COUNT(*) FILTER(WHERE
-      days.f_4_0_0
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -294,7 +362,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 730) AS n0_7,
     COUNT(*) FILTER(WHERE
-      days.f_4_0_1_0
+      (
+        (
+          days._flags & 256
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -302,7 +374,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS n0_8,
     MAX(days.local_date) FILTER(WHERE
-      days.f_4_0_1_1
+      (
+        (
+          days._flags & 512
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -310,7 +386,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS a0_0,
     MIN(days.local_date) FILTER(WHERE
-      days.f_4_0_1_1_a
+      (
+        (
+          days._flags & 1024
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -318,7 +398,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 730) AS p0_0,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -326,7 +410,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 30) AS n1_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -334,7 +422,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 60) AS n1_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -342,7 +434,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 60) AS n1_2,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -350,7 +446,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 60) AS n1_3,
     COUNT(*) FILTER(WHERE
-      days.f_2_1
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -358,7 +458,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 60) AS n1_4,
     COUNT(*) FILTER(WHERE
-      days.f_2_2
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -366,7 +470,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 60) AS n1_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -374,7 +482,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 730) AS n1_6,
     COUNT(*) FILTER(WHERE
-      days.f_4_0_0
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -382,7 +494,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 730) AS n1_7,
     COUNT(*) FILTER(WHERE
-      days.f_4_0_1_0
+      (
+        (
+          days._flags & 256
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -390,7 +506,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 365) AS n1_8,
     MAX(days.local_date) FILTER(WHERE
-      days.f_4_0_1_1
+      (
+        (
+          days._flags & 512
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -398,7 +518,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 365) AS a1_0,
     MIN(days.local_date) FILTER(WHERE
-      days.f_4_0_1_1_a
+      (
+        (
+          days._flags & 1024
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )

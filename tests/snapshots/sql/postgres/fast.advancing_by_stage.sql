@@ -35,103 +35,133 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(
-          events.event_type = ANY(
-            ARRAY['ad_impression', 'content_view', 'product_view']
-          ),
-          FALSE
-        )
-      END
-    ) AS f_0_0,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(
-          events.event_type = ANY(
-            ARRAY[
-              'store_visit',
-              'favorite',
-              'add_to_cart',
-              'follow',
-              'consult',
-              'coupon_claim',
-              'member_join'
-            ]
-          ),
-          FALSE
-        )
-      END
-    ) AS f_1_0,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['ad_click']
-        ), FALSE)
-      END
-    ) AS f_1_1,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['search']
-        ), FALSE)
-      END
-      AND events."query_type" = 'brand'
-    ) AS f_1_2,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['product_view']
-        ), FALSE)
-      END
-    ) AS f_1_3,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['purchase']
-        ), FALSE)
-      END
-    ) AS f_2_0,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['purchase']
-        ), FALSE)
-      END
-    ) AS f_3_0,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['review']
-        ), FALSE)
-      END
-      AND events."rating" >= 4
-    ) AS f_3_1,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['share']
-        ), FALSE)
-      END
-    ) AS f_3_2
+    BIT_OR(
+      (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(
+              events.event_type = ANY(
+                ARRAY['ad_impression', 'content_view', 'product_view']
+              ),
+              FALSE
+            )
+          END
+          THEN 1
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(
+              events.event_type = ANY(
+                ARRAY[
+                  'store_visit',
+                  'favorite',
+                  'add_to_cart',
+                  'follow',
+                  'consult',
+                  'coupon_claim',
+                  'member_join'
+                ]
+              ),
+              FALSE
+            )
+          END
+          THEN 2
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['ad_click']
+            ), FALSE)
+          END
+          THEN 4
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['search']
+            ), FALSE)
+          END
+          AND events."query_type" = 'brand'
+          THEN 8
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['product_view']
+            ), FALSE)
+          END
+          THEN 16
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['purchase']
+            ), FALSE)
+          END
+          THEN 32
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['purchase']
+            ), FALSE)
+          END
+          THEN 64
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['review']
+            ), FALSE)
+          END
+          AND events."rating" >= 4
+          THEN 128
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['share']
+            ), FALSE)
+          END
+          THEN 256
+          ELSE 0
+        END
+      )
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -193,7 +223,11 @@ WITH brands AS (
     days.user_id AS user_id,
     days.brand AS brand,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -201,7 +235,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 15) AS n0_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -209,7 +247,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 15) AS n0_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -217,7 +259,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 15) AS n0_2,
     COUNT(*) FILTER(WHERE
-      days.f_1_2
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -225,7 +271,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 15) AS n0_3,
     COUNT(*) FILTER(WHERE
-      days.f_1_3
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -233,7 +283,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 15) AS n0_4,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -241,7 +295,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 912) AS n0_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -249,7 +307,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS n0_6,
     COUNT(*) FILTER(WHERE
-      days.f_3_1
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -257,7 +319,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS n0_7,
     COUNT(*) FILTER(WHERE
-      days.f_3_2
+      (
+        (
+          days._flags & 256
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -265,7 +331,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS n0_8,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       )
@@ -273,7 +343,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ) - 15) AS n1_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       )
@@ -281,7 +355,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ) - 15) AS n1_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       )
@@ -289,7 +367,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ) - 15) AS n1_2,
     COUNT(*) FILTER(WHERE
-      days.f_1_2
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       )
@@ -297,7 +379,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ) - 15) AS n1_3,
     COUNT(*) FILTER(WHERE
-      days.f_1_3
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       )
@@ -305,7 +391,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ) - 15) AS n1_4,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       )
@@ -313,7 +403,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ) - 912) AS n1_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       )
@@ -321,7 +415,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ) - 365) AS n1_6,
     COUNT(*) FILTER(WHERE
-      days.f_3_1
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       )
@@ -329,7 +427,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ) - 365) AS n1_7,
     COUNT(*) FILTER(WHERE
-      days.f_3_2
+      (
+        (
+          days._flags & 256
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       )

@@ -35,94 +35,121 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(
-          events.event_type = ANY(
-            ARRAY['ad_impression', 'content_view', 'product_view']
-          ),
-          FALSE
-        )
-      END
-    ) AS f_0_0,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(
-          events.event_type = ANY(
-            ARRAY[
-              'ad_click',
-              'store_visit',
-              'favorite',
-              'add_to_cart',
-              'follow',
-              'consult',
-              'coupon_claim'
-            ]
-          ),
-          FALSE
-        )
-      END
-    ) AS f_1_0,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['search']
-        ), FALSE)
-      END
-      AND events."query_type" = 'brand'
-    ) AS f_1_1,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['product_view']
-        ), FALSE)
-      END
-    ) AS f_1_2,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['purchase', 'review', 'after_sales']
-        ), FALSE)
-      END
-    ) AS f_2_0,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['purchase']
-        ), FALSE)
-      END
-    ) AS f_3_0,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['review']
-        ), FALSE)
-      END
-      AND events."rating" >= 4
-    ) AS f_3_1,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(events.event_type = ANY(
-          ARRAY['share']
-        ), FALSE)
-      END
-    ) AS f_3_2
+    BIT_OR(
+      (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(
+              events.event_type = ANY(
+                ARRAY['ad_impression', 'content_view', 'product_view']
+              ),
+              FALSE
+            )
+          END
+          THEN 1
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(
+              events.event_type = ANY(
+                ARRAY[
+                  'ad_click',
+                  'store_visit',
+                  'favorite',
+                  'add_to_cart',
+                  'follow',
+                  'consult',
+                  'coupon_claim'
+                ]
+              ),
+              FALSE
+            )
+          END
+          THEN 2
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['search']
+            ), FALSE)
+          END
+          AND events."query_type" = 'brand'
+          THEN 4
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['product_view']
+            ), FALSE)
+          END
+          THEN 8
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['purchase', 'review', 'after_sales']
+            ), FALSE)
+          END
+          THEN 16
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['purchase']
+            ), FALSE)
+          END
+          THEN 32
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['review']
+            ), FALSE)
+          END
+          AND events."rating" >= 4
+          THEN 64
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN CASE
+            WHEN events.event_type IS NULL
+            THEN NULL
+            ELSE COALESCE(events.event_type = ANY(
+              ARRAY['share']
+            ), FALSE)
+          END
+          THEN 128
+          ELSE 0
+        END
+      )
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -176,7 +203,11 @@ WITH brands AS (
     days.user_id AS user_id,
     days.brand AS brand,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -184,7 +215,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 15) AS n0_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -192,7 +227,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 15) AS n0_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -200,7 +239,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 15) AS n0_2,
     COUNT(*) FILTER(WHERE
-      days.f_1_2
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -208,7 +251,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 15) AS n0_3,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -216,7 +263,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS n0_4,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -224,7 +275,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS n0_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_1
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -232,7 +287,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS n0_6,
     COUNT(*) FILTER(WHERE
-      days.f_3_2
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -240,7 +299,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS n0_7,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -248,7 +311,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 15) AS n1_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -256,7 +323,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 15) AS n1_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -264,7 +335,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 15) AS n1_2,
     COUNT(*) FILTER(WHERE
-      days.f_1_2
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -272,7 +347,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 15) AS n1_3,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -280,7 +359,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 365) AS n1_4,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -288,7 +371,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 365) AS n1_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_1
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -296,7 +383,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 365) AS n1_6,
     COUNT(*) FILTER(WHERE
-      days.f_3_2
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )

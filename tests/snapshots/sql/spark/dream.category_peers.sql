@@ -63,35 +63,71 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BOOL_OR(ARRAY_CONTAINS(ARRAY('ad_impression', 'content_view'), events.event_type)) AS f_0_0,
-    BOOL_OR(
-      ARRAY_CONTAINS(ARRAY('ad_click', 'store_visit', 'follow', 'product_view'), events.event_type)
-    ) AS f_1_0,
-    BOOL_OR(
-      ARRAY_CONTAINS(ARRAY('search'), events.event_type)
-      AND events.`query_type` = 'brand'
-    ) AS f_1_1,
-    BOOL_OR(
-      ARRAY_CONTAINS(ARRAY('add_to_cart', 'consult', 'favorite', 'coupon_claim'), events.event_type)
-    ) AS f_2_0,
-    BOOL_OR(ARRAY_CONTAINS(ARRAY('product_view'), events.event_type)) AS f_2_1,
-    BOOL_OR(
-      ARRAY_CONTAINS(ARRAY('search'), events.event_type)
-      AND events.`query_type` = 'brand'
-    ) AS f_2_2,
-    BOOL_OR(ARRAY_CONTAINS(ARRAY('purchase'), events.event_type)) AS f_3_0,
-    BOOL_OR(ARRAY_CONTAINS(ARRAY('purchase'), events.event_type)) AS f_4_0_0,
-    BOOL_OR(
-      ARRAY_CONTAINS(ARRAY('after_sales', 'review', 'share', 'member_join'), events.event_type)
-    ) AS f_4_0_1_0,
-    BOOL_OR(
-      ARRAY_CONTAINS(ARRAY('purchase'), events.event_type)
-      AND ARRAY_CONTAINS(ARRAY('phone_accessories'), events.`category`)
-    ) AS f_4_0_1_1,
-    BOOL_OR(
-      ARRAY_CONTAINS(ARRAY('purchase'), events.event_type)
-      AND NOT ARRAY_CONTAINS(ARRAY('phone_accessories'), events.`category`)
-    ) AS f_4_0_1_1_a
+    BIT_OR(
+      (
+        CASE
+          WHEN ARRAY_CONTAINS(ARRAY('ad_impression', 'content_view'), events.event_type)
+          THEN 1
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN ARRAY_CONTAINS(ARRAY('ad_click', 'store_visit', 'follow', 'product_view'), events.event_type)
+          THEN 2
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN ARRAY_CONTAINS(ARRAY('search'), events.event_type)
+          AND events.`query_type` = 'brand'
+          THEN 4
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN ARRAY_CONTAINS(ARRAY('add_to_cart', 'consult', 'favorite', 'coupon_claim'), events.event_type)
+          THEN 8
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN ARRAY_CONTAINS(ARRAY('product_view'), events.event_type)
+          THEN 16
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN ARRAY_CONTAINS(ARRAY('search'), events.event_type)
+          AND events.`query_type` = 'brand'
+          THEN 32
+          ELSE 0
+        END
+      ) | (
+        CASE WHEN ARRAY_CONTAINS(ARRAY('purchase'), events.event_type) THEN 64 ELSE 0 END
+      ) | (
+        CASE WHEN ARRAY_CONTAINS(ARRAY('purchase'), events.event_type) THEN 128 ELSE 0 END
+      ) | (
+        CASE
+          WHEN ARRAY_CONTAINS(ARRAY('after_sales', 'review', 'share', 'member_join'), events.event_type)
+          THEN 256
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN ARRAY_CONTAINS(ARRAY('purchase'), events.event_type)
+          AND ARRAY_CONTAINS(ARRAY('phone_accessories'), events.`category`)
+          THEN 512
+          ELSE 0
+        END
+      ) | (
+        CASE
+          WHEN ARRAY_CONTAINS(ARRAY('purchase'), events.event_type)
+          AND NOT ARRAY_CONTAINS(ARRAY('phone_accessories'), events.`category`)
+          THEN 1024
+          ELSE 0
+        END
+      )
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -136,7 +172,11 @@ WITH brands AS (
     days.user_id AS user_id,
     days.brand AS brand,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -144,7 +184,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 30) AS n0_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -152,7 +196,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 60) AS n0_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -160,7 +208,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 60) AS n0_2,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -168,7 +220,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 60) AS n0_3,
     COUNT(*) FILTER(WHERE
-      days.f_2_1
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -176,7 +232,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 60) AS n0_4,
     COUNT(*) FILTER(WHERE
-      days.f_2_2
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -184,7 +244,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 60) AS n0_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -192,7 +256,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 730) AS n0_6,
     COUNT(*) FILTER(WHERE
-      days.f_4_0_0
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -200,7 +268,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 730) AS n0_7,
     COUNT(*) FILTER(WHERE
-      days.f_4_0_1_0
+      (
+        (
+          days._flags & 256
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -208,7 +280,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS n0_8,
     MAX(days.local_date) FILTER(WHERE
-      days.f_4_0_1_1
+      (
+        (
+          days._flags & 512
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -216,7 +292,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS a0_0,
     MIN(days.local_date) FILTER(WHERE
-      days.f_4_0_1_1_a
+      (
+        (
+          days._flags & 1024
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       )
@@ -224,7 +304,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 730) AS p0_0,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          days._flags & 1
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -232,7 +316,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 30) AS n1_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          days._flags & 2
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -240,7 +328,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 60) AS n1_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          days._flags & 4
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -248,7 +340,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 60) AS n1_2,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -256,7 +352,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 60) AS n1_3,
     COUNT(*) FILTER(WHERE
-      days.f_2_1
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -264,7 +364,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 60) AS n1_4,
     COUNT(*) FILTER(WHERE
-      days.f_2_2
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -272,7 +376,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 60) AS n1_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -280,7 +388,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 730) AS n1_6,
     COUNT(*) FILTER(WHERE
-      days.f_4_0_0
+      (
+        (
+          days._flags & 128
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -288,7 +400,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 730) AS n1_7,
     COUNT(*) FILTER(WHERE
-      days.f_4_0_1_0
+      (
+        (
+          days._flags & 256
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -296,7 +412,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 365) AS n1_8,
     MAX(days.local_date) FILTER(WHERE
-      days.f_4_0_1_1
+      (
+        (
+          days._flags & 512
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )
@@ -304,7 +424,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 365) AS a1_0,
     MIN(days.local_date) FILTER(WHERE
-      days.f_4_0_1_1_a
+      (
+        (
+          days._flags & 1024
+        ) <> 0
+      )
       AND days.local_date <= (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       )

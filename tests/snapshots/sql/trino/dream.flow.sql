@@ -35,29 +35,95 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BOOL_OR(CONTAINS(ARRAY['ad_impression', 'content_view'], events.event_type)) AS f_0_0,
-    BOOL_OR(
-      CONTAINS(ARRAY['ad_click', 'store_visit', 'follow', 'product_view'], events.event_type)
-    ) AS f_1_0,
-    BOOL_OR(CONTAINS(ARRAY['search'], events.event_type) AND events."query_type" = 'brand') AS f_1_1,
-    BOOL_OR(
-      CONTAINS(ARRAY['add_to_cart', 'consult', 'favorite', 'coupon_claim'], events.event_type)
-    ) AS f_2_0,
-    BOOL_OR(CONTAINS(ARRAY['product_view'], events.event_type)) AS f_2_1,
-    BOOL_OR(CONTAINS(ARRAY['search'], events.event_type) AND events."query_type" = 'brand') AS f_2_2,
-    BOOL_OR(CONTAINS(ARRAY['purchase'], events.event_type)) AS f_3_0,
-    BOOL_OR(CONTAINS(ARRAY['purchase'], events.event_type)) AS f_4_0_0,
-    BOOL_OR(
-      CONTAINS(ARRAY['after_sales', 'review', 'share', 'member_join'], events.event_type)
-    ) AS f_4_0_1_0,
-    BOOL_OR(
-      CONTAINS(ARRAY['purchase'], events.event_type)
-      AND CONTAINS(ARRAY['phone_accessories'], events."category")
-    ) AS f_4_0_1_1,
-    BOOL_OR(
-      CONTAINS(ARRAY['purchase'], events.event_type)
-      AND NOT CONTAINS(ARRAY['phone_accessories'], events."category")
-    ) AS f_4_0_1_1_a
+    BITWISE_OR_AGG(
+      BITWISE_OR(
+        BITWISE_OR(
+          BITWISE_OR(
+            BITWISE_OR(
+              BITWISE_OR(
+                BITWISE_OR(
+                  BITWISE_OR(
+                    BITWISE_OR(
+                      BITWISE_OR(
+                        BITWISE_OR(
+                          (
+                            CASE
+                              WHEN CONTAINS(ARRAY['ad_impression', 'content_view'], events.event_type)
+                              THEN 1
+                              ELSE 0
+                            END
+                          ),
+                          (
+                            CASE
+                              WHEN CONTAINS(ARRAY['ad_click', 'store_visit', 'follow', 'product_view'], events.event_type)
+                              THEN 2
+                              ELSE 0
+                            END
+                          )
+                        ),
+                        (
+                          CASE
+                            WHEN CONTAINS(ARRAY['search'], events.event_type) AND events."query_type" = 'brand'
+                            THEN 4
+                            ELSE 0
+                          END
+                        )
+                      ),
+                      (
+                        CASE
+                          WHEN CONTAINS(ARRAY['add_to_cart', 'consult', 'favorite', 'coupon_claim'], events.event_type)
+                          THEN 8
+                          ELSE 0
+                        END
+                      )
+                    ),
+                    (
+                      CASE WHEN CONTAINS(ARRAY['product_view'], events.event_type) THEN 16 ELSE 0 END
+                    )
+                  ),
+                  (
+                    CASE
+                      WHEN CONTAINS(ARRAY['search'], events.event_type) AND events."query_type" = 'brand'
+                      THEN 32
+                      ELSE 0
+                    END
+                  )
+                ),
+                (
+                  CASE WHEN CONTAINS(ARRAY['purchase'], events.event_type) THEN 64 ELSE 0 END
+                )
+              ),
+              (
+                CASE WHEN CONTAINS(ARRAY['purchase'], events.event_type) THEN 128 ELSE 0 END
+              )
+            ),
+            (
+              CASE
+                WHEN CONTAINS(ARRAY['after_sales', 'review', 'share', 'member_join'], events.event_type)
+                THEN 256
+                ELSE 0
+              END
+            )
+          ),
+          (
+            CASE
+              WHEN CONTAINS(ARRAY['purchase'], events.event_type)
+              AND CONTAINS(ARRAY['phone_accessories'], events."category")
+              THEN 512
+              ELSE 0
+            END
+          )
+        ),
+        (
+          CASE
+            WHEN CONTAINS(ARRAY['purchase'], events.event_type)
+            AND NOT CONTAINS(ARRAY['phone_accessories'], events."category")
+            THEN 1024
+            ELSE 0
+          END
+        )
+      )
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -92,7 +158,11 @@ WITH brands AS (
     days.user_id AS user_id,
     days.brand AS brand,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          BITWISE_AND(days._flags, 1)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -100,7 +170,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          BITWISE_AND(days._flags, 2)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -108,7 +182,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          BITWISE_AND(days._flags, 4)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -116,7 +194,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_2,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          BITWISE_AND(days._flags, 8)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -124,7 +206,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_3,
     COUNT(*) FILTER(WHERE
-      days.f_2_1
+      (
+        (
+          BITWISE_AND(days._flags, 16)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -132,7 +218,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_4,
     COUNT(*) FILTER(WHERE
-      days.f_2_2
+      (
+        (
+          BITWISE_AND(days._flags, 32)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -140,7 +230,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          BITWISE_AND(days._flags, 64)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -148,7 +242,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_6,
     COUNT(*) FILTER(WHERE
-      days.f_4_0_0
+      (
+        (
+          BITWISE_AND(days._flags, 128)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -156,7 +254,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_7,
     COUNT(*) FILTER(WHERE
-      days.f_4_0_1_0
+      (
+        (
+          BITWISE_AND(days._flags, 256)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -164,7 +266,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_8,
     MAX(days.local_date) FILTER(WHERE
-      days.f_4_0_1_1
+      (
+        (
+          BITWISE_AND(days._flags, 512)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -172,7 +278,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS a0_0,
     MIN(days.local_date) FILTER(WHERE
-      days.f_4_0_1_1_a
+      (
+        (
+          BITWISE_AND(days._flags, 1024)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -180,7 +290,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS p0_0,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          BITWISE_AND(days._flags, 1)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -188,7 +302,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS n1_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          BITWISE_AND(days._flags, 2)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -196,7 +314,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS n1_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          BITWISE_AND(days._flags, 4)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -204,7 +326,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS n1_2,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          BITWISE_AND(days._flags, 8)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -212,7 +338,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS n1_3,
     COUNT(*) FILTER(WHERE
-      days.f_2_1
+      (
+        (
+          BITWISE_AND(days._flags, 16)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -220,7 +350,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS n1_4,
     COUNT(*) FILTER(WHERE
-      days.f_2_2
+      (
+        (
+          BITWISE_AND(days._flags, 32)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -228,7 +362,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS n1_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          BITWISE_AND(days._flags, 64)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -236,7 +374,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS n1_6,
     COUNT(*) FILTER(WHERE
-      days.f_4_0_0
+      (
+        (
+          BITWISE_AND(days._flags, 128)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -244,7 +386,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS n1_7,
     COUNT(*) FILTER(WHERE
-      days.f_4_0_1_0
+      (
+        (
+          BITWISE_AND(days._flags, 256)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -252,7 +398,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS n1_8,
     MAX(days.local_date) FILTER(WHERE
-      days.f_4_0_1_1
+      (
+        (
+          BITWISE_AND(days._flags, 512)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -260,7 +410,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS a1_0,
     MIN(days.local_date) FILTER(WHERE
-      days.f_4_0_1_1_a
+      (
+        (
+          BITWISE_AND(days._flags, 1024)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )

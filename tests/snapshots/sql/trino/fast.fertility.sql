@@ -35,22 +35,70 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BOOL_OR(
-      CONTAINS(ARRAY['ad_impression', 'content_view', 'product_view'], events.event_type)
-    ) AS f_0_0,
-    BOOL_OR(
-      CONTAINS(
-        ARRAY['store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim', 'member_join'],
-        events.event_type
+    BITWISE_OR_AGG(
+      BITWISE_OR(
+        BITWISE_OR(
+          BITWISE_OR(
+            BITWISE_OR(
+              BITWISE_OR(
+                BITWISE_OR(
+                  BITWISE_OR(
+                    BITWISE_OR(
+                      (
+                        CASE
+                          WHEN CONTAINS(ARRAY['ad_impression', 'content_view', 'product_view'], events.event_type)
+                          THEN 1
+                          ELSE 0
+                        END
+                      ),
+                      (
+                        CASE
+                          WHEN CONTAINS(
+                            ARRAY['store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim', 'member_join'],
+                            events.event_type
+                          )
+                          THEN 2
+                          ELSE 0
+                        END
+                      )
+                    ),
+                    (
+                      CASE WHEN CONTAINS(ARRAY['ad_click'], events.event_type) THEN 4 ELSE 0 END
+                    )
+                  ),
+                  (
+                    CASE
+                      WHEN CONTAINS(ARRAY['search'], events.event_type) AND events."query_type" = 'brand'
+                      THEN 8
+                      ELSE 0
+                    END
+                  )
+                ),
+                (
+                  CASE WHEN CONTAINS(ARRAY['product_view'], events.event_type) THEN 16 ELSE 0 END
+                )
+              ),
+              (
+                CASE WHEN CONTAINS(ARRAY['purchase'], events.event_type) THEN 32 ELSE 0 END
+              )
+            ),
+            (
+              CASE WHEN CONTAINS(ARRAY['purchase'], events.event_type) THEN 64 ELSE 0 END
+            )
+          ),
+          (
+            CASE
+              WHEN CONTAINS(ARRAY['review'], events.event_type) AND events."rating" >= 4
+              THEN 128
+              ELSE 0
+            END
+          )
+        ),
+        (
+          CASE WHEN CONTAINS(ARRAY['share'], events.event_type) THEN 256 ELSE 0 END
+        )
       )
-    ) AS f_1_0,
-    BOOL_OR(CONTAINS(ARRAY['ad_click'], events.event_type)) AS f_1_1,
-    BOOL_OR(CONTAINS(ARRAY['search'], events.event_type) AND events."query_type" = 'brand') AS f_1_2,
-    BOOL_OR(CONTAINS(ARRAY['product_view'], events.event_type)) AS f_1_3,
-    BOOL_OR(CONTAINS(ARRAY['purchase'], events.event_type)) AS f_2_0,
-    BOOL_OR(CONTAINS(ARRAY['purchase'], events.event_type)) AS f_3_0,
-    BOOL_OR(CONTAINS(ARRAY['review'], events.event_type) AND events."rating" >= 4) AS f_3_1,
-    BOOL_OR(CONTAINS(ARRAY['share'], events.event_type)) AS f_3_2
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -81,7 +129,11 @@ WITH brands AS (
     days.user_id AS user_id,
     days.brand AS brand,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          BITWISE_AND(days._flags, 1)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -89,7 +141,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          BITWISE_AND(days._flags, 2)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -97,7 +153,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          BITWISE_AND(days._flags, 4)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -105,7 +165,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_2,
     COUNT(*) FILTER(WHERE
-      days.f_1_2
+      (
+        (
+          BITWISE_AND(days._flags, 8)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -113,7 +177,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_3,
     COUNT(*) FILTER(WHERE
-      days.f_1_3
+      (
+        (
+          BITWISE_AND(days._flags, 16)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -121,7 +189,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_4,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          BITWISE_AND(days._flags, 32)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -129,7 +201,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          BITWISE_AND(days._flags, 64)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -137,7 +213,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_6,
     COUNT(*) FILTER(WHERE
-      days.f_3_1
+      (
+        (
+          BITWISE_AND(days._flags, 128)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -145,7 +225,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_7,
     COUNT(*) FILTER(WHERE
-      days.f_3_2
+      (
+        (
+          BITWISE_AND(days._flags, 256)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -153,7 +237,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_8,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          BITWISE_AND(days._flags, 1)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -161,7 +249,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ))) AS n1_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          BITWISE_AND(days._flags, 2)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -169,7 +261,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ))) AS n1_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          BITWISE_AND(days._flags, 4)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -177,7 +273,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ))) AS n1_2,
     COUNT(*) FILTER(WHERE
-      days.f_1_2
+      (
+        (
+          BITWISE_AND(days._flags, 8)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -185,7 +285,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ))) AS n1_3,
     COUNT(*) FILTER(WHERE
-      days.f_1_3
+      (
+        (
+          BITWISE_AND(days._flags, 16)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -193,7 +297,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ))) AS n1_4,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          BITWISE_AND(days._flags, 32)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -201,7 +309,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ))) AS n1_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          BITWISE_AND(days._flags, 64)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -209,7 +321,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ))) AS n1_6,
     COUNT(*) FILTER(WHERE
-      days.f_3_1
+      (
+        (
+          BITWISE_AND(days._flags, 128)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -217,7 +333,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ))) AS n1_7,
     COUNT(*) FILTER(WHERE
-      days.f_3_2
+      (
+        (
+          BITWISE_AND(days._flags, 256)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )

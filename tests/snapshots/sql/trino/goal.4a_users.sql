@@ -35,21 +35,69 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BOOL_OR(
-      CONTAINS(ARRAY['ad_impression', 'content_view', 'product_view'], events.event_type)
-    ) AS f_0_0,
-    BOOL_OR(
-      CONTAINS(
-        ARRAY['ad_click', 'store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim'],
-        events.event_type
+    BITWISE_OR_AGG(
+      BITWISE_OR(
+        BITWISE_OR(
+          BITWISE_OR(
+            BITWISE_OR(
+              BITWISE_OR(
+                BITWISE_OR(
+                  BITWISE_OR(
+                    (
+                      CASE
+                        WHEN CONTAINS(ARRAY['ad_impression', 'content_view', 'product_view'], events.event_type)
+                        THEN 1
+                        ELSE 0
+                      END
+                    ),
+                    (
+                      CASE
+                        WHEN CONTAINS(
+                          ARRAY['ad_click', 'store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim'],
+                          events.event_type
+                        )
+                        THEN 2
+                        ELSE 0
+                      END
+                    )
+                  ),
+                  (
+                    CASE
+                      WHEN CONTAINS(ARRAY['search'], events.event_type) AND events."query_type" = 'brand'
+                      THEN 4
+                      ELSE 0
+                    END
+                  )
+                ),
+                (
+                  CASE WHEN CONTAINS(ARRAY['product_view'], events.event_type) THEN 8 ELSE 0 END
+                )
+              ),
+              (
+                CASE
+                  WHEN CONTAINS(ARRAY['purchase', 'review', 'after_sales'], events.event_type)
+                  THEN 16
+                  ELSE 0
+                END
+              )
+            ),
+            (
+              CASE WHEN CONTAINS(ARRAY['purchase'], events.event_type) THEN 32 ELSE 0 END
+            )
+          ),
+          (
+            CASE
+              WHEN CONTAINS(ARRAY['review'], events.event_type) AND events."rating" >= 4
+              THEN 64
+              ELSE 0
+            END
+          )
+        ),
+        (
+          CASE WHEN CONTAINS(ARRAY['share'], events.event_type) THEN 128 ELSE 0 END
+        )
       )
-    ) AS f_1_0,
-    BOOL_OR(CONTAINS(ARRAY['search'], events.event_type) AND events."query_type" = 'brand') AS f_1_1,
-    BOOL_OR(CONTAINS(ARRAY['product_view'], events.event_type)) AS f_1_2,
-    BOOL_OR(CONTAINS(ARRAY['purchase', 'review', 'after_sales'], events.event_type)) AS f_2_0,
-    BOOL_OR(CONTAINS(ARRAY['purchase'], events.event_type)) AS f_3_0,
-    BOOL_OR(CONTAINS(ARRAY['review'], events.event_type) AND events."rating" >= 4) AS f_3_1,
-    BOOL_OR(CONTAINS(ARRAY['share'], events.event_type)) AS f_3_2
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -76,7 +124,11 @@ WITH brands AS (
     days.user_id AS user_id,
     days.brand AS brand,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          BITWISE_AND(days._flags, 1)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -84,7 +136,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          BITWISE_AND(days._flags, 2)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -92,7 +148,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          BITWISE_AND(days._flags, 4)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -100,7 +160,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_2,
     COUNT(*) FILTER(WHERE
-      days.f_1_2
+      (
+        (
+          BITWISE_AND(days._flags, 8)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -108,7 +172,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_3,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          BITWISE_AND(days._flags, 16)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -116,7 +184,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_4,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          BITWISE_AND(days._flags, 32)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -124,7 +196,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_1
+      (
+        (
+          BITWISE_AND(days._flags, 64)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -132,7 +208,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_6,
     COUNT(*) FILTER(WHERE
-      days.f_3_2
+      (
+        (
+          BITWISE_AND(days._flags, 128)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -140,7 +220,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_7,
     COUNT(*) FILTER(WHERE
-      days.f_0_0
+      (
+        (
+          BITWISE_AND(days._flags, 1)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -148,7 +232,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS n1_0,
     COUNT(*) FILTER(WHERE
-      days.f_1_0
+      (
+        (
+          BITWISE_AND(days._flags, 2)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -156,7 +244,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS n1_1,
     COUNT(*) FILTER(WHERE
-      days.f_1_1
+      (
+        (
+          BITWISE_AND(days._flags, 4)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -164,7 +256,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS n1_2,
     COUNT(*) FILTER(WHERE
-      days.f_1_2
+      (
+        (
+          BITWISE_AND(days._flags, 8)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -172,7 +268,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS n1_3,
     COUNT(*) FILTER(WHERE
-      days.f_2_0
+      (
+        (
+          BITWISE_AND(days._flags, 16)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -180,7 +280,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS n1_4,
     COUNT(*) FILTER(WHERE
-      days.f_3_0
+      (
+        (
+          BITWISE_AND(days._flags, 32)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -188,7 +292,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS n1_5,
     COUNT(*) FILTER(WHERE
-      days.f_3_1
+      (
+        (
+          BITWISE_AND(days._flags, 64)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
@@ -196,7 +304,11 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS n1_6,
     COUNT(*) FILTER(WHERE
-      days.f_3_2
+      (
+        (
+          BITWISE_AND(days._flags, 128)
+        ) <> 0
+      )
       AND days.local_date <= (
         DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
