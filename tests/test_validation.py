@@ -387,3 +387,39 @@ def test_every_adjacent_events_reason_pair_is_covered():
     pairs = set(pairwise(events_reasons))
     covered = {(first, second) for _, first, second in PRECEDENCE} | set(NEVER_ON_ONE_ROW)
     assert pairs <= covered, sorted(pairs - covered)
+
+
+@pytest.mark.parametrize(
+    ("ids", "expected_rows"),
+    [
+        ([3, 1, 2, 5, 4], []),  # dense and unique: the bitmap proves it, no hash aggregate
+        ([3, 1, 2, 1, 4], [4]),  # dense with a repeat: the second 1 (file row 4)
+        ([7, 10**12, 2, 10**12, 10**12], [4, 5]),  # sparse: the hash aggregate finds them
+        ([None, 5, 5, 6, 6], [3, 5]),  # row 1 has no id (missing_required only if required)
+    ],
+    ids=["dense-unique", "dense-repeat", "sparse-repeats", "null-and-repeats"],
+)
+def test_integer_ids_repeats_found_with_or_without_the_bitmap(tmp_path, ids, expected_rows):
+    """Integer event ids (a Parquet BIGINT column) are checked with a bitmap over their
+    range first; a repeat there, or a range too sparse for one, goes to the hash
+    aggregate. Either way exactly the later repeats are quarantined."""
+    import duckdb
+
+    from brandlens.engine.runs import Dataset
+
+    rows = ", ".join(
+        f"({'NULL' if i is None else i}, TIMESTAMP '2025-06-01 04:00:00' + INTERVAL {k} HOUR, "
+        f"'u{k}', 'ad_click', 'B')"
+        for k, i in enumerate(ids)
+    )
+    duckdb.execute(
+        f"COPY (SELECT * FROM (VALUES {rows}) t(event_id, ts, user_id, event_type, brand)) "
+        f"TO '{tmp_path / 'events.parquet'}' (FORMAT parquet)"
+    )
+    with Dataset(tmp_path, cache=False) as ds:
+        quarantined = ds.con.execute(
+            "SELECT row FROM brandlens_data._quarantine WHERE reason = 'duplicate_event_id' "
+            "ORDER BY row"
+        ).fetchall()
+        assert [r[0] for r in quarantined] == expected_rows
+        assert ds.report.events.rows_accepted == len(ids) - len(expected_rows)

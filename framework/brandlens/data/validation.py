@@ -381,6 +381,41 @@ def used_binds(sql: str, binds: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in binds.items() if k in named}
 
 
+BITMAP_MAX_BITS = 1 << 31
+"""The largest id range whose uniqueness is checked with a bitmap (256 MB at most)."""
+
+
+def _integer_keys_unique(con: duckdb.DuckDBPyConnection, stored: str, key: list[str]) -> bool:
+    """Whether a one-column integer key is unique among valid rows, proved by a bitmap.
+
+    Exported ids are mostly integers in a dense range: one bit per possible value
+    (``bitstring_agg``) holds as many set bits as there are rows exactly when no id
+    repeats. One pass without hashing: at 10 M events 0.05 s instead of the 0.9 s
+    hash aggregate, which then runs only when an id does repeat (or the range is
+    sparse: more than 16 possible values per row).
+    """
+    if len(key) != 1:
+        return False
+    col = quote_ident(key[0])
+    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {stored}").fetchall()}
+    if types.get(key[0]) not in INTEGRAL:
+        return False
+    valid = f"_reason IS NULL AND {col} IS NOT NULL"
+    lo, hi, n = con.execute(
+        f"SELECT min({col}), max({col}), count(*) FROM {stored} WHERE {valid}"
+    ).fetchone()
+    if not n:
+        return True
+    span = int(hi) - int(lo) + 1
+    if span > min(BITMAP_MAX_BITS, 16 * int(n) + (1 << 16)):
+        return False
+    bits = con.execute(
+        f"SELECT bit_count(bitstring_agg({col}, $lo, $hi)) FROM {stored} WHERE {valid}",
+        {"lo": lo, "hi": hi},
+    ).fetchone()[0]
+    return int(bits) == int(n)
+
+
 def _mark_duplicates(con: duckdb.DuckDBPyConnection, ts: TableSource, store: str) -> None:
     """Later repeats of a key among otherwise valid rows get their reason; the first stays.
 
@@ -396,6 +431,8 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection, ts: TableSource, store: str
     not_null = " AND ".join(f"{quote_ident(k)} IS NOT NULL" for k in key)
     join = " AND ".join(f"t.{quote_ident(k)} = d.{quote_ident(k)}" for k in key)
     reason = "duplicate_event_id" if table == "events" else "duplicate_key"
+    if _integer_keys_unique(con, stored, key):
+        return
     # First the repeated keys alone (a hash aggregate; usually none), then their rows. The
     # keys are grouped in slices of at most KEYS_PER_PASS rows (by a hash of the key), so
     # a billion ids never need one hash table that outgrows the memory limit.
