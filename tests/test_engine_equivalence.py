@@ -371,3 +371,26 @@ def test_planted_csv_new_york_dst_same_json(planted_no_ids: Path) -> None:
     as_of = [None, "2024-03-10", "2024-03-24", "2024-11-03", "2024-11-17"]
     got = _assert_same(planted_no_ids, as_of, timezone="America/New_York")
     assert got["fingerprint"]["generated_ids"][0] == got["fingerprint"]["events"][0]
+
+
+@pytest.mark.usefixtures("no_cache")
+def test_methodologies_two_at_a_time_same_json(
+    market: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two methodologies at once (each on its own cursor) give the JSON of one at a time."""
+    import brandlens.engine.runs as runs
+    from brandlens.engine.engines import DuckDBEngine
+    from brandlens.engine.runs import Dataset
+
+    forks: list[object] = []
+    fork = DuckDBEngine.fork
+    monkeypatch.setattr(DuckDBEngine, "fork", lambda self: forks.append(1) or fork(self))
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    texts = []
+    for at_once in (2, 1):
+        monkeypatch.setattr(runs, "PARALLEL_RUNS", at_once)
+        with Dataset(market, cache=False, config=runs.EngineConfig(threads=2)) as ds:
+            texts.append(ds.compute(as_of="2024-06-30").model_dump_json())
+            assert ds._forks == []  # the cursors are closed after the run
+        assert len(forks) == 2  # two cursors for the parallel run; none for one at a time
+    assert texts[0] == texts[1]

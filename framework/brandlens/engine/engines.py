@@ -120,3 +120,11 @@ class DuckDBEngine:
 
     def check(self, sql: str) -> str | None:
         return None
+
+    def fork(self) -> DuckDBEngine:
+        """An engine on its own cursor of the same database, for a concurrent run: its own
+        search path and interrupt; the same tables."""
+        return DuckDBEngine(self.con.cursor(), self.type_codes)
+
+    def close(self) -> None:
+        self.con.close()

@@ -43,6 +43,7 @@ converted back to the caller's unit).
 from __future__ import annotations
 
 import functools
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -72,12 +73,19 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+_QUIET = threading.RLock()
+
+
 def quiet(fn: Callable[P, R]) -> Callable[P, R]:
-    """Run without numpy/scipy warnings: overflow at probed parameters is expected, not news."""
+    """Run without numpy/scipy warnings: overflow at probed parameters is expected, not news.
+
+    One thread at a time: the warning filters and the BLAS thread limit are the
+    process's, and two methodologies may fit models concurrently.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
+        with _QUIET, warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             return fn(*args, **kwargs)
 
