@@ -124,23 +124,42 @@ GROUP BY brand, user_id
 """,
 )
 # Per (brand, user) with an event in the value window: active, on how many channels,
-# bought, in how many categories, net GMV (purchases minus refunds).
+# bought, in how many categories, net GMV (purchases minus refunds). The distinct
+# channels and categories are counted from their own DISTINCT lists, not as DISTINCT
+# aggregates beside the others (at 10 M events 0.30 s instead of 0.54 s).
 YEAR = Relation(
     name="argo_year",
     sql="""
-SELECT brand, user_id,
-       bool_or(list_contains($active_events, event_type)) AS active,
-       count(DISTINCT channel) FILTER (WHERE list_contains($active_events, event_type))
-         AS channels,
-       bool_or(event_type = 'purchase') AS bought,
-       count(DISTINCT category) FILTER (WHERE event_type = 'purchase') AS categories,
-       coalesce(sum(amount) FILTER (WHERE event_type = 'purchase'), 0)
-         - coalesce(sum(amount) FILTER (WHERE event_type = 'refund'), 0) AS net_gmv
-FROM events
-WHERE brand IS NOT NULL
-  AND (list_contains($active_events, event_type) OR event_type IN ('purchase', 'refund'))
-  AND local_date > $as_of - $value_window_days AND local_date <= $as_of
-GROUP BY brand, user_id
+WITH e AS (
+  SELECT brand, user_id, channel, category, amount,
+         list_contains($active_events, event_type) AS is_active,
+         event_type = 'purchase' AS is_purchase, event_type = 'refund' AS is_refund
+  FROM events
+  WHERE brand IS NOT NULL
+    AND (list_contains($active_events, event_type) OR event_type IN ('purchase', 'refund'))
+    AND local_date > $as_of - $value_window_days AND local_date <= $as_of
+),
+per_user AS (
+  SELECT brand, user_id, bool_or(is_active) AS active, bool_or(is_purchase) AS bought,
+         coalesce(sum(amount) FILTER (WHERE is_purchase), 0)
+           - coalesce(sum(amount) FILTER (WHERE is_refund), 0) AS net_gmv
+  FROM e GROUP BY brand, user_id
+),
+channels AS (
+  SELECT brand, user_id, count(*) AS n FROM (
+    SELECT DISTINCT brand, user_id, channel FROM e WHERE is_active AND channel IS NOT NULL
+  ) GROUP BY brand, user_id
+),
+categories AS (
+  SELECT brand, user_id, count(*) AS n FROM (
+    SELECT DISTINCT brand, user_id, category FROM e WHERE is_purchase AND category IS NOT NULL
+  ) GROUP BY brand, user_id
+)
+SELECT p.brand, p.user_id, p.active, coalesce(ch.n, 0) AS channels, p.bought,
+       coalesce(ca.n, 0) AS categories, p.net_gmv
+FROM per_user p
+LEFT JOIN channels ch ON ch.brand = p.brand AND ch.user_id = p.user_id
+LEFT JOIN categories ca ON ca.brand = p.brand AND ca.user_id = p.user_id
 """,
 )
 

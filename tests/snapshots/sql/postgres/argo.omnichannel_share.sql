@@ -30,75 +30,43 @@ WITH brands AS (
   ) AS latest
   WHERE
     latest.rn = 1 AND latest.event_type = 'member_join'
-), argo_year AS (
+), argo_year__e AS (
   SELECT
     events.brand AS brand,
     events.user_id AS user_id,
-    BOOL_OR(
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(
-          events.event_type = ANY(
-            ARRAY[
-              'ad_click',
-              'content_view',
-              'search',
-              'product_view',
-              'store_visit',
-              'favorite',
-              'add_to_cart',
-              'follow',
-              'consult',
-              'coupon_claim',
-              'member_join',
-              'member_leave',
-              'purchase',
-              'refund',
-              'review',
-              'share',
-              'after_sales'
-            ]
-          ),
-          FALSE
-        )
-      END
-    ) AS active,
-    COUNT(DISTINCT events.channel) FILTER(WHERE
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(
-          events.event_type = ANY(
-            ARRAY[
-              'ad_click',
-              'content_view',
-              'search',
-              'product_view',
-              'store_visit',
-              'favorite',
-              'add_to_cart',
-              'follow',
-              'consult',
-              'coupon_claim',
-              'member_join',
-              'member_leave',
-              'purchase',
-              'refund',
-              'review',
-              'share',
-              'after_sales'
-            ]
-          ),
-          FALSE
-        )
-      END) AS channels,
-    BOOL_OR(events.event_type = 'purchase') AS bought,
-    COUNT(DISTINCT events.category) FILTER(WHERE
-      events.event_type = 'purchase') AS categories,
-    COALESCE(SUM(events.amount) FILTER(WHERE
-      events.event_type = 'purchase'), 0) - COALESCE(SUM(events.amount) FILTER(WHERE
-      events.event_type = 'refund'), 0) AS net_gmv
+    events.channel AS channel,
+    events.category AS category,
+    events.amount AS amount,
+    CASE
+      WHEN events.event_type IS NULL
+      THEN NULL
+      ELSE COALESCE(
+        events.event_type = ANY(
+          ARRAY[
+            'ad_click',
+            'content_view',
+            'search',
+            'product_view',
+            'store_visit',
+            'favorite',
+            'add_to_cart',
+            'follow',
+            'consult',
+            'coupon_claim',
+            'member_join',
+            'member_leave',
+            'purchase',
+            'refund',
+            'review',
+            'share',
+            'after_sales'
+          ]
+        ),
+        FALSE
+      )
+    END AS is_active,
+    events.event_type = 'purchase' AS is_purchase,
+    events.event_type = 'refund' AS is_refund
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -135,9 +103,67 @@ WITH brands AS (
     )
     AND events.local_date > CAST('2025-06-30' AS DATE) - 365
     AND events.local_date <= CAST('2025-06-30' AS DATE)
+), argo_year__per_user AS (
+  SELECT
+    e.brand AS brand,
+    e.user_id AS user_id,
+    BOOL_OR(e.is_active) AS active,
+    BOOL_OR(e.is_purchase) AS bought,
+    COALESCE(SUM(e.amount) FILTER(WHERE
+      e.is_purchase), 0) - COALESCE(SUM(e.amount) FILTER(WHERE
+      e.is_refund), 0) AS net_gmv
+  FROM argo_year__e AS e
   GROUP BY
-    events.brand,
-    events.user_id
+    e.brand,
+    e.user_id
+), argo_year__channels AS (
+  SELECT
+    _0.brand AS brand,
+    _0.user_id AS user_id,
+    COUNT(*) AS n
+  FROM (
+    SELECT DISTINCT
+      e.brand AS brand,
+      e.user_id AS user_id,
+      e.channel AS channel
+    FROM argo_year__e AS e
+    WHERE
+      e.is_active AND NOT e.channel IS NULL
+  ) AS _0
+  GROUP BY
+    _0.brand,
+    _0.user_id
+), argo_year__categories AS (
+  SELECT
+    _1.brand AS brand,
+    _1.user_id AS user_id,
+    COUNT(*) AS n
+  FROM (
+    SELECT DISTINCT
+      e.brand AS brand,
+      e.user_id AS user_id,
+      e.category AS category
+    FROM argo_year__e AS e
+    WHERE
+      e.is_purchase AND NOT e.category IS NULL
+  ) AS _1
+  GROUP BY
+    _1.brand,
+    _1.user_id
+), argo_year AS (
+  SELECT
+    p.brand AS brand,
+    p.user_id AS user_id,
+    p.active AS active,
+    COALESCE(ch.n, 0) AS channels,
+    p.bought AS bought,
+    COALESCE(ca.n, 0) AS categories,
+    p.net_gmv AS net_gmv
+  FROM argo_year__per_user AS p
+  LEFT JOIN argo_year__channels AS ch
+    ON ch.brand = p.brand AND ch.user_id = p.user_id
+  LEFT JOIN argo_year__categories AS ca
+    ON ca.brand = p.brand AND ca.user_id = p.user_id
 )
 SELECT
   b.brand AS brand,
