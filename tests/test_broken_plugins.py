@@ -103,3 +103,17 @@ def test_compute_finishes_with_builtins_intact_and_one_line_per_broken_plugin(
     assert any("DROP" in line or "read-only" in line for line in lines)
     assert any("no_such_table" in line for line in lines)
     assert any("--query-timeout" in line for line in lines)
+
+
+def test_naming_a_methodology_whose_plugin_failed_names_the_failed_plugins(
+    broken_beside_builtins, events_dir
+):
+    """`-m ddl`: registration refused the plugin, so the usage error (exit 2) says which
+    plugins failed to load or register, not only that the methodology is unknown."""
+    r = CliRunner().invoke(app, ["compute", str(events_dir(_rows())), "-m", "ddl"])
+    assert r.exit_code == 2
+    message = r.stderr.strip().splitlines()[-1]
+    assert "unknown methodology 'ddl'" in message
+    assert "failed to load or register" in message
+    for name in ("ddl", "raising"):
+        assert name in message.split("failed to load or register:")[1]

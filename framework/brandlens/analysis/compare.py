@@ -79,7 +79,7 @@ def compare(
     """Compare brands on the headline indicators of the chosen methodologies."""
     opts = options or CompareOptions()
     params = dict(params or {})
-    chosen = ds._choose(methodologies)
+    chosen = ds.methodologies(methodologies)
     wanted = None if brands is None else sorted(set(brands))
     check_brands(ds, wanted)
     day = ds._as_of(as_of)

@@ -106,7 +106,7 @@ def funnel_report(
     check_brands(ds, [brand])
     day = ds._as_of(as_of)
     check_as_of(ds, day)
-    chosen = [m for m in ds._choose(methodologies) if m.methodology.ladders]
+    chosen = [m for m in ds.methodologies(methodologies) if m.methodology.ladders]
     out: list[LadderFunnel] = []
     for m in chosen:
         counts, flows = ds.ladder_counts(

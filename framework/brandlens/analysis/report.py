@@ -86,7 +86,7 @@ def build_report(
     )
     day = date.fromisoformat(comparison.as_of)
     shown = [r.brand for r in comparison.rows]
-    chosen = ds._choose(comparison.methodologies)
+    chosen = ds.methodologies(comparison.methodologies)
     registry = ds.registry
     notes = [
         f"plugin {p.name}: {e}" for p in registry.plugins for e in p.errors if p.origin != "core"

@@ -586,7 +586,7 @@ class Dataset:
         headline_only: bool = False,
         indicators: Iterable[str] | None = None,
     ) -> Result:
-        chosen = self._choose(methodologies)
+        chosen = self.methodologies(methodologies)
         parsed = parse_parameters(params or {}, chosen, self.registry.event_types)
         day, brand_list = self._prepare(as_of, brands)
         rows: list[ResultRow] = []
@@ -707,7 +707,7 @@ class Dataset:
         Only the relations the table reads are materialised; the rows are those of the
         given brands (default: every brand), one per entity, in the table's order.
         """
-        (chosen,) = self._choose([methodology])
+        (chosen,) = self.methodologies([methodology])
         declared = chosen.methodology.entities
         if table is None and len(declared) == 1:
             table = declared[0].name
@@ -756,7 +756,7 @@ class Dataset:
         flows between the two snapshots: (ladder, brand, from stage, to stage, users), where
         'none' is no stage. Only the ladders are materialised, no indicator runs.
         """
-        (chosen,) = self._choose([methodology])
+        (chosen,) = self.methodologies([methodology])
         parsed = parse_parameters(params or {}, [chosen], self.registry.event_types)
         day, brand_list = self._prepare(as_of, brands)
         run = _Run(self, chosen, parsed[chosen.name], day, brand_list, False, only=set())
@@ -790,7 +790,9 @@ class Dataset:
             self.engine.leave()
         return counts, flows
 
-    def _choose(self, names: Iterable[str] | None) -> list[CheckedMethodology]:
+    def methodologies(self, names: Iterable[str] | None = None) -> list[CheckedMethodology]:
+        """The registered methodologies named (all when None), by name; a usage error
+        for a name not registered, naming any plugin that failed to load or register."""
         available = self.registry.methodologies
         if names is None:
             return list(available.values())
@@ -798,7 +800,16 @@ class Dataset:
         for n in dict.fromkeys(names):
             if n not in available:
                 known = ", ".join(available) or "none installed"
-                raise UsageError(f"--methodology: unknown methodology {n!r} (available: {known})")
+                broken = [p.name for p in self.registry.plugins if p.errors]
+                hint = (
+                    f"; plugin(s) that failed to load or register: {', '.join(broken)} "
+                    "(`brandlens plugins` says why)"
+                    if broken
+                    else ""
+                )
+                raise UsageError(
+                    f"--methodology: unknown methodology {n!r} (available: {known}){hint}"
+                )
             chosen.append(available[n])
         return sorted(chosen, key=lambda c: c.name)
 
