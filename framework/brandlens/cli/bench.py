@@ -113,6 +113,7 @@ def run_bench(
 
     from brandlens.data.market import MARKET_VERSION
     from brandlens.data.store import cache_dir
+    from brandlens.fileio import AtomicFile
     from brandlens.plugin.host import registry
 
     say = progress if callable(progress) else (lambda _msg: None)
@@ -123,7 +124,8 @@ def run_bench(
         if not marker.exists():
             say(f"generating a market of {users:,} users in {data}")
             seconds, rss, _ = _run(_brandlens("generate", str(data), "--users", str(users), "-q"))
-            marker.write_text(MARKET_VERSION)
+            with AtomicFile(marker) as tmp:  # a killed run leaves no half-written marker
+                tmp.write_text(MARKET_VERSION)
             rows.append(
                 BenchRow(step="generate", seconds=seconds, events_per_second=None, peak_rss_mb=rss)
             )
