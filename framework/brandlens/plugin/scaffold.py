@@ -50,7 +50,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 import brandlens
-from brandlens.plugin import Condition, Evidence, Stage, StageLadder
+from brandlens.plugin import EVENT_GROUPS, Condition, Evidence, Stage, StageLadder
 from brandlens.plugin import Indicator, Methodology
 
 SPEC = Path(__file__).with_name("spec.yaml")
@@ -64,8 +64,8 @@ STAGES = StageLadder(
     name="{name}_stages",
     stages=(
         Stage(key="aware", evidence=(
-            Evidence(event_types=("ad_impression", "content_view", "product_view"),
-                     window_days="$window_days"),
+            # the core's exposure group: ad_impression, content_view, product_view
+            Evidence(event_types=EVENT_GROUPS["exposure"], window_days="$window_days"),
         )),
         Stage(key="engaged", evidence=(
             Evidence(event_types=("add_to_cart", "favorite"), window_days="$window_days"),
