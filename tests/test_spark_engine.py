@@ -245,3 +245,21 @@ def test_csv_on_spark_is_validated_by_duckdb(tmp_path):
             result = ds.compute(as_of="2025-06-30", methodologies=["fast"])
             assert result.errors == []
     assert reports["spark"] == reports["duckdb"]
+
+
+def test_a_file_spark_cannot_see_is_validated_by_duckdb(tmp_path):
+    """A cluster may not see this machine's files: Spark is asked to list each one first,
+    and a source it cannot read falls back to DuckDB's validation."""
+    from brandlens.data.sources import Source, TableSource
+    from brandlens.engine import spark_validation
+    from brandlens.engine.spark import session
+
+    data = _hostile_parquet(tmp_path / "seen")
+    spark = session()
+
+    def source(path: Path) -> Source:
+        ts = TableSource("events", str(path), "read_parquet($p)", {}, {}, file=str(path))
+        return Source(label=str(path), tables={"events": ts})
+
+    assert spark_validation.readable(spark, source(data / "events.parquet"))
+    assert not spark_validation.readable(spark, source(tmp_path / "elsewhere.parquet"))

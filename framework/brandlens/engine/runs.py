@@ -390,7 +390,7 @@ class Dataset:
     def _validate_on_spark(
         self, given: str, column_mapping: ColumnMapping | None, vocabulary: list[str]
     ) -> Any:
-        """Validate on Spark when Spark can read every source itself (Parquet); else None.
+        """Validate on Spark when it can read every source itself (Parquet); else None.
 
         The DuckDB side then holds only the quarantine and empty stored tables; the
         canonical tables live in Spark for the run (never in the cache).
@@ -405,13 +405,16 @@ class Dataset:
         source = open_source(self.con, given, column_mapping)
         if spark_validation.unsupported(source) is not None:
             return None
+        spark = session(self._spark_remote)
+        if not spark_validation.readable(spark, source):
+            return None  # e.g. a cluster that does not see this machine's files
         self.catalog = self.con.execute("SELECT current_database()").fetchone()[0]
         schema = store.store_schema(self.catalog)
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         for table in TABLES:
             self.con.execute(empty_table_sql(schema, table))
         report, self._spark_frames = spark_validation.validate(
-            session(self._spark_remote),
+            spark,
             self.con,
             source,
             vocabulary,

@@ -61,6 +61,16 @@ def unsupported(source: Source) -> str | None:
     return None
 
 
+def readable(spark: Any, source: Source) -> bool:
+    """Whether Spark sees every source file (a cluster may not see this machine's)."""
+    for ts in source.tables.values():
+        try:
+            spark.read.parquet(ts.file).schema  # noqa: B018 - lists the file on the cluster
+        except Exception:
+            return False
+    return True
+
+
 def _source_names(ts: TableSource) -> list[str]:
     return [c.name for c in columns_of(TABLES[ts.table])]
 
