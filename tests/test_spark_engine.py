@@ -263,3 +263,64 @@ def test_a_file_spark_cannot_see_is_validated_by_duckdb(tmp_path):
 
     assert spark_validation.readable(spark, source(data / "events.parquet"))
     assert not spark_validation.readable(spark, source(tmp_path / "elsewhere.parquet"))
+
+
+def test_text_typed_numbers_and_odd_blanks_check_alike_on_spark(tmp_path):
+    """Numbers stored as text (the integer check's regular expression nested in another),
+    a trailing line break (Java's $ would match before it; brandlens anchors with \\z)
+    and a brand of a space and U+2028 (not blank to RE2): the same report on both."""
+    import duckdb
+
+    from brandlens.engine.runs import Dataset, EngineConfig
+
+    folder = tmp_path / "text"
+    folder.mkdir()
+    duckdb.execute(
+        """
+COPY (SELECT * FROM (VALUES
+  (1, TIMESTAMP '2025-06-01 04:00:00', 'u1', 'purchase', 'Lumi', '10', '3', NULL),
+  (2, TIMESTAMP '2025-06-01 04:00:00', 'u2', 'purchase', 'Lumi', '10', '4' || chr(10), NULL),
+  (3, TIMESTAMP '2025-06-01 04:00:00', 'u3', 'purchase', 'Lumi', '10', ' 5 ', NULL),
+  (4, TIMESTAMP '2025-06-01 04:00:00', 'u4', 'review', 'Lumi', NULL, NULL, '4' || chr(13)),
+  (5, TIMESTAMP '2025-06-01 04:00:00', 'u5', 'purchase', ' ' || chr(8232), '10', '1', NULL),
+  (6, TIMESTAMP '2025-06-01 04:00:00', 'u6', 'purchase', 'Lumi', '7' || chr(10), '1', NULL)
+) t(event_id, ts, user_id, event_type, brand, amount, quantity, rating))
+"""
+        f"TO '{folder / 'events.parquet'}' (FORMAT parquet)"
+    )
+    reports = {}
+    for engine in ("duckdb", "spark"):
+        quarantine = tmp_path / f"q_{engine}.csv"
+        with Dataset(
+            folder, config=EngineConfig(engine=engine), cache=False, quarantine_out=quarantine
+        ) as ds:
+            assert ds.validated_by == engine
+            reports[engine] = (ds.report.model_dump(), quarantine.read_text())
+    assert reports["spark"] == reports["duckdb"]
+    by_reason = {r["reason"]: r["count"] for r in reports["spark"][0]["reasons"]}
+    # the integers '4\n' (quantity) and '4\r' (rating) are not whole numbers; a decimal
+    # parses with its trailing line break on both engines ('7\n' is 7)
+    assert by_reason == {"bad_type": 2}
+    rows = [e["row"] for r in reports["spark"][0]["reasons"] for e in r["examples"]]
+    assert rows == [2, 4]
+
+
+def test_what_spark_cannot_check_alike_is_validated_by_duckdb(tmp_path):
+    """A binary column (DuckDB escapes it, Spark decodes it) and a zone Java does not know
+    fall back to DuckDB's validation; the run still computes on Spark."""
+    import duckdb
+
+    from brandlens.engine.runs import Dataset, EngineConfig
+
+    folder = tmp_path / "blob"
+    folder.mkdir()
+    duckdb.execute(
+        "COPY (SELECT 1 AS event_id, TIMESTAMP '2025-06-01 04:00:00' AS ts, 'u1' AS user_id, "
+        "'ad_click' AS event_type, CAST('Lumi' AS BLOB) AS brand) "
+        f"TO '{folder / 'events.parquet'}' (FORMAT parquet)"
+    )
+    with Dataset(folder, config=EngineConfig(engine="spark"), cache=False) as ds:
+        assert ds.validated_by == "duckdb" and ds.engine.name == "spark"
+    plain = _hostile_parquet(tmp_path / "plain")
+    with Dataset(plain, config=EngineConfig(engine="spark"), cache=False, timezone="Factory") as ds:
+        assert ds.validated_by == "duckdb"

@@ -408,18 +408,16 @@ class Dataset:
         spark = session(self._spark_remote)
         if not spark_validation.readable(spark, source):
             return None  # e.g. a cluster that does not see this machine's files
+        planned = spark_validation.plan(spark, self.con, source, vocabulary, self.timezone)
+        if isinstance(planned, str):
+            return None  # a binary column, a function or a zone Spark lacks: DuckDB checks
         self.catalog = self.con.execute("SELECT current_database()").fetchone()[0]
         schema = store.store_schema(self.catalog)
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         for table in TABLES:
             self.con.execute(empty_table_sql(schema, table))
         report, self._spark_frames = spark_validation.validate(
-            spark,
-            self.con,
-            source,
-            vocabulary,
-            self.timezone,
-            store.quarantine_table(self.catalog),
+            spark, self.con, source, planned, self.timezone, store.quarantine_table(self.catalog)
         )
         self.validated_by = "spark"
         return store.StoredMeta(

@@ -12,11 +12,16 @@ come back, into the DuckDB side of the dataset (so ``--quarantine-out`` works al
 What differs from DuckDB (docs/engines.md): a generated event_id is made from Spark's
 64-bit xxHash of the row instead of DuckDB's hash (both stable, neither an input to
 any indicator); local dates come from Java's time-zone database instead of ICU; text
-columns parse as timestamps by Spark's rules.
+columns parse as timestamps and dates by Spark's rules; the report's examples spell
+numbers as Spark writes them. What Spark cannot check alike (a binary column, a
+function it lacks, a zone Java lacks) is found by :func:`plan` and left to DuckDB.
 """
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +49,10 @@ ROW = "_brandlens_row"
 """The row's 0-based index in its Parquet file."""
 
 
+NOT_ON_SPARK = ("BLOB",)
+"""Source types Spark reads differently (binary: DuckDB escapes it, Spark decodes UTF-8)."""
+
+
 def unsupported(source: Source) -> str | None:
     """Why Spark cannot read and check ``source`` itself, or None when it can.
 
@@ -55,7 +64,7 @@ def unsupported(source: Source) -> str | None:
         if ts.file is None or ts.csv is not None or not ts.from_sql.startswith("read_parquet("):
             return f"{ts.label}: Spark reads Parquet files; this source is validated on DuckDB"
         try:
-            _spark_sql(ts, dict.fromkeys(_source_names(ts), "VARCHAR"))
+            _spark_sql(ts, dict.fromkeys(_source_names(ts), "VARCHAR"), "_bl_src")
         except dialects.NotPortable as e:
             return f"{ts.label}: {e.message}"
     return None
@@ -79,9 +88,9 @@ def _known(column: str) -> str:
     return f"list_contains($vocabulary, {column})"
 
 
-def _spark_sql(ts: TableSource, types: dict[str, str]) -> tuple[str, str]:
-    """The checked rows of ``ts`` over the view ``_bl_src_<table>``: (Spark, DuckDB) SQL."""
-    rows = f"SELECT {ts.select_list}, {ROW} FROM _bl_src_{ts.table}"
+def _spark_sql(ts: TableSource, types: dict[str, str], view: str) -> tuple[str, str]:
+    """The checked rows of ``ts`` over the temporary view ``view``: (Spark, DuckDB) SQL."""
+    rows = f"SELECT {ts.select_list}, {ROW} FROM {view}"
     sql = f"SELECT * FROM ({checked_rows_sql(ts, types, rows, keep=(ROW,), known=_known)})"
     tree = _spark_rewrites(dialects.parse(sql))
     tree = dialects.inline_parameters(tree, _timestamp_bounds(ts))
@@ -95,14 +104,18 @@ def _timestamp_bounds(ts: TableSource) -> dict[str, Any]:
 
 
 def _spark_rewrites(tree: Any) -> Any:
-    """DuckDB functions of the checks that Spark spells differently."""
+    """DuckDB functions of the checks that Spark spells differently (innermost first, so
+    a rewritten call inside another is rewritten too)."""
     from sqlglot import exp
 
     def rewrite(node: Any) -> Any:
         if isinstance(node, exp.RegexpFullMatch):
-            # RE2's \s is [\t\n\f\r ]; Java's adds \x0B: spell the class out
+            # RE2's \s is [\t\n\f\r ]; Java's adds \x0B: spell the class out. \z, not $:
+            # Java's $ also matches before a final line break.
             pattern = node.expression.name.replace("\\s", "[ \\t\\n\\f\\r]")
-            return exp.RegexpLike(this=node.this, expression=exp.Literal.string(f"^(?:{pattern})$"))
+            return exp.RegexpLike(
+                this=node.this, expression=exp.Literal.string(f"^(?:{pattern})\\z")
+            )
         if isinstance(node, exp.UnixToTime) and _is_call(node.this, "EPOCH_US"):
             # a zoned instant as naive UTC: Spark's session time zone is UTC
             return exp.cast(node.this.expressions[0], "TIMESTAMP")
@@ -115,7 +128,14 @@ def _spark_rewrites(tree: Any) -> Any:
                 )
         return node
 
-    return tree.transform(rewrite)
+    for node in reversed(list(tree.find_all(exp.Expression, bfs=False))):
+        new = rewrite(node)
+        if new is not node:
+            if node is tree:
+                tree = new
+            else:
+                node.replace(new)
+    return tree
 
 
 def _is_call(node: Any, name: str) -> bool:
@@ -138,41 +158,110 @@ def canonical_schema(table: str) -> str:
     return ", ".join(cols)
 
 
-def validate(
+@dataclass
+class Plan:
+    """Each present table's checked rows as a lazy Spark DataFrame, already analysed."""
+
+    frames: dict[str, Any]
+    views: list[str]
+
+
+def plan(
     spark: Any,
     con: duckdb.DuckDBPyConnection,
     source: Source,
     vocabulary: list[str],
     timezone: str,
+) -> Plan | str:
+    """The checks of every table, analysed by Spark; or why Spark cannot run them (then
+    DuckDB validates): a binary column, a function Spark lacks, a zone Java lacks."""
+    import duckdb
+
+    from brandlens.engine.spark import one_line
+
+    try:
+        spark.sql(
+            "SELECT convert_timezone('UTC', :tz, TIMESTAMP_NTZ '2020-01-01 00:00:00')",
+            args={"tz": timezone},
+        ).collect()
+    except Exception:
+        return f"Spark does not know the time zone {timezone!r}"
+    tag = uuid.uuid4().hex[:12]
+    out = Plan({}, [])
+    for table in TABLES:
+        ts = source.tables.get(table)
+        if ts is None:
+            continue
+        try:
+            types = source_types(con, ts)
+        except duckdb.Error as e:
+            raise DataError(f"{ts.label}: cannot read ({one_line(e)})") from None
+        binary = [c for c, t in types.items() if t in NOT_ON_SPARK]
+        if binary:
+            drop_views(spark, out.views)
+            return f"{ts.label}: column {binary[0]} is binary"
+        view = f"_bl_src_{tag}_{table}"
+        out.views.append(view)
+        try:
+            frame = _checked(spark, ts, types, vocabulary, timezone, view)
+            frame.schema  # noqa: B018 - analysis (lazy under Spark Connect)
+        except Exception as e:
+            drop_views(spark, out.views)
+            return f"{ts.label}: {one_line(e)}"
+        out.frames[table] = frame
+    return out
+
+
+def drop_views(spark: Any, views: list[str]) -> None:
+    for view in views:
+        with contextlib.suppress(Exception):
+            spark.catalog.dropTempView(view)
+
+
+def validate(
+    spark: Any,
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    planned: Plan,
+    timezone: str,
     quarantine: str,
 ) -> tuple[ValidationReport, dict[str, Any]]:
-    """Validate every table on Spark: the report and the accepted canonical DataFrames.
+    """Run the planned checks: the report and the accepted canonical DataFrames.
 
     The quarantined rows are written to the DuckDB table ``quarantine`` (a quoted name).
+    A Spark failure is one line naming the source.
     """
+    from brandlens.engine.spark import SparkQueryError, one_line
+
     tables: list[TableReport] = []
     reasons: list[ReasonCount] = []
     frames: dict[str, Any] = {}
     parts: list[str] = []
-    for table in TABLES:
-        ts = source.tables.get(table)
-        if ts is None:
-            frames[table] = spark.createDataFrame([], canonical_schema(table))
-            continue
-        checked = _checked(spark, con, ts, vocabulary, timezone)
-        counts = {r[0] or "": int(r[1]) for r in checked.groupBy("_reason").count().collect()}
-        examples = _examples(checked) if len(counts) > 1 or "" not in counts else {}
-        table_report, table_reasons = report_table(
-            table, ts.label, counts, lambda r, e=examples: e.get(r, [])
-        )
-        tables.append(table_report)
-        reasons += table_reasons
-        if table_report.rows_quarantined:
-            parts.append(_pull_quarantine(con, checked, table))
-        frames[table] = _accepted(checked, table).localCheckpoint()
-    write_quarantine(con, quarantine, [f"SELECT * FROM {p}" for p in parts])
-    for p in parts:
-        con.execute(f"DROP TABLE {p}")
+    try:
+        for table in TABLES:
+            ts = source.tables.get(table)
+            if ts is None:
+                frames[table] = spark.createDataFrame([], canonical_schema(table))
+                continue
+            checked = planned.frames[table].localCheckpoint()
+            counts = {r[0] or "": int(r[1]) for r in checked.groupBy("_reason").count().collect()}
+            examples = _examples(checked) if len(counts) > 1 or "" not in counts else {}
+            table_report, table_reasons = report_table(
+                table, ts.label, counts, lambda r, e=examples: e.get(r, [])
+            )
+            tables.append(table_report)
+            reasons += table_reasons
+            if table_report.rows_quarantined:
+                parts.append(_pull_quarantine(con, checked, table))
+            frames[table] = _accepted(checked, table).localCheckpoint()
+        write_quarantine(con, quarantine, [f"SELECT * FROM {p}" for p in parts])
+    except Exception as e:
+        raise SparkQueryError(f"{source.label}: Spark: {one_line(e)}") from None
+    finally:
+        drop_views(spark, planned.views)
+        for p in parts:
+            with contextlib.suppress(Exception):
+                con.execute(f"DROP TABLE IF EXISTS {p}")
     report = ValidationReport(
         source=source.label, timezone=timezone, tables=tables, reasons=reasons
     )
@@ -181,39 +270,29 @@ def validate(
 
 def _checked(
     spark: Any,
-    con: duckdb.DuckDBPyConnection,
     ts: TableSource,
+    types: dict[str, str],
     vocabulary: list[str],
     timezone: str,
+    view: str,
 ) -> Any:
-    """Every row of the source with its typed columns, local date, reason and source text."""
-    import duckdb
+    """Every row of the source with its typed columns, local date, reason and source text
+    (lazy: nothing runs until the caller checkpoints it)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from brandlens.engine.spark import SparkQueryError, one_line, spark_value
+    from brandlens.engine.spark import spark_value
 
     table = ts.table
     specs = columns_of(TABLES[table])
-    try:
-        types = source_types(con, ts)
-    except duckdb.Error as e:
-        raise DataError(f"{ts.label}: cannot read ({e})") from None
     assert ts.file is not None
-    try:
-        raw = spark.read.parquet(ts.file)
-        raw.select("*", F.col("_metadata.row_index").alias(ROW)).createOrReplaceTempView(
-            f"_bl_src_{table}"
-        )
-        sql, duck_sql = _spark_sql(ts, types)
-        binds = {**ts.binds, **binds_for(specs), "vocabulary": list(vocabulary)}
-        named = used_binds(duck_sql, binds)
-        args = {k: spark_value(v) for k, v in named.items() if not isinstance(v, datetime)}
-        rows = spark.sql(sql, args=args or None)
-    except dialects.NotPortable:
-        raise
-    except Exception as e:
-        raise SparkQueryError(f"{ts.label}: Spark cannot read it ({one_line(e)})") from None
+    raw = spark.read.parquet(ts.file)
+    raw.select("*", F.col("_metadata.row_index").alias(ROW)).createOrReplaceTempView(view)
+    sql, duck_sql = _spark_sql(ts, types, view)
+    binds = {**ts.binds, **binds_for(specs), "vocabulary": list(vocabulary)}
+    named = used_binds(duck_sql, binds)
+    args = {k: spark_value(v) for k, v in named.items() if not isinstance(v, datetime)}
+    rows = spark.sql(sql, args=args or None)
     reason = F.col("_reason")
     key = table_key(TABLES[table])
     if key:  # later repeats of a key among valid rows; the first (by file position) stays
@@ -246,7 +325,7 @@ def _checked(
     source_text = F.struct(*[F.col(f"s_{c.name}").cast("string").alias(c.name) for c in specs])
     rows = rows.withColumn("_source", F.when(F.col("_reason").isNotNull(), source_text))
     keep = [c.name for c in specs] + (["local_date"] if table == "events" else [])
-    return rows.select(*keep, "_reason", "_source", ROW).localCheckpoint()
+    return rows.select(*keep, "_reason", "_source", ROW)
 
 
 def _examples(checked: Any) -> dict[str, list[dict[str, Any]]]:
