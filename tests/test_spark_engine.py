@@ -248,21 +248,23 @@ def test_csv_on_spark_is_validated_by_duckdb(tmp_path):
 
 
 def test_a_file_spark_cannot_see_is_validated_by_duckdb(tmp_path):
-    """A cluster may not see this machine's files: Spark is asked to list each one first,
-    and a source it cannot read falls back to DuckDB's validation."""
-    from brandlens.data.sources import Source, TableSource
+    """A cluster may not see this machine's files: Spark's plan reads each one first,
+    and a source it cannot read is a reason (the dataset then validates on DuckDB)."""
+    import duckdb
+
+    from brandlens.data.schema import CORE_EVENT_TYPES
+    from brandlens.data.sources import open_source
     from brandlens.engine import spark_validation
     from brandlens.engine.spark import session
 
-    data = _hostile_parquet(tmp_path / "seen")
-    spark = session()
-
-    def source(path: Path) -> Source:
-        ts = TableSource("events", str(path), "read_parquet($p)", {}, {}, file=str(path))
-        return Source(label=str(path), tables={"events": ts})
-
-    assert spark_validation.readable(spark, source(data / "events.parquet"))
-    assert not spark_validation.readable(spark, source(tmp_path / "elsewhere.parquet"))
+    spark, con = session(), duckdb.connect()
+    source = open_source(con, str(_hostile_parquet(tmp_path / "seen")), None)
+    seen = spark_validation.plan(spark, con, source, list(CORE_EVENT_TYPES), "UTC")
+    assert isinstance(seen, spark_validation.Plan)
+    spark_validation.drop_views(spark, seen.views)
+    source.tables["events"].file = str(tmp_path / "elsewhere.parquet")  # DuckDB still sees it
+    unseen = spark_validation.plan(spark, con, source, list(CORE_EVENT_TYPES), "UTC")
+    assert isinstance(unseen, str) and "elsewhere.parquet" in unseen
 
 
 def test_text_typed_numbers_and_odd_blanks_check_alike_on_spark(tmp_path):

@@ -28,8 +28,7 @@ class DataRangeWarning(UserWarning):
 
 def known_brands(ds: Dataset) -> list[str]:
     """The brands with at least one event."""
-    rows = ds.read("SELECT DISTINCT brand FROM events WHERE brand IS NOT NULL ORDER BY brand")
-    return [r[0] for r in rows]
+    return ds.brands()
 
 
 def check_brands(ds: Dataset, brands: Iterable[str] | None) -> None:

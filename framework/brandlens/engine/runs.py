@@ -406,11 +406,9 @@ class Dataset:
         if spark_validation.unsupported(source) is not None:
             return None
         spark = session(self._spark_remote)
-        if not spark_validation.readable(spark, source):
-            return None  # e.g. a cluster that does not see this machine's files
         planned = spark_validation.plan(spark, self.con, source, vocabulary, self.timezone)
         if isinstance(planned, str):
-            return None  # a binary column, a function or a zone Spark lacks: DuckDB checks
+            return None  # a file, a column type, a function or a zone Spark lacks
         self.catalog = self.con.execute("SELECT current_database()").fetchone()[0]
         schema = store.store_schema(self.catalog)
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -655,36 +653,41 @@ class Dataset:
             for m in chosen:
                 yield m.name, run(m, self.engine)
             return
-        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+        import queue
+        from concurrent.futures import ThreadPoolExecutor, as_completed
 
         for m in chosen:  # the schemas first: concurrent catalog writes can conflict
             self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(f'rel_{m.name}')}")
-        engines = [fork() for _ in range(workers)]
-        self._forks = engines
-        free = list(engines)
-        pending = list(chosen)
-        running: dict[Any, tuple[CheckedMethodology, Any]] = {}
+        self._forks = [fork() for _ in range(workers)]
+        free: queue.Queue[Any] = queue.Queue()
+        for engine in self._forks:
+            free.put(engine)
+
+        def on_a_free_engine(m: CheckedMethodology) -> Any:
+            engine = free.get()
+            try:
+                return run(m, engine)
+            finally:
+                free.put(engine)
+
         try:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                while pending or running:
-                    while pending and free:
-                        m, engine = pending.pop(0), free.pop()
-                        running[pool.submit(run, m, engine)] = (m, engine)
-                    done, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for fut in sorted(done, key=lambda f: chosen.index(running[f][0])):
-                        m, engine = running.pop(fut)
-                        free.append(engine)
-                        yield m.name, fut.result()
-        except BaseException:
-            for engine in engines:  # stop the other run's query too
-                with contextlib.suppress(Exception):
-                    engine.interrupt()
-            raise
+                futures = {pool.submit(on_a_free_engine, m): m for m in chosen}
+                try:
+                    for fut in as_completed(futures):
+                        yield futures[fut].name, fut.result()
+                except BaseException:
+                    for fut in futures:  # nothing new starts; the running queries stop
+                        fut.cancel()
+                    for engine in self._forks:
+                        with contextlib.suppress(Exception):
+                            engine.interrupt()
+                    raise
         finally:
-            self._forks = []
-            for engine in engines:
+            for engine in self._forks:
                 with contextlib.suppress(Exception):
                     engine.close()
+            self._forks = []
 
     def _prepare(
         self, as_of: str | date | None, brands: Iterable[str] | None
@@ -826,11 +829,13 @@ class Dataset:
             )
         return last
 
-    def _brands(self, brands: Iterable[str] | None) -> list[str]:
-        if brands is not None:
-            return sorted(set(brands))
+    def brands(self) -> list[str]:
+        """The brands with at least one event, by name."""
         rows = self.read("SELECT DISTINCT brand FROM events WHERE brand IS NOT NULL ORDER BY brand")
         return [r[0] for r in rows]
+
+    def _brands(self, brands: Iterable[str] | None) -> list[str]:
+        return sorted(set(brands)) if brands is not None else self.brands()
 
 
 def _relabelled(meta: Any, source: Any) -> Any:

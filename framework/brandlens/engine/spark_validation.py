@@ -54,34 +54,16 @@ NOT_ON_SPARK = ("BLOB",)
 
 
 def unsupported(source: Source) -> str | None:
-    """Why Spark cannot read and check ``source`` itself, or None when it can.
+    """Why Spark cannot read ``source`` itself, or None when every source is Parquet.
 
-    Spark reads Parquet; CSV and JSON keep DuckDB's reader (its malformed-line
-    accounting has no Spark equivalent), and so do dataset files and in-memory logs.
-    A mapping whose derives use DuckDB-only functions is not portable either.
+    CSV and JSON keep DuckDB's reader (its malformed-line accounting has no Spark
+    equivalent), and so do dataset files and in-memory logs. Whether Spark can check
+    a Parquet source alike is :func:`plan`'s question.
     """
     for ts in source.tables.values():
         if ts.file is None or ts.csv is not None or not ts.from_sql.startswith("read_parquet("):
             return f"{ts.label}: Spark reads Parquet files; this source is validated on DuckDB"
-        try:
-            _spark_sql(ts, dict.fromkeys(_source_names(ts), "VARCHAR"), "_bl_src")
-        except dialects.NotPortable as e:
-            return f"{ts.label}: {e.message}"
     return None
-
-
-def readable(spark: Any, source: Source) -> bool:
-    """Whether Spark sees every source file (a cluster may not see this machine's)."""
-    for ts in source.tables.values():
-        try:
-            spark.read.parquet(ts.file).schema  # noqa: B018 - lists the file on the cluster
-        except Exception:
-            return False
-    return True
-
-
-def _source_names(ts: TableSource) -> list[str]:
-    return [c.name for c in columns_of(TABLES[ts.table])]
 
 
 def _known(column: str) -> str:
@@ -174,7 +156,9 @@ def plan(
     timezone: str,
 ) -> Plan | str:
     """The checks of every table, analysed by Spark; or why Spark cannot run them (then
-    DuckDB validates): a binary column, a function Spark lacks, a zone Java lacks."""
+    DuckDB validates): a file it cannot see (a cluster may not see this machine's), a
+    binary column, a function Spark lacks (a derive under DuckDB's TRY, a JSON column),
+    a zone Java lacks."""
     import duckdb
 
     from brandlens.engine.spark import one_line
