@@ -48,6 +48,7 @@ from brandlens.plugin.methodology import (
     EntityTable,
     Indicator,
     IndicatorContext,
+    SharedValues,
     Value,
 )
 from brandlens.plugin.sqlcheck import check_query, quote_ident
@@ -593,9 +594,11 @@ class Dataset:
         skipped: list[NotApplicable] = []
         only = None if indicators is None else set(indicators)
 
+        across = SharedValues()  # IndicatorContext.shared_across_methodologies
+
         def run(m: CheckedMethodology, engine: QueryEngine) -> Any:
             return _Run(
-                self, m, parsed[m.name], day, brand_list, headline_only, only, engine
+                self, m, parsed[m.name], day, brand_list, headline_only, only, engine, across
             ).execute()
 
         for name, (got, errs, na) in self._run_all(chosen, run):
@@ -962,8 +965,10 @@ class _Run:
         headline_only: bool,
         only: set[str] | None = None,
         engine: QueryEngine | None = None,
+        across: SharedValues | None = None,
     ) -> None:
         self.ds, self.m, self.params, self.as_of, self.brands = ds, m, params, as_of, brands
+        self.across = across
         self.indicators = [
             i
             for i in m.methodology.indicators
@@ -1167,6 +1172,7 @@ class _Run:
                 brands=list(self.brands),
                 _run_query=lambda sql, kw: self._query(sql, kw, ind),
                 _memo=self.memo,
+                _across=self.across,
             )
             values = list(ind.compute(ctx))
         return self._rows(ind, values)

@@ -7,6 +7,7 @@ when the plugin registers it (see :func:`check_methodology`).
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -91,7 +92,8 @@ class IndicatorContext:
 
     ``query`` runs read-only SQL under the same rules as indicator SQL (bound
     parameters, the canonical views and the methodology's relations, the query time
-    limit); ``shared`` computes a value once per run for several indicators.
+    limit); ``shared`` computes a value once per run for several indicators, and
+    ``shared_across_methodologies`` once per compute for several methodologies.
 
     Example::
 
@@ -112,6 +114,7 @@ class IndicatorContext:
     brands: list[str] = field(metadata={"doc": "the brands to report, one Value each"})
     _run_query: Callable[[str, dict[str, Any]], list[tuple[Any, ...]]] = field(repr=False)
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
+    _across: SharedValues | None = field(default=None, repr=False)
 
     def query(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         """Run a read-only query (same rules as indicator SQL); return its rows."""
@@ -123,6 +126,48 @@ class IndicatorContext:
         if key not in self._memo:
             self._memo[key] = compute()
         return self._memo[key]
+
+    def shared_across_methodologies(self, key: str, compute: Callable[[], Any]) -> Any:
+        """A value computed once per compute and shared by every methodology in it (e.g.
+        one CLV fit that two methodologies report on).
+
+        The data, the as-of date and the brands are the same for all of them; ``key``
+        must name everything else the value depends on (the query, the parameters),
+        and should start with the plugin's own name, since other plugins share the
+        namespace. The first run to ask computes the value while the others wait; a
+        failure is not kept, so the next asker computes again. Without a compute
+        around it (an indicator called directly), this is :meth:`shared`.
+        """
+        if self._across is None:
+            return self.shared(key, compute)
+        return self._across.get(key, compute)
+
+
+class SharedValues:
+    """Values shared by the methodology runs of one compute, each computed once.
+
+    Methodologies may run concurrently: a value is computed by the first run that
+    asks, under a lock of its own, and the others wait for it.
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, key: str, compute: Callable[[], Any]) -> Any:
+        with self._guard:
+            if key in self._values:
+                return self._values[key]
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._guard:
+                if key in self._values:
+                    return self._values[key]
+            value = compute()
+            with self._guard:
+                self._values[key] = value
+            return value
 
 
 class Indicator(BaseModel):

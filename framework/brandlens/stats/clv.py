@@ -16,7 +16,7 @@ Public API (numpy arrays in and out; scipy for optimisation and special function
 
 
     # per brand, from the event log, in a Python indicator (GOAL's CLV, A.R.G.O's
-    # predicted LTV): fitted once per run and shared by the indicators that read it
+    # predicted LTV): fitted once per compute and shared by every indicator that reads it
     def predicted_total(ctx):
         models = run_brand_models(ctx, history_days=730, horizon_days=365, min_repeaters=30)
         return [Value(brand=b, value=models[b].total) for b in ctx.brands if b in models]
@@ -448,8 +448,16 @@ class BrandModel:
 def _distinct(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """The distinct rows of the columns (sorted) and how often each occurs: customers
     with the same summary contribute the same likelihood term, fitted once, weighted."""
-    rows, counts = np.unique(np.column_stack(columns), axis=0, return_counts=True)
-    return [rows[:, i] for i in range(rows.shape[1])], counts
+    # The rows sorted lexicographically (as np.unique(axis=0) would, 5x faster), then
+    # the first of every run of equal rows.
+    order = np.lexsort(columns[::-1])
+    ordered = [c[order] for c in columns]
+    first = np.ones(len(order), dtype=bool)
+    if len(order) > 1:
+        first[1:] = np.any([c[1:] != c[:-1] for c in ordered], axis=0)
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, len(order)))
+    return [c[starts] for c in ordered], counts
 
 
 def _fit_customers(x: np.ndarray, tx: np.ndarray, t: np.ndarray, m: np.ndarray) -> dict[str, float]:
@@ -497,15 +505,11 @@ def brand_models(
     the customer's mean purchase-day value. Undiscounted. Raises ValueError when a
     prediction is not finite.
     """
-    by_brand: dict[str, list[Sequence[Any]]] = {}
-    for brand, *rest in rows:
-        by_brand.setdefault(brand, []).append(rest)
+    table = np.array(rows, dtype=object).reshape(len(rows), 6)
+    values = table[:, 1:].astype(float)  # a missing value (None) becomes NaN
+    brand_of = table[:, 0]
     arrays = {
-        b: [
-            np.array([r[i] if r[i] is not None else np.nan for r in rs], dtype=float)
-            for i in range(5)
-        ]
-        for b, rs in by_brand.items()
+        b: [values[brand_of == b, i] for i in range(5)] for b in dict.fromkeys(brand_of.tolist())
     }
     if not arrays:
         return {}
@@ -532,11 +536,12 @@ def run_brand_models(
     """:func:`brand_models` of a run, for a Python indicator's ``IndicatorContext``.
 
     Reads :data:`CUSTOMER_SUMMARY_SQL` over the last ``history_days`` through
-    ``ctx.query`` and fits once per run of the methodology (``ctx.shared``), so every
-    indicator that asks with the same numbers reads the same models.
+    ``ctx.query`` and fits once per compute (``ctx.shared_across_methodologies``), so
+    every indicator of every methodology that asks with the same numbers reads the
+    same models (GOAL and A.R.G.O fit once between them).
     """
     key = f"brandlens.stats.clv:{history_days}:{horizon_days}:{min_repeaters}"
-    return ctx.shared(
+    return ctx.shared_across_methodologies(
         key,
         lambda: brand_models(
             ctx.query(CUSTOMER_SUMMARY_SQL, clv_history_days=history_days),
