@@ -53,10 +53,36 @@ WITH brands AS (
     MIN(events.local_date) AS first_event,
     MIN(
       IF(
-        EXISTS(
+        events.event_type IN (
           SELECT
-            1
-          FROM UNNEST([
+            IF(pos = pos_2, _col_0, NULL) AS _col_0
+          FROM UNNEST(GENERATE_ARRAY(
+            0,
+            GREATEST(
+              ARRAY_LENGTH(
+                [
+                  'ad_click',
+                  'content_view',
+                  'search',
+                  'product_view',
+                  'store_visit',
+                  'favorite',
+                  'add_to_cart',
+                  'follow',
+                  'consult',
+                  'coupon_claim',
+                  'member_join',
+                  'member_leave',
+                  'purchase',
+                  'refund',
+                  'review',
+                  'share',
+                  'after_sales'
+                ]
+              )
+            ) - 1
+          )) AS pos
+          CROSS JOIN UNNEST([
             'ad_click',
             'content_view',
             'search',
@@ -74,9 +100,57 @@ WITH brands AS (
             'review',
             'share',
             'after_sales'
-          ]) AS _col
+          ]) AS _col_0 WITH OFFSET AS pos_2
           WHERE
-            _col = events.event_type
+            pos = pos_2
+            OR (
+              pos > (
+                ARRAY_LENGTH(
+                  [
+                    'ad_click',
+                    'content_view',
+                    'search',
+                    'product_view',
+                    'store_visit',
+                    'favorite',
+                    'add_to_cart',
+                    'follow',
+                    'consult',
+                    'coupon_claim',
+                    'member_join',
+                    'member_leave',
+                    'purchase',
+                    'refund',
+                    'review',
+                    'share',
+                    'after_sales'
+                  ]
+                ) - 1
+              )
+              AND pos_2 = (
+                ARRAY_LENGTH(
+                  [
+                    'ad_click',
+                    'content_view',
+                    'search',
+                    'product_view',
+                    'store_visit',
+                    'favorite',
+                    'add_to_cart',
+                    'follow',
+                    'consult',
+                    'coupon_claim',
+                    'member_join',
+                    'member_leave',
+                    'purchase',
+                    'refund',
+                    'review',
+                    'share',
+                    'after_sales'
+                  ]
+                ) - 1
+              )
+            )
         ),
         events.local_date,
         NULL

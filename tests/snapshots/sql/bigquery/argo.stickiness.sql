@@ -30,19 +30,11 @@ WITH brands AS (
   ) AS latest
   WHERE
     latest.rn = 1 AND latest.event_type = 'member_join'
-), argo_activity AS (
+), argo_activity__days AS (
   SELECT
     events.brand AS brand,
     events.user_id AS user_id,
-    LOGICAL_OR(events.local_date > DATE_SUB(CAST('2025-06-30' AS DATE), INTERVAL 30 DAY)) AS in_i0,
-    LOGICAL_OR(events.local_date <= DATE_SUB(CAST('2025-06-30' AS DATE), INTERVAL 30 DAY)) AS in_i1,
-    COUNT(
-      DISTINCT IF(
-        events.local_date > DATE_SUB(CAST('2025-06-30' AS DATE), INTERVAL 30 DAY),
-        events.local_date,
-        NULL
-      )
-    ) AS days_i0
+    events.local_date AS local_date
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -75,7 +67,19 @@ WITH brands AS (
     AND events.local_date <= CAST('2025-06-30' AS DATE)
   GROUP BY
     events.brand,
-    events.user_id
+    events.user_id,
+    events.local_date
+), argo_activity AS (
+  SELECT
+    days.brand AS brand,
+    days.user_id AS user_id,
+    LOGICAL_OR(days.local_date > DATE_SUB(CAST('2025-06-30' AS DATE), INTERVAL 30 DAY)) AS in_i0,
+    LOGICAL_OR(days.local_date <= DATE_SUB(CAST('2025-06-30' AS DATE), INTERVAL 30 DAY)) AS in_i1,
+    COUNTIF(days.local_date > DATE_SUB(CAST('2025-06-30' AS DATE), INTERVAL 30 DAY)) AS days_i0
+  FROM argo_activity__days AS days
+  GROUP BY
+    days.brand,
+    days.user_id
 )
 SELECT
   b.brand AS brand,

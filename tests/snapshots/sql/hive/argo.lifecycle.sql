@@ -30,14 +30,11 @@ WITH brands AS (
   ) AS latest
   WHERE
     latest.rn = 1 AND latest.event_type = 'member_join'
-), argo_activity AS (
+), argo_activity__days AS (
   SELECT
     events.brand AS brand,
     events.user_id AS user_id,
-    LOGICAL_OR(events.local_date > DATE_ADD(CAST('2025-06-30' AS DATE), -30)) AS in_i0,
-    LOGICAL_OR(events.local_date <= DATE_ADD(CAST('2025-06-30' AS DATE), -30)) AS in_i1,
-    COUNT(DISTINCT events.local_date) FILTER(WHERE
-      events.local_date > DATE_ADD(CAST('2025-06-30' AS DATE), -30)) AS days_i0
+    events.local_date AS local_date
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -67,7 +64,20 @@ WITH brands AS (
     AND events.local_date <= CAST('2025-06-30' AS DATE)
   GROUP BY
     events.brand,
-    events.user_id
+    events.user_id,
+    events.local_date
+), argo_activity AS (
+  SELECT
+    days.brand AS brand,
+    days.user_id AS user_id,
+    LOGICAL_OR(days.local_date > DATE_ADD(CAST('2025-06-30' AS DATE), -30)) AS in_i0,
+    LOGICAL_OR(days.local_date <= DATE_ADD(CAST('2025-06-30' AS DATE), -30)) AS in_i1,
+    COUNT(*) FILTER(WHERE
+      days.local_date > DATE_ADD(CAST('2025-06-30' AS DATE), -30)) AS days_i0
+  FROM argo_activity__days AS days
+  GROUP BY
+    days.brand,
+    days.user_id
 ), argo_purchase_days AS (
   SELECT
     events.brand AS brand,
@@ -90,27 +100,29 @@ WITH brands AS (
     events.user_id AS user_id,
     MIN(events.local_date) AS first_event,
     MIN(events.local_date) FILTER(WHERE
-      ARRAY_CONTAINS(
-        ARRAY(
-          'ad_click',
-          'content_view',
-          'search',
-          'product_view',
-          'store_visit',
-          'favorite',
-          'add_to_cart',
-          'follow',
-          'consult',
-          'coupon_claim',
-          'member_join',
-          'member_leave',
-          'purchase',
-          'refund',
-          'review',
-          'share',
-          'after_sales'
-        ),
-        events.event_type
+      events.event_type IN (
+        SELECT
+          EXPLODE(
+            ARRAY(
+              'ad_click',
+              'content_view',
+              'search',
+              'product_view',
+              'store_visit',
+              'favorite',
+              'add_to_cart',
+              'follow',
+              'consult',
+              'coupon_claim',
+              'member_join',
+              'member_leave',
+              'purchase',
+              'refund',
+              'review',
+              'share',
+              'after_sales'
+            )
+          ) AS _col_0
       )) AS first_active
   FROM events AS events
   WHERE

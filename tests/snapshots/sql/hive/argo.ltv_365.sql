@@ -52,27 +52,29 @@ WITH brands AS (
     events.user_id AS user_id,
     MIN(events.local_date) AS first_event,
     MIN(events.local_date) FILTER(WHERE
-      ARRAY_CONTAINS(
-        ARRAY(
-          'ad_click',
-          'content_view',
-          'search',
-          'product_view',
-          'store_visit',
-          'favorite',
-          'add_to_cart',
-          'follow',
-          'consult',
-          'coupon_claim',
-          'member_join',
-          'member_leave',
-          'purchase',
-          'refund',
-          'review',
-          'share',
-          'after_sales'
-        ),
-        events.event_type
+      events.event_type IN (
+        SELECT
+          EXPLODE(
+            ARRAY(
+              'ad_click',
+              'content_view',
+              'search',
+              'product_view',
+              'store_visit',
+              'favorite',
+              'add_to_cart',
+              'follow',
+              'consult',
+              'coupon_claim',
+              'member_join',
+              'member_leave',
+              'purchase',
+              'refund',
+              'review',
+              'share',
+              'after_sales'
+            )
+          ) AS _col_0
       )) AS first_active
   FROM events AS events
   WHERE

@@ -52,11 +52,9 @@ WITH brands AS (
     events.user_id AS user_id,
     MIN(events.local_date) AS first_event,
     MIN(events.local_date) FILTER(WHERE
-      CASE
-        WHEN events.event_type IS NULL
-        THEN NULL
-        ELSE COALESCE(
-          events.event_type = ANY(
+      events.event_type IN (
+        SELECT
+          UNNEST(
             ARRAY[
               'ad_click',
               'content_view',
@@ -76,10 +74,8 @@ WITH brands AS (
               'share',
               'after_sales'
             ]
-          ),
-          FALSE
-        )
-      END) AS first_active
+          ) AS _col_0
+      )) AS first_active
   FROM events AS events
   WHERE
     NOT events.brand IS NULL AND events.local_date <= CAST('2025-06-30' AS DATE)

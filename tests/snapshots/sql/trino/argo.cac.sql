@@ -52,9 +52,28 @@ WITH brands AS (
     events.user_id AS user_id,
     MIN(events.local_date) AS first_event,
     MIN(events.local_date) FILTER(WHERE
-      CONTAINS(
-        ARRAY['ad_click', 'content_view', 'search', 'product_view', 'store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim', 'member_join', 'member_leave', 'purchase', 'refund', 'review', 'share', 'after_sales'],
-        events.event_type
+      events.event_type IN (
+        SELECT
+          IF(_u.pos = _u_2.pos_2, _u_2._col_0) AS _col_0
+        FROM UNNEST(SEQUENCE(
+          1,
+          GREATEST(
+            CARDINALITY(
+              ARRAY['ad_click', 'content_view', 'search', 'product_view', 'store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim', 'member_join', 'member_leave', 'purchase', 'refund', 'review', 'share', 'after_sales']
+            )
+          )
+        )) AS _u(pos)
+        CROSS JOIN UNNEST(ARRAY['ad_click', 'content_view', 'search', 'product_view', 'store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim', 'member_join', 'member_leave', 'purchase', 'refund', 'review', 'share', 'after_sales']) WITH ORDINALITY AS _u_2(_col_0, pos_2)
+        WHERE
+          _u.pos = _u_2.pos_2
+          OR (
+            _u.pos > CARDINALITY(
+              ARRAY['ad_click', 'content_view', 'search', 'product_view', 'store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim', 'member_join', 'member_leave', 'purchase', 'refund', 'review', 'share', 'after_sales']
+            )
+            AND _u_2.pos_2 = CARDINALITY(
+              ARRAY['ad_click', 'content_view', 'search', 'product_view', 'store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim', 'member_join', 'member_leave', 'purchase', 'refund', 'review', 'share', 'after_sales']
+            )
+          )
       )) AS first_active
   FROM events AS events
   WHERE

@@ -30,14 +30,11 @@ WITH brands AS (
   ) AS latest
   WHERE
     latest.rn = 1 AND latest.event_type = 'member_join'
-), argo_activity AS (
+), argo_activity__days AS (
   SELECT
     events.brand AS brand,
     events.user_id AS user_id,
-    BOOL_OR(events.local_date > DATE_ADD('DAY', 30 * -1, CAST('2025-06-30' AS DATE))) AS in_i0,
-    BOOL_OR(events.local_date <= DATE_ADD('DAY', 30 * -1, CAST('2025-06-30' AS DATE))) AS in_i1,
-    COUNT(DISTINCT events.local_date) FILTER(WHERE
-      events.local_date > DATE_ADD('DAY', 30 * -1, CAST('2025-06-30' AS DATE))) AS days_i0
+    events.local_date AS local_date
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -49,7 +46,20 @@ WITH brands AS (
     AND events.local_date <= CAST('2025-06-30' AS DATE)
   GROUP BY
     events.brand,
-    events.user_id
+    events.user_id,
+    events.local_date
+), argo_activity AS (
+  SELECT
+    days.brand AS brand,
+    days.user_id AS user_id,
+    BOOL_OR(days.local_date > DATE_ADD('DAY', 30 * -1, CAST('2025-06-30' AS DATE))) AS in_i0,
+    BOOL_OR(days.local_date <= DATE_ADD('DAY', 30 * -1, CAST('2025-06-30' AS DATE))) AS in_i1,
+    COUNT(*) FILTER(WHERE
+      days.local_date > DATE_ADD('DAY', 30 * -1, CAST('2025-06-30' AS DATE))) AS days_i0
+  FROM argo_activity__days AS days
+  GROUP BY
+    days.brand,
+    days.user_id
 )
 SELECT
   b.brand AS brand,
