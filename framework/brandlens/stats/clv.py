@@ -453,8 +453,7 @@ def _distinct(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     order = np.lexsort(columns[::-1])
     ordered = [c[order] for c in columns]
     first = np.ones(len(order), dtype=bool)
-    if len(order) > 1:
-        first[1:] = np.any([c[1:] != c[:-1] for c in ordered], axis=0)
+    first[1:] = np.any([c[1:] != c[:-1] for c in ordered], axis=0)
     starts = np.flatnonzero(first)
     counts = np.diff(np.append(starts, len(order)))
     return [c[starts] for c in ordered], counts
@@ -505,7 +504,7 @@ def brand_models(
     the customer's mean purchase-day value. Undiscounted. Raises ValueError when a
     prediction is not finite.
     """
-    table = np.array(rows, dtype=object).reshape(len(rows), 6)
+    table = np.array(rows, dtype=object).reshape(len(rows), 6)  # (0, 6) when no rows
     values = table[:, 1:].astype(float)  # a missing value (None) becomes NaN
     brand_of = table[:, 0]
     arrays = {
