@@ -725,3 +725,27 @@ def test_clv_with_amounts_near_1e16_is_finite_and_silent(runner, markets):
     assert [e for e in result.errors if "clv" in e.indicator] == []
     r = invoke(runner, "compute", markets["near1e16"], "-m", "goal", "-f", "json", "-q")
     assert r.exit_code == 0 and r.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("option", "named"),
+    [
+        ("--mapping", "/dev/zero: cannot read mapping file"),
+        ("--benchmark", "--benchmark /dev/zero"),
+    ],
+)
+def test_an_endless_settings_file_is_one_line_not_all_memory(runner, events_dir, option, named):
+    """/dev/zero never ends: reading a settings file stops at 16 MB (it once filled RAM)."""
+    command = "compare" if option == "--benchmark" else "compute"
+    r = invoke(runner, command, events_dir(STORY), option, "/dev/zero", "-q")
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith(f"brandlens: error: {named}")
+    assert "larger than 16 MB" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_an_endless_spec_file_is_one_line(tmp_path):
+    from brandlens.errors import PluginError
+    from brandlens.specs.spec import load_spec
+
+    with pytest.raises(PluginError, match=r"/dev/zero: cannot read spec \(larger than 16 MB"):
+        load_spec("/dev/zero")

@@ -24,6 +24,23 @@ if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
 
+SMALL_FILE_LIMIT = 16 * 1024 * 1024
+"""The most brandlens reads of a file the user names for settings (a mapping, a spec,
+benchmarks): such files are small, and a device such as /dev/zero never ends."""
+
+
+def read_small_text(path: str | Path, limit: int = SMALL_FILE_LIMIT) -> str:
+    """A settings file's UTF-8 text; OSError (EFBIG) past ``limit`` bytes, so callers'
+    one-line "cannot read" errors cover an endless device as they cover a missing file."""
+    import errno
+
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit // (1024 * 1024)} MB; not a settings file")
+    return data.decode("utf-8")
+
+
 def _label(target: str | Path, what: str) -> str:
     return f"{what} {target}" if what else str(target)
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from brandlens.analysis.model import BenchmarkCell, ComparisonColumn
 from brandlens.errors import UsageError
+from brandlens.fileio import read_small_text
 
 Number = int | float
 
@@ -40,7 +41,7 @@ def load(path: str | Path) -> list[BenchmarkRow]:
     """Read a benchmark file (.csv, .yaml or .yml); a bad file is a usage error."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_small_text(p)
     except (OSError, UnicodeDecodeError) as e:
         raise UsageError(f"--benchmark {path}: cannot read ({e})") from None
     if p.suffix.lower() in (".yaml", ".yml"):

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from brandlens.errors import UsageError
+from brandlens.fileio import read_small_text
 
 
 class ReadOptions(BaseModel):
@@ -110,7 +111,7 @@ def load_mapping(path: str | Path) -> Mapping:
 
     p = Path(path)
     try:
-        raw: Any = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw: Any = yaml.safe_load(read_small_text(p))
     except OSError as e:
         raise UsageError(f"{p}: cannot read mapping file ({e.strerror or e})") from None
     except UnicodeDecodeError as e:

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from brandlens.errors import PluginError
+from brandlens.fileio import read_small_text
 
 Unit = Literal["users", "ratio", "currency", "count", "index", "days"]
 Direction = Literal["higher", "lower"]
@@ -320,7 +321,7 @@ def load_spec(path: str | Path) -> MethodologySpec:
 
     p = Path(path)
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(read_small_text(p))
     except OSError as e:
         raise PluginError(f"{p}: cannot read spec ({e.strerror})") from None
     except yaml.YAMLError as e:
