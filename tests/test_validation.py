@@ -390,6 +390,44 @@ def test_every_adjacent_events_reason_pair_is_covered():
 
 
 @pytest.mark.parametrize(
+    ("ids", "unique"),
+    [
+        ([1, 2, 3, 4, 5, 6, 7], True),  # slices [1,3] [4,6] [7,7]: 3 + 3 + 1 bits
+        ([1, 2, 3, 4, 5, 6, 1], False),  # the repeat and its first are in one slice
+        ([7, 2, 9, 4, 5, 8, 3], True),  # slices [2,4] [5,7] [8,9]
+        ([9, 9], False),  # one slice, one bit
+        ([5, None, 6], True),  # the null row is not a key
+    ],
+)
+def test_integer_ids_wider_than_one_bitstring_are_checked_in_slices(monkeypatch, ids, unique):
+    """DuckDB's bitstring_agg holds at most a billion values; a generated market of a
+    billion events has ids 1..1,005,725,127 and the check failed ("range too large").
+    A wider range is cut into slices, each its own filtered bitmap: with slices of 3
+    values the bitmap alone says whether an id repeats."""
+    import duckdb
+
+    from brandlens.data import validation
+
+    monkeypatch.setattr(validation, "BITSTRING_MAX_BITS", 3)
+    con = duckdb.connect()
+    values = ", ".join(f"({'NULL' if i is None else i}, NULL)" for i in ids)
+    con.execute(f"CREATE TABLE t AS SELECT * FROM (VALUES {values}) v(event_id, _reason)")
+    assert validation._integer_keys_unique(con, "t", ["event_id"]) is unique
+
+
+def test_one_bitstring_holds_the_slice_width():
+    """The slice width is the widest range DuckDB's bitstring_agg accepts, and no wider."""
+    import duckdb
+
+    from brandlens.data.validation import BITSTRING_MAX_BITS
+
+    sql = "SELECT bit_count(bitstring_agg(x, 0, $hi)) FROM (VALUES (0)) t(x)"
+    assert duckdb.execute(sql, {"hi": BITSTRING_MAX_BITS - 1}).fetchone()[0] == 1
+    with pytest.raises(duckdb.OutOfRangeException):
+        duckdb.execute(sql, {"hi": BITSTRING_MAX_BITS}).fetchone()
+
+
+@pytest.mark.parametrize(
     ("ids", "expected_rows"),
     [
         ([3, 1, 2, 5, 4], []),  # dense and unique: the bitmap proves it, no hash aggregate
