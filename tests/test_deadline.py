@@ -154,3 +154,32 @@ def test_the_signal_watcher_imports_nothing():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_default_limits_grow_with_the_events_a_given_limit_is_kept(monkeypatch):
+    """300 s per query and 900 s per methodology up to 100 M events, in proportion beyond:
+    at a billion events DREAM's ladder ran past 300 s and failed. Given limits stay."""
+    monkeypatch.delenv("BRANDLENS_QUERY_TIMEOUT", raising=False)
+    monkeypatch.delenv("BRANDLENS_METHODOLOGY_BUDGET", raising=False)
+    assert EngineConfig().timeouts() == (300, 900)
+    assert EngineConfig().timeouts(100_000_000) == (300, 900)
+    assert EngineConfig().timeouts(1_005_725_127) == pytest.approx((3017.2, 9051.5), abs=0.1)
+    given = EngineConfig(query_timeout=20, methodology_budget=50)
+    assert given.timeouts(1_005_725_127) == (20, 50)
+    monkeypatch.setenv("BRANDLENS_QUERY_TIMEOUT", "42")
+    assert EngineConfig().timeouts(10**9)[0] == 42
+
+
+def test_a_dataset_takes_its_limits_from_its_events(events_dir, monkeypatch):
+    """The Dataset scales the defaults by the events it accepted: with the base made
+    1,000 events, 3,000 events get three times the defaults; a given limit stays."""
+    from brandlens.engine import deadline
+
+    monkeypatch.delenv("BRANDLENS_QUERY_TIMEOUT", raising=False)
+    monkeypatch.delenv("BRANDLENS_METHODOLOGY_BUDGET", raising=False)
+    monkeypatch.setattr(deadline, "DEFAULT_LIMITS_EVENTS", 1000)
+    data = events_dir(_rows(3000))
+    with Dataset(data, cache=False) as ds:
+        assert ds.timeouts == (900, 2700)
+    with Dataset(data, cache=False, config=EngineConfig(query_timeout=7)) as ds:
+        assert ds.timeouts == (7, 2700)

@@ -243,15 +243,16 @@ QueryTimeoutOpt = Annotated[
     typer.Option(
         "--query-timeout",
         help="Seconds one plugin query may run before it is stopped and its indicator "
-        "reported as failed (default 300, BRANDLENS_QUERY_TIMEOUT).",
+        "reported as failed (default 300 for up to 100 M events, in proportion beyond; "
+        "BRANDLENS_QUERY_TIMEOUT).",
     ),
 ]
 BudgetOpt = Annotated[
     float | None,
     typer.Option(
         "--methodology-budget",
-        help="Seconds all queries of one methodology may take (default 900, "
-        "BRANDLENS_METHODOLOGY_BUDGET).",
+        help="Seconds all queries of one methodology may take (default 900 for up to "
+        "100 M events, in proportion beyond; BRANDLENS_METHODOLOGY_BUDGET).",
     ),
 ]
 NoCacheOpt = Annotated[

@@ -31,6 +31,10 @@ DEFAULT_QUERY_TIMEOUT = 300.0
 """Seconds one plugin query may run (``--query-timeout``, BRANDLENS_QUERY_TIMEOUT)."""
 DEFAULT_METHODOLOGY_BUDGET = 900.0
 """Seconds all queries of one methodology may take together (``--methodology-budget``)."""
+DEFAULT_LIMITS_EVENTS = 100_000_000
+"""The defaults above are for up to this many events and grow in proportion beyond: a
+billion-event log's ladder legitimately takes longer than 300 s, a runaway query on a
+small log still stops early. A limit given explicitly is kept as given."""
 
 
 class QueryTimeout(BrandlensError):

@@ -137,18 +137,28 @@ class EngineConfig:
             raise UsageError(f"--engine: unknown engine {name!r} (available: {', '.join(ENGINES)})")
         return name
 
-    def timeouts(self) -> tuple[float, float]:
-        """(seconds per plugin query, seconds per methodology); see ``engine.deadline``."""
-        from brandlens.engine.deadline import DEFAULT_METHODOLOGY_BUDGET, DEFAULT_QUERY_TIMEOUT
+    def timeouts(self, events: int = 0) -> tuple[float, float]:
+        """(seconds per plugin query, seconds per methodology) for a dataset of ``events``
+        events; see ``engine.deadline``. The defaults grow with the events past
+        DEFAULT_LIMITS_EVENTS; a value given (option or environment) is kept."""
+        from brandlens.engine.deadline import (
+            DEFAULT_LIMITS_EVENTS,
+            DEFAULT_METHODOLOGY_BUDGET,
+            DEFAULT_QUERY_TIMEOUT,
+        )
 
+        scale = max(1.0, events / DEFAULT_LIMITS_EVENTS)
         per_query = _seconds(
-            self.query_timeout, "BRANDLENS_QUERY_TIMEOUT", "--query-timeout", DEFAULT_QUERY_TIMEOUT
+            self.query_timeout,
+            "BRANDLENS_QUERY_TIMEOUT",
+            "--query-timeout",
+            DEFAULT_QUERY_TIMEOUT * scale,
         )
         budget = _seconds(
             self.methodology_budget,
             "BRANDLENS_METHODOLOGY_BUDGET",
             "--methodology-budget",
-            DEFAULT_METHODOLOGY_BUDGET,
+            DEFAULT_METHODOLOGY_BUDGET * scale,
         )
         return per_query, budget
 
@@ -294,6 +304,7 @@ class Dataset:
             target = Path(into) if into is not None else None
             spark = chosen.engine_name() == "spark"
             self._open(data, column_mapping, timezone, quarantine_out, strict, cache, target, spark)
+            self.timeouts = chosen.timeouts(self.report.events.rows_accepted)
             if spark:
                 from brandlens.engine.spark import SparkEngine
 
