@@ -397,6 +397,10 @@ def test_every_adjacent_events_reason_pair_is_covered():
         ([7, 2, 9, 4, 5, 8, 3], True),  # slices [2,4] [5,7] [8,9]
         ([9, 9], False),  # one slice, one bit
         ([5, None, 6], True),  # the null row is not a key
+        ([1, 7], True),  # the middle slice [4,6] is empty
+        ([-4, -1, 0, 1, -4], False),  # negative ids, slices across 0
+        ([2**63 - 1, 2**63 - 4, 2**63 - 2], True),  # the top of BIGINT
+        ([-(2**63), -(2**63) + 2, -(2**63)], False),  # the bottom of BIGINT
     ],
 )
 def test_integer_ids_wider_than_one_bitstring_are_checked_in_slices(monkeypatch, ids, unique):
@@ -410,9 +414,28 @@ def test_integer_ids_wider_than_one_bitstring_are_checked_in_slices(monkeypatch,
 
     monkeypatch.setattr(validation, "BITSTRING_MAX_BITS", 3)
     con = duckdb.connect()
-    values = ", ".join(f"({'NULL' if i is None else i}, NULL)" for i in ids)
+    values = ", ".join(f"(CAST({'NULL' if i is None else i} AS BIGINT), NULL)" for i in ids)
     con.execute(f"CREATE TABLE t AS SELECT * FROM (VALUES {values}) v(event_id, _reason)")
     assert validation._integer_keys_unique(con, "t", ["event_id"]) is unique
+
+
+def test_unsigned_128_bit_ids_go_to_the_hash_check(tmp_path):
+    """DuckDB has no bitstring_agg for UHUGEINT: a DuckDB file with such ids used to stop
+    validation with a binder error; its repeats are now found by the hash aggregate."""
+    import duckdb
+
+    from brandlens.engine.runs import Dataset
+
+    src = tmp_path / "src.duckdb"
+    with duckdb.connect(str(src)) as con:
+        con.execute(
+            "CREATE TABLE events AS SELECT CAST(i % 40 AS UHUGEINT) AS event_id, "
+            "TIMESTAMP '2025-06-01 04:00:00' + i * INTERVAL 1 HOUR AS ts, 'u' || i AS user_id, "
+            "'ad_click' AS event_type, 'B' AS brand FROM range(1, 50) r(i)"
+        )
+    with Dataset(src, cache=False) as ds:  # ids 1..39, 0, then 1..9 again
+        assert ds.report.events.rows_accepted == 40
+        assert ds.report.events.rows_quarantined == 9
 
 
 def test_one_bitstring_holds_the_slice_width():

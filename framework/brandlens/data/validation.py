@@ -385,6 +385,8 @@ BITMAP_MAX_BITS = 1 << 31
 """The largest id range whose uniqueness is checked with a bitmap (256 MB at most)."""
 BITSTRING_MAX_BITS = 1_000_000_000
 """DuckDB's limit for one ``bitstring_agg`` (its range, max - min + 1)."""
+BITMAP_TYPES = INTEGRAL - {"UHUGEINT"}
+"""The integer types ``bitstring_agg`` takes (DuckDB has none for UHUGEINT)."""
 
 
 def _integer_keys_unique(con: duckdb.DuckDBPyConnection, stored: str, key: list[str]) -> bool:
@@ -402,7 +404,7 @@ def _integer_keys_unique(con: duckdb.DuckDBPyConnection, stored: str, key: list[
         return False
     col = quote_ident(key[0])
     types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {stored}").fetchall()}
-    if types.get(key[0]) not in INTEGRAL:
+    if types.get(key[0]) not in BITMAP_TYPES:
         return False
     valid = f"_reason IS NULL AND {col} IS NOT NULL"
     lo, hi, n = con.execute(
