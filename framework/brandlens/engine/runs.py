@@ -152,13 +152,13 @@ class EngineConfig:
             self.query_timeout,
             "BRANDLENS_QUERY_TIMEOUT",
             "--query-timeout",
-            DEFAULT_QUERY_TIMEOUT * scale,
+            round(DEFAULT_QUERY_TIMEOUT * scale),  # whole seconds read better in errors
         )
         budget = _seconds(
             self.methodology_budget,
             "BRANDLENS_METHODOLOGY_BUDGET",
             "--methodology-budget",
-            DEFAULT_METHODOLOGY_BUDGET * scale,
+            round(DEFAULT_METHODOLOGY_BUDGET * scale),
         )
         return per_query, budget
 
@@ -273,6 +273,8 @@ class Dataset:
             column_mapping = mapping
         else:
             column_mapping = load_mapping(mapping)
+        # A bad --query-timeout or budget stops here, before any data is read; the
+        # limits are set again once the number of events is known (after _open).
         self.timeouts = (config or EngineConfig()).timeouts()
         self._owns_connection = connection is None
         if connection is not None:  # the harness reuses one connection for many small logs
