@@ -13,6 +13,7 @@ from brandlens.analysis.model import Comparison, FunnelReport
 from brandlens.analysis.report import Report
 from brandlens.engine.result import CacheReport, EntityListing, Result, ValidationReport
 from brandlens.engine.runs import Dataset, EngineConfig, Progress
+from brandlens.engine.watch import LoadProgress
 from brandlens.errors import UsageError
 
 
@@ -24,6 +25,7 @@ def _dataset(
     strict: bool,
     config: EngineConfig | None,
     cache: bool | None,
+    load_progress: LoadProgress | None,
 ) -> Dataset:
     """DATA opened and validated (or found in the cache) for one call of the API."""
     return Dataset(
@@ -34,6 +36,7 @@ def _dataset(
         strict=strict,
         config=config,
         cache=cache,
+        load_progress=load_progress,
     )
 
 
@@ -51,9 +54,10 @@ def compute(
     config: EngineConfig | None = None,
     progress: Progress | None = None,
     cache: bool | None = None,
+    load_progress: LoadProgress | None = None,
 ) -> Result:
     """Compute every indicator of the chosen methodologies (default: all) per brand."""
-    with _dataset(data, mapping, preset, timezone, strict, config, cache) as ds:
+    with _dataset(data, mapping, preset, timezone, strict, config, cache, load_progress) as ds:
         return ds.compute(
             as_of=as_of,
             methodologies=methodologies,
@@ -83,6 +87,7 @@ def compare(
     config: EngineConfig | None = None,
     progress: Progress | None = None,
     cache: bool | None = None,
+    load_progress: LoadProgress | None = None,
 ) -> Comparison:
     """Compare brands on the headline indicators of the chosen methodologies (default: all).
 
@@ -105,7 +110,7 @@ def compare(
         benchmark=benchmark,
         funnel=funnel,
     )
-    with _dataset(data, mapping, preset, timezone, strict, config, cache) as ds:
+    with _dataset(data, mapping, preset, timezone, strict, config, cache, load_progress) as ds:
         return run_compare(ds, as_of, methodologies, brands, params, progress, options)
 
 
@@ -125,6 +130,7 @@ def report(
     config: EngineConfig | None = None,
     progress: Progress | None = None,
     cache: bool | None = None,
+    load_progress: LoadProgress | None = None,
 ) -> Report:
     """The report model behind ``brandlens report``: the comparison, every ladder's funnel
     and flow, and each methodology's own charts (see docs/report.md).
@@ -134,7 +140,7 @@ def report(
     from brandlens.analysis.report import ReportOptions, build_report
 
     options = _options(ReportOptions, currency=currency, baseline=baseline)
-    with _dataset(data, mapping, preset, timezone, strict, config, cache) as ds:
+    with _dataset(data, mapping, preset, timezone, strict, config, cache, load_progress) as ds:
         return build_report(ds, as_of, methodologies, brands, params, progress, options)
 
 
@@ -159,11 +165,12 @@ def funnel(
     strict: bool = False,
     config: EngineConfig | None = None,
     cache: bool | None = None,
+    load_progress: LoadProgress | None = None,
 ) -> FunnelReport:
     """One brand's stages on every ladder, with counts, shares and the week's flow."""
     from brandlens.analysis.funnel import funnel_report
 
-    with _dataset(data, mapping, preset, timezone, strict, config, cache) as ds:
+    with _dataset(data, mapping, preset, timezone, strict, config, cache, load_progress) as ds:
         return funnel_report(ds, brand, methodologies, as_of, params)
 
 
@@ -181,9 +188,10 @@ def entities(
     strict: bool = False,
     config: EngineConfig | None = None,
     cache: bool | None = None,
+    load_progress: LoadProgress | None = None,
 ) -> EntityListing:
     """The rows of one entity table (e.g. SUPER's products) for the chosen brands."""
-    with _dataset(data, mapping, preset, timezone, strict, config, cache) as ds:
+    with _dataset(data, mapping, preset, timezone, strict, config, cache, load_progress) as ds:
         return ds.entities(methodology, table, brands=brands, as_of=as_of, params=params)
 
 
@@ -196,6 +204,7 @@ def validate(
     quarantine_out: str | Path | None = None,
     config: EngineConfig | None = None,
     cache: bool | None = None,
+    load_progress: LoadProgress | None = None,
 ) -> ValidationReport:
     """Validate DATA; return counts per reason with example rows (never raises for bad rows)."""
     with Dataset(
@@ -206,6 +215,7 @@ def validate(
         config=config,
         quarantine_out=quarantine_out,
         cache=cache,
+        load_progress=load_progress,
     ) as ds:
         return ds.report
 
@@ -220,6 +230,7 @@ def load(
     strict: bool = False,
     quarantine_out: str | Path | None = None,
     config: EngineConfig | None = None,
+    load_progress: LoadProgress | None = None,
 ) -> ValidationReport:
     """Validate DATA once into the dataset file ``into``, which every command takes as DATA."""
     with Dataset(
@@ -231,6 +242,7 @@ def load(
         config=config,
         quarantine_out=quarantine_out,
         into=into,
+        load_progress=load_progress,
     ) as ds:
         return ds.report
 

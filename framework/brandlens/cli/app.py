@@ -426,6 +426,59 @@ def _progress(total: int, quiet: bool) -> Iterator[Any]:
 
 
 @contextmanager
+def _loading(data: str | Path, quiet: bool) -> Iterator[Any]:
+    """A rich bar on stderr while DATA is read and checked, only on a terminal.
+
+    A first run of a large log spends minutes in a few statements; the bar shows the
+    running one's progress (engine.watch). It appears only once a statement has run for
+    a moment, so a cached dataset opens without one, and goes when loading ends.
+    """
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    import threading
+
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from brandlens.cli.render import printable
+
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+    )
+    bar = Progress(*columns, console=_stderr(), transient=True)
+    shown: list[Any] = []  # the task, once the bar is on screen
+    lock = threading.Lock()
+
+    def report(percent: float | None) -> None:
+        with lock:
+            if percent is None:  # loaded: the command's own work (and bar) follows
+                if shown:
+                    bar.stop()
+                    bar.remove_task(shown.pop())
+                return
+            if not shown:
+                bar.start()
+                shown.append(bar.add_task(printable(f"loading {data}"), total=100))
+            bar.update(shown[0], completed=percent)
+
+    try:
+        yield report
+    finally:
+        report(None)
+
+
+@contextmanager
 def _verify_progress(quiet: bool) -> Iterator[Any]:
     """A rich progress bar on stderr per methodology verified (logs checked of all), only
     on a terminal; the callback is the harness's ``progress``."""
@@ -479,15 +532,18 @@ def _run(
 ) -> Any:
     from brandlens.engine.runs import Dataset
 
-    with Dataset(
-        data,
-        mapping=mapping,
-        preset=preset,
-        timezone=timezone,
-        strict=strict,
-        config=config,
-        cache=False if no_cache else None,
-    ) as ds:
+    with _loading(data, quiet) as on_load:
+        ds = Dataset(
+            data,
+            mapping=mapping,
+            preset=preset,
+            timezone=timezone,
+            strict=strict,
+            config=config,
+            cache=False if no_cache else None,
+            load_progress=on_load,
+        )
+    with ds:
         total = len(methodology) if methodology else len(ds.registry.methodologies)
         with _progress(total, quiet) as step:
             kwargs = dict(
@@ -747,7 +803,7 @@ def funnel_command(
     """One brand's ladder stages as bars: counts, shares and the week's flow."""
     from brandlens import api
 
-    with errors():
+    with errors(), _loading(data, False) as on_load:
         report = api.funnel(
             data,
             brand,
@@ -762,6 +818,7 @@ def funnel_command(
                 memory_limit, threads, temp_directory, engine=engine, spark_remote=spark_remote
             ),
             cache=False if no_cache else None,
+            load_progress=on_load,
         )
     emit(report, fmt, output, no_color)
 
@@ -798,7 +855,7 @@ def entities(
     """List the entities behind a methodology's numbers (SUPER's products, a ladder's users)."""
     from brandlens import api
 
-    with errors():
+    with errors(), _loading(data, False) as on_load:
         listing = api.entities(
             data,
             methodology,
@@ -814,6 +871,7 @@ def entities(
                 memory_limit, threads, temp_directory, engine=engine, spark_remote=spark_remote
             ),
             cache=False if no_cache else None,
+            load_progress=on_load,
         )
     emit(listing, fmt, output, no_color)
 
@@ -891,7 +949,7 @@ def validate(
     """Check DATA against the canonical schema; report quarantined rows per reason."""
     from brandlens import api
 
-    with errors():
+    with errors(), _loading(data, False) as on_load:
         report = api.validate(
             data,
             mapping=mapping,
@@ -900,6 +958,7 @@ def validate(
             quarantine_out=quarantine_out,
             config=_config(memory_limit, threads, temp_directory),
             cache=False if no_cache else None,
+            load_progress=on_load,
         )
     emit(report, fmt, output, no_color)
     if strict and report.rows_quarantined:
@@ -935,7 +994,7 @@ def load(
 
     if not into.name.lower().endswith((".duckdb", ".db", ".ddb")):
         fail(f"--into {into}: name the dataset file .duckdb (or .db, .ddb)", EXIT_USAGE)
-    with errors():
+    with errors(), _loading(data, False) as on_load:
         report = api.load(
             data,
             into,
@@ -945,6 +1004,7 @@ def load(
             strict=strict,
             quarantine_out=quarantine_out,
             config=_config(memory_limit, threads, temp_directory),
+            load_progress=on_load,
         )
     emit(report, fmt, output, no_color)
 

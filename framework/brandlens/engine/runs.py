@@ -39,6 +39,7 @@ from brandlens.engine.result import (
     ResultRow,
     ValidationReport,
 )
+from brandlens.engine.watch import LoadProgress, watching
 from brandlens.errors import BrandlensError, DataError, UsageError, is_interrupt
 from brandlens.plugin.host import Registry, registry
 from brandlens.plugin.methodology import (
@@ -248,6 +249,7 @@ class Dataset:
         connection: duckdb.DuckDBPyConnection | None = None,
         cache: bool | None = None,
         into: str | Path | None = None,
+        load_progress: LoadProgress | None = None,
     ) -> None:
         import duckdb
 
@@ -305,7 +307,12 @@ class Dataset:
         try:
             target = Path(into) if into is not None else None
             spark = chosen.engine_name() == "spark"
-            self._open(data, column_mapping, timezone, quarantine_out, strict, cache, target, spark)
+            # DuckDB's own bar never prints; engine.watch turns its tracking on to report.
+            self.con.execute("SET enable_progress_bar = false")
+            with watching(self.con, load_progress):
+                self._open(
+                    data, column_mapping, timezone, quarantine_out, strict, cache, target, spark
+                )
             self.timeouts = chosen.timeouts(self.report.events.rows_accepted)
             if spark:
                 from brandlens.engine.spark import SparkEngine
@@ -334,7 +341,6 @@ class Dataset:
         from brandlens.data.sources import InMemoryData, open_source
 
         self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute("SET enable_progress_bar = false")
         try:  # Python and DuckDB's ICU do not know exactly the same zones
             self.con.execute(
                 "SELECT timezone($tz, TIMESTAMPTZ '2020-01-01 00:00:00')", {"tz": self.timezone}
