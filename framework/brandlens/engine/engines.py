@@ -22,21 +22,36 @@ if TYPE_CHECKING:  # pragma: no cover
 
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
 
-MEMBERS_QUERY = """
+_MEMBER_EVENTS = """event_type IN ('member_join', 'member_leave')
+    AND brand IS NOT NULL
+    AND local_date <= CAST($as_of AS DATE)"""
+
+
+def _latest_membership(source: str, where: str) -> str:
+    return f"""
 SELECT user_id, brand FROM (
   SELECT user_id, brand, event_type,
     row_number() OVER (
       PARTITION BY user_id, brand
       ORDER BY ts DESC, (event_type = 'member_leave') DESC, event_id DESC
     ) AS rn
-  FROM events
-  WHERE event_type IN ('member_join', 'member_leave')
-    AND brand IS NOT NULL
-    AND local_date <= CAST($as_of AS DATE)
+  FROM {source}{where}
 ) AS latest
 WHERE rn = 1 AND event_type = 'member_join'
 """
+
+
+MEMBERS_QUERY = _latest_membership("events", f"\n  WHERE {_MEMBER_EVENTS}")
 """Membership as of as_of: the last join/leave up to that date; a same-instant tie is a leave."""
+
+DUCKDB_MEMBERS_QUERY = f"""
+WITH member_events AS MATERIALIZED (
+  SELECT user_id, brand, event_type, ts, event_id FROM events
+  WHERE {_MEMBER_EVENTS}
+)""" + _latest_membership("member_events", "")
+"""The same rows on DuckDB, from the join and leave events kept first. Over the events
+table itself, DuckDB splits the window into 100 user-id ranges, each scanning the whole
+table: 87 s at a billion events where reading the members first takes 0.9 s."""
 
 
 class QueryEngine(Protocol):
@@ -88,7 +103,7 @@ class DuckDBEngine:
             {"brands": brands},
         )
         self.con.execute(
-            f"CREATE OR REPLACE TABLE main.members AS {MEMBERS_QUERY}", {"as_of": as_of}
+            f"CREATE OR REPLACE TABLE main.members AS {DUCKDB_MEMBERS_QUERY}", {"as_of": as_of}
         )
 
     def enter(self, schema: str, own: Collection[str]) -> None:
