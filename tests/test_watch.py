@@ -15,7 +15,12 @@ from brandlens.engine.watch import watching
 from conftest import ev
 
 SLOW = "SELECT count(*) FROM range(200000000) WHERE hash(range) % 3 = 0"
-"""About a second on one 2-core machine: long enough for many 10 ms polls anywhere."""
+"""About a second on one thread (the tests' connections have one, so more cores do not
+shorten it): long enough for many 10 ms polls."""
+
+
+def _one_thread() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(config={"threads": 1})
 
 
 def _bar_setting(con: duckdb.DuckDBPyConnection) -> bool:
@@ -23,7 +28,7 @@ def _bar_setting(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def test_a_long_statement_reports_percentages_then_one_end():
-    con = duckdb.connect()
+    con = _one_thread()
     con.execute("SET enable_progress_bar = false")
     got: list[float | None] = []
     with watching(con, got.append, every=0.01):
@@ -37,7 +42,7 @@ def test_a_long_statement_reports_percentages_then_one_end():
 
 
 def test_no_callback_changes_nothing():
-    con = duckdb.connect()
+    con = _one_thread()
     con.execute("SET enable_progress_bar = false")
     with watching(con, None):
         assert _bar_setting(con) is False
@@ -45,7 +50,7 @@ def test_no_callback_changes_nothing():
 
 
 def test_a_failing_display_does_not_stop_the_statement(capsys):
-    con = duckdb.connect()
+    con = _one_thread()
     calls: list[float | None] = []
 
     def broken(percent: float | None) -> None:
@@ -60,7 +65,7 @@ def test_a_failing_display_does_not_stop_the_statement(capsys):
 
 
 def test_nothing_reported_means_no_end_call():
-    con = duckdb.connect()
+    con = _one_thread()
     got: list[float | None] = []
     with watching(con, got.append, every=60):  # never polls within the block
         con.execute("SELECT 1").fetchall()
@@ -90,6 +95,20 @@ def test_dataset_watches_its_load(monkeypatch, events_dir):
             (True, True, False),
         ]
         assert ds.report.events.rows_accepted == 1
+
+
+def test_a_real_load_reports_its_progress(monkeypatch, market):
+    """The demo market (2.1 M events) through Dataset with the real watcher: the load's
+    statements report moving percentages, then one end."""
+    from brandlens.engine import watch
+
+    monkeypatch.setattr(watch, "POLL_SECONDS", 0.002)
+    got: list[float | None] = []
+    with runs.Dataset(market, cache=False, load_progress=got.append) as ds:
+        assert ds.report.events.rows_accepted > 2_000_000
+    assert got[-1] is None and got.count(None) == 1
+    percents = [p for p in got if p is not None]
+    assert all(0.0 <= p <= 100.0 for p in percents) and max(percents) > 0.0
 
 
 def test_the_cli_bar_shows_on_a_terminal_only(monkeypatch):

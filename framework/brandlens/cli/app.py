@@ -458,10 +458,13 @@ def _loading(data: str | Path, quiet: bool) -> Iterator[Any]:
     )
     bar = Progress(*columns, console=_stderr(), transient=True)
     shown: list[Any] = []  # the task, once the bar is on screen
+    closed = threading.Event()  # the command is past its load: nothing may show again
     lock = threading.Lock()
 
     def report(percent: float | None) -> None:
         with lock:
+            if closed.is_set():
+                return
             if percent is None:  # loaded: the command's own work (and bar) follows
                 if shown:
                     bar.stop()
@@ -476,6 +479,7 @@ def _loading(data: str | Path, quiet: bool) -> Iterator[Any]:
         yield report
     finally:
         report(None)
+        closed.set()
 
 
 @contextmanager
@@ -532,8 +536,9 @@ def _run(
 ) -> Any:
     from brandlens.engine.runs import Dataset
 
-    with _loading(data, quiet) as on_load:
-        ds = Dataset(
+    with (
+        _loading(data, quiet) as on_load,
+        Dataset(
             data,
             mapping=mapping,
             preset=preset,
@@ -542,8 +547,8 @@ def _run(
             config=config,
             cache=False if no_cache else None,
             load_progress=on_load,
-        )
-    with ds:
+        ) as ds,
+    ):
         total = len(methodology) if methodology else len(ds.registry.methodologies)
         with _progress(total, quiet) as step:
             kwargs = dict(
@@ -799,11 +804,12 @@ def funnel_command(
     no_cache: NoCacheOpt = False,
     engine: EngineOpt = None,
     spark_remote: SparkRemoteOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """One brand's ladder stages as bars: counts, shares and the week's flow."""
     from brandlens import api
 
-    with errors(), _loading(data, False) as on_load:
+    with errors(), _loading(data, quiet) as on_load:
         report = api.funnel(
             data,
             brand,
@@ -851,11 +857,12 @@ def entities(
     no_cache: NoCacheOpt = False,
     engine: EngineOpt = None,
     spark_remote: SparkRemoteOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """List the entities behind a methodology's numbers (SUPER's products, a ladder's users)."""
     from brandlens import api
 
-    with errors(), _loading(data, False) as on_load:
+    with errors(), _loading(data, quiet) as on_load:
         listing = api.entities(
             data,
             methodology,
@@ -945,11 +952,12 @@ def validate(
     threads: ThreadsOpt = None,
     temp_directory: TempOpt = None,
     no_cache: NoCacheOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Check DATA against the canonical schema; report quarantined rows per reason."""
     from brandlens import api
 
-    with errors(), _loading(data, False) as on_load:
+    with errors(), _loading(data, quiet) as on_load:
         report = api.validate(
             data,
             mapping=mapping,
@@ -988,13 +996,14 @@ def load(
     memory_limit: MemoryOpt = None,
     threads: ThreadsOpt = None,
     temp_directory: TempOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Validate DATA once into a dataset file that every command accepts as DATA."""
     from brandlens import api
 
     if not into.name.lower().endswith((".duckdb", ".db", ".ddb")):
         fail(f"--into {into}: name the dataset file .duckdb (or .db, .ddb)", EXIT_USAGE)
-    with errors(), _loading(data, False) as on_load:
+    with errors(), _loading(data, quiet) as on_load:
         report = api.load(
             data,
             into,

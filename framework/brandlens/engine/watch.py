@@ -32,8 +32,8 @@ def watching(con: Any, report: LoadProgress | None, every: float | None = None) 
     if report is None:
         yield
         return
-    con.execute("SET enable_progress_bar = true")
     con.execute("SET enable_progress_bar_print = false")
+    con.execute("SET enable_progress_bar = true")
     stop = threading.Event()
     reported = threading.Event()
 
