@@ -457,29 +457,32 @@ def _loading(data: str | Path, quiet: bool) -> Iterator[Any]:
         TimeElapsedColumn(),
     )
     bar = Progress(*columns, console=_stderr(), transient=True)
-    shown: list[Any] = []  # the task, once the bar is on screen
-    closed = threading.Event()  # the command is past its load: nothing may show again
+    task: Any = None  # set while the bar is on screen
+    closed = False  # the command is past its load: nothing may show again
     lock = threading.Lock()
 
     def report(percent: float | None) -> None:
+        nonlocal task
         with lock:
-            if closed.is_set():
+            if closed:
                 return
             if percent is None:  # loaded: the command's own work (and bar) follows
-                if shown:
+                if task is not None:
                     bar.stop()
-                    bar.remove_task(shown.pop())
+                    bar.remove_task(task)
+                    task = None
                 return
-            if not shown:
+            if task is None:
                 bar.start()
-                shown.append(bar.add_task(printable(f"loading {data}"), total=100))
-            bar.update(shown[0], completed=percent)
+                task = bar.add_task(printable(f"loading {data}"), total=100)
+            bar.update(task, completed=percent)
 
     try:
         yield report
     finally:
         report(None)
-        closed.set()
+        with lock:
+            closed = True
 
 
 @contextmanager
