@@ -25,7 +25,6 @@ from brandlens.plugin import (
     Value,
     packaged_spec,
 )
-from brandlens.stats.clv import run_brand_models
 
 ACTIVE_EVENTS = (  # the core vocabulary except ad_impression, which the user does not do
     "ad_click",
@@ -355,6 +354,8 @@ FROM by_channel
 
 def predicted_ltv(ctx: IndicatorContext) -> list[Value]:
     """Mean predicted value of the brand's customers in the next clv_horizon_days."""
+    from brandlens.stats.clv import run_brand_models  # NumPy loads only when this runs
+
     p = ctx.params
     fitted = run_brand_models(ctx, p.clv_history_days, p.clv_horizon_days, p.clv_min_repeaters)
     out = []

@@ -10,13 +10,17 @@ not modelled.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from brandlens.plugin import IndicatorContext, Value
-from brandlens.stats.clv import BrandModel, run_brand_models
+
+if TYPE_CHECKING:  # NumPy and the CLV models load when a CLV indicator runs, not at start-up
+    from brandlens.stats.clv import BrandModel
 
 
 def models(ctx: IndicatorContext) -> dict[str, BrandModel]:
+    from brandlens.stats.clv import run_brand_models
+
     p = ctx.params
     return run_brand_models(ctx, p.clv_history_days, p.clv_horizon_days, p.clv_min_repeaters)
 
@@ -39,6 +43,8 @@ def clv_per_customer(ctx: IndicatorContext) -> list[Value]:
 
 
 def high_value_share(ctx: IndicatorContext) -> list[Value]:
+    import numpy as np
+
     fitted = models(ctx)
     if not fitted:
         return [Value(brand=b, value=None, numerator=0, denominator=0) for b in ctx.brands]
@@ -66,6 +72,8 @@ def clv_distribution(ctx: IndicatorContext) -> list[Value]:
     """Quantiles of the brand's per-customer predicted CLV (the customers of
     clv_per_customer), linear interpolation between order statistics (numpy's default);
     every key null for a brand without customers."""
+    import numpy as np
+
     fitted = models(ctx)
     out = []
     for b in ctx.brands:

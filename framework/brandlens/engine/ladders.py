@@ -26,7 +26,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from brandlens.data.schema import Event, columns_of
 from brandlens.data.vocabulary import VOCABULARY_TYPE
-from brandlens.plugin.sqlcheck import quote_ident
+from brandlens.plugin.sqlcheck import quote_ident, quote_string
 
 MAX_FLAG_BITS = 62
 """Up to this many rule flags travel as the bits of one BIGINT per (user, brand, day)."""
@@ -544,9 +544,7 @@ def _days(value: int | str) -> str:
 
 
 def _literals(keys: list[str]) -> str:
-    from sqlglot import exp
-
-    return "[" + ", ".join(exp.Literal.string(k).sql(dialect="duckdb") for k in keys) + "]"
+    return "[" + ", ".join(quote_string(k) for k in keys) + "]"
 
 
 def stage_counts_sql(ladder: StageLadder, days_before: int | str = 0) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from brandlens.errors import PluginError
 
@@ -60,9 +61,49 @@ class CheckedSQL:
 @cache
 def quote_ident(name: str) -> str:
     """A DuckDB identifier, quoted through SQLGlot (never an f-string)."""
+    return _quoted("identifier", name)
+
+
+@cache
+def quote_string(text: str) -> str:
+    """A DuckDB string literal, quoted through SQLGlot (for constants a plugin declares)."""
+    return _quoted("string", text)
+
+
+_QUOTE_CHAR = {"identifier": '"', "string": "'"}
+
+
+def _quoted(kind: str, text: str) -> str:
+    """SQLGlot's quoting of ``text``, remembered in the cache folder with the query checks.
+
+    Importing SQLGlot and its DuckDB dialect costs about a tenth of a second, and a
+    command that only quotes names it has quoted before need not pay it. A remembered
+    form is used only when it reads back as exactly ``text``, so a damaged or edited
+    cache file can cost time but never change a query.
+    """
+    key = f"{kind}:{text}"
+    known = _passed().get(key)
+    if isinstance(known, str) and _reads_back(known, text, _QUOTE_CHAR[kind]):
+        return known
     from sqlglot import exp
 
-    return exp.to_identifier(name, quoted=True).sql(dialect="duckdb")
+    if kind == "identifier":
+        out = exp.to_identifier(text, quoted=True).sql(dialect="duckdb")
+    else:
+        out = exp.Literal.string(text).sql(dialect="duckdb")
+    _store(key, out)
+    return out
+
+
+def _reads_back(quoted: str, text: str, q: str) -> bool:
+    inner = quoted[1:-1]
+    return (
+        len(quoted) >= 2
+        and quoted[0] == q
+        and quoted[-1] == q
+        and q not in inner.replace(q + q, "")
+        and inner.replace(q + q, q) == text
+    )
 
 
 def check_query(sql: str, allowed_tables: Iterable[str], what: str) -> CheckedSQL:
@@ -75,7 +116,7 @@ def check_query(sql: str, allowed_tables: Iterable[str], what: str) -> CheckedSQ
     allowed = frozenset(allowed_tables)
     key = _memo_key(sql, allowed)
     known = _passed().get(key)
-    if known is not None:
+    if isinstance(known, dict):
         return CheckedSQL(
             tables=frozenset(known["tables"]),
             parameters=frozenset(known["parameters"]),
@@ -86,14 +127,13 @@ def check_query(sql: str, allowed_tables: Iterable[str], what: str) -> CheckedSQ
     return checked
 
 
-_PASSED: dict[str, dict] = {}
+_PASSED: dict[str, Any] = {}
 _LOADED: list[bool] = []
 
 
 def _memo_file() -> Path | None:
     import os
-
-    import sqlglot
+    from importlib.metadata import version
 
     from brandlens import __version__
 
@@ -101,7 +141,7 @@ def _memo_file() -> Path | None:
         return None
     from brandlens.data.store import cache_dir
 
-    return cache_dir() / f"sqlcheck-{__version__}-sqlglot{sqlglot.__version__}.json"
+    return cache_dir() / f"sqlcheck-{__version__}-sqlglot{version('sqlglot')}.json"
 
 
 def _memo_key(sql: str, allowed: frozenset[str]) -> str:
@@ -110,7 +150,7 @@ def _memo_key(sql: str, allowed: frozenset[str]) -> str:
     return hashlib.sha256(json.dumps([sql, sorted(allowed)]).encode()).hexdigest()
 
 
-def _passed() -> dict[str, dict]:
+def _passed() -> dict[str, Any]:
     if not _LOADED:
         _LOADED.append(True)
         path = _memo_file()
@@ -123,11 +163,18 @@ def _passed() -> dict[str, dict]:
 
 
 def _remember(key: str, checked: CheckedSQL) -> None:
-    _PASSED[key] = {
-        "tables": sorted(checked.tables),
-        "parameters": sorted(checked.parameters),
-        "columns": None if checked.output_columns is None else list(checked.output_columns),
-    }
+    _store(
+        key,
+        {
+            "tables": sorted(checked.tables),
+            "parameters": sorted(checked.parameters),
+            "columns": None if checked.output_columns is None else list(checked.output_columns),
+        },
+    )
+
+
+def _store(key: str, value: Any) -> None:
+    _PASSED[key] = value
     path = _memo_file()
     if path is None:
         return

@@ -1,0 +1,93 @@
+"""Start-up: what every command pays before its first query.
+
+SQLGlot's quoting is remembered in the cache folder, and the CLV models (NumPy) load
+only when a CLV indicator runs, so a command on data it has seen before imports
+neither. The remembered quoting must never change a query: it is SQLGlot's own output,
+and a form that does not read back as its name is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlglot import exp
+
+import brandlens
+from brandlens.plugin import sqlcheck
+
+
+def _sqlglot_ident(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql(dialect="duckdb")
+
+
+def _sqlglot_string(text: str) -> str:
+    return exp.Literal.string(text).sql(dialect="duckdb")
+
+
+@given(st.text(min_size=1, max_size=12))
+@settings(max_examples=200, deadline=None)
+def test_quoting_is_sqlglots(text: str) -> None:
+    assert sqlcheck.quote_ident(text) == _sqlglot_ident(text)
+    assert sqlcheck.quote_string(text) == _sqlglot_string(text)
+
+
+@given(st.text(alphabet="a\"'; -", min_size=1, max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_a_remembered_form_counts_only_if_it_reads_back(text: str) -> None:
+    """SQLGlot's form always reads back; a form for another text, or with a lone quote
+    inside, never does (so an edited cache file cannot smuggle SQL in)."""
+    assert sqlcheck._reads_back(_sqlglot_ident(text), text, '"')
+    assert sqlcheck._reads_back(_sqlglot_string(text), text, "'")
+    assert not sqlcheck._reads_back(_sqlglot_ident(text + "x"), text, '"')
+    assert not sqlcheck._reads_back(f'"{text}"; DROP TABLE t; --"', text, '"')
+    if '"' in text:  # SQLGlot doubles the quote; left single it would end the name
+        assert not sqlcheck._reads_back(f'"{text}"', text, '"')
+
+
+def test_an_edited_cache_entry_is_ignored(monkeypatch) -> None:
+    hostile = '"aipl" AS x; DROP TABLE events; --"'
+    monkeypatch.setitem(sqlcheck._passed(), "identifier:a_hostile_name", hostile)
+    monkeypatch.setitem(sqlcheck._passed(), "string:a_hostile_key", "'x' || 'y'")
+    sqlcheck.quote_ident.cache_clear()
+    sqlcheck.quote_string.cache_clear()
+    try:
+        assert sqlcheck.quote_ident("a_hostile_name") == '"a_hostile_name"'
+        assert sqlcheck.quote_string("a_hostile_key") == "'a_hostile_key'"
+        # the entries were replaced by SQLGlot's own quoting
+        assert sqlcheck._passed()["identifier:a_hostile_name"] == '"a_hostile_name"'
+    finally:
+        sqlcheck.quote_ident.cache_clear()
+        sqlcheck.quote_string.cache_clear()
+
+
+_PROBE = """
+import sys, brandlens
+result = brandlens.compute(sys.argv[1], methodologies=["fast"])
+assert not result.errors, result.errors
+print(sorted(m for m in ("sqlglot", "numpy", "scipy") if m in sys.modules))
+"""
+
+
+def _imports_of_a_compute(data: Path, cache: Path) -> list[str]:
+    env = {**os.environ, "BRANDLENS_CACHE_DIR": str(cache), "BRANDLENS_CACHE": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(data)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().replace("'", '"'))
+
+
+def test_a_repeated_compute_imports_neither_sqlglot_nor_numpy(tmp_path) -> None:
+    data = Path(brandlens.__file__).parent / "data" / "sample"
+    first = _imports_of_a_compute(data, tmp_path)
+    assert "sqlglot" in first  # validating and checking plugin SQL the first time
+    assert _imports_of_a_compute(data, tmp_path) == []
