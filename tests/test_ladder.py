@@ -324,7 +324,8 @@ def _run_ladder(con, ladder, params, codes):
 
 def test_type_masks_give_the_rows_bound_lists_give():
     """Every ladder shape (conditions, in-lists, all-of, any-of, later-day) on random logs;
-    flags as the bits of one integer give the rows one bool_or per flag gives."""
+    flags as the bits of one integer, and one-day rules as the bits of one bit_or per
+    snapshot, give the rows one bool_or per flag and one count per rule give."""
     import duckdb
     from hypothesis import given, settings
     from hypothesis import strategies as st
@@ -341,7 +342,10 @@ def test_type_masks_give_the_rows_bound_lists_give():
     row = st.tuples(
         st.sampled_from(["u1", "u2", "u3"]),
         st.sampled_from(["A", "B"]),
-        st.integers(0, 120),  # days before 2025-06-30
+        st.one_of(  # days before 2025-06-30, often on a window's edge (10 or 100 days
+            st.integers(0, 120),  # from a snapshot 0, 3 or 5 days back)
+            st.sampled_from([9, 10, 11, 12, 13, 14, 15, 16, 99, 100, 101, 104, 105, 106]),
+        ),
         st.sampled_from([*sorted(GROUPED.event_types() | LADDER.event_types()), "refund"]),
         st.sampled_from([None, 1, 4, 5]),
         st.sampled_from([None, "live", "short_video", "offline_store"]),

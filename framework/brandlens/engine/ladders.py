@@ -419,8 +419,16 @@ class StageLadder(BaseModel):
             for s_i, stage in enumerate(self.stages)
         ]
 
+        # A rule needing one day only asks whether a day exists: all such rules of a
+        # snapshot share one bit_or (bit i set = rule i holds) instead of a count each.
+        bits = {flag: 1 << i for i, flag in enumerate(flag_conditions)}
+        as_bits = len(bits) <= MAX_FLAG_BITS
+        exists = {i for i, (_, _, m) in enumerate(counted) if as_bits and binds[m] == 1}
+
         def condition(tree: tuple[str, Any], k: int) -> str:
             kind, arg = tree
+            if kind == "n" and arg in exists:
+                return f"(e{k} & {bits[counted[arg][0]]}) <> 0"
             if kind == "n":
                 return f"n{k}_{arg} >= ${counted[arg][2]}"
             if kind == "o":  # some day of the rule is later than some day of its prior
@@ -453,8 +461,7 @@ class StageLadder(BaseModel):
         # snapshot, its latest day (a<snapshot>_<rule>) and its prior's earliest day (p...).
         # A day's flags travel as the bits of one integer: one bit_or per (user, brand, day)
         # instead of a bool_or per flag (DREAM's day grouping at 10 M events: 0.84 -> 0.40 s).
-        bits = {flag: 1 << i for i, flag in enumerate(flag_conditions)}
-        if len(bits) <= MAX_FLAG_BITS:
+        if as_bits:
             mask = " | ".join(
                 f"(CASE WHEN {cond} THEN {bits[flag]} ELSE 0 END)"
                 for flag, cond in flag_conditions.items()
@@ -468,10 +475,25 @@ class StageLadder(BaseModel):
         for k in range(len(snapshots)):
             binds[f"l_snap_{k}"] = snapshots[k]
             day = f"(CAST($as_of AS DATE) - $l_snap_{k})"
+            by_window: dict[int, tuple[str, int]] = {}  # window -> (its bind, rules' bits)
+            for i in sorted(exists):
+                f, w, _ = counted[i]
+                bind, mask_w = by_window.get(binds[w], (w, 0))
+                by_window[binds[w]] = (bind, mask_w | bits[f])
+            if by_window:
+                in_window = " | ".join(
+                    f"(CASE WHEN local_date > {day} - ${bind} THEN {mask_w} ELSE 0 END)"
+                    for bind, mask_w in by_window.values()
+                )
+                counts.append(
+                    f"bit_or(CASE WHEN local_date <= {day} THEN _flags & ({in_window}) ELSE 0 END)"
+                    f" AS e{k}"
+                )
             counts += [
                 f"count(*) FILTER (WHERE {flag[f]} AND local_date <= {day} "
                 f"AND local_date > {day} - ${w}) AS n{k}_{i}"
                 for i, (f, w, _) in enumerate(counted)
+                if i not in exists
             ]
             for i, (f, w, prior, pw) in enumerate(ordered):
                 counts += [
@@ -523,7 +545,8 @@ staged AS (
 )
 SELECT * FROM staged WHERE stage IS NOT NULL
 """
-        return sql, binds
+        named = set(re.findall(r"\$([a-z_][a-z0-9_]*)", sql))  # rules folded into e<k>
+        return sql, {k: v for k, v in binds.items() if k in named}
 
 
 # ---- SQL for the indicators every ladder supports ----------------------------------------

@@ -278,58 +278,49 @@ WITH brands AS (
   SELECT
     days.user_id AS user_id,
     days.brand AS brand,
-    COUNTIF(
-      (
-        (
-          days._flags & 1
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 30 DAY)
-    ) AS n0_0,
-    COUNTIF(
-      (
-        (
-          days._flags & 2
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 60 DAY)
-    ) AS n0_1,
-    COUNTIF(
-      (
-        (
-          days._flags & 4
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 60 DAY)
-    ) AS n0_2,
-    COUNTIF(
-      (
-        (
-          days._flags & 8
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 60 DAY)
-    ) AS n0_3,
+    BIT_OR(
+      CASE
+        WHEN days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+        )
+        THEN days._flags & (
+          (
+            CASE
+              WHEN days.local_date > DATE_SUB((
+                CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+              ), INTERVAL 30 DAY)
+              THEN 1
+              ELSE 0
+            END
+          ) | (
+            CASE
+              WHEN days.local_date > DATE_SUB((
+                CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+              ), INTERVAL 60 DAY)
+              THEN 14
+              ELSE 0
+            END
+          ) | (
+            CASE
+              WHEN days.local_date > DATE_SUB((
+                CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+              ), INTERVAL 730 DAY)
+              THEN 192
+              ELSE 0
+            END
+          ) | (
+            CASE
+              WHEN days.local_date > DATE_SUB((
+                CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+              ), INTERVAL 365 DAY)
+              THEN 256
+              ELSE 0
+            END
+          )
+        )
+        ELSE 0
+      END
+    ) AS e0,
     COUNTIF(
       (
         (
@@ -356,45 +347,6 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ), INTERVAL 60 DAY)
     ) AS n0_5,
-    COUNTIF(
-      (
-        (
-          days._flags & 64
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 730 DAY)
-    ) AS n0_6,
-    COUNTIF(
-      (
-        (
-          days._flags & 128
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 730 DAY)
-    ) AS n0_7,
-    COUNTIF(
-      (
-        (
-          days._flags & 256
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 365 DAY)
-    ) AS n0_8,
     MAX(
       IF(
         (
@@ -429,58 +381,49 @@ WITH brands AS (
         NULL
       )
     ) AS p0_0,
-    COUNTIF(
-      (
-        (
-          days._flags & 1
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), INTERVAL 30 DAY)
-    ) AS n1_0,
-    COUNTIF(
-      (
-        (
-          days._flags & 2
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), INTERVAL 60 DAY)
-    ) AS n1_1,
-    COUNTIF(
-      (
-        (
-          days._flags & 4
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), INTERVAL 60 DAY)
-    ) AS n1_2,
-    COUNTIF(
-      (
-        (
-          days._flags & 8
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), INTERVAL 60 DAY)
-    ) AS n1_3,
+    BIT_OR(
+      CASE
+        WHEN days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
+        )
+        THEN days._flags & (
+          (
+            CASE
+              WHEN days.local_date > DATE_SUB((
+                CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+              ), INTERVAL 30 DAY)
+              THEN 1
+              ELSE 0
+            END
+          ) | (
+            CASE
+              WHEN days.local_date > DATE_SUB((
+                CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+              ), INTERVAL 60 DAY)
+              THEN 14
+              ELSE 0
+            END
+          ) | (
+            CASE
+              WHEN days.local_date > DATE_SUB((
+                CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+              ), INTERVAL 730 DAY)
+              THEN 192
+              ELSE 0
+            END
+          ) | (
+            CASE
+              WHEN days.local_date > DATE_SUB((
+                CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+              ), INTERVAL 365 DAY)
+              THEN 256
+              ELSE 0
+            END
+          )
+        )
+        ELSE 0
+      END
+    ) AS e1,
     COUNTIF(
       (
         (
@@ -507,45 +450,6 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ), INTERVAL 60 DAY)
     ) AS n1_5,
-    COUNTIF(
-      (
-        (
-          days._flags & 64
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), INTERVAL 730 DAY)
-    ) AS n1_6,
-    COUNTIF(
-      (
-        (
-          days._flags & 128
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), INTERVAL 730 DAY)
-    ) AS n1_7,
-    COUNTIF(
-      (
-        (
-          days._flags & 256
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), INTERVAL 365 DAY)
-    ) AS n1_8,
     MAX(
       IF(
         (
@@ -592,36 +496,64 @@ WITH brands AS (
     counted.brand AS brand,
     CASE
       WHEN (
-        counted.n0_7 >= 1
+        (
+          counted.e0 & 128
+        ) <> 0
         AND (
-          counted.n0_8 >= 1 OR COALESCE(counted.a0_0 > counted.p0_0, FALSE)
+          (
+            counted.e0 & 256
+          ) <> 0 OR COALESCE(counted.a0_0 > counted.p0_0, FALSE)
         )
       )
       THEN 'Retain'
-      WHEN counted.n0_6 >= 1
+      WHEN (
+        counted.e0 & 64
+      ) <> 0
       THEN 'Purchase'
-      WHEN counted.n0_3 >= 1 OR counted.n0_4 >= 3 OR counted.n0_5 >= 2
+      WHEN (
+        counted.e0 & 8
+      ) <> 0 OR counted.n0_4 >= 3 OR counted.n0_5 >= 2
       THEN 'Consider'
-      WHEN counted.n0_1 >= 1 OR counted.n0_2 >= 1
+      WHEN (
+        counted.e0 & 2
+      ) <> 0 OR (
+        counted.e0 & 4
+      ) <> 0
       THEN 'Appeal'
-      WHEN counted.n0_0 >= 1
+      WHEN (
+        counted.e0 & 1
+      ) <> 0
       THEN 'Aware'
     END AS stage,
     CAST(CASE
       WHEN (
-        counted.n0_7 >= 1
+        (
+          counted.e0 & 128
+        ) <> 0
         AND (
-          counted.n0_8 >= 1 OR COALESCE(counted.a0_0 > counted.p0_0, FALSE)
+          (
+            counted.e0 & 256
+          ) <> 0 OR COALESCE(counted.a0_0 > counted.p0_0, FALSE)
         )
       )
       THEN 5
-      WHEN counted.n0_6 >= 1
+      WHEN (
+        counted.e0 & 64
+      ) <> 0
       THEN 4
-      WHEN counted.n0_3 >= 1 OR counted.n0_4 >= 3 OR counted.n0_5 >= 2
+      WHEN (
+        counted.e0 & 8
+      ) <> 0 OR counted.n0_4 >= 3 OR counted.n0_5 >= 2
       THEN 3
-      WHEN counted.n0_1 >= 1 OR counted.n0_2 >= 1
+      WHEN (
+        counted.e0 & 2
+      ) <> 0 OR (
+        counted.e0 & 4
+      ) <> 0
       THEN 2
-      WHEN counted.n0_0 >= 1
+      WHEN (
+        counted.e0 & 1
+      ) <> 0
       THEN 1
     END AS INT64) AS stage_rank
   FROM dream_mind__counted AS counted
@@ -633,36 +565,64 @@ WITH brands AS (
     counted.brand AS brand,
     CASE
       WHEN (
-        counted.n1_7 >= 1
+        (
+          counted.e1 & 128
+        ) <> 0
         AND (
-          counted.n1_8 >= 1 OR COALESCE(counted.a1_0 > counted.p1_0, FALSE)
+          (
+            counted.e1 & 256
+          ) <> 0 OR COALESCE(counted.a1_0 > counted.p1_0, FALSE)
         )
       )
       THEN 'Retain'
-      WHEN counted.n1_6 >= 1
+      WHEN (
+        counted.e1 & 64
+      ) <> 0
       THEN 'Purchase'
-      WHEN counted.n1_3 >= 1 OR counted.n1_4 >= 3 OR counted.n1_5 >= 2
+      WHEN (
+        counted.e1 & 8
+      ) <> 0 OR counted.n1_4 >= 3 OR counted.n1_5 >= 2
       THEN 'Consider'
-      WHEN counted.n1_1 >= 1 OR counted.n1_2 >= 1
+      WHEN (
+        counted.e1 & 2
+      ) <> 0 OR (
+        counted.e1 & 4
+      ) <> 0
       THEN 'Appeal'
-      WHEN counted.n1_0 >= 1
+      WHEN (
+        counted.e1 & 1
+      ) <> 0
       THEN 'Aware'
     END AS stage,
     CAST(CASE
       WHEN (
-        counted.n1_7 >= 1
+        (
+          counted.e1 & 128
+        ) <> 0
         AND (
-          counted.n1_8 >= 1 OR COALESCE(counted.a1_0 > counted.p1_0, FALSE)
+          (
+            counted.e1 & 256
+          ) <> 0 OR COALESCE(counted.a1_0 > counted.p1_0, FALSE)
         )
       )
       THEN 5
-      WHEN counted.n1_6 >= 1
+      WHEN (
+        counted.e1 & 64
+      ) <> 0
       THEN 4
-      WHEN counted.n1_3 >= 1 OR counted.n1_4 >= 3 OR counted.n1_5 >= 2
+      WHEN (
+        counted.e1 & 8
+      ) <> 0 OR counted.n1_4 >= 3 OR counted.n1_5 >= 2
       THEN 3
-      WHEN counted.n1_1 >= 1 OR counted.n1_2 >= 1
+      WHEN (
+        counted.e1 & 2
+      ) <> 0 OR (
+        counted.e1 & 4
+      ) <> 0
       THEN 2
-      WHEN counted.n1_0 >= 1
+      WHEN (
+        counted.e1 & 1
+      ) <> 0
       THEN 1
     END AS INT64) AS stage_rank
   FROM dream_mind__counted AS counted

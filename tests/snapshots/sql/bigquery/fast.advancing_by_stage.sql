@@ -213,58 +213,41 @@ WITH brands AS (
   SELECT
     days.user_id AS user_id,
     days.brand AS brand,
-    COUNTIF(
-      (
-        (
-          days._flags & 1
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 15 DAY)
-    ) AS n0_0,
-    COUNTIF(
-      (
-        (
-          days._flags & 2
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 15 DAY)
-    ) AS n0_1,
-    COUNTIF(
-      (
-        (
-          days._flags & 4
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 15 DAY)
-    ) AS n0_2,
-    COUNTIF(
-      (
-        (
-          days._flags & 8
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 15 DAY)
-    ) AS n0_3,
+    BIT_OR(
+      CASE
+        WHEN days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+        )
+        THEN days._flags & (
+          (
+            CASE
+              WHEN days.local_date > DATE_SUB((
+                CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+              ), INTERVAL 15 DAY)
+              THEN 15
+              ELSE 0
+            END
+          ) | (
+            CASE
+              WHEN days.local_date > DATE_SUB((
+                CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+              ), INTERVAL 912 DAY)
+              THEN 32
+              ELSE 0
+            END
+          ) | (
+            CASE
+              WHEN days.local_date > DATE_SUB((
+                CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+              ), INTERVAL 365 DAY)
+              THEN 384
+              ELSE 0
+            END
+          )
+        )
+        ELSE 0
+      END
+    ) AS e0,
     COUNTIF(
       (
         (
@@ -281,19 +264,6 @@ WITH brands AS (
     COUNTIF(
       (
         (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 912 DAY)
-    ) AS n0_5,
-    COUNTIF(
-      (
-        (
           days._flags & 64
         ) <> 0
       )
@@ -304,84 +274,41 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ), INTERVAL 365 DAY)
     ) AS n0_6,
-    COUNTIF(
-      (
-        (
-          days._flags & 128
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 365 DAY)
-    ) AS n0_7,
-    COUNTIF(
-      (
-        (
-          days._flags & 256
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 365 DAY)
-    ) AS n0_8,
-    COUNTIF(
-      (
-        (
-          days._flags & 1
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ), INTERVAL 15 DAY)
-    ) AS n1_0,
-    COUNTIF(
-      (
-        (
-          days._flags & 2
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ), INTERVAL 15 DAY)
-    ) AS n1_1,
-    COUNTIF(
-      (
-        (
-          days._flags & 4
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ), INTERVAL 15 DAY)
-    ) AS n1_2,
-    COUNTIF(
-      (
-        (
-          days._flags & 8
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ), INTERVAL 15 DAY)
-    ) AS n1_3,
+    BIT_OR(
+      CASE
+        WHEN days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
+        )
+        THEN days._flags & (
+          (
+            CASE
+              WHEN days.local_date > DATE_SUB((
+                CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+              ), INTERVAL 15 DAY)
+              THEN 15
+              ELSE 0
+            END
+          ) | (
+            CASE
+              WHEN days.local_date > DATE_SUB((
+                CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+              ), INTERVAL 912 DAY)
+              THEN 32
+              ELSE 0
+            END
+          ) | (
+            CASE
+              WHEN days.local_date > DATE_SUB((
+                CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+              ), INTERVAL 365 DAY)
+              THEN 384
+              ELSE 0
+            END
+          )
+        )
+        ELSE 0
+      END
+    ) AS e1,
     COUNTIF(
       (
         (
@@ -398,19 +325,6 @@ WITH brands AS (
     COUNTIF(
       (
         (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ), INTERVAL 912 DAY)
-    ) AS n1_5,
-    COUNTIF(
-      (
-        (
           days._flags & 64
         ) <> 0
       )
@@ -420,33 +334,7 @@ WITH brands AS (
       AND days.local_date > DATE_SUB((
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
       ), INTERVAL 365 DAY)
-    ) AS n1_6,
-    COUNTIF(
-      (
-        (
-          days._flags & 128
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ), INTERVAL 365 DAY)
-    ) AS n1_7,
-    COUNTIF(
-      (
-        (
-          days._flags & 256
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ), INTERVAL 365 DAY)
-    ) AS n1_8
+    ) AS n1_6
   FROM aipl__days AS days
   GROUP BY
     days.user_id,
@@ -458,23 +346,57 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n0_6 >= 2 OR counted.n0_7 >= 1 OR counted.n0_8 >= 1
+      WHEN counted.n0_6 >= 2 OR (
+        counted.e0 & 128
+      ) <> 0 OR (
+        counted.e0 & 256
+      ) <> 0
       THEN 'L'
-      WHEN counted.n0_5 >= 1
+      WHEN (
+        counted.e0 & 32
+      ) <> 0
       THEN 'P'
-      WHEN counted.n0_1 >= 1 OR counted.n0_2 >= 1 OR counted.n0_3 >= 1 OR counted.n0_4 >= 2
+      WHEN (
+        counted.e0 & 2
+      ) <> 0
+      OR (
+        counted.e0 & 4
+      ) <> 0
+      OR (
+        counted.e0 & 8
+      ) <> 0
+      OR counted.n0_4 >= 2
       THEN 'I'
-      WHEN counted.n0_0 >= 1
+      WHEN (
+        counted.e0 & 1
+      ) <> 0
       THEN 'A'
     END AS stage,
     CAST(CASE
-      WHEN counted.n0_6 >= 2 OR counted.n0_7 >= 1 OR counted.n0_8 >= 1
+      WHEN counted.n0_6 >= 2 OR (
+        counted.e0 & 128
+      ) <> 0 OR (
+        counted.e0 & 256
+      ) <> 0
       THEN 4
-      WHEN counted.n0_5 >= 1
+      WHEN (
+        counted.e0 & 32
+      ) <> 0
       THEN 3
-      WHEN counted.n0_1 >= 1 OR counted.n0_2 >= 1 OR counted.n0_3 >= 1 OR counted.n0_4 >= 2
+      WHEN (
+        counted.e0 & 2
+      ) <> 0
+      OR (
+        counted.e0 & 4
+      ) <> 0
+      OR (
+        counted.e0 & 8
+      ) <> 0
+      OR counted.n0_4 >= 2
       THEN 2
-      WHEN counted.n0_0 >= 1
+      WHEN (
+        counted.e0 & 1
+      ) <> 0
       THEN 1
     END AS INT64) AS stage_rank
   FROM aipl__counted AS counted
@@ -485,23 +407,57 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n1_6 >= 2 OR counted.n1_7 >= 1 OR counted.n1_8 >= 1
+      WHEN counted.n1_6 >= 2 OR (
+        counted.e1 & 128
+      ) <> 0 OR (
+        counted.e1 & 256
+      ) <> 0
       THEN 'L'
-      WHEN counted.n1_5 >= 1
+      WHEN (
+        counted.e1 & 32
+      ) <> 0
       THEN 'P'
-      WHEN counted.n1_1 >= 1 OR counted.n1_2 >= 1 OR counted.n1_3 >= 1 OR counted.n1_4 >= 2
+      WHEN (
+        counted.e1 & 2
+      ) <> 0
+      OR (
+        counted.e1 & 4
+      ) <> 0
+      OR (
+        counted.e1 & 8
+      ) <> 0
+      OR counted.n1_4 >= 2
       THEN 'I'
-      WHEN counted.n1_0 >= 1
+      WHEN (
+        counted.e1 & 1
+      ) <> 0
       THEN 'A'
     END AS stage,
     CAST(CASE
-      WHEN counted.n1_6 >= 2 OR counted.n1_7 >= 1 OR counted.n1_8 >= 1
+      WHEN counted.n1_6 >= 2 OR (
+        counted.e1 & 128
+      ) <> 0 OR (
+        counted.e1 & 256
+      ) <> 0
       THEN 4
-      WHEN counted.n1_5 >= 1
+      WHEN (
+        counted.e1 & 32
+      ) <> 0
       THEN 3
-      WHEN counted.n1_1 >= 1 OR counted.n1_2 >= 1 OR counted.n1_3 >= 1 OR counted.n1_4 >= 2
+      WHEN (
+        counted.e1 & 2
+      ) <> 0
+      OR (
+        counted.e1 & 4
+      ) <> 0
+      OR (
+        counted.e1 & 8
+      ) <> 0
+      OR counted.n1_4 >= 2
       THEN 2
-      WHEN counted.n1_0 >= 1
+      WHEN (
+        counted.e1 & 1
+      ) <> 0
       THEN 1
     END AS INT64) AS stage_rank
   FROM aipl__counted AS counted

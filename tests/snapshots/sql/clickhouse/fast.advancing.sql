@@ -131,54 +131,41 @@ WITH brands AS (
   SELECT
     days.user_id AS user_id,
     days.brand AS brand,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 1
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      ) - 15) AS n0_0,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 2
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      ) - 15) AS n0_1,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 4
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      ) - 15) AS n0_2,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 8
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      ) - 15) AS n0_3,
+    groupBitOr(
+      CASE
+        WHEN days.local_date <= (
+          CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+        )
+        THEN days._flags & (
+          (
+            CASE
+              WHEN days.local_date > (
+                CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+              ) - 15
+              THEN 15
+              ELSE 0
+            END
+          ) | (
+            CASE
+              WHEN days.local_date > (
+                CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+              ) - 912
+              THEN 32
+              ELSE 0
+            END
+          ) | (
+            CASE
+              WHEN days.local_date > (
+                CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+              ) - 365
+              THEN 384
+              ELSE 0
+            END
+          )
+        )
+        ELSE 0
+      END
+    ) AS e0,
     COUNT(*) FILTER(WHERE
       (
         (
@@ -194,18 +181,6 @@ WITH brands AS (
     COUNT(*) FILTER(WHERE
       (
         (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      ) - 912) AS n0_5,
-    COUNT(*) FILTER(WHERE
-      (
-        (
           days._flags & 64
         ) <> 0
       )
@@ -215,78 +190,41 @@ WITH brands AS (
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 365) AS n0_6,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 128
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      ) - 365) AS n0_7,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 256
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      ) - 365) AS n0_8,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 1
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      ) - 15) AS n1_0,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 2
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      ) - 15) AS n1_1,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 4
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      ) - 15) AS n1_2,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 8
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      ) - 15) AS n1_3,
+    groupBitOr(
+      CASE
+        WHEN days.local_date <= (
+          CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
+        )
+        THEN days._flags & (
+          (
+            CASE
+              WHEN days.local_date > (
+                CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
+              ) - 15
+              THEN 15
+              ELSE 0
+            END
+          ) | (
+            CASE
+              WHEN days.local_date > (
+                CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
+              ) - 912
+              THEN 32
+              ELSE 0
+            END
+          ) | (
+            CASE
+              WHEN days.local_date > (
+                CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
+              ) - 365
+              THEN 384
+              ELSE 0
+            END
+          )
+        )
+        ELSE 0
+      END
+    ) AS e1,
     COUNT(*) FILTER(WHERE
       (
         (
@@ -302,18 +240,6 @@ WITH brands AS (
     COUNT(*) FILTER(WHERE
       (
         (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      ) - 912) AS n1_5,
-    COUNT(*) FILTER(WHERE
-      (
-        (
           days._flags & 64
         ) <> 0
       )
@@ -322,31 +248,7 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      ) - 365) AS n1_6,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 128
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      ) - 365) AS n1_7,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 256
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      ) - 365) AS n1_8
+      ) - 365) AS n1_6
   FROM aipl__days AS days
   GROUP BY
     days.user_id,
@@ -358,23 +260,57 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n0_6 >= 2 OR counted.n0_7 >= 1 OR counted.n0_8 >= 1
+      WHEN counted.n0_6 >= 2 OR (
+        counted.e0 & 128
+      ) <> 0 OR (
+        counted.e0 & 256
+      ) <> 0
       THEN 'L'
-      WHEN counted.n0_5 >= 1
+      WHEN (
+        counted.e0 & 32
+      ) <> 0
       THEN 'P'
-      WHEN counted.n0_1 >= 1 OR counted.n0_2 >= 1 OR counted.n0_3 >= 1 OR counted.n0_4 >= 2
+      WHEN (
+        counted.e0 & 2
+      ) <> 0
+      OR (
+        counted.e0 & 4
+      ) <> 0
+      OR (
+        counted.e0 & 8
+      ) <> 0
+      OR counted.n0_4 >= 2
       THEN 'I'
-      WHEN counted.n0_0 >= 1
+      WHEN (
+        counted.e0 & 1
+      ) <> 0
       THEN 'A'
     END AS stage,
     CAST(CASE
-      WHEN counted.n0_6 >= 2 OR counted.n0_7 >= 1 OR counted.n0_8 >= 1
+      WHEN counted.n0_6 >= 2 OR (
+        counted.e0 & 128
+      ) <> 0 OR (
+        counted.e0 & 256
+      ) <> 0
       THEN 4
-      WHEN counted.n0_5 >= 1
+      WHEN (
+        counted.e0 & 32
+      ) <> 0
       THEN 3
-      WHEN counted.n0_1 >= 1 OR counted.n0_2 >= 1 OR counted.n0_3 >= 1 OR counted.n0_4 >= 2
+      WHEN (
+        counted.e0 & 2
+      ) <> 0
+      OR (
+        counted.e0 & 4
+      ) <> 0
+      OR (
+        counted.e0 & 8
+      ) <> 0
+      OR counted.n0_4 >= 2
       THEN 2
-      WHEN counted.n0_0 >= 1
+      WHEN (
+        counted.e0 & 1
+      ) <> 0
       THEN 1
     END AS Nullable(Int32)) AS stage_rank
   FROM aipl__counted AS counted
@@ -385,23 +321,57 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n1_6 >= 2 OR counted.n1_7 >= 1 OR counted.n1_8 >= 1
+      WHEN counted.n1_6 >= 2 OR (
+        counted.e1 & 128
+      ) <> 0 OR (
+        counted.e1 & 256
+      ) <> 0
       THEN 'L'
-      WHEN counted.n1_5 >= 1
+      WHEN (
+        counted.e1 & 32
+      ) <> 0
       THEN 'P'
-      WHEN counted.n1_1 >= 1 OR counted.n1_2 >= 1 OR counted.n1_3 >= 1 OR counted.n1_4 >= 2
+      WHEN (
+        counted.e1 & 2
+      ) <> 0
+      OR (
+        counted.e1 & 4
+      ) <> 0
+      OR (
+        counted.e1 & 8
+      ) <> 0
+      OR counted.n1_4 >= 2
       THEN 'I'
-      WHEN counted.n1_0 >= 1
+      WHEN (
+        counted.e1 & 1
+      ) <> 0
       THEN 'A'
     END AS stage,
     CAST(CASE
-      WHEN counted.n1_6 >= 2 OR counted.n1_7 >= 1 OR counted.n1_8 >= 1
+      WHEN counted.n1_6 >= 2 OR (
+        counted.e1 & 128
+      ) <> 0 OR (
+        counted.e1 & 256
+      ) <> 0
       THEN 4
-      WHEN counted.n1_5 >= 1
+      WHEN (
+        counted.e1 & 32
+      ) <> 0
       THEN 3
-      WHEN counted.n1_1 >= 1 OR counted.n1_2 >= 1 OR counted.n1_3 >= 1 OR counted.n1_4 >= 2
+      WHEN (
+        counted.e1 & 2
+      ) <> 0
+      OR (
+        counted.e1 & 4
+      ) <> 0
+      OR (
+        counted.e1 & 8
+      ) <> 0
+      OR counted.n1_4 >= 2
       THEN 2
-      WHEN counted.n1_0 >= 1
+      WHEN (
+        counted.e1 & 1
+      ) <> 0
       THEN 1
     END AS Nullable(Int32)) AS stage_rank
   FROM aipl__counted AS counted

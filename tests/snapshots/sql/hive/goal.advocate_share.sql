@@ -115,42 +115,33 @@ WITH brands AS (
   SELECT
     days.user_id AS user_id,
     days.brand AS brand,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 1
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), -15)) AS n0_0,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 2
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), -15)) AS n0_1,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 4
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), -15)) AS n0_2,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN days.local_date <= (
+          DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+        )
+        THEN days._flags & (
+          (
+            CASE
+              WHEN days.local_date > DATE_ADD((
+                CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+              ), -15)
+              THEN 7
+              ELSE 0
+            END
+          ) | (
+            CASE
+              WHEN days.local_date > DATE_ADD((
+                CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+              ), -365)
+              THEN 208
+              ELSE 0
+            END
+          )
+        )
+        ELSE 0
+      END
+    ) AS e0,
     COUNT(*) FILTER(WHERE
       (
         (
@@ -166,18 +157,6 @@ WITH brands AS (
     COUNT(*) FILTER(WHERE
       (
         (
-          days._flags & 16
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), -365)) AS n0_4,
-    COUNT(*) FILTER(WHERE
-      (
-        (
           days._flags & 32
         ) <> 0
       )
@@ -187,66 +166,33 @@ WITH brands AS (
       AND days.local_date > DATE_ADD((
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ), -365)) AS n0_5,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 64
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), -365)) AS n0_6,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 128
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), -365)) AS n0_7,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 1
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), -15)) AS n1_0,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 2
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), -15)) AS n1_1,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 4
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), -15)) AS n1_2,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN days.local_date <= (
+          DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+        )
+        THEN days._flags & (
+          (
+            CASE
+              WHEN days.local_date > DATE_ADD((
+                CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+              ), -15)
+              THEN 7
+              ELSE 0
+            END
+          ) | (
+            CASE
+              WHEN days.local_date > DATE_ADD((
+                CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+              ), -365)
+              THEN 208
+              ELSE 0
+            END
+          )
+        )
+        ELSE 0
+      END
+    ) AS e1,
     COUNT(*) FILTER(WHERE
       (
         (
@@ -262,18 +208,6 @@ WITH brands AS (
     COUNT(*) FILTER(WHERE
       (
         (
-          days._flags & 16
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), -365)) AS n1_4,
-    COUNT(*) FILTER(WHERE
-      (
-        (
           days._flags & 32
         ) <> 0
       )
@@ -282,31 +216,7 @@ WITH brands AS (
       )
       AND days.local_date > DATE_ADD((
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), -365)) AS n1_5,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 64
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), -365)) AS n1_6,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 128
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), -365)) AS n1_7
+      ), -365)) AS n1_5
   FROM four_a__days AS days
   GROUP BY
     days.user_id,
@@ -318,23 +228,47 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n0_5 >= 2 OR counted.n0_6 >= 1 OR counted.n0_7 >= 1
+      WHEN counted.n0_5 >= 2 OR (
+        counted.e0 & 64
+      ) <> 0 OR (
+        counted.e0 & 128
+      ) <> 0
       THEN 'A4'
-      WHEN counted.n0_4 >= 1
+      WHEN (
+        counted.e0 & 16
+      ) <> 0
       THEN 'A3'
-      WHEN counted.n0_1 >= 1 OR counted.n0_2 >= 1 OR counted.n0_3 >= 2
+      WHEN (
+        counted.e0 & 2
+      ) <> 0 OR (
+        counted.e0 & 4
+      ) <> 0 OR counted.n0_3 >= 2
       THEN 'A2'
-      WHEN counted.n0_0 >= 1
+      WHEN (
+        counted.e0 & 1
+      ) <> 0
       THEN 'A1'
     END AS stage,
     CAST(CASE
-      WHEN counted.n0_5 >= 2 OR counted.n0_6 >= 1 OR counted.n0_7 >= 1
+      WHEN counted.n0_5 >= 2 OR (
+        counted.e0 & 64
+      ) <> 0 OR (
+        counted.e0 & 128
+      ) <> 0
       THEN 4
-      WHEN counted.n0_4 >= 1
+      WHEN (
+        counted.e0 & 16
+      ) <> 0
       THEN 3
-      WHEN counted.n0_1 >= 1 OR counted.n0_2 >= 1 OR counted.n0_3 >= 2
+      WHEN (
+        counted.e0 & 2
+      ) <> 0 OR (
+        counted.e0 & 4
+      ) <> 0 OR counted.n0_3 >= 2
       THEN 2
-      WHEN counted.n0_0 >= 1
+      WHEN (
+        counted.e0 & 1
+      ) <> 0
       THEN 1
     END AS INT) AS stage_rank
   FROM four_a__counted AS counted
@@ -345,23 +279,47 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n1_5 >= 2 OR counted.n1_6 >= 1 OR counted.n1_7 >= 1
+      WHEN counted.n1_5 >= 2 OR (
+        counted.e1 & 64
+      ) <> 0 OR (
+        counted.e1 & 128
+      ) <> 0
       THEN 'A4'
-      WHEN counted.n1_4 >= 1
+      WHEN (
+        counted.e1 & 16
+      ) <> 0
       THEN 'A3'
-      WHEN counted.n1_1 >= 1 OR counted.n1_2 >= 1 OR counted.n1_3 >= 2
+      WHEN (
+        counted.e1 & 2
+      ) <> 0 OR (
+        counted.e1 & 4
+      ) <> 0 OR counted.n1_3 >= 2
       THEN 'A2'
-      WHEN counted.n1_0 >= 1
+      WHEN (
+        counted.e1 & 1
+      ) <> 0
       THEN 'A1'
     END AS stage,
     CAST(CASE
-      WHEN counted.n1_5 >= 2 OR counted.n1_6 >= 1 OR counted.n1_7 >= 1
+      WHEN counted.n1_5 >= 2 OR (
+        counted.e1 & 64
+      ) <> 0 OR (
+        counted.e1 & 128
+      ) <> 0
       THEN 4
-      WHEN counted.n1_4 >= 1
+      WHEN (
+        counted.e1 & 16
+      ) <> 0
       THEN 3
-      WHEN counted.n1_1 >= 1 OR counted.n1_2 >= 1 OR counted.n1_3 >= 2
+      WHEN (
+        counted.e1 & 2
+      ) <> 0 OR (
+        counted.e1 & 4
+      ) <> 0 OR counted.n1_3 >= 2
       THEN 2
-      WHEN counted.n1_0 >= 1
+      WHEN (
+        counted.e1 & 1
+      ) <> 0
       THEN 1
     END AS INT) AS stage_rank
   FROM four_a__counted AS counted

@@ -157,54 +157,61 @@ WITH brands AS (
   SELECT
     days.user_id AS user_id,
     days.brand AS brand,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 1)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 30 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_0,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 2)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 60 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_1,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 4)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 60 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_2,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 8)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 60 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_3,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN days.local_date <= (
+          DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+        )
+        THEN BITWISE_AND(
+          days._flags,
+          (
+            BITWISE_OR(
+              BITWISE_OR(
+                BITWISE_OR(
+                  (
+                    CASE
+                      WHEN days.local_date > DATE_ADD('DAY', 30 * -1, (
+                        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+                      ))
+                      THEN 1
+                      ELSE 0
+                    END
+                  ),
+                  (
+                    CASE
+                      WHEN days.local_date > DATE_ADD('DAY', 60 * -1, (
+                        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+                      ))
+                      THEN 14
+                      ELSE 0
+                    END
+                  )
+                ),
+                (
+                  CASE
+                    WHEN days.local_date > DATE_ADD('DAY', 730 * -1, (
+                      CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+                    ))
+                    THEN 192
+                    ELSE 0
+                  END
+                )
+              ),
+              (
+                CASE
+                  WHEN days.local_date > DATE_ADD('DAY', 365 * -1, (
+                    CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+                  ))
+                  THEN 256
+                  ELSE 0
+                END
+              )
+            )
+          )
+        )
+        ELSE 0
+      END
+    ) AS e0,
     COUNT(*) FILTER(WHERE
       (
         (
@@ -229,42 +236,6 @@ WITH brands AS (
       AND days.local_date > DATE_ADD('DAY', 60 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_5,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 64)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 730 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_6,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 128)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 730 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_7,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 256)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 365 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_8,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -289,54 +260,61 @@ WITH brands AS (
       AND days.local_date > DATE_ADD('DAY', 730 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS p0_0,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 1)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 30 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ))) AS n1_0,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 2)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 60 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ))) AS n1_1,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 4)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 60 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ))) AS n1_2,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 8)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 60 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ))) AS n1_3,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN days.local_date <= (
+          DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+        )
+        THEN BITWISE_AND(
+          days._flags,
+          (
+            BITWISE_OR(
+              BITWISE_OR(
+                BITWISE_OR(
+                  (
+                    CASE
+                      WHEN days.local_date > DATE_ADD('DAY', 30 * -1, (
+                        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+                      ))
+                      THEN 1
+                      ELSE 0
+                    END
+                  ),
+                  (
+                    CASE
+                      WHEN days.local_date > DATE_ADD('DAY', 60 * -1, (
+                        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+                      ))
+                      THEN 14
+                      ELSE 0
+                    END
+                  )
+                ),
+                (
+                  CASE
+                    WHEN days.local_date > DATE_ADD('DAY', 730 * -1, (
+                      CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+                    ))
+                    THEN 192
+                    ELSE 0
+                  END
+                )
+              ),
+              (
+                CASE
+                  WHEN days.local_date > DATE_ADD('DAY', 365 * -1, (
+                    CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+                  ))
+                  THEN 256
+                  ELSE 0
+                END
+              )
+            )
+          )
+        )
+        ELSE 0
+      END
+    ) AS e1,
     COUNT(*) FILTER(WHERE
       (
         (
@@ -361,42 +339,6 @@ WITH brands AS (
       AND days.local_date > DATE_ADD('DAY', 60 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS n1_5,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 64)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 730 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ))) AS n1_6,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 128)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 730 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ))) AS n1_7,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 256)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 365 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ))) AS n1_8,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -433,36 +375,66 @@ WITH brands AS (
     counted.brand AS brand,
     CASE
       WHEN (
-        counted.n0_7 >= 1
+        (
+          BITWISE_AND(counted.e0, 128)
+        ) <> 0
         AND (
-          counted.n0_8 >= 1 OR COALESCE(counted.a0_0 > counted.p0_0, FALSE)
+          (
+            BITWISE_AND(counted.e0, 256)
+          ) <> 0
+          OR COALESCE(counted.a0_0 > counted.p0_0, FALSE)
         )
       )
       THEN 'Retain'
-      WHEN counted.n0_6 >= 1
+      WHEN (
+        BITWISE_AND(counted.e0, 64)
+      ) <> 0
       THEN 'Purchase'
-      WHEN counted.n0_3 >= 1 OR counted.n0_4 >= 3 OR counted.n0_5 >= 2
+      WHEN (
+        BITWISE_AND(counted.e0, 8)
+      ) <> 0 OR counted.n0_4 >= 3 OR counted.n0_5 >= 2
       THEN 'Consider'
-      WHEN counted.n0_1 >= 1 OR counted.n0_2 >= 1
+      WHEN (
+        BITWISE_AND(counted.e0, 2)
+      ) <> 0 OR (
+        BITWISE_AND(counted.e0, 4)
+      ) <> 0
       THEN 'Appeal'
-      WHEN counted.n0_0 >= 1
+      WHEN (
+        BITWISE_AND(counted.e0, 1)
+      ) <> 0
       THEN 'Aware'
     END AS stage,
     CAST(CASE
       WHEN (
-        counted.n0_7 >= 1
+        (
+          BITWISE_AND(counted.e0, 128)
+        ) <> 0
         AND (
-          counted.n0_8 >= 1 OR COALESCE(counted.a0_0 > counted.p0_0, FALSE)
+          (
+            BITWISE_AND(counted.e0, 256)
+          ) <> 0
+          OR COALESCE(counted.a0_0 > counted.p0_0, FALSE)
         )
       )
       THEN 5
-      WHEN counted.n0_6 >= 1
+      WHEN (
+        BITWISE_AND(counted.e0, 64)
+      ) <> 0
       THEN 4
-      WHEN counted.n0_3 >= 1 OR counted.n0_4 >= 3 OR counted.n0_5 >= 2
+      WHEN (
+        BITWISE_AND(counted.e0, 8)
+      ) <> 0 OR counted.n0_4 >= 3 OR counted.n0_5 >= 2
       THEN 3
-      WHEN counted.n0_1 >= 1 OR counted.n0_2 >= 1
+      WHEN (
+        BITWISE_AND(counted.e0, 2)
+      ) <> 0 OR (
+        BITWISE_AND(counted.e0, 4)
+      ) <> 0
       THEN 2
-      WHEN counted.n0_0 >= 1
+      WHEN (
+        BITWISE_AND(counted.e0, 1)
+      ) <> 0
       THEN 1
     END AS INTEGER) AS stage_rank
   FROM dream_mind__counted AS counted
@@ -474,36 +446,66 @@ WITH brands AS (
     counted.brand AS brand,
     CASE
       WHEN (
-        counted.n1_7 >= 1
+        (
+          BITWISE_AND(counted.e1, 128)
+        ) <> 0
         AND (
-          counted.n1_8 >= 1 OR COALESCE(counted.a1_0 > counted.p1_0, FALSE)
+          (
+            BITWISE_AND(counted.e1, 256)
+          ) <> 0
+          OR COALESCE(counted.a1_0 > counted.p1_0, FALSE)
         )
       )
       THEN 'Retain'
-      WHEN counted.n1_6 >= 1
+      WHEN (
+        BITWISE_AND(counted.e1, 64)
+      ) <> 0
       THEN 'Purchase'
-      WHEN counted.n1_3 >= 1 OR counted.n1_4 >= 3 OR counted.n1_5 >= 2
+      WHEN (
+        BITWISE_AND(counted.e1, 8)
+      ) <> 0 OR counted.n1_4 >= 3 OR counted.n1_5 >= 2
       THEN 'Consider'
-      WHEN counted.n1_1 >= 1 OR counted.n1_2 >= 1
+      WHEN (
+        BITWISE_AND(counted.e1, 2)
+      ) <> 0 OR (
+        BITWISE_AND(counted.e1, 4)
+      ) <> 0
       THEN 'Appeal'
-      WHEN counted.n1_0 >= 1
+      WHEN (
+        BITWISE_AND(counted.e1, 1)
+      ) <> 0
       THEN 'Aware'
     END AS stage,
     CAST(CASE
       WHEN (
-        counted.n1_7 >= 1
+        (
+          BITWISE_AND(counted.e1, 128)
+        ) <> 0
         AND (
-          counted.n1_8 >= 1 OR COALESCE(counted.a1_0 > counted.p1_0, FALSE)
+          (
+            BITWISE_AND(counted.e1, 256)
+          ) <> 0
+          OR COALESCE(counted.a1_0 > counted.p1_0, FALSE)
         )
       )
       THEN 5
-      WHEN counted.n1_6 >= 1
+      WHEN (
+        BITWISE_AND(counted.e1, 64)
+      ) <> 0
       THEN 4
-      WHEN counted.n1_3 >= 1 OR counted.n1_4 >= 3 OR counted.n1_5 >= 2
+      WHEN (
+        BITWISE_AND(counted.e1, 8)
+      ) <> 0 OR counted.n1_4 >= 3 OR counted.n1_5 >= 2
       THEN 3
-      WHEN counted.n1_1 >= 1 OR counted.n1_2 >= 1
+      WHEN (
+        BITWISE_AND(counted.e1, 2)
+      ) <> 0 OR (
+        BITWISE_AND(counted.e1, 4)
+      ) <> 0
       THEN 2
-      WHEN counted.n1_0 >= 1
+      WHEN (
+        BITWISE_AND(counted.e1, 1)
+      ) <> 0
       THEN 1
     END AS INTEGER) AS stage_rank
   FROM dream_mind__counted AS counted

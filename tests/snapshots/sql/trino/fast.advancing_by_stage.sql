@@ -128,54 +128,50 @@ WITH brands AS (
   SELECT
     days.user_id AS user_id,
     days.brand AS brand,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 1)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_0,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 2)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_1,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 4)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_2,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 8)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_3,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN days.local_date <= (
+          DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+        )
+        THEN BITWISE_AND(
+          days._flags,
+          (
+            BITWISE_OR(
+              BITWISE_OR(
+                (
+                  CASE
+                    WHEN days.local_date > DATE_ADD('DAY', 15 * -1, (
+                      CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+                    ))
+                    THEN 15
+                    ELSE 0
+                  END
+                ),
+                (
+                  CASE
+                    WHEN days.local_date > DATE_ADD('DAY', 912 * -1, (
+                      CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+                    ))
+                    THEN 32
+                    ELSE 0
+                  END
+                )
+              ),
+              (
+                CASE
+                  WHEN days.local_date > DATE_ADD('DAY', 365 * -1, (
+                    CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+                  ))
+                  THEN 384
+                  ELSE 0
+                END
+              )
+            )
+          )
+        )
+        ELSE 0
+      END
+    ) AS e0,
     COUNT(*) FILTER(WHERE
       (
         (
@@ -191,18 +187,6 @@ WITH brands AS (
     COUNT(*) FILTER(WHERE
       (
         (
-          BITWISE_AND(days._flags, 32)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 912 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_5,
-    COUNT(*) FILTER(WHERE
-      (
-        (
           BITWISE_AND(days._flags, 64)
         ) <> 0
       )
@@ -212,78 +196,50 @@ WITH brands AS (
       AND days.local_date > DATE_ADD('DAY', 365 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_6,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 128)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 365 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_7,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 256)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 365 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_8,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 1)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ))) AS n1_0,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 2)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ))) AS n1_1,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 4)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ))) AS n1_2,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 8)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ))) AS n1_3,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN days.local_date <= (
+          DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+        )
+        THEN BITWISE_AND(
+          days._flags,
+          (
+            BITWISE_OR(
+              BITWISE_OR(
+                (
+                  CASE
+                    WHEN days.local_date > DATE_ADD('DAY', 15 * -1, (
+                      CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+                    ))
+                    THEN 15
+                    ELSE 0
+                  END
+                ),
+                (
+                  CASE
+                    WHEN days.local_date > DATE_ADD('DAY', 912 * -1, (
+                      CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+                    ))
+                    THEN 32
+                    ELSE 0
+                  END
+                )
+              ),
+              (
+                CASE
+                  WHEN days.local_date > DATE_ADD('DAY', 365 * -1, (
+                    CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+                  ))
+                  THEN 384
+                  ELSE 0
+                END
+              )
+            )
+          )
+        )
+        ELSE 0
+      END
+    ) AS e1,
     COUNT(*) FILTER(WHERE
       (
         (
@@ -299,18 +255,6 @@ WITH brands AS (
     COUNT(*) FILTER(WHERE
       (
         (
-          BITWISE_AND(days._flags, 32)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 912 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ))) AS n1_5,
-    COUNT(*) FILTER(WHERE
-      (
-        (
           BITWISE_AND(days._flags, 64)
         ) <> 0
       )
@@ -319,31 +263,7 @@ WITH brands AS (
       )
       AND days.local_date > DATE_ADD('DAY', 365 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ))) AS n1_6,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 128)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 365 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ))) AS n1_7,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 256)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 365 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ))) AS n1_8
+      ))) AS n1_6
   FROM aipl__days AS days
   GROUP BY
     days.user_id,
@@ -355,23 +275,61 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n0_6 >= 2 OR counted.n0_7 >= 1 OR counted.n0_8 >= 1
+      WHEN counted.n0_6 >= 2
+      OR (
+        BITWISE_AND(counted.e0, 128)
+      ) <> 0
+      OR (
+        BITWISE_AND(counted.e0, 256)
+      ) <> 0
       THEN 'L'
-      WHEN counted.n0_5 >= 1
+      WHEN (
+        BITWISE_AND(counted.e0, 32)
+      ) <> 0
       THEN 'P'
-      WHEN counted.n0_1 >= 1 OR counted.n0_2 >= 1 OR counted.n0_3 >= 1 OR counted.n0_4 >= 2
+      WHEN (
+        BITWISE_AND(counted.e0, 2)
+      ) <> 0
+      OR (
+        BITWISE_AND(counted.e0, 4)
+      ) <> 0
+      OR (
+        BITWISE_AND(counted.e0, 8)
+      ) <> 0
+      OR counted.n0_4 >= 2
       THEN 'I'
-      WHEN counted.n0_0 >= 1
+      WHEN (
+        BITWISE_AND(counted.e0, 1)
+      ) <> 0
       THEN 'A'
     END AS stage,
     CAST(CASE
-      WHEN counted.n0_6 >= 2 OR counted.n0_7 >= 1 OR counted.n0_8 >= 1
+      WHEN counted.n0_6 >= 2
+      OR (
+        BITWISE_AND(counted.e0, 128)
+      ) <> 0
+      OR (
+        BITWISE_AND(counted.e0, 256)
+      ) <> 0
       THEN 4
-      WHEN counted.n0_5 >= 1
+      WHEN (
+        BITWISE_AND(counted.e0, 32)
+      ) <> 0
       THEN 3
-      WHEN counted.n0_1 >= 1 OR counted.n0_2 >= 1 OR counted.n0_3 >= 1 OR counted.n0_4 >= 2
+      WHEN (
+        BITWISE_AND(counted.e0, 2)
+      ) <> 0
+      OR (
+        BITWISE_AND(counted.e0, 4)
+      ) <> 0
+      OR (
+        BITWISE_AND(counted.e0, 8)
+      ) <> 0
+      OR counted.n0_4 >= 2
       THEN 2
-      WHEN counted.n0_0 >= 1
+      WHEN (
+        BITWISE_AND(counted.e0, 1)
+      ) <> 0
       THEN 1
     END AS INTEGER) AS stage_rank
   FROM aipl__counted AS counted
@@ -382,23 +340,61 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n1_6 >= 2 OR counted.n1_7 >= 1 OR counted.n1_8 >= 1
+      WHEN counted.n1_6 >= 2
+      OR (
+        BITWISE_AND(counted.e1, 128)
+      ) <> 0
+      OR (
+        BITWISE_AND(counted.e1, 256)
+      ) <> 0
       THEN 'L'
-      WHEN counted.n1_5 >= 1
+      WHEN (
+        BITWISE_AND(counted.e1, 32)
+      ) <> 0
       THEN 'P'
-      WHEN counted.n1_1 >= 1 OR counted.n1_2 >= 1 OR counted.n1_3 >= 1 OR counted.n1_4 >= 2
+      WHEN (
+        BITWISE_AND(counted.e1, 2)
+      ) <> 0
+      OR (
+        BITWISE_AND(counted.e1, 4)
+      ) <> 0
+      OR (
+        BITWISE_AND(counted.e1, 8)
+      ) <> 0
+      OR counted.n1_4 >= 2
       THEN 'I'
-      WHEN counted.n1_0 >= 1
+      WHEN (
+        BITWISE_AND(counted.e1, 1)
+      ) <> 0
       THEN 'A'
     END AS stage,
     CAST(CASE
-      WHEN counted.n1_6 >= 2 OR counted.n1_7 >= 1 OR counted.n1_8 >= 1
+      WHEN counted.n1_6 >= 2
+      OR (
+        BITWISE_AND(counted.e1, 128)
+      ) <> 0
+      OR (
+        BITWISE_AND(counted.e1, 256)
+      ) <> 0
       THEN 4
-      WHEN counted.n1_5 >= 1
+      WHEN (
+        BITWISE_AND(counted.e1, 32)
+      ) <> 0
       THEN 3
-      WHEN counted.n1_1 >= 1 OR counted.n1_2 >= 1 OR counted.n1_3 >= 1 OR counted.n1_4 >= 2
+      WHEN (
+        BITWISE_AND(counted.e1, 2)
+      ) <> 0
+      OR (
+        BITWISE_AND(counted.e1, 4)
+      ) <> 0
+      OR (
+        BITWISE_AND(counted.e1, 8)
+      ) <> 0
+      OR counted.n1_4 >= 2
       THEN 2
-      WHEN counted.n1_0 >= 1
+      WHEN (
+        BITWISE_AND(counted.e1, 1)
+      ) <> 0
       THEN 1
     END AS INTEGER) AS stage_rank
   FROM aipl__counted AS counted
