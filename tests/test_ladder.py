@@ -322,10 +322,37 @@ def _run_ladder(con, ladder, params, codes):
     return sorted(con.execute(sql, binds).fetchall(), key=repr)
 
 
+class RepeatParams(BaseModel):
+    seen_days: int = 1
+    buy_days: int = 2
+
+
+REPEAT = StageLadder(  # rules needing one, two or three days (two days: first < last day)
+    name="rep",
+    snapshots=(0, 5),
+    stages=(
+        Stage(
+            key="seen",
+            evidence=(
+                Evidence(event_types=("ad_impression",), window_days=10, min_days="$seen_days"),
+            ),
+        ),
+        Stage(
+            key="bought",
+            evidence=(
+                Evidence(event_types=("purchase",), window_days=100, min_days="$buy_days"),
+                Evidence(event_types=("share",), window_days=10),
+            ),
+        ),
+    ),
+)
+
+
 def test_type_masks_give_the_rows_bound_lists_give():
-    """Every ladder shape (conditions, in-lists, all-of, any-of, later-day) on random logs;
-    flags as the bits of one integer, and one-day rules as the bits of one bit_or per
-    snapshot, give the rows one bool_or per flag and one count per rule give."""
+    """Every ladder shape (conditions, in-lists, all-of, any-of, later-day, several days)
+    on random logs; flags as the bits of one integer, one-day rules as the bits of one
+    bit_or per snapshot and two-day rules as first < last day give the rows one bool_or
+    per flag and one count of days per rule give."""
     import duckdb
     from hypothesis import given, settings
     from hypothesis import strategies as st
@@ -346,7 +373,9 @@ def test_type_masks_give_the_rows_bound_lists_give():
             st.integers(0, 120),  # from a snapshot 0, 3 or 5 days back)
             st.sampled_from([9, 10, 11, 12, 13, 14, 15, 16, 99, 100, 101, 104, 105, 106]),
         ),
-        st.sampled_from([*sorted(GROUPED.event_types() | LADDER.event_types()), "refund"]),
+        st.sampled_from(
+            [*sorted(GROUPED.event_types() | LADDER.event_types() | REPEAT.event_types()), "refund"]
+        ),
         st.sampled_from([None, 1, 4, 5]),
         st.sampled_from([None, "live", "short_video", "offline_store"]),
         st.sampled_from([None, "brand", "category"]),
@@ -371,6 +400,10 @@ def test_type_masks_give_the_rows_bound_lists_give():
             (LADDER, Params().model_dump()),
             (GROUPED, GroupParams().model_dump()),
             (GROUPED, GroupParams(with_share=False).model_dump()),
+            (REPEAT, RepeatParams().model_dump()),  # no (user, brand, day) grouping
+            (REPEAT, RepeatParams(seen_days=2, buy_days=2).model_dump()),
+            (REPEAT, RepeatParams(seen_days=1, buy_days=3).model_dump()),  # grouped by day
+            (REPEAT, RepeatParams(seen_days=3, buy_days=1).model_dump()),
         ):
             expected = _run_ladder(con, ladder, params, codes)
             assert expected == _run_ladder(con, ladder, params, None)

@@ -35,126 +35,124 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BIT_OR(
-      (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['ad_impression', 'content_view', 'product_view']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 1
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST([
-              'store_visit',
-              'favorite',
-              'add_to_cart',
-              'follow',
-              'consult',
-              'coupon_claim',
-              'member_join'
-            ]) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 2
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['ad_click']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 4
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['search']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          AND events.`query_type` = 'brand'
-          THEN 8
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['product_view']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 16
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['purchase']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 32
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['purchase']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 64
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['review']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          AND events.`rating` >= 4
-          THEN 128
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['share']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 256
-          ELSE 0
-        END
-      )
+    (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['ad_impression', 'content_view', 'product_view']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 1
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST([
+            'store_visit',
+            'favorite',
+            'add_to_cart',
+            'follow',
+            'consult',
+            'coupon_claim',
+            'member_join'
+          ]) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 2
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['ad_click']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 4
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['search']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        AND events.`query_type` = 'brand'
+        THEN 8
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['product_view']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 16
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['purchase']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 32
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['purchase']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 64
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['review']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        AND events.`rating` >= 4
+        THEN 128
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['share']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 256
+        ELSE 0
+      END
     ) AS _flags
   FROM events AS events
   WHERE
@@ -205,10 +203,6 @@ WITH brands AS (
         AND events.local_date > DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 919 DAY)
       )
     )
-  GROUP BY
-    events.user_id,
-    events.brand,
-    events.local_date
 ), aipl__counted AS (
   SELECT
     days.user_id AS user_id,
@@ -248,32 +242,74 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
-    COUNTIF(
-      (
+    MIN(
+      IF(
         (
-          days._flags & 16
-        ) <> 0
+          (
+            days._flags & 16
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ), INTERVAL 15 DAY),
+        days.local_date,
+        NULL
       )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 15 DAY)
-    ) AS n0_4,
-    COUNTIF(
-      (
+    ) AS lo0_4,
+    MAX(
+      IF(
         (
-          days._flags & 64
-        ) <> 0
+          (
+            days._flags & 16
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ), INTERVAL 15 DAY),
+        days.local_date,
+        NULL
       )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+    ) AS hi0_4,
+    MIN(
+      IF(
+        (
+          (
+            days._flags & 64
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ), INTERVAL 365 DAY),
+        days.local_date,
+        NULL
       )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 365 DAY)
-    ) AS n0_6,
+    ) AS lo0_6,
+    MAX(
+      IF(
+        (
+          (
+            days._flags & 64
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ), INTERVAL 365 DAY),
+        days.local_date,
+        NULL
+      )
+    ) AS hi0_6,
     BIT_OR(
       CASE
         WHEN days.local_date <= (
@@ -309,32 +345,74 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    COUNTIF(
-      (
+    MIN(
+      IF(
         (
-          days._flags & 16
-        ) <> 0
+          (
+            days._flags & 16
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+        ), INTERVAL 15 DAY),
+        days.local_date,
+        NULL
       )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ), INTERVAL 15 DAY)
-    ) AS n1_4,
-    COUNTIF(
-      (
+    ) AS lo1_4,
+    MAX(
+      IF(
         (
-          days._flags & 64
-        ) <> 0
+          (
+            days._flags & 16
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+        ), INTERVAL 15 DAY),
+        days.local_date,
+        NULL
       )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
+    ) AS hi1_4,
+    MIN(
+      IF(
+        (
+          (
+            days._flags & 64
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+        ), INTERVAL 365 DAY),
+        days.local_date,
+        NULL
       )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ), INTERVAL 365 DAY)
-    ) AS n1_6
+    ) AS lo1_6,
+    MAX(
+      IF(
+        (
+          (
+            days._flags & 64
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+        ), INTERVAL 365 DAY),
+        days.local_date,
+        NULL
+      )
+    ) AS hi1_6
   FROM aipl__days AS days
   GROUP BY
     days.user_id,
@@ -346,9 +424,11 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n0_6 >= 2 OR (
+      WHEN COALESCE(counted.lo0_6 < counted.hi0_6, FALSE)
+      OR (
         counted.e0 & 128
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 256
       ) <> 0
       THEN 'L'
@@ -365,7 +445,7 @@ WITH brands AS (
       OR (
         counted.e0 & 8
       ) <> 0
-      OR counted.n0_4 >= 2
+      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
       THEN 'I'
       WHEN (
         counted.e0 & 1
@@ -373,9 +453,11 @@ WITH brands AS (
       THEN 'A'
     END AS stage,
     CAST(CASE
-      WHEN counted.n0_6 >= 2 OR (
+      WHEN COALESCE(counted.lo0_6 < counted.hi0_6, FALSE)
+      OR (
         counted.e0 & 128
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 256
       ) <> 0
       THEN 4
@@ -392,7 +474,7 @@ WITH brands AS (
       OR (
         counted.e0 & 8
       ) <> 0
-      OR counted.n0_4 >= 2
+      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
       THEN 2
       WHEN (
         counted.e0 & 1
@@ -407,9 +489,11 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n1_6 >= 2 OR (
+      WHEN COALESCE(counted.lo1_6 < counted.hi1_6, FALSE)
+      OR (
         counted.e1 & 128
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 256
       ) <> 0
       THEN 'L'
@@ -426,7 +510,7 @@ WITH brands AS (
       OR (
         counted.e1 & 8
       ) <> 0
-      OR counted.n1_4 >= 2
+      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
       THEN 'I'
       WHEN (
         counted.e1 & 1
@@ -434,9 +518,11 @@ WITH brands AS (
       THEN 'A'
     END AS stage,
     CAST(CASE
-      WHEN counted.n1_6 >= 2 OR (
+      WHEN COALESCE(counted.lo1_6 < counted.hi1_6, FALSE)
+      OR (
         counted.e1 & 128
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 256
       ) <> 0
       THEN 4
@@ -453,7 +539,7 @@ WITH brands AS (
       OR (
         counted.e1 & 8
       ) <> 0
-      OR counted.n1_4 >= 2
+      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
       THEN 2
       WHEN (
         counted.e1 & 1

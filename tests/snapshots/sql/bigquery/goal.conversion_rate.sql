@@ -35,114 +35,112 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BIT_OR(
-      (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['ad_impression', 'content_view', 'product_view']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 1
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST([
-              'ad_click',
-              'store_visit',
-              'favorite',
-              'add_to_cart',
-              'follow',
-              'consult',
-              'coupon_claim'
-            ]) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 2
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['search']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          AND events.`query_type` = 'brand'
-          THEN 4
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['product_view']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 8
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['purchase', 'review', 'after_sales']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 16
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['purchase']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 32
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['review']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          AND events.`rating` >= 4
-          THEN 64
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['share']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 128
-          ELSE 0
-        END
-      )
+    (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['ad_impression', 'content_view', 'product_view']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 1
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST([
+            'ad_click',
+            'store_visit',
+            'favorite',
+            'add_to_cart',
+            'follow',
+            'consult',
+            'coupon_claim'
+          ]) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 2
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['search']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        AND events.`query_type` = 'brand'
+        THEN 4
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['product_view']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 8
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['purchase', 'review', 'after_sales']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 16
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['purchase']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 32
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['review']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        AND events.`rating` >= 4
+        THEN 64
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['share']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 128
+        ELSE 0
+      END
     ) AS _flags
   FROM events AS events
   WHERE
@@ -182,10 +180,6 @@ WITH brands AS (
         AND events.local_date > DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 395 DAY)
       )
     )
-  GROUP BY
-    events.user_id,
-    events.brand,
-    events.local_date
 ), four_a__counted AS (
   SELECT
     days.user_id AS user_id,
@@ -217,32 +211,74 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
-    COUNTIF(
-      (
+    MIN(
+      IF(
         (
-          days._flags & 8
-        ) <> 0
+          (
+            days._flags & 8
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ), INTERVAL 15 DAY),
+        days.local_date,
+        NULL
       )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 15 DAY)
-    ) AS n0_3,
-    COUNTIF(
-      (
+    ) AS lo0_3,
+    MAX(
+      IF(
         (
-          days._flags & 32
-        ) <> 0
+          (
+            days._flags & 8
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ), INTERVAL 15 DAY),
+        days.local_date,
+        NULL
       )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+    ) AS hi0_3,
+    MIN(
+      IF(
+        (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ), INTERVAL 365 DAY),
+        days.local_date,
+        NULL
       )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 365 DAY)
-    ) AS n0_5,
+    ) AS lo0_5,
+    MAX(
+      IF(
+        (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ), INTERVAL 365 DAY),
+        days.local_date,
+        NULL
+      )
+    ) AS hi0_5,
     BIT_OR(
       CASE
         WHEN days.local_date <= (
@@ -270,32 +306,74 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    COUNTIF(
-      (
+    MIN(
+      IF(
         (
-          days._flags & 8
-        ) <> 0
+          (
+            days._flags & 8
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ), INTERVAL 15 DAY),
+        days.local_date,
+        NULL
       )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), INTERVAL 15 DAY)
-    ) AS n1_3,
-    COUNTIF(
-      (
+    ) AS lo1_3,
+    MAX(
+      IF(
         (
-          days._flags & 32
-        ) <> 0
+          (
+            days._flags & 8
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ), INTERVAL 15 DAY),
+        days.local_date,
+        NULL
       )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
+    ) AS hi1_3,
+    MIN(
+      IF(
+        (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ), INTERVAL 365 DAY),
+        days.local_date,
+        NULL
       )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), INTERVAL 365 DAY)
-    ) AS n1_5
+    ) AS lo1_5,
+    MAX(
+      IF(
+        (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ), INTERVAL 365 DAY),
+        days.local_date,
+        NULL
+      )
+    ) AS hi1_5
   FROM four_a__days AS days
   GROUP BY
     days.user_id,
@@ -307,9 +385,11 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n0_5 >= 2 OR (
+      WHEN COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR (
         counted.e0 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 128
       ) <> 0
       THEN 'A4'
@@ -319,9 +399,11 @@ WITH brands AS (
       THEN 'A3'
       WHEN (
         counted.e0 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 4
-      ) <> 0 OR counted.n0_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
       THEN 'A2'
       WHEN (
         counted.e0 & 1
@@ -329,9 +411,11 @@ WITH brands AS (
       THEN 'A1'
     END AS stage,
     CAST(CASE
-      WHEN counted.n0_5 >= 2 OR (
+      WHEN COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR (
         counted.e0 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 128
       ) <> 0
       THEN 4
@@ -341,9 +425,11 @@ WITH brands AS (
       THEN 3
       WHEN (
         counted.e0 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 4
-      ) <> 0 OR counted.n0_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
       THEN 2
       WHEN (
         counted.e0 & 1
@@ -358,9 +444,11 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n1_5 >= 2 OR (
+      WHEN COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR (
         counted.e1 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 128
       ) <> 0
       THEN 'A4'
@@ -370,9 +458,11 @@ WITH brands AS (
       THEN 'A3'
       WHEN (
         counted.e1 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 4
-      ) <> 0 OR counted.n1_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
       THEN 'A2'
       WHEN (
         counted.e1 & 1
@@ -380,9 +470,11 @@ WITH brands AS (
       THEN 'A1'
     END AS stage,
     CAST(CASE
-      WHEN counted.n1_5 >= 2 OR (
+      WHEN COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR (
         counted.e1 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 128
       ) <> 0
       THEN 4
@@ -392,9 +484,11 @@ WITH brands AS (
       THEN 3
       WHEN (
         counted.e1 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 4
-      ) <> 0 OR counted.n1_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
       THEN 2
       WHEN (
         counted.e1 & 1

@@ -39,53 +39,51 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    groupBitOr(
-      (
-        CASE
-          WHEN has(['ad_impression', 'content_view', 'product_view'], events.event_type)
-          THEN 1
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN has(
-            [
-              'store_visit',
-              'favorite',
-              'add_to_cart',
-              'follow',
-              'consult',
-              'coupon_claim',
-              'member_join'
-            ],
-            events.event_type
-          )
-          THEN 2
-          ELSE 0
-        END
-      ) | (
-        CASE WHEN has(['ad_click'], events.event_type) THEN 4 ELSE 0 END
-      ) | (
-        CASE
-          WHEN has(['search'], events.event_type) AND events."query_type" = 'brand'
-          THEN 8
-          ELSE 0
-        END
-      ) | (
-        CASE WHEN has(['product_view'], events.event_type) THEN 16 ELSE 0 END
-      ) | (
-        CASE WHEN has(['purchase'], events.event_type) THEN 32 ELSE 0 END
-      ) | (
-        CASE WHEN has(['purchase'], events.event_type) THEN 64 ELSE 0 END
-      ) | (
-        CASE
-          WHEN has(['review'], events.event_type) AND events."rating" >= 4
-          THEN 128
-          ELSE 0
-        END
-      ) | (
-        CASE WHEN has(['share'], events.event_type) THEN 256 ELSE 0 END
-      )
+    (
+      CASE
+        WHEN has(['ad_impression', 'content_view', 'product_view'], events.event_type)
+        THEN 1
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN has(
+          [
+            'store_visit',
+            'favorite',
+            'add_to_cart',
+            'follow',
+            'consult',
+            'coupon_claim',
+            'member_join'
+          ],
+          events.event_type
+        )
+        THEN 2
+        ELSE 0
+      END
+    ) | (
+      CASE WHEN has(['ad_click'], events.event_type) THEN 4 ELSE 0 END
+    ) | (
+      CASE
+        WHEN has(['search'], events.event_type) AND events."query_type" = 'brand'
+        THEN 8
+        ELSE 0
+      END
+    ) | (
+      CASE WHEN has(['product_view'], events.event_type) THEN 16 ELSE 0 END
+    ) | (
+      CASE WHEN has(['purchase'], events.event_type) THEN 32 ELSE 0 END
+    ) | (
+      CASE WHEN has(['purchase'], events.event_type) THEN 64 ELSE 0 END
+    ) | (
+      CASE
+        WHEN has(['review'], events.event_type) AND events."rating" >= 4
+        THEN 128
+        ELSE 0
+      END
+    ) | (
+      CASE WHEN has(['share'], events.event_type) THEN 256 ELSE 0 END
     ) AS _flags
   FROM events AS events
   WHERE
@@ -123,10 +121,6 @@ WITH brands AS (
         AND events.local_date > CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 919
       )
     )
-  GROUP BY
-    events.user_id,
-    events.brand,
-    events.local_date
 ), aipl__counted AS (
   SELECT
     days.user_id AS user_id,
@@ -166,7 +160,7 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
-    COUNT(*) FILTER(WHERE
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 16
@@ -177,8 +171,20 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      ) - 15) AS n0_4,
-    COUNT(*) FILTER(WHERE
+      ) - 15) AS lo0_4,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      ) - 15) AS hi0_4,
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 64
@@ -189,7 +195,19 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      ) - 365) AS n0_6,
+      ) - 365) AS lo0_6,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      ) - 365) AS hi0_6,
     groupBitOr(
       CASE
         WHEN days.local_date <= (
@@ -225,7 +243,7 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    COUNT(*) FILTER(WHERE
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 16
@@ -236,8 +254,20 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      ) - 15) AS n1_4,
-    COUNT(*) FILTER(WHERE
+      ) - 15) AS lo1_4,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
+      ) - 15) AS hi1_4,
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 64
@@ -248,7 +278,19 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      ) - 365) AS n1_6
+      ) - 365) AS lo1_6,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
+      ) - 365) AS hi1_6
   FROM aipl__days AS days
   GROUP BY
     days.user_id,
@@ -260,9 +302,11 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n0_6 >= 2 OR (
+      WHEN COALESCE(counted.lo0_6 < counted.hi0_6, FALSE)
+      OR (
         counted.e0 & 128
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 256
       ) <> 0
       THEN 'L'
@@ -279,7 +323,7 @@ WITH brands AS (
       OR (
         counted.e0 & 8
       ) <> 0
-      OR counted.n0_4 >= 2
+      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
       THEN 'I'
       WHEN (
         counted.e0 & 1
@@ -287,9 +331,11 @@ WITH brands AS (
       THEN 'A'
     END AS stage,
     CAST(CASE
-      WHEN counted.n0_6 >= 2 OR (
+      WHEN COALESCE(counted.lo0_6 < counted.hi0_6, FALSE)
+      OR (
         counted.e0 & 128
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 256
       ) <> 0
       THEN 4
@@ -306,7 +352,7 @@ WITH brands AS (
       OR (
         counted.e0 & 8
       ) <> 0
-      OR counted.n0_4 >= 2
+      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
       THEN 2
       WHEN (
         counted.e0 & 1
@@ -321,9 +367,11 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n1_6 >= 2 OR (
+      WHEN COALESCE(counted.lo1_6 < counted.hi1_6, FALSE)
+      OR (
         counted.e1 & 128
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 256
       ) <> 0
       THEN 'L'
@@ -340,7 +388,7 @@ WITH brands AS (
       OR (
         counted.e1 & 8
       ) <> 0
-      OR counted.n1_4 >= 2
+      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
       THEN 'I'
       WHEN (
         counted.e1 & 1
@@ -348,9 +396,11 @@ WITH brands AS (
       THEN 'A'
     END AS stage,
     CAST(CASE
-      WHEN counted.n1_6 >= 2 OR (
+      WHEN COALESCE(counted.lo1_6 < counted.hi1_6, FALSE)
+      OR (
         counted.e1 & 128
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 256
       ) <> 0
       THEN 4
@@ -367,7 +417,7 @@ WITH brands AS (
       OR (
         counted.e1 & 8
       ) <> 0
-      OR counted.n1_4 >= 2
+      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
       THEN 2
       WHEN (
         counted.e1 & 1

@@ -39,55 +39,53 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    groupBitOr(
-      (
-        CASE
-          WHEN has(['ad_impression', 'content_view', 'product_view'], events.event_type)
-          THEN 1
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN has(
-            [
-              'ad_click',
-              'store_visit',
-              'favorite',
-              'add_to_cart',
-              'follow',
-              'consult',
-              'coupon_claim'
-            ],
-            events.event_type
-          )
-          THEN 2
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN has(['search'], events.event_type) AND events."query_type" = 'brand'
-          THEN 4
-          ELSE 0
-        END
-      ) | (
-        CASE WHEN has(['product_view'], events.event_type) THEN 8 ELSE 0 END
-      ) | (
-        CASE
-          WHEN has(['purchase', 'review', 'after_sales'], events.event_type)
-          THEN 16
-          ELSE 0
-        END
-      ) | (
-        CASE WHEN has(['purchase'], events.event_type) THEN 32 ELSE 0 END
-      ) | (
-        CASE
-          WHEN has(['review'], events.event_type) AND events."rating" >= 4
-          THEN 64
-          ELSE 0
-        END
-      ) | (
-        CASE WHEN has(['share'], events.event_type) THEN 128 ELSE 0 END
-      )
+    (
+      CASE
+        WHEN has(['ad_impression', 'content_view', 'product_view'], events.event_type)
+        THEN 1
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN has(
+          [
+            'ad_click',
+            'store_visit',
+            'favorite',
+            'add_to_cart',
+            'follow',
+            'consult',
+            'coupon_claim'
+          ],
+          events.event_type
+        )
+        THEN 2
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN has(['search'], events.event_type) AND events."query_type" = 'brand'
+        THEN 4
+        ELSE 0
+      END
+    ) | (
+      CASE WHEN has(['product_view'], events.event_type) THEN 8 ELSE 0 END
+    ) | (
+      CASE
+        WHEN has(['purchase', 'review', 'after_sales'], events.event_type)
+        THEN 16
+        ELSE 0
+      END
+    ) | (
+      CASE WHEN has(['purchase'], events.event_type) THEN 32 ELSE 0 END
+    ) | (
+      CASE
+        WHEN has(['review'], events.event_type) AND events."rating" >= 4
+        THEN 64
+        ELSE 0
+      END
+    ) | (
+      CASE WHEN has(['share'], events.event_type) THEN 128 ELSE 0 END
     ) AS _flags
   FROM events AS events
   WHERE
@@ -120,10 +118,6 @@ WITH brands AS (
         AND events.local_date > CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 395
       )
     )
-  GROUP BY
-    events.user_id,
-    events.brand,
-    events.local_date
 ), four_a__counted AS (
   SELECT
     days.user_id AS user_id,
@@ -155,7 +149,7 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
-    COUNT(*) FILTER(WHERE
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 8
@@ -166,8 +160,20 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      ) - 15) AS n0_3,
-    COUNT(*) FILTER(WHERE
+      ) - 15) AS lo0_3,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      ) - 15) AS hi0_3,
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 32
@@ -178,7 +184,19 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      ) - 365) AS n0_5,
+      ) - 365) AS lo0_5,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      ) - 365) AS hi0_5,
     groupBitOr(
       CASE
         WHEN days.local_date <= (
@@ -206,7 +224,7 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    COUNT(*) FILTER(WHERE
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 8
@@ -217,8 +235,20 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
-      ) - 15) AS n1_3,
-    COUNT(*) FILTER(WHERE
+      ) - 15) AS lo1_3,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      ) - 15) AS hi1_3,
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 32
@@ -229,7 +259,19 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
-      ) - 365) AS n1_5
+      ) - 365) AS lo1_5,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      ) - 365) AS hi1_5
   FROM four_a__days AS days
   GROUP BY
     days.user_id,
@@ -241,9 +283,11 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n0_5 >= 2 OR (
+      WHEN COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR (
         counted.e0 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 128
       ) <> 0
       THEN 'A4'
@@ -253,9 +297,11 @@ WITH brands AS (
       THEN 'A3'
       WHEN (
         counted.e0 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 4
-      ) <> 0 OR counted.n0_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
       THEN 'A2'
       WHEN (
         counted.e0 & 1
@@ -263,9 +309,11 @@ WITH brands AS (
       THEN 'A1'
     END AS stage,
     CAST(CASE
-      WHEN counted.n0_5 >= 2 OR (
+      WHEN COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR (
         counted.e0 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 128
       ) <> 0
       THEN 4
@@ -275,9 +323,11 @@ WITH brands AS (
       THEN 3
       WHEN (
         counted.e0 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 4
-      ) <> 0 OR counted.n0_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
       THEN 2
       WHEN (
         counted.e0 & 1
@@ -292,9 +342,11 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n1_5 >= 2 OR (
+      WHEN COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR (
         counted.e1 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 128
       ) <> 0
       THEN 'A4'
@@ -304,9 +356,11 @@ WITH brands AS (
       THEN 'A3'
       WHEN (
         counted.e1 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 4
-      ) <> 0 OR counted.n1_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
       THEN 'A2'
       WHEN (
         counted.e1 & 1
@@ -314,9 +368,11 @@ WITH brands AS (
       THEN 'A1'
     END AS stage,
     CAST(CASE
-      WHEN counted.n1_5 >= 2 OR (
+      WHEN COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR (
         counted.e1 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 128
       ) <> 0
       THEN 4
@@ -326,9 +382,11 @@ WITH brands AS (
       THEN 3
       WHEN (
         counted.e1 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 4
-      ) <> 0 OR counted.n1_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
       THEN 2
       WHEN (
         counted.e1 & 1

@@ -35,53 +35,51 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BIT_OR(
-      (
-        CASE
-          WHEN ARRAY_CONTAINS(['ad_impression', 'content_view', 'product_view'], events.event_type)
-          THEN 1
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN ARRAY_CONTAINS(
-            [
-              'store_visit',
-              'favorite',
-              'add_to_cart',
-              'follow',
-              'consult',
-              'coupon_claim',
-              'member_join'
-            ],
-            events.event_type
-          )
-          THEN 2
-          ELSE 0
-        END
-      ) | (
-        CASE WHEN ARRAY_CONTAINS(['ad_click'], events.event_type) THEN 4 ELSE 0 END
-      ) | (
-        CASE
-          WHEN ARRAY_CONTAINS(['search'], events.event_type) AND events."query_type" = 'brand'
-          THEN 8
-          ELSE 0
-        END
-      ) | (
-        CASE WHEN ARRAY_CONTAINS(['product_view'], events.event_type) THEN 16 ELSE 0 END
-      ) | (
-        CASE WHEN ARRAY_CONTAINS(['purchase'], events.event_type) THEN 32 ELSE 0 END
-      ) | (
-        CASE WHEN ARRAY_CONTAINS(['purchase'], events.event_type) THEN 64 ELSE 0 END
-      ) | (
-        CASE
-          WHEN ARRAY_CONTAINS(['review'], events.event_type) AND events."rating" >= 4
-          THEN 128
-          ELSE 0
-        END
-      ) | (
-        CASE WHEN ARRAY_CONTAINS(['share'], events.event_type) THEN 256 ELSE 0 END
-      )
+    (
+      CASE
+        WHEN ARRAY_CONTAINS(['ad_impression', 'content_view', 'product_view'], events.event_type)
+        THEN 1
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN ARRAY_CONTAINS(
+          [
+            'store_visit',
+            'favorite',
+            'add_to_cart',
+            'follow',
+            'consult',
+            'coupon_claim',
+            'member_join'
+          ],
+          events.event_type
+        )
+        THEN 2
+        ELSE 0
+      END
+    ) | (
+      CASE WHEN ARRAY_CONTAINS(['ad_click'], events.event_type) THEN 4 ELSE 0 END
+    ) | (
+      CASE
+        WHEN ARRAY_CONTAINS(['search'], events.event_type) AND events."query_type" = 'brand'
+        THEN 8
+        ELSE 0
+      END
+    ) | (
+      CASE WHEN ARRAY_CONTAINS(['product_view'], events.event_type) THEN 16 ELSE 0 END
+    ) | (
+      CASE WHEN ARRAY_CONTAINS(['purchase'], events.event_type) THEN 32 ELSE 0 END
+    ) | (
+      CASE WHEN ARRAY_CONTAINS(['purchase'], events.event_type) THEN 64 ELSE 0 END
+    ) | (
+      CASE
+        WHEN ARRAY_CONTAINS(['review'], events.event_type) AND events."rating" >= 4
+        THEN 128
+        ELSE 0
+      END
+    ) | (
+      CASE WHEN ARRAY_CONTAINS(['share'], events.event_type) THEN 256 ELSE 0 END
     ) AS _flags
   FROM events AS events
   WHERE
@@ -117,10 +115,6 @@ WITH brands AS (
         AND events.local_date > CAST(CAST('2025-06-30' AS DATE) AS DATE) - 919
       )
     )
-  GROUP BY
-    events.user_id,
-    events.brand,
-    events.local_date
 ), aipl__counted AS MATERIALIZED (
   SELECT
     days.user_id AS user_id,
@@ -160,7 +154,7 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
-    COUNT(*) FILTER(WHERE
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 16
@@ -171,8 +165,20 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 15) AS n0_4,
-    COUNT(*) FILTER(WHERE
+      ) - 15) AS lo0_4,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ) - 15) AS hi0_4,
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 64
@@ -183,7 +189,19 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 365) AS n0_6,
+      ) - 365) AS lo0_6,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ) - 365) AS hi0_6,
     BIT_OR(
       CASE
         WHEN days.local_date <= (
@@ -219,7 +237,7 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    COUNT(*) FILTER(WHERE
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 16
@@ -230,8 +248,20 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ) - 15) AS n1_4,
-    COUNT(*) FILTER(WHERE
+      ) - 15) AS lo1_4,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      ) - 15) AS hi1_4,
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 64
@@ -242,7 +272,19 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ) - 365) AS n1_6
+      ) - 365) AS lo1_6,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      ) - 365) AS hi1_6
   FROM aipl__days AS days
   GROUP BY
     days.user_id,
@@ -254,9 +296,11 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n0_6 >= 2 OR (
+      WHEN COALESCE(counted.lo0_6 < counted.hi0_6, FALSE)
+      OR (
         counted.e0 & 128
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 256
       ) <> 0
       THEN 'L'
@@ -273,7 +317,7 @@ WITH brands AS (
       OR (
         counted.e0 & 8
       ) <> 0
-      OR counted.n0_4 >= 2
+      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
       THEN 'I'
       WHEN (
         counted.e0 & 1
@@ -281,9 +325,11 @@ WITH brands AS (
       THEN 'A'
     END AS stage,
     CAST(CASE
-      WHEN counted.n0_6 >= 2 OR (
+      WHEN COALESCE(counted.lo0_6 < counted.hi0_6, FALSE)
+      OR (
         counted.e0 & 128
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 256
       ) <> 0
       THEN 4
@@ -300,7 +346,7 @@ WITH brands AS (
       OR (
         counted.e0 & 8
       ) <> 0
-      OR counted.n0_4 >= 2
+      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
       THEN 2
       WHEN (
         counted.e0 & 1
@@ -315,9 +361,11 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n1_6 >= 2 OR (
+      WHEN COALESCE(counted.lo1_6 < counted.hi1_6, FALSE)
+      OR (
         counted.e1 & 128
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 256
       ) <> 0
       THEN 'L'
@@ -334,7 +382,7 @@ WITH brands AS (
       OR (
         counted.e1 & 8
       ) <> 0
-      OR counted.n1_4 >= 2
+      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
       THEN 'I'
       WHEN (
         counted.e1 & 1
@@ -342,9 +390,11 @@ WITH brands AS (
       THEN 'A'
     END AS stage,
     CAST(CASE
-      WHEN counted.n1_6 >= 2 OR (
+      WHEN COALESCE(counted.lo1_6 < counted.hi1_6, FALSE)
+      OR (
         counted.e1 & 128
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 256
       ) <> 0
       THEN 4
@@ -361,7 +411,7 @@ WITH brands AS (
       OR (
         counted.e1 & 8
       ) <> 0
-      OR counted.n1_4 >= 2
+      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
       THEN 2
       WHEN (
         counted.e1 & 1

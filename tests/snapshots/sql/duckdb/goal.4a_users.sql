@@ -35,55 +35,53 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BIT_OR(
-      (
-        CASE
-          WHEN ARRAY_CONTAINS(['ad_impression', 'content_view', 'product_view'], events.event_type)
-          THEN 1
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN ARRAY_CONTAINS(
-            [
-              'ad_click',
-              'store_visit',
-              'favorite',
-              'add_to_cart',
-              'follow',
-              'consult',
-              'coupon_claim'
-            ],
-            events.event_type
-          )
-          THEN 2
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN ARRAY_CONTAINS(['search'], events.event_type) AND events."query_type" = 'brand'
-          THEN 4
-          ELSE 0
-        END
-      ) | (
-        CASE WHEN ARRAY_CONTAINS(['product_view'], events.event_type) THEN 8 ELSE 0 END
-      ) | (
-        CASE
-          WHEN ARRAY_CONTAINS(['purchase', 'review', 'after_sales'], events.event_type)
-          THEN 16
-          ELSE 0
-        END
-      ) | (
-        CASE WHEN ARRAY_CONTAINS(['purchase'], events.event_type) THEN 32 ELSE 0 END
-      ) | (
-        CASE
-          WHEN ARRAY_CONTAINS(['review'], events.event_type) AND events."rating" >= 4
-          THEN 64
-          ELSE 0
-        END
-      ) | (
-        CASE WHEN ARRAY_CONTAINS(['share'], events.event_type) THEN 128 ELSE 0 END
-      )
+    (
+      CASE
+        WHEN ARRAY_CONTAINS(['ad_impression', 'content_view', 'product_view'], events.event_type)
+        THEN 1
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN ARRAY_CONTAINS(
+          [
+            'ad_click',
+            'store_visit',
+            'favorite',
+            'add_to_cart',
+            'follow',
+            'consult',
+            'coupon_claim'
+          ],
+          events.event_type
+        )
+        THEN 2
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN ARRAY_CONTAINS(['search'], events.event_type) AND events."query_type" = 'brand'
+        THEN 4
+        ELSE 0
+      END
+    ) | (
+      CASE WHEN ARRAY_CONTAINS(['product_view'], events.event_type) THEN 8 ELSE 0 END
+    ) | (
+      CASE
+        WHEN ARRAY_CONTAINS(['purchase', 'review', 'after_sales'], events.event_type)
+        THEN 16
+        ELSE 0
+      END
+    ) | (
+      CASE WHEN ARRAY_CONTAINS(['purchase'], events.event_type) THEN 32 ELSE 0 END
+    ) | (
+      CASE
+        WHEN ARRAY_CONTAINS(['review'], events.event_type) AND events."rating" >= 4
+        THEN 64
+        ELSE 0
+      END
+    ) | (
+      CASE WHEN ARRAY_CONTAINS(['share'], events.event_type) THEN 128 ELSE 0 END
     ) AS _flags
   FROM events AS events
   WHERE
@@ -114,10 +112,6 @@ WITH brands AS (
         AND events.local_date > CAST(CAST('2025-06-30' AS DATE) AS DATE) - 395
       )
     )
-  GROUP BY
-    events.user_id,
-    events.brand,
-    events.local_date
 ), four_a__counted AS MATERIALIZED (
   SELECT
     days.user_id AS user_id,
@@ -149,7 +143,7 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
-    COUNT(*) FILTER(WHERE
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 8
@@ -160,8 +154,20 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 15) AS n0_3,
-    COUNT(*) FILTER(WHERE
+      ) - 15) AS lo0_3,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ) - 15) AS hi0_3,
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 32
@@ -172,7 +178,19 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 365) AS n0_5,
+      ) - 365) AS lo0_5,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ) - 365) AS hi0_5,
     BIT_OR(
       CASE
         WHEN days.local_date <= (
@@ -200,7 +218,7 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    COUNT(*) FILTER(WHERE
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 8
@@ -211,8 +229,20 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ) - 15) AS n1_3,
-    COUNT(*) FILTER(WHERE
+      ) - 15) AS lo1_3,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ) - 15) AS hi1_3,
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 32
@@ -223,7 +253,19 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ) - 365) AS n1_5
+      ) - 365) AS lo1_5,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ) - 365) AS hi1_5
   FROM four_a__days AS days
   GROUP BY
     days.user_id,
@@ -235,9 +277,11 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n0_5 >= 2 OR (
+      WHEN COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR (
         counted.e0 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 128
       ) <> 0
       THEN 'A4'
@@ -247,9 +291,11 @@ WITH brands AS (
       THEN 'A3'
       WHEN (
         counted.e0 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 4
-      ) <> 0 OR counted.n0_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
       THEN 'A2'
       WHEN (
         counted.e0 & 1
@@ -257,9 +303,11 @@ WITH brands AS (
       THEN 'A1'
     END AS stage,
     CAST(CASE
-      WHEN counted.n0_5 >= 2 OR (
+      WHEN COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR (
         counted.e0 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 128
       ) <> 0
       THEN 4
@@ -269,9 +317,11 @@ WITH brands AS (
       THEN 3
       WHEN (
         counted.e0 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 4
-      ) <> 0 OR counted.n0_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
       THEN 2
       WHEN (
         counted.e0 & 1
@@ -286,9 +336,11 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n1_5 >= 2 OR (
+      WHEN COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR (
         counted.e1 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 128
       ) <> 0
       THEN 'A4'
@@ -298,9 +350,11 @@ WITH brands AS (
       THEN 'A3'
       WHEN (
         counted.e1 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 4
-      ) <> 0 OR counted.n1_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
       THEN 'A2'
       WHEN (
         counted.e1 & 1
@@ -308,9 +362,11 @@ WITH brands AS (
       THEN 'A1'
     END AS stage,
     CAST(CASE
-      WHEN counted.n1_5 >= 2 OR (
+      WHEN COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR (
         counted.e1 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 128
       ) <> 0
       THEN 4
@@ -320,9 +376,11 @@ WITH brands AS (
       THEN 3
       WHEN (
         counted.e1 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 4
-      ) <> 0 OR counted.n1_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
       THEN 2
       WHEN (
         counted.e1 & 1

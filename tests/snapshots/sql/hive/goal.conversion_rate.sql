@@ -35,48 +35,46 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BITWISE_OR_AGG(
-      (
-        CASE
-          WHEN ARRAY_CONTAINS(ARRAY('ad_impression', 'content_view', 'product_view'), events.event_type)
-          THEN 1
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN ARRAY_CONTAINS(
-            ARRAY('ad_click', 'store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim'),
-            events.event_type
-          )
-          THEN 2
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN ARRAY_CONTAINS(ARRAY('search'), events.event_type)
-          AND events.`query_type` = 'brand'
-          THEN 4
-          ELSE 0
-        END
-      ) | (
-        CASE WHEN ARRAY_CONTAINS(ARRAY('product_view'), events.event_type) THEN 8 ELSE 0 END
-      ) | (
-        CASE
-          WHEN ARRAY_CONTAINS(ARRAY('purchase', 'review', 'after_sales'), events.event_type)
-          THEN 16
-          ELSE 0
-        END
-      ) | (
-        CASE WHEN ARRAY_CONTAINS(ARRAY('purchase'), events.event_type) THEN 32 ELSE 0 END
-      ) | (
-        CASE
-          WHEN ARRAY_CONTAINS(ARRAY('review'), events.event_type) AND events.`rating` >= 4
-          THEN 64
-          ELSE 0
-        END
-      ) | (
-        CASE WHEN ARRAY_CONTAINS(ARRAY('share'), events.event_type) THEN 128 ELSE 0 END
-      )
+    (
+      CASE
+        WHEN ARRAY_CONTAINS(ARRAY('ad_impression', 'content_view', 'product_view'), events.event_type)
+        THEN 1
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN ARRAY_CONTAINS(
+          ARRAY('ad_click', 'store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim'),
+          events.event_type
+        )
+        THEN 2
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN ARRAY_CONTAINS(ARRAY('search'), events.event_type)
+        AND events.`query_type` = 'brand'
+        THEN 4
+        ELSE 0
+      END
+    ) | (
+      CASE WHEN ARRAY_CONTAINS(ARRAY('product_view'), events.event_type) THEN 8 ELSE 0 END
+    ) | (
+      CASE
+        WHEN ARRAY_CONTAINS(ARRAY('purchase', 'review', 'after_sales'), events.event_type)
+        THEN 16
+        ELSE 0
+      END
+    ) | (
+      CASE WHEN ARRAY_CONTAINS(ARRAY('purchase'), events.event_type) THEN 32 ELSE 0 END
+    ) | (
+      CASE
+        WHEN ARRAY_CONTAINS(ARRAY('review'), events.event_type) AND events.`rating` >= 4
+        THEN 64
+        ELSE 0
+      END
+    ) | (
+      CASE WHEN ARRAY_CONTAINS(ARRAY('share'), events.event_type) THEN 128 ELSE 0 END
     ) AS _flags
   FROM events AS events
   WHERE
@@ -107,10 +105,6 @@ WITH brands AS (
         AND events.local_date > DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -395)
       )
     )
-  GROUP BY
-    events.user_id,
-    events.brand,
-    events.local_date
 ), four_a__counted AS (
   SELECT
     days.user_id AS user_id,
@@ -142,7 +136,7 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
-    COUNT(*) FILTER(WHERE
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 8
@@ -153,8 +147,20 @@ WITH brands AS (
       )
       AND days.local_date > DATE_ADD((
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), -15)) AS n0_3,
-    COUNT(*) FILTER(WHERE
+      ), -15)) AS lo0_3,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ), -15)) AS hi0_3,
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 32
@@ -165,7 +171,19 @@ WITH brands AS (
       )
       AND days.local_date > DATE_ADD((
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), -365)) AS n0_5,
+      ), -365)) AS lo0_5,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ), -365)) AS hi0_5,
     BITWISE_OR_AGG(
       CASE
         WHEN days.local_date <= (
@@ -193,7 +211,7 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    COUNT(*) FILTER(WHERE
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 8
@@ -204,8 +222,20 @@ WITH brands AS (
       )
       AND days.local_date > DATE_ADD((
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), -15)) AS n1_3,
-    COUNT(*) FILTER(WHERE
+      ), -15)) AS lo1_3,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ), -15)) AS hi1_3,
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 32
@@ -216,7 +246,19 @@ WITH brands AS (
       )
       AND days.local_date > DATE_ADD((
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), -365)) AS n1_5
+      ), -365)) AS lo1_5,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
+      AND days.local_date <= (
+        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+      )
+      AND days.local_date > DATE_ADD((
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ), -365)) AS hi1_5
   FROM four_a__days AS days
   GROUP BY
     days.user_id,
@@ -228,9 +270,11 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n0_5 >= 2 OR (
+      WHEN COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR (
         counted.e0 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 128
       ) <> 0
       THEN 'A4'
@@ -240,9 +284,11 @@ WITH brands AS (
       THEN 'A3'
       WHEN (
         counted.e0 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 4
-      ) <> 0 OR counted.n0_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
       THEN 'A2'
       WHEN (
         counted.e0 & 1
@@ -250,9 +296,11 @@ WITH brands AS (
       THEN 'A1'
     END AS stage,
     CAST(CASE
-      WHEN counted.n0_5 >= 2 OR (
+      WHEN COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR (
         counted.e0 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 128
       ) <> 0
       THEN 4
@@ -262,9 +310,11 @@ WITH brands AS (
       THEN 3
       WHEN (
         counted.e0 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 4
-      ) <> 0 OR counted.n0_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
       THEN 2
       WHEN (
         counted.e0 & 1
@@ -279,9 +329,11 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n1_5 >= 2 OR (
+      WHEN COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR (
         counted.e1 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 128
       ) <> 0
       THEN 'A4'
@@ -291,9 +343,11 @@ WITH brands AS (
       THEN 'A3'
       WHEN (
         counted.e1 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 4
-      ) <> 0 OR counted.n1_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
       THEN 'A2'
       WHEN (
         counted.e1 & 1
@@ -301,9 +355,11 @@ WITH brands AS (
       THEN 'A1'
     END AS stage,
     CAST(CASE
-      WHEN counted.n1_5 >= 2 OR (
+      WHEN COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR (
         counted.e1 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 128
       ) <> 0
       THEN 4
@@ -313,9 +369,11 @@ WITH brands AS (
       THEN 3
       WHEN (
         counted.e1 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 4
-      ) <> 0 OR counted.n1_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
       THEN 2
       WHEN (
         counted.e1 & 1

@@ -35,132 +35,130 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BIT_OR(
-      (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(
-              events.event_type = ANY(
-                ARRAY['ad_impression', 'content_view', 'product_view']
-              ),
-              FALSE
-            )
-          END
-          THEN 1
-          ELSE 0
+    (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(
+            events.event_type = ANY(
+              ARRAY['ad_impression', 'content_view', 'product_view']
+            ),
+            FALSE
+          )
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(
-              events.event_type = ANY(
-                ARRAY[
-                  'store_visit',
-                  'favorite',
-                  'add_to_cart',
-                  'follow',
-                  'consult',
-                  'coupon_claim',
-                  'member_join'
-                ]
-              ),
-              FALSE
-            )
-          END
-          THEN 2
-          ELSE 0
+        THEN 1
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(
+            events.event_type = ANY(
+              ARRAY[
+                'store_visit',
+                'favorite',
+                'add_to_cart',
+                'follow',
+                'consult',
+                'coupon_claim',
+                'member_join'
+              ]
+            ),
+            FALSE
+          )
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['ad_click']
-            ), FALSE)
-          END
-          THEN 4
-          ELSE 0
+        THEN 2
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['ad_click']
+          ), FALSE)
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['search']
-            ), FALSE)
-          END
-          AND events."query_type" = 'brand'
-          THEN 8
-          ELSE 0
+        THEN 4
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['search']
+          ), FALSE)
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['product_view']
-            ), FALSE)
-          END
-          THEN 16
-          ELSE 0
+        AND events."query_type" = 'brand'
+        THEN 8
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['product_view']
+          ), FALSE)
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['purchase']
-            ), FALSE)
-          END
-          THEN 32
-          ELSE 0
+        THEN 16
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['purchase']
+          ), FALSE)
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['purchase']
-            ), FALSE)
-          END
-          THEN 64
-          ELSE 0
+        THEN 32
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['purchase']
+          ), FALSE)
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['review']
-            ), FALSE)
-          END
-          AND events."rating" >= 4
-          THEN 128
-          ELSE 0
+        THEN 64
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['review']
+          ), FALSE)
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['share']
-            ), FALSE)
-          END
-          THEN 256
-          ELSE 0
+        AND events."rating" >= 4
+        THEN 128
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['share']
+          ), FALSE)
         END
-      )
+        THEN 256
+        ELSE 0
+      END
     ) AS _flags
   FROM events AS events
   WHERE
@@ -214,10 +212,6 @@ WITH brands AS (
         AND events.local_date > CAST(CAST('2025-06-30' AS DATE) AS DATE) - 919
       )
     )
-  GROUP BY
-    events.user_id,
-    events.brand,
-    events.local_date
 ), aipl__counted AS (
   SELECT
     days.user_id AS user_id,
@@ -257,7 +251,7 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
-    COUNT(*) FILTER(WHERE
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 16
@@ -268,8 +262,20 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 15) AS n0_4,
-    COUNT(*) FILTER(WHERE
+      ) - 15) AS lo0_4,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ) - 15) AS hi0_4,
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 64
@@ -280,7 +286,19 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 365) AS n0_6,
+      ) - 365) AS lo0_6,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ) - 365) AS hi0_6,
     BIT_OR(
       CASE
         WHEN days.local_date <= (
@@ -316,7 +334,7 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    COUNT(*) FILTER(WHERE
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 16
@@ -327,8 +345,20 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ) - 15) AS n1_4,
-    COUNT(*) FILTER(WHERE
+      ) - 15) AS lo1_4,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 16
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      ) - 15) AS hi1_4,
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 64
@@ -339,7 +369,19 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ) - 365) AS n1_6
+      ) - 365) AS lo1_6,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 64
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      ) - 365) AS hi1_6
   FROM aipl__days AS days
   GROUP BY
     days.user_id,
@@ -351,9 +393,11 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n0_6 >= 2 OR (
+      WHEN COALESCE(counted.lo0_6 < counted.hi0_6, FALSE)
+      OR (
         counted.e0 & 128
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 256
       ) <> 0
       THEN 'L'
@@ -370,7 +414,7 @@ WITH brands AS (
       OR (
         counted.e0 & 8
       ) <> 0
-      OR counted.n0_4 >= 2
+      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
       THEN 'I'
       WHEN (
         counted.e0 & 1
@@ -378,9 +422,11 @@ WITH brands AS (
       THEN 'A'
     END AS stage,
     CAST(CASE
-      WHEN counted.n0_6 >= 2 OR (
+      WHEN COALESCE(counted.lo0_6 < counted.hi0_6, FALSE)
+      OR (
         counted.e0 & 128
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 256
       ) <> 0
       THEN 4
@@ -397,7 +443,7 @@ WITH brands AS (
       OR (
         counted.e0 & 8
       ) <> 0
-      OR counted.n0_4 >= 2
+      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
       THEN 2
       WHEN (
         counted.e0 & 1
@@ -412,9 +458,11 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n1_6 >= 2 OR (
+      WHEN COALESCE(counted.lo1_6 < counted.hi1_6, FALSE)
+      OR (
         counted.e1 & 128
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 256
       ) <> 0
       THEN 'L'
@@ -431,7 +479,7 @@ WITH brands AS (
       OR (
         counted.e1 & 8
       ) <> 0
-      OR counted.n1_4 >= 2
+      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
       THEN 'I'
       WHEN (
         counted.e1 & 1
@@ -439,9 +487,11 @@ WITH brands AS (
       THEN 'A'
     END AS stage,
     CAST(CASE
-      WHEN counted.n1_6 >= 2 OR (
+      WHEN COALESCE(counted.lo1_6 < counted.hi1_6, FALSE)
+      OR (
         counted.e1 & 128
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 256
       ) <> 0
       THEN 4
@@ -458,7 +508,7 @@ WITH brands AS (
       OR (
         counted.e1 & 8
       ) <> 0
-      OR counted.n1_4 >= 2
+      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
       THEN 2
       WHEN (
         counted.e1 & 1

@@ -35,120 +35,118 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BIT_OR(
-      (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(
-              events.event_type = ANY(
-                ARRAY['ad_impression', 'content_view', 'product_view']
-              ),
-              FALSE
-            )
-          END
-          THEN 1
-          ELSE 0
+    (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(
+            events.event_type = ANY(
+              ARRAY['ad_impression', 'content_view', 'product_view']
+            ),
+            FALSE
+          )
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(
-              events.event_type = ANY(
-                ARRAY[
-                  'ad_click',
-                  'store_visit',
-                  'favorite',
-                  'add_to_cart',
-                  'follow',
-                  'consult',
-                  'coupon_claim'
-                ]
-              ),
-              FALSE
-            )
-          END
-          THEN 2
-          ELSE 0
+        THEN 1
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(
+            events.event_type = ANY(
+              ARRAY[
+                'ad_click',
+                'store_visit',
+                'favorite',
+                'add_to_cart',
+                'follow',
+                'consult',
+                'coupon_claim'
+              ]
+            ),
+            FALSE
+          )
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['search']
-            ), FALSE)
-          END
-          AND events."query_type" = 'brand'
-          THEN 4
-          ELSE 0
+        THEN 2
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['search']
+          ), FALSE)
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['product_view']
-            ), FALSE)
-          END
-          THEN 8
-          ELSE 0
+        AND events."query_type" = 'brand'
+        THEN 4
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['product_view']
+          ), FALSE)
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['purchase', 'review', 'after_sales']
-            ), FALSE)
-          END
-          THEN 16
-          ELSE 0
+        THEN 8
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['purchase', 'review', 'after_sales']
+          ), FALSE)
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['purchase']
-            ), FALSE)
-          END
-          THEN 32
-          ELSE 0
+        THEN 16
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['purchase']
+          ), FALSE)
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['review']
-            ), FALSE)
-          END
-          AND events."rating" >= 4
-          THEN 64
-          ELSE 0
+        THEN 32
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['review']
+          ), FALSE)
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['share']
-            ), FALSE)
-          END
-          THEN 128
-          ELSE 0
+        AND events."rating" >= 4
+        THEN 64
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['share']
+          ), FALSE)
         END
-      )
+        THEN 128
+        ELSE 0
+      END
     ) AS _flags
   FROM events AS events
   WHERE
@@ -194,10 +192,6 @@ WITH brands AS (
         AND events.local_date > CAST(CAST('2025-06-30' AS DATE) AS DATE) - 395
       )
     )
-  GROUP BY
-    events.user_id,
-    events.brand,
-    events.local_date
 ), four_a__counted AS (
   SELECT
     days.user_id AS user_id,
@@ -229,7 +223,7 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
-    COUNT(*) FILTER(WHERE
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 8
@@ -240,8 +234,20 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 15) AS n0_3,
-    COUNT(*) FILTER(WHERE
+      ) - 15) AS lo0_3,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ) - 15) AS hi0_3,
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 32
@@ -252,7 +258,19 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 365) AS n0_5,
+      ) - 365) AS lo0_5,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ) - 365) AS hi0_5,
     BIT_OR(
       CASE
         WHEN days.local_date <= (
@@ -280,7 +298,7 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    COUNT(*) FILTER(WHERE
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 8
@@ -291,8 +309,20 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ) - 15) AS n1_3,
-    COUNT(*) FILTER(WHERE
+      ) - 15) AS lo1_3,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 8
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ) - 15) AS hi1_3,
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           days._flags & 32
@@ -303,7 +333,19 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ) - 365) AS n1_5
+      ) - 365) AS lo1_5,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ) - 365) AS hi1_5
   FROM four_a__days AS days
   GROUP BY
     days.user_id,
@@ -315,9 +357,11 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n0_5 >= 2 OR (
+      WHEN COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR (
         counted.e0 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 128
       ) <> 0
       THEN 'A4'
@@ -327,9 +371,11 @@ WITH brands AS (
       THEN 'A3'
       WHEN (
         counted.e0 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 4
-      ) <> 0 OR counted.n0_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
       THEN 'A2'
       WHEN (
         counted.e0 & 1
@@ -337,9 +383,11 @@ WITH brands AS (
       THEN 'A1'
     END AS stage,
     CAST(CASE
-      WHEN counted.n0_5 >= 2 OR (
+      WHEN COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR (
         counted.e0 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 128
       ) <> 0
       THEN 4
@@ -349,9 +397,11 @@ WITH brands AS (
       THEN 3
       WHEN (
         counted.e0 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e0 & 4
-      ) <> 0 OR counted.n0_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
       THEN 2
       WHEN (
         counted.e0 & 1
@@ -366,9 +416,11 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n1_5 >= 2 OR (
+      WHEN COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR (
         counted.e1 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 128
       ) <> 0
       THEN 'A4'
@@ -378,9 +430,11 @@ WITH brands AS (
       THEN 'A3'
       WHEN (
         counted.e1 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 4
-      ) <> 0 OR counted.n1_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
       THEN 'A2'
       WHEN (
         counted.e1 & 1
@@ -388,9 +442,11 @@ WITH brands AS (
       THEN 'A1'
     END AS stage,
     CAST(CASE
-      WHEN counted.n1_5 >= 2 OR (
+      WHEN COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR (
         counted.e1 & 64
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 128
       ) <> 0
       THEN 4
@@ -400,9 +456,11 @@ WITH brands AS (
       THEN 3
       WHEN (
         counted.e1 & 2
-      ) <> 0 OR (
+      ) <> 0
+      OR (
         counted.e1 & 4
-      ) <> 0 OR counted.n1_3 >= 2
+      ) <> 0
+      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
       THEN 2
       WHEN (
         counted.e1 & 1

@@ -35,7 +35,7 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BITWISE_OR_AGG(
+    BITWISE_OR(
       BITWISE_OR(
         BITWISE_OR(
           BITWISE_OR(
@@ -43,60 +43,58 @@ WITH brands AS (
               BITWISE_OR(
                 BITWISE_OR(
                   BITWISE_OR(
-                    BITWISE_OR(
-                      (
-                        CASE
-                          WHEN CONTAINS(ARRAY['ad_impression', 'content_view', 'product_view'], events.event_type)
-                          THEN 1
-                          ELSE 0
-                        END
-                      ),
-                      (
-                        CASE
-                          WHEN CONTAINS(
-                            ARRAY['store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim', 'member_join'],
-                            events.event_type
-                          )
-                          THEN 2
-                          ELSE 0
-                        END
-                      )
+                    (
+                      CASE
+                        WHEN CONTAINS(ARRAY['ad_impression', 'content_view', 'product_view'], events.event_type)
+                        THEN 1
+                        ELSE 0
+                      END
                     ),
                     (
-                      CASE WHEN CONTAINS(ARRAY['ad_click'], events.event_type) THEN 4 ELSE 0 END
+                      CASE
+                        WHEN CONTAINS(
+                          ARRAY['store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim', 'member_join'],
+                          events.event_type
+                        )
+                        THEN 2
+                        ELSE 0
+                      END
                     )
                   ),
                   (
-                    CASE
-                      WHEN CONTAINS(ARRAY['search'], events.event_type) AND events."query_type" = 'brand'
-                      THEN 8
-                      ELSE 0
-                    END
+                    CASE WHEN CONTAINS(ARRAY['ad_click'], events.event_type) THEN 4 ELSE 0 END
                   )
                 ),
                 (
-                  CASE WHEN CONTAINS(ARRAY['product_view'], events.event_type) THEN 16 ELSE 0 END
+                  CASE
+                    WHEN CONTAINS(ARRAY['search'], events.event_type) AND events."query_type" = 'brand'
+                    THEN 8
+                    ELSE 0
+                  END
                 )
               ),
               (
-                CASE WHEN CONTAINS(ARRAY['purchase'], events.event_type) THEN 32 ELSE 0 END
+                CASE WHEN CONTAINS(ARRAY['product_view'], events.event_type) THEN 16 ELSE 0 END
               )
             ),
             (
-              CASE WHEN CONTAINS(ARRAY['purchase'], events.event_type) THEN 64 ELSE 0 END
+              CASE WHEN CONTAINS(ARRAY['purchase'], events.event_type) THEN 32 ELSE 0 END
             )
           ),
           (
-            CASE
-              WHEN CONTAINS(ARRAY['review'], events.event_type) AND events."rating" >= 4
-              THEN 128
-              ELSE 0
-            END
+            CASE WHEN CONTAINS(ARRAY['purchase'], events.event_type) THEN 64 ELSE 0 END
           )
         ),
         (
-          CASE WHEN CONTAINS(ARRAY['share'], events.event_type) THEN 256 ELSE 0 END
+          CASE
+            WHEN CONTAINS(ARRAY['review'], events.event_type) AND events."rating" >= 4
+            THEN 128
+            ELSE 0
+          END
         )
+      ),
+      (
+        CASE WHEN CONTAINS(ARRAY['share'], events.event_type) THEN 256 ELSE 0 END
       )
     ) AS _flags
   FROM events AS events
@@ -120,10 +118,6 @@ WITH brands AS (
         AND events.local_date > DATE_ADD('DAY', 919 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
     )
-  GROUP BY
-    events.user_id,
-    events.brand,
-    events.local_date
 ), aipl__counted AS (
   SELECT
     days.user_id AS user_id,
@@ -172,7 +166,7 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
-    COUNT(*) FILTER(WHERE
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           BITWISE_AND(days._flags, 16)
@@ -183,8 +177,20 @@ WITH brands AS (
       )
       AND days.local_date > DATE_ADD('DAY', 15 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_4,
-    COUNT(*) FILTER(WHERE
+      ))) AS lo0_4,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          BITWISE_AND(days._flags, 16)
+        ) <> 0
+      )
+      AND days.local_date <= (
+        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+      )
+      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ))) AS hi0_4,
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           BITWISE_AND(days._flags, 64)
@@ -195,7 +201,19 @@ WITH brands AS (
       )
       AND days.local_date > DATE_ADD('DAY', 365 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_6,
+      ))) AS lo0_6,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          BITWISE_AND(days._flags, 64)
+        ) <> 0
+      )
+      AND days.local_date <= (
+        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+      )
+      AND days.local_date > DATE_ADD('DAY', 365 * -1, (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ))) AS hi0_6,
     BITWISE_OR_AGG(
       CASE
         WHEN days.local_date <= (
@@ -240,7 +258,7 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    COUNT(*) FILTER(WHERE
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           BITWISE_AND(days._flags, 16)
@@ -251,8 +269,20 @@ WITH brands AS (
       )
       AND days.local_date > DATE_ADD('DAY', 15 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ))) AS n1_4,
-    COUNT(*) FILTER(WHERE
+      ))) AS lo1_4,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          BITWISE_AND(days._flags, 16)
+        ) <> 0
+      )
+      AND days.local_date <= (
+        DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+      )
+      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      ))) AS hi1_4,
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           BITWISE_AND(days._flags, 64)
@@ -263,7 +293,19 @@ WITH brands AS (
       )
       AND days.local_date > DATE_ADD('DAY', 365 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ))) AS n1_6
+      ))) AS lo1_6,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          BITWISE_AND(days._flags, 64)
+        ) <> 0
+      )
+      AND days.local_date <= (
+        DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+      )
+      AND days.local_date > DATE_ADD('DAY', 365 * -1, (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+      ))) AS hi1_6
   FROM aipl__days AS days
   GROUP BY
     days.user_id,
@@ -275,7 +317,7 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n0_6 >= 2
+      WHEN COALESCE(counted.lo0_6 < counted.hi0_6, FALSE)
       OR (
         BITWISE_AND(counted.e0, 128)
       ) <> 0
@@ -296,7 +338,7 @@ WITH brands AS (
       OR (
         BITWISE_AND(counted.e0, 8)
       ) <> 0
-      OR counted.n0_4 >= 2
+      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
       THEN 'I'
       WHEN (
         BITWISE_AND(counted.e0, 1)
@@ -304,7 +346,7 @@ WITH brands AS (
       THEN 'A'
     END AS stage,
     CAST(CASE
-      WHEN counted.n0_6 >= 2
+      WHEN COALESCE(counted.lo0_6 < counted.hi0_6, FALSE)
       OR (
         BITWISE_AND(counted.e0, 128)
       ) <> 0
@@ -325,7 +367,7 @@ WITH brands AS (
       OR (
         BITWISE_AND(counted.e0, 8)
       ) <> 0
-      OR counted.n0_4 >= 2
+      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
       THEN 2
       WHEN (
         BITWISE_AND(counted.e0, 1)
@@ -340,7 +382,7 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n1_6 >= 2
+      WHEN COALESCE(counted.lo1_6 < counted.hi1_6, FALSE)
       OR (
         BITWISE_AND(counted.e1, 128)
       ) <> 0
@@ -361,7 +403,7 @@ WITH brands AS (
       OR (
         BITWISE_AND(counted.e1, 8)
       ) <> 0
-      OR counted.n1_4 >= 2
+      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
       THEN 'I'
       WHEN (
         BITWISE_AND(counted.e1, 1)
@@ -369,7 +411,7 @@ WITH brands AS (
       THEN 'A'
     END AS stage,
     CAST(CASE
-      WHEN counted.n1_6 >= 2
+      WHEN COALESCE(counted.lo1_6 < counted.hi1_6, FALSE)
       OR (
         BITWISE_AND(counted.e1, 128)
       ) <> 0
@@ -390,7 +432,7 @@ WITH brands AS (
       OR (
         BITWISE_AND(counted.e1, 8)
       ) <> 0
-      OR counted.n1_4 >= 2
+      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
       THEN 2
       WHEN (
         BITWISE_AND(counted.e1, 1)

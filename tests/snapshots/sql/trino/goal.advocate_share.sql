@@ -35,67 +35,65 @@ WITH brands AS (
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BITWISE_OR_AGG(
+    BITWISE_OR(
       BITWISE_OR(
         BITWISE_OR(
           BITWISE_OR(
             BITWISE_OR(
               BITWISE_OR(
                 BITWISE_OR(
-                  BITWISE_OR(
-                    (
-                      CASE
-                        WHEN CONTAINS(ARRAY['ad_impression', 'content_view', 'product_view'], events.event_type)
-                        THEN 1
-                        ELSE 0
-                      END
-                    ),
-                    (
-                      CASE
-                        WHEN CONTAINS(
-                          ARRAY['ad_click', 'store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim'],
-                          events.event_type
-                        )
-                        THEN 2
-                        ELSE 0
-                      END
-                    )
+                  (
+                    CASE
+                      WHEN CONTAINS(ARRAY['ad_impression', 'content_view', 'product_view'], events.event_type)
+                      THEN 1
+                      ELSE 0
+                    END
                   ),
                   (
                     CASE
-                      WHEN CONTAINS(ARRAY['search'], events.event_type) AND events."query_type" = 'brand'
-                      THEN 4
+                      WHEN CONTAINS(
+                        ARRAY['ad_click', 'store_visit', 'favorite', 'add_to_cart', 'follow', 'consult', 'coupon_claim'],
+                        events.event_type
+                      )
+                      THEN 2
                       ELSE 0
                     END
                   )
                 ),
                 (
-                  CASE WHEN CONTAINS(ARRAY['product_view'], events.event_type) THEN 8 ELSE 0 END
+                  CASE
+                    WHEN CONTAINS(ARRAY['search'], events.event_type) AND events."query_type" = 'brand'
+                    THEN 4
+                    ELSE 0
+                  END
                 )
               ),
               (
-                CASE
-                  WHEN CONTAINS(ARRAY['purchase', 'review', 'after_sales'], events.event_type)
-                  THEN 16
-                  ELSE 0
-                END
+                CASE WHEN CONTAINS(ARRAY['product_view'], events.event_type) THEN 8 ELSE 0 END
               )
             ),
             (
-              CASE WHEN CONTAINS(ARRAY['purchase'], events.event_type) THEN 32 ELSE 0 END
+              CASE
+                WHEN CONTAINS(ARRAY['purchase', 'review', 'after_sales'], events.event_type)
+                THEN 16
+                ELSE 0
+              END
             )
           ),
           (
-            CASE
-              WHEN CONTAINS(ARRAY['review'], events.event_type) AND events."rating" >= 4
-              THEN 64
-              ELSE 0
-            END
+            CASE WHEN CONTAINS(ARRAY['purchase'], events.event_type) THEN 32 ELSE 0 END
           )
         ),
         (
-          CASE WHEN CONTAINS(ARRAY['share'], events.event_type) THEN 128 ELSE 0 END
+          CASE
+            WHEN CONTAINS(ARRAY['review'], events.event_type) AND events."rating" >= 4
+            THEN 64
+            ELSE 0
+          END
         )
+      ),
+      (
+        CASE WHEN CONTAINS(ARRAY['share'], events.event_type) THEN 128 ELSE 0 END
       )
     ) AS _flags
   FROM events AS events
@@ -115,10 +113,6 @@ WITH brands AS (
         AND events.local_date > DATE_ADD('DAY', 395 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
     )
-  GROUP BY
-    events.user_id,
-    events.brand,
-    events.local_date
 ), four_a__counted AS (
   SELECT
     days.user_id AS user_id,
@@ -156,7 +150,7 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
-    COUNT(*) FILTER(WHERE
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           BITWISE_AND(days._flags, 8)
@@ -167,8 +161,20 @@ WITH brands AS (
       )
       AND days.local_date > DATE_ADD('DAY', 15 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_3,
-    COUNT(*) FILTER(WHERE
+      ))) AS lo0_3,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          BITWISE_AND(days._flags, 8)
+        ) <> 0
+      )
+      AND days.local_date <= (
+        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+      )
+      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ))) AS hi0_3,
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           BITWISE_AND(days._flags, 32)
@@ -179,7 +185,19 @@ WITH brands AS (
       )
       AND days.local_date > DATE_ADD('DAY', 365 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_5,
+      ))) AS lo0_5,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          BITWISE_AND(days._flags, 32)
+        ) <> 0
+      )
+      AND days.local_date <= (
+        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+      )
+      AND days.local_date > DATE_ADD('DAY', 365 * -1, (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ))) AS hi0_5,
     BITWISE_OR_AGG(
       CASE
         WHEN days.local_date <= (
@@ -213,7 +231,7 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    COUNT(*) FILTER(WHERE
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           BITWISE_AND(days._flags, 8)
@@ -224,8 +242,20 @@ WITH brands AS (
       )
       AND days.local_date > DATE_ADD('DAY', 15 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ))) AS n1_3,
-    COUNT(*) FILTER(WHERE
+      ))) AS lo1_3,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          BITWISE_AND(days._flags, 8)
+        ) <> 0
+      )
+      AND days.local_date <= (
+        DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+      )
+      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ))) AS hi1_3,
+    MIN(days.local_date) FILTER(WHERE
       (
         (
           BITWISE_AND(days._flags, 32)
@@ -236,7 +266,19 @@ WITH brands AS (
       )
       AND days.local_date > DATE_ADD('DAY', 365 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ))) AS n1_5
+      ))) AS lo1_5,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          BITWISE_AND(days._flags, 32)
+        ) <> 0
+      )
+      AND days.local_date <= (
+        DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+      )
+      AND days.local_date > DATE_ADD('DAY', 365 * -1, (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ))) AS hi1_5
   FROM four_a__days AS days
   GROUP BY
     days.user_id,
@@ -248,7 +290,7 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n0_5 >= 2
+      WHEN COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       OR (
         BITWISE_AND(counted.e0, 64)
       ) <> 0
@@ -266,7 +308,7 @@ WITH brands AS (
       OR (
         BITWISE_AND(counted.e0, 4)
       ) <> 0
-      OR counted.n0_3 >= 2
+      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
       THEN 'A2'
       WHEN (
         BITWISE_AND(counted.e0, 1)
@@ -274,7 +316,7 @@ WITH brands AS (
       THEN 'A1'
     END AS stage,
     CAST(CASE
-      WHEN counted.n0_5 >= 2
+      WHEN COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       OR (
         BITWISE_AND(counted.e0, 64)
       ) <> 0
@@ -292,7 +334,7 @@ WITH brands AS (
       OR (
         BITWISE_AND(counted.e0, 4)
       ) <> 0
-      OR counted.n0_3 >= 2
+      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
       THEN 2
       WHEN (
         BITWISE_AND(counted.e0, 1)
@@ -307,7 +349,7 @@ WITH brands AS (
     counted.user_id AS user_id,
     counted.brand AS brand,
     CASE
-      WHEN counted.n1_5 >= 2
+      WHEN COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       OR (
         BITWISE_AND(counted.e1, 64)
       ) <> 0
@@ -325,7 +367,7 @@ WITH brands AS (
       OR (
         BITWISE_AND(counted.e1, 4)
       ) <> 0
-      OR counted.n1_3 >= 2
+      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
       THEN 'A2'
       WHEN (
         BITWISE_AND(counted.e1, 1)
@@ -333,7 +375,7 @@ WITH brands AS (
       THEN 'A1'
     END AS stage,
     CAST(CASE
-      WHEN counted.n1_5 >= 2
+      WHEN COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       OR (
         BITWISE_AND(counted.e1, 64)
       ) <> 0
@@ -351,7 +393,7 @@ WITH brands AS (
       OR (
         BITWISE_AND(counted.e1, 4)
       ) <> 0
-      OR counted.n1_3 >= 2
+      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
       THEN 2
       WHEN (
         BITWISE_AND(counted.e1, 1)
