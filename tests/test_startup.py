@@ -50,6 +50,13 @@ def test_a_remembered_form_counts_only_if_it_reads_back(text: str) -> None:
         assert not sqlcheck._reads_back(f'"{text}"', text, '"')
 
 
+def test_a_form_without_its_quotes_never_reads_back() -> None:
+    for form in ('Xevents"', '"eventsX', "events", '"', "'events'", "\"events'"):
+        assert not sqlcheck._reads_back(form, "events", '"')
+    assert not sqlcheck._reads_back('"events"', "events", "'")
+    assert sqlcheck._reads_back('""', "", '"')  # the one empty form there is
+
+
 def test_an_edited_cache_entry_is_ignored(monkeypatch) -> None:
     hostile = '"aipl" AS x; DROP TABLE events; --"'
     monkeypatch.setitem(sqlcheck._passed(), "identifier:a_hostile_name", hostile)
@@ -74,10 +81,11 @@ print(sorted(m for m in ("sqlglot", "numpy", "scipy") if m in sys.modules))
 """
 
 
-def _imports_of_a_compute(data: Path, cache: Path) -> list[str]:
+def _imports_of_a_compute(data: Path, cache: Path, keep: bool = True) -> list[str]:
     env = {**os.environ, "BRANDLENS_CACHE_DIR": str(cache), "BRANDLENS_CACHE": "1"}
+    probe = _PROBE if keep else _PROBE.replace('["fast"]', '["fast"], cache=False')
     out = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(data)],
+        [sys.executable, "-c", probe, str(data)],
         env=env,
         capture_output=True,
         text=True,
@@ -91,3 +99,11 @@ def test_a_repeated_compute_imports_neither_sqlglot_nor_numpy(tmp_path) -> None:
     first = _imports_of_a_compute(data, tmp_path)
     assert "sqlglot" in first  # validating and checking plugin SQL the first time
     assert _imports_of_a_compute(data, tmp_path) == []
+
+
+def test_no_cache_writes_nothing_to_the_cache_folder(tmp_path) -> None:
+    data = Path(brandlens.__file__).parent / "data" / "sample"
+    assert "sqlglot" in _imports_of_a_compute(data, tmp_path, keep=False)
+    assert list(tmp_path.iterdir()) == []
+    _imports_of_a_compute(data, tmp_path)  # with the cache: the store and the memo
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".duckdb", ".json"]

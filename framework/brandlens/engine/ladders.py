@@ -29,7 +29,8 @@ from brandlens.data.vocabulary import VOCABULARY_TYPE
 from brandlens.plugin.sqlcheck import quote_ident, quote_string
 
 MAX_FLAG_BITS = 62
-"""Up to this many rule flags travel as the bits of one BIGINT per (user, brand, day)."""
+"""Up to this many rule flags travel as the bits of one BIGINT per event (or per
+(user, brand, day)); a ladder with more flags compiles to one bool_or and count each."""
 
 _PARAM = re.compile(r"^\$([a-z_][a-z0-9_]*)$")
 
@@ -371,13 +372,13 @@ class StageLadder(BaseModel):
             binds[bind] = sum(1 << codes[t] for t in set(types))
             return f"((${bind} >> _type_code) & 1) = 1"
 
-        counted: list[tuple[str, str, str]] = []  # (flag, window bind, min bind): n<k>_<i>
+        counted: list[tuple[str, str, str]] = []  # (flag, window bind, min bind) per rule
         ordered: list[tuple[str, str, str, str]] = []  # (flag, window, prior flag, prior window)
         flag_conditions: dict[str, str] = {}  # flag -> its per-event condition
         reach: dict[str, int] = {}  # event type -> the longest window of a rule naming it
 
         def define(ev: Evidence, tag: str, flag: str) -> None:
-            """A per-day flag for the evidence's events, and its window bind."""
+            """A flag for the evidence's events (per event or day), and its window bind."""
             parts = [has_type(f"{tag}_types", list(ev.event_types))]
             for c_i, cond in enumerate(ev.where):
                 col = quote_ident(cond.column)
@@ -420,12 +421,14 @@ class StageLadder(BaseModel):
         ]
 
         # A rule needing one day only asks whether a day exists: all such rules of a
-        # snapshot share one bit_or (bit i set = rule i holds) instead of a count each.
+        # snapshot share one bit_or (the rule's flag bit set = the rule holds) instead of
+        # a count each.
         bits = {flag: 1 << i for i, flag in enumerate(flag_conditions)}
         as_bits = len(bits) <= MAX_FLAG_BITS
         exists = {i for i, (_, _, m) in enumerate(counted) if as_bits and binds[m] == 1}
-        # Rules needing two days compare their first and last day in the window; only a
-        # rule needing three or more needs the (user, brand, day) grouping.
+        # Rules needing two days compare their first and last day in the window. Days are
+        # grouped per (user, brand, day) and counted only when some rule needs three or
+        # more (or none: min_days 0), or the flags do not fit one integer.
         single = as_bits and all(binds[m] in (1, 2) for _, _, m in counted)
         two_days = {i for i, (_, _, m) in enumerate(counted) if single and binds[m] == 2}
 
@@ -466,10 +469,10 @@ class StageLadder(BaseModel):
         # grouping per snapshot. Per snapshot k: e<k>, the bits of the one-day rules that
         # hold; n<k>_<rule>, the days of a rule needing three or more; lo/hi<k>_<rule>, the
         # first and last day of a rule needing two; a<k>_<rule> and p<k>_<rule>, an ordered
-        # rule's latest day and its prior's earliest. Only when some rule needs three days
-        # are events first grouped per (user, brand, day), whose flags travel as the bits of
-        # one integer (one bit_or, not a bool_or per flag: DREAM's day grouping at 10 M
-        # events 0.84 -> 0.40 s).
+        # rule's latest day and its prior's earliest. When events are first grouped per
+        # (user, brand, day) (see `single`), every rule not in e<k> has a count n<k>_<rule>,
+        # and a day's flags travel as the bits of one integer (one bit_or, not a bool_or
+        # per flag: DREAM's day grouping at 10 M events 0.84 -> 0.40 s).
         if as_bits:
             mask = " | ".join(
                 f"(CASE WHEN {cond} THEN {bits[flag]} ELSE 0 END)"
@@ -480,15 +483,15 @@ class StageLadder(BaseModel):
         else:
             day_flags = ", ".join(f"bool_or({c}) AS {f}" for f, c in flag_conditions.items())
             flag = {f: f for f in flag_conditions}
+        by_window: dict[int, tuple[str, int]] = {}  # window -> (its bind, its rules' bits)
+        for i in sorted(exists):
+            f, w, _ = counted[i]
+            bind, mask_w = by_window.get(binds[w], (w, 0))
+            by_window[binds[w]] = (bind, mask_w | bits[f])
         counts = []
         for k in range(len(snapshots)):
             binds[f"l_snap_{k}"] = snapshots[k]
             day = f"(CAST($as_of AS DATE) - $l_snap_{k})"
-            by_window: dict[int, tuple[str, int]] = {}  # window -> (its bind, rules' bits)
-            for i in sorted(exists):
-                f, w, _ = counted[i]
-                bind, mask_w = by_window.get(binds[w], (w, 0))
-                by_window[binds[w]] = (bind, mask_w | bits[f])
             if by_window:
                 in_window = " | ".join(
                     f"(CASE WHEN local_date > {day} - ${bind} THEN {mask_w} ELSE 0 END)"
@@ -563,7 +566,9 @@ staged AS (
 )
 SELECT * FROM staged WHERE stage IS NOT NULL
 """
-        named = set(re.findall(r"\$([a-z_][a-z0-9_]*)", sql))  # rules folded into e<k>
+        # Binds the SQL no longer names (the windows merged into e<k>, the min_days of rules
+        # decided by bits or first/last day) are dropped: DuckDB rejects unused parameters.
+        named = set(re.findall(r"\$([a-z_][a-z0-9_]*)", sql))
         return sql, {k: v for k, v in binds.items() if k in named}
 
 

@@ -52,7 +52,7 @@ from brandlens.plugin.methodology import (
     SharedValues,
     Value,
 )
-from brandlens.plugin.sqlcheck import check_query, quote_ident
+from brandlens.plugin.sqlcheck import check_query, keep_nothing, quote_ident
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -467,6 +467,8 @@ class Dataset:
 
         mapping_json = column_mapping.model_dump_json() if column_mapping else None
         keep = into is None and (store.cache_enabled() if cache is None else cache)
+        if cache is False:  # --no-cache keeps nothing: not even remembered query checks
+            keep_nothing()
         entry: Path | None = None
         if keep and data.exists():
             entry = store.cache_path(data, mapping_json, self.timezone, vocabulary)

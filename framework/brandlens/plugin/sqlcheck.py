@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -66,7 +67,7 @@ def quote_ident(name: str) -> str:
 
 @cache
 def quote_string(text: str) -> str:
-    """A DuckDB string literal, quoted through SQLGlot (for constants a plugin declares)."""
+    """A DuckDB string literal, quoted through SQLGlot (the stage keys ladders write)."""
     return _quoted("string", text)
 
 
@@ -96,6 +97,8 @@ def _quoted(kind: str, text: str) -> str:
 
 
 def _reads_back(quoted: str, text: str, q: str) -> bool:
+    """Whether ``quoted`` is ``text`` between quotes ``q`` in DuckDB's rule: a quote
+    inside is doubled, and nothing else (no backslash) escapes."""
     inner = quoted[1:-1]
     return (
         len(quoted) >= 2
@@ -112,16 +115,14 @@ def check_query(sql: str, allowed_tables: Iterable[str], what: str) -> CheckedSQ
     A query that passed before (same text, same allowed tables, same SQLGlot and
     brandlens versions) is not parsed again: passes are remembered in the cache folder,
     which takes about half a second off every command. Failures are never remembered.
+    A remembered pass is trusted as the user's own cache folder is (like the installed
+    plugins); one not shaped as this module writes it counts as never seen.
     """
     allowed = frozenset(allowed_tables)
     key = _memo_key(sql, allowed)
-    known = _passed().get(key)
-    if isinstance(known, dict):
-        return CheckedSQL(
-            tables=frozenset(known["tables"]),
-            parameters=frozenset(known["parameters"]),
-            output_columns=None if known["columns"] is None else tuple(known["columns"]),
-        )
+    known = _checked_entry(_passed().get(key))
+    if known is not None:
+        return known
     checked = _check(sql, allowed, what)
     _remember(key, checked)
     return checked
@@ -129,19 +130,38 @@ def check_query(sql: str, allowed_tables: Iterable[str], what: str) -> CheckedSQ
 
 _PASSED: dict[str, Any] = {}
 _LOADED: list[bool] = []
+_UNSAVED: list[bool] = []  # something new to write when the process ends
+_KEEP_NOTHING: list[bool] = []
+_LOCK = threading.Lock()
+
+
+def keep_nothing() -> None:
+    """Write nothing to the cache folder from now on in this process (``--no-cache``).
+
+    Checks and quoting are still remembered in memory for the process's own use.
+    """
+    _KEEP_NOTHING.append(True)
+
+
+@cache
+def _sqlglot_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sqlglot")
+    except PackageNotFoundError:  # SQLGlot on the path without metadata (a vendored copy)
+        import sqlglot
+
+        return str(sqlglot.__version__)
 
 
 def _memo_file() -> Path | None:
-    import os
-    from importlib.metadata import version
-
     from brandlens import __version__
+    from brandlens.data.store import cache_dir, cache_enabled
 
-    if os.environ.get("BRANDLENS_CACHE", "1").strip().lower() in ("0", "false", "no", "off"):
+    if not cache_enabled():
         return None
-    from brandlens.data.store import cache_dir
-
-    return cache_dir() / f"sqlcheck-{__version__}-sqlglot{version('sqlglot')}.json"
+    return cache_dir() / f"sqlcheck-{__version__}-sqlglot{_sqlglot_version()}.json"
 
 
 def _memo_key(sql: str, allowed: frozenset[str]) -> str:
@@ -150,15 +170,21 @@ def _memo_key(sql: str, allowed: frozenset[str]) -> str:
     return hashlib.sha256(json.dumps([sql, sorted(allowed)]).encode()).hexdigest()
 
 
+def _read_memo(path: Path | None) -> dict[str, Any]:
+    if path is not None:
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict):
+                return data
+    return {}
+
+
 def _passed() -> dict[str, Any]:
     if not _LOADED:
-        _LOADED.append(True)
-        path = _memo_file()
-        if path is not None:
-            with contextlib.suppress(OSError, ValueError):
-                data = json.loads(path.read_text(encoding="utf-8"))
-                if isinstance(data, dict):
-                    _PASSED.update(data)
+        with _LOCK:
+            if not _LOADED:
+                _PASSED.update({**_read_memo(_memo_file()), **_PASSED})
+                _LOADED.append(True)
     return _PASSED
 
 
@@ -174,15 +200,47 @@ def _remember(key: str, checked: CheckedSQL) -> None:
 
 
 def _store(key: str, value: Any) -> None:
-    _PASSED[key] = value
+    """Remember in memory now; written once, when the process ends (see ``_save``)."""
+    with _LOCK:
+        _PASSED[key] = value
+        if not _UNSAVED:
+            import atexit
+
+            _UNSAVED.append(True)
+            atexit.register(_save)
+
+
+def _save() -> None:
+    """Merge what this process learned into the memo file (unless told to keep nothing)."""
     path = _memo_file()
-    if path is None:
+    if path is None or _KEEP_NOTHING:
         return
     from brandlens.fileio import atomic_write_text
 
     with contextlib.suppress(Exception):  # a cache that cannot be written is no error
+        merged = {**_read_memo(path), **_PASSED}  # keep what other processes wrote meanwhile
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps(_PASSED, sort_keys=True))
+        atomic_write_text(path, json.dumps(merged, sort_keys=True))
+
+
+def _checked_entry(known: Any) -> CheckedSQL | None:
+    """A remembered check, if it has the shape this module writes (else a cache miss)."""
+
+    def names(v: Any) -> bool:
+        return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+    if not (isinstance(known, dict) and names(known.get("tables"))):
+        return None
+    if not names(known.get("parameters")):
+        return None
+    columns = known.get("columns")
+    if columns is not None and not names(columns):
+        return None
+    return CheckedSQL(
+        tables=frozenset(known["tables"]),
+        parameters=frozenset(known["parameters"]),
+        output_columns=None if columns is None else tuple(columns),
+    )
 
 
 @cache
