@@ -24,7 +24,7 @@ from brandlens.data.sources import Source, TableSource, _first_line, failed_flag
 from brandlens.data.vocabulary import VOCABULARY_TYPE, create_vocabulary_type
 from brandlens.engine.result import ReasonCount, TableReport, ValidationReport
 from brandlens.errors import DataError
-from brandlens.plugin.sqlcheck import quote_ident
+from brandlens.plugin.sqlcheck import quote_ident, used_binds
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -371,14 +371,6 @@ SELECT {", ".join(out)} FROM ({checked_rows_sql(ts, types, ts.select_sql)})
     except duckdb.Error as e:
         raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
     return types
-
-
-def used_binds(sql: str, binds: dict[str, Any]) -> dict[str, Any]:
-    """The bound parameters ``sql`` names (DuckDB rejects unused ones)."""
-    import re
-
-    named = set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", sql))
-    return {k: v for k, v in binds.items() if k in named}
 
 
 BITMAP_MAX_BITS = 1 << 31

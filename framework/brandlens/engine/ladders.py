@@ -26,7 +26,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from brandlens.data.schema import Event, columns_of
 from brandlens.data.vocabulary import VOCABULARY_TYPE
-from brandlens.plugin.sqlcheck import quote_ident, quote_string
+from brandlens.plugin.sqlcheck import quote_ident, quote_string, used_binds
 
 MAX_FLAG_BITS = 62
 """Up to this many rule flags travel as the bits of one BIGINT per event (or per
@@ -566,10 +566,9 @@ staged AS (
 )
 SELECT * FROM staged WHERE stage IS NOT NULL
 """
-        # Binds the SQL no longer names (the windows merged into e<k>, the min_days of rules
-        # decided by bits or first/last day) are dropped: DuckDB rejects unused parameters.
-        named = set(re.findall(r"\$([a-z_][a-z0-9_]*)", sql))
-        return sql, {k: v for k, v in binds.items() if k in named}
+        # Only the binds the SQL names: the windows merged into e<k> and the min_days of
+        # rules decided by bits or first/last day are gone, and DuckDB rejects unused ones.
+        return sql, used_binds(sql, binds)
 
 
 # ---- SQL for the indicators every ladder supports ----------------------------------------

@@ -1118,7 +1118,6 @@ class _Run:
         """Materialise ``ladder`` (as declared, or with other snapshots) as the methodology's
         table ``counts__<ladder>`` (inside ``engine.enter``) and return that name."""
         sql, binds = ladder.compile(self.params.model_dump(), self.engine.type_codes)
-        binds = {k: v for k, v in binds.items() if f"${k}" in sql}
         if "as_of" in binds:
             binds["as_of"] = self.as_of
         name = f"counts__{ladder.name}"
@@ -1147,7 +1146,6 @@ class _Run:
             try:
                 if name in ladders:
                     sql, binds = ladders[name].compile(params, self.engine.type_codes)
-                    binds = {k: v for k, v in binds.items() if f"${k}" in sql}
                     if "as_of" in binds:
                         binds["as_of"] = self.as_of
                 else:

@@ -34,13 +34,12 @@ from brandlens.data.validation import (
     checked_rows_sql,
     report_table,
     source_types,
-    used_binds,
     write_quarantine,
 )
 from brandlens.engine import dialects
 from brandlens.engine.result import ReasonCount, TableReport, ValidationReport
 from brandlens.errors import DataError
-from brandlens.plugin.sqlcheck import quote_ident
+from brandlens.plugin.sqlcheck import quote_ident, used_binds
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb

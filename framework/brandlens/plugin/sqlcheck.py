@@ -109,6 +109,14 @@ def _reads_back(quoted: str, text: str, q: str) -> bool:
     )
 
 
+def used_binds(sql: str, binds: dict[str, Any]) -> dict[str, Any]:
+    """The bound parameters ``sql`` names (DuckDB rejects unused ones)."""
+    import re
+
+    named = set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", sql))
+    return {k: v for k, v in binds.items() if k in named}
+
+
 def check_query(sql: str, allowed_tables: Iterable[str], what: str) -> CheckedSQL:
     """Parse ``sql`` and enforce the plugin-SQL rules; raise PluginError naming ``what``.
 
@@ -129,9 +137,9 @@ def check_query(sql: str, allowed_tables: Iterable[str], what: str) -> CheckedSQ
 
 
 _PASSED: dict[str, Any] = {}
-_LOADED: list[bool] = []
-_UNSAVED: list[bool] = []  # something new to write when the process ends
-_KEEP_NOTHING: list[bool] = []
+_loaded = False  # the memo file has been read into _PASSED
+_unsaved = False  # something new to write when the process ends
+_keep_nothing = False
 _LOCK = threading.Lock()
 
 
@@ -140,7 +148,8 @@ def keep_nothing() -> None:
 
     Checks and quoting are still remembered in memory for the process's own use.
     """
-    _KEEP_NOTHING.append(True)
+    global _keep_nothing
+    _keep_nothing = True
 
 
 @cache
@@ -180,11 +189,12 @@ def _read_memo(path: Path | None) -> dict[str, Any]:
 
 
 def _passed() -> dict[str, Any]:
-    if not _LOADED:
+    global _loaded
+    if not _loaded:
         with _LOCK:
-            if not _LOADED:
-                _PASSED.update({**_read_memo(_memo_file()), **_PASSED})
-                _LOADED.append(True)
+            if not _loaded:
+                _PASSED.update(_read_memo(_memo_file()))
+                _loaded = True
     return _PASSED
 
 
@@ -201,19 +211,20 @@ def _remember(key: str, checked: CheckedSQL) -> None:
 
 def _store(key: str, value: Any) -> None:
     """Remember in memory now; written once, when the process ends (see ``_save``)."""
+    global _unsaved
     with _LOCK:
         _PASSED[key] = value
-        if not _UNSAVED:
+        if not _unsaved:
             import atexit
 
-            _UNSAVED.append(True)
+            _unsaved = True
             atexit.register(_save)
 
 
 def _save() -> None:
     """Merge what this process learned into the memo file (unless told to keep nothing)."""
     path = _memo_file()
-    if path is None or _KEEP_NOTHING:
+    if path is None or _keep_nothing:
         return
     from brandlens.fileio import atomic_write_text
 
