@@ -1327,6 +1327,14 @@ def bench(
     no_pandas: Annotated[
         bool, typer.Option("--no-pandas", help="Skip the pandas FAST baseline.")
     ] = False,
+    repeat: Annotated[
+        int,
+        typer.Option(
+            "--repeat",
+            min=1,
+            help="Rounds of every step; each row reports the median run and the range.",
+        ),
+    ] = 3,
     fmt: FormatOpt = Fmt.table,
     output: OutputOpt = None,
     no_color: NoColorOpt = False,
@@ -1342,6 +1350,7 @@ def bench(
             methodologies=methodology,
             memory_limit=memory_limit,
             pandas=not no_pandas,
+            repeat=repeat,
             progress=None if quiet else (lambda msg: say(f"bench: {msg}")),
         )
     emit(report, fmt, output, no_color)

@@ -173,12 +173,16 @@ def sections(model: BaseModel) -> list[Section]:
         return _verify_sections(model)
     if isinstance(model, BenchReport):
         facts = ["brandlens_version", "duckdb_version", "machine", "cores", "memory_gb", "data"]
+        facts.append("repeat")
         out = [Section("machine", ["field", "value"], [[f, getattr(model, f)] for f in facts])]
-        cols = ["step", "seconds", "events_per_second", "peak_rss_mb", "ratio_to_floor", "note"]
+        cols = ["step", "seconds", "range", "runs", "events_per_second", "peak_rss_mb"]
+        cols += ["ratio_to_floor", "note"]
         rows = [
             [
                 r.step,
                 round(r.seconds, 2),
+                f"{r.min_seconds:.2f}-{r.max_seconds:.2f}" if r.runs > 1 else "",
+                r.runs,
                 None if r.events_per_second is None else round(r.events_per_second),
                 round(r.peak_rss_mb),
                 None if r.ratio_to_floor is None else round(r.ratio_to_floor, 1),
@@ -186,7 +190,18 @@ def sections(model: BaseModel) -> list[Section]:
             ]
             for r in model.rows
         ]
-        out.append(Section(f"bench: {model.events:,} events", cols, rows))
+        out.append(Section(f"bench: {model.events:,} events (medians)", cols, rows))
+        tcols = ["target", "measured", "goal", "met"]
+        trows = [
+            [
+                t.target,
+                None if t.measured is None else round(t.measured, 2),
+                t.goal,
+                "not measured" if t.met is None else ("yes" if t.met else "no"),
+            ]
+            for t in model.targets
+        ]
+        out.append(Section("targets of issue #11 (on the medians)", tcols, trows))
         return out
     if isinstance(model, CacheReport):
         fields = ["path", "enabled", "entries", "bytes", "max_bytes", "removed"]

@@ -1,0 +1,140 @@
+"""``brandlens bench``: rounds, medians and the verdicts on issue #11's targets.
+
+The orchestration is checked with the process runner replaced by a script of
+timings (which commands run, in which round, with which cache folder); the
+arithmetic on rows worked by hand; and one real run on a tiny market end to end.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from brandlens.cli import bench
+from brandlens.cli.bench import BenchRow, judge, summarise
+
+
+def _row(step: str, seconds: float, rss: float = 100.0) -> BenchRow:
+    return summarise(step, [(seconds, rss)], 1, None)
+
+
+def test_summarise_takes_the_median_the_range_and_the_largest_peak():
+    # three runs: 9 s at 100 MB, 1 s at 300 MB, 2 s at 200 MB (the mean would be 4 s);
+    # the floor's median is 0.5 s
+    row = summarise("x", [(9.0, 100.0), (1.0, 300.0), (2.0, 200.0)], 1000, 0.5)
+    assert (row.seconds, row.min_seconds, row.max_seconds, row.runs) == (2.0, 1.0, 9.0, 3)
+    assert row.peak_rss_mb == 300.0
+    assert row.events_per_second == 500.0  # 1000 events / the median's 2 s
+    assert row.ratio_to_floor == 4.0  # 2 s / 0.5 s
+    # an even number of runs: the mean of the middle two (not of all four, 4 s)
+    assert summarise("y", [(10.0, 1.0), (1.0, 1.0), (2.0, 1.0), (3.0, 1.0)], 1, None).seconds == 2.5
+
+
+def test_judge_against_hand_worked_targets():
+    rows = [
+        _row(bench.FLOOR, 0.4),
+        _row(bench.FIRST_RUN, 8.0, rss=600.0),  # 10 M events may take 6 s: not met
+        _row(bench.FAST_CACHED, 1.0, rss=300.0),
+        _row(bench.FAST_FIRST, 3.0, rss=500.0),
+        _row(bench.PANDAS, 4.0, rss=1500.0),
+    ]
+    got = {t.target: (t.measured, t.met) for t in judge(rows, 10_000_000)}
+    assert got["first run (s)"] == (8.0, False)
+    assert got["first run peak memory (GB)"] == (pytest.approx(600 / 1024), True)
+    assert got["FAST first run / pandas"] == (0.75, True)  # 3 s against 4 s
+    assert got["pandas / FAST cached"] == (4.0, False)  # 4 s / 1 s, five times is the goal
+    assert got["FAST peak memory / pandas'"] == (pytest.approx(500 / 1500), True)
+    assert got["first run / floor"] == (20.0, False)  # 8 s / 0.4 s
+    # 100 M events may take 60 s: 59 s meets it; a missing step is "not measured"
+    at_100m = {t.target: t for t in judge([_row(bench.FIRST_RUN, 59.0)], 100_000_000)}
+    assert at_100m["first run (s)"].met is True
+    assert at_100m["FAST first run / pandas"].met is None
+    assert at_100m["FAST first run / pandas"].measured is None
+
+
+def test_rounds_run_every_step_with_a_fresh_cache_per_round(tmp_path, monkeypatch):
+    """Each round runs every step once, in order; a first run never finds a cache, the
+    cached steps share their round's first-run cache, and a pandas failure is reported
+    without stopping the bench."""
+    data = tmp_path / "market"
+    data.mkdir()
+    (data / "events.parquet").write_bytes(b"")
+    monkeypatch.setattr(bench, "_count_events", lambda _p: 1000)
+    monkeypatch.setattr(bench, "_pandas_script", lambda: Path("pandas_fast.py"))
+    calls: list[tuple[str, str | None]] = []
+    timings = iter([float(i) for i in range(1, 100)])
+
+    def fake_run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+        what = " ".join(cmd[3:6]) if cmd[1:3] == ["-m", "brandlens.cli.app"] else cmd[1]
+        cache = (env or {}).get("BRANDLENS_CACHE_DIR")
+        calls.append((what, cache))
+        if cmd[-1] == str(data) and cmd[1] == "pandas_fast.py":
+            raise RuntimeError("pandas_fast.py ...: no pandas")
+        return next(timings), 10.0, ""
+
+    monkeypatch.setattr(bench, "_run", fake_run)
+    report = bench.run_bench(data=data, methodologies=["grow"], repeat=2)
+    starts = [i for i, c in enumerate(calls) if c[0] == "-c"]  # each round begins at the floor
+    assert len(starts) == 2
+    first, second = calls[: starts[1]], calls[starts[1] :]
+    # the same steps in the same order, but pandas, which failed in the first round
+    assert [c[0] for c in first[:6]] == [c[0] for c in second] and len(first) == 7
+    names = [r.step for r in report.rows]
+    assert names == [
+        bench.FLOOR,
+        bench.FIRST_RUN,
+        bench.CACHED,
+        "compute -m grow (cached dataset)",
+        "validate (load + validate only)",
+        bench.FAST_FIRST,
+        bench.PANDAS,
+    ]
+    caches = [[c[1] for c in r] for r in (first, second)]
+    for round_caches in caches:
+        # first run, repeated and -m grow share one folder; validate and FAST their own
+        assert round_caches[1] == round_caches[2] == round_caches[3]
+        assert len({round_caches[1], round_caches[4], round_caches[5]}) == 3
+        assert round_caches[0] is None
+    assert caches[0][6] is None  # pandas keeps no cache
+    assert not set(caches[0][1:6]) & set(caches[1][1:6])  # each round starts empty
+    floor_row, first_row = report.rows[0], report.rows[1]
+    # the fake timings count up: the floor took 1 s then 7 s (after five more steps and
+    # the failed pandas, which took no timing), the first run 2 s then 8 s
+    assert (floor_row.runs, floor_row.seconds, floor_row.min_seconds) == (2, 4.0, 1.0)
+    assert (first_row.seconds, first_row.max_seconds) == (5.0, 8.0)
+    assert first_row.ratio_to_floor == 1.25
+    pandas_row = report.rows[-1]
+    assert pandas_row.runs == 0 and pandas_row.note.startswith("not run: ")
+    assert calls.count(("pandas_fast.py", None)) == 1  # a failed optional step is not retried
+    assert {t.target: t.met for t in report.targets}["FAST first run / pandas"] is None
+
+
+def test_bench_end_to_end_on_a_tiny_market(tmp_path):
+    """The real command: every step as its own process, JSON on stdout."""
+    out = subprocess.run(
+        [
+            *(sys.executable, "-m", "brandlens.cli.app", "bench", "--users", "150"),
+            *("-m", "grow", "--no-pandas", "--repeat", "1", "-f", "json", "-q"),
+        ],
+        capture_output=True,
+        text=True,
+        env={"BRANDLENS_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
+    report = json.loads(out.stdout)
+    assert report["repeat"] == 1 and report["events"] > 0
+    steps = {r["step"]: r for r in report["rows"]}
+    assert steps[bench.FLOOR]["ratio_to_floor"] == 1.0
+    for row in report["rows"]:
+        assert row["runs"] == 1
+        assert row["min_seconds"] == row["seconds"] == row["max_seconds"] > 0
+    assert steps[bench.FIRST_RUN]["peak_rss_mb"] > 0
+    measured = {t["target"]: t for t in report["targets"]}
+    assert measured["first run / floor"]["measured"] == pytest.approx(
+        steps[bench.FIRST_RUN]["seconds"] / steps[bench.FLOOR]["seconds"]
+    )
+    assert measured["pandas / FAST cached"]["met"] is None  # neither was measured
