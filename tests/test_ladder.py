@@ -418,3 +418,76 @@ def test_type_masks_give_the_rows_bound_lists_give():
     # a type outside the vocabulary's codes keeps the list test
     sql, _ = LADDER.compile(Params().model_dump(), {"purchase": 0})
     assert "_type_code" not in sql and "list_contains" in sql
+
+
+# ---- snapshots the data asks for --------------------------------------------------------
+
+
+def _snapshot_method(name: str, snapshots_sql: str) -> Methodology:
+    ladder = LADDER.model_copy(
+        update={"name": name, "snapshots": (0,), "snapshots_sql": snapshots_sql}
+    )
+    return METHOD.model_copy(
+        update={
+            "name": name,
+            "ladders": (ladder,),
+            "indicators": (
+                Indicator(
+                    id=f"{name}.stages",
+                    title="stages",
+                    unit="users",
+                    dimension="snapshot_stage",
+                    sql="SELECT brand, days_before || ':' || stage AS key, count(*) AS value "
+                    f"FROM {name} GROUP BY ALL",
+                ),
+            ),
+        }
+    )
+
+
+def _register(register_plugin, method: Methodology, name: str) -> None:
+    class One:
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, register):
+            register(method)
+
+    register_plugin(One(), name)
+
+
+def test_snapshots_sql_adds_the_days_the_data_names(register_plugin, events_dir):
+    # 06-27 (twice), a NULL and the day five days after the last event (after as_of)
+    method = _snapshot_method(
+        "snap",
+        "SELECT DATE '2025-06-27' AS day UNION ALL SELECT NULL "
+        "UNION ALL SELECT max(local_date) + 5 FROM events UNION ALL SELECT DATE '2025-06-27'",
+    )
+    _register(register_plugin, method, "snapshot-test")
+    r = brandlens.compute(events_dir(STORY), as_of="2025-06-30", methodologies=["snap"])
+    # the same stages as snapshots (0, 3) declared: at d u1 and u2 high, u4 low; on 06-27
+    # (three days before) u4 and u5 low; NULL and the day after as_of add nothing
+    assert _stages(r) == {"0:high": 2, "0:low": 1, "3:low": 2}
+    assert not r.errors
+
+
+def test_snapshots_sql_that_returns_no_dates_fails_its_ladder(register_plugin, events_dir):
+    _register(register_plugin, _snapshot_method("snapnum", "SELECT 3 AS day"), "snapshot-num")
+    r = brandlens.compute(events_dir(STORY), as_of="2025-06-30", methodologies=["snapnum"])
+    assert not r.results
+    assert "snapshots_sql must return dates, got 3" in r.errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("sql", "problem"),
+    [
+        ("DELETE FROM events RETURNING local_date", "only SELECT/WITH"),
+        ("SELECT local_date, brand FROM events", "must return one column"),
+        ("SELECT snapshot_date FROM snapbad", "snapbad"),
+        ("SELECT $nowhere AS day", "$nowhere"),
+    ],
+)
+def test_snapshots_sql_is_checked_at_registration(register_plugin, sql, problem):
+    from brandlens.plugin.host import host
+
+    _register(register_plugin, _snapshot_method("snapbad", sql), "snapshot-bad")
+    info = next(p for p in host.registry().plugins if p.name == "snapshot-bad")
+    assert any("snapshots_sql" in e and problem in e for e in info.errors), info.errors

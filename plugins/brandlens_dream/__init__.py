@@ -83,9 +83,34 @@ class DreamParameters(BaseModel):
 
 BRAND_SEARCH = (Condition(column="query_type", op="=", value="brand"),)
 
+
+def _chosen_target(indicator: str) -> str:
+    """Per brand, the most recent valid target period of an indicator ending by as_of."""
+    return f"""
+SELECT brand, period_start, period_end, target_value FROM (
+  SELECT brand, period_start, period_end, target_value,
+         row_number() OVER (PARTITION BY brand
+                            ORDER BY period_end DESC, period_start DESC, target_value DESC) AS r
+  FROM targets
+  WHERE indicator = '{indicator}' AND period_end <= $as_of AND period_start <= period_end
+) WHERE r = 1
+"""
+
+
+TARGET_DAYS_SQL = f"""
+WITH chosen AS ({_chosen_target("dream.advanced_users")})
+SELECT CAST(period_start - 1 AS DATE) AS day FROM chosen
+UNION
+SELECT period_end AS day FROM chosen
+"""
+"""The days flow achievement compares stages on: before each chosen target period of
+dream.advanced_users and its last day. The mind ladder takes them as further snapshots,
+so the ladder is computed once for both (it was computed again per target period)."""
+
 MIND = StageLadder(
     name="dream_mind",
     snapshots=(0, "$flow_period_days"),
+    snapshots_sql=TARGET_DAYS_SQL,
     funnel={
         "reach": ("Aware",),
         "engage": ("Appeal", "Consider"),
@@ -358,19 +383,6 @@ GROUP BY b.brand
 """
 
 
-def _chosen_target(indicator: str) -> str:
-    """Per brand, the most recent valid target period of an indicator ending by as_of."""
-    return f"""
-SELECT brand, period_start, period_end, target_value FROM (
-  SELECT brand, period_start, period_end, target_value,
-         row_number() OVER (PARTITION BY brand
-                            ORDER BY period_end DESC, period_start DESC, target_value DESC) AS r
-  FROM targets
-  WHERE indicator = '{indicator}' AND period_end <= $as_of AND period_start <= period_end
-) WHERE r = 1
-"""
-
-
 PURCHASE_ACHIEVEMENT_SQL = f"""
 WITH chosen AS ({_chosen_target("dream.buyers")}),
 actual AS (
@@ -389,23 +401,21 @@ FROM brands b LEFT JOIN chosen c ON c.brand = b.brand LEFT JOIN actual a ON a.br
 def _advanced_between(ctx: IndicatorContext, start: date, end: date) -> dict[str, int]:
     """Users per brand with a stage on start - 1 and a higher one on end.
 
-    The target period is data, not a parameter, so the ladder is compiled again with
-    the period's two snapshots (as of its end) and run through ctx.query.
+    Both days are snapshots of the mind ladder (``TARGET_DAYS_SQL`` chose them from the
+    same targets), so their rows are read from the ladder's relation.
     """
-    span = (end - start).days + 1
-    sql, binds = MIND.model_copy(update={"snapshots": (0, span)}).compile(ctx.params.model_dump())
-    binds["as_of"] = end
     rows = ctx.query(
-        f"""
-WITH lad AS ({sql}),
-pairs AS (
-  SELECT brand, user_id, max(stage_rank) FILTER (WHERE days_before = {span}) AS r0,
-         max(stage_rank) FILTER (WHERE days_before = 0) AS r1
-  FROM lad GROUP BY brand, user_id
-)
-SELECT brand, count(*) FROM pairs WHERE r0 > 0 AND r1 > r0 GROUP BY brand
+        """
+SELECT brand, count(*) FROM (
+  SELECT brand, user_id,
+         max(stage_rank) FILTER (WHERE days_before = $days_before_start) AS r0,
+         max(stage_rank) FILTER (WHERE days_before = $days_before_end) AS r1
+  FROM dream_mind WHERE days_before IN ($days_before_start, $days_before_end)
+  GROUP BY brand, user_id
+) WHERE r0 > 0 AND r1 > r0 GROUP BY brand
 """,
-        **binds,
+        days_before_start=(ctx.as_of - start).days + 1,
+        days_before_end=(ctx.as_of - end).days,
     )
     return {brand: n for brand, n in rows}
 

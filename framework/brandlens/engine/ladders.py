@@ -256,6 +256,12 @@ class StageLadder(BaseModel):
     holds only higher stages); a step may be left out, a stage may be at no step.
     ``brandlens compare --funnel`` shows every ladder's brands on the same four steps.
 
+    ``snapshots_sql`` adds snapshots the data asks for, such as the ends of the target
+    periods in the targets table: a Python indicator then reads their rows from the
+    relation (``days_before = as_of - date``) instead of compiling the ladder again.
+    SQL indicators should read only the declared snapshots: ``brandlens sql`` exports
+    a ladder with those alone.
+
     Example::
 
         StageLadder(
@@ -285,6 +291,14 @@ class StageLadder(BaseModel):
     stages: tuple[Stage, ...] = Field(min_length=1, description="the stages, lowest first")
     snapshots: tuple[IntOrParam, ...] = Field(
         default=(0,), description="days before as_of at which stages are assigned"
+    )
+    snapshots_sql: str | None = Field(
+        None,
+        description="a read-only query over the canonical tables whose one DATE column "
+        "lists further days on which stages are assigned, found in the data (e.g. the day "
+        "before a target period and its last day); dates after as_of and NULLs are "
+        "ignored, each other date d becomes the snapshot as_of - d. The engine adds them "
+        "before compiling the ladder, so one pass serves every snapshot",
     )
     STEPS: ClassVar[tuple[str, ...]] = FUNNEL_STEPS
 

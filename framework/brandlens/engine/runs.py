@@ -19,7 +19,7 @@ import weakref
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args, get_origin
@@ -180,6 +180,10 @@ class EngineConfig:
 
 
 MAX_THREADS = 1024
+
+MAX_DATA_SNAPSHOTS = 64
+"""At most this many snapshots a ladder's ``snapshots_sql`` may add (each adds about ten
+aggregates to the ladder's one pass)."""
 
 
 def _seconds(value: float | None, env: str, what: str, default: float) -> float:
@@ -1145,7 +1149,8 @@ class _Run:
                 continue
             try:
                 if name in ladders:
-                    sql, binds = ladders[name].compile(params, self.engine.type_codes)
+                    ladder = self._with_data_snapshots(ladders[name])
+                    sql, binds = ladder.compile(params, self.engine.type_codes)
                     if "as_of" in binds:
                         binds["as_of"] = self.as_of
                 else:
@@ -1159,6 +1164,30 @@ class _Run:
                 if is_interrupt(e):
                     raise KeyboardInterrupt from e
                 self.failed[name] = f"relation {name!r} failed: {_message(e)}"
+
+    def _with_data_snapshots(self, ladder: StageLadder) -> StageLadder:
+        """The ladder with the snapshots its ``snapshots_sql`` finds in the data added."""
+        checked = self.m.snapshot_sql.get(ladder.name)
+        if checked is None or ladder.snapshots_sql is None:
+            return ladder
+        with self.clock.limit(f"ladder {ladder.name!r} snapshots"):
+            _, rows = self.engine.fetch(ladder.snapshots_sql, self._bind(checked.parameters))
+        found = set()
+        for day, *_rest in rows:
+            if day is None:
+                continue
+            if not isinstance(day, date) or isinstance(day, datetime):
+                raise BrandlensError(
+                    f"ladder {ladder.name!r}: snapshots_sql must return dates, got {day!r}"
+                )
+            if day <= self.as_of:
+                found.add((self.as_of - day).days)
+        if len(found) > MAX_DATA_SNAPSHOTS:
+            raise BrandlensError(
+                f"ladder {ladder.name!r}: snapshots_sql found {len(found)} days, "
+                f"at most {MAX_DATA_SNAPSHOTS}"
+            )
+        return ladder.model_copy(update={"snapshots": (*ladder.snapshots, *sorted(found))})
 
     def _missing_requirements(self, ind: Indicator) -> str | None:
         missing = []

@@ -412,6 +412,8 @@ class CheckedMethodology:
     spec: MethodologySpec | None = None
     spec_errors: tuple[str, ...] = ()
     entity_sql: dict[str, CheckedSQL] = field(default_factory=dict)
+    snapshot_sql: dict[str, CheckedSQL] = field(default_factory=dict)
+    """Per ladder with ``snapshots_sql``: that query, checked."""
 
     @property
     def name(self) -> str:
@@ -550,6 +552,16 @@ def check_methodology(
                 f"{', '.join(sorted(missing))}"
             )
     allowed = set(CANONICAL_VIEWS) | set(own)
+    snapshot_sql: dict[str, CheckedSQL] = {}
+    for lad in m.ladders:
+        if lad.snapshots_sql is None:
+            continue
+        what = f"{where}, ladder {lad.name!r} snapshots_sql"
+        checked = check_query(lad.snapshots_sql, set(CANONICAL_VIEWS), what)
+        _check_params(checked, known_params, what)
+        if checked.output_columns is not None and len(checked.output_columns) != 1:
+            raise PluginError(f"{what}: must return one column (dates)")
+        snapshot_sql[lad.name] = checked
     relation_sql: dict[str, CheckedSQL] = {}
     for rel in m.relations:
         what = f"{where}, relation {rel.name!r}"
@@ -592,7 +604,7 @@ def check_methodology(
             indicator_sql[ind.id] = checked
     entity_sql = _check_entities(m, allowed, known_params, where)
     return CheckedMethodology(
-        m, relation_sql, indicator_sql, plugin, spec, tuple(spec_errors), entity_sql
+        m, relation_sql, indicator_sql, plugin, spec, tuple(spec_errors), entity_sql, snapshot_sql
     )
 
 
