@@ -304,6 +304,39 @@ def test_targets_and_replacement(result):
     assert result.value("dream.replacement_due", "Zenith") == 0
 
 
+def test_flow_achievement_the_same_when_the_ladder_cannot_take_the_target_days(
+    data, result, monkeypatch
+):
+    """With no room for further snapshots the mind ladder keeps its own two, and the flow
+    achievement compiles it again per target period: the same numbers (Volt 1 of 2,
+    Pixelon 1 of 1), and the other indicators are untouched."""
+    from brandlens.engine import runs
+
+    monkeypatch.setattr(runs, "MAX_DATA_SNAPSHOTS", 0)
+    again = brandlens.compute(data, as_of=D, methodologies=["dream"])
+    assert again.errors == []
+    assert again.results == result.results
+
+
+def test_flow_achievement_over_periods_reaching_before_the_data(tmp_path):
+    # Volt's period starts on 0001-01-01 (a date the day before which no Python date holds)
+    # and Pixelon's ends before the first event: nobody had a stage before either, so
+    # nobody advanced; neither is an error, and the other brands are untouched
+    write_csv(tmp_path / "events.csv", STORY)
+    cols = ["brand", "indicator", "period_start", "period_end", "target_value"]
+    rows = [
+        ("Volt", "dream.advanced_users", "0001-01-01", "2025-06-30", 2),
+        ("Pixelon", "dream.advanced_users", "2001-01-01", "2001-01-31", 4),
+    ]
+    write_csv(tmp_path / "targets.csv", [dict(zip(cols, r, strict=True)) for r in rows], cols)
+    r = brandlens.compute(tmp_path, as_of=D, methodologies=["dream"])
+    assert r.errors == []
+    volt = _row(r, "dream.flow_achievement")
+    assert (volt.numerator, volt.denominator, volt.value) == (0, 2, 0.0)
+    assert _row(r, "dream.flow_achievement", "Pixelon").numerator == 0
+    assert r.value("dream.asset_total", "Volt") == 8
+
+
 def test_without_circles_or_targets_those_indicators_are_not_applicable(tmp_path):
     write_csv(tmp_path / "events.csv", STORY)
     r = brandlens.compute(tmp_path, as_of=D, methodologies=["dream"])

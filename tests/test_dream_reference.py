@@ -49,6 +49,32 @@ def test_dream_matches_the_reference_on_generated_logs(log):
     _compare(result, reference.dream(events, log.as_of, log.report_brands(), users, targets))
 
 
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    event_logs(
+        categories=(*CATEGORIES, "phone_accessories", "smartphones"), target_indicators=TARGETED
+    )
+)
+def test_dream_matches_the_reference_when_target_days_are_not_snapshots(log):
+    """The flow achievement's other path: the mind ladder without the target periods' days
+    (no room for them), compiled again per period."""
+    from brandlens.engine import runs
+
+    saved, runs.MAX_DATA_SNAPSHOTS = runs.MAX_DATA_SNAPSHOTS, 0
+    try:
+        with Dataset(log.to_data()) as ds:
+            result = ds.compute(
+                as_of=log.as_of, methodologies=["dream"], brands=log.report_brands()
+            )
+    finally:
+        runs.MAX_DATA_SNAPSHOTS = saved
+    assert result.errors == []
+    events = [{k: v for k, v in e.items() if v is not None} for e in log.events]
+    users = list(log.users) if log.users is not None else None
+    targets = list(log.targets) if log.targets is not None else None
+    _compare(result, reference.dream(events, log.as_of, log.report_brands(), users, targets))
+
+
 @st.composite
 def purchase_logs(draw: st.DrawFn) -> EventLog:
     """One brand, two users, purchases and after-sales in two categories on a few days

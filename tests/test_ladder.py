@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 import brandlens
 from brandlens.engine.ladders import Condition, Evidence, Stage, StageLadder
-from brandlens.plugin.methodology import Indicator, Methodology
+from brandlens.plugin.methodology import Indicator, IndicatorContext, Methodology, Value
 from conftest import ev
 
 
@@ -423,10 +423,15 @@ def test_type_masks_give_the_rows_bound_lists_give():
 # ---- snapshots the data asks for --------------------------------------------------------
 
 
-def _snapshot_method(name: str, snapshots_sql: str) -> Methodology:
-    ladder = LADDER.model_copy(
+def _snapshot_method(name: str, snapshots_sql: str, ladder: StageLadder = LADDER) -> Methodology:
+    ladder = ladder.model_copy(
         update={"name": name, "snapshots": (0,), "snapshots_sql": snapshots_sql}
     )
+
+    def held(ctx: IndicatorContext) -> list[Value]:  # the snapshots the relation holds
+        days = ctx.ladder_snapshots[name]
+        return [Value(brand=b, key=str(d), value=1) for b in ctx.brands for d in days]
+
     return METHOD.model_copy(
         update={
             "name": name,
@@ -440,9 +445,20 @@ def _snapshot_method(name: str, snapshots_sql: str) -> Methodology:
                     sql="SELECT brand, days_before || ':' || stage AS key, count(*) AS value "
                     f"FROM {name} GROUP BY ALL",
                 ),
+                Indicator(
+                    id=f"{name}.held",
+                    title="snapshots held",
+                    unit="count",
+                    dimension="days_before",
+                    compute=held,
+                ),
             ),
         }
     )
+
+
+def _by_indicator(result, indicator):
+    return {r.key: r.value for r in result.results if r.indicator == indicator}
 
 
 def _register(register_plugin, method: Methodology, name: str) -> None:
@@ -465,14 +481,52 @@ def test_snapshots_sql_adds_the_days_the_data_names(register_plugin, events_dir)
     r = brandlens.compute(events_dir(STORY), as_of="2025-06-30", methodologies=["snap"])
     # the same stages as snapshots (0, 3) declared: at d u1 and u2 high, u4 low; on 06-27
     # (three days before) u4 and u5 low; NULL and the day after as_of add nothing
-    assert _stages(r) == {"0:high": 2, "0:low": 1, "3:low": 2}
+    assert _by_indicator(r, "snap.stages") == {"0:high": 2, "0:low": 1, "3:low": 2}
+    assert set(_by_indicator(r, "snap.held")) == {"0", "3"}
     assert not r.errors
+
+
+def test_a_ladder_keeps_its_own_snapshots_when_it_cannot_take_more(
+    register_plugin, events_dir, monkeypatch
+):
+    from brandlens.engine import runs
+
+    _register(
+        register_plugin, _snapshot_method("snapcap", "SELECT DATE '2025-06-27'"), "snapshot-cap"
+    )
+    # one day more than the ladder may take: its declared snapshot alone, and no error
+    monkeypatch.setattr(runs, "MAX_DATA_SNAPSHOTS", 0)
+    r = brandlens.compute(events_dir(STORY), as_of="2025-06-30", methodologies=["snapcap"])
+    assert not r.errors
+    assert _by_indicator(r, "snapcap.stages") == {"0:high": 2, "0:low": 1}
+    assert set(_by_indicator(r, "snapcap.held")) == {"0"}
+
+
+def test_no_further_snapshots_for_a_ladder_with_a_rule_needing_no_day(register_plugin, events_dir):
+    """A rule needing 0 days holds for every user the ladder's scan reads, and further
+    snapshots widen the scan: they would change the declared snapshots' rows."""
+    lenient = StageLadder(
+        name="x",
+        stages=(
+            Stage(
+                key="seen",
+                evidence=(Evidence(event_types=("ad_impression",), window_days=5, min_days=0),),
+            ),
+        ),
+    )
+    method = _snapshot_method("snapzero", "SELECT DATE '2025-05-01'", lenient)
+    _register(register_plugin, method, "snapshot-zero")
+    r = brandlens.compute(events_dir(STORY), as_of="2025-06-30", methodologies=["snapzero"])
+    assert not r.errors
+    assert set(_by_indicator(r, "snapzero.held")) == {"0"}
+    # the impressions of 06-20 and 06-21 are older than 5 days: read by no scan, no stage
+    assert _by_indicator(r, "snapzero.stages") == {}
 
 
 def test_snapshots_sql_that_returns_no_dates_fails_its_ladder(register_plugin, events_dir):
     _register(register_plugin, _snapshot_method("snapnum", "SELECT 3 AS day"), "snapshot-num")
     r = brandlens.compute(events_dir(STORY), as_of="2025-06-30", methodologies=["snapnum"])
-    assert not r.results
+    assert not [x for x in r.results if x.indicator == "snapnum.stages"]
     assert "snapshots_sql must return dates, got 3" in r.errors[0].message
 
 

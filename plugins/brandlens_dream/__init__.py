@@ -11,7 +11,7 @@ Uses only the public plugin API.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from pydantic import BaseModel, Field
 
@@ -98,14 +98,20 @@ SELECT brand, period_start, period_end, target_value FROM (
 
 
 TARGET_DAYS_SQL = f"""
-WITH chosen AS ({_chosen_target("dream.advanced_users")})
-SELECT CAST(period_start - 1 AS DATE) AS day FROM chosen
+WITH chosen AS ({_chosen_target("dream.advanced_users")}),
+first AS (SELECT min(local_date) - 1 AS day FROM events)
+SELECT greatest(CAST(c.period_start - 1 AS DATE), coalesce(f.day, c.period_start)) AS day
+FROM chosen c CROSS JOIN first f WHERE c.brand IN (SELECT brand FROM brands)
 UNION
-SELECT period_end AS day FROM chosen
+SELECT greatest(c.period_end, coalesce(f.day, c.period_start)) AS day
+FROM chosen c CROSS JOIN first f WHERE c.brand IN (SELECT brand FROM brands)
 """
-"""The days flow achievement compares stages on: before each chosen target period of
-dream.advanced_users and its last day. The mind ladder takes them as further snapshots,
-so the ladder is computed once for both (it was computed again per target period)."""
+"""The days flow achievement compares stages on, for the reported brands: the day before
+each chosen target period of dream.advanced_users and its last day. The mind ladder
+takes them as further snapshots, so the ladder is computed once for both (it was
+computed again per target period). A day before the first event is moved to the day
+before the first event (to the period's start when there are no events): nobody has a
+stage on either, and the ladder's scan does not reach further back than the data."""
 
 MIND = StageLadder(
     name="dream_mind",
@@ -398,14 +404,23 @@ FROM brands b LEFT JOIN chosen c ON c.brand = b.brand LEFT JOIN actual a ON a.br
 """
 
 
-def _advanced_between(ctx: IndicatorContext, start: date, end: date) -> dict[str, int]:
+def _advanced_between(
+    ctx: IndicatorContext, start: date, end: date, first: date | None
+) -> dict[str, int]:
     """Users per brand with a stage on start - 1 and a higher one on end.
 
-    Both days are snapshots of the mind ladder (``TARGET_DAYS_SQL`` chose them from the
-    same targets), so their rows are read from the ladder's relation.
+    Both days are usually snapshots of the mind ladder (``TARGET_DAYS_SQL`` chose them
+    from the same targets), and their rows are read from its relation. When the ladder
+    could not take them (more days than it takes), the ladder is compiled again with
+    the period's two snapshots, as of its end, and run through ctx.query. ``first`` is
+    the day before the first event, to which TARGET_DAYS_SQL moves earlier days.
     """
-    rows = ctx.query(
-        """
+    floor = start if first is None else first  # as TARGET_DAYS_SQL moves the days
+    before = start - timedelta(days=1) if start > floor else floor
+    days = ((ctx.as_of - before).days, (ctx.as_of - max(end, floor)).days)
+    if set(days) <= set(ctx.ladder_snapshots.get(MIND.name, ())):
+        rows = ctx.query(
+            """
 SELECT brand, count(*) FROM (
   SELECT brand, user_id,
          max(stage_rank) FILTER (WHERE days_before = $days_before_start) AS r0,
@@ -414,8 +429,24 @@ SELECT brand, count(*) FROM (
   GROUP BY brand, user_id
 ) WHERE r0 > 0 AND r1 > r0 GROUP BY brand
 """,
-        days_before_start=(ctx.as_of - start).days + 1,
-        days_before_end=(ctx.as_of - end).days,
+            days_before_start=days[0],
+            days_before_end=days[1],
+        )
+        return {brand: n for brand, n in rows}
+    span = (end - start).days + 1
+    sql, binds = MIND.model_copy(update={"snapshots": (0, span)}).compile(ctx.params.model_dump())
+    binds["as_of"] = end
+    rows = ctx.query(
+        f"""
+WITH lad AS ({sql}),
+pairs AS (
+  SELECT brand, user_id, max(stage_rank) FILTER (WHERE days_before = {span}) AS r0,
+         max(stage_rank) FILTER (WHERE days_before = 0) AS r1
+  FROM lad GROUP BY brand, user_id
+)
+SELECT brand, count(*) FROM pairs WHERE r0 > 0 AND r1 > r0 GROUP BY brand
+""",
+        **binds,
     )
     return {brand: n for brand, n in rows}
 
@@ -428,8 +459,9 @@ def flow_achievement(ctx: IndicatorContext) -> list[Value]:
         for brand, start, end, target in ctx.query(_chosen_target("dream.advanced_users"))
         if brand in wanted
     }
+    first = ctx.query("SELECT min(local_date) - 1 FROM events")[0][0]  # the day before any
     actual = {
-        period: _advanced_between(ctx, *period)
+        period: _advanced_between(ctx, *period, first)
         for period in sorted({(start, end) for start, end, _ in chosen.values()})
     }
     values = []

@@ -298,7 +298,9 @@ class StageLadder(BaseModel):
         "lists further days on which stages are assigned, found in the data (e.g. the day "
         "before a target period and its last day); dates after as_of and NULLs are "
         "ignored, each other date d becomes the snapshot as_of - d. The engine adds them "
-        "before compiling the ladder, so one pass serves every snapshot",
+        "before compiling the ladder, so one pass serves every snapshot; a ladder that "
+        "cannot take them (more than 64, or a rule with min_days 0) keeps its declared "
+        "ones, and IndicatorContext.ladder_snapshots says which it holds",
     )
     STEPS: ClassVar[tuple[str, ...]] = FUNNEL_STEPS
 

@@ -30,6 +30,7 @@ from brandlens import __version__
 from brandlens.data.vocabulary import create_vocabulary_type, type_codes
 from brandlens.engine.deadline import QueryClock
 from brandlens.engine.engines import DuckDBEngine, QueryEngine
+from brandlens.engine.ladders import resolve
 from brandlens.engine.result import (
     DatasetInfo,
     EntityListing,
@@ -182,8 +183,8 @@ class EngineConfig:
 MAX_THREADS = 1024
 
 MAX_DATA_SNAPSHOTS = 64
-"""At most this many snapshots a ladder's ``snapshots_sql`` may add (each adds about ten
-aggregates to the ladder's one pass)."""
+"""At most this many snapshots a ladder's ``snapshots_sql`` may add (each adds up to about
+twenty aggregates to the ladder's one pass); beyond, it keeps its declared ones."""
 
 
 def _seconds(value: float | None, env: str, what: str, default: float) -> float:
@@ -1002,6 +1003,7 @@ class _Run:
         self.schema = f"rel_{m.name}"
         self.binds = {"as_of": as_of, **params.model_dump()}
         self.failed: dict[str, str] = {}
+        self.snapshots: dict[str, tuple[int, ...]] = {}  # ladder -> days_before it holds
         self.memo: dict[str, Any] = {}  # IndicatorContext.shared, per methodology run
         self.engine = engine or ds.engine
         self.clock = QueryClock(self.engine, *ds.timeouts)
@@ -1153,6 +1155,9 @@ class _Run:
                     sql, binds = ladder.compile(params, self.engine.type_codes)
                     if "as_of" in binds:
                         binds["as_of"] = self.as_of
+                    self.snapshots[name] = tuple(
+                        sorted({int(resolve(s, params)) for s in ladder.snapshots})
+                    )
                 else:
                     sql = relations[name].sql
                     binds = self._bind(self.m.relation_sql[name].parameters)
@@ -1166,9 +1171,18 @@ class _Run:
                 self.failed[name] = f"relation {name!r} failed: {_message(e)}"
 
     def _with_data_snapshots(self, ladder: StageLadder) -> StageLadder:
-        """The ladder with the snapshots its ``snapshots_sql`` finds in the data added."""
+        """The ladder with the snapshots its ``snapshots_sql`` finds in the data added.
+
+        When they cannot be added (more than MAX_DATA_SNAPSHOTS days, or a rule needing
+        0 days, which holds for every user the widened scan would read) the ladder keeps
+        its declared snapshots: an indicator sees which it got in
+        ``IndicatorContext.ladder_snapshots`` and computes the others its own way.
+        """
         checked = self.m.snapshot_sql.get(ladder.name)
         if checked is None or ladder.snapshots_sql is None:
+            return ladder
+        params = self.params.model_dump()
+        if any(int(resolve(ev.min_days, params)) == 0 for ev in ladder.evidence()):
             return ladder
         with self.clock.limit(f"ladder {ladder.name!r} snapshots"):
             _, rows = self.engine.fetch(ladder.snapshots_sql, self._bind(checked.parameters))
@@ -1183,10 +1197,7 @@ class _Run:
             if day <= self.as_of:
                 found.add((self.as_of - day).days)
         if len(found) > MAX_DATA_SNAPSHOTS:
-            raise BrandlensError(
-                f"ladder {ladder.name!r}: snapshots_sql found {len(found)} days, "
-                f"at most {MAX_DATA_SNAPSHOTS}"
-            )
+            return ladder
         return ladder.model_copy(update={"snapshots": (*ladder.snapshots, *sorted(found))})
 
     def _missing_requirements(self, ind: Indicator) -> str | None:
@@ -1219,6 +1230,7 @@ class _Run:
                 params=self.params,
                 brands=list(self.brands),
                 _run_query=lambda sql, kw: self._query(sql, kw, ind),
+                ladder_snapshots=dict(self.snapshots),
                 _memo=self.memo,
                 _across=self.across,
             )

@@ -113,6 +113,13 @@ class IndicatorContext:
     params: BaseModel = field(metadata={"doc": "the methodology's parameters for this run"})
     brands: list[str] = field(metadata={"doc": "the brands to report, one Value each"})
     _run_query: Callable[[str, dict[str, Any]], list[tuple[Any, ...]]] = field(repr=False)
+    ladder_snapshots: dict[str, tuple[int, ...]] = field(
+        default_factory=dict,
+        metadata={
+            "doc": "per ladder of the methodology, the days_before its relation holds: the "
+            "declared snapshots and those its snapshots_sql found"
+        },
+    )
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
     _across: SharedValues | None = field(default=None, repr=False)
 
