@@ -44,7 +44,7 @@ def test_judge_against_hand_worked_targets():
     ]
     got = {t.target: (t.measured, t.met) for t in judge(rows, 10_000_000)}
     assert got["first run (s)"] == (8.0, False)
-    assert got["first run peak memory (GB)"] == (pytest.approx(600 / 1024), True)
+    assert got["first run peak memory (GB)"] == (pytest.approx(600 * 2**20 / 1e9), True)
     assert got["FAST first run / pandas"] == (0.75, True)  # 3 s against 4 s
     assert got["pandas / FAST cached"] == (4.0, False)  # 4 s / 1 s, five times is the goal
     assert got["FAST peak memory / pandas'"] == (pytest.approx(500 / 1500), True)
@@ -68,10 +68,15 @@ def test_rounds_run_every_step_with_a_fresh_cache_per_round(tmp_path, monkeypatc
     calls: list[tuple[str, str | None]] = []
     timings = iter([float(i) for i in range(1, 100)])
 
+    stores_at_once: list[int] = []
+
     def fake_run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
         what = " ".join(cmd[3:6]) if cmd[1:3] == ["-m", "brandlens.cli.app"] else cmd[1]
         cache = (env or {}).get("BRANDLENS_CACHE_DIR")
         calls.append((what, cache))
+        if cache:  # the command would keep its store there
+            Path(cache).mkdir(parents=True, exist_ok=True)
+            stores_at_once.append(sum(1 for p in Path(cache).parent.iterdir() if p.is_dir()))
         if cmd[-1] == str(data) and cmd[1] == "pandas_fast.py":
             raise RuntimeError("pandas_fast.py ...: no pandas")
         return next(timings), 10.0, ""
@@ -107,8 +112,10 @@ def test_rounds_run_every_step_with_a_fresh_cache_per_round(tmp_path, monkeypatc
     assert (floor_row.runs, floor_row.seconds, floor_row.min_seconds) == (2, 4.0, 1.0)
     assert (first_row.seconds, first_row.max_seconds) == (5.0, 8.0)
     assert first_row.ratio_to_floor == 1.25
+    assert set(stores_at_once) == {1}  # a round's stores are removed after their last use
     pandas_row = report.rows[-1]
-    assert pandas_row.runs == 0 and pandas_row.note.startswith("not run: ")
+    assert pandas_row.runs == 0
+    assert pandas_row.note == "no validation; failed in round 1: pandas_fast.py ...: no pandas"
     assert calls.count(("pandas_fast.py", None)) == 1  # a failed optional step is not retried
     assert {t.target: t.met for t in report.targets}["FAST first run / pandas"] is None
 
@@ -138,3 +145,55 @@ def test_bench_end_to_end_on_a_tiny_market(tmp_path):
         steps[bench.FIRST_RUN]["seconds"] / steps[bench.FLOOR]["seconds"]
     )
     assert measured["pandas / FAST cached"]["met"] is None  # neither was measured
+
+
+def test_a_step_failing_in_a_later_round_keeps_its_earlier_runs(tmp_path, monkeypatch):
+    data = tmp_path / "market"
+    data.mkdir()
+    (data / "events.parquet").write_bytes(b"")
+    monkeypatch.setattr(bench, "_count_events", lambda _p: 1000)
+    monkeypatch.setattr(bench, "_pandas_script", lambda: Path("pandas_fast.py"))
+    pandas_runs = []
+
+    def fake_run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+        if cmd[1] == "pandas_fast.py":
+            pandas_runs.append(1)
+            if len(pandas_runs) == 2:
+                raise RuntimeError("pandas_fast.py ...: killed")
+            return 3.0, 1500.0, ""
+        return 1.0, 100.0, ""
+
+    monkeypatch.setattr(bench, "_run", fake_run)
+    report = bench.run_bench(data=data, methodologies=["grow"], repeat=3)
+    row = next(r for r in report.rows if r.step == bench.PANDAS)
+    # round 1 measured 3 s; round 2 failed; round 3 did not try again
+    assert (row.runs, row.seconds, len(pandas_runs)) == (1, 3.0, 2)
+    assert row.note == "no validation; failed in round 2: pandas_fast.py ...: killed"
+    assert {t.target: t.measured for t in report.targets}["FAST first run / pandas"] == 1 / 3
+
+
+def test_every_format_carries_the_steps(tmp_path):
+    from brandlens.cli.render import Format, render
+
+    rows = [
+        summarise(bench.FLOOR, [(0.5, 100.0)], 1000, 0.5),
+        summarise(bench.FIRST_RUN, [(2.0, 300.0), (4.0, 200.0)], 1000, 0.5, "keeps the dataset"),
+    ]
+    report = bench.BenchReport(
+        brandlens_version="0",
+        duckdb_version="0",
+        machine="m",
+        cores=2,
+        memory_gb=1.0,
+        data="d",
+        events=1000,
+        repeat=2,
+        rows=rows,
+        targets=judge(rows, 1000),
+    )
+    csv = render(report, Format.csv).splitlines()
+    assert csv[0].startswith("step,seconds,range,runs,")
+    assert csv[2].startswith(f'"{bench.FIRST_RUN}",3.0,2.00-4.00,2,')  # median 3 s of 2 and 4
+    markdown = render(report, Format.markdown, color=False)
+    assert "### targets of issue #11 (on the medians)" in markdown
+    assert "| first run / floor | 6 | <= 3 (long-term) | no |" in markdown  # 3 s / 0.5 s

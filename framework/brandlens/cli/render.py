@@ -300,7 +300,9 @@ def render(model: BaseModel, fmt: Format, color: bool = True, width: int | None 
             for row in [names, *[["" if v is None else v for v in r.values()] for r in records]]
         )
     if fmt is Format.csv:
-        main = secs[0]  # csv carries the data rows; errors go to stderr as messages
+        # csv carries the data rows (a bench's steps, after its machine); errors go to
+        # stderr as messages
+        main = secs[1] if isinstance(model, BenchReport) else secs[0]
         lines = [_csv_line(main.columns)]
         for row in main.rows:
             lines.append(
