@@ -355,6 +355,10 @@ class StageLadder(BaseModel):
         """The event types the ladder reads (for the registration check)."""
         return {t for ev in self.evidence() for t in ev.event_types}
 
+    def snapshot_days(self, params: dict[str, Any]) -> list[int]:
+        """The snapshots' days before as_of with ``params`` resolved, sorted, each once."""
+        return sorted({int(resolve(s, params)) for s in self.snapshots})
+
     def parameter_refs(self) -> set[str]:
         """The parameters the ladder's windows, snapshots and conditions name."""
         refs: set[str] = set()
@@ -460,7 +464,7 @@ class StageLadder(BaseModel):
                 return f"coalesce(a{k}_{arg} > p{k}_{arg}, false)"
             return "(" + f" {kind} ".join(condition(c, k) for c in arg) + ")"
 
-        snapshots = sorted({int(resolve(s, params)) for s in self.snapshots})
+        snapshots = self.snapshot_days(params)
         # Each event type is read only as far back as the longest rule that names it needs
         # (awareness looks back days, purchase years): the scan reduces to what counts.
         by_span: dict[int, list[str]] = {}

@@ -1151,13 +1151,11 @@ class _Run:
                 continue
             try:
                 if name in ladders:
-                    ladder = self._with_data_snapshots(ladders[name])
+                    ladder = self._with_data_snapshots(ladders[name], params)
                     sql, binds = ladder.compile(params, self.engine.type_codes)
                     if "as_of" in binds:
                         binds["as_of"] = self.as_of
-                    self.snapshots[name] = tuple(
-                        sorted({int(resolve(s, params)) for s in ladder.snapshots})
-                    )
+                    self.snapshots[name] = tuple(ladder.snapshot_days(params))
                 else:
                     sql = relations[name].sql
                     binds = self._bind(self.m.relation_sql[name].parameters)
@@ -1170,7 +1168,7 @@ class _Run:
                     raise KeyboardInterrupt from e
                 self.failed[name] = f"relation {name!r} failed: {_message(e)}"
 
-    def _with_data_snapshots(self, ladder: StageLadder) -> StageLadder:
+    def _with_data_snapshots(self, ladder: StageLadder, params: dict[str, Any]) -> StageLadder:
         """The ladder with the snapshots its ``snapshots_sql`` finds in the data added.
 
         When they cannot be added (more than MAX_DATA_SNAPSHOTS days, or a rule needing
@@ -1181,7 +1179,6 @@ class _Run:
         checked = self.m.snapshot_sql.get(ladder.name)
         if checked is None or ladder.snapshots_sql is None:
             return ladder
-        params = self.params.model_dump()
         if any(int(resolve(ev.min_days, params)) == 0 for ev in ladder.evidence()):
             return ladder
         with self.clock.limit(f"ladder {ladder.name!r} snapshots"):
