@@ -347,13 +347,70 @@ REPEAT = StageLadder(  # rules needing one, two or three days (two days: first <
 )
 
 
+class SharedParams(BaseModel):
+    seen_days: int = 1
+    keen_days: int = 3
+
+
+SHARED = StageLadder(  # content views feed a rule counting days and rules that do not
+    name="shr",
+    snapshots=(0, 5),
+    stages=(
+        Stage(
+            key="seen",
+            evidence=(
+                Evidence(
+                    event_types=("ad_impression", "content_view"),
+                    window_days=10,
+                    min_days="$seen_days",
+                ),
+            ),
+        ),
+        Stage(
+            key="keen",
+            evidence=(
+                Evidence(event_types=("content_view",), window_days=100, min_days="$keen_days"),
+            ),
+        ),
+        Stage(
+            key="fan",
+            evidence=(
+                Evidence(
+                    event_types=("content_view",),
+                    window_days=10,
+                    where=(Condition(column="channel", op="in", value=["live"]),),
+                ),
+                Evidence(  # a review below 4 is read by the scan but sets no flag
+                    event_types=("review",),
+                    window_days=100,
+                    where=(Condition(column="rating", op=">=", value=4),),
+                ),
+            ),
+        ),
+    ),
+)
+SHARED_CASES = (  # rows: user, brand, days before 2025-06-30, type, rating, channel, ...
+    # one live content view: seen and fan from the same event that keen counts
+    [("u1", "A", 2, "content_view", None, "live", None, None)],
+    # views on two days, twice on one of them: two days, not four events, for keen
+    [
+        ("u1", "A", 2, "content_view", None, None, None, None),
+        ("u1", "A", 2, "content_view", None, None, None, None),
+        ("u1", "A", 30, "content_view", None, None, None, None),
+        ("u1", "A", 30, "content_view", None, "live", None, None),
+    ],
+    # only a review below 4: no flag, yet a rule needing no day (min_days 0) holds
+    [("u2", "B", 3, "review", 1, None, None, None)],
+)
+
+
 def test_type_masks_give_the_rows_bound_lists_give():
     """Every ladder shape (conditions, in-lists, all-of, any-of, later-day, several days)
     on random logs; flags as the bits of one integer, one-day rules as the bits of one
     bit_or per snapshot and two-day rules as first < last day give the rows one bool_or
     per flag and one count of days per rule give."""
     import duckdb
-    from hypothesis import given, settings
+    from hypothesis import example, given, settings
     from hypothesis import strategies as st
 
     from brandlens.data.schema import CORE_EVENT_TYPES
@@ -373,7 +430,15 @@ def test_type_masks_give_the_rows_bound_lists_give():
             st.sampled_from([9, 10, 11, 12, 13, 14, 15, 16, 99, 100, 101, 104, 105, 106]),
         ),
         st.sampled_from(
-            [*sorted(GROUPED.event_types() | LADDER.event_types() | REPEAT.event_types()), "refund"]
+            [
+                *sorted(
+                    GROUPED.event_types()
+                    | LADDER.event_types()
+                    | REPEAT.event_types()
+                    | SHARED.event_types()
+                ),
+                "refund",
+            ]
         ),
         st.sampled_from([None, 1, 4, 5]),
         st.sampled_from([None, "live", "short_video", "offline_store"]),
@@ -383,6 +448,9 @@ def test_type_masks_give_the_rows_bound_lists_give():
 
     @settings(max_examples=60, deadline=None)
     @given(st.lists(row, max_size=40))
+    @example(SHARED_CASES[0])
+    @example(SHARED_CASES[1])
+    @example(SHARED_CASES[2])
     def check(rows):
         con.execute(
             "CREATE OR REPLACE TABLE events (user_id VARCHAR, brand VARCHAR, local_date DATE, "
@@ -404,6 +472,10 @@ def test_type_masks_give_the_rows_bound_lists_give():
             (REPEAT, RepeatParams(seen_days=1, buy_days=3).model_dump()),  # grouped by day
             (REPEAT, RepeatParams(seen_days=3, buy_days=1).model_dump()),
             (REPEAT, RepeatParams(seen_days=0, buy_days=2).model_dump()),  # any event counts
+            # only the events of the rule counting days are grouped by day
+            (SHARED, SharedParams().model_dump()),
+            (SHARED, SharedParams(seen_days=0).model_dump()),
+            (SHARED, SharedParams(seen_days=2, keen_days=2).model_dump()),  # no day grouping
         ):
             expected = _run_ladder(con, ladder, params, codes)
             assert expected == _run_ladder(con, ladder, params, None)

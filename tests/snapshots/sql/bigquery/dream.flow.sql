@@ -30,162 +30,160 @@ WITH brands AS (
   ) AS latest
   WHERE
     latest.rn = 1 AND latest.event_type = 'member_join'
-), dream_mind__days AS (
+), dream_mind__flagged AS (
   SELECT
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BIT_OR(
-      (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['ad_impression', 'content_view']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 1
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['ad_click', 'store_visit', 'follow', 'product_view']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 2
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['search']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          AND events.`query_type` = 'brand'
-          THEN 4
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['add_to_cart', 'consult', 'favorite', 'coupon_claim']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 8
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['product_view']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 16
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['search']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          AND events.`query_type` = 'brand'
-          THEN 32
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['purchase']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 64
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['purchase']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 128
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['after_sales', 'review', 'share', 'member_join']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          THEN 256
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['purchase']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          AND EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['phone_accessories']) AS _col
-            WHERE
-              _col = events.`category`
-          )
-          THEN 512
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['purchase']) AS _col
-            WHERE
-              _col = events.event_type
-          )
-          AND NOT EXISTS(
-            SELECT
-              1
-            FROM UNNEST(['phone_accessories']) AS _col
-            WHERE
-              _col = events.`category`
-          )
-          THEN 1024
-          ELSE 0
-        END
-      )
-    ) AS _flags
+    (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['ad_impression', 'content_view']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 1
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['ad_click', 'store_visit', 'follow', 'product_view']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 2
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['search']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        AND events.`query_type` = 'brand'
+        THEN 4
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['add_to_cart', 'consult', 'favorite', 'coupon_claim']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 8
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['product_view']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 16
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['search']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        AND events.`query_type` = 'brand'
+        THEN 32
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['purchase']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 64
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['purchase']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 128
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['after_sales', 'review', 'share', 'member_join']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        THEN 256
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['purchase']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        AND EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['phone_accessories']) AS _col
+          WHERE
+            _col = events.`category`
+        )
+        THEN 512
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['purchase']) AS _col
+          WHERE
+            _col = events.event_type
+        )
+        AND NOT EXISTS(
+          SELECT
+            1
+          FROM UNNEST(['phone_accessories']) AS _col
+          WHERE
+            _col = events.`category`
+        )
+        THEN 1024
+        ELSE 0
+      END
+    ) AS _f
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -242,10 +240,34 @@ WITH brands AS (
         AND events.local_date > DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 760 DAY)
       )
     )
+), dream_mind__days AS (
+  SELECT
+    flagged.user_id AS user_id,
+    flagged.brand AS brand,
+    flagged.local_date AS local_date,
+    flagged._f & 2031 AS _flags
+  FROM dream_mind__flagged AS flagged
+  WHERE
+    (
+      flagged._f & 16
+    ) = 0 OR (
+      flagged._f & 2031
+    ) <> 0
+  UNION ALL
+  SELECT
+    flagged.user_id AS user_id,
+    flagged.brand AS brand,
+    flagged.local_date AS local_date,
+    BIT_OR(flagged._f & 16) AS _flags
+  FROM dream_mind__flagged AS flagged
+  WHERE
+    (
+      flagged._f & 16
+    ) <> 0
   GROUP BY
-    events.user_id,
-    events.brand,
-    events.local_date
+    flagged.user_id,
+    flagged.brand,
+    flagged.local_date
 ), dream_mind__counted AS (
   SELECT
     days.user_id AS user_id,
@@ -293,6 +315,40 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
+    MIN(
+      IF(
+        (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ), INTERVAL 60 DAY),
+        days.local_date,
+        NULL
+      )
+    ) AS lo0_5,
+    MAX(
+      IF(
+        (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ), INTERVAL 60 DAY),
+        days.local_date,
+        NULL
+      )
+    ) AS hi0_5,
     COUNTIF(
       (
         (
@@ -306,19 +362,6 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ), INTERVAL 60 DAY)
     ) AS n0_4,
-    COUNTIF(
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 60 DAY)
-    ) AS n0_5,
     MAX(
       IF(
         (
@@ -396,6 +439,40 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
+    MIN(
+      IF(
+        (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ), INTERVAL 60 DAY),
+        days.local_date,
+        NULL
+      )
+    ) AS lo1_5,
+    MAX(
+      IF(
+        (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ), INTERVAL 60 DAY),
+        days.local_date,
+        NULL
+      )
+    ) AS hi1_5,
     COUNTIF(
       (
         (
@@ -409,19 +486,6 @@ WITH brands AS (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ), INTERVAL 60 DAY)
     ) AS n1_4,
-    COUNTIF(
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), INTERVAL 60 DAY)
-    ) AS n1_5,
     MAX(
       IF(
         (
@@ -484,7 +548,9 @@ WITH brands AS (
       THEN 'Purchase'
       WHEN (
         counted.e0 & 8
-      ) <> 0 OR counted.n0_4 >= 3 OR counted.n0_5 >= 2
+      ) <> 0
+      OR counted.n0_4 >= 3
+      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 'Consider'
       WHEN (
         counted.e0 & 2
@@ -515,7 +581,9 @@ WITH brands AS (
       THEN 4
       WHEN (
         counted.e0 & 8
-      ) <> 0 OR counted.n0_4 >= 3 OR counted.n0_5 >= 2
+      ) <> 0
+      OR counted.n0_4 >= 3
+      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 3
       WHEN (
         counted.e0 & 2
@@ -553,7 +621,9 @@ WITH brands AS (
       THEN 'Purchase'
       WHEN (
         counted.e1 & 8
-      ) <> 0 OR counted.n1_4 >= 3 OR counted.n1_5 >= 2
+      ) <> 0
+      OR counted.n1_4 >= 3
+      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 'Consider'
       WHEN (
         counted.e1 & 2
@@ -584,7 +654,9 @@ WITH brands AS (
       THEN 4
       WHEN (
         counted.e1 & 8
-      ) <> 0 OR counted.n1_4 >= 3 OR counted.n1_5 >= 2
+      ) <> 0
+      OR counted.n1_4 >= 3
+      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 3
       WHEN (
         counted.e1 & 2

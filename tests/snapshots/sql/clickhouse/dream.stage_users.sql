@@ -34,70 +34,68 @@ WITH brands AS (
   ) AS latest
   WHERE
     latest.rn = 1 AND latest.event_type = 'member_join'
-), dream_mind__days AS (
+), dream_mind__flagged AS (
   SELECT
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    groupBitOr(
-      (
-        CASE
-          WHEN has(['ad_impression', 'content_view'], events.event_type)
-          THEN 1
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN has(['ad_click', 'store_visit', 'follow', 'product_view'], events.event_type)
-          THEN 2
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN has(['search'], events.event_type) AND events."query_type" = 'brand'
-          THEN 4
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN has(['add_to_cart', 'consult', 'favorite', 'coupon_claim'], events.event_type)
-          THEN 8
-          ELSE 0
-        END
-      ) | (
-        CASE WHEN has(['product_view'], events.event_type) THEN 16 ELSE 0 END
-      ) | (
-        CASE
-          WHEN has(['search'], events.event_type) AND events."query_type" = 'brand'
-          THEN 32
-          ELSE 0
-        END
-      ) | (
-        CASE WHEN has(['purchase'], events.event_type) THEN 64 ELSE 0 END
-      ) | (
-        CASE WHEN has(['purchase'], events.event_type) THEN 128 ELSE 0 END
-      ) | (
-        CASE
-          WHEN has(['after_sales', 'review', 'share', 'member_join'], events.event_type)
-          THEN 256
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN has(['purchase'], events.event_type)
-          AND has(['phone_accessories'], events."category")
-          THEN 512
-          ELSE 0
-        END
-      ) | (
-        CASE
-          WHEN has(['purchase'], events.event_type)
-          AND NOT has(['phone_accessories'], events."category")
-          THEN 1024
-          ELSE 0
-        END
-      )
-    ) AS _flags
+    (
+      CASE
+        WHEN has(['ad_impression', 'content_view'], events.event_type)
+        THEN 1
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN has(['ad_click', 'store_visit', 'follow', 'product_view'], events.event_type)
+        THEN 2
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN has(['search'], events.event_type) AND events."query_type" = 'brand'
+        THEN 4
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN has(['add_to_cart', 'consult', 'favorite', 'coupon_claim'], events.event_type)
+        THEN 8
+        ELSE 0
+      END
+    ) | (
+      CASE WHEN has(['product_view'], events.event_type) THEN 16 ELSE 0 END
+    ) | (
+      CASE
+        WHEN has(['search'], events.event_type) AND events."query_type" = 'brand'
+        THEN 32
+        ELSE 0
+      END
+    ) | (
+      CASE WHEN has(['purchase'], events.event_type) THEN 64 ELSE 0 END
+    ) | (
+      CASE WHEN has(['purchase'], events.event_type) THEN 128 ELSE 0 END
+    ) | (
+      CASE
+        WHEN has(['after_sales', 'review', 'share', 'member_join'], events.event_type)
+        THEN 256
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN has(['purchase'], events.event_type)
+        AND has(['phone_accessories'], events."category")
+        THEN 512
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN has(['purchase'], events.event_type)
+        AND NOT has(['phone_accessories'], events."category")
+        THEN 1024
+        ELSE 0
+      END
+    ) AS _f
   FROM events AS events
   WHERE
     NOT (
@@ -135,10 +133,34 @@ WITH brands AS (
         AND events.local_date > CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 760
       )
     )
+), dream_mind__days AS (
+  SELECT
+    flagged.user_id AS user_id,
+    flagged.brand AS brand,
+    flagged.local_date AS local_date,
+    flagged._f & 2031 AS _flags
+  FROM dream_mind__flagged AS flagged
+  WHERE
+    (
+      flagged._f & 16
+    ) = 0 OR (
+      flagged._f & 2031
+    ) <> 0
+  UNION ALL
+  SELECT
+    flagged.user_id AS user_id,
+    flagged.brand AS brand,
+    flagged.local_date AS local_date,
+    groupBitOr(flagged._f & 16) AS _flags
+  FROM dream_mind__flagged AS flagged
+  WHERE
+    (
+      flagged._f & 16
+    ) <> 0
   GROUP BY
-    events.user_id,
-    events.brand,
-    events.local_date
+    flagged.user_id,
+    flagged.brand,
+    flagged.local_date
 ), dream_mind__counted AS (
   SELECT
     days.user_id AS user_id,
@@ -186,6 +208,30 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
+    MIN(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      ) - 60) AS lo0_5,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+      ) - 60) AS hi0_5,
     COUNT(*) FILTER(WHERE
       (
         (
@@ -198,18 +244,6 @@ WITH brands AS (
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 60) AS n0_4,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      ) - 60) AS n0_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -277,6 +311,30 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
+    MIN(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      ) - 60) AS lo1_5,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+      ) - 60) AS hi1_5,
     COUNT(*) FILTER(WHERE
       (
         (
@@ -289,18 +347,6 @@ WITH brands AS (
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
       ) - 60) AS n1_4,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
-      ) - 60) AS n1_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -353,7 +399,9 @@ WITH brands AS (
       THEN 'Purchase'
       WHEN (
         counted.e0 & 8
-      ) <> 0 OR counted.n0_4 >= 3 OR counted.n0_5 >= 2
+      ) <> 0
+      OR counted.n0_4 >= 3
+      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 'Consider'
       WHEN (
         counted.e0 & 2
@@ -384,7 +432,9 @@ WITH brands AS (
       THEN 4
       WHEN (
         counted.e0 & 8
-      ) <> 0 OR counted.n0_4 >= 3 OR counted.n0_5 >= 2
+      ) <> 0
+      OR counted.n0_4 >= 3
+      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 3
       WHEN (
         counted.e0 & 2
@@ -422,7 +472,9 @@ WITH brands AS (
       THEN 'Purchase'
       WHEN (
         counted.e1 & 8
-      ) <> 0 OR counted.n1_4 >= 3 OR counted.n1_5 >= 2
+      ) <> 0
+      OR counted.n1_4 >= 3
+      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 'Consider'
       WHEN (
         counted.e1 & 2
@@ -453,7 +505,9 @@ WITH brands AS (
       THEN 4
       WHEN (
         counted.e1 & 8
-      ) <> 0 OR counted.n1_4 >= 3 OR counted.n1_5 >= 2
+      ) <> 0
+      OR counted.n1_4 >= 3
+      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 3
       WHEN (
         counted.e1 & 2

@@ -30,171 +30,169 @@ WITH brands AS (
   ) AS latest
   WHERE
     latest.rn = 1 AND latest.event_type = 'member_join'
-), dream_mind__days AS (
+), dream_mind__flagged AS (
   SELECT
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BIT_OR(
-      (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['ad_impression', 'content_view']
-            ), FALSE)
-          END
-          THEN 1
-          ELSE 0
+    (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['ad_impression', 'content_view']
+          ), FALSE)
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(
-              events.event_type = ANY(
-                ARRAY['ad_click', 'store_visit', 'follow', 'product_view']
-              ),
-              FALSE
-            )
-          END
-          THEN 2
-          ELSE 0
+        THEN 1
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(
+            events.event_type = ANY(
+              ARRAY['ad_click', 'store_visit', 'follow', 'product_view']
+            ),
+            FALSE
+          )
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['search']
-            ), FALSE)
-          END
-          AND events."query_type" = 'brand'
-          THEN 4
-          ELSE 0
+        THEN 2
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['search']
+          ), FALSE)
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(
-              events.event_type = ANY(
-                ARRAY['add_to_cart', 'consult', 'favorite', 'coupon_claim']
-              ),
-              FALSE
-            )
-          END
-          THEN 8
-          ELSE 0
+        AND events."query_type" = 'brand'
+        THEN 4
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(
+            events.event_type = ANY(
+              ARRAY['add_to_cart', 'consult', 'favorite', 'coupon_claim']
+            ),
+            FALSE
+          )
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['product_view']
-            ), FALSE)
-          END
-          THEN 16
-          ELSE 0
+        THEN 8
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['product_view']
+          ), FALSE)
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['search']
-            ), FALSE)
-          END
-          AND events."query_type" = 'brand'
-          THEN 32
-          ELSE 0
+        THEN 16
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['search']
+          ), FALSE)
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['purchase']
-            ), FALSE)
-          END
-          THEN 64
-          ELSE 0
+        AND events."query_type" = 'brand'
+        THEN 32
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['purchase']
+          ), FALSE)
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['purchase']
-            ), FALSE)
-          END
-          THEN 128
-          ELSE 0
+        THEN 64
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['purchase']
+          ), FALSE)
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(
-              events.event_type = ANY(
-                ARRAY['after_sales', 'review', 'share', 'member_join']
-              ),
-              FALSE
-            )
-          END
-          THEN 256
-          ELSE 0
+        THEN 128
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(
+            events.event_type = ANY(
+              ARRAY['after_sales', 'review', 'share', 'member_join']
+            ),
+            FALSE
+          )
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['purchase']
-            ), FALSE)
-          END
-          AND CASE
-            WHEN events."category" IS NULL
-            THEN NULL
-            ELSE COALESCE(events."category" = ANY(
-              ARRAY['phone_accessories']
-            ), FALSE)
-          END
-          THEN 512
-          ELSE 0
+        THEN 256
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['purchase']
+          ), FALSE)
         END
-      ) | (
-        CASE
-          WHEN CASE
-            WHEN events.event_type IS NULL
-            THEN NULL
-            ELSE COALESCE(events.event_type = ANY(
-              ARRAY['purchase']
-            ), FALSE)
-          END
-          AND NOT CASE
-            WHEN events."category" IS NULL
-            THEN NULL
-            ELSE COALESCE(events."category" = ANY(
-              ARRAY['phone_accessories']
-            ), FALSE)
-          END
-          THEN 1024
-          ELSE 0
+        AND CASE
+          WHEN events."category" IS NULL
+          THEN NULL
+          ELSE COALESCE(events."category" = ANY(
+            ARRAY['phone_accessories']
+          ), FALSE)
         END
-      )
-    ) AS _flags
+        THEN 512
+        ELSE 0
+      END
+    ) | (
+      CASE
+        WHEN CASE
+          WHEN events.event_type IS NULL
+          THEN NULL
+          ELSE COALESCE(events.event_type = ANY(
+            ARRAY['purchase']
+          ), FALSE)
+        END
+        AND NOT CASE
+          WHEN events."category" IS NULL
+          THEN NULL
+          ELSE COALESCE(events."category" = ANY(
+            ARRAY['phone_accessories']
+          ), FALSE)
+        END
+        THEN 1024
+        ELSE 0
+      END
+    ) AS _f
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -257,10 +255,34 @@ WITH brands AS (
         AND events.local_date > CAST(CAST('2025-06-30' AS DATE) AS DATE) - 760
       )
     )
+), dream_mind__days AS (
+  SELECT
+    flagged.user_id AS user_id,
+    flagged.brand AS brand,
+    flagged.local_date AS local_date,
+    flagged._f & 2031 AS _flags
+  FROM dream_mind__flagged AS flagged
+  WHERE
+    (
+      flagged._f & 16
+    ) = 0 OR (
+      flagged._f & 2031
+    ) <> 0
+  UNION ALL
+  SELECT
+    flagged.user_id AS user_id,
+    flagged.brand AS brand,
+    flagged.local_date AS local_date,
+    BIT_OR(flagged._f & 16) AS _flags
+  FROM dream_mind__flagged AS flagged
+  WHERE
+    (
+      flagged._f & 16
+    ) <> 0
   GROUP BY
-    events.user_id,
-    events.brand,
-    events.local_date
+    flagged.user_id,
+    flagged.brand,
+    flagged.local_date
 ), dream_mind__counted AS (
   SELECT
     days.user_id AS user_id,
@@ -308,6 +330,30 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
+    MIN(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ) - 60) AS lo0_5,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ) - 60) AS hi0_5,
     COUNT(*) FILTER(WHERE
       (
         (
@@ -320,18 +366,6 @@ WITH brands AS (
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 60) AS n0_4,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 60) AS n0_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -399,6 +433,30 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
+    MIN(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ) - 60) AS lo1_5,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          days._flags & 32
+        ) <> 0
+      )
+      AND days.local_date <= (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      )
+      AND days.local_date > (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ) - 60) AS hi1_5,
     COUNT(*) FILTER(WHERE
       (
         (
@@ -411,18 +469,6 @@ WITH brands AS (
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ) - 60) AS n1_4,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ) - 60) AS n1_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -475,7 +521,9 @@ WITH brands AS (
       THEN 'Purchase'
       WHEN (
         counted.e0 & 8
-      ) <> 0 OR counted.n0_4 >= 3 OR counted.n0_5 >= 2
+      ) <> 0
+      OR counted.n0_4 >= 3
+      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 'Consider'
       WHEN (
         counted.e0 & 2
@@ -506,7 +554,9 @@ WITH brands AS (
       THEN 4
       WHEN (
         counted.e0 & 8
-      ) <> 0 OR counted.n0_4 >= 3 OR counted.n0_5 >= 2
+      ) <> 0
+      OR counted.n0_4 >= 3
+      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 3
       WHEN (
         counted.e0 & 2
@@ -544,7 +594,9 @@ WITH brands AS (
       THEN 'Purchase'
       WHEN (
         counted.e1 & 8
-      ) <> 0 OR counted.n1_4 >= 3 OR counted.n1_5 >= 2
+      ) <> 0
+      OR counted.n1_4 >= 3
+      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 'Consider'
       WHEN (
         counted.e1 & 2
@@ -575,7 +627,9 @@ WITH brands AS (
       THEN 4
       WHEN (
         counted.e1 & 8
-      ) <> 0 OR counted.n1_4 >= 3 OR counted.n1_5 >= 2
+      ) <> 0
+      OR counted.n1_4 >= 3
+      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 3
       WHEN (
         counted.e1 & 2

@@ -30,12 +30,12 @@ WITH brands AS (
   ) AS latest
   WHERE
     latest.rn = 1 AND latest.event_type = 'member_join'
-), dream_mind__days AS (
+), dream_mind__flagged AS (
   SELECT
     events.user_id AS user_id,
     events.brand AS brand,
     events.local_date AS local_date,
-    BITWISE_OR_AGG(
+    BITWISE_OR(
       BITWISE_OR(
         BITWISE_OR(
           BITWISE_OR(
@@ -45,71 +45,61 @@ WITH brands AS (
                   BITWISE_OR(
                     BITWISE_OR(
                       BITWISE_OR(
-                        BITWISE_OR(
-                          (
-                            CASE
-                              WHEN CONTAINS(ARRAY['ad_impression', 'content_view'], events.event_type)
-                              THEN 1
-                              ELSE 0
-                            END
-                          ),
-                          (
-                            CASE
-                              WHEN CONTAINS(ARRAY['ad_click', 'store_visit', 'follow', 'product_view'], events.event_type)
-                              THEN 2
-                              ELSE 0
-                            END
-                          )
+                        (
+                          CASE
+                            WHEN CONTAINS(ARRAY['ad_impression', 'content_view'], events.event_type)
+                            THEN 1
+                            ELSE 0
+                          END
                         ),
                         (
                           CASE
-                            WHEN CONTAINS(ARRAY['search'], events.event_type) AND events."query_type" = 'brand'
-                            THEN 4
+                            WHEN CONTAINS(ARRAY['ad_click', 'store_visit', 'follow', 'product_view'], events.event_type)
+                            THEN 2
                             ELSE 0
                           END
                         )
                       ),
                       (
                         CASE
-                          WHEN CONTAINS(ARRAY['add_to_cart', 'consult', 'favorite', 'coupon_claim'], events.event_type)
-                          THEN 8
+                          WHEN CONTAINS(ARRAY['search'], events.event_type) AND events."query_type" = 'brand'
+                          THEN 4
                           ELSE 0
                         END
                       )
                     ),
                     (
-                      CASE WHEN CONTAINS(ARRAY['product_view'], events.event_type) THEN 16 ELSE 0 END
+                      CASE
+                        WHEN CONTAINS(ARRAY['add_to_cart', 'consult', 'favorite', 'coupon_claim'], events.event_type)
+                        THEN 8
+                        ELSE 0
+                      END
                     )
                   ),
                   (
-                    CASE
-                      WHEN CONTAINS(ARRAY['search'], events.event_type) AND events."query_type" = 'brand'
-                      THEN 32
-                      ELSE 0
-                    END
+                    CASE WHEN CONTAINS(ARRAY['product_view'], events.event_type) THEN 16 ELSE 0 END
                   )
                 ),
                 (
-                  CASE WHEN CONTAINS(ARRAY['purchase'], events.event_type) THEN 64 ELSE 0 END
+                  CASE
+                    WHEN CONTAINS(ARRAY['search'], events.event_type) AND events."query_type" = 'brand'
+                    THEN 32
+                    ELSE 0
+                  END
                 )
               ),
               (
-                CASE WHEN CONTAINS(ARRAY['purchase'], events.event_type) THEN 128 ELSE 0 END
+                CASE WHEN CONTAINS(ARRAY['purchase'], events.event_type) THEN 64 ELSE 0 END
               )
             ),
             (
-              CASE
-                WHEN CONTAINS(ARRAY['after_sales', 'review', 'share', 'member_join'], events.event_type)
-                THEN 256
-                ELSE 0
-              END
+              CASE WHEN CONTAINS(ARRAY['purchase'], events.event_type) THEN 128 ELSE 0 END
             )
           ),
           (
             CASE
-              WHEN CONTAINS(ARRAY['purchase'], events.event_type)
-              AND CONTAINS(ARRAY['phone_accessories'], events."category")
-              THEN 512
+              WHEN CONTAINS(ARRAY['after_sales', 'review', 'share', 'member_join'], events.event_type)
+              THEN 256
               ELSE 0
             END
           )
@@ -117,13 +107,21 @@ WITH brands AS (
         (
           CASE
             WHEN CONTAINS(ARRAY['purchase'], events.event_type)
-            AND NOT CONTAINS(ARRAY['phone_accessories'], events."category")
-            THEN 1024
+            AND CONTAINS(ARRAY['phone_accessories'], events."category")
+            THEN 512
             ELSE 0
           END
         )
+      ),
+      (
+        CASE
+          WHEN CONTAINS(ARRAY['purchase'], events.event_type)
+          AND NOT CONTAINS(ARRAY['phone_accessories'], events."category")
+          THEN 1024
+          ELSE 0
+        END
       )
-    ) AS _flags
+    ) AS _f
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -149,10 +147,34 @@ WITH brands AS (
         AND events.local_date > DATE_ADD('DAY', 760 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
     )
+), dream_mind__days AS (
+  SELECT
+    flagged.user_id AS user_id,
+    flagged.brand AS brand,
+    flagged.local_date AS local_date,
+    BITWISE_AND(flagged._f, 2031) AS _flags
+  FROM dream_mind__flagged AS flagged
+  WHERE
+    (
+      BITWISE_AND(flagged._f, 16)
+    ) = 0 OR (
+      BITWISE_AND(flagged._f, 2031)
+    ) <> 0
+  UNION ALL
+  SELECT
+    flagged.user_id AS user_id,
+    flagged.brand AS brand,
+    flagged.local_date AS local_date,
+    BITWISE_OR_AGG(BITWISE_AND(flagged._f, 16)) AS _flags
+  FROM dream_mind__flagged AS flagged
+  WHERE
+    (
+      BITWISE_AND(flagged._f, 16)
+    ) <> 0
   GROUP BY
-    events.user_id,
-    events.brand,
-    events.local_date
+    flagged.user_id,
+    flagged.brand,
+    flagged.local_date
 ), dream_mind__counted AS (
   SELECT
     days.user_id AS user_id,
@@ -212,6 +234,30 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
+    MIN(days.local_date) FILTER(WHERE
+      (
+        (
+          BITWISE_AND(days._flags, 32)
+        ) <> 0
+      )
+      AND days.local_date <= (
+        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+      )
+      AND days.local_date > DATE_ADD('DAY', 60 * -1, (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ))) AS lo0_5,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          BITWISE_AND(days._flags, 32)
+        ) <> 0
+      )
+      AND days.local_date <= (
+        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+      )
+      AND days.local_date > DATE_ADD('DAY', 60 * -1, (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+      ))) AS hi0_5,
     COUNT(*) FILTER(WHERE
       (
         (
@@ -224,18 +270,6 @@ WITH brands AS (
       AND days.local_date > DATE_ADD('DAY', 60 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS n0_4,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 32)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 60 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -315,6 +349,30 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
+    MIN(days.local_date) FILTER(WHERE
+      (
+        (
+          BITWISE_AND(days._flags, 32)
+        ) <> 0
+      )
+      AND days.local_date <= (
+        DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+      )
+      AND days.local_date > DATE_ADD('DAY', 60 * -1, (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ))) AS lo1_5,
+    MAX(days.local_date) FILTER(WHERE
+      (
+        (
+          BITWISE_AND(days._flags, 32)
+        ) <> 0
+      )
+      AND days.local_date <= (
+        DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+      )
+      AND days.local_date > DATE_ADD('DAY', 60 * -1, (
+        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+      ))) AS hi1_5,
     COUNT(*) FILTER(WHERE
       (
         (
@@ -327,18 +385,6 @@ WITH brands AS (
       AND days.local_date > DATE_ADD('DAY', 60 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS n1_4,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 32)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 60 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ))) AS n1_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -392,7 +438,9 @@ WITH brands AS (
       THEN 'Purchase'
       WHEN (
         BITWISE_AND(counted.e0, 8)
-      ) <> 0 OR counted.n0_4 >= 3 OR counted.n0_5 >= 2
+      ) <> 0
+      OR counted.n0_4 >= 3
+      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 'Consider'
       WHEN (
         BITWISE_AND(counted.e0, 2)
@@ -424,7 +472,9 @@ WITH brands AS (
       THEN 4
       WHEN (
         BITWISE_AND(counted.e0, 8)
-      ) <> 0 OR counted.n0_4 >= 3 OR counted.n0_5 >= 2
+      ) <> 0
+      OR counted.n0_4 >= 3
+      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 3
       WHEN (
         BITWISE_AND(counted.e0, 2)
@@ -463,7 +513,9 @@ WITH brands AS (
       THEN 'Purchase'
       WHEN (
         BITWISE_AND(counted.e1, 8)
-      ) <> 0 OR counted.n1_4 >= 3 OR counted.n1_5 >= 2
+      ) <> 0
+      OR counted.n1_4 >= 3
+      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 'Consider'
       WHEN (
         BITWISE_AND(counted.e1, 2)
@@ -495,7 +547,9 @@ WITH brands AS (
       THEN 4
       WHEN (
         BITWISE_AND(counted.e1, 8)
-      ) <> 0 OR counted.n1_4 >= 3 OR counted.n1_5 >= 2
+      ) <> 0
+      OR counted.n1_4 >= 3
+      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 3
       WHEN (
         BITWISE_AND(counted.e1, 2)
