@@ -607,6 +607,8 @@ def test_snapshots_sql_that_returns_no_dates_fails_its_ladder(register_plugin, e
     [
         ("DELETE FROM events RETURNING local_date", "only SELECT/WITH"),
         ("SELECT local_date, brand FROM events", "must return one column"),
+        ("SELECT * FROM events", "must name its one column"),
+        ("SELECT * FROM (SELECT DISTINCT local_date FROM events)", "not select *"),
         ("SELECT snapshot_date FROM snapbad", "snapbad"),
         ("SELECT $nowhere AS day", "$nowhere"),
     ],

@@ -566,7 +566,9 @@ def check_methodology(
         what = f"{where}, ladder {lad.name!r} snapshots_sql"
         checked = check_query(lad.snapshots_sql, set(CANONICAL_VIEWS), what)
         _check_params(checked, known_params, what)
-        if checked.output_columns is not None and len(checked.output_columns) != 1:
+        if checked.output_columns is None:  # `*` could be any number of columns
+            raise PluginError(f"{what}: must name its one column (dates), not select *")
+        if len(checked.output_columns) != 1:
             raise PluginError(f"{what}: must return one column (dates)")
         snapshot_sql[lad.name] = checked
     relation_sql: dict[str, CheckedSQL] = {}
