@@ -350,6 +350,7 @@ REPEAT = StageLadder(  # rules needing one, two or three days (two days: first <
 class SharedParams(BaseModel):
     seen_days: int = 1
     keen_days: int = 3
+    keen_window: int = 100
 
 
 SHARED = StageLadder(  # content views feed a rule counting days and rules that do not
@@ -369,7 +370,11 @@ SHARED = StageLadder(  # content views feed a rule counting days and rules that 
         Stage(
             key="keen",
             evidence=(
-                Evidence(event_types=("content_view",), window_days=100, min_days="$keen_days"),
+                Evidence(
+                    event_types=("content_view",),
+                    window_days="$keen_window",
+                    min_days="$keen_days",
+                ),
             ),
         ),
         Stage(
@@ -401,6 +406,10 @@ SHARED_CASES = (  # rows: user, brand, days before 2025-06-30, type, rating, cha
     ],
     # only a review below 4: no flag, yet a rule needing no day (min_days 0) holds
     [("u2", "B", 3, "review", 1, None, None, None)],
+    # views 0, 1 and 29 days back: three days in a 30-day window (a day map's bits 0, 1, 29)
+    [("u1", "A", d, "content_view", None, None, None, None) for d in (0, 1, 29)],
+    # 0, 1 and 30 days back: the third is one day outside the window, two days only
+    [("u1", "A", d, "content_view", None, None, None, None) for d in (0, 1, 30)],
 )
 
 
@@ -451,6 +460,8 @@ def test_type_masks_give_the_rows_bound_lists_give():
     @example(SHARED_CASES[0])
     @example(SHARED_CASES[1])
     @example(SHARED_CASES[2])
+    @example(SHARED_CASES[3])
+    @example(SHARED_CASES[4])
     def check(rows):
         con.execute(
             "CREATE OR REPLACE TABLE events (user_id VARCHAR, brand VARCHAR, local_date DATE, "
@@ -476,6 +487,8 @@ def test_type_masks_give_the_rows_bound_lists_give():
             (SHARED, SharedParams().model_dump()),
             (SHARED, SharedParams(seen_days=0).model_dump()),
             (SHARED, SharedParams(seen_days=2, keen_days=2).model_dump()),  # no day grouping
+            (SHARED, SharedParams(keen_window=30).model_dump()),  # days as bits, no grouping
+            (SHARED, SharedParams(keen_window=30, seen_days=0).model_dump()),
         ):
             expected = _run_ladder(con, ladder, params, codes)
             assert expected == _run_ladder(con, ladder, params, None)

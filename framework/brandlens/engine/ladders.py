@@ -31,6 +31,8 @@ from brandlens.plugin.sqlcheck import quote_ident, quote_string, used_binds
 MAX_FLAG_BITS = 62
 """Up to this many rule flags travel as the bits of one BIGINT per event (or per
 (user, brand, day)); a ladder with more flags compiles to one bool_or and count each."""
+DAY_MAP_DAYS = 62
+"""The longest window whose days one BIGINT holds as bits (bit 0 = the snapshot's day)."""
 
 _PARAM = re.compile(r"^\$([a-z_][a-z0-9_]*)$")
 
@@ -450,7 +452,15 @@ class StageLadder(BaseModel):
         # events of rules needing three or more days (or none: min_days 0) are grouped per
         # (user, brand, day), to count days; when the flags do not fit one integer, all are.
         two_days = {i for i, (_, _, m) in enumerate(counted) if as_bits and binds[m] == 2}
-        by_day = [i for i in range(len(counted)) if i not in exists and i not in two_days]
+        # A rule needing three or more days in a window of at most DAY_MAP_DAYS days sets
+        # one bit per day of the window (its distance from the snapshot) in a bit_or and
+        # counts the bits: distinct days, with no grouping per day.
+        day_maps = {
+            i
+            for i, (_, w, m) in enumerate(counted)
+            if as_bits and binds[m] >= 3 and binds[w] <= DAY_MAP_DAYS
+        }
+        by_day = [i for i in range(len(counted)) if i not in exists | two_days | day_maps]
         single = as_bits and not by_day
 
         def condition(tree: tuple[str, Any], k: int) -> str:
@@ -459,6 +469,8 @@ class StageLadder(BaseModel):
                 return f"(e{k} & {bits[counted[arg][0]]}) <> 0"
             if kind == "n" and arg in two_days:
                 return f"coalesce(lo{k}_{arg} < hi{k}_{arg}, false)"
+            if kind == "n" and arg in day_maps:
+                return f"bit_count(d{k}_{arg}) >= ${counted[arg][2]}"
             if kind == "n":
                 return f"n{k}_{arg} >= ${counted[arg][2]}"
             if kind == "o":  # some day of the rule is later than some day of its prior
@@ -531,10 +543,17 @@ class StageLadder(BaseModel):
                     f"max(local_date) FILTER (WHERE {in_w}) AS hi{k}_{i}",
                 ]
             counts += [
+                f"bit_or(CASE WHEN {flag[f]} AND local_date <= {day} "
+                f"AND local_date > {day} - ${w} THEN CAST(1 AS BIGINT) << "
+                f"CAST(date_diff('day', local_date, {day}) AS INTEGER) ELSE 0 END) AS d{k}_{i}"
+                for i, (f, w, _) in enumerate(counted)
+                if i in day_maps
+            ]
+            counts += [
                 f"count(*) FILTER (WHERE {flag[f]} AND local_date <= {day} "
                 f"AND local_date > {day} - ${w}) AS n{k}_{i}"
                 for i, (f, w, _) in enumerate(counted)
-                if i not in exists and i not in two_days
+                if i in by_day
             ]
             for i, (f, w, prior, pw) in enumerate(ordered):
                 counts += [

@@ -30,7 +30,7 @@ WITH brands AS (
   ) AS latest
   WHERE
     latest.rn = 1 AND latest.event_type = 'member_join'
-), dream_mind__flagged AS (
+), dream_mind__days AS (
   SELECT
     events.user_id AS user_id,
     events.brand AS brand,
@@ -183,7 +183,7 @@ WITH brands AS (
         THEN 1024
         ELSE 0
       END
-    ) AS _f
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -240,34 +240,6 @@ WITH brands AS (
         AND events.local_date > DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 760 DAY)
       )
     )
-), dream_mind__days AS (
-  SELECT
-    flagged.user_id AS user_id,
-    flagged.brand AS brand,
-    flagged.local_date AS local_date,
-    flagged._f & 2031 AS _flags
-  FROM dream_mind__flagged AS flagged
-  WHERE
-    (
-      flagged._f & 16
-    ) = 0 OR (
-      flagged._f & 2031
-    ) <> 0
-  UNION ALL
-  SELECT
-    flagged.user_id AS user_id,
-    flagged.brand AS brand,
-    flagged.local_date AS local_date,
-    BIT_OR(flagged._f & 16) AS _flags
-  FROM dream_mind__flagged AS flagged
-  WHERE
-    (
-      flagged._f & 16
-    ) <> 0
-  GROUP BY
-    flagged.user_id,
-    flagged.brand,
-    flagged.local_date
 ), dream_mind__counted AS (
   SELECT
     days.user_id AS user_id,
@@ -349,19 +321,29 @@ WITH brands AS (
         NULL
       )
     ) AS hi0_5,
-    COUNTIF(
-      (
-        (
-          days._flags & 16
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), INTERVAL 60 DAY)
-    ) AS n0_4,
+    BIT_OR(
+      CASE
+        WHEN (
+          (
+            days._flags & 16
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ), INTERVAL 60 DAY)
+        THEN CAST(1 AS INT64) << CAST(DATE_DIFF(
+          (
+            DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+          ),
+          days.local_date,
+          DAY
+        ) AS INT64)
+        ELSE 0
+      END
+    ) AS d0_4,
     MAX(
       IF(
         (
@@ -473,19 +455,29 @@ WITH brands AS (
         NULL
       )
     ) AS hi1_5,
-    COUNTIF(
-      (
-        (
-          days._flags & 16
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
-      )
-      AND days.local_date > DATE_SUB((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), INTERVAL 60 DAY)
-    ) AS n1_4,
+    BIT_OR(
+      CASE
+        WHEN (
+          (
+            days._flags & 16
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ), INTERVAL 60 DAY)
+        THEN CAST(1 AS INT64) << CAST(DATE_DIFF(
+          (
+            DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
+          ),
+          days.local_date,
+          DAY
+        ) AS INT64)
+        ELSE 0
+      END
+    ) AS d1_4,
     MAX(
       IF(
         (
@@ -549,7 +541,7 @@ WITH brands AS (
       WHEN (
         counted.e0 & 8
       ) <> 0
-      OR counted.n0_4 >= 3
+      OR bit_count(counted.d0_4) >= 3
       OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 'Consider'
       WHEN (
@@ -582,7 +574,7 @@ WITH brands AS (
       WHEN (
         counted.e0 & 8
       ) <> 0
-      OR counted.n0_4 >= 3
+      OR bit_count(counted.d0_4) >= 3
       OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 3
       WHEN (
@@ -622,7 +614,7 @@ WITH brands AS (
       WHEN (
         counted.e1 & 8
       ) <> 0
-      OR counted.n1_4 >= 3
+      OR bit_count(counted.d1_4) >= 3
       OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 'Consider'
       WHEN (
@@ -655,7 +647,7 @@ WITH brands AS (
       WHEN (
         counted.e1 & 8
       ) <> 0
-      OR counted.n1_4 >= 3
+      OR bit_count(counted.d1_4) >= 3
       OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 3
       WHEN (

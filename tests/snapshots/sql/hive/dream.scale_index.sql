@@ -58,7 +58,7 @@ WITH brands AS (
   ) AS _0
   WHERE
     _0.r = 1
-), dream_mind__flagged AS (
+), dream_mind__days AS (
   SELECT
     events.user_id AS user_id,
     events.brand AS brand,
@@ -125,7 +125,7 @@ WITH brands AS (
         THEN 1024
         ELSE 0
       END
-    ) AS _f
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -161,34 +161,6 @@ WITH brands AS (
         AND events.local_date > DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -760)
       )
     )
-), dream_mind__days AS (
-  SELECT
-    flagged.user_id AS user_id,
-    flagged.brand AS brand,
-    flagged.local_date AS local_date,
-    flagged._f & 2031 AS _flags
-  FROM dream_mind__flagged AS flagged
-  WHERE
-    (
-      flagged._f & 16
-    ) = 0 OR (
-      flagged._f & 2031
-    ) <> 0
-  UNION ALL
-  SELECT
-    flagged.user_id AS user_id,
-    flagged.brand AS brand,
-    flagged.local_date AS local_date,
-    BITWISE_OR_AGG(flagged._f & 16) AS _flags
-  FROM dream_mind__flagged AS flagged
-  WHERE
-    (
-      flagged._f & 16
-    ) <> 0
-  GROUP BY
-    flagged.user_id,
-    flagged.brand,
-    flagged.local_date
 ), dream_mind__counted AS (
   SELECT
     days.user_id AS user_id,
@@ -260,18 +232,25 @@ WITH brands AS (
       AND days.local_date > DATE_ADD((
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ), -60)) AS hi0_5,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 16
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), -60)) AS n0_4,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN (
+          (
+            days._flags & 16
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+        )
+        AND days.local_date > DATE_ADD((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ), -60)
+        THEN CAST(1 AS BIGINT) << CAST(DATEDIFF((
+          DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+        ), days.local_date) AS INT)
+        ELSE 0
+      END
+    ) AS d0_4,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -363,18 +342,25 @@ WITH brands AS (
       AND days.local_date > DATE_ADD((
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ), -60)) AS hi1_5,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          days._flags & 16
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), -60)) AS n1_4,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN (
+          (
+            days._flags & 16
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+        )
+        AND days.local_date > DATE_ADD((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ), -60)
+        THEN CAST(1 AS BIGINT) << CAST(DATEDIFF((
+          DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+        ), days.local_date) AS INT)
+        ELSE 0
+      END
+    ) AS d1_4,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -428,7 +414,7 @@ WITH brands AS (
       WHEN (
         counted.e0 & 8
       ) <> 0
-      OR counted.n0_4 >= 3
+      OR BIT_COUNT(counted.d0_4) >= 3
       OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 'Consider'
       WHEN (
@@ -461,7 +447,7 @@ WITH brands AS (
       WHEN (
         counted.e0 & 8
       ) <> 0
-      OR counted.n0_4 >= 3
+      OR BIT_COUNT(counted.d0_4) >= 3
       OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 3
       WHEN (
@@ -501,7 +487,7 @@ WITH brands AS (
       WHEN (
         counted.e1 & 8
       ) <> 0
-      OR counted.n1_4 >= 3
+      OR BIT_COUNT(counted.d1_4) >= 3
       OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 'Consider'
       WHEN (
@@ -534,7 +520,7 @@ WITH brands AS (
       WHEN (
         counted.e1 & 8
       ) <> 0
-      OR counted.n1_4 >= 3
+      OR BIT_COUNT(counted.d1_4) >= 3
       OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 3
       WHEN (

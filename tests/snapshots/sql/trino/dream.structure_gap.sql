@@ -58,7 +58,7 @@ WITH brands AS (
   ) AS _0
   WHERE
     _0.r = 1
-), dream_mind__flagged AS (
+), dream_mind__days AS (
   SELECT
     events.user_id AS user_id,
     events.brand AS brand,
@@ -149,7 +149,7 @@ WITH brands AS (
           ELSE 0
         END
       )
-    ) AS _f
+    ) AS _flags
   FROM events AS events
   WHERE
     NOT events.brand IS NULL
@@ -175,34 +175,6 @@ WITH brands AS (
         AND events.local_date > DATE_ADD('DAY', 760 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
       )
     )
-), dream_mind__days AS (
-  SELECT
-    flagged.user_id AS user_id,
-    flagged.brand AS brand,
-    flagged.local_date AS local_date,
-    BITWISE_AND(flagged._f, 2031) AS _flags
-  FROM dream_mind__flagged AS flagged
-  WHERE
-    (
-      BITWISE_AND(flagged._f, 16)
-    ) = 0 OR (
-      BITWISE_AND(flagged._f, 2031)
-    ) <> 0
-  UNION ALL
-  SELECT
-    flagged.user_id AS user_id,
-    flagged.brand AS brand,
-    flagged.local_date AS local_date,
-    BITWISE_OR_AGG(BITWISE_AND(flagged._f, 16)) AS _flags
-  FROM dream_mind__flagged AS flagged
-  WHERE
-    (
-      BITWISE_AND(flagged._f, 16)
-    ) <> 0
-  GROUP BY
-    flagged.user_id,
-    flagged.brand,
-    flagged.local_date
 ), dream_mind__counted AS (
   SELECT
     days.user_id AS user_id,
@@ -286,18 +258,32 @@ WITH brands AS (
       AND days.local_date > DATE_ADD('DAY', 60 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS hi0_5,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 16)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 60 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS n0_4,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN (
+          (
+            BITWISE_AND(days._flags, 16)
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+        )
+        AND days.local_date > DATE_ADD('DAY', 60 * -1, (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ))
+        THEN BITWISE_LEFT_SHIFT(
+          CAST(1 AS BIGINT),
+          CAST(DATE_DIFF(
+            'DAY',
+            DATE_TRUNC('DAY', days.local_date),
+            DATE_TRUNC('DAY', (
+              DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+            ))
+          ) AS INTEGER)
+        )
+        ELSE 0
+      END
+    ) AS d0_4,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -401,18 +387,32 @@ WITH brands AS (
       AND days.local_date > DATE_ADD('DAY', 60 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
       ))) AS hi1_5,
-    COUNT(*) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 16)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 60 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ))) AS n1_4,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN (
+          (
+            BITWISE_AND(days._flags, 16)
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+        )
+        AND days.local_date > DATE_ADD('DAY', 60 * -1, (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ))
+        THEN BITWISE_LEFT_SHIFT(
+          CAST(1 AS BIGINT),
+          CAST(DATE_DIFF(
+            'DAY',
+            DATE_TRUNC('DAY', days.local_date),
+            DATE_TRUNC('DAY', (
+              DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+            ))
+          ) AS INTEGER)
+        )
+        ELSE 0
+      END
+    ) AS d1_4,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -467,7 +467,7 @@ WITH brands AS (
       WHEN (
         BITWISE_AND(counted.e0, 8)
       ) <> 0
-      OR counted.n0_4 >= 3
+      OR BIT_COUNT(counted.d0_4) >= 3
       OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 'Consider'
       WHEN (
@@ -501,7 +501,7 @@ WITH brands AS (
       WHEN (
         BITWISE_AND(counted.e0, 8)
       ) <> 0
-      OR counted.n0_4 >= 3
+      OR BIT_COUNT(counted.d0_4) >= 3
       OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 3
       WHEN (
@@ -542,7 +542,7 @@ WITH brands AS (
       WHEN (
         BITWISE_AND(counted.e1, 8)
       ) <> 0
-      OR counted.n1_4 >= 3
+      OR BIT_COUNT(counted.d1_4) >= 3
       OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 'Consider'
       WHEN (
@@ -576,7 +576,7 @@ WITH brands AS (
       WHEN (
         BITWISE_AND(counted.e1, 8)
       ) <> 0
-      OR counted.n1_4 >= 3
+      OR BIT_COUNT(counted.d1_4) >= 3
       OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 3
       WHEN (
