@@ -63,6 +63,28 @@ def test_cast_of_a_generator_moves_inside():
     assert out == "SELECT EXPLODE(CAST(ARRAY(1, 2) AS ARRAY<INT>)) AS k"
 
 
+@pytest.mark.parametrize(
+    ("dialect", "written"),
+    [
+        ("postgres", "BIT_COUNT(CAST(t.m AS BIT(64))) >= 3"),  # bit_count takes bit or bytea
+        ("trino", "BIT_COUNT(t.m, 64) >= 3"),  # the width is an argument
+        ("clickhouse", "bitCount(t.m) >= 3"),
+        ("spark", "BIT_COUNT(t.m) >= 3"),
+        ("bigquery", "bit_count(t.m) >= 3"),
+    ],
+)
+def test_bit_count_of_a_bigint_in_each_dialect(dialect, written):
+    # a ladder's day map: the bits of a BIGINT, one per day, counted
+    assert written in d.to_dialect(d.parse("SELECT bit_count(t.m) >= 3 FROM t"), dialect)
+
+
+def test_rounding_to_places_on_postgres_goes_through_numeric():
+    # Postgres has round(numeric, int) only; DuckDB rounds a double and returns a double
+    out = d.to_dialect(d.parse("SELECT round(t.x / 3, 12) AS r FROM t"), "postgres")
+    assert "CAST(ROUND(CAST(CAST(t.x AS DOUBLE PRECISION) / 3 AS DECIMAL), 12) AS DOUBLE" in out
+    assert "ROUND(" in d.to_dialect(d.parse("SELECT round(t.x) FROM t"), "postgres")
+
+
 def test_materialized_hint_dropped_outside_duckdb():
     tree = d.parse("WITH c AS MATERIALIZED (SELECT 1 AS x) SELECT x FROM c")
     assert "MATERIALIZED" not in d.to_dialect(tree, "spark")

@@ -316,6 +316,39 @@ def _order_all(order: Any) -> bool:
     )
 
 
+def _bit_counts(tree: Any, dialect: str) -> Any:
+    """``bit_count(bigint)`` (the days a ladder's day map holds) where a dialect spells it
+    otherwise: Postgres counts the bits of a BIT string, Trino takes the width, ClickHouse
+    calls it bitCount."""
+    from sqlglot import exp
+
+    def rewrite(node: Any) -> Any:
+        if not (isinstance(node, exp.Anonymous) and node.name.lower() == "bit_count"):
+            return node
+        (value,) = node.expressions
+        if dialect == "postgres":
+            return exp.Anonymous(this="bit_count", expressions=[exp.cast(value, "BIT(64)")])
+        if dialect == "trino":
+            return exp.Anonymous(this="bit_count", expressions=[value, exp.Literal.number(64)])
+        return exp.Anonymous(this="bitCount", expressions=[value])
+
+    return tree.transform(rewrite) if dialect in ("postgres", "trino", "clickhouse") else tree
+
+
+def _numeric_rounding(tree: Any) -> Any:
+    """``round(x, n)`` on Postgres, which rounds to n places only a NUMERIC: x goes
+    through NUMERIC and back to DOUBLE PRECISION, as DuckDB's round of a double returns."""
+    from sqlglot import exp
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, exp.Round) and node.args.get("decimals") is not None:
+            inner = exp.Round(this=exp.cast(node.this, "DECIMAL"), decimals=node.args["decimals"])
+            return exp.cast(inner, "DOUBLE")
+        return node
+
+    return tree.transform(rewrite)
+
+
 def _drop_materialized(tree: Any) -> Any:
     from sqlglot import exp
 
@@ -337,6 +370,9 @@ def to_dialect(tree: Any, dialect: str, *, pretty: bool = False) -> str:
         tree = _cast_outside_generator(tree)
         tree = _unordered_aggregates(tree)
         tree = _date_differences(tree)
+        tree = _bit_counts(tree, dialect)
+        if dialect == "postgres":
+            tree = _numeric_rounding(tree)
         tree = _float_division(tree)
         tree = _group_order_all(tree, dialect in _NO_GROUP_BY_ALL, dialect in _NO_ORDER_BY_ALL)
         if dialect in _NO_DATE_INT_ARITHMETIC:

@@ -394,7 +394,7 @@ WITH brands AS (
       WHEN (
         counted.e0 & 8
       ) <> 0
-      OR bit_count(counted.d0_4) >= 3
+      OR bitCount(counted.d0_4) >= 3
       OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 'Consider'
       WHEN (
@@ -427,7 +427,7 @@ WITH brands AS (
       WHEN (
         counted.e0 & 8
       ) <> 0
-      OR bit_count(counted.d0_4) >= 3
+      OR bitCount(counted.d0_4) >= 3
       OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 3
       WHEN (
@@ -467,7 +467,7 @@ WITH brands AS (
       WHEN (
         counted.e1 & 8
       ) <> 0
-      OR bit_count(counted.d1_4) >= 3
+      OR bitCount(counted.d1_4) >= 3
       OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 'Consider'
       WHEN (
@@ -500,7 +500,7 @@ WITH brands AS (
       WHEN (
         counted.e1 & 8
       ) <> 0
-      OR bit_count(counted.d1_4) >= 3
+      OR bitCount(counted.d1_4) >= 3
       OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 3
       WHEN (

@@ -512,7 +512,7 @@ WITH brands AS (
       WHEN (
         counted.e0 & 8
       ) <> 0
-      OR BIT_COUNT(counted.d0_4) >= 3
+      OR BIT_COUNT(CAST(counted.d0_4 AS BIT(64))) >= 3
       OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 'Consider'
       WHEN (
@@ -545,7 +545,7 @@ WITH brands AS (
       WHEN (
         counted.e0 & 8
       ) <> 0
-      OR BIT_COUNT(counted.d0_4) >= 3
+      OR BIT_COUNT(CAST(counted.d0_4 AS BIT(64))) >= 3
       OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 3
       WHEN (
@@ -585,7 +585,7 @@ WITH brands AS (
       WHEN (
         counted.e1 & 8
       ) <> 0
-      OR BIT_COUNT(counted.d1_4) >= 3
+      OR BIT_COUNT(CAST(counted.d1_4 AS BIT(64))) >= 3
       OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 'Consider'
       WHEN (
@@ -618,7 +618,7 @@ WITH brands AS (
       WHEN (
         counted.e1 & 8
       ) <> 0
-      OR BIT_COUNT(counted.d1_4) >= 3
+      OR BIT_COUNT(CAST(counted.d1_4 AS BIT(64))) >= 3
       OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 3
       WHEN (

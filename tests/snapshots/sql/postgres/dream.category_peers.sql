@@ -540,7 +540,7 @@ WITH brands AS (
       WHEN (
         counted.e0 & 8
       ) <> 0
-      OR BIT_COUNT(counted.d0_4) >= 3
+      OR BIT_COUNT(CAST(counted.d0_4 AS BIT(64))) >= 3
       OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 'Consider'
       WHEN (
@@ -573,7 +573,7 @@ WITH brands AS (
       WHEN (
         counted.e0 & 8
       ) <> 0
-      OR BIT_COUNT(counted.d0_4) >= 3
+      OR BIT_COUNT(CAST(counted.d0_4 AS BIT(64))) >= 3
       OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 3
       WHEN (
@@ -613,7 +613,7 @@ WITH brands AS (
       WHEN (
         counted.e1 & 8
       ) <> 0
-      OR BIT_COUNT(counted.d1_4) >= 3
+      OR BIT_COUNT(CAST(counted.d1_4 AS BIT(64))) >= 3
       OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 'Consider'
       WHEN (
@@ -646,7 +646,7 @@ WITH brands AS (
       WHEN (
         counted.e1 & 8
       ) <> 0
-      OR BIT_COUNT(counted.d1_4) >= 3
+      OR BIT_COUNT(CAST(counted.d1_4 AS BIT(64))) >= 3
       OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 3
       WHEN (

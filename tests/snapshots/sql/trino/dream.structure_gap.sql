@@ -467,7 +467,7 @@ WITH brands AS (
       WHEN (
         BITWISE_AND(counted.e0, 8)
       ) <> 0
-      OR BIT_COUNT(counted.d0_4) >= 3
+      OR BIT_COUNT(counted.d0_4, 64) >= 3
       OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 'Consider'
       WHEN (
@@ -501,7 +501,7 @@ WITH brands AS (
       WHEN (
         BITWISE_AND(counted.e0, 8)
       ) <> 0
-      OR BIT_COUNT(counted.d0_4) >= 3
+      OR BIT_COUNT(counted.d0_4, 64) >= 3
       OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
       THEN 3
       WHEN (
@@ -542,7 +542,7 @@ WITH brands AS (
       WHEN (
         BITWISE_AND(counted.e1, 8)
       ) <> 0
-      OR BIT_COUNT(counted.d1_4) >= 3
+      OR BIT_COUNT(counted.d1_4, 64) >= 3
       OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 'Consider'
       WHEN (
@@ -576,7 +576,7 @@ WITH brands AS (
       WHEN (
         BITWISE_AND(counted.e1, 8)
       ) <> 0
-      OR BIT_COUNT(counted.d1_4) >= 3
+      OR BIT_COUNT(counted.d1_4, 64) >= 3
       OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
       THEN 3
       WHEN (
