@@ -32,7 +32,8 @@ MAX_FLAG_BITS = 62
 """Up to this many rule flags travel as the bits of one BIGINT per event (or per
 (user, brand, day)); a ladder with more flags compiles to one bool_or and count each."""
 DAY_MAP_DAYS = 62
-"""The longest window whose days one BIGINT holds as bits (bit 0 = the snapshot's day)."""
+"""The longest window whose days one BIGINT holds as bits (bit 0 = the snapshot's day, so
+the largest shift is 61; a signed BIGINT shifted by 63 overflows in DuckDB)."""
 
 _PARAM = re.compile(r"^\$([a-z_][a-z0-9_]*)$")
 
