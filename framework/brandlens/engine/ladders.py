@@ -501,13 +501,14 @@ class StageLadder(BaseModel):
         # One grouping per (user, brand) decides every rule at every snapshot; each
         # snapshot then reads its own columns. No join of days with snapshots, no second
         # grouping per snapshot. Per snapshot k: e<k>, the bits of the one-day rules that
-        # hold; n<k>_<rule>, the days of a rule needing three or more; lo/hi<k>_<rule>, the
-        # first and last day of a rule needing two; a<k>_<rule> and p<k>_<rule>, an ordered
-        # rule's latest day and its prior's earliest. When the flags do not fit one integer,
-        # every event is first grouped per (user, brand, day) with a bool_or per flag and
-        # every rule has a count n<k>_<rule>; otherwise a day's flags travel as the bits of
-        # one integer (one bit_or, not a bool_or per flag: DREAM's day grouping at 10 M
-        # events 0.84 -> 0.40 s).
+        # hold; d<k>_<rule>, the days (as bits) of a rule needing three or more in a short
+        # window; n<k>_<rule>, the counted days of one in a longer window (or none);
+        # lo/hi<k>_<rule>, the first and last day of a rule needing two; a<k>_<rule> and
+        # p<k>_<rule>, an ordered rule's latest day and its prior's earliest. When the flags
+        # do not fit one integer, every event is first grouped per (user, brand, day) with
+        # a bool_or per flag and every rule has a count n<k>_<rule>; otherwise a day's flags
+        # travel as the bits of one integer (one bit_or, not a bool_or per flag: DREAM's
+        # day grouping at 10 M events 0.84 -> 0.40 s).
         if as_bits:
             mask = " | ".join(
                 f"(CASE WHEN {cond} THEN {bits[flag]} ELSE 0 END)"
@@ -601,7 +602,8 @@ class StageLadder(BaseModel):
             # grouping. A row keeps its place among the events when it carries no counting
             # flag, or any other flag (then without the counting ones), so a (user, brand)
             # seen only through events no rule matches still gets its row, as before.
-            # DREAM's mind ladder: 1.16-1.30 -> 1.12-1.13 s at 10 M, 12.5-14.2 -> 11.5 s at 100 M.
+            # (DREAM's mind ladder took this form, before its Consider rule's 60 days went
+            # into a day map: 1.16-1.30 -> 1.12-1.13 s at 10 M, 12.5-14.2 -> 11.5 s at 100 M.)
             counting = sum(bits[counted[i][0]] for i in by_day)
             others = (1 << len(bits)) - 1 - counting
             flagged = f"""flagged AS (
