@@ -449,13 +449,13 @@ class StageLadder(BaseModel):
         bits = {flag: 1 << i for i, flag in enumerate(flag_conditions)}
         as_bits = len(bits) <= MAX_FLAG_BITS
         exists = {i for i, (_, _, m) in enumerate(counted) if as_bits and binds[m] == 1}
-        # Rules needing two days compare their first and last day in the window. Only the
-        # events of rules needing three or more days (or none: min_days 0) are grouped per
-        # (user, brand, day), to count days; when the flags do not fit one integer, all are.
+        # Rules needing two days compare their first and last day in the window.
         two_days = {i for i, (_, _, m) in enumerate(counted) if as_bits and binds[m] == 2}
         # A rule needing three or more days in a window of at most DAY_MAP_DAYS days sets
         # one bit per day of the window (its distance from the snapshot) in a bit_or and
-        # counts the bits: distinct days, with no grouping per day.
+        # counts the bits: distinct days, with no grouping per day. Only the events of the
+        # rest (a longer window, or min_days 0) are grouped per (user, brand, day) to count
+        # days; when the flags do not fit one integer, all events are.
         day_maps = {
             i
             for i, (_, w, m) in enumerate(counted)
