@@ -63,6 +63,22 @@ def test_cast_of_a_generator_moves_inside():
     assert out == "SELECT EXPLODE(CAST(ARRAY(1, 2) AS ARRAY<INT>)) AS k"
 
 
+def test_a_series_on_postgres_is_a_set_not_a_list():
+    # Postgres' generate_series returns rows: unnest around it (or a cast to INT[]) fails
+    # there with "cannot cast type integer to integer[]" (SUPER's weekly snapshots did)
+    pg = d.to_dialect(d.parse("SELECT CAST(unnest(range(0, 21, 7)) AS INTEGER) AS k"), "postgres")
+    assert pg == "SELECT CAST(GENERATE_SERIES(0, 21 - 1, 7) AS INT) AS k"
+    in_from = d.to_dialect(d.parse("SELECT x FROM unnest(range(3)) AS t(x)"), "postgres")
+    assert in_from == "SELECT x FROM GENERATE_SERIES(0, 3 - 1) AS t(x)"
+    # a list stays a list to unnest; other dialects keep their own spelling
+    assert d.to_dialect(d.parse("SELECT unnest([1, 2]) AS k"), "postgres") == (
+        "SELECT UNNEST(ARRAY[1, 2]) AS k"
+    )
+    assert spark("SELECT CAST(unnest(range(0, 21, 7)) AS INTEGER) AS k") == (
+        "SELECT EXPLODE(CAST(SEQUENCE(0, 14, 7) AS ARRAY<INT>)) AS k"
+    )
+
+
 @pytest.mark.parametrize(
     ("dialect", "written"),
     [

@@ -349,6 +349,29 @@ def _numeric_rounding(tree: Any) -> Any:
     return tree.transform(rewrite)
 
 
+def _series_as_set(tree: Any) -> Any:
+    """``unnest(range(a, b, s))`` on Postgres, whose ``generate_series`` is already a set
+    of rows, not a list: the series stands where the unnest was (a set-returning function
+    in the select list, a table function in FROM), and a cast around it stays a cast of
+    each row."""
+    from sqlglot import exp
+
+    def rewrite(node: Any) -> Any:
+        # DuckDB's unnest in a select list parses as Explode; in FROM, as Unnest.
+        if isinstance(node, exp.Explode) and isinstance(node.this, exp.GenerateSeries):
+            return node.this
+        if (
+            isinstance(node, exp.Unnest)
+            and len(node.expressions) == 1
+            and isinstance(node.expressions[0], exp.GenerateSeries)
+            and not node.args.get("offset")
+        ):
+            return exp.Table(this=node.expressions[0], alias=node.args.get("alias"))
+        return node
+
+    return tree.transform(rewrite)
+
+
 def _drop_materialized(tree: Any) -> Any:
     from sqlglot import exp
 
@@ -367,6 +390,8 @@ def to_dialect(tree: Any, dialect: str, *, pretty: bool = False) -> str:
     tree = tree.copy()
     if dialect != "duckdb":
         tree = _drop_materialized(tree)
+        if dialect == "postgres":
+            tree = _series_as_set(tree)
         tree = _cast_outside_generator(tree)
         tree = _unordered_aggregates(tree)
         tree = _date_differences(tree)

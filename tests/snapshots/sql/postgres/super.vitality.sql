@@ -150,7 +150,7 @@ WITH brands AS (
     BOOL_OR(_0.weekly) AS weekly
   FROM (
     SELECT
-      UNNEST(CAST(GENERATE_SERIES(0, 7 * 52 - 1, 7) AS INT[])) AS days_before,
+      CAST(GENERATE_SERIES(0, 7 * 52 - 1, 7) AS INT) AS days_before,
       TRUE AS weekly
     UNION ALL
     SELECT
