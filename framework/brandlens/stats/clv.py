@@ -181,33 +181,50 @@ def bgnbd_log_likelihood(
     return a1 + np.logaddexp(a2, a3)
 
 
+class _Repeats:
+    """A customer column with few distinct values (x, the repeat purchase days): a special
+    function of it is evaluated once per distinct value and spread back, which gives
+    every customer the very same float as evaluating it per customer."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.x = x
+        self.values, self.index = np.unique(x, return_inverse=True)
+
+    def each(self, f: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """``f(x)`` per customer, computed on the distinct values."""
+        return f(self.values)[self.index]
+
+
 def _bgnbd_nll_and_grad(
-    log_params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray
+    log_params: np.ndarray, xs: _Repeats, tx: np.ndarray, T: np.ndarray, w: np.ndarray
 ) -> tuple[float, np.ndarray]:
     """Weighted negative log-likelihood of BG/NBD and its gradient in log-parameters.
 
     ll = A1 + log(e^A2 + e^A3) (FHL 2005, equation 6); each term's derivative uses
     d betaln(a, b)/da = psi(a) - psi(a + b), so no numerical differencing is needed.
+    The special functions of x alone run once per distinct x (most of the work).
     """
     from scipy.special import betaln, digamma, gammaln
 
     r, alpha, a, b = np.exp(log_params)
+    x = xs.x
     ab = digamma(a + b)
-    abx = digamma(a + b + x)
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
-    bx1 = np.maximum(b + x - 1, 1e-12)
-    a3 = np.where(x > 0, betaln(a + 1, bx1) - betaln(a, b) - (r + x) * np.log(alpha + tx), -np.inf)
+    abx = xs.each(lambda v: digamma(a + b + v))
+    a1 = xs.each(lambda v: gammaln(r + v)) - gammaln(r) + r * np.log(alpha)
+    a2 = xs.each(lambda v: betaln(a, b + v)) - betaln(a, b) - (r + x) * np.log(alpha + T)
+    a3_x = xs.each(lambda v: betaln(a + 1, np.maximum(b + v - 1, 1e-12)))
+    a3 = np.where(x > 0, a3_x - betaln(a, b) - (r + x) * np.log(alpha + tx), -np.inf)
     ll = a1 + np.logaddexp(a2, a3)
     w3 = np.where(x > 0, np.exp(a3 - np.logaddexp(a2, a3)), 0.0)
     w2 = 1.0 - w3
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha)
+    d_r = xs.each(lambda v: digamma(r + v)) - digamma(r) + np.log(alpha)
     d_r += w2 * -np.log(alpha + T) + w3 * np.where(x > 0, -np.log(alpha + tx), 0.0)
     d_alpha = r / alpha - w2 * (r + x) / (alpha + T)
     d_alpha -= w3 * np.where(x > 0, (r + x) / (alpha + tx), 0.0)
     d_a = w2 * (ab - abx) + w3 * (digamma(a + 1) - abx - digamma(a) + ab)
-    d_b = w2 * (digamma(b + x) - abx - digamma(b) + ab)
-    d_b += w3 * np.where(x > 0, digamma(bx1) - abx - digamma(b) + ab, 0.0)
+    d_b = w2 * (xs.each(lambda v: digamma(b + v)) - abx - digamma(b) + ab)
+    psi_bx1 = xs.each(lambda v: digamma(np.maximum(b + v - 1, 1e-12)))
+    d_b += w3 * np.where(x > 0, psi_bx1 - abx - digamma(b) + ab, 0.0)
     value = -float(np.dot(w, ll))
     grad = -np.array(
         [r * np.dot(w, d_r), alpha * np.dot(w, d_alpha), a * np.dot(w, d_a), b * np.dot(w, d_b)]
@@ -233,7 +250,8 @@ def fit_bgnbd(
 
     # a starts away from 1, where E[Y(t)] has a removable singularity
     start = np.log([1.0, max(float(np.average(T, weights=w)), 1.0), 2.0, 3.0])
-    best = _minimise(lambda p: _bgnbd_nll_and_grad(p, x, tx, T, w), start)
+    xs = _Repeats(x)
+    best = _minimise(lambda p: _bgnbd_nll_and_grad(p, xs, tx, T, w), start)
     r, alpha, a, b = np.exp(best.x)
     return BetaGeoFit(float(r), float(alpha), float(a), float(b), float(-best.fun))
 
@@ -288,17 +306,32 @@ def gamma_gamma_log_likelihood(
 
 
 def _gamma_gamma_nll_and_grad(
-    log_params: np.ndarray, x: np.ndarray, m: np.ndarray, w: np.ndarray
+    log_params: np.ndarray, xs: _Repeats, m: np.ndarray, w: np.ndarray
 ) -> tuple[float, np.ndarray]:
-    """Weighted negative log-likelihood of Gamma-Gamma and its gradient in log-parameters."""
-    from scipy.special import digamma
+    """Weighted negative log-likelihood of Gamma-Gamma and its gradient in log-parameters.
+
+    The log-likelihood is :func:`gamma_gamma_log_likelihood`'s, term for term, with the
+    special functions of x alone run once per distinct x.
+    """
+    from scipy.special import digamma, gammaln
 
     p, q, v = np.exp(log_params)
-    ll = gamma_gamma_log_likelihood((p, q, v), x, m)
-    px = p * x
-    d_p = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - np.log(v + x * m))
-    d_q = digamma(px + q) - digamma(q) + np.log(v) - np.log(v + x * m)
-    d_v = q / v - (px + q) / (v + x * m)
+    x = xs.x
+    ll = (
+        xs.each(lambda u: gammaln(p * u + q))
+        - xs.each(lambda u: gammaln(p * u))
+        - gammaln(q)
+        + q * np.log(v)
+        + (p * x - 1) * np.log(m)
+        + p * x * np.log(x)
+        - (p * x + q) * np.log(v + x * m)
+    )
+    psi_pxq = xs.each(lambda u: digamma(p * u + q))
+    d_p = x * (
+        psi_pxq - xs.each(lambda u: digamma(p * u)) + np.log(m) + np.log(x) - np.log(v + x * m)
+    )
+    d_q = psi_pxq - digamma(q) + np.log(v) - np.log(v + x * m)
+    d_v = q / v - (p * x + q) / (v + x * m)
     value = -float(np.dot(w, ll))
     grad = -np.array([p * np.dot(w, d_p), q * np.dot(w, d_q), v * np.dot(w, d_v)])
     if not np.isfinite(value) or not np.all(np.isfinite(grad)):
@@ -324,7 +357,8 @@ def fit_gamma_gamma(
     scale = float(np.average(m, weights=w))
     unit = m / scale
 
-    best = _minimise(lambda p: _gamma_gamma_nll_and_grad(p, x, unit, w), np.log([1.0, 2.0, 1.0]))
+    xs = _Repeats(x)
+    best = _minimise(lambda p: _gamma_gamma_nll_and_grad(p, xs, unit, w), np.log([1.0, 2.0, 1.0]))
     p, q, v = np.exp(best.x)
     # the density of m̄ = s · m̄/s carries the Jacobian 1/s per customer
     log_likelihood = float(-best.fun) - float(np.sum(w)) * float(np.log(scale))
