@@ -74,6 +74,12 @@ def test_a_series_on_postgres_is_a_set_not_a_list():
     assert d.to_dialect(d.parse("SELECT unnest([1, 2]) AS k"), "postgres") == (
         "SELECT UNNEST(ARRAY[1, 2]) AS k"
     )
+    # a negative step: the exclusive end moves up, not down
+    down = d.to_dialect(d.parse("SELECT unnest(range(10, 0, -2)) AS k"), "postgres")
+    assert down == "SELECT GENERATE_SERIES(10, 0 + 1, -2) AS k"
+    # a computed step's sign is unknown: left as it was (an error there, not wrong rows)
+    computed = d.to_dialect(d.parse("SELECT unnest(range(10, 0, 0 - t.s)) AS k FROM t"), "postgres")
+    assert computed.startswith("SELECT UNNEST(GENERATE_SERIES(")
     assert spark("SELECT CAST(unnest(range(0, 21, 7)) AS INTEGER) AS k") == (
         "SELECT EXPLODE(CAST(SEQUENCE(0, 14, 7) AS ARRAY<INT>)) AS k"
     )

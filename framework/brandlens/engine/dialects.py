@@ -356,14 +356,28 @@ def _series_as_set(tree: Any) -> Any:
     each row."""
     from sqlglot import exp
 
+    def known_step(series: Any) -> bool:
+        # SQLGlot writes range's exclusive end as end - 1, or end + 1 for a negative
+        # literal step; a computed step's sign is unknown, so that form is left alone
+        # (Postgres rejects it) rather than given rows DuckDB would not return.
+        step = series.args.get("step")
+        if isinstance(step, exp.Neg):
+            step = step.this
+        return step is None or isinstance(step, exp.Literal)
+
     def rewrite(node: Any) -> Any:
         # DuckDB's unnest in a select list parses as Explode; in FROM, as Unnest.
-        if isinstance(node, exp.Explode) and isinstance(node.this, exp.GenerateSeries):
+        if (
+            isinstance(node, exp.Explode)
+            and isinstance(node.this, exp.GenerateSeries)
+            and known_step(node.this)
+        ):
             return node.this
         if (
             isinstance(node, exp.Unnest)
             and len(node.expressions) == 1
             and isinstance(node.expressions[0], exp.GenerateSeries)
+            and known_step(node.expressions[0])
             and not node.args.get("offset")
         ):
             return exp.Table(this=node.expressions[0], alias=node.args.get("alias"))
