@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
@@ -83,7 +84,8 @@ def test_goal_box_plots_are_the_clv_distribution(market, demo_report):
     figure = html.split('id="chart-goal.clv_distribution"', 1)[1].split("</figure>", 1)[0]
     assert figure.count("<g><title>") == len(DEMO_BRANDS)
     assert figure.count("<rect") == figure.count("<circle") == len(DEMO_BRANDS)
-    assert "Whiskers: p10 to p90; box: p25 to p75; line: p50; dot: mean" in figure
+    assert "Whiskers: p10 to p90; box: p25 to p75; line: p50; dot: mean; log scale" in figure
+    assert ">CNY, log scale</text>" in figure  # the unit once, under the powers of ten
 
 
 def test_a_box_plot_needs_its_five_series():
@@ -93,6 +95,26 @@ def test_a_box_plot_needs_its_five_series():
     Chart(id="b", kind="box", title="B", indicators=[], labels=["x"], series=five)
     with pytest.raises(ValueError, match="a box plot has five series"):
         Chart(id="b", kind="box", title="B", indicators=[], labels=["x"], series=five[:4])
+
+
+def test_a_log_scale_is_for_box_plots_and_gives_every_decade_the_same_width():
+    from brandlens.cli.report_html import _log_axis, _power
+    from brandlens.plugin import Chart
+
+    with pytest.raises(ValueError, match="log scale is drawn for box plots only"):
+        Chart(id="b", kind="bar", title="B", indicators=[], labels=["x"], scale="log")
+    # the demo's CLV spread: p10 0.095 for one brand, p90 1,568 for another
+    px, lo, hi, ticks = _log_axis([0.095, 3.4, 25.6, 1568.6], 100.0, 500.0)
+    assert (lo, hi) == (0.01, 10000.0)  # widened to whole powers of ten
+    assert ticks == [0.1, 1.0, 10.0, 100.0, 1000.0]
+    assert px(lo) == 100.0 and px(hi) == 500.0
+    assert px(1.0) - px(0.1) == pytest.approx(px(1000.0) - px(100.0)) == pytest.approx(400 / 6)
+    assert px(0.0) == px(-3.0) == 100.0  # nothing to take a log of: the low end
+    labels = [_power(t) for t in [lo, *ticks, hi]]
+    assert labels == ["0.01", "0.1", "1", "10", "100", "1k", "10k"]
+    assert [_power(10.0**e) for e in (-3, 6, 7, 9)] == ["0.001", "1M", "10M", "1B"]
+    px, lo, hi, ticks = _log_axis([5.0], 0.0, 10.0)  # one value: one decade around it
+    assert (lo, hi, ticks) == (1.0, 10.0, []) and px(5.0) == pytest.approx(10 * math.log10(5))
 
 
 def test_the_html_fetches_nothing(demo_report):

@@ -40,6 +40,7 @@ def sections(ctx: ReportContext) -> list[ReportSection]:
             title="Predicted CLV per customer: the spread over customers",
             indicators=["goal.clv_distribution", "goal.clv_per_customer"],
             unit="currency",
+            scale="log",  # a brand's p90 can be a thousand times another's p10
             labels=ctx.brands,
             series=[
                 *(Series(name=k, values=spread[k]) for k in QUANTILES),

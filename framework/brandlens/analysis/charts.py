@@ -110,6 +110,13 @@ class Chart(BaseModel):
     x_title: str = Field("", description="horizontal axis title")
     y_title: str = Field("", description="vertical axis title")
     note: str = Field("", description="a caveat printed under the chart")
+    scale: Literal["linear", "log"] = Field(
+        "linear",
+        description=(
+            "the value axis of a box plot: log for values spanning orders of magnitude "
+            "(e.g. predicted CLV); a value at or below zero is drawn at the axis' low end"
+        ),
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> Chart:
@@ -122,6 +129,8 @@ class Chart(BaseModel):
                     )
         if self.kind == "waterfall" and len(self.series) != 1:
             raise ValueError(f"chart {self.id!r}: a waterfall has exactly one series")
+        if self.scale == "log" and self.kind != "box":
+            raise ValueError(f"chart {self.id!r}: a log scale is drawn for box plots only")
         if self.kind == "box" and len(self.series) not in (5, 6):
             raise ValueError(
                 f"chart {self.id!r}: a box plot has five series (whisker, box, median, box, "

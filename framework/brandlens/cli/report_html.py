@@ -14,6 +14,8 @@ from statistics import median
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
+
     from brandlens.analysis.charts import Chart, ReportSection
     from brandlens.analysis.report import Report
 
@@ -525,19 +527,39 @@ def _box(c: Chart, cur: str) -> str:
     dot at the sixth (if any); the median's value is written past the high whisker."""
     left, right, top, row_h, half = 130, 70, 6, 28, 8
     vals = [v for s in c.series for v in s.values if v is not None]
-    lo, hi = min(0.0, *vals) if vals else 0.0, max(0.0, *vals) if vals else 1.0
-    hi = hi if hi > lo else lo + 1
-    scale = (W - left - right) / (hi - lo)
-
-    def px(v: float) -> float:
-        return left + (v - lo) * scale
-
     bottom = top + len(c.labels) * row_h
+    height = bottom + 20  # the axis labels (and, on a log scale, its caption) below
+    if c.scale == "log":
+        px, lo, hi, ticks = _log_axis(vals, left, W - right)
+    else:
+        lo, hi = min(0.0, *vals) if vals else 0.0, max(0.0, *vals) if vals else 1.0
+        hi = hi if hi > lo else lo + 1
+        scale = (W - left - right) / (hi - lo)
+
+        def px(v: float) -> float:
+            return left + (v - lo) * scale
+
+        ticks = []
     body = [
-        f'<line x1="{_n(px(lo))}" y1="{bottom}" x2="{_n(px(hi))}" y2="{bottom}" stroke="#999"/>',
-        _text(px(lo), bottom + 14, fmt(lo, c.unit, cur), "start", ' font-size="10"'),
-        _text(px(hi), bottom + 14, fmt(hi, c.unit, cur), "end", ' font-size="10"'),
+        f'<line x1="{_n(px(lo))}" y1="{bottom}" x2="{_n(px(hi))}" y2="{bottom}" stroke="#999"/>'
     ]
+    if c.scale == "log":  # every power of ten, short, and the unit once below
+        for t in [lo, *ticks, hi]:
+            if t not in (lo, hi):
+                body.append(
+                    f'<line x1="{_n(px(t))}" y1="{top}" x2="{_n(px(t))}" y2="{bottom}" '
+                    'stroke="#e3e6eb"/>'
+                )
+            body.append(_text(px(t), bottom + 14, _power(t), "middle", ' font-size="10"'))
+        unit = cur if c.unit == "currency" else c.unit
+        caption = f"{unit}, log scale" if unit else "log scale"
+        body.append(_text((px(lo) + px(hi)) / 2, bottom + 28, caption, "middle", ' font-size="10"'))
+        height += 14
+    else:
+        body += [
+            _text(px(lo), bottom + 14, fmt(lo, c.unit, cur), "start", ' font-size="10"'),
+            _text(px(hi), bottom + 14, fmt(hi, c.unit, cur), "end", ' font-size="10"'),
+        ]
     for i, label in enumerate(c.labels):
         yc = top + i * row_h + row_h / 2
         body.append(_text(left - 6, yc + 4, _short(label), "end"))
@@ -570,7 +592,35 @@ def _box(c: Chart, cur: str) -> str:
             )
         body.append(f"<g>{''.join(parts)}</g>")
         body.append(_text(w1 + 4, yc + 4, fmt(five[2], c.unit, cur), extra=' font-size="11"'))
-    return _svg(bottom + 20, body, c.title)
+    return _svg(height, body, c.title)
+
+
+def _log_axis(
+    vals: list[float], x0: float, x1: float
+) -> tuple[Callable[[float], float], float, float, list[float]]:
+    """A log10 axis from x0 to x1 over the positive values, widened to whole powers of
+    ten: (position of a value, low end, high end, the powers of ten between the ends).
+    A value at or below zero sits at the low end."""
+    positive = [v for v in vals if v > 0]
+    lo_exp = math.floor(math.log10(min(positive))) if positive else 0
+    hi_exp = math.ceil(math.log10(max(positive))) if positive else 1
+    hi_exp = max(hi_exp, lo_exp + 1)
+    per_decade = (x1 - x0) / (hi_exp - lo_exp)
+
+    def px(v: float) -> float:
+        return x0 + (max(math.log10(v), lo_exp) - lo_exp) * per_decade if v > 0 else x0
+
+    ticks = [10.0**e for e in range(lo_exp + 1, hi_exp)]
+    return px, 10.0**lo_exp, 10.0**hi_exp, ticks
+
+
+def _power(v: float) -> str:
+    """A power of ten, short: 0.01, 0.1, 1, 10, 100, 1k, 10k, 1M."""
+    e = round(math.log10(v))
+    for exp, suffix in ((9, "B"), (6, "M"), (3, "k")):
+        if e >= exp:
+            return f"{10 ** (e - exp)}{suffix}"
+    return f"{10**e}" if e >= 0 else f"{v:.{-e}f}"
 
 
 def chart_html(c: Chart, currency: str) -> str:
@@ -610,6 +660,7 @@ def chart_html(c: Chart, currency: str) -> str:
             f'<p class="meta">Whiskers: {_t(names[0])} to {_t(names[4])}; box: {_t(names[1])} '
             f"to {_t(names[3])}; line: {_t(names[2])}"
             + (f"; dot: {_t(names[5])}" if len(names) > 5 else "")
+            + ("; log scale" if c.scale == "log" else "")
             + "</p>"
         )
     note = f'<p class="meta">{_t(c.note)}</p>' if c.note else ""
