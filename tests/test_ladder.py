@@ -571,6 +571,21 @@ def test_snapshots_sql_adds_the_days_the_data_names(register_plugin, events_dir)
     assert not r.errors
 
 
+def test_snapshots_sql_runs_only_when_a_python_indicator_runs(register_plugin, events_dir):
+    # only Python indicators read the further snapshots: a run of the SQL indicator alone
+    # (as compare's headline run may be) computes the declared one, with the same rows
+    method = _snapshot_method("snapsql", "SELECT DATE '2025-06-27' AS day")
+    _register(register_plugin, method, "snapshot-sql")
+    from brandlens.engine.runs import Dataset
+
+    with Dataset(events_dir(STORY)) as ds:
+        alone = ds.compute(as_of="2025-06-30", indicators=["snapsql.stages"])
+        both = ds.compute(as_of="2025-06-30", methodologies=["snapsql"])
+    assert _by_indicator(alone, "snapsql.stages") == {"0:high": 2, "0:low": 1}
+    assert _by_indicator(both, "snapsql.stages") == {"0:high": 2, "0:low": 1, "3:low": 2}
+    assert set(_by_indicator(both, "snapsql.held")) == {"0", "3"}
+
+
 def test_a_ladder_keeps_its_own_snapshots_when_it_cannot_take_more(
     register_plugin, events_dir, monkeypatch
 ):

@@ -262,8 +262,9 @@ class StageLadder(BaseModel):
     ``snapshots_sql`` adds snapshots the data asks for, such as the ends of the target
     periods in the targets table: a Python indicator then reads their rows from the
     relation (``days_before = as_of - date``) instead of compiling the ladder again.
-    SQL indicators should read only the declared snapshots: ``brandlens sql`` exports
-    a ladder with those alone.
+    They are added only when a Python indicator of the methodology runs: SQL indicators
+    (and entity tables) read the declared snapshots alone, as ``brandlens sql`` exports
+    them.
 
     Example::
 
@@ -300,7 +301,8 @@ class StageLadder(BaseModel):
         description="a read-only query over the canonical tables whose one DATE column "
         "lists further days on which stages are assigned, found in the data (e.g. the day "
         "before a target period and its last day); dates after as_of and NULLs are "
-        "ignored, each other date d becomes the snapshot as_of - d. The engine adds them "
+        "ignored, each other date d becomes the snapshot as_of - d. When a Python "
+        "indicator of the methodology runs (only those read them), the engine adds them "
         "before compiling the ladder, so one pass serves every snapshot; a ladder that "
         "cannot take them (more than 64, or a rule with min_days 0) keeps its declared "
         "ones, and IndicatorContext.ladder_snapshots says which it holds",

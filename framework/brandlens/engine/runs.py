@@ -1140,6 +1140,9 @@ class _Run:
         if needed is None:
             needed = self.m.relations_needed([i.id for i in self.indicators])
         params = self.params.model_dump()
+        # Only a Python indicator reads the snapshots a ladder's snapshots_sql names (SQL
+        # reads the declared ones): without one in the run, the ladder keeps its own.
+        python_reads = any(i.compute is not None for i in self.indicators)
         for name in needed:
             deps = relations[name].depends_on if name in relations else ()
             broken = [d for d in deps if d in self.failed]
@@ -1151,7 +1154,9 @@ class _Run:
                 continue
             try:
                 if name in ladders:
-                    ladder = self._with_data_snapshots(ladders[name], params)
+                    ladder = ladders[name]
+                    if python_reads:
+                        ladder = self._with_data_snapshots(ladder, params)
                     sql, binds = ladder.compile(params, self.engine.type_codes)
                     if "as_of" in binds:
                         binds["as_of"] = self.as_of
