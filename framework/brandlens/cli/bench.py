@@ -40,6 +40,7 @@ FLOOR_SQL = (
 
 FIRST_RUN = "compute, first run (load + validate + all)"
 CACHED = "compute, repeated (cached dataset)"
+COMPARE = "compare (cached dataset)"
 FAST_CACHED = "compute -m fast (cached dataset)"
 FAST_FIRST = "compute -m fast, first run"
 FLOOR = "floor (one scan)"
@@ -284,6 +285,14 @@ def run_bench(
         ),
         _Step(CACHED, compute(*m_args), "all"),
         *(_Step(f"compute -m {n} (cached dataset)", compute("-m", n), "all") for n in names),
+        _Step(
+            COMPARE,
+            lambda out: _brandlens(
+                "compare", str(data), *m_args, *limit, "-q", "-f", "json", "-o", str(out / "c.json")
+            ),
+            "all",
+            "headline indicators, target achievement",
+        ),
         _Step(
             "validate (load + validate only)",
             lambda _out: _brandlens("validate", str(data), *limit),
