@@ -529,8 +529,21 @@ def _box(c: Chart, cur: str) -> str:
     vals = [v for s in c.series for v in s.values if v is not None]
     bottom = top + len(c.labels) * row_h
     height = bottom + 20  # the axis labels (and, on a log scale, its caption) below
-    if c.scale == "log":
+    if c.scale == "log":  # every power of ten, short, and the unit once below
         px, lo, hi, ticks = _log_axis(vals, left, W - right)
+        marks = []
+        for t in [lo, *ticks, hi]:
+            if t not in (lo, hi):
+                marks.append(
+                    f'<line x1="{_n(px(t))}" y1="{top}" x2="{_n(px(t))}" y2="{bottom}" '
+                    'stroke="#e3e6eb"/>'
+                )
+            marks.append(_text(px(t), bottom + 14, _power(t), "middle", ' font-size="10"'))
+        unit = cur if c.unit == "currency" else c.unit
+        caption = f"{unit}, log scale" if unit else "log scale"
+        middle = (px(lo) + px(hi)) / 2
+        marks.append(_text(middle, bottom + 28, caption, "middle", ' font-size="10"'))
+        height += 14
     else:
         lo, hi = min(0.0, *vals) if vals else 0.0, max(0.0, *vals) if vals else 1.0
         hi = hi if hi > lo else lo + 1
@@ -539,27 +552,14 @@ def _box(c: Chart, cur: str) -> str:
         def px(v: float) -> float:
             return left + (v - lo) * scale
 
-        ticks = []
-    body = [
-        f'<line x1="{_n(px(lo))}" y1="{bottom}" x2="{_n(px(hi))}" y2="{bottom}" stroke="#999"/>'
-    ]
-    if c.scale == "log":  # every power of ten, short, and the unit once below
-        for t in [lo, *ticks, hi]:
-            if t not in (lo, hi):
-                body.append(
-                    f'<line x1="{_n(px(t))}" y1="{top}" x2="{_n(px(t))}" y2="{bottom}" '
-                    'stroke="#e3e6eb"/>'
-                )
-            body.append(_text(px(t), bottom + 14, _power(t), "middle", ' font-size="10"'))
-        unit = cur if c.unit == "currency" else c.unit
-        caption = f"{unit}, log scale" if unit else "log scale"
-        body.append(_text((px(lo) + px(hi)) / 2, bottom + 28, caption, "middle", ' font-size="10"'))
-        height += 14
-    else:
-        body += [
+        marks = [
             _text(px(lo), bottom + 14, fmt(lo, c.unit, cur), "start", ' font-size="10"'),
             _text(px(hi), bottom + 14, fmt(hi, c.unit, cur), "end", ' font-size="10"'),
         ]
+    body = [
+        f'<line x1="{_n(px(lo))}" y1="{bottom}" x2="{_n(px(hi))}" y2="{bottom}" stroke="#999"/>',
+        *marks,
+    ]
     for i, label in enumerate(c.labels):
         yc = top + i * row_h + row_h / 2
         body.append(_text(left - 6, yc + 4, _short(label), "end"))
