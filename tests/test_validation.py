@@ -484,3 +484,80 @@ def test_integer_ids_repeats_found_with_or_without_the_bitmap(tmp_path, ids, exp
         ).fetchall()
         assert [r[0] for r in quarantined] == expected_rows
         assert ds.report.events.rows_accepted == len(ids) - len(expected_rows)
+
+
+# A CSV id is text. The store keeps one that is the plain decimal text of a BIGINT as
+# that number, and every other id as its text; the view must give back the file's text.
+TEXT_IDS = [
+    ("7", "number"),  # file row 1
+    ("007", "text"),  # row 2: leading zeros are another id than 7
+    ("+7", "text"),  # row 3: a sign 7 never prints with
+    (" 7", "text"),  # row 4: a space is part of the id
+    ("7.0", "text"),  # row 5: a decimal
+    ("-0", "text"),  # row 6: prints as 0
+    ("0", "number"),  # row 7
+    ("-12", "number"),  # row 8
+    ("9223372036854775807", "number"),  # row 9: the largest BIGINT
+    ("9223372036854775808", "text"),  # row 10: one past it
+    ("-9223372036854775808", "number"),  # row 11: the smallest BIGINT
+    ("1e3", "text"),  # row 12: DuckDB would read it as 1000
+    ("1_000", "text"),  # row 13: and this too
+    ("ev-42", "text"),  # row 14: not a number at all
+    ("", "generated"),  # row 15: no id: made from the row's content
+    ("7", "number"),  # row 16: repeats row 1: quarantined
+    ("007", "text"),  # row 17: repeats row 2: quarantined
+    ("42", "number"),  # row 18: "ev-42" and 42 are different ids
+]
+
+
+def test_text_ids_are_stored_as_numbers_only_when_they_print_back_the_same(events_dir):
+    from brandlens.engine.runs import Dataset
+
+    rows = [
+        ev(f"2025-06-01 {k:02d}:00:00", f"u{k}", "ad_click", event_id=i or None)
+        for k, (i, _) in enumerate(TEXT_IDS)
+    ]
+    with Dataset(events_dir(rows), cache=False) as ds:
+        stored = ds.con.execute(
+            "SELECT rowid, event_id, _id_text, _digest IS NOT NULL "
+            "FROM brandlens_data.events ORDER BY rowid"
+        ).fetchall()
+        kinds = [
+            "number" if n is not None else "text" if t is not None else "generated" if g else "?"
+            for _, n, t, g in stored
+        ]
+        kept = [k for k in range(len(TEXT_IDS)) if k not in (15, 16)]
+        assert kinds == [TEXT_IDS[k][1] for k in kept]
+        view = [r[0] for r in ds.con.execute("SELECT event_id FROM events").fetchall()]
+        assert view[:14] + view[15:] == [TEXT_IDS[k][0] for k in kept if k != 14]
+        assert view[14].startswith("h")  # the generated id of the row without one
+        quarantined = ds.con.execute(
+            "SELECT row, event_id FROM brandlens_data._quarantine ORDER BY row"
+        ).fetchall()
+        assert quarantined == [(16, "7"), (17, "007")]
+
+
+@pytest.mark.parametrize(
+    ("ids", "expected_rows"),
+    [
+        (["1", "2", "01", "01"], [4]),  # numbers unique, a text repeats
+        (["1", "2", "1", "01"], [3]),  # a number repeats, texts unique
+        (["3", "03", "3", "x", "x", "4", "03", "5", "3", " 3"], [3, 5, 7, 9]),  # both
+        (["a3", "a03", "a3", "a 3"], [3]),  # text only: no number to check by bitmap
+    ],
+    ids=["text-repeats", "number-repeats", "both", "text-only"],
+)
+def test_split_ids_find_the_repeats_of_their_text(events_dir, ids, expected_rows):
+    """Repeats among ids kept as numbers, as text, or both, are the repeats of the
+    file's text (by hand: the later rows of equal strings), and no others."""
+    from brandlens.engine.runs import Dataset
+
+    rows = [ev(f"2025-06-01 {k:02d}:00:00", "u", "ad_click", event_id=i) for k, i in enumerate(ids)]
+    with Dataset(events_dir(rows), cache=False) as ds:
+        got = ds.con.execute(
+            "SELECT row FROM brandlens_data._quarantine WHERE reason = 'duplicate_event_id' "
+            "ORDER BY row"
+        ).fetchall()
+        assert [r[0] for r in got] == expected_rows
+        ids_left = [r[0] for r in ds.con.execute("SELECT event_id FROM events").fetchall()]
+        assert ids_left == [i for k, i in enumerate(ids, start=1) if k not in expected_rows]

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from brandlens import __version__
 from brandlens.data.schema import TABLES, columns_of
 from brandlens.data.sources import _first_line
-from brandlens.data.validation import DATA_SCHEMA, DIGEST, OCCURRENCE, QUARANTINE_TABLE
+from brandlens.data.validation import DATA_SCHEMA, DIGEST, ID_TEXT, OCCURRENCE, QUARANTINE_TABLE
 from brandlens.engine.result import CacheReport, ValidationReport
 from brandlens.errors import DataError
 from brandlens.plugin.sqlcheck import quote_ident
@@ -62,8 +62,10 @@ def create_views(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
         for c in columns_of(TABLES[table]):
             col = quote_ident(c.name)
             if table == "events" and c.name == "event_id" and DIGEST in types:
+                # The id as a number, or as text (ID_TEXT), or made from the row's content.
+                text = f", {quote_ident(ID_TEXT)}" if ID_TEXT in types else ""
                 exprs.append(
-                    f"coalesce(CAST({col} AS VARCHAR), "
+                    f"coalesce(CAST({col} AS VARCHAR){text}, "
                     f"'h' || lpad(lower(to_hex({DIGEST})), 16, '0') "
                     f"|| '-' || CAST({OCCURRENCE} AS VARCHAR)) AS {col}"
                 )

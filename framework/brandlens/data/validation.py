@@ -102,6 +102,15 @@ KEYS_PER_PASS = 20_000_000
 DIGEST = "_digest"
 OCCURRENCE = "_occurrence"
 """Stored columns of a generated event_id: the row's content hash and its occurrence."""
+ID_TEXT = "_id_text"
+"""Stored column of a text event_id that is not the plain decimal text of a BIGINT.
+
+Exported ids are mostly integers written as text (every id of a CSV file is text): the
+store keeps such an id as the BIGINT it spells, exactly when casting that number back
+gives the same text (so "007", "+7", " 7" and "7.0" stay text, in this column), and
+the canonical view turns it back into the same text. A BIGINT column is four times
+cheaper to write than high-cardinality text (10 M ids: 0.3 s against 1.2 s), and its
+duplicates are found with a bitmap instead of a hash aggregate (0.08 s against 1.2 s)."""
 
 
 def stored_type(c: ColumnSpec, src_type: str) -> str:
@@ -319,8 +328,9 @@ def _load_table(
     """One pass: the stored table of every source row, typed, with its reason.
 
     Columns: the canonical columns (stored types), ``local_date`` (events), ``_reason``,
-    ``_source`` (source text as JSON, failing rows only) and, for events without an id,
-    the digest and occurrence a generated event_id is made of. Returns source types.
+    ``_source`` (source text as JSON, failing rows only) and, for events without an
+    integer id, the digest and occurrence a generated event_id is made of and the ids
+    that are not the text of a BIGINT (``ID_TEXT``). Returns source types.
     """
     import duckdb
 
@@ -339,6 +349,11 @@ def _load_table(
         local, tz_binds = local_date_sql(con, timezone, q["ts"])
         binds.update(tz_binds)
         out.append(f"{local} AS local_date")
+        if "event_id" in ts.present and types["event_id"] not in INTEGRAL:
+            text, number = q["event_id"], f"TRY_CAST({q['event_id']} AS BIGINT)"
+            plain = f"CAST({number} AS VARCHAR) = {text}"
+            out[out.index(text)] = f"CASE WHEN {plain} THEN {number} END AS {text}"
+            out.append(f"CASE WHEN {plain} THEN NULL ELSE {text} END AS {ID_TEXT}")
         if "event_id" not in ts.present or types["event_id"] not in INTEGRAL:
             raw = ", ".join(f"s_{c.name}" for c in specs if c.name != "event_id")
             out.append(f"CASE WHEN {q['event_id']} IS NULL THEN hash({raw}) END AS {DIGEST}")
@@ -379,6 +394,20 @@ BITSTRING_MAX_BITS = 1_000_000_000
 """DuckDB's limit for one ``bitstring_agg`` (its range, max - min + 1)."""
 BITMAP_TYPES = INTEGRAL - {"UHUGEINT"}
 """The integer types ``bitstring_agg`` takes (DuckDB has none for UHUGEINT)."""
+
+
+def _split_ids_unique(con: duckdb.DuckDBPyConnection, stored: str) -> bool:
+    """Whether the event ids of a store that splits them (``ID_TEXT``) are unique among
+    valid rows: the numbers by their bitmap, then the few ids kept as text. A number and
+    a text never spell the same id, so the two checks together decide it."""
+    if not _integer_keys_unique(con, stored, ["event_id"]):
+        return False
+    text = quote_ident(ID_TEXT)
+    repeated = con.execute(
+        f"SELECT count(*) FROM (SELECT {text} FROM {stored} "
+        f"WHERE _reason IS NULL AND {text} IS NOT NULL GROUP BY {text} HAVING count(*) > 1)"
+    ).fetchone()
+    return not (repeated and repeated[0])
 
 
 def _integer_keys_unique(con: duckdb.DuckDBPyConnection, stored: str, key: list[str]) -> bool:
@@ -432,12 +461,22 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection, ts: TableSource, store: str
     if not key:
         return
     stored = _stored(store, table)
-    kcols = ", ".join(quote_ident(k) for k in key)
-    not_null = " AND ".join(f"{quote_ident(k)} IS NOT NULL" for k in key)
-    join = " AND ".join(f"t.{quote_ident(k)} = d.{quote_ident(k)}" for k in key)
     reason = "duplicate_event_id" if table == "events" else "duplicate_key"
-    if _integer_keys_unique(con, stored, key):
-        return
+    columns = {r[0] for r in con.execute(f"DESCRIBE {stored}").fetchall()}
+    if table == "events" and ID_TEXT in columns:
+        # An id is its number or its text (one of the two is NULL): the pair is the key.
+        if _split_ids_unique(con, stored):
+            return
+        key = [*key, ID_TEXT]
+        not_null = "(" + " OR ".join(f"{quote_ident(k)} IS NOT NULL" for k in key) + ")"
+        same = "IS NOT DISTINCT FROM"
+    else:
+        if _integer_keys_unique(con, stored, key):
+            return
+        not_null = " AND ".join(f"{quote_ident(k)} IS NOT NULL" for k in key)
+        same = "="
+    kcols = ", ".join(quote_ident(k) for k in key)
+    join = " AND ".join(f"t.{quote_ident(k)} {same} d.{quote_ident(k)}" for k in key)
     # First the repeated keys alone (a hash aggregate; usually none), then their rows. The
     # keys are grouped in slices of at most KEYS_PER_PASS rows (by a hash of the key), so
     # a billion ids never need one hash table that outgrows the memory limit.
