@@ -270,7 +270,7 @@ def test_a_mapping_derive_that_raises_quarantines_its_row_with_the_columns_reaso
 
 
 def test_line_count_treats_a_lone_cr_as_data_and_skips_empty_lines(tmp_path):
-    from brandlens.data.csvread import count_lines
+    from brandlens.data.csvread import LineCount, count_lines
 
     cases = {
         b"a,b\n1,2\n": 2,
@@ -285,6 +285,25 @@ def test_line_count_treats_a_lone_cr_as_data_and_skips_empty_lines(tmp_path):
         p.write_bytes(data)
         assert count_lines(p) == want, data
         assert count_lines(p, chunk=1) == want, data  # chunk boundaries anywhere
+        assert LineCount(p).result() == want, data  # the same count, on its own thread
+
+
+def test_a_line_count_on_a_thread_stops_when_cancelled_and_passes_on_errors(tmp_path):
+    """Validation counts a CSV file's lines on a thread while DuckDB loads it; a count no
+    longer needed stops at its next chunk, and a file that cannot be read raises its
+    error in the thread that asks for the count."""
+    import threading
+
+    from brandlens.data import csvread
+
+    p = tmp_path / "e.csv"
+    p.write_bytes(b"a,b\n" + b"1,2\n" * 1000)
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(csvread._Stopped):
+        csvread.count_lines(p, chunk=16, stop=stop)
+    with pytest.raises(FileNotFoundError):
+        csvread.LineCount(tmp_path / "gone.csv").result()
 
 
 def test_values_with_cr_and_lf_inside_quotes_are_read_whole(tmp_path):

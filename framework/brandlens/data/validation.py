@@ -385,12 +385,16 @@ SELECT {", ".join(out)} FROM ({checked_rows_sql(ts, types, ts.select_sql)})
         con.execute(sql, used_binds(sql, binds))
 
     if ts.csv is not None and not ts.csv.by_lines:
+        counted = csvread.count_lines_of(ts.csv)  # meanwhile, on a thread
         try:  # DuckDB's CSV scan, checked against the file's lines (see csvread)
             load()
             rows = con.execute(f"SELECT count(*) FROM {_stored(store, table)}").fetchone()
-            lost = csvread.fast_scan_lost_lines(con, ts.csv, rows[0] if rows else 0)
+            lost = csvread.fast_scan_lost_lines(con, ts.csv, rows[0] if rows else 0, counted)
         except duckdb.Error:
             lost = True
+        finally:
+            if counted is not None:
+                counted.cancel()
         if not lost:
             return types
         try:
