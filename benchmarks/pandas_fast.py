@@ -3,9 +3,10 @@
     python benchmarks/pandas_fast.py DATA_DIR [--as-of D] [--json] [--timing]
 
 An honest analyst's implementation of the same definitions (specs/fast.yaml,
-docs/methodologies/fast.md, plugins/brandlens_fast): read events.parquet, give each
-(user, brand) its highest AIPL stage as of the as-of local date, and count the users
-with a stage per brand (``fast.fertility``) and per stage (``fast.aipl_users``).
+docs/methodologies/fast.md, plugins/brandlens_fast): read events.parquet (or
+events.csv), give each (user, brand) its highest AIPL stage as of the as-of local
+date, and count the users with a stage per brand (``fast.fertility``) and per stage
+(``fast.aipl_users``).
 Vectorised pandas, no loop over events, no validation: the input is taken to be
 clean, as a generated market is. Needs pandas (``pip install brandlens[bench]``).
 
@@ -78,14 +79,25 @@ RULES = (
 """FAST's AIPL evidence with the default parameters of specs/fast.yaml."""
 
 
+def events_file(data: Path) -> Path:
+    """The events file of a folder (events.parquet, else events.csv), or the file itself."""
+    if not data.is_dir():
+        return data
+    parquet = data / "events.parquet"
+    return parquet if parquet.exists() else data / "events.csv"
+
+
 def load_events(data: Path) -> pd.DataFrame:
     """The columns FAST needs, with each event's local date (days since 1970-01-01)."""
     import pandas as pd
 
-    path = data / "events.parquet" if data.is_dir() else data
-    df = pd.read_parquet(
-        path, columns=["ts", "user_id", "event_type", "brand", "rating", "query_type"]
-    )
+    path = events_file(data)
+    columns = ["ts", "user_id", "event_type", "brand", "rating", "query_type"]
+    if path.name.endswith(".parquet"):
+        df = pd.read_parquet(path, columns=columns)
+    else:  # CSV: Arrow's multi-threaded reader, which parses the naive UTC timestamps
+        # itself (10 M events: 1.5 s; pandas' own C reader and to_datetime take 12.6 s)
+        df = pd.read_csv(path, usecols=columns, engine="pyarrow")
     df = df[df["brand"].notna()]
     local = df["ts"].dt.tz_localize("UTC").dt.tz_convert(TIMEZONE).dt.tz_localize(None)
     df = df.drop(columns="ts")
@@ -140,7 +152,9 @@ def fast(data: Path, as_of: date | None = None) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path, help="a folder with events.parquet, or the file")
+    parser.add_argument(
+        "data", type=Path, help="a folder with events.parquet or events.csv, or the file"
+    )
     parser.add_argument("--as-of", type=date.fromisoformat, default=None)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(

@@ -199,3 +199,63 @@ def test_every_format_carries_the_steps(tmp_path):
     markdown = render(report, Format.markdown, color=False)
     assert "### targets of issue #11 (on the medians)" in markdown
     assert "| first run / floor | 6 | <= 3 (long-term) | no |" in markdown  # 3 s / 0.5 s
+
+
+def test_the_floor_of_a_csv_file_scans_it_as_text_and_agrees_with_parquet(tmp_path):
+    """`bench --data` on a folder of CSV files: the floor reads events.csv (it used
+    read_parquet on any file), every field as text with the amounts parsed, and finds
+    what the Parquet floor finds in the same events."""
+    import duckdb
+
+    from brandlens.data.market import generate
+
+    generate(tmp_path, users=150, seed=5)
+    parquet = tmp_path / "events.parquet"
+    csv_file = tmp_path / "events.csv"
+    duckdb.execute(
+        "COPY (SELECT * FROM read_parquet($p)) TO $c (HEADER)",
+        {"p": str(parquet), "c": str(csv_file)},
+    )
+    assert bench.floor_sql(parquet) == bench.FLOOR_SQL
+    assert bench.floor_sql(csv_file) == bench.FLOOR_CSV_SQL
+
+    def floor(path: Path) -> list[tuple]:
+        rows = duckdb.execute(bench.floor_sql(path), {"p": str(path)}).fetchall()
+        return sorted(  # the brand-less events are a group too (their amounts: none)
+            (b or "", n, u, None if a is None else round(a, 6)) for b, n, u, a in rows
+        )
+
+    assert floor(csv_file) == floor(parquet)
+    assert sum(r[1] for r in floor(csv_file)) > 1000
+
+
+def test_a_generated_csv_market_is_its_own_folder_and_a_bad_format_is_a_usage_error(
+    tmp_path, monkeypatch
+):
+    """`--data-format csv` generates the market as CSV files in a folder of its own (the
+    Parquet market of the same size stays reusable); a format other than parquet or
+    csv, or one given with --data, stops before anything runs."""
+    from brandlens.data import store
+    from brandlens.errors import UsageError
+
+    monkeypatch.setattr(store, "cache_dir", lambda: tmp_path)
+    monkeypatch.setattr(bench, "_count_events", lambda _p: 1000)
+    monkeypatch.setattr(bench, "_events_file", lambda d: d / "events.csv")
+    generated: list[list[str]] = []
+
+    def fake_run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+        if "generate" in cmd:
+            generated.append(cmd[cmd.index("generate") :])
+            Path(generated[-1][1]).mkdir()  # where the market would be written
+        return 1.0, 10.0, ""
+
+    monkeypatch.setattr(bench, "_run", fake_run)
+    bench.run_bench(users=50, methodologies=["grow"], pandas=False, repeat=1, data_format="csv")
+    (command,) = generated
+    folder = Path(command[1])
+    assert folder.parent == tmp_path and folder.name.endswith("-50-csv")
+    assert command[2:] == ["--users", "50", "--format", "csv", "-q"]
+    for kwargs in ({"data_format": "xml"}, {"data": tmp_path, "data_format": "csv"}):
+        with pytest.raises(UsageError):
+            bench.run_bench(**kwargs)
+    assert len(generated) == 1

@@ -107,8 +107,23 @@ def small_market(tmp_path_factory: pytest.TempPathFactory) -> Path:
         marks = ", ".join(f"${k}" for k in values)
         con.execute(f"INSERT INTO ev ({cols}) VALUES ({marks})", values)
     con.execute("COPY ev TO $p (FORMAT PARQUET)", {"p": str(out / "events.parquet")})
+    as_csv = root / "data_csv"  # the same events as CSV text, as many logs arrive
+    as_csv.mkdir()
+    con.execute("COPY ev TO $p (HEADER)", {"p": str(as_csv / "events.csv")})
     con.close()
     return out
+
+
+def test_the_csv_read_gives_the_same_numbers(baseline: ModuleType, small_market: Path) -> None:
+    """The baseline reads events.csv when a folder has no events.parquet; on the same
+    events as text it gives the same numbers, which equal brandlens' on that CSV."""
+    as_csv = small_market.parent / "data_csv"
+    assert baseline.events_file(as_csv).name == "events.csv"
+    got = baseline.fast(as_csv, AS_OF)
+    assert got == baseline.fast(small_market, AS_OF)
+    with Dataset(as_csv, cache=False) as ds:
+        result = ds.compute(as_of=AS_OF, methodologies=["fast"], indicators=["fast.fertility"])
+    assert got["fertility"] == {r.brand: r.value for r in result.results}
 
 
 # The last day; the day the planted users sit on window edges, and the days after it;

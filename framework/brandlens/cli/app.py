@@ -1327,6 +1327,12 @@ def bench(
     no_pandas: Annotated[
         bool, typer.Option("--no-pandas", help="Skip the pandas FAST baseline.")
     ] = False,
+    data_format: Annotated[
+        str | None,
+        typer.Option(
+            "--data-format", help="The generated market's files: parquet (default) or csv."
+        ),
+    ] = None,
     repeat: Annotated[
         int,
         typer.Option(
@@ -1352,6 +1358,7 @@ def bench(
             pandas=not no_pandas,
             repeat=repeat,
             progress=None if quiet else (lambda msg: say(f"bench: {msg}")),
+            data_format=data_format,
         )
     emit(report, fmt, output, no_color)
 

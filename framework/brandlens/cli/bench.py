@@ -37,6 +37,18 @@ FLOOR_SQL = (
     "SELECT brand, count(*), count(DISTINCT user_id), sum(amount) "
     "FROM read_parquet($p) GROUP BY brand"
 )
+FLOOR_CSV_SQL = (
+    "SELECT brand, count(*), count(DISTINCT user_id), sum(TRY_CAST(amount AS DOUBLE)) "
+    "FROM read_csv($p, all_varchar = true) GROUP BY brand"
+)
+"""The floor of a CSV events file: every field read as text (nothing sniffed, which a
+column empty in the sniffed rows would make text anyway) and the amounts parsed."""
+
+
+def floor_sql(events: Path) -> str:
+    """The one-scan floor's query for this events file (Parquet or CSV)."""
+    return FLOOR_SQL if events.name.endswith(".parquet") else FLOOR_CSV_SQL
+
 
 FIRST_RUN = "compute, first run (load + validate + all)"
 CACHED = "compute, repeated (cached dataset)"
@@ -240,26 +252,39 @@ def run_bench(
     pandas: bool = True,
     repeat: int = 3,
     progress: object = None,
+    data_format: str | None = None,
 ) -> BenchReport:
     """Generate (or reuse) a market of ``users`` users and measure every step on it,
-    ``repeat`` rounds of every step."""
+    ``repeat`` rounds of every step. ``data_format`` is the generated market's (parquet
+    or csv); given ``data``, its own files are measured."""
     import duckdb
 
     from brandlens.data.market import MARKET_VERSION
     from brandlens.data.store import cache_dir
+    from brandlens.errors import UsageError
     from brandlens.fileio import AtomicFile
     from brandlens.plugin.host import registry
 
     if repeat < 1:
         raise ValueError("--repeat must be at least 1")
+    if data_format not in (None, "parquet", "csv"):
+        raise UsageError(f"--data-format: parquet or csv, not {data_format!r}")
+    if data is not None and data_format is not None:
+        raise UsageError("--data-format is the generated market's; --data has its own files")
+    data_format = data_format or "parquet"
     say = progress if callable(progress) else (lambda _msg: None)
     generated: list[tuple[float, float]] = []
     if data is None:
-        data = cache_dir() / f"bench-{MARKET_VERSION}-{users}"
+        suffix = "" if data_format == "parquet" else f"-{data_format}"
+        data = cache_dir() / f"bench-{MARKET_VERSION}-{users}{suffix}"
         marker = data / ".complete"
         if not marker.exists():
             say(f"generating a market of {users:,} users in {data}")
-            seconds, rss, _ = _run(_brandlens("generate", str(data), "--users", str(users), "-q"))
+            seconds, rss, _ = _run(
+                _brandlens(
+                    "generate", str(data), "--users", str(users), "--format", data_format, "-q"
+                )
+            )
             with AtomicFile(marker) as tmp:  # a killed run leaves no half-written marker
                 tmp.write_text(MARKET_VERSION)
             generated.append((seconds, rss))
@@ -276,7 +301,7 @@ def run_bench(
 
     floor_code = (
         "import duckdb,sys; c=duckdb.connect(); "
-        f"c.execute({FLOOR_SQL!r}, {{'p': sys.argv[1]}}).fetchall()"
+        f"c.execute({floor_sql(events_file)!r}, {{'p': sys.argv[1]}}).fetchall()"
     )
     steps = [
         _Step(FLOOR, lambda _out: [sys.executable, "-c", floor_code, str(events_file)]),
