@@ -6,8 +6,6 @@ import gzip
 import json
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import brandlens
 from brandlens.data.validation import REASONS
@@ -563,99 +561,3 @@ def test_split_ids_find_the_repeats_of_their_text(events_dir, ids, expected_rows
         assert [r[0] for r in got] == expected_rows
         ids_left = [r[0] for r in ds.con.execute("SELECT event_id FROM events").fetchall()]
         assert ids_left == [i for k, i in enumerate(ids, start=1) if k not in expected_rows]
-
-
-_TS_EDGES = [
-    "2025-06-01 04:00:00",
-    "2025-6-1 4:0:0",
-    " 2025-06-01 04:00:00 ",
-    "2025-06-01 24:00:00",  # the format refuses hour 24; the cast reads the next day
-    "2025-06-01 23:59:60",
-    "2025-02-29 00:00:00",
-    "2024-02-29 00:00:00",
-    "2025-06-01 04:00:00+08",
-    "2025-06-01 04:00:00-03:30",
-    "2025-06-01 04:00:00Z",
-    "2025-06-01 04:00:00 UTC",
-    "2025-06-01 04:00:00 Asia/Shanghai",
-    "2025-06-01T04:00:00",
-    "2025-06-01 04:00:00.5",
-    "2025-06-01",
-    "1899-12-31 23:59:59",  # the years kept are 1900 to 2200
-    "1900-01-01 00:00:00",
-    "2200-12-31 23:59:59",
-    "2201-01-01 00:00:00",
-    "0001-01-01 00:00:00",
-    "99999-01-01 00:00:00",
-    "infinity",
-    "epoch",
-    "yesterday",
-    "",
-]
-
-
-def _zoned_ts(con, texts):
-    """The stored ts of each text as validation computed it before the plain-format path:
-    the zoned cast alone (frozen here)."""
-    from brandlens.data.schema import TABLES, columns_of
-    from brandlens.data.validation import binds_for
-
-    b = binds_for(columns_of(TABLES["events"]))
-    return con.execute(
-        "SELECT CASE WHEN TRY_CAST(v AS TIMESTAMPTZ) >= $lo AND TRY_CAST(v AS TIMESTAMPTZ) < $hi "
-        "THEN make_timestamp(epoch_us(TRY_CAST(v AS TIMESTAMPTZ))) END "
-        "FROM (SELECT unnest($t) AS v, generate_subscripts($t, 1) AS i) ORDER BY i",
-        {"t": texts, "lo": b["tstz_lo"], "hi": b["tstz_hi"]},
-    ).fetchall()
-
-
-def _stored_ts(con, texts):
-    from brandlens.data.schema import TABLES, columns_of
-    from brandlens.data.validation import _typed, binds_for, used_binds
-
-    specs = columns_of(TABLES["events"])
-    ts = next(c for c in specs if c.name == "ts")
-    expr = _typed(ts, "v", "VARCHAR")
-    sql = f"SELECT {expr} FROM (SELECT unnest($t) AS v, generate_subscripts($t, 1) AS i) ORDER BY i"
-    return con.execute(sql, used_binds(sql, {**binds_for(specs), "t": texts})).fetchall()
-
-
-def test_plain_text_timestamps_are_the_instants_the_zoned_cast_gives():
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")  # as every run sets it
-    assert _stored_ts(con, _TS_EDGES) == _zoned_ts(con, _TS_EDGES)
-    plain = _stored_ts(con, ["2025-06-01 04:00:00", "1899-12-31 23:59:59"])
-    assert [str(r[0]) for r in plain] == ["2025-06-01 04:00:00", "None"]
-
-
-_DIGITS = st.text("0123456789", min_size=1, max_size=5)
-_TS_TEXT = st.builds(
-    lambda y, m, d, sep, h, mi, s, frac, zone, pad: (
-        f"{pad}{y}-{m}-{d}{sep}{h}:{mi}:{s}{frac}{zone}{pad}"
-    ),
-    _DIGITS,
-    _DIGITS,
-    _DIGITS,
-    st.sampled_from([" ", "T", "  ", "-", ""]),
-    _DIGITS,
-    _DIGITS,
-    _DIGITS,
-    st.sampled_from(["", ".5", ".123456", ".123456789"]),
-    st.sampled_from(["", "Z", "+08", "-0330", "+08:00", " UTC", " Asia/Shanghai", " PST", "x"]),
-    st.sampled_from(["", " ", "\t"]),
-)
-
-
-@given(st.lists(_TS_TEXT | st.text(max_size=25), min_size=1, max_size=40))
-@settings(max_examples=300, deadline=None)
-def test_any_text_timestamp_is_stored_as_the_zoned_cast_stores_it(texts):
-    """Random timestamp-shaped text (digit runs of any length, separators, fractions,
-    offsets, zone names, padding) and random text: the plain-format path changes no
-    stored value."""
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    assert _stored_ts(con, texts) == _zoned_ts(con, texts)
