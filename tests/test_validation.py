@@ -46,6 +46,12 @@ NOT_ROUNDED = {
     "amount 1.005": (ev("2025-06-01 04:00:00", "u2", "purchase", amount="1.005"), "bad_type"),
     "ts infinity": (ev("infinity", "u2", "ad_click"), "ts_unparseable"),
     "ts year 29000": (ev("29000-01-01 00:00:00", "u2", "ad_click"), "ts_unparseable"),
+    # a date parser reading 1 to 4 digits of year would take these as years 202 and 2
+    "ts year 202": (ev("202-06-01 04:05:06", "u2", "ad_click"), "ts_unparseable"),
+    "ts year 2": (ev("2-06-01 04:05:06", "u2", "ad_click"), "ts_unparseable"),
+    # a trailing space is allowed, a trailing tab or line break is not
+    "ts trailing tab": (ev("2025-06-01 04:05:06\t", "u2", "ad_click"), "ts_unparseable"),
+    "ts trailing LF": (ev("2025-06-01 04:05:06\n", "u2", "ad_click"), "ts_unparseable"),
     "tab user": (ev("2025-06-01 04:00:00", "\t", "ad_click"), "missing_required"),
     # two problems: the documented order puts negative_amount before quantity_out_of_range
     "order": (
