@@ -34,8 +34,9 @@ from brandlens.plugin.sqlcheck import quote_ident
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
-STORE_FORMAT = 2
-"""Bumped whenever what a store holds changes; older stores are then rebuilt."""
+STORE_FORMAT = 3
+"""Bumped whenever what a store holds changes; older stores are then rebuilt (3: text
+event ids that spell a BIGINT are stored as numbers, the others in ``_id_text``)."""
 STORE_ALIAS = "brandlens_store"
 """The name a file store is attached under."""
 _META = "_meta"
