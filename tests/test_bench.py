@@ -204,7 +204,7 @@ def test_every_format_carries_the_steps(tmp_path):
 def test_the_floor_of_a_csv_file_scans_it_as_text_and_agrees_with_parquet(tmp_path):
     """`bench --data` on a folder of CSV files: the floor reads events.csv (it used
     read_parquet on any file), every field as text with the amounts parsed, and finds
-    what the Parquet floor finds in the same events."""
+    what the Parquet floor finds in the same events; so does JSON lines, gzipped."""
     import duckdb
 
     from brandlens.data.market import generate
@@ -225,8 +225,19 @@ def test_the_floor_of_a_csv_file_scans_it_as_text_and_agrees_with_parquet(tmp_pa
             (b or "", n, u, None if a is None else round(a, 6)) for b, n, u, a in rows
         )
 
-    assert floor(csv_file) == floor(parquet)
+    jsonl = tmp_path / "events.jsonl.gz"
+    duckdb.execute(
+        "COPY (SELECT * FROM read_parquet($p)) TO $j (FORMAT json)",
+        {"p": str(parquet), "j": str(jsonl)},
+    )
+    assert bench.floor_sql(jsonl) == bench.FLOOR_JSON_SQL
+    assert floor(csv_file) == floor(parquet) == floor(jsonl)
     assert sum(r[1] for r in floor(csv_file)) > 1000
+    assert (
+        bench._count_events(jsonl)
+        == bench._count_events(csv_file)
+        == sum(r[1] for r in floor(parquet))
+    )
 
 
 def test_a_generated_csv_market_is_its_own_folder_and_a_bad_format_is_a_usage_error(

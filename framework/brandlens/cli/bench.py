@@ -43,11 +43,25 @@ FLOOR_CSV_SQL = (
 )
 """The floor of a CSV events file: every field read as text (nothing sniffed, which a
 column empty in the sniffed rows would make text anyway) and the amounts parsed."""
+FLOOR_JSON_SQL = (
+    "SELECT brand, count(*), count(DISTINCT user_id), sum(TRY_CAST(amount AS DOUBLE)) "
+    "FROM read_json($p) GROUP BY brand"
+)
+
+
+def _reader(events: Path) -> str:
+    """DuckDB's reader of an events file, by its name (as brandlens reads it)."""
+    name = events.name.lower().removesuffix(".gz")
+    if name.endswith(".parquet"):
+        return "read_parquet"
+    return "read_json" if name.endswith((".jsonl", ".ndjson", ".json")) else "read_csv"
 
 
 def floor_sql(events: Path) -> str:
-    """The one-scan floor's query for this events file (Parquet or CSV)."""
-    return FLOOR_SQL if events.name.endswith(".parquet") else FLOOR_CSV_SQL
+    """The one-scan floor's query for this events file (Parquet, CSV or JSON lines)."""
+    return {"read_parquet": FLOOR_SQL, "read_json": FLOOR_JSON_SQL}.get(
+        _reader(events), FLOOR_CSV_SQL
+    )
 
 
 FIRST_RUN = "compute, first run (load + validate + all)"
@@ -137,7 +151,7 @@ def _count_events(events: Path) -> int:
     import duckdb
 
     con = duckdb.connect()
-    reader = "read_parquet" if events.name.endswith(".parquet") else "read_csv"
+    reader = _reader(events)
     return int(con.execute(f"SELECT count(*) FROM {reader}($p)", {"p": str(events)}).fetchone()[0])
 
 

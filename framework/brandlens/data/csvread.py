@@ -266,8 +266,6 @@ class LineCount:
     the count took 1.0 s after the load)."""
 
     def __init__(self, path: Path):
-        import threading
-
         self._stop = threading.Event()
         self._lines: int | None = None
         self._error: BaseException | None = None
