@@ -274,13 +274,20 @@ def test_time_zones_unknown_to_duckdb_are_usage_errors(events_dir):
 
 
 def test_duplicate_checks_in_slices_find_the_same_rows(events_dir, monkeypatch):
-    """Keys grouped in several hash slices (as for a billion rows) give the same quarantine."""
+    """Keys grouped in several hash slices (as for a billion rows) give the same quarantine:
+    ids kept as numbers and as text, each with ten repeats, and ids made from content."""
     import brandlens.data.validation as validation
     from brandlens.engine.runs import Dataset
     from conftest import ev
 
     rows = [
-        ev("2025-06-01 04:00:00", f"u{i % 7}", "ad_click", event_id=f"e{i % 40}") for i in range(60)
+        ev(
+            "2025-06-01 04:00:00",
+            f"u{i % 7}",
+            "ad_click",
+            event_id=f"e{i % 40}" if i % 2 else f"{i % 40}",
+        )
+        for i in range(60)
     ]
     rows += [ev("2025-06-02 04:00:00", "same", "ad_click")] * 3  # no id: generated ids 1..3
     whole = Dataset(events_dir(rows), cache=False)

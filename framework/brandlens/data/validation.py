@@ -403,13 +403,18 @@ BITMAP_TYPES = INTEGRAL - {"UHUGEINT"}
 def _split_ids_unique(con: duckdb.DuckDBPyConnection, stored: str) -> bool:
     """Whether the event ids of a store that splits them (``ID_TEXT``) are unique among
     valid rows: the numbers by their bitmap, then the few ids kept as text. A number and
-    a text never spell the same id, so the two checks together decide it."""
+    a text never spell the same id, so the two checks together decide it. More texts
+    than one aggregate may group (``KEYS_PER_PASS``) are left to the sliced check."""
     if not _integer_keys_unique(con, stored, ["event_id"]):
         return False
     text = quote_ident(ID_TEXT)
+    valid = f"_reason IS NULL AND {text} IS NOT NULL"
+    texts = con.execute(f"SELECT count(*) FROM {stored} WHERE {valid}").fetchone()
+    if texts and texts[0] > KEYS_PER_PASS:  # too many for one aggregate: the sliced check
+        return False
     repeated = con.execute(
         f"SELECT count(*) FROM (SELECT {text} FROM {stored} "
-        f"WHERE _reason IS NULL AND {text} IS NOT NULL GROUP BY {text} HAVING count(*) > 1)"
+        f"WHERE {valid} GROUP BY {text} HAVING count(*) > 1)"
     ).fetchone()
     return not (repeated and repeated[0])
 
