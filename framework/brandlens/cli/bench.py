@@ -49,18 +49,12 @@ FLOOR_JSON_SQL = (
 )
 
 
-def _reader(events: Path) -> str:
-    """DuckDB's reader of an events file, by its name (as brandlens reads it)."""
-    name = events.name.lower().removesuffix(".gz")
-    if name.endswith(".parquet"):
-        return "read_parquet"
-    return "read_json" if name.endswith((".jsonl", ".ndjson", ".json")) else "read_csv"
-
-
 def floor_sql(events: Path) -> str:
     """The one-scan floor's query for this events file (Parquet, CSV or JSON lines)."""
+    from brandlens.data.sources import reader_of
+
     return {"read_parquet": FLOOR_SQL, "read_json": FLOOR_JSON_SQL}.get(
-        _reader(events), FLOOR_CSV_SQL
+        reader_of(events), FLOOR_CSV_SQL
     )
 
 
@@ -150,8 +144,10 @@ def _events_file(data: Path) -> Path:
 def _count_events(events: Path) -> int:
     import duckdb
 
+    from brandlens.data.sources import reader_of
+
     con = duckdb.connect()
-    reader = _reader(events)
+    reader = reader_of(events)
     return int(con.execute(f"SELECT count(*) FROM {reader}($p)", {"p": str(events)}).fetchone()[0])
 
 

@@ -128,16 +128,24 @@ def _literal(path: Path) -> str:
     return "".join(f"[{c}]" if c in _GLOB_CHARS else c for c in str(path.resolve()))
 
 
+def reader_of(path: Path) -> str:
+    """DuckDB's reader of a data file, by its suffix: read_parquet, read_json or read_csv."""
+    suffix = _suffix(path) or ""
+    if suffix == ".parquet":
+        return "read_parquet"
+    return "read_json" if suffix.startswith((".json", ".jsonl", ".ndjson")) else "read_csv"
+
+
 def _file_source(path: Path, table: str, label: str, mapping: Mapping | None) -> TableSource:
     bind = f"path_{table}"
-    suffix = _suffix(path) or ""
+    reader = reader_of(path)
     literal = _literal(path)
     resolved = str(path.resolve())
     # hive_partitioning=false: a folder named brand=X is a name, not a column value
-    if suffix == ".parquet":
+    if reader == "read_parquet":
         from_sql = f"read_parquet(${bind}, hive_partitioning=false)"
         return TableSource(table, label, from_sql, {bind: literal}, {}, file=resolved)
-    if suffix.startswith((".json", ".jsonl", ".ndjson")):
+    if reader == "read_json":
         from_sql = f"read_json(${bind}, format='auto', sample_size=-1, hive_partitioning=false)"
         return TableSource(table, label, from_sql, {bind: literal}, {}, file=resolved)
     # CSV: dialect pinned, columns named from the header line (all text), nothing sniffed;
