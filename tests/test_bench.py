@@ -233,9 +233,26 @@ def test_the_floor_of_a_csv_file_scans_it_as_text_and_agrees_with_parquet(tmp_pa
     assert bench.floor_sql(jsonl) == bench.FLOOR_JSON_SQL
     assert floor(csv_file) == floor(parquet) == floor(jsonl)
     assert sum(r[1] for r in floor(csv_file)) > 1000
+    parts = tmp_path / "parts" / "events"  # the same events as parts, two folders deep
+    for n in range(3):
+        (parts / f"d={n}").mkdir(parents=True)
+        duckdb.execute(
+            "COPY (SELECT * FROM read_parquet($p) WHERE event_id % 3 = $n) TO $o",
+            {"p": str(parquet), "n": n, "o": str(parts / f"d={n}" / "part.parquet")},
+        )
+    files = bench._events_files(tmp_path / "parts")
+    assert [f.relative_to(parts).as_posix() for f in files] == [
+        f"d={n}/part.parquet" for n in range(3)
+    ]
+    assert bench.floor_sql(files[0]) == bench.FLOOR_SQL
+    by_parts = duckdb.execute(bench.FLOOR_SQL, {"p": [str(f) for f in files]}).fetchall()
+    assert sorted((b or "", n, u, round(a or 0, 6)) for b, n, u, a in by_parts) == [
+        (b, n, u, round(a or 0, 6)) for b, n, u, a in floor(parquet)
+    ]
+    assert bench._count_events(files) == sum(r[1] for r in floor(parquet))
     assert (
-        bench._count_events(jsonl)
-        == bench._count_events(csv_file)
+        bench._count_events([jsonl])
+        == bench._count_events([csv_file])
         == sum(r[1] for r in floor(parquet))
     )
 
@@ -251,7 +268,7 @@ def test_a_generated_csv_market_is_its_own_folder_and_a_bad_format_is_a_usage_er
 
     monkeypatch.setattr(store, "cache_dir", lambda: tmp_path)
     monkeypatch.setattr(bench, "_count_events", lambda _p: 1000)
-    monkeypatch.setattr(bench, "_events_file", lambda d: d / "events.csv")
+    monkeypatch.setattr(bench, "_events_files", lambda d: [d / "events.csv"])
     generated: list[list[str]] = []
 
     def fake_run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:

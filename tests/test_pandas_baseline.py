@@ -110,18 +110,35 @@ def small_market(tmp_path_factory: pytest.TempPathFactory) -> Path:
     as_csv = root / "data_csv"  # the same events as CSV text, as many logs arrive
     as_csv.mkdir()
     con.execute("COPY ev TO $p (HEADER)", {"p": str(as_csv / "events.csv")})
+    parts = root / "data_parts" / "events"  # the same events as Parquet parts, by brand
+    for n, (brand,) in enumerate(
+        con.execute("SELECT DISTINCT brand FROM ev ORDER BY 1").fetchall()
+    ):
+        (parts / f"b={n}").mkdir(parents=True)
+        con.execute(
+            "COPY (SELECT * FROM ev WHERE brand IS NOT DISTINCT FROM $b) TO $p (FORMAT PARQUET)",
+            {"b": brand, "p": str(parts / f"b={n}" / "part-0.parquet")},
+        )
     con.close()
     return out
 
 
-def test_the_csv_read_gives_the_same_numbers(baseline: ModuleType, small_market: Path) -> None:
-    """The baseline reads events.csv when a folder has no events.parquet; on the same
-    events as text it gives the same numbers, which equal brandlens' on that CSV."""
-    as_csv = small_market.parent / "data_csv"
-    assert baseline.events_file(as_csv).name == "events.csv"
-    got = baseline.fast(as_csv, AS_OF)
+@pytest.mark.parametrize(
+    ("folder", "events"),
+    [("data_csv", "events.csv"), ("data_parts", "events")],
+    ids=["csv", "parquet-parts"],
+)
+def test_other_forms_of_the_same_events_give_the_same_numbers(
+    baseline: ModuleType, small_market: Path, folder: str, events: str
+) -> None:
+    """The baseline reads events.csv when a folder has no events.parquet, and a folder
+    events/ of Parquet parts (Arrow's dataset reader); on the same events either way it
+    gives the same numbers as on the one Parquet file, which equal brandlens' there."""
+    data = small_market.parent / folder
+    assert baseline.events_file(data).name == events
+    got = baseline.fast(data, AS_OF)
     assert got == baseline.fast(small_market, AS_OF)
-    with Dataset(as_csv, cache=False) as ds:
+    with Dataset(data, cache=False) as ds:
         result = ds.compute(as_of=AS_OF, methodologies=["fast"], indicators=["fast.fertility"])
     assert got["fertility"] == {r.brand: r.value for r in result.results}
 

@@ -134,21 +134,29 @@ def _brandlens(*args: str) -> list[str]:
     return [sys.executable, "-m", "brandlens.cli.app", *args]
 
 
-def _events_file(data: Path) -> Path:
-    found = sorted(data.glob("events.*"))
+def _events_files(data: Path) -> list[Path]:
+    """The events file of DATA, or the files of its folder of parts (as brandlens reads)."""
+    from brandlens.data.sources import is_table_folder, parts_of
+
+    if not data.is_dir():
+        return [data]
+    found = sorted(data.glob("events.*")) + [p for p in [data / "events"] if p.is_dir()]
+    if not found and is_table_folder(data, "events"):
+        found = [data]  # DATA is itself a folder of events parts
     if not found:
         raise FileNotFoundError(f"{data}: no events file")
-    return found[0]
+    return parts_of(found[0], str(found[0])) if found[0].is_dir() else [found[0]]
 
 
-def _count_events(events: Path) -> int:
+def _count_events(events: list[Path]) -> int:
     import duckdb
 
     from brandlens.data.sources import reader_of
 
     con = duckdb.connect()
-    reader = reader_of(events)
-    return int(con.execute(f"SELECT count(*) FROM {reader}($p)", {"p": str(events)}).fetchone()[0])
+    reader = reader_of(events[0])
+    files = [str(p) for p in events]
+    return int(con.execute(f"SELECT count(*) FROM {reader}($p)", {"p": files}).fetchone()[0])
 
 
 def _pandas_script() -> Path | None:
@@ -298,8 +306,8 @@ def run_bench(
             with AtomicFile(marker) as tmp:  # a killed run leaves no half-written marker
                 tmp.write_text(MARKET_VERSION)
             generated.append((seconds, rss))
-    events_file = _events_file(data)
-    events = _count_events(events_file)
+    events_files = _events_files(data)
+    events = _count_events(events_files)
     limit = ["--memory-limit", memory_limit] if memory_limit else []
     names = methodologies or sorted(registry().methodologies)
     m_args = [a for n in names for a in ("-m", n)]
@@ -311,10 +319,12 @@ def run_bench(
 
     floor_code = (
         "import duckdb,sys; c=duckdb.connect(); "
-        f"c.execute({floor_sql(events_file)!r}, {{'p': sys.argv[1]}}).fetchall()"
+        f"c.execute({floor_sql(events_files[0])!r}, {{'p': sys.argv[1:]}}).fetchall()"
     )
     steps = [
-        _Step(FLOOR, lambda _out: [sys.executable, "-c", floor_code, str(events_file)]),
+        _Step(
+            FLOOR, lambda _out: [sys.executable, "-c", floor_code, *map(str, events_files)]
+        ),
         _Step(
             FIRST_RUN, compute(*m_args), "all", "validation included; keeps the validated dataset"
         ),

@@ -279,12 +279,8 @@ def _verify_sections(model: VerifyReport) -> list[Section]:
 
 
 def _example(e: dict[str, Any]) -> str:
-    return (
-        "row "
-        + str(e.get("row"))
-        + ": "
-        + ", ".join(f"{k}={v}" for k, v in e.items() if k != "row")
-    )
+    where = f"{e['file']} row {e.get('row')}" if "file" in e else f"row {e.get('row')}"
+    return where + ": " + ", ".join(f"{k}={v}" for k, v in e.items() if k not in ("row", "file"))
 
 
 def render(model: BaseModel, fmt: Format, color: bool = True, width: int | None = None) -> str:

@@ -2,7 +2,9 @@
 
 DATA is a directory holding ``events.{parquet,csv,jsonl}`` (``.gz`` too) and any
 optional table by name, a single events file, or a DuckDB database file holding
-those tables. Files are read by DuckDB (read_parquet / read_csv / read_json),
+those tables. In a directory a table may also be a folder of parts (``events/`` or
+``events.parquet/``, as Spark and Hive export them): Parquet or JSON-lines files,
+read as one table in path order. Files are read by DuckDB (read_parquet / read_csv / read_json),
 never row by row in Python; paths reach SQL only as bound parameters, and only in a
 form DuckDB cannot expand (see ``_literal``): brandlens reads the paths it was given.
 """
@@ -10,6 +12,7 @@ form DuckDB cannot expand (see ``_literal``): brandlens reads the paths it was g
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +50,14 @@ _SYNONYMS = {
 _DB_SUFFIXES = (".duckdb", ".db", ".ddb")
 
 
+@dataclass(frozen=True)
+class Part:
+    """One file of a table given as a folder of parts."""
+
+    file: str  # resolved path: what DuckDB's ``filename`` column says of its rows
+    label: str  # as the user would name it: the folder as given / the path inside it
+
+
 @dataclass
 class TableSource:
     """One canonical table's source: a FROM clause, its binds and its columns."""
@@ -61,6 +72,7 @@ class TableSource:
     file: str | None = None  # the resolved file the reader opens (file sources only)
     csv: CsvFile | None = None  # CSV sources: dialect and columns; read by lines if needed
     failed: set[str] = field(default_factory=set)  # derived columns with a failure flag
+    parts: list[Part] = field(default_factory=list)  # a folder of parts, in reading order
 
     @property
     def select_sql(self) -> str:
@@ -157,6 +169,107 @@ def _file_source(path: Path, table: str, label: str, mapping: Mapping | None) ->
     return TableSource(table, label, from_sql, binds, columns, file=resolved, csv=csv_file)
 
 
+PART_READERS = ("read_parquet", "read_json")
+"""Readers of a folder of parts. CSV's line-exact recovery and row numbers are per file."""
+
+
+def parts_of(folder: Path, label: str) -> list[Path]:
+    """The data files of a table given as a folder, in the order they are read.
+
+    Every file below ``folder`` (subfolders such as Hive's ``dt=2025-06-01/`` too; a
+    folder name is never a column value) except names starting with ``.`` or ``_``:
+    the marker, checksum and temporary files Spark and Hadoop leave (``_SUCCESS``,
+    ``.part-0.crc``, ``_temporary/``). Sorted by the path inside the folder, so the
+    order does not depend on the file system; symbolic links to folders are not
+    followed. Any other file must be a data file, all of one kind.
+    """
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder, onerror=_raise):
+        dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
+        found += [Path(root) / f for f in files if not f.startswith((".", "_"))]
+    found.sort(key=lambda p: p.relative_to(folder).as_posix())
+    if not found:
+        raise DataError(f"{label}: no data files in the folder")
+    kinds = {}
+    for p in found:
+        if not p.is_file():
+            raise DataError(f"{label}: {p.relative_to(folder).as_posix()} is not a regular file")
+        if _suffix(p) is None:
+            raise DataError(
+                f"{label}: {p.relative_to(folder).as_posix()} is not a data file "
+                "(.parquet, .jsonl, optionally .gz); every file in a folder of parts is read"
+            )
+        kinds.setdefault(reader_of(p), p)
+    if len(kinds) > 1:
+        names = ", ".join(p.relative_to(folder).as_posix() for p in kinds.values())
+        raise DataError(f"{label}: parts of more than one kind ({names}); keep one")
+    reader = next(iter(kinds))
+    if reader not in PART_READERS:
+        raise DataError(
+            f"{label}: a folder of CSV parts is not read (its line-exact checks are per "
+            "file); give one CSV file, or the parts as Parquet or JSON lines"
+        )
+    own = _suffix(folder)  # a folder named events.parquet holds Parquet parts
+    if own is not None and reader_of(folder) != reader:
+        raise DataError(f"{label}: the folder's name says {own}, its files are not")
+    seen: dict[str, Path] = {}
+    for p in found:
+        other = seen.setdefault(str(p.resolve()), p)
+        if other is not p:
+            a, b = (x.relative_to(folder).as_posix() for x in (other, p))
+            raise DataError(f"{label}: {a} and {b} are the same file; keep one")
+    return found
+
+
+def _raise(error: OSError) -> None:
+    raise DataError(f"{error.filename}: cannot read the folder ({error.strerror})")
+
+
+def _parts_source(folder: Path, table: str, label: str) -> TableSource:
+    """A table read from a folder of parts: one reader over the list of their paths.
+
+    ``union_by_name``: a column missing from older parts reads as NULL there, and a
+    column's type is the one every part's values fit.
+    """
+    files = parts_of(folder, label)
+    bind = f"path_{table}"
+    reader = reader_of(files[0])
+    options = "hive_partitioning=false, union_by_name=true"
+    if reader == "read_json":
+        options = f"format='auto', sample_size=-1, {options}"
+    parts = [Part(str(p.resolve()), f"{label}/{p.relative_to(folder).as_posix()}") for p in files]
+    from_sql = f"{reader}(${bind}, {options})"
+    binds = {bind: [_literal(p) for p in files]}
+    return TableSource(table, label, from_sql, binds, {}, parts=parts)
+
+
+def part_counts_sql(ts: TableSource, column: str) -> str:
+    """Rows per part of ``ts`` (a folder of parts): ``SELECT <file>, count(*)``."""
+    assert ts.parts, ts.label
+    reader = ts.from_sql[:-1] + f", filename={_sql_string(column)})"
+    return f"SELECT {quote_ident(column)}, count(*) FROM {reader} GROUP BY ALL"
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def data_files(path: Path) -> list[Path]:
+    """Every file DATA may read (for the cache key): the path, or a directory's files
+    and the files of its folders of parts, or a folder of events parts itself."""
+    if not path.is_dir():
+        return [path]
+    entries = sorted(path.iterdir())
+    folders = [p for p in entries if any(is_table_folder(p, t) for t in TABLES)]
+    tables = [p for p in entries if any(_matches(p, t) for t in TABLES)]
+    if not folders and not tables and is_table_folder(path, "events"):
+        return parts_of(path, str(path))
+    out = [p for p in entries if p.is_file()]
+    for folder in folders:
+        out += parts_of(folder, str(folder))
+    return out
+
+
 def _describe(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str, str]:
     import duckdb
 
@@ -189,17 +302,23 @@ def open_source(
     tables: dict[str, TableSource] = {}
     if path.is_dir():
         for table in TABLES:
-            found = [p for p in sorted(path.iterdir()) if _matches(p, table)]
+            found = [
+                p for p in sorted(path.iterdir()) if _matches(p, table) or is_table_folder(p, table)
+            ]
             if len(found) > 1:
                 names = ", ".join(p.name for p in found)
                 raise DataError(f"{label}: more than one {table} file ({names}); keep one")
-            if found:
+            if found and found[0].is_dir():
+                tables[table] = _parts_source(found[0], table, str(found[0]))
+            elif found:
                 table_mapping = mapping if table == "events" else None
                 tables[table] = _file_source(found[0], table, str(found[0]), table_mapping)
+        if not tables and is_table_folder(path, "events"):  # DATA is itself the parts
+            tables["events"] = _parts_source(path, "events", label)
         if "events" not in tables:
             raise DataError(
                 f"{label}: no events file (expected events.parquet, events.csv or "
-                "events.jsonl, optionally gzipped)"
+                "events.jsonl, optionally gzipped, or a folder events/ of parts)"
             )
     elif path.name.lower().endswith(_DB_SUFFIXES):
         tables = _database_tables(con, path, label)
@@ -261,6 +380,12 @@ def _database_tables(
 def _matches(p: Path, table: str) -> bool:
     name = p.name.lower()
     return p.is_file() and any(name == table + s for s in _SUFFIXES)
+
+
+def is_table_folder(p: Path, table: str) -> bool:
+    """A folder of parts named after ``table``: ``events/`` or ``events.parquet/``, say."""
+    name = p.name.lower()
+    return p.is_dir() and (name == table or any(name == table + s for s in _SUFFIXES))
 
 
 def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from brandlens import __version__
 from brandlens.data.schema import TABLES, columns_of
-from brandlens.data.sources import _first_line
+from brandlens.data.sources import _first_line, data_files
 from brandlens.data.validation import DATA_SCHEMA, DIGEST, ID_TEXT, OCCURRENCE, QUARANTINE_TABLE
 from brandlens.engine.result import CacheReport, ValidationReport
 from brandlens.errors import DataError
@@ -161,12 +161,6 @@ def cache_max_bytes() -> int:
         return int(DEFAULT_CACHE_MAX_GB * 1e9)
 
 
-def _files_of(path: Path) -> list[Path]:
-    if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.is_file())
-    return [path]
-
-
 def cache_path(data: Path, mapping_json: str | None, timezone: str, vocabulary: list[str]) -> Path:
     """Where the store of DATA read this way lives in the cache.
 
@@ -188,7 +182,8 @@ def cache_path(data: Path, mapping_json: str | None, timezone: str, vocabulary: 
             STORE_FORMAT,
         ]
     )
-    stats = [(str(p), st.st_size, st.st_mtime_ns) for p in _files_of(resolved) for st in [p.stat()]]
+    files = data_files(resolved)
+    stats = [(str(p), st.st_size, st.st_mtime_ns) for p in files for st in [p.stat()]]
     data_id = hashlib.sha256(how.encode()).hexdigest()[:16]
     content_id = hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:16]
     return cache_dir() / f"{data_id}-{content_id}.duckdb"

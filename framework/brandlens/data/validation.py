@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 from brandlens.data import csvread
 from brandlens.data.localtime import local_date_sql
 from brandlens.data.schema import TABLES, ColumnSpec, columns_of, table_key
-from brandlens.data.sources import Source, TableSource, _first_line, failed_flag
+from brandlens.data.sources import (
+    Source,
+    TableSource,
+    _first_line,
+    failed_flag,
+    part_counts_sql,
+)
 from brandlens.data.vocabulary import VOCABULARY_TYPE, create_vocabulary_type
 from brandlens.engine.result import ReasonCount, TableReport, ValidationReport
 from brandlens.errors import DataError
@@ -578,21 +584,70 @@ def _malformed(con: duckdb.DuckDBPyConnection, ts: TableSource) -> tuple[int, li
     return (int(row[0]) if row else 0), examples
 
 
+PART_COLUMN = "_brandlens_part"
+"""The file-name column a folder of parts is counted by (see :func:`_part_positions`)."""
+
+
+def _part_positions(
+    con: duckdb.DuckDBPyConnection, ts: TableSource, store: str, rows_read: int
+) -> str:
+    """A table of the parts of ``ts``: each one's label and its rows' positions.
+
+    The parts are read in list order, so a stored row's ``rowid`` (its position in the
+    whole read) falls in exactly one part's [first_row, next_row); a quarantined row is
+    then reported by its part and its row in that part. Counting the rows per part
+    reads the parts once more, which only a table with quarantined rows pays.
+    """
+    counts = dict(con.execute(part_counts_sql(ts, PART_COLUMN), ts.binds).fetchall())
+    firsts: list[int] = []
+    position = 0
+    for part in ts.parts:
+        firsts.append(position)
+        position += int(counts.get(part.file, 0))
+    if position != rows_read:  # a part the count missed: positions would be wrong
+        raise DataError(f"{ts.label}: read {rows_read} rows but its parts count {position}")
+    positions = f"{store}.{quote_ident('_parts_' + ts.table)}"
+    con.execute(
+        f"CREATE OR REPLACE TABLE {positions} AS SELECT unnest($files) AS file, "
+        "unnest($firsts) AS first_row, unnest($nexts) AS next_row",
+        {
+            "files": [p.label for p in ts.parts],
+            "firsts": firsts,
+            "nexts": [*firsts[1:], position],
+        },
+    )
+    return positions
+
+
+def _rows_where(stored: str, positions: str | None) -> tuple[str, str, str]:
+    """FROM, the file and the row (1-based) of a stored table's rows, by part if any."""
+    if positions is None:
+        return f"{stored} t", "NULL", "t.rowid + 1"
+    from_sql = f"{stored} t JOIN {positions} p ON t.rowid >= p.first_row AND t.rowid < p.next_row"
+    return from_sql, "p.file", "t.rowid - p.first_row + 1"
+
+
 def _examples(
-    con: duckdb.DuckDBPyConnection, stored: str, table: str, reason: str
+    con: duckdb.DuckDBPyConnection,
+    stored: str,
+    table: str,
+    reason: str,
+    positions: str | None = None,
 ) -> list[dict[str, Any]]:
     import json
 
     raw_names = [c.name for c in columns_of(TABLES[table])]
+    from_sql, file, row = _rows_where(stored, positions)
     rows = con.execute(
-        f"SELECT rowid + 1, _source FROM {stored} "
-        f"WHERE _reason = $reason ORDER BY rowid LIMIT {EXAMPLES_PER_REASON}",
+        f"SELECT {file}, {row}, t._source FROM {from_sql} "
+        f"WHERE t._reason = $reason ORDER BY t.rowid LIMIT {EXAMPLES_PER_REASON}",
         {"reason": reason},
     ).fetchall()
     out = []
-    for row, source in rows:
+    for part, row_number, source in rows:
         values = json.loads(source)
-        out.append({"row": row, **{n: values[n] for n in raw_names if values[n] is not None}})
+        where = {"row": row_number} if part is None else {"file": part, "row": row_number}
+        out.append({**where, **{n: values[n] for n in raw_names if values[n] is not None}})
     return out
 
 
@@ -616,11 +671,20 @@ def report_table(
     return report, reasons
 
 
-def write_quarantine(con: duckdb.DuckDBPyConnection, quarantine: str, parts: list[str]) -> None:
-    """The quarantine table: the failing rows of every table (queries), by table and row."""
+def write_quarantine(
+    con: duckdb.DuckDBPyConnection, quarantine: str, parts: list[str], by_file: bool = False
+) -> None:
+    """The quarantine table: the failing rows of every table (queries), by table and row
+    (``by_file``: some rows come from a folder of parts, and say which part and row)."""
     if parts:
         union = " UNION ALL BY NAME ".join(f"({q})" for q in parts)
-        con.execute(f'CREATE OR REPLACE TABLE {quarantine} AS {union} ORDER BY "table", "row"')
+        if by_file:
+            con.execute(
+                f'CREATE OR REPLACE TABLE {quarantine} AS SELECT "table", "file", '
+                f'* EXCLUDE ("table", "file") FROM ({union}) ORDER BY "table", "file", "row"'
+            )
+        else:
+            con.execute(f'CREATE OR REPLACE TABLE {quarantine} AS {union} ORDER BY "table", "row"')
     else:
         con.execute(
             f'CREATE OR REPLACE TABLE {quarantine} ("table" VARCHAR, "row" BIGINT, reason VARCHAR)'
@@ -638,6 +702,7 @@ def validate_source(
     tables: list[TableReport] = []
     reasons: list[ReasonCount] = []
     quarantine_parts: list[str] = []
+    by_file = False  # some quarantined rows come from a folder of parts
     for table in TABLES:
         ts = source.tables.get(table)
         if ts is None:
@@ -654,16 +719,21 @@ def validate_source(
         malformed, malformed_examples = _malformed(con, ts)
         if malformed:
             counts["malformed_row"] = malformed
+        positions = None
+        if ts.parts and any(counts.get(r) for r in counts if r):
+            positions = _part_positions(con, ts, store, sum(counts.values()) - malformed)
+            by_file = True
 
         def examples_of(
             reason: str,
             stored: str = stored,
             table: str = table,
             malformed: list[dict[str, Any]] = malformed_examples,
+            positions: str | None = positions,
         ) -> list[dict[str, Any]]:
             if reason == "malformed_row":
                 return malformed
-            return _examples(con, stored, table, reason)
+            return _examples(con, stored, table, reason, positions)
 
         table_report, table_reasons = report_table(table, ts.label, counts, examples_of)
         tables.append(table_report)
@@ -672,12 +742,14 @@ def validate_source(
         raw_names = [c.name for c in columns_of(TABLES[table])]
         if bad - malformed:
             cols = ", ".join(
-                f"json_extract_string(_source, {_literal('$.' + n)}) AS {quote_ident(n)}"
+                f"json_extract_string(t._source, {_literal('$.' + n)}) AS {quote_ident(n)}"
                 for n in raw_names
             )
+            from_sql, file, row = _rows_where(stored, positions)
+            file_col = "" if positions is None else f'{file} AS "file", '
             quarantine_parts.append(
-                f'SELECT {_literal(table)} AS "table", rowid + 1 AS "row", _reason AS reason, '
-                f"{cols} FROM {stored} WHERE _reason IS NOT NULL"
+                f'SELECT {_literal(table)} AS "table", {file_col}{row} AS "row", '
+                f"t._reason AS reason, {cols} FROM {from_sql} WHERE t._reason IS NOT NULL"
             )
         if malformed and ts.csv is not None:
             m_table = f"{store}.{quote_ident('_malformed_' + table)}"
@@ -690,14 +762,15 @@ def validate_source(
             quarantine_parts.append(f"SELECT * FROM {m_table}")
         if table == "events":
             _number_repeated_content(con, store)
-    write_quarantine(con, f"{store}.{quote_ident(QUARANTINE_TABLE)}", quarantine_parts)
+    write_quarantine(con, f"{store}.{quote_ident(QUARANTINE_TABLE)}", quarantine_parts, by_file)
     for table in source.tables:  # the stored tables keep accepted rows and typed columns only
         stored = _stored(store, table)
         con.execute(f"DELETE FROM {stored} WHERE _reason IS NOT NULL")
         drop = ["_reason", "_source"]
         for col in drop:
             con.execute(f"ALTER TABLE {stored} DROP COLUMN {quote_ident(col)}")
-        con.execute(f"DROP TABLE IF EXISTS {store}.{quote_ident('_malformed_' + table)}")
+        for temporary in ("_malformed_", "_parts_"):
+            con.execute(f"DROP TABLE IF EXISTS {store}.{quote_ident(temporary + table)}")
         con.execute(f"DROP TABLE IF EXISTS {quote_ident('_mem_' + table)}")
         csv_file = source.tables[table].csv
         if csv_file is not None:

@@ -60,6 +60,8 @@ def unsupported(source: Source) -> str | None:
     a Parquet source alike is :func:`plan`'s question.
     """
     for ts in source.tables.values():
+        if ts.parts:  # its rows' positions would need the parts' order on Spark
+            return f"{ts.label}: Spark reads single Parquet files; parts are validated on DuckDB"
         if ts.file is None or ts.csv is not None or not ts.from_sql.startswith("read_parquet("):
             return f"{ts.label}: Spark reads Parquet files; this source is validated on DuckDB"
     return None
