@@ -322,9 +322,7 @@ def run_bench(
         f"c.execute({floor_sql(events_files[0])!r}, {{'p': sys.argv[1:]}}).fetchall()"
     )
     steps = [
-        _Step(
-            FLOOR, lambda _out: [sys.executable, "-c", floor_code, *map(str, events_files)]
-        ),
+        _Step(FLOOR, lambda _out: [sys.executable, "-c", floor_code, *map(str, events_files)]),
         _Step(
             FIRST_RUN, compute(*m_args), "all", "validation included; keeps the validated dataset"
         ),
