@@ -252,3 +252,20 @@ def test_a_changed_added_or_removed_part_changes_the_cache_key(tmp_path):
     b.unlink()
     os.utime(a, ns=(a.stat().st_atime_ns, a.stat().st_mtime_ns))
     assert key() == first
+
+
+def test_a_folder_named_after_a_column_the_parts_lack_is_refused(tmp_path):
+    """`events/brand=Aurora/part.jsonl` without a brand column: Hive keeps the value in the
+    folder's name, which brandlens never reads (it would count every purchase as having
+    no brand). Refused in one line; the same folders over parts that hold the column,
+    and a folder `dt=...` naming no canonical column, are read as usual."""
+    row = ev("2025-06-01 04:00:00", "u1", "ad_click")
+    lacking = tmp_path / "lacking"
+    no_brand = {k: v for k, v in row.items() if k != "brand"}
+    _jsonl(lacking / "events" / "brand=Aurora" / "part.jsonl", [no_brand])
+    r = CliRunner().invoke(app, ["validate", str(lacking)])
+    assert r.exit_code == 1 and len(r.output.strip().splitlines()) == 1, r.output
+    assert "folder brand=Aurora names column brand, which the parts do not hold" in r.output
+    holding = tmp_path / "holding"
+    _jsonl(holding / "events" / "brand=Aurora" / "dt=2025-06-01" / "part.jsonl", [row])
+    assert brandlens.validate(holding).events.rows_accepted == 1

@@ -73,6 +73,7 @@ class TableSource:
     csv: CsvFile | None = None  # CSV sources: dialect and columns; read by lines if needed
     failed: set[str] = field(default_factory=set)  # derived columns with a failure flag
     parts: list[Part] = field(default_factory=list)  # a folder of parts, in reading order
+    folder_columns: dict[str, str] = field(default_factory=dict)  # dt=... names: name -> folder
 
     @property
     def select_sql(self) -> str:
@@ -240,7 +241,12 @@ def _parts_source(folder: Path, table: str, label: str) -> TableSource:
     parts = [Part(str(p.resolve()), f"{label}/{p.relative_to(folder).as_posix()}") for p in files]
     from_sql = f"{reader}(${bind}, {options})"
     binds = {bind: [_literal(p) for p in files]}
-    return TableSource(table, label, from_sql, binds, {}, parts=parts)
+    named: dict[str, str] = {}  # Hive-style folder names (brand=Aurora): column -> a folder
+    for p in files:
+        for segment in p.relative_to(folder).parent.parts:
+            if "=" in segment:
+                named.setdefault(segment.split("=", 1)[0], segment)
+    return TableSource(table, label, from_sql, binds, {}, parts=parts, folder_columns=named)
 
 
 def part_counts_sql(ts: TableSource, column: str) -> str:
@@ -428,6 +434,13 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
     for c in specs:
         if c.name not in exprs and c.name in ts.columns:
             exprs[c.name] = quote_ident(c.name)
+    for column, segment in ts.folder_columns.items():
+        if column in canonical and column not in exprs:  # its values are only in names
+            raise DataError(
+                f"{ts.label}: folder {segment} names column {column}, which the parts do "
+                f"not hold; brandlens reads values from files, never from folder names, so "
+                f"write {column} into the files"
+            )
     missing = [c.name for c in specs if c.required and c.name not in exprs]
     if missing:
         hints = [f"{m} -> {', '.join(c)}" for m in missing if (c := _closest(m, source_cols))]
