@@ -287,3 +287,27 @@ def test_a_generated_csv_market_is_its_own_folder_and_a_bad_format_is_a_usage_er
         with pytest.raises(UsageError):
             bench.run_bench(**kwargs)
     assert len(generated) == 1
+
+
+def test_the_floor_reads_parts_literally_and_by_name(tmp_path):
+    """The floor of a folder of parts: an older part without `amount` reads as NULL
+    there (as brandlens reads it), and `p[1].parquet` is that file, not a pattern that
+    would also match `p1.parquet`; the files reach the floor's process in a list file."""
+    import duckdb
+
+    parts = tmp_path / "events"
+    parts.mkdir()
+    duckdb.execute(
+        "COPY (SELECT 'A' AS brand, 'u1' AS user_id) TO $p",
+        {"p": str(parts / "p[1].parquet")},
+    )
+    duckdb.execute(
+        "COPY (SELECT 'A' AS brand, unnest(['u1', 'u2', 'u3']) AS user_id, 2.5 AS amount) "
+        "TO $p",
+        {"p": str(parts / "p1.parquet")},
+    )
+    files = bench._events_files(tmp_path)
+    assert [f.name for f in files] == ["p1.parquet", "p[1].parquet"]
+    assert bench._count_events(files) == 4
+    rows = duckdb.execute(bench.FLOOR_SQL, {"p": bench._literal_paths(files)}).fetchall()
+    assert rows == [("A", 4, 3, 7.5)]

@@ -100,7 +100,7 @@ def test_a_quarantined_row_names_its_part_and_its_row_there(tmp_path):
     report = brandlens.validate(data, quarantine_out=out)
     events = report.events
     assert (events.rows_read, events.rows_accepted, events.rows_quarantined) == (5, 2, 3)
-    a, c = f"{data}/events/a/p.jsonl", f"{data}/events/b.jsonl"
+    a, c = "a/p.jsonl", "b.jsonl"  # the part's path inside the folder
     examples = {r.reason: [(e["file"], e["row"]) for e in r.examples] for r in report.reasons}
     assert examples == {
         "ts_unparseable": [(a, 2)],
@@ -157,7 +157,7 @@ def test_the_part_positions_follow_the_read_order_over_many_parts(tmp_path):
         if k:
             bad = (k * 7) % k + 1  # 1-based row of the bad one
             rows[bad - 1] = ev("2025-06-01 04:00:00", f"u{k}-{bad}", "teleport")
-            planted.append((f"{data}/events/p{k:02d}.jsonl", bad, f"u{k}-{bad}"))
+            planted.append((f"p{k:02d}.jsonl", bad, f"u{k}-{bad}"))
         _jsonl(data / "events" / f"p{k:02d}.jsonl", rows)
     out = tmp_path / "q.csv"
     report = brandlens.validate(data, quarantine_out=out)
@@ -182,13 +182,17 @@ def test_a_folder_that_cannot_be_read_as_parts_is_a_one_line_error(tmp_path):
     row = json.dumps(ev("2025-06-01 04:00:00", "u1", "ad_click")) + "\n"
     cases = {
         "empty": ({"events/_SUCCESS": ""}, "no data files in the folder"),
-        "stray": ({"events/a.jsonl": row, "events/notes.txt2": "x"}, "is not a data file"),
+        "stray": ({"events/a.jsonl": row, "events/notes.md": "x"}, "is not a data file"),
         "mixed": (
             {"events/a.jsonl": row, "events/b.csv": "ts,user_id,event_type\n"},
             "parts of more than one kind",
         ),
         "csv": ({"events/a.csv": "ts,user_id,event_type\n"}, "a folder of CSV parts"),
         "both": ({"events.jsonl": row, "events/a.jsonl": row}, "more than one events file"),
+        "delta": (
+            {"events/part-0.parquet": "", "events/_delta_log/0.json": "{}"},
+            "a Delta Lake table",
+        ),
     }
     for name, (files, message) in cases.items():
         data = folder(name, files)
@@ -200,11 +204,12 @@ def test_a_folder_that_cannot_be_read_as_parts_is_a_one_line_error(tmp_path):
         assert len(r.output.strip().splitlines()) == 1, (name, r.output)
 
 
-def test_two_names_for_one_file_are_refused(tmp_path):
-    """A symbolic link beside its target would read the same rows twice."""
+@pytest.mark.parametrize("link", [os.symlink, os.link], ids=["symbolic", "hard"])
+def test_two_names_for_one_file_are_refused(tmp_path, link):
+    """A link beside its target would read the same rows twice."""
     data = tmp_path / "data"
     a = _jsonl(data / "events" / "a.jsonl", [ev("2025-06-01 04:00:00", "u1", "ad_click")])
-    os.symlink(a, data / "events" / "b.jsonl")
+    link(a, data / "events" / "b.jsonl")
     with pytest.raises(DataError, match=r"a\.jsonl and b\.jsonl are the same file"):
         brandlens.validate(data)
 
@@ -269,3 +274,39 @@ def test_a_folder_named_after_a_column_the_parts_lack_is_refused(tmp_path):
     holding = tmp_path / "holding"
     _jsonl(holding / "events" / "brand=Aurora" / "dt=2025-06-01" / "part.jsonl", [row])
     assert brandlens.validate(holding).events.rows_accepted == 1
+
+
+def test_a_mapping_with_event_types_reports_the_parts_quarantine(tmp_path):
+    """A mapping renames columns and event types (`buy` -> purchase; `rm` is left out)
+    on two parts; d1/a.jsonl row 2 has no time -> ts_unparseable, d2/b.jsonl row 2 buys
+    without a price -> missing_amount, row 3 is `rm` -> excluded_by_mapping. Counting each part's rows takes only its own
+    parameters (the mapping's event-type lists are the validation query's)."""
+    data = tmp_path / "data"
+    _jsonl(
+        data / "events" / "d1" / "a.jsonl",
+        [
+            {"uid": "u1", "time": "2025-06-01 04:00:00", "act": "pv", "brand": "B"},
+            {"uid": "u2", "time": "bad", "act": "pv", "brand": "B"},
+        ],
+    )
+    _jsonl(
+        data / "events" / "d2" / "b.jsonl",
+        [
+            {"uid": "u1", "time": "2025-06-02 04:00:00", "act": "buy", "brand": "B", "price": 5},
+            {"uid": "u3", "time": "2025-06-02 04:00:00", "act": "buy", "brand": "B"},
+            {"uid": "u3", "time": "2025-06-02 05:00:00", "act": "rm", "brand": "B"},
+        ],
+    )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "columns: {user_id: uid, ts: time, event_type: act, amount: price}\n"
+        "event_types: {pv: product_view, buy: purchase, rm: null}\n"
+    )
+    report = brandlens.validate(data, mapping=mapping)
+    got = {r.reason: [(e["file"], e["row"]) for e in r.examples] for r in report.reasons}
+    assert got == {
+        "ts_unparseable": [("d1/a.jsonl", 2)],
+        "missing_amount": [("d2/b.jsonl", 2)],
+        "excluded_by_mapping": [("d2/b.jsonl", 3)],
+    }
+    assert report.events.rows_accepted == 2  # u1's view and purchase

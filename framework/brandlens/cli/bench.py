@@ -17,6 +17,7 @@ of issue #11 are judged on medians.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
@@ -35,8 +36,10 @@ from brandlens import __version__
 
 FLOOR_SQL = (
     "SELECT brand, count(*), count(DISTINCT user_id), sum(amount) "
-    "FROM read_parquet($p) GROUP BY brand"
+    "FROM read_parquet($p, union_by_name = true) GROUP BY brand"
 )
+"""The floor of Parquet events: one file, or a folder's parts (a column an older part
+lacks is NULL there, as brandlens reads them)."""
 FLOOR_CSV_SQL = (
     "SELECT brand, count(*), count(DISTINCT user_id), sum(TRY_CAST(amount AS DOUBLE)) "
     "FROM read_csv($p, all_varchar = true) GROUP BY brand"
@@ -45,7 +48,7 @@ FLOOR_CSV_SQL = (
 column empty in the sniffed rows would make text anyway) and the amounts parsed."""
 FLOOR_JSON_SQL = (
     "SELECT brand, count(*), count(DISTINCT user_id), sum(TRY_CAST(amount AS DOUBLE)) "
-    "FROM read_json($p) GROUP BY brand"
+    "FROM read_json($p, union_by_name = true) GROUP BY brand"
 )
 
 
@@ -148,6 +151,13 @@ def _events_files(data: Path) -> list[Path]:
     return parts_of(found[0], str(found[0])) if found[0].is_dir() else [found[0]]
 
 
+def _literal_paths(events: list[Path]) -> list[str]:
+    """The events files as DuckDB reads them literally (no glob expansion)."""
+    from brandlens.data.sources import escape_glob
+
+    return [escape_glob(str(p.resolve())) for p in events]
+
+
 def _count_events(events: list[Path]) -> int:
     import duckdb
 
@@ -155,8 +165,9 @@ def _count_events(events: list[Path]) -> int:
 
     con = duckdb.connect()
     reader = reader_of(events[0])
-    files = [str(p) for p in events]
-    return int(con.execute(f"SELECT count(*) FROM {reader}($p)", {"p": files}).fetchone()[0])
+    files = _literal_paths(events)
+    sql = f"SELECT count(*) FROM {reader}($p, union_by_name = true)"
+    return int(con.execute(sql, {"p": files}).fetchone()[0])
 
 
 def _pandas_script() -> Path | None:
@@ -317,12 +328,18 @@ def run_bench(
             "compute", str(data), *args, *limit, "-q", "-f", "json", "-o", str(out / "out.json")
         )
 
-    floor_code = (
-        "import duckdb,sys; c=duckdb.connect(); "
-        f"c.execute({floor_sql(events_files[0])!r}, {{'p': sys.argv[1:]}}).fetchall()"
+    floor_code = (  # the files come in a list file: a folder may hold 100,000 parts
+        "import duckdb,json,sys; c=duckdb.connect(); p=json.load(open(sys.argv[1])); "
+        f"c.execute({floor_sql(events_files[0])!r}, {{'p': p}}).fetchall()"
     )
+
+    def floor_command(out: Path) -> list[str]:
+        listing = out / "events-files.json"
+        listing.write_text(json.dumps(_literal_paths(events_files)))
+        return [sys.executable, "-c", floor_code, str(listing)]
+
     steps = [
-        _Step(FLOOR, lambda _out: [sys.executable, "-c", floor_code, *map(str, events_files)]),
+        _Step(FLOOR, floor_command),
         _Step(
             FIRST_RUN, compute(*m_args), "all", "validation included; keeps the validated dataset"
         ),

@@ -54,8 +54,8 @@ _DB_SUFFIXES = (".duckdb", ".db", ".ddb")
 class Part:
     """One file of a table given as a folder of parts."""
 
-    file: str  # resolved path: what DuckDB's ``filename`` column says of its rows
-    label: str  # as the user would name it: the folder as given / the path inside it
+    file: str  # absolute path: what DuckDB's ``filename`` column says of its rows
+    label: str  # its path inside the folder, as the quarantine names it
 
 
 @dataclass
@@ -138,7 +138,12 @@ def _literal(path: Path) -> str:
     absolute path has no ``~`` and no search-path lookup, and each glob character
     becomes a one-character class (``[*]``, ``[?]``, ``[[]``) that matches only itself.
     """
-    return "".join(f"[{c}]" if c in _GLOB_CHARS else c for c in str(path.resolve()))
+    return escape_glob(str(path.resolve()))
+
+
+def escape_glob(path: str) -> str:
+    """An absolute path with each glob character as a class matching only itself."""
+    return "".join(f"[{c}]" if c in _GLOB_CHARS else c for c in path)
 
 
 def reader_of(path: Path) -> str:
@@ -174,36 +179,64 @@ PART_READERS = ("read_parquet", "read_json")
 """Readers of a folder of parts. CSV's line-exact recovery and row numbers are per file."""
 
 
+_LOGGED_TABLES = {"_delta_log": "Delta Lake", ".hoodie": "Hudi"}
+"""Table formats whose log, not the folder, says which files hold live rows."""
+
+
 def parts_of(folder: Path, label: str) -> list[Path]:
-    """The data files of a table given as a folder, in the order they are read.
+    """The data files of a table given as a folder, in the order they are read."""
+    return [p for _, p in _walk_parts(folder, label)]
+
+
+def _walk_parts(folder: Path, label: str) -> list[tuple[str, Path]]:
+    """(path inside the folder, absolute path) of each part, in reading order.
 
     Every file below ``folder`` (subfolders such as Hive's ``dt=2025-06-01/`` too; a
     folder name is never a column value) except names starting with ``.`` or ``_``:
     the marker, checksum and temporary files Spark and Hadoop leave (``_SUCCESS``,
     ``.part-0.crc``, ``_temporary/``). Sorted by the path inside the folder, so the
     order does not depend on the file system; symbolic links to folders are not
-    followed. Any other file must be a data file, all of one kind.
+    followed. Any other file must be a regular data file, all of one kind, and no file
+    may be read twice under two names (a link).
     """
-    found: list[Path] = []
+    import stat
+
+    folder = folder.resolve()  # once: every part's path is built under it
+    for marker, kind in _LOGGED_TABLES.items():
+        if (folder / marker).exists():
+            raise DataError(
+                f"{label}: a {kind} table ({marker}/ says which of its files hold live "
+                "rows, and brandlens reads files, not that log); export it to Parquet"
+            )
+    found: list[tuple[str, Path]] = []
     for root, dirs, files in os.walk(folder, onerror=_raise):
         dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
-        found += [Path(root) / f for f in files if not f.startswith((".", "_"))]
-    found.sort(key=lambda p: p.relative_to(folder).as_posix())
+        inside = Path(root).relative_to(folder).as_posix()
+        prefix = "" if inside == "." else inside + "/"
+        found += [(prefix + f, Path(root, f)) for f in files if not f.startswith((".", "_"))]
+    found.sort(key=lambda part: part[0])
     if not found:
         raise DataError(f"{label}: no data files in the folder")
-    kinds = {}
-    for p in found:
-        if not p.is_file():
-            raise DataError(f"{label}: {p.relative_to(folder).as_posix()} is not a regular file")
+    kinds: dict[str, str] = {}
+    seen: dict[tuple[int, int], str] = {}
+    for rel, p in found:
+        try:
+            st = p.stat()
+        except OSError as e:
+            raise DataError(f"{label}: cannot read {rel} ({e.strerror})") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise DataError(f"{label}: {rel} is not a regular file")
         if _suffix(p) is None:
             raise DataError(
-                f"{label}: {p.relative_to(folder).as_posix()} is not a data file "
-                "(.parquet, .jsonl, optionally .gz); every file in a folder of parts is read"
+                f"{label}: {rel} is not a data file (.parquet, .jsonl, optionally .gz); "
+                "every file in a folder of parts is read"
             )
-        kinds.setdefault(reader_of(p), p)
+        kinds.setdefault(reader_of(p), rel)
+        other = seen.setdefault((st.st_dev, st.st_ino), rel)
+        if other != rel:
+            raise DataError(f"{label}: {other} and {rel} are the same file; keep one")
     if len(kinds) > 1:
-        names = ", ".join(p.relative_to(folder).as_posix() for p in kinds.values())
-        raise DataError(f"{label}: parts of more than one kind ({names}); keep one")
+        raise DataError(f"{label}: parts of more than one kind ({', '.join(kinds.values())})")
     reader = next(iter(kinds))
     if reader not in PART_READERS:
         raise DataError(
@@ -213,12 +246,6 @@ def parts_of(folder: Path, label: str) -> list[Path]:
     own = _suffix(folder)  # a folder named events.parquet holds Parquet parts
     if own is not None and reader_of(folder) != reader:
         raise DataError(f"{label}: the folder's name says {own}, its files are not")
-    seen: dict[str, Path] = {}
-    for p in found:
-        other = seen.setdefault(str(p.resolve()), p)
-        if other is not p:
-            a, b = (x.relative_to(folder).as_posix() for x in (other, p))
-            raise DataError(f"{label}: {a} and {b} are the same file; keep one")
     return found
 
 
@@ -230,20 +257,23 @@ def _parts_source(folder: Path, table: str, label: str) -> TableSource:
     """A table read from a folder of parts: one reader over the list of their paths.
 
     ``union_by_name``: a column missing from older parts reads as NULL there, and a
-    column's type is the one every part's values fit.
+    column's type is one every part's values fit. A part is named by its path inside
+    the folder, which does not depend on how DATA was spelled (a cached dataset keeps it).
     """
-    files = parts_of(folder, label)
+    found = _walk_parts(folder, label)
     bind = f"path_{table}"
-    reader = reader_of(files[0])
+    reader = reader_of(found[0][1])
     options = "hive_partitioning=false, union_by_name=true"
     if reader == "read_json":
         options = f"format='auto', sample_size=-1, {options}"
-    parts = [Part(str(p.resolve()), f"{label}/{p.relative_to(folder).as_posix()}") for p in files]
+    # the paths are absolute and their folders resolved: DuckDB's filename column gives
+    # back exactly str(path), by which validation finds each part's rows
+    parts = [Part(str(p), rel) for rel, p in found]
     from_sql = f"{reader}(${bind}, {options})"
-    binds = {bind: [_literal(p) for p in files]}
+    binds = {bind: [escape_glob(str(p)) for _, p in found]}
     named: dict[str, str] = {}  # Hive-style folder names (brand=Aurora): column -> a folder
-    for p in files:
-        for segment in p.relative_to(folder).parent.parts:
+    for rel, _ in found:
+        for segment in rel.split("/")[:-1]:
             if "=" in segment:
                 named.setdefault(segment.split("=", 1)[0], segment)
     return TableSource(table, label, from_sql, binds, {}, parts=parts, folder_columns=named)
@@ -292,9 +322,16 @@ def _first_line(e: BaseException) -> str:
 
 
 def open_source(
-    con: duckdb.DuckDBPyConnection, data: str | Path | InMemoryData, mapping: Mapping | None
+    con: duckdb.DuckDBPyConnection,
+    data: str | Path | InMemoryData,
+    mapping: Mapping | None,
+    describe: bool = True,
 ) -> Source:
-    """Resolve DATA into table sources and check required columns (fail fast)."""
+    """Resolve DATA into table sources and check required columns (fail fast).
+
+    ``describe=False`` only finds the tables and names them (for a cached dataset of
+    the same files): reading the columns of a folder of parts opens every part.
+    """
     if isinstance(data, InMemoryData):
         tables = _load_memory(con, data)
         for ts in tables.values():
@@ -335,6 +372,8 @@ def open_source(
             f"{label}: not a directory, DuckDB database or events file "
             "(.parquet, .csv, .jsonl, optionally .gz)"
         )
+    if not describe:
+        return Source(label, tables)
     for ts in tables.values():
         if ts.csv is None:
             ts.columns = _describe(con, ts)

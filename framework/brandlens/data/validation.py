@@ -598,7 +598,8 @@ def _part_positions(
     then reported by its part and its row in that part. Counting the rows per part
     reads the parts once more, which only a table with quarantined rows pays.
     """
-    counts = dict(con.execute(part_counts_sql(ts, PART_COLUMN), ts.binds).fetchall())
+    sql = part_counts_sql(ts, PART_COLUMN)
+    counts = dict(con.execute(sql, used_binds(sql, ts.binds)).fetchall())
     firsts: list[int] = []
     position = 0
     for part in ts.parts:

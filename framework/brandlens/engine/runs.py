@@ -483,7 +483,8 @@ class Dataset:
                     store.touch(entry)
                     self.cached = entry
                     self.catalog = store.STORE_ALIAS
-                    return _relabelled(meta, open_source(self.con, given, column_mapping))
+                    names = open_source(self.con, given, column_mapping, describe=False)
+                    return _relabelled(meta, names)
             try:
                 entry.parent.mkdir(parents=True, exist_ok=True)
             except OSError:
