@@ -279,8 +279,9 @@ def test_a_folder_named_after_a_column_the_parts_lack_is_refused(tmp_path):
 def test_a_mapping_with_event_types_reports_the_parts_quarantine(tmp_path):
     """A mapping renames columns and event types (`buy` -> purchase; `rm` is left out)
     on two parts; d1/a.jsonl row 2 has no time -> ts_unparseable, d2/b.jsonl row 2 buys
-    without a price -> missing_amount, row 3 is `rm` -> excluded_by_mapping. Counting each part's rows takes only its own
-    parameters (the mapping's event-type lists are the validation query's)."""
+    without a price -> missing_amount, row 3 is `rm` -> excluded_by_mapping. Counting
+    each part's rows takes only its own parameters (the mapping's event-type lists are
+    the validation query's)."""
     data = tmp_path / "data"
     _jsonl(
         data / "events" / "d1" / "a.jsonl",
