@@ -302,8 +302,7 @@ def test_the_floor_reads_parts_literally_and_by_name(tmp_path):
         {"p": str(parts / "p[1].parquet")},
     )
     duckdb.execute(
-        "COPY (SELECT 'A' AS brand, unnest(['u1', 'u2', 'u3']) AS user_id, 2.5 AS amount) "
-        "TO $p",
+        "COPY (SELECT 'A' AS brand, unnest(['u1', 'u2', 'u3']) AS user_id, 2.5 AS amount) TO $p",
         {"p": str(parts / "p1.parquet")},
     )
     files = bench._events_files(tmp_path)
