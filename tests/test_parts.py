@@ -235,7 +235,7 @@ def test_the_folder_itself_may_be_data(market, tmp_path):
         n
         == duckdb.execute(
             "SELECT count(*) FROM read_parquet($p)", {"p": str(market / "events.parquet")}
-        ).fetchone()[0]
+        ).fetchall()[0][0]  # fetchone would leave the default connection's result open
     )
 
 

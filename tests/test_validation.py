@@ -458,9 +458,10 @@ def test_one_bitstring_holds_the_slice_width():
     from brandlens.data.validation import BITSTRING_MAX_BITS
 
     sql = "SELECT bit_count(bitstring_agg(x, 0, $hi)) FROM (VALUES (0)) t(x)"
-    assert duckdb.execute(sql, {"hi": BITSTRING_MAX_BITS - 1}).fetchone()[0] == 1
+    con = duckdb.connect()  # not the shared default connection, which a result would hold
+    assert con.execute(sql, {"hi": BITSTRING_MAX_BITS - 1}).fetchall() == [(1,)]
     with pytest.raises(duckdb.OutOfRangeException):
-        duckdb.execute(sql, {"hi": BITSTRING_MAX_BITS}).fetchone()
+        con.execute(sql, {"hi": BITSTRING_MAX_BITS}).fetchall()
 
 
 @pytest.mark.parametrize(
