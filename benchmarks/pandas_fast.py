@@ -97,7 +97,11 @@ def load_events(data: Path) -> pd.DataFrame:
     path = events_file(data)
     columns = ["ts", "user_id", "event_type", "brand", "rating", "query_type"]
     if path.name.endswith(".parquet") or path.is_dir():  # a folder: Arrow reads its parts
-        df = pd.read_parquet(path, columns=columns)
+        # text as categoricals, as the generator's own file declares them; parts written
+        # by another tool would otherwise come back as strings (10 M in 28 parts: FAST
+        # 7.3 s instead of about 4 s), a weaker baseline than an analyst would write
+        text = ["user_id", "event_type", "brand", "query_type"]
+        df = pd.read_parquet(path, columns=columns, read_dictionary=text)
     else:  # CSV: Arrow's multi-threaded reader, which parses the naive UTC timestamps
         # itself (10 M events: 1.5 s; pandas' own C reader and to_datetime take 12.6 s)
         df = pd.read_csv(path, usecols=columns, engine="pyarrow")
