@@ -228,8 +228,8 @@ def _walk_parts(folder: Path, label: str) -> list[tuple[str, Path]]:
             raise DataError(f"{label}: {rel} is not a regular file")
         if _suffix(p) is None:
             raise DataError(
-                f"{label}: {rel} is not a data file (.parquet, .jsonl, optionally .gz); "
-                "every file in a folder of parts is read"
+                f"{label}: {rel} is not a data file (.parquet, or JSON lines: .jsonl, "
+                ".ndjson, .json; optionally .gz); every file in a folder of parts is read"
             )
         kinds.setdefault(reader_of(p), rel)
         other = seen.setdefault((st.st_dev, st.st_ino), rel)
