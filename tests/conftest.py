@@ -135,3 +135,19 @@ def market(tmp_path_factory):
     out = tmp_path_factory.mktemp("market")
     generate(out, users=DEMO_USERS, seed=0)
     return out
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Give the next test a fresh DuckDB default connection (``duckdb.sql``/``execute``).
+
+    A result left open on the shared one (a ``fetchone()`` of a one-row query) makes
+    DuckDB 2 refuse the next query on it, so one test broke another far away in the
+    run; a hook, not an autouse fixture, so Hypothesis' tests are untouched.
+    """
+    import duckdb
+
+    fresh = getattr(duckdb, "set_default_connection", None)  # DuckDB >= 1.1
+    if fresh is not None:
+        old = duckdb.default_connection()
+        fresh(duckdb.connect(":memory:"))
+        old.close()
