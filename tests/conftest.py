@@ -146,7 +146,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
     """
     import duckdb
 
-    fresh = getattr(duckdb, "set_default_connection", None)  # DuckDB >= 1.1
+    fresh = getattr(duckdb, "set_default_connection", None)  # DuckDB >= 1.2
     if fresh is not None:
         old = duckdb.default_connection()
         fresh(duckdb.connect(":memory:"))

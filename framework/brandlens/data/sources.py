@@ -177,6 +177,10 @@ def _file_source(path: Path, table: str, label: str, mapping: Mapping | None) ->
 
 PART_READERS = ("read_parquet", "read_json")
 """Readers of a folder of parts. CSV's line-exact recovery and row numbers are per file."""
+_PART_SUFFIXES = ", ".join(
+    s for s in _SUFFIXES if not s.endswith(".gz") and reader_of(Path(s)) in PART_READERS
+)
+"""The suffixes a part may have, for messages (each also gzipped): .parquet, .jsonl, …"""
 
 
 _LOGGED_TABLES = {"_delta_log": "Delta Lake", ".hoodie": "Hudi"}
@@ -228,8 +232,8 @@ def _walk_parts(folder: Path, label: str) -> list[tuple[str, Path]]:
             raise DataError(f"{label}: {rel} is not a regular file")
         if _suffix(p) is None:
             raise DataError(
-                f"{label}: {rel} is not a data file (.parquet, or JSON lines: .jsonl, "
-                ".ndjson, .json; optionally .gz); every file in a folder of parts is read"
+                f"{label}: {rel} is not a data file ({_PART_SUFFIXES}, optionally .gz); "
+                "every file in a folder of parts is read"
             )
         kinds.setdefault(reader_of(p), rel)
         other = seen.setdefault((st.st_dev, st.st_ino), rel)
