@@ -282,11 +282,20 @@ def test_a_generated_csv_market_is_its_own_folder_and_a_bad_format_is_a_usage_er
     (command,) = generated
     folder = Path(command[1])
     assert folder.parent == tmp_path and folder.name.endswith("-50-csv")
-    assert command[2:] == ["--users", "50", "--format", "csv", "-q"]
-    for kwargs in ({"data_format": "xml"}, {"data": tmp_path, "data_format": "csv"}):
+    assert command[2:] == ["--users", "50", "--format", "csv", "--order", "user", "-q"]
+    bench.run_bench(users=50, methodologies=["grow"], pandas=False, repeat=1, order="time")
+    command = generated[-1]  # a market in time order is a folder of its own too
+    assert Path(command[1]).name.endswith("-50-time") and Path(command[1]).parent == tmp_path
+    assert command[2:] == ["--users", "50", "--format", "parquet", "--order", "time", "-q"]
+    for kwargs in (
+        {"data_format": "xml"},
+        {"data": tmp_path, "data_format": "csv"},
+        {"order": "random"},
+        {"data": tmp_path, "order": "time"},
+    ):
         with pytest.raises(UsageError):
             bench.run_bench(**kwargs)
-    assert len(generated) == 1
+    assert len(generated) == 2
 
 
 def test_the_floor_reads_parts_literally_and_by_name(tmp_path):

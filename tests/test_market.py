@@ -327,3 +327,88 @@ def test_generate_command(tmp_path):
     assert (tmp_path / "g" / "events.csv").exists()
     bad = CliRunner().invoke(app, ["generate", str(tmp_path / "h"), "--users", "0"])
     assert bad.exit_code == 2 and "--users must be at least 1" in bad.stderr
+
+
+def test_time_order_writes_the_same_rows_by_timestamp(tmp_path):
+    """`--order time` rewrites the events in the order they happened (by ts, ties by
+    event_id), as a real log arrives: the same rows as the simulation's user-by-user
+    order, the other tables untouched, the same file again for the same seed, and the
+    same results, since no indicator may depend on the order of the log."""
+    users, seed = 2000, 5
+    generate(tmp_path / "u", users=users, seed=seed)
+    t = generate(tmp_path / "t", users=users, seed=seed, order="time")
+    generate(tmp_path / "t2", users=users, seed=seed, order="time")
+    assert t.order == "time"
+    assert (tmp_path / "t" / "events.parquet").read_bytes() == (
+        tmp_path / "t2" / "events.parquet"
+    ).read_bytes()
+    for name in ("users", "products", "targets", "spend"):
+        assert (tmp_path / "u" / f"{name}.parquet").read_bytes() == (
+            tmp_path / "t" / f"{name}.parquet"
+        ).read_bytes(), name
+    con = duckdb.connect()
+    u, t_ = (str(tmp_path / x / "events.parquet") for x in ("u", "t"))
+    for a, b in ((u, t_), (t_, u)):
+        missing = "SELECT count(*) FROM (SELECT * FROM read_parquet($a) EXCEPT ALL "
+        missing += "SELECT * FROM read_parquet($b))"
+        assert con.execute(missing, {"a": a, "b": b}).fetchone() == (0,)
+    out_of_order = con.execute(
+        "SELECT count(*) FROM (SELECT ts, event_id, lag(ts) OVER w AS pts, "
+        "lag(event_id) OVER w AS pid FROM (SELECT *, file_row_number AS r "
+        "FROM read_parquet($t, file_row_number = true)) WINDOW w AS (ORDER BY r)) "
+        "WHERE ts < pts OR (ts = pts AND event_id < pid)",
+        {"t": t_},
+    ).fetchone()
+    assert out_of_order == (0,)
+    # the simulation's order is not already by time: the rewrite changed something
+    assert (
+        con.execute(
+            "SELECT count(*) FROM (SELECT ts, lag(ts) OVER (ORDER BY r) AS p FROM "
+            "(SELECT ts, file_row_number AS r FROM read_parquet($u, file_row_number = true))) "
+            "WHERE ts < p",
+            {"u": u},
+        ).fetchone()[0]
+        > 0
+    )
+    methodologies = ["fast", "dream", "argo"]
+    by_user = brandlens.compute(tmp_path / "u", as_of=AS_OF, methodologies=methodologies)
+    by_time = brandlens.compute(tmp_path / "t", as_of=AS_OF, methodologies=methodologies)
+    assert by_user.results and by_user.results == by_time.results
+
+
+def test_time_order_of_a_csv_market_keeps_every_field(tmp_path):
+    """A CSV market in time order holds the same fields, as text, as the simulation's
+    CSV (only quoting may differ), in timestamp order."""
+    generate(tmp_path / "u", users=300, seed=2, fmt="csv")
+    generate(tmp_path / "t", users=300, seed=2, fmt="csv", order="time")
+    con = duckdb.connect()
+    read = "SELECT * FROM read_csv($p, header = true, all_varchar = true)"
+    u, t = (str(tmp_path / x / "events.csv") for x in ("u", "t"))
+    for a, b in ((u, t), (t, u)):
+        diff = f"SELECT count(*) FROM ({read.replace('$p', '$a')} EXCEPT ALL "
+        diff += f"{read.replace('$p', '$b')})"
+        assert con.execute(diff, {"a": a, "b": b}).fetchone() == (0,)
+    ts = [r[0] for r in con.execute(f"SELECT ts FROM ({read})", {"p": t}).fetchall()]
+    assert ts == sorted(ts) and len(ts) > 1000
+
+
+def test_a_bad_order_is_a_usage_error(tmp_path):
+    r = CliRunner().invoke(app, ["generate", str(tmp_path / "g"), "--order", "random"])
+    assert r.exit_code == 2 and "--order must be user or time, not 'random'" in r.stderr
+    assert not (tmp_path / "g" / "events.parquet").exists()
+
+
+def test_a_failed_sort_leaves_no_events_file_in_the_wrong_order(tmp_path, monkeypatch):
+    """If sorting by time fails (disk full, killed), the user-ordered events file is
+    removed rather than left looking like the log that was asked for."""
+    from brandlens.data.market import order
+    from brandlens.errors import UsageError
+
+    def fail(path, fmt):
+        raise UsageError(f"generate {path}: cannot sort by time (disk full)")
+
+    monkeypatch.setattr(order, "sort_events_by_time", fail)
+    with pytest.raises(UsageError, match="cannot sort by time"):
+        generate(tmp_path / "g", users=200, seed=1, order="time")
+    assert not (tmp_path / "g" / "events.parquet").exists()
+    assert not [p for p in (tmp_path / "g").iterdir() if p.name.startswith(".")]

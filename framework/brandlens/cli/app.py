@@ -1223,6 +1223,14 @@ def generate(
     end: Annotated[str, typer.Option("--end", help="Last day (YYYY-MM-DD).")] = "2025-06-30",
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same rows.")] = 0,
     file_format: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    order: Annotated[
+        str,
+        typer.Option(
+            "--order",
+            help="Events' order: user (the simulation's, user by user) or time (by "
+            "timestamp, as a real log arrives).",
+        ),
+    ] = "user",
     quiet: QuietOpt = False,
 ) -> None:
     """Write a synthetic market (events, users, products, targets, spend) with planted truths."""
@@ -1237,6 +1245,7 @@ def generate(
             end=parse_date(end, "--end"),
             seed=seed,
             fmt=file_format,
+            order=order,
         )
     if not quiet:
         say(
@@ -1333,6 +1342,14 @@ def bench(
             "--data-format", help="The generated market's files: parquet (default) or csv."
         ),
     ] = None,
+    order: Annotated[
+        str | None,
+        typer.Option(
+            "--order",
+            help="The generated market's event order: user (default, the simulation's) or "
+            "time (by timestamp, as a real log arrives).",
+        ),
+    ] = None,
     repeat: Annotated[
         int,
         typer.Option(
@@ -1359,6 +1376,7 @@ def bench(
             repeat=repeat,
             progress=None if quiet else (lambda msg: say(f"bench: {msg}")),
             data_format=data_format,
+            order=order,
         )
     emit(report, fmt, output, no_color)
 

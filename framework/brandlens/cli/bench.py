@@ -282,13 +282,15 @@ def run_bench(
     repeat: int = 3,
     progress: object = None,
     data_format: str | None = None,
+    order: str | None = None,
 ) -> BenchReport:
     """Generate (or reuse) a market of ``users`` users and measure every step on it,
-    ``repeat`` rounds of every step. ``data_format`` is the generated market's (parquet
-    or csv); given ``data``, its own files are measured."""
+    ``repeat`` rounds of every step. ``data_format`` (parquet or csv) and ``order`` (user
+    or time) are the generated market's; given ``data``, its own files are measured."""
     import duckdb
 
     from brandlens.data.market import MARKET_VERSION
+    from brandlens.data.market.order import check_order
     from brandlens.data.store import cache_dir
     from brandlens.errors import UsageError
     from brandlens.fileio import AtomicFile
@@ -300,18 +302,32 @@ def run_bench(
         raise UsageError(f"--data-format: parquet or csv, not {data_format!r}")
     if data is not None and data_format is not None:
         raise UsageError("--data-format is the generated market's; --data has its own files")
+    if order is not None:
+        check_order(order)
+        if data is not None:
+            raise UsageError("--order is the generated market's; --data has its own order")
     data_format = data_format or "parquet"
+    order = order or "user"
     say = progress if callable(progress) else (lambda _msg: None)
     generated: list[tuple[float, float]] = []
     if data is None:
         suffix = "" if data_format == "parquet" else f"-{data_format}"
+        suffix += "" if order == "user" else f"-{order}"
         data = cache_dir() / f"bench-{MARKET_VERSION}-{users}{suffix}"
         marker = data / ".complete"
         if not marker.exists():
             say(f"generating a market of {users:,} users in {data}")
             seconds, rss, _ = _run(
                 _brandlens(
-                    "generate", str(data), "--users", str(users), "--format", data_format, "-q"
+                    "generate",
+                    str(data),
+                    "--users",
+                    str(users),
+                    "--format",
+                    data_format,
+                    "--order",
+                    order,
+                    "-q",
                 )
             )
             with AtomicFile(marker) as tmp:  # a killed run leaves no half-written marker

@@ -43,6 +43,7 @@ class GeneratedMarket(BaseModel):
     seed: int
     start: str
     end: str
+    order: str = "user"
     rows: dict[str, int]
     seconds: float
     events_per_second: float
@@ -86,9 +87,12 @@ def generate(
     end: date = DEFAULT_END,
     seed: int = 0,
     fmt: str = "parquet",
+    order: str = "user",
 ) -> GeneratedMarket:
-    """Write the market's tables to ``out_dir`` (created if needed)."""
+    """Write the market's tables to ``out_dir`` (created if needed); ``order`` is the
+    events' order (see ``order.ORDERS``)."""
     from brandlens.data.market import write
+    from brandlens.data.market.order import check_order, sort_events_by_time
     from brandlens.data.market.simulate import Market, simulate_chunk
 
     if users < 1:
@@ -103,6 +107,7 @@ def generate(
         raise UsageError(f"--seed must be 0 or more, got {seed}")
     if fmt not in ("parquet", "csv"):
         raise UsageError(f"--format must be parquet or csv, not {fmt!r}")
+    check_order(order)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -152,6 +157,12 @@ def generate(
             writers[name].write(table)
         for w in writers.values():
             w.close()
+        if order == "time" and writers["events"].rows:
+            try:
+                sort_events_by_time(out / f"events.{ext}", fmt)
+            except BaseException:  # a log in another order than asked for must not stay
+                (out / f"events.{ext}").unlink(missing_ok=True)
+                raise
     except BaseException:  # no partial tables and no temporary files left behind
         for w in writers.values():
             w.discard()
@@ -165,6 +176,7 @@ def generate(
         seed=seed,
         start=start.isoformat(),
         end=end.isoformat(),
+        order=order,
         rows=rows,
         seconds=round(elapsed, 3),
         events_per_second=round(rows["events"] / elapsed) if elapsed else 0.0,
