@@ -196,6 +196,29 @@ def test_engine_settings_reach_duckdb(events_dir, tmp_path, monkeypatch):
     assert got[0] == 1 and got[1].startswith(("953.6 MiB", "1.0 GB", "1GB")) and "spill" in got[2]
 
 
+def test_a_run_turns_off_duckdbs_partitioned_execution(events_dir):
+    """DuckDB's partitioned execution rescans the whole table per key range on a log in
+    time order (docs/performance.md): a run turns it off where DuckDB has it, for every
+    cursor of the database (the setting is global), and a connection the caller owns
+    (the spec harness's) is left as it was."""
+    import duckdb
+
+    from brandlens.engine.runs import DISABLED_OPTIMIZERS, Dataset
+
+    known = {
+        r[0] for r in duckdb.connect().execute("SELECT name FROM duckdb_optimizers()").fetchall()
+    }
+    expected = {n for n in DISABLED_OPTIMIZERS if n in known}
+    with Dataset(events_dir(STORY)) as ds:
+        for con in (ds.con, ds.con.cursor()):
+            (setting,) = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
+            assert {n.strip() for n in setting.split(",") if n.strip()} == expected
+    own = duckdb.connect()
+    with Dataset(events_dir(STORY), connection=own):
+        pass
+    assert own.execute("SELECT current_setting('disabled_optimizers')").fetchone() == ("",)
+
+
 def test_zero_denominator_forces_null(register_plugin, events_dir):
     from brandlens.plugin.methodology import Indicator, Methodology
 
