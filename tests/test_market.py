@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -398,17 +399,53 @@ def test_a_bad_order_is_a_usage_error(tmp_path):
     assert not (tmp_path / "g" / "events.parquet").exists()
 
 
-def test_a_failed_sort_leaves_no_events_file_in_the_wrong_order(tmp_path, monkeypatch):
-    """If sorting by time fails (disk full, killed), the user-ordered events file is
-    removed rather than left looking like the log that was asked for."""
+def test_a_failed_sort_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
+    """If sorting by time fails (disk full, killed), no table is put in place: a new
+    folder stays without tables, and a market already there keeps every file it had,
+    rather than half a new market or a log in another order than asked for."""
     from brandlens.data.market import order
     from brandlens.errors import UsageError
 
-    def fail(path, fmt):
-        raise UsageError(f"generate {path}: cannot sort by time (disk full)")
+    def fail(src, dst, fmt):
+        Path(dst).write_bytes(b"half a file")
+        raise UsageError(f"generate {src.name}: cannot sort by time (disk full)")
 
+    generate(tmp_path / "old", users=200, seed=1)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "old").iterdir()}
     monkeypatch.setattr(order, "sort_events_by_time", fail)
-    with pytest.raises(UsageError, match="cannot sort by time"):
-        generate(tmp_path / "g", users=200, seed=1, order="time")
-    assert not (tmp_path / "g" / "events.parquet").exists()
-    assert not [p for p in (tmp_path / "g").iterdir() if p.name.startswith(".")]
+    for folder in ("new", "old"):
+        with pytest.raises(UsageError, match="cannot sort by time"):
+            generate(tmp_path / folder, users=300, seed=2, order="time")
+    assert list((tmp_path / "new").iterdir()) == []
+    assert {p.name: p.read_bytes() for p in (tmp_path / "old").iterdir()} == before
+
+
+def test_sorting_a_file_it_cannot_read_is_one_line_and_cleans_up(tmp_path, monkeypatch):
+    """The real sort on a file that is not Parquet: a one-line usage error naming the
+    file, and its private spill folder removed; an interrupt stays an interrupt."""
+    import duckdb as duckdb_module
+
+    from brandlens.data.market.order import sort_events_by_time
+    from brandlens.errors import UsageError
+
+    spill = tmp_path / "spill"
+    monkeypatch.setenv("BRANDLENS_TEMP_DIRECTORY", str(spill))
+    bad = tmp_path / "events.parquet"
+    bad.write_bytes(b"not parquet at all")
+    with pytest.raises(UsageError) as e:
+        sort_events_by_time(bad, tmp_path / "sorted.parquet", "parquet")
+    assert str(e.value).startswith("generate events.parquet: cannot sort by time (")
+    assert "\n" not in str(e.value)
+    assert list(spill.iterdir()) == []
+
+    class Interrupted:
+        def execute(self, *args, **kwargs):
+            raise duckdb_module.InterruptException("INTERRUPT Error: Interrupted!")
+
+        def close(self):
+            pass
+
+    with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
+        patched.setattr(duckdb_module, "connect", lambda *a, **k: Interrupted())
+        sort_events_by_time(bad, tmp_path / "sorted.parquet", "parquet")
+    assert list(spill.iterdir()) == []

@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from brandlens.errors import UsageError
+from brandlens.fileio import AtomicFile
 
 CHUNK_USERS = 25_000
 """Users per chunk; fixed so that a seed gives the same rows on any machine."""
@@ -75,6 +76,19 @@ def quarter_pairs(market: Any, chunk: Any) -> dict[str, np.ndarray]:
     }
 
 
+class _Placed:
+    """A finished file waiting to be put in place, with a table writer's interface."""
+
+    def __init__(self, file: AtomicFile, rows: int) -> None:
+        self.file, self.rows = file, rows
+
+    def close(self) -> None:
+        self.file.commit()
+
+    def discard(self) -> None:
+        self.file.discard()
+
+
 def _write_both(writers: dict, events: object, users: object) -> None:
     writers["events"].write(events)
     writers["users"].write(users)
@@ -117,7 +131,7 @@ def generate(
     began = time.perf_counter()
     market = Market(start, end, seed)
     width = max(7, len(str(users)))
-    writers: dict[str, write.TableWriter] = {}
+    writers: dict[str, write.TableWriter | _Placed] = {}
     stats = {
         "reached": np.zeros(len(market.brand_names)),
         "joined": np.zeros(len(market.brand_names)),
@@ -126,6 +140,7 @@ def generate(
     }
     next_id = 1
     pending: Future[None] | None = None
+    by_time: AtomicFile | None = None
     try:
         for name in ("events", "users"):
             writers[name] = write.TableWriter(out / f"{name}.{ext}", fmt)
@@ -155,15 +170,19 @@ def generate(
         ):
             writers[name] = write.TableWriter(out / f"{name}.{ext}", fmt)
             writers[name].write(table)
+        unsorted = writers["events"].finish()
+        if order == "time" and unsorted is not None:
+            # sorted into a file of its own before any table is put in place, so a sort
+            # that fails leaves the folder as it was
+            by_time = AtomicFile(out / f"events.{ext}", "generate")
+            sort_events_by_time(unsorted, by_time.tmp, fmt)
+            writers["events"].discard()
+            writers["events"] = _Placed(by_time, writers["events"].rows)
         for w in writers.values():
             w.close()
-        if order == "time" and writers["events"].rows:
-            try:
-                sort_events_by_time(out / f"events.{ext}", fmt)
-            except BaseException:  # a log in another order than asked for must not stay
-                (out / f"events.{ext}").unlink(missing_ok=True)
-                raise
     except BaseException:  # no partial tables and no temporary files left behind
+        if by_time is not None:
+            by_time.discard()
         for w in writers.values():
             w.discard()
         raise

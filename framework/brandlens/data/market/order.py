@@ -22,46 +22,45 @@ def check_order(order: str) -> None:
         raise UsageError(f"--order must be {' or '.join(ORDERS)}, not {order!r}")
 
 
-def sort_events_by_time(path: Path, fmt: str) -> None:
-    """Rewrite ``path`` (the events table, Parquet or CSV) sorted by (ts, event_id).
+def sort_events_by_time(src: Path, dst: Path, fmt: str) -> None:
+    """Write the events table ``src`` (Parquet or CSV) to ``dst`` sorted by (ts, event_id).
 
-    DuckDB sorts it within the default memory limit, spilling to a private directory,
-    so a billion events sort on a machine that cannot hold them; the file is replaced
-    atomically. Ties keep a fixed order (event_id), so the same seed gives the same file.
+    DuckDB sorts it within the run settings every command uses (BRANDLENS_MEMORY_LIMIT,
+    else a fifth of RAM; BRANDLENS_THREADS; BRANDLENS_TEMP_DIRECTORY), spilling to a
+    private directory removed afterwards, so a billion events sort on a machine that
+    cannot hold them. Event ids are unique, so the order is total: the same seed gives
+    the same file. Parquet is written as the generator writes it (zstd level 1).
     """
     import duckdb
 
     from brandlens.engine import workdir
-    from brandlens.engine.runs import default_memory_limit
-    from brandlens.errors import UsageError
-    from brandlens.fileio import AtomicFile
+    from brandlens.engine.runs import EngineConfig
+    from brandlens.errors import UsageError, is_interrupt
 
-    spill = workdir.make()
+    settings = EngineConfig().resolved()
+    spill = workdir.make(settings.get("temp_directory"))
     try:
-        config = {"temp_directory": str(spill)}
-        limit = default_memory_limit()
-        if limit:
-            config["memory_limit"] = limit
-        con = duckdb.connect(":memory:", config=config)
+        settings["temp_directory"] = str(spill)
+        con = duckdb.connect(":memory:", config=settings)
         try:
             if fmt == "parquet":
                 rows = "SELECT * FROM read_parquet($src) ORDER BY ts, event_id"
-                options = "FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE 1048576"
+                options = "FORMAT PARQUET, COMPRESSION ZSTD, COMPRESSION_LEVEL 1"
             else:  # every field as written: only the order changes
                 rows = (
                     "SELECT * FROM read_csv($src, header = true, all_varchar = true) "
                     "ORDER BY CAST(ts AS TIMESTAMP), CAST(event_id AS BIGINT)"
                 )
                 options = "FORMAT CSV, HEADER"
-            with AtomicFile(path, "generate") as tmp:
-                try:
-                    con.execute(
-                        f"COPY ({rows}) TO $dst ({options}, USE_TMP_FILE false)",
-                        {"src": str(path), "dst": str(tmp)},
-                    )
-                except duckdb.Error as e:
-                    first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-                    raise UsageError(f"generate {path}: cannot sort by time ({first})") from None
+            con.execute(
+                f"COPY ({rows}) TO $dst ({options}, USE_TMP_FILE false)",
+                {"src": str(src), "dst": str(dst)},
+            )
+        except duckdb.Error as e:
+            if is_interrupt(e):
+                raise KeyboardInterrupt from None
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise UsageError(f"generate {src.name}: cannot sort by time ({first})") from None
         finally:
             con.close()
     finally:

@@ -171,6 +171,7 @@ class TableWriter:
         self.path, self.fmt = path, fmt
         self._file = AtomicFile(path, "generate")
         self._writer: Any = None
+        self._finished = False
         self.rows = 0
 
     def write(self, table: pa.Table) -> None:
@@ -190,14 +191,25 @@ class TableWriter:
         self._writer.write_table(table)
         self.rows += table.num_rows
 
+    def finish(self) -> Path | None:
+        """Finish the temporary file without putting it in place: its path, or None when
+        the table has no rows (then no file is written)."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
+            self._finished = True
+        return self._file.tmp if self._finished else None
+
+    def commit(self) -> None:
+        """Put the finished file in place (a table with no rows writes no file)."""
+        if self.finish() is None:
+            self._file.discard()
+        else:
+            self._file.commit()
+
     def close(self) -> None:
         """Finish the file and put it in place (a table with no rows writes no file)."""
-        writer, self._writer = self._writer, None
-        if writer is None:
-            self._file.discard()
-            return
-        writer.close()
-        self._file.commit()
+        self.commit()
 
     def discard(self) -> None:
         """Drop what was written (a no-op once closed); the target stays as it was."""
