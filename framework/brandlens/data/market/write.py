@@ -200,16 +200,12 @@ class TableWriter:
             self._finished = True
         return self._file.tmp if self._finished else None
 
-    def commit(self) -> None:
-        """Put the finished file in place (a table with no rows writes no file)."""
+    def close(self) -> None:
+        """Finish the file and put it in place (a table with no rows writes no file)."""
         if self.finish() is None:
             self._file.discard()
         else:
             self._file.commit()
-
-    def close(self) -> None:
-        """Finish the file and put it in place (a table with no rows writes no file)."""
-        self.commit()
 
     def discard(self) -> None:
         """Drop what was written (a no-op once closed); the target stays as it was."""
