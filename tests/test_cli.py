@@ -176,6 +176,25 @@ def test_errors_are_one_line_with_documented_codes(
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("message", "fallback", "expected"),
+    [
+        (
+            "Binder Error: no column x\n\nLINE 1: SELECT x\n       ^",
+            None,
+            "Binder Error: no column x",
+        ),
+        ("\n  leading blank lines\nsecond", None, "leading blank lines"),
+        ("", None, "ValueError"),  # nothing to show: the class says what went wrong
+        ("   \n ", "", ""),  # a caller that formats its own prefix asks for nothing
+    ],
+)
+def test_first_line_is_the_message_first_line(message, fallback, expected):
+    from brandlens.errors import first_line
+
+    assert first_line(ValueError(message), fallback) == expected
+
+
 def test_validate_strict_and_quarantine_out(runner, events_dir, tmp_path):
     rows = [*STORY, ev("bad", "u9", "ad_click")]
     q = tmp_path / "q.parquet"

@@ -33,6 +33,19 @@ def is_interrupt(e: BaseException) -> bool:
     return isinstance(e, RuntimeError) and str(e).strip() == "Query interrupted"
 
 
+def first_line(e: BaseException, fallback: str | None = None) -> str:
+    """The first line of an error's message, for one-line reports.
+
+    Library messages (DuckDB, SQLGlot, YAML) often span lines with context and
+    hints; the user gets the first. An empty message gives ``fallback``, or the
+    error's class name when no fallback is given.
+    """
+    lines = str(e).strip().splitlines()
+    if lines:
+        return lines[0]
+    return type(e).__name__ if fallback is None else fallback
+
+
 class BrandlensError(Exception):
     """Base class: carries the exit code the CLI uses."""
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from brandlens.errors import UsageError
+from brandlens.errors import UsageError, first_line
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -159,7 +159,7 @@ def write_rows(rows: pa.RecordBatchReader | pa.Table, target: str | Path, what: 
                 f"COPY rows_to_write TO $path ({options}, USE_TMP_FILE false)", {"path": str(tmp)}
             )
         except duckdb.Error as e:
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            first = first_line(e)
             raise UsageError(f"{_label(target, what)}: cannot write ({first})") from None
         finally:
             writer.close()

@@ -35,6 +35,7 @@ from brandlens.errors import (
     EXIT_TERMINATED,
     EXIT_USAGE,
     BrandlensError,
+    first_line,
     is_interrupt,
 )
 
@@ -88,7 +89,7 @@ class _Group(TyperGroup):
                     where = f"{e.filename}: " if e.filename else ""
                     fail(f"{where}{e.strerror or e}", EXIT_DATA)
                 fail(
-                    f"internal error: {type(e).__name__}: {_first_line(e)} "
+                    f"internal error: {type(e).__name__}: {first_line(e, '')} "
                     "(please report; set BRANDLENS_DEBUG=1 for the traceback)",
                     EXIT_DATA,
                 )
@@ -156,15 +157,11 @@ def _interrupted() -> NoReturn:
     raise typer.Exit(EXIT_INTERRUPTED)
 
 
-def _first_line(e: BaseException) -> str:
-    return (str(e).strip().splitlines() or [""])[0]
-
-
 def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
     """Library warnings as one line each, once: never a flood of source lines on stderr."""
     seen: set[tuple[str, str]] = set()
     for w in caught:
-        key = (w.category.__name__, (str(w.message).strip().splitlines() or [""])[0])
+        key = (w.category.__name__, first_line(w.message, ""))
         if key not in seen:
             seen.add(key)
             say(f"brandlens: warning: {key[0]}: {key[1]}")
@@ -331,7 +328,7 @@ def errors() -> Iterator[None]:
         if is_interrupt(e):  # DuckDB's form of Ctrl-C: handled by _Group as an interrupt
             raise KeyboardInterrupt from None
         if type(e).__module__.startswith(("duckdb", "_duckdb")):
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            first = first_line(e)
             fail(f"DuckDB: {first}", EXIT_DATA)
         raise
 

@@ -21,7 +21,7 @@ from brandlens.data import csvread
 from brandlens.data.csvread import CsvFile
 from brandlens.data.mapping import Mapping
 from brandlens.data.schema import TABLES, columns_of
-from brandlens.errors import DataError
+from brandlens.errors import DataError, first_line
 from brandlens.plugin.sqlcheck import check_expression, quote_ident
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -316,13 +316,8 @@ def _describe(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str, str]
     try:
         rows = con.execute(f"DESCRIBE SELECT * FROM {ts.from_sql}", ts.binds).fetchall()
     except duckdb.Error as e:
-        raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
+        raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
     return {r[0]: r[1] for r in rows}
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 
 
 def open_source(
@@ -401,7 +396,7 @@ def _database_tables(
     try:
         con.execute("ATTACH $db AS src (READ_ONLY)", {"db": str(path.resolve())})
     except duckdb.Error as e:
-        raise DataError(f"{label}: cannot open as a DuckDB database ({_first_line(e)})") from None
+        raise DataError(f"{label}: cannot open as a DuckDB database ({first_line(e)})") from None
     con.execute("SET enable_external_access = false")
     kinds = dict(
         con.execute(

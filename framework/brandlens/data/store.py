@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING
 
 from brandlens import __version__
 from brandlens.data.schema import TABLES, columns_of
-from brandlens.data.sources import _first_line, data_files
+from brandlens.data.sources import data_files
 from brandlens.data.validation import DATA_SCHEMA, DIGEST, ID_TEXT, OCCURRENCE, QUARANTINE_TABLE
 from brandlens.engine.result import CacheReport, ValidationReport
-from brandlens.errors import DataError
+from brandlens.errors import DataError, first_line
 from brandlens.plugin.sqlcheck import quote_ident
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -262,7 +262,7 @@ def attach_store(con: duckdb.DuckDBPyConnection, path: Path) -> StoredMeta | Non
     try:
         con.execute(f"ATTACH $p AS {quote_ident(STORE_ALIAS)} (READ_ONLY)", {"p": str(path)})
     except duckdb.Error as e:
-        raise DataError(f"{path}: cannot open as a DuckDB database ({_first_line(e)})") from None
+        raise DataError(f"{path}: cannot open as a DuckDB database ({first_line(e)})") from None
     # Only base tables are ever read from a store: a view (or anything else) under one of
     # its names could run any query, so such a file is not taken for a store.
     tables = {

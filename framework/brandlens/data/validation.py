@@ -23,13 +23,12 @@ from brandlens.data.schema import TABLES, ColumnSpec, columns_of, table_key
 from brandlens.data.sources import (
     Source,
     TableSource,
-    _first_line,
     failed_flag,
     part_counts_sql,
 )
 from brandlens.data.vocabulary import VOCABULARY_TYPE, create_vocabulary_type
 from brandlens.engine.result import ReasonCount, TableReport, ValidationReport
-from brandlens.errors import DataError
+from brandlens.errors import DataError, first_line
 from brandlens.plugin.sqlcheck import quote_ident, used_binds
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -345,7 +344,7 @@ def _load_table(
     try:
         types = source_types(con, ts)
     except duckdb.Error as e:
-        raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
+        raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
     q = {c.name: quote_ident(c.name) for c in specs}
     out = [q[c.name] for c in specs]
     binds = {**ts.binds, **binds_for(specs)}
@@ -390,11 +389,11 @@ SELECT {", ".join(out)} FROM ({checked_rows_sql(ts, types, ts.select_sql)})
         try:
             ts.from_sql = csvread.read_by_lines(con, ts.csv)
         except duckdb.Error as e:
-            raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
+            raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
     try:
         load()
     except duckdb.Error as e:
-        raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
+        raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
     return types
 
 

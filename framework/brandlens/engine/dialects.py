@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from brandlens.errors import PluginError
+from brandlens.errors import PluginError, first_line
 
 DIALECTS: tuple[str, ...] = (
     "duckdb",
@@ -419,4 +419,4 @@ def to_dialect(tree: Any, dialect: str, *, pretty: bool = False) -> str:
     try:
         return tree.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as e:
-        raise NotPortable(f"not portable to {dialect}: {str(e).splitlines()[0]}") from None
+        raise NotPortable(f"not portable to {dialect}: {first_line(e)}") from None

@@ -41,7 +41,7 @@ from brandlens.engine.result import (
     ValidationReport,
 )
 from brandlens.engine.watch import LoadProgress, watching
-from brandlens.errors import BrandlensError, DataError, UsageError, is_interrupt
+from brandlens.errors import BrandlensError, DataError, UsageError, first_line, is_interrupt
 from brandlens.plugin.host import Registry, registry
 from brandlens.plugin.methodology import (
     CANONICAL_VIEWS,
@@ -1359,8 +1359,7 @@ def _key(v: Any) -> str | None:
 
 
 def _message(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    first = text[0] if text else ""
+    first = first_line(e, "")
     return f"{type(e).__name__}: {first}" if first else type(e).__name__
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from brandlens.engine import dialects
 from brandlens.engine.engines import MEMBERS_QUERY
-from brandlens.errors import BrandlensError, EngineInterrupted, UsageError
+from brandlens.errors import BrandlensError, EngineInterrupted, UsageError, first_line
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -109,8 +109,8 @@ def _quiet_jvm(local: bool) -> Iterator[None]:
 
 
 def one_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0][:300] if text else type(e).__name__
+    """A Spark error's first line, cut short: Spark's first lines can hold a whole plan."""
+    return first_line(e)[:300]
 
 
 def spark_value(value: Any) -> Any:

@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from brandlens.errors import PluginError
+from brandlens.errors import PluginError, first_line
 
 # Table functions that read files, the network or the environment.
 _FORBIDDEN_FUNCTIONS = frozenset(
@@ -264,7 +264,7 @@ def _check(sql: str, allowed: frozenset[str], what: str) -> CheckedSQL:
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except ParseError as e:
-        first = str(e).splitlines()[0]
+        first = first_line(e)
         raise PluginError(f"{what}: SQL does not parse: {first}") from None
     if len(statements) != 1:
         raise PluginError(f"{what}: SQL must be exactly one statement, got {len(statements)}")
@@ -445,7 +445,7 @@ def check_expression(
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except ParseError as e:
-        raise PluginError(f"{what}: expression does not parse: {str(e).splitlines()[0]}") from None
+        raise PluginError(f"{what}: expression does not parse: {first_line(e)}") from None
     finally:
         log.setLevel(level)
     if len(statements) != 1:

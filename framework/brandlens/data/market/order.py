@@ -35,7 +35,7 @@ def sort_events_by_time(src: Path, dst: Path, fmt: str) -> None:
 
     from brandlens.engine import workdir
     from brandlens.engine.runs import EngineConfig
-    from brandlens.errors import UsageError, is_interrupt
+    from brandlens.errors import UsageError, first_line, is_interrupt
 
     settings = EngineConfig().resolved()
     spill = workdir.make(settings.get("temp_directory"))
@@ -59,7 +59,7 @@ def sort_events_by_time(src: Path, dst: Path, fmt: str) -> None:
         except duckdb.Error as e:
             if is_interrupt(e):
                 raise KeyboardInterrupt from None
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            first = first_line(e)
             raise UsageError(f"generate {src.name}: cannot sort by time ({first})") from None
         finally:
             con.close()
