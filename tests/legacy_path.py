@@ -23,11 +23,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from brandlens.data.schema import TABLES, ColumnSpec, columns_of, table_key
-from brandlens.data.sources import Source, TableSource, _first_line
+from brandlens.data.sources import Source, TableSource
 from brandlens.data.validation import QUARANTINE_TABLE
 from brandlens.engine.ladders import StageLadder, resolve
 from brandlens.engine.result import ReasonCount, TableReport, ValidationReport
-from brandlens.errors import DataError
+from brandlens.errors import DataError, first_line
 from brandlens.plugin.sqlcheck import quote_ident
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -185,7 +185,7 @@ def _check_table(
     try:
         types = _source_types(con, ts)
     except duckdb.Error as e:
-        raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
+        raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
     src_cols = ", ".join(f"{quote_ident(c.name)} AS s_{c.name}" for c in specs)
     typed_cols = ", ".join(
         f"{_typed(c, 's_' + c.name, types[c.name])} AS {quote_ident(c.name)}" for c in specs
@@ -221,7 +221,7 @@ reasoned AS (SELECT *, {_reason_sql(table, specs, present)} AS reason FROM typed
     try:
         con.execute(sql, binds)
     except duckdb.Error as e:
-        raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
+        raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
 
 
 def _accepted_select(table: str, timezone_bind: str) -> str:
@@ -309,7 +309,7 @@ def validate_source(
                 {"tz": timezone} if "$tz" in accepted else {},
             )
         except duckdb.Error as e:
-            raise DataError(f"{ts.label}: cannot read ({_first_line(e)})") from None
+            raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
         counts = dict(
             con.execute(f"SELECT coalesce(reason, ''), count(*) FROM {chk} GROUP BY ALL").fetchall()
         )
