@@ -326,7 +326,7 @@ class RepeatParams(BaseModel):
     buy_days: int = 2
 
 
-REPEAT = StageLadder(  # rules needing one, two or three days (two days: first < last day)
+REPEAT = StageLadder(  # rules needing one, two or three days, in short and long windows
     name="rep",
     snapshots=(0, 5),
     stages=(
@@ -410,14 +410,19 @@ SHARED_CASES = (  # rows: user, brand, days before 2025-06-30, type, rating, cha
     [("u1", "A", d, "content_view", None, None, None, None) for d in (0, 1, 29)],
     # 0, 1 and 30 days back: the third is one day outside the window, two days only
     [("u1", "A", d, "content_view", None, None, None, None) for d in (0, 1, 30)],
+    # impressions 0 and 9 days back: two days in a 10-day window (a day map's bits 0 and 9)
+    [("u1", "A", d, "ad_impression", None, None, None, None) for d in (0, 9)],
+    # 0 and 10 days back: the second is one day outside the window, one day only
+    [("u1", "A", d, "ad_impression", None, None, None, None) for d in (0, 10)],
 )
 
 
 def test_type_masks_give_the_rows_bound_lists_give():
     """Every ladder shape (conditions, in-lists, all-of, any-of, later-day, several days)
     on random logs; flags as the bits of one integer, one-day rules as the bits of one
-    bit_or per snapshot and two-day rules as first < last day give the rows one bool_or
-    per flag and one count of days per rule give."""
+    bit_or per snapshot, rules needing two or more days in a short window as day bits and
+    two-day rules in a long one as first < last day give the rows one bool_or per flag and
+    one count of days per rule give."""
     import duckdb
     from hypothesis import example, given, settings
     from hypothesis import strategies as st
@@ -462,6 +467,8 @@ def test_type_masks_give_the_rows_bound_lists_give():
     @example(SHARED_CASES[2])
     @example(SHARED_CASES[3])
     @example(SHARED_CASES[4])
+    @example(SHARED_CASES[5])
+    @example(SHARED_CASES[6])
     def check(rows):
         con.execute(
             "CREATE OR REPLACE TABLE events (user_id VARCHAR, brand VARCHAR, local_date DATE, "

@@ -451,18 +451,22 @@ class StageLadder(BaseModel):
         bits = {flag: 1 << i for i, flag in enumerate(flag_conditions)}
         as_bits = len(bits) <= MAX_FLAG_BITS
         exists = {i for i, (_, _, m) in enumerate(counted) if as_bits and binds[m] == 1}
-        # Rules needing two days compare their first and last day in the window.
-        two_days = {i for i, (_, _, m) in enumerate(counted) if as_bits and binds[m] == 2}
-        # A rule needing three or more days in a window of at most DAY_MAP_DAYS days sets
+        # A rule needing two or more days in a window of at most DAY_MAP_DAYS days sets
         # one bit per day of the window (its distance from the snapshot) in a bit_or and
-        # counts the bits: distinct days, with no grouping per day. Only the events of the
-        # rest (a longer window, or min_days 0) are grouped per (user, brand, day) to count
-        # days; when the flags do not fit one integer, all events are.
+        # counts the bits: distinct days, with no grouping per day (for two days one
+        # aggregate instead of a first and a last day: AIPL's ladder at 10 M events 0.36 ->
+        # 0.33 s, DREAM's mind ladder 0.85 -> 0.74 s). A longer window needing two days
+        # compares its first and last day in the window. Only the events of the rest (a
+        # longer window needing three or more, or min_days 0) are grouped per (user, brand,
+        # day) to count days; when the flags do not fit one integer, all events are.
         day_maps = {
             i
             for i, (_, w, m) in enumerate(counted)
-            if as_bits and binds[m] >= 3 and binds[w] <= DAY_MAP_DAYS
+            if as_bits and binds[m] >= 2 and binds[w] <= DAY_MAP_DAYS
         }
+        two_days = {
+            i for i, (_, _, m) in enumerate(counted) if as_bits and binds[m] == 2
+        } - day_maps
         by_day = [i for i in range(len(counted)) if i not in exists | two_days | day_maps]
         single = as_bits and not by_day
 
@@ -503,7 +507,7 @@ class StageLadder(BaseModel):
         # One grouping per (user, brand) decides every rule at every snapshot; each
         # snapshot then reads its own columns. No join of days with snapshots, no second
         # grouping per snapshot. Per snapshot k: e<k>, the bits of the one-day rules that
-        # hold; d<k>_<rule>, the days (as bits) of a rule needing three or more in a short
+        # hold; d<k>_<rule>, the days (as bits) of a rule needing two or more in a short
         # window; n<k>_<rule>, the counted days of one in a longer window (or none);
         # lo/hi<k>_<rule>, the first and last day of a rule needing two; a<k>_<rule> and
         # p<k>_<rule>, an ordered rule's latest day and its prior's earliest. When the flags

@@ -287,40 +287,6 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
-    MIN(
-      IF(
-        (
-          (
-            days._flags & 32
-          ) <> 0
-        )
-        AND days.local_date <= (
-          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-        )
-        AND days.local_date > DATE_SUB((
-          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-        ), INTERVAL 60 DAY),
-        days.local_date,
-        NULL
-      )
-    ) AS lo0_5,
-    MAX(
-      IF(
-        (
-          (
-            days._flags & 32
-          ) <> 0
-        )
-        AND days.local_date <= (
-          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-        )
-        AND days.local_date > DATE_SUB((
-          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-        ), INTERVAL 60 DAY),
-        days.local_date,
-        NULL
-      )
-    ) AS hi0_5,
     BIT_OR(
       CASE
         WHEN (
@@ -344,6 +310,29 @@ WITH brands AS (
         ELSE 0
       END
     ) AS d0_4,
+    BIT_OR(
+      CASE
+        WHEN (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ), INTERVAL 60 DAY)
+        THEN CAST(1 AS INT64) << CAST(DATE_DIFF(
+          (
+            DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+          ),
+          days.local_date,
+          DAY
+        ) AS INT64)
+        ELSE 0
+      END
+    ) AS d0_5,
     MAX(
       IF(
         (
@@ -421,40 +410,6 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    MIN(
-      IF(
-        (
-          (
-            days._flags & 32
-          ) <> 0
-        )
-        AND days.local_date <= (
-          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
-        )
-        AND days.local_date > DATE_SUB((
-          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-        ), INTERVAL 60 DAY),
-        days.local_date,
-        NULL
-      )
-    ) AS lo1_5,
-    MAX(
-      IF(
-        (
-          (
-            days._flags & 32
-          ) <> 0
-        )
-        AND days.local_date <= (
-          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
-        )
-        AND days.local_date > DATE_SUB((
-          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-        ), INTERVAL 60 DAY),
-        days.local_date,
-        NULL
-      )
-    ) AS hi1_5,
     BIT_OR(
       CASE
         WHEN (
@@ -478,6 +433,29 @@ WITH brands AS (
         ELSE 0
       END
     ) AS d1_4,
+    BIT_OR(
+      CASE
+        WHEN (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ), INTERVAL 60 DAY)
+        THEN CAST(1 AS INT64) << CAST(DATE_DIFF(
+          (
+            DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
+          ),
+          days.local_date,
+          DAY
+        ) AS INT64)
+        ELSE 0
+      END
+    ) AS d1_5,
     MAX(
       IF(
         (
@@ -542,7 +520,7 @@ WITH brands AS (
         counted.e0 & 8
       ) <> 0
       OR bit_count(counted.d0_4) >= 3
-      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR bit_count(counted.d0_5) >= 2
       THEN 'Consider'
       WHEN (
         counted.e0 & 2
@@ -575,7 +553,7 @@ WITH brands AS (
         counted.e0 & 8
       ) <> 0
       OR bit_count(counted.d0_4) >= 3
-      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR bit_count(counted.d0_5) >= 2
       THEN 3
       WHEN (
         counted.e0 & 2
@@ -615,7 +593,7 @@ WITH brands AS (
         counted.e1 & 8
       ) <> 0
       OR bit_count(counted.d1_4) >= 3
-      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR bit_count(counted.d1_5) >= 2
       THEN 'Consider'
       WHEN (
         counted.e1 & 2
@@ -648,7 +626,7 @@ WITH brands AS (
         counted.e1 & 8
       ) <> 0
       OR bit_count(counted.d1_4) >= 3
-      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR bit_count(counted.d1_5) >= 2
       THEN 3
       WHEN (
         counted.e1 & 2

@@ -246,40 +246,6 @@ WITH brands AS (
       IF(
         (
           (
-            days._flags & 16
-          ) <> 0
-        )
-        AND days.local_date <= (
-          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-        )
-        AND days.local_date > DATE_SUB((
-          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-        ), INTERVAL 15 DAY),
-        days.local_date,
-        NULL
-      )
-    ) AS lo0_4,
-    MAX(
-      IF(
-        (
-          (
-            days._flags & 16
-          ) <> 0
-        )
-        AND days.local_date <= (
-          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-        )
-        AND days.local_date > DATE_SUB((
-          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-        ), INTERVAL 15 DAY),
-        days.local_date,
-        NULL
-      )
-    ) AS hi0_4,
-    MIN(
-      IF(
-        (
-          (
             days._flags & 64
           ) <> 0
         )
@@ -310,6 +276,29 @@ WITH brands AS (
         NULL
       )
     ) AS hi0_6,
+    BIT_OR(
+      CASE
+        WHEN (
+          (
+            days._flags & 16
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ), INTERVAL 15 DAY)
+        THEN CAST(1 AS INT64) << CAST(DATE_DIFF(
+          (
+            DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+          ),
+          days.local_date,
+          DAY
+        ) AS INT64)
+        ELSE 0
+      END
+    ) AS d0_4,
     BIT_OR(
       CASE
         WHEN days.local_date <= (
@@ -349,40 +338,6 @@ WITH brands AS (
       IF(
         (
           (
-            days._flags & 16
-          ) <> 0
-        )
-        AND days.local_date <= (
-          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
-        )
-        AND days.local_date > DATE_SUB((
-          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-        ), INTERVAL 15 DAY),
-        days.local_date,
-        NULL
-      )
-    ) AS lo1_4,
-    MAX(
-      IF(
-        (
-          (
-            days._flags & 16
-          ) <> 0
-        )
-        AND days.local_date <= (
-          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
-        )
-        AND days.local_date > DATE_SUB((
-          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-        ), INTERVAL 15 DAY),
-        days.local_date,
-        NULL
-      )
-    ) AS hi1_4,
-    MIN(
-      IF(
-        (
-          (
             days._flags & 64
           ) <> 0
         )
@@ -412,7 +367,30 @@ WITH brands AS (
         days.local_date,
         NULL
       )
-    ) AS hi1_6
+    ) AS hi1_6,
+    BIT_OR(
+      CASE
+        WHEN (
+          (
+            days._flags & 16
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+        ), INTERVAL 15 DAY)
+        THEN CAST(1 AS INT64) << CAST(DATE_DIFF(
+          (
+            DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 7 DAY)
+          ),
+          days.local_date,
+          DAY
+        ) AS INT64)
+        ELSE 0
+      END
+    ) AS d1_4
   FROM aipl__days AS days
   GROUP BY
     days.user_id,
@@ -445,7 +423,7 @@ WITH brands AS (
       OR (
         counted.e0 & 8
       ) <> 0
-      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
+      OR bit_count(counted.d0_4) >= 2
       THEN 'I'
       WHEN (
         counted.e0 & 1
@@ -474,7 +452,7 @@ WITH brands AS (
       OR (
         counted.e0 & 8
       ) <> 0
-      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
+      OR bit_count(counted.d0_4) >= 2
       THEN 2
       WHEN (
         counted.e0 & 1
@@ -510,7 +488,7 @@ WITH brands AS (
       OR (
         counted.e1 & 8
       ) <> 0
-      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
+      OR bit_count(counted.d1_4) >= 2
       THEN 'I'
       WHEN (
         counted.e1 & 1
@@ -539,7 +517,7 @@ WITH brands AS (
       OR (
         counted.e1 & 8
       ) <> 0
-      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
+      OR bit_count(counted.d1_4) >= 2
       THEN 2
       WHEN (
         counted.e1 & 1

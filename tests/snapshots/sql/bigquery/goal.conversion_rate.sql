@@ -215,40 +215,6 @@ WITH brands AS (
       IF(
         (
           (
-            days._flags & 8
-          ) <> 0
-        )
-        AND days.local_date <= (
-          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-        )
-        AND days.local_date > DATE_SUB((
-          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-        ), INTERVAL 15 DAY),
-        days.local_date,
-        NULL
-      )
-    ) AS lo0_3,
-    MAX(
-      IF(
-        (
-          (
-            days._flags & 8
-          ) <> 0
-        )
-        AND days.local_date <= (
-          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
-        )
-        AND days.local_date > DATE_SUB((
-          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-        ), INTERVAL 15 DAY),
-        days.local_date,
-        NULL
-      )
-    ) AS hi0_3,
-    MIN(
-      IF(
-        (
-          (
             days._flags & 32
           ) <> 0
         )
@@ -281,6 +247,29 @@ WITH brands AS (
     ) AS hi0_5,
     BIT_OR(
       CASE
+        WHEN (
+          (
+            days._flags & 8
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ), INTERVAL 15 DAY)
+        THEN CAST(1 AS INT64) << CAST(DATE_DIFF(
+          (
+            DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 0 DAY)
+          ),
+          days.local_date,
+          DAY
+        ) AS INT64)
+        ELSE 0
+      END
+    ) AS d0_3,
+    BIT_OR(
+      CASE
         WHEN days.local_date <= (
           DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
         )
@@ -306,40 +295,6 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    MIN(
-      IF(
-        (
-          (
-            days._flags & 8
-          ) <> 0
-        )
-        AND days.local_date <= (
-          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
-        )
-        AND days.local_date > DATE_SUB((
-          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-        ), INTERVAL 15 DAY),
-        days.local_date,
-        NULL
-      )
-    ) AS lo1_3,
-    MAX(
-      IF(
-        (
-          (
-            days._flags & 8
-          ) <> 0
-        )
-        AND days.local_date <= (
-          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
-        )
-        AND days.local_date > DATE_SUB((
-          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-        ), INTERVAL 15 DAY),
-        days.local_date,
-        NULL
-      )
-    ) AS hi1_3,
     MIN(
       IF(
         (
@@ -373,7 +328,30 @@ WITH brands AS (
         days.local_date,
         NULL
       )
-    ) AS hi1_5
+    ) AS hi1_5,
+    BIT_OR(
+      CASE
+        WHEN (
+          (
+            days._flags & 8
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
+        )
+        AND days.local_date > DATE_SUB((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ), INTERVAL 15 DAY)
+        THEN CAST(1 AS INT64) << CAST(DATE_DIFF(
+          (
+            DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL 30 DAY)
+          ),
+          days.local_date,
+          DAY
+        ) AS INT64)
+        ELSE 0
+      END
+    ) AS d1_3
   FROM four_a__days AS days
   GROUP BY
     days.user_id,
@@ -403,7 +381,7 @@ WITH brands AS (
       OR (
         counted.e0 & 4
       ) <> 0
-      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
+      OR bit_count(counted.d0_3) >= 2
       THEN 'A2'
       WHEN (
         counted.e0 & 1
@@ -429,7 +407,7 @@ WITH brands AS (
       OR (
         counted.e0 & 4
       ) <> 0
-      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
+      OR bit_count(counted.d0_3) >= 2
       THEN 2
       WHEN (
         counted.e0 & 1
@@ -462,7 +440,7 @@ WITH brands AS (
       OR (
         counted.e1 & 4
       ) <> 0
-      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
+      OR bit_count(counted.d1_3) >= 2
       THEN 'A2'
       WHEN (
         counted.e1 & 1
@@ -488,7 +466,7 @@ WITH brands AS (
       OR (
         counted.e1 & 4
       ) <> 0
-      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
+      OR bit_count(counted.d1_3) >= 2
       THEN 2
       WHEN (
         counted.e1 & 1

@@ -180,30 +180,6 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      ) - 60) AS lo0_5,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      ) - 60) AS hi0_5,
     groupBitOr(
       CASE
         WHEN (
@@ -227,6 +203,29 @@ WITH brands AS (
         ELSE 0
       END
     ) AS d0_4,
+    groupBitOr(
+      CASE
+        WHEN (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+        )
+        AND days.local_date > (
+          CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+        ) - 60
+        THEN CAST(1 AS Nullable(Int64)) << CAST(DATE_DIFF(
+          DAY,
+          days.local_date,
+          (
+            CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+          )
+        ) AS Nullable(Int32))
+        ELSE 0
+      END
+    ) AS d0_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -294,30 +293,6 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
-      ) - 60) AS lo1_5,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
-      ) - 60) AS hi1_5,
     groupBitOr(
       CASE
         WHEN (
@@ -341,6 +316,29 @@ WITH brands AS (
         ELSE 0
       END
     ) AS d1_4,
+    groupBitOr(
+      CASE
+        WHEN (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+        )
+        AND days.local_date > (
+          CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+        ) - 60
+        THEN CAST(1 AS Nullable(Int64)) << CAST(DATE_DIFF(
+          DAY,
+          days.local_date,
+          (
+            CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+          )
+        ) AS Nullable(Int32))
+        ELSE 0
+      END
+    ) AS d1_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -395,7 +393,7 @@ WITH brands AS (
         counted.e0 & 8
       ) <> 0
       OR bitCount(counted.d0_4) >= 3
-      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR bitCount(counted.d0_5) >= 2
       THEN 'Consider'
       WHEN (
         counted.e0 & 2
@@ -428,7 +426,7 @@ WITH brands AS (
         counted.e0 & 8
       ) <> 0
       OR bitCount(counted.d0_4) >= 3
-      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR bitCount(counted.d0_5) >= 2
       THEN 3
       WHEN (
         counted.e0 & 2
@@ -468,7 +466,7 @@ WITH brands AS (
         counted.e1 & 8
       ) <> 0
       OR bitCount(counted.d1_4) >= 3
-      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR bitCount(counted.d1_5) >= 2
       THEN 'Consider'
       WHEN (
         counted.e1 & 2
@@ -501,7 +499,7 @@ WITH brands AS (
         counted.e1 & 8
       ) <> 0
       OR bitCount(counted.d1_4) >= 3
-      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR bitCount(counted.d1_5) >= 2
       THEN 3
       WHEN (
         counted.e1 & 2

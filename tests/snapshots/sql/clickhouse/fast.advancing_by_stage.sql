@@ -163,30 +163,6 @@ WITH brands AS (
     MIN(days.local_date) FILTER(WHERE
       (
         (
-          days._flags & 16
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      ) - 15) AS lo0_4,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 16
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      ) - 15) AS hi0_4,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
           days._flags & 64
         ) <> 0
       )
@@ -208,6 +184,29 @@ WITH brands AS (
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 365) AS hi0_6,
+    groupBitOr(
+      CASE
+        WHEN (
+          (
+            days._flags & 16
+          ) <> 0
+        )
+        AND days.local_date <= (
+          CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+        )
+        AND days.local_date > (
+          CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+        ) - 15
+        THEN CAST(1 AS Nullable(Int64)) << CAST(DATE_DIFF(
+          DAY,
+          days.local_date,
+          (
+            CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+          )
+        ) AS Nullable(Int32))
+        ELSE 0
+      END
+    ) AS d0_4,
     groupBitOr(
       CASE
         WHEN days.local_date <= (
@@ -246,30 +245,6 @@ WITH brands AS (
     MIN(days.local_date) FILTER(WHERE
       (
         (
-          days._flags & 16
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      ) - 15) AS lo1_4,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 16
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      ) - 15) AS hi1_4,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
           days._flags & 64
         ) <> 0
       )
@@ -290,7 +265,30 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
-      ) - 365) AS hi1_6
+      ) - 365) AS hi1_6,
+    groupBitOr(
+      CASE
+        WHEN (
+          (
+            days._flags & 16
+          ) <> 0
+        )
+        AND days.local_date <= (
+          CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
+        )
+        AND days.local_date > (
+          CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
+        ) - 15
+        THEN CAST(1 AS Nullable(Int64)) << CAST(DATE_DIFF(
+          DAY,
+          days.local_date,
+          (
+            CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 7
+          )
+        ) AS Nullable(Int32))
+        ELSE 0
+      END
+    ) AS d1_4
   FROM aipl__days AS days
   GROUP BY
     days.user_id,
@@ -323,7 +321,7 @@ WITH brands AS (
       OR (
         counted.e0 & 8
       ) <> 0
-      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
+      OR bitCount(counted.d0_4) >= 2
       THEN 'I'
       WHEN (
         counted.e0 & 1
@@ -352,7 +350,7 @@ WITH brands AS (
       OR (
         counted.e0 & 8
       ) <> 0
-      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
+      OR bitCount(counted.d0_4) >= 2
       THEN 2
       WHEN (
         counted.e0 & 1
@@ -388,7 +386,7 @@ WITH brands AS (
       OR (
         counted.e1 & 8
       ) <> 0
-      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
+      OR bitCount(counted.d1_4) >= 2
       THEN 'I'
       WHEN (
         counted.e1 & 1
@@ -417,7 +415,7 @@ WITH brands AS (
       OR (
         counted.e1 & 8
       ) <> 0
-      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
+      OR bitCount(counted.d1_4) >= 2
       THEN 2
       WHEN (
         counted.e1 & 1

@@ -152,30 +152,6 @@ WITH brands AS (
     MIN(days.local_date) FILTER(WHERE
       (
         (
-          days._flags & 8
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      ) - 15) AS lo0_3,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 8
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
-      ) - 15) AS hi0_3,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
           days._flags & 32
         ) <> 0
       )
@@ -197,6 +173,29 @@ WITH brands AS (
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
       ) - 365) AS hi0_5,
+    groupBitOr(
+      CASE
+        WHEN (
+          (
+            days._flags & 8
+          ) <> 0
+        )
+        AND days.local_date <= (
+          CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+        )
+        AND days.local_date > (
+          CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+        ) - 15
+        THEN CAST(1 AS Nullable(Int64)) << CAST(DATE_DIFF(
+          DAY,
+          days.local_date,
+          (
+            CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 0
+          )
+        ) AS Nullable(Int32))
+        ELSE 0
+      END
+    ) AS d0_3,
     groupBitOr(
       CASE
         WHEN days.local_date <= (
@@ -227,30 +226,6 @@ WITH brands AS (
     MIN(days.local_date) FILTER(WHERE
       (
         (
-          days._flags & 8
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
-      ) - 15) AS lo1_3,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 8
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
-      ) - 15) AS hi1_3,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
           days._flags & 32
         ) <> 0
       )
@@ -271,7 +246,30 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
-      ) - 365) AS hi1_5
+      ) - 365) AS hi1_5,
+    groupBitOr(
+      CASE
+        WHEN (
+          (
+            days._flags & 8
+          ) <> 0
+        )
+        AND days.local_date <= (
+          CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+        )
+        AND days.local_date > (
+          CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+        ) - 15
+        THEN CAST(1 AS Nullable(Int64)) << CAST(DATE_DIFF(
+          DAY,
+          days.local_date,
+          (
+            CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - 30
+          )
+        ) AS Nullable(Int32))
+        ELSE 0
+      END
+    ) AS d1_3
   FROM four_a__days AS days
   GROUP BY
     days.user_id,
@@ -301,7 +299,7 @@ WITH brands AS (
       OR (
         counted.e0 & 4
       ) <> 0
-      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
+      OR bitCount(counted.d0_3) >= 2
       THEN 'A2'
       WHEN (
         counted.e0 & 1
@@ -327,7 +325,7 @@ WITH brands AS (
       OR (
         counted.e0 & 4
       ) <> 0
-      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
+      OR bitCount(counted.d0_3) >= 2
       THEN 2
       WHEN (
         counted.e0 & 1
@@ -360,7 +358,7 @@ WITH brands AS (
       OR (
         counted.e1 & 4
       ) <> 0
-      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
+      OR bitCount(counted.d1_3) >= 2
       THEN 'A2'
       WHEN (
         counted.e1 & 1
@@ -386,7 +384,7 @@ WITH brands AS (
       OR (
         counted.e1 & 4
       ) <> 0
-      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
+      OR bitCount(counted.d1_3) >= 2
       THEN 2
       WHEN (
         counted.e1 & 1

@@ -174,30 +174,6 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 60) AS lo0_5,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 60) AS hi0_5,
     BIT_OR(
       CASE
         WHEN (
@@ -217,6 +193,25 @@ WITH brands AS (
         ELSE 0
       END
     ) AS d0_4,
+    BIT_OR(
+      CASE
+        WHEN (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        )
+        AND days.local_date > (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ) - 60
+        THEN CAST(1 AS BIGINT) << CAST(DATE_DIFF('DAY', days.local_date, (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        )) AS INT)
+        ELSE 0
+      END
+    ) AS d0_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -284,30 +279,6 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ) - 60) AS lo1_5,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ) - 60) AS hi1_5,
     BIT_OR(
       CASE
         WHEN (
@@ -327,6 +298,25 @@ WITH brands AS (
         ELSE 0
       END
     ) AS d1_4,
+    BIT_OR(
+      CASE
+        WHEN (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        )
+        AND days.local_date > (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ) - 60
+        THEN CAST(1 AS BIGINT) << CAST(DATE_DIFF('DAY', days.local_date, (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        )) AS INT)
+        ELSE 0
+      END
+    ) AS d1_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -381,7 +371,7 @@ WITH brands AS (
         counted.e0 & 8
       ) <> 0
       OR BIT_COUNT(counted.d0_4) >= 3
-      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR BIT_COUNT(counted.d0_5) >= 2
       THEN 'Consider'
       WHEN (
         counted.e0 & 2
@@ -414,7 +404,7 @@ WITH brands AS (
         counted.e0 & 8
       ) <> 0
       OR BIT_COUNT(counted.d0_4) >= 3
-      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR BIT_COUNT(counted.d0_5) >= 2
       THEN 3
       WHEN (
         counted.e0 & 2
@@ -454,7 +444,7 @@ WITH brands AS (
         counted.e1 & 8
       ) <> 0
       OR BIT_COUNT(counted.d1_4) >= 3
-      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR BIT_COUNT(counted.d1_5) >= 2
       THEN 'Consider'
       WHEN (
         counted.e1 & 2
@@ -487,7 +477,7 @@ WITH brands AS (
         counted.e1 & 8
       ) <> 0
       OR BIT_COUNT(counted.d1_4) >= 3
-      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR BIT_COUNT(counted.d1_5) >= 2
       THEN 3
       WHEN (
         counted.e1 & 2

@@ -180,30 +180,6 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), -60)) AS lo0_5,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), -60)) AS hi0_5,
     BITWISE_OR_AGG(
       CASE
         WHEN (
@@ -223,6 +199,25 @@ WITH brands AS (
         ELSE 0
       END
     ) AS d0_4,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+        )
+        AND days.local_date > DATE_ADD((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ), -60)
+        THEN CAST(1 AS BIGINT) << CAST(DATEDIFF((
+          DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+        ), days.local_date) AS INT)
+        ELSE 0
+      END
+    ) AS d0_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -290,30 +285,6 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), -60)) AS lo1_5,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), -60)) AS hi1_5,
     BITWISE_OR_AGG(
       CASE
         WHEN (
@@ -333,6 +304,25 @@ WITH brands AS (
         ELSE 0
       END
     ) AS d1_4,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+        )
+        AND days.local_date > DATE_ADD((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ), -60)
+        THEN CAST(1 AS BIGINT) << CAST(DATEDIFF((
+          DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+        ), days.local_date) AS INT)
+        ELSE 0
+      END
+    ) AS d1_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -387,7 +377,7 @@ WITH brands AS (
         counted.e0 & 8
       ) <> 0
       OR BIT_COUNT(counted.d0_4) >= 3
-      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR BIT_COUNT(counted.d0_5) >= 2
       THEN 'Consider'
       WHEN (
         counted.e0 & 2
@@ -420,7 +410,7 @@ WITH brands AS (
         counted.e0 & 8
       ) <> 0
       OR BIT_COUNT(counted.d0_4) >= 3
-      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR BIT_COUNT(counted.d0_5) >= 2
       THEN 3
       WHEN (
         counted.e0 & 2
@@ -460,7 +450,7 @@ WITH brands AS (
         counted.e1 & 8
       ) <> 0
       OR BIT_COUNT(counted.d1_4) >= 3
-      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR BIT_COUNT(counted.d1_5) >= 2
       THEN 'Consider'
       WHEN (
         counted.e1 & 2
@@ -493,7 +483,7 @@ WITH brands AS (
         counted.e1 & 8
       ) <> 0
       OR BIT_COUNT(counted.d1_4) >= 3
-      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR BIT_COUNT(counted.d1_5) >= 2
       THEN 3
       WHEN (
         counted.e1 & 2

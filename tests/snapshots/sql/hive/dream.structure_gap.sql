@@ -208,30 +208,6 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), -60)) AS lo0_5,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), -60)) AS hi0_5,
     BITWISE_OR_AGG(
       CASE
         WHEN (
@@ -251,6 +227,25 @@ WITH brands AS (
         ELSE 0
       END
     ) AS d0_4,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+        )
+        AND days.local_date > DATE_ADD((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ), -60)
+        THEN CAST(1 AS BIGINT) << CAST(DATEDIFF((
+          DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+        ), days.local_date) AS INT)
+        ELSE 0
+      END
+    ) AS d0_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -318,30 +313,6 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), -60)) AS lo1_5,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), -60)) AS hi1_5,
     BITWISE_OR_AGG(
       CASE
         WHEN (
@@ -361,6 +332,25 @@ WITH brands AS (
         ELSE 0
       END
     ) AS d1_4,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+        )
+        AND days.local_date > DATE_ADD((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ), -60)
+        THEN CAST(1 AS BIGINT) << CAST(DATEDIFF((
+          DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+        ), days.local_date) AS INT)
+        ELSE 0
+      END
+    ) AS d1_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -415,7 +405,7 @@ WITH brands AS (
         counted.e0 & 8
       ) <> 0
       OR BIT_COUNT(counted.d0_4) >= 3
-      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR BIT_COUNT(counted.d0_5) >= 2
       THEN 'Consider'
       WHEN (
         counted.e0 & 2
@@ -448,7 +438,7 @@ WITH brands AS (
         counted.e0 & 8
       ) <> 0
       OR BIT_COUNT(counted.d0_4) >= 3
-      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR BIT_COUNT(counted.d0_5) >= 2
       THEN 3
       WHEN (
         counted.e0 & 2
@@ -488,7 +478,7 @@ WITH brands AS (
         counted.e1 & 8
       ) <> 0
       OR BIT_COUNT(counted.d1_4) >= 3
-      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR BIT_COUNT(counted.d1_5) >= 2
       THEN 'Consider'
       WHEN (
         counted.e1 & 2
@@ -521,7 +511,7 @@ WITH brands AS (
         counted.e1 & 8
       ) <> 0
       OR BIT_COUNT(counted.d1_4) >= 3
-      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR BIT_COUNT(counted.d1_5) >= 2
       THEN 3
       WHEN (
         counted.e1 & 2

@@ -139,30 +139,6 @@ WITH brands AS (
     MIN(days.local_date) FILTER(WHERE
       (
         (
-          days._flags & 8
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), -15)) AS lo0_3,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 8
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ), -15)) AS hi0_3,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
           days._flags & 32
         ) <> 0
       )
@@ -184,6 +160,25 @@ WITH brands AS (
       AND days.local_date > DATE_ADD((
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ), -365)) AS hi0_5,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN (
+          (
+            days._flags & 8
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+        )
+        AND days.local_date > DATE_ADD((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ), -15)
+        THEN CAST(1 AS BIGINT) << CAST(DATEDIFF((
+          DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), 0)
+        ), days.local_date) AS INT)
+        ELSE 0
+      END
+    ) AS d0_3,
     BITWISE_OR_AGG(
       CASE
         WHEN days.local_date <= (
@@ -214,30 +209,6 @@ WITH brands AS (
     MIN(days.local_date) FILTER(WHERE
       (
         (
-          days._flags & 8
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), -15)) AS lo1_3,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 8
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
-      )
-      AND days.local_date > DATE_ADD((
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), -15)) AS hi1_3,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
           days._flags & 32
         ) <> 0
       )
@@ -258,7 +229,26 @@ WITH brands AS (
       )
       AND days.local_date > DATE_ADD((
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ), -365)) AS hi1_5
+      ), -365)) AS hi1_5,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN (
+          (
+            days._flags & 8
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+        )
+        AND days.local_date > DATE_ADD((
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ), -15)
+        THEN CAST(1 AS BIGINT) << CAST(DATEDIFF((
+          DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE), -30)
+        ), days.local_date) AS INT)
+        ELSE 0
+      END
+    ) AS d1_3
   FROM four_a__days AS days
   GROUP BY
     days.user_id,
@@ -288,7 +278,7 @@ WITH brands AS (
       OR (
         counted.e0 & 4
       ) <> 0
-      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
+      OR BIT_COUNT(counted.d0_3) >= 2
       THEN 'A2'
       WHEN (
         counted.e0 & 1
@@ -314,7 +304,7 @@ WITH brands AS (
       OR (
         counted.e0 & 4
       ) <> 0
-      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
+      OR BIT_COUNT(counted.d0_3) >= 2
       THEN 2
       WHEN (
         counted.e0 & 1
@@ -347,7 +337,7 @@ WITH brands AS (
       OR (
         counted.e1 & 4
       ) <> 0
-      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
+      OR BIT_COUNT(counted.d1_3) >= 2
       THEN 'A2'
       WHEN (
         counted.e1 & 1
@@ -373,7 +363,7 @@ WITH brands AS (
       OR (
         counted.e1 & 4
       ) <> 0
-      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
+      OR BIT_COUNT(counted.d1_3) >= 2
       THEN 2
       WHEN (
         counted.e1 & 1

@@ -302,30 +302,6 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 60) AS lo0_5,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 60) AS hi0_5,
     BIT_OR(
       CASE
         WHEN (
@@ -347,6 +323,27 @@ WITH brands AS (
         ELSE 0
       END
     ) AS d0_4,
+    BIT_OR(
+      CASE
+        WHEN (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        )
+        AND days.local_date > (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ) - 60
+        THEN CAST(1 AS BIGINT) << CAST((
+          CAST((
+            CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+          ) AS DATE) - CAST(days.local_date AS DATE)
+        ) AS INT)
+        ELSE 0
+      END
+    ) AS d0_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -414,30 +411,6 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ) - 60) AS lo1_5,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ) - 60) AS hi1_5,
     BIT_OR(
       CASE
         WHEN (
@@ -459,6 +432,27 @@ WITH brands AS (
         ELSE 0
       END
     ) AS d1_4,
+    BIT_OR(
+      CASE
+        WHEN (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        )
+        AND days.local_date > (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ) - 60
+        THEN CAST(1 AS BIGINT) << CAST((
+          CAST((
+            CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+          ) AS DATE) - CAST(days.local_date AS DATE)
+        ) AS INT)
+        ELSE 0
+      END
+    ) AS d1_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -513,7 +507,7 @@ WITH brands AS (
         counted.e0 & 8
       ) <> 0
       OR BIT_COUNT(CAST(counted.d0_4 AS BIT(64))) >= 3
-      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR BIT_COUNT(CAST(counted.d0_5 AS BIT(64))) >= 2
       THEN 'Consider'
       WHEN (
         counted.e0 & 2
@@ -546,7 +540,7 @@ WITH brands AS (
         counted.e0 & 8
       ) <> 0
       OR BIT_COUNT(CAST(counted.d0_4 AS BIT(64))) >= 3
-      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR BIT_COUNT(CAST(counted.d0_5 AS BIT(64))) >= 2
       THEN 3
       WHEN (
         counted.e0 & 2
@@ -586,7 +580,7 @@ WITH brands AS (
         counted.e1 & 8
       ) <> 0
       OR BIT_COUNT(CAST(counted.d1_4 AS BIT(64))) >= 3
-      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR BIT_COUNT(CAST(counted.d1_5 AS BIT(64))) >= 2
       THEN 'Consider'
       WHEN (
         counted.e1 & 2
@@ -619,7 +613,7 @@ WITH brands AS (
         counted.e1 & 8
       ) <> 0
       OR BIT_COUNT(CAST(counted.d1_4 AS BIT(64))) >= 3
-      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR BIT_COUNT(CAST(counted.d1_5 AS BIT(64))) >= 2
       THEN 3
       WHEN (
         counted.e1 & 2

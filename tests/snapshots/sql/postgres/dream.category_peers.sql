@@ -330,30 +330,6 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 60) AS lo0_5,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 60) AS hi0_5,
     BIT_OR(
       CASE
         WHEN (
@@ -375,6 +351,27 @@ WITH brands AS (
         ELSE 0
       END
     ) AS d0_4,
+    BIT_OR(
+      CASE
+        WHEN (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        )
+        AND days.local_date > (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ) - 60
+        THEN CAST(1 AS BIGINT) << CAST((
+          CAST((
+            CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+          ) AS DATE) - CAST(days.local_date AS DATE)
+        ) AS INT)
+        ELSE 0
+      END
+    ) AS d0_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -442,30 +439,6 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ) - 60) AS lo1_5,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 32
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ) - 60) AS hi1_5,
     BIT_OR(
       CASE
         WHEN (
@@ -487,6 +460,27 @@ WITH brands AS (
         ELSE 0
       END
     ) AS d1_4,
+    BIT_OR(
+      CASE
+        WHEN (
+          (
+            days._flags & 32
+          ) <> 0
+        )
+        AND days.local_date <= (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        )
+        AND days.local_date > (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ) - 60
+        THEN CAST(1 AS BIGINT) << CAST((
+          CAST((
+            CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+          ) AS DATE) - CAST(days.local_date AS DATE)
+        ) AS INT)
+        ELSE 0
+      END
+    ) AS d1_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -541,7 +535,7 @@ WITH brands AS (
         counted.e0 & 8
       ) <> 0
       OR BIT_COUNT(CAST(counted.d0_4 AS BIT(64))) >= 3
-      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR BIT_COUNT(CAST(counted.d0_5 AS BIT(64))) >= 2
       THEN 'Consider'
       WHEN (
         counted.e0 & 2
@@ -574,7 +568,7 @@ WITH brands AS (
         counted.e0 & 8
       ) <> 0
       OR BIT_COUNT(CAST(counted.d0_4 AS BIT(64))) >= 3
-      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR BIT_COUNT(CAST(counted.d0_5 AS BIT(64))) >= 2
       THEN 3
       WHEN (
         counted.e0 & 2
@@ -614,7 +608,7 @@ WITH brands AS (
         counted.e1 & 8
       ) <> 0
       OR BIT_COUNT(CAST(counted.d1_4 AS BIT(64))) >= 3
-      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR BIT_COUNT(CAST(counted.d1_5 AS BIT(64))) >= 2
       THEN 'Consider'
       WHEN (
         counted.e1 & 2
@@ -647,7 +641,7 @@ WITH brands AS (
         counted.e1 & 8
       ) <> 0
       OR BIT_COUNT(CAST(counted.d1_4 AS BIT(64))) >= 3
-      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR BIT_COUNT(CAST(counted.d1_5 AS BIT(64))) >= 2
       THEN 3
       WHEN (
         counted.e1 & 2

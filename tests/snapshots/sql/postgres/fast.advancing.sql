@@ -254,30 +254,6 @@ WITH brands AS (
     MIN(days.local_date) FILTER(WHERE
       (
         (
-          days._flags & 16
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 15) AS lo0_4,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 16
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 15) AS hi0_4,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
           days._flags & 64
         ) <> 0
       )
@@ -299,6 +275,27 @@ WITH brands AS (
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS hi0_6,
+    BIT_OR(
+      CASE
+        WHEN (
+          (
+            days._flags & 16
+          ) <> 0
+        )
+        AND days.local_date <= (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        )
+        AND days.local_date > (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ) - 15
+        THEN CAST(1 AS BIGINT) << CAST((
+          CAST((
+            CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+          ) AS DATE) - CAST(days.local_date AS DATE)
+        ) AS INT)
+        ELSE 0
+      END
+    ) AS d0_4,
     BIT_OR(
       CASE
         WHEN days.local_date <= (
@@ -337,30 +334,6 @@ WITH brands AS (
     MIN(days.local_date) FILTER(WHERE
       (
         (
-          days._flags & 16
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ) - 15) AS lo1_4,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 16
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ) - 15) AS hi1_4,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
           days._flags & 64
         ) <> 0
       )
@@ -381,7 +354,28 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ) - 365) AS hi1_6
+      ) - 365) AS hi1_6,
+    BIT_OR(
+      CASE
+        WHEN (
+          (
+            days._flags & 16
+          ) <> 0
+        )
+        AND days.local_date <= (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+        )
+        AND days.local_date > (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+        ) - 15
+        THEN CAST(1 AS BIGINT) << CAST((
+          CAST((
+            CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+          ) AS DATE) - CAST(days.local_date AS DATE)
+        ) AS INT)
+        ELSE 0
+      END
+    ) AS d1_4
   FROM aipl__days AS days
   GROUP BY
     days.user_id,
@@ -414,7 +408,7 @@ WITH brands AS (
       OR (
         counted.e0 & 8
       ) <> 0
-      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
+      OR BIT_COUNT(CAST(counted.d0_4 AS BIT(64))) >= 2
       THEN 'I'
       WHEN (
         counted.e0 & 1
@@ -443,7 +437,7 @@ WITH brands AS (
       OR (
         counted.e0 & 8
       ) <> 0
-      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
+      OR BIT_COUNT(CAST(counted.d0_4 AS BIT(64))) >= 2
       THEN 2
       WHEN (
         counted.e0 & 1
@@ -479,7 +473,7 @@ WITH brands AS (
       OR (
         counted.e1 & 8
       ) <> 0
-      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
+      OR BIT_COUNT(CAST(counted.d1_4 AS BIT(64))) >= 2
       THEN 'I'
       WHEN (
         counted.e1 & 1
@@ -508,7 +502,7 @@ WITH brands AS (
       OR (
         counted.e1 & 8
       ) <> 0
-      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
+      OR BIT_COUNT(CAST(counted.d1_4 AS BIT(64))) >= 2
       THEN 2
       WHEN (
         counted.e1 & 1

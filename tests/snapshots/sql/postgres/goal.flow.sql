@@ -226,30 +226,6 @@ WITH brands AS (
     MIN(days.local_date) FILTER(WHERE
       (
         (
-          days._flags & 8
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 15) AS lo0_3,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 8
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 15) AS hi0_3,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
           days._flags & 32
         ) <> 0
       )
@@ -271,6 +247,27 @@ WITH brands AS (
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS hi0_5,
+    BIT_OR(
+      CASE
+        WHEN (
+          (
+            days._flags & 8
+          ) <> 0
+        )
+        AND days.local_date <= (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        )
+        AND days.local_date > (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ) - 15
+        THEN CAST(1 AS BIGINT) << CAST((
+          CAST((
+            CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+          ) AS DATE) - CAST(days.local_date AS DATE)
+        ) AS INT)
+        ELSE 0
+      END
+    ) AS d0_3,
     BIT_OR(
       CASE
         WHEN days.local_date <= (
@@ -301,30 +298,6 @@ WITH brands AS (
     MIN(days.local_date) FILTER(WHERE
       (
         (
-          days._flags & 8
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ) - 15) AS lo1_3,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 8
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ) - 15) AS hi1_3,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
           days._flags & 32
         ) <> 0
       )
@@ -345,7 +318,28 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ) - 365) AS hi1_5
+      ) - 365) AS hi1_5,
+    BIT_OR(
+      CASE
+        WHEN (
+          (
+            days._flags & 8
+          ) <> 0
+        )
+        AND days.local_date <= (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        )
+        AND days.local_date > (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ) - 15
+        THEN CAST(1 AS BIGINT) << CAST((
+          CAST((
+            CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+          ) AS DATE) - CAST(days.local_date AS DATE)
+        ) AS INT)
+        ELSE 0
+      END
+    ) AS d1_3
   FROM four_a__days AS days
   GROUP BY
     days.user_id,
@@ -375,7 +369,7 @@ WITH brands AS (
       OR (
         counted.e0 & 4
       ) <> 0
-      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
+      OR BIT_COUNT(CAST(counted.d0_3 AS BIT(64))) >= 2
       THEN 'A2'
       WHEN (
         counted.e0 & 1
@@ -401,7 +395,7 @@ WITH brands AS (
       OR (
         counted.e0 & 4
       ) <> 0
-      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
+      OR BIT_COUNT(CAST(counted.d0_3 AS BIT(64))) >= 2
       THEN 2
       WHEN (
         counted.e0 & 1
@@ -434,7 +428,7 @@ WITH brands AS (
       OR (
         counted.e1 & 4
       ) <> 0
-      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
+      OR BIT_COUNT(CAST(counted.d1_3 AS BIT(64))) >= 2
       THEN 'A2'
       WHEN (
         counted.e1 & 1
@@ -460,7 +454,7 @@ WITH brands AS (
       OR (
         counted.e1 & 4
       ) <> 0
-      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
+      OR BIT_COUNT(CAST(counted.d1_3 AS BIT(64))) >= 2
       THEN 2
       WHEN (
         counted.e1 & 1

@@ -154,30 +154,6 @@ WITH brands AS (
     MIN(days.local_date) FILTER(WHERE
       (
         (
-          days._flags & 16
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 15) AS lo0_4,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 16
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ) - 15) AS hi0_4,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
           days._flags & 64
         ) <> 0
       )
@@ -199,6 +175,28 @@ WITH brands AS (
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ) - 365) AS hi0_6,
+    BIT_OR(
+      CASE
+        WHEN (
+          (
+            days._flags & 16
+          ) <> 0
+        )
+        AND days.local_date <= (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        )
+        AND days.local_date > (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ) - 15
+        THEN SHIFTLEFT(
+          CAST(1 AS BIGINT),
+          CAST(DATEDIFF(DAY, days.local_date, (
+            CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+          )) AS INT)
+        )
+        ELSE 0
+      END
+    ) AS d0_4,
     BIT_OR(
       CASE
         WHEN days.local_date <= (
@@ -237,30 +235,6 @@ WITH brands AS (
     MIN(days.local_date) FILTER(WHERE
       (
         (
-          days._flags & 16
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ) - 15) AS lo1_4,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          days._flags & 16
-        ) <> 0
-      )
-      AND days.local_date <= (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      )
-      AND days.local_date > (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ) - 15) AS hi1_4,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
           days._flags & 64
         ) <> 0
       )
@@ -281,7 +255,29 @@ WITH brands AS (
       )
       AND days.local_date > (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ) - 365) AS hi1_6
+      ) - 365) AS hi1_6,
+    BIT_OR(
+      CASE
+        WHEN (
+          (
+            days._flags & 16
+          ) <> 0
+        )
+        AND days.local_date <= (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+        )
+        AND days.local_date > (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+        ) - 15
+        THEN SHIFTLEFT(
+          CAST(1 AS BIGINT),
+          CAST(DATEDIFF(DAY, days.local_date, (
+            CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+          )) AS INT)
+        )
+        ELSE 0
+      END
+    ) AS d1_4
   FROM aipl__days AS days
   GROUP BY
     days.user_id,
@@ -314,7 +310,7 @@ WITH brands AS (
       OR (
         counted.e0 & 8
       ) <> 0
-      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
+      OR BIT_COUNT(counted.d0_4) >= 2
       THEN 'I'
       WHEN (
         counted.e0 & 1
@@ -343,7 +339,7 @@ WITH brands AS (
       OR (
         counted.e0 & 8
       ) <> 0
-      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
+      OR BIT_COUNT(counted.d0_4) >= 2
       THEN 2
       WHEN (
         counted.e0 & 1
@@ -379,7 +375,7 @@ WITH brands AS (
       OR (
         counted.e1 & 8
       ) <> 0
-      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
+      OR BIT_COUNT(counted.d1_4) >= 2
       THEN 'I'
       WHEN (
         counted.e1 & 1
@@ -408,7 +404,7 @@ WITH brands AS (
       OR (
         counted.e1 & 8
       ) <> 0
-      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
+      OR BIT_COUNT(counted.d1_4) >= 2
       THEN 2
       WHEN (
         counted.e1 & 1

@@ -206,30 +206,6 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e0,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 32)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 60 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS lo0_5,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 32)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 60 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS hi0_5,
     BITWISE_OR_AGG(
       CASE
         WHEN (
@@ -256,6 +232,32 @@ WITH brands AS (
         ELSE 0
       END
     ) AS d0_4,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN (
+          (
+            BITWISE_AND(days._flags, 32)
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+        )
+        AND days.local_date > DATE_ADD('DAY', 60 * -1, (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ))
+        THEN BITWISE_LEFT_SHIFT(
+          CAST(1 AS BIGINT),
+          CAST(DATE_DIFF(
+            'DAY',
+            DATE_TRUNC('DAY', days.local_date),
+            DATE_TRUNC('DAY', (
+              DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+            ))
+          ) AS INTEGER)
+        )
+        ELSE 0
+      END
+    ) AS d0_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -335,30 +337,6 @@ WITH brands AS (
         ELSE 0
       END
     ) AS e1,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 32)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 60 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ))) AS lo1_5,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 32)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 60 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ))) AS hi1_5,
     BITWISE_OR_AGG(
       CASE
         WHEN (
@@ -385,6 +363,32 @@ WITH brands AS (
         ELSE 0
       END
     ) AS d1_4,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN (
+          (
+            BITWISE_AND(days._flags, 32)
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+        )
+        AND days.local_date > DATE_ADD('DAY', 60 * -1, (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ))
+        THEN BITWISE_LEFT_SHIFT(
+          CAST(1 AS BIGINT),
+          CAST(DATE_DIFF(
+            'DAY',
+            DATE_TRUNC('DAY', days.local_date),
+            DATE_TRUNC('DAY', (
+              DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+            ))
+          ) AS INTEGER)
+        )
+        ELSE 0
+      END
+    ) AS d1_5,
     MAX(days.local_date) FILTER(WHERE
       (
         (
@@ -440,7 +444,7 @@ WITH brands AS (
         BITWISE_AND(counted.e0, 8)
       ) <> 0
       OR BIT_COUNT(counted.d0_4, 64) >= 3
-      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR BIT_COUNT(counted.d0_5, 64) >= 2
       THEN 'Consider'
       WHEN (
         BITWISE_AND(counted.e0, 2)
@@ -474,7 +478,7 @@ WITH brands AS (
         BITWISE_AND(counted.e0, 8)
       ) <> 0
       OR BIT_COUNT(counted.d0_4, 64) >= 3
-      OR COALESCE(counted.lo0_5 < counted.hi0_5, FALSE)
+      OR BIT_COUNT(counted.d0_5, 64) >= 2
       THEN 3
       WHEN (
         BITWISE_AND(counted.e0, 2)
@@ -515,7 +519,7 @@ WITH brands AS (
         BITWISE_AND(counted.e1, 8)
       ) <> 0
       OR BIT_COUNT(counted.d1_4, 64) >= 3
-      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR BIT_COUNT(counted.d1_5, 64) >= 2
       THEN 'Consider'
       WHEN (
         BITWISE_AND(counted.e1, 2)
@@ -549,7 +553,7 @@ WITH brands AS (
         BITWISE_AND(counted.e1, 8)
       ) <> 0
       OR BIT_COUNT(counted.d1_4, 64) >= 3
-      OR COALESCE(counted.lo1_5 < counted.hi1_5, FALSE)
+      OR BIT_COUNT(counted.d1_5, 64) >= 2
       THEN 3
       WHEN (
         BITWISE_AND(counted.e1, 2)

@@ -169,30 +169,6 @@ WITH brands AS (
     MIN(days.local_date) FILTER(WHERE
       (
         (
-          BITWISE_AND(days._flags, 16)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS lo0_4,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 16)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS hi0_4,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
           BITWISE_AND(days._flags, 64)
         ) <> 0
       )
@@ -214,6 +190,32 @@ WITH brands AS (
       AND days.local_date > DATE_ADD('DAY', 365 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS hi0_6,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN (
+          (
+            BITWISE_AND(days._flags, 16)
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+        )
+        AND days.local_date > DATE_ADD('DAY', 15 * -1, (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ))
+        THEN BITWISE_LEFT_SHIFT(
+          CAST(1 AS BIGINT),
+          CAST(DATE_DIFF(
+            'DAY',
+            DATE_TRUNC('DAY', days.local_date),
+            DATE_TRUNC('DAY', (
+              DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+            ))
+          ) AS INTEGER)
+        )
+        ELSE 0
+      END
+    ) AS d0_4,
     BITWISE_OR_AGG(
       CASE
         WHEN days.local_date <= (
@@ -261,30 +263,6 @@ WITH brands AS (
     MIN(days.local_date) FILTER(WHERE
       (
         (
-          BITWISE_AND(days._flags, 16)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ))) AS lo1_4,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 16)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ))) AS hi1_4,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
           BITWISE_AND(days._flags, 64)
         ) <> 0
       )
@@ -305,7 +283,33 @@ WITH brands AS (
       )
       AND days.local_date > DATE_ADD('DAY', 365 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
-      ))) AS hi1_6
+      ))) AS hi1_6,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN (
+          (
+            BITWISE_AND(days._flags, 16)
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+        )
+        AND days.local_date > DATE_ADD('DAY', 15 * -1, (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 7
+        ))
+        THEN BITWISE_LEFT_SHIFT(
+          CAST(1 AS BIGINT),
+          CAST(DATE_DIFF(
+            'DAY',
+            DATE_TRUNC('DAY', days.local_date),
+            DATE_TRUNC('DAY', (
+              DATE_ADD('DAY', 7 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+            ))
+          ) AS INTEGER)
+        )
+        ELSE 0
+      END
+    ) AS d1_4
   FROM aipl__days AS days
   GROUP BY
     days.user_id,
@@ -338,7 +342,7 @@ WITH brands AS (
       OR (
         BITWISE_AND(counted.e0, 8)
       ) <> 0
-      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
+      OR BIT_COUNT(counted.d0_4, 64) >= 2
       THEN 'I'
       WHEN (
         BITWISE_AND(counted.e0, 1)
@@ -367,7 +371,7 @@ WITH brands AS (
       OR (
         BITWISE_AND(counted.e0, 8)
       ) <> 0
-      OR COALESCE(counted.lo0_4 < counted.hi0_4, FALSE)
+      OR BIT_COUNT(counted.d0_4, 64) >= 2
       THEN 2
       WHEN (
         BITWISE_AND(counted.e0, 1)
@@ -403,7 +407,7 @@ WITH brands AS (
       OR (
         BITWISE_AND(counted.e1, 8)
       ) <> 0
-      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
+      OR BIT_COUNT(counted.d1_4, 64) >= 2
       THEN 'I'
       WHEN (
         BITWISE_AND(counted.e1, 1)
@@ -432,7 +436,7 @@ WITH brands AS (
       OR (
         BITWISE_AND(counted.e1, 8)
       ) <> 0
-      OR COALESCE(counted.lo1_4 < counted.hi1_4, FALSE)
+      OR BIT_COUNT(counted.d1_4, 64) >= 2
       THEN 2
       WHEN (
         BITWISE_AND(counted.e1, 1)

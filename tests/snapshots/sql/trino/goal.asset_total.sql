@@ -153,30 +153,6 @@ WITH brands AS (
     MIN(days.local_date) FILTER(WHERE
       (
         (
-          BITWISE_AND(days._flags, 8)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS lo0_3,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 8)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
-      ))) AS hi0_3,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
           BITWISE_AND(days._flags, 32)
         ) <> 0
       )
@@ -198,6 +174,32 @@ WITH brands AS (
       AND days.local_date > DATE_ADD('DAY', 365 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
       ))) AS hi0_5,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN (
+          (
+            BITWISE_AND(days._flags, 8)
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+        )
+        AND days.local_date > DATE_ADD('DAY', 15 * -1, (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 0
+        ))
+        THEN BITWISE_LEFT_SHIFT(
+          CAST(1 AS BIGINT),
+          CAST(DATE_DIFF(
+            'DAY',
+            DATE_TRUNC('DAY', days.local_date),
+            DATE_TRUNC('DAY', (
+              DATE_ADD('DAY', 0 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+            ))
+          ) AS INTEGER)
+        )
+        ELSE 0
+      END
+    ) AS d0_3,
     BITWISE_OR_AGG(
       CASE
         WHEN days.local_date <= (
@@ -234,30 +236,6 @@ WITH brands AS (
     MIN(days.local_date) FILTER(WHERE
       (
         (
-          BITWISE_AND(days._flags, 8)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ))) AS lo1_3,
-    MAX(days.local_date) FILTER(WHERE
-      (
-        (
-          BITWISE_AND(days._flags, 8)
-        ) <> 0
-      )
-      AND days.local_date <= (
-        DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
-      )
-      AND days.local_date > DATE_ADD('DAY', 15 * -1, (
-        CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ))) AS hi1_3,
-    MIN(days.local_date) FILTER(WHERE
-      (
-        (
           BITWISE_AND(days._flags, 32)
         ) <> 0
       )
@@ -278,7 +256,33 @@ WITH brands AS (
       )
       AND days.local_date > DATE_ADD('DAY', 365 * -1, (
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
-      ))) AS hi1_5
+      ))) AS hi1_5,
+    BITWISE_OR_AGG(
+      CASE
+        WHEN (
+          (
+            BITWISE_AND(days._flags, 8)
+          ) <> 0
+        )
+        AND days.local_date <= (
+          DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+        )
+        AND days.local_date > DATE_ADD('DAY', 15 * -1, (
+          CAST(CAST('2025-06-30' AS DATE) AS DATE) - 30
+        ))
+        THEN BITWISE_LEFT_SHIFT(
+          CAST(1 AS BIGINT),
+          CAST(DATE_DIFF(
+            'DAY',
+            DATE_TRUNC('DAY', days.local_date),
+            DATE_TRUNC('DAY', (
+              DATE_ADD('DAY', 30 * -1, CAST(CAST('2025-06-30' AS DATE) AS DATE))
+            ))
+          ) AS INTEGER)
+        )
+        ELSE 0
+      END
+    ) AS d1_3
   FROM four_a__days AS days
   GROUP BY
     days.user_id,
@@ -308,7 +312,7 @@ WITH brands AS (
       OR (
         BITWISE_AND(counted.e0, 4)
       ) <> 0
-      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
+      OR BIT_COUNT(counted.d0_3, 64) >= 2
       THEN 'A2'
       WHEN (
         BITWISE_AND(counted.e0, 1)
@@ -334,7 +338,7 @@ WITH brands AS (
       OR (
         BITWISE_AND(counted.e0, 4)
       ) <> 0
-      OR COALESCE(counted.lo0_3 < counted.hi0_3, FALSE)
+      OR BIT_COUNT(counted.d0_3, 64) >= 2
       THEN 2
       WHEN (
         BITWISE_AND(counted.e0, 1)
@@ -367,7 +371,7 @@ WITH brands AS (
       OR (
         BITWISE_AND(counted.e1, 4)
       ) <> 0
-      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
+      OR BIT_COUNT(counted.d1_3, 64) >= 2
       THEN 'A2'
       WHEN (
         BITWISE_AND(counted.e1, 1)
@@ -393,7 +397,7 @@ WITH brands AS (
       OR (
         BITWISE_AND(counted.e1, 4)
       ) <> 0
-      OR COALESCE(counted.lo1_3 < counted.hi1_3, FALSE)
+      OR BIT_COUNT(counted.d1_3, 64) >= 2
       THEN 2
       WHEN (
         BITWISE_AND(counted.e1, 1)
