@@ -400,6 +400,7 @@ class StageLadder(BaseModel):
         counted: list[tuple[str, str, str]] = []  # (flag, window bind, min bind) per rule
         ordered: list[tuple[str, str, str, str]] = []  # (flag, window, prior flag, prior window)
         flag_conditions: dict[str, str] = {}  # flag -> its per-event condition
+        type_only: dict[str, tuple[str, ...]] = {}  # flag with no `where` -> its event types
         reach: dict[str, int] = {}  # event type -> the longest window of a rule naming it
 
         def define(ev: Evidence, tag: str, flag: str) -> None:
@@ -421,6 +422,8 @@ class StageLadder(BaseModel):
                 reach[t] = max(reach.get(t, 0), window)
             binds[f"{tag}_w"] = window
             flag_conditions[flag] = " AND ".join(parts)
+            if not ev.where:
+                type_only[flag] = ev.event_types
 
         def node(rule: Rule, path: str) -> tuple[str, Any] | None:
             """A rule as a tree of counted/ordered leaves; None when `when` switches it off."""
@@ -490,13 +493,27 @@ class StageLadder(BaseModel):
         by_span: dict[int, list[str]] = {}
         for t, w in sorted(reach.items()):
             by_span.setdefault(w + max(snapshots), []).append(t)
-        scans = []
-        for i, (span, types) in enumerate(sorted(by_span.items())):
-            binds[f"l_span_{i}"] = span
-            scans.append(
-                f"({has_type(f'l_types_{i}', types)} "
-                f"AND local_date > CAST($as_of AS DATE) - $l_span_{i})"
-            )
+        if codes is not None:
+            # One lookup per event of its type's span (NULL: a type no rule reads), beside
+            # the longest span as a plain range the scan can test on its zone maps; one
+            # comparison instead of a type test and a range per span (DREAM's mind ladder
+            # at 10 M events 0.71 -> 0.63 s).
+            spans: list[int | None] = [None] * (max(codes.values(), default=0) + 1)
+            for t, w in reach.items():
+                spans[codes[t]] = w + max(snapshots)
+            binds["l_spans"], binds["l_span_max"] = spans, max(by_span, default=0)
+            scans = [
+                "local_date > CAST($as_of AS DATE) - $l_span_max AND local_date > "
+                "CAST($as_of AS DATE) - list_extract(CAST($l_spans AS INTEGER[]), _type_code + 1)"
+            ]
+        else:
+            scans = []
+            for i, (span, types) in enumerate(sorted(by_span.items())):
+                binds[f"l_span_{i}"] = span
+                scans.append(
+                    f"({has_type(f'l_types_{i}', types)} "
+                    f"AND local_date > CAST($as_of AS DATE) - $l_span_{i})"
+                )
         if not counted and not ordered:  # every rule switched off by `when`: an empty relation
             sql = (
                 "SELECT CAST(NULL AS INTEGER) AS days_before, CAST(NULL AS DATE) AS snapshot_date,"
@@ -516,10 +533,26 @@ class StageLadder(BaseModel):
         # travel as the bits of one integer (one bit_or, not a bool_or per flag: DREAM's
         # day grouping at 10 M events 0.84 -> 0.40 s).
         if as_bits:
-            mask = " | ".join(
+            terms = []
+            looked_up: set[str] = set()
+            if codes is not None and type_only:
+                looked_up = set(type_only)
+                # The bits of the flags that test the type alone, looked up by the type's
+                # code in one list: one expression instead of a CASE per flag.
+                by_code = [0] * (max(codes.values(), default=0) + 1)
+                for f in looked_up:
+                    for t in set(type_only[f]):
+                        by_code[codes[t]] |= bits[f]
+                binds["l_type_flags"] = by_code
+                terms.append(
+                    "coalesce(list_extract(CAST($l_type_flags AS BIGINT[]), _type_code + 1), 0)"
+                )
+            terms += [
                 f"(CASE WHEN {cond} THEN {bits[flag]} ELSE 0 END)"
                 for flag, cond in flag_conditions.items()
-            )
+                if flag not in looked_up
+            ]
+            mask = " | ".join(terms)
             day_flags = f"bit_or({mask}) AS _flags"
             flag = {f: f"((_flags & {b}) <> 0)" for f, b in bits.items()}
         else:
