@@ -414,6 +414,13 @@ SHARED_CASES = (  # rows: user, brand, days before 2025-06-30, type, rating, cha
     [("u1", "A", d, "ad_impression", None, None, None, None) for d in (0, 9)],
     # 0 and 10 days back: the second is one day outside the window, one day only
     [("u1", "A", d, "ad_impression", None, None, None, None) for d in (0, 10)],
+    # views 0 and 61 days back: two days in a 62-day window, the longest a day map takes
+    # (its last bit is 61; a 64-day window would shift by 63 and overflow)
+    [("u1", "A", d, "content_view", None, None, None, None) for d in (0, 61)],
+    # 0 and 62 days back: two days in a 63-day window (first and last day), one in 62
+    [("u1", "A", d, "content_view", None, None, None, None) for d in (0, 62)],
+    # 0 and 63 days back: two days in a 64-day window, whose day map would overflow
+    [("u1", "A", d, "content_view", None, None, None, None) for d in (0, 63)],
 )
 
 
@@ -439,9 +446,11 @@ def test_type_masks_give_the_rows_bound_lists_give():
     row = st.tuples(
         st.sampled_from(["u1", "u2", "u3"]),
         st.sampled_from(["A", "B"]),
-        st.one_of(  # days before 2025-06-30, often on a window's edge (10 or 100 days
+        st.one_of(  # days before 2025-06-30, often on a window's edge (10, 62 or 100 days
             st.integers(0, 120),  # from a snapshot 0, 3 or 5 days back)
-            st.sampled_from([9, 10, 11, 12, 13, 14, 15, 16, 99, 100, 101, 104, 105, 106]),
+            st.sampled_from(
+                [9, 10, 11, 12, 13, 14, 15, 16, 61, 62, 63, 66, 67, 99, 100, 101, 104, 105, 106]
+            ),
         ),
         st.sampled_from(
             [
@@ -452,6 +461,8 @@ def test_type_masks_give_the_rows_bound_lists_give():
                     | SHARED.event_types()
                 ),
                 "refund",
+                None,  # no type, and a type outside the vocabulary: no rule reads either
+                "unheard_of",
             ]
         ),
         st.sampled_from([None, 1, 4, 5]),
@@ -469,6 +480,9 @@ def test_type_masks_give_the_rows_bound_lists_give():
     @example(SHARED_CASES[4])
     @example(SHARED_CASES[5])
     @example(SHARED_CASES[6])
+    @example(SHARED_CASES[7])
+    @example(SHARED_CASES[8])
+    @example(SHARED_CASES[9])
     def check(rows):
         con.execute(
             "CREATE OR REPLACE TABLE events (user_id VARCHAR, brand VARCHAR, local_date DATE, "
@@ -496,6 +510,11 @@ def test_type_masks_give_the_rows_bound_lists_give():
             (SHARED, SharedParams(seen_days=2, keen_days=2).model_dump()),  # no day grouping
             (SHARED, SharedParams(keen_window=30).model_dump()),  # days as bits, no grouping
             (SHARED, SharedParams(keen_window=30, seen_days=0).model_dump()),
+            # the longest window a day map takes, and the first past it
+            (SHARED, SharedParams(keen_window=62, keen_days=2).model_dump()),
+            (SHARED, SharedParams(keen_window=63, keen_days=2).model_dump()),
+            (SHARED, SharedParams(keen_window=64, keen_days=2).model_dump()),
+            (SHARED, SharedParams(keen_window=62, keen_days=3).model_dump()),
         ):
             expected = _run_ladder(con, ladder, params, codes)
             assert expected == _run_ladder(con, ladder, params, None)

@@ -382,8 +382,10 @@ class StageLadder(BaseModel):
         """Return (SQL, bound parameters) computing the ladder relation.
 
         With ``codes`` (event type -> code of the connection's vocabulary ENUM, see
-        ``data.vocabulary``) each event's type is cast to its code once and every rule
-        tests a bit mask of its types; without, each rule tests a bound list. Same rows.
+        ``data.vocabulary``) each event's type is cast to its code once: the scan looks
+        up the span its type is read for, the flags of rules with no ``where`` are looked
+        up by it and the rest test a bit mask of their types; without, every test is a
+        bound list. Same rows.
         """
         binds: dict[str, Any] = {"as_of": None}  # filled by the engine
         if codes is not None and not self.event_types() <= set(codes):
@@ -526,12 +528,13 @@ class StageLadder(BaseModel):
         # grouping per snapshot. Per snapshot k: e<k>, the bits of the one-day rules that
         # hold; d<k>_<rule>, the days (as bits) of a rule needing two or more in a short
         # window; n<k>_<rule>, the counted days of one in a longer window (or none);
-        # lo/hi<k>_<rule>, the first and last day of a rule needing two; a<k>_<rule> and
-        # p<k>_<rule>, an ordered rule's latest day and its prior's earliest. When the flags
-        # do not fit one integer, every event is first grouped per (user, brand, day) with
-        # a bool_or per flag and every rule has a count n<k>_<rule>; otherwise a day's flags
-        # travel as the bits of one integer (one bit_or, not a bool_or per flag: DREAM's
-        # day grouping at 10 M events 0.84 -> 0.40 s).
+        # lo/hi<k>_<rule>, the first and last day of a rule needing two in a window longer
+        # than DAY_MAP_DAYS; a<k>_<rule> and p<k>_<rule>, an ordered rule's latest day and
+        # its prior's earliest. When the flags do not fit one integer, every event is
+        # first grouped per (user, brand, day) with a bool_or per flag and every rule has
+        # a count n<k>_<rule>; otherwise a day's flags travel as the bits of one integer
+        # (one bit_or, not a bool_or per flag: DREAM's day grouping at 10 M events 0.84 ->
+        # 0.40 s).
         if as_bits:
             terms = []
             looked_up: set[str] = set()
