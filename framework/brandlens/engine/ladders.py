@@ -52,6 +52,15 @@ LADDER_COLUMNS = ("days_before", "snapshot_date", "user_id", "brand", "stage", "
 """The columns of the relation a compiled ladder becomes."""
 
 
+def by_code(codes: dict[str, int], values: dict[str, Any], missing: Any) -> list[Any]:
+    """A list indexed by vocabulary code (SQL reads element ``code + 1``); ``missing``
+    for the codes of types ``values`` does not name."""
+    out = [missing] * (max(codes.values(), default=-1) + 1)
+    for t, v in values.items():
+        out[codes[t]] = v
+    return out
+
+
 def resolve(value: Any, params: dict[str, Any]) -> Any:
     """Replace a ``$name`` reference with the parameter's value."""
     if isinstance(value, str):
@@ -492,23 +501,22 @@ class StageLadder(BaseModel):
         snapshots = self.snapshot_days(params)
         # Each event type is read only as far back as the longest rule that names it needs
         # (awareness looks back days, purchase years): the scan reduces to what counts.
-        by_span: dict[int, list[str]] = {}
-        for t, w in sorted(reach.items()):
-            by_span.setdefault(w + max(snapshots), []).append(t)
+        read_back = {t: w + max(snapshots) for t, w in reach.items()}  # type -> its span
         if codes is not None:
             # One lookup per event of its type's span (NULL: a type no rule reads), beside
             # the longest span as a plain range the scan can test on its zone maps; one
             # comparison instead of a type test and a range per span (DREAM's mind ladder
             # at 10 M events 0.71 -> 0.63 s).
-            spans: list[int | None] = [None] * (max(codes.values(), default=0) + 1)
-            for t, w in reach.items():
-                spans[codes[t]] = w + max(snapshots)
-            binds["l_spans"], binds["l_span_max"] = spans, max(by_span, default=0)
+            binds["l_spans"] = by_code(codes, read_back, None)
+            binds["l_span_max"] = max(read_back.values(), default=0)
             scans = [
                 "local_date > CAST($as_of AS DATE) - $l_span_max AND local_date > "
                 "CAST($as_of AS DATE) - list_extract(CAST($l_spans AS INTEGER[]), _type_code + 1)"
             ]
         else:
+            by_span: dict[int, list[str]] = {}
+            for t, w in sorted(read_back.items()):
+                by_span.setdefault(w, []).append(t)
             scans = []
             for i, (span, types) in enumerate(sorted(by_span.items())):
                 binds[f"l_span_{i}"] = span
@@ -542,11 +550,11 @@ class StageLadder(BaseModel):
                 looked_up = set(type_only)
                 # The bits of the flags that test the type alone, looked up by the type's
                 # code in one list: one expression instead of a CASE per flag.
-                by_code = [0] * (max(codes.values(), default=0) + 1)
+                type_bits: dict[str, int] = {}
                 for f in looked_up:
                     for t in set(type_only[f]):
-                        by_code[codes[t]] |= bits[f]
-                binds["l_type_flags"] = by_code
+                        type_bits[t] = type_bits.get(t, 0) | bits[f]
+                binds["l_type_flags"] = by_code(codes, type_bits, 0)
                 terms.append(
                     "coalesce(list_extract(CAST($l_type_flags AS BIGINT[]), _type_code + 1), 0)"
                 )
