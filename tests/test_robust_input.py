@@ -269,6 +269,32 @@ def test_a_mapping_derive_that_raises_quarantines_its_row_with_the_columns_reaso
     assert users == ["a", "d"]
 
 
+def test_a_failed_derive_of_a_text_or_integer_column_is_bad_type(tmp_path):
+    # A text or integer value typed as itself always has a stored value, so validation
+    # leaves its bad-type check out; a derive that fails leaves none, so there it stays.
+    data = tmp_path / "log.csv"
+    data.write_text(
+        "at,who,what,label,n\n"
+        "2025-01-01 04:00:00,1,add,X,2\n"
+        "2025-01-01 04:00:00,2,add,X,two\n"  # the quantity derive raises: bad_type
+        "2025-01-01 04:00:00,u3,add,X,3\n"  # the user_id derive raises: bad_type
+        "2025-01-01 04:00:00,4,add,X,\n"  # blank quantity: none, accepted
+    )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "columns: {ts: at, event_type: what, brand: label}\n"
+        "derive:\n"
+        '  user_id: "CAST(CAST(who AS INTEGER) AS VARCHAR)"\n'
+        '  quantity: "CAST(n AS INTEGER)"\n'
+        "event_types: {add: add_to_cart}\n"
+    )
+    with Dataset(data, mapping=mapping) as ds:
+        reasons = {r.reason: [e["row"] for e in r.examples] for r in ds.report.reasons}
+        kept = ds.con.execute("SELECT user_id, quantity FROM events ORDER BY 1").fetchall()
+    assert reasons == {"bad_type": [2, 3]}
+    assert kept == [("1", 2), ("4", None)]
+
+
 def test_line_count_treats_a_lone_cr_as_data_and_skips_empty_lines(tmp_path):
     from brandlens.data.csvread import LineCount, count_lines
 

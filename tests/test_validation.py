@@ -575,3 +575,61 @@ def test_split_ids_find_the_repeats_of_their_text(events_dir, ids, expected_rows
         assert [r[0] for r in got] == expected_rows
         ids_left = [r[0] for r in ds.con.execute("SELECT event_id FROM events").fetchall()]
         assert ids_left == [i for k, i in enumerate(ids, start=1) if k not in expected_rows]
+
+
+def test_a_column_said_never_bad_always_has_a_stored_value():
+    """never_bad lets the reason CASE drop a column's bad-type check; the check could
+    never hold: for every canonical column and source type it accepts, no present source
+    value (extremes, blanks, NULL) types to NULL. A type wrongly accepted (a BIGINT into
+    an INTEGER column, text into an integer) shows a value that does."""
+    import duckdb
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from brandlens.data.schema import TABLES, columns_of
+    from brandlens.data.validation import _present, _typed, binds_for, never_bad
+
+    ranges = {
+        "TINYINT": (-(2**7), 2**7 - 1),
+        "SMALLINT": (-(2**15), 2**15 - 1),
+        "INTEGER": (-(2**31), 2**31 - 1),
+        "BIGINT": (-(2**63), 2**63 - 1),
+        "HUGEINT": (-(2**127), 2**127 - 1),
+        "UTINYINT": (0, 2**8 - 1),
+        "USMALLINT": (0, 2**16 - 1),
+        "UINTEGER": (0, 2**32 - 1),
+        "UBIGINT": (0, 2**64 - 1),
+    }
+    text = st.text(st.sampled_from([" ", "\t", "\n", "a", "7", "-", "\u3000"]), max_size=3)
+    values = {
+        t: st.one_of(st.sampled_from([lo, hi, 0]), st.integers(lo, hi))
+        for t, (lo, hi) in ranges.items()
+    }
+    values["VARCHAR"] = st.one_of(text, st.text(max_size=5))
+    values["JSON"] = st.sampled_from(['{"a": 1}', "[1]", '"x"', '" "', "1", "null"])
+    con = duckdb.connect()
+    specs = [c for t in TABLES.values() for c in columns_of(t)]
+    pairs = [(c, t) for c in specs for t in values if never_bad(c, t)]
+    assert {c.sql_type for c, _ in pairs} == {"VARCHAR", "INTEGER"}
+
+    def failing(c, src_type, batch):
+        sql = (
+            f"SELECT s FROM (SELECT CAST(unnest(CAST($v AS VARCHAR[])) AS {src_type}) AS s) "
+            f"WHERE {_present('s', src_type)} AND ({_typed(c, 's', src_type)}) IS NULL"
+        )
+        binds = {"v": [None if v is None else str(v) for v in batch]}
+        binds.update({k: v for k, v in binds_for([c]).items() if f"${k}" in sql})
+        return con.execute(sql, binds).fetchall()
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.data())
+    def check(data):
+        c, src_type = data.draw(st.sampled_from(pairs))
+        batch = data.draw(st.lists(st.one_of(st.none(), values[src_type]), max_size=20))
+        assert failing(c, src_type, [*batch, *ranges.get(src_type, ())]) == [], (c.name, batch)
+
+    check()
+    # the check can fail: the pairs never_bad refuses have values that type to NULL
+    quantity = next(c for c in specs if c.sql_type == "INTEGER")
+    assert not never_bad(quantity, "BIGINT") and failing(quantity, "BIGINT", [2**40])
+    assert not never_bad(quantity, "VARCHAR") and failing(quantity, "VARCHAR", ["two"])
