@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 
 import pytest
 
@@ -599,6 +600,7 @@ def test_a_column_said_never_bad_always_has_a_stored_value():
         "USMALLINT": (0, 2**16 - 1),
         "UINTEGER": (0, 2**32 - 1),
         "UBIGINT": (0, 2**64 - 1),
+        "UHUGEINT": (0, 2**128 - 1),
     }
     text = st.text(st.sampled_from([" ", "\t", "\n", "a", "7", "-", "\u3000"]), max_size=3)
     values = {
@@ -633,3 +635,135 @@ def test_a_column_said_never_bad_always_has_a_stored_value():
     quantity = next(c for c in specs if c.sql_type == "INTEGER")
     assert not never_bad(quantity, "BIGINT") and failing(quantity, "BIGINT", [2**40])
     assert not never_bad(quantity, "VARCHAR") and failing(quantity, "VARCHAR", ["two"])
+
+
+def _loaded(path, mapping=None):
+    """What validation made of a source: every reason with its example rows, and the
+    accepted events (every canonical column, as the view shows them)."""
+    from brandlens.engine.runs import Dataset
+
+    with Dataset(path, mapping=mapping, cache=False) as ds:
+        reasons = sorted(
+            (r.reason, [e["row"] for e in r.examples], r.count) for r in ds.report.reasons
+        )
+        rows = ds.con.execute("SELECT * FROM events ORDER BY ALL").fetchall()
+    return reasons, rows
+
+
+def test_leaving_out_the_checks_that_cannot_fail_changes_nothing(tmp_path, monkeypatch):
+    """The same rows accepted and quarantined, with the same reasons, with never_bad and
+    with every bad-type check kept: typed Parquet columns of every integer width,
+    signed and unsigned, text with control bytes and blanks, and derives of typed
+    columns that overflow or fail."""
+    import random
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from brandlens.data import validation
+
+    rng = random.Random(7)
+    n = 600
+
+    def pick(values):
+        return [rng.choice([*values, None]) for _ in range(n)]
+
+    texts = ["a", " ", "\t", "\x0b", "\x1f", "\x01x", " a", "\x85", "\xa0", "\u3000", "", "!"]
+    kinds = ["product_view", "purchase", "search", "review", "add_to_cart", "bogus", " "]
+    common = {
+        "ts": pa.array(pick(["2025-01-01 04:00:00", "2025-02-03 05:06:07", "x"]), pa.string()),
+        "event_type": pa.array(pick(kinds), pa.string()),
+        "amount": pa.array(pick(["1.5", "x", "-2", "3.333"]), pa.string()),
+    }
+    tables = {
+        "text": {
+            "user_id": pa.array(pick([*texts, "u1", "u2"]), pa.string()),
+            "brand": pa.array(pick([*texts, "B"]), pa.string()),
+            "query_type": pa.array(pick([*texts, "brand", "category"]), pa.string()),
+            "category": pa.array(pick(texts), pa.large_string()),
+            "quantity": pa.array(pick([0, 1, 5, -3, 127]), pa.int8()),
+            "rating": pa.array(pick([0, 1, 5, 255]), pa.uint8()),
+        },
+        "integers": {
+            "user_id": pa.array(pick([0, 255, 7]), pa.uint8()),
+            "event_id": pa.array(pick([0, 2**64 - 1, 5]), pa.uint64()),
+            "brand": pa.array(pick([-(2**63), 2**63 - 1]), pa.int64()),
+            "order_id": pa.array(pick([0, 2**32 - 1]), pa.uint32()),
+            "quantity": pa.array(pick([0, 65535, 1]), pa.uint16()),
+            "rating": pa.array(pick([-32768, 32767, 3]), pa.int16()),
+            "product_id": pa.array(pick([1, 2]), pa.int32()),
+        },
+        "wide": {
+            "user_id": pa.array(pick(["u"]), pa.string()),
+            "quantity": pa.array(pick([-(2**31), 2**31 - 1, 2]), pa.int32()),
+            "rating": pa.array(pick([1, 3, 6, 2**40]), pa.int64()),
+        },
+    }
+    cases = []
+    for name, cols in tables.items():
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.table({**common, **cols}), path)
+        cases.append((path, None))
+    derived = tmp_path / "derived.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "at": pa.array(pick(["2025-01-01 04:00:00"]), pa.string()),
+                "who": pa.array(pick([1, 2**40, -5]), pa.int64()),
+                "what": pa.array(pick(["view", "add"]), pa.string()),
+                "n": pa.array(pick([1, 2**40, 0]), pa.int64()),
+                "s": pa.array(pick(["3", "x", " ", ""]), pa.string()),
+            }
+        ),
+        derived,
+    )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "columns: {ts: at, event_type: what, user_id: who}\n"
+        "derive:\n"
+        '  quantity: "CAST(n AS INTEGER)"\n'
+        '  rating: "CAST(s AS SMALLINT)"\n'
+        '  brand: "CAST(CAST(s AS INTEGER) AS VARCHAR)"\n'
+        "event_types: {add: add_to_cart, view: product_view}\n"
+    )
+    cases.append((derived, mapping))
+    pruned = [_loaded(path, m) for path, m in cases]
+    monkeypatch.setattr(validation, "never_bad", lambda c, src_type: False)
+    kept = [_loaded(path, m) for path, m in cases]
+    for (path, _), a, b in zip(cases, pruned, kept, strict=True):
+        assert a == b, path.name
+    assert any(r[0] == "bad_type" for r in pruned[3][0])  # the failed derives
+    assert all(rows for _, rows in pruned)  # each source has accepted rows, too
+
+
+def test_a_typed_parquet_file_is_checked_without_its_unfailing_columns(tmp_path):
+    """The speed-up itself: a typed Parquet file's text and small-integer columns get no
+    bad-type check; its timestamp and decimal columns keep theirs."""
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from brandlens.data.sources import open_source
+    from brandlens.data.validation import checked_rows_sql, source_types
+
+    path = tmp_path / "events.parquet"
+    table = {
+        "ts": pa.array(["2025-01-01 04:00:00"]),
+        "user_id": pa.array(["u"]),
+        "event_type": pa.array(["purchase"]),
+        "brand": pa.array(["B"]),
+        "quantity": pa.array([1], pa.int16()),
+        "amount": pa.array([1.5], pa.float64()),
+    }
+    pq.write_table(pa.table(table), path)
+    con = duckdb.connect()
+    ts = open_source(con, path, None).tables["events"]
+    sql = checked_rows_sql(ts, source_types(con, ts), ts.select_sql)
+    reason = sql[sql.index("CASE WHEN _excluded") :]
+    columns = ("user_id", "event_type", "brand", "quantity", "ts", "amount")
+    checked = {
+        c
+        for c in columns
+        if re.search(f"AND \"{c}\" IS NULL THEN '(bad_type|ts_unparseable)'", reason)
+    }
+    assert checked == {"ts", "amount"}
