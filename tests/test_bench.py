@@ -87,7 +87,7 @@ def test_rounds_run_every_step_with_a_fresh_cache_per_round(tmp_path, monkeypatc
     assert len(starts) == 2
     first, second = calls[: starts[1]], calls[starts[1] :]
     # the same steps in the same order, but pandas, which failed in the first round
-    assert [c[0] for c in first[:7]] == [c[0] for c in second] and len(first) == 8
+    assert [c[0] for c in first[:8]] == [c[0] for c in second] and len(first) == 9
     names = [r.step for r in report.rows]
     assert names == [
         bench.FLOOR,
@@ -97,23 +97,24 @@ def test_rounds_run_every_step_with_a_fresh_cache_per_round(tmp_path, monkeypatc
         bench.COMPARE,
         "validate (load + validate only)",
         bench.FAST_FIRST,
+        bench.FAST_NO_CACHE,
         bench.PANDAS,
     ]
     caches = [[c[1] for c in r] for r in (first, second)]
     for round_caches in caches:
-        # first run, repeated, -m grow and compare share one folder; validate and FAST
-        # their own
+        # first run, repeated, -m grow and compare share one folder; validate and the two
+        # FAST first runs their own
         assert round_caches[1] == round_caches[2] == round_caches[3] == round_caches[4]
-        assert len({round_caches[1], round_caches[5], round_caches[6]}) == 3
+        assert len({round_caches[1], round_caches[5], round_caches[6], round_caches[7]}) == 4
         assert round_caches[0] is None
-    assert caches[0][7] is None  # pandas keeps no cache
-    assert not set(caches[0][1:7]) & set(caches[1][1:7])  # each round starts empty
+    assert caches[0][8] is None  # pandas keeps no cache
+    assert not set(caches[0][1:8]) & set(caches[1][1:8])  # each round starts empty
     floor_row, first_row = report.rows[0], report.rows[1]
-    # the fake timings count up: the floor took 1 s then 8 s (after six more steps and
-    # the failed pandas, which took no timing), the first run 2 s then 9 s
-    assert (floor_row.runs, floor_row.seconds, floor_row.min_seconds) == (2, 4.5, 1.0)
-    assert (first_row.seconds, first_row.max_seconds) == (5.5, 9.0)
-    assert first_row.ratio_to_floor == pytest.approx(5.5 / 4.5, abs=0.01)
+    # the fake timings count up: the floor took 1 s then 9 s (after seven more steps and
+    # the failed pandas, which took no timing), the first run 2 s then 10 s
+    assert (floor_row.runs, floor_row.seconds, floor_row.min_seconds) == (2, 5.0, 1.0)
+    assert (first_row.seconds, first_row.max_seconds) == (6.0, 10.0)
+    assert first_row.ratio_to_floor == pytest.approx(6.0 / 5.0, abs=0.01)
     assert set(stores_at_once) == {1}  # a round's stores are removed after their last use
     pandas_row = report.rows[-1]
     assert pandas_row.runs == 0
