@@ -193,8 +193,8 @@ def _typed(c: ColumnSpec, src: str, src_type: str) -> str:
     return f"TRY_CAST({value} AS {c.sql_type})"
 
 
-WIDENED = {"INTEGER": frozenset({"TINYINT", "SMALLINT", "INTEGER", "UTINYINT", "USMALLINT"})}
-"""Source integer types every value of which a stored integer type holds."""
+FITS_INTEGER = frozenset({"TINYINT", "SMALLINT", "INTEGER", "UTINYINT", "USMALLINT"})
+"""Source integer types every value of which an INTEGER column holds."""
 
 
 def never_bad(c: ColumnSpec, src_type: str) -> bool:
@@ -207,7 +207,7 @@ def never_bad(c: ColumnSpec, src_type: str) -> bool:
     """
     if c.sql_type == "VARCHAR":
         return src_type == "VARCHAR" or src_type in INTEGRAL
-    return src_type in WIDENED.get(c.sql_type, frozenset())
+    return c.sql_type == "INTEGER" and src_type in FITS_INTEGER
 
 
 def _present(src: str, src_type: str) -> str:
