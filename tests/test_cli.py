@@ -240,10 +240,12 @@ def test_schema_prints_json_schema(runner):
         "result",
         "comparison",
         "validation",
+        "load",
         "verification",
         "entities",
         "funnel",
     }
+    assert {"dataset", "clustered", "same_user_share"} <= set(doc["load"]["required"])
     assert doc["tables"]["events"]["required"] == ["ts", "user_id", "event_type"]
     assert "purchase" in doc["tables"]["events"]["properties"]["event_type"]["examples"]
 

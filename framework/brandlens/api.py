@@ -11,7 +11,13 @@ from pydantic import BaseModel, ValidationError
 
 from brandlens.analysis.model import Comparison, FunnelReport
 from brandlens.analysis.report import Report
-from brandlens.engine.result import CacheReport, EntityListing, Result, ValidationReport
+from brandlens.engine.result import (
+    CacheReport,
+    EntityListing,
+    LoadReport,
+    Result,
+    ValidationReport,
+)
 from brandlens.engine.runs import Dataset, EngineConfig, Progress
 from brandlens.engine.watch import LoadProgress
 from brandlens.errors import UsageError
@@ -231,8 +237,13 @@ def load(
     quarantine_out: str | Path | None = None,
     config: EngineConfig | None = None,
     load_progress: LoadProgress | None = None,
-) -> ValidationReport:
-    """Validate DATA once into the dataset file ``into``, which every command takes as DATA."""
+    cluster: bool = False,
+) -> LoadReport:
+    """Validate DATA once into the dataset file ``into``, which every command takes as DATA.
+
+    ``cluster`` writes a log in time order month by month, each month by user, so later
+    commands group each user's events faster (see ``brandlens.data.layout``).
+    """
     with Dataset(
         data,
         mapping=mapping,
@@ -242,9 +253,18 @@ def load(
         config=config,
         quarantine_out=quarantine_out,
         into=into,
+        cluster=cluster,
         load_progress=load_progress,
     ) as ds:
-        return ds.report
+        laid = ds.layout
+        assert laid is not None  # every --into run records its layout
+        return LoadReport(
+            **ds.report.model_dump(),
+            dataset=str(into),
+            clustered=laid.clustered,
+            same_user_share=laid.same_user_share,
+            months=laid.months,
+        )
 
 
 def cache_info() -> CacheReport:

@@ -26,6 +26,7 @@ from brandlens.cli.bench import BenchReport
 from brandlens.engine.result import (
     CacheReport,
     EntityListing,
+    LoadReport,
     Result,
     ValidationReport,
     VerifyReport,
@@ -133,6 +134,15 @@ def sections(model: BaseModel) -> list[Section]:
             for r in model.reasons
         ]
         out.append(Section("quarantined", ["table", "reason", "count", "examples"], rows))
+        if isinstance(model, LoadReport):
+            share = model.same_user_share
+            facts = [
+                ["dataset", model.dataset],
+                ["events", "by month, then user" if model.clustered else "in the order read"],
+                ["months", model.months if model.clustered else None],
+                ["same_user_share", None if share is None else round(share, 3)],
+            ]
+            out.append(Section("dataset file", ["field", "value"], facts))
         return out
     if isinstance(model, catalog.PluginList):
         cols = ["name", "origin", "version", "methodologies", "presets", "hooks", "errors"]

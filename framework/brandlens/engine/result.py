@@ -164,6 +164,20 @@ class ValidationReport(BaseModel):
         return sum(t.rows_quarantined for t in self.tables)
 
 
+class LoadReport(ValidationReport):
+    """What ``brandlens load`` returns: the validation, and the dataset file it wrote."""
+
+    dataset: str = Field(description="the dataset file written")
+    clustered: bool = Field(
+        description="events written month by month, each month by user (--cluster)"
+    )
+    same_user_share: float | None = Field(
+        description="share of sampled consecutive events of one user, as read: "
+        "low for a log in time order, high for one written user by user"
+    )
+    months: int = Field(0, description="months written one by one when clustered")
+
+
 class CacheReport(BaseModel):
     """What ``brandlens cache`` says: where validated datasets are kept and how much."""
 

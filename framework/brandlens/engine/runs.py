@@ -58,13 +58,17 @@ from brandlens.plugin.sqlcheck import check_query, keep_nothing, quote_ident
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
+    from brandlens.data.layout import Layout
     from brandlens.data.mapping import Mapping as ColumnMapping
     from brandlens.data.sources import InMemoryData
     from brandlens.engine.ladders import StageLadder
+    from brandlens.fileio import AtomicFile
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 PARALLEL_RUNS = 2
 """Methodologies a DuckDB run computes at once (each on its own cursor)."""
+CLUSTERED = "brandlens_clustered"
+"""The second file ``load --into --cluster`` copies a log in time order into."""
 
 _OPEN: weakref.WeakSet[Dataset] = weakref.WeakSet()
 """Datasets with a live connection, so a termination can interrupt their queries."""
@@ -274,6 +278,7 @@ class Dataset:
         connection: duckdb.DuckDBPyConnection | None = None,
         cache: bool | None = None,
         into: str | Path | None = None,
+        cluster: bool = False,
         load_progress: LoadProgress | None = None,
     ) -> None:
         import duckdb
@@ -287,6 +292,13 @@ class Dataset:
         """Event type -> code in the connection's vocabulary ENUM, for ladder masks."""
         self.workdir: Path | None = None
         self.cached: Path | None = None  # the cache entry or dataset file in use
+        self.layout: Layout | None = None
+        self._unnamed: AtomicFile | None = None
+        """A dataset file (``--into``) written but not yet given its name: that waits
+        until every check of the load has passed, so a failed load leaves the target."""
+        """How the events of a dataset file this run wrote are laid out (``--into``)."""
+        if cluster and into is None:
+            raise UsageError("--cluster applies to a dataset file written with --into")
         self.timezone = check_timezone(timezone or DEFAULT_TIMEZONE)
         if mapping is not None and preset is not None:
             raise UsageError("give --mapping or --preset, not both")
@@ -338,7 +350,15 @@ class Dataset:
                 disable_optimizers(self.con)
             with watching(self.con, load_progress):
                 self._open(
-                    data, column_mapping, timezone, quarantine_out, strict, cache, target, spark
+                    data,
+                    column_mapping,
+                    timezone,
+                    quarantine_out,
+                    strict,
+                    cache,
+                    target,
+                    spark,
+                    cluster,
                 )
             self.timeouts = chosen.timeouts(self.report.events.rows_accepted)
             if spark:
@@ -361,6 +381,7 @@ class Dataset:
         cache: bool | None,
         into: Path | None = None,
         spark: bool = False,
+        cluster: bool = False,
     ) -> None:
         import duckdb
 
@@ -402,7 +423,7 @@ class Dataset:
                     meta = self._validate_on_spark(str(data), column_mapping, vocabulary)
                 if meta is None:
                     meta = self._load_files(
-                        Path(data), str(data), column_mapping, vocabulary, cache, into
+                        Path(data), str(data), column_mapping, vocabulary, cache, into, cluster
                     )
         self.report: ValidationReport = meta.report
         self.source_columns = meta.source_columns
@@ -416,6 +437,9 @@ class Dataset:
             counts = ", ".join(f"{r.table}.{r.reason} {r.count}" for r in self.report.reasons)
             bad = self.report.rows_quarantined
             raise DataError(f"{self.report.source}: {bad} bad row(s) under --strict ({counts})")
+        if self._unnamed is not None:  # every check passed: the dataset file takes its name
+            self._unnamed.commit()
+            self._unnamed = None
         # Everything is materialised: from here on no query may touch files.
         self.con.execute("SET enable_external_access = false")
 
@@ -481,14 +505,18 @@ class Dataset:
         vocabulary: list[str],
         cache: bool | None,
         into: Path | None,
+        cluster: bool = False,
     ) -> Any:
         """Use the cached store of DATA, or validate into a new file store (and keep it).
 
         The new store is written under a temporary name beside its target and renamed
         when complete. It is attached before the sources are opened: opening a database
-        source switches the connection's file access off for good.
+        source switches the connection's file access off for good. With ``cluster``
+        (``load --into FILE --cluster``) a validated log in time order is copied into a
+        second file, its events month by month, each month by user (``data.layout``),
+        which then takes the target's name; a log already grouped by user is kept.
         """
-        from brandlens.data import store
+        from brandlens.data import layout, store
         from brandlens.data.sources import open_source
         from brandlens.fileio import AtomicFile
 
@@ -529,24 +557,57 @@ class Dataset:
         target = into if into is not None else entry
         assert target is not None
         building = AtomicFile(target, "--into" if into is not None else "")
-        building.tmp.unlink()  # DuckDB makes the file itself; the unique name stays ours
+        second: AtomicFile | None = None
+        written = [building.tmp]
         self.catalog = store.STORE_ALIAS
         try:
+            building.tmp.unlink()  # DuckDB makes the file itself; the unique name stays ours
+            if cluster:  # a log in time order is copied into a second file, attached now,
+                # as opening a database source switches file access off for good
+                second = AtomicFile(target, "--into")
+                written.append(second.tmp)
+                second.tmp.unlink()
             self.con.execute(f"ATTACH $p AS {quote_ident(self.catalog)}", {"p": str(building.tmp)})
+            if second is not None:
+                self.con.execute(f"ATTACH $p AS {quote_ident(CLUSTERED)}", {"p": str(second.tmp)})
             source = open_source(self.con, given, column_mapping)
             meta = self._validate(source, vocabulary, self.catalog)
             meta.mapping = mapping_json
+            if into is not None:
+                self.layout = layout.measure(self.con, self.catalog)
+            if second is not None:
+                assert self.layout is not None
+                share = self.layout.same_user_share
+                if not layout.grouped_by_user(share):
+                    self.layout = layout.copy_clustered_store(
+                        self.con, self.catalog, CLUSTERED, share
+                    )
+                    building.discard()  # POSIX: DuckDB keeps reading an unlinked file
+                    self.con.execute(f"DETACH {quote_ident(self.catalog)}")
+                    building, self.catalog = second, CLUSTERED
+                else:  # already grouped by user: the file as validated is the store
+                    second.discard()
+                    self.con.execute(f"DETACH {quote_ident(CLUSTERED)}")
             store.write_meta(self.con, self.catalog, meta)
             self.con.execute(f"CHECKPOINT {quote_ident(self.catalog)}")
-            # The finished store takes its name in one step; this run keeps reading it.
-            building.commit()
+            if into is None:
+                # The finished cache entry takes its name in one step; this run keeps
+                # reading it. A dataset file waits for the load's last checks (_open).
+                building.commit()
+            else:
+                self._unnamed = building
         except BaseException:
-            with contextlib.suppress(Exception):
-                self.con.execute(f"DETACH {quote_ident(self.catalog)}")
+            # Files first: a second interrupt while detaching must not leave them behind.
             building.discard()
+            if second is not None:
+                second.discard()
+            for alias in (self.catalog, CLUSTERED):
+                with contextlib.suppress(Exception):
+                    self.con.execute(f"DETACH {quote_ident(alias)}")
             raise
         finally:
-            Path(f"{building.tmp}.wal").unlink(missing_ok=True)
+            for made in written:
+                Path(f"{made}.wal").unlink(missing_ok=True)
         if entry is not None and into is None:
             store.forget_other_versions(entry)
         self.cached = target
@@ -618,6 +679,10 @@ class Dataset:
         from brandlens.engine import workdir
 
         try:
+            unnamed = getattr(self, "_unnamed", None)
+            if unnamed is not None:  # a load that failed its last checks leaves the target
+                self._unnamed = None
+                unnamed.discard()
             if self._owns_connection and hasattr(self, "con"):
                 self.con.close()
         finally:  # an interrupt arriving inside close() must not leave the directory behind
