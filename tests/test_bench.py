@@ -320,3 +320,33 @@ def test_the_floor_reads_parts_literally_and_by_name(tmp_path):
     assert bench._count_events(files) == 4
     rows = duckdb.execute(bench.FLOOR_SQL, {"p": bench._literal_paths(files)}).fetchall()
     assert rows == [("A", 4, 3, 7.5)]
+
+
+def test_cluster_adds_a_clustered_load_and_a_run_on_its_file(tmp_path, monkeypatch):
+    """`bench --cluster`: each round loads a clustered dataset file, then computes every
+    methodology on that same file; neither step touches the cache."""
+    data = tmp_path / "market"
+    data.mkdir()
+    (data / "events.parquet").write_bytes(b"")
+    monkeypatch.setattr(bench, "_count_events", lambda _p: 1000)
+    calls: list[tuple[list[str], str | None]] = []
+
+    def fake_run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+        calls.append((cmd, (env or {}).get("BRANDLENS_CACHE_DIR")))
+        return 1.0, 10.0, ""
+
+    monkeypatch.setattr(bench, "_run", fake_run)
+    report = bench.run_bench(
+        data=data, methodologies=["grow"], pandas=False, repeat=2, cluster=True
+    )
+    assert [r.step for r in report.rows][-2:] == [bench.LOAD_CLUSTERED, bench.CLUSTERED]
+    loads = [(c, e) for c, e in calls if c[3:4] == ["load"]]
+    computes = [c for c, _ in calls if c[3:4] == ["compute"] and c[4].endswith(".duckdb")]
+    assert len(loads) == len(computes) == 2
+    for (load, env), compute in zip(loads, computes, strict=True):
+        into = load[load.index("--into") + 1]
+        assert "--cluster" in load and env is None and compute[4] == into
+        assert compute[5:7] == ["-m", "grow"]
+    assert computes[0][4] != computes[1][4]  # a file per round, in the round's own folder
+    without = bench.run_bench(data=data, methodologies=["grow"], pandas=False, repeat=1)
+    assert bench.LOAD_CLUSTERED not in [r.step for r in without.rows]

@@ -1373,6 +1373,13 @@ def bench(
             help="Rounds of every step; each row reports the median run and the range.",
         ),
     ] = 3,
+    cluster: Annotated[
+        bool,
+        typer.Option(
+            "--cluster",
+            help="Also time `load --into --cluster` and every methodology on its file.",
+        ),
+    ] = False,
     fmt: FormatOpt = Fmt.table,
     output: OutputOpt = None,
     no_color: NoColorOpt = False,
@@ -1392,6 +1399,7 @@ def bench(
             progress=None if quiet else (lambda msg: say(f"bench: {msg}")),
             data_format=data_format,
             order=order,
+            cluster=cluster,
         )
     emit(report, fmt, output, no_color)
 

@@ -69,6 +69,10 @@ FAST_FIRST = "compute -m fast, first run"
 FAST_NO_CACHE = "compute -m fast, first run, --no-cache"
 """Beside the first run that keeps its dataset: one that keeps nothing, as the pandas
 baseline keeps nothing. Shown for comparison; the FAST targets judge FAST_FIRST."""
+LOAD_CLUSTERED = "load --into --cluster"
+CLUSTERED = "compute on the clustered dataset file"
+"""With ``bench --cluster``: a dataset file written month by month, each month by user,
+and every methodology run on it; shown beside the cached run, not judged."""
 FLOOR = "floor (one scan)"
 PANDAS = "pandas FAST (benchmarks/pandas_fast.py)"
 
@@ -286,10 +290,12 @@ def run_bench(
     progress: object = None,
     data_format: str | None = None,
     order: str | None = None,
+    cluster: bool = False,
 ) -> BenchReport:
     """Generate (or reuse) a market of ``users`` users and measure every step on it,
     ``repeat`` rounds of every step. ``data_format`` (parquet or csv) and ``order`` (user
-    or time) are the generated market's; given ``data``, its own files are measured."""
+    or time) are the generated market's; given ``data``, its own files are measured.
+    ``cluster`` adds ``load --into --cluster`` and a run of every methodology on its file."""
     import duckdb
 
     from brandlens.data.market import MARKET_VERSION
@@ -385,6 +391,41 @@ def run_bench(
             "validation included; keeps nothing, as pandas",
         ),
     ]
+    if cluster:
+        steps += [
+            _Step(
+                LOAD_CLUSTERED,
+                lambda out: _brandlens(
+                    "load",
+                    str(data),
+                    "--into",
+                    str(out / "clustered.duckdb"),
+                    "--cluster",
+                    *limit,
+                    "-q",
+                    "-f",
+                    "json",
+                    "-o",
+                    str(out / "load.json"),
+                ),
+                note="validation included; by month, then user, unless grouped by user",
+            ),
+            _Step(
+                CLUSTERED,
+                lambda out: _brandlens(
+                    "compute",
+                    str(out / "clustered.duckdb"),
+                    *m_args,
+                    *limit,
+                    "-q",
+                    "-f",
+                    "json",
+                    "-o",
+                    str(out / "clustered.json"),
+                ),
+                note="the file the step before wrote",
+            ),
+        ]
     has_fast = "fast" in registry().methodologies
     script = _pandas_script() if pandas and has_fast else None  # it is compared with FAST
     if script is not None:
