@@ -46,7 +46,7 @@ def test_same_user_share_counts_consecutive_pairs_of_one_user():
 
 def test_same_user_share_reads_only_the_sampled_blocks(monkeypatch):
     # 40 rows, users u0 u0 u1 u1 u2 u2 ...; with 2 blocks of 4 rows the stride is
-    # (40 // 8) * 4 = 20, so rows 0-3 and 20-23 are read, each block's first row unpaired:
+    # 40 // 2 = 20, so rows 0-3 and 20-23 are read, each block's first row unpaired:
     # rows 1 (u0 after u0) yes, 2 (u1 after u0) no, 3 (u1 after u1) yes; the same at
     # 21, 22, 23 -> 4 of 6. The whole table would give 20 of 39.
     monkeypatch.setattr(layout, "SAMPLE_BLOCKS", 2)
@@ -264,3 +264,24 @@ def test_load_reports_the_layout_and_hints_at_cluster(markets, tmp_path):
     assert r.exit_code == 0 and "hint" not in r.stderr and "by month, then user" in r.stdout
     r = runner.invoke(app, ["load", str(markets / "user"), "--into", str(out)])
     assert r.exit_code == 0 and "hint" not in r.stderr  # already grouped by user
+
+
+def test_a_first_run_on_a_log_in_time_order_hints_at_load_cluster(markets, tmp_path, monkeypatch):
+    # The run that writes the cache entry measures the order and says how to cluster,
+    # with the options it was given; a run on the kept dataset writes nothing and says
+    # nothing, nor does -q, nor a log written user by user.
+    monkeypatch.setenv("BRANDLENS_CACHE_DIR", str(tmp_path / "cache"))
+    runner = CliRunner()
+    data = markets / "time"
+    args = ["compute", str(data), "-m", "grow", "-f", "json", "--timezone", "UTC"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.stderr
+    assert f"`brandlens load {data} --into FILE.duckdb --cluster --timezone UTC`" in first.stderr
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "hint" not in again.stderr
+    assert again.stdout == first.stdout
+    fresh = {"BRANDLENS_CACHE_DIR": str(tmp_path / "fresh")}  # a first run again, quiet
+    quiet = runner.invoke(app, [*args, "-q"], env=fresh)
+    assert quiet.exit_code == 0 and "hint" not in quiet.stderr
+    grouped = runner.invoke(app, ["compute", str(markets / "user"), "-m", "grow", "-f", "json"])
+    assert grouped.exit_code == 0 and "hint" not in grouped.stderr

@@ -549,6 +549,13 @@ def _run(
             load_progress=on_load,
         ) as ds,
     ):
+        if not quiet:
+            import shlex
+
+            given = [("--mapping", mapping), ("--preset", preset), ("--timezone", timezone)]
+            load = ["brandlens", "load", str(data), "--into", "FILE.duckdb", "--cluster"]
+            load += [str(part) for opt, value in given if value for part in (opt, value)]
+            _hint_cluster(ds.layout, shlex.join(load))
         total = len(methodology) if methodology else len(ds.registry.methodologies)
         with _progress(total, quiet) as step:
             kwargs = dict(
@@ -1009,7 +1016,6 @@ def load(
 ) -> None:
     """Validate DATA once into a dataset file that every command accepts as DATA."""
     from brandlens import api
-    from brandlens.data.layout import grouped_by_user
 
     if not into.name.lower().endswith((".duckdb", ".db", ".ddb")):
         fail(f"--into {into}: name the dataset file .duckdb (or .db, .ddb)", EXIT_USAGE)
@@ -1027,10 +1033,18 @@ def load(
             cluster=cluster,
         )
     emit(report, fmt, output, no_color)
-    if not (quiet or cluster or grouped_by_user(report.same_user_share)):
+    if not (quiet or cluster):
+        _hint_cluster(report, "brandlens load --cluster")
+
+
+def _hint_cluster(layout: Any, command: str) -> None:
+    """Say on stderr that a log in time order would run faster clustered."""
+    from brandlens.data.layout import grouped_by_user
+
+    if layout is not None and not grouped_by_user(layout.same_user_share):
         say(
-            "hint: this log is in time order; `brandlens load --cluster` writes each "
-            "month's events user by user, which makes the commands after it faster"
+            f"hint: this log is in time order; `{command}` writes each month's events "
+            "user by user, which makes the commands on its file faster"
         )
 
 

@@ -28,7 +28,7 @@ BLOCK_ROWS = 4096
 """Rows per sampled block."""
 GROUPED_SHARE = 0.5
 """At or above this share of consecutive rows of one user, a log counts as grouped by
-user. Measured on the 10 M generated market: 0.83 written user by user, 0.006 in time
+user. Measured on the 10 M generated market: 0.91 written user by user, 0.006 in time
 order; a real log in time order is as low as the second."""
 MIN_EVENTS = BLOCK_ROWS
 """A log of fewer events is not measured (and so never clustered, nor hinted at):
@@ -42,28 +42,34 @@ collide only share a run of rows); within a user, time order."""
 def same_user_share(con: duckdb.DuckDBPyConnection, table: str, min_rows: int = 2) -> float | None:
     """The share of rows whose user is the user of the row before, in stored order.
 
-    Measured over ``SAMPLE_BLOCKS`` blocks of ``BLOCK_ROWS`` consecutive rows spread
+    Measured over ``SAMPLE_BLOCKS`` blocks of ``BLOCK_ROWS`` consecutive row ids spread
     evenly over the table (a smaller table is read whole); a row is compared only with
-    the stored row before it in its own block. None for fewer than ``min_rows`` rows
-    (and never fewer than two).
-    ``table`` is a quoted table name.
+    the stored row before it in its own block. Each block is a range of row ids, which
+    DuckDB reads without scanning the rest: 0.07-0.11 s at 100 M events. None for
+    fewer than ``min_rows`` rows (and never fewer than two). ``table`` is a quoted
+    table name.
     """
-    total = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    if total < max(2, min_rows):
+    rows, last = con.execute(f"SELECT count(*), max(rowid) FROM {table}").fetchone()
+    if rows < max(2, min_rows):
         return None
-    stride = max(1, total // (SAMPLE_BLOCKS * BLOCK_ROWS)) * BLOCK_ROWS
+    stride = max(BLOCK_ROWS, (last + 1) // SAMPLE_BLOCKS)
+    binds: dict[str, int] = {"stride": stride}
+    ranges = []
+    for k in range(SAMPLE_BLOCKS):
+        binds[f"from{k}"], binds[f"to{k}"] = k * stride, k * stride + BLOCK_ROWS
+        ranges.append(f"(rowid >= $from{k} AND rowid < $to{k})")
     row = con.execute(
         f"""
         SELECT avg(CASE WHEN user_id = before THEN 1.0 ELSE 0.0 END)
         FROM (
             SELECT user_id, lag(user_id) OVER block AS before, lag(rowid) OVER block AS paired
             FROM {table}
-            WHERE rowid % $stride < $block
+            WHERE {" OR ".join(ranges)}
             WINDOW block AS (PARTITION BY rowid // $stride ORDER BY rowid)
         )
         WHERE paired IS NOT NULL
         """,
-        {"stride": stride, "block": BLOCK_ROWS},
+        binds,
     ).fetchone()
     return None if row is None or row[0] is None else float(row[0])
 

@@ -293,10 +293,11 @@ class Dataset:
         self.workdir: Path | None = None
         self.cached: Path | None = None  # the cache entry or dataset file in use
         self.layout: Layout | None = None
+        """How the events of the store this run wrote are laid out (a cache entry or
+        ``--into``; None when it wrote none): the CLI hints at ``load --cluster``."""
         self._unnamed: AtomicFile | None = None
         """A dataset file (``--into``) written but not yet given its name: that waits
         until every check of the load has passed, so a failed load leaves the target."""
-        """How the events of a dataset file this run wrote are laid out (``--into``)."""
         if cluster and into is None:
             raise UsageError("--cluster applies to a dataset file written with --into")
         self.timezone = check_timezone(timezone or DEFAULT_TIMEZONE)
@@ -573,10 +574,8 @@ class Dataset:
             source = open_source(self.con, given, column_mapping)
             meta = self._validate(source, vocabulary, self.catalog)
             meta.mapping = mapping_json
-            if into is not None:
-                self.layout = layout.measure(self.con, self.catalog)
+            self.layout = layout.measure(self.con, self.catalog)
             if second is not None:
-                assert self.layout is not None
                 share = self.layout.same_user_share
                 if not layout.grouped_by_user(share):
                     self.layout = layout.copy_clustered_store(
