@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
@@ -107,3 +108,34 @@ def test_no_cache_writes_nothing_to_the_cache_folder(tmp_path) -> None:
     assert list(tmp_path.iterdir()) == []
     _imports_of_a_compute(data, tmp_path)  # with the cache: the store and the memo
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".duckdb", ".json"]
+
+
+_CLI_PROBE = """
+import sys
+from brandlens.cli.app import app
+try:
+    app(["compute", sys.argv[1], "-m", "fast", "-f", sys.argv[2], "-o", sys.argv[3], "-q"],
+        standalone_mode=False)
+except SystemExit:
+    pass
+models = ("brandlens.analysis.model", "brandlens.cli.bench", "brandlens.plugin.catalog")
+print(sorted(m for m in models if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("fmt", ["json", "table", "csv", "markdown"])
+def test_rendering_a_result_loads_no_other_models(tmp_path, fmt) -> None:
+    # The renderer recognises comparison, bench and catalog models without importing
+    # their modules (a model exists only once its module is loaded): ~50 ms a command.
+    data = Path(brandlens.__file__).parent / "data" / "sample"
+    out = tmp_path / f"out.{fmt}"
+    env = {**os.environ, "BRANDLENS_CACHE_DIR": str(tmp_path / "cache")}
+    probe = subprocess.run(
+        [sys.executable, "-c", _CLI_PROBE, str(data), fmt, str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip() == "[]", probe.stderr
+    assert "fast" in out.read_text()

@@ -15,14 +15,13 @@ import csv
 import io
 import math
 import re
+import sys
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from brandlens.analysis.model import Comparison, FunnelReport
-from brandlens.cli.bench import BenchReport
 from brandlens.engine.result import (
     CacheReport,
     EntityListing,
@@ -31,11 +30,40 @@ from brandlens.engine.result import (
     ValidationReport,
     VerifyReport,
 )
-from brandlens.plugin import catalog
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
     from rich.text import Text
+
+    from brandlens.analysis.model import Comparison, FunnelReport
+
+
+def _kind(module: str, name: str) -> Any:
+    """The model class ``module.name`` if that module is loaded, else ``()``.
+
+    A model of a class can exist only once its module is loaded, so the checks below
+    never import one: a command that renders a result does not pay for loading the
+    comparison, bench and catalog models (about 50 ms of every command's start-up).
+    ``isinstance(x, ())`` is False.
+    """
+    loaded = sys.modules.get(module)
+    return getattr(loaded, name) if loaded is not None else ()
+
+
+def _comparison() -> Any:
+    return _kind("brandlens.analysis.model", "Comparison")
+
+
+def _funnel() -> Any:
+    return _kind("brandlens.analysis.model", "FunnelReport")
+
+
+def _bench() -> Any:
+    return _kind("brandlens.cli.bench", "BenchReport")
+
+
+def _catalog(name: str) -> Any:
+    return _kind("brandlens.plugin.catalog", name)
 
 
 class Format(StrEnum):
@@ -111,9 +139,9 @@ def sections(model: BaseModel) -> list[Section]:
         ]
         out = [Section("results", cols, [[getattr(r, c) for c in cols] for r in model.results])]
         return out + _problem_sections(model)
-    if isinstance(model, Comparison):
+    if isinstance(model, _comparison()):
         return [*_comparison_sections(model), *_problem_sections(model)]
-    if isinstance(model, FunnelReport):
+    if isinstance(model, _funnel()):
         cols = ["methodology", "ladder", "stage", "title", "step", "users", "share", "before"]
         cols += ["gained", "lost"]
         rows = [
@@ -144,19 +172,19 @@ def sections(model: BaseModel) -> list[Section]:
             ]
             out.append(Section("dataset file", ["field", "value"], facts))
         return out
-    if isinstance(model, catalog.PluginList):
+    if isinstance(model, _catalog("PluginList")):
         cols = ["name", "origin", "version", "methodologies", "presets", "hooks", "errors"]
         return [Section("plugins", cols, [[getattr(p, c) for c in cols] for p in model.plugins])]
-    if isinstance(model, catalog.MethodologyList):
+    if isinstance(model, _catalog("MethodologyList")):
         cols = ["name", "title", "version", "indicators", "entities", "plugin", "source"]
         rows = [[getattr(m, c) for c in cols] for m in model.methodologies]
         return [Section("methodologies", cols, rows)]
-    if isinstance(model, catalog.IndicatorList):
+    if isinstance(model, _catalog("IndicatorList")):
         cols = ["id", "title", "unit", "direction", "dimension", "headline"]
         return [
             Section("indicators", cols, [[getattr(i, c) for c in cols] for i in model.indicators])
         ]
-    if isinstance(model, catalog.Explanation):
+    if isinstance(model, _catalog("Explanation")):
         fields = [
             "id",
             "title",
@@ -181,7 +209,7 @@ def sections(model: BaseModel) -> list[Section]:
         return out
     if isinstance(model, VerifyReport):
         return _verify_sections(model)
-    if isinstance(model, BenchReport):
+    if isinstance(model, _bench()):
         facts = ["brandlens_version", "duckdb_version", "machine", "cores", "memory_gb", "data"]
         facts.append("repeat")
         out = [Section("machine", ["field", "value"], [[f, getattr(model, f)] for f in facts])]
@@ -298,7 +326,7 @@ def render(model: BaseModel, fmt: Format, color: bool = True, width: int | None 
     if fmt is Format.json:
         return model.model_dump_json(indent=2) + "\n"
     secs = sections(model)
-    if fmt is Format.csv and isinstance(model, Comparison):  # the long form: every answer
+    if fmt is Format.csv and isinstance(model, _comparison()):  # the long form: every answer
         records = model.records()
         names = list(records[0]) if records else ["methodology", "indicator", "brand", "value"]
         return "".join(
@@ -308,7 +336,7 @@ def render(model: BaseModel, fmt: Format, color: bool = True, width: int | None 
     if fmt is Format.csv:
         # csv carries the data rows (a bench's steps, after its machine); errors go to
         # stderr as messages
-        main = secs[1] if isinstance(model, BenchReport) else secs[0]
+        main = secs[1] if isinstance(model, _bench()) else secs[0]
         lines = [_csv_line(main.columns)]
         for row in main.rows:
             lines.append(
@@ -318,7 +346,7 @@ def render(model: BaseModel, fmt: Format, color: bool = True, width: int | None 
             )
         return "".join(lines)
     if fmt is Format.markdown:
-        cell = _full if isinstance(model, Comparison | FunnelReport) else _fmt
+        cell = _full if isinstance(model, (_comparison(), _funnel())) else _fmt
         parts = []
         for s in secs:
             parts.append(f"### {_md(s.title)}\n")
@@ -328,10 +356,10 @@ def render(model: BaseModel, fmt: Format, color: bool = True, width: int | None 
                 parts.append("| " + " | ".join(_md(cell(v)) for v in row) + " |")
             parts.append("")
         return "\n".join(parts)
-    if isinstance(model, Comparison | FunnelReport):
+    if isinstance(model, (_comparison(), _funnel())):
         console = _console(color, width)
         console.print(plain(_header(model)))
-        if isinstance(model, Comparison):
+        if isinstance(model, _comparison()):
             comparison_text(console, model, color)
         else:
             funnel_text(console, model)
@@ -430,9 +458,9 @@ def _header(model: BaseModel) -> str:
             f"as of {model.as_of} ({model.timezone}) · {d.source} · {len(model.rows)} "
             f"row(s) for {len(model.brands)} brand(s)"
         )
-    if isinstance(model, FunnelReport):
+    if isinstance(model, _funnel()):
         return f"{model.brand} as of {model.as_of} ({model.timezone}) · {model.dataset.source}"
-    if isinstance(model, Result | Comparison):
+    if isinstance(model, (Result, _comparison())):
         d = model.dataset
         return (
             f"as of {model.as_of} ({model.timezone}) · {d.source}: {d.rows_accepted} of "
