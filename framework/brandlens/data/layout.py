@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from brandlens.data.store import store_schema
 from brandlens.data.validation import DATA_SCHEMA
 from brandlens.plugin.sqlcheck import quote_ident
 
@@ -127,8 +128,7 @@ def copy_clustered_store(
     """Copy every stored table of catalog ``source`` into catalog ``target``, the
     events clustered by month, then user; ``share`` is the source's measured
     :func:`same_user_share`, recorded in the returned layout."""
-    schema = quote_ident(DATA_SCHEMA)
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(target)}.{schema}")
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {store_schema(target)}")
     tables = [
         r[0]
         for r in con.execute(
@@ -139,8 +139,8 @@ def copy_clustered_store(
     ]
     months = 0
     for table in tables:
-        name = f"{schema}.{quote_ident(table)}"
-        src, dst = f"{quote_ident(source)}.{name}", f"{quote_ident(target)}.{name}"
+        name = quote_ident(table)
+        src, dst = f"{store_schema(source)}.{name}", f"{store_schema(target)}.{name}"
         if table == "events":
             months = copy_clustered(con, src, dst)
         else:
@@ -149,4 +149,4 @@ def copy_clustered_store(
 
 
 def _events(catalog: str) -> str:
-    return f"{quote_ident(catalog)}.{quote_ident(DATA_SCHEMA)}.{quote_ident('events')}"
+    return f"{store_schema(catalog)}.{quote_ident('events')}"

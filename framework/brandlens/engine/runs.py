@@ -576,17 +576,7 @@ class Dataset:
             meta.mapping = mapping_json
             self.layout = layout.measure(self.con, self.catalog)
             if second is not None:
-                share = self.layout.same_user_share
-                if not layout.grouped_by_user(share):
-                    self.layout = layout.copy_clustered_store(
-                        self.con, self.catalog, CLUSTERED, share
-                    )
-                    building.discard()  # POSIX: DuckDB keeps reading an unlinked file
-                    self.con.execute(f"DETACH {quote_ident(self.catalog)}")
-                    building, self.catalog = second, CLUSTERED
-                else:  # already grouped by user: the file as validated is the store
-                    second.discard()
-                    self.con.execute(f"DETACH {quote_ident(CLUSTERED)}")
+                building = self._keep_or_cluster(building, second)
             store.write_meta(self.con, self.catalog, meta)
             self.con.execute(f"CHECKPOINT {quote_ident(self.catalog)}")
             if into is None:
@@ -611,6 +601,24 @@ class Dataset:
             store.forget_other_versions(entry)
         self.cached = target
         return meta
+
+    def _keep_or_cluster(self, validated: AtomicFile, second: AtomicFile) -> AtomicFile:
+        """The file that becomes the store under ``--cluster``: ``second``, holding a
+        copy clustered by month then user, for a log in time order; else ``validated``,
+        as it is (``data.layout``). The other file is discarded and detached."""
+        from brandlens.data import layout
+
+        assert self.layout is not None
+        share = self.layout.same_user_share
+        if layout.grouped_by_user(share):
+            second.discard()
+            self.con.execute(f"DETACH {quote_ident(CLUSTERED)}")
+            return validated
+        self.layout = layout.copy_clustered_store(self.con, self.catalog, CLUSTERED, share)
+        validated.discard()  # POSIX: DuckDB keeps reading an unlinked file until detached
+        self.con.execute(f"DETACH {quote_ident(self.catalog)}")
+        self.catalog = CLUSTERED
+        return second
 
     def _check_dataset_file(
         self,
