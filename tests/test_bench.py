@@ -82,7 +82,12 @@ def test_rounds_run_every_step_with_a_fresh_cache_per_round(tmp_path, monkeypatc
         return next(timings), 10.0, ""
 
     monkeypatch.setattr(bench, "_run", fake_run)
+    compiled_after: list[int] = []
+    monkeypatch.setattr(
+        bench, "compile_bytecode", lambda folders: compiled_after.append(len(calls)) or False
+    )
     report = bench.run_bench(data=data, methodologies=["grow"], repeat=2)
+    assert compiled_after == [0] and report.bytecode is False  # once, before any timing
     starts = [i for i, c in enumerate(calls) if c[0] == "-c"]  # each round begins at the floor
     assert len(starts) == 2
     first, second = calls[: starts[1]], calls[starts[1] :]
@@ -191,6 +196,7 @@ def test_every_format_carries_the_steps(tmp_path):
         data="d",
         events=1000,
         repeat=2,
+        bytecode=True,
         rows=rows,
         targets=judge(rows, 1000),
     )
@@ -350,3 +356,30 @@ def test_cluster_adds_a_clustered_load_and_a_run_on_its_file(tmp_path, monkeypat
     assert computes[0][4] != computes[1][4]  # a file per round, in the round's own folder
     without = bench.run_bench(data=data, methodologies=["grow"], pandas=False, repeat=1)
     assert bench.LOAD_CLUSTERED not in [r.step for r in without.rows]
+
+
+def test_bytecode_is_compiled_even_where_python_would_not_write_it(tmp_path, monkeypatch):
+    """The timed steps find brandlens compiled, as pip installs it, although
+    PYTHONDONTWRITEBYTECODE would have every step compile it from source; a module that
+    does not compile is reported."""
+    import importlib.util
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    for name in ("__init__.py", "sub/__init__.py", "sub/mod.py"):
+        (package / name).write_text("X = 1\n")
+    assert bench.compile_bytecode([package]) is True
+    for name in ("__init__.py", "sub/__init__.py", "sub/mod.py"):
+        assert Path(importlib.util.cache_from_source(str(package / name))).is_file()
+    (package / "broken.py").write_text("def (:\n")
+    assert bench.compile_bytecode([package]) is False
+
+
+def test_the_compiled_packages_are_brandlens_and_its_plugins():
+    import brandlens
+    import brandlens_fast
+
+    folders = bench.plugin_packages()
+    assert Path(brandlens.__file__).parent in folders
+    assert Path(brandlens_fast.__file__).parent in folders
