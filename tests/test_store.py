@@ -47,6 +47,46 @@ def test_second_open_reuses_the_cached_store(cache, events_dir):
     assert len(store.cache_entries()) == 1
 
 
+def _read_only(ds: Dataset) -> bool:
+    sql = "SELECT readonly FROM duckdb_databases() WHERE database_name = $n"
+    return ds.con.execute(sql, {"n": store.STORE_ALIAS}).fetchone()[0]
+
+
+def test_a_first_run_reads_its_new_entry_read_only(cache, events_dir):
+    """Once written, a new cache entry is read as a cached run reads it: read-only, so
+    another command on the same data opens it while this run still computes (the
+    writer's lock refused it: "Conflicting lock is held")."""
+    with Dataset(events_dir(ROWS)) as first:
+        assert first.cached is not None and _read_only(first)
+        code = (
+            "import duckdb, sys; c = duckdb.connect(); "
+            "c.execute('ATTACH $p AS s (READ_ONLY)', {'p': sys.argv[1]}); "
+            "print(c.execute('SELECT count(*) FROM s.brandlens_data.events').fetchone()[0])"
+        )
+        other = subprocess.run(
+            [sys.executable, "-c", code, str(first.cached)], capture_output=True, text=True
+        )
+        assert other.returncode == 0, other.stderr
+        assert other.stdout.strip() == "2"
+        assert first.con.execute("SELECT count(*) FROM events").fetchone()[0] == 2
+
+
+def test_a_database_source_keeps_its_new_entry_as_written(cache, tmp_path):
+    """A database source switches file access off for good, so the entry it was
+    validated into cannot be attached again: the run reads it as written."""
+    db = tmp_path / "data.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE events (ts VARCHAR, user_id VARCHAR, event_type VARCHAR)")
+    con.execute("INSERT INTO events VALUES ('2025-06-01', 'u1', 'ad_click'), ('x', 'u2', 'share')")
+    con.close()
+    with Dataset(db) as ds:
+        assert ds.cached is not None and ds.cached.parent == cache
+        assert not _read_only(ds)
+        assert ds.con.execute("SELECT count(*) FROM events").fetchone()[0] == 1
+    with Dataset(db) as again:  # and a later run finds it
+        assert again.cached == ds.cached and _read_only(again)
+
+
 def test_a_changed_source_makes_a_new_entry_and_drops_the_old(cache, events_dir):
     data = events_dir(ROWS)
     with Dataset(data) as ds:

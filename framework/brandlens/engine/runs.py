@@ -581,7 +581,9 @@ class Dataset:
             self.con.execute(f"CHECKPOINT {quote_ident(self.catalog)}")
             if into is None:
                 # The finished cache entry takes its name in one step; this run keeps
-                # reading it. A dataset file waits for the load's last checks (_open).
+                # reading it, read-only from here on, as a cached run reads it. A
+                # dataset file waits for the load's last checks (_open).
+                self._read_only(building.tmp)
                 building.commit()
             else:
                 self._unnamed = building
@@ -601,6 +603,22 @@ class Dataset:
             store.forget_other_versions(entry)
         self.cached = target
         return meta
+
+    def _read_only(self, written: Path) -> None:
+        """Attach the store just written again, read-only, under the same name.
+
+        Its write leaves its blocks in DuckDB's buffer pool; the run's queries then start
+        as a cached run's do (a first run of every methodology at 100 M events: 3.7-3.8
+        GB peak, 3.3-3.4 GB read-only, and 1.5 s faster). Called before the file takes
+        its name, so no other process can have replaced or removed it. A database
+        source switched file access off for good, and the store then stays as written.
+        """
+        access = self.con.execute("SELECT current_setting('enable_external_access')").fetchone()
+        if not access or not access[0]:
+            return
+        alias = quote_ident(self.catalog)
+        self.con.execute(f"DETACH {alias}")
+        self.con.execute(f"ATTACH $p AS {alias} (READ_ONLY)", {"p": str(written)})
 
     def _keep_or_cluster(self, validated: AtomicFile, second: AtomicFile) -> AtomicFile:
         """The file that becomes the store under ``--cluster``: ``second``, holding a
