@@ -52,39 +52,74 @@ def _read_only(ds: Dataset) -> bool:
     return ds.con.execute(sql, {"n": store.STORE_ALIAS}).fetchone()[0]
 
 
+def _events_from_another_process(entry: Path) -> subprocess.CompletedProcess[str]:
+    code = (
+        "import duckdb, sys; c = duckdb.connect(); "
+        "c.execute('ATTACH $p AS s (READ_ONLY)', {'p': sys.argv[1]}); "
+        "print(c.execute('SELECT count(*) FROM s.brandlens_data.events').fetchone()[0])"
+    )
+    return subprocess.run([sys.executable, "-c", code, str(entry)], capture_output=True, text=True)
+
+
+def _database_source(tmp_path: Path) -> Path:
+    db = tmp_path / "data.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE events (ts VARCHAR, user_id VARCHAR, event_type VARCHAR)")
+    con.execute("INSERT INTO events VALUES ('2025-06-01', 'u1', 'ad_click'), ('x', 'u2', 'share')")
+    con.close()
+    return db
+
+
 def test_a_first_run_reads_its_new_entry_read_only(cache, events_dir):
     """Once written, a new cache entry is read as a cached run reads it: read-only, so
     another command on the same data opens it while this run still computes (the
     writer's lock refused it: "Conflicting lock is held")."""
     with Dataset(events_dir(ROWS)) as first:
         assert first.cached is not None and _read_only(first)
-        code = (
-            "import duckdb, sys; c = duckdb.connect(); "
-            "c.execute('ATTACH $p AS s (READ_ONLY)', {'p': sys.argv[1]}); "
-            "print(c.execute('SELECT count(*) FROM s.brandlens_data.events').fetchone()[0])"
-        )
-        other = subprocess.run(
-            [sys.executable, "-c", code, str(first.cached)], capture_output=True, text=True
-        )
+        other = _events_from_another_process(first.cached)
         assert other.returncode == 0, other.stderr
         assert other.stdout.strip() == "2"
         assert first.con.execute("SELECT count(*) FROM events").fetchone()[0] == 2
 
 
-def test_a_database_source_keeps_its_new_entry_as_written(cache, tmp_path):
-    """A database source switches file access off for good, so the entry it was
-    validated into cannot be attached again: the run reads it as written."""
-    db = tmp_path / "data.duckdb"
-    con = duckdb.connect(str(db))
-    con.execute("CREATE TABLE events (ts VARCHAR, user_id VARCHAR, event_type VARCHAR)")
-    con.execute("INSERT INTO events VALUES ('2025-06-01', 'u1', 'ad_click'), ('x', 'u2', 'share')")
-    con.close()
-    with Dataset(db) as ds:
-        assert ds.cached is not None and ds.cached.parent == cache
-        assert not _read_only(ds)
+def test_a_database_source_s_new_entry_is_read_only_too(cache, tmp_path):
+    """A database source switches file access off before validation; DuckDB still
+    attaches the entry it had attached again, read-only."""
+    with Dataset(_database_source(tmp_path)) as ds:
+        assert ds.cached is not None and ds.cached.parent == cache and _read_only(ds)
+        other = _events_from_another_process(ds.cached)
+        assert other.returncode == 0, other.stderr
+        assert other.stdout.strip() == "1"
         assert ds.con.execute("SELECT count(*) FROM events").fetchone()[0] == 1
-    with Dataset(db) as again:  # and a later run finds it
+        with pytest.raises(duckdb.Error):  # and file access stays off
+            ds.con.execute("SELECT * FROM read_csv('/etc/hostname')")
+
+
+def test_on_duckdb_1_1_a_database_source_keeps_its_entry_as_written(cache, tmp_path, monkeypatch):
+    """DuckDB 1.1 refuses to attach any file once file access is off, even one it had
+    attached: there the entry stays attached as written rather than lost."""
+    from brandlens.engine import runs
+
+    source = _database_source(tmp_path)
+    monkeypatch.setattr(runs, "duckdb_version", lambda: (1, 1, 3))
+    with Dataset(source) as ds:
+        assert ds.cached is not None and not _read_only(ds)
+        assert ds.con.execute("SELECT count(*) FROM events").fetchone()[0] == 1
+    monkeypatch.setattr(runs, "duckdb_version", lambda: (1, 2, 0))
+    with Dataset(source) as again:  # a later run finds it
         assert again.cached == ds.cached and _read_only(again)
+
+
+@pytest.mark.parametrize(
+    ("spelled", "numbers"),
+    [("1.1.3", (1, 1, 3)), ("1.2.0-dev4321", (1, 2, 0)), ("v1.10.2", (1, 10, 2)), ("2.0", (2, 0))],
+)
+def test_duckdb_version_reads_releases_and_development_builds(monkeypatch, spelled, numbers):
+    from brandlens.engine.runs import REATTACH_WITHOUT_FILE_ACCESS, duckdb_version
+
+    monkeypatch.setattr(duckdb, "__version__", spelled)
+    assert duckdb_version() == numbers
+    assert (numbers >= REATTACH_WITHOUT_FILE_ACCESS) == (spelled != "1.1.3")
 
 
 def test_a_changed_source_makes_a_new_entry_and_drops_the_old(cache, events_dir):

@@ -15,6 +15,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import weakref
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -72,6 +73,18 @@ CLUSTERED = "brandlens_clustered"
 
 _OPEN: weakref.WeakSet[Dataset] = weakref.WeakSet()
 """Datasets with a live connection, so a termination can interrupt their queries."""
+
+
+REATTACH_WITHOUT_FILE_ACCESS = (1, 2)
+"""From DuckDB 1.2 a database attached before file access was switched off may be
+attached again by its path (1.1.3 refuses: "Attaching on-disk databases is disabled")."""
+
+
+def duckdb_version() -> tuple[int, ...]:
+    """DuckDB's version as numbers (``1.2.0-dev`` is (1, 2, 0))."""
+    import duckdb
+
+    return tuple(int(n) for n in re.findall(r"\d+", duckdb.__version__)[:3])
 
 
 def interrupt_all() -> None:
@@ -609,12 +622,16 @@ class Dataset:
 
         Its write leaves its blocks in DuckDB's buffer pool; the run's queries then start
         as a cached run's do (a first run of every methodology at 100 M events: 3.7-3.8
-        GB peak, 3.3-3.4 GB read-only, and 1.5 s faster). Called before the file takes
-        its name, so no other process can have replaced or removed it. A database
-        source switched file access off for good, and the store then stays as written.
+        GB peak, 3.3-3.4 GB read-only, and 1.5 s faster), and no writer's lock keeps
+        another command from reading the entry meanwhile. The file still has its
+        temporary name: only ``brandlens cache clear``, which removes other runs'
+        unfinished files, can remove it now, and the run then fails on DuckDB's message
+        as it failed at the rename before. A database source has switched file access
+        off; DuckDB 1.1 then refuses to attach even a database it had attached, and the
+        store stays as written.
         """
         access = self.con.execute("SELECT current_setting('enable_external_access')").fetchone()
-        if not access or not access[0]:
+        if not (access and access[0]) and duckdb_version() < REATTACH_WITHOUT_FILE_ACCESS:
             return
         alias = quote_ident(self.catalog)
         self.con.execute(f"DETACH {alias}")
