@@ -75,18 +75,6 @@ _OPEN: weakref.WeakSet[Dataset] = weakref.WeakSet()
 """Datasets with a live connection, so a termination can interrupt their queries."""
 
 
-REATTACH_WITHOUT_FILE_ACCESS = (1, 2)
-"""From DuckDB 1.2 a database attached before file access was switched off may be
-attached again by its path (1.1.3 refuses: "Attaching on-disk databases is disabled")."""
-
-
-def duckdb_version() -> tuple[int, ...]:
-    """DuckDB's version as numbers (``1.2.0-dev`` is (1, 2, 0))."""
-    import duckdb
-
-    return tuple(int(n) for n in re.findall(r"\d+", duckdb.__version__)[:3])
-
-
 def interrupt_all() -> None:
     """Interrupt the running query of every open dataset (on SIGTERM, from another thread)."""
     for ds in list(_OPEN):
@@ -114,6 +102,18 @@ Progress = Callable[[str], None]
 DEFAULT_MEMORY_FRACTION = 0.2
 """DuckDB may use this share of the machine's RAM unless told otherwise (DuckDB's own
 default is 80%); past it, work spills to the run's private temporary directory."""
+
+
+REATTACH_WITHOUT_FILE_ACCESS = (1, 2)
+"""From DuckDB 1.2 a database attached before file access was switched off may be
+attached again by its path (1.1.3 refuses: "Attaching on-disk databases is disabled")."""
+
+
+def duckdb_version() -> tuple[int, ...]:
+    """DuckDB's version as numbers (``1.2.0-dev`` is (1, 2, 0))."""
+    import duckdb
+
+    return tuple(int(n) for n in re.findall(r"\d+", duckdb.__version__)[:3])
 
 
 DISABLED_OPTIMIZERS = ("partitioned_execution",)
@@ -630,8 +630,8 @@ class Dataset:
         off; DuckDB 1.1 then refuses to attach even a database it had attached, and the
         store stays as written.
         """
-        access = self.con.execute("SELECT current_setting('enable_external_access')").fetchone()
-        if not (access and access[0]) and duckdb_version() < REATTACH_WITHOUT_FILE_ACCESS:
+        access = self.con.execute("SELECT current_setting('enable_external_access')").fetchone()[0]
+        if not access and duckdb_version() < REATTACH_WITHOUT_FILE_ACCESS:
             return
         alias = quote_ident(self.catalog)
         self.con.execute(f"DETACH {alias}")
