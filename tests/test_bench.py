@@ -8,12 +8,14 @@ arithmetic on rows worked by hand; and one real run on a tiny market end to end.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import brandlens
 from brandlens.cli import bench
 from brandlens.cli.bench import BenchRow, judge, summarise
 
@@ -69,14 +71,25 @@ def test_rounds_run_every_step_with_a_fresh_cache_per_round(tmp_path, monkeypatc
     timings = iter([float(i) for i in range(1, 100)])
 
     stores_at_once: list[int] = []
+    found_in_cache: list[list[str]] = []
+    memo = "sqlcheck-0-sqlglot0.json"
 
     def fake_run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
         what = " ".join(cmd[3:6]) if cmd[1:3] == ["-m", "brandlens.cli.app"] else cmd[1]
         cache = (env or {}).get("BRANDLENS_CACHE_DIR")
         calls.append((what, cache))
-        if cache:  # the command would keep its store there
-            Path(cache).mkdir(parents=True, exist_ok=True)
-            stores_at_once.append(sum(1 for p in Path(cache).parent.iterdir() if p.is_dir()))
+        if cache:  # the command would keep its store and its checks there
+            folder = Path(cache)
+            found_in_cache.append(
+                sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+            )
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / memo).write_text("{}")
+            (folder / "store.duckdb").touch()
+            if len(calls) > 1:  # the untimed run keeps its folder elsewhere
+                stores_at_once.append(sum(1 for p in folder.parent.iterdir() if p.is_dir()))
+        if len(calls) == 1:
+            return 99.0, 10.0, ""  # the untimed run: no timing of it may count
         if cmd[-1] == str(data) and cmd[1] == "pandas_fast.py":
             raise RuntimeError("pandas_fast.py ...: no pandas")
         return next(timings), 10.0, ""
@@ -90,7 +103,14 @@ def test_rounds_run_every_step_with_a_fresh_cache_per_round(tmp_path, monkeypatc
     assert compiled_after == [0] and report.bytecode is False  # once, before any timing
     starts = [i for i, c in enumerate(calls) if c[0] == "-c"]  # each round begins at the floor
     assert len(starts) == 2
-    first, second = calls[: starts[1]], calls[starts[1] :]
+    # before the rounds, one untimed first run remembers the plugins' checks in a folder
+    # of its own; every step's fresh folder then starts with those checks and no store
+    assert starts[0] == 1 and calls[0][0] == "compute " + str(data) + " -m"
+    assert found_in_cache[0] == [] and report.checks_remembered is True
+    fresh = found_in_cache[1:]  # what each step found in its cache folder
+    assert fresh.count([memo]) == 8  # 4 folders a round (all, validate, fast, no-cache)
+    assert all(f in ([memo], [memo, "store.duckdb"]) for f in fresh)
+    first, second = calls[starts[0] : starts[1]], calls[starts[1] :]
     # the same steps in the same order, but pandas, which failed in the first round
     assert [c[0] for c in first[:8]] == [c[0] for c in second] and len(first) == 9
     names = [r.step for r in report.rows]
@@ -114,6 +134,7 @@ def test_rounds_run_every_step_with_a_fresh_cache_per_round(tmp_path, monkeypatc
         assert round_caches[0] is None
     assert caches[0][8] is None  # pandas keeps no cache
     assert not set(caches[0][1:8]) & set(caches[1][1:8])  # each round starts empty
+    assert calls[0][1] not in caches[0] + caches[1]
     floor_row, first_row = report.rows[0], report.rows[1]
     # the fake timings count up: the floor took 1 s then 9 s (after seven more steps and
     # the failed pandas, which took no timing), the first run 2 s then 10 s
@@ -148,6 +169,7 @@ def test_bench_end_to_end_on_a_tiny_market(tmp_path):
         assert row["runs"] == 1
         assert row["min_seconds"] == row["seconds"] == row["max_seconds"] > 0
     assert steps[bench.FIRST_RUN]["peak_rss_mb"] > 0
+    assert report["checks_remembered"] is True
     measured = {t["target"]: t for t in report["targets"]}
     assert measured["first run / floor"]["measured"] == pytest.approx(
         steps[bench.FIRST_RUN]["seconds"] / steps[bench.FLOOR]["seconds"]
@@ -330,7 +352,8 @@ def test_the_floor_reads_parts_literally_and_by_name(tmp_path):
 
 def test_cluster_adds_a_clustered_load_and_a_run_on_its_file(tmp_path, monkeypatch):
     """`bench --cluster`: each round loads a clustered dataset file, then computes every
-    methodology on that same file; neither step touches the cache."""
+    methodology on that same file; neither step touches the user's cache (theirs is a
+    folder of the round's, holding only the remembered plugin checks)."""
     data = tmp_path / "market"
     data.mkdir()
     (data / "events.parquet").write_bytes(b"")
@@ -338,7 +361,10 @@ def test_cluster_adds_a_clustered_load_and_a_run_on_its_file(tmp_path, monkeypat
     calls: list[tuple[list[str], str | None]] = []
 
     def fake_run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-        calls.append((cmd, (env or {}).get("BRANDLENS_CACHE_DIR")))
+        cache = (env or {}).get("BRANDLENS_CACHE_DIR")
+        calls.append((cmd, cache))
+        if cache:
+            Path(cache).mkdir(parents=True, exist_ok=True)
         return 1.0, 10.0, ""
 
     monkeypatch.setattr(bench, "_run", fake_run)
@@ -351,7 +377,7 @@ def test_cluster_adds_a_clustered_load_and_a_run_on_its_file(tmp_path, monkeypat
     assert len(loads) == len(computes) == 2
     for (load, env), compute in zip(loads, computes, strict=True):
         into = load[load.index("--into") + 1]
-        assert "--cluster" in load and env is None and compute[4] == into
+        assert "--cluster" in load and Path(env).name == "cluster" and compute[4] == into
         assert compute[5:7] == ["-m", "grow"]
     assert computes[0][4] != computes[1][4]  # a file per round, in the round's own folder
     without = bench.run_bench(data=data, methodologies=["grow"], pandas=False, repeat=1)
@@ -383,3 +409,42 @@ def test_the_compiled_packages_are_brandlens_and_its_plugins():
     folders = bench.plugin_packages()
     assert Path(brandlens.__file__).parent in folders
     assert Path(brandlens_fast.__file__).parent in folders
+
+
+_IMPORTS = """
+import sys, brandlens
+result = brandlens.compute(sys.argv[1])
+assert not result.errors, result.errors
+print("sqlglot" in sys.modules)
+"""
+
+
+def test_the_remembered_checks_cover_a_first_run_and_carry_no_dataset(tmp_path):
+    """The untimed run's checks spare a first run SQLGlot (parsing every plugin's SQL),
+    and nothing else: the step's folder holds no dataset, so it validates anew."""
+
+    data = Path(brandlens.__file__).parent / "data" / "sample"
+    command = lambda out: bench._brandlens("compute", str(data), "-q", "-f", "json")  # noqa: E731
+    remembered = bench.remember_plugin_checks(command)
+    assert remembered and all(n.startswith("sqlcheck-") for n in remembered)
+
+    def first_run(seeded: bool) -> bool:
+        folder = tmp_path / ("seeded" if seeded else "empty")
+        folder.mkdir()
+        for name, content in (remembered if seeded else {}).items():
+            (folder / name).write_bytes(content)
+        env = {**os.environ, "BRANDLENS_CACHE_DIR": str(folder), "BRANDLENS_CACHE": "1"}
+        out = subprocess.run(
+            [sys.executable, "-c", _IMPORTS, str(data)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert len(list(folder.glob("*.duckdb"))) == 1  # it validated and kept a dataset
+        return out.stdout.strip() == "True"
+
+    assert first_run(seeded=False) is True
+    assert first_run(seeded=True) is False
+    failing = lambda out: bench._brandlens("compute", str(tmp_path / "nothing"))  # noqa: E731
+    assert bench.remember_plugin_checks(failing) == {}

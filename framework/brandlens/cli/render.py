@@ -211,7 +211,7 @@ def sections(model: BaseModel) -> list[Section]:
         return _verify_sections(model)
     if isinstance(model, _bench()):
         facts = ["brandlens_version", "duckdb_version", "machine", "cores", "memory_gb", "data"]
-        facts += ["repeat", "bytecode"]
+        facts += ["repeat", "bytecode", "checks_remembered"]
         out = [Section("machine", ["field", "value"], [[f, getattr(model, f)] for f in facts])]
         cols = ["step", "seconds", "range", "runs", "events_per_second", "peak_rss_mb"]
         cols += ["ratio_to_floor", "note"]

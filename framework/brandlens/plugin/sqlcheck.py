@@ -164,13 +164,22 @@ def _sqlglot_version() -> str:
         return str(sqlglot.__version__)
 
 
+_MEMO_PREFIX = "sqlcheck-"
+
+
 def _memo_file() -> Path | None:
     from brandlens import __version__
     from brandlens.data.store import cache_dir, cache_enabled
 
     if not cache_enabled():
         return None
-    return cache_dir() / f"sqlcheck-{__version__}-sqlglot{_sqlglot_version()}.json"
+    return cache_dir() / f"{_MEMO_PREFIX}{__version__}-sqlglot{_sqlglot_version()}.json"
+
+
+def memo_files(folder: Path) -> list[Path]:
+    """The files of remembered checks in a cache folder (one per brandlens and SQLGlot
+    version): what a process that ran there learned about the plugins' SQL."""
+    return sorted(folder.glob(f"{_MEMO_PREFIX}*.json"))
 
 
 def _memo_key(sql: str, allowed: frozenset[str]) -> str:
