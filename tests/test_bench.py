@@ -18,22 +18,26 @@ import pytest
 import brandlens
 from brandlens.cli import bench
 from brandlens.cli.bench import BenchRow, judge, summarise
+from brandlens.cli.bench import Measured as M
 
 
 def _row(step: str, seconds: float, rss: float = 100.0) -> BenchRow:
-    return summarise(step, [(seconds, rss)], 1, None)
+    return summarise(step, [M(seconds, rss, seconds)], 1, None)
 
 
 def test_summarise_takes_the_median_the_range_and_the_largest_peak():
-    # three runs: 9 s at 100 MB, 1 s at 300 MB, 2 s at 200 MB (the mean would be 4 s);
-    # the floor's median is 0.5 s
-    row = summarise("x", [(9.0, 100.0), (1.0, 300.0), (2.0, 200.0)], 1000, 0.5)
+    # three runs: 9 s at 100 MB using 17 CPU-s, 1 s at 300 MB using 1.5, 2 s at 200 MB
+    # using 3.5 (the means would be 4 s and 7.3 CPU-s); the floor's median is 0.5 s
+    runs = [M(9.0, 100.0, 17.0), M(1.0, 300.0, 1.5), M(2.0, 200.0, 3.5)]
+    row = summarise("x", runs, 1000, 0.5)
     assert (row.seconds, row.min_seconds, row.max_seconds, row.runs) == (2.0, 1.0, 9.0, 3)
+    assert row.cpu_seconds == 3.5  # the median CPU time: more than the wall, two cores busy
     assert row.peak_rss_mb == 300.0
     assert row.events_per_second == 500.0  # 1000 events / the median's 2 s
     assert row.ratio_to_floor == 4.0  # 2 s / 0.5 s
     # an even number of runs: the mean of the middle two (not of all four, 4 s)
-    assert summarise("y", [(10.0, 1.0), (1.0, 1.0), (2.0, 1.0), (3.0, 1.0)], 1, None).seconds == 2.5
+    even = [M(10.0, 1.0, 0.0), M(1.0, 1.0, 0.0), M(2.0, 1.0, 0.0), M(3.0, 1.0, 0.0)]
+    assert summarise("y", even, 1, None).seconds == 2.5
 
 
 def test_judge_against_hand_worked_targets():
@@ -74,7 +78,7 @@ def test_rounds_run_every_step_with_a_fresh_cache_per_round(tmp_path, monkeypatc
     found_in_cache: list[list[str]] = []
     memo = "sqlcheck-0-sqlglot0.json"
 
-    def fake_run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    def fake_run(cmd: list[str], env: dict[str, str] | None = None) -> M:
         what = " ".join(cmd[3:6]) if cmd[1:3] == ["-m", "brandlens.cli.app"] else cmd[1]
         cache = (env or {}).get("BRANDLENS_CACHE_DIR")
         calls.append((what, cache))
@@ -89,10 +93,10 @@ def test_rounds_run_every_step_with_a_fresh_cache_per_round(tmp_path, monkeypatc
             if len(calls) > 1:  # the untimed run keeps its folder elsewhere
                 stores_at_once.append(sum(1 for p in folder.parent.iterdir() if p.is_dir()))
         if len(calls) == 1:
-            return 99.0, 10.0, ""  # the untimed run: no timing of it may count
+            return M(99.0, 10.0, 99.0)  # the untimed run: no timing of it may count
         if cmd[-1] == str(data) and cmd[1] == "pandas_fast.py":
             raise RuntimeError("pandas_fast.py ...: no pandas")
-        return next(timings), 10.0, ""
+        return M(next(timings), 10.0, 0.0)
 
     monkeypatch.setattr(bench, "_run", fake_run)
     compiled_after: list[int] = []
@@ -168,6 +172,7 @@ def test_bench_end_to_end_on_a_tiny_market(tmp_path):
     for row in report["rows"]:
         assert row["runs"] == 1
         assert row["min_seconds"] == row["seconds"] == row["max_seconds"] > 0
+        assert row["cpu_seconds"] > 0  # the process's own user + system time
     assert steps[bench.FIRST_RUN]["peak_rss_mb"] > 0
     assert report["checks_remembered"] is True
     measured = {t["target"]: t for t in report["targets"]}
@@ -185,13 +190,13 @@ def test_a_step_failing_in_a_later_round_keeps_its_earlier_runs(tmp_path, monkey
     monkeypatch.setattr(bench, "_pandas_script", lambda: Path("pandas_fast.py"))
     pandas_runs = []
 
-    def fake_run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    def fake_run(cmd: list[str], env: dict[str, str] | None = None) -> M:
         if cmd[1] == "pandas_fast.py":
             pandas_runs.append(1)
             if len(pandas_runs) == 2:
                 raise RuntimeError("pandas_fast.py ...: killed")
-            return 3.0, 1500.0, ""
-        return 1.0, 100.0, ""
+            return M(3.0, 1500.0, 3.0)
+        return M(1.0, 100.0, 1.0)
 
     monkeypatch.setattr(bench, "_run", fake_run)
     report = bench.run_bench(data=data, methodologies=["grow"], repeat=3)
@@ -206,8 +211,14 @@ def test_every_format_carries_the_steps(tmp_path):
     from brandlens.cli.render import Format, render
 
     rows = [
-        summarise(bench.FLOOR, [(0.5, 100.0)], 1000, 0.5),
-        summarise(bench.FIRST_RUN, [(2.0, 300.0), (4.0, 200.0)], 1000, 0.5, "keeps the dataset"),
+        summarise(bench.FLOOR, [M(0.5, 100.0, 0.5)], 1000, 0.5),
+        summarise(
+            bench.FIRST_RUN,
+            [M(2.0, 300.0, 3.0), M(4.0, 200.0, 7.0)],
+            1000,
+            0.5,
+            "keeps the dataset",
+        ),
     ]
     report = bench.BenchReport(
         brandlens_version="0",
@@ -223,8 +234,9 @@ def test_every_format_carries_the_steps(tmp_path):
         targets=judge(rows, 1000),
     )
     csv = render(report, Format.csv).splitlines()
-    assert csv[0].startswith("step,seconds,range,runs,")
-    assert csv[2].startswith(f'"{bench.FIRST_RUN}",3.0,2.00-4.00,2,')  # median 3 s of 2 and 4
+    assert csv[0].startswith("step,seconds,range,cpu_seconds,runs,")
+    # median 3 s of 2 and 4, median 5 CPU-s of 3 and 7
+    assert csv[2].startswith(f'"{bench.FIRST_RUN}",3.0,2.00-4.00,5.0,2,')
     markdown = render(report, Format.markdown, color=False)
     assert "### targets of issue #11 (on the medians)" in markdown
     assert "| first run / floor | 6 | <= 3 (long-term) | no |" in markdown  # 3 s / 0.5 s
@@ -300,11 +312,11 @@ def test_a_generated_csv_market_is_its_own_folder_and_a_bad_format_is_a_usage_er
     monkeypatch.setattr(bench, "_events_files", lambda d: [d / "events.csv"])
     generated: list[list[str]] = []
 
-    def fake_run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    def fake_run(cmd: list[str], env: dict[str, str] | None = None) -> M:
         if "generate" in cmd:
             generated.append(cmd[cmd.index("generate") :])
             Path(generated[-1][1]).mkdir()  # where the market would be written
-        return 1.0, 10.0, ""
+        return M(1.0, 10.0, 1.0)
 
     monkeypatch.setattr(bench, "_run", fake_run)
     bench.run_bench(users=50, methodologies=["grow"], pandas=False, repeat=1, data_format="csv")
@@ -360,12 +372,12 @@ def test_cluster_adds_a_clustered_load_and_a_run_on_its_file(tmp_path, monkeypat
     monkeypatch.setattr(bench, "_count_events", lambda _p: 1000)
     calls: list[tuple[list[str], str | None]] = []
 
-    def fake_run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    def fake_run(cmd: list[str], env: dict[str, str] | None = None) -> M:
         cache = (env or {}).get("BRANDLENS_CACHE_DIR")
         calls.append((cmd, cache))
         if cache:
             Path(cache).mkdir(parents=True, exist_ok=True)
-        return 1.0, 10.0, ""
+        return M(1.0, 10.0, 1.0)
 
     monkeypatch.setattr(bench, "_run", fake_run)
     report = bench.run_bench(

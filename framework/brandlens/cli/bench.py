@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -99,6 +100,11 @@ class BenchRow(BaseModel):
     seconds: float = Field(description="median wall time of the runs")
     min_seconds: float
     max_seconds: float
+    cpu_seconds: float | None = Field(
+        None,
+        description="median CPU time (user + system) of the runs: above the wall time, the "
+        "step kept more than one core busy",
+    )
     runs: int
     events_per_second: float | None = Field(None, description="events / median seconds")
     peak_rss_mb: float = Field(description="the largest peak RSS of the runs")
@@ -140,8 +146,17 @@ class BenchReport(BaseModel):
     targets: list[BenchTarget]
 
 
-def _run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """(seconds, peak RSS in MB, stderr) of one command; a failure is raised with its stderr."""
+class Measured(NamedTuple):
+    """One command's run: wall time, peak RSS (MiB), CPU time (user + system), stderr."""
+
+    seconds: float
+    peak_rss_mb: float
+    cpu_seconds: float
+    stderr: str = ""
+
+
+def _run(cmd: list[str], env: dict[str, str] | None = None) -> Measured:
+    """One command, measured; a failure is raised with the last line of its stderr."""
     began = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -157,7 +172,7 @@ def _run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, floa
     if proc.returncode not in (0,):
         last = err.strip().splitlines()[-1] if err.strip() else f"exit {proc.returncode}"
         raise RuntimeError(f"{' '.join(cmd[:4])} ...: {last}")
-    return seconds, usage.ru_maxrss / 1024, err
+    return Measured(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, err)
 
 
 def _brandlens(*args: str) -> list[str]:
@@ -219,19 +234,20 @@ class _Step:
 
 
 def summarise(
-    step: str, runs: list[tuple[float, float]], events: int, floor: float | None, note: str = ""
+    step: str, runs: list[Measured], events: int, floor: float | None, note: str = ""
 ) -> BenchRow:
-    """A row from (seconds, peak RSS MB) per run: median time, its range, largest peak."""
-    seconds = [s for s, _ in runs]
+    """A row from its runs: median time and CPU time, the time's range, the largest peak."""
+    seconds = [r.seconds for r in runs]
     median = statistics.median(seconds)
     return BenchRow(
         step=step,
         seconds=median,
         min_seconds=min(seconds),
         max_seconds=max(seconds),
+        cpu_seconds=statistics.median(r.cpu_seconds for r in runs),
         runs=len(runs),
         events_per_second=events / median if median > 0 else None,
-        peak_rss_mb=max(rss for _, rss in runs),
+        peak_rss_mb=max(r.peak_rss_mb for r in runs),
         ratio_to_floor=median / floor if floor else None,
         note=note,
     )
@@ -338,7 +354,7 @@ def run_bench(
     data_format = data_format or "parquet"
     order = order or "user"
     say = progress if callable(progress) else (lambda _msg: None)
-    generated: list[tuple[float, float]] = []
+    generated: list[Measured] = []
     if data is None:
         suffix = "" if data_format == "parquet" else f"-{data_format}"
         suffix += "" if order == "user" else f"-{order}"
@@ -346,7 +362,7 @@ def run_bench(
         marker = data / ".complete"
         if not marker.exists():
             say(f"generating a market of {users:,} users in {data}")
-            seconds, rss, _ = _run(
+            measured = _run(
                 _brandlens(
                     "generate",
                     str(data),
@@ -361,7 +377,7 @@ def run_bench(
             )
             with AtomicFile(marker) as tmp:  # a killed run leaves no half-written marker
                 tmp.write_text(MARKET_VERSION)
-            generated.append((seconds, rss))
+            generated.append(measured)
     events_files = _events_files(data)
     events = _count_events(events_files)
     limit = ["--memory-limit", memory_limit] if memory_limit else []
@@ -465,7 +481,7 @@ def run_bench(
     compiled = compile_bytecode(plugin_packages())
     say("checking the plugins' SQL once, untimed, as a user's earlier commands have")
     remembered = remember_plugin_checks(next(s.command for s in steps if s.name == FIRST_RUN))
-    runs: dict[str, list[tuple[float, float]]] = {s.name: [] for s in steps}
+    runs: dict[str, list[Measured]] = {s.name: [] for s in steps}
     failed: dict[str, str] = {}
     for round_ in range(1, repeat + 1):
         with tempfile.TemporaryDirectory(prefix="brandlens-bench-") as tmp:
@@ -480,7 +496,7 @@ def run_bench(
                         (folder / name).write_bytes(content)
                 env = {"BRANDLENS_CACHE_DIR": str(folder)} if folder else None
                 try:
-                    seconds, rss, _ = _run(step.command(Path(tmp)), env)
+                    measured = _run(step.command(Path(tmp)), env)
                 except RuntimeError as e:
                     if not step.optional:
                         raise
@@ -489,8 +505,8 @@ def run_bench(
                 finally:
                     if folder is not None and last_use[step.cache] == i:
                         shutil.rmtree(folder, ignore_errors=True)  # one store on disk at a time
-                runs[step.name].append((seconds, rss))
-    floor = statistics.median(s for s, _ in runs[FLOOR])
+                runs[step.name].append(measured)
+    floor = statistics.median(r.seconds for r in runs[FLOOR])
     rows = [summarise("generate", generated, events, None)] if generated else []
     for step in steps:
         note = "; ".join(n for n in (step.note, failed.get(step.name, "")) if n)

@@ -213,13 +213,14 @@ def sections(model: BaseModel) -> list[Section]:
         facts = ["brandlens_version", "duckdb_version", "machine", "cores", "memory_gb", "data"]
         facts += ["repeat", "bytecode", "checks_remembered"]
         out = [Section("machine", ["field", "value"], [[f, getattr(model, f)] for f in facts])]
-        cols = ["step", "seconds", "range", "runs", "events_per_second", "peak_rss_mb"]
-        cols += ["ratio_to_floor", "note"]
+        cols = ["step", "seconds", "range", "cpu_seconds", "runs", "events_per_second"]
+        cols += ["peak_rss_mb", "ratio_to_floor", "note"]
         rows = [
             [
                 r.step,
                 round(r.seconds, 2),
                 f"{r.min_seconds:.2f}-{r.max_seconds:.2f}" if r.runs > 1 else "",
+                None if r.cpu_seconds is None else round(r.cpu_seconds, 2),
                 r.runs,
                 None if r.events_per_second is None else round(r.events_per_second),
                 round(r.peak_rss_mb),
