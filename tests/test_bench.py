@@ -63,9 +63,9 @@ def test_judge_against_hand_worked_targets():
 
 
 def test_rounds_run_every_step_with_a_fresh_cache_per_round(tmp_path, monkeypatch):
-    """Each round runs every step once, in order; a first run never finds a cache, the
-    cached steps share their round's first-run cache, and a pandas failure is reported
-    without stopping the bench."""
+    """Each round runs every step once, in order; a first run never finds a dataset (only
+    the remembered plugin checks), the cached steps share their round's first-run cache,
+    and a pandas failure is reported without stopping the bench."""
     data = tmp_path / "market"
     data.mkdir()
     (data / "events.parquet").write_bytes(b"")
@@ -460,3 +460,49 @@ def test_the_remembered_checks_cover_a_first_run_and_carry_no_dataset(tmp_path):
     assert first_run(seeded=True) is False
     failing = lambda out: bench._brandlens("compute", str(tmp_path / "nothing"))  # noqa: E731
     assert bench.remember_plugin_checks(failing) == {}
+
+
+def test_cpu_time_is_the_childs_user_plus_system_time(monkeypatch):
+    """The CPU time comes from the same wait4 as the peak memory: user and system time."""
+    real = os.wait4
+
+    def wait4(pid: int, options: int):
+        got_pid, status, _real_usage = real(pid, options)
+        fake = type("Usage", (), {"ru_utime": 1.25, "ru_stime": 2.5, "ru_maxrss": 2048})
+        return got_pid, status, fake
+
+    monkeypatch.setattr(bench.os, "wait4", wait4)
+    measured = bench._run([sys.executable, "-c", "pass"])
+    assert (measured.cpu_seconds, measured.peak_rss_mb) == (3.75, 2.0)
+
+
+def test_a_failed_untimed_run_remembers_nothing_and_the_bench_goes_on(tmp_path, monkeypatch):
+    data = tmp_path / "market"
+    data.mkdir()
+    (data / "events.parquet").write_bytes(b"")
+    monkeypatch.setattr(bench, "_count_events", lambda _p: 1000)
+    calls: list[str | None] = []
+    told: list[str] = []
+
+    def fake_run(cmd: list[str], env: dict[str, str] | None = None) -> M:
+        calls.append((env or {}).get("BRANDLENS_CACHE_DIR"))
+        if len(calls) == 1:
+            raise RuntimeError("compute ...: a transient failure")
+        return M(1.0, 10.0, 1.0)
+
+    monkeypatch.setattr(bench, "_run", fake_run)
+    report = bench.run_bench(
+        data=data, methodologies=["grow"], pandas=False, repeat=1, progress=told.append
+    )
+    assert report.checks_remembered is False
+    assert any("untimed first run failed" in m and "a transient failure" in m for m in told)
+    assert all(r.runs == 1 for r in report.rows)  # every step measured, from empty folders
+
+
+def test_a_dataset_file_is_no_data_to_bench(tmp_path):
+    from brandlens.errors import UsageError
+
+    store = tmp_path / "events.duckdb"
+    store.write_bytes(b"")
+    with pytest.raises(UsageError, match="a dataset file is validated already"):
+        bench.run_bench(data=store, repeat=1, pandas=False)

@@ -10,19 +10,23 @@ at hand, an analyst's plain pandas FAST for comparison.
 A machine's speed drifts from minute to minute (on the project's machine pandas alone
 varied from 2.5 to 6 s), so one timing per step makes ratios between steps a matter of
 luck. Every step therefore runs ``repeat`` times, in rounds that each run every step
-once in the same order (a first run always starts from an empty cache of its own
-round), and a row reports the median with the fastest and slowest run; the targets
-of issue #11 are judged on medians.
+once in the same order (a first run always starts from a fresh cache of its own round,
+holding no dataset), and a row reports the median with the fastest and slowest run
+and the median CPU time; the targets of issue #11 are judged on medians.
 
 brandlens is timed as installed: its modules and its plugins' compiled to bytecode
 first, as pip compiles a wheel (and as Python itself does on a first import, unless
 PYTHONDONTWRITEBYTECODE is set: then every step would compile about fifty modules from
 source, which the pandas baseline, installed compiled, never does). And it is timed
-as used: brandlens checks each plugin's SQL once and remembers the check in its cache
-folder, so before the first round one untimed first run on the same data makes those
-checks, and every step's fresh cache starts with what they remembered (and nothing
-else). A user's first run on a new log finds them made by their earlier commands
-(``brandlens demo`` among them); only the very first command after installing pays.
+as used: brandlens checks each plugin's SQL once and remembers the check (and its
+quoting of names) in its cache folder, so before the first round one untimed first run
+on the same data makes those checks, and every step's fresh cache starts with what
+they remembered (and nothing else). A user's first run on a new log finds them made by
+their earlier commands on data of the same layout (``brandlens demo`` leaves them for
+Parquet logs with the canonical tables). The untimed run costs one more first run (and
+its store on disk until it ends); ``--no-cache`` and ``load --into --cluster`` still
+quote a name or two of their own, as they would for a user (``--no-cache`` remembers
+nothing).
 """
 
 from __future__ import annotations
@@ -140,7 +144,7 @@ class BenchReport(BaseModel):
         False,
         description="every step's cache started with the plugins' SQL checks an untimed "
         "first run remembered (as a user's earlier commands leave them); False when that "
-        "run failed",
+        "run failed or remembered nothing",
     )
     rows: list[BenchRow]
     targets: list[BenchTarget]
@@ -182,8 +186,15 @@ def _brandlens(*args: str) -> list[str]:
 def _events_files(data: Path) -> list[Path]:
     """The events file of DATA, or the files of its folder of parts (as brandlens reads)."""
     from brandlens.data.sources import is_table_folder, parts_of
+    from brandlens.data.store import DATASET_SUFFIXES
+    from brandlens.errors import UsageError
 
     if not data.is_dir():
+        if data.suffix.lower() in DATASET_SUFFIXES:
+            raise UsageError(
+                f"--data {data}: a dataset file is validated already; bench measures "
+                "validation too, so give it the source files (a folder or an events file)"
+            )
         return [data]
     found = sorted(data.glob("events.*")) + [p for p in [data / "events"] if p.is_dir()]
     if not found and is_table_folder(data, "events"):
@@ -479,8 +490,8 @@ def run_bench(
         steps = [s for s in steps if s.name not in (FAST_FIRST, FAST_NO_CACHE)]
     last_use = {s.cache: i for i, s in enumerate(steps) if s.cache}
     compiled = compile_bytecode(plugin_packages())
-    say("checking the plugins' SQL once, untimed, as a user's earlier commands have")
-    remembered = remember_plugin_checks(next(s.command for s in steps if s.name == FIRST_RUN))
+    say("one untimed first run: the plugins' SQL checks a user's earlier commands remember")
+    remembered = remember_plugin_checks(next(s.command for s in steps if s.name == FIRST_RUN), say)
     runs: dict[str, list[Measured]] = {s.name: [] for s in steps}
     failed: dict[str, str] = {}
     for round_ in range(1, repeat + 1):
@@ -553,18 +564,21 @@ def plugin_packages() -> list[Path]:
     return sorted(set(folders))
 
 
-def remember_plugin_checks(command: Callable[[Path], list[str]]) -> dict[str, bytes]:
+def remember_plugin_checks(
+    command: Callable[[Path], list[str]], say: Callable[[str], object] = lambda _m: None
+) -> dict[str, bytes]:
     """Run ``command`` once, untimed, in a cache folder of its own and keep the plugin
     checks it remembered there (``sqlcheck.memo_files``: file name -> content); the
-    dataset it kept is removed with the folder. Empty when the run fails: its step then
-    reports why."""
+    dataset it kept is removed with the folder. Empty when the run fails (``say`` is told
+    why; the timed step then fails on its own)."""
     from brandlens.plugin.sqlcheck import memo_files
 
     with tempfile.TemporaryDirectory(prefix="brandlens-bench-") as tmp:
         cache = Path(tmp) / "cache"
         try:
             _run(command(Path(tmp)), {"BRANDLENS_CACHE_DIR": str(cache)})
-        except RuntimeError:
+        except RuntimeError as e:
+            say(f"the untimed first run failed, so no checks are remembered: {e}")
             return {}
         return {p.name: p.read_bytes() for p in memo_files(cache)}
 
