@@ -151,3 +151,29 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
         old = duckdb.default_connection()
         fresh(duckdb.connect(":memory:"))
         old.close()
+
+
+_PROBE = """
+import sys, brandlens
+result = brandlens.compute(sys.argv[1], methodologies=["fast"])
+assert not result.errors, result.errors
+print(sorted(m for m in ("sqlglot", "numpy", "scipy") if m in sys.modules))
+"""
+
+
+def imports_of_a_compute(data: Path, cache: Path, keep: bool = True) -> list[str]:
+    """Which of SQLGlot, NumPy and SciPy a fresh process's FAST compute of ``data``
+    imported, with ``cache`` as its cache folder (``keep=False``: ``cache=False``)."""
+    import json
+    import subprocess
+
+    env = {**os.environ, "BRANDLENS_CACHE_DIR": str(cache), "BRANDLENS_CACHE": "1"}
+    probe = _PROBE if keep else _PROBE.replace('["fast"]', '["fast"], cache=False')
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(data)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().replace("'", '"'))

@@ -19,6 +19,7 @@ import brandlens
 from brandlens.cli import bench
 from brandlens.cli.bench import BenchRow, judge, summarise
 from brandlens.cli.bench import Measured as M
+from conftest import imports_of_a_compute
 
 
 def _row(step: str, seconds: float, rss: float = 100.0) -> BenchRow:
@@ -423,14 +424,6 @@ def test_the_compiled_packages_are_brandlens_and_its_plugins():
     assert Path(brandlens_fast.__file__).parent in folders
 
 
-_IMPORTS = """
-import sys, brandlens
-result = brandlens.compute(sys.argv[1])
-assert not result.errors, result.errors
-print("sqlglot" in sys.modules)
-"""
-
-
 def test_the_remembered_checks_cover_a_first_run_and_carry_no_dataset(tmp_path):
     """The untimed run's checks spare a first run SQLGlot (parsing every plugin's SQL),
     and nothing else: the step's folder holds no dataset, so it validates anew."""
@@ -445,16 +438,9 @@ def test_the_remembered_checks_cover_a_first_run_and_carry_no_dataset(tmp_path):
         folder.mkdir()
         for name, content in (remembered if seeded else {}).items():
             (folder / name).write_bytes(content)
-        env = {**os.environ, "BRANDLENS_CACHE_DIR": str(folder), "BRANDLENS_CACHE": "1"}
-        out = subprocess.run(
-            [sys.executable, "-c", _IMPORTS, str(data)],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        imported = imports_of_a_compute(data, folder)
         assert len(list(folder.glob("*.duckdb"))) == 1  # it validated and kept a dataset
-        return out.stdout.strip() == "True"
+        return "sqlglot" in imported
 
     assert first_run(seeded=False) is True
     assert first_run(seeded=True) is False

@@ -8,7 +8,6 @@ and a form that does not read back as its name is ignored.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from sqlglot import exp
 
 import brandlens
 from brandlens.plugin import sqlcheck
+from conftest import imports_of_a_compute
 
 
 def _sqlglot_ident(name: str) -> str:
@@ -74,39 +74,18 @@ def test_an_edited_cache_entry_is_ignored(monkeypatch) -> None:
         sqlcheck.quote_string.cache_clear()
 
 
-_PROBE = """
-import sys, brandlens
-result = brandlens.compute(sys.argv[1], methodologies=["fast"])
-assert not result.errors, result.errors
-print(sorted(m for m in ("sqlglot", "numpy", "scipy") if m in sys.modules))
-"""
-
-
-def _imports_of_a_compute(data: Path, cache: Path, keep: bool = True) -> list[str]:
-    env = {**os.environ, "BRANDLENS_CACHE_DIR": str(cache), "BRANDLENS_CACHE": "1"}
-    probe = _PROBE if keep else _PROBE.replace('["fast"]', '["fast"], cache=False')
-    out = subprocess.run(
-        [sys.executable, "-c", probe, str(data)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().replace("'", '"'))
-
-
 def test_a_repeated_compute_imports_neither_sqlglot_nor_numpy(tmp_path) -> None:
     data = Path(brandlens.__file__).parent / "data" / "sample"
-    first = _imports_of_a_compute(data, tmp_path)
+    first = imports_of_a_compute(data, tmp_path)
     assert "sqlglot" in first  # validating and checking plugin SQL the first time
-    assert _imports_of_a_compute(data, tmp_path) == []
+    assert imports_of_a_compute(data, tmp_path) == []
 
 
 def test_no_cache_writes_nothing_to_the_cache_folder(tmp_path) -> None:
     data = Path(brandlens.__file__).parent / "data" / "sample"
-    assert "sqlglot" in _imports_of_a_compute(data, tmp_path, keep=False)
+    assert "sqlglot" in imports_of_a_compute(data, tmp_path, keep=False)
     assert list(tmp_path.iterdir()) == []
-    _imports_of_a_compute(data, tmp_path)  # with the cache: the store and the memo
+    imports_of_a_compute(data, tmp_path)  # with the cache: the store and the memo
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".duckdb", ".json"]
 
 
