@@ -288,6 +288,7 @@ def validate_source(
     vocabulary: list[str],
     timezone: str,
     store: str,  # ADAPTED: today's signature; the old path wrote to main
+    in_place: bool = False,  # ADAPTED: today's signature; the old path always copied
 ) -> ValidationReport:
     """Validate every table; create the canonical tables and ``_quarantine``."""
     import duckdb

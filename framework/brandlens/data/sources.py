@@ -74,6 +74,7 @@ class TableSource:
     failed: set[str] = field(default_factory=set)  # derived columns with a failure flag
     parts: list[Part] = field(default_factory=list)  # a folder of parts, in reading order
     folder_columns: dict[str, str] = field(default_factory=dict)  # dt=... names: name -> folder
+    in_place: bool = False  # validated where it lies (data.inplace), not copied
 
     @property
     def select_sql(self) -> str:

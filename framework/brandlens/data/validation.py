@@ -349,6 +349,31 @@ def _stored(store: str, table: str) -> str:
     return f"{store}.{quote_ident(table)}"
 
 
+def readable_types(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str, str]:
+    """The source's column types; a source DuckDB cannot read is a DataError naming it."""
+    import duckdb
+
+    try:
+        return source_types(con, ts)
+    except duckdb.Error as e:
+        raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
+
+
+def stored_columns(
+    con: duckdb.DuckDBPyConnection, ts: TableSource, timezone: str
+) -> tuple[list[str], dict[str, Any]]:
+    """The typed canonical columns a table keeps (events: and ``local_date``), as select
+    items over :func:`checked_rows_sql`'s rows, and the binds they and the checks name."""
+    specs = columns_of(TABLES[ts.table])
+    out = [quote_ident(c.name) for c in specs]
+    binds = {**ts.binds, **binds_for(specs)}
+    if ts.table == "events":
+        local, tz_binds = local_date_sql(con, timezone, quote_ident("ts"))
+        binds.update(tz_binds)
+        out.append(f"{local} AS local_date")
+    return out, binds
+
+
 def _load_table(
     con: duckdb.DuckDBPyConnection,
     ts: TableSource,
@@ -367,19 +392,12 @@ def _load_table(
 
     table = ts.table
     specs = columns_of(TABLES[table])
-    try:
-        types = source_types(con, ts)
-    except duckdb.Error as e:
-        raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
-    q = {c.name: quote_ident(c.name) for c in specs}
-    out = [q[c.name] for c in specs]
-    binds = {**ts.binds, **binds_for(specs)}
+    types = readable_types(con, ts)
     if any(c.vocabulary for c in specs):
         create_vocabulary_type(con, vocabulary)
+    out, binds = stored_columns(con, ts, timezone)
+    q = {c.name: quote_ident(c.name) for c in specs}
     if table == "events":
-        local, tz_binds = local_date_sql(con, timezone, q["ts"])
-        binds.update(tz_binds)
-        out.append(f"{local} AS local_date")
         if "event_id" in ts.present and types["event_id"] not in INTEGRAL:
             text, number = q["event_id"], f"TRY_CAST({q['event_id']} AS BIGINT)"
             plain = f"CAST({number} AS VARCHAR) = {text}"
@@ -490,6 +508,45 @@ def _integer_keys_unique(con: duckdb.DuckDBPyConnection, stored: str, key: list[
     return int(bits) == int(n)
 
 
+def later_repeats(
+    con: duckdb.DuckDBPyConnection,
+    rows: str,
+    key: list[str],
+    not_null: str,
+    same: str = "=",
+    position: str = "rowid",
+) -> list[int]:
+    """The positions of the accepted rows (``_reason IS NULL``) of ``rows`` that repeat an
+    earlier row's key, in order; the first of each key is not among them.
+
+    First the repeated keys alone (a hash aggregate; usually none), then their rows. The
+    keys are grouped in slices of at most KEYS_PER_PASS rows (by a hash of the key), so
+    a billion ids never need one hash table that outgrows the memory limit.
+    """
+    kcols = ", ".join(quote_ident(k) for k in key)
+    join = " AND ".join(f"t.{quote_ident(k)} {same} d.{quote_ident(k)}" for k in key)
+    total = con.execute(f"SELECT count(*) FROM {rows}").fetchone()[0]
+    parts = max(1, -(-int(total) // KEYS_PER_PASS))
+    slice_ = f" AND hash({kcols}) % {parts} = $part" if parts > 1 else ""
+    later: list[int] = []
+    for part in range(parts):
+        binds = {"part": part} if parts > 1 else {}
+        repeated = f"""
+SELECT {kcols}, min({position}) AS first_row FROM {rows}
+WHERE _reason IS NULL AND {not_null}{slice_} GROUP BY {kcols} HAVING count(*) > 1"""
+        if con.execute(f"SELECT count(*) FROM ({repeated})", binds).fetchone()[0] == 0:
+            continue
+        found = con.execute(
+            f"""
+SELECT list(t.{position} ORDER BY t.{position}) FROM {rows} t JOIN ({repeated}) d ON {join}
+WHERE t._reason IS NULL AND t.{position} > d.first_row
+""",
+            binds,
+        ).fetchone()
+        later += found[0] if found and found[0] else []
+    return sorted(later)
+
+
 def _mark_duplicates(con: duckdb.DuckDBPyConnection, ts: TableSource, store: str) -> None:
     """Later repeats of a key among otherwise valid rows get their reason; the first stays.
 
@@ -515,33 +572,9 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection, ts: TableSource, store: str
             return
         not_null = " AND ".join(f"{quote_ident(k)} IS NOT NULL" for k in key)
         same = "="
-    kcols = ", ".join(quote_ident(k) for k in key)
-    join = " AND ".join(f"t.{quote_ident(k)} {same} d.{quote_ident(k)}" for k in key)
-    # First the repeated keys alone (a hash aggregate; usually none), then their rows. The
-    # keys are grouped in slices of at most KEYS_PER_PASS rows (by a hash of the key), so
-    # a billion ids never need one hash table that outgrows the memory limit.
-    total = con.execute(f"SELECT count(*) FROM {stored}").fetchone()[0]
-    parts = max(1, -(-int(total) // KEYS_PER_PASS))
-    slice_ = f" AND hash({kcols}) % {parts} = $part" if parts > 1 else ""
-    later: list[int] = []
-    for part in range(parts):
-        binds = {"part": part} if parts > 1 else {}
-        repeated = f"""
-SELECT {kcols}, min(rowid) AS first_row FROM {stored}
-WHERE _reason IS NULL AND {not_null}{slice_} GROUP BY {kcols} HAVING count(*) > 1"""
-        if con.execute(f"SELECT count(*) FROM ({repeated})", binds).fetchone()[0] == 0:
-            continue
-        rows = con.execute(
-            f"""
-SELECT list(t.rowid ORDER BY t.rowid) FROM {stored} t JOIN ({repeated}) d ON {join}
-WHERE t._reason IS NULL AND t.rowid > d.first_row
-""",
-            binds,
-        ).fetchone()
-        later += rows[0] if rows and rows[0] else []
+    later = later_repeats(con, stored, key, not_null, same)
     if not later:
         return
-    later.sort()
     specs = columns_of(TABLES[table])
     # Their source text: the same rows, numbered in the same (source) order.
     source = _source_json(specs, "")
@@ -645,10 +678,14 @@ def _part_positions(
     return positions
 
 
-def _rows_where(stored: str, positions: str | None) -> tuple[str, str, str]:
-    """FROM, the file and the row (1-based) of a stored table's rows, by part if any."""
+def _rows_where(
+    stored: str, positions: str | None, position: str = "rowid"
+) -> tuple[str, str, str]:
+    """FROM, the file and the row (1-based) of a stored table's rows, by part if any.
+
+    ``position`` is the column holding a row's position in the source (0-based)."""
     if positions is None:
-        return f"{stored} t", "NULL", "t.rowid + 1"
+        return f"{stored} t", "NULL", f"t.{position} + 1"
     from_sql = f"{stored} t JOIN {positions} p ON t.rowid >= p.first_row AND t.rowid < p.next_row"
     return from_sql, "p.file", "t.rowid - p.first_row + 1"
 
@@ -659,14 +696,15 @@ def _examples(
     table: str,
     reason: str,
     positions: str | None = None,
+    position: str = "rowid",
 ) -> list[dict[str, Any]]:
     import json
 
     raw_names = [c.name for c in columns_of(TABLES[table])]
-    from_sql, file, row = _rows_where(stored, positions)
+    from_sql, file, row = _rows_where(stored, positions, position)
     rows = con.execute(
         f"SELECT {file}, {row}, t._source FROM {from_sql} "
-        f"WHERE t._reason = $reason ORDER BY t.rowid LIMIT {EXAMPLES_PER_REASON}",
+        f"WHERE t._reason = $reason ORDER BY t.{position} LIMIT {EXAMPLES_PER_REASON}",
         {"reason": reason},
     ).fetchall()
     out = []
@@ -723,8 +761,18 @@ def validate_source(
     vocabulary: list[str],
     timezone: str,
     store: str,
+    in_place: bool = False,
 ) -> ValidationReport:
-    """Validate every table into ``store`` (a quoted catalog.schema); quarantine the rest."""
+    """Validate every table into ``store`` (a quoted catalog.schema); quarantine the rest.
+
+    With ``in_place`` (a run that keeps nothing) an events source that can be read
+    where it lies is not copied: ``data.inplace`` keeps only its failing rows, and its
+    stored table is a view over the file (the TableSource is marked ``in_place``).
+    """
+    import duckdb
+
+    from brandlens.data import inplace
+
     tables: list[TableReport] = []
     reasons: list[ReasonCount] = []
     quarantine_parts: list[str] = []
@@ -734,14 +782,25 @@ def validate_source(
         if ts is None:
             con.execute(empty_table_sql(store, table))
             continue
-        _load_table(con, ts, vocabulary, timezone, store)
-        _mark_duplicates(con, ts, store)
-        stored = _stored(store, table)
-        counts = dict(
-            con.execute(
-                f"SELECT coalesce(_reason, ''), count(*) FROM {stored} GROUP BY ALL"
-            ).fetchall()
-        )
+        stored, position = _stored(store, table), "rowid"
+        if in_place and inplace.readable(con, ts):
+            try:
+                read = inplace.validate(con, ts, vocabulary, timezone, store)
+            except duckdb.Error as e:
+                raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
+            stored, position = inplace.failing_rows(store), inplace.POSITION
+            counts = dict(
+                con.execute(f"SELECT _reason, count(*) FROM {stored} GROUP BY ALL").fetchall()
+            )
+            counts[""] = read - sum(counts.values())
+        else:
+            _load_table(con, ts, vocabulary, timezone, store)
+            _mark_duplicates(con, ts, store)
+            counts = dict(
+                con.execute(
+                    f"SELECT coalesce(_reason, ''), count(*) FROM {stored} GROUP BY ALL"
+                ).fetchall()
+            )
         malformed, malformed_examples = _malformed(con, ts)
         if malformed:
             counts["malformed_row"] = malformed
@@ -756,10 +815,11 @@ def validate_source(
             table: str = table,
             malformed: list[dict[str, Any]] = malformed_examples,
             positions: str | None = positions,
+            position: str = position,
         ) -> list[dict[str, Any]]:
             if reason == "malformed_row":
                 return malformed
-            return _examples(con, stored, table, reason, positions)
+            return _examples(con, stored, table, reason, positions, position)
 
         table_report, table_reasons = report_table(table, ts.label, counts, examples_of)
         tables.append(table_report)
@@ -771,7 +831,7 @@ def validate_source(
                 f"json_extract_string(t._source, {_literal('$.' + n)}) AS {quote_ident(n)}"
                 for n in raw_names
             )
-            from_sql, file, row = _rows_where(stored, positions)
+            from_sql, file, row = _rows_where(stored, positions, position)
             file_col = "" if positions is None else f'{file} AS "file", '
             quarantine_parts.append(
                 f'SELECT {_literal(table)} AS "table", {file_col}{row} AS "row", '
@@ -790,6 +850,8 @@ def validate_source(
             _number_repeated_content(con, store)
     write_quarantine(con, f"{store}.{quote_ident(QUARANTINE_TABLE)}", quarantine_parts, by_file)
     for table in source.tables:  # the stored tables keep accepted rows and typed columns only
+        if source.tables[table].in_place:  # a view without them already
+            continue
         stored = _stored(store, table)
         con.execute(f"DELETE FROM {stored} WHERE _reason IS NOT NULL")
         drop = ["_reason", "_source"]

@@ -138,8 +138,13 @@ class DuckDBEngine:
 
     def fork(self) -> DuckDBEngine:
         """An engine on its own cursor of the same database, for a concurrent run: its own
-        search path and interrupt; the same tables."""
-        return DuckDBEngine(self.con.cursor(), self.type_codes)
+        search path and interrupt; the same tables. A cursor is a session of its own, so
+        it is given the run's time zone and the variables of an events file read in place."""
+        from brandlens.data.inplace import copy_session
+
+        cursor = self.con.cursor()
+        copy_session(self.con, cursor)
+        return DuckDBEngine(cursor, self.type_codes)
 
     def close(self) -> None:
         self.con.close()

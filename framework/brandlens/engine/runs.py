@@ -128,6 +128,16 @@ days, 14-15 s against 1.5-2.1 s); in the simulation's user-by-user order 39.0 ag
 37.9 s, at 10 M 4.62 against 4.61 s; the same JSON each time (docs/performance.md)."""
 
 
+def _file_state(path: str) -> tuple[int, ...] | None:
+    """Which file is at ``path``, its size and when it was last written (ctime, which no
+    tool can set back, beside mtime); None when it cannot be read."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
 def disable_optimizers(con: duckdb.DuckDBPyConnection) -> None:
     """Turn off DISABLED_OPTIMIZERS for the whole database (the setting is global)."""
     known = {r[0] for r in con.execute("SELECT name FROM duckdb_optimizers()").fetchall()}
@@ -355,6 +365,10 @@ class Dataset:
         self._spark_frames: dict[str, Any] | None = None
         """The canonical tables when Spark validated the sources itself."""
         self.validated_by = "duckdb"
+        self.read_in_place: list[str] = []
+        """Files the run reads where they lie (``data.inplace``): the only ones it may open."""
+        self._read_as: dict[str, tuple[int, ...] | None] = {}
+        """The state (``_file_state``) of each file read in place, when validation began."""
         try:
             target = Path(into) if into is not None else None
             spark = chosen.engine_name() == "spark"
@@ -454,16 +468,26 @@ class Dataset:
         if self._unnamed is not None:  # every check passed: the dataset file takes its name
             self._unnamed.commit()
             self._unnamed = None
-        # Everything is materialised: from here on no query may touch files.
+        # Everything is materialised, or read in place: from here on no query may touch
+        # files but those (allowed_paths is fixed once file access is off).
+        if self.read_in_place:
+            self.con.execute("SET allowed_paths = $paths", {"paths": self.read_in_place})
         self.con.execute("SET enable_external_access = false")
 
-    def _validate(self, source: Any, vocabulary: list[str], catalog: str) -> Any:
+    def _validate(
+        self, source: Any, vocabulary: list[str], catalog: str, in_place: bool = False
+    ) -> Any:
         from brandlens.data import store
         from brandlens.data.validation import validate_source
 
         schema = store.store_schema(catalog)
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        report = validate_source(self.con, source, vocabulary, self.timezone, schema)
+        before = {ts.file: _file_state(ts.file) for ts in source.tables.values() if ts.file}
+        report = validate_source(
+            self.con, source, vocabulary, self.timezone, schema, in_place=in_place
+        )
+        self.read_in_place = [ts.file for ts in source.tables.values() if ts.in_place]
+        self._read_as = {f: before[f] for f in self.read_in_place}
         return store.StoredMeta(
             report=report,
             source_columns={t: ts.present for t, ts in source.tables.items()},
@@ -560,11 +584,15 @@ class Dataset:
         # rows validation deletes (the quarantined) stay as deletion marks.
         self.con.execute("SET max_vacuum_tasks = 0")
         if into is None and entry is None:
-            # Nothing to keep: validate into the connection's own database, which is
-            # faster to write than a file and spills to the private directory when large.
+            # Nothing to keep: an events file that can be is read where it lies
+            # (data.inplace); anything else is validated into the connection's own
+            # database, faster to write than a file, spilling to the private directory.
             self.catalog = self.con.execute("SELECT current_database()").fetchone()[0]
             meta = self._validate(
-                open_source(self.con, given, column_mapping), vocabulary, self.catalog
+                open_source(self.con, given, column_mapping),
+                vocabulary,
+                self.catalog,
+                in_place=True,
             )
             meta.mapping = mapping_json
             return meta
@@ -710,7 +738,9 @@ class Dataset:
         The analysis layer reads the data only through here: with Spark validating,
         the canonical tables exist only in Spark.
         """
-        return self.engine.fetch(sql, binds or {})[1]
+        rows = self.engine.fetch(sql, binds or {})[1]
+        self._check_read_in_place()
+        return rows
 
     def last_date(self) -> date | None:
         rows = self.read("SELECT max(local_date) FROM events")
@@ -789,6 +819,7 @@ class Dataset:
         )
         errors.sort(key=lambda e: (e.methodology, e.indicator, e.brand or ""))
         skipped.sort(key=lambda n: (n.methodology, n.indicator))
+        self._check_read_in_place()
         return Result(
             brandlens_version=__version__,
             as_of=day.isoformat(),
@@ -800,6 +831,16 @@ class Dataset:
             not_applicable=skipped,
             key_order=order,
         )
+
+    def _check_read_in_place(self) -> None:
+        """A file read in place is read again by every query: one that changed since it
+        was validated would mix two versions of the log into one result."""
+        for path, was in self._read_as.items():
+            if _file_state(path) != was:
+                raise DataError(
+                    f"{path}: changed while brandlens was reading it (read in place with "
+                    "--no-cache); run again once it is written"
+                )
 
     def _run_all(
         self, chosen: list[CheckedMethodology], run: Callable[[CheckedMethodology, Any], Any]
@@ -896,6 +937,7 @@ class Dataset:
         day, brand_list = self._prepare(as_of, wanted)
         run = _Run(self, chosen, parsed[chosen.name], day, brand_list, False, only=set())
         columns, rows = run.listing(entity)
+        self._check_read_in_place()
         return EntityListing(
             brandlens_version=__version__,
             as_of=day.isoformat(),
@@ -957,6 +999,7 @@ class Dataset:
                 self.engine.drop(table)
         finally:
             self.engine.leave()
+        self._check_read_in_place()
         return counts, flows
 
     def methodologies(self, names: Iterable[str] | None = None) -> list[CheckedMethodology]:

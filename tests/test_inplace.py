@@ -1,0 +1,371 @@
+"""A run that keeps nothing reads a Parquet events file in place, with the copy's results.
+
+``data.inplace`` keeps only the failing rows of the file and makes the stored events a
+view over it. Everything a run reports must be what a copy of the same file reports:
+the validation report (counts per reason, example rows by position), the quarantined
+rows, every canonical view row for row, and the result JSON of every methodology,
+here at two as-of dates and in two time zones. The events file carries a planted
+bad row of every reason a typed Parquet column can have, repeated ids (of a valid row,
+of a quarantined row, a repeat of a repeat) and missing ids, placed at the start, in
+the middle and at the end, so positions are checked where they are easiest to get
+wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from brandlens.data.market import generate
+from brandlens.data.schema import TABLES, columns_of
+from brandlens.data.store import quarantine_table
+from brandlens.engine.runs import Dataset
+from brandlens.errors import DataError
+from brandlens.plugin.sqlcheck import quote_ident
+
+USERS = 400
+SEED = 5
+
+# (sort key, event_id, ts, user_id, event_type, brand, amount, rating, quantity, query_type)
+# The sort key places a row among the market's events (ordered by their event_id).
+T = "TIMESTAMP '2025-06-01 10:00:00'"
+PLANTED = [
+    # at the start
+    (-3, 9_000_001, T, "'u_plant'", "'teleport'", "'Aurora'", "NULL", "NULL", "NULL", "NULL"),
+    (-2, 9_000_002, "NULL", "'u_plant'", "'share'", "'Aurora'", "NULL", "NULL", "NULL", "NULL"),
+    (-1, 9_000_003, T, "' \t'", "'share'", "'Aurora'", "NULL", "NULL", "NULL", "NULL"),
+    # in the middle
+    (5_000, 9_000_004, "TIMESTAMP '2300-01-01'", "'u_plant'", "'share'", "'Aurora'")
+    + ("NULL",) * 4,
+    (5_001, 9_000_005, T, "'u_plant'", "'purchase'", "NULL", "10.0", "NULL", "1", "NULL"),
+    (5_002, 9_000_006, T, "'u_plant'", "'purchase'", "'Aurora'", "NULL", "NULL", "1", "NULL"),
+    (5_003, 9_000_007, T, "'u_plant'", "'purchase'", "'Aurora'", "12.345", "NULL", "1", "NULL"),
+    (5_004, 9_000_008, T, "'u_plant'", "'purchase'", "'Aurora'", "-3.0", "NULL", "1", "NULL"),
+    (5_005, 9_000_009, T, "'u_plant'", "'purchase'", "'Aurora'", "10.0", "NULL", "0", "NULL"),
+    (5_006, 9_000_010, T, "'u_plant'", "'review'", "'Aurora'", "NULL", "NULL", "NULL", "NULL"),
+    (5_007, 9_000_011, T, "'u_plant'", "'review'", "'Aurora'", "NULL", "7", "NULL", "NULL"),
+    (5_008, 9_000_012, T, "'u_plant'", "'search'", "'Aurora'", "NULL", "NULL", "NULL", "NULL"),
+    (5_009, 9_000_013, T, "'u_plant'", "'search'", "'Aurora'", "NULL", "NULL", "NULL", "'odd'"),
+    # valid rows: a first id, its later repeat (quarantined), a repeat of the repeat
+    (6_000, 9_000_020, T, "'u_plant'", "'purchase'", "'Aurora'", "20.0", "NULL", "1", "NULL"),
+    (6_001, 9_000_020, T, "'u_plant'", "'purchase'", "'Aurora'", "30.0", "NULL", "1", "NULL"),
+    (8_000, 9_000_020, T, "'u_plant'", "'share'", "'Aurora'", "NULL", "NULL", "NULL", "NULL"),
+    # a quarantined row's id, then a valid row with it: the valid one is the first kept
+    (8_001, 9_000_030, T, "'u_plant'", "'teleport'", "'Aurora'", "NULL", "NULL", "NULL", "NULL"),
+    (8_002, 9_000_030, T, "'u_plant2'", "'share'", "'Aurora'", "NULL", "NULL", "NULL", "NULL"),
+    # a repeat of one of the market's own ids, and rows without an id
+    (8_003, 1, T, "'u_plant2'", "'share'", "'Aurora'", "NULL", "NULL", "NULL", "NULL"),
+    (8_004, "NULL", T, "'u_plant2'", "'share'", "'Aurora'", "NULL", "NULL", "NULL", "NULL"),
+    (8_005, "NULL", T, "'u_plant2'", "'share'", "'Aurora'", "NULL", "NULL", "NULL", "NULL"),
+    # at the end
+    (10**9, 9_000_040, T, "'u_plant'", "'review'", "'Aurora'", "NULL", "0", "NULL", "NULL"),
+    (10**9 + 1, 9_000_041, T, "'u_plant'", "'purchase'", "'Aurora'", "5.0", "NULL", "1", "NULL"),
+]
+EXPECTED = {  # reason -> planted rows quarantined for it
+    "unknown_event_type": 2,
+    "missing_required": 2,
+    "ts_unparseable": 1,
+    "missing_brand": 1,
+    "missing_amount": 1,
+    "bad_type": 1,
+    "negative_amount": 1,
+    "quantity_out_of_range": 1,
+    "missing_rating": 1,
+    "rating_out_of_range": 2,
+    "missing_query_type": 1,
+    "bad_query_type": 1,
+    "duplicate_event_id": 3,  # 9_000_020 twice after its first, and the market's id 1
+}
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated market whose events.parquet holds the planted rows among its own."""
+    out = tmp_path_factory.mktemp("inplace") / "market"
+    generate(out, users=USERS, seed=SEED)
+    events = out / "events.parquet"
+    original = out / "original.parquet"
+    events.rename(original)
+    rows = " UNION ALL ".join(
+        f"SELECT {k} AS k, CAST({i} AS BIGINT) AS event_id, CAST({ts} AS TIMESTAMP) AS ts, "
+        f"{u} AS user_id, {e} AS event_type, {b} AS brand, CAST(NULL AS VARCHAR) AS category, "
+        "CAST(NULL AS VARCHAR) AS product_id, CAST(NULL AS VARCHAR) AS channel, "
+        f"CAST(NULL AS BIGINT) AS order_id, CAST({q} AS SMALLINT) AS quantity, "
+        f"CAST({a} AS DOUBLE) AS amount, CAST({r} AS TINYINT) AS rating, "
+        f"CAST({qt} AS VARCHAR) AS query_type"
+        for k, i, ts, u, e, b, a, r, q, qt in PLANTED
+    )
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT * EXCLUDE (k) FROM (SELECT event_id AS k, * FROM read_parquet('{original}') "
+        f"UNION ALL BY NAME {rows}) ORDER BY k, event_id NULLS LAST) TO '{events}' "
+        "(FORMAT PARQUET, ROW_GROUP_SIZE 2048)"
+    )
+    con.close()
+    original.unlink()
+    return out
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, list[int]]:
+    """Per canonical view: a hash of each row over every column, in the order read."""
+    out = {}
+    for table in TABLES:
+        cols = [quote_ident(c.name) for c in columns_of(TABLES[table])]
+        if table == "events":
+            cols.append("local_date")
+        rows = con.execute(
+            f"SELECT hash(r) FROM (SELECT {', '.join(cols)} FROM main.{quote_ident(table)}) r"
+        ).fetchall()
+        out[table] = [h for (h,) in rows]
+    return out
+
+
+def _open(data: Path, **kwargs: Any) -> dict[str, Any]:
+    with Dataset(data, **kwargs) as ds:
+        kinds = dict(
+            ds.con.execute(
+                "SELECT table_name, 'table' FROM duckdb_tables() WHERE table_name = 'events' "
+                "UNION ALL SELECT view_name, 'view' FROM duckdb_views() "
+                "WHERE view_name = 'events' AND schema_name = 'brandlens_data'"
+            ).fetchall()
+        )
+        return {
+            "in_place": ds.read_in_place,
+            "stored_as": kinds.get("events"),
+            "results": [ds.compute(as_of=d).model_dump_json() for d in (None, "2025-03-31")],
+            "report": ds.report.model_dump(),
+            "quarantine": ds.con.execute(
+                f"SELECT * FROM {quarantine_table(ds.catalog)} ORDER BY ALL"
+            ).fetchall(),
+            "fingerprint": _fingerprint(ds.con),
+        }
+
+
+@pytest.mark.parametrize("timezone", ["Asia/Shanghai", "America/New_York"])
+def test_in_place_reports_and_computes_what_a_copy_does(
+    planted: Path, tmp_path: Path, timezone: str
+) -> None:
+    in_place = _open(planted, cache=False, timezone=timezone)
+    copied = _open(planted, into=tmp_path / "copy.duckdb", timezone=timezone)
+    # the runs took the two paths
+    assert in_place["in_place"] == [str((planted / "events.parquet").resolve())]
+    assert in_place["stored_as"] == "view"
+    assert copied["in_place"] == [] and copied["stored_as"] == "table"
+    # the planted rows, and only they, are quarantined, for the reasons planted
+    counts = {r["reason"]: r["count"] for r in in_place["report"]["reasons"]}
+    assert counts == EXPECTED
+    for part in ("report", "quarantine", "fingerprint"):
+        assert in_place[part] == copied[part], part
+    for a, b in zip(in_place["results"], copied["results"], strict=True):
+        assert a == b
+
+
+def test_examples_give_the_rows_position_in_the_file(planted: Path) -> None:
+    """Row numbers count from 1 in the file: the first three rows are the planted ones."""
+    with Dataset(planted, cache=False) as ds:
+        by_reason = {r.reason: r.examples for r in ds.report.reasons}
+    assert by_reason["unknown_event_type"][0]["row"] == 1
+    assert [e["row"] for e in by_reason["missing_required"]] == [2, 3]
+    assert by_reason["missing_required"][1]["user_id"] == " \t"
+
+
+def _without_events(planted: Path, out: Path) -> Path:
+    """A copy of the market's folder without its events file."""
+    out.mkdir()
+    for f in planted.iterdir():
+        if f.name != "events.parquet":
+            shutil.copy(f, out / f.name)
+    return out
+
+
+def test_what_cannot_be_read_in_place_is_copied(planted: Path, tmp_path: Path) -> None:
+    con = duckdb.connect()
+    src = f"read_parquet('{planted / 'events.parquet'}')"
+    # text ids: kept as numbers or text by the copy's bookkeeping
+    text_ids = _without_events(planted, tmp_path / "text_ids")
+    con.execute(
+        f"COPY (SELECT * REPLACE (CAST(event_id AS VARCHAR) AS event_id) FROM {src}) "
+        f"TO '{text_ids / 'events.parquet'}' (FORMAT PARQUET)"
+    )
+    # a CSV file
+    as_csv = _without_events(planted, tmp_path / "csv")
+    con.execute(f"COPY (SELECT * FROM {src}) TO '{as_csv / 'events.csv'}' (FORMAT CSV, HEADER)")
+    # a folder of parts
+    parts = _without_events(planted, tmp_path / "parts")
+    (parts / "events").mkdir()
+    con.execute(
+        f"COPY (SELECT * FROM {src} WHERE event_id % 2 = 0) "
+        f"TO '{parts / 'events' / 'a.parquet'}' (FORMAT PARQUET)"
+    )
+    con.execute(
+        f"COPY (SELECT * FROM {src} WHERE event_id % 2 <> 0 OR event_id IS NULL) "
+        f"TO '{parts / 'events' / 'b.parquet'}' (FORMAT PARQUET)"
+    )
+    con.close()
+    reference = _content(planted)
+    for data in (text_ids, as_csv, parts):
+        run = _open(data, cache=False)
+        assert run["in_place"] == [] and run["stored_as"] == "table", data.name
+        # the same events; a missing text id is generated from the row, a missing integer
+        # id stays missing, so ids are left out
+        assert _content(data) == reference, data.name
+
+
+def _content(data: Path) -> list[int]:
+    """A hash of every accepted event but its id, sorted."""
+    with Dataset(data, cache=False) as ds:
+        rows = ds.con.execute(
+            "SELECT hash(e) FROM (SELECT * EXCLUDE (event_id) FROM events) e"
+        ).fetchall()
+    return sorted(h for (h,) in rows)
+
+
+def test_only_the_file_read_in_place_stays_readable(planted: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other.csv"
+    other.write_text("a\n1\n", encoding="utf-8")
+    with Dataset(planted, cache=False) as ds:
+        assert ds.con.execute("SELECT count(*) FROM events").fetchone()[0] > 0
+        with pytest.raises(duckdb.Error, match="disabled by configuration"):
+            ds.con.execute(f"SELECT * FROM read_csv('{other}')").fetchall()
+        with pytest.raises(duckdb.Error):
+            ds.con.execute("SET allowed_paths = $p", {"p": [str(other)]})
+
+
+def test_a_cursor_reads_the_same_events(planted: Path) -> None:
+    """Methodologies run two at a time on cursors: each must read the same rows."""
+    every = "SELECT hash(e) FROM (SELECT * FROM events) e"
+    with Dataset(planted, cache=False) as ds:
+        whole = ds.con.execute(every).fetchall()
+        forked = ds.engine.fork()
+        try:
+            assert forked.fetch(every, {})[1] == whole
+        finally:
+            forked.close()
+
+
+def test_a_bad_file_is_a_data_error(tmp_path: Path) -> None:
+    data = tmp_path / "broken"
+    data.mkdir()
+    (data / "events.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(DataError, match="events"):
+        Dataset(data, cache=False)
+
+
+def test_a_file_changed_while_read_in_place_stops_the_run(planted: Path, tmp_path: Path) -> None:
+    """Each query reads the file again: results from two versions of it are refused."""
+    data = _without_events(planted, tmp_path / "changing")
+    events = data / "events.parquet"
+    shutil.copy(planted / "events.parquet", events)
+    with Dataset(data, cache=False) as ds:
+        ds.compute(methodologies=["fast"])  # unchanged: fine
+        stat = events.stat()
+        os.utime(events, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+        with pytest.raises(DataError, match="changed while brandlens was reading it"):
+            ds.compute(methodologies=["fast"])
+
+
+def test_every_read_after_a_change_is_refused(planted: Path, tmp_path: Path) -> None:
+    data = _without_events(planted, tmp_path / "changing")
+    events = data / "events.parquet"
+    shutil.copy(planted / "events.parquet", events)
+    with Dataset(data, cache=False) as ds:
+        assert ds.read("SELECT count(*) FROM events")[0][0] > 0
+        shutil.copy(planted / "events.parquet", tmp_path / "next.parquet")
+        os.replace(tmp_path / "next.parquet", events)  # the same bytes, another file
+        with pytest.raises(DataError, match="changed while"):
+            ds.read("SELECT count(*) FROM events")
+        with pytest.raises(DataError, match="changed while"):
+            ds.ladder_counts("fast")
+
+
+def test_a_file_with_a_file_row_number_column_is_copied(planted: Path, tmp_path: Path) -> None:
+    data = _without_events(planted, tmp_path / "named")
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT *, 7 AS file_row_number FROM read_parquet('{planted / 'events.parquet'}')) "
+        f"TO '{data / 'events.parquet'}' (FORMAT PARQUET)"
+    )
+    con.close()
+    run = _open(data, cache=False)
+    assert run["in_place"] == [] and run["stored_as"] == "table"
+    assert run["report"]["reasons"] == _open(planted, cache=False)["report"]["reasons"]
+
+
+def test_a_mapped_file_read_in_place(planted: Path, tmp_path: Path) -> None:
+    """Renamed columns, a derived amount and mapped event types read as a copy reads them."""
+    from brandlens.data.mapping import Mapping
+
+    data = _without_events(planted, tmp_path / "mapped")
+    con = duckdb.connect()
+    con.execute(
+        "COPY (SELECT * EXCLUDE (user_id, ts, amount, event_type) REPLACE "
+        "(CAST(NULL AS VARCHAR) AS category), user_id AS buyer, ts AS at, "
+        "CASE event_type WHEN 'purchase' THEN 'buy' WHEN 'share' THEN 'junk' "
+        "ELSE event_type END AS kind, amount * 100 AS cents "
+        f"FROM read_parquet('{planted / 'events.parquet'}')) "
+        f"TO '{data / 'events.parquet'}' (FORMAT PARQUET, ROW_GROUP_SIZE 4096)"
+    )
+    con.close()
+    mapping = Mapping(
+        columns={"user_id": "buyer", "ts": "at", "event_type": "kind"},
+        derive={"amount": "cents / 100"},
+        event_types={"buy": "purchase", "junk": None},
+    )
+    in_place = _open(data, cache=False, mapping=mapping)
+    copied = _open(data, into=tmp_path / "copy.duckdb", mapping=mapping)
+    assert in_place["in_place"] and copied["in_place"] == []
+    counts = {r["reason"]: r["count"] for r in in_place["report"]["reasons"]}
+    # every share became junk, mapped to null: the first reason checked
+    shares = duckdb.execute(
+        f"SELECT count(*) FROM read_parquet('{planted / 'events.parquet'}') "
+        "WHERE event_type = 'share'"
+    ).fetchone()
+    assert shares is not None and counts["excluded_by_mapping"] == shares[0] > 0
+    for part in ("report", "quarantine", "fingerprint", "results"):
+        assert in_place[part] == copied[part], part
+
+
+TEXT_TS = """
+import json, sys
+from brandlens.engine.runs import Dataset
+data, copy = sys.argv[1], sys.argv[2]
+out = []
+for kwargs in ({"cache": False}, {"into": copy}):
+    with Dataset(data, **kwargs) as ds:
+        rows = ds.con.execute("SELECT hash(e) FROM (SELECT * FROM events) e").fetchall()
+        out.append([ds.read_in_place != [], rows, ds.compute().model_dump_json()])
+print(json.dumps([out[0][0], out[1][0], out[0][1] == out[1][1], out[0][2] == out[1][2]]))
+"""
+
+
+def test_text_timestamps_read_in_place_whatever_the_machines_zone(
+    planted: Path, tmp_path: Path
+) -> None:
+    """Text ts is typed again by every read, on every cursor: always as UTC, as a copy
+    typed it, even when the process runs in another zone."""
+    import json
+    import subprocess
+    import sys
+
+    data = _without_events(planted, tmp_path / "text_ts")
+    con = duckdb.connect()
+    con.execute(
+        "COPY (SELECT * REPLACE (strftime(ts, '%Y-%m-%d %H:%M:%S') AS ts) "
+        f"FROM read_parquet('{planted / 'events.parquet'}')) "
+        f"TO '{data / 'events.parquet'}' (FORMAT PARQUET, ROW_GROUP_SIZE 4096)"
+    )
+    con.close()
+    env = {**os.environ, "TZ": "America/Los_Angeles"}
+    done = subprocess.run(
+        [sys.executable, "-c", TEXT_TS, str(data), str(tmp_path / "copy.duckdb")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout) == [True, False, True, True]
