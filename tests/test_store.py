@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -231,6 +232,32 @@ def test_local_dates_equal_icu_per_row(tz, seconds):
         {**binds, "s": seconds},
     ).fetchone()
     assert got == want
+
+
+@pytest.mark.parametrize("tz", ["Asia/Shanghai", "America/New_York", "Australia/Lord_Howe"])
+@settings(max_examples=60, deadline=None)
+@given(
+    seconds=st.integers(min_value=-2_208_988_800, max_value=7_258_118_400),
+    span=st.tuples(
+        st.integers(min_value=-100_000_000, max_value=4_200_000_000),
+        st.integers(min_value=0, max_value=400_000_000),
+    ),
+    within=st.integers(min_value=0, max_value=400_000_000),
+)
+def test_a_span_hint_never_changes_a_local_date(tz, seconds, span, within):
+    """Offsets kept for a span of the log only (a hint): a row anywhere, inside the span
+    or not, still gets ICU's local date."""
+    start, length = span
+    lo = datetime(1970, 1, 1) + timedelta(seconds=start)
+    con = _con()
+    expr, binds = local_date_sql(con, tz, "ts", span=(lo, lo + timedelta(seconds=length)))
+    inside = start + within % (length + 1)
+    rows = con.execute(
+        f"SELECT {expr} = CAST(timezone($ld_tz, timezone('UTC', ts)) AS DATE) "
+        "FROM (SELECT make_timestamp(unnest(CAST($s AS BIGINT[])) * 1000000) AS ts)",
+        {**binds, "s": [seconds, inside]},
+    ).fetchall()
+    assert rows == [(True,), (True,)]
 
 
 def test_local_dates_at_every_offset_change():

@@ -33,6 +33,7 @@ run refuses to go on if the file changed since it was checked (``engine.runs``).
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from brandlens.data.schema import TABLES, columns_of
@@ -77,6 +78,20 @@ def _file_columns(con: duckdb.DuckDBPyConnection, ts: TableSource) -> set[str]:
     return {r[0] for r in con.execute(sql, used_binds(sql, ts.binds)).fetchall()}
 
 
+def _span(
+    con: duckdb.DuckDBPyConnection, ts: TableSource, types: dict[str, str]
+) -> tuple[datetime, datetime] | None:
+    """The first and last timestamp of a plain TIMESTAMP ``ts`` column: the local-date
+    expression, read again by every query, then keeps only the offsets in between."""
+    if types.get("ts") != "TIMESTAMP":
+        return None
+    sql = f'SELECT min("ts"), max("ts") FROM ({ts.select_sql})'
+    lo, hi = con.execute(sql, used_binds(sql, ts.binds)).fetchone()
+    if not isinstance(lo, datetime) or not isinstance(hi, datetime):
+        return None
+    return lo, hi
+
+
 def validate(
     con: duckdb.DuckDBPyConnection,
     ts: TableSource,
@@ -103,7 +118,7 @@ def validate(
     specs = columns_of(TABLES[ts.table])
     types = readable_types(con, ts)
     create_vocabulary_type(con, vocabulary)
-    out, binds = stored_columns(con, ts, timezone)
+    out, binds = stored_columns(con, ts, timezone, _span(con, ts, types))
     reader = ts.from_sql[:-1] + ", file_row_number=true)"
     rows_sql = f"SELECT {ts.select_list}, file_row_number AS {POSITION} FROM {reader}"
     checked = checked_rows_sql(ts, types, rows_sql, keep=(POSITION,))

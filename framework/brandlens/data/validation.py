@@ -360,15 +360,20 @@ def readable_types(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str,
 
 
 def stored_columns(
-    con: duckdb.DuckDBPyConnection, ts: TableSource, timezone: str
+    con: duckdb.DuckDBPyConnection,
+    ts: TableSource,
+    timezone: str,
+    span: tuple[datetime, datetime] | None = None,
 ) -> tuple[list[str], dict[str, Any]]:
     """The typed canonical columns a table keeps (events: and ``local_date``), as select
-    items over :func:`checked_rows_sql`'s rows, and the binds they and the checks name."""
+    items over :func:`checked_rows_sql`'s rows, and the binds they and the checks name.
+
+    ``span`` is ``local_date_sql``'s hint: the first and last timestamp expected."""
     specs = columns_of(TABLES[ts.table])
     out = [quote_ident(c.name) for c in specs]
     binds = {**ts.binds, **binds_for(specs)}
     if ts.table == "events":
-        local, tz_binds = local_date_sql(con, timezone, quote_ident("ts"))
+        local, tz_binds = local_date_sql(con, timezone, quote_ident("ts"), span=span)
         binds.update(tz_binds)
         out.append(f"{local} AS local_date")
     return out, binds
