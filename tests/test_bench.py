@@ -48,8 +48,14 @@ def test_judge_against_hand_worked_targets():
         _row(bench.FAST_CACHED, 1.0, rss=300.0),
         _row(bench.FAST_FIRST, 3.0, rss=500.0),
         _row(bench.PANDAS, 4.0, rss=1500.0),
+        _row(bench.FAST_NO_CACHE, 2.0, rss=1600.0),
     ]
     got = {t.target: (t.measured, t.met) for t in judge(rows, 10_000_000)}
+    # keeping nothing: twice as fast as pandas, but 1,600 MB against 1,500: not met
+    assert got["FAST keeping nothing / pandas"] == (0.5, False)
+    rows[-1] = _row(bench.FAST_NO_CACHE, 2.0, rss=300.0)
+    leaner = {t.target: (t.measured, t.met) for t in judge(rows, 10_000_000)}
+    assert leaner["FAST keeping nothing / pandas"] == (0.5, True)
     assert got["first run (s)"] == (8.0, False)
     assert got["first run peak memory (GB)"] == (pytest.approx(600 * 2**20 / 1e9), True)
     assert got["FAST first run / pandas"] == (0.75, True)  # 3 s against 4 s
@@ -61,6 +67,7 @@ def test_judge_against_hand_worked_targets():
     assert at_100m["first run (s)"].met is True
     assert at_100m["FAST first run / pandas"].met is None
     assert at_100m["FAST first run / pandas"].measured is None
+    assert at_100m["FAST keeping nothing / pandas"].met is None
 
 
 def test_rounds_run_every_step_with_a_fresh_cache_per_round(tmp_path, monkeypatch):

@@ -292,6 +292,7 @@ def judge(rows: list[BenchRow], events: int) -> list[BenchTarget]:
     allowed = events * SECONDS_PER_EVENT
     fast_rss = max((by[s].peak_rss_mb for s in (FAST_FIRST, FAST_CACHED) if s in by), default=None)
     pandas_rss = by[PANDAS].peak_rss_mb if PANDAS in by else None
+    nothing_rss = by[FAST_NO_CACHE].peak_rss_mb if FAST_NO_CACHE in by else None
     return [
         _target(
             "first run (s)",
@@ -310,6 +311,13 @@ def judge(rows: list[BenchRow], events: int) -> list[BenchTarget]:
             ratio(FAST_FIRST, PANDAS),
             "< 1 (faster than pandas, validation included)",
             lambda m: m < 1,
+        ),
+        _target(
+            "FAST keeping nothing / pandas",
+            ratio(FAST_NO_CACHE, PANDAS),
+            "< 1 at no more than pandas' peak memory (--no-cache: shown beside the "
+            "first run above, which also keeps the dataset for the commands after it)",
+            lambda m: m < 1 and nothing_rss is not None and nothing_rss <= (pandas_rss or 0),
         ),
         _target(
             "pandas / FAST cached",
