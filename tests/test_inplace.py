@@ -369,3 +369,19 @@ def test_text_timestamps_read_in_place_whatever_the_machines_zone(
         check=True,
     )
     assert json.loads(done.stdout) == [True, False, True, True]
+
+
+@pytest.mark.parametrize("size", [1000, 10_000])
+def test_failing_rows_left_out_slice_by_slice(
+    planted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    """A file larger than one bitmap holds leaves its failing rows out slice by slice
+    (here slices of 1,000 and 10,000 rows, most of them with no failing row): the same rows,
+    in the same order, as a copy."""
+    from brandlens.data import inplace
+
+    monkeypatch.setattr(inplace, "BITMAP_SLICE_ROWS", size)
+    in_place = _open(planted, cache=False)
+    copied = _open(planted, into=tmp_path / "copy.duckdb")
+    assert in_place["in_place"] and in_place["fingerprint"] == copied["fingerprint"]
+    assert in_place["report"] == copied["report"]

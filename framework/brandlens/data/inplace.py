@@ -164,29 +164,36 @@ def validate(
     return read
 
 
-BITMAP_MAX_ROWS = 1_000_000_000
-"""The most rows whose failing positions are left out through a bitmap (one
-``bitstring_agg``); a larger file with failing rows leaves them out with an anti-join."""
+BITMAP_SLICE_ROWS = 1_000_000_000
+"""Positions per bitmap of failing rows: one ``bitstring_agg`` spans at most this many
+(DuckDB's limit, and ``get_bit`` takes a 32-bit index); a larger file has one per slice."""
 
 
 def _leaving_out(con: duckdb.DuckDBPyConnection, store: str, failing: str, read: int) -> str:
     """The WHERE clause that leaves the failing positions out, keeping the file's order.
 
     None failing (the usual case): none. Otherwise a bitmap of the failing positions,
-    one bit per row of the file, read by each row: a filter, so rows stay in the file's
-    order as a copy's do (an anti-join would hash them out of it).
+    one bit per row of the file (one bitmap per slice of BITMAP_SLICE_ROWS rows), read
+    by each row: a filter, so rows stay in the file's order as a copy's do (an anti-join
+    would hash them out of it).
     """
     if not con.execute(f"SELECT count(*) FROM {failing}").fetchone()[0]:
         return ""
-    if read > BITMAP_MAX_ROWS:
-        return f" WHERE {POSITION} NOT IN (SELECT {POSITION} FROM {failing})"
+    size = BITMAP_SLICE_ROWS
+    slices = -(-read // size)
     bitmap = f"{store}.{quote_ident(_BITMAP)}"
-    con.execute(
-        f"CREATE OR REPLACE TABLE {bitmap} AS "
-        f"SELECT bitstring_agg({POSITION}, 0, $last) AS failing FROM {failing}",
-        {"last": read - 1},
+    columns = ", ".join(
+        f"bitstring_agg({POSITION} - {k * size}, 0, {min(size, read - k * size) - 1}) "
+        f"FILTER (WHERE {POSITION} >= {k * size} AND {POSITION} < {(k + 1) * size}) AS f{k}"
+        for k in range(slices)
     )
-    return f" WHERE get_bit((SELECT failing FROM {bitmap}), CAST({POSITION} AS INTEGER)) = 0"
+    con.execute(f"CREATE OR REPLACE TABLE {bitmap} AS SELECT {columns} FROM {failing}")
+    # a slice without failing rows has no bitmap (NULL): none of its rows is left out
+    index = f"CAST({POSITION} % {size} AS INTEGER)"
+    if slices == 1:
+        return f" WHERE coalesce(get_bit((SELECT f0 FROM {bitmap}), {index}), 0) = 0"
+    which = " ".join(f"WHEN {k} THEN (SELECT f{k} FROM {bitmap})" for k in range(slices))
+    return f" WHERE coalesce(get_bit(CASE {POSITION} // {size} {which} END, {index}), 0) = 0"
 
 
 def _with_variables(

@@ -488,6 +488,7 @@ class Dataset:
         )
         self.read_in_place = [ts.file for ts in source.tables.values() if ts.in_place]
         self._read_as = {f: before[f] for f in self.read_in_place}
+        self._check_read_in_place()  # its checks read it more than once
         return store.StoredMeta(
             report=report,
             source_columns={t: ts.present for t, ts in source.tables.items()},
