@@ -67,15 +67,10 @@ def readable(con: duckdb.DuckDBPyConnection, ts: TableSource) -> bool:
         return False
     if not ts.from_sql.startswith("read_parquet(") or _GLOB_CHARS & set(ts.file):
         return False
-    types = readable_types(con, ts)
-    if "file_row_number" in _file_columns(con, ts):  # the reader's own column would clash
+    if "file_row_number" in ts.columns:  # the reader's own column would clash
         return False
+    types = readable_types(con, ts)
     return "event_id" in ts.present and types.get("event_id") in INTEGRAL
-
-
-def _file_columns(con: duckdb.DuckDBPyConnection, ts: TableSource) -> set[str]:
-    sql = f"DESCRIBE SELECT * FROM {ts.from_sql}"
-    return {r[0] for r in con.execute(sql, used_binds(sql, ts.binds)).fetchall()}
 
 
 def _span(
