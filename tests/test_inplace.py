@@ -195,16 +195,16 @@ def test_what_cannot_be_read_in_place_is_copied(planted: Path, tmp_path: Path) -
     # a CSV file
     as_csv = _without_events(planted, tmp_path / "csv")
     con.execute(f"COPY (SELECT * FROM {src}) TO '{as_csv / 'events.csv'}' (FORMAT CSV, HEADER)")
-    # a folder of parts
+    # a folder of JSON-lines parts (Parquet parts are read in place: below)
     parts = _without_events(planted, tmp_path / "parts")
     (parts / "events").mkdir()
     con.execute(
         f"COPY (SELECT * FROM {src} WHERE event_id % 2 = 0) "
-        f"TO '{parts / 'events' / 'a.parquet'}' (FORMAT PARQUET)"
+        f"TO '{parts / 'events' / 'a.jsonl'}' (FORMAT JSON)"
     )
     con.execute(
         f"COPY (SELECT * FROM {src} WHERE event_id % 2 <> 0 OR event_id IS NULL) "
-        f"TO '{parts / 'events' / 'b.parquet'}' (FORMAT PARQUET)"
+        f"TO '{parts / 'events' / 'b.jsonl'}' (FORMAT JSON)"
     )
     con.close()
     reference = _content(planted)
@@ -385,3 +385,125 @@ def test_failing_rows_left_out_slice_by_slice(
     copied = _open(planted, into=tmp_path / "copy.duckdb")
     assert in_place["in_place"] and in_place["fingerprint"] == copied["fingerprint"]
     assert in_place["report"] == copied["report"]
+
+
+PARTS = ["dt=1/a.parquet", "dt=2/b.parquet", "dt=2/c.parquet", "dt=3/d.parquet"]
+
+
+def _split(planted: Path, out: Path) -> Path:
+    """The planted market with its events as a folder of parts, in reading order:
+    ``a`` up to the row with id 9_000_004 (the one dated 2300), ``b`` from it to the
+    repeat-of-a-repeat of 9_000_020 and without the rating column, ``c`` empty, ``d``
+    the rest. Bad rows and repeats then sit at a part's first row and across parts."""
+    data = _without_events(planted, out)
+    src = f"read_parquet('{planted / 'events.parquet'}', file_row_number=true)"
+    con = duckdb.connect()
+    ((cut1,),) = con.execute(
+        f"SELECT file_row_number FROM {src} WHERE event_id = 9000004"
+    ).fetchall()
+    ((cut2,),) = con.execute(
+        f"SELECT file_row_number FROM {src} WHERE event_id = 9000020 AND event_type = 'share'"
+    ).fetchall()
+    ranges = [(0, cut1, ""), (cut1, cut2, ", rating"), (0, 0, ""), (cut2, 10**12, "")]
+    for name, (lo, hi, left_out) in zip(PARTS, ranges, strict=True):
+        (data / "events" / name).parent.mkdir(parents=True, exist_ok=True)
+        con.execute(
+            f"COPY (SELECT * EXCLUDE (file_row_number{left_out}) FROM {src} "
+            f"WHERE file_row_number >= {lo} AND file_row_number < {hi}) "
+            f"TO '{data / 'events' / name}' (FORMAT PARQUET, ROW_GROUP_SIZE 1000)"
+        )
+    con.close()
+    return data
+
+
+@pytest.fixture
+def parts_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parts are read in place when a copy would crowd the memory limit: make it so."""
+    from brandlens.data import inplace
+
+    monkeypatch.setattr(inplace, "COPY_BYTES_PER_EVENT", 10**9)
+
+
+def test_parts_are_read_in_place_when_a_copy_would_crowd_memory(
+    planted: Path, tmp_path: Path
+) -> None:
+    """A copy reads the parts once, a view in every query: small logs are copied."""
+    from brandlens.engine.runs import EngineConfig
+
+    data = _split(planted, tmp_path / "parts")
+    ((rows,),) = duckdb.execute(
+        f"SELECT count(*) FROM read_parquet('{data}/events/*/*.parquet')"
+    ).fetchall()
+    assert 10 * 2**20 < rows * 150 * 2 < 100 * 2**20  # between the two limits below
+    with Dataset(data, cache=False, config=EngineConfig(memory_limit="100MiB")) as ds:
+        assert ds.read_in_place == []
+    with Dataset(data, cache=False, config=EngineConfig(memory_limit="10MiB")) as ds:
+        assert len(ds.read_in_place) == len(PARTS)
+    with Dataset(planted, cache=False, config=EngineConfig(memory_limit="100MiB")) as ds:
+        assert len(ds.read_in_place) == 1  # one file: always
+
+
+@pytest.mark.usefixtures("parts_in_place")
+def test_a_folder_of_parts_read_in_place_reports_what_a_copy_does(
+    planted: Path, tmp_path: Path
+) -> None:
+    """A row's position is the rows of the parts before it plus its row in its part:
+    the copy's, so reports, quarantine, rows in order and results agree."""
+    data = _split(planted, tmp_path / "parts")
+    in_place = _open(data, cache=False)
+    copied = _open(data, into=tmp_path / "copy.duckdb")
+    files = [str((data / "events" / name).resolve()) for name in PARTS]
+    assert in_place["in_place"] == files and in_place["stored_as"] == "view"
+    assert copied["in_place"] == [] and copied["stored_as"] == "table"
+    for part in ("report", "quarantine", "fingerprint", "results"):
+        assert in_place[part] == copied[part], part
+    counts = {r["reason"]: r["count"] for r in in_place["report"]["reasons"]}
+    assert counts["duplicate_event_id"] == 3  # 9_000_020 in b and d, the market's id 1 in d
+    # part b has no rating column: its reviews (the planted 9_000_010 among them) miss it
+    assert counts["missing_rating"] > EXPECTED["missing_rating"]
+    examples = {r["reason"]: r["examples"] for r in in_place["report"]["reasons"]}
+    assert examples["unknown_event_type"][0]["file"] == "dt=1/a.parquet"
+    assert examples["unknown_event_type"][0]["row"] == 1
+    (dated_2300,) = examples["ts_unparseable"]
+    assert (dated_2300["file"], dated_2300["row"], dated_2300["event_id"]) == (
+        "dt=2/b.parquet",
+        1,
+        "9000004",
+    )
+    # d begins with the repeat of a repeat; the market's id 1 comes a few rows later,
+    # as many as the one file puts between them
+    ((between,),) = duckdb.execute(
+        "SELECT max(file_row_number) FILTER (WHERE event_id = 1) - max(file_row_number) "
+        "FILTER (WHERE event_id = 9000020) FROM "
+        f"read_parquet('{planted / 'events.parquet'}', file_row_number=true)"
+    ).fetchall()
+    repeats = [(e["file"], e["row"]) for e in examples["duplicate_event_id"]]
+    assert repeats[1:] == [("dt=3/d.parquet", 1), ("dt=3/d.parquet", 1 + between)]
+
+
+@pytest.mark.usefixtures("parts_in_place")
+def test_a_changed_part_stops_the_run(planted: Path, tmp_path: Path) -> None:
+    data = _split(planted, tmp_path / "parts")
+    with Dataset(data, cache=False) as ds:
+        assert ds.read("SELECT count(*) FROM events")[0][0] > 0
+        part = data / "events" / PARTS[2]
+        stat = part.stat()
+        os.utime(part, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+        with pytest.raises(DataError, match=r"dt=2/c\.parquet: changed while"):
+            ds.read("SELECT count(*) FROM events")
+
+
+@pytest.mark.usefixtures("parts_in_place")
+def test_parts_with_a_file_index_column_are_copied(planted: Path, tmp_path: Path) -> None:
+    """The reader's ``file_index`` would be shadowed by the parts' own column."""
+    data = _split(planted, tmp_path / "parts")
+    last = data / "events" / PARTS[3]
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT *, 7 AS file_index FROM read_parquet('{last}')) "
+        f"TO '{tmp_path / 'd.parquet'}' (FORMAT PARQUET)"
+    )
+    con.close()
+    shutil.move(tmp_path / "d.parquet", last)
+    run = _open(data, cache=False)
+    assert run["in_place"] == [] and run["stored_as"] == "table"

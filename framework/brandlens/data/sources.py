@@ -77,6 +77,13 @@ class TableSource:
     in_place: bool = False  # validated where it lies (data.inplace), not copied
 
     @property
+    def files(self) -> list[str]:
+        """Every file the reader opens: the parts in reading order, or the one file."""
+        if self.parts:
+            return [part.file for part in self.parts]
+        return [self.file] if self.file else []
+
+    @property
     def select_sql(self) -> str:
         """The canonical columns from the source (which may change to the by-lines read)."""
         return f"SELECT {self.select_list} FROM {self.from_sql}"

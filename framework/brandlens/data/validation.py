@@ -691,8 +691,9 @@ def _rows_where(
     ``position`` is the column holding a row's position in the source (0-based)."""
     if positions is None:
         return f"{stored} t", "NULL", f"t.{position} + 1"
-    from_sql = f"{stored} t JOIN {positions} p ON t.rowid >= p.first_row AND t.rowid < p.next_row"
-    return from_sql, "p.file", "t.rowid - p.first_row + 1"
+    at = f"t.{position}"
+    from_sql = f"{stored} t JOIN {positions} p ON {at} >= p.first_row AND {at} < p.next_row"
+    return from_sql, "p.file", f"{at} - p.first_row + 1"
 
 
 def _examples(
@@ -771,8 +772,9 @@ def validate_source(
     """Validate every table into ``store`` (a quoted catalog.schema); quarantine the rest.
 
     With ``in_place`` (a run that keeps nothing) an events source that can be read
-    where it lies is not copied: ``data.inplace`` keeps only its failing rows, and its
-    stored table is a view over the file (the TableSource is marked ``in_place``).
+    where it lies, and is lighter so, is not copied: ``data.inplace`` keeps only its
+    failing rows, and its stored table is a view over the files (the TableSource is
+    marked ``in_place``).
     """
     import duckdb
 
@@ -788,7 +790,7 @@ def validate_source(
             con.execute(empty_table_sql(store, table))
             continue
         stored, position = _stored(store, table), "rowid"
-        if in_place and inplace.readable(con, ts):
+        if in_place and inplace.readable(con, ts) and inplace.preferred(con, ts):
             try:
                 read = inplace.validate(con, ts, vocabulary, timezone, store)
             except duckdb.Error as e:

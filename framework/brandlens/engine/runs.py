@@ -482,11 +482,11 @@ class Dataset:
 
         schema = store.store_schema(catalog)
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        before = {ts.file: _file_state(ts.file) for ts in source.tables.values() if ts.file}
+        before = {f: _file_state(f) for ts in source.tables.values() for f in ts.files}
         report = validate_source(
             self.con, source, vocabulary, self.timezone, schema, in_place=in_place
         )
-        self.read_in_place = [ts.file for ts in source.tables.values() if ts.in_place]
+        self.read_in_place = [f for ts in source.tables.values() if ts.in_place for f in ts.files]
         self._read_as = {f: before[f] for f in self.read_in_place}
         self._check_read_in_place()  # its checks read it more than once
         return store.StoredMeta(
