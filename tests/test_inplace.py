@@ -283,11 +283,15 @@ def test_every_read_after_a_change_is_refused(planted: Path, tmp_path: Path) -> 
             ds.ladder_counts("fast")
 
 
-def test_a_file_with_a_file_row_number_column_is_copied(planted: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["file_row_number", "File_Row_Number"])
+def test_a_file_with_a_file_row_number_column_is_copied(
+    planted: Path, tmp_path: Path, name: str
+) -> None:
     data = _without_events(planted, tmp_path / "named")
     con = duckdb.connect()
     con.execute(
-        f"COPY (SELECT *, 7 AS file_row_number FROM read_parquet('{planted / 'events.parquet'}')) "
+        f'COPY (SELECT *, 7 AS "{name}" '
+        f"FROM read_parquet('{planted / 'events.parquet'}')) "
         f"TO '{data / 'events.parquet'}' (FORMAT PARQUET)"
     )
     con.close()
@@ -494,16 +498,39 @@ def test_a_changed_part_stops_the_run(planted: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("parts_in_place")
-def test_parts_with_a_file_index_column_are_copied(planted: Path, tmp_path: Path) -> None:
-    """The reader's ``file_index`` would be shadowed by the parts' own column."""
+@pytest.mark.parametrize("name", ["file_index", "FILE_INDEX", "File_Row_Number"])
+def test_parts_with_a_column_named_as_the_readers_own_are_copied(
+    planted: Path, tmp_path: Path, name: str
+) -> None:
+    """The reader's ``file_index`` would be shadowed by the parts' own column (whatever
+    its case: DuckDB's names ignore it), and its ``file_row_number`` clash with it."""
     data = _split(planted, tmp_path / "parts")
     last = data / "events" / PARTS[3]
     con = duckdb.connect()
     con.execute(
-        f"COPY (SELECT *, 7 AS file_index FROM read_parquet('{last}')) "
+        f"COPY (SELECT *, 7 AS \"{name}\" FROM read_parquet('{last}')) "
         f"TO '{tmp_path / 'd.parquet'}' (FORMAT PARQUET)"
     )
     con.close()
     shutil.move(tmp_path / "d.parquet", last)
     run = _open(data, cache=False)
     assert run["in_place"] == [] and run["stored_as"] == "table"
+    assert run["report"] == _open(data, into=tmp_path / "copy.duckdb")["report"]
+
+
+@pytest.mark.usefixtures("parts_in_place")
+def test_a_part_gone_before_validation_is_a_data_error(planted: Path, tmp_path: Path) -> None:
+    """Found when DATA is opened, deleted before its rows are read: one clear error."""
+    from brandlens.data import inplace
+
+    data = _split(planted, tmp_path / "parts")
+    preferred = inplace.preferred
+
+    def gone(con: duckdb.DuckDBPyConnection, ts: Any) -> bool:
+        (data / "events" / PARTS[1]).unlink()
+        return preferred(con, ts)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(inplace, "preferred", gone)
+        with pytest.raises(DataError, match="events: cannot read"):
+            Dataset(data, cache=False)

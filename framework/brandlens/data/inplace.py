@@ -73,7 +73,8 @@ def readable(con: duckdb.DuckDBPyConnection, ts: TableSource) -> bool:
         return False
     if any(_GLOB_CHARS & set(file) for file in ts.files):
         return False
-    if set(_reader_columns(ts)) & set(ts.columns):  # the reader's own would be shadowed
+    own = {column.lower() for column in ts.columns}  # DuckDB's names ignore case
+    if own & set(_reader_columns(ts)):  # the reader's own would be shadowed, or clash
         return False
     types = readable_types(con, ts)
     return "event_id" in ts.present and types.get("event_id") in INTEGRAL

@@ -790,11 +790,13 @@ def validate_source(
             con.execute(empty_table_sql(store, table))
             continue
         stored, position = _stored(store, table), "rowid"
-        if in_place and inplace.readable(con, ts) and inplace.preferred(con, ts):
-            try:
+        read = None
+        try:
+            if in_place and inplace.readable(con, ts) and inplace.preferred(con, ts):
                 read = inplace.validate(con, ts, vocabulary, timezone, store)
-            except duckdb.Error as e:
-                raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
+        except duckdb.Error as e:
+            raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
+        if read is not None:
             stored, position = inplace.failing_rows(store), inplace.POSITION
             counts = dict(
                 con.execute(f"SELECT _reason, count(*) FROM {stored} GROUP BY ALL").fetchall()
