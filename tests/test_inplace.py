@@ -526,9 +526,9 @@ def test_a_part_gone_before_validation_is_a_data_error(planted: Path, tmp_path: 
     data = _split(planted, tmp_path / "parts")
     preferred = inplace.preferred
 
-    def gone(con: duckdb.DuckDBPyConnection, ts: Any) -> bool:
+    def gone(con: duckdb.DuckDBPyConnection, ts: Any, rows: list[int]) -> bool:
         (data / "events" / PARTS[1]).unlink()
-        return preferred(con, ts)
+        return preferred(con, ts, rows)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(inplace, "preferred", gone)

@@ -792,8 +792,9 @@ def validate_source(
         stored, position = _stored(store, table), "rowid"
         read = None
         try:
-            if in_place and inplace.readable(con, ts) and inplace.preferred(con, ts):
-                read = inplace.validate(con, ts, vocabulary, timezone, store)
+            plan = inplace.plan(con, ts) if in_place else None
+            if plan is not None:
+                read = inplace.validate(con, ts, plan, vocabulary, timezone, store)
         except duckdb.Error as e:
             raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
         if read is not None:
