@@ -91,6 +91,8 @@ def plan(con: duckdb.DuckDBPyConnection, ts: TableSource) -> Plan | None:
     if "event_id" not in ts.present or types.get("event_id") not in INTEGRAL:
         return None
     rows = _footer_rows(con, ts)
+    if rows is None:
+        return None
     return Plan(types, rows) if preferred(con, ts, rows) else None
 
 
@@ -129,10 +131,14 @@ def _memory_limit(con: duckdb.DuckDBPyConnection) -> float | None:
     return float(found.group(1)) * 1024 ** units.index(found.group(2))
 
 
-def _footer_rows(con: duckdb.DuckDBPyConnection, ts: TableSource) -> list[int]:
-    """Rows of each file of ``ts``, in reading order, from the Parquet footers."""
+def _footer_rows(con: duckdb.DuckDBPyConnection, ts: TableSource) -> list[int] | None:
+    """Rows of each file of ``ts``, in reading order, from the Parquet footers; None if
+    DuckDB names a file otherwise than ``ts`` does (then positions could not be matched,
+    and the source is copied)."""
     sql = "SELECT file_name, num_rows FROM parquet_file_metadata($files)"
     rows = dict(con.execute(sql, {"files": ts.files}).fetchall())
+    if any(file not in rows for file in ts.files):
+        return None
     return [int(rows[file]) for file in ts.files]
 
 
