@@ -61,6 +61,19 @@ class NotApplicable(BaseModel):
     reason: str
 
 
+class LadderCounts(BaseModel):
+    """One methodology's ladders counted in the run that built them: what a report's
+    funnels and flows, and ``compare --funnel``, read instead of building them again."""
+
+    counts: list[tuple[str, int, str, str, int]] = Field(
+        description="(ladder, days_before, brand, stage, users) at as_of and ``back`` days before"
+    )
+    flows: list[tuple[str, str, str, str, int]] = Field(
+        description="(ladder, brand, from stage, to stage, users) between the two snapshots, "
+        "'none' being no stage; empty when ``back`` is 0"
+    )
+
+
 class Result(BaseModel):
     """Everything ``brandlens compute`` returns."""
 
@@ -79,6 +92,12 @@ class Result(BaseModel):
         default_factory=dict,
         description="indicator -> its declared keys in their order (a ladder's stages lowest "
         "first); rows of these indicators are listed in this order, not alphabetically",
+    )
+    ladders: dict[str, LadderCounts] = Field(
+        default_factory=dict,
+        exclude=True,
+        description="methodology -> its ladders' counts, when the caller asked for them "
+        "(``Dataset.compute(ladder_counts=...)``); never part of the JSON",
     )
 
     def to_pandas(self) -> Any:

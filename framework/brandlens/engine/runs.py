@@ -36,6 +36,7 @@ from brandlens.engine.result import (
     DatasetInfo,
     EntityListing,
     ErrorEntry,
+    LadderCounts,
     NotApplicable,
     Result,
     ResultRow,
@@ -778,26 +779,40 @@ class Dataset:
         progress: Progress | None = None,
         headline_only: bool = False,
         indicators: Iterable[str] | None = None,
+        ladder_counts: Mapping[str, Mapping[str, int]] | None = None,
     ) -> Result:
+        """Every indicator of the chosen methodologies (see ``brandlens compute``).
+
+        ``ladder_counts`` ({methodology: {ladder: back}}) also counts those ladders' users
+        per stage as of ``as_of`` and ``back`` days before, and the flows between, in the
+        same run: read from the ladder table the indicators use when it holds both
+        snapshots, so a report need not build its ladders again. They are returned in
+        ``Result.ladders``, which is not part of the JSON.
+        """
         chosen = self.methodologies(methodologies)
         parsed = parse_parameters(params or {}, chosen, self.registry.event_types)
+        wanted = _ladders_wanted(chosen, ladder_counts or {})
         day, brand_list = self._prepare(as_of, brands)
         rows: list[ResultRow] = []
         errors: list[ErrorEntry] = []
         skipped: list[NotApplicable] = []
+        counted: dict[str, LadderCounts] = {}
         only = None if indicators is None else set(indicators)
 
         across = SharedValues()  # IndicatorContext.shared_across_methodologies
 
         def run(m: CheckedMethodology, engine: QueryEngine) -> Any:
-            return _Run(
+            one = _Run(
                 self, m, parsed[m.name], day, brand_list, headline_only, only, engine, across
-            ).execute()
+            )
+            return (*one.execute(wanted.get(m.name)), one.counted)
 
-        for name, (got, errs, na) in self._run_all(chosen, run):
+        for name, (got, errs, na, ladders) in self._run_all(chosen, run):
             rows.extend(got)
             errors.extend(errs)
             skipped.extend(na)
+            if ladders is not None:
+                counted[name] = LadderCounts(counts=ladders[0], flows=ladders[1])
             if progress is not None:
                 progress(name)
         order = {
@@ -831,6 +846,7 @@ class Dataset:
             errors=errors,
             not_applicable=skipped,
             key_order=order,
+            ladders=dict(sorted(counted.items())),
         )
 
     def _check_read_in_place(self) -> None:
@@ -972,32 +988,10 @@ class Dataset:
         parsed = parse_parameters(params or {}, [chosen], self.registry.event_types)
         day, brand_list = self._prepare(as_of, brands)
         run = _Run(self, chosen, parsed[chosen.name], day, brand_list, False, only=set())
-        counts: list[tuple[str, int, str, str, int]] = []
-        flows: list[tuple[str, str, str, str, int]] = []
-        ladders = chosen.methodology.ladders
-        self.engine.enter(run.schema, [*run.own, *(f"counts__{lad.name}" for lad in ladders)])
+        backs = {lad.name: back for lad in chosen.methodology.ladders}
+        self.engine.enter(run.schema, run.own_with_counts(backs))
         try:
-            for ladder in ladders:
-                snapshots = (0, back) if back else (0,)
-                table = run.ladder_table(ladder.model_copy(update={"snapshots": snapshots}))
-                name = quote_ident(table)
-                counts += [
-                    (ladder.name, *row)
-                    for row in self.engine.fetch(
-                        f"SELECT days_before, brand, stage, count(*) AS users FROM {name} "
-                        "WHERE brand IN (SELECT brand FROM main.brands) "
-                        "GROUP BY ALL ORDER BY ALL",
-                        {},
-                    )[1]
-                ]
-                if back:
-                    flows += [
-                        (ladder.name, *row)
-                        for row in self.engine.fetch(_FLOW_SQL.format(table=name), {"back": back})[
-                            1
-                        ]
-                    ]
-                self.engine.drop(table)
+            counts, flows = run.count_ladders(backs)
         finally:
             self.engine.leave()
         self._check_read_in_place()
@@ -1068,6 +1062,26 @@ WHERE coalesce(s0.brand, s1.brand) IN (SELECT brand FROM main.brands)
 GROUP BY ALL ORDER BY ALL
 """
 """Users moving between stages of one ladder from ``back`` days before as_of to as_of."""
+
+
+def _ladders_wanted(
+    chosen: list[CheckedMethodology], asked: Mapping[str, Mapping[str, int]]
+) -> dict[str, dict[str, int]]:
+    """``compute(ladder_counts=...)`` checked: chosen methodologies, declared ladders,
+    days back that are whole and not negative."""
+    by_name = {m.name: m for m in chosen}
+    out: dict[str, dict[str, int]] = {}
+    for method, backs in asked.items():
+        if method not in by_name:
+            raise UsageError(f"ladder_counts: {method} is not among the run's methodologies")
+        declared = {lad.name for lad in by_name[method].methodology.ladders}
+        for ladder, back in backs.items():
+            if ladder not in declared:
+                raise UsageError(f"ladder_counts: {method} has no ladder {ladder!r}")
+            if isinstance(back, bool) or not isinstance(back, int) or back < 0:
+                raise UsageError(f"ladder_counts: {method}.{ladder}: back must be whole days >= 0")
+        out[method] = dict(backs)
+    return out
 
 
 def parse_parameters(
@@ -1190,6 +1204,7 @@ class _Run:
         self.own = [r.name for r in m.methodology.relations] + [
             x.name for x in m.methodology.ladders
         ]
+        self.counted: tuple[list, list] | None = None  # count_ladders' answer, when asked
         self.allowed = set(CANONICAL_VIEWS) | set(self.own)
         self.unportable = self._unportable()
 
@@ -1208,10 +1223,16 @@ class _Run:
                 out[name] = f"{what} {name!r}: {why}"
         return out
 
-    def execute(self) -> tuple[list[ResultRow], list[ErrorEntry], list[NotApplicable]]:
-        self.engine.enter(self.schema, self.own)
+    def execute(
+        self, count: Mapping[str, int] | None = None
+    ) -> tuple[list[ResultRow], list[ErrorEntry], list[NotApplicable]]:
+        """The indicators' rows, errors and skips; with ``count`` ({ladder: back}) the
+        ladders' counts too, in ``self.counted``."""
+        self.engine.enter(self.schema, self.own_with_counts(count or {}))
         try:
             self._materialise()
+            if count:
+                self.counted = self.count_ladders(count)
             rows: list[ResultRow] = []
             errors: list[ErrorEntry] = []
             skipped: list[NotApplicable] = []
@@ -1299,6 +1320,53 @@ class _Run:
             return names, rows
         finally:
             self.engine.leave()
+
+    def own_with_counts(self, backs: Mapping[str, int]) -> list[str]:
+        """The run's relation names, and the tables ``count_ladders`` may make."""
+        return [*self.own, *(f"counts__{name}" for name in backs)]
+
+    def count_ladders(
+        self, backs: Mapping[str, int]
+    ) -> tuple[list[tuple[str, int, str, str, int]], list[tuple[str, str, str, str, int]]]:
+        """Users per stage of each ladder named in ``backs`` ({ladder: back}), as of
+        as_of and ``back`` days before: (ladder, days_before, brand, stage, users); with
+        ``back`` also the flows between: (ladder, brand, from, to, users).
+
+        A ladder this run built (inside ``engine.enter``) holding both snapshots is read
+        as it is: each snapshot's stages depend on that snapshot alone, so its rows are
+        those of a ladder built with just these two. Otherwise one is built for the count.
+        """
+        counts: list[tuple[str, int, str, str, int]] = []
+        flows: list[tuple[str, str, str, str, int]] = []
+        for ladder in self.m.methodology.ladders:
+            if ladder.name not in backs:
+                continue
+            back = backs[ladder.name]
+            days = (0, back) if back else (0,)
+            held = self.snapshots.get(ladder.name, ())
+            built = ladder.name not in self.failed and set(days) <= set(held)
+            if built:
+                table = ladder.name
+            else:
+                table = self.ladder_table(ladder.model_copy(update={"snapshots": days}))
+            name = quote_ident(table)
+            counts += [
+                (ladder.name, *row)
+                for row in self.engine.fetch(
+                    f"SELECT days_before, brand, stage, count(*) AS users FROM {name} "
+                    "WHERE days_before IN (0, $back) AND brand IN (SELECT brand FROM main.brands) "
+                    "GROUP BY ALL ORDER BY ALL",
+                    {"back": back},
+                )[1]
+            ]
+            if back:
+                flows += [
+                    (ladder.name, *row)
+                    for row in self.engine.fetch(_FLOW_SQL.format(table=name), {"back": back})[1]
+                ]
+            if not built:
+                self.engine.drop(table)
+        return counts, flows
 
     def ladder_table(self, ladder: StageLadder) -> str:
         """Materialise ``ladder`` (as declared, or with other snapshots) as the methodology's
