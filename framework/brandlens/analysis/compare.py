@@ -77,6 +77,28 @@ def compare(
     options: CompareOptions | None = None,
 ) -> Comparison:
     """Compare brands on the headline indicators of the chosen methodologies."""
+    return compare_with_run(ds, as_of, methodologies, brands, params, progress, options)[0]
+
+
+def compare_with_run(
+    ds: Dataset,
+    as_of: str | date | None = None,
+    methodologies: Iterable[str] | None = None,
+    brands: Iterable[str] | None = None,
+    params: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+    options: CompareOptions | None = None,
+    *,
+    every_indicator: bool = False,
+    ladder_counts: Mapping[str, Mapping[str, int]] | None = None,
+) -> tuple[Comparison, Result]:
+    """The comparison, and the engine run it was made from.
+
+    A report also draws every indicator and every ladder: with ``every_indicator`` the
+    run computes them all and with ``ladder_counts`` it counts those ladders (see
+    ``Dataset.compute``), so nothing is computed twice. The comparison reads the
+    headline indicators alone either way, and is the same.
+    """
     opts = options or CompareOptions()
     params = dict(params or {})
     chosen = ds.methodologies(methodologies)
@@ -100,14 +122,22 @@ def compare(
     placed = {b: c for b, c in placed.items() if c in peer_categories}
 
     names = [m.name for m in chosen]
-    result = ds.compute(
+    counts = dict(ladder_counts or {})
+    if opts.funnel:  # each funnel ladder as of the day, counted in the same run
+        for m in chosen:
+            for lad in m.methodology.ladders:
+                if lad.funnel:
+                    counts.setdefault(m.name, {}).setdefault(lad.name, 0)
+    run = ds.compute(
         as_of=day,
         methodologies=names,
         brands=run_brands,
         params=params,
         progress=progress,
-        headline_only=True,
+        headline_only=not every_indicator,
+        ladder_counts=counts,
     )
+    result = _headline(run, chosen) if every_indicator else run
     columns = _columns(chosen)
     values = _values(result, columns, run_brands)
     rows = [
@@ -162,8 +192,21 @@ def compare(
     if opts.targets:
         comparison.achievements = _achievements(ds, chosen, day, shown, params, result)
     if opts.funnel:
-        comparison.funnel = funnel_section(ds, chosen, day, shown, params)
-    return comparison
+        comparison.funnel = funnel_section(chosen, shown, run.ladders)
+    return comparison, run
+
+
+def _headline(result: Result, chosen: list[CheckedMethodology]) -> Result:
+    """A run's headline indicators alone: what a headline-only run returns."""
+    ids = {i.id for m in chosen for i in m.methodology.indicators if i.headline}
+    return result.model_copy(
+        update={
+            "results": [r for r in result.results if r.indicator in ids],
+            "errors": [e for e in result.errors if e.indicator in ids],
+            "not_applicable": [n for n in result.not_applicable if n.indicator in ids],
+            "key_order": {k: v for k, v in result.key_order.items() if k in ids},
+        }
+    )
 
 
 def _columns(chosen: list[CheckedMethodology]) -> list[ComparisonColumn]:

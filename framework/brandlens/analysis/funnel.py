@@ -3,7 +3,8 @@
 AIPL, 4A and DREAM name their stages differently but each declares a crosswalk
 onto reach, engage, buy and loyal (``StageLadder.funnel``), so a brand's funnel
 can be read side by side under every ladder. Counts come from the ladders
-alone: no indicator is computed, so this works for any third-party ladder.
+alone, so this works for any third-party ladder: ``compare --funnel`` counts them in
+its own run, one brand's bars build them without computing any indicator.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from brandlens.analysis.model import (
 from brandlens.engine.ladders import FUNNEL_STEPS
 
 if TYPE_CHECKING:  # pragma: no cover
+    from brandlens.engine.result import LadderCounts
     from brandlens.engine.runs import Dataset
     from brandlens.plugin.methodology import CheckedMethodology
 
@@ -38,16 +40,15 @@ def own_params(params: Mapping[str, Any], methodologies: Iterable[str]) -> dict[
 
 
 def funnel_section(
-    ds: Dataset,
     chosen: list[CheckedMethodology],
-    day: date,
     brands: list[str],
-    params: Mapping[str, Any],
+    counted: Mapping[str, LadderCounts],
 ) -> Funnel:
     """Each brand's users at each funnel step under every ladder that declares a crosswalk.
 
     ``users`` counts users whose highest stage maps to the step; ``reached`` those at
     the step or a later one, and ``conversion`` is reached / reached at the step before.
+    ``counted`` holds the run's counts of those ladders (``Result.ladders``).
     """
     ladders: list[FunnelLadder] = []
     cells: list[FunnelCell] = []
@@ -55,8 +56,7 @@ def funnel_section(
         declared = [lad for lad in m.methodology.ladders if lad.funnel]
         if not declared:
             continue
-        counts, _ = ds.ladder_counts(m.name, day, brands, own_params(params, [m.name]))
-        users = {(lad, b, s): n for lad, back, b, s, n in counts if back == 0}
+        users = {(lad, b, s): n for lad, back, b, s, n in counted[m.name].counts if back == 0}
         for lad in declared:
             walk = lad.crosswalk()
             ladders.append(

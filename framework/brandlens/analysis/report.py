@@ -1,7 +1,9 @@
 """``brandlens report``: the comparison and every methodology's pictures, as one model.
 
-The report is built from the same :class:`Comparison` as ``compare`` plus one full
-run of the methodologies that contribute pictures. The core adds what it can draw
+The report is built from one engine run: every indicator of the chosen methodologies,
+with each ladder's users counted at as-of and at its flow span in the same run. The
+comparison reads its headline indicators (the same :class:`Comparison` as
+``compare``); the pictures read the rest. The core adds what it can draw
 for any methodology: an overview (dataset, as-of, parameters that differ from the
 defaults, the comparison with ranks, agreement between methodologies as a
 heatmap) and, for every ladder of every methodology (a third-party one included),
@@ -20,11 +22,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from brandlens.analysis.charts import Chart, Link, ReportContext, ReportSection, Series
-from brandlens.analysis.compare import CompareOptions, compare
-from brandlens.analysis.funnel import WEEK, own_params
+from brandlens.analysis.compare import CompareOptions, compare_with_run
+from brandlens.analysis.funnel import WEEK
 from brandlens.analysis.model import Comparison
 from brandlens.engine.ladders import resolve
-from brandlens.engine.result import DatasetInfo, Result
+from brandlens.engine.result import DatasetInfo, LadderCounts, Result
+from brandlens.engine.runs import parse_parameters
 
 if TYPE_CHECKING:  # pragma: no cover
     from brandlens.engine.runs import Dataset, Progress
@@ -75,7 +78,14 @@ def build_report(
     """The report of the chosen methodologies (default: all) and brands (default: all)."""
     opts = options or ReportOptions()
     params = dict(params or {})
-    comparison = compare(
+    chosen = ds.methodologies(methodologies)
+    parsed = parse_parameters(params, chosen, ds.registry.event_types)
+    spans = {
+        m.name: {lad.name: _span(lad, parsed[m.name].model_dump()) for lad in m.methodology.ladders}
+        for m in chosen
+        if m.methodology.ladders
+    }
+    comparison, run = compare_with_run(
         ds,
         as_of,
         methodologies,
@@ -83,35 +93,26 @@ def build_report(
         params,
         progress,
         CompareOptions(currency=opts.currency, baseline=opts.baseline, across_categories=True),
+        every_indicator=True,
+        ladder_counts=spans,
     )
     day = date.fromisoformat(comparison.as_of)
     shown = [r.brand for r in comparison.rows]
-    chosen = ds.methodologies(comparison.methodologies)
     registry = ds.registry
     notes = [
         f"plugin {p.name}: {e}" for p in registry.plugins for e in p.errors if p.origin != "core"
     ]
     sections = [_overview(comparison)]
     for m in chosen:
-        sections += _ladder_sections(ds, m, day, shown, params, comparison.methodologies)
+        sections += _ladder_sections(m, day, shown, spans.get(m.name, {}), run.ladders.get(m.name))
 
     builders = registry.report_builders
-    with_pictures = [m.name for m in chosen if m.name in builders]
-    result = (
-        ds.compute(
-            as_of=day,
-            methodologies=with_pictures,
-            brands=shown,
-            params=own_params(params, with_pictures),
-        )
-        if with_pictures
-        else None
-    )
+    with_pictures = {m.name for m in chosen if m.name in builders}
+    result = _only(run, with_pictures)
     for m in chosen:
         if m.name not in builders:
             notes.append(f"{m.name.upper()}: its plugin contributes no pictures of its own")
             continue
-        assert result is not None
         ctx = _context(m.name, result, shown, opts.currency)
         try:
             made = builders[m.name](ctx)
@@ -207,36 +208,41 @@ def _overview(c: Comparison) -> ReportSection:
     return ReportSection(id="overview", title="Overview", charts=charts, notes=notes)
 
 
-def _span(m: CheckedMethodology, ladder: Any, params: Mapping[str, Any]) -> int:
+def _only(result: Result, methodologies: set[str]) -> Result:
+    """The run's rows, errors and skips of the given methodologies alone."""
+    return result.model_copy(
+        update={
+            "results": [r for r in result.results if r.methodology in methodologies],
+            "errors": [e for e in result.errors if e.methodology in methodologies],
+            "not_applicable": [n for n in result.not_applicable if n.methodology in methodologies],
+        }
+    )
+
+
+def _span(ladder: Any, values: Mapping[str, Any]) -> int:
     """The ladder's flow span: its largest declared snapshot (days before as-of), or a week."""
-    values = m.methodology.default_parameters().model_dump() | dict(params)
     spans = [int(resolve(s, values)) for s in ladder.snapshots]
     return max(spans, default=0) or WEEK
 
 
 def _ladder_sections(
-    ds: Dataset,
     m: CheckedMethodology,
     day: date,
     brands: list[str],
-    params: Mapping[str, Any],
-    order: list[str],
+    spans: Mapping[str, int],
+    counted: LadderCounts | None,
 ) -> list[ReportSection]:
-    """Each brand's funnel and snapshot-to-snapshot Sankey, for every ladder of ``m``."""
+    """Each brand's funnel and snapshot-to-snapshot Sankey, for every ladder of ``m``,
+    from the ladders' counts at as-of and ``spans[ladder]`` days before."""
     out = []
-    mine = {k.partition(".")[2]: v for k, v in own_params(params, [m.name]).items()}
     by_dim = {}
     for ind in m.methodology.indicators:
         by_dim.setdefault(ind.dimension, ind.id)
     title = m.spec.title.en if m.spec else m.name.upper()
-    runs: dict[int, Any] = {}
     for ladder in m.methodology.ladders:
-        span = _span(m, ladder, mine)
-        if span not in runs:
-            runs[span] = ds.ladder_counts(
-                m.name, day, brands, own_params(params, [m.name]), back=span
-            )
-        counts, flows = runs[span]
+        assert counted is not None  # a methodology with ladders had them counted
+        span = spans[ladder.name]
+        counts, flows = counted.counts, counted.flows
         stages = [s.key for s in ladder.stages]
         names = {
             s.key: s.title if s.title.startswith(s.key) else f"{s.key} {s.title}".strip()
