@@ -156,3 +156,93 @@ def test_compare_funnel_cells_are_the_ladders_built_alone(market: Path) -> None:
                         if (cell.brand, cell.ladder) == (brand, lad.name):
                             keys = lad.crosswalk()[cell.step]
                             assert cell.users == sum(users.get(k, 0) for k in keys)
+
+
+def test_a_ladder_that_failed_in_the_run_is_built_again_for_its_count(
+    market: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from brandlens.engine.engines import DuckDBEngine
+
+    with Dataset(market) as ds:
+        alone = ds.ladder_counts("fast", AS_OF, BRANDS, back=7)
+        original = DuckDBEngine.materialise
+
+        def failing(self, name, sql, binds):
+            if name == "aipl":  # the run's own table; the count's is counts__aipl
+                raise ValueError("planted failure")
+            return original(self, name, sql, binds)
+
+        monkeypatch.setattr(DuckDBEngine, "materialise", failing)
+        result = ds.compute(
+            as_of=AS_OF,
+            methodologies=["fast"],
+            brands=BRANDS,
+            ladder_counts={"fast": {"aipl": 7}},
+        )
+    assert any("planted failure" in e.message for e in result.errors)
+    assert result.ladders["fast"].counts == alone[0]
+    assert result.ladders["fast"].flows == alone[1]
+
+
+def test_headline_indicators_and_what_they_read_come_first(
+    market: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So a run of every indicator spends its budget on the headline values first."""
+    from brandlens.engine.engines import DuckDBEngine
+
+    steps: list[tuple[str, str]] = []
+    original_materialise, original_indicator = DuckDBEngine.materialise, runs._Run._indicator
+
+    def materialise(self, name, sql, binds):
+        steps.append(("relation", name))
+        return original_materialise(self, name, sql, binds)
+
+    def indicator(self, ind):
+        steps.append(("headline" if ind.headline else "other", ind.id))
+        return original_indicator(self, ind)
+
+    monkeypatch.setattr(DuckDBEngine, "materialise", materialise)
+    monkeypatch.setattr(runs._Run, "_indicator", indicator)
+    with Dataset(market) as ds:
+        for m in ds.methodologies():
+            steps.clear()
+            ds.compute(as_of=AS_OF, methodologies=[m.name], brands=BRANDS)
+            kinds = [k for k, _ in steps]
+            last_headline = max(i for i, k in enumerate(kinds) if k == "headline")
+            assert "other" not in kinds[:last_headline], m.name
+            needed = set(m.relations_needed([i.id for i in m.methodology.indicators if i.headline]))
+            early = {n for k, n in steps[:last_headline] if k == "relation"}
+            assert early <= needed, m.name
+            assert {n for k, n in steps if k == "relation"} - early == set(
+                m.relations_needed([i.id for i in m.methodology.indicators])
+            ) - needed, m.name
+
+
+def _events_only(market: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "events_only"
+    out.mkdir()
+    (out / "events.parquet").write_bytes((market / "events.parquet").read_bytes())
+    return out
+
+
+def test_a_reports_comparison_is_the_comparison_compare_prints(
+    market: Path, tmp_path: Path
+) -> None:
+    """Also where non-headline indicators are not applicable (no users table, ...)."""
+    import brandlens
+
+    for data in (market, _events_only(market, tmp_path)):
+        report = brandlens.report(data, as_of=AS_OF, brands=BRANDS, baseline="previous")
+        compared = brandlens.compare(
+            data, as_of=AS_OF, brands=BRANDS, baseline="previous", across_categories=True
+        )
+        assert report.comparison.model_dump_json() == compared.model_dump_json()
+        assert report.comparison.not_applicable == compared.not_applicable
+
+
+def test_a_report_takes_methodology_names_from_a_generator(market: Path) -> None:
+    import brandlens
+
+    names = ["fast", "goal"]
+    report = brandlens.report(market, as_of=AS_OF, brands=BRANDS, methodologies=iter(names))
+    assert report.methodologies == names

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from itertools import combinations
 from pathlib import Path
@@ -77,30 +78,31 @@ def compare(
     options: CompareOptions | None = None,
 ) -> Comparison:
     """Compare brands on the headline indicators of the chosen methodologies."""
-    return compare_with_run(ds, as_of, methodologies, brands, params, progress, options)[0]
-
-
-def compare_with_run(
-    ds: Dataset,
-    as_of: str | date | None = None,
-    methodologies: Iterable[str] | None = None,
-    brands: Iterable[str] | None = None,
-    params: Mapping[str, Any] | None = None,
-    progress: Progress | None = None,
-    options: CompareOptions | None = None,
-    *,
-    every_indicator: bool = False,
-    ladder_counts: Mapping[str, Mapping[str, int]] | None = None,
-) -> tuple[Comparison, Result]:
-    """The comparison, and the engine run it was made from.
-
-    A report also draws every indicator and every ladder: with ``every_indicator`` the
-    run computes them all and with ``ladder_counts`` it counts those ladders (see
-    ``Dataset.compute``), so nothing is computed twice. The comparison reads the
-    headline indicators alone either way, and is the same.
-    """
     opts = options or CompareOptions()
-    params = dict(params or {})
+    scope = compare_scope(ds, as_of, methodologies, brands, opts)
+    return compare_with_run(ds, scope, params, progress, opts)[0]
+
+
+@dataclass(frozen=True)
+class CompareScope:
+    """What a comparison covers, checked before anything is computed."""
+
+    chosen: list[CheckedMethodology]
+    day: date
+    shown: list[str]  # the brands compared
+    run_brands: list[str]  # and their category peers, computed for the context
+    placed: dict[str, str]  # brand -> its category, among the peers' categories
+    bench_rows: Any
+
+
+def compare_scope(
+    ds: Dataset,
+    as_of: str | date | None,
+    methodologies: Iterable[str] | None,
+    brands: Iterable[str] | None,
+    opts: CompareOptions,
+) -> CompareScope:
+    """The methodologies, as-of date and brands of a comparison (usage errors first)."""
     chosen = ds.methodologies(methodologies)
     wanted = None if brands is None else sorted(set(brands))
     check_brands(ds, wanted)
@@ -120,9 +122,32 @@ def compare_with_run(
     peer_categories = {placed[b] for b in shown if b in placed}
     run_brands = sorted(set(shown) | {b for b, c in placed.items() if c in peer_categories})
     placed = {b: c for b, c in placed.items() if c in peer_categories}
+    return CompareScope(chosen, day, shown, run_brands, placed, bench_rows)
+
+
+def compare_with_run(
+    ds: Dataset,
+    scope: CompareScope,
+    params: Mapping[str, Any] | None,
+    progress: Progress | None,
+    opts: CompareOptions,
+    *,
+    every_indicator: bool = False,
+    ladder_counts: Mapping[str, Mapping[str, int]] | None = None,
+) -> tuple[Comparison, Result]:
+    """The comparison, and the engine run it was made from.
+
+    A report also draws every indicator and every ladder: with ``every_indicator`` the
+    run computes them all (the headline ones first, see ``Dataset.compute``) and with
+    ``ladder_counts`` it counts those ladders, so nothing is computed twice. The
+    comparison reads the run's headline indicators alone either way.
+    """
+    params = dict(params or {})
+    chosen, day, shown, run_brands = scope.chosen, scope.day, scope.shown, scope.run_brands
+    placed, bench_rows = scope.placed, scope.bench_rows
 
     names = [m.name for m in chosen]
-    counts = dict(ladder_counts or {})
+    counts = {m: dict(backs) for m, backs in (ladder_counts or {}).items()}
     if opts.funnel:  # each funnel ladder as of the day, counted in the same run
         for m in chosen:
             for lad in m.methodology.ladders:
@@ -169,11 +194,10 @@ def compare_with_run(
         not_applicable=result.not_applicable,
     )
     if not opts.across_categories:
+        peers = sorted(set(placed.values()))
         comparison.category = CategoryContext(
             chosen=opts.category,
-            categories={
-                c: sorted(b for b, pc in placed.items() if pc == c) for c in sorted(peer_categories)
-            },
+            categories={c: sorted(b for b, pc in placed.items() if pc == c) for c in peers},
             cells=category_mod.cells(columns, values, placed, shown),
         )
     if bench_rows is not None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from brandlens.analysis.charts import Chart, Link, ReportContext, ReportSection, Series
-from brandlens.analysis.compare import CompareOptions, compare_with_run
+from brandlens.analysis.compare import CompareOptions, compare_scope, compare_with_run
 from brandlens.analysis.funnel import WEEK
 from brandlens.analysis.model import Comparison
 from brandlens.engine.ladders import resolve
@@ -78,7 +78,11 @@ def build_report(
     """The report of the chosen methodologies (default: all) and brands (default: all)."""
     opts = options or ReportOptions()
     params = dict(params or {})
-    chosen = ds.methodologies(methodologies)
+    compare_opts = CompareOptions(
+        currency=opts.currency, baseline=opts.baseline, across_categories=True
+    )
+    scope = compare_scope(ds, as_of, methodologies, brands, compare_opts)
+    chosen = scope.chosen
     parsed = parse_parameters(params, chosen, ds.registry.event_types)
     spans = {
         m.name: {lad.name: _span(lad, parsed[m.name].model_dump()) for lad in m.methodology.ladders}
@@ -86,15 +90,7 @@ def build_report(
         if m.methodology.ladders
     }
     comparison, run = compare_with_run(
-        ds,
-        as_of,
-        methodologies,
-        brands,
-        params,
-        progress,
-        CompareOptions(currency=opts.currency, baseline=opts.baseline, across_categories=True),
-        every_indicator=True,
-        ladder_counts=spans,
+        ds, scope, params, progress, compare_opts, every_indicator=True, ladder_counts=spans
     )
     day = date.fromisoformat(comparison.as_of)
     shown = [r.brand for r in comparison.rows]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
 Number = int | float
 
@@ -93,7 +94,7 @@ class Result(BaseModel):
         description="indicator -> its declared keys in their order (a ladder's stages lowest "
         "first); rows of these indicators are listed in this order, not alphabetically",
     )
-    ladders: dict[str, LadderCounts] = Field(
+    ladders: SkipJsonSchema[dict[str, LadderCounts]] = Field(
         default_factory=dict,
         exclude=True,
         description="methodology -> its ladders' counts, when the caller asked for them "

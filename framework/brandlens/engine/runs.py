@@ -1205,6 +1205,7 @@ class _Run:
             x.name for x in m.methodology.ladders
         ]
         self.counted: tuple[list, list] | None = None  # count_ladders' answer, when asked
+        self.built: set[str] = set()  # relations and ladders materialised in this run
         self.allowed = set(CANONICAL_VIEWS) | set(self.own)
         self.unportable = self._unportable()
 
@@ -1227,31 +1228,50 @@ class _Run:
         self, count: Mapping[str, int] | None = None
     ) -> tuple[list[ResultRow], list[ErrorEntry], list[NotApplicable]]:
         """The indicators' rows, errors and skips; with ``count`` ({ladder: back}) the
-        ladders' counts too, in ``self.counted``."""
+        ladders' counts too, in ``self.counted``.
+
+        The headline indicators and what they read come first, then the others, then
+        the counts: under one budget, a run of every indicator (a report) computes its
+        headline values as a headline-only run (``compare``) does, before the rest.
+        """
         self.engine.enter(self.schema, self.own_with_counts(count or {}))
         try:
-            self._materialise()
-            if count:
-                self.counted = self.count_ladders(count)
             rows: list[ResultRow] = []
             errors: list[ErrorEntry] = []
             skipped: list[NotApplicable] = []
-            for ind in self.indicators:
-                try:
-                    rows.extend(self._indicator(ind))
-                except _NotApplicable as e:
-                    skipped.append(
-                        NotApplicable(methodology=self.m.name, indicator=ind.id, reason=str(e))
-                    )
-                except BrandlensError as e:
-                    errors.append(self._error(ind, e.message))
-                except Exception as e:
-                    if is_interrupt(e):  # Ctrl-C stops the run; it is not a failed indicator
-                        raise KeyboardInterrupt from e
-                    errors.append(self._error(ind, _message(e)))
+            first = [i for i in self.indicators if i.headline]
+            then = [i for i in self.indicators if not i.headline]
+            for group in (first, then):
+                if group:
+                    self._materialise(self.m.relations_needed([i.id for i in group]))
+                self._indicators(group, rows, errors, skipped)
+            if count:
+                self.counted = self.count_ladders(count)
             return rows, errors, skipped
         finally:
             self.engine.leave()
+
+    def _indicators(
+        self,
+        group: list[Indicator],
+        rows: list[ResultRow],
+        errors: list[ErrorEntry],
+        skipped: list[NotApplicable],
+    ) -> None:
+        """Run each indicator of ``group``, adding its rows, error or skip."""
+        for ind in group:
+            try:
+                rows.extend(self._indicator(ind))
+            except _NotApplicable as e:
+                skipped.append(
+                    NotApplicable(methodology=self.m.name, indicator=ind.id, reason=str(e))
+                )
+            except BrandlensError as e:
+                errors.append(self._error(ind, e.message))
+            except Exception as e:
+                if is_interrupt(e):  # Ctrl-C stops the run; it is not a failed indicator
+                    raise KeyboardInterrupt from e
+                errors.append(self._error(ind, _message(e)))
 
     def _error(self, ind: Indicator, message: str, brand: str | None = None) -> ErrorEntry:
         return ErrorEntry(methodology=self.m.name, indicator=ind.id, brand=brand, message=message)
@@ -1344,7 +1364,7 @@ class _Run:
             back = backs[ladder.name]
             days = (0, back) if back else (0,)
             held = self.snapshots.get(ladder.name, ())
-            built = ladder.name not in self.failed and set(days) <= set(held)
+            built = ladder.name in self.built and set(days) <= set(held)
             if built:
                 table = ladder.name
             else:
@@ -1392,6 +1412,8 @@ class _Run:
         # reads the declared ones): without one in the run, the ladder keeps its own.
         python_reads = any(i.compute is not None for i in self.indicators)
         for name in needed:
+            if name in self.built or name in self.failed:
+                continue
             deps = relations[name].depends_on if name in relations else ()
             broken = [d for d in deps if d in self.failed]
             if broken:
@@ -1414,6 +1436,7 @@ class _Run:
                     binds = self._bind(self.m.relation_sql[name].parameters)
                 with self.clock.limit(f"relation {name!r}"):
                     self.engine.materialise(name, sql, binds)
+                self.built.add(name)
             except BrandlensError as e:  # a timeout, or a query the engine refused
                 self.failed[name] = e.message
             except (duckdb.Error, ValueError, TypeError, KeyError) as e:
