@@ -130,7 +130,7 @@ def test_rounds_run_every_step_with_a_fresh_cache_per_round(tmp_path, monkeypatc
     assert all(f in ([memo], [memo, "store.duckdb"]) for f in fresh)
     first, second = calls[starts[0] : starts[1]], calls[starts[1] :]
     # the same steps in the same order, but pandas, which failed in the first round
-    assert [c[0] for c in first[:8]] == [c[0] for c in second] and len(first) == 9
+    assert [c[0] for c in first[:9]] == [c[0] for c in second] and len(first) == 10
     names = [r.step for r in report.rows]
     assert names == [
         bench.FLOOR,
@@ -138,6 +138,7 @@ def test_rounds_run_every_step_with_a_fresh_cache_per_round(tmp_path, monkeypatc
         bench.CACHED,
         "compute -m grow (cached dataset)",
         bench.COMPARE,
+        bench.REPORT,
         "validate (load + validate only)",
         bench.FAST_FIRST,
         bench.FAST_NO_CACHE,
@@ -145,20 +146,20 @@ def test_rounds_run_every_step_with_a_fresh_cache_per_round(tmp_path, monkeypatc
     ]
     caches = [[c[1] for c in r] for r in (first, second)]
     for round_caches in caches:
-        # first run, repeated, -m grow and compare share one folder; validate and the two
-        # FAST first runs their own
-        assert round_caches[1] == round_caches[2] == round_caches[3] == round_caches[4]
-        assert len({round_caches[1], round_caches[5], round_caches[6], round_caches[7]}) == 4
+        # first run, repeated, -m grow, compare and report share one folder; validate and
+        # the two FAST first runs their own
+        assert len(set(round_caches[1:6])) == 1
+        assert len({round_caches[1], round_caches[6], round_caches[7], round_caches[8]}) == 4
         assert round_caches[0] is None
-    assert caches[0][8] is None  # pandas keeps no cache
-    assert not set(caches[0][1:8]) & set(caches[1][1:8])  # each round starts empty
+    assert caches[0][9] is None  # pandas keeps no cache
+    assert not set(caches[0][1:9]) & set(caches[1][1:9])  # each round starts empty
     assert calls[0][1] not in caches[0] + caches[1]
     floor_row, first_row = report.rows[0], report.rows[1]
-    # the fake timings count up: the floor took 1 s then 9 s (after seven more steps and
-    # the failed pandas, which took no timing), the first run 2 s then 10 s
-    assert (floor_row.runs, floor_row.seconds, floor_row.min_seconds) == (2, 5.0, 1.0)
-    assert (first_row.seconds, first_row.max_seconds) == (6.0, 10.0)
-    assert first_row.ratio_to_floor == pytest.approx(6.0 / 5.0, abs=0.01)
+    # the fake timings count up: the floor took 1 s then 10 s (after eight more steps and
+    # the failed pandas, which took no timing), the first run 2 s then 11 s
+    assert (floor_row.runs, floor_row.seconds, floor_row.min_seconds) == (2, 5.5, 1.0)
+    assert (first_row.seconds, first_row.max_seconds) == (6.5, 11.0)
+    assert first_row.ratio_to_floor == pytest.approx(6.5 / 5.5, abs=0.01)
     assert set(stores_at_once) == {1}  # a round's stores are removed after their last use
     pandas_row = report.rows[-1]
     assert pandas_row.runs == 0

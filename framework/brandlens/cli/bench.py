@@ -79,6 +79,7 @@ def floor_sql(events: Path) -> str:
 FIRST_RUN = "compute, first run (load + validate + all)"
 CACHED = "compute, repeated (cached dataset)"
 COMPARE = "compare (cached dataset)"
+REPORT = "report (cached dataset)"
 FAST_CACHED = "compute -m fast (cached dataset)"
 FAST_FIRST = "compute -m fast, first run"
 FAST_NO_CACHE = "compute -m fast, first run, --no-cache"
@@ -434,6 +435,14 @@ def run_bench(
             ),
             "all",
             "headline indicators, target achievement",
+        ),
+        _Step(
+            REPORT,
+            lambda out: _brandlens(
+                "report", str(data), *m_args, *limit, "-q", "-o", str(out / "report.html")
+            ),
+            "all",
+            "every indicator, each ladder's funnels and flows, target achievement, the HTML",
         ),
         _Step(
             "validate (load + validate only)",
