@@ -39,9 +39,9 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     built: list[str] = []
     original = runs._Run.ladder_table
 
-    def spy(self, ladder):
+    def spy(self, ladder, *rest):
         built.append(ladder.name)
-        return original(self, ladder)
+        return original(self, ladder, *rest)
 
     monkeypatch.setattr(runs._Run, "ladder_table", spy)
     return built
@@ -246,3 +246,26 @@ def test_a_report_takes_methodology_names_from_a_generator(market: Path) -> None
     names = ["fast", "goal"]
     report = brandlens.report(market, as_of=AS_OF, brands=BRANDS, methodologies=iter(names))
     assert report.methodologies == names
+
+
+def test_a_count_has_a_budget_of_its_own(market: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The indicators may spend the methodology's budget; a ladder the count must build
+    (here one whose table lacks the snapshot asked for) is built under a fresh one, as
+    ``Dataset.ladder_counts`` builds it alone, and the report is not lost."""
+    original = runs._Run._indicators
+
+    def spending(self, group, rows, errors, skipped):
+        original(self, group, rows, errors, skipped)
+        self.clock.started -= self.clock.budget + 1  # the budget is spent
+
+    with Dataset(market) as ds:
+        alone = ds.ladder_counts("fast", AS_OF, BRANDS, back=5)
+        monkeypatch.setattr(runs._Run, "_indicators", spending)
+        result = ds.compute(
+            as_of=AS_OF,
+            methodologies=["fast"],
+            brands=BRANDS,
+            ladder_counts={"fast": {"aipl": 5}},
+        )
+    assert result.ladders["fast"].counts == alone[0]
+    assert result.ladders["fast"].flows == alone[1]

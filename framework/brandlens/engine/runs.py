@@ -1354,10 +1354,14 @@ class _Run:
 
         A ladder this run built (inside ``engine.enter``) holding both snapshots is read
         as it is: each snapshot's stages depend on that snapshot alone, so its rows are
-        those of a ladder built with just these two. Otherwise one is built for the count.
+        those of a ladder built with just these two. Otherwise (not built in this run,
+        failed, or without both snapshots) one is built for the count, under a methodology
+        budget of its own: the indicators may have spent the run's, and a count is not one
+        of them (as when ``Dataset.ladder_counts`` builds it alone).
         """
         counts: list[tuple[str, int, str, str, int]] = []
         flows: list[tuple[str, str, str, str, int]] = []
+        clock: QueryClock | None = None  # the counts' own budget, started when first needed
         for ladder in self.m.methodology.ladders:
             if ladder.name not in backs:
                 continue
@@ -1368,7 +1372,8 @@ class _Run:
             if built:
                 table = ladder.name
             else:
-                table = self.ladder_table(ladder.model_copy(update={"snapshots": days}))
+                clock = clock or QueryClock(self.engine, *self.ds.timeouts)
+                table = self.ladder_table(ladder.model_copy(update={"snapshots": days}), clock)
             name = quote_ident(table)
             counts += [
                 (ladder.name, *row)
@@ -1388,14 +1393,14 @@ class _Run:
                 self.engine.drop(table)
         return counts, flows
 
-    def ladder_table(self, ladder: StageLadder) -> str:
+    def ladder_table(self, ladder: StageLadder, clock: QueryClock | None = None) -> str:
         """Materialise ``ladder`` (as declared, or with other snapshots) as the methodology's
         table ``counts__<ladder>`` (inside ``engine.enter``) and return that name."""
         sql, binds = ladder.compile(self.params.model_dump(), self.engine.type_codes)
         if "as_of" in binds:
             binds["as_of"] = self.as_of
         name = f"counts__{ladder.name}"
-        with self.clock.limit(f"ladder {ladder.name!r}"):
+        with (clock or self.clock).limit(f"ladder {ladder.name!r}"):
             self.engine.materialise(name, sql, binds)
         return name
 
