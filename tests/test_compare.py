@@ -274,3 +274,22 @@ def test_funnel_command_and_stage_order(market):
     result = brandlens.compute(market, as_of=AS_OF, methodologies=["fast"], brands=["Lumi"])
     keys = [r.key for r in result.results if r.indicator == "fast.aipl_users"]
     assert keys == ["A", "I", "P", "L"] == result.key_order["fast.aipl_users"]
+
+
+@pytest.mark.parametrize("command", ["compare", "report"])
+@pytest.mark.parametrize(
+    ("baseline", "message"),
+    [("lastyear", "expected previous, yoy or a date"), ("2026-01-01", "must be before")],
+)
+def test_a_bad_baseline_is_refused_before_anything_is_computed(
+    market, monkeypatch: pytest.MonkeyPatch, command: str, baseline: str, message: str
+) -> None:
+    """At 100 M a run takes most of a minute: a typo must not wait for it."""
+    from brandlens.engine.runs import Dataset
+    from brandlens.errors import UsageError
+
+    computed: list[object] = []
+    monkeypatch.setattr(Dataset, "compute", lambda *a, **k: computed.append(a))
+    with pytest.raises(UsageError, match=message):
+        getattr(brandlens, command)(market, as_of=AS_OF, baseline=baseline)
+    assert computed == []

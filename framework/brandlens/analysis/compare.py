@@ -93,6 +93,7 @@ class CompareScope:
     run_brands: list[str]  # and their category peers, computed for the context
     placed: dict[str, str]  # brand -> its category, among the peers' categories
     bench_rows: Any
+    baseline: tuple[str, date] | None  # (kind, day) of --baseline
 
 
 def compare_scope(
@@ -108,6 +109,10 @@ def compare_scope(
     check_brands(ds, wanted)
     day = ds._as_of(as_of)
     check_as_of(ds, day)
+    baseline = None
+    if opts.baseline is not None:  # a typo is said at once, not after the run
+        baseline = baseline_mod.resolve(opts.baseline, day)
+        check_as_of(ds, baseline[1], "--baseline")
     bench_rows = benchmark_mod.load(opts.benchmark) if opts.benchmark is not None else None
 
     placed: dict[str, str] = {}
@@ -122,7 +127,7 @@ def compare_scope(
     peer_categories = {placed[b] for b in shown if b in placed}
     run_brands = sorted(set(shown) | {b for b, c in placed.items() if c in peer_categories})
     placed = {b: c for b, c in placed.items() if c in peer_categories}
-    return CompareScope(chosen, day, shown, run_brands, placed, bench_rows)
+    return CompareScope(chosen, day, shown, run_brands, placed, bench_rows, baseline)
 
 
 def compare_with_run(
@@ -202,9 +207,8 @@ def compare_with_run(
         )
     if bench_rows is not None:
         comparison.benchmarks = benchmark_mod.cells(bench_rows, columns, values, placed, shown)
-    if opts.baseline is not None:
-        kind, then = baseline_mod.resolve(opts.baseline, day)
-        check_as_of(ds, then, "--baseline")
+    if scope.baseline is not None:
+        kind, then = scope.baseline
         earlier = ds.compute(
             as_of=then, methodologies=names, brands=shown, params=params, headline_only=True
         )
