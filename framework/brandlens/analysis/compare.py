@@ -167,7 +167,8 @@ def compare_with_run(
         headline_only=not every_indicator,
         ladder_counts=counts,
     )
-    result = _headline(run, chosen) if every_indicator else run
+    headline = {i.id for m in chosen for i in m.methodology.indicators if i.headline}
+    result = run.restricted(lambda _m, i: i in headline) if every_indicator else run
     columns = _columns(chosen)
     values = _values(result, columns, run_brands)
     rows = [
@@ -222,19 +223,6 @@ def compare_with_run(
     if opts.funnel:
         comparison.funnel = funnel_section(chosen, shown, run.ladders)
     return comparison, run
-
-
-def _headline(result: Result, chosen: list[CheckedMethodology]) -> Result:
-    """A run's headline indicators alone: what a headline-only run returns."""
-    ids = {i.id for m in chosen for i in m.methodology.indicators if i.headline}
-    return result.model_copy(
-        update={
-            "results": [r for r in result.results if r.indicator in ids],
-            "errors": [e for e in result.errors if e.indicator in ids],
-            "not_applicable": [n for n in result.not_applicable if n.indicator in ids],
-            "key_order": {k: v for k, v in result.key_order.items() if k in ids},
-        }
-    )
 
 
 def _columns(chosen: list[CheckedMethodology]) -> list[ComparisonColumn]:

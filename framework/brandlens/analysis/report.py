@@ -104,7 +104,7 @@ def build_report(
 
     builders = registry.report_builders
     with_pictures = {m.name for m in chosen if m.name in builders}
-    result = _only(run, with_pictures)
+    result = run.restricted(lambda method, _i: method in with_pictures)
     for m in chosen:
         if m.name not in builders:
             notes.append(f"{m.name.upper()}: its plugin contributes no pictures of its own")
@@ -204,17 +204,6 @@ def _overview(c: Comparison) -> ReportSection:
     return ReportSection(id="overview", title="Overview", charts=charts, notes=notes)
 
 
-def _only(result: Result, methodologies: set[str]) -> Result:
-    """The run's rows, errors and skips of the given methodologies alone."""
-    return result.model_copy(
-        update={
-            "results": [r for r in result.results if r.methodology in methodologies],
-            "errors": [e for e in result.errors if e.methodology in methodologies],
-            "not_applicable": [n for n in result.not_applicable if n.methodology in methodologies],
-        }
-    )
-
-
 def _span(ladder: Any, values: Mapping[str, Any]) -> int:
     """The ladder's flow span: its largest declared snapshot (days before as-of), or a week."""
     spans = [int(resolve(s, values)) for s in ladder.snapshots]
@@ -235,10 +224,9 @@ def _ladder_sections(
     for ind in m.methodology.indicators:
         by_dim.setdefault(ind.dimension, ind.id)
     title = m.spec.title.en if m.spec else m.name.upper()
-    for ladder in m.methodology.ladders:
-        assert counted is not None  # a methodology with ladders had them counted
+    counts, flows = (counted.counts, counted.flows) if counted else ([], [])
+    for ladder in m.methodology.ladders:  # a methodology with ladders had them counted
         span = spans[ladder.name]
-        counts, flows = counted.counts, counted.flows
         stages = [s.key for s in ladder.stages]
         names = {
             s.key: s.title if s.title.startswith(s.key) else f"{s.key} {s.title}".strip()

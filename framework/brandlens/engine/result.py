@@ -7,6 +7,7 @@ included.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -100,6 +101,22 @@ class Result(BaseModel):
         description="methodology -> its ladders' counts, when the caller asked for them "
         "(``Dataset.compute(ladder_counts=...)``); never part of the JSON",
     )
+
+    def restricted(self, keep: Callable[[str, str], bool]) -> Result:
+        """The rows, errors, skips and key orders of the indicators for which
+        ``keep(methodology, indicator)`` holds; the rest of the result as it is."""
+        return self.model_copy(
+            update={
+                "results": [r for r in self.results if keep(r.methodology, r.indicator)],
+                "errors": [e for e in self.errors if keep(e.methodology, e.indicator)],
+                "not_applicable": [
+                    n for n in self.not_applicable if keep(n.methodology, n.indicator)
+                ],
+                "key_order": {
+                    i: keys for i, keys in self.key_order.items() if keep(i.partition(".")[0], i)
+                },
+            }
+        )
 
     def to_pandas(self) -> Any:
         """The result rows as a pandas DataFrame (pandas is optional: ``pip install pandas``)."""

@@ -802,17 +802,16 @@ class Dataset:
         across = SharedValues()  # IndicatorContext.shared_across_methodologies
 
         def run(m: CheckedMethodology, engine: QueryEngine) -> Any:
-            one = _Run(
+            return _Run(
                 self, m, parsed[m.name], day, brand_list, headline_only, only, engine, across
-            )
-            return (*one.execute(wanted.get(m.name)), one.counted)
+            ).execute(wanted.get(m.name))
 
         for name, (got, errs, na, ladders) in self._run_all(chosen, run):
             rows.extend(got)
             errors.extend(errs)
             skipped.extend(na)
             if ladders is not None:
-                counted[name] = LadderCounts(counts=ladders[0], flows=ladders[1])
+                counted[name] = ladders
             if progress is not None:
                 progress(name)
         order = {
@@ -991,11 +990,11 @@ class Dataset:
         backs = {lad.name: back for lad in chosen.methodology.ladders}
         self.engine.enter(run.schema, run.own_with_counts(backs))
         try:
-            counts, flows = run.count_ladders(backs)
+            counted = run.count_ladders(backs)
         finally:
             self.engine.leave()
         self._check_read_in_place()
-        return counts, flows
+        return counted.counts, counted.flows
 
     def methodologies(self, names: Iterable[str] | None = None) -> list[CheckedMethodology]:
         """The registered methodologies named (all when None), by name; a usage error
@@ -1204,7 +1203,6 @@ class _Run:
         self.own = [r.name for r in m.methodology.relations] + [
             x.name for x in m.methodology.ladders
         ]
-        self.counted: tuple[list, list] | None = None  # count_ladders' answer, when asked
         self.built: set[str] = set()  # relations and ladders materialised in this run
         self.allowed = set(CANONICAL_VIEWS) | set(self.own)
         self.unportable = self._unportable()
@@ -1226,9 +1224,9 @@ class _Run:
 
     def execute(
         self, count: Mapping[str, int] | None = None
-    ) -> tuple[list[ResultRow], list[ErrorEntry], list[NotApplicable]]:
-        """The indicators' rows, errors and skips; with ``count`` ({ladder: back}) the
-        ladders' counts too, in ``self.counted``.
+    ) -> tuple[list[ResultRow], list[ErrorEntry], list[NotApplicable], LadderCounts | None]:
+        """The indicators' rows, errors and skips, and with ``count`` ({ladder: back})
+        those ladders' counts.
 
         The headline indicators and what they read come first, then the others, then
         the counts: under one budget, a run of every indicator (a report) computes its
@@ -1245,9 +1243,7 @@ class _Run:
                 if group:
                     self._materialise(self.m.relations_needed([i.id for i in group]))
                 self._indicators(group, rows, errors, skipped)
-            if count:
-                self.counted = self.count_ladders(count)
-            return rows, errors, skipped
+            return rows, errors, skipped, self.count_ladders(count) if count else None
         finally:
             self.engine.leave()
 
@@ -1345,9 +1341,7 @@ class _Run:
         """The run's relation names, and the tables ``count_ladders`` may make."""
         return [*self.own, *(f"counts__{name}" for name in backs)]
 
-    def count_ladders(
-        self, backs: Mapping[str, int]
-    ) -> tuple[list[tuple[str, int, str, str, int]], list[tuple[str, str, str, str, int]]]:
+    def count_ladders(self, backs: Mapping[str, int]) -> LadderCounts:
         """Users per stage of each ladder named in ``backs`` ({ladder: back}), as of
         as_of and ``back`` days before: (ladder, days_before, brand, stage, users); with
         ``back`` also the flows between: (ladder, brand, from, to, users).
@@ -1391,7 +1385,7 @@ class _Run:
                 ]
             if not built:
                 self.engine.drop(table)
-        return counts, flows
+        return LadderCounts(counts=counts, flows=flows)
 
     def ladder_table(self, ladder: StageLadder, clock: QueryClock | None = None) -> str:
         """Materialise ``ladder`` (as declared, or with other snapshots) as the methodology's
