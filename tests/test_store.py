@@ -136,6 +136,26 @@ def test_a_changed_source_makes_a_new_entry_and_drops_the_old(cache, events_dir)
     assert store.cache_entries() == [ds.cached]
 
 
+def test_files_beside_the_tables_leave_the_entry_as_it_is(cache, events_dir):
+    """A report written into the data folder (as `brandlens demo` writes its own), a
+    README or a hidden marker is never read, so the next command opens the same entry;
+    a second events file is read (it is an error), so it is part of the key."""
+    data = events_dir(ROWS)
+    with Dataset(data) as ds:
+        entry = ds.cached
+    (data / "report.html").write_text("<html></html>")
+    (data / "README.txt").write_text("notes")
+    (data / ".complete").write_text("m4")
+    with Dataset(data) as ds:
+        assert ds.cached == entry
+    assert store.cache_entries() == [entry]
+    keyed = store.cache_path(data, None, "Asia/Shanghai", ["ad_click"])
+    (data / "users.csv").write_text("user_id\nu1\n")
+    assert store.cache_path(data, None, "Asia/Shanghai", ["ad_click"]) != keyed
+    (data / "EVENTS.jsonl").write_text("")
+    assert store.cache_path(data, None, "Asia/Shanghai", ["ad_click"]) not in (keyed, entry)
+
+
 def test_the_cache_key_includes_the_time_zone(cache, events_dir):
     data = events_dir(ROWS)
     with Dataset(data) as a, Dataset(data, timezone="UTC") as b:

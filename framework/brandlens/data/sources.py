@@ -303,8 +303,13 @@ def _sql_string(value: str) -> str:
 
 
 def data_files(path: Path) -> list[Path]:
-    """Every file DATA may read (for the cache key): the path, or a directory's files
-    and the files of its folders of parts, or a folder of events parts itself."""
+    """Every file DATA may read (for the cache key): the path, or a directory's table
+    files and the files of its folders of parts, or a folder of events parts itself.
+
+    Other files beside the tables are never read, so they leave the key as it is: the
+    report ``brandlens demo`` writes into its market's folder, say, made every later
+    command on the market validate it again.
+    """
     if not path.is_dir():
         return [path]
     entries = sorted(path.iterdir())
@@ -312,7 +317,7 @@ def data_files(path: Path) -> list[Path]:
     tables = [p for p in entries if any(_matches(p, t) for t in TABLES)]
     if not folders and not tables and is_table_folder(path, "events"):
         return parts_of(path, str(path))
-    out = [p for p in entries if p.is_file()]
+    out = list(tables)
     for folder in folders:
         out += parts_of(folder, str(folder))
     return out
