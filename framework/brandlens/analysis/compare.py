@@ -80,7 +80,8 @@ def compare(
     """Compare brands on the headline indicators of the chosen methodologies."""
     opts = options or CompareOptions()
     scope = compare_scope(ds, as_of, methodologies, brands, opts)
-    return compare_with_run(ds, scope, params, progress, opts)[0]
+    run = comparison_run(ds, scope, params, progress, opts)
+    return comparison_from_run(ds, scope, run, params, opts)
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ def compare_scope(
     return CompareScope(chosen, day, shown, run_brands, placed, bench_rows, baseline)
 
 
-def compare_with_run(
+def comparison_run(
     ds: Dataset,
     scope: CompareScope,
     params: Mapping[str, Any] | None,
@@ -139,36 +140,52 @@ def compare_with_run(
     *,
     every_indicator: bool = False,
     ladder_counts: Mapping[str, Mapping[str, int]] | None = None,
-) -> tuple[Comparison, Result]:
-    """The comparison, and the engine run it was made from.
+) -> Result:
+    """The one engine run a comparison reads.
 
     A report also draws every indicator and every ladder: with ``every_indicator`` the
     run computes them all (the headline ones first, see ``Dataset.compute``) and with
     ``ladder_counts`` it counts those ladders, so nothing is computed twice. The
-    comparison reads the run's headline indicators alone either way.
+    comparison (``comparison_from_run``) reads the run's headline indicators either way.
+    """
+    counts = {m: dict(backs) for m, backs in (ladder_counts or {}).items()}
+    if opts.funnel:  # each funnel ladder as of the day, counted in the same run
+        for m in scope.chosen:
+            for lad in m.methodology.ladders:
+                if lad.funnel:
+                    counts.setdefault(m.name, {}).setdefault(lad.name, 0)
+    return ds.compute(
+        as_of=scope.day,
+        methodologies=[m.name for m in scope.chosen],
+        brands=scope.run_brands,
+        params=dict(params or {}),
+        progress=progress,
+        headline_only=not every_indicator,
+        ladder_counts=counts,
+    )
+
+
+def comparison_from_run(
+    ds: Dataset,
+    scope: CompareScope,
+    run: Result,
+    params: Mapping[str, Any] | None,
+    opts: CompareOptions,
+    *,
+    achievements: list | None = None,
+) -> Comparison:
+    """The comparison made from ``run`` (see ``comparison_run``), headline indicators only.
+
+    ``achievements`` are those of an earlier comparison of the same run and brands
+    (targets are computed again at other period ends; see ``_achievements``).
     """
     params = dict(params or {})
     chosen, day, shown, run_brands = scope.chosen, scope.day, scope.shown, scope.run_brands
     placed, bench_rows = scope.placed, scope.bench_rows
 
     names = [m.name for m in chosen]
-    counts = {m: dict(backs) for m, backs in (ladder_counts or {}).items()}
-    if opts.funnel:  # each funnel ladder as of the day, counted in the same run
-        for m in chosen:
-            for lad in m.methodology.ladders:
-                if lad.funnel:
-                    counts.setdefault(m.name, {}).setdefault(lad.name, 0)
-    run = ds.compute(
-        as_of=day,
-        methodologies=names,
-        brands=run_brands,
-        params=params,
-        progress=progress,
-        headline_only=not every_indicator,
-        ladder_counts=counts,
-    )
     headline = {i.id for m in chosen for i in m.methodology.indicators if i.headline}
-    result = run.restricted(lambda _m, i: i in headline) if every_indicator else run
+    result = run.restricted(lambda _m, i: i in headline)
     columns = _columns(chosen)
     values = _values(result, columns, run_brands)
     rows = [
@@ -219,10 +236,12 @@ def compare_with_run(
             cells=baseline_mod.cells(columns, values, _values(earlier, columns, shown), shown),
         )
     if opts.targets:
-        comparison.achievements = _achievements(ds, chosen, day, shown, params, result)
+        if achievements is None:
+            achievements = _achievements(ds, chosen, day, shown, params, result)
+        comparison.achievements = achievements
     if opts.funnel:
         comparison.funnel = funnel_section(chosen, shown, run.ladders)
-    return comparison, run
+    return comparison
 
 
 def _columns(chosen: list[CheckedMethodology]) -> list[ComparisonColumn]:

@@ -16,13 +16,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from brandlens.analysis.charts import Chart, Link, ReportContext, ReportSection, Series
-from brandlens.analysis.compare import CompareOptions, compare_scope, compare_with_run
+from brandlens.analysis.compare import (
+    CompareOptions,
+    CompareScope,
+    compare_scope,
+    comparison_from_run,
+    comparison_run,
+)
 from brandlens.analysis.funnel import WEEK
 from brandlens.analysis.model import Comparison
 from brandlens.engine.ladders import resolve
@@ -78,19 +85,118 @@ def build_report(
     """The report of the chosen methodologies (default: all) and brands (default: all)."""
     opts = options or ReportOptions()
     params = dict(params or {})
+    plan = _plan(ds, as_of, methodologies, brands, params, opts)
+    return _report_of_plan(ds, plan, params, progress, opts)
+
+
+def compare_and_report(
+    ds: Dataset,
+    as_of: str | date | None = None,
+    methodologies: Iterable[str] | None = None,
+    brands: Iterable[str] | None = None,
+    params: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+    compare_options: CompareOptions | None = None,
+    report_options: ReportOptions | None = None,
+) -> tuple[Comparison, Report]:
+    """``compare`` and ``report`` of the same choice, from one engine run where they can be.
+
+    What ``brandlens demo`` shows: the comparison ``compare`` prints (with its options)
+    and the report ``report`` writes, each equal to its own command's. When the two
+    compute the same brands (a comparison within categories adds the compared brands'
+    category peers), one run of every indicator, with the report's ladder counts, serves
+    both, and due targets are computed once; otherwise each makes its own run.
+    """
+    copts = compare_options or CompareOptions()
+    ropts = report_options or ReportOptions()
+    params = dict(params or {})
+    wanted = None if methodologies is None else list(methodologies)
+    chosen_brands = None if brands is None else list(brands)
+    plan = _plan(ds, as_of, wanted, chosen_brands, params, ropts)
+    scope = compare_scope(ds, as_of, wanted, chosen_brands, copts)
+    if scope.run_brands != plan.scope.run_brands or scope.shown != plan.scope.shown:
+        run = comparison_run(ds, scope, params, progress, copts)
+        comparison = comparison_from_run(ds, scope, run, params, copts)
+        return comparison, _report_of_plan(ds, plan, params, None, ropts)
+    counts = {m: dict(backs) for m, backs in plan.spans.items()}
+    run = comparison_run(
+        ds, scope, params, progress, copts, every_indicator=True, ladder_counts=counts
+    )
+    comparison = comparison_from_run(ds, scope, run, params, copts)
+    report = _report_from_run(
+        ds,
+        plan,
+        run,
+        params,
+        ropts,
+        achievements=comparison.achievements if copts.targets else None,
+    )
+    return comparison, report
+
+
+@dataclass(frozen=True)
+class _ReportPlan:
+    """What a report covers and counts, checked before anything is computed."""
+
+    scope: CompareScope
+    compare_opts: CompareOptions
+    spans: dict[str, dict[str, int]]  # methodology -> ladder -> its flow span in days
+
+
+def _plan(
+    ds: Dataset,
+    as_of: str | date | None,
+    methodologies: Iterable[str] | None,
+    brands: Iterable[str] | None,
+    params: Mapping[str, Any],
+    opts: ReportOptions,
+) -> _ReportPlan:
     compare_opts = CompareOptions(
         currency=opts.currency, baseline=opts.baseline, across_categories=True
     )
     scope = compare_scope(ds, as_of, methodologies, brands, compare_opts)
-    chosen = scope.chosen
-    parsed = parse_parameters(params, chosen, ds.registry.event_types)
+    parsed = parse_parameters(params, scope.chosen, ds.registry.event_types)
     spans = {
         m.name: {lad.name: _span(lad, parsed[m.name].model_dump()) for lad in m.methodology.ladders}
-        for m in chosen
+        for m in scope.chosen
         if m.methodology.ladders
     }
-    comparison, run = compare_with_run(
-        ds, scope, params, progress, compare_opts, every_indicator=True, ladder_counts=spans
+    return _ReportPlan(scope, compare_opts, spans)
+
+
+def _report_of_plan(
+    ds: Dataset,
+    plan: _ReportPlan,
+    params: Mapping[str, Any],
+    progress: Progress | None,
+    opts: ReportOptions,
+) -> Report:
+    """The report's own run (every indicator, each ladder counted), and the report."""
+    run = comparison_run(
+        ds,
+        plan.scope,
+        params,
+        progress,
+        plan.compare_opts,
+        every_indicator=True,
+        ladder_counts=plan.spans,
+    )
+    return _report_from_run(ds, plan, run, params, opts)
+
+
+def _report_from_run(
+    ds: Dataset,
+    plan: _ReportPlan,
+    run: Result,
+    params: Mapping[str, Any],
+    opts: ReportOptions,
+    *,
+    achievements: list | None = None,
+) -> Report:
+    """The report drawn from ``run``: every indicator, each ladder counted at its span."""
+    chosen, spans = plan.scope.chosen, plan.spans
+    comparison = comparison_from_run(
+        ds, plan.scope, run, params, plan.compare_opts, achievements=achievements
     )
     day = date.fromisoformat(comparison.as_of)
     shown = [r.brand for r in comparison.rows]

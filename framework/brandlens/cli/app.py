@@ -571,6 +571,10 @@ def _run(
                 from brandlens.analysis.report import build_report
 
                 return build_report(ds, **kwargs, options=options)
+            if kind == "compare and report":
+                from brandlens.analysis.report import compare_and_report
+
+                return compare_and_report(ds, **kwargs)
             from brandlens.analysis.compare import compare as run_compare
 
             return run_compare(ds, **kwargs, options=options)
@@ -1307,8 +1311,9 @@ def demo(
                 say(f"generating the demo market ({DEMO_USERS:,} users) in {target} ...")
             run_generate(target, users=DEMO_USERS)
             atomic_write_text(marker, MARKET_VERSION)
-        result = _run(
-            "compare",
+        # one run serves both: the comparison printed and the report written
+        result, report_model = _run(
+            "compare and report",
             target,
             None,
             None,
@@ -1324,21 +1329,6 @@ def demo(
         )
     emit(result, fmt, None, no_color)
     _report_skipped(result)
-    with errors():
-        report_model = _run(
-            "report",
-            target,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            False,
-            True,
-            _config(None, None, None, query_timeout=DEMO_QUERY_TIMEOUT),
-        )
     _write_report(report_model, target / "report.html", True)
     if not quiet:
         say("")
