@@ -18,7 +18,7 @@ from brandlens.data import store
 from brandlens.data.localtime import local_date_sql
 from brandlens.engine import workdir
 from brandlens.engine.runs import Dataset
-from brandlens.errors import UsageError
+from brandlens.errors import DataError, UsageError
 from conftest import ev
 
 ROWS = [
@@ -154,6 +154,52 @@ def test_files_beside_the_tables_leave_the_entry_as_it_is(cache, events_dir):
     assert store.cache_path(data, None, "Asia/Shanghai", ["ad_click"]) != keyed
     (data / "EVENTS.jsonl").write_text("")
     assert store.cache_path(data, None, "Asia/Shanghai", ["ad_click"]) not in (keyed, entry)
+
+
+def _key(data: Path) -> str:
+    return store.cache_path(data, None, "Asia/Shanghai", ["ad_click"]).name
+
+
+def test_a_link_named_events_to_a_folder_of_parts_is_keyed_by_its_parts(tmp_path):
+    """DATA is itself the parts when its name, as given, is a table's: through a link
+    `data/events -> flat` the key must follow the parts, as the read does."""
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for name in ("p1.jsonl", "p2.jsonl"):
+        (flat / name).write_text('{"user_id": "u1"}\n')
+    (tmp_path / "data").mkdir()
+    link = tmp_path / "data" / "events"
+    link.symlink_to(flat, target_is_directory=True)
+    both = _key(link)
+    (flat / "p2.jsonl").unlink()
+    assert _key(link) != both
+    # the same files by a relative path share the entry
+    old = Path.cwd()
+    try:
+        os.chdir(tmp_path / "data")
+        assert _key(Path("events")) == _key(link)
+    finally:
+        os.chdir(old)
+
+
+def test_links_to_one_file_read_differently_are_keyed_apart(tmp_path):
+    """`e.csv` and `e.tsv` linked to one file are read with commas and with tabs."""
+    raw = tmp_path / "raw.txt"
+    raw.write_text("user_id\tts\nu1\t2025-06-01\n")
+    (tmp_path / "e.csv").symlink_to(raw)
+    (tmp_path / "e.tsv").symlink_to(raw)
+    assert _key(tmp_path / "e.csv") != _key(tmp_path / "e.tsv")
+
+
+def test_a_database_source_is_keyed_with_its_write_ahead_log(tmp_path):
+    """A writer that did not checkpoint leaves changes in `<file>.wal`, which a read
+    replays: the key must change with it although the file itself did not."""
+    db = _database_source(tmp_path)
+    clean = _key(db)
+    wal = db.with_name(db.name + ".wal")
+    assert not wal.exists()
+    wal.write_bytes(b"\0" * 64)
+    assert _key(db) != clean
 
 
 def test_the_cache_key_includes_the_time_zone(cache, events_dir):
@@ -356,3 +402,23 @@ def test_unfinished_stores_of_killed_runs_are_removed(cache):
     assert not old.exists() and fresh.exists()  # another run may still be writing it
     store.clear_cache()
     assert not fresh.exists()
+
+
+def test_cache_clear_during_a_first_run_is_a_one_line_error(cache, events_dir, monkeypatch):
+    """`brandlens cache clear` in another terminal removes the entry a first run is
+    writing (DuckDB writes on to the unlinked file); the run stops with a sentence,
+    not DuckDB's read-only attach error, and leaves nothing in the cache."""
+    data = events_dir(ROWS)
+    original = store.write_meta
+
+    def cleared_meanwhile(*args, **kwargs):
+        store.clear_cache()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(store, "write_meta", cleared_meanwhile)
+    with pytest.raises(DataError, match="the cache entry this run was writing was removed"):
+        Dataset(data)
+    assert list(cache.iterdir()) == []
+    monkeypatch.setattr(store, "write_meta", original)
+    with Dataset(data) as ds:  # and the next run makes it
+        assert ds.cached is not None and ds.cached.exists()

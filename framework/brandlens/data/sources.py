@@ -308,9 +308,13 @@ def data_files(path: Path) -> list[Path]:
 
     Other files beside the tables are never read, so they leave the key as it is: the
     report ``brandlens demo`` writes into its market's folder, say, made every later
-    command on the market validate it again.
+    command on the market validate it again. A DuckDB database is read with its
+    write-ahead log (``<file>.wal``, left by a writer that did not checkpoint).
     """
     if not path.is_dir():
+        wal = path.with_name(path.name + ".wal")
+        if path.name.lower().endswith(_DB_SUFFIXES) and wal.is_file():
+            return [path, wal]
         return [path]
     entries = sorted(path.iterdir())
     folders = [p for p in entries if any(is_table_folder(p, t) for t in TABLES)]

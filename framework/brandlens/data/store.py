@@ -164,9 +164,12 @@ def cache_max_bytes() -> int:
 def cache_path(data: Path, mapping_json: str | None, timezone: str, vocabulary: list[str]) -> Path:
     """Where the store of DATA read this way lives in the cache.
 
-    ``<data id>-<content id>.duckdb``: the data id names DATA (its resolved path and how
-    it is read), the content id adds every file's size and modification time, so a
-    changed file gives a new name and the old entry is removed when the new one is made.
+    ``<data id>-<content id>.duckdb``: the data id names DATA (its resolved path, the
+    name it was given by and how it is read), the content id adds every file's size and
+    modification time, so a changed file gives a new name and the old entry is removed
+    when the new one is made. Which files are read is decided on DATA as given, as
+    ``open_source`` decides it: through a link named ``events`` a folder is its parts,
+    and a link ``e.tsv`` to a file is read with tabs where ``e.csv`` to it is not.
     """
     import duckdb
 
@@ -174,6 +177,7 @@ def cache_path(data: Path, mapping_json: str | None, timezone: str, vocabulary: 
     how = json.dumps(
         [
             str(resolved),
+            Path(os.path.abspath(data)).name,  # as given ('.' named), links not followed
             mapping_json,
             timezone,
             sorted(vocabulary),
@@ -182,8 +186,8 @@ def cache_path(data: Path, mapping_json: str | None, timezone: str, vocabulary: 
             STORE_FORMAT,
         ]
     )
-    files = data_files(resolved)
-    stats = [(str(p), st.st_size, st.st_mtime_ns) for p in files for st in [p.stat()]]
+    files = data_files(data)
+    stats = [(str(p.resolve()), st.st_size, st.st_mtime_ns) for p in files for st in [p.stat()]]
     data_id = hashlib.sha256(how.encode()).hexdigest()[:16]
     content_id = hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:16]
     return cache_dir() / f"{data_id}-{content_id}.duckdb"

@@ -655,14 +655,19 @@ class Dataset:
         GB peak, 3.3-3.4 GB read-only, and 1.5 s faster), and no writer's lock keeps
         another command from reading the entry meanwhile. The file still has its
         temporary name: only ``brandlens cache clear``, which removes other runs'
-        unfinished files, can remove it now, and the run then fails on DuckDB's message
-        as it failed at the rename before. A database source has switched file access
-        off; DuckDB 1.1 then refuses to attach even a database it had attached, and the
-        store stays as written.
+        unfinished files, can remove it now (DuckDB writes on to an unlinked file), and
+        the run then stops with a one-line error saying so. A database source has
+        switched file access off; DuckDB 1.1 then refuses to attach even a database it
+        had attached, and the store stays as written.
         """
         access = self.con.execute("SELECT current_setting('enable_external_access')").fetchone()[0]
         if not access and duckdb_version() < REATTACH_WITHOUT_FILE_ACCESS:
             return
+        if not written.exists():
+            raise DataError(
+                f"{written.parent}: the cache entry this run was writing was removed "
+                "(by brandlens cache clear?); run the command again"
+            )
         alias = quote_ident(self.catalog)
         self.con.execute(f"DETACH {alias}")
         self.con.execute(f"ATTACH $p AS {alias} (READ_ONLY)", {"p": str(written)})
