@@ -117,3 +117,60 @@ def test_naming_a_methodology_whose_plugin_failed_names_the_failed_plugins(
     assert "failed to load or register" in message
     for name in ("ddl", "raising"):
         assert name in message.split("failed to load or register:")[1]
+
+
+@pytest.fixture
+def second_fast(tmp_path, monkeypatch):
+    """A third-party plugin whose entry point is named ``fast`` too (`brandlens
+    new-plugin fast`, installed beside the built-in FAST)."""
+    real = list(metadata.entry_points(group="brandlens"))
+    (tmp_path / "bl_other_fast.py").write_text(
+        HEADER + "@brandlens.hookimpl\ndef brandlens_register_methodologies(register):\n"
+        "    _register(register, 'other_fast', sql='SELECT brand, 1 AS value FROM brands')\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    original = metadata.entry_points
+    clash = metadata.EntryPoint("fast", "bl_other_fast", "brandlens")
+
+    def entry_points(**kw):
+        if kw.get("group") == "brandlens":
+            return metadata.EntryPoints([clash, *real])  # listed first, still loaded second
+        return original(**kw)
+
+    monkeypatch.setattr(metadata, "entry_points", entry_points)
+    host.reset()
+    yield
+    host.reset()
+
+
+def test_a_plugin_named_like_a_builtin_is_reported_and_the_rest_runs(
+    second_fast, events_dir, tmp_path
+):
+    r = CliRunner().invoke(app, ["plugins", "-f", "json"])
+    assert r.exit_code == 0, r.output
+    listed = {p["name"]: p for p in json.loads(r.stdout)["plugins"]}
+    assert listed["fast"]["methodologies"] == ["fast"] and not listed["fast"]["errors"]
+    other = listed["fast (bl_other_fast)"]  # listed with its error, never run
+    assert other["methodologies"] == [] and len(other["errors"]) == 1
+    assert "the plugin name 'fast' is taken by brandlens; rename" in other["errors"][0]
+    out = tmp_path / "r.json"
+    r = CliRunner().invoke(
+        app, ["compute", str(events_dir(_rows())), "-m", "fast", "-f", "json", "-o", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    assert {row["indicator"].split(".")[0] for row in doc["results"]} == {"fast"}
+    assert host.registry().methodologies["fast"].methodology.indicators[0].id.startswith("fast.")
+
+
+@pytest.mark.parametrize("name", ["fast", "argo"])
+def test_new_plugin_refuses_the_name_of_an_installed_one(tmp_path, name):
+    """Scaffolding ``fast`` would make the clash above: refused before anything is written."""
+    r = CliRunner().invoke(app, ["new-plugin", name, "--dir", str(tmp_path)])
+    assert r.exit_code == 2
+    assert r.stderr.strip().splitlines() == [
+        f"brandlens: error: new-plugin: {name!r} is already the name of an installed methodology; "
+        "choose another"
+    ]
+    assert list(tmp_path.iterdir()) == []

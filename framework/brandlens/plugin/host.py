@@ -91,7 +91,9 @@ class PluginHost:
             self._add(import_module(mod_name), PluginInfo(name=mod_name, origin="core"))
         only = _env_list("BRANDLENS_LOAD_PLUGINS")
         disabled = _env_list("BRANDLENS_DISABLE_PLUGINS") or set()
-        eps = sorted(metadata.entry_points(group=GROUP), key=lambda e: e.name)
+        # Two distributions may name an entry point alike (a plugin scaffolded as
+        # ``fast``, say); brandlens' own loads first, and the other is reported, not run.
+        eps = sorted(metadata.entry_points(group=GROUP), key=_entry_point_order)
         for ep in eps:
             dist = ep.dist.name if ep.dist else None
             names = {ep.name} | ({dist} if dist else set())
@@ -102,6 +104,16 @@ class PluginHost:
             info = PluginInfo(
                 name=ep.name, distribution=dist, version=ep.dist.version if ep.dist else None
             )
+            held = self._infos.get(ep.name)
+            if held is not None:
+                info.name = f"{ep.name} ({dist or ep.value})"
+                info.errors.append(
+                    f"failed to load: the plugin name {ep.name!r} is taken by "
+                    f"{held.distribution or held.name}; rename this entry point "
+                    f"(in its pyproject.toml, [project.entry-points.brandlens])"
+                )
+                self._infos[info.name] = info
+                continue
             try:
                 obj = ep.load()
             except Exception as e:  # isolation: any import error is reported, not raised
@@ -259,6 +271,12 @@ class PluginHost:
             plugins=infos,
             report_builders=dict(sorted(builders.items())),
         )
+
+
+def _entry_point_order(ep: Any) -> tuple[str, bool, str]:
+    """By name; for one name, brandlens' own distribution first, then by distribution."""
+    dist = ep.dist.name if ep.dist else ""
+    return (ep.name, dist.lower() != "brandlens", dist)
 
 
 def _core_first(name: str) -> tuple[int, str]:

@@ -211,12 +211,29 @@ def _readme_values() -> dict[str, str]:
     }
 
 
+def _taken_names() -> dict[str, str]:
+    """Installed plugin entry points and methodologies: name -> what it names."""
+    from importlib import metadata
+
+    from brandlens.plugin.host import GROUP, host
+
+    taken = {ep.name: "plugin" for ep in metadata.entry_points(group=GROUP)}
+    taken |= {m: "methodology" for m in host.registry().methodologies}
+    return taken
+
+
 def new_plugin(name: str, directory: Path) -> Path:
     """Write the package ``brandlens-<name>`` under ``directory``; return its path."""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise UsageError(f"new-plugin: {name!r} must be lower case letters, digits and _")
     if not directory.is_dir():
         raise UsageError(f"new-plugin: --dir {directory} is not an existing folder")
+    taken = _taken_names()
+    if name in taken:  # installed beside it, one of the two would not load
+        raise UsageError(
+            f"new-plugin: {name!r} is already the name of an installed {taken[name]}; "
+            "choose another"
+        )
     root = directory / f"brandlens-{name}"
     title = name.replace("_", " ").title()
     files = {
