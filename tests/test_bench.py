@@ -338,11 +338,29 @@ def test_a_generated_csv_market_is_its_own_folder_and_a_bad_format_is_a_usage_er
     (command,) = generated
     folder = Path(command[1])
     assert folder.parent == tmp_path and folder.name.endswith("-50-csv")
-    assert command[2:] == ["--users", "50", "--format", "csv", "--order", "user", "-q"]
+    assert command[2:] == [
+        "--users",
+        "50",
+        "--format",
+        "csv",
+        "--order",
+        "user",
+        "--overwrite",
+        "-q",
+    ]
     bench.run_bench(users=50, methodologies=["grow"], pandas=False, repeat=1, order="time")
     command = generated[-1]  # a market in time order is a folder of its own too
     assert Path(command[1]).name.endswith("-50-time") and Path(command[1]).parent == tmp_path
-    assert command[2:] == ["--users", "50", "--format", "parquet", "--order", "time", "-q"]
+    assert command[2:] == [
+        "--users",
+        "50",
+        "--format",
+        "parquet",
+        "--order",
+        "time",
+        "--overwrite",
+        "-q",
+    ]
     for kwargs in (
         {"data_format": "xml"},
         {"data": tmp_path, "data_format": "csv"},

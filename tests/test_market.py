@@ -415,7 +415,7 @@ def test_a_failed_sort_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
     monkeypatch.setattr(order, "sort_events_by_time", fail)
     for folder in ("new", "old"):
         with pytest.raises(UsageError, match="cannot sort by time"):
-            generate(tmp_path / folder, users=300, seed=2, order="time")
+            generate(tmp_path / folder, users=300, seed=2, order="time", overwrite=True)
     assert list((tmp_path / "new").iterdir()) == []
     assert {p.name: p.read_bytes() for p in (tmp_path / "old").iterdir()} == before
 
@@ -449,3 +449,46 @@ def test_sorting_a_file_it_cannot_read_is_one_line_and_cleans_up(tmp_path, monke
         patched.setattr(duckdb_module, "connect", lambda *a, **k: Interrupted())
         sort_events_by_time(bad, tmp_path / "sorted.parquet", "parquet")
     assert list(spill.iterdir()) == []
+
+
+def test_a_folder_holding_tables_is_refused_unless_overwritten(tmp_path):
+    """A brand's own log must not be replaced by a synthetic one by mistake; a market
+    regenerated with --overwrite replaces its own tables; a table in another form,
+    which the new market would sit beside (two events tables: every command refuses
+    the folder), is refused even then. Nothing is written when refused."""
+    market = tmp_path / "m"
+    generate(market, users=200, seed=1)
+    before = {p.name: p.read_bytes() for p in market.iterdir()}
+    r = CliRunner().invoke(app, ["generate", str(market), "--users", "300"])
+    assert r.exit_code == 2
+    assert r.stderr.strip().splitlines() == [
+        f"brandlens: error: generate {market}: already holds events.parquet, "
+        "products.parquet, spend.parquet, targets.parquet, users.parquet; choose an empty "
+        "folder, or pass --overwrite to replace a generated market"
+    ]
+    assert {p.name: p.read_bytes() for p in market.iterdir()} == before
+    r = CliRunner().invoke(app, ["generate", str(market), "--users", "300", "--overwrite"])
+    assert r.exit_code == 0, r.output
+    users = duckdb.execute(
+        "SELECT count(*) FROM read_parquet($p)", {"p": str(market / "users.parquet")}
+    ).fetchall()[0][0]
+    assert users == 300  # the new market, in place of the old one
+    r = CliRunner().invoke(app, ["generate", str(market), "--format", "csv", "--overwrite"])
+    assert r.exit_code == 2
+    assert "holds events.parquet, products.parquet, spend.parquet, targets.parquet, " in r.stderr
+    assert "which --overwrite would not replace (the market is written as .csv files)" in r.stderr
+    assert sorted(p.name for p in market.iterdir()) == sorted(before)
+
+
+def test_demo_refuses_a_data_dir_holding_other_files(tmp_path):
+    """`demo --data-dir` on a folder with a log of one's own: refused, nothing written."""
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "events.csv").write_text("user_id,ts,event_type\nu1,2025-06-01,ad_click\n")
+    r = CliRunner().invoke(app, ["demo", "--data-dir", str(own)])
+    assert r.exit_code == 2
+    assert r.stderr.strip().splitlines() == [
+        f"brandlens: error: demo --data-dir {own}: holds files but no demo market; "
+        "choose an empty or new folder"
+    ]
+    assert [p.name for p in own.iterdir()] == ["events.csv"]

@@ -1264,6 +1264,14 @@ def generate(
             "timestamp, as a real log arrives).",
         ),
     ] = "user",
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace the tables of a market already in OUT_DIR (a folder holding "
+            "tables is refused without it).",
+        ),
+    ] = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Write a synthetic market (events, users, products, targets, spend) with planted truths."""
@@ -1279,6 +1287,7 @@ def generate(
             seed=seed,
             fmt=file_format,
             order=order,
+            overwrite=overwrite,
         )
     if not quiet:
         say(
@@ -1301,15 +1310,22 @@ def demo(
     from brandlens.data.market import DEMO_USERS, MARKET_VERSION
     from brandlens.data.market import generate as run_generate
     from brandlens.data.store import cache_dir
+    from brandlens.errors import UsageError
     from brandlens.fileio import atomic_write_text
 
     target = data_dir or cache_dir() / f"demo-{MARKET_VERSION}-{DEMO_USERS}"
     marker = target / ".complete"
     with writing(target), errors():
         if not marker.exists():
+            if data_dir is not None and data_dir.is_dir() and any(data_dir.iterdir()):
+                raise UsageError(
+                    f"demo --data-dir {data_dir}: holds files but no demo market; "
+                    "choose an empty or new folder"
+                )
             if not quiet:
                 say(f"generating the demo market ({DEMO_USERS:,} users) in {target} ...")
-            run_generate(target, users=DEMO_USERS)
+            # the default folder is the demo's own: what a killed run left is replaced
+            run_generate(target, users=DEMO_USERS, overwrite=data_dir is None)
             atomic_write_text(marker, MARKET_VERSION)
         # one run serves both: the comparison printed and the report written
         result, report_model = _run(

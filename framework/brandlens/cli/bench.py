@@ -394,6 +394,7 @@ def run_bench(
                     data_format,
                     "--order",
                     order,
+                    "--overwrite",  # the bench's own folder: what a killed run left
                     "-q",
                 )
             )

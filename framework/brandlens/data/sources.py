@@ -302,6 +302,17 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def table_entries(path: Path) -> list[Path]:
+    """The files and folders of parts in the folder ``path`` that a run reads as tables."""
+    if not path.is_dir():
+        return []
+    return [
+        p
+        for p in sorted(path.iterdir())
+        if any(_matches(p, t) or is_table_folder(p, t) for t in TABLES)
+    ]
+
+
 def data_files(path: Path) -> list[Path]:
     """Every file DATA may read (for the cache key): the path, or a directory's table
     files and the files of its folders of parts, or a folder of events parts itself.

@@ -94,6 +94,32 @@ def _write_both(writers: dict, events: object, users: object) -> None:
     writers["users"].write(users)
 
 
+TABLE_NAMES = ("events", "users", "products", "targets", "spend")
+"""The tables a market holds, each written as ``<name>.<format>``."""
+
+
+def _check_folder(out: Path, ext: str, overwrite: bool) -> None:
+    """Refuse to write beside or over tables ``out`` holds (see ``generate``)."""
+    from brandlens.data.sources import table_entries
+
+    held = table_entries(out)
+    if not held:
+        return
+    names = ", ".join(p.name for p in held)
+    if not overwrite:
+        raise UsageError(
+            f"generate {out}: already holds {names}; choose an empty folder, "
+            "or pass --overwrite to replace a generated market"
+        )
+    ours = {f"{name}.{ext}" for name in TABLE_NAMES}
+    other = [p.name for p in held if p.name not in ours or not p.is_file()]
+    if other:
+        raise UsageError(
+            f"generate {out}: holds {', '.join(other)}, which --overwrite would not "
+            f"replace (the market is written as .{ext} files); remove it first"
+        )
+
+
 def generate(
     out_dir: str | Path,
     users: int = 20_000,
@@ -102,9 +128,16 @@ def generate(
     seed: int = 0,
     fmt: str = "parquet",
     order: str = "user",
+    overwrite: bool = False,
 ) -> GeneratedMarket:
     """Write the market's tables to ``out_dir`` (created if needed); ``order`` is the
-    events' order (see ``order.ORDERS``)."""
+    events' order (see ``order.ORDERS``).
+
+    A folder that already holds tables is refused: they may be a brand's own log. With
+    ``overwrite`` the tables of the same names and format are replaced; a table held in
+    another form (``events.csv`` beside a Parquet market, a folder of parts) is still
+    refused, since every command would then find two and refuse the folder.
+    """
     from brandlens.data.market import write
     from brandlens.data.market.order import check_order, sort_events_by_time
     from brandlens.data.market.simulate import Market, simulate_chunk
@@ -123,11 +156,12 @@ def generate(
         raise UsageError(f"--format must be parquet or csv, not {fmt!r}")
     check_order(order)
     out = Path(out_dir)
+    ext = "parquet" if fmt == "parquet" else "csv"
+    _check_folder(out, ext, overwrite)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UsageError(f"generate {out}: cannot create the folder ({e.strerror})") from None
-    ext = "parquet" if fmt == "parquet" else "csv"
     began = time.perf_counter()
     market = Market(start, end, seed)
     width = max(7, len(str(users)))
