@@ -284,3 +284,41 @@ def test_installed_script_runs_in_a_subprocess(tmp_path):
     )
     assert r.returncode == 1
     assert r.stderr.strip().startswith("brandlens: error:") and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("command", ["compute", "compare", "funnel", "report"])
+@pytest.mark.parametrize("where", ["folder", "missing"])
+def test_an_unwritable_output_is_refused_before_anything_is_computed(
+    runner, events_dir, tmp_path, monkeypatch, command, where
+):
+    """`-o /tmp` (a folder) or `-o missing/x.json` used to fail only after the whole run."""
+    from brandlens.engine import runs
+
+    data = events_dir(STORY)
+
+    def no_run(*_a, **_k):
+        raise AssertionError("the data was opened before --output was checked")
+
+    monkeypatch.setattr(runs.Dataset, "__init__", no_run)
+    target = tmp_path if where == "folder" else tmp_path / "missing" / "x.out"
+    r = invoke(runner, command, data, "-o", target)
+    assert r.exit_code == 2, r.output
+    problem = (
+        "is a directory; give a file name"
+        if where == "folder"
+        else f"folder {target.parent} does not exist"
+    )
+    assert r.stderr.strip().splitlines() == [f"brandlens: error: --output {target}: {problem}"]
+    assert sorted(tmp_path.iterdir()) == sorted([data])  # no temporary file left
+
+
+def test_output_dash_is_stdout(runner, events_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = events_dir(STORY)
+    r = invoke(runner, "compute", data, "-m", "fast", "-f", "json", "-o", "-")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["results"]
+    r = invoke(runner, "report", data, "-m", "fast", "-o", "-", "-q")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("<!DOCTYPE html>") and r.stdout.rstrip().endswith("</html>")
+    assert not (tmp_path / "-").exists()

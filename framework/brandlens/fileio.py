@@ -115,6 +115,12 @@ class AtomicFile:
             self.discard()
 
 
+def check_writable(target: str | Path, what: str = "") -> None:
+    """Refuse now, as writing would later, a target that cannot be written (a folder, a
+    device, a missing folder, no permission): before a long run, not after it."""
+    AtomicFile(target, what).discard()
+
+
 def atomic_path(target: str | Path, what: str = "") -> AtomicFile:
     """``with atomic_path(p) as tmp:`` write ``tmp`` (any writer that needs a path)."""
     return AtomicFile(target, what)

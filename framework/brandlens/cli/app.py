@@ -198,9 +198,32 @@ def _main(
     """Consumer-asset indicators (AIPL/FAST, 4A/GOAL, GROW, ...) from a raw event log."""
 
 
+def _output_checked(value: Path | None) -> Path | None:
+    """--output, checked before anything is computed (a run must not end in a refusal
+    to write); ``-`` is stdout."""
+    if value is None or str(value) == "-":
+        return None
+    from brandlens.fileio import check_writable
+
+    with writing(value), errors():
+        check_writable(value, "--output")
+    return value
+
+
+def _report_checked(value: Path) -> Path:
+    """The report's --output, checked up front like --output; ``-`` is stdout."""
+    return value if str(value) == "-" else (_output_checked(value) or value)
+
+
 FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="Output format.")]
 OutputOpt = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write data here instead of stdout.")
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write data here instead of stdout ('-' is stdout).",
+        callback=_output_checked,
+    ),
 ]
 CurrencyOpt = Annotated[
     str, typer.Option("--currency", help="Currency code shown with money values.")
@@ -729,7 +752,13 @@ def compare(
 def report(
     data: DataArg,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="The HTML file to write (e.g. report.html).")
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="The HTML file to write (e.g. report.html; '-' is stdout).",
+            callback=_report_checked,
+        ),
     ],
     as_of: AsOfOpt = None,
     methodology: MethodOpt = None,
@@ -789,6 +818,9 @@ def _write_report(result: Any, output: Path, quiet: bool) -> None:
     from brandlens.cli.report_html import render_html
     from brandlens.fileio import atomic_write_text
 
+    if str(output) == "-":
+        write_output(render_html(result), None)
+        return
     with writing(output), errors():
         atomic_write_text(output, render_html(result), "--output")
     if not quiet:
