@@ -361,9 +361,15 @@ def emit(model: BaseModel, fmt: Fmt, output: Path | None, no_color: bool) -> Non
 
     to_terminal = output is None and sys.stdout.isatty()
     color = to_terminal and not no_color and "NO_COLOR" not in os.environ
-    width = None if to_terminal else 160
+    width = None if to_terminal else _columns()
     text = render(model, fmt, color=color, width=width)
     write_output(text, output)
+
+
+def _columns() -> int:
+    """Table width off a terminal (a file, a pipe): COLUMNS when it is a width, else 160."""
+    given = os.environ.get("COLUMNS", "")
+    return int(given) if given.isdigit() and 20 <= int(given) <= 10_000 else 160
 
 
 @contextmanager
