@@ -322,3 +322,41 @@ def test_output_dash_is_stdout(runner, events_dir, tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     assert r.stdout.startswith("<!DOCTYPE html>") and r.stdout.rstrip().endswith("</html>")
     assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["-b", "b"], "--brand: no events for brand 'b'; did you mean B?"),
+        (["-b", "B", "-b", "Cc"], "--brand: no events for brand 'Cc'; did you mean C?"),
+        (["--as-of", "2035-01-01"], "--as-of 2035-01-01: more than a year after the last event"),
+        (["--as-of", "2020-01-01"], "--as-of 2020-01-01: more than a year before the first event"),
+    ],
+)
+def test_compute_and_entities_say_typos_as_compare_does(runner, events_dir, args, said):
+    """Typos are not zeros in compute either: `-b Lumy` printed a row of zeros, exit 0."""
+    data = events_dir(STORY)
+    for command in (["compute", data, "-m", "fast"], ["entities", data, "-m", "fast"]):
+        r = invoke(runner, *command, *args)
+        assert r.exit_code == 2, r.output
+        (line,) = r.stderr.strip().splitlines()
+        assert line.startswith(f"brandlens: error: {said}"), line
+
+
+def test_compute_just_after_the_data_warns_and_computes(runner, events_dir):
+    data = events_dir(STORY)
+    r = invoke(runner, "compute", data, "-m", "fast", "--as-of", "2025-07-10", "-f", "json")
+    assert r.exit_code == 0, r.output
+    assert "--as-of 2025-07-10 is after the last event (2025-06-22)" in r.stderr
+    assert json.loads(r.stdout)["as_of"] == "2025-07-10"
+
+
+def test_the_library_says_typos_too(events_dir):
+    import brandlens
+    from brandlens.errors import UsageError
+
+    data = events_dir(STORY)
+    with pytest.raises(UsageError, match="no events for brand 'Lumy'"):
+        brandlens.compute(data, methodologies=["fast"], brands=iter(["B", "Lumy"]))
+    result = brandlens.compute(data, methodologies=["fast"], brands=iter(["B"]))
+    assert {r.brand for r in result.results} == {"B"}  # a generator is read once

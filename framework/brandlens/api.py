@@ -62,8 +62,16 @@ def compute(
     cache: bool | None = None,
     load_progress: LoadProgress | None = None,
 ) -> Result:
-    """Compute every indicator of the chosen methodologies (default: all) per brand."""
+    """Compute every indicator of the chosen methodologies (default: all) per brand.
+
+    A brand without events, or an as-of date more than a year outside the data, is a
+    ``UsageError`` (a date just outside is a ``DataRangeWarning``), as in ``compare``.
+    """
+    from brandlens.analysis.checks import check_choice
+
+    brands = None if brands is None else list(brands)
     with _dataset(data, mapping, preset, timezone, strict, config, cache, load_progress) as ds:
+        check_choice(ds, as_of, brands)
         return ds.compute(
             as_of=as_of,
             methodologies=methodologies,
@@ -196,8 +204,16 @@ def entities(
     cache: bool | None = None,
     load_progress: LoadProgress | None = None,
 ) -> EntityListing:
-    """The rows of one entity table (e.g. SUPER's products) for the chosen brands."""
+    """The rows of one entity table (e.g. SUPER's products) for the chosen brands.
+
+    Brands and as-of date are checked as ``compute`` checks them.
+    """
+    from brandlens.analysis.checks import check_choice
+
+    if brands is not None:
+        brands = [brands] if isinstance(brands, str) else list(brands)
     with _dataset(data, mapping, preset, timezone, strict, config, cache, load_progress) as ds:
+        check_choice(ds, as_of, brands)
         return ds.entities(methodology, table, brands=brands, as_of=as_of, params=params)
 
 

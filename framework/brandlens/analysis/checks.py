@@ -70,3 +70,9 @@ def check_as_of(ds: Dataset, day: date, what: str = "--as-of") -> None:
             DataRangeWarning,
             stacklevel=2,
         )
+
+
+def check_choice(ds: Dataset, as_of: str | date | None, brands: list[str] | None) -> None:
+    """``compute``'s and ``entities``' brands and as-of date, checked as ``compare``'s are."""
+    check_brands(ds, brands)
+    check_as_of(ds, ds._as_of(as_of))

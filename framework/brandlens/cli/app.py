@@ -595,6 +595,9 @@ def _run(
                 progress=step,
             )
             if kind == "compute":
+                from brandlens.analysis.checks import check_choice
+
+                check_choice(ds, as_of, brand)  # typos are not zeros, as in compare
                 return ds.compute(**kwargs)
             if kind == "report":
                 from brandlens.analysis.report import build_report
