@@ -293,3 +293,38 @@ def test_a_bad_baseline_is_refused_before_anything_is_computed(
     with pytest.raises(UsageError, match=message):
         getattr(brandlens, command)(market, as_of=AS_OF, baseline=baseline)
     assert computed == []
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (
+            {"category": "skincare", "across_categories": True},
+            "--category and --across-categories exclude each other",
+        ),
+        (
+            {"category": "skincare", "brands": ["Volt", "Lumi"]},
+            "--brand Volt: no purchases in category 'skincare' up to the as-of date",
+        ),
+        (
+            {"category": "Skincare"},
+            "--category: no purchases in category 'Skincare'; did you mean skincare? (categories: ",
+        ),
+        ({"category": "skincar"}, "did you mean skincare?"),
+    ],
+)
+def test_a_category_the_comparison_cannot_use_is_a_usage_error(market, options, said):
+    """`--category skincare --across-categories` ignored the category; `-b Volt --category
+    skincare` compared Volt, which sells no skincare, with no category at all."""
+    from brandlens.errors import UsageError
+
+    options = dict(options)
+    brands = options.pop("brands", None)
+    with pytest.raises(UsageError) as caught:
+        brandlens.compare(market, as_of=AS_OF, methodologies=["fast"], brands=brands, **options)
+    assert said in str(caught.value)
+    # Nimbus, a snack brand that sells skincare too, is placed there when named
+    placed = brandlens.compare(
+        market, as_of=AS_OF, methodologies=["fast"], brands=["Nimbus"], category="skincare"
+    )
+    assert [(r.brand, r.category) for r in placed.rows] == [("Nimbus", "skincare")]

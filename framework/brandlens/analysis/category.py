@@ -8,6 +8,7 @@ with the most purchase GMV up to the as-of date.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from datetime import date
 from statistics import median
@@ -50,8 +51,11 @@ def assign(gmv: Mapping[str, Mapping[str, float]], chosen: str | None) -> dict[s
         return {b: next(iter(cats)) for b, cats in gmv.items() if cats}
     known = sorted({c for cats in gmv.values() for c in cats})
     if chosen not in known:
+        close = [c for c in known if c.lower() == chosen.lower()]
+        close += [c for c in difflib.get_close_matches(chosen, known, n=3) if c not in close]
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise UsageError(
-            f"--category: no purchases in category {chosen!r} (categories: "
+            f"--category: no purchases in category {chosen!r}{hint} (categories: "
             f"{', '.join(known) or 'none'})"
         )
     return {b: chosen for b, cats in gmv.items() if chosen in cats}

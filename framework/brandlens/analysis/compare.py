@@ -40,6 +40,7 @@ from brandlens.analysis.model import (
 )
 from brandlens.analysis.ranks import agreement_word, kendall_tau_b, kendall_w, rank
 from brandlens.engine.result import Result
+from brandlens.errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from brandlens.engine.runs import Dataset, Progress
@@ -105,6 +106,11 @@ def compare_scope(
     opts: CompareOptions,
 ) -> CompareScope:
     """The methodologies, as-of date and brands of a comparison (usage errors first)."""
+    if opts.category is not None and opts.across_categories:
+        raise UsageError(
+            "--category and --across-categories exclude each other: one compares within "
+            "a category, the other without any"
+        )
     chosen = ds.methodologies(methodologies)
     wanted = None if brands is None else sorted(set(brands))
     check_brands(ds, wanted)
@@ -119,6 +125,12 @@ def compare_scope(
     placed: dict[str, str] = {}
     if not opts.across_categories:
         placed = category_mod.assign(category_mod.category_gmv(ds, day), opts.category)
+    outside = [b for b in wanted or [] if opts.category is not None and b not in placed]
+    if outside:  # it cannot be compared within a category it does not sell in
+        raise UsageError(
+            f"--brand {', '.join(outside)}: no purchases in category {opts.category!r} "
+            "up to the as-of date; leave --category out to compare within each brand's own"
+        )
     if wanted is not None:
         shown = wanted
     elif opts.category is not None and not opts.across_categories:
