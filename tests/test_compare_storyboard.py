@@ -223,3 +223,28 @@ def test_benchmark_file_and_bands(tmp_path):
     yaml_path.write_text("benchmarks:\n  - {indicator: x.n, p50: 2, source: S}\n", "utf-8")
     (row,) = benchmarks.load(yaml_path)
     assert (row.category, row.p50, benchmarks.band(3, row)) == ("*", 2.0, "p50")
+
+
+def test_a_benchmark_entry_that_could_not_be_read_right_is_a_usage_error(tmp_path):
+    """Figures out of order gave odd bands; a misspelt indicator silently showed nothing."""
+    from brandlens.errors import UsageError
+
+    path = tmp_path / "b.csv"
+    path.write_text(
+        "indicator,category,p25,p50,p75,top10,source\nx.n,*,1,2,3,4,A\nx.n,snacks,0.1,0.7,,0.5,B\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(UsageError) as caught:
+        benchmarks.load(path)
+    assert str(caught.value) == (
+        f"--benchmark {path}: entry 2: p50 0.7 is above top10 0.5; the figures must not decrease"
+    )
+    path.write_text("indicator,p50\nx.n,2\nfast.fertilty,3\n", encoding="utf-8")
+    rows = benchmarks.load(path)
+    benchmarks.check_indicators(rows[:1], {"x.n", "fast.fertility"}, path)
+    with pytest.raises(UsageError) as caught:
+        benchmarks.check_indicators(rows, {"x.n", "fast.fertility"}, path)
+    assert str(caught.value) == (
+        f"--benchmark {path}: entry 2: no installed methodology has indicator "
+        "'fast.fertilty'; did you mean fast.fertility?"
+    )

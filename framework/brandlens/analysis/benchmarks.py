@@ -10,11 +10,13 @@ indicator's own unit (a ratio as 0.35, not 35%).
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 from collections.abc import Mapping
+from itertools import pairwise
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from brandlens.analysis.model import BenchmarkCell, ComparisonColumn
 from brandlens.errors import UsageError
@@ -35,6 +37,15 @@ class BenchmarkRow(BaseModel):
     p75: float | None = None
     top10: float | None = None
     source: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BenchmarkRow:
+        names = ("p25", "p50", "p75", "top10")
+        given = [(n, v) for n in names if (v := getattr(self, n)) is not None]
+        for (a, x), (b, y) in pairwise(given):
+            if x > y:  # bands are read on the value axis: p25 <= p50 <= p75 <= top10
+                raise ValueError(f"{a} {x:g} is above {b} {y:g}; the figures must not decrease")
+        return self
 
 
 def load(path: str | Path) -> list[BenchmarkRow]:
@@ -70,9 +81,23 @@ def load(path: str | Path) -> list[BenchmarkRow]:
         except ValidationError as e:
             err = e.errors()[0]
             where = ".".join(str(x) for x in err["loc"])
-            raise UsageError(f"--benchmark {path}: entry {i}: {where}: {err['msg']}") from None
+            where = f"{where}: " if where else ""
+            message = err["msg"].removeprefix("Value error, ")
+            raise UsageError(f"--benchmark {path}: entry {i}: {where}{message}") from None
         out.append(row.model_copy(update={"category": row.category or "*"}))
     return out
+
+
+def check_indicators(rows: list[BenchmarkRow], known: set[str], path: str | Path) -> None:
+    """Every entry names an installed indicator: a misspelt one would silently show nothing."""
+    for i, row in enumerate(rows, start=1):
+        if row.indicator not in known:
+            close = difflib.get_close_matches(row.indicator, sorted(known), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise UsageError(
+                f"--benchmark {path}: entry {i}: no installed methodology has indicator "
+                f"{row.indicator!r}{hint}"
+            )
 
 
 def band(value: Number, row: BenchmarkRow) -> str | None:

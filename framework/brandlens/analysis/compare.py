@@ -120,7 +120,11 @@ def compare_scope(
     if opts.baseline is not None:  # a typo is said at once, not after the run
         baseline = baseline_mod.resolve(opts.baseline, day)
         check_as_of(ds, baseline[1], "--baseline")
-    bench_rows = benchmark_mod.load(opts.benchmark) if opts.benchmark is not None else None
+    bench_rows = None
+    if opts.benchmark is not None:
+        bench_rows = benchmark_mod.load(opts.benchmark)
+        known = {i.id for m in ds.registry.methodologies.values() for i in m.methodology.indicators}
+        benchmark_mod.check_indicators(bench_rows, known, opts.benchmark)
 
     placed: dict[str, str] = {}
     if not opts.across_categories:
