@@ -76,7 +76,9 @@ def test_compute_json_is_the_result_contract(runner, toy, events_dir):
     ]
     assert r.stderr.splitlines() == [
         "brandlens: not applicable to this data (needs the users table with target_group): "
-        "toy.group_buyers"
+        "toy.group_buyers",
+        "brandlens: warning: DataRangeWarning: --as-of 2025-06-30 is after the last event "
+        "(2025-06-22): values count no activity since",
     ]
     row = next(x for x in doc["results"] if x["indicator"] == "toy.buyers" and x["brand"] == "B")
     assert row == {

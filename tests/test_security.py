@@ -437,3 +437,16 @@ def test_allowed_derives_compute_the_value(
         column = "strftime(ts, '%Y-%m-%d %H:%M:%S')" if target == "ts" else target
         got = ds.con.execute(f"SELECT CAST({column} AS VARCHAR) FROM events").fetchall()
     assert got == [(expected,)] or float(got[0][0]) == float(expected)
+
+
+@pytest.mark.parametrize("name", ["q.json", "q.txt", "q"])
+def test_a_quarantine_file_named_for_another_format_is_refused_before_loading(
+    tmp_path: Path, name: str
+) -> None:
+    """`--quarantine-out q.json` wrote CSV into a .json file."""
+    data = write_csv(tmp_path / "data" / "events.csv", ROWS).parent
+    r = invoke("validate", data, "--quarantine-out", tmp_path / name)
+    one_line_error(r, 2, "--quarantine-out", "name a .csv, .csv.gz or .parquet file")
+    assert not (tmp_path / name).exists()
+    r = invoke("validate", data, "--quarantine-out", tmp_path / "q.CSV.GZ")
+    assert r.exit_code == 0, r.output

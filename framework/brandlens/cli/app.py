@@ -198,16 +198,21 @@ def _main(
     """Consumer-asset indicators (AIPL/FAST, 4A/GOAL, GROW, ...) from a raw event log."""
 
 
-def _output_checked(value: Path | None) -> Path | None:
-    """--output, checked before anything is computed (a run must not end in a refusal
-    to write); ``-`` is stdout."""
-    if value is None or str(value) == "-":
-        return None
+def _writable(value: Path, what: str) -> Path:
+    """A path the run will write, checked before anything is computed (a run must not
+    end in a refusal to write)."""
     from brandlens.fileio import check_writable
 
     with writing(value), errors():
-        check_writable(value, "--output")
+        check_writable(value, what)
     return value
+
+
+def _output_checked(value: Path | None) -> Path | None:
+    """--output, checked up front; ``-`` is stdout."""
+    if value is None or str(value) == "-":
+        return None
+    return _writable(value, "--output")
 
 
 def _report_checked(value: Path) -> Path:
@@ -215,6 +220,31 @@ def _report_checked(value: Path) -> Path:
     return value if str(value) == "-" else (_output_checked(value) or value)
 
 
+QUARANTINE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+
+
+def _quarantine_checked(value: Path | None) -> Path | None:
+    """--quarantine-out: a name that says its format, writable, checked before loading."""
+    if value is None:
+        return None
+    _writable(value, "--quarantine-out")
+    if not value.name.lower().endswith(QUARANTINE_SUFFIXES):
+        fail(
+            f"--quarantine-out {value}: name a .csv, .csv.gz or .parquet file "
+            "(the name sets the format)",
+            EXIT_USAGE,
+        )
+    return value
+
+
+QuarantineOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--quarantine-out",
+        help="Write quarantined rows with reasons (.csv, .csv.gz or .parquet).",
+        callback=_quarantine_checked,
+    ),
+]
 FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="Output format.")]
 OutputOpt = Annotated[
     Path | None,
@@ -991,12 +1021,7 @@ def validate(
     preset: PresetOpt = None,
     timezone: TimezoneOpt = None,
     strict: StrictOpt = False,
-    quarantine_out: Annotated[
-        Path | None,
-        typer.Option(
-            "--quarantine-out", help="Write quarantined rows with reasons (.csv/.parquet)."
-        ),
-    ] = None,
+    quarantine_out: QuarantineOpt = None,
     fmt: FormatOpt = Fmt.table,
     output: OutputOpt = None,
     no_color: NoColorOpt = False,
@@ -1036,12 +1061,7 @@ def load(
     preset: PresetOpt = None,
     timezone: TimezoneOpt = None,
     strict: StrictOpt = False,
-    quarantine_out: Annotated[
-        Path | None,
-        typer.Option(
-            "--quarantine-out", help="Write quarantined rows with reasons (.csv/.parquet)."
-        ),
-    ] = None,
+    quarantine_out: QuarantineOpt = None,
     cluster: Annotated[
         bool,
         typer.Option(
