@@ -256,7 +256,8 @@ def test_load_reports_the_layout_and_hints_at_cluster(markets, tmp_path):
     assert r.exit_code == 0, r.stderr
     report = json.loads(r.stdout)
     assert report["dataset"] == str(out) and report["clustered"] is False
-    assert "hint: this log is in time order" in r.stderr and "--cluster" in r.stderr
+    assert "hint: this log does not keep each user's events together" in r.stderr
+    assert "--cluster" in r.stderr
     quiet = runner.invoke(app, ["load", str(markets / "time"), "--into", str(out), "-q"])
     assert quiet.exit_code == 0 and "hint" not in quiet.stderr
     assert "by month, then user" not in quiet.stdout and "in the order read" in quiet.stdout
