@@ -136,7 +136,12 @@ def test_time_zone_moves_the_local_date(toy, events_dir):
 
 
 def test_brand_filter_reports_unknown_brands_as_empty(toy, events_dir):
-    r = brandlens.compute(events_dir(STORY), as_of=D, methodologies=["toy"], brands=["B", "Nobody"])
+    """The engine computes a brand without events as empty (a comparison's category
+    peers, a target's brand); brandlens.compute and the CLI refuse it as a typo."""
+    from brandlens.engine.runs import Dataset
+
+    with Dataset(events_dir(STORY)) as ds:
+        r = ds.compute(as_of=D, methodologies=["toy"], brands=["B", "Nobody"])
     assert {x.brand for x in r.results} == {"B", "Nobody"}
     assert r.value("toy.buyers", "Nobody") == 0
     assert r.value("toy.deepened", "Nobody") is None

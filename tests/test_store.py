@@ -277,10 +277,25 @@ def test_spill_goes_to_the_private_directory(cache, events_dir, tmp_path):
     from brandlens.engine.runs import EngineConfig
 
     base = tmp_path / "spill-here"
+    base.mkdir()
     with Dataset(events_dir(ROWS), config=EngineConfig(temp_directory=str(base))) as ds:
         setting = ds.con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
         assert Path(setting).parent == ds.workdir and ds.workdir.parent == base
     assert list(base.iterdir()) == []
+
+
+def test_a_temp_directory_made_for_a_run_goes_with_it(cache, events_dir, tmp_path):
+    """`--temp-directory /nonexistent/x` was made and left behind; what the run made is
+    removed with it, unless something else was put there meanwhile."""
+    from brandlens.engine.runs import EngineConfig
+
+    base = tmp_path / "made" / "for" / "it"
+    with Dataset(events_dir(ROWS), config=EngineConfig(temp_directory=str(base))) as ds:
+        assert ds.workdir.parent == base
+    assert not (tmp_path / "made").exists()
+    with Dataset(events_dir(ROWS), config=EngineConfig(temp_directory=str(base))) as ds:
+        (tmp_path / "made" / "keep.txt").write_text("someone else's")
+    assert sorted(p.name for p in (tmp_path / "made").iterdir()) == ["keep.txt"]
 
 
 @pytest.mark.parametrize(
@@ -388,7 +403,7 @@ def test_sigterm_removes_the_working_directory_and_exits_143(market, tmp_path):
     assert p.returncode == 143, stderr
     assert stderr == "brandlens: terminated\n"
     assert not out.exists()
-    assert list(base.iterdir()) == []  # the run's private directory is gone
+    assert not base.exists()  # the run's private directory is gone, and the folder made for it
 
 
 def test_unfinished_stores_of_killed_runs_are_removed(cache):
@@ -422,3 +437,14 @@ def test_cache_clear_during_a_first_run_is_a_one_line_error(cache, events_dir, m
     monkeypatch.setattr(store, "write_meta", original)
     with Dataset(data) as ds:  # and the next run makes it
         assert ds.cached is not None and ds.cached.exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "nan"])
+def test_a_bad_cache_size_is_said_before_the_load(cache, events_dir, monkeypatch, value):
+    """BRANDLENS_CACHE_MAX_GB=abc was ignored without a word (the 20 GB default)."""
+    monkeypatch.setenv("BRANDLENS_CACHE_MAX_GB", value)
+    with pytest.raises(UsageError, match=f"BRANDLENS_CACHE_MAX_GB: expected gigabytes .*{value}"):
+        Dataset(events_dir(ROWS))
+    assert not cache.exists() or list(cache.iterdir()) == []
+    monkeypatch.setenv("BRANDLENS_CACHE_MAX_GB", "0.5")
+    assert store.cache_max_bytes() == 500_000_000

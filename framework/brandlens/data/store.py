@@ -28,7 +28,7 @@ from brandlens.data.schema import TABLES, columns_of
 from brandlens.data.sources import data_files
 from brandlens.data.validation import DATA_SCHEMA, DIGEST, ID_TEXT, OCCURRENCE, QUARANTINE_TABLE
 from brandlens.engine.result import CacheReport, ValidationReport
-from brandlens.errors import DataError, first_line
+from brandlens.errors import DataError, UsageError, first_line
 from brandlens.plugin.sqlcheck import quote_ident
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -154,11 +154,16 @@ def cache_enabled() -> bool:
 
 
 def cache_max_bytes() -> int:
-    raw = os.environ.get("BRANDLENS_CACHE_MAX_GB", str(DEFAULT_CACHE_MAX_GB))
+    """BRANDLENS_CACHE_MAX_GB in bytes (default 20 GB); a value that is not a size is a
+    usage error, not a silent default."""
+    raw = os.environ.get("BRANDLENS_CACHE_MAX_GB", "").strip() or str(DEFAULT_CACHE_MAX_GB)
     try:
-        return int(float(raw) * 1e9)
+        gb = float(raw)
     except ValueError:
-        return int(DEFAULT_CACHE_MAX_GB * 1e9)
+        gb = -1.0
+    if not 0 <= gb < 1e9:
+        raise UsageError(f"BRANDLENS_CACHE_MAX_GB: expected gigabytes (0 or more), got {raw!r}")
+    return int(gb * 1e9)
 
 
 def cache_path(data: Path, mapping_json: str | None, timezone: str, vocabulary: list[str]) -> Path:

@@ -236,9 +236,12 @@ twenty aggregates to the ladder's one pass); beyond, it keeps its declared ones.
 
 
 def _seconds(value: float | None, env: str, what: str, default: float) -> float:
+    """The option's value, else the variable's (an error names whichever was given)."""
     raw: float | str | None = value if value is not None else os.environ.get(env, "").strip()
     if raw in (None, ""):
         return default
+    if value is None:
+        what = env
     try:
         seconds = float(raw)  # type: ignore[arg-type]
     except ValueError:
@@ -565,6 +568,8 @@ class Dataset:
         if cache is False:  # --no-cache keeps nothing: not even remembered query checks
             keep_nothing()
         entry: Path | None = None
+        if keep:
+            store.cache_max_bytes()  # a bad BRANDLENS_CACHE_MAX_GB is said before the load
         if keep and data.exists():
             entry = store.cache_path(data, mapping_json, self.timezone, vocabulary)
             if entry.is_file():

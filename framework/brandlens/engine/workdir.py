@@ -44,22 +44,43 @@ def remove_stale(base: Path) -> list[Path]:
     return removed
 
 
+_MADE_FOR: dict[Path, list[Path]] = {}
+"""A run's directory -> the folders of --temp-directory made for it (deepest first)."""
+
+
 def make(base: str | Path | None = None) -> Path:
-    """A new private directory for this run (0700), after clearing stale ones."""
+    """A new private directory for this run (0700), after clearing stale ones.
+
+    A --temp-directory that does not exist is made, and removed again with the run's
+    directory when nothing else was put in it meanwhile.
+    """
     root = Path(base) if base else Path(tempfile.gettempdir())
+    missing = [p for p in [root, *root.parents] if not p.exists()]
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         from brandlens.errors import UsageError
 
+        _remove_empty(missing)
         raise UsageError(f"--temp-directory {root}: cannot create ({e.strerror})") from None
     remove_stale(root)
     try:
-        return Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=root))
+        made = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=root))
     except OSError as e:
         from brandlens.errors import UsageError
 
+        _remove_empty(missing)
         raise UsageError(f"--temp-directory {root}: cannot write ({e.strerror})") from None
+    _MADE_FOR[made] = missing
+    return made
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first; one another run uses is not empty
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def remove(path: Path | None) -> None:
@@ -69,5 +90,6 @@ def remove(path: Path | None) -> None:
     for _ in range(5):
         shutil.rmtree(path, ignore_errors=True)
         if not path.exists():
-            return
+            break
         time.sleep(0.02)
+    _remove_empty(_MADE_FOR.pop(path, []))
