@@ -222,6 +222,44 @@ def test_a_step_failing_in_a_later_round_keeps_its_earlier_runs(tmp_path, monkey
     assert {t.target: t.measured for t in report.targets}["FAST first run / pandas"] == 1 / 3
 
 
+def test_pandas_not_installed_is_said_in_its_row(tmp_path, monkeypatch):
+    """Without the bench extra the pandas step failed on an import, shown as a 0 s median
+    with a wrapped command line; it is skipped with the install command instead."""
+    import importlib.util
+
+    from brandlens.cli.render import Format, render
+
+    data = tmp_path / "market"
+    data.mkdir()
+    (data / "events.parquet").write_bytes(b"")
+    monkeypatch.setattr(bench, "_count_events", lambda _p: 1000)
+    monkeypatch.setattr(bench, "_pandas_script", lambda: Path("pandas_fast.py"))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "pandas" else real(n, *a)
+    )
+    ran: list[list[str]] = []
+
+    def fake_run(cmd: list[str], env: dict[str, str] | None = None) -> M:
+        ran.append(cmd)
+        return M(1.0, 100.0, 1.0)
+
+    monkeypatch.setattr(bench, "_run", fake_run)
+    report = bench.run_bench(data=data, methodologies=["fast"], repeat=1)
+    assert not any("pandas_fast.py" in c for cmd in ran for c in cmd)
+    row = next(r for r in report.rows if r.step == bench.PANDAS)
+    assert row.runs == 0
+    assert row.note == (
+        "no validation; skipped: pandas is not installed (pip install -e '.[bench]')"
+    )
+    measured = {t.target: t.measured for t in report.targets}
+    assert measured["FAST first run / pandas"] is None
+    text = render(report, Format.markdown)
+    line = next(x for x in text.splitlines() if x.startswith(f"| {bench.PANDAS} |"))
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[1] == "" and cells[4] == "0"  # no median time, no runs
+
+
 def test_every_format_carries_the_steps(tmp_path):
     from brandlens.cli.render import Format, render
 

@@ -31,6 +31,7 @@ nothing).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -497,6 +498,10 @@ def run_bench(
         ]
     has_fast = "fast" in registry().methodologies
     script = _pandas_script() if pandas and has_fast else None  # it is compared with FAST
+    missing = None
+    if script is not None and importlib.util.find_spec("pandas") is None:
+        missing = "skipped: pandas is not installed (pip install -e '.[bench]')"
+        script = None
     if script is not None:
         steps.append(
             _Step(
@@ -539,6 +544,10 @@ def run_bench(
                 runs[step.name].append(measured)
     floor = statistics.median(r.seconds for r in runs[FLOOR])
     rows = [summarise("generate", generated, events, None)] if generated else []
+    if missing is not None:  # said in its row, not as a failed run's traceback
+        failed[PANDAS] = missing
+        steps.append(_Step(PANDAS, lambda _out: [], note="no validation", optional=True))
+        runs[PANDAS] = []
     for step in steps:
         note = "; ".join(n for n in (step.note, failed.get(step.name, "")) if n)
         if runs[step.name]:  # the runs that succeeded count, beside why the others stopped
