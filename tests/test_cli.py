@@ -362,3 +362,20 @@ def test_the_library_says_typos_too(events_dir):
         brandlens.compute(data, methodologies=["fast"], brands=iter(["B", "Lumy"]))
     result = brandlens.compute(data, methodologies=["fast"], brands=iter(["B"]))
     assert {r.brand for r in result.results} == {"B"}  # a generator is read once
+
+
+def test_a_csv_separated_by_semicolons_is_told_how_to_read_it(runner, tmp_path):
+    """A header read as one column holding ';' said only 'missing columns'."""
+    data = tmp_path / "semi"
+    data.mkdir()
+    (data / "events.csv").write_text("ts;user_id;event_type\n2025-06-01;u1;ad_click\n")
+    r = invoke(runner, "validate", data, "--no-cache")
+    assert r.exit_code == 1
+    (line,) = r.stderr.strip().splitlines()
+    assert "the header is one column holding ';'" in line
+    assert "give a mapping with read: {delimiter: ';'}" in line
+    mapping = tmp_path / "semi.yaml"
+    mapping.write_text("read: {delimiter: ';'}\n")  # the mapping the message names works
+    r = invoke(runner, "validate", data, "--no-cache", "--mapping", mapping, "-f", "json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["tables"][0]["rows_accepted"] == 1

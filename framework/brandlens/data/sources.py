@@ -511,6 +511,12 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
     if missing:
         hints = [f"{m} -> {', '.join(c)}" for m in missing if (c := _closest(m, source_cols))]
         hint = f"; closest in header: {'; '.join(hints)}" if hints else ""
+        seps = [s for s in ";|\t" if len(source_cols) == 1 and s in source_cols[0]]
+        if ts.csv is not None and seps:  # one column holding the real separator
+            hint += (
+                f"; the header is one column holding {seps[0]!r}: if that separates the "
+                f"fields, give a mapping with read: {{delimiter: {seps[0]!r}}} (docs/data.md)"
+            )
         raise DataError(
             f"{ts.label}: missing required column(s) {', '.join(missing)}{hint}; "
             f"header has: {', '.join(source_cols) or 'no columns'}"
