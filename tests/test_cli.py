@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -379,3 +380,26 @@ def test_a_csv_separated_by_semicolons_is_told_how_to_read_it(runner, tmp_path):
     r = invoke(runner, "validate", data, "--no-cache", "--mapping", mapping, "-f", "json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["tables"][0]["rows_accepted"] == 1
+
+
+def test_the_data_range_and_brands_are_read_once_per_dataset(events_dir, monkeypatch):
+    """compute checks the as-of date and brands (each a scan of an events file read in
+    place) and then resolves the as-of date again: one read of each serves both."""
+    from brandlens.analysis.checks import check_choice
+    from brandlens.engine.runs import Dataset
+
+    reads: list[str] = []
+    original = Dataset.read
+
+    def spy(self, sql, binds=None):
+        reads.append(" ".join(sql.split()))
+        return original(self, sql, binds)
+
+    monkeypatch.setattr(Dataset, "read", spy)
+    with Dataset(events_dir(STORY), cache=False) as ds:
+        check_choice(ds, None, ["B"])
+        result = ds.compute(methodologies=["fast"])
+        assert ds.date_range() == (date(2025, 6, 20), date(2025, 6, 22))
+    assert result.as_of == "2025-06-22"
+    assert sum("min(local_date), max(local_date)" in r for r in reads) == 1
+    assert sum("DISTINCT brand" in r for r in reads) == 1

@@ -49,7 +49,7 @@ def check_brands(ds: Dataset, brands: Iterable[str] | None) -> None:
 
 def check_as_of(ds: Dataset, day: date, what: str = "--as-of") -> None:
     """Warn when ``day`` lies outside the data; a usage error past MAX_DAYS_OUTSIDE."""
-    first, last = ds.read("SELECT min(local_date), max(local_date) FROM events")[0]
+    first, last = ds.date_range()
     if first is None or last is None:
         return
     limit = timedelta(days=MAX_DAYS_OUTSIDE)

@@ -319,6 +319,8 @@ class Dataset:
         """Event type -> code in the connection's vocabulary ENUM, for ladder masks."""
         self.workdir: Path | None = None
         self.cached: Path | None = None  # the cache entry or dataset file in use
+        self._date_range: tuple[date | None, date | None] | None = None
+        self._known_brands: list[str] | None = None
         self.layout: Layout | None = None
         """How the events of the store this run wrote are laid out (a cache entry or
         ``--into``; None when it wrote none): the CLI hints at ``load --cluster``."""
@@ -754,9 +756,20 @@ class Dataset:
         self._check_read_in_place()
         return rows
 
+    def date_range(self) -> tuple[date | None, date | None]:
+        """The first and last local event dates (None, None without events).
+
+        Read once per dataset, which does not change while open: on a store the
+        statistics answer at once, but an events file read in place is scanned
+        (0.2 s at 10 M events), and every command asks for the last day.
+        """
+        if self._date_range is None:
+            rows = self.read("SELECT min(local_date), max(local_date) FROM events")
+            self._date_range = (rows[0][0], rows[0][1]) if rows else (None, None)
+        return self._date_range
+
     def last_date(self) -> date | None:
-        rows = self.read("SELECT max(local_date) FROM events")
-        return rows[0][0] if rows else None
+        return self.date_range()[1]
 
     def close(self) -> None:
         """Close the connection and remove the run's private directory (idempotent)."""
@@ -1042,9 +1055,11 @@ class Dataset:
         return last
 
     def brands(self) -> list[str]:
-        """The brands with at least one event, by name."""
-        rows = self.read("SELECT DISTINCT brand FROM events WHERE brand IS NOT NULL ORDER BY brand")
-        return [r[0] for r in rows]
+        """The brands with at least one event, by name (read once, as ``date_range``)."""
+        if self._known_brands is None:
+            sql = "SELECT DISTINCT brand FROM events WHERE brand IS NOT NULL ORDER BY brand"
+            self._known_brands = [r[0] for r in self.read(sql)]
+        return list(self._known_brands)
 
     def _brands(self, brands: Iterable[str] | None) -> list[str]:
         return sorted(set(brands)) if brands is not None else self.brands()
