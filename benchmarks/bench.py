@@ -27,7 +27,8 @@ def main() -> None:
     from brandlens.data.market import generate
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="brandlens-bench-"))
-    big = generate(root / "generate", users=args.users, seed=0)
+    # the script's own folder: a second run with --keep regenerates over the first
+    big = generate(root / "generate", users=args.users, seed=0, overwrite=True)
     size = sum(f.stat().st_size for f in (root / "generate").iterdir()) / 1e6
     print(
         f"generate: {big.rows['events']:,} events for {args.users:,} users in "

@@ -114,3 +114,37 @@ def test_a_category_comparison_makes_its_own_run(ds: Dataset, runs: list) -> Non
     assert comparison.model_dump_json() == compare(ds, options=copts).model_dump_json()
     assert report.model_dump_json() == build_report(ds).model_dump_json()
     assert set(report.brands) > {r.brand for r in comparison.rows}
+
+
+def test_the_demo_prints_its_comparison_when_the_reports_part_fails(
+    market: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ladder counted only for the report's pictures fails (a slow third-party ladder
+    timing out, say): the shared run fails with it, and the demo goes back to one run
+    each, as `compare` then `report`: the comparison is printed, the report's error
+    said, as before the runs were shared."""
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from brandlens.cli.app import app
+    from brandlens.data.market import MARKET_VERSION
+    from brandlens.engine import runs as engine_runs
+    from brandlens.errors import DataError
+
+    data = tmp_path / "demo"
+    shutil.copytree(market, data)
+    (data / ".complete").write_text(MARKET_VERSION)
+    with Dataset(data) as ds:
+        expected = compare(ds, options=CompareOptions())
+
+    def failing(self, backs):
+        raise DataError("a ladder count failed")
+
+    monkeypatch.setattr(engine_runs._Run, "count_ladders", failing)
+    r = CliRunner().invoke(app, ["demo", "--data-dir", str(data), "-q", "-f", "json"])
+    assert r.exit_code == 1
+    assert r.stderr.strip().splitlines() == ["brandlens: error: a ladder count failed"]
+    assert json.loads(r.stdout) == json.loads(expected.model_dump_json())
+    assert not (data / "report.html").exists()

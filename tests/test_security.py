@@ -450,3 +450,13 @@ def test_a_quarantine_file_named_for_another_format_is_refused_before_loading(
     assert not (tmp_path / name).exists()
     r = invoke("validate", data, "--quarantine-out", tmp_path / "q.CSV.GZ")
     assert r.exit_code == 0, r.output
+
+
+def test_the_library_refuses_a_quarantine_file_named_for_another_format(tmp_path: Path) -> None:
+    import brandlens
+    from brandlens.errors import UsageError
+
+    data = write_csv(tmp_path / "data" / "events.csv", ROWS).parent
+    with pytest.raises(UsageError, match=r"name a \.csv, \.csv\.gz or \.parquet file"):
+        brandlens.validate(data, quarantine_out=tmp_path / "q.json")
+    assert not (tmp_path / "q.json").exists()

@@ -448,3 +448,20 @@ def test_a_bad_cache_size_is_said_before_the_load(cache, events_dir, monkeypatch
     assert not cache.exists() or list(cache.iterdir()) == []
     monkeypatch.setenv("BRANDLENS_CACHE_MAX_GB", "0.5")
     assert store.cache_max_bytes() == 500_000_000
+
+
+def test_a_link_read_as_its_target_shares_its_entry(tmp_path):
+    """A link named differently from its target, read the same way, is keyed as the
+    target (one entry, one validation); a database linked elsewhere keys the log
+    beside the file it is attached from."""
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "events.csv").write_text("user_id\nu1\n")
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    assert _key(tmp_path / "link") == _key(real)
+    db = _database_source(tmp_path)
+    (tmp_path / "other.db").symlink_to(db)
+    clean = _key(tmp_path / "other.db")
+    assert clean == _key(db)
+    db.with_name(db.name + ".wal").write_bytes(b"\0" * 64)
+    assert _key(tmp_path / "other.db") != clean

@@ -22,6 +22,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -220,20 +221,15 @@ def _report_checked(value: Path) -> Path:
     return value if str(value) == "-" else (_output_checked(value) or value)
 
 
-QUARANTINE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
-
-
 def _quarantine_checked(value: Path | None) -> Path | None:
-    """--quarantine-out: a name that says its format, writable, checked before loading."""
+    """--quarantine-out: writable and named for its format, checked before loading."""
     if value is None:
         return None
+    from brandlens.engine.runs import check_quarantine_name
+
     _writable(value, "--quarantine-out")
-    if not value.name.lower().endswith(QUARANTINE_SUFFIXES):
-        fail(
-            f"--quarantine-out {value}: name a .csv, .csv.gz or .parquet file "
-            "(the name sets the format)",
-            EXIT_USAGE,
-        )
+    with errors():
+        check_quarantine_name(value)
     return value
 
 
@@ -1384,31 +1380,33 @@ def demo(
             if data_dir is not None and data_dir.is_dir() and any(data_dir.iterdir()):
                 raise UsageError(
                     f"demo --data-dir {data_dir}: holds files but no demo market; "
-                    "choose an empty or new folder"
+                    "choose an empty or new folder (or empty this one)"
                 )
             if not quiet:
                 say(f"generating the demo market ({DEMO_USERS:,} users) in {target} ...")
             # the default folder is the demo's own: what a killed run left is replaced
             run_generate(target, users=DEMO_USERS, overwrite=data_dir is None)
             atomic_write_text(marker, MARKET_VERSION)
-        # one run serves both: the comparison printed and the report written
-        result, report_model = _run(
-            "compare and report",
-            target,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            False,
-            quiet,
-            # a slow or broken third-party plugin must not hold the demo up for long
-            _config(None, None, None, query_timeout=DEMO_QUERY_TIMEOUT),
-        )
-    emit(result, fmt, None, no_color)
-    _report_skipped(result)
+    # a slow or broken third-party plugin must not hold the demo up for long
+    config = _config(None, None, None, query_timeout=DEMO_QUERY_TIMEOUT)
+    demo_run = partial(_run, data=target, as_of=None, methodology=None, brand=None, param=None)
+    demo_run = partial(demo_run, mapping=None, preset=None, timezone=None, strict=False)
+    try:  # one run serves both: the comparison printed and the report written
+        result, report_model = demo_run("compare and report", quiet=quiet, config=config)
+    except Exception as e:
+        if is_interrupt(e) or isinstance(e, typer.Exit):
+            raise
+        # Each on its own, as `compare` and `report` would: the comparison is printed
+        # even when only the report's part (a ladder counted for its pictures) fails.
+        with writing(target), errors():
+            result = demo_run("compare", quiet=quiet, config=config)
+        emit(result, fmt, None, no_color)
+        _report_skipped(result)
+        with writing(target), errors():
+            report_model = demo_run("report", quiet=True, config=config)
+    else:
+        emit(result, fmt, None, no_color)
+        _report_skipped(result)
     _write_report(report_model, target / "report.html", True)
     if not quiet:
         say("")

@@ -313,6 +313,17 @@ def table_entries(path: Path) -> list[Path]:
     ]
 
 
+def read_as(path: Path) -> str:
+    """How DATA's name, as given, makes it be read (for the cache key): a folder of
+    events parts or of tables, or a file by its suffix (``e.tsv`` with tabs, ``e.csv``
+    with commas, though both may link to one file)."""
+    if path.is_dir():
+        return "parts" if is_table_folder(path, "events") else "folder"
+    if path.name.lower().endswith(_DB_SUFFIXES):
+        return "database"
+    return _suffix(path) or path.suffix.lower()
+
+
 def data_files(path: Path) -> list[Path]:
     """Every file DATA may read (for the cache key): the path, or a directory's table
     files and the files of its folders of parts, or a folder of events parts itself.
@@ -323,7 +334,8 @@ def data_files(path: Path) -> list[Path]:
     write-ahead log (``<file>.wal``, left by a writer that did not checkpoint).
     """
     if not path.is_dir():
-        wal = path.with_name(path.name + ".wal")
+        resolved = path.resolve()  # a database is attached, with its log, where it lies
+        wal = resolved.with_name(resolved.name + ".wal")
         if path.name.lower().endswith(_DB_SUFFIXES) and wal.is_file():
             return [path, wal]
         return [path]

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from brandlens import __version__
 from brandlens.data.schema import TABLES, columns_of
-from brandlens.data.sources import data_files
+from brandlens.data.sources import data_files, read_as
 from brandlens.data.validation import DATA_SCHEMA, DIGEST, ID_TEXT, OCCURRENCE, QUARANTINE_TABLE
 from brandlens.engine.result import CacheReport, ValidationReport
 from brandlens.errors import DataError, UsageError, first_line
@@ -169,10 +169,10 @@ def cache_max_bytes() -> int:
 def cache_path(data: Path, mapping_json: str | None, timezone: str, vocabulary: list[str]) -> Path:
     """Where the store of DATA read this way lives in the cache.
 
-    ``<data id>-<content id>.duckdb``: the data id names DATA (its resolved path, the
-    name it was given by and how it is read), the content id adds every file's size and
-    modification time, so a changed file gives a new name and the old entry is removed
-    when the new one is made. Which files are read is decided on DATA as given, as
+    ``<data id>-<content id>.duckdb``: the data id names DATA (its resolved path, what
+    the name it was given by makes of it, and how it is read), the content id adds every
+    file's size and modification time, so a changed file gives a new name and the old
+    entry is removed when the new one is made. Which files are read is decided on DATA as given, as
     ``open_source`` decides it: through a link named ``events`` a folder is its parts,
     and a link ``e.tsv`` to a file is read with tabs where ``e.csv`` to it is not.
     """
@@ -182,7 +182,7 @@ def cache_path(data: Path, mapping_json: str | None, timezone: str, vocabulary: 
     how = json.dumps(
         [
             str(resolved),
-            Path(os.path.abspath(data)).name,  # as given ('.' named), links not followed
+            read_as(Path(os.path.abspath(data))),  # by the name as given, links not followed
             mapping_json,
             timezone,
             sorted(vocabulary),

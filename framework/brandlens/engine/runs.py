@@ -235,6 +235,19 @@ MAX_DATA_SNAPSHOTS = 64
 twenty aggregates to the ladder's one pass); beyond, it keeps its declared ones."""
 
 
+QUARANTINE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+"""What ``--quarantine-out`` may be named: the name sets the format."""
+
+
+def check_quarantine_name(path: str | Path) -> None:
+    """A quarantine file named for another format (``q.json``) would get CSV inside."""
+    if not Path(path).name.lower().endswith(QUARANTINE_SUFFIXES):
+        raise UsageError(
+            f"--quarantine-out {path}: name a .csv, .csv.gz or .parquet file "
+            "(the name sets the format)"
+        )
+
+
 def _seconds(value: float | None, env: str, what: str, default: float) -> float:
     """The option's value, else the variable's (an error names whichever was given)."""
     raw: float | str | None = value if value is not None else os.environ.get(env, "").strip()
@@ -376,6 +389,8 @@ class Dataset:
         self._read_as: dict[str, tuple[int, ...] | None] = {}
         """The state (``_file_state``) of each file read in place, when validation began."""
         try:
+            if quarantine_out is not None:  # said before the load, not after it
+                check_quarantine_name(quarantine_out)
             target = Path(into) if into is not None else None
             spark = chosen.engine_name() == "spark"
             # DuckDB's own bar never prints; engine.watch turns its tracking on to report.
