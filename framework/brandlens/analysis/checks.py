@@ -47,13 +47,14 @@ def check_brands(ds: Dataset, brands: Iterable[str] | None) -> None:
         raise UsageError(f"--brand: no events for brand {brand!r}{hint}")
 
 
-def check_as_of(ds: Dataset, day: date, what: str = "--as-of") -> None:
-    """Warn when ``day`` lies outside the data; a usage error past MAX_DAYS_OUTSIDE."""
+def check_as_of(ds: Dataset, day: date, what: str = "--as-of", strict: bool = True) -> None:
+    """Warn when ``day`` lies outside the data; a usage error past MAX_DAYS_OUTSIDE
+    unless not ``strict``, when it is a warning too."""
     first, last = ds.date_range()
     if first is None or last is None:
         return
     limit = timedelta(days=MAX_DAYS_OUTSIDE)
-    if day > last + limit or day < first - limit:
+    if strict and (day > last + limit or day < first - limit):
         side = "after the last" if day > last else "before the first"
         raise UsageError(
             f"{what} {day}: more than a year {side} event ({first} to {last} in the data)"
@@ -73,6 +74,9 @@ def check_as_of(ds: Dataset, day: date, what: str = "--as-of") -> None:
 
 
 def check_choice(ds: Dataset, as_of: str | date | None, brands: list[str] | None) -> None:
-    """``compute``'s and ``entities``' brands and as-of date, checked as ``compare``'s are."""
+    """``compute``'s and ``entities``' brands, checked as ``compare``'s are, and their
+    as-of date: outside the data it is a warning, however far. A comparison far from
+    the data is a typo; one indicator's long window (a two-year customer history, an
+    audience lapsed for years) legitimately looks far past the last event."""
     check_brands(ds, brands)
-    check_as_of(ds, ds._as_of(as_of))
+    check_as_of(ds, ds._as_of(as_of), strict=False)
