@@ -410,3 +410,13 @@ def test_the_data_range_and_brands_are_read_once_per_dataset(events_dir, monkeyp
     assert result.as_of == "2025-06-22"
     assert sum("min(local_date), max(local_date)" in r for r in reads) == 1
     assert sum("DISTINCT brand" in r for r in reads) == 1
+
+
+def test_an_empty_section_says_none_instead_of_an_empty_grid(runner, events_dir):
+    """validate on clean data printed a quarantined table with a header and no rows."""
+    r = invoke(runner, "validate", events_dir(STORY[:2]), "-q")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.rstrip().endswith("quarantined: none")
+    bad = [*STORY[:2], ev("2025-06-23 04:00:00", "u9", "bogus")]
+    r = invoke(runner, "validate", events_dir(bad), "-q")
+    assert "quarantined: none" not in r.stdout and "unknown_event_type" in r.stdout

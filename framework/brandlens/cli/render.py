@@ -416,6 +416,9 @@ def _rich_tables(model: BaseModel, secs: list[Section], color: bool, width: int 
     if isinstance(model, VerifyReport):  # failures read better as text blocks than as cells
         secs = [s for s in secs if not s.title.endswith(" failures")]
     for s in secs:
+        if not s.rows:  # an empty grid reads as a broken one
+            console.print(plain(f"{s.title}: none"))
+            continue
         table = Table(title=plain(s.title), title_justify="left", show_lines=False)
         for c in s.columns:
             cells = [r[s.columns.index(c)] for r in s.rows if r[s.columns.index(c)] is not None]
