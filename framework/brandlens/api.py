@@ -64,8 +64,9 @@ def compute(
 ) -> Result:
     """Compute every indicator of the chosen methodologies (default: all) per brand.
 
-    A brand without events, or an as-of date more than a year outside the data, is a
-    ``UsageError`` (a date just outside is a ``DataRangeWarning``), as in ``compare``.
+    A brand without events is a ``UsageError``, as in ``compare``; an as-of date outside
+    the data is a ``DataRangeWarning``, however far (an indicator's window may look years
+    back).
     """
     from brandlens.analysis.checks import check_choice
 

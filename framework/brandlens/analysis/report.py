@@ -118,9 +118,8 @@ def compare_and_report(
         run = comparison_run(ds, scope, params, progress, copts)
         comparison = comparison_from_run(ds, scope, run, params, copts)
         return comparison, _report_of_plan(ds, plan, params, None, ropts)
-    counts = {m: dict(backs) for m, backs in plan.spans.items()}
     run = comparison_run(
-        ds, scope, params, progress, copts, every_indicator=True, ladder_counts=counts
+        ds, scope, params, progress, copts, every_indicator=True, ladder_counts=plan.spans
     )
     comparison = comparison_from_run(ds, scope, run, params, copts)
     report = _report_from_run(

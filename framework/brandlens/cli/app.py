@@ -218,19 +218,12 @@ def _output_checked(value: Path | None) -> Path | None:
 
 def _report_checked(value: Path) -> Path:
     """The report's --output, checked up front like --output; ``-`` is stdout."""
-    return value if str(value) == "-" else (_output_checked(value) or value)
+    return value if str(value) == "-" else _writable(value, "--output")
 
 
 def _quarantine_checked(value: Path | None) -> Path | None:
-    """--quarantine-out: writable and named for its format, checked before loading."""
-    if value is None:
-        return None
-    from brandlens.engine.runs import check_quarantine_name
-
-    _writable(value, "--quarantine-out")
-    with errors():
-        check_quarantine_name(value)
-    return value
+    """--quarantine-out, writable, checked up front (the dataset checks its name)."""
+    return None if value is None else _writable(value, "--quarantine-out")
 
 
 QuarantineOpt = Annotated[

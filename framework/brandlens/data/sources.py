@@ -334,18 +334,17 @@ def data_files(path: Path) -> list[Path]:
     write-ahead log (``<file>.wal``, left by a writer that did not checkpoint).
     """
     if not path.is_dir():
-        resolved = path.resolve()  # a database is attached, with its log, where it lies
-        wal = resolved.with_name(resolved.name + ".wal")
-        if path.name.lower().endswith(_DB_SUFFIXES) and wal.is_file():
-            return [path, wal]
+        if path.name.lower().endswith(_DB_SUFFIXES):
+            resolved = path.resolve()  # a database is attached, with its log, where it lies
+            wal = resolved.with_name(resolved.name + ".wal")
+            if wal.is_file():
+                return [path, wal]
         return [path]
-    entries = sorted(path.iterdir())
-    folders = [p for p in entries if any(is_table_folder(p, t) for t in TABLES)]
-    tables = [p for p in entries if any(_matches(p, t) for t in TABLES)]
-    if not folders and not tables and is_table_folder(path, "events"):
+    entries = table_entries(path)
+    if not entries and is_table_folder(path, "events"):
         return parts_of(path, str(path))
-    out = list(tables)
-    for folder in folders:
+    out = [p for p in entries if p.is_file()]
+    for folder in (p for p in entries if p.is_dir()):
         out += parts_of(folder, str(folder))
     return out
 
