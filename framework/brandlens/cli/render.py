@@ -158,10 +158,17 @@ def sections(model: BaseModel) -> list[Section]:
         tcols = ["table", "source", "rows_read", "rows_accepted", "rows_quarantined"]
         out = [Section("tables", tcols, [[getattr(t, c) for c in tcols] for t in model.tables])]
         rows = [
-            [r.table, r.reason, r.count, "; ".join(_example(e) for e in r.examples)]
+            [
+                r.table,
+                r.reason,
+                r.count,
+                ", ".join(f"{c} {n}" for c, n in r.columns.items()),
+                "; ".join(_example(e) for e in r.examples),
+            ]
             for r in model.reasons
         ]
-        out.append(Section("quarantined", ["table", "reason", "count", "examples"], rows))
+        cols = ["table", "reason", "count", "columns", "examples"]
+        out.append(Section("quarantined", cols, rows))
         if isinstance(model, LoadReport):
             share = model.same_user_share
             facts = [
@@ -319,7 +326,10 @@ def _verify_sections(model: VerifyReport) -> list[Section]:
 
 def _example(e: dict[str, Any]) -> str:
     where = f"{e['file']} row {e.get('row')}" if "file" in e else f"row {e.get('row')}"
-    return where + ": " + ", ".join(f"{k}={v}" for k, v in e.items() if k not in ("row", "file"))
+    if "column" in e:
+        where += f" [{e['column']}]"
+    values = (f"{k}={v}" for k, v in e.items() if k not in ("row", "file", "column"))
+    return where + ": " + ", ".join(values)
 
 
 def render(model: BaseModel, fmt: Format, color: bool = True, width: int | None = None) -> str:

@@ -176,6 +176,10 @@ def _span(
     return lo, hi
 
 
+REPEATED_ID = "'event_id'"
+"""What a repeated id's quarantine names as its column (an SQL literal)."""
+
+
 def validate(
     con: duckdb.DuckDBPyConnection,
     ts: TableSource,
@@ -194,6 +198,7 @@ def validate(
         _integer_keys_unique,
         _source_json,
         checked_rows_sql,
+        failing_source_sql,
         later_repeats,
         stored_columns,
     )
@@ -208,7 +213,7 @@ def validate(
     rows_sql = f"SELECT {ts.select_list}, {position} AS {POSITION} FROM {reader}"
     checked = checked_rows_sql(ts, types, rows_sql, keep=(POSITION,))
     failing = failing_rows(store)
-    source = _source_json(specs, "s_")
+    source = failing_source_sql(ts, types)
     sql = (
         f"CREATE OR REPLACE TABLE {failing} AS SELECT {POSITION}, _reason, "
         f"{source} AS _source FROM ({checked}) WHERE _reason IS NOT NULL"
@@ -235,7 +240,7 @@ def validate(
     if later:
         repeats = (
             f"INSERT INTO {failing} SELECT {POSITION}, 'duplicate_event_id', "
-            f"{_source_json(specs, '')} FROM ({rows_sql}) "
+            f"{_source_json(specs, '', REPEATED_ID)} FROM ({rows_sql}) "
             f"WHERE {POSITION} IN (SELECT unnest($later))"
         )
         con.execute(repeats, {**used_binds(repeats, binds), "later": later})

@@ -171,6 +171,8 @@ class ReasonCount(BaseModel):
     table: str
     reason: str
     count: int
+    columns: dict[str, int] = Field(default_factory=dict)
+    """Rows per column the reason is about, most first (none for malformed CSV lines)."""
     examples: list[dict[str, Any]]
 
 

@@ -483,7 +483,11 @@ class Dataset:
         if quarantine_out is not None:
             self.write_quarantine(quarantine_out)
         if strict and self.report.rows_quarantined:
-            counts = ", ".join(f"{r.table}.{r.reason} {r.count}" for r in self.report.reasons)
+            counts = ", ".join(
+                f"{r.table}.{r.reason} {r.count}"
+                + (f" ({', '.join(f'{c} {n}' for c, n in r.columns.items())})" if r.columns else "")
+                for r in self.report.reasons
+            )
             bad = self.report.rows_quarantined
             raise DataError(f"{self.report.source}: {bad} bad row(s) under --strict ({counts})")
         if self._unnamed is not None:  # every check passed: the dataset file takes its name

@@ -32,6 +32,9 @@ from brandlens.data.validation import (
     INTEGRAL,
     binds_for,
     checked_rows_sql,
+    failing_column_sql,
+    key_column,
+    reason_counts,
     report_table,
     source_types,
     write_quarantine,
@@ -74,7 +77,9 @@ def _known(column: str) -> str:
 def _spark_sql(ts: TableSource, types: dict[str, str], view: str) -> tuple[str, str]:
     """The checked rows of ``ts`` over the temporary view ``view``: (Spark, DuckDB) SQL."""
     rows = f"SELECT {ts.select_list}, {ROW} FROM {view}"
-    sql = f"SELECT * FROM ({checked_rows_sql(ts, types, rows, keep=(ROW,), known=_known)})"
+    column = failing_column_sql(ts, types, known=_known)
+    checked = checked_rows_sql(ts, types, rows, keep=(ROW,), known=_known)
+    sql = f"SELECT *, CASE WHEN _reason IS NOT NULL THEN {column} END AS _column FROM ({checked})"
     tree = _spark_rewrites(dialects.parse(sql))
     tree = dialects.inline_parameters(tree, _timestamp_bounds(ts))
     return dialects.to_dialect(tree, "spark"), sql
@@ -229,10 +234,11 @@ def validate(
                 frames[table] = spark.createDataFrame([], canonical_schema(table))
                 continue
             checked = planned.frames[table].localCheckpoint()
-            counts = {r[0] or "": int(r[1]) for r in checked.groupBy("_reason").count().collect()}
+            grouped = checked.groupBy("_reason", "_column").count().collect()
+            counts, columns = reason_counts(table, [tuple(r) for r in grouped])
             examples = _examples(checked) if len(counts) > 1 or "" not in counts else {}
             table_report, table_reasons = report_table(
-                table, ts.label, counts, lambda r, e=examples: e.get(r, [])
+                table, ts.label, counts, lambda r, e=examples: e.get(r, []), columns
             )
             tables.append(table_report)
             reasons += table_reasons
@@ -286,7 +292,15 @@ def _checked(
         for k in key:
             later = later & F.col(k).isNotNull()
         dup = "duplicate_event_id" if table == "events" else "duplicate_key"
-        rows = rows.withColumn("_reason", F.when(later, F.lit(dup)).otherwise(reason))
+        rows = rows.withColumn("_later", later)  # one window, read by reason and column
+        rows = rows.withColumns(
+            {
+                "_reason": F.when(F.col("_later"), F.lit(dup)).otherwise(reason),
+                "_column": F.when(F.col("_later"), F.lit(key_column(table))).otherwise(
+                    F.col("_column")
+                ),
+            }
+        ).drop("_later")
     if table == "events":
         rows = rows.withColumn(
             "local_date",
@@ -310,7 +324,7 @@ def _checked(
     source_text = F.struct(*[F.col(f"s_{c.name}").cast("string").alias(c.name) for c in specs])
     rows = rows.withColumn("_source", F.when(F.col("_reason").isNotNull(), source_text))
     keep = [c.name for c in specs] + (["local_date"] if table == "events" else [])
-    return rows.select(*keep, "_reason", "_source", ROW)
+    return rows.select(*keep, "_reason", "_column", "_source", ROW)
 
 
 def _examples(checked: Any) -> dict[str, list[dict[str, Any]]]:
@@ -323,15 +337,18 @@ def _examples(checked: Any) -> dict[str, list[dict[str, Any]]]:
         checked.where(F.col("_reason").isNotNull())
         .withColumn("_k", F.row_number().over(w))
         .where(F.col("_k") <= EXAMPLES_PER_REASON)
-        .select("_reason", ROW, "_source")
+        .select("_reason", ROW, "_column", "_source")
         .orderBy("_reason", ROW)
         .collect()
     )
     out: dict[str, list[dict[str, Any]]] = {}
-    for reason, row, src in first:
+    for reason, row, column, src in first:
         values = src.asDict()
+        where: dict[str, Any] = {"row": int(row) + 1}
+        if column is not None:
+            where["column"] = column
         out.setdefault(reason, []).append(
-            {"row": int(row) + 1, **{n: v for n, v in values.items() if v is not None}}
+            {**where, **{n: v for n, v in values.items() if v is not None}}
         )
     return out
 
@@ -345,6 +362,7 @@ def _pull_quarantine(con: duckdb.DuckDBPyConnection, checked: Any, table: str) -
         F.lit(table).alias("table"),
         (F.col(ROW) + 1).cast("bigint").alias("row"),
         F.col("_reason").alias("reason"),
+        F.col("_column").alias("column"),
         *[F.col("_source")[n].alias(n) for n in names],
     )
     arrow = bad.toArrow()
