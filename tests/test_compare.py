@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+import sys
 
 import pytest
 from rich.cells import cell_len
@@ -194,6 +195,18 @@ def test_as_of_outside_the_data(toy, events_dir):
     assert early.exit_code == 0 and "before the first event (2025-06-20)" in early.stderr
     far = _cli("compare", data, "-m", "toy", "--as-of", "2026-07-01")
     assert far.exit_code == 2 and "more than a year after the last event" in far.stderr
+
+
+def test_a_late_as_of_warns_at_the_callers_line(toy, events_dir):
+    # A library user's warning names their own line, not brandlens' checking module.
+    from brandlens.analysis.checks import DataRangeWarning
+
+    data = events_dir(STORY)
+    for call in (brandlens.compute, brandlens.compare):
+        with pytest.warns(DataRangeWarning) as caught:
+            line = sys._getframe().f_lineno + 1
+            call(data, as_of="2025-08-01", methodologies=["toy"], cache=False)
+        assert [(w.filename, w.lineno) for w in caught] == [(__file__, line)], call
 
 
 def test_usage_errors_are_one_line_and_help_and_version_work(toy, events_dir):

@@ -8,6 +8,8 @@ real. Both are usage errors; a date just outside the data is only a warning.
 from __future__ import annotations
 
 import difflib
+import os
+import sys
 import warnings
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -24,6 +26,19 @@ MAX_DAYS_OUTSIDE = 365
 
 class DataRangeWarning(UserWarning):
     """The as-of date lies outside the data: values describe a market that has stopped."""
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _callers_level() -> int:
+    """The ``stacklevel`` of the first frame outside brandlens: a warning then names the
+    line of the caller's code that asked (``brandlens.compute(...)``), not ours."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        level += 1
+        frame = frame.f_back
+    return level
 
 
 def known_brands(ds: Dataset) -> list[str]:
@@ -63,13 +78,13 @@ def check_as_of(ds: Dataset, day: date, what: str = "--as-of", strict: bool = Tr
         warnings.warn(
             f"{what} {day} is after the last event ({last}): values count no activity since",
             DataRangeWarning,
-            stacklevel=2,
+            stacklevel=_callers_level(),
         )
     elif day < first:
         warnings.warn(
             f"{what} {day} is before the first event ({first}): there is no data yet",
             DataRangeWarning,
-            stacklevel=2,
+            stacklevel=_callers_level(),
         )
 
 
