@@ -249,6 +249,9 @@ def test_pandas_not_installed_is_said_in_its_row(tmp_path, monkeypatch):
     assert not any("pandas_fast.py" in c for cmd in ran for c in cmd)
     row = next(r for r in report.rows if r.step == bench.PANDAS)
     assert row.runs == 0
+    # a step that never ran has no time and no memory, not 0 s (JSON: null)
+    assert (row.seconds, row.min_seconds, row.max_seconds, row.peak_rss_mb) == (None,) * 4
+    assert '"seconds":null' in report.model_dump_json()
     assert row.note == (
         "no validation; skipped: pandas is not installed (pip install -e '.[bench]')"
     )

@@ -103,9 +103,11 @@ class BenchRow(BaseModel):
     """One measured step: the median of its runs, with the fastest and slowest."""
 
     step: str
-    seconds: float = Field(description="median wall time of the runs")
-    min_seconds: float
-    max_seconds: float
+    seconds: float | None = Field(
+        description="median wall time of the runs (None: the step never ran; see note)"
+    )
+    min_seconds: float | None
+    max_seconds: float | None
     cpu_seconds: float | None = Field(
         None,
         description="median CPU time (user + system) of the runs: above the wall time, the "
@@ -113,7 +115,7 @@ class BenchRow(BaseModel):
     )
     runs: int
     events_per_second: float | None = Field(None, description="events / median seconds")
-    peak_rss_mb: float = Field(description="the largest peak RSS of the runs")
+    peak_rss_mb: float | None = Field(description="the largest peak RSS of the runs")
     ratio_to_floor: float | None = Field(None, description="median / the floor's median")
     note: str = ""
 
@@ -287,26 +289,27 @@ def judge(rows: list[BenchRow], events: int) -> list[BenchTarget]:
     so a first run of any size is judged against that rate; the memory target is
     stated at 100 M events and is judged as it stands.
     """
-    by = {r.step: r for r in rows if r.runs}
+    secs = {r.step: r.seconds for r in rows if r.seconds is not None}  # steps that ran
+    mem = {r.step: r.peak_rss_mb for r in rows if r.peak_rss_mb is not None}
 
     def ratio(a: str, b: str) -> float | None:
-        return by[a].seconds / by[b].seconds if a in by and b in by else None
+        return secs[a] / secs[b] if a in secs and b in secs else None
 
-    first = by.get(FIRST_RUN)
     allowed = events * SECONDS_PER_EVENT
-    fast_rss = max((by[s].peak_rss_mb for s in (FAST_FIRST, FAST_CACHED) if s in by), default=None)
-    pandas_rss = by[PANDAS].peak_rss_mb if PANDAS in by else None
-    nothing_rss = by[FAST_NO_CACHE].peak_rss_mb if FAST_NO_CACHE in by else None
+    fast_rss = max((mem[s] for s in (FAST_FIRST, FAST_CACHED) if s in mem), default=None)
+    pandas_rss = mem.get(PANDAS)
+    nothing_rss = mem.get(FAST_NO_CACHE)
+    first_rss = mem.get(FIRST_RUN)
     return [
         _target(
             "first run (s)",
-            first.seconds if first else None,
+            secs.get(FIRST_RUN),
             f"< {allowed:.3g} s (0.6 µs per event: 6 s at 10 M, 60 s at 100 M)",
             lambda m: m < allowed,
         ),
         _target(
             "first run peak memory (GB)",
-            first.peak_rss_mb * 2**20 / 1e9 if first else None,
+            None if first_rss is None else first_rss * 2**20 / 1e9,
             f"< {PEAK_GB:g} GB (stated for 100 M events)",
             lambda m: m < PEAK_GB,
         ),
@@ -556,11 +559,11 @@ def run_bench(
             rows.append(
                 BenchRow(
                     step=step.name,
-                    seconds=0.0,
-                    min_seconds=0.0,
-                    max_seconds=0.0,
+                    seconds=None,
+                    min_seconds=None,
+                    max_seconds=None,
                     runs=0,
-                    peak_rss_mb=0.0,
+                    peak_rss_mb=None,
                     note=note,
                 )
             )

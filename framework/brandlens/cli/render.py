@@ -225,12 +225,12 @@ def sections(model: BaseModel) -> list[Section]:
         rows = [
             [
                 r.step,
-                round(r.seconds, 2) if r.runs else None,  # a step that never ran has no time
+                None if r.seconds is None else round(r.seconds, 2),  # None: never ran
                 f"{r.min_seconds:.2f}-{r.max_seconds:.2f}" if r.runs > 1 else "",
                 None if r.cpu_seconds is None else round(r.cpu_seconds, 2),
                 r.runs,
                 None if r.events_per_second is None else round(r.events_per_second),
-                round(r.peak_rss_mb) if r.runs else None,
+                None if r.peak_rss_mb is None else round(r.peak_rss_mb),
                 None if r.ratio_to_floor is None else round(r.ratio_to_floor, 1),
                 r.note,
             ]
