@@ -239,6 +239,22 @@ def test_a_loaded_dataset_file_is_data_for_every_command(cache, events_dir, tmp_
         Dataset(target, preset="cdnow")
 
 
+def test_a_dataset_file_of_another_format_says_how_to_make_it_again(cache, events_dir, tmp_path):
+    # Was: "the database has no table named events", about a file `load --into` made.
+    target = tmp_path / "shop.duckdb"
+    with Dataset(events_dir(ROWS), into=target):
+        pass
+    con = duckdb.connect(str(target))
+    con.execute("UPDATE brandlens_data._meta SET value = '3' WHERE key = 'format'")
+    con.close()
+    with pytest.raises(DataError) as e:
+        Dataset(target)
+    assert str(e.value) == (
+        f"{target}: written by another brandlens (store format 3; this one reads "
+        f"{store.STORE_FORMAT}): make it again with `brandlens load SOURCE --into {target}`"
+    )
+
+
 def test_a_database_with_views_under_store_names_is_not_taken_for_a_store(cache, tmp_path):
     # A view named like a store's table could run any query: such a file is plain data.
     db = tmp_path / "fake.duckdb"

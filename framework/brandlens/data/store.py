@@ -265,8 +265,15 @@ def looks_like_dataset_file(path: Path) -> bool:
     return path.is_file() and path.name.lower().endswith(DATASET_SUFFIXES)
 
 
-def attach_store(con: duckdb.DuckDBPyConnection, path: Path) -> StoredMeta | None:
-    """Attach a file read-only as the store; None (and detached) when it is not one."""
+def attach_store(
+    con: duckdb.DuckDBPyConnection, path: Path, given: bool = False
+) -> StoredMeta | None:
+    """Attach a file read-only as the store; None (and detached) when it is not one.
+
+    ``given``: the file is DATA itself (not a cache entry, which a change of format
+    only misses); a dataset file another brandlens format wrote is then a DataError
+    saying how to make it again, not a database without an events table.
+    """
     import duckdb
 
     try:
@@ -285,8 +292,28 @@ def attach_store(con: duckdb.DuckDBPyConnection, path: Path) -> StoredMeta | Non
     needed = {_META, QUARANTINE_TABLE, *TABLES}
     meta = read_meta(con, STORE_ALIAS) if needed <= tables else None
     if meta is None:
+        found = _stored_format(con, STORE_ALIAS) if given and _META in tables else None
         con.execute(f"DETACH {quote_ident(STORE_ALIAS)}")
+        if found is not None and found != str(STORE_FORMAT):
+            raise DataError(
+                f"{path}: written by another brandlens (store format {found}; this one "
+                f"reads {STORE_FORMAT}): make it again with `brandlens load SOURCE --into "
+                f"{path}`"
+            )
     return meta
+
+
+def _stored_format(con: duckdb.DuckDBPyConnection, catalog: str) -> str | None:
+    """The format a brandlens store says it has (None: it says none)."""
+    import duckdb
+
+    try:
+        row = con.execute(
+            f"SELECT value FROM {store_schema(catalog)}.{quote_ident(_META)} WHERE key = 'format'"
+        ).fetchone()
+    except duckdb.Error:
+        return None
+    return None if row is None else str(row[0])
 
 
 def describe_cache(removed: int = 0) -> CacheReport:

@@ -452,7 +452,7 @@ class Dataset:
         if into is not None and isinstance(data, InMemoryData):
             raise UsageError("--into needs data files, not an in-memory log")
         if not isinstance(data, InMemoryData) and store.looks_like_dataset_file(Path(data)):
-            meta = store.attach_store(self.con, Path(data))
+            meta = store.attach_store(self.con, Path(data), given=True)
             if meta is not None:
                 if into is not None:
                     raise UsageError(f"{data}: already a loaded dataset file; nothing to load")
