@@ -156,6 +156,23 @@ def test_a_third_party_ladder_gets_its_funnel_and_sankey(register_plugin, events
     assert "TOY: its plugin contributes no pictures of its own" in html
 
 
+def test_the_overview_says_which_columns_rows_were_quarantined_for(register_plugin, events_dir):
+    register_plugin(ToyPlugin(), "toy-plugin")
+    bad = [
+        ev("2025-06-20 04:00:00", "u4", "purchase", brand="Lumi", amount="abc"),
+        ev("2025-06-20 04:00:00", "u5", "purchase", brand="Lumi", amount="1.234"),
+        ev("2025-06-20 04:00:00", "u6", "purchase", brand="Lumi", amount="1", quantity="x"),
+        ev("2025-06-20 04:00:00", "", "purchase", brand="Lumi", amount="1"),
+    ]
+    r = brandlens.report(events_dir(STORY + bad), methodologies=["toy"])
+    assert r.dataset.quarantined_columns == {
+        "missing_required": {"user_id": 1},
+        "bad_type": {"amount": 2, "quantity": 1},
+    }
+    html = render_html(r)
+    assert "<td>bad_type</td><td>3</td><td>amount 2; quantity 1</td>" in html.replace("\n", "")
+
+
 def test_usage_errors(events_dir, tmp_path):
     data = str(events_dir(STORY))
     r = CliRunner().invoke(app, ["report", data, "-o", str(tmp_path / "r.html"), "--currency", "x"])

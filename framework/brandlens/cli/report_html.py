@@ -708,10 +708,18 @@ def _overview_html(r: Report) -> str:
     out.append("</div>")
     if d.quarantined_by_reason:
         out.append("<h3>Quarantined rows by reason</h3>")
+
+        def columns(reason: str) -> str:
+            by = d.quarantined_columns.get(reason, {})
+            return "; ".join(f"{c} {n:,}" for c, n in by.items())
+
         out.append(
             _table(
-                ["reason", "rows"],
-                [[_td(_t(k)), _td(f"{v:,}")] for k, v in sorted(d.quarantined_by_reason.items())],
+                ["reason", "rows", "columns"],
+                [
+                    [_td(_t(k)), _td(f"{v:,}"), _td(_t(columns(k)))]
+                    for k, v in sorted(d.quarantined_by_reason.items())
+                ],
             )
         )
     else:

@@ -26,6 +26,10 @@ class DatasetInfo(BaseModel):
     quarantined_by_reason: dict[str, int] = Field(
         default_factory=dict, description="events quarantined, per reason code"
     )
+    quarantined_columns: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="events quarantined per reason code, by the column it is about (most first)",
+    )
     tables: list[str] = Field(default_factory=list, description="canonical tables present")
 
 

@@ -742,13 +742,14 @@ class Dataset:
     @property
     def info(self) -> DatasetInfo:
         ev = self.report.events
-        by_reason = {r.reason: r.count for r in self.report.reasons if r.table == "events"}
+        events = [r for r in self.report.reasons if r.table == "events"]
         return DatasetInfo(
             source=self.report.source,
             rows_read=ev.rows_read,
             rows_accepted=ev.rows_accepted,
             rows_quarantined=ev.rows_quarantined,
-            quarantined_by_reason=by_reason,
+            quarantined_by_reason={r.reason: r.count for r in events},
+            quarantined_columns={r.reason: r.columns for r in events if r.columns},
             tables=[t.table for t in self.report.tables],
         )
 
