@@ -188,3 +188,25 @@ def test_strict_names_the_columns(tmp_path):
         "3 bad row(s) under --strict "
         "(events.missing_required 1 (user_id 1), events.bad_type 2 (amount 2))"
     )
+
+
+def test_compute_and_compare_say_what_was_quarantined_in_any_format(tmp_path, register_plugin):
+    # CSV output is data only: without this line nothing would say rows were left out.
+    from typer.testing import CliRunner
+
+    from brandlens.cli.app import app
+    from fixture_plugins import ToyPlugin
+
+    register_plugin(ToyPlugin(), "toy-plugin")
+    bad = write(tmp_path / "events.csv", [{}, {"amount": "abc"}, {"amount": "?"}, {"user_id": ""}])
+    said = (
+        "brandlens: 3 of 4 events quarantined: missing_required 1 (user_id 1), "
+        "bad_type 2 (amount 2); `brandlens validate` lists them\n"
+    )
+    for command in ("compute", "compare"):
+        r = CliRunner().invoke(app, [command, str(bad), "-m", "toy", "-f", "csv", "--no-cache"])
+        assert r.exit_code == 0, r.output
+        assert said in r.stderr and "quarantined" not in r.stdout
+    clean = write(tmp_path / "clean.csv", [{}, {}])
+    r = CliRunner().invoke(app, ["compute", str(clean), "-m", "toy", "-f", "csv", "--no-cache"])
+    assert r.exit_code == 0 and "quarantined" not in r.stderr

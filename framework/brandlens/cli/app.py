@@ -963,6 +963,23 @@ def _report_skipped(result: Any) -> None:
         say(f"brandlens: not applicable to this data ({reason}): {', '.join(names)}")
 
 
+def _report_quarantined(result: Any) -> None:
+    """One line on stderr when events were quarantined: in any format and with --output
+    the data alone would not say that some rows were left out, nor why."""
+    d = getattr(result, "dataset", None)
+    if d is None or not d.rows_quarantined:
+        return
+    parts = []
+    for reason, n in d.quarantined_by_reason.items():
+        columns = d.quarantined_columns.get(reason, {})
+        named = ", ".join(f"{c} {k}" for c, k in columns.items())
+        parts.append(f"{reason} {n}" + (f" ({named})" if named else ""))
+    say(
+        f"brandlens: {d.rows_quarantined} of {d.rows_read} events quarantined: "
+        f"{', '.join(parts)}; `brandlens validate` lists them"
+    )
+
+
 def _report_broken_plugins() -> None:
     """One warning line per installed plugin that failed to load or register.
 
@@ -988,6 +1005,7 @@ def _report_errors(result: Any, fmt: Fmt, skipped: bool = True) -> None:
     """
     if skipped:
         _report_skipped(result)
+    _report_quarantined(result)
     _report_broken_plugins()
     if not result.errors:
         return
