@@ -348,3 +348,30 @@ def test_values_with_cr_and_lf_inside_quotes_are_read_whole(tmp_path):
         brands = sorted(r[0] for r in ds.con.execute("SELECT brand FROM events").fetchall())
         assert ds.report.events.rows_read == 3 and ds.report.rows_quarantined == 0
     assert brands == ["a\rb", "new\nline", "plain"]
+
+
+# ---- header names given twice ------------------------------------------------------------
+
+
+def test_a_column_named_twice_is_refused_when_read_and_harmless_when_not(tmp_path):
+    # Which of two `amount` columns holds the amounts is a guess: refused in one line,
+    # case aside (DuckDB's names are). Two columns brandlens never reads are no problem;
+    # `Note,note` used to fail with DuckDB's binder error.
+    row = "2025-06-01 04:00:00,u1,purchase,B,10,20\n"
+    for header, given in (("amount,amount", "amount, amount"), ("Amount,amount", "Amount, amount")):
+        path = tmp_path / "events.csv"
+        path.write_text(f"ts,user_id,event_type,brand,{header}\n{row}")
+        with pytest.raises(DataError) as e:
+            Dataset(path, cache=False)
+        assert str(e.value) == (
+            f"{path}: the header names column 'amount' 2 times ({given}); which one holds "
+            "the values is not clear: rename or remove the others"
+        )
+    mapped = tmp_path / "m.yaml"  # a mapping that reads the named-twice column
+    mapped.write_text("columns: {amount: price}\n")
+    path.write_text(f"ts,user_id,event_type,brand,price,PRICE\n{row}")
+    with pytest.raises(DataError, match="names column 'price' 2 times"):
+        Dataset(path, mapping=mapped, cache=False)
+    path.write_text(f"ts,user_id,event_type,brand,amount,note,Note\n{row.strip()},x\n")
+    read, accepted, reasons, users = outcome(path, cache=False)
+    assert (read, accepted, reasons, users) == (1, 1, {}, ["u1"])

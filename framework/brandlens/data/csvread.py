@@ -22,7 +22,7 @@ import csv
 import gzip
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +61,8 @@ class CsvFile:
     crlf: bool  # line feeds end lines (LF or CRLF); False: a lone CR does (old Mac files)
     by_lines: bool = False  # read by lines (after DuckDB's scan failed or lost lines)
     file: Path | None = None  # the file itself (for counting its lines in Python)
+    repeated: dict[str, list[str]] = field(default_factory=dict)
+    """Header names given more than once, case aside: lower-cased name -> as written."""
 
     @property
     def rejects(self) -> str:
@@ -115,7 +117,14 @@ def inspect(path: Path, label: str, table: str, literal: str, read: Any) -> CsvF
         columns = _dedup(fields)
     else:
         columns = _dedup(names) if names else _dedup([""] * max(len(fields), 1))
-    return CsvFile(table, label, literal, delimiter, header, columns, crlf, file=path)
+    given: dict[str, list[str]] = {}
+    for name in fields if header else names or []:
+        if name.strip():
+            given.setdefault(name.lower(), []).append(name)
+    repeated = {k: v for k, v in given.items() if len(v) > 1}
+    return CsvFile(
+        table, label, literal, delimiter, header, columns, crlf, file=path, repeated=repeated
+    )
 
 
 def _head(path: Path, label: str) -> bytes:
@@ -171,17 +180,20 @@ def _reads_as_gb18030(line: bytes) -> bool:
 
 
 def _dedup(names: list[str]) -> list[str]:
-    """Column names as DuckDB gives them: empty -> columnNN, repeats -> name_1, name_2."""
+    """Column names as DuckDB gives them: empty -> columnNN, repeats -> name_1, name_2.
+
+    Repeats are found case aside, as DuckDB's names are (``Amount`` and ``amount`` in
+    one SELECT are one name to its binder)."""
     width = len(str(max(len(names) - 1, 0)))
     seen: set[str] = set()
     out: list[str] = []
     for i, raw in enumerate(names):
         name = raw if raw.strip() else f"column{i:0{width}d}"
         candidate, k = name, 0
-        while candidate in seen:
+        while candidate.lower() in seen:
             k += 1
             candidate = f"{name}_{k}"
-        seen.add(candidate)
+        seen.add(candidate.lower())
         out.append(candidate)
     return out
 

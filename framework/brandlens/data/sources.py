@@ -471,6 +471,20 @@ def is_table_folder(p: Path, table: str) -> bool:
     return p.is_dir() and (name == table or any(name == table + s for s in _SUFFIXES))
 
 
+def _refuse_repeated(ts: TableSource, read: set[str]) -> None:
+    """A column read from a CSV header that names it more than once (case aside) is a
+    data error: which of the two holds the values is a guess brandlens does not make."""
+    repeated = ts.csv.repeated if ts.csv is not None else {}
+    for name in sorted(read):
+        given = repeated.get(name.lower())
+        if given:
+            raise DataError(
+                f"{ts.label}: the header names column {name!r} {len(given)} times "
+                f"({', '.join(given)}); which one holds the values is not clear: rename "
+                "or remove the others"
+            )
+
+
 def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
     """Build the SELECT of canonical columns from the source, applying the mapping."""
     from brandlens.errors import PluginError, UsageError
@@ -480,6 +494,7 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
     source_cols = list(ts.columns)
     exprs: dict[str, str] = {}
     failed: dict[str, str] = {}  # derived column -> "its source value failed to convert"
+    read: set[str] = set()  # the source columns the canonical ones are read from
     if mapping is not None:
         for target in list(mapping.columns) + list(mapping.derive):
             if target not in canonical:
@@ -492,6 +507,7 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
                     f"{ts.label}: mapping reads column {src!r}, which is not in the file{hint}"
                 )
             exprs[target] = quote_ident(src)
+            read.add(src)
         text_cols = [c for c, t in ts.columns.items() if t == "VARCHAR"]
         for target, expr in mapping.derive.items():
             what = f"{mapping.origin}: derive {target}"
@@ -503,11 +519,14 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
             # fails the file; where the strict form raises, the source value was there but
             # bad, so the column counts as present and gets its own reason, not missing.
             exprs[target] = f"TRY({checked.sql})"
+            read |= checked.columns
             if checked.columns:
                 failed[target] = (
                     f"CASE WHEN {exprs[target]} IS NULL "
                     f"THEN TRY(({checked.strict_sql}) IS NULL) IS NULL ELSE false END"
                 )
+    unmapped = {c.name for c in specs if c.name not in exprs}  # read by their own names
+    _refuse_repeated(ts, read | unmapped)
     for c in specs:
         if c.name not in exprs and c.name in ts.columns:
             exprs[c.name] = quote_ident(c.name)
