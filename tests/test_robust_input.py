@@ -375,3 +375,39 @@ def test_a_column_named_twice_is_refused_when_read_and_harmless_when_not(tmp_pat
     path.write_text(f"ts,user_id,event_type,brand,amount,note,Note\n{row.strip()},x\n")
     read, accepted, reasons, users = outcome(path, cache=False)
     assert (read, accepted, reasons, users) == (1, 1, {}, ["u1"])
+
+
+# ---- exports in local time, headers of their own ----------------------------------------
+
+
+def test_the_local_time_recipe_in_the_docs_reads_beijing_time(tmp_path):
+    # docs/data.md's mapping, as printed: 21:30 Beijing time on 30 June is 13:30 UTC and
+    # still 30 June locally (read as UTC it would be 1 July).
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "data.md").read_text(encoding="utf-8")
+    section = doc[doc.index("**Exports in local time.**") :]
+    start = section.index("```yaml\n") + len("```yaml\n")
+    block = section[start : section.index("\n```", start)]
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(block + "\n", encoding="utf-8")
+    data = tmp_path / "events.csv"
+    data.write_text(
+        "时间,用户ID,行为,品牌,金额\n2025-06-30 21:30:00,U1,购买,完美日记,10\n", encoding="utf-8"
+    )
+    with Dataset(data, mapping=mapping, cache=False) as ds:
+        rows = ds.con.execute("SELECT ts, local_date, event_type FROM events").fetchall()
+    assert [(str(t), str(d), e) for t, d, e in rows] == [
+        ("2025-06-30 13:30:00", "2025-06-30", "purchase")
+    ]
+
+
+def test_a_header_of_its_own_is_pointed_to_a_mapping(tmp_path):
+    data = tmp_path / "events.csv"
+    data.write_text("时间,用户ID,行为\n2025-06-30 21:30:00,U1,购买\n", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        Dataset(data, cache=False)
+    assert str(e.value) == (
+        f"{data}: missing required column(s) ts, user_id, event_type; name the file's "
+        "columns with a mapping, e.g. --mapping m.yaml holding columns: {ts: <its time "
+        "column>, user_id: ..., event_type: ...} (docs/data.md, Mappings); header has: "
+        "时间, 用户ID, 行为"
+    )

@@ -547,6 +547,12 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
                 f"; the header is one column holding {seps[0]!r}: if that separates the "
                 f"fields, give a mapping with read: {{delimiter: {seps[0]!r}}} (docs/data.md)"
             )
+        elif not hints and mapping is None:  # headers of its own, in another language say
+            hint += (
+                "; name the file's columns with a mapping, e.g. --mapping m.yaml holding "
+                "columns: {ts: <its time column>, user_id: ..., event_type: ...} "
+                "(docs/data.md, Mappings)"
+            )
         raise DataError(
             f"{ts.label}: missing required column(s) {', '.join(missing)}{hint}; "
             f"header has: {', '.join(source_cols) or 'no columns'}"
