@@ -411,3 +411,22 @@ def test_a_header_of_its_own_is_pointed_to_a_mapping(tmp_path):
         "column>, user_id: ..., event_type: ...} (docs/data.md, Mappings); header has: "
         "时间, 用户ID, 行为"
     )
+
+
+def test_a_gbk_body_under_an_ascii_header_is_refused_with_the_conversion(tmp_path):
+    # Was: every line one malformed_row (INVALID ENCODING), exit 0, nothing accepted.
+    rows = [f"2025-06-01 04:00:00,u{i},purchase,完美日记" for i in range(20)]
+    data = tmp_path / "events.csv"
+    data.write_bytes((HEADER + "\n" + "\n".join(rows) + "\n").encode("gb18030"))
+    with pytest.raises(DataError) as e:
+        Dataset(data, cache=False)
+    assert str(e.value) == (
+        f"{data}: not UTF-8 text (20 of the first 20 lines, from line 2, read as "
+        "GB18030/GBK); convert it with iconv -f GB18030 -t UTF-8"
+    )
+    # one stray GBK line among UTF-8 ones stays one quarantined row
+    lines = [good(i) for i in range(20)]
+    text = (HEADER + "\n" + "\n".join(lines) + "\n").encode() + rows[0].encode("gb18030") + b"\n"
+    data.write_bytes(text)
+    read, accepted, reasons, _users = outcome(data, cache=False)
+    assert (read, accepted, list(reasons)) == (21, 20, ["malformed_row"])

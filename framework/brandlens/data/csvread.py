@@ -113,6 +113,7 @@ def inspect(path: Path, label: str, table: str, literal: str, read: Any) -> CsvF
         fields = next(csv.reader([text], delimiter=delimiter, quotechar=QUOTE), [])
     except csv.Error as e:  # e.g. a field longer than the csv module takes
         raise DataError(f"{label}: cannot read the header line ({e})") from None
+    _check_body(body, label)
     if header:
         columns = _dedup(fields)
     else:
@@ -168,6 +169,26 @@ def _check_encoding(head: bytes, label: str) -> None:
                     "-t UTF-8"
                 )
     raise DataError(f"{label}: not a text file (NUL bytes near the start)")
+
+
+def _check_body(body: bytes, label: str) -> None:
+    """A file whose first lines are mostly GB18030 (GBK) under a UTF-8 (or ASCII) header
+    is refused as a whole, saying how to convert it: read, each line would be one
+    INVALID ENCODING row. A stray line in another encoding stays one quarantined row."""
+    lines = body.split(b"\n")[1:-1]  # whole lines after the header (the last may be cut)
+    bad = []
+    for number, line in enumerate(lines, start=2):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append((number, line))
+    if not bad or 2 * len(bad) < len(lines) or not all(_reads_as_gb18030(b) for _n, b in bad):
+        return
+    number, line = bad[0]
+    raise DataError(
+        f"{label}: not UTF-8 text ({len(bad)} of the first {len(lines)} lines, from line "
+        f"{number}, read as GB18030/GBK); convert it with iconv -f GB18030 -t UTF-8"
+    )
 
 
 def _reads_as_gb18030(line: bytes) -> bool:
