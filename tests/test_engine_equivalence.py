@@ -253,9 +253,9 @@ def _run(data: Path, legacy: bool, as_of: list[str | None], **kwargs: Any) -> di
             columns = ", ".join(f'"{n}"' for n in names if n != "column")
             return {
                 "results": [
-                    ds.compute(
-                        as_of=d, params=params, methodologies=BEFORE_REWRITE
-                    ).model_dump_json()
+                    _without_failing_columns(
+                        ds.compute(as_of=d, params=params, methodologies=BEFORE_REWRITE)
+                    )
                     for d in as_of
                 ],
                 "report": _without_columns(ds.report.model_dump()),
@@ -267,11 +267,18 @@ def _run(data: Path, legacy: bool, as_of: list[str | None], **kwargs: Any) -> di
             }
 
 
+def _without_failing_columns(result: Any) -> str:
+    """A result's JSON without the columns its dataset facts give each reason."""
+    return result.model_copy(
+        update={"dataset": result.dataset.model_copy(update={"quarantined_columns": {}})}
+    ).model_dump_json()
+
+
 def _without_columns(report: dict[str, Any]) -> dict[str, Any]:
-    """A report without the columns each reason and example name."""
+    """A report without the columns each reason and example name, and its top values."""
     reasons = [
         {
-            **{k: v for k, v in r.items() if k != "columns"},
+            **{k: v for k, v in r.items() if k not in ("columns", "values")},
             "examples": [{k: v for k, v in e.items() if k != "column"} for e in r["examples"]],
         }
         for r in report["reasons"]

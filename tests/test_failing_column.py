@@ -210,3 +210,31 @@ def test_compute_and_compare_say_what_was_quarantined_in_any_format(tmp_path, re
     clean = write(tmp_path / "clean.csv", [{}, {}])
     r = CliRunner().invoke(app, ["compute", str(clean), "-m", "toy", "-f", "csv", "--no-cache"])
     assert r.exit_code == 0 and "quarantined" not in r.stderr
+
+
+def test_each_reason_lists_its_most_frequent_values(tmp_path):
+    # The values a reason is about, most first, then by column and value: what a mapping
+    # or a fix must handle ('购买 ' with its trailing space shows as itself).
+    rows = [{"amount": "¥1,299.00"}] * 3 + [{"amount": "-"}, {"quantity": "x"}]
+    rows += [{"event_type": "购买 "}] * 2 + [{"event_type": "收藏"}]
+    rows += [{"user_id": ""}]  # a missing value has no value to list
+    path = write(tmp_path / "events.csv", rows)
+    with Dataset(path, cache=False) as ds:
+        values = {
+            r.reason: [(v.column, v.value, v.rows) for v in r.values] for r in ds.report.reasons
+        }
+    assert values == {
+        "missing_required": [],
+        "unknown_event_type": [("event_type", "购买 ", 2), ("event_type", "收藏", 1)],
+        "bad_type": [("amount", "¥1,299.00", 3), ("amount", "-", 1), ("quantity", "x", 1)],
+    }
+
+
+def test_at_most_five_values_are_listed(tmp_path):
+    path = write(tmp_path / "events.csv", [{"amount": f"x{i % 7}"} for i in range(20)])
+    with Dataset(path, cache=False) as ds:
+        (reason,) = ds.report.reasons
+    # x0..x5 three times each (20 rows over 7 values: x0-x5 3, x6 2): ties by value
+    assert [(v.value, v.rows) for v in reason.values] == [
+        ("x0", 3), ("x1", 3), ("x2", 3), ("x3", 3), ("x4", 3)
+    ]  # fmt: skip

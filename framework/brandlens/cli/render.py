@@ -163,11 +163,12 @@ def sections(model: BaseModel) -> list[Section]:
                 r.reason,
                 r.count,
                 ", ".join(f"{c} {n}" for c, n in r.columns.items()),
+                _top_values(r),
                 "; ".join(_example(e) for e in r.examples),
             ]
             for r in model.reasons
         ]
-        cols = ["table", "reason", "count", "columns", "examples"]
+        cols = ["table", "reason", "count", "columns", "top values", "examples"]
         out.append(Section("quarantined", cols, rows))
         if isinstance(model, LoadReport):
             share = model.same_user_share
@@ -322,6 +323,15 @@ def _verify_sections(model: VerifyReport) -> list[Section]:
             cols = ["indicator", "property", "problem", "expected", "got", "counterexample"]
             out.append(Section(f"{m.methodology} failures", cols, failures))
     return out
+
+
+def _top_values(r: Any) -> str:
+    """A reason's most frequent values, quoted so that spaces show ('购买 ' 3), each with
+    its column when the reason is about more than one."""
+    named = len(r.columns) > 1
+    return ", ".join(
+        f"{v.column}={v.value!r} {v.rows}" if named else f"{v.value!r} {v.rows}" for v in r.values
+    )
 
 
 def _example(e: dict[str, Any]) -> str:

@@ -880,6 +880,48 @@ def write_quarantine(
         )
 
 
+TOP_VALUES = 5
+"""Values listed per reason (the most frequent quarantined values of its columns)."""
+
+
+def add_top_values(con: duckdb.DuckDBPyConnection, quarantine: str, reasons: list[Any]) -> None:
+    """Give each reason the source values quarantined most often for it (ties by column,
+    then value), read from the quarantine table every engine writes the same way."""
+    from brandlens.engine.result import ValueCount
+
+    names = {r[0] for r in con.execute(f"DESCRIBE {quarantine}").fetchall()}
+    columns = [c.name for t in TABLES for c in columns_of(TABLES[t])]
+    held = [n for n in dict.fromkeys(columns) if n in names]
+    if not reasons or not held:
+        return
+    value = (
+        'CASE "column" '
+        + " ".join(f"WHEN {_literal(n)} THEN CAST({quote_ident(n)} AS VARCHAR)" for n in held)
+        + " END"
+    )
+    rows = con.execute(
+        f"""
+WITH counted AS (
+  SELECT "table", reason, "column", v, count(*) AS n
+  FROM (SELECT "table", reason, "column", {value} AS v FROM {quarantine})
+  WHERE v IS NOT NULL
+  GROUP BY "table", reason, "column", v
+)
+SELECT "table", reason, "column", v, n FROM (
+  SELECT *, row_number() OVER (
+    PARTITION BY "table", reason ORDER BY n DESC, "column", v) AS k
+  FROM counted
+) WHERE k <= {TOP_VALUES} ORDER BY "table", reason, k"""
+    ).fetchall()
+    found: dict[tuple[str, str], list[ValueCount]] = {}
+    for table, reason, column, v, n in rows:
+        found.setdefault((table, reason), []).append(
+            ValueCount(column=column, value=v, rows=int(n))
+        )
+    for r in reasons:
+        r.values = found.get((r.table, r.reason), [])
+
+
 def validate_source(
     con: duckdb.DuckDBPyConnection,
     source: Source,
@@ -973,7 +1015,9 @@ def validate_source(
             quarantine_parts.append(f"SELECT * FROM {m_table}")
         if table == "events":
             _number_repeated_content(con, store)
-    write_quarantine(con, f"{store}.{quote_ident(QUARANTINE_TABLE)}", quarantine_parts, by_file)
+    quarantine = f"{store}.{quote_ident(QUARANTINE_TABLE)}"
+    write_quarantine(con, quarantine, quarantine_parts, by_file)
+    add_top_values(con, quarantine, reasons)
     for table in source.tables:  # the stored tables keep accepted rows and typed columns only
         if source.tables[table].in_place:  # a view without them already
             continue

@@ -169,6 +169,14 @@ class EntityListing(BaseModel):
     rows: list[dict[str, Any]]
 
 
+class ValueCount(BaseModel):
+    """One of the source values most often quarantined for a reason, as written."""
+
+    column: str
+    value: str
+    rows: int
+
+
 class ReasonCount(BaseModel):
     """How many rows of a table were quarantined for one reason, with examples."""
 
@@ -177,6 +185,9 @@ class ReasonCount(BaseModel):
     count: int
     columns: dict[str, int] = Field(default_factory=dict)
     """Rows per column the reason is about, most first (none for malformed CSV lines)."""
+    values: list[ValueCount] = Field(default_factory=list)
+    """The values of those columns quarantined most often (at most TOP_VALUES), most
+    first: ``'收藏' 800`` for an unmapped event type, ``'¥1,299.00' 300`` for amounts."""
     examples: list[dict[str, Any]]
 
 

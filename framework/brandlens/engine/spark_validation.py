@@ -30,6 +30,7 @@ from brandlens.data.sources import Source, TableSource
 from brandlens.data.validation import (
     EXAMPLES_PER_REASON,
     INTEGRAL,
+    add_top_values,
     binds_for,
     checked_rows_sql,
     failing_column_sql,
@@ -246,6 +247,7 @@ def validate(
                 parts.append(_pull_quarantine(con, checked, table))
             frames[table] = _accepted(checked, table).localCheckpoint()
         write_quarantine(con, quarantine, [f"SELECT * FROM {p}" for p in parts])
+        add_top_values(con, quarantine, reasons)
     except Exception as e:
         raise SparkQueryError(f"{source.label}: Spark: {one_line(e)}") from None
     finally:
