@@ -8,6 +8,7 @@ import io
 import json
 import re
 import sys
+import warnings
 
 import pytest
 from rich.cells import cell_len
@@ -207,6 +208,26 @@ def test_a_late_as_of_warns_at_the_callers_line(toy, events_dir):
             line = sys._getframe().f_lineno + 1
             call(data, as_of="2025-08-01", methodologies=["toy"], cache=False)
         assert [(w.filename, w.lineno) for w in caught] == [(__file__, line)], call
+
+
+def test_brands_only_spelling_tells_apart_are_warned_about(toy, events_dir):
+    from brandlens.analysis.checks import BrandNameWarning
+
+    log = [
+        *STORY,
+        ev("2025-06-21 04:00:00", "u4", "purchase", brand="lumi ", amount="3"),
+        ev("2025-06-21 04:00:00", "u5", "purchase", brand="ＬＵＭＩ", amount="3"),  # full width
+    ]
+    with pytest.warns(BrandNameWarning) as caught:
+        brandlens.compare(events_dir(log), as_of="2025-06-22", methodologies=["toy"])
+    assert [str(w.message) for w in caught] == [
+        "brands 'Lumi' and 'lumi ' and 'ＬＵＭＩ' differ only in case, spaces or character "
+        'width and are compared as different brands; a mapping derive such as brand: "trim('
+        'brand)" merges spellings (docs/data.md, Mappings)'
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BrandNameWarning)  # distinct names: no warning
+        brandlens.compare(events_dir(STORY), as_of="2025-06-22", methodologies=["toy"])
 
 
 def test_usage_errors_are_one_line_and_help_and_version_work(toy, events_dir):

@@ -430,3 +430,25 @@ def test_a_gbk_body_under_an_ascii_header_is_refused_with_the_conversion(tmp_pat
     data.write_bytes(text)
     read, accepted, reasons, _users = outcome(data, cache=False)
     assert (read, accepted, list(reasons)) == (21, 20, ["malformed_row"])
+
+
+def test_a_text_derive_keeps_the_exactness_check(tmp_path):
+    # docs/data.md: a derive that returns text leaves the typing to brandlens, so an
+    # amount with three decimals is bad_type instead of rounded by the derive's cast.
+    data = tmp_path / "events.csv"
+    data.write_text(
+        "时间,用户ID,行为,品牌,金额\n"
+        '2025-06-01 04:00:00,u1,purchase,B,"¥1,299.50"\n'
+        "2025-06-01 04:00:00,u2,purchase,B,1299.555\n",
+        encoding="utf-8",
+    )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "columns: {ts: 时间, user_id: 用户ID, event_type: 行为, brand: 品牌}\n"
+        "derive:\n  amount: \"replace(replace(金额, '¥', ''), ',', '')\"\n",
+        encoding="utf-8",
+    )
+    with Dataset(data, mapping=mapping, cache=False) as ds:
+        amounts = [str(r[0]) for r in ds.con.execute("SELECT amount FROM events").fetchall()]
+        reasons = [(r.reason, r.columns) for r in ds.report.reasons]
+    assert amounts == ["1299.50"] and reasons == [("bad_type", {"amount": 1})]

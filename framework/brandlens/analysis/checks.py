@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
+import unicodedata
 import warnings
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -39,6 +40,33 @@ def _callers_level() -> int:
         level += 1
         frame = frame.f_back
     return level
+
+
+class BrandNameWarning(UserWarning):
+    """Brands whose names differ only in case, spacing or character width: likely one
+    brand spelled two ways, compared as two."""
+
+
+def _spelling(brand: str) -> str:
+    """A brand name with case, width (全角) and runs of spaces set aside."""
+    return " ".join(unicodedata.normalize("NFKC", brand).casefold().split())
+
+
+def warn_lookalike_brands(brands: Iterable[str]) -> None:
+    """One warning naming each group of brands that only spelling tells apart."""
+    groups: dict[str, list[str]] = {}
+    for brand in brands:
+        groups.setdefault(_spelling(brand), []).append(brand)
+    alike = [g for g in groups.values() if len(g) > 1]
+    if alike:
+        shown = "; ".join(" and ".join(repr(b) for b in g) for g in alike)
+        warnings.warn(
+            f"brands {shown} differ only in case, spaces or character width and are "
+            'compared as different brands; a mapping derive such as brand: "trim(brand)" '
+            "merges spellings (docs/data.md, Mappings)",
+            BrandNameWarning,
+            stacklevel=_callers_level(),
+        )
 
 
 def known_brands(ds: Dataset) -> list[str]:

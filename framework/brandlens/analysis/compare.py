@@ -24,7 +24,12 @@ from brandlens.analysis import baseline as baseline_mod
 from brandlens.analysis import benchmarks as benchmark_mod
 from brandlens.analysis import category as category_mod
 from brandlens.analysis import targets as targets_mod
-from brandlens.analysis.checks import check_as_of, check_brands, known_brands
+from brandlens.analysis.checks import (
+    check_as_of,
+    check_brands,
+    known_brands,
+    warn_lookalike_brands,
+)
 from brandlens.analysis.funnel import funnel_section, own_params
 from brandlens.analysis.model import (
     Agreement,
@@ -141,6 +146,7 @@ def compare_scope(
         shown = sorted(placed)
     else:
         shown = known_brands(ds)
+    warn_lookalike_brands(shown)
     peer_categories = {placed[b] for b in shown if b in placed}
     run_brands = sorted(set(shown) | {b for b, c in placed.items() if c in peer_categories})
     placed = {b: c for b, c in placed.items() if c in peer_categories}
