@@ -452,3 +452,22 @@ def test_a_text_derive_keeps_the_exactness_check(tmp_path):
         amounts = [str(r[0]) for r in ds.con.execute("SELECT amount FROM events").fetchall()]
         reasons = [(r.reason, r.columns) for r in ds.report.reasons]
     assert amounts == ["1299.50"] and reasons == [("bad_type", {"amount": 1})]
+
+
+@pytest.mark.parametrize("crlf_line", [False, True])  # DuckDB's scan, or line by line
+def test_a_bad_row_after_malformed_lines_keeps_its_row_number(tmp_path, crlf_line):
+    # Was: the rows that parsed were numbered among themselves, so the bad amount on
+    # data row 4 (line 5) was reported as row 2, after two malformed lines.
+    lines = [
+        good(1),  # data row 1
+        "2025-06-01 04:00:00,u2,ad_click,B,1,299",  # line 3: too many fields
+        "2025-06-01 04:00:00,u3,ad_click,B,2,599",  # line 4: too many fields
+        "2025-06-01 04:00:00,,ad_click,B",  # data row 4, line 5: missing user_id
+        good(5) + ("\r" if crlf_line else ""),  # data row 5
+        "2025-06-01 04:00:00,,ad_click,B",  # data row 6, line 7
+    ]
+    path = write(tmp_path / "events.csv", lines)
+    read, accepted, reasons, _users = outcome(path, cache=False)
+    assert (read, accepted) == (6, 2)
+    assert reasons["malformed_row"] == [(3, "TOO MANY COLUMNS"), (4, "TOO MANY COLUMNS")]
+    assert [row for row, _e in reasons["missing_required"]] == [4, 6]

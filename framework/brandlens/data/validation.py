@@ -769,12 +769,37 @@ def _part_positions(
     return positions
 
 
+def _skipped_rows(con: duckdb.DuckDBPyConnection, ts: TableSource, store: str) -> str:
+    """A table of a CSV file's malformed lines, as the parsed rows before each (``g``) and
+    how many malformed ones come up to there (``j``): a parsed row's number counts them.
+
+    A malformed line L is data row L - 1 under a header (each record one line; a quoted
+    value spanning lines is one row of several lines)."""
+    assert ts.csv is not None
+    skipped = f"{store}.{quote_ident('_skipped_' + ts.table)}"
+    header = 1 if ts.csv.header else 0
+    con.execute(
+        f"CREATE OR REPLACE TABLE {skipped} AS SELECT r - j AS g, max(j) AS j FROM ("
+        f"SELECT r, row_number() OVER (ORDER BY r) AS j FROM ("
+        f"SELECT DISTINCT line - {header} AS r FROM {ts.csv.bad_table})) GROUP BY ALL"
+    )
+    return skipped
+
+
 def _rows_where(
-    stored: str, positions: str | None, position: str = "rowid"
+    stored: str, positions: str | None, position: str = "rowid", skipped: str | None = None
 ) -> tuple[str, str, str]:
     """FROM, the file and the row (1-based) of a stored table's rows, by part if any.
 
-    ``position`` is the column holding a row's position in the source (0-based)."""
+    ``position`` is the column holding a row's position in the source (0-based);
+    ``skipped`` (:func:`_skipped_rows`) the malformed lines a row's number counts."""
+    if positions is None and skipped is not None:
+        at = f"t.{position} + 1"
+        return (
+            f"{stored} t ASOF LEFT JOIN {skipped} s ON {at} > s.g",
+            "NULL",
+            (f"{at} + coalesce(s.j, 0)"),
+        )
     if positions is None:
         return f"{stored} t", "NULL", f"t.{position} + 1"
     at = f"t.{position}"
@@ -789,11 +814,12 @@ def _examples(
     reason: str,
     positions: str | None = None,
     position: str = "rowid",
+    skipped: str | None = None,
 ) -> list[dict[str, Any]]:
     import json
 
     raw_names = [c.name for c in columns_of(TABLES[table])]
-    from_sql, file, row = _rows_where(stored, positions, position)
+    from_sql, file, row = _rows_where(stored, positions, position, skipped)
     rows = con.execute(
         f"SELECT {file}, {row}, t._source FROM {from_sql} "
         f"WHERE t._reason = $reason ORDER BY t.{position} LIMIT {EXAMPLES_PER_REASON}",
@@ -973,6 +999,10 @@ def validate_source(
         if ts.parts and any(counts.get(r) for r in counts if r):
             positions = _part_positions(con, ts, store, sum(counts.values()) - malformed)
             by_file = True
+        failing = sum(n for r, n in counts.items() if r) - malformed
+        skipped = None  # parsed rows after malformed lines count those lines too
+        if malformed and failing and positions is None and ts.csv is not None:
+            skipped = _skipped_rows(con, ts, store)
 
         def examples_of(
             reason: str,
@@ -981,10 +1011,11 @@ def validate_source(
             malformed: list[dict[str, Any]] = malformed_examples,
             positions: str | None = positions,
             position: str = position,
+            skipped: str | None = skipped,
         ) -> list[dict[str, Any]]:
             if reason == "malformed_row":
                 return malformed
-            return _examples(con, stored, table, reason, positions, position)
+            return _examples(con, stored, table, reason, positions, position, skipped)
 
         table_report, table_reasons = report_table(table, ts.label, counts, examples_of, columns)
         tables.append(table_report)
@@ -996,7 +1027,7 @@ def validate_source(
                 f"json_extract_string(t._source, {_literal('$.' + n)}) AS {quote_ident(n)}"
                 for n in raw_names
             )
-            from_sql, file, row = _rows_where(stored, positions, position)
+            from_sql, file, row = _rows_where(stored, positions, position, skipped)
             file_col = "" if positions is None else f'{file} AS "file", '
             quarantine_parts.append(
                 f'SELECT {_literal(table)} AS "table", {file_col}{row} AS "row", '
@@ -1026,7 +1057,7 @@ def validate_source(
         drop = ["_reason", "_source"]
         for col in drop:
             con.execute(f"ALTER TABLE {stored} DROP COLUMN {quote_ident(col)}")
-        for temporary in ("_malformed_", "_parts_"):
+        for temporary in ("_malformed_", "_parts_", "_skipped_"):
             con.execute(f"DROP TABLE IF EXISTS {store}.{quote_ident(temporary + table)}")
         con.execute(f"DROP TABLE IF EXISTS {quote_ident('_mem_' + table)}")
         csv_file = source.tables[table].csv
