@@ -222,12 +222,13 @@ def test_brands_only_spelling_tells_apart_are_warned_about(toy, events_dir):
         brandlens.compare(events_dir(log), as_of="2025-06-22", methodologies=["toy"])
     assert [str(w.message) for w in caught] == [
         "brands 'Lumi' and 'lumi ' and 'ＬＵＭＩ' differ only in case, spaces or character "
-        'width and are compared as different brands; a mapping derive such as brand: "trim('
-        'brand)" merges spellings (docs/data.md, Mappings)'
+        "width and are compared as different brands; a mapping derive merges spellings, "
+        'such as brand: "upper(trim(brand))" (docs/comparing.md)'
     ]
+    other = [*STORY, ev("2025-06-21 04:00:00", "u6", "purchase", brand="Lumi²", amount="1")]
     with warnings.catch_warnings():
         warnings.simplefilter("error", BrandNameWarning)  # distinct names: no warning
-        brandlens.compare(events_dir(STORY), as_of="2025-06-22", methodologies=["toy"])
+        brandlens.compare(events_dir(other), as_of="2025-06-22", methodologies=["toy"])
 
 
 def test_usage_errors_are_one_line_and_help_and_version_work(toy, events_dir):

@@ -367,11 +367,16 @@ def test_a_column_named_twice_is_refused_when_read_and_harmless_when_not(tmp_pat
             f"{path}: the header names column 'amount' 2 times ({given}); which one holds "
             "the values is not clear: rename or remove the others"
         )
-    mapped = tmp_path / "m.yaml"  # a mapping that reads the named-twice column
-    mapped.write_text("columns: {amount: price}\n")
-    path.write_text(f"ts,user_id,event_type,brand,price,PRICE\n{row}")
-    with pytest.raises(DataError, match="names column 'price' 2 times"):
-        Dataset(path, mapping=mapped, cache=False)
+    mapped = tmp_path / "m.yaml"  # a mapping or a derive that reads the named-twice column
+    for mapping in ("columns: {amount: price}\n", 'derive: {amount: "price * 1"}\n'):
+        mapped.write_text(mapping)
+        for header in ("price,PRICE", "PRICE,price"):
+            path.write_text(f"ts,user_id,event_type,brand,{header}\n{row}")
+            with pytest.raises(DataError, match="names column 'price' 2 times"):
+                Dataset(path, mapping=mapped, cache=False)
+    # names are read as written: neither Channel nor CHANNEL is the channel column
+    path.write_text("ts,user_id,event_type,brand,Channel,CHANNEL\n" + good(1) + ",a,b\n")
+    assert outcome(path, cache=False)[:2] == (1, 1)
     path.write_text(f"ts,user_id,event_type,brand,amount,note,Note\n{row.strip()},x\n")
     read, accepted, reasons, users = outcome(path, cache=False)
     assert (read, accepted, reasons, users) == (1, 1, {}, ["u1"])
@@ -401,6 +406,14 @@ def test_the_local_time_recipe_in_the_docs_reads_beijing_time(tmp_path):
 
 
 def test_a_header_of_its_own_is_pointed_to_a_mapping(tmp_path):
+    # Only for events: mappings apply to the events table alone.
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "events.csv").write_text(HEADER + "\n" + good(1) + "\n")
+    (folder / "users.csv").write_text("用户,性别\nu1,f\n", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        Dataset(folder, cache=False)
+    assert "mapping" not in str(e.value) and "missing required column(s) user_id" in str(e.value)
     data = tmp_path / "events.csv"
     data.write_text("时间,用户ID,行为\n2025-06-30 21:30:00,U1,购买\n", encoding="utf-8")
     with pytest.raises(DataError) as e:
@@ -424,6 +437,13 @@ def test_a_gbk_body_under_an_ascii_header_is_refused_with_the_conversion(tmp_pat
         f"{data}: not UTF-8 text (20 of the first 20 lines, from line 2, read as "
         "GB18030/GBK); convert it with iconv -f GB18030 -t UTF-8"
     )
+    # a few GBK lines among UTF-8 ones stay quarantined rows (a file read whole counts
+    # its last line, with or without a final line break)
+    for tail in (b"\n", b""):
+        few = [rows[0].encode("gb18030"), good(1).encode(), good(2).encode()]
+        data.write_bytes(HEADER.encode() + b"\n" + b"\n".join(few) + tail)
+        read, accepted, reasons, _users = outcome(data, cache=False)
+        assert (read, accepted, list(reasons)) == (3, 2, ["malformed_row"])
     # one stray GBK line among UTF-8 ones stays one quarantined row
     lines = [good(i) for i in range(20)]
     text = (HEADER + "\n" + "\n".join(lines) + "\n").encode() + rows[0].encode("gb18030") + b"\n"

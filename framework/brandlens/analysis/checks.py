@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-import unicodedata
 import warnings
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -47,9 +46,14 @@ class BrandNameWarning(UserWarning):
     brand spelled two ways, compared as two."""
 
 
+_HALF_WIDTH = {0x3000: 0x20, **{c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}}
+"""Full-width (全角) ASCII and the ideographic space, to their half-width forms."""
+
+
 def _spelling(brand: str) -> str:
-    """A brand name with case, width (全角) and runs of spaces set aside."""
-    return " ".join(unicodedata.normalize("NFKC", brand).casefold().split())
+    """A brand name with case, full width (全角) and runs of spaces set aside; nothing
+    else (NFKC would also fold ² into 2, which is another name)."""
+    return " ".join(brand.translate(_HALF_WIDTH).casefold().split())
 
 
 def warn_lookalike_brands(brands: Iterable[str]) -> None:
@@ -62,8 +66,8 @@ def warn_lookalike_brands(brands: Iterable[str]) -> None:
         shown = "; ".join(" and ".join(repr(b) for b in g) for g in alike)
         warnings.warn(
             f"brands {shown} differ only in case, spaces or character width and are "
-            'compared as different brands; a mapping derive such as brand: "trim(brand)" '
-            "merges spellings (docs/data.md, Mappings)",
+            "compared as different brands; a mapping derive merges spellings, such as "
+            'brand: "upper(trim(brand))" (docs/comparing.md)',
             BrandNameWarning,
             stacklevel=_callers_level(),
         )

@@ -113,7 +113,7 @@ def inspect(path: Path, label: str, table: str, literal: str, read: Any) -> CsvF
         fields = next(csv.reader([text], delimiter=delimiter, quotechar=QUOTE), [])
     except csv.Error as e:  # e.g. a field longer than the csv module takes
         raise DataError(f"{label}: cannot read the header line ({e})") from None
-    _check_body(body, label)
+    _check_body(body, label, whole=len(head) < HEAD_BYTES)
     if header:
         columns = _dedup(fields)
     else:
@@ -171,18 +171,29 @@ def _check_encoding(head: bytes, label: str) -> None:
     raise DataError(f"{label}: not a text file (NUL bytes near the start)")
 
 
-def _check_body(body: bytes, label: str) -> None:
-    """A file whose first lines are mostly GB18030 (GBK) under a UTF-8 (or ASCII) header
-    is refused as a whole, saying how to convert it: read, each line would be one
-    INVALID ENCODING row. A stray line in another encoding stays one quarantined row."""
-    lines = body.split(b"\n")[1:-1]  # whole lines after the header (the last may be cut)
+NOT_UTF8_SHARE = 0.8
+"""The share of a file's first lines after the header that, not being UTF-8, make the
+whole file refused (each would otherwise be one malformed_row)."""
+
+
+def _check_body(body: bytes, label: str, whole: bool) -> None:
+    """A file whose first lines are nearly all GB18030 (GBK) under a UTF-8 (or ASCII)
+    header is refused as a whole, saying how to convert it: read, each line would be one
+    INVALID ENCODING row. Stray lines in another encoding stay quarantined rows.
+
+    ``whole``: ``body`` is the whole file, so its last line is not cut short."""
+    lines = body.split(b"\n")[1:]  # the lines after the header
+    if not whole or not lines[-1].strip():
+        lines = lines[:-1]  # cut short by the read, or the file's final line break
     bad = []
     for number, line in enumerate(lines, start=2):
         try:
             line.decode("utf-8")
         except UnicodeDecodeError:
             bad.append((number, line))
-    if not bad or 2 * len(bad) < len(lines) or not all(_reads_as_gb18030(b) for _n, b in bad):
+    if len(bad) < NOT_UTF8_SHARE * len(lines) or not bad:
+        return
+    if not all(_reads_as_gb18030(b) for _n, b in bad):
         return
     number, line = bad[0]
     raise DataError(

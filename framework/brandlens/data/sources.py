@@ -471,13 +471,20 @@ def is_table_folder(p: Path, table: str) -> bool:
     return p.is_dir() and (name == table or any(name == table + s for s in _SUFFIXES))
 
 
+def _spellings(ts: TableSource) -> list[str]:
+    """Every spelling of a header name given more than once, case aside."""
+    repeated = ts.csv.repeated if ts.csv is not None else {}
+    return [n for given in repeated.values() for n in given]
+
+
 def _refuse_repeated(ts: TableSource, read: set[str]) -> None:
     """A column read from a CSV header that names it more than once (case aside) is a
-    data error: which of the two holds the values is a guess brandlens does not make."""
+    data error: which of the two holds the values is a guess brandlens does not make.
+    Names are read as written, so only a spelling equal to the name read counts."""
     repeated = ts.csv.repeated if ts.csv is not None else {}
     for name in sorted(read):
         given = repeated.get(name.lower())
-        if given:
+        if given and name in given:
             raise DataError(
                 f"{ts.label}: the header names column {name!r} {len(given)} times "
                 f"({', '.join(given)}); which one holds the values is not clear: rename "
@@ -499,6 +506,7 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
         for target in list(mapping.columns) + list(mapping.derive):
             if target not in canonical:
                 raise UsageError(f"{mapping.origin}: {target!r} is not a canonical events column")
+        _refuse_repeated(ts, set(mapping.columns.values()))  # before "not in the file"
         for target, src in mapping.columns.items():
             if src not in ts.columns:
                 close = _closest(src, source_cols)
@@ -512,7 +520,9 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
         for target, expr in mapping.derive.items():
             what = f"{mapping.origin}: derive {target}"
             try:  # what runs is the checked tree, rendered back: never the raw text
-                checked = check_expression(expr, source_cols, what, text_cols)
+                # a name given twice is allowed here, so that it is refused as such below
+                allowed = source_cols + _spellings(ts)
+                checked = check_expression(expr, allowed, what, text_cols)
             except PluginError as e:
                 raise UsageError(e.message) from None
             # TRY: a value that fails to convert is NULL in its row, never an error that
@@ -547,7 +557,7 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
                 f"; the header is one column holding {seps[0]!r}: if that separates the "
                 f"fields, give a mapping with read: {{delimiter: {seps[0]!r}}} (docs/data.md)"
             )
-        elif not hints and mapping is None:  # headers of its own, in another language say
+        elif not hints and mapping is None and ts.table == "events":  # mappings are events
             hint += (
                 "; name the file's columns with a mapping, e.g. --mapping m.yaml holding "
                 "columns: {ts: <its time column>, user_id: ..., event_type: ...} "
