@@ -191,9 +191,9 @@ def _check_body(body: bytes, label: str, whole: bool) -> None:
             line.decode("utf-8")
         except UnicodeDecodeError:
             bad.append((number, line))
-    if len(bad) < NOT_UTF8_SHARE * len(lines) or not bad:
+    if not bad or len(bad) < NOT_UTF8_SHARE * len(lines):
         return
-    if not all(_reads_as_gb18030(b) for _n, b in bad):
+    if not all(_reads_as_gb18030(line) for _n, line in bad):
         return
     number, line = bad[0]
     raise DataError(

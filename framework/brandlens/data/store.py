@@ -37,8 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover
 STORE_FORMAT = 5
 """Bumped whenever what a store holds changes; older stores are then rebuilt (5: the
 report lists each reason's most frequent values; 4: a quarantined row names the column
-its reason is about; 3: text event ids that spell a
-BIGINT are stored as numbers, the others in ``_id_text``)."""
+its reason is about; 3: text event ids that spell a BIGINT are stored as numbers, the
+others in ``_id_text``)."""
 STORE_ALIAS = "brandlens_store"
 """The name a file store is attached under."""
 _META = "_meta"

@@ -835,51 +835,22 @@ def _examples(
     return out
 
 
-def reason_counts(
-    table: str, rows: list[tuple[Any, Any, Any]]
-) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
-    """Rows per reason ('' = accepted), and per column within each reason, from
-    (reason, column, count) rows: a reason's columns by count, then in schema order."""
-    counts: dict[str, int] = {}
-    columns: dict[str, dict[str, int]] = {}
-    for reason, column, n in rows:
-        r = reason or ""
-        counts[r] = counts.get(r, 0) + int(n)
-        if r and column is not None:
-            columns.setdefault(r, {})[str(column)] = int(n)
-    names = [c.name for c in columns_of(TABLES[table])]
-
-    def place(item: tuple[str, int]) -> tuple[int, int, str]:
-        name, n = item
-        return (-n, names.index(name) if name in names else len(names), name)
-
-    return counts, {r: dict(sorted(c.items(), key=place)) for r, c in columns.items()}
-
-
 def report_table(
     table: str,
     label: str,
     counts: dict[str, int],
     examples_of: Callable[[str], list[dict[str, Any]]],
-    columns: dict[str, dict[str, int]] | None = None,
 ) -> tuple[TableReport, list[ReasonCount]]:
-    """A table's report from its row count per reason ('' = accepted), reasons in order,
-    each with its rows per column (``columns``, from :func:`reason_counts`)."""
+    """A table's report from its row count per reason ('' = accepted), reasons in order
+    (their columns and values come from the quarantine: :func:`add_column_facts`)."""
     read = sum(counts.values())
     bad = read - counts.get("", 0)
     report = TableReport(
         table=table, source=label, rows_read=read, rows_accepted=read - bad, rows_quarantined=bad
     )
     order = list(REASONS)
-    by_column = columns or {}
     reasons = [
-        ReasonCount(
-            table=table,
-            reason=r,
-            count=counts[r],
-            columns=by_column.get(r, {}),
-            examples=examples_of(r),
-        )
+        ReasonCount(table=table, reason=r, count=counts[r], examples=examples_of(r))
         for r in sorted((r for r in counts if r), key=order.index)
     ]
     return report, reasons
@@ -910,15 +881,30 @@ TOP_VALUES = 5
 """Values listed per reason (the most frequent quarantined values of its columns)."""
 
 
-def add_top_values(con: duckdb.DuckDBPyConnection, quarantine: str, reasons: list[Any]) -> None:
-    """Give each reason the source values quarantined most often for it (ties by column,
-    then value), read from the quarantine table every engine writes the same way."""
+def add_column_facts(con: duckdb.DuckDBPyConnection, quarantine: str, reasons: list[Any]) -> None:
+    """Give each reason its rows per column (most first, then in schema order) and the
+    source values quarantined most often for it (ties by column, then value), read from
+    the quarantine table every engine writes the same way."""
     from brandlens.engine.result import ValueCount
 
+    if not reasons:
+        return
     names = {r[0] for r in con.execute(f"DESCRIBE {quarantine}").fetchall()}
-    columns = [c.name for t in TABLES for c in columns_of(TABLES[t])]
-    held = [n for n in dict.fromkeys(columns) if n in names]
-    if not reasons or not held:
+    columns = list(dict.fromkeys(c.name for t in TABLES for c in columns_of(TABLES[t])))
+    place = {n: i for i, n in enumerate(columns)}
+    per_column: dict[tuple[str, str], dict[str, int]] = {}
+    for table, reason, column, n in sorted(
+        con.execute(
+            f'SELECT "table", reason, "column", count(*) FROM {quarantine} '
+            'WHERE "column" IS NOT NULL GROUP BY ALL'
+        ).fetchall(),
+        key=lambda r: (r[0], r[1], -r[3], place.get(r[2], len(columns)), r[2]),
+    ):
+        per_column.setdefault((table, reason), {})[column] = int(n)
+    for r in reasons:
+        r.columns = per_column.get((r.table, r.reason), {})
+    held = [n for n in columns if n in names]
+    if not held:
         return
     value = (
         'CASE "column" '
@@ -986,12 +972,18 @@ def validate_source(
             raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
         if read is not None:
             stored, position = inplace.failing_rows(store), inplace.POSITION
-            counts, columns = reason_counts(table, _counted(con, stored, failing_only=True))
+            counts = dict(
+                con.execute(f"SELECT _reason, count(*) FROM {stored} GROUP BY ALL").fetchall()
+            )
             counts[""] = read - sum(counts.values())
         else:
             _load_table(con, ts, vocabulary, timezone, store)
             _mark_duplicates(con, ts, store)
-            counts, columns = reason_counts(table, _counted(con, stored))
+            counts = dict(
+                con.execute(
+                    f"SELECT coalesce(_reason, ''), count(*) FROM {stored} GROUP BY ALL"
+                ).fetchall()
+            )
         malformed, malformed_examples = _malformed(con, ts)
         if malformed:
             counts["malformed_row"] = malformed
@@ -1017,7 +1009,7 @@ def validate_source(
                 return malformed
             return _examples(con, stored, table, reason, positions, position, skipped)
 
-        table_report, table_reasons = report_table(table, ts.label, counts, examples_of, columns)
+        table_report, table_reasons = report_table(table, ts.label, counts, examples_of)
         tables.append(table_report)
         reasons += table_reasons
         bad = table_report.rows_quarantined
@@ -1048,7 +1040,7 @@ def validate_source(
             _number_repeated_content(con, store)
     quarantine = f"{store}.{quote_ident(QUARANTINE_TABLE)}"
     write_quarantine(con, quarantine, quarantine_parts, by_file)
-    add_top_values(con, quarantine, reasons)
+    add_column_facts(con, quarantine, reasons)
     for table in source.tables:  # the stored tables keep accepted rows and typed columns only
         if source.tables[table].in_place:  # a view without them already
             continue
@@ -1064,26 +1056,6 @@ def validate_source(
         if csv_file is not None:
             csvread.drop(con, csv_file)
     return ValidationReport(source=source.label, timezone=timezone, tables=tables, reasons=reasons)
-
-
-def _counted(
-    con: duckdb.DuckDBPyConnection, stored: str, failing_only: bool = False
-) -> list[tuple[Any, Any, Any]]:
-    """(reason, column, rows) of a stored table: its rows by reason, then its failing
-    rows (usually none) by reason and column; a clean table pays one grouping, and a
-    table of failing rows only (``failing_only``) the second."""
-    by_reason = [] if failing_only else _by_reason(con, stored)
-    if not failing_only and all(r is None for r, _n in by_reason):
-        return [(None, None, n) for _r, n in by_reason]
-    failing = con.execute(
-        f"SELECT _reason, {_column_of('_source')}, count(*) FROM {stored} "
-        "WHERE _reason IS NOT NULL GROUP BY ALL"
-    ).fetchall()
-    return [(None, None, n) for r, n in by_reason if r is None] + failing
-
-
-def _by_reason(con: duckdb.DuckDBPyConnection, stored: str) -> list[tuple[Any, Any]]:
-    return con.execute(f"SELECT _reason, count(*) FROM {stored} GROUP BY ALL").fetchall()
 
 
 def _literal(value: str) -> str:

@@ -30,12 +30,11 @@ from brandlens.data.sources import Source, TableSource
 from brandlens.data.validation import (
     EXAMPLES_PER_REASON,
     INTEGRAL,
-    add_top_values,
+    add_column_facts,
     binds_for,
     checked_rows_sql,
     failing_column_sql,
     key_column,
-    reason_counts,
     report_table,
     source_types,
     write_quarantine,
@@ -235,11 +234,10 @@ def validate(
                 frames[table] = spark.createDataFrame([], canonical_schema(table))
                 continue
             checked = planned.frames[table].localCheckpoint()
-            grouped = checked.groupBy("_reason", "_column").count().collect()
-            counts, columns = reason_counts(table, [tuple(r) for r in grouped])
+            counts = {r[0] or "": int(r[1]) for r in checked.groupBy("_reason").count().collect()}
             examples = _examples(checked) if len(counts) > 1 or "" not in counts else {}
             table_report, table_reasons = report_table(
-                table, ts.label, counts, lambda r, e=examples: e.get(r, []), columns
+                table, ts.label, counts, lambda r, e=examples: e.get(r, [])
             )
             tables.append(table_report)
             reasons += table_reasons
@@ -247,7 +245,7 @@ def validate(
                 parts.append(_pull_quarantine(con, checked, table))
             frames[table] = _accepted(checked, table).localCheckpoint()
         write_quarantine(con, quarantine, [f"SELECT * FROM {p}" for p in parts])
-        add_top_values(con, quarantine, reasons)
+        add_column_facts(con, quarantine, reasons)
     except Exception as e:
         raise SparkQueryError(f"{source.label}: Spark: {one_line(e)}") from None
     finally:
