@@ -491,3 +491,92 @@ def test_a_bad_row_after_malformed_lines_keeps_its_row_number(tmp_path, crlf_lin
     assert (read, accepted) == (6, 2)
     assert reasons["malformed_row"] == [(3, "TOO MANY COLUMNS"), (4, "TOO MANY COLUMNS")]
     assert [row for row, _e in reasons["missing_required"]] == [4, 6]
+
+
+# ---- spreadsheets and hand-written YAML: say what to do, and where ----------------------
+
+
+def _workbook(path: Path) -> Path:
+    """An .xlsx is a ZIP of XML parts; this one has the parts Excel's start with."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    return path
+
+
+def test_a_spreadsheet_is_refused_with_how_to_save_it_as_csv(tmp_path):
+    runner = CliRunner()
+    # was: "no events file (expected events.parquet, …)", silent about the workbook beside it
+    folder = tmp_path / "export"
+    folder.mkdir()
+    _workbook(folder / "events.xlsx")
+    r = runner.invoke(app, ["validate", str(folder)])
+    assert r.exit_code == 1
+    assert "events.xlsx is a spreadsheet: save the sheet as CSV UTF-8" in r.stderr
+    # was: "not a directory, DuckDB database or events file"
+    r = runner.invoke(app, ["validate", str(folder / "events.xlsx")])
+    assert r.exit_code == 1
+    assert r.stderr.strip() == (
+        f"brandlens: error: {folder / 'events.xlsx'}: a spreadsheet is not read; "
+        "save the sheet as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8)"
+    )
+    # a workbook renamed to .csv, and an Excel 97-2003 one: was "NUL bytes near the start"
+    renamed = _workbook(tmp_path / "events.csv")
+    with pytest.raises(
+        DataError, match=r"events\.csv: not CSV text \(looks like an Excel workbook"
+    ):
+        brandlens.validate(renamed)
+    old = tmp_path / "old" / "events.csv"
+    old.parent.mkdir()
+    old.write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + b"\x00" * 600)
+    with pytest.raises(DataError, match=r"looks like an Excel 97-2003 workbook \(\.xls\)"):
+        brandlens.validate(old)
+    # a folder with both keeps reading its CSV
+    write(folder / "events.csv", [good(1)])
+    assert outcome(folder)[:2] == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        # an unclosed list: PyYAML reports where it gave up and where the list began
+        (
+            "columns:\n  ts: 时间\n  user_id: [bad\n",
+            "line 4, column 1: did not find expected ',' or ']' "
+            "(while parsing a flow sequence at line 3)",
+        ),
+        (
+            "columns:\n  ts: 时间\n\tuser_id: x\n",
+            "line 3, column 1: found a tab character that violates indentation",
+        ),
+        (
+            "columns:\n  ts: 时间\n   user_id: x\n",
+            "line 3, column 11: mapping values are not allowed in this context",
+        ),
+    ],
+)
+def test_a_yaml_error_names_its_line_and_column(tmp_path, text, where):
+    # was: "not valid YAML (while parsing a flow sequence)": no line in a file of fifty
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(text, encoding="utf-8")
+    r = CliRunner().invoke(
+        app, ["validate", str(write(tmp_path / "events.csv", [good(1)])), "--mapping", str(mapping)]
+    )
+    assert r.exit_code == 2
+    assert r.stderr.startswith(f"brandlens: error: {mapping}: not valid YAML, {where}")
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_spec_or_benchmark_yaml_error_names_its_line(tmp_path):
+    from brandlens.analysis.benchmarks import load as load_benchmarks
+    from brandlens.errors import PluginError, UsageError
+    from brandlens.specs.spec import load_spec
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("methodology: toy\nindicators: [\n  {id: a\n", encoding="utf-8")
+    with pytest.raises(PluginError, match=r"bad\.yaml: not valid YAML, line 4, column 1: "):
+        load_spec(bad)
+    with pytest.raises(UsageError, match=r"bad\.yaml: not valid YAML, line 4, column 1: "):
+        load_benchmarks(bad)

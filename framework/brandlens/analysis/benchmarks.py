@@ -56,12 +56,12 @@ def load(path: str | Path) -> list[BenchmarkRow]:
     except (OSError, UnicodeDecodeError) as e:
         raise UsageError(f"--benchmark {path}: cannot read ({e})") from None
     if p.suffix.lower() in (".yaml", ".yml"):
-        from brandlens.yamlio import YAMLError, safe_load
+        from brandlens.yamlio import YAMLError, describe_error, safe_load
 
         try:
             doc = safe_load(text)
         except YAMLError as e:
-            raise UsageError(f"--benchmark {path}: not valid YAML ({e})") from None
+            raise UsageError(f"--benchmark {path}: not valid YAML, {describe_error(e)}") from None
         if isinstance(doc, dict):
             doc = doc.get("benchmarks")
         if not isinstance(doc, list):

@@ -144,8 +144,22 @@ def _head(path: Path, label: str) -> bytes:
     return head
 
 
+SAVE_AS_CSV = "save the sheet as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8)"
+"""What to do with a spreadsheet: brandlens reads text, not workbooks."""
+
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
+
+_WORKBOOK_MAGIC = (
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another ZIP archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (.xls)"),
+)
+
+
 def _check_encoding(head: bytes, label: str) -> None:
-    """Refuse UTF-16/32 (with or without byte-order mark) and NUL-ridden bytes."""
+    """Refuse workbooks, UTF-16/32 (with or without byte-order mark) and NUL-ridden bytes."""
+    for magic, kind in _WORKBOOK_MAGIC:
+        if head.startswith(magic):
+            raise DataError(f"{label}: not CSV text (looks like {kind}); {SAVE_AS_CSV}")
     for bom, family in _BOMS:
         if head.startswith(bom):
             hexes = " ".join(f"{b:02X}" for b in bom)

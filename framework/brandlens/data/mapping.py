@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from brandlens.errors import UsageError, first_line
+from brandlens.errors import UsageError
 from brandlens.fileio import read_small_text
 
 
@@ -119,7 +119,7 @@ def load_mapping(path: str | Path) -> Mapping:
             f"{p}: mapping file is not UTF-8 text (byte {e.start}); is it a YAML file?"
         ) from None
     except yaml.YAMLError as e:
-        raise UsageError(f"{p}: not valid YAML ({first_line(e)})") from None
+        raise UsageError(f"{p}: not valid YAML, {yaml.describe_error(e)}") from None
     try:
         return Mapping.model_validate(raw or {}).labelled(str(path))
     except ValidationError as e:

@@ -397,14 +397,18 @@ def open_source(
         if not tables and is_table_folder(path, "events"):  # DATA is itself the parts
             tables["events"] = _parts_source(path, "events", label)
         if "events" not in tables:
+            sheets = [p.name for p in sorted(path.iterdir()) if _is_spreadsheet(p, "events")]
+            hint = f"; {sheets[0]} is a spreadsheet: {csvread.SAVE_AS_CSV}" if sheets else ""
             raise DataError(
                 f"{label}: no events file (expected events.parquet, events.csv or "
-                "events.jsonl, optionally gzipped, or a folder events/ of parts)"
+                f"events.jsonl, optionally gzipped, or a folder events/ of parts){hint}"
             )
     elif path.name.lower().endswith(_DB_SUFFIXES):
         tables = _database_tables(con, path, label)
     elif _suffix(path):
         tables["events"] = _file_source(path, "events", label, mapping)
+    elif _is_spreadsheet(path):
+        raise DataError(f"{label}: a spreadsheet is not read; {csvread.SAVE_AS_CSV}")
     else:
         raise DataError(
             f"{label}: not a directory, DuckDB database or events file "
@@ -463,6 +467,15 @@ def _database_tables(
 def _matches(p: Path, table: str) -> bool:
     name = p.name.lower()
     return p.is_file() and any(name == table + s for s in _SUFFIXES)
+
+
+def _is_spreadsheet(p: Path, table: str | None = None) -> bool:
+    """A workbook (``events.xlsx``): named for ``table`` when one is given."""
+    name = p.name.lower()
+    suffixes = csvread.SPREADSHEET_SUFFIXES
+    if table is None:
+        return name.endswith(suffixes)
+    return p.is_file() and any(name == table + s for s in suffixes)
 
 
 def is_table_folder(p: Path, table: str) -> bool:

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from brandlens.errors import PluginError, first_line
+from brandlens.errors import PluginError
 from brandlens.fileio import read_small_text
 
 Unit = Literal["users", "ratio", "currency", "count", "index", "days"]
@@ -325,7 +325,7 @@ def load_spec(path: str | Path) -> MethodologySpec:
     except OSError as e:
         raise PluginError(f"{p}: cannot read spec ({e.strerror})") from None
     except yaml.YAMLError as e:
-        raise PluginError(f"{p}: not valid YAML ({first_line(e)})") from None
+        raise PluginError(f"{p}: not valid YAML, {yaml.describe_error(e)}") from None
     try:
         return MethodologySpec.model_validate(raw)
     except ValidationError as e:
