@@ -10,9 +10,12 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import brandlens
@@ -580,3 +583,90 @@ def test_a_spec_or_benchmark_yaml_error_names_its_line(tmp_path):
         load_spec(bad)
     with pytest.raises(UsageError, match=r"bad\.yaml: not valid YAML, line 4, column 1: "):
         load_benchmarks(bad)
+
+
+# ---- a UTC offset after a space ------------------------------------------------------
+
+
+def _instants(path: Path, **kw) -> tuple[list[str], dict[str, int], list[str]]:
+    """(accepted ts as UTC text in file order, {reason: count}, files read in place)."""
+    with Dataset(path, **kw) as ds:
+        got = [
+            r[0]
+            for r in ds.con.execute(
+                "SELECT strftime(ts, '%Y-%m-%d %H:%M:%S.%f') FROM events"
+            ).fetchall()
+        ]
+        return got, {r.reason: r.count for r in ds.report.reasons}, ds.read_in_place
+
+
+def test_an_offset_after_a_space_is_read_as_the_offset(tmp_path):
+    # was: ts_unparseable; Java's "yyyy-MM-dd HH:mm:ss Z" and git's %ai write the offset so
+    texts = [
+        "2025-06-01 10:00:00 +0800",  # 02:00 UTC
+        "2025-06-01 10:00:00 +08:00",  # 02:00 UTC
+        "2025-06-01 10:00:00.250 -0530",  # 15:30:00.25 UTC
+        "2025-06-01T10:00:00 +08",  # 02:00 UTC
+        "2025-06-01 10:00:00+0800",  # joined, as DuckDB always read it
+        "2025-06-01 10:00:00  +0800",  # two spaces: not an offset after a space
+        "2025-06-01 +0800",  # a date with an offset is no time, joined or not
+        "+0800",
+    ]
+    want = [
+        "2025-06-01 02:00:00.000000",
+        "2025-06-01 02:00:00.000000",
+        "2025-06-01 15:30:00.250000",
+        "2025-06-01 02:00:00.000000",
+        "2025-06-01 02:00:00.000000",
+    ]
+    csv_file = tmp_path / "events.csv"
+    with csv_file.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["event_id", "ts", "user_id", "event_type", "brand"])
+        w.writerows([i, t, f"u{i}", "ad_click", "B"] for i, t in enumerate(texts))
+    copied = _instants(csv_file, cache=False)
+    assert copied == (want, {"ts_unparseable": 3}, [])
+    # the same text in a Parquet column, read where it lies: the view types it alike
+    import duckdb
+
+    parquet = tmp_path / "p" / "events.parquet"
+    parquet.parent.mkdir()
+    duckdb.execute(
+        "COPY (SELECT CAST(event_id AS BIGINT) AS event_id, * EXCLUDE (event_id) FROM "
+        f"read_csv('{csv_file}', all_varchar=true, header=true)) TO '{parquet}' (FORMAT parquet)"
+    )
+    in_place = _instants(parquet.parent, cache=False)
+    assert in_place == (want, {"ts_unparseable": 3}, [str(parquet.resolve())])
+
+
+@hypothesis.given(
+    instant=st.datetimes(min_value=datetime(1901, 1, 1), max_value=datetime(2199, 12, 31)),
+    minutes=st.integers(-14 * 60, 14 * 60),
+    style=st.sampled_from(["+HHMM", "+HH:MM", "+HH"]),
+    millis=st.booleans(),
+)
+@hypothesis.settings(max_examples=200, deadline=None)
+def test_an_offset_after_a_space_reads_as_the_joined_offset(instant, minutes, style, millis):
+    """Whatever the time, offset and spelling, the spaced text gives the instant the
+    joined text gives, and that is the local time minus the offset."""
+    import duckdb
+
+    from brandlens.data.validation import _instant
+
+    if style == "+HH":
+        minutes -= minutes % 60 if minutes >= 0 else -((-minutes) % 60)
+    sign, a = ("+" if minutes >= 0 else "-"), abs(minutes)
+    offset = {"+HHMM": f"{a // 60:02d}{a % 60:02d}", "+HH:MM": f"{a // 60:02d}:{a % 60:02d}"}
+    text = instant.strftime("%Y-%m-%d %H:%M:%S") + (
+        f".{instant.microsecond // 1000:03d}" if millis else ""
+    )
+    zone = sign + offset.get(style, f"{a // 60:02d}")
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    spaced, joined = con.execute(
+        f"SELECT epoch_us({_instant('$s')}), epoch_us({_instant('$j')})",
+        {"s": f"{text} {zone}", "j": f"{text}{zone}"},
+    ).fetchone()
+    local = instant.replace(microsecond=(instant.microsecond // 1000) * 1000 if millis else 0)
+    truth = (local - datetime(1970, 1, 1) - timedelta(minutes=minutes)) // timedelta(microseconds=1)
+    assert spaced == joined == truth

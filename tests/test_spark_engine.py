@@ -326,3 +326,27 @@ def test_what_spark_cannot_check_alike_is_validated_by_duckdb(tmp_path):
     plain = _hostile_parquet(tmp_path / "plain")
     with Dataset(plain, config=EngineConfig(engine="spark"), cache=False, timezone="Factory") as ds:
         assert ds.validated_by == "duckdb"
+
+
+def test_times_as_text_are_validated_by_duckdb(tmp_path):
+    """Spark's cast reads other spellings of a time than DuckDB's (a slash date is NULL
+    to it): a text ts is checked on DuckDB, so both engines accept the same rows."""
+    import duckdb
+
+    from brandlens.engine.runs import Dataset, EngineConfig
+
+    folder = tmp_path / "text_ts"
+    folder.mkdir()
+    duckdb.execute(
+        "COPY (SELECT * FROM (VALUES (1, '2025/06/01 10:00:00'), (2, '2025-06-01 10:00:00 +0800'),"
+        " (3, 'Sun Jun 01 10:00:00 CST 2025')) t(event_id, ts), (SELECT 'u1' AS user_id, "
+        f"'ad_click' AS event_type, 'Lumi' AS brand)) TO '{folder / 'events.parquet'}' "
+        "(FORMAT parquet)"
+    )
+    reports = {}
+    for engine in ("duckdb", "spark"):
+        with Dataset(folder, config=EngineConfig(engine=engine), cache=False) as ds:
+            assert ds.validated_by == "duckdb" and ds.engine.name == engine
+            reports[engine] = ds.report.model_dump()
+    assert reports["spark"] == reports["duckdb"]
+    assert [t["rows_accepted"] for t in reports["spark"]["tables"]] == [2]

@@ -163,9 +163,7 @@ def _typed(c: ColumnSpec, src: str, src_type: str) -> str:
         if src_type.startswith("TIMESTAMP") and src_type != "TIMESTAMP WITH TIME ZONE":
             naive = src if src_type == "TIMESTAMP" else f"TRY_CAST({src} AS TIMESTAMP)"
             return f"(CASE WHEN {naive} >= $ts_lo AND {naive} < $ts_hi THEN {naive} END)"
-        aware = (
-            src if src_type == "TIMESTAMP WITH TIME ZONE" else f"TRY_CAST({value} AS TIMESTAMPTZ)"
-        )
+        aware = src if src_type == "TIMESTAMP WITH TIME ZONE" else _instant(value)
         # epoch_us of a TIMESTAMPTZ is its UTC instant: rebuilding a naive timestamp from it
         # is exact and needs no time-zone lookup.
         return (
@@ -191,6 +189,25 @@ def _typed(c: ColumnSpec, src: str, src_type: str) -> str:
             f"THEN TRY_CAST({value} AS {c.sql_type}) END)"
         )
     return f"TRY_CAST({value} AS {c.sql_type})"
+
+
+SPACED_OFFSET = "^(.*) ([+-][0-9]{2}(:?[0-9]{2})?)$"
+"""A timestamp whose UTC offset follows a space (``2025-06-01 10:00:00 +0800``): Java's
+``yyyy-MM-dd HH:mm:ss Z``, git's ``%ai``. DuckDB's cast reads the offset only when it is
+joined to the time."""
+
+
+def _instant(text: str) -> str:
+    """Text as an instant: DuckDB's cast, then (only for text it refused) the same cast
+    with the space before a trailing numeric offset removed. COALESCE evaluates its second
+    argument only for the rows whose first is NULL, so clean text pays nothing."""
+    part = "regexp_extract({}, '{}', {})"
+    joined = f"{part.format(text, SPACED_OFFSET, 1)} || {part.format(text, SPACED_OFFSET, 2)}"
+    return (
+        f"coalesce(TRY_CAST({text} AS TIMESTAMPTZ), "
+        f"CASE WHEN regexp_full_match({text}, '{SPACED_OFFSET[1:-1]}') "
+        f"THEN TRY_CAST({joined} AS TIMESTAMPTZ) END)"
+    )
 
 
 FITS_INTEGER = frozenset({"TINYINT", "SMALLINT", "INTEGER", "UTINYINT", "USMALLINT"})

@@ -163,8 +163,8 @@ def plan(
 ) -> Plan | str:
     """The checks of every table, analysed by Spark; or why Spark cannot run them (then
     DuckDB validates): a file it cannot see (a cluster may not see this machine's), a
-    binary column, a function Spark lacks (a derive under DuckDB's TRY, a JSON column),
-    a zone Java lacks."""
+    binary column, dates or times as text, a function Spark lacks (a derive under
+    DuckDB's TRY, a JSON column), a zone Java lacks."""
     import duckdb
 
     from brandlens.engine.spark import one_line
@@ -190,6 +190,10 @@ def plan(
         if binary:
             drop_views(spark, out.views)
             return f"{ts.label}: column {binary[0]} is binary"
+        text_times = _text_times(ts, types)
+        if text_times:
+            drop_views(spark, out.views)
+            return f"{ts.label}: column {text_times[0]} holds dates or times as text"
         view = f"_bl_src_{tag}_{table}"
         out.views.append(view)
         try:
@@ -200,6 +204,17 @@ def plan(
             return f"{ts.label}: {one_line(e)}"
         out.frames[table] = frame
     return out
+
+
+def _text_times(ts: TableSource, types: dict[str, str]) -> list[str]:
+    """Date and time columns given as text: Spark's casts read other spellings than
+    DuckDB's (``2025/06/01 10:00:00`` is a time to DuckDB, NULL to Spark), so their rows
+    are checked on DuckDB, whose reading the documentation describes."""
+    return [
+        c.name
+        for c in columns_of(TABLES[ts.table])
+        if c.sql_type in ("TIMESTAMP", "DATE") and types.get(c.name) in ("VARCHAR", "JSON")
+    ]
 
 
 def drop_views(spark: Any, views: list[str]) -> None:
