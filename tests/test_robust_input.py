@@ -670,3 +670,72 @@ def test_an_offset_after_a_space_reads_as_the_joined_offset(instant, minutes, st
     local = instant.replace(microsecond=(instant.microsecond // 1000) * 1000 if millis else 0)
     truth = (local - datetime(1970, 1, 1) - timedelta(minutes=minutes)) // timedelta(microseconds=1)
     assert spaced == joined == truth
+
+
+# ---- a derived column's quarantined value is what the derive was given -------------------
+
+DERIVED_LOG = (
+    "event_id,unix_ts,day,hour,who,what,label,price\n"
+    "1,1748743200,2025-06-01,10,u1,buy,X,10\n"  # accepted
+    "2,abc,2025-06-01,10,u2,buy,X,10\n"  # ts: the unix derive fails on 'abc'
+    "3,1748743200,2025-06-01,25,u3,buy,X,10\n"  # category: two inputs, hour 25 fails
+    "4,1748743200,2025-06-01,10,u4,buy,X,(12.00)\n"  # amount: the cast fails
+    "5,1748743200,2025-06-01,10,u5,buy,,10\n"  # missing_brand: the derives gave values
+    "5,1748743200,2025-06-01,10,u6,buy,X,10\n"  # accepted: the first valid row of id 5
+    "1,1748743200,2025-06-01,10,u7,buy,X,7\n"  # a later repeat of id 1: derived values
+)
+
+DERIVED_MAPPING = (
+    "columns: {user_id: who, event_type: what, brand: label}\n"
+    "derive:\n"
+    '  ts: "to_timestamp(CAST(unix_ts AS BIGINT))"\n'
+    '  amount: "CAST(price AS DECIMAL(18,2))"\n'
+    "  category: \"CAST(strptime(CAST(day AS VARCHAR) || ' ' || hour, '%Y-%m-%d %H')"
+    ' AS VARCHAR)"\n'  # two inputs (a made-up use of category, to show a JSON of both)
+    "event_types: {buy: purchase}\n"
+)
+
+
+@pytest.mark.parametrize("form", ["csv", "parquet"])
+def test_a_failed_derive_shows_the_source_values_it_was_given(tmp_path, form):
+    # was: row 2 [ts]: user_id=u2, … — the ts the derive could not make was blank, and
+    # the 'abc' that made it fail was nowhere (examples, top values or quarantine file)
+    import duckdb
+
+    csv_file = tmp_path / "log.csv"
+    csv_file.write_text(DERIVED_LOG)
+    data = csv_file
+    if form == "parquet":  # read in place: the view's failing rows are built apart
+        data = tmp_path / "p" / "events.parquet"
+        data.parent.mkdir()
+        duckdb.execute(
+            "COPY (SELECT CAST(event_id AS BIGINT) AS event_id, * EXCLUDE (event_id) FROM "
+            f"read_csv('{csv_file}', all_varchar=true, header=true)) TO '{data}' (FORMAT parquet)"
+        )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(DERIVED_MAPPING)
+    quarantine = tmp_path / "q.csv"
+    with Dataset(data, mapping=mapping, cache=False, quarantine_out=quarantine) as ds:
+        report = ds.report
+        assert bool(ds.read_in_place) == (form == "parquet")
+    shown = {
+        e["row"]: (e["column"], {k: e.get(k) for k in ("ts", "amount", "category")})
+        for r in report.reasons
+        for e in r.examples
+    }
+    joined = "2025-06-01 02:00:00+00"  # 1748743200 as DuckDB prints a TIMESTAMPTZ
+    made = "2025-06-01 10:00:00"
+    assert shown == {
+        2: ("ts", {"ts": "abc", "amount": "10.00", "category": made}),
+        3: (
+            "category",
+            {"ts": joined, "amount": "10.00", "category": '{"day":"2025-06-01","hour":"25"}'},
+        ),
+        4: ("amount", {"ts": joined, "amount": "(12.00)", "category": made}),
+        5: ("brand", {"ts": joined, "amount": "10.00", "category": made}),
+        7: ("event_id", {"ts": joined, "amount": "7.00", "category": made}),
+    }
+    values = {(v.column, v.value) for r in report.reasons for v in r.values}
+    assert ("ts", "abc") in values and ("amount", "(12.00)") in values
+    rows = {int(r["row"]): r for r in csv.DictReader(quarantine.open(encoding="utf-8"))}
+    assert rows[2]["ts"] == "abc" and rows[4]["amount"] == "(12.00)"

@@ -240,7 +240,7 @@ def validate(
     if later:
         repeats = (
             f"INSERT INTO {failing} SELECT {POSITION}, 'duplicate_event_id', "
-            f"{_source_json(specs, '', REPEATED_ID)} FROM ({rows_sql}) "
+            f"{_source_json(specs, '', REPEATED_ID, ts.inputs)} FROM ({rows_sql}) "
             f"WHERE {POSITION} IN (SELECT unnest($later))"
         )
         con.execute(repeats, {**used_binds(repeats, binds), "later": later})

@@ -72,6 +72,7 @@ class TableSource:
     file: str | None = None  # the resolved file the reader opens (file sources only)
     csv: CsvFile | None = None  # CSV sources: dialect and columns; read by lines if needed
     failed: set[str] = field(default_factory=set)  # derived columns with a failure flag
+    inputs: dict[str, list[str]] = field(default_factory=dict)  # derived -> source columns
     parts: list[Part] = field(default_factory=list)  # a folder of parts, in reading order
     folder_columns: dict[str, str] = field(default_factory=dict)  # dt=... names: name -> folder
     in_place: bool = False  # validated where it lies (data.inplace), not copied
@@ -514,6 +515,7 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
     source_cols = list(ts.columns)
     exprs: dict[str, str] = {}
     failed: dict[str, str] = {}  # derived column -> "its source value failed to convert"
+    inputs: dict[str, list[str]] = {}  # derived column -> the source columns it reads
     read: set[str] = set()  # the source columns the canonical ones are read from
     if mapping is not None:
         for target in list(mapping.columns) + list(mapping.derive):
@@ -544,6 +546,7 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
             exprs[target] = f"TRY({checked.sql})"
             read |= checked.columns
             if checked.columns:
+                inputs[target] = sorted(checked.columns)
                 failed[target] = (
                     f"CASE WHEN {exprs[target]} IS NULL "
                     f"THEN TRY(({checked.strict_sql}) IS NULL) IS NULL ELSE false END"
@@ -598,13 +601,25 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
         excluded = f"coalesce(list_contains($et_drop, {src}), false)"
     parts.append(f"{excluded} AS _excluded")
     parts += [f"{sql} AS {quote_ident(failed_flag(name))}" for name, sql in failed.items()]
+    parts += [
+        f"{quote_ident(col)} AS {quote_ident(input_alias(name, i))}"
+        for name, cols in inputs.items()
+        for i, col in enumerate(cols)
+    ]
     ts.failed = set(failed)
+    ts.inputs = inputs
     ts.select_list = ", ".join(parts)
 
 
 def failed_flag(column: str) -> str:
     """The selected flag saying a derived column's source value failed to convert."""
     return f"_failed_{column}"
+
+
+def input_alias(column: str, i: int) -> str:
+    """The selected ``i``-th source column a derived column reads: passed through
+    untouched, so that a failing row's source JSON shows what the derive was given."""
+    return f"_input_{column}_{i}"
 
 
 def _closest(name: str, candidates: list[str]) -> list[str]:

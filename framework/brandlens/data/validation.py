@@ -24,6 +24,7 @@ from brandlens.data.sources import (
     Source,
     TableSource,
     failed_flag,
+    input_alias,
     part_counts_sql,
 )
 from brandlens.data.vocabulary import VOCABULARY_TYPE, create_vocabulary_type
@@ -320,9 +321,16 @@ COLUMN_KEY = "_column"
 """The key of a failing row's source JSON that names the column its reason is about."""
 
 
-def _source_json(specs: list[ColumnSpec], prefix: str, column: str) -> str:
+def _source_json(
+    specs: list[ColumnSpec], prefix: str, column: str, inputs: dict[str, list[str]]
+) -> str:
     """A failing row's source values as one JSON object of text, with the column its
     reason is about under COLUMN_KEY (``column``: an SQL expression).
+
+    A mapping's derived column shows its value where the derive gave one, and otherwise
+    what the derive was given (``inputs``: the source columns it reads, passed through
+    as :func:`input_alias`): the text of its one source column, or a JSON object of its
+    several. A blank there would hide the ``abc`` that made ``to_timestamp`` fail.
 
     One column instead of one per source column: at 10 M events writing fourteen
     mostly-NULL text columns cost about a quarter of the validation pass. The column
@@ -330,14 +338,24 @@ def _source_json(specs: list[ColumnSpec], prefix: str, column: str) -> str:
     about 0.2 s of a 4.8 s clean load at 10 M, and computed in a projection of its
     own about 0.1 s.
     """
+
+    def value(c: ColumnSpec) -> str:
+        own = f"CAST({prefix + c.name if prefix else quote_ident(c.name)} AS VARCHAR)"
+        given = inputs.get(c.name)
+        if not given:
+            return own
+        aliases = [quote_ident(input_alias(c.name, i)) for i in range(len(given))]
+        if len(given) == 1:
+            return f"coalesce({own}, CAST({aliases[0]} AS VARCHAR))"
+        pairs = ", ".join(
+            f"{quote_ident(name)} := CAST({alias} AS VARCHAR)"
+            for name, alias in zip(given, aliases, strict=True)
+        )
+        return f"coalesce({own}, CAST(to_json(struct_pack({pairs})) AS VARCHAR))"
+
     fields = ", ".join(
         [f"{quote_ident(COLUMN_KEY)} := {column}"]
-        + [
-            f"{quote_ident(c.name)} := CAST({prefix}{c.name} AS VARCHAR)"
-            if prefix
-            else f"{quote_ident(c.name)} := CAST({quote_ident(c.name)} AS VARCHAR)"
-            for c in specs
-        ]
+        + [f"{quote_ident(c.name)} := {value(c)}" for c in specs]
     )
     return f"to_json(struct_pack({fields}))"
 
@@ -400,8 +418,13 @@ def checked_rows_sql(
     table = ts.table
     specs, flags, present, unfailing = _rules(ts, types)
     q = {c.name: quote_ident(c.name) for c in specs}
+    passed = [
+        quote_ident(input_alias(name, i))
+        for name, cols in ts.inputs.items()
+        for i in range(len(cols))
+    ]
     src_cols = ", ".join(
-        [f"{q[c.name]} AS s_{c.name}" for c in specs] + list(flags.values()) + list(keep)
+        [f"{q[c.name]} AS s_{c.name}" for c in specs] + list(flags.values()) + passed + list(keep)
     )
     typed_cols = ", ".join(
         f"{_typed(c, 's_' + c.name, types[c.name])} AS {q[c.name]}" for c in specs
@@ -435,7 +458,7 @@ def failing_source_sql(
 ) -> str:
     """Over :func:`checked_rows_sql`'s rows: a failing row's source JSON, with its column."""
     specs = columns_of(TABLES[ts.table])
-    return _source_json(specs, "s_", failing_column_sql(ts, types, known))
+    return _source_json(specs, "s_", failing_column_sql(ts, types, known), ts.inputs)
 
 
 def _stored(store: str, table: str) -> str:
@@ -677,7 +700,7 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection, ts: TableSource, store: str
         return
     specs = columns_of(TABLES[table])
     # Their source text: the same rows, numbered in the same (source) order.
-    source = _source_json(specs, "", "$column")
+    source = _source_json(specs, "", "$column", ts.inputs)
     sql_update = f"""
 UPDATE {stored} SET _reason = $reason, _source = r._source
 FROM (
