@@ -683,6 +683,7 @@ DERIVED_LOG = (
     "5,1748743200,2025-06-01,10,u5,buy,,10\n"  # missing_brand: the derives gave values
     "5,1748743200,2025-06-01,10,u6,buy,X,10\n"  # accepted: the first valid row of id 5
     "1,1748743200,2025-06-01,10,u7,buy,X,7\n"  # a later repeat of id 1: derived values
+    "8,1748743200,2025-06-01,10,u8,zap,X,10\n"  # excluded: quantity NULL by design, blank
 )
 
 DERIVED_MAPPING = (
@@ -692,7 +693,8 @@ DERIVED_MAPPING = (
     '  amount: "CAST(price AS DECIMAL(18,2))"\n'
     "  category: \"CAST(strptime(CAST(day AS VARCHAR) || ' ' || hour, '%Y-%m-%d %H')"
     ' AS VARCHAR)"\n'  # two inputs (a made-up use of category, to show a JSON of both)
-    "event_types: {buy: purchase}\n"
+    "  quantity: \"CASE WHEN what = 'buy' THEN 1 END\"\n"
+    "event_types: {buy: purchase, zap: null}\n"
 )
 
 
@@ -719,21 +721,21 @@ def test_a_failed_derive_shows_the_source_values_it_was_given(tmp_path, form):
         report = ds.report
         assert bool(ds.read_in_place) == (form == "parquet")
     shown = {
-        e["row"]: (e["column"], {k: e.get(k) for k in ("ts", "amount", "category")})
+        e["row"]: (e["column"], {k: e.get(k) for k in ("ts", "amount", "category", "quantity")})
         for r in report.reasons
         for e in r.examples
     }
     joined = "2025-06-01 02:00:00+00"  # 1748743200 as DuckDB prints a TIMESTAMPTZ
     made = "2025-06-01 10:00:00"
+    two = '{"day":"2025-06-01","hour":"25"}'
     assert shown == {
-        2: ("ts", {"ts": "abc", "amount": "10.00", "category": made}),
-        3: (
-            "category",
-            {"ts": joined, "amount": "10.00", "category": '{"day":"2025-06-01","hour":"25"}'},
-        ),
-        4: ("amount", {"ts": joined, "amount": "(12.00)", "category": made}),
-        5: ("brand", {"ts": joined, "amount": "10.00", "category": made}),
-        7: ("event_id", {"ts": joined, "amount": "7.00", "category": made}),
+        2: ("ts", {"ts": "abc", "amount": "10.00", "category": made, "quantity": "1"}),
+        3: ("category", {"ts": joined, "amount": "10.00", "category": two, "quantity": "1"}),
+        4: ("amount", {"ts": joined, "amount": "(12.00)", "category": made, "quantity": "1"}),
+        5: ("brand", {"ts": joined, "amount": "10.00", "category": made, "quantity": "1"}),
+        7: ("event_id", {"ts": joined, "amount": "7.00", "category": made, "quantity": "1"}),
+        # was 'zap' (what the quantity derive reads): the row is about its event type
+        8: ("event_type", {"ts": joined, "amount": "10.00", "category": made, "quantity": None}),
     }
     values = {(v.column, v.value) for r in report.reasons for v in r.values}
     assert ("ts", "abc") in values and ("amount", "(12.00)") in values
