@@ -420,3 +420,28 @@ def test_an_empty_section_says_none_instead_of_an_empty_grid(runner, events_dir)
     bad = [*STORY[:2], ev("2025-06-23 04:00:00", "u9", "bogus")]
     r = invoke(runner, "validate", events_dir(bad), "-q")
     assert "quarantined: none" not in r.stdout and "unknown_event_type" in r.stdout
+
+
+def test_strict_lets_rows_a_mapping_excludes_pass(runner, tmp_path):
+    # was: the rees46 preset (remove_from_cart: null) failed every --strict run
+    data = tmp_path / "events.csv"
+    data.write_text(
+        "ts,user_id,event_type,brand\n"
+        "2025-06-01 04:00:00,u1,view,B\n"
+        "2025-06-01 05:00:00,u1,unfollow,B\n"  # excluded on purpose: counted, not bad
+    )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("event_types: {view: product_view, unfollow: null}\n")
+    args = [data, "--mapping", mapping, "--strict"]
+    r = invoke(runner, "validate", *args, "-f", "json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["reasons"][0]["reason"] == "excluded_by_mapping"
+    assert invoke(runner, "compute", *args, "-m", "fast", "-f", "json").exit_code == 0
+    # one bad row beside it fails, and the message counts only that one
+    with data.open("a") as f:
+        f.write("2025-13-01 04:00:00,u2,view,B\n")
+    r = invoke(runner, "validate", *args)
+    assert r.exit_code == 1 and "1 bad row(s) under --strict" in r.stderr
+    r = invoke(runner, "compute", *args, "-m", "fast")
+    assert r.exit_code == 1
+    assert "1 bad row(s) under --strict (events.ts_unparseable 1 (ts 1))" in r.stderr

@@ -268,7 +268,12 @@ PresetOpt = Annotated[
     str | None,
     typer.Option("--preset", help="Built-in mapping: rees46, taobao-userbehavior, cdnow."),
 ]
-StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail (exit 1) on any bad row.")]
+StrictOpt = Annotated[
+    bool,
+    typer.Option(
+        "--strict", help="Fail (exit 1) on any bad row (rows a mapping excludes do not count)."
+    ),
+]
 TimezoneOpt = Annotated[
     str | None,
     typer.Option(
@@ -1053,8 +1058,8 @@ def validate(
             load_progress=on_load,
         )
     emit(report, fmt, output, no_color)
-    if strict and report.rows_quarantined:
-        fail(f"{report.rows_quarantined} bad row(s) under --strict", EXIT_DATA)
+    if strict and report.rows_bad:
+        fail(f"{report.rows_bad} bad row(s) under --strict", EXIT_DATA)
 
 
 @app.command()

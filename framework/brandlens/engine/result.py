@@ -217,6 +217,22 @@ class ValidationReport(BaseModel):
     def rows_quarantined(self) -> int:
         return sum(t.rows_quarantined for t in self.tables)
 
+    @property
+    def bad_reasons(self) -> list[ReasonCount]:
+        """The reasons that say something is wrong: all but rows a mapping excludes on
+        purpose (what ``--strict`` refuses)."""
+        return [r for r in self.reasons if r.reason not in DELIBERATE_REASONS]
+
+    @property
+    def rows_bad(self) -> int:
+        """Quarantined rows that ``--strict`` refuses (:attr:`bad_reasons`)."""
+        return sum(r.count for r in self.bad_reasons)
+
+
+DELIBERATE_REASONS = frozenset({"excluded_by_mapping"})
+"""Reasons a user asked for: a mapping that maps an event type to null quarantines its
+rows so that they are counted, not because anything in them is wrong."""
+
 
 class LoadReport(ValidationReport):
     """What ``brandlens load`` returns: the validation, and the dataset file it wrote."""

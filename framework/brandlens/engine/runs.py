@@ -482,13 +482,13 @@ class Dataset:
             raise DataError(f"{events.source}: no rows")
         if quarantine_out is not None:
             self.write_quarantine(quarantine_out)
-        if strict and self.report.rows_quarantined:
+        if strict and self.report.rows_bad:
             counts = ", ".join(
                 f"{r.table}.{r.reason} {r.count}"
                 + (f" ({', '.join(f'{c} {n}' for c, n in r.columns.items())})" if r.columns else "")
-                for r in self.report.reasons
+                for r in self.report.bad_reasons
             )
-            bad = self.report.rows_quarantined
+            bad = self.report.rows_bad
             raise DataError(f"{self.report.source}: {bad} bad row(s) under --strict ({counts})")
         if self._unnamed is not None:  # every check passed: the dataset file takes its name
             self._unnamed.commit()
