@@ -445,3 +445,60 @@ def test_strict_lets_rows_a_mapping_excludes_pass(runner, tmp_path):
     r = invoke(runner, "compute", *args, "-m", "fast")
     assert r.exit_code == 1
     assert "1 bad row(s) under --strict (events.ts_unparseable 1 (ts 1))" in r.stderr
+
+
+def test_an_output_that_is_an_input_is_refused_before_anything_is_read(runner, tmp_path):
+    # was: exit 0, and the export replaced by the result (or by the quarantine)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    log = folder / "events.csv"
+    text = "ts,user_id,event_type,brand\n2025-06-01 04:00:00,u1,ad_click,B\n"
+    log.write_text(text)
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("columns: {}\n")
+    os.link(log, tmp_path / "same.csv")  # another name for the same file
+    cases = [
+        (["compute", log, "-f", "csv", "-o", log], "--output", "DATA"),
+        (["compare", folder, "-o", log], "--output", "DATA"),
+        (["report", folder, "-o", log], "--output", "DATA"),
+        (["validate", folder, "--quarantine-out", log], "--quarantine-out", "DATA"),
+        (["compute", folder, "-o", tmp_path / "same.csv"], "--output", "DATA"),
+        (["compute", folder, "--mapping", mapping, "-o", mapping], "--output", "the mapping"),
+        (["funnel", folder, "-b", "B", "-o", log], "--output", "DATA"),
+        (["entities", folder, "-m", "super", "-o", log], "--output", "DATA"),
+    ]
+    for args, what, role in cases:
+        r = invoke(runner, *args)
+        assert r.exit_code == 2, (args, r.stderr)
+        assert f"{what} " in r.stderr and f"this run reads ({role})" in r.stderr, r.stderr
+    assert log.read_text() == text and mapping.read_text() == "columns: {}\n"
+    dataset = tmp_path / "d.duckdb"
+    assert invoke(runner, "load", folder, "--into", dataset).exit_code == 0
+    r = invoke(runner, "load", dataset, "--into", dataset)
+    assert r.exit_code == 2 and "--into" in r.stderr and "(DATA)" in r.stderr
+    assert invoke(runner, "compute", dataset, "-m", "fast").exit_code == 0  # intact
+    # an output beside the inputs is fine
+    assert invoke(runner, "compute", folder, "-o", folder / "result.json").exit_code == 0
+
+
+def test_load_into_replaces_only_its_own_dataset_files(runner, tmp_path):
+    # was: exit 0, and the user's own database replaced by the store
+    import duckdb
+
+    data = tmp_path / "events.csv"
+    data.write_text("ts,user_id,event_type,brand\n2025-06-01 04:00:00,u1,ad_click,B\n")
+    own = tmp_path / "sales.duckdb"
+    with duckdb.connect(str(own)) as con:
+        con.execute("CREATE TABLE sales AS SELECT 42 AS total")
+    other = tmp_path / "notes.db"
+    other.write_text("not a database")
+    for target in (own, other):
+        r = invoke(runner, "load", data, "--into", target)
+        assert r.exit_code == 2
+        assert "exists and is not a brandlens dataset file" in r.stderr
+    with duckdb.connect(str(own), read_only=True) as con:
+        assert con.execute("SELECT total FROM sales").fetchall() == [(42,)]
+    assert other.read_text() == "not a database"
+    dataset = tmp_path / "d.duckdb"
+    for _ in range(2):  # written, then replaced
+        assert invoke(runner, "load", data, "--into", dataset).exit_code == 0

@@ -209,6 +209,16 @@ def _writable(value: Path, what: str) -> Path:
     return value
 
 
+def _refuse_writing_inputs(
+    data: str | Path, mapping: Path | None, outputs: dict[str, Path | None]
+) -> None:
+    """Before anything is read: an output that is one of the run's inputs is refused."""
+    from brandlens.data.sources import refuse_writing_inputs
+
+    with errors():
+        refuse_writing_inputs(data, mapping, outputs)
+
+
 def _output_checked(value: Path | None) -> Path | None:
     """--output, checked up front; ``-`` is stdout."""
     if value is None or str(value) == "-":
@@ -661,6 +671,7 @@ def compute(
     spark_remote: SparkRemoteOpt = None,
 ) -> None:
     """Compute every indicator of the chosen methodologies, per brand."""
+    _refuse_writing_inputs(data, mapping, {"--output": output})
     with errors():
         config = _config(
             memory_limit,
@@ -743,6 +754,7 @@ def compare(
     from brandlens.analysis.compare import CompareOptions
     from brandlens.api import _options
 
+    _refuse_writing_inputs(data, mapping, {"--output": output})
     with errors():
         options = _options(
             CompareOptions,
@@ -817,6 +829,7 @@ def report(
     from brandlens.analysis.report import ReportOptions
     from brandlens.api import _options
 
+    _refuse_writing_inputs(data, mapping, {"--output": output})
     with errors():
         options = _options(ReportOptions, currency=currency, baseline=baseline)
         result = _run(
@@ -885,6 +898,7 @@ def funnel_command(
     """One brand's ladder stages as bars: counts, shares and the week's flow."""
     from brandlens import api
 
+    _refuse_writing_inputs(data, mapping, {"--output": output})
     with errors(), _loading(data, quiet) as on_load:
         report = api.funnel(
             data,
@@ -938,6 +952,7 @@ def entities(
     """List the entities behind a methodology's numbers (SUPER's products, a ladder's users)."""
     from brandlens import api
 
+    _refuse_writing_inputs(data, mapping, {"--output": output})
     with errors(), _loading(data, quiet) as on_load:
         listing = api.entities(
             data,
@@ -1046,6 +1061,7 @@ def validate(
     """Check DATA against the canonical schema; report quarantined rows per reason."""
     from brandlens import api
 
+    _refuse_writing_inputs(data, mapping, {"--output": output, "--quarantine-out": quarantine_out})
     with errors(), _loading(data, quiet) as on_load:
         report = api.validate(
             data,
@@ -1067,7 +1083,11 @@ def load(
     data: DataArg,
     into: Annotated[
         Path,
-        typer.Option("--into", help="The dataset file to write (.duckdb); replaced if it exists."),
+        typer.Option(
+            "--into",
+            help="The dataset file to write (.duckdb); an existing brandlens dataset file is "
+            "replaced, any other file refused.",
+        ),
     ],
     mapping: MappingOpt = None,
     preset: PresetOpt = None,
@@ -1096,6 +1116,11 @@ def load(
 
     if not into.name.lower().endswith((".duckdb", ".db", ".ddb")):
         fail(f"--into {into}: name the dataset file .duckdb (or .db, .ddb)", EXIT_USAGE)
+    _refuse_writing_inputs(
+        data,
+        mapping,
+        {"--into": into, "--output": output, "--quarantine-out": quarantine_out},
+    )
     with errors(), _loading(data, quiet) as on_load:
         report = api.load(
             data,

@@ -470,6 +470,56 @@ def _matches(p: Path, table: str) -> bool:
     return p.is_file() and any(name == table + s for s in _SUFFIXES)
 
 
+def input_files(data: str | Path) -> list[Path]:
+    """The files DATA names, found as :func:`open_source` finds them, without reading
+    any: what a run must never write over."""
+    path = Path(data)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        return []
+    found: list[Path] = []
+    folders = [path] if is_table_folder(path, "events") else []
+    for p in sorted(path.iterdir()):
+        if any(_matches(p, table) for table in TABLES):
+            found.append(p)
+        elif any(is_table_folder(p, table) for table in TABLES):
+            folders.append(p)
+    for folder in folders:
+        found += [f for f in folder.rglob("*") if f.is_file()]
+    return found
+
+
+def refuse_writing_inputs(
+    data: str | Path, mapping: str | Path | None, outputs: dict[str, str | Path | None]
+) -> None:
+    """A usage error when an output (``{"--output": path}``) is a file the run reads:
+    DATA itself, one of its tables' files, or the mapping. Writing it would replace the
+    user's export with the result (a hard link or another spelling of the same path
+    too: files are compared by device and inode)."""
+    from brandlens.errors import UsageError
+
+    existing = {what: Path(out) for what, out in outputs.items() if out is not None}
+    existing = {what: out for what, out in existing.items() if out.is_file()}
+    if not existing:
+        return
+    inputs = {_identity(f): "DATA" for f in input_files(data)}
+    if mapping is not None and Path(mapping).is_file():
+        inputs[_identity(Path(mapping))] = "the mapping"
+    for what, out in existing.items():
+        role = inputs.get(_identity(out))
+        if role is not None:
+            raise UsageError(
+                f"{what} {out}: is a file this run reads ({role}); writing it would replace "
+                "it: choose another path"
+            )
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_dev, st.st_ino
+
+
 def _is_spreadsheet(p: Path, table: str | None = None) -> bool:
     """A workbook (``events.xlsx``): named for ``table`` when one is given."""
     name = p.name.lower()

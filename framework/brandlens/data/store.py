@@ -266,6 +266,23 @@ def looks_like_dataset_file(path: Path) -> bool:
     return path.is_file() and path.name.lower().endswith(DATASET_SUFFIXES)
 
 
+def written_by_brandlens(path: Path) -> bool:
+    """Whether the DuckDB file ``path`` is a brandlens dataset file, of any format: one
+    ``load --into`` may replace. Anything else (a database of the user's own, a file
+    DuckDB cannot open) is not brandlens' to replace."""
+    import duckdb
+
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            row = con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t",
+                {"s": DATA_SCHEMA, "t": _META},
+            ).fetchone()
+    except duckdb.Error:
+        return False
+    return bool(row and row[0])
+
+
 def attach_store(
     con: duckdb.DuckDBPyConnection, path: Path, given: bool = False
 ) -> StoredMeta | None:

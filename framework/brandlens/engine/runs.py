@@ -626,6 +626,11 @@ class Dataset:
             return meta
         target = into if into is not None else entry
         assert target is not None
+        if into is not None and Path(into).exists() and not store.written_by_brandlens(Path(into)):
+            raise UsageError(
+                f"--into {into}: exists and is not a brandlens dataset file; brandlens "
+                "replaces only its own: choose another path, or remove the file first"
+            )
         building = AtomicFile(target, "--into" if into is not None else "")
         second: AtomicFile | None = None
         written = [building.tmp]
