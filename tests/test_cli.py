@@ -502,3 +502,25 @@ def test_load_into_replaces_only_its_own_dataset_files(runner, tmp_path):
     dataset = tmp_path / "d.duckdb"
     for _ in range(2):  # written, then replaced
         assert invoke(runner, "load", data, "--into", dataset).exit_code == 0
+
+
+def test_methodologies_are_named_as_printed_and_typos_get_a_suggestion(runner, events_dir):
+    # was: "unknown methodology 'FAST'", though every header prints FAST, and no hint
+    data = events_dir(STORY)
+    runs = {
+        m: json.loads(invoke(runner, "compute", data, "-m", m, "-f", "json").stdout)
+        for m in ("fast", "FAST", "Fast")
+    }
+    assert runs["FAST"] == runs["fast"] == runs["Fast"]
+    argo = invoke(runner, "compute", data, "-m", "A.R.G.O", "-m", "argo", "-f", "json")
+    assert {r["methodology"] for r in json.loads(argo.stdout)["results"]} == {"argo"}
+    r = invoke(runner, "compute", data, "-m", "fats")
+    assert r.exit_code == 2 and "unknown methodology 'fats'; did you mean fast?" in r.stderr
+    explained = invoke(runner, "explain", "FAST.Advancing", "-f", "json")
+    assert json.loads(explained.stdout)["id"] == "fast.advancing"
+    r = invoke(runner, "explain", "fst.advancing")
+    assert r.exit_code == 2 and "no methodology 'fst'; did you mean fast?" in r.stderr
+    listed = json.loads(invoke(runner, "indicators", "Goal", "-f", "json").stdout)
+    assert listed["indicators"] and {i["id"].split(".")[0] for i in listed["indicators"]} == {
+        "goal"
+    }

@@ -320,7 +320,10 @@ AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="As-of date (default: last local event date).")
 ]
 MethodOpt = Annotated[
-    list[str] | None, typer.Option("--methodology", "-m", help="Methodology (repeatable).")
+    list[str] | None,
+    typer.Option(
+        "--methodology", "-m", help="Methodology, in any case: fast, FAST, A.R.G.O (repeatable)."
+    ),
 ]
 BrandOpt = Annotated[list[str] | None, typer.Option("--brand", "-b", help="Brand (repeatable).")]
 ParamOpt = Annotated[

@@ -1051,9 +1051,12 @@ class Dataset:
         if names is None:
             return list(available.values())
         chosen = []
-        for n in dict.fromkeys(names):
+        for given in dict.fromkeys(names):
+            n = self.registry.methodology_name(given) or given
             if n not in available:
                 known = ", ".join(available) or "none installed"
+                close = self.registry.close_methodologies(n)
+                meant = f"; did you mean {', '.join(close)}?" if close else ""
                 broken = [p.name for p in self.registry.plugins if p.errors]
                 hint = (
                     f"; plugin(s) that failed to load or register: {', '.join(broken)} "
@@ -1062,9 +1065,10 @@ class Dataset:
                     else ""
                 )
                 raise UsageError(
-                    f"--methodology: unknown methodology {n!r} (available: {known}){hint}"
+                    f"--methodology: unknown methodology {n!r}{meant} (available: {known}){hint}"
                 )
-            chosen.append(available[n])
+            if available[n] not in chosen:
+                chosen.append(available[n])
         return sorted(chosen, key=lambda c: c.name)
 
     def _as_of(self, as_of: str | date | None) -> date:

@@ -120,11 +120,21 @@ def methodologies() -> MethodologyList:
     )
 
 
+def _named(reg: Any, given: str, problem: str) -> str:
+    """The registered methodology ``given`` names (any case), or a usage error."""
+    name = reg.methodology_name(given)
+    if name is not None:
+        return name
+    close = reg.close_methodologies(given)
+    meant = f"; did you mean {', '.join(close)}?" if close else ""
+    known = ", ".join(reg.methodologies) or "none installed"
+    raise UsageError(f"{problem} {given!r}{meant} (available: {known})")
+
+
 def indicators(methodology: str | None = None) -> IndicatorList:
     reg = registry()
-    if methodology is not None and methodology not in reg.methodologies:
-        known = ", ".join(reg.methodologies) or "none installed"
-        raise UsageError(f"unknown methodology {methodology!r} (available: {known})")
+    if methodology is not None:
+        methodology = _named(reg, methodology, "unknown methodology")
     chosen = [reg.methodologies[methodology]] if methodology else reg.methodologies.values()
     return IndicatorList(
         indicators=[
@@ -144,10 +154,10 @@ def indicators(methodology: str | None = None) -> IndicatorList:
 
 def explain(indicator_id: str) -> Explanation:
     reg = registry()
-    method = indicator_id.partition(".")[0]
-    checked = reg.methodologies.get(method)
-    if checked is None:
-        raise UsageError(f"unknown indicator {indicator_id!r}: no methodology {method!r}")
+    given, _, rest = indicator_id.partition(".")
+    method = _named(reg, given, f"unknown indicator {indicator_id!r}: no methodology")
+    indicator_id = f"{method}.{rest.lower()}"
+    checked = reg.methodologies[method]
     m = checked.methodology
     try:
         ind = m.indicator(indicator_id)

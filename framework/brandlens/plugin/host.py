@@ -57,6 +57,21 @@ class Registry:
     plugins: list[PluginInfo]
     report_builders: dict[str, Any] = field(default_factory=dict)  # methodology -> builder
 
+    def methodology_name(self, given: str) -> str | None:
+        """The registered methodology ``given`` names: itself, or as printed in another
+        case or with dots, dashes or spaces (``FAST``, ``A.R.G.O``: registered names are
+        lower case by rule); None when it names none."""
+        if given in self.methodologies:
+            return given
+        folded = "".join(ch for ch in given if ch not in ".- ").lower()
+        return folded if folded in self.methodologies else None
+
+    def close_methodologies(self, given: str) -> list[str]:
+        """Registered names a mistyped ``given`` may have meant (``fats`` -> ``fast``)."""
+        import difflib
+
+        return difflib.get_close_matches(given.lower(), list(self.methodologies), n=3, cutoff=0.6)
+
 
 def _env_list(name: str) -> set[str] | None:
     raw = os.environ.get(name)
