@@ -64,6 +64,7 @@ def test_compute_json_is_the_result_contract(runner, toy, events_dir):
         "results",
         "errors",
         "not_applicable",
+        "short_history",  # methodologies reading further back than the data goes
         "key_order",  # the declared key orders (a ladder's stages lowest first)
     ]
     assert doc["dataset"]["rows_read"] == 5
@@ -78,6 +79,10 @@ def test_compute_json_is_the_result_contract(runner, toy, events_dir):
     assert r.stderr.splitlines() == [
         "brandlens: not applicable to this data (needs the users table with target_group): "
         "toy.group_buyers",
+        # the toy ladder's longest window (365 days) from its earliest snapshot (7 days
+        # back): 372 days up to 2025-06-30 start on 2024-06-24; the log on 2025-06-20
+        "brandlens: note: the data starts 2025-06-20, after where these read events: toy "
+        "from 2024-06-24 (372 days); what they count before it is missing, not zero",
         "brandlens: warning: DataRangeWarning: --as-of 2025-06-30 is after the last event "
         "(2025-06-22): values count no activity since",
     ]

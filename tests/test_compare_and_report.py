@@ -145,6 +145,10 @@ def test_the_demo_prints_its_comparison_when_the_reports_part_fails(
     monkeypatch.setattr(engine_runs._Run, "count_ladders", failing)
     r = CliRunner().invoke(app, ["demo", "--data-dir", str(data), "-q", "-f", "json"])
     assert r.exit_code == 1
-    assert r.stderr.strip().splitlines() == ["brandlens: error: a ladder count failed"]
+    lines = r.stderr.strip().splitlines()
+    assert lines[-1] == "brandlens: error: a ladder count failed"
+    # before it only the note on methodologies reading further back than the market goes
+    assert [h.methodology for h in expected.short_history] == ["dream", "fast"]
+    assert len(lines) == 2 and lines[0].startswith("brandlens: note: the data starts 2023-04-01")
     assert json.loads(r.stdout) == json.loads(expected.model_dump_json())
     assert not (data / "report.html").exists()

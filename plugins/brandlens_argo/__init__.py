@@ -377,6 +377,15 @@ ARGO = Methodology(
     "brandlens with PostHog's lifecycle and retention, see specs/argo.yaml",
     version="1.0.0",
     parameters=ArgoParameters,
+    # its longest windows: the retention cohort's intervals, LTV's two years, the value
+    # window, the CLV history; "new" also needs no earlier purchase, which no window bounds
+    history_days=lambda p: max(
+        (COHORT_INTERVAL + 1) * p.interval_days,
+        2 * LTV_DAYS,
+        2 * p.second_order_days,
+        p.value_window_days,
+        p.clv_history_days,
+    ),
     relations=(PURCHASE_DAYS, PEOPLE, ACTIVITY, YEAR),
     indicators=(
         Indicator(id="argo.new_buyers", sql=NEW_BUYERS),

@@ -499,6 +499,8 @@ DREAM = Methodology(
     source="京东电器 × 京东数坊 DREAM (2022); see specs/dream.yaml",
     version="1.0.0",
     parameters=DreamParameters,
+    # beside its ladder (added by brandlens): the replacement horizon
+    history_days=lambda p: p.replacement_horizon_days,
     ladders=(MIND,),
     relations=(MAIN_CATEGORY, STRUCTURE, REFERENCE),
     indicators=(

@@ -178,6 +178,8 @@ FAST = Methodology(
     source="Tmall / Alibaba Data Bank FAST (2018) and AIPL; see specs/fast.yaml",
     version="1.0.0",
     parameters=FastParameters,
+    # beside its ladder (added by brandlens): the members' activity window
+    history_days=lambda p: p.thriving_window_days,
     ladders=(AIPL,),
     entities=(
         EntityTable(

@@ -283,6 +283,8 @@ GOAL = Methodology(
     source="JD 京东营销360 GOAL (2020) and 数坊 4A; see specs/goal.yaml",
     version="1.0.0",
     parameters=GoalParameters,
+    # beside its ladder (added by brandlens): the buyer window and the CLV history
+    history_days=lambda p: max(p.buyer_window_days, p.clv_history_days),
     ladders=(FOUR_A,),
     entities=(
         EntityTable(

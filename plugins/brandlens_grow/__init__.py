@@ -180,6 +180,8 @@ GROW = Methodology(
     source="Tmall FMCG x BCG, GROW (2019); decomposition by brandlens, see specs/grow.yaml",
     version="1.0.0",
     parameters=GrowParameters,
+    # the current period and the base period before it
+    history_days=lambda p: 2 * p.period_days,
     relations=(DAYS, CELLS, TERMS, BRAND_TOTALS),
     indicators=(
         Indicator(id="grow.gmv_change", sql=GMV_CHANGE),

@@ -429,6 +429,14 @@ SUPER = Methodology(
     "brandlens, see specs/super.yaml",
     version="1.0.0",
     parameters=SuperParameters,
+    # the horizon (the oldest snapshot plus a stage rule's look-back there), and the
+    # quality and rating windows
+    history_days=lambda p: max(
+        max(7 * (p.history_weeks - 1), p.flow_period_days)
+        + max(p.new_days + 1, p.exit_days + 2, 2 * p.recent_days),
+        p.quality_window_days,
+        p.rating_window_days,
+    ),
     relations=(PRODUCTS, DAILY, SNAPSHOTS, SALES, STAGE_NOW_AND_THEN, HITS),
     indicators=(
         Indicator(id="super.products", sql=PRODUCTS_BY_STAGE),

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from brandlens.engine.result import DatasetInfo, ErrorEntry, NotApplicable
+from brandlens.engine.result import DatasetInfo, ErrorEntry, NotApplicable, ShortHistory
 
 Number = int | float
 
@@ -241,6 +241,10 @@ class Comparison(BaseModel):
     not_applicable: list[NotApplicable] = Field(
         default_factory=list,
         description="indicators skipped because optional data is absent, sorted by indicator",
+    )
+    short_history: list[ShortHistory] = Field(
+        default_factory=list,
+        description="methodologies that read further back than the data goes, by name",
     )
 
     def records(self) -> list[dict[str, Any]]:

@@ -984,6 +984,13 @@ def _report_skipped(result: Any) -> None:
         by_reason.setdefault(n.reason, []).append(n.indicator)
     for reason, names in by_reason.items():
         say(f"brandlens: not applicable to this data ({reason}): {', '.join(names)}")
+    short = getattr(result, "short_history", [])
+    if short:
+        reads = ", ".join(f"{h.methodology} from {h.reads_from} ({h.days} days)" for h in short)
+        say(
+            f"brandlens: note: the data starts {short[0].data_from}, after where these read "
+            f"events: {reads}; what they count before it is missing, not zero"
+        )
 
 
 def _report_quarantined(result: Any) -> None:

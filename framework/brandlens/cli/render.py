@@ -266,6 +266,10 @@ def _problem_sections(model: Result | Comparison) -> list[Section]:
         ncols = ["methodology", "indicator", "reason"]
         rows = [[getattr(n, c) for c in ncols] for n in model.not_applicable]
         out.append(Section("not applicable", ncols, rows))
+    if model.short_history:
+        hcols = ["methodology", "reads_from", "data_from", "days"]
+        rows = [[getattr(h, c) for c in hcols] for h in model.short_history]
+        out.append(Section("history shorter than read", hcols, rows))
     return out
 
 

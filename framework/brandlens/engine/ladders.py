@@ -373,6 +373,16 @@ class StageLadder(BaseModel):
         """The snapshots' days before as_of with ``params`` resolved, sorted, each once."""
         return sorted({int(resolve(s, params)) for s in self.snapshots})
 
+    def history_days(self, params: dict[str, Any]) -> int:
+        """Days of events up to as_of the ladder reads: its longest window (of the rules
+        ``when`` leaves on) from its earliest snapshot."""
+        windows = [
+            int(resolve(ev.window_days, params))
+            for ev in self.evidence()
+            if all(resolve(f"${k}", params) == v for k, v in ev.when.items())
+        ]
+        return max(windows, default=0) + max(self.snapshot_days(params), default=0)
+
     def parameter_refs(self) -> set[str]:
         """The parameters the ladder's windows, snapshots and conditions name."""
         refs: set[str] = set()

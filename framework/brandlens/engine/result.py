@@ -67,6 +67,16 @@ class NotApplicable(BaseModel):
     reason: str
 
 
+class ShortHistory(BaseModel):
+    """A methodology whose indicators read further back than the data goes: what they
+    count before ``data_from`` is missing, not zero."""
+
+    methodology: str
+    reads_from: str = Field(description="the first local date its indicators read")
+    data_from: str = Field(description="the first local date of an event in the data")
+    days: int = Field(description="days up to as_of (inclusive) its indicators read")
+
+
 class LadderCounts(BaseModel):
     """One methodology's ladders counted in the run that built them: what a report's
     funnels and flows, and ``compare --funnel``, read instead of building them again."""
@@ -94,6 +104,10 @@ class Result(BaseModel):
         default_factory=list,
         description="indicators skipped because optional data is absent, sorted by indicator",
     )
+    short_history: list[ShortHistory] = Field(
+        default_factory=list,
+        description="methodologies that read further back than the data goes, by name",
+    )
     key_order: dict[str, list[str]] = Field(
         default_factory=dict,
         description="indicator -> its declared keys in their order (a ladder's stages lowest "
@@ -116,11 +130,24 @@ class Result(BaseModel):
                 "not_applicable": [
                     n for n in self.not_applicable if keep(n.methodology, n.indicator)
                 ],
+                "short_history": [
+                    h
+                    for h in self.short_history
+                    if any(keep(h.methodology, i) for i in self._indicators_of(h.methodology))
+                ],
                 "key_order": {
                     i: keys for i, keys in self.key_order.items() if keep(i.partition(".")[0], i)
                 },
             }
         )
+
+    def _indicators_of(self, methodology: str) -> set[str]:
+        """The indicator ids of ``methodology`` this result holds anything of."""
+        return {
+            x.indicator
+            for x in [*self.results, *self.errors, *self.not_applicable]
+            if x.methodology == methodology
+        }
 
     def to_pandas(self) -> Any:
         """The result rows as a pandas DataFrame (pandas is optional: ``pip install pandas``)."""

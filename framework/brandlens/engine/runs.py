@@ -20,7 +20,7 @@ import weakref
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args, get_origin
@@ -40,6 +40,7 @@ from brandlens.engine.result import (
     NotApplicable,
     Result,
     ResultRow,
+    ShortHistory,
     ValidationReport,
 )
 from brandlens.engine.watch import LoadProgress, watching
@@ -882,6 +883,7 @@ class Dataset:
         )
         errors.sort(key=lambda e: (e.methodology, e.indicator, e.brand or ""))
         skipped.sort(key=lambda n: (n.methodology, n.indicator))
+        short = self._short_history(chosen, parsed, day)
         self._check_read_in_place()
         return Result(
             brandlens_version=__version__,
@@ -892,9 +894,34 @@ class Dataset:
             results=rows,
             errors=errors,
             not_applicable=skipped,
+            short_history=short,
             key_order=order,
             ladders=dict(sorted(counted.items())),
         )
+
+    def _short_history(
+        self, chosen: list[CheckedMethodology], parsed: Mapping[str, Any], day: date
+    ) -> list[ShortHistory]:
+        """The methodologies whose indicators read further back from ``day`` than the
+        first event: their counts there are missing, not zero (a comparison period
+        before the data, a two-year purchase window over one year of log)."""
+        first = self.date_range()[0]
+        if first is None:
+            return []
+        out = []
+        for m in chosen:
+            days = m.methodology.history(parsed[m.name])
+            start = day - timedelta(days=days - 1)
+            if days > 0 and start < first:
+                out.append(
+                    ShortHistory(
+                        methodology=m.name,
+                        reads_from=start.isoformat(),
+                        data_from=first.isoformat(),
+                        days=days,
+                    )
+                )
+        return out
 
     def _check_read_in_place(self) -> None:
         """A file read in place is read again by every query: one that changed since it

@@ -388,6 +388,21 @@ class Methodology(BaseModel):
     relations: tuple[Relation, ...] = Field((), description="shared intermediate relations")
     ladders: tuple[StageLadder, ...] = Field((), description="stage ladders, as relations")
     entities: tuple[EntityTable, ...] = Field((), description="entity tables for listing")
+    history_days: Callable[[Any], int] | None = Field(
+        None,
+        description="days of events up to as_of its indicators read at most, from its "
+        "parameters (its ladders' windows are added by brandlens); a run warns when the "
+        "data starts later",
+    )
+
+    def history(self, params: BaseModel) -> int:
+        """Days of events up to as_of (inclusive) its indicators read at most: the longest
+        of ``history_days`` and every ladder's window from its earliest snapshot."""
+        values = params.model_dump()
+        days = [ladder.history_days(values) for ladder in self.ladders]
+        if self.history_days is not None:
+            days.append(int(self.history_days(params)))
+        return max(days, default=0)
 
     def indicator(self, indicator_id: str) -> Indicator:
         """The indicator with this id (KeyError when there is none)."""
