@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import textwrap
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+import brandlens
 from brandlens.cli.app import app
 from brandlens.plugin.host import host
 from conftest import ev
@@ -45,6 +47,12 @@ BROKEN = {
     "        'JOIN events e3 ON e3.brand = e2.brand GROUP BY b.brand')\n",
     "pyraise": "@brandlens.hookimpl\ndef brandlens_register_methodologies(register):\n"
     "    _register(register, 'pyraise', compute=lambda ctx: [1 / 0])\n",
+    # the two silent mistakes of a copied example: no decorator, and a hook that returns
+    # its methodology instead of registering it
+    "nohook": "def brandlens_register_methodologies(register):\n"
+    "    _register(register, 'nohook', sql='SELECT brand, 1 AS value FROM brands')\n",
+    "nothing": "@brandlens.hookimpl\ndef brandlens_register_methodologies(register):\n"
+    "    return Methodology(name='nothing', title='n', source='t', version='1', indicators=())\n",
 }
 
 
@@ -95,7 +103,8 @@ def test_compute_finishes_with_builtins_intact_and_one_line_per_broken_plugin(
     assert builtins <= computed
     # registration refused these (their lines are warnings); the others failed at run time
     assert {e["indicator"].split(".")[0] for e in doc["errors"]} == {"slow", "pyraise"}
-    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    # (the note on how far back the built-ins read says "missing" too)
+    lines = [line for line in r.stderr.splitlines() if line.strip() and "note:" not in line]
     for name in BROKEN:  # exactly one line names each broken plugin
         naming = [line for line in lines if f" {name}" in line or f"{name}." in line]
         assert len(naming) == 1, (name, lines)
@@ -103,19 +112,35 @@ def test_compute_finishes_with_builtins_intact_and_one_line_per_broken_plugin(
     assert any("DROP" in line or "read-only" in line for line in lines)
     assert any("no_such_table" in line for line in lines)
     assert any("--query-timeout" in line for line in lines)
+    assert any("nohook was not run: implements no brandlens hook" in line for line in lines)
+    assert any(
+        "nothing was not run: registered nothing: its brandlens_register_methodologies never "
+        "called register(...)" in line
+        for line in lines
+    )
+    # a Python indicator's failure says where in the plugin's own code it was raised
+    (failed,) = [e["message"] for e in doc["errors"] if e["indicator"] == "pyraise.x"]
+    assert failed.startswith("ZeroDivisionError: division by zero (at ")
+    # HEADER's ten lines, then the hook: the lambda is on the file's line 11
+    assert failed.endswith("/bl_broken_pyraise.py:11 in <lambda>)")
 
 
 def test_naming_a_methodology_whose_plugin_failed_names_the_failed_plugins(
     broken_beside_builtins, events_dir
 ):
-    """`-m ddl`: registration refused the plugin, so the usage error (exit 2) says which
-    plugins failed to load or register, not only that the methodology is unknown."""
+    """`-m ddl`: registration refused the plugin, so the usage error (exit 2) says why,
+    not only that the methodology is unknown; a name no plugin carries lists them all."""
     r = CliRunner().invoke(app, ["compute", str(events_dir(_rows())), "-m", "ddl"])
     assert r.exit_code == 2
     message = r.stderr.strip().splitlines()[-1]
     assert "unknown methodology 'ddl'" in message
+    # was: only "plugin(s) that failed to load or register: ddl, ...": a second command
+    assert "; plugin ddl did not register: indicator 'ddl.x':" in message
+    assert "DROP" in message or "read-only" in message
+    r = CliRunner().invoke(app, ["compute", str(events_dir(_rows())), "-m", "zzz"])
+    message = r.stderr.strip().splitlines()[-1]
     assert "failed to load or register" in message
-    for name in ("ddl", "raising"):
+    for name in ("ddl", "raising", "nohook", "nothing"):
         assert name in message.split("failed to load or register:")[1]
 
 
@@ -174,3 +199,93 @@ def test_new_plugin_refuses_the_name_of_an_installed_one(tmp_path, name):
         "choose another"
     ]
     assert list(tmp_path.iterdir()) == []
+
+
+class _Returns:
+    """A Python indicator whose compute= returns ``what`` (a copied example's slip)."""
+
+    def __init__(self, name: str, what: object) -> None:
+        self.name, self.what = name, what
+
+    @brandlens.hookimpl
+    def brandlens_register_methodologies(self, register):
+        from brandlens.plugin import Indicator, Methodology
+
+        register(
+            Methodology(
+                name=self.name,
+                title=self.name,
+                source="a test",
+                version="1",
+                indicators=(
+                    Indicator(
+                        id=f"{self.name}.x", title="x", unit="count", compute=lambda ctx: self.what
+                    ),
+                ),
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    ("what", "said"),
+    [
+        ({"B": 1}, "compute= must return a list of Value, got dict"),  # was: AttributeError
+        (None, "compute= must return a list of Value, got NoneType"),  # was: TypeError
+        ([1.0], "compute= must return a list of Value, got one float"),
+    ],
+)
+def test_a_python_indicator_of_the_wrong_shape_says_what_it_must_return(
+    register_plugin, events_dir, what, said
+):
+    import brandlens as bl
+
+    register_plugin(_Returns("shaped", what), "shaped-plugin")
+    result = bl.compute(events_dir(_rows()[:4]), methodologies=["shaped"])
+    assert [e.message for e in result.errors] == [said]
+
+
+def test_a_spec_that_does_not_match_the_code_is_a_warning_on_every_run(
+    register_plugin, events_dir, tmp_path
+):
+    # was: only `brandlens plugins` and `verify` said so; compute published numbers
+    # without a definition, silently
+    from fixture_plugins import TOY
+
+    spec = tmp_path / "toy.yaml"
+    text = (Path(__file__).parent / "toy.yaml").read_text()
+    assert "  - id: toy.buyers\n" in text
+    spec.write_text(text.replace("  - id: toy.buyers\n", "  - id: toy.buyerz\n", 1))
+
+    class Misspecified:
+        @brandlens.hookimpl
+        def brandlens_register_event_types(self, register):
+            register("live_gift", "a gift sent to the brand during a live stream")
+
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, register):
+            register(TOY, spec=spec)
+
+    register_plugin(Misspecified(), "toy-plugin")
+    r = CliRunner().invoke(app, ["compute", str(events_dir(_rows()[:4])), "-m", "toy"])
+    warned = [line for line in r.stderr.splitlines() if "spec:" in line]
+    assert len(warned) == 1 and warned[0].startswith(
+        "brandlens: warning: plugin toy-plugin's spec: "
+    )
+    assert "toy.buyer" in warned[0] and "more: brandlens plugins)" in warned[0]
+
+
+def test_registering_without_the_spec_says_so(register_plugin):
+    # was: "needs a title and a unit (in code or in the spec)", though no spec was given
+    from brandlens.errors import PluginError
+    from brandlens.plugin import Indicator, Methodology
+    from brandlens.plugin.methodology import check_methodology
+
+    m = Methodology(
+        name="bare",
+        title="bare",
+        source="a test",
+        version="1",
+        indicators=(Indicator(id="bare.x", sql="SELECT brand, 1 AS value FROM brands"),),
+    )
+    with pytest.raises(PluginError, match=r"no spec came with it: register\(m, spec=\.\.\.\)"):
+        check_methodology(m, "bare-plugin")

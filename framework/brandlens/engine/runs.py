@@ -1084,13 +1084,17 @@ class Dataset:
                 known = ", ".join(available) or "none installed"
                 close = self.registry.close_methodologies(n)
                 meant = f"; did you mean {', '.join(close)}?" if close else ""
-                broken = [p.name for p in self.registry.plugins if p.errors]
-                hint = (
-                    f"; plugin(s) that failed to load or register: {', '.join(broken)} "
-                    "(`brandlens plugins` says why)"
-                    if broken
-                    else ""
-                )
+                broken = [p for p in self.registry.plugins if _failed(p)]
+                named = [p for p in broken if p.name == n or n in p.name] or broken
+                if len(named) == 1:  # the reason itself: the message authors meet first
+                    hint = f"; plugin {named[0].name} did not register: {_failed(named[0])[0]}"
+                elif broken:
+                    hint = (
+                        f"; plugin(s) that failed to load or register: "
+                        f"{', '.join(p.name for p in broken)} (`brandlens plugins` says why)"
+                    )
+                else:
+                    hint = ""
                 raise UsageError(
                     f"--methodology: unknown methodology {n!r}{meant} (available: {known}){hint}"
                 )
@@ -1248,6 +1252,26 @@ def _number(value: Any) -> int | float | None:
     raise ValueError(f"value {value!r} is not a number")
 
 
+def _in_plugin_code(ind: Indicator, e: BaseException) -> str:
+    """Where in a Python indicator's own code ``e`` was raised: `` (at pkg/file.py:42 in
+    f)`` for the deepest frame in the folder of its compute function, or nothing."""
+    import traceback
+
+    if ind.compute is None or not hasattr(ind.compute, "__code__"):
+        return ""
+    home = Path(ind.compute.__code__.co_filename).parent
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if Path(f.filename).parent == home]
+    if not frames:
+        return ""
+    f = frames[-1]
+    return f" (at {home.name}/{Path(f.filename).name}:{f.lineno} in {f.name})"
+
+
+def _failed(info: Any) -> list[str]:
+    """A plugin's errors that kept it from registering (spec notes aside), each one line."""
+    return [" ".join(e.split()) for e in info.errors if not e.startswith("spec:")]
+
+
 class _NotApplicable(Exception):
     """The indicator requires optional data this dataset lacks; the message says which."""
 
@@ -1348,7 +1372,7 @@ class _Run:
             except Exception as e:
                 if is_interrupt(e):  # Ctrl-C stops the run; it is not a failed indicator
                     raise KeyboardInterrupt from e
-                errors.append(self._error(ind, _message(e)))
+                errors.append(self._error(ind, _message(e) + _in_plugin_code(ind, e)))
 
     def _error(self, ind: Indicator, message: str, brand: str | None = None) -> ErrorEntry:
         return ErrorEntry(methodology=self.m.name, indicator=ind.id, brand=brand, message=message)
@@ -1587,7 +1611,17 @@ class _Run:
                 _memo=self.memo,
                 _across=self.across,
             )
-            values = list(ind.compute(ctx))
+            got = ind.compute(ctx)
+            if got is None or isinstance(got, (dict, str, bytes, Value)):
+                raise BrandlensError(
+                    f"compute= must return a list of Value, got {type(got).__name__}"
+                )
+            values = list(got)
+            wrong = next((v for v in values if not isinstance(v, Value)), None)
+            if wrong is not None:
+                raise BrandlensError(
+                    f"compute= must return a list of Value, got one {type(wrong).__name__}"
+                )
         return self._rows(ind, values)
 
     def _query(self, sql: str, extra: Mapping[str, Any], ind: Indicator) -> list[tuple]:

@@ -279,6 +279,19 @@ class PluginHost:
 
             self._call("brandlens_report_sections", info, reg_report)
 
+        for info in infos:
+            if info.origin == "core" or info.errors:
+                continue
+            if not info.hooks:
+                info.errors.append(
+                    "implements no brandlens hook: decorate its functions with "
+                    "@brandlens.hookimpl (docs/plugin-authoring.md)"
+                )
+            elif not (info.methodologies or info.event_types or info.presets):
+                info.errors.append(
+                    f"registered nothing: its {', '.join(info.hooks)} never called "
+                    "register(...) (returning a methodology does not register it)"
+                )
         return Registry(
             methodologies=dict(sorted(methodologies.items())),
             event_types=event_types,

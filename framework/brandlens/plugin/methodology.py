@@ -611,7 +611,8 @@ def check_methodology(
             raise PluginError(f"{what}: registered twice")
         seen.add(ind.id)
         if ind.unit is None or not ind.title:
-            raise PluginError(f"{what}: needs a title and a unit (in code or in the spec)")
+            given = "" if spec is not None else "; no spec came with it: register(m, spec=...)"
+            raise PluginError(f"{what}: needs a title and a unit (in code or in the spec){given}")
         for req in ind.requires:
             if not re.fullmatch(r"[a-z_]+\.[a-z_]+", req):
                 raise PluginError(f"{what}: requires {req!r} must be 'table.column'")
