@@ -249,18 +249,14 @@ def test_a_spec_that_does_not_match_the_code_is_a_warning_on_every_run(
 ):
     # was: only `brandlens plugins` and `verify` said so; compute published numbers
     # without a definition, silently
-    from fixture_plugins import TOY
+    from fixture_plugins import TOY, ToyPlugin
 
     spec = tmp_path / "toy.yaml"
     text = (Path(__file__).parent / "toy.yaml").read_text()
     assert "  - id: toy.buyers\n" in text
     spec.write_text(text.replace("  - id: toy.buyers\n", "  - id: toy.buyerz\n", 1))
 
-    class Misspecified:
-        @brandlens.hookimpl
-        def brandlens_register_event_types(self, register):
-            register("live_gift", "a gift sent to the brand during a live stream")
-
+    class Misspecified(ToyPlugin):  # its event type and preset, another spec
         @brandlens.hookimpl
         def brandlens_register_methodologies(self, register):
             register(TOY, spec=spec)
