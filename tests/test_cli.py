@@ -465,13 +465,13 @@ def test_an_output_that_is_an_input_is_refused_before_anything_is_read(runner, t
     cases = [
         (["compute", log, "-f", "csv", "-o", log], "--output", "DATA"),
         (["compare", folder, "-o", log], "--output", "DATA"),
-        (["report", folder, "-o", log], "--output", "DATA"),
         (["validate", folder, "--quarantine-out", log], "--quarantine-out", "DATA"),
         (["compute", folder, "-o", tmp_path / "same.csv"], "--output", "DATA"),
         (["compute", folder, "--mapping", mapping, "-o", mapping], "--output", "the mapping"),
         (["funnel", folder, "-b", "B", "-o", log], "--output", "DATA"),
         (["entities", folder, "-m", "super", "-o", log], "--output", "DATA"),
     ]
+    # (report's --output must be named .html, which no table's file is)
     for args, what, role in cases:
         r = invoke(runner, *args)
         assert r.exit_code == 2, (args, r.stderr)
@@ -529,3 +529,23 @@ def test_methodologies_are_named_as_printed_and_typos_get_a_suggestion(runner, e
     assert listed["indicators"] and {i["id"].split(".")[0] for i in listed["indicators"]} == {
         "goal"
     }
+
+
+def test_an_output_file_named_csv_json_or_md_gets_that_format(runner, events_dir, tmp_path):
+    # was: the box-drawn table in out.csv, and HTML in rep.pdf ("report written")
+    data = events_dir(STORY)
+    base = ["compute", data, "-m", "fast", "--as-of", "2025-06-30"]
+    for name, check in [
+        ("r.csv", lambda t: t.startswith("methodology,indicator,brand,")),
+        ("r.json", lambda t: json.loads(t)["as_of"] == "2025-06-30"),
+        ("r.md", lambda t: "| methodology | indicator |" in t),
+        ("r.txt", lambda t: "┃ methodology" in t),  # no format of its own: the table
+    ]:
+        assert invoke(runner, *base, "-o", tmp_path / name).exit_code == 0
+        assert check((tmp_path / name).read_text(encoding="utf-8")), name
+    # --format given wins over the name
+    assert invoke(runner, *base, "-f", "json", "-o", tmp_path / "x.csv").exit_code == 0
+    assert json.loads((tmp_path / "x.csv").read_text())["as_of"] == "2025-06-30"
+    r = invoke(runner, "report", data, "-o", tmp_path / "rep.pdf")
+    assert r.exit_code == 2 and "the report is an HTML page: name it .html" in r.stderr
+    assert not (tmp_path / "rep.pdf").exists()

@@ -227,8 +227,14 @@ def _output_checked(value: Path | None) -> Path | None:
 
 
 def _report_checked(value: Path) -> Path:
-    """The report's --output, checked up front like --output; ``-`` is stdout."""
-    return value if str(value) == "-" else _writable(value, "--output")
+    """The report's --output, checked up front like --output; ``-`` is stdout. The report
+    is one HTML file: a name of another kind (``rep.pdf``) would hold HTML all the same."""
+    if str(value) == "-":
+        return value
+    _writable(value, "--output")
+    if value.suffix.lower() not in (".html", ".htm"):
+        fail(f"--output {value}: the report is an HTML page: name it .html", EXIT_USAGE)
+    return value
 
 
 def _quarantine_checked(value: Path | None) -> Path | None:
@@ -244,7 +250,14 @@ QuarantineOpt = Annotated[
         callback=_quarantine_checked,
     ),
 ]
-FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="Output format.")]
+FormatOpt = Annotated[
+    Fmt | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format (default: as --output is named, .json .csv .md; else table).",
+    ),
+]
 OutputOpt = Annotated[
     Path | None,
     typer.Option(
@@ -393,9 +406,29 @@ def errors() -> Iterator[None]:
         raise
 
 
-def emit(model: BaseModel, fmt: Fmt, output: Path | None, no_color: bool) -> None:
+OUTPUT_FORMATS = {
+    ".json": Fmt.json,
+    ".csv": Fmt.csv,
+    ".md": Fmt.markdown,
+    ".markdown": Fmt.markdown,
+}
+"""The format an --output file's name asks for when --format is not given."""
+
+
+def output_format(fmt: Fmt | None, output: Path | None) -> Fmt:
+    """``--format`` when given; else what ``--output``'s name says; else a table. A file
+    named ``.csv`` used to receive a box-drawn table."""
+    if fmt is not None:
+        return fmt
+    if output is None or str(output) == "-":
+        return Fmt.table
+    return OUTPUT_FORMATS.get(output.suffix.lower(), Fmt.table)
+
+
+def emit(model: BaseModel, fmt: Fmt | None, output: Path | None, no_color: bool) -> None:
     from brandlens.cli.render import render
 
+    fmt = output_format(fmt, output)
     to_terminal = output is None and sys.stdout.isatty()
     color = to_terminal and not no_color and "NO_COLOR" not in os.environ
     width = None if to_terminal else _columns()
@@ -660,7 +693,7 @@ def compute(
     preset: PresetOpt = None,
     timezone: TimezoneOpt = None,
     strict: StrictOpt = False,
-    fmt: FormatOpt = Fmt.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
     no_color: NoColorOpt = False,
     quiet: QuietOpt = False,
@@ -740,7 +773,7 @@ def compare(
     preset: PresetOpt = None,
     timezone: TimezoneOpt = None,
     strict: StrictOpt = False,
-    fmt: FormatOpt = Fmt.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
     no_color: NoColorOpt = False,
     quiet: QuietOpt = False,
@@ -887,7 +920,7 @@ def funnel_command(
     preset: PresetOpt = None,
     timezone: TimezoneOpt = None,
     strict: StrictOpt = False,
-    fmt: FormatOpt = Fmt.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
     no_color: NoColorOpt = False,
     memory_limit: MemoryOpt = None,
@@ -941,7 +974,7 @@ def entities(
     preset: PresetOpt = None,
     timezone: TimezoneOpt = None,
     strict: StrictOpt = False,
-    fmt: FormatOpt = Fmt.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
     no_color: NoColorOpt = False,
     memory_limit: MemoryOpt = None,
@@ -1038,7 +1071,7 @@ def _report_broken_plugins() -> None:
             say(f"brandlens: warning: plugin {info.name}'s spec: {notes[0]}{more}")
 
 
-def _report_errors(result: Any, fmt: Fmt, skipped: bool = True) -> None:
+def _report_errors(result: Any, fmt: Fmt | None, skipped: bool = True) -> None:
     """Skipped indicators as a note; failed ones as messages on stderr (any format) and exit 1.
 
     Indicators of one methodology that failed with the same message (a spent budget, a
@@ -1070,7 +1103,7 @@ def validate(
     timezone: TimezoneOpt = None,
     strict: StrictOpt = False,
     quarantine_out: QuarantineOpt = None,
-    fmt: FormatOpt = Fmt.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
     no_color: NoColorOpt = False,
     memory_limit: MemoryOpt = None,
@@ -1124,7 +1157,7 @@ def load(
             "user is kept as read.",
         ),
     ] = False,
-    fmt: FormatOpt = Fmt.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
     no_color: NoColorOpt = False,
     memory_limit: MemoryOpt = None,
@@ -1183,7 +1216,7 @@ app.add_typer(cache_app, name="cache")
 
 @cache_app.command("info")
 def cache_info(
-    fmt: FormatOpt = Fmt.table, output: OutputOpt = None, no_color: NoColorOpt = False
+    fmt: FormatOpt = None, output: OutputOpt = None, no_color: NoColorOpt = False
 ) -> None:
     """Where validated datasets are cached (BRANDLENS_CACHE_DIR) and how much they take."""
     from brandlens import api
@@ -1194,7 +1227,7 @@ def cache_info(
 
 @cache_app.command("clear")
 def cache_clear(
-    fmt: FormatOpt = Fmt.table, output: OutputOpt = None, no_color: NoColorOpt = False
+    fmt: FormatOpt = None, output: OutputOpt = None, no_color: NoColorOpt = False
 ) -> None:
     """Remove every cached dataset (the next command on any data validates it again)."""
     from brandlens import api
@@ -1204,9 +1237,7 @@ def cache_clear(
 
 
 @app.command()
-def plugins(
-    fmt: FormatOpt = Fmt.table, output: OutputOpt = None, no_color: NoColorOpt = False
-) -> None:
+def plugins(fmt: FormatOpt = None, output: OutputOpt = None, no_color: NoColorOpt = False) -> None:
     """Installed plugins, their methodologies, versions and load errors."""
     from brandlens.plugin import catalog
 
@@ -1216,7 +1247,7 @@ def plugins(
 
 @app.command()
 def methodologies(
-    fmt: FormatOpt = Fmt.table, output: OutputOpt = None, no_color: NoColorOpt = False
+    fmt: FormatOpt = None, output: OutputOpt = None, no_color: NoColorOpt = False
 ) -> None:
     """Installed methodologies."""
     from brandlens.plugin import catalog
@@ -1228,7 +1259,7 @@ def methodologies(
 @app.command()
 def indicators(
     methodology: Annotated[str | None, typer.Argument(help="Only this methodology.")] = None,
-    fmt: FormatOpt = Fmt.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
     no_color: NoColorOpt = False,
 ) -> None:
@@ -1242,7 +1273,7 @@ def indicators(
 @app.command()
 def explain(
     indicator: Annotated[str, typer.Argument(help="Indicator id, e.g. fast.thriving.")],
-    fmt: FormatOpt = Fmt.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
     no_color: NoColorOpt = False,
 ) -> None:
@@ -1335,7 +1366,7 @@ def verify(
         ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Hypothesis seed.")] = 0,
-    fmt: FormatOpt = Fmt.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
     no_color: NoColorOpt = False,
     quiet: QuietOpt = False,
@@ -1424,7 +1455,7 @@ def demo(
         Path | None,
         typer.Option("--data-dir", help="Where the demo market lives (generated once, reused)."),
     ] = None,
-    fmt: FormatOpt = Fmt.table,
+    fmt: FormatOpt = None,
     no_color: NoColorOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -1524,7 +1555,7 @@ def bench(
             help="Also time `load --into --cluster` and every methodology on its file.",
         ),
     ] = False,
-    fmt: FormatOpt = Fmt.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
     no_color: NoColorOpt = False,
     quiet: QuietOpt = False,
