@@ -549,3 +549,14 @@ def test_an_output_file_named_csv_json_or_md_gets_that_format(runner, events_dir
     r = invoke(runner, "report", data, "-o", tmp_path / "rep.pdf")
     assert r.exit_code == 2 and "the report is an HTML page: name it .html" in r.stderr
     assert not (tmp_path / "rep.pdf").exists()
+
+
+def test_a_funnel_of_a_methodology_without_a_ladder_says_so(runner, events_dir):
+    # was: a header line and nothing else, exit 0
+    r = invoke(runner, "funnel", events_dir(STORY), "-b", "B", "-m", "super")
+    assert r.exit_code == 2
+    assert r.stderr.strip() == (
+        "brandlens: error: --methodology: super has no stage ladder to show as a funnel "
+        "(methodologies with one: dream, fast, goal)"
+    )
+    assert invoke(runner, "funnel", events_dir(STORY), "-b", "B", "-m", "fast").exit_code == 0

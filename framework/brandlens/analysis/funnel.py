@@ -24,6 +24,7 @@ from brandlens.analysis.model import (
     StageBar,
 )
 from brandlens.engine.ladders import FUNNEL_STEPS
+from brandlens.errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from brandlens.engine.result import LadderCounts
@@ -106,7 +107,16 @@ def funnel_report(
     check_brands(ds, [brand])
     day = ds._as_of(as_of)
     check_as_of(ds, day)
-    chosen = [m for m in ds.methodologies(methodologies) if m.methodology.ladders]
+    named = ds.methodologies(methodologies)
+    chosen = [m for m in named if m.methodology.ladders]
+    if methodologies is not None and len(chosen) < len(named):
+        # was: a header and nothing else, exit 0 (`funnel -m super`)
+        without = ", ".join(m.name for m in named if not m.methodology.ladders)
+        having = [m.name for m in ds.methodologies() if m.methodology.ladders]
+        raise UsageError(
+            f"--methodology: {without} has no stage ladder to show as a funnel "
+            f"(methodologies with one: {', '.join(having) or 'none installed'})"
+        )
     out: list[LadderFunnel] = []
     for m in chosen:
         counts, flows = ds.ladder_counts(
