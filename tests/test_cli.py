@@ -560,3 +560,18 @@ def test_a_funnel_of_a_methodology_without_a_ladder_says_so(runner, events_dir):
         "(methodologies with one: dream, fast, goal)"
     )
     assert invoke(runner, "funnel", events_dir(STORY), "-b", "B", "-m", "fast").exit_code == 0
+
+
+def test_validate_fails_when_no_event_is_valid(runner, tmp_path):
+    # was: exit 0 with every row quarantined, where compute fails with "no valid events"
+    data = tmp_path / "events.csv"
+    data.write_text("ts,user_id,event_type,brand\nbad,u1,ad_click,B\n2025-13-01,u2,ad_click,B\n")
+    r = invoke(runner, "validate", data, "-f", "json")
+    assert r.exit_code == 1
+    assert json.loads(r.stdout)["tables"][0]["rows_quarantined"] == 2  # the report still says why
+    assert r.stderr.strip().endswith(
+        "events.csv: no valid events (all 2 rows quarantined; the report lists why)"
+    )
+    with data.open("a") as f:
+        f.write("2025-06-01 04:00:00,u3,ad_click,B\n")
+    assert invoke(runner, "validate", data).exit_code == 0

@@ -1130,6 +1130,13 @@ def validate(
     emit(report, fmt, output, no_color)
     if strict and report.rows_bad:
         fail(f"{report.rows_bad} bad row(s) under --strict", EXIT_DATA)
+    events = report.events
+    if events.rows_read and not events.rows_accepted:  # as every other command would fail
+        fail(
+            f"{events.source}: no valid events (all {events.rows_read} rows quarantined; "
+            "the report lists why)",
+            EXIT_DATA,
+        )
 
 
 @app.command()
