@@ -86,6 +86,19 @@ SUBTLE = (
         "count(d.user_id) FILTER (WHERE d.days >= 2) / count(d.user_id) END AS value "
         "FROM brands b LEFT JOIN d ON d.brand = b.brand GROUP BY b.brand",
     ),
+    # repeat buyers over buyers of the last 30 days, declared never to fall when a buyer
+    # buys again: a buyer whose purchases all lie before the window becomes a one-day
+    # buyer, and the rate falls. Added for every buyer at once, the window's one-day
+    # buyers become repeat buyers and the rate rises: only one buyer at a time tells.
+    Indicator(
+        id="broken.lapsed_rate",
+        sql="WITH d AS (SELECT brand, user_id, count(DISTINCT local_date) AS days FROM events "
+        "WHERE event_type = 'purchase' AND local_date > $as_of - 30 AND local_date <= $as_of "
+        "GROUP BY ALL) SELECT b.brand, count(d.user_id) FILTER (WHERE d.days >= 2) AS "
+        "numerator, count(d.user_id) AS denominator, CASE WHEN count(d.user_id) = 0 THEN NULL "
+        "ELSE count(d.user_id) FILTER (WHERE d.days >= 2) / count(d.user_id) END AS value "
+        "FROM brands b LEFT JOIN d ON d.brand = b.brand GROUP BY b.brand",
+    ),
 )
 
 

@@ -46,7 +46,11 @@ class MonotoneChecker(Checker):
     probing = (
         "for each brand of each probe log, the event is added for every user of the pool at "
         "once (each in the category of their last event of the brand; one new user when "
-        "`user: new`); one more event each cannot move the value the wrong way if one cannot"
+        "`user: new`), and then by single users of the pool, one per day on which a pool "
+        "user's last event of the brand lies (at most six, spread from the oldest day to the "
+        "newest): a batch cannot move the "
+        "value the wrong way if no single event can, but one user's wrong-way move can hide "
+        "among the others' (a buyer whose only purchase lies outside a window buying again)"
     )
     random = "one event by one user of the pool, for a random brand"
     exercised = "the addition moved some compared value at least once"
@@ -72,7 +76,12 @@ class MonotoneChecker(Checker):
         so the batch is a consequence of the property that exercises it on every user.
         """
         brands = [b for b in log.report_brands() if b != GHOST_BRAND]
-        return [(b, None) for b in range(len(brands))]
+        out: list[Any] = []
+        for b, brand in enumerate(brands):
+            out.append((b, None))
+            if prop.add.user != "new":
+                out += [(b, p) for p in _singles(log, prop, brand)]
+        return out
 
     def transform(self, prop: Any, ctx: Context, log: EventLog, extra: Any) -> Change | None:
         brand_pick, pick = extra
@@ -131,21 +140,49 @@ def _value(run: Run, key: Key, additive: bool) -> Any:
     return run.rows[key].value
 
 
+PROBE_SINGLES = 6
+"""Single-user additions a probe log makes per brand, besides the whole pool's at once."""
+
+
+def _pool(log: EventLog, prop: Any, brand: str) -> list[str]:
+    """The users who may make the addition, sorted: one newcomer, or the brand's users
+    (its buyers, for ``existing_buyer``)."""
+    a = prop.add
+    if a.user == "new":
+        return ["newcomer"]
+    return sorted(
+        {
+            e["user_id"]
+            for e in log.events
+            if e.get("brand") == brand and (a.user == "existing" or e["event_type"] == "purchase")
+        }
+    )
+
+
+def _singles(log: EventLog, prop: Any, brand: str) -> list[int]:
+    """Positions in the pool of single users to add the event for: one per day on which a
+    pool user's last event of the brand lies (the probe logs place users on every
+    window's boundary days), at most PROBE_SINGLES, spread from the oldest to the newest."""
+    pool = _pool(log, prop, brand)
+    last: dict[str, str] = {}
+    for e in log.events:
+        if e.get("brand") == brand and e["user_id"] in pool:
+            last[e["user_id"]] = max(last.get(e["user_id"], ""), e["ts"])
+    by_day: dict[str, int] = {}
+    for i, user in enumerate(pool):
+        by_day.setdefault(last[user][:10], i)
+    days = sorted(by_day)
+    if len(days) > PROBE_SINGLES:
+        step = (len(days) - 1) / (PROBE_SINGLES - 1)
+        days = [days[round(k * step)] for k in range(PROBE_SINGLES)]
+    return [by_day[d] for d in days]
+
+
 def additions(log: EventLog, prop: Any, brand: str, pick: int | None) -> list[dict[str, Any]]:
     """Events of the declared kind on the as_of date (noon local time): by the ``pick``-th
     user of the pool, or (``None``) by every user of it; none when the pool is empty."""
     a = prop.add
-    if a.user == "new":
-        pool = ["newcomer"]
-    else:
-        pool = sorted(
-            {
-                e["user_id"]
-                for e in log.events
-                if e.get("brand") == brand
-                and (a.user == "existing" or e["event_type"] == "purchase")
-            }
-        )
+    pool = _pool(log, prop, brand)
     if not pool:
         return []
     picks = range(len(pool)) if pick is None else [pick]
