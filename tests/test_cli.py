@@ -575,3 +575,31 @@ def test_validate_fails_when_no_event_is_valid(runner, tmp_path):
     with data.open("a") as f:
         f.write("2025-06-01 04:00:00,u3,ad_click,B\n")
     assert invoke(runner, "validate", data).exit_code == 0
+
+
+def test_the_compute_table_shows_money_ratios_and_counts_for_reading(runner, events_dir):
+    # was: 35016.8 for 35,016.77 and 0.0438698 for a ratio; CSV and JSON keep every digit
+    rows = [
+        ev("2025-06-20 04:00:00", "u1", "purchase", amount="35016.77"),
+        ev("2025-06-21 04:00:00", "u2", "purchase", amount="1.00"),
+        ev("2025-06-21 04:00:00", "u3", "ad_click"),
+    ]
+    data = events_dir(rows)
+    args = ["compute", data, "-m", "argo", "--as-of", "2025-06-30"]
+    table = invoke(runner, *args, "-f", "table").stdout
+    # ARPPU: 35,017.77 over two buyers, two decimals and thousands separated
+    arppu = next(line for line in table.splitlines() if "argo.arppu " in line)
+    assert "17,508.88" in arppu and "35,017.77" in arppu
+    doc = json.loads(invoke(runner, *args, "-f", "json").stdout)
+    (value,) = [r["value"] for r in doc["results"] if r["indicator"] == "argo.arppu"]
+    assert value == 17508.885
+    assert ",17508.885,35017.77,2," in invoke(runner, *args, "-f", "csv").stdout
+    markdown = invoke(runner, *args, "-f", "markdown").stdout
+    assert "| 17,508.88 | 35,017.77 | 2 |" in markdown
+    shares = [r for r in doc["results"] if r["unit"] == "ratio" and r["value"] not in (None, 0)]
+    assert shares  # a ratio shows as a percentage, as compare shows it
+    first = shares[0]
+    line = next(
+        x for x in table.splitlines() if f"{first['indicator']} " in x and (first["key"] or "") in x
+    )
+    assert "%" in line

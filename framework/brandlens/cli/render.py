@@ -80,6 +80,8 @@ class Section:
     title: str
     columns: list[str]
     rows: list[list[Any]]
+    shown: list[list[str]] | None = None
+    """The rows as a person reads them (tables, markdown); CSV keeps ``rows`` exact."""
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -116,6 +118,31 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _measured(unit: str | None, value: Any, numerator: Any, denominator: Any) -> list[str]:
+    """A result's value, numerator and denominator for reading: money with two decimals
+    and separators, ratios as percentages (as compare shows them), counts with separators.
+    JSON and CSV keep every digit."""
+
+    def number(v: Any) -> str:
+        if not isinstance(v, int | float) or isinstance(v, bool):
+            return _fmt(v)
+        if float(v).is_integer():
+            return f"{v:,.0f}"
+        return f"{v:,.2f}" if abs(v) >= 100 else f"{v:.6g}"
+
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        shown = _fmt(value)
+    elif unit == "ratio":
+        shown = _percent(value)
+    elif unit == "currency":
+        shown = f"{value:,.2f}"
+    elif unit in ("index", "days"):
+        shown = f"{value:,.1f}"
+    else:
+        shown = number(value)
+    return [shown, number(numerator), number(denominator)]
+
+
 def _full(v: Any) -> str:
     """A value at full precision (what JSON holds): floats as Python writes them."""
     if isinstance(v, float):
@@ -137,8 +164,16 @@ def sections(model: BaseModel) -> list[Section]:
             "denominator",
             "unit",
         ]
-        out = [Section("results", cols, [[getattr(r, c) for c in cols] for r in model.results])]
-        return out + _problem_sections(model)
+        rows = [[getattr(r, c) for c in cols] for r in model.results]
+        shown = [
+            [
+                *(_fmt(v) for v in row[:5]),
+                *_measured(r.unit, r.value, r.numerator, r.denominator),
+                _fmt(row[8]),
+            ]
+            for row, r in zip(rows, model.results, strict=True)
+        ]
+        return [Section("results", cols, rows, shown), *_problem_sections(model)]
     if isinstance(model, _comparison()):
         return [*_comparison_sections(model), *_problem_sections(model)]
     if isinstance(model, _funnel()):
@@ -377,7 +412,9 @@ def render(model: BaseModel, fmt: Format, color: bool = True, width: int | None 
             parts.append(f"### {_md(s.title)}\n")
             parts.append("| " + " | ".join(_md(c) for c in s.columns) + " |")
             parts.append("|" + "---|" * len(s.columns))
-            for row in s.rows:
+            if s.shown is not None:
+                parts += ["| " + " | ".join(_md(v) for v in row) + " |" for row in s.shown]
+            for row in s.rows if s.shown is None else []:
                 parts.append("| " + " | ".join(_md(cell(v)) for v in row) + " |")
             parts.append("")
         return "\n".join(parts)
@@ -454,8 +491,8 @@ def _rich_tables(model: BaseModel, secs: list[Section], color: bool, width: int 
                 justify="right" if numeric else "left",
                 overflow="fold",
             )
-        for row in s.rows:
-            table.add_row(*[plain(_fmt(v), newlines=True) for v in row])
+        for row in s.shown if s.shown is not None else [[_fmt(v) for v in r] for r in s.rows]:
+            table.add_row(*[plain(v, newlines=True) for v in row])
         console.print(table)
     if isinstance(model, VerifyReport) and not model.passed:
         console.print(plain(failure_report(model), newlines=True))
