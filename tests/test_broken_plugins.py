@@ -285,3 +285,31 @@ def test_registering_without_the_spec_says_so(register_plugin):
     )
     with pytest.raises(PluginError, match=r"no spec came with it: register\(m, spec=\.\.\.\)"):
         check_methodology(m, "bare-plugin")
+
+
+def test_a_wrong_parameter_name_or_an_invalid_id_is_one_line_in_brandlens_words(register_plugin):
+    # was: pluggy's three lines ("hookimpl definition: ...\nArgument(s) {'reg'} are
+    # declared in the hookimpl but can not be found in the hookspec") and pydantic's
+    # "1 validation error for Indicator\nid\n  String should match ... errors.pydantic.dev"
+    from brandlens.plugin import Indicator
+
+    class WrongName:
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, reg):
+            pass
+
+    class BadId:
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, register):
+            Indicator(id="x.DaysToSecond", sql="SELECT 1")
+
+    register_plugin(WrongName(), "wrong-name")
+    register_plugin(BadId(), "bad-id")
+    errors = {p.name: p.errors for p in host.registry().plugins}
+    assert errors["wrong-name"] == [
+        "failed to register: brandlens_register_methodologies must take one parameter named "
+        "register, not (reg)"
+    ]
+    (bad,) = errors["bad-id"]
+    assert bad.startswith("brandlens_register_methodologies raised invalid Indicator id: ")
+    assert "\n" not in bad and "pydantic.dev" not in bad

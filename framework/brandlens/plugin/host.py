@@ -73,6 +73,32 @@ class Registry:
         return difflib.get_close_matches(given.lower(), list(self.methodologies), n=3, cutoff=0.6)
 
 
+def _one_line(e: BaseException) -> str:
+    """An exception as one line: a pydantic error as its model, field and message (not
+    the multi-line text with a documentation link), anything else with spaces for its
+    line breaks."""
+    from pydantic import ValidationError
+
+    if isinstance(e, ValidationError) and e.errors():
+        first = e.errors()[0]
+        field = ".".join(str(x) for x in first["loc"]) or "value"
+        more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+        return f"invalid {e.title} {field}: {first['msg']}{more}"
+    return f"{type(e).__name__}: {' '.join(str(e).split())}"
+
+
+def _registration_problem(e: BaseException) -> str:
+    """pluggy's refusal of a hook implementation, in brandlens' words when it is the
+    usual slip (a parameter named otherwise than the hookspec's ``register``)."""
+    import re
+
+    text = " ".join(str(e).split())
+    wrong = re.search(r"for hook '(\w+)' hookimpl definition: \w+\(([^)]*)\) Argument", text)
+    if wrong:
+        return f"{wrong.group(1)} must take one parameter named register, not ({wrong.group(2)})"
+    return text
+
+
 def _env_list(name: str) -> set[str] | None:
     raw = os.environ.get(name)
     if raw is None:
@@ -132,7 +158,7 @@ class PluginHost:
             try:
                 obj = ep.load()
             except Exception as e:  # isolation: any import error is reported, not raised
-                info.errors.append(f"failed to load {ep.value}: {type(e).__name__}: {e}")
+                info.errors.append(f"failed to load {ep.value}: {_one_line(e)}")
                 self._infos[info.name] = info
                 continue
             self._add(obj, info)
@@ -144,7 +170,7 @@ class PluginHost:
         try:
             pm.register(obj, name=info.name)
         except Exception as e:
-            info.errors.append(f"failed to register: {e}")
+            info.errors.append(f"failed to register: {_registration_problem(e)}")
             self._infos[info.name] = info
             return
         callers = pm.get_hookcallers(obj) or []
@@ -193,7 +219,7 @@ class PluginHost:
         except BrandlensError as e:
             info.errors.append(e.message)
         except Exception as e:
-            info.errors.append(f"{hook} raised {type(e).__name__}: {e}")
+            info.errors.append(f"{hook} raised {_one_line(e)}")
 
     def _build(self) -> Registry:
         from brandlens.data.mapping import Mapping
