@@ -505,13 +505,27 @@ def failure_report(report: VerifyReport) -> str:
     for m in report.methodologies:
         for err in m.spec_errors:
             lines.append(f"✗ {m.methodology}: spec: {err}")
+        # An indicator that does not run fails every property it declares with the same
+        # error: said once, with the log it failed on, not once per property.
+        broken: dict[tuple[str, str], list[Any]] = {}
         for r in m.results:
-            if r.status == "pass":
+            if r.status == "fail" and r.message.startswith("did not compute: "):
+                broken.setdefault((r.indicator, r.message), []).append(r)
+        for (indicator, message), cells in broken.items():
+            error = message.removeprefix("did not compute: ")
+            lines.append(
+                f"✗ {indicator} does not run ({len(cells)} propert"
+                f"{'y' if len(cells) == 1 else 'ies'} not checked): {error}"
+            )
+            lines.extend("    │ " + line for line in cells[0].counterexample.splitlines())
+        for r in m.results:
+            if r.status == "pass" or (r.indicator, r.message) in broken:
                 continue
             lines.append(f"✗ {r.indicator} · {r.property}: {r.message}")
             if r.status == "unexercised":
                 continue
-            lines.append(f"    expected {r.left!r}, got {r.right!r}")
+            if (r.left, r.right) != (None, None):
+                lines.append(f"    expected {r.left!r}, got {r.right!r}")
             lines.extend("    │ " + line for line in r.counterexample.splitlines())
     return "\n".join(lines)
 

@@ -159,18 +159,20 @@ def _pool(log: EventLog, prop: Any, brand: str) -> list[str]:
     )
 
 
-def _singles(log: EventLog, prop: Any, brand: str) -> list[int]:
-    """Positions in the pool of single users to add the event for: one per day on which a
-    pool user's last event of the brand lies (the probe logs place users on every
-    window's boundary days), at most PROBE_SINGLES, spread from the oldest to the newest."""
+def _singles(log: EventLog, prop: Any, brand: str) -> list[str]:
+    """Single users of the pool to add the event for: one per day on which a pool user's
+    last event of the brand lies (the probe logs place users on every window's boundary
+    days), at most PROBE_SINGLES, spread from the oldest to the newest. Named, not
+    numbered, so that shrinking a failure (which removes events, and users from the
+    pool) keeps adding for the same user."""
     pool = _pool(log, prop, brand)
     last: dict[str, str] = {}
     for e in log.events:
         if e.get("brand") == brand and e["user_id"] in pool:
             last[e["user_id"]] = max(last.get(e["user_id"], ""), e["ts"])
-    by_day: dict[str, int] = {}
-    for i, user in enumerate(pool):
-        by_day.setdefault(last[user][:10], i)
+    by_day: dict[str, str] = {}
+    for user in pool:
+        by_day.setdefault(last[user][:10], user)
     days = sorted(by_day)
     if len(days) > PROBE_SINGLES:
         step = (len(days) - 1) / (PROBE_SINGLES - 1)
@@ -178,11 +180,16 @@ def _singles(log: EventLog, prop: Any, brand: str) -> list[int]:
     return [by_day[d] for d in days]
 
 
-def additions(log: EventLog, prop: Any, brand: str, pick: int | None) -> list[dict[str, Any]]:
+def additions(log: EventLog, prop: Any, brand: str, pick: int | str | None) -> list[dict[str, Any]]:
     """Events of the declared kind on the as_of date (noon local time): by the ``pick``-th
-    user of the pool, or (``None``) by every user of it; none when the pool is empty."""
+    user of the pool, the pool user named ``pick``, or (``None``) every user of it; none
+    when the pool is empty or the named user is not in it."""
     a = prop.add
     pool = _pool(log, prop, brand)
+    if isinstance(pick, str):
+        if pick not in pool:
+            return []
+        pick = pool.index(pick)
     if not pool:
         return []
     picks = range(len(pool)) if pick is None else [pick]
