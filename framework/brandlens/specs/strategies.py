@@ -130,8 +130,10 @@ class EventLog:
         """A small text table of the events, for failure reports."""
         cols = [c for c in EVENT_COLUMNS if any(e.get(c) is not None for e in self.events)]
         rows = [[str(e.get(c) if e.get(c) is not None else "") for c in cols] for e in self.events]
-        widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(cols)]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
+        # times are written in UTC; windows count local (UTC+8) days, so say which
+        labels = ["ts (UTC)" if c == "ts" else c for c in cols]
+        widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(labels)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(labels, widths, strict=True))]
         lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
         out = f"as_of {self.as_of.isoformat()}, {len(self.events)} event(s)\n" + "\n".join(lines)
         if self.users is not None:
