@@ -224,7 +224,9 @@ def test_a_failed_load_leaves_the_target_as_it_was(
     out = tmp_path / "out"
     out.mkdir()
     target = out / "shop.duckdb"
-    target.write_bytes(b"OLD")
+    # an earlier dataset file (load --into refuses to replace any other file)
+    api.load(events_dir([ev("2025-05-01 02:00:00", "u0", "ad_click", brand="Old")]), target)
+    old = target.read_bytes()
     data = markets / "time"
     strict = False
     if where == "copy":  # during the month-by-month copy into the second file
@@ -237,7 +239,7 @@ def test_a_failed_load_leaves_the_target_as_it_was(
         strict = True
     with pytest.raises(Exception, match=r"boom|--strict"):
         api.load(data, target, cluster=True, strict=strict)
-    assert target.read_bytes() == b"OLD" and _folder(out) == ["shop.duckdb"]
+    assert target.read_bytes() == old and _folder(out) == ["shop.duckdb"]
 
 
 def _boom(*_a: object, **_k: object) -> None:
