@@ -498,8 +498,19 @@ def apply_spec(m: Methodology, spec: MethodologySpec | None) -> tuple[Methodolog
                     f"indicator {ind.id!r}: {name} is {ours!r} in code but {theirs!r} in the spec"
                 )
             update[name] = theirs
-        update["title"] = ind.title or entry.title.en
-        update["description"] = ind.description or entry.definition
+        # the title and definition people read are the spec's; code may repeat them
+        for name, theirs in (("title", entry.title.en), ("description", entry.definition)):
+            ours = getattr(ind, name)
+            if (
+                name in ind.model_fields_set
+                and ours
+                and " ".join(ours.split()) != " ".join(theirs.split())
+            ):
+                raise PluginError(
+                    f"indicator {ind.id!r}: {name} is {ours!r} in code but {theirs!r} in the spec"
+                )
+        update["title"] = entry.title.en or ind.title
+        update["description"] = entry.definition or ind.description
         merged.append(Indicator.model_validate({**ind.model_dump(), **update}))
     ids = {i.id for i in m.indicators}
     errors += [
