@@ -174,6 +174,28 @@ def test_spec_errors_are_reported_by_plugins_and_verify(register_plugin, tmp_pat
     assert r.exit_code == 1 and "spec: indicator 'toy.gmv' has no spec entry" in r.stdout
 
 
+def _toy_buyers_stating(**stated) -> object:
+    """A plugin registering toy.buyers with ``stated`` metadata in code, under toy.yaml."""
+    import brandlens
+    from brandlens.plugin.methodology import Indicator, Methodology
+
+    sql = "SELECT brand, 1 AS value FROM brands"
+    methodology = Methodology(
+        name="toy",
+        title="t",
+        source="s",
+        version="1",
+        indicators=(Indicator(id="toy.buyers", sql=sql, **stated),),
+    )
+
+    class Plugin:
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, register):
+            register(methodology, spec=HERE / "toy.yaml")
+
+    return Plugin()
+
+
 @pytest.mark.parametrize(
     ("stated", "error"),
     [
@@ -188,58 +210,14 @@ def test_spec_errors_are_reported_by_plugins_and_verify(register_plugin, tmp_pat
     ],
 )
 def test_code_and_spec_must_agree(register_plugin, stated, error):
-    import brandlens
-    from brandlens.plugin.methodology import Indicator, Methodology
-
-    class Plugin:
-        @brandlens.hookimpl
-        def brandlens_register_methodologies(self, register):
-            register(
-                Methodology(
-                    name="toy",
-                    title="t",
-                    source="s",
-                    version="1",
-                    indicators=(
-                        Indicator(
-                            id="toy.buyers", sql="SELECT brand, 1 AS value FROM brands", **stated
-                        ),
-                    ),
-                ),
-                spec=HERE / "toy.yaml",
-            )
-
-    register_plugin(Plugin(), "disagree")
+    register_plugin(_toy_buyers_stating(**stated), "disagree")
     info = next(p for p in host.registry().plugins if p.name == "disagree")
     assert len(info.errors) == 1 and info.errors[0].startswith(f"indicator 'toy.buyers': {error}")
 
 
 def test_code_may_repeat_the_spec_in_other_whitespace(register_plugin):
-    import brandlens
-    from brandlens.plugin.methodology import Indicator, Methodology
-
-    class Plugin:
-        @brandlens.hookimpl
-        def brandlens_register_methodologies(self, register):
-            register(
-                Methodology(
-                    name="toy",
-                    title="t",
-                    source="s",
-                    version="1",
-                    indicators=(
-                        Indicator(
-                            id="toy.buyers",
-                            title="Buyers",
-                            description="users with a purchase of the brand\n  in the buyer window",
-                            sql="SELECT brand, 1 AS value FROM brands",
-                        ),
-                    ),
-                ),
-                spec=HERE / "toy.yaml",
-            )
-
-    register_plugin(Plugin(), "agree")
+    description = "users with a purchase of the brand\n  in the buyer window"
+    register_plugin(_toy_buyers_stating(title="Buyers", description=description), "agree")
     info = next(p for p in host.registry().plugins if p.name == "agree")
     assert not [e for e in info.errors if not e.startswith("spec:")]
 
