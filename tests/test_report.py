@@ -217,3 +217,18 @@ def test_grow_draws_a_waterfall_for_a_brand_that_sold_nothing_in_p1():
     assert [c.id for c in grow.charts] == ["grow.waterfall.gone"]
     assert grow.charts[0].series[0].values == [10.0, 0, 0, 0, 0, -10.0, 0.0]
     assert grow.notes == ["Fresh: no waterfall (no GMV in P0, or no change to split)"]
+
+
+def test_the_report_says_which_methodologies_read_past_the_data_and_counts_brands(events_dir):
+    # was: only compute and compare said so, and "1 brands" headed a one-brand report
+    rows = [
+        ev("2025-01-01 04:00:00", "u1", "purchase", amount="10"),
+        ev("2025-06-30 04:00:00", "u1", "purchase", amount="20"),
+    ]
+    report = brandlens.report(events_dir(rows), as_of="2025-06-30", methodologies=["grow"])
+    assert [h.methodology for h in report.comparison.short_history] == ["grow"]
+    html = render_html(report)
+    assert "<h3>Methodologies that read further back than the data</h3>" in html
+    assert "The data starts 2025-01-01" in html
+    assert "<td>GROW</td><td>2023-07-02</td><td>730</td>" in html
+    assert '<p class="muted">1 brand · as of 2025-06-30' in html

@@ -875,7 +875,13 @@ def funnel_text(console: Console, report: FunnelReport) -> None:
             rows.append(
                 (
                     [s.stage, s.title or "", bar],
-                    [f"{s.users:,}", share, f"{s.before:,}", f"+{s.gained:,}", f"-{s.lost:,}"],
+                    [
+                        f"{s.users:,}",
+                        share,
+                        f"{s.before:,}",
+                        f"+{s.gained:,}" if s.gained else "0",  # not "-0"
+                        f"-{s.lost:,}" if s.lost else "0",
+                    ],
                 )
             )
         heads = ["users", "share", f"{report.days} days ago", "in", "out"]

@@ -691,6 +691,10 @@ def _td(text: str, title: str = "", cls: str = "") -> str:
     return f"<td{attrs}>{text}</td>"
 
 
+def _brands(n: int) -> str:
+    return f"{n} brand" if n == 1 else f"{n} brands"
+
+
 def _overview_html(r: Report) -> str:
     d = r.dataset
     facts = [
@@ -706,6 +710,22 @@ def _overview_html(r: Report) -> str:
     out = ['<div class="facts">']
     out += [f"<div><b>{_t(k)}</b>{_t(v)}</div>" for k, v in facts]
     out.append("</div>")
+    short = r.comparison.short_history
+    if short:
+        out.append("<h3>Methodologies that read further back than the data</h3>")
+        out.append(
+            f'<p class="muted">The data starts {_t(short[0].data_from)}: what these count '
+            "before it is missing, not zero.</p>"
+        )
+        out.append(
+            _table(
+                ["methodology", "reads from", "days"],
+                [
+                    [_td(_t(h.methodology.upper())), _td(_t(h.reads_from)), _td(f"{h.days:,}")]
+                    for h in short
+                ],
+            )
+        )
     if d.quarantined_by_reason:
         out.append("<h3>Quarantined rows by reason</h3>")
 
@@ -814,7 +834,7 @@ def render_html(r: Report) -> str:
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'; img-src data:\">"
         f"<title>{_t(title)}</title><style>{CSS}</style></head><body>"
-        f'<header><h1>Consumer assets, compared</h1><p class="muted">{len(r.brands)} brands · '
+        f'<header><h1>Consumer assets, compared</h1><p class="muted">{_brands(len(r.brands))} · '
         f"as of {_t(r.as_of)} ({_t(r.timezone)}) · brandlens {_t(r.brandlens_version)}</p>"
         f"<nav><ul>{nav}</ul></nav></header><main>{''.join(sections)}"
         + (
