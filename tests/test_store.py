@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from brandlens.data import store
 from brandlens.data.localtime import local_date_sql
+from brandlens.data.market import MARKET_VERSION
 from brandlens.engine import workdir
 from brandlens.engine.runs import Dataset
 from brandlens.errors import DataError, UsageError
@@ -145,7 +146,7 @@ def test_files_beside_the_tables_leave_the_entry_as_it_is(cache, events_dir):
         entry = ds.cached
     (data / "report.html").write_text("<html></html>")
     (data / "README.txt").write_text("notes")
-    (data / ".complete").write_text("m4")
+    (data / ".complete").write_text(MARKET_VERSION)
     with Dataset(data) as ds:
         assert ds.cached == entry
     assert store.cache_entries() == [entry]

@@ -25,7 +25,7 @@ CHUNK_USERS = 25_000
 """Users per chunk; fixed so that a seed gives the same rows on any machine."""
 DEMO_USERS = 20_000
 """The demo market's size: generation plus a comparison of every methodology in < 1 minute."""
-MARKET_VERSION = "m4"
+MARKET_VERSION = "m5"
 """Bumped whenever the simulation changes, so cached demo markets are regenerated."""
 DEFAULT_START = date(2023, 4, 1)
 DEFAULT_END = date(2025, 6, 30)
@@ -200,7 +200,7 @@ def generate(
         for name, table in (
             ("products", write.products_table(market)),
             ("targets", write.targets_table(market, stats)),
-            ("spend", write.spend_table(market)),
+            ("spend", write.spend_table(market, users)),
         ):
             writers[name] = write.TableWriter(out / f"{name}.{ext}", fmt)
             writers[name].write(table)

@@ -105,14 +105,22 @@ def products_table(market: Market) -> pa.Table:
     )
 
 
-def spend_table(market: Market) -> pa.Table:
+SPEND_REFERENCE_USERS = 7_500_000
+"""The market size the brands' daily budgets are stated for (a platform's, as their
+published spend is): a market of ``users`` spends ``users`` / this of them. At the demo's
+20,000 users total spend is then 15% of GMV; before market version m5 it was the
+platform-scale budget whatever the size, 56 times the demo's GMV."""
+
+
+def spend_table(market: Market, users: int) -> pa.Table:
     rng = np.random.default_rng([market.seed, 3])
     shares = np.array([0.35, 0.25, 0.15, 0.25])
     from brandlens.data.market.profiles import SPEND_CHANNELS
 
+    scale = users / SPEND_REFERENCE_USERS
     brands, days, channels, costs = [], [], [], []
     for bi, b in enumerate(BRANDS):
-        base = b.budget * market.day_weights * np.maximum(market.trend(bi), 0.02)
+        base = b.budget * scale * market.day_weights * np.maximum(market.trend(bi), 0.02)
         for ci, _ in enumerate(SPEND_CHANNELS):
             cost = base * shares[ci] * rng.lognormal(0.0, 0.2, market.days)
             brands.append(np.full(market.days, bi))
