@@ -117,7 +117,7 @@ TOY = Methodology(
             title="Buyers",
             unit="users",
             headline=True,
-            description="users with a purchase in the buyer window",
+            description="users with a purchase of the brand in the buyer window",
             sql="SELECT b.brand, count(x.user_id) AS value FROM brands b "
             "LEFT JOIN buyers x USING (brand) GROUP BY b.brand",
         ),
