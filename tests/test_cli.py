@@ -603,3 +603,16 @@ def test_the_compute_table_shows_money_ratios_and_counts_for_reading(runner, eve
         x for x in table.splitlines() if f"{first['indicator']} " in x and (first["key"] or "") in x
     )
     assert "%" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["funnel", "-b", "B", "-b", "C"], "--brand: give one value, not 2 ('B', 'C')"),
+        (["entities", "-m", "super", "-m", "fast"], "--methodology: give one value, not 2"),
+    ],
+)
+def test_an_option_of_one_value_given_twice_is_refused(runner, events_dir, args, said):
+    # was: the last one kept silently (`funnel -b Lumi -b Dusk` showed Dusk alone)
+    r = invoke(runner, args[0], events_dir(STORY), *args[1:])
+    assert r.exit_code == 2 and said in r.stderr

@@ -209,6 +209,15 @@ def _writable(value: Path, what: str) -> Path:
     return value
 
 
+def _single(values: list[str], option: str, why: str) -> str:
+    """The one value of an option that takes one: given twice, typer would keep the last
+    silently (``funnel -b Lumi -b Dusk`` showed Dusk alone)."""
+    if len(values) > 1:
+        given = ", ".join(repr(v) for v in values)
+        fail(f"{option}: give one value, not {len(values)} ({given}): {why}", EXIT_USAGE)
+    return values[0]
+
+
 def _refuse_writing_inputs(
     data: str | Path, mapping: Path | None, outputs: dict[str, Path | None]
 ) -> None:
@@ -912,7 +921,7 @@ def _write_report(result: Any, output: Path, quiet: bool) -> None:
 @app.command("funnel")
 def funnel_command(
     data: DataArg,
-    brand: Annotated[str, typer.Option("--brand", "-b", help="The brand to show.")],
+    brand: Annotated[list[str], typer.Option("--brand", "-b", help="The brand to show (one).")],
     methodology: MethodOpt = None,
     as_of: AsOfOpt = None,
     param: ParamOpt = None,
@@ -934,11 +943,12 @@ def funnel_command(
     """One brand's ladder stages as bars: counts, shares and the week's flow."""
     from brandlens import api
 
+    one_brand = _single(brand, "--brand", "the funnel shows one brand")
     _refuse_writing_inputs(data, mapping, {"--output": output})
     with errors(), _loading(data, quiet) as on_load:
         report = api.funnel(
             data,
-            brand,
+            one_brand,
             methodology,
             as_of=as_of,
             params=_params(param),
@@ -959,7 +969,8 @@ def funnel_command(
 def entities(
     data: DataArg,
     methodology: Annotated[
-        str, typer.Option("--methodology", "-m", help="The methodology whose table to list.")
+        list[str],
+        typer.Option("--methodology", "-m", help="The methodology whose table to list (one)."),
     ],
     table: Annotated[
         str | None,
@@ -988,11 +999,12 @@ def entities(
     """List the entities behind a methodology's numbers (SUPER's products, a ladder's users)."""
     from brandlens import api
 
+    one_methodology = _single(methodology, "--methodology", "one methodology's table is listed")
     _refuse_writing_inputs(data, mapping, {"--output": output})
     with errors(), _loading(data, quiet) as on_load:
         listing = api.entities(
             data,
-            methodology,
+            one_methodology,
             table,
             brands=brand,
             as_of=as_of,
