@@ -1064,7 +1064,7 @@ def _report_broken_plugins() -> None:
     from brandlens.plugin.host import host
 
     for info in host.registry().plugins:
-        problems = [" ".join(e.split()) for e in info.errors if not e.startswith("spec:")]
+        problems = info.failures()
         if problems:
             more = (
                 f" (and {len(problems) - 1} more: brandlens plugins)" if len(problems) > 1 else ""
@@ -1073,11 +1073,7 @@ def _report_broken_plugins() -> None:
             continue
         # It ran, but what its spec says is not what it computes: its numbers lack a
         # definition (or a definition its numbers), which `plugins` and `verify` detail.
-        notes = [
-            e.removeprefix("spec: ")
-            for e in info.errors
-            if e.startswith("spec:") and not e.endswith("registered without a spec")
-        ]
+        notes = info.spec_mismatches()
         if notes:
             more = f" (and {len(notes) - 1} more: brandlens plugins)" if len(notes) > 1 else ""
             say(f"brandlens: warning: plugin {info.name}'s spec: {notes[0]}{more}")

@@ -1084,10 +1084,10 @@ class Dataset:
                 known = ", ".join(available) or "none installed"
                 close = self.registry.close_methodologies(n)
                 meant = f"; did you mean {', '.join(close)}?" if close else ""
-                broken = [p for p in self.registry.plugins if _failed(p)]
+                broken = [p for p in self.registry.plugins if p.failures()]
                 named = [p for p in broken if p.name == n or n in p.name] or broken
                 if len(named) == 1:  # the reason itself: the message authors meet first
-                    hint = f"; plugin {named[0].name} did not register: {_failed(named[0])[0]}"
+                    hint = f"; plugin {named[0].name} did not register: {named[0].failures()[0]}"
                 elif broken:
                     hint = (
                         f"; plugin(s) that failed to load or register: "
@@ -1265,11 +1265,6 @@ def _in_plugin_code(ind: Indicator, e: BaseException) -> str:
         return ""
     f = frames[-1]
     return f" (at {home.name}/{Path(f.filename).name}:{f.lineno} in {f.name})"
-
-
-def _failed(info: Any) -> list[str]:
-    """A plugin's errors that kept it from registering (spec notes aside), each one line."""
-    return [" ".join(e.split()) for e in info.errors if not e.startswith("spec:")]
 
 
 class _NotApplicable(Exception):

@@ -46,6 +46,25 @@ class PluginInfo:
     report_sections: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
+    def failures(self) -> list[str]:
+        """The errors that kept it from loading or registering (spec notes aside), each
+        on one line."""
+        return [" ".join(e.split()) for e in self.errors if not e.startswith(SPEC_NOTE)]
+
+    def spec_mismatches(self) -> list[str]:
+        """Where its spec and its code disagree (an indicator without an entry, an entry
+        without an indicator, a parameter's default); registering without a spec, a choice
+        ``brandlens plugins`` shows, is not one."""
+        return [
+            e.removeprefix(SPEC_NOTE)
+            for e in self.errors
+            if e.startswith(SPEC_NOTE) and not e.endswith("registered without a spec")
+        ]
+
+
+SPEC_NOTE = "spec: "
+"""The prefix of a PluginInfo error that is about its spec: the plugin still registered."""
+
 
 @dataclass
 class Registry:
@@ -283,7 +302,7 @@ class PluginHost:
                 checked = check_methodology(methodology, info.name, spec)
                 methodologies[methodology.name] = checked
                 info.methodologies.append(methodology.name)
-                info.errors.extend(f"spec: {e}" for e in checked.spec_errors)
+                info.errors.extend(f"{SPEC_NOTE}{e}" for e in checked.spec_errors)
 
             self._call("brandlens_register_methodologies", info, reg_methodology)
 
