@@ -28,6 +28,7 @@ def _dataset(
     mapping: str | Path | None,
     preset: str | None,
     timezone: str | None,
+    ts_timezone: str | None,
     strict: bool,
     config: EngineConfig | None,
     cache: bool | None,
@@ -39,6 +40,7 @@ def _dataset(
         mapping=mapping,
         preset=preset,
         timezone=timezone,
+        ts_timezone=ts_timezone,
         strict=strict,
         config=config,
         cache=cache,
@@ -56,6 +58,7 @@ def compute(
     mapping: str | Path | None = None,
     preset: str | None = None,
     timezone: str | None = None,
+    ts_timezone: str | None = None,
     strict: bool = False,
     config: EngineConfig | None = None,
     progress: Progress | None = None,
@@ -71,7 +74,9 @@ def compute(
     from brandlens.analysis.checks import check_choice
 
     brands = None if brands is None else list(brands)
-    with _dataset(data, mapping, preset, timezone, strict, config, cache, load_progress) as ds:
+    with _dataset(
+        data, mapping, preset, timezone, ts_timezone, strict, config, cache, load_progress
+    ) as ds:
         check_choice(ds, as_of, brands)
         return ds.compute(
             as_of=as_of,
@@ -98,6 +103,7 @@ def compare(
     mapping: str | Path | None = None,
     preset: str | None = None,
     timezone: str | None = None,
+    ts_timezone: str | None = None,
     strict: bool = False,
     config: EngineConfig | None = None,
     progress: Progress | None = None,
@@ -125,7 +131,9 @@ def compare(
         benchmark=benchmark,
         funnel=funnel,
     )
-    with _dataset(data, mapping, preset, timezone, strict, config, cache, load_progress) as ds:
+    with _dataset(
+        data, mapping, preset, timezone, ts_timezone, strict, config, cache, load_progress
+    ) as ds:
         return run_compare(ds, as_of, methodologies, brands, params, progress, options)
 
 
@@ -141,6 +149,7 @@ def report(
     mapping: str | Path | None = None,
     preset: str | None = None,
     timezone: str | None = None,
+    ts_timezone: str | None = None,
     strict: bool = False,
     config: EngineConfig | None = None,
     progress: Progress | None = None,
@@ -155,7 +164,9 @@ def report(
     from brandlens.analysis.report import ReportOptions, build_report
 
     options = _options(ReportOptions, currency=currency, baseline=baseline)
-    with _dataset(data, mapping, preset, timezone, strict, config, cache, load_progress) as ds:
+    with _dataset(
+        data, mapping, preset, timezone, ts_timezone, strict, config, cache, load_progress
+    ) as ds:
         return build_report(ds, as_of, methodologies, brands, params, progress, options)
 
 
@@ -177,6 +188,7 @@ def funnel(
     mapping: str | Path | None = None,
     preset: str | None = None,
     timezone: str | None = None,
+    ts_timezone: str | None = None,
     strict: bool = False,
     config: EngineConfig | None = None,
     cache: bool | None = None,
@@ -185,7 +197,9 @@ def funnel(
     """One brand's stages on every ladder, with counts, shares and the week's flow."""
     from brandlens.analysis.funnel import funnel_report
 
-    with _dataset(data, mapping, preset, timezone, strict, config, cache, load_progress) as ds:
+    with _dataset(
+        data, mapping, preset, timezone, ts_timezone, strict, config, cache, load_progress
+    ) as ds:
         return funnel_report(ds, brand, methodologies, as_of, params)
 
 
@@ -200,6 +214,7 @@ def entities(
     mapping: str | Path | None = None,
     preset: str | None = None,
     timezone: str | None = None,
+    ts_timezone: str | None = None,
     strict: bool = False,
     config: EngineConfig | None = None,
     cache: bool | None = None,
@@ -213,7 +228,9 @@ def entities(
 
     if brands is not None:
         brands = [brands] if isinstance(brands, str) else list(brands)
-    with _dataset(data, mapping, preset, timezone, strict, config, cache, load_progress) as ds:
+    with _dataset(
+        data, mapping, preset, timezone, ts_timezone, strict, config, cache, load_progress
+    ) as ds:
         check_choice(ds, as_of, brands)
         return ds.entities(methodology, table, brands=brands, as_of=as_of, params=params)
 
@@ -224,6 +241,7 @@ def validate(
     mapping: str | Path | None = None,
     preset: str | None = None,
     timezone: str | None = None,
+    ts_timezone: str | None = None,
     quarantine_out: str | Path | None = None,
     config: EngineConfig | None = None,
     cache: bool | None = None,
@@ -235,6 +253,7 @@ def validate(
         mapping=mapping,
         preset=preset,
         timezone=timezone,
+        ts_timezone=ts_timezone,
         config=config,
         quarantine_out=quarantine_out,
         cache=cache,
@@ -250,6 +269,7 @@ def load(
     mapping: str | Path | None = None,
     preset: str | None = None,
     timezone: str | None = None,
+    ts_timezone: str | None = None,
     strict: bool = False,
     quarantine_out: str | Path | None = None,
     config: EngineConfig | None = None,
@@ -266,6 +286,7 @@ def load(
         mapping=mapping,
         preset=preset,
         timezone=timezone,
+        ts_timezone=ts_timezone,
         strict=strict,
         config=config,
         quarantine_out=quarantine_out,

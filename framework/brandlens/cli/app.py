@@ -314,6 +314,14 @@ TimezoneOpt = Annotated[
         "zone a loaded dataset file was made with).",
     ),
 ]
+TsTimezoneOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ts-timezone",
+        help="Time zone of event times written without a UTC offset (default UTC), e.g. "
+        "Asia/Shanghai for an export in Beijing time.",
+    ),
+]
 QueryTimeoutOpt = Annotated[
     float | None,
     typer.Option(
@@ -636,6 +644,7 @@ def _run(
     mapping: Path | None,
     preset: str | None,
     timezone: str | None,
+    ts_timezone: str | None,
     strict: bool,
     quiet: bool,
     config: Any,
@@ -651,6 +660,7 @@ def _run(
             mapping=mapping,
             preset=preset,
             timezone=timezone,
+            ts_timezone=ts_timezone,
             strict=strict,
             config=config,
             cache=False if no_cache else None,
@@ -660,7 +670,12 @@ def _run(
         if not quiet:
             import shlex
 
-            given = [("--mapping", mapping), ("--preset", preset), ("--timezone", timezone)]
+            given = [
+                ("--mapping", mapping),
+                ("--preset", preset),
+                ("--timezone", timezone),
+                ("--ts-timezone", ts_timezone),
+            ]
             load = ["brandlens", "load", str(data), "--into", "FILE.duckdb", "--cluster"]
             load += [str(part) for opt, value in given if value for part in (opt, value)]
             _hint_cluster(ds.layout, shlex.join(load))
@@ -701,6 +716,7 @@ def compute(
     mapping: MappingOpt = None,
     preset: PresetOpt = None,
     timezone: TimezoneOpt = None,
+    ts_timezone: TsTimezoneOpt = None,
     strict: StrictOpt = False,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
@@ -737,6 +753,7 @@ def compute(
             mapping,
             preset,
             timezone,
+            ts_timezone,
             strict,
             quiet,
             config,
@@ -781,6 +798,7 @@ def compare(
     mapping: MappingOpt = None,
     preset: PresetOpt = None,
     timezone: TimezoneOpt = None,
+    ts_timezone: TsTimezoneOpt = None,
     strict: StrictOpt = False,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
@@ -820,6 +838,7 @@ def compare(
             mapping,
             preset,
             timezone,
+            ts_timezone,
             strict,
             quiet,
             _config(
@@ -859,6 +878,7 @@ def report(
     mapping: MappingOpt = None,
     preset: PresetOpt = None,
     timezone: TimezoneOpt = None,
+    ts_timezone: TsTimezoneOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
     memory_limit: MemoryOpt = None,
@@ -887,6 +907,7 @@ def report(
             mapping,
             preset,
             timezone,
+            ts_timezone,
             strict,
             quiet,
             _config(
@@ -928,6 +949,7 @@ def funnel_command(
     mapping: MappingOpt = None,
     preset: PresetOpt = None,
     timezone: TimezoneOpt = None,
+    ts_timezone: TsTimezoneOpt = None,
     strict: StrictOpt = False,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
@@ -955,6 +977,7 @@ def funnel_command(
             mapping=mapping,
             preset=preset,
             timezone=timezone,
+            ts_timezone=ts_timezone,
             strict=strict,
             config=_config(
                 memory_limit, threads, temp_directory, engine=engine, spark_remote=spark_remote
@@ -984,6 +1007,7 @@ def entities(
     mapping: MappingOpt = None,
     preset: PresetOpt = None,
     timezone: TimezoneOpt = None,
+    ts_timezone: TsTimezoneOpt = None,
     strict: StrictOpt = False,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
@@ -1012,6 +1036,7 @@ def entities(
             mapping=mapping,
             preset=preset,
             timezone=timezone,
+            ts_timezone=ts_timezone,
             strict=strict,
             config=_config(
                 memory_limit, threads, temp_directory, engine=engine, spark_remote=spark_remote
@@ -1109,6 +1134,7 @@ def validate(
     mapping: MappingOpt = None,
     preset: PresetOpt = None,
     timezone: TimezoneOpt = None,
+    ts_timezone: TsTimezoneOpt = None,
     strict: StrictOpt = False,
     quarantine_out: QuarantineOpt = None,
     fmt: FormatOpt = None,
@@ -1130,6 +1156,7 @@ def validate(
             mapping=mapping,
             preset=preset,
             timezone=timezone,
+            ts_timezone=ts_timezone,
             quarantine_out=quarantine_out,
             config=_config(memory_limit, threads, temp_directory),
             cache=False if no_cache else None,
@@ -1161,6 +1188,7 @@ def load(
     mapping: MappingOpt = None,
     preset: PresetOpt = None,
     timezone: TimezoneOpt = None,
+    ts_timezone: TsTimezoneOpt = None,
     strict: StrictOpt = False,
     quarantine_out: QuarantineOpt = None,
     cluster: Annotated[
@@ -1197,6 +1225,7 @@ def load(
             mapping=mapping,
             preset=preset,
             timezone=timezone,
+            ts_timezone=ts_timezone,
             strict=strict,
             quarantine_out=quarantine_out,
             config=_config(memory_limit, threads, temp_directory),
@@ -1499,6 +1528,7 @@ def demo(
     config = _config(None, None, None, query_timeout=DEMO_QUERY_TIMEOUT)
     demo_run = partial(_run, data=target, as_of=None, methodology=None, brand=None, param=None)
     demo_run = partial(demo_run, mapping=None, preset=None, timezone=None, strict=False)
+    demo_run = partial(demo_run, ts_timezone=None)
     try:  # one run serves both: the comparison printed and the report written
         result, report_model = demo_run("compare and report", quiet=quiet, config=config)
     except Exception as e:

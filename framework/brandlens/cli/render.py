@@ -205,6 +205,11 @@ def sections(model: BaseModel) -> list[Section]:
         ]
         cols = ["table", "reason", "count", "columns", "top values", "examples"]
         out.append(Section("quarantined", cols, rows))
+        times = [
+            ["times without a UTC offset read in", model.ts_timezone],
+            ["local dates in", model.timezone],
+        ]
+        out.append(Section("time zones", ["field", "value"], times))
         if isinstance(model, LoadReport):
             share = model.same_user_share
             facts = [

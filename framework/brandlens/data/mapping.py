@@ -91,7 +91,21 @@ class Mapping(BaseModel):
         description="source event_type value -> canonical type; null quarantines the row "
         "with reason excluded_by_mapping; unlisted values pass through unchanged",
     )
+    ts_timezone: str | None = Field(
+        None,
+        description="time zone of ts values written without a UTC offset (default UTC), "
+        "e.g. Asia/Shanghai for an export in Beijing time; a value with an offset or "
+        "zone of its own is read as written",
+    )
     _origin: str = PrivateAttr(default="mapping")
+
+    @field_validator("ts_timezone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        """A misspelt zone would otherwise fail every row's time, not the mapping."""
+        if v is not None and not known_zone(v):
+            raise ValueError(f"unknown time zone {v!r} (e.g. Asia/Shanghai, UTC)")
+        return v
 
     @property
     def origin(self) -> str:
@@ -103,6 +117,24 @@ class Mapping(BaseModel):
         copy = self.model_copy()
         copy._origin = origin
         return copy
+
+
+def known_zone(zone: str) -> bool:
+    """Whether the time-zone database knows ``zone`` (``Asia/Shanghai``, ``UTC``)."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def check_zone(zone: str, what: str) -> str:
+    """``zone`` if the time-zone database knows it; a one-line usage error otherwise."""
+    if not known_zone(zone):
+        raise UsageError(f"{what}: unknown time zone {zone!r} (e.g. Asia/Shanghai, UTC)")
+    return zone
 
 
 def load_mapping(path: str | Path) -> Mapping:

@@ -88,8 +88,9 @@ class Event(BaseModel):
         None, description="generated when absent (stable hash of the row's content)"
     )
     ts: datetime = Field(
-        description="event time; naive timestamps are UTC, the local date in --timezone "
-        "(default Asia/Shanghai) is the day every window counts in",
+        description="event time; a time without a UTC offset is read in --ts-timezone "
+        "(default UTC), the local date in --timezone (default Asia/Shanghai) is the day "
+        "every window counts in",
         json_schema_extra=_meta(bad_reason="ts_unparseable"),
     )
     user_id: str = Field(description="one person after ID mapping")

@@ -76,6 +76,7 @@ class TableSource:
     parts: list[Part] = field(default_factory=list)  # a folder of parts, in reading order
     folder_columns: dict[str, str] = field(default_factory=dict)  # dt=... names: name -> folder
     in_place: bool = False  # validated where it lies (data.inplace), not copied
+    ts_timezone: str | None = None  # the zone of times without an offset ($ts_zone); None: UTC
 
     @property
     def files(self) -> list[str]:
@@ -623,7 +624,11 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
                 f"; the header is one column holding {seps[0]!r}: if that separates the "
                 f"fields, give a mapping with read: {{delimiter: {seps[0]!r}}} (docs/data.md)"
             )
-        elif not hints and mapping is None and ts.table == "events":  # mappings are events
+        elif (
+            not hints
+            and ts.table == "events"
+            and not (mapping and (mapping.columns or mapping.derive))
+        ):
             hint += (
                 "; name the file's columns with a mapping, e.g. --mapping m.yaml holding "
                 "columns: {ts: <its time column>, user_id: ..., event_type: ...} "
@@ -658,6 +663,8 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
     ]
     ts.failed = set(failed)
     ts.inputs = inputs
+    if mapping is not None and mapping.ts_timezone is not None and "ts" in exprs:
+        ts.ts_timezone = mapping.ts_timezone
     ts.select_list = ", ".join(parts)
 
 

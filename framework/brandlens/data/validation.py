@@ -141,13 +141,15 @@ def _nested(src_type: str) -> bool:
     return src_type.endswith("]") or src_type.startswith(("STRUCT(", "MAP(", "UNION("))
 
 
-def _typed(c: ColumnSpec, src: str, src_type: str) -> str:
+def _typed(c: ColumnSpec, src: str, src_type: str, zoned: bool = False) -> str:
     """The stored value of a column from its source value (text or already typed).
 
     Nothing is rounded into validity: an integer column takes only whole numbers, a
     decimal(18,2) column only values with at most two decimals; anything else is NULL,
     which the reason CASE reports as bad_type. Timestamps are stored as naive UTC.
     A list, struct or map is never a scalar value, not even as its text: NULL too.
+    ``zoned``: a time without a UTC offset is a wall-clock time in the zone ``$ts_zone``
+    (the mapping's ``ts_timezone``), not in UTC.
     """
     if _nested(src_type):
         return f"CAST(NULL AS {c.sql_type})"
@@ -161,10 +163,17 @@ def _typed(c: ColumnSpec, src: str, src_type: str) -> str:
             return value
         return src if src_type in INTEGRAL else f"CAST({src} AS VARCHAR)"
     if c.sql_type == "TIMESTAMP":
-        if src_type.startswith("TIMESTAMP") and src_type != "TIMESTAMP WITH TIME ZONE":
+        wall = src_type.startswith("TIMESTAMP") and src_type != "TIMESTAMP WITH TIME ZONE"
+        if wall or (zoned and src_type == "DATE"):
             naive = src if src_type == "TIMESTAMP" else f"TRY_CAST({src} AS TIMESTAMP)"
-            return f"(CASE WHEN {naive} >= $ts_lo AND {naive} < $ts_hi THEN {naive} END)"
-        aware = src if src_type == "TIMESTAMP WITH TIME ZONE" else _instant(value)
+            bounded = f"(CASE WHEN {naive} >= $ts_lo AND {naive} < $ts_hi THEN {naive} END)"
+            if not zoned:
+                return bounded
+            aware = f"timezone($ts_zone, {bounded})"
+        elif src_type == "TIMESTAMP WITH TIME ZONE":
+            aware = src
+        else:
+            aware = _zoned_instant(value) if zoned and text_like else _instant(value)
         # epoch_us of a TIMESTAMPTZ is its UTC instant: rebuilding a naive timestamp from it
         # is exact and needs no time-zone lookup.
         return (
@@ -208,6 +217,21 @@ def _instant(text: str) -> str:
         f"coalesce(TRY_CAST({text} AS TIMESTAMPTZ), "
         f"CASE WHEN regexp_full_match({text}, '{SPACED_OFFSET[1:-1]}') "
         f"THEN TRY_CAST({joined} AS TIMESTAMPTZ) END)"
+    )
+
+
+def _zoned_instant(text: str) -> str:
+    """Text as an instant, a time without an offset being wall-clock time in ``$ts_zone``.
+
+    The zone's name is appended to the trimmed text: DuckDB's cast reads ``2025-06-01
+    20:00:00 Asia/Shanghai`` (DST gaps and folds as ``timezone()`` resolves them) but
+    refuses text that already carries an offset or a zone, which then reads as written
+    (:func:`_instant`). A date alone is midnight in the zone.
+    """
+    t = f"trim({text})"
+    return (
+        f"coalesce(TRY_CAST({t} || ' ' || $ts_zone AS TIMESTAMPTZ), "
+        f"TRY_CAST({t} || ' 00:00:00 ' || $ts_zone AS TIMESTAMPTZ), {_instant(text)})"
     )
 
 
@@ -371,7 +395,8 @@ def _column_of(source: str) -> str:
     return f"json_extract_string({source}, '$.{COLUMN_KEY}')"
 
 
-def binds_for(specs: list[ColumnSpec]) -> dict[str, Any]:
+def binds_for(specs: list[ColumnSpec], ts_zone: str | None = None) -> dict[str, Any]:
+    """The values the checks of a table name (``ts_zone``: the mapping's ts_timezone)."""
     lo, hi = TS_YEARS
     binds: dict[str, Any] = {
         "ts_lo": datetime(lo, 1, 1),
@@ -379,6 +404,8 @@ def binds_for(specs: list[ColumnSpec]) -> dict[str, Any]:
         "tstz_lo": datetime(lo, 1, 1, tzinfo=UTC),
         "tstz_hi": datetime(hi + 1, 1, 1, tzinfo=UTC),
     }
+    if ts_zone is not None:
+        binds["ts_zone"] = ts_zone
     for c in specs:
         if c.required_for:
             binds[f"req_{c.name}"] = list(c.required_for)
@@ -432,8 +459,10 @@ def checked_rows_sql(
     src_cols = ", ".join(
         [f"{q[c.name]} AS s_{c.name}" for c in specs] + list(flags.values()) + passed + list(keep)
     )
+    zoned = ts.ts_timezone is not None
     typed_cols = ", ".join(
-        f"{_typed(c, 's_' + c.name, types[c.name])} AS {q[c.name]}" for c in specs
+        f"{_typed(c, 's_' + c.name, types[c.name], zoned and c.name == 'ts')} AS {q[c.name]}"
+        for c in specs
     )
     excluded = "_excluded" if table == "events" else "false AS _excluded"
     return f"""
@@ -493,7 +522,7 @@ def stored_columns(
     ``span`` is ``local_date_sql``'s hint: the first and last timestamp expected."""
     specs = columns_of(TABLES[ts.table])
     out = [quote_ident(c.name) for c in specs]
-    binds = {**ts.binds, **binds_for(specs)}
+    binds = {**ts.binds, **binds_for(specs, ts.ts_timezone)}
     if ts.table == "events":
         local, tz_binds = local_date_sql(con, timezone, quote_ident("ts"), span=span)
         binds.update(tz_binds)
@@ -1101,7 +1130,14 @@ def validate_source(
         csv_file = source.tables[table].csv
         if csv_file is not None:
             csvread.drop(con, csv_file)
-    return ValidationReport(source=source.label, timezone=timezone, tables=tables, reasons=reasons)
+    events = source.tables.get("events")
+    return ValidationReport(
+        source=source.label,
+        timezone=timezone,
+        ts_timezone=(events.ts_timezone if events else None) or "UTC",
+        tables=tables,
+        reasons=reasons,
+    )
 
 
 def _literal(value: str) -> str:

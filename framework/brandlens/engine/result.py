@@ -233,6 +233,9 @@ class ValidationReport(BaseModel):
 
     source: str
     timezone: str
+    """The zone whose local dates windows count in."""
+    ts_timezone: str = "UTC"
+    """The zone event times written without a UTC offset were read in."""
     tables: list[TableReport]
     reasons: list[ReasonCount]
 

@@ -17,7 +17,6 @@ import math
 import os
 import re
 import weakref
-import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from brandlens import __version__
+from brandlens.data.mapping import check_zone
 from brandlens.data.vocabulary import create_vocabulary_type, type_codes
 from brandlens.engine.deadline import QueryClock
 from brandlens.engine.engines import DuckDBEngine, QueryEngine
@@ -277,13 +277,7 @@ def _threads(value: int | str, what: str) -> int:
 
 
 def check_timezone(tz: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise UsageError(
-            f"--timezone: unknown time zone {tz!r} (e.g. Asia/Shanghai, UTC)"
-        ) from None
-    return tz
+    return check_zone(tz, "--timezone")
 
 
 def parse_date(value: str | date, what: str = "--as-of") -> date:
@@ -312,6 +306,7 @@ class Dataset:
         mapping: str | Path | ColumnMapping | None = None,
         preset: str | None = None,
         timezone: str | None = None,
+        ts_timezone: str | None = None,
         strict: bool = False,
         config: EngineConfig | None = None,
         quarantine_out: str | Path | None = None,
@@ -356,6 +351,10 @@ class Dataset:
             column_mapping = mapping
         else:
             column_mapping = load_mapping(mapping)
+        if ts_timezone is not None:  # the option wins over a mapping's own ts_timezone
+            zone = check_zone(ts_timezone, "--ts-timezone")
+            given = column_mapping or ColumnMapping().labelled("--ts-timezone")
+            column_mapping = given.model_copy(update={"ts_timezone": zone})
         # A bad --query-timeout or budget stops here, before any data is read; the
         # limits are set again once the number of events is known (after _open).
         self.timeouts = (config or EngineConfig()).timeouts()
@@ -730,6 +729,11 @@ class Dataset:
         timezone: str | None,
         vocabulary: list[str],
     ) -> None:
+        if column_mapping is not None and column_mapping.origin == "--ts-timezone":
+            raise UsageError(
+                f"{path}: a loaded dataset file takes no --ts-timezone (its times were read "
+                "when it was loaded; load the source files again with the option)"
+            )
         if column_mapping is not None:
             raise UsageError(f"{path}: a loaded dataset file takes no --mapping or --preset")
         if timezone is not None and check_timezone(timezone) != meta.timezone:

@@ -163,8 +163,8 @@ def plan(
 ) -> Plan | str:
     """The checks of every table, analysed by Spark; or why Spark cannot run them (then
     DuckDB validates): a file it cannot see (a cluster may not see this machine's), a
-    binary column, dates or times as text, a function Spark lacks (a derive under
-    DuckDB's TRY, a JSON column), a zone Java lacks."""
+    binary column, dates or times as text, times in a mapping's ts_timezone, a function
+    Spark lacks (a derive under DuckDB's TRY, a JSON column), a zone Java lacks."""
     import duckdb
 
     from brandlens.engine.spark import one_line
@@ -194,6 +194,9 @@ def plan(
         if text_times:
             drop_views(spark, out.views)
             return f"{ts.label}: column {text_times[0]} holds dates or times as text"
+        if ts.ts_timezone is not None:  # wall-clock times are read by DuckDB's ICU, as documented
+            drop_views(spark, out.views)
+            return f"{ts.label}: ts is read in the time zone {ts.ts_timezone}"
         view = f"_bl_src_{tag}_{table}"
         out.views.append(view)
         try:
