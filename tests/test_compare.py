@@ -299,6 +299,25 @@ def test_demo_context_targets_and_funnel(demo, market):
     assert again.model_dump_json() == demo.model_dump_json()  # byte-identical
 
 
+def test_demo_csv_lines_say_their_date_currency_and_target(demo):
+    # was: the long form had no as-of date, currency or target period, so a line
+    # read on its own did not say what it was
+    records = list(csv.DictReader(io.StringIO(render(demo, Format.csv))))
+    assert {(r["as_of"], r["currency"], r["baseline_as_of"]) for r in records} == {
+        ("2025-06-30", "CNY", "")
+    }
+    lumi = next(r for r in records if r["brand"] == "Lumi" and r["indicator"] == "fast.fertility")
+    goal = next(
+        a for a in demo.achievements if (a.brand, a.indicator) == ("Lumi", "fast.fertility")
+    )
+    assert lumi["target_period_end"] == goal.period_end == "2025-06-30"
+    assert lumi["target_met"] == str(goal.met) and goal.met == (goal.actual >= goal.target)
+    assert float(lumi["achievement"]) == pytest.approx(goal.actual / goal.target)
+    markdown = render(demo, Format.markdown)
+    assert "### values as of 2025-06-30 (Asia/Shanghai; currency CNY)" in markdown
+    assert "| fast | Lumi | composite rank |" in markdown
+
+
 def test_funnel_command_and_stage_order(market):
     r = _cli("funnel", market, "-b", "Lumi", "-m", "fast", "--as-of", AS_OF)
     assert r.exit_code == 0, r.output

@@ -15,7 +15,7 @@ import pytest
 from brandlens.analysis import baseline, benchmarks, category, targets
 from brandlens.analysis.compare import agreement, best, rank_methodologies
 from brandlens.analysis.model import BrandRanks, ComparisonColumn, MethodologyRanking
-from brandlens.analysis.ranks import kendall_tau_b, kendall_w, rank
+from brandlens.analysis.ranks import kendall_tau_b, kendall_tau_p, kendall_w, kendall_w_p, rank
 
 # ---- ranks --------------------------------------------------------------------------------
 
@@ -131,11 +131,67 @@ def test_agreement_section_reads_each_pair():
     assert taus[("y", "z")] == pytest.approx(1 / 3)
     assert got.kendall_w == pytest.approx(840 / 1044) and got.brands == 5
     readings = {(p.first, p.second): p.reading for p in got.pairs}
-    assert readings[("x", "y")] == "X and Y agree strongly (τ = 0.74)"
-    assert readings[("y", "z")] == "Y and Z agree weakly (τ = 0.33)"
-    assert got.reading.startswith("Kendall's W = 0.80 over 3 methodologies and 5 brands: strong")
+    # five brands: strong, yet p = 0.077 (test_kendall_p_values_by_hand): could be chance
+    assert readings[("x", "y")] == "X and Y agree strongly (τ = 0.74, p = 0.077: could be chance)"
+    assert readings[("y", "z")] == "Y and Z agree weakly (τ = 0.33, p = 0.435: could be chance)"
+    assert got.reading.startswith(
+        "Kendall's W = 0.80 over 3 methodologies and 5 brands (p = 0.047): strong agreement;"
+    )
     assert "closest X and Y (τ = 0.74), furthest apart Y and Z (τ = 0.33)" in got.reading
     assert agreement([_ranking("x", X)]) is None  # one methodology agrees with nothing
+
+
+def test_kendall_p_values_by_hand():
+    # X v Y (ties in Y: the normal approximation). C - D = 7; n = 5, m = n(n-1) = 20;
+    # Y's one tied pair: sum t(t-1)/2 = 1, sum t(t-1)(2t+5) = 18, sum t(t-1)(t-2) = 0;
+    # var = (20 * 15 - 0 - 18) / 18 = 15.667; z = 7 / 3.958 = 1.769; p = 0.0770
+    assert kendall_tau_p(_seq(X), _seq(Y)) == pytest.approx(
+        math.erfc(7 / math.sqrt(282 / 18) / math.sqrt(2))
+    )
+    # Y v Z: C - D = 3, one tied pair in each: var = (300 - 36) / 18 + 2 * 1 * 1 / 20 = 14.767
+    assert kendall_tau_p(_seq(Y), _seq(Z)) == pytest.approx(0.43498336)
+    # no ties: exact. Four brands in the same order: 1 ordering of 24 has no discordant
+    # pair and 1 has all six, so p = 2 / 24; five: 2 / 120; three with one swap: every
+    # ordering is as far from the middle, p = 2 * (1 + 2) / 6 = 1
+    assert kendall_tau_p([1, 2, 3, 4], [1, 2, 3, 4]) == pytest.approx(2 / 24)
+    assert kendall_tau_p([1, 2, 3, 4, 5], [5, 4, 3, 2, 1]) == pytest.approx(2 / 120)
+    assert kendall_tau_p([1, 2, 3], [1, 3, 2]) == 1.0
+    assert kendall_tau_p([1, 1, 1], [1, 2, 3]) is None
+    # W = 840/1044 over m = 3 rankings of n = 5: chi-square 3 * 4 * W = 9.655 on 4
+    # degrees of freedom; its tail is e^-h (1 + h), h = 9.655 / 2
+    h = 3 * 4 * (840 / 1044) / 2
+    assert kendall_w_p(840 / 1044, 3, 5) == pytest.approx(math.exp(-h) * (1 + h))
+
+
+def test_kendall_p_values_equal_scipy():
+    import random
+
+    stats = pytest.importorskip("scipy.stats")
+    rng = random.Random(7)
+    for _ in range(400):
+        n = rng.randint(3, 45)
+        x = [rng.randint(1, n) for _ in range(n)] if rng.random() < 0.5 else list(range(n))
+        y = [v + rng.gauss(0, n / 3) for v in x] if rng.random() < 0.5 else rng.sample(range(n), n)
+        expected = stats.kendalltau(x, y).pvalue
+        got = kendall_tau_p(x, y)
+        assert (got is None) if math.isnan(expected) else got == pytest.approx(expected, rel=1e-9)
+    for k in range(1, 40):
+        for chi in (0.05, 1.0, 3.3, 8.0, 21.0, 60.0):
+            # m = 1 ranking: the statistic is (n - 1) W, so W = chi / k gives chi itself
+            assert kendall_w_p(chi / k, 1, k + 1) == pytest.approx(stats.chi2.sf(chi, k), rel=1e-9)
+
+
+def test_agreement_over_too_few_brands_is_not_read():
+    two = agreement([_ranking("x", {"A": 1, "B": 2}), _ranking("y", {"A": 1, "B": 2})])
+    assert two.pairs[0].reading == "X and Y: 2 brands are too few to tell (τ = 1.00)"
+    assert (
+        two.reading
+        == "Kendall's W = 1.00 over 2 methodologies and 2 brands: too few brands to tell"
+    )
+    # every pair at the same tau: no closest or furthest
+    same = {"A": 1, "B": 2, "C": 3, "D": 4, "E": 5}
+    got = agreement([_ranking(m, same) for m in "xyz"])
+    assert "closest" not in got.reading
 
 
 # ---- category context --------------------------------------------------------------------------
@@ -200,8 +256,45 @@ def test_achievement_is_actual_over_target():
         ("C", "x.n", date(2025, 4, 1), end, 50.0),
     ]
     got = targets.achievements(due, {end: {("A", "x.n"): 127, ("B", "x.n"): 3}})
-    assert [(a.brand, a.achievement) for a in got] == [("A", 1.27), ("B", None), ("C", None)]
+    assert [(a.brand, a.achievement, a.met) for a in got] == [
+        ("A", 1.27, True),  # 127 / 100
+        ("B", None, True),  # a target of 0: no ratio, but 3 >= 0 reached it
+        ("C", None, None),  # no actual
+    ]
     assert got[0].period_end == "2025-06-30" and got[0].actual == 127
+
+
+def test_achievement_follows_the_direction_and_refuses_backward_ratios():
+    end = date(2025, 6, 30)
+    start = date(2025, 4, 1)
+    due = [
+        ("A", "x.gap", start, end, 0.2),  # lower is better: a gap of 0.386 against 0.2
+        ("B", "x.gap", start, end, 0.2),  # a gap of 0.1 against 0.2: beyond the target
+        ("C", "x.gap", start, end, 0.2),  # a gap of 0: reached, no finite ratio
+        ("A", "x.change", start, end, -1000.0),  # a target of -1,000, actual +49,466
+        ("B", "x.change", start, end, -10000.0),  # actual -23,804: worse than the target
+        ("C", "x.change", start, end, 500.0),  # actual -250 against +500: no ratio
+        ("D", "x.change", start, end, 500.0),  # actual 0 against +500: 0% of it
+    ]
+    actual = {
+        ("A", "x.gap"): 0.386,
+        ("B", "x.gap"): 0.1,
+        ("C", "x.gap"): 0.0,
+        ("A", "x.change"): 49466,
+        ("B", "x.change"): -23804,
+        ("C", "x.change"): -250,
+        ("D", "x.change"): 0,
+    }
+    got = targets.achievements(due, {end: actual}, lower_is_better=frozenset({"x.gap"}))
+    assert [(a.brand, a.indicator, a.achievement, a.met, a.direction) for a in got] == [
+        ("A", "x.gap", pytest.approx(0.2 / 0.386), False, "lower"),  # 51.8%, not 193%
+        ("B", "x.gap", 2.0, True, "lower"),  # 0.2 / 0.1
+        ("C", "x.gap", None, True, "lower"),
+        ("A", "x.change", None, True, "higher"),  # not -4,946.6%
+        ("B", "x.change", None, False, "higher"),  # not 238.0%
+        ("C", "x.change", None, False, "higher"),
+        ("D", "x.change", 0.0, False, "higher"),
+    ]
 
 
 def test_benchmark_file_and_bands(tmp_path):

@@ -230,5 +230,11 @@ def test_the_report_says_which_methodologies_read_past_the_data_and_counts_brand
     html = render_html(report)
     assert "<h3>Methodologies that read further back than the data</h3>" in html
     assert "The data starts 2025-01-01" in html
-    assert "<td>GROW</td><td>2023-07-02</td><td>730</td>" in html
+    assert "<td>2025-06-30</td><td>GROW</td><td>2023-07-02</td><td>730</td>" in html
     assert '<p class="muted">1 brand · as of 2025-06-30' in html
+    # a baseline a year back reads from 2022-07-02: listed under its own date
+    report = brandlens.report(
+        events_dir(rows), as_of="2025-06-30", methodologies=["grow"], baseline="yoy"
+    )
+    html = render_html(report)
+    assert "<td>2024-06-30 (baseline)</td><td>GROW</td><td>2022-07-02</td><td>730</td>" in html

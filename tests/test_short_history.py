@@ -110,3 +110,30 @@ def test_the_cli_says_it_once_and_json_carries_it(events_dir):
     ]
     r = CliRunner().invoke(app, ["compare", str(data), "-m", "grow", "-f", "json"])
     assert json.loads(r.stdout)["short_history"][0]["methodology"] == "grow"
+
+
+def test_a_baseline_that_reads_before_the_data_says_so(events_dir):
+    # GROW reads 730 days. As of 2025-06-30 that is from 2023-07-02, which a log from
+    # 2023-04-01 covers; as of the yoy baseline, 2024-06-30, it is from 2022-07-02, which
+    # it does not: the changes since then start from a partly empty base period.
+    log = [*_log("2023-04-01"), ev("2024-06-30 04:00:00", "u2", "purchase", amount="5")]
+    data = events_dir(log)
+    r = CliRunner().invoke(
+        app, ["compare", str(data), "-m", "grow", "--baseline", "yoy", "-f", "json"]
+    )
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout)
+    assert got["short_history"] == []
+    assert got["baseline"]["short_history"] == [
+        {"methodology": "grow", "reads_from": "2022-07-02", "data_from": "2023-04-01", "days": 730}
+    ]
+    notes = [line for line in r.stderr.splitlines() if "note:" in line]
+    assert notes == [
+        "brandlens: note: as of the baseline 2024-06-30, these read events before the data "
+        "starts (2023-04-01): grow from 2022-07-02; their changes start from partly missing "
+        "counts"
+    ]
+    r = CliRunner().invoke(
+        app, ["compare", str(data), "-m", "grow", "--baseline", "yoy", "-f", "markdown"]
+    )
+    assert "### baseline (2024-06-30): history shorter than read" in r.stdout

@@ -43,7 +43,14 @@ from brandlens.analysis.model import (
     NullReason,
     PairAgreement,
 )
-from brandlens.analysis.ranks import agreement_word, kendall_tau_b, kendall_w, rank
+from brandlens.analysis.ranks import (
+    agreement_word,
+    kendall_tau_b,
+    kendall_tau_p,
+    kendall_w,
+    kendall_w_p,
+    rank,
+)
 from brandlens.engine.result import Result
 from brandlens.errors import UsageError
 
@@ -257,6 +264,7 @@ def comparison_from_run(
             kind=kind,
             as_of=then.isoformat(),
             cells=baseline_mod.cells(columns, values, _values(earlier, columns, shown), shown),
+            short_history=earlier.short_history,
         )
     if opts.targets:
         if achievements is None:
@@ -369,11 +377,18 @@ def agreement(rankings: list[MethodologyRanking]) -> Agreement | None:
     pairs = []
     for a, b in combinations(scores, 2):
         common = sorted(set(scores[a]) & set(scores[b]))
-        tau = kendall_tau_b([scores[a][x] for x in common], [scores[b][x] for x in common])
+        xs, ys = [scores[a][x] for x in common], [scores[b][x] for x in common]
+        tau = kendall_tau_b(xs, ys)
         tau = None if tau is None else round(tau, 10)
+        p = None if tau is None else _rounded(kendall_tau_p(xs, ys))
         pairs.append(
             PairAgreement(
-                first=a, second=b, tau_b=tau, brands=len(common), reading=_pair_reading(a, b, tau)
+                first=a,
+                second=b,
+                tau_b=tau,
+                p_value=p,
+                brands=len(common),
+                reading=_pair_reading(a, b, tau, p, len(common)),
             )
         )
     common = sorted(set.intersection(*(set(s) for s in scores.values())))
@@ -382,27 +397,56 @@ def agreement(rankings: list[MethodologyRanking]) -> Agreement | None:
     ]
     w = kendall_w(reranked)
     w = None if w is None else round(w, 10)
+    p_w = None if w is None else _rounded(kendall_w_p(w, len(scores), len(common)))
     return Agreement(
         methodologies=list(scores),
         brands=len(common),
         kendall_w=w,
+        p_value=p_w,
         pairs=pairs,
-        reading=_overall_reading(w, len(scores), len(common), pairs),
+        reading=_overall_reading(w, p_w, len(scores), len(common), pairs),
     )
 
 
-def _pair_reading(a: str, b: str, tau: float | None) -> str:
-    shown = "" if tau is None else f" (τ = {tau:.2f})"
-    return f"{a.upper()} and {b.upper()} {agreement_word(tau)}{shown}"
+MIN_BRANDS_TO_READ = 5
+"""Below this many brands no agreement is read into tau or W: with four brands even a
+perfect agreement has p = 0.083 (two orderings in 24), so no reading could be told
+from chance."""
+CHANCE = 0.05
+"""A p-value at or above this is read as "could be chance"."""
 
 
-def _overall_reading(w: float | None, m: int, n: int, pairs: list[PairAgreement]) -> str:
-    if w is None:
+def _rounded(p: float | None) -> float | None:
+    return None if p is None else float(f"{p:.6g}")
+
+
+def _p_text(p: float) -> str:
+    return f"p = {p:.3f}" if p >= 0.001 else "p < 0.001"
+
+
+def _pair_reading(a: str, b: str, tau: float | None, p: float | None, n: int) -> str:
+    names = f"{a.upper()} and {b.upper()}"
+    if tau is None or p is None:
+        return f"{names} {agreement_word(None)}"
+    if n < MIN_BRANDS_TO_READ:
+        return f"{names}: {n} brands are too few to tell (τ = {tau:.2f})"
+    chance = ": could be chance" if p >= CHANCE else ""
+    return f"{names} {agreement_word(tau)} (τ = {tau:.2f}, {_p_text(p)}{chance})"
+
+
+def _overall_reading(
+    w: float | None, p: float | None, m: int, n: int, pairs: list[PairAgreement]
+) -> str:
+    if w is None or p is None:
         return f"too few brands ranked by all {m} methodologies to measure agreement"
+    text = f"Kendall's W = {w:.2f} over {m} methodologies and {n} brands"
+    if n < MIN_BRANDS_TO_READ:
+        return f"{text}: too few brands to tell"
     level = "strong" if w >= 0.7 else "moderate" if w >= 0.5 else "weak" if w >= 0.3 else "little"
-    text = f"Kendall's W = {w:.2f} over {m} methodologies and {n} brands: {level} agreement"
-    scored = [p for p in pairs if p.tau_b is not None]
-    if len(scored) >= 2:
+    chance = ", could be chance" if p >= CHANCE else ""
+    text += f" ({_p_text(p)}): {level} agreement{chance}"
+    scored = [q for q in pairs if q.tau_b is not None and q.brands >= MIN_BRANDS_TO_READ]
+    if len({q.tau_b for q in scored}) >= 2:
         hi = max(scored, key=lambda p: (p.tau_b, p.first, p.second))
         lo = min(scored, key=lambda p: (p.tau_b, p.first, p.second))
         text += (
@@ -420,8 +464,11 @@ def _achievements(
     params: Mapping[str, Any],
     result: Result,
 ) -> list:
-    """Achievement of each due target: actual as of the period's end / target."""
+    """Achievement of each due target, from the actual as of the period's end."""
     scalar = {i.id: m.name for m in chosen for i in m.methodology.indicators if not i.dimension}
+    lower = frozenset(
+        i.id for m in chosen for i in m.methodology.indicators if i.direction == "lower"
+    )
     due = targets_mod.due(ds, day, shown, scalar)
     actual: dict[date, dict[tuple[str, str], Number | None]] = {}
     for end in sorted({t[3] for t in due}):
@@ -439,4 +486,4 @@ def _achievements(
             indicators=ids,
         )
         actual[end] = {(r.brand, r.indicator): r.value for r in run.results}
-    return targets_mod.achievements(due, actual)
+    return targets_mod.achievements(due, actual, lower)

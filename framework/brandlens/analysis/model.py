@@ -71,6 +71,9 @@ class PairAgreement(BaseModel):
     first: str
     second: str
     tau_b: float | None
+    p_value: float | None = Field(
+        None, description="two-sided, under independence (exact without ties up to 33 brands)"
+    )
     brands: int = Field(description="brands ranked by both")
     reading: str
 
@@ -81,6 +84,9 @@ class Agreement(BaseModel):
     methodologies: list[str]
     brands: int = Field(description="brands ranked by every methodology (for W)")
     kendall_w: float | None = Field(description="Kendall's W with the tie correction")
+    p_value: float | None = Field(
+        None, description="of W: chi-square m(n-1)W with n-1 degrees of freedom"
+    )
     pairs: list[PairAgreement]
     reading: str
 
@@ -124,10 +130,15 @@ class Baseline(BaseModel):
     kind: Literal["previous", "yoy", "date"]
     as_of: str
     cells: list[BaselineCell]
+    short_history: list[ShortHistory] = Field(
+        default_factory=list,
+        description="methodologies that read, as of the baseline date, further back than "
+        "the data goes: their changes start from partly missing counts",
+    )
 
 
 class Achievement(BaseModel):
-    """actual / target for a target whose period ended on or before the as-of date."""
+    """How far a brand got towards a target whose period ended on or before the as-of date."""
 
     brand: str
     indicator: str
@@ -135,7 +146,20 @@ class Achievement(BaseModel):
     period_end: str
     target: float
     actual: Number | None = Field(description="the indicator as of the period's last day")
-    achievement: float | None
+    direction: Literal["higher", "lower"] = Field(
+        "higher", description="the indicator's better direction"
+    )
+    achievement: float | None = Field(
+        description="actual ÷ target where higher is better, target ÷ actual where lower "
+        "is better (1 = the target exactly, above 1 = beyond it); none where a ratio "
+        "reads backwards: a target of zero or below, a negative actual, or an actual of "
+        "zero where lower is better"
+    )
+    met: bool | None = Field(
+        None,
+        description="whether the actual reached the target in the better direction "
+        "(actual ≥ target, or ≤ where lower is better); none without an actual",
+    )
 
 
 class BenchmarkCell(BaseModel):
@@ -286,8 +310,13 @@ RECORD_FIELDS: dict[str, str] = {
     "change": "float",
     "change_rel": "float",
     "target": "float",
+    "target_period_end": "string",
     "achievement": "float",
+    "target_met": "bool",
     "benchmark_band": "string",
+    "as_of": "string",
+    "currency": "string",
+    "baseline_as_of": "string",
 }
 """The columns of the long form, with their Arrow types."""
 
@@ -334,8 +363,13 @@ def comparison_records(c: Comparison) -> list[dict[str, Any]]:
                     "change": b.change if b else None,
                     "change_rel": b.change_rel if b else None,
                     "target": a.target if a else None,
+                    "target_period_end": a.period_end if a else None,
                     "achievement": a.achievement if a else None,
+                    "target_met": a.met if a else None,
                     "benchmark_band": m.band if m else None,
+                    "as_of": c.as_of,
+                    "currency": c.currency,
+                    "baseline_as_of": c.baseline.as_of if c.baseline else None,
                 }
             )
     return out

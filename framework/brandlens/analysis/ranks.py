@@ -73,6 +73,97 @@ def kendall_tau_b(x: Sequence[float], y: Sequence[float]) -> float | None:
     return (concordant - discordant) / denominator
 
 
+def kendall_tau_p(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Two-sided p-value of Kendall's tau-b under independence, as SciPy computes it.
+
+    Without ties and with at most 33 objects (or at most one discordant or concordant
+    pair): exact, from the number of orderings of n objects with each count of
+    discordant pairs (Kendall 1970). Otherwise the normal approximation of C - D with
+    the tie-corrected variance. None where tau-b is none (a constant sequence).
+    """
+    n = len(x)
+    if n != len(y):
+        raise ValueError("tau-b needs paired sequences of one length")
+    if n < 2:
+        return None
+    concordant = discordant = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            s = (x[i] - x[j]) * (y[i] - y[j])
+            concordant += s > 0
+            discordant += s < 0
+    total = n * (n - 1) // 2
+    x_tied, y_tied = _tie_sums(x)[0], _tie_sums(y)[0]
+    if x_tied == total or y_tied == total:
+        return None
+    if x_tied == 0 and y_tied == 0 and (n <= 33 or min(discordant, total - discordant) <= 1):
+        return _exact_tau_p(n, min(discordant, total - discordant))
+    x0, x1 = _variance_sums(x)
+    y0, y1 = _variance_sums(y)
+    m = n * (n - 1)
+    var = (
+        (m * (2 * n + 5) - x1 - y1) / 18
+        + (2 * x_tied * y_tied) / m
+        + (x0 * y0 / (9 * m * (n - 2)) if n > 2 else 0.0)
+    )
+    z = (concordant - discordant) / math.sqrt(var)
+    return min(1.0, math.erfc(abs(z) / math.sqrt(2)))
+
+
+def _variance_sums(values: Sequence[float]) -> tuple[int, int]:
+    """(sum of t(t-1)(t-2), sum of t(t-1)(2t+5)) over the groups of t equal values."""
+    counts: dict[float, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    ts = counts.values()
+    return sum(t * (t - 1) * (t - 2) for t in ts), sum(t * (t - 1) * (2 * t + 5) for t in ts)
+
+
+def _exact_tau_p(n: int, c: int) -> float:
+    """P(at most c discordant pairs) among the n! orderings, doubled (two-sided), at most 1.
+
+    ``ways[k]`` counts orderings of the first j objects with k discordant pairs; adding
+    object j+1 adds 0..j of them (the Mahonian numbers), in exact integers.
+    """
+    if 4 * c == n * (n - 1):
+        return 1.0
+    ways = [1]
+    for j in range(1, n):
+        grown = [0] * min(len(ways) + j, c + 1)
+        for k, w in enumerate(ways):
+            for add in range(min(j, c - k) + 1):
+                grown[k + add] += w
+        ways = grown
+    return min(1.0, 2 * sum(ways) / math.factorial(n))
+
+
+def kendall_w_p(w: float, m: int, n: int) -> float:
+    """The p-value of Kendall's W for m rankings of n objects: chi-square m(n-1)W with
+    n-1 degrees of freedom (Friedman's statistic); rough below about 7 objects."""
+    return _chi2_sf(m * (n - 1) * w, n - 1)
+
+
+def _chi2_sf(x: float, k: int) -> float:
+    """P(chi-square with k degrees of freedom > x), in closed form for whole k."""
+    if x <= 0:
+        return 1.0
+    h = x / 2
+    if k % 2 == 0:  # e^-h * sum of h^i / i! for i < k/2
+        term = total = 1.0
+        for i in range(1, k // 2):
+            term *= h / i
+            total += term
+        return min(1.0, math.exp(-h) * total)
+    # odd k: erfc(sqrt h) + e^-h * sum of h^(i-1/2) / Gamma(i+1/2) for 1 <= i <= (k-1)/2
+    total = math.erfc(math.sqrt(h))
+    term = math.sqrt(h) / math.gamma(1.5)
+    for i in range(1, (k - 1) // 2 + 1):
+        if i > 1:
+            term *= h / (i - 0.5)
+        total += math.exp(-h) * term
+    return min(1.0, total)
+
+
 def kendall_w(rankings: Sequence[Sequence[float]]) -> float | None:
     """Kendall's coefficient of concordance W of m rankings of the same n objects.
 

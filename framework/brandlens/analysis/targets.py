@@ -46,12 +46,28 @@ def due(
 def achievements(
     targets: list[tuple[str, str, date, date, float]],
     actual: Mapping[date, Mapping[tuple[str, str], Number | None]],
+    lower_is_better: frozenset[str] = frozenset(),
 ) -> list[Achievement]:
-    """actual / target per due target; ``actual`` maps a period end to (brand, indicator) values."""
+    """Each due target's achievement; ``actual`` maps a period end to (brand, indicator)
+    values, ``lower_is_better`` names the indicators whose better direction is down.
+
+    Where higher is better, achievement is actual ÷ target; where lower is better,
+    target ÷ actual, so that above 1 is beyond the target either way (a structure gap of
+    0.386 against a target of 0.2 is 52%, not 193%). A ratio with a negative side, or
+    a zero it would divide by, reads backwards (+49,466 ÷ −1,000), so there it is none;
+    ``met`` still says whether the target was reached.
+    """
     out = []
     for brand, indicator, start, end, target in targets:
         value = actual.get(end, {}).get((brand, indicator))
-        ratio = None if value is None or target == 0 else float(f"{value / target:.12g}")
+        lower = indicator in lower_is_better
+        ratio = met = None
+        if value is not None:
+            met = value <= target if lower else value >= target
+            if target > 0 and value > 0:
+                ratio = float(f"{(target / value if lower else value / target):.12g}")
+            elif target > 0 and value == 0 and not lower:
+                ratio = 0.0
         out.append(
             Achievement(
                 brand=brand,
@@ -60,7 +76,9 @@ def achievements(
                 period_end=end.isoformat(),
                 target=target,
                 actual=value,
+                direction="lower" if lower else "higher",
                 achievement=ratio,
+                met=met,
             )
         )
     return out

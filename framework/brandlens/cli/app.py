@@ -1061,6 +1061,14 @@ def _report_skipped(result: Any) -> None:
             f"brandlens: note: the data starts {short[0].data_from}, after where these read "
             f"events: {reads}; what they count before it is missing, not zero"
         )
+    base = getattr(result, "baseline", None)
+    if base is not None and base.short_history:
+        reads = ", ".join(f"{h.methodology} from {h.reads_from}" for h in base.short_history)
+        say(
+            f"brandlens: note: as of the baseline {base.as_of}, these read events before the "
+            f"data starts ({base.short_history[0].data_from}): {reads}; their changes start "
+            "from partly missing counts"
+        )
 
 
 def _report_quarantined(result: Any) -> None:

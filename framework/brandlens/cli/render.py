@@ -310,6 +310,11 @@ def _problem_sections(model: Result | Comparison) -> list[Section]:
         hcols = ["methodology", "reads_from", "data_from", "days"]
         rows = [[getattr(h, c) for c in hcols] for h in model.short_history]
         out.append(Section("history shorter than read", hcols, rows))
+    base = getattr(model, "baseline", None)
+    if base is not None and base.short_history:
+        hcols = ["methodology", "reads_from", "data_from", "days"]
+        rows = [[getattr(h, c) for c in hcols] for h in base.short_history]
+        out.append(Section(f"baseline ({base.as_of}): history shorter than read", hcols, rows))
     return out
 
 
@@ -777,7 +782,10 @@ def comparison_text(console: Console, c: Comparison, color: bool) -> None:
             for r in c.rows
             if any((r.brand, i) in got for i in ids)
         ]
-        title = f"target achievement (actual / target; periods ending {', '.join(ends)})"
+        title = (
+            "target achievement (actual ÷ target, ↓ target ÷ actual; ✓ reached; periods "
+            f"ending {', '.join(ends)})"
+        )
         _print_grid(console, _Grid(title, ["brand"], ids, rows), color)
     if c.benchmarks:
         ids = list(dict.fromkeys(b.indicator for b in c.benchmarks))
@@ -809,7 +817,14 @@ def _change(cell: Any, unit: str, currency: str) -> str:
 
 
 def _achieved(a: Any) -> str:
-    return "" if a is None else "–" if a.achievement is None else _percent(a.achievement)
+    """The achievement with ✓ where the target was reached; where no ratio is meaningful
+    (a target of zero or below), whether it was reached alone."""
+    if a is None:
+        return ""
+    if a.met is None:
+        return "–"
+    mark = "✓" if a.met else "✗"
+    return mark if a.achievement is None else f"{_percent(a.achievement)} {mark}"
 
 
 def _band(b: Any) -> str:
@@ -902,7 +917,7 @@ def _comparison_sections(c: Comparison) -> list[Section]:
     brands = [r.brand for r in c.rows]
     out = [
         Section(
-            "values",
+            f"values as of {c.as_of} ({c.timezone}; currency {c.currency})",
             ["methodology", "indicator", "unit", "direction", "best", *brands],
             [
                 [col.methodology, col.indicator, col.unit, col.direction, col.best]
@@ -923,14 +938,15 @@ def _comparison_sections(c: Comparison) -> list[Section]:
     for rk in c.rankings:
         for b in rk.brands:
             rank_rows += [[rk.methodology, b.brand, i, b.ranks.get(i)] for i in rk.indicators]
-            rank_rows.append([rk.methodology, b.brand, "composite", b.composite_rank])
+            rank_rows.append([rk.methodology, b.brand, "composite rank", b.composite_rank])
     if rank_rows:
         out.append(Section("ranks", ["methodology", "brand", "indicator", "rank"], rank_rows))
     if c.agreement is not None:
         a = c.agreement
-        rows = [[p.first, p.second, p.tau_b, p.brands, p.reading] for p in a.pairs]
-        rows.append(["all", "Kendall's W", a.kendall_w, a.brands, a.reading])
-        out.append(Section("agreement", ["first", "second", "tau_b", "brands", "reading"], rows))
+        rows = [[p.first, p.second, p.tau_b, p.p_value, p.brands, p.reading] for p in a.pairs]
+        rows.append(["all", "Kendall's W", a.kendall_w, a.p_value, a.brands, a.reading])
+        cols = ["first", "second", "tau_b", "p_value", "brands", "reading"]
+        out.append(Section("agreement", cols, rows))
     if c.category is not None:
         cols = ["brand", "indicator", "category", "peers", "median", "index", "percentile"]
         rows = [[getattr(x, k) for k in cols] for x in c.category.cells]
@@ -941,7 +957,7 @@ def _comparison_sections(c: Comparison) -> list[Section]:
         out.append(Section(f"baseline {c.baseline.as_of} ({c.baseline.kind})", cols, rows))
     if c.achievements:
         cols = ["brand", "indicator", "period_start", "period_end", "target", "actual"]
-        cols.append("achievement")
+        cols += ["direction", "achievement", "met"]
         rows = [[getattr(x, k) for k in cols] for x in c.achievements]
         out.append(Section("targets", cols, rows))
     if c.benchmarks:

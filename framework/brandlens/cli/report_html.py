@@ -710,19 +710,27 @@ def _overview_html(r: Report) -> str:
     out = ['<div class="facts">']
     out += [f"<div><b>{_t(k)}</b>{_t(v)}</div>" for k, v in facts]
     out.append("</div>")
-    short = r.comparison.short_history
+    short = [(r.as_of, h) for h in r.comparison.short_history]
+    base = r.comparison.baseline
+    if base is not None:
+        short += [(f"{base.as_of} (baseline)", h) for h in base.short_history]
     if short:
         out.append("<h3>Methodologies that read further back than the data</h3>")
         out.append(
-            f'<p class="muted">The data starts {_t(short[0].data_from)}: what these count '
+            f'<p class="muted">The data starts {_t(short[0][1].data_from)}: what these count '
             "before it is missing, not zero.</p>"
         )
         out.append(
             _table(
-                ["methodology", "reads from", "days"],
+                ["as of", "methodology", "reads from", "days"],
                 [
-                    [_td(_t(h.methodology.upper())), _td(_t(h.reads_from)), _td(f"{h.days:,}")]
-                    for h in short
+                    [
+                        _td(_t(when)),
+                        _td(_t(h.methodology.upper())),
+                        _td(_t(h.reads_from)),
+                        _td(f"{h.days:,}"),
+                    ]
+                    for when, h in short
                 ],
             )
         )
