@@ -9,6 +9,7 @@ import json
 import re
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 from rich.cells import cell_len
@@ -382,3 +383,16 @@ def test_a_category_the_comparison_cannot_use_is_a_usage_error(market, options, 
         market, as_of=AS_OF, methodologies=["fast"], brands=["Nimbus"], category="skincare"
     )
     assert [(r.brand, r.category) for r in placed.rows] == [("Nimbus", "skincare")]
+
+
+def test_benchmarks_of_a_category_apply_across_categories_too(market):
+    # was: --across-categories dropped every category's own published figures silently
+    bench = Path(__file__).resolve().parents[1] / "docs" / "benchmarks-example.csv"
+    c = brandlens.compare(
+        market, as_of=AS_OF, methodologies=["fast"], across_categories=True, benchmark=bench
+    )
+    assert c.category is None  # no peers' index or percentile
+    cells = {(b.brand, b.indicator): b.category for b in c.benchmarks}
+    # Lumi sells skincare: the skincare row; Volt (smartphones) has no fast.thriving row
+    assert cells[("Lumi", "fast.thriving")] == "skincare"
+    assert ("Volt", "fast.thriving") not in cells

@@ -238,3 +238,29 @@ def test_the_report_says_which_methodologies_read_past_the_data_and_counts_brand
     )
     html = render_html(report)
     assert "<td>2024-06-30 (baseline)</td><td>GROW</td><td>2022-07-02</td><td>730</td>" in html
+
+
+def test_report_cells_show_ratios_ranks_and_changes_as_the_terminal_does(demo_report):
+    # was: ratios to 0.1 point ("0.9%" for 0.93% and 0.87% alike), "rank 2.5 of 13" where
+    # only the brands with a value are ranked, and no change where the baseline was 0
+    from brandlens.cli.render import percent
+
+    html = render_html(demo_report)
+    c = demo_report.comparison
+    ranks = {(x.methodology, b.brand): b.ranks for x in c.rankings for b in x.brands}
+    for col in c.columns:
+        ranked = sum(
+            ranks[(col.methodology, r.brand)].get(col.indicator) is not None for r in c.rows
+        )
+        for row in c.rows:
+            rank = ranks[(col.methodology, row.brand)].get(col.indicator)
+            if rank is not None:
+                assert f" · rank {rank:g} of {ranked} (" in html
+            value = row.values.get(col.indicator)
+            if value is not None and col.unit == "ratio":
+                assert f"{row.brand} · {col.title}: {percent(value)}" in html
+    assert any(
+        sum(ranks[(col.methodology, r.brand)].get(col.indicator) is not None for r in c.rows)
+        < len(c.rows)
+        for col in c.columns
+    )  # the demo has an indicator some brands have no value on

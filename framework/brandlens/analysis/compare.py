@@ -108,6 +108,9 @@ class CompareScope:
     placed: dict[str, str]  # brand -> its category, among the peers' categories
     bench_rows: Any
     baseline: tuple[str, date] | None  # (kind, day) of --baseline
+    bench_placed: dict[str, str] | None = None
+    """brand -> its main category for published benchmarks where ``placed`` is empty
+    (``--across-categories``): a category's published figures still apply to its brands."""
 
 
 def compare_scope(
@@ -157,7 +160,10 @@ def compare_scope(
     peer_categories = {placed[b] for b in shown if b in placed}
     run_brands = sorted(set(shown) | {b for b, c in placed.items() if c in peer_categories})
     placed = {b: c for b, c in placed.items() if c in peer_categories}
-    return CompareScope(chosen, day, shown, run_brands, placed, bench_rows, baseline)
+    bench_placed = None
+    if opts.across_categories and bench_rows and any(r.category != "*" for r in bench_rows):
+        bench_placed = category_mod.assign(category_mod.category_gmv(ds, day), None)
+    return CompareScope(chosen, day, shown, run_brands, placed, bench_rows, baseline, bench_placed)
 
 
 def comparison_run(
@@ -254,7 +260,8 @@ def comparison_from_run(
             cells=category_mod.cells(columns, values, placed, shown),
         )
     if bench_rows is not None:
-        comparison.benchmarks = benchmark_mod.cells(bench_rows, columns, values, placed, shown)
+        by = scope.bench_placed if scope.bench_placed is not None else placed
+        comparison.benchmarks = benchmark_mod.cells(bench_rows, columns, values, by, shown)
     if scope.baseline is not None:
         kind, then = scope.baseline
         earlier = ds.compute(

@@ -133,7 +133,7 @@ def _measured(unit: str | None, value: Any, numerator: Any, denominator: Any) ->
     if not isinstance(value, int | float) or isinstance(value, bool):
         shown = _fmt(value)
     elif unit == "ratio":
-        shown = _percent(value)
+        shown = percent(value)
     elif unit == "currency":
         shown = f"{value:,.2f}"
     elif unit in ("index", "days"):
@@ -577,7 +577,7 @@ def format_value(value: Any, unit: str, currency: str = "CNY") -> str:
     if value is None:
         return "–"
     if unit == "ratio":
-        return _percent(value)
+        return percent(value)
     if unit in ("users", "count"):
         return f"{value:,.0f}"
     if unit == "currency":
@@ -589,7 +589,7 @@ def format_value(value: Any, unit: str, currency: str = "CNY") -> str:
     return _fmt(value)
 
 
-def _percent(ratio: float) -> str:
+def percent(ratio: float) -> str:
     """Two significant digits below 1%, one decimal above: 0.047%, 3.3%, 35.6%, 127.0%."""
     pct = ratio * 100
     if pct == 0:
@@ -599,7 +599,7 @@ def _percent(ratio: float) -> str:
 
 
 def _signed_percent(ratio: float) -> str:
-    return ("+" if ratio > 0 else "") + _percent(ratio)
+    return ("+" if ratio > 0 else "") + percent(ratio)
 
 
 def _rank_text(rank: float | None) -> str:
@@ -765,7 +765,7 @@ def comparison_text(console: Console, c: Comparison, color: bool) -> None:
                 (
                     [r.brand],
                     [
-                        _change(cells.get((r.brand, col.indicator)), col.unit, c.currency)
+                        change_text(cells.get((r.brand, col.indicator)), col.unit, c.currency)
                         for col in cols
                     ],
                 )
@@ -803,7 +803,7 @@ def comparison_text(console: Console, c: Comparison, color: bool) -> None:
         _funnel_grid(console, c, color)
 
 
-def _change(cell: Any, unit: str, currency: str) -> str:
+def change_text(cell: Any, unit: str, currency: str) -> str:
     """Relative change where the baseline is not zero, else the change in the unit."""
     if cell is None or cell.change is None:
         return "–"
@@ -824,7 +824,7 @@ def _achieved(a: Any) -> str:
     if a.met is None:
         return "–"
     mark = "✓" if a.met else "✗"
-    return mark if a.achievement is None else f"{_percent(a.achievement)} {mark}"
+    return mark if a.achievement is None else f"{percent(a.achievement)} {mark}"
 
 
 def _band(b: Any) -> str:
@@ -871,7 +871,7 @@ def _funnel_grid(console: Console, c: Comparison, color: bool) -> None:
                 if x is None or x.reached is None:
                     cells.append("")
                     continue
-                conv = "" if x.conversion is None else f" ({_percent(x.conversion)})"
+                conv = "" if x.conversion is None else f" ({percent(x.conversion)})"
                 cells.append(f"{x.reached:,}{conv}")
             name = f"{lad.methodology.upper()} {lad.ladder}"
             rows.append(([r.brand if i == 0 else "", name], cells))
@@ -891,7 +891,7 @@ def funnel_text(console: Console, report: FunnelReport) -> None:
         for s in lad.stages:
             length = 0 if not top else s.users / top * BAR
             bar = "█" * int(length) + ("▏" if s.users and length < 1 else "")
-            share = "–" if s.share is None else _percent(s.share)
+            share = "–" if s.share is None else percent(s.share)
             rows.append(
                 (
                     [s.stage, s.title or "", bar],

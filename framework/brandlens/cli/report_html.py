@@ -13,6 +13,8 @@ from html import escape
 from statistics import median
 from typing import TYPE_CHECKING
 
+from brandlens.cli.render import change_text, percent
+
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
 
@@ -111,8 +113,8 @@ def fmt(value: float | None, unit: str, currency: str = "CNY") -> str:
     """A value for reading: by unit, compact for money, '–' for none."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
-    if unit == "ratio":
-        return f"{value * 100:.1f}%"
+    if unit == "ratio":  # as the terminal shows it: 0.93%, not 0.9%
+        return percent(value)
     if unit in ("users", "count"):
         return f"{value:,.0f}"
     if unit == "currency":
@@ -774,6 +776,11 @@ def _comparison_html(r: Report) -> str:
         (x.methodology, b.brand): b for x in c.rankings for b in x.brands
     }  # (methodology, brand) -> ranks
     base = {(x.brand, x.indicator): x for x in c.baseline.cells} if c.baseline else {}
+    ranked = {  # indicator -> how many brands have a rank on it (a null value has none)
+        i: sum(b.ranks.get(i) is not None for b in x.brands)
+        for x in c.rankings
+        for i in x.indicators
+    }
     head = ["indicator", *(_t(row.brand) for row in c.rows)]
     rows = []
     for col in c.columns:
@@ -784,17 +791,20 @@ def _comparison_html(r: Report) -> str:
             rank = rk.ranks.get(col.indicator) if rk else None
             tip = f"{row.brand} · {col.title}: {fmt(v, col.unit, c.currency)}"
             if rank is not None:
-                tip += f" · rank {rank:g} of {len(c.rows)} ({col.direction} is better)"
+                tip += f" · rank {rank:g} of {ranked[col.indicator]} ({col.direction} is better)"
             if row.missing.get(col.indicator):
                 tip += f" · null: {row.missing[col.indicator]}"
             b = base.get((row.brand, col.indicator))
-            if b is not None and b.change_rel is not None:
-                tip += f" · {b.change_rel * 100:+.1f}% since {c.baseline.as_of}"  # type: ignore[union-attr]
+            change = None
+            if b is not None and b.change is not None:
+                change = change_text(b, col.unit, c.currency)
+            if change is not None:
+                tip += f" · {change} since {c.baseline.as_of}"  # type: ignore[union-attr]
             text = _t(fmt(v, col.unit, c.currency))
             if rank is not None:
                 text += f'<span class="rank">#{rank:g}</span>'
-            if b is not None and b.change_rel is not None:
-                text += f'<br><span class="rank">{b.change_rel * 100:+.1f}%</span>'
+            if change is not None:
+                text += f'<br><span class="rank">{_t(change)}</span>'
             cells.append(_td(text, tip, "best" if row.brand in col.best else ""))
         rows.append(cells)
     for x in c.rankings:
