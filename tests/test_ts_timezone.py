@@ -239,3 +239,38 @@ def test_the_cli_option_its_errors_and_the_report(tmp_path, monkeypatch):
     assert r.exit_code == 0 and '"ts_timezone": "Asia/Shanghai"' in r.stdout
     r = runner.invoke(app, ["compute", str(into), "--ts-timezone", "UTC", "-m", "fast"])
     assert r.exit_code == 2 and "takes no --ts-timezone (its times were read" in r.stderr
+
+
+@hypothesis.given(
+    zone=st.sampled_from(ZONES),
+    far=st.datetimes(min_value=datetime(1901, 1, 2), max_value=datetime(2199, 12, 30)),
+    edge=st.sampled_from(["lo", "hi", "far"]),
+    minutes=st.integers(-600, 600),
+)
+@hypothesis.settings(max_examples=400, deadline=None)
+def test_the_steady_offset_shortcut_is_icus_conversion(zone, far, edge, minutes):
+    """A typed wall-clock time takes one subtraction inside the zone's longest stretch of
+    one offset and ICU outside it: the same instant either way, also just inside and
+    just outside either end of the stretch (where a gap or a fold would be)."""
+    from datetime import timedelta
+
+    from brandlens.data.localtime import steady_offset, wall_clock_binds, wall_clock_sql
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    lo, hi, _ = steady_offset(con, zone)
+    wall = {"lo": lo, "hi": hi, "far": far}[edge] + timedelta(minutes=minutes, seconds=0.5)
+    got, truth = con.execute(
+        f"SELECT {wall_clock_sql('$w')}, make_timestamp(epoch_us(timezone($ts_zone, $w)))",
+        {**wall_clock_binds(con, zone), "w": wall},
+    ).fetchone()
+    assert got == truth
+
+
+def test_beijing_time_since_1991_takes_the_shortcut():
+    # China has kept UTC+8 without daylight saving since 15 September 1991
+    from brandlens.data.localtime import steady_offset
+
+    con = duckdb.connect()
+    lo, hi, off = steady_offset(con, "Asia/Shanghai")
+    assert (lo, hi.year, off) == (datetime(1991, 9, 15, 2, 0), 2100, 8 * 3600 * 10**6)

@@ -123,3 +123,49 @@ def local_date_sql(
     exact = f"CAST(timezone(${prefix}_tz, timezone('UTC', {ts})) AS DATE)"
     sql = f"(CASE WHEN {ts} >= ${prefix}_t0 AND {ts} < ${prefix}_hi THEN {fast} ELSE {exact} END)"
     return sql, binds
+
+
+def steady_offset(con: duckdb.DuckDBPyConnection, tz: str) -> tuple[datetime, datetime, int]:
+    """The longest stretch of wall-clock time in FAST_YEARS over which ``tz`` keeps one
+    UTC offset: (first, end) as naive local times, and the offset in microseconds.
+
+    Inside it a wall-clock time L is the instant L - offset, exactly what ICU's
+    ``timezone(tz, L)`` gives: no daylight-saving gap or fold reaches into it (each end
+    is pulled in by the neighbouring offsets). For Asia/Shanghai that is 1991 to 2100,
+    so reading a Beijing-time export needs no ICU call per row.
+    """
+    changes = offset_changes(con, tz)
+    end = int((datetime(FAST_YEARS[1], 1, 1, tzinfo=UTC) - _EPOCH).total_seconds())
+    best = (0, 0, 0)
+    for k, (start, off) in enumerate(changes):
+        stop = changes[k + 1][0] if k + 1 < len(changes) else end
+        before = changes[k - 1][1] if k > 0 else off
+        after = changes[k + 1][1] if k + 1 < len(changes) else off
+        lo = start * 1_000_000 + max(off, before)
+        hi = stop * 1_000_000 + min(off, after)
+        if hi - lo > best[1] - best[0]:
+            best = (lo, hi, off)
+    lo, hi, off = best
+
+    def naive(us: int) -> datetime:
+        return (_EPOCH + timedelta(microseconds=us)).replace(tzinfo=None)
+
+    return naive(lo), naive(hi), off
+
+
+def wall_clock_sql(naive: str) -> str:
+    """SQL for the naive-UTC instant of the wall-clock time expression ``naive`` in the
+    zone ``$ts_zone`` (what ``timezone($ts_zone, naive)`` gives): one subtraction inside
+    :func:`steady_offset`'s stretch (binds from :func:`wall_clock_binds`), ICU's exact
+    conversion outside it."""
+    return (
+        f"(CASE WHEN {naive} >= $wall_lo AND {naive} < $wall_hi "
+        f"THEN {naive} - to_microseconds($wall_off) "
+        f"ELSE make_timestamp(epoch_us(timezone($ts_zone, {naive}))) END)"
+    )
+
+
+def wall_clock_binds(con: duckdb.DuckDBPyConnection, tz: str) -> dict[str, Any]:
+    """The binds :func:`wall_clock_sql` names, for the zone ``tz``."""
+    lo, hi, off = steady_offset(con, tz)
+    return {"ts_zone": tz, "wall_lo": lo, "wall_hi": hi, "wall_off": off}

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from brandlens.data import csvread
-from brandlens.data.localtime import local_date_sql
+from brandlens.data.localtime import local_date_sql, wall_clock_binds, wall_clock_sql
 from brandlens.data.schema import TABLES, ColumnSpec, columns_of, table_key
 from brandlens.data.sources import (
     Source,
@@ -169,7 +169,8 @@ def _typed(c: ColumnSpec, src: str, src_type: str, zoned: bool = False) -> str:
             bounded = f"(CASE WHEN {naive} >= $ts_lo AND {naive} < $ts_hi THEN {naive} END)"
             if not zoned:
                 return bounded
-            aware = f"timezone($ts_zone, {bounded})"
+            utc = wall_clock_sql(bounded)  # naive UTC already
+            return f"(CASE WHEN {utc} >= $ts_lo AND {utc} < $ts_hi THEN {utc} END)"
         elif src_type == "TIMESTAMP WITH TIME ZONE":
             aware = src
         else:
@@ -395,8 +396,13 @@ def _column_of(source: str) -> str:
     return f"json_extract_string({source}, '$.{COLUMN_KEY}')"
 
 
-def binds_for(specs: list[ColumnSpec], ts_zone: str | None = None) -> dict[str, Any]:
-    """The values the checks of a table name (``ts_zone``: the mapping's ts_timezone)."""
+def binds_for(
+    specs: list[ColumnSpec],
+    ts_zone: str | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> dict[str, Any]:
+    """The values the checks of a table name (``ts_zone``: the mapping's ts_timezone,
+    whose steady stretch ``con`` looks up)."""
     lo, hi = TS_YEARS
     binds: dict[str, Any] = {
         "ts_lo": datetime(lo, 1, 1),
@@ -406,6 +412,8 @@ def binds_for(specs: list[ColumnSpec], ts_zone: str | None = None) -> dict[str, 
     }
     if ts_zone is not None:
         binds["ts_zone"] = ts_zone
+        if con is not None:
+            binds.update(wall_clock_binds(con, ts_zone))
     for c in specs:
         if c.required_for:
             binds[f"req_{c.name}"] = list(c.required_for)
@@ -522,7 +530,7 @@ def stored_columns(
     ``span`` is ``local_date_sql``'s hint: the first and last timestamp expected."""
     specs = columns_of(TABLES[ts.table])
     out = [quote_ident(c.name) for c in specs]
-    binds = {**ts.binds, **binds_for(specs, ts.ts_timezone)}
+    binds = {**ts.binds, **binds_for(specs, ts.ts_timezone, con)}
     if ts.table == "events":
         local, tz_binds = local_date_sql(con, timezone, quote_ident("ts"), span=span)
         binds.update(tz_binds)
