@@ -111,6 +111,7 @@ def test_csv_and_markdown_carry_the_same_rows(runner, toy, events_dir, tmp_path)
     assert [(x["indicator"], x["brand"], x["key"]) for x in rows] == [
         (x["indicator"], x["brand"], x["key"] or "") for x in j["results"]
     ]
+    assert {x["as_of"] for x in rows} == {j["as_of"]}  # each line says its date
     md = invoke(runner, "compute", data, "-m", "toy", "-f", "markdown").stdout
     results_md, skipped_md = md.split("### not applicable")
     assert results_md.count("\n| toy |") == len(j["results"])

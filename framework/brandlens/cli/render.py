@@ -405,13 +405,16 @@ def render(model: BaseModel, fmt: Format, color: bool = True, width: int | None 
         )
     if fmt is Format.csv:
         # csv carries the data rows (a bench's steps, after its machine); errors go to
-        # stderr as messages
+        # stderr as messages. A result's lines each say their as-of date: a file read
+        # later, or concatenated with another run's, still says what it counts.
         main = secs[1] if isinstance(model, _bench()) else secs[0]
-        lines = [_csv_line(main.columns)]
+        tail = [model.as_of] if isinstance(model, Result) else []
+        lines = [_csv_line(main.columns + (["as_of"] if tail else []))]
         for row in main.rows:
             lines.append(
                 _csv_line(
                     ["" if v is None else (",".join(v) if isinstance(v, list) else v) for v in row]
+                    + tail
                 )
             )
         return "".join(lines)
