@@ -313,3 +313,18 @@ def test_a_wrong_parameter_name_or_an_invalid_id_is_one_line_in_brandlens_words(
     (bad,) = errors["bad-id"]
     assert bad.startswith("brandlens_register_methodologies raised invalid Indicator id: ")
     assert "\n" not in bad and "pydantic.dev" not in bad
+
+
+def test_brandlens_debug_shows_a_python_indicators_traceback(
+    broken_beside_builtins, events_dir, monkeypatch
+):
+    args = ["compute", str(events_dir(_rows())), "-m", "pyraise", "-f", "json"]
+    quiet = CliRunner().invoke(app, args)
+    assert quiet.exit_code == 1 and "Traceback" not in quiet.stderr
+    monkeypatch.setenv("BRANDLENS_DEBUG", "1")
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 1  # the run still finishes and reports the failure
+    assert "brandlens: debug: pyraise.x failed:\nTraceback (most recent call last):" in r.stderr
+    assert 'bl_broken_pyraise.py", line 11, in <lambda>' in r.stderr
+    assert "\nZeroDivisionError: division by zero\n" in r.stderr
+    assert json.loads(r.stdout)["errors"][0]["indicator"] == "pyraise.x"

@@ -1271,6 +1271,19 @@ def _in_plugin_code(ind: Indicator, e: BaseException) -> str:
     return f" (at {home.name}/{Path(f.filename).name}:{f.lineno} in {f.name})"
 
 
+def _debug_traceback(ind: Indicator, e: BaseException) -> None:
+    """With ``BRANDLENS_DEBUG=1``, a failed indicator's whole traceback on stderr: the
+    run goes on and reports the one-line error as always, and a plugin author sees the
+    frames that led there."""
+    if os.environ.get("BRANDLENS_DEBUG", "") in ("", "0"):
+        return
+    import sys
+    import traceback
+
+    sys.stderr.write(f"brandlens: debug: {ind.id} failed:\n")
+    sys.stderr.write("".join(traceback.format_exception(e)))
+
+
 class _NotApplicable(Exception):
     """The indicator requires optional data this dataset lacks; the message says which."""
 
@@ -1372,6 +1385,7 @@ class _Run:
                 if is_interrupt(e):  # Ctrl-C stops the run; it is not a failed indicator
                     raise KeyboardInterrupt from e
                 errors.append(self._error(ind, _message(e) + _in_plugin_code(ind, e)))
+                _debug_traceback(ind, e)
 
     def _error(self, ind: Indicator, message: str, brand: str | None = None) -> ErrorEntry:
         return ErrorEntry(methodology=self.m.name, indicator=ind.id, brand=brand, message=message)
