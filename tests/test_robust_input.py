@@ -149,6 +149,41 @@ def test_quarantine_out_holds_each_malformed_line_with_its_number(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("broken_quote", [False, True], ids=["DuckDB's scan", "read by lines"])
+def test_files_joined_with_their_headers_quarantine_each_header_line(tmp_path, broken_quote):
+    # cat part-0.csv part-1.csv part-2.csv: each part's header is a line of the log.
+    # Row numbers count data rows: the header lines are rows 3 and 5.
+    lines = [good(1), good(2), HEADER, good(3), HEADER, good(4)]
+    if broken_quote:  # a quote that never closes sends the whole file to the line reader
+        lines.append('2025-06-01 04:00:00,"u9,ad_click,B')
+    read, accepted, reasons, users = outcome(write(tmp_path / "events.csv", lines), cache=False)
+    assert (accepted, users) == (4, ["u1", "u2", "u3", "u4"])
+    assert [row for row, _ in reasons["repeated_header"]] == [3, 5]
+    assert read == (7 if broken_quote else 6)
+    # with a mapping the header's own names are compared, not the canonical ones
+    mapped = tmp_path / "m" / "events.csv"
+    mapped.parent.mkdir()
+    head = "time,who,what,label"
+    mapped.write_text("\n".join([head, good(1), head, good(2)]) + "\n", encoding="utf-8")
+    m = tmp_path / "m.yaml"
+    m.write_text("columns: {ts: time, user_id: who, event_type: what, brand: label}\n")
+    _, accepted, reasons, _ = outcome(mapped, mapping=m, cache=False)
+    assert accepted == 2 and [row for row, _ in reasons["repeated_header"]] == [2]
+    # a mapping that excludes the header's event type ("what"): the header reason wins
+    m.write_text(
+        "columns: {ts: time, user_id: who, event_type: what, brand: label}\n"
+        "event_types: {what: null}\n"
+    )
+    _, accepted, reasons, _ = outcome(mapped, mapping=m, cache=False)
+    assert accepted == 2 and list(reasons) == ["repeated_header"]
+    # a file without a header line has none to repeat: that line is judged as data
+    bare = tmp_path / "b.csv"
+    bare.write_text("\n".join([good(1), HEADER, good(2)]) + "\n", encoding="utf-8")
+    m.write_text("read: {header: false, names: [ts, user_id, event_type, brand]}\n")
+    _, accepted, reasons, _ = outcome(bare, mapping=m, cache=False)
+    assert accepted == 2 and "repeated_header" not in reasons
+
+
 # ---- CSV: another encoding is refused in one line that says how to convert it ----------
 
 

@@ -374,6 +374,7 @@ PRECEDENCE = [
     ),
 ]
 NEVER_ON_ONE_ROW = {
+    ("repeated_header", "excluded_by_mapping"): "covered with a mapping in test_robust_input",
     ("excluded_by_mapping", "missing_required"): "covered with a mapping in test_robust_input",
     ("missing_amount", "missing_rating"): "a purchase or refund is never a review",
     ("missing_rating", "missing_query_type"): "a review is never a search",

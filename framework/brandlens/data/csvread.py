@@ -63,6 +63,8 @@ class CsvFile:
     file: Path | None = None  # the file itself (for counting its lines in Python)
     repeated: dict[str, list[str]] = field(default_factory=dict)
     """Header names given more than once, case aside: lower-cased name -> as written."""
+    header_fields: list[str] = field(default_factory=list)
+    """The header line's fields as written (``columns`` are DuckDB's names for them)."""
 
     @property
     def rejects(self) -> str:
@@ -124,7 +126,16 @@ def inspect(path: Path, label: str, table: str, literal: str, read: Any) -> CsvF
             given.setdefault(name.lower(), []).append(name)
     repeated = {k: v for k, v in given.items() if len(v) > 1}
     return CsvFile(
-        table, label, literal, delimiter, header, columns, crlf, file=path, repeated=repeated
+        table,
+        label,
+        literal,
+        delimiter,
+        header,
+        columns,
+        crlf,
+        file=path,
+        repeated=repeated,
+        header_fields=fields if header else [],
     )
 
 

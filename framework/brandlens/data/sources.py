@@ -77,6 +77,7 @@ class TableSource:
     folder_columns: dict[str, str] = field(default_factory=dict)  # dt=... names: name -> folder
     in_place: bool = False  # validated where it lies (data.inplace), not copied
     ts_timezone: str | None = None  # the zone of times without an offset ($ts_zone); None: UTC
+    header_check: bool = False  # selects _header_again: the row repeats the CSV header line
 
     @property
     def files(self) -> list[str]:
@@ -655,6 +656,18 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
         )
         excluded = f"coalesce(list_contains($et_drop, {src}), false)"
     parts.append(f"{excluded} AS _excluded")
+    csv_file = ts.csv
+    if csv_file is not None and csv_file.header and len(csv_file.columns) > 1:
+        # every field equal to its header field: the header again, where files were
+        # joined with their headers (cat part-*.csv)
+        same = []
+        for i, (name, text) in enumerate(
+            zip(csv_file.columns, csv_file.header_fields, strict=True)
+        ):
+            ts.binds[f"hdr_{i}"] = text if text != "" else None
+            same.append(f"{quote_ident(name)} IS NOT DISTINCT FROM $hdr_{i}")
+        parts.append(f"({' AND '.join(same)}) AS _header_again")
+        ts.header_check = True
     parts += [f"{sql} AS {quote_ident(failed_flag(name))}" for name, sql in failed.items()]
     parts += [
         f"{quote_ident(col)} AS {quote_ident(input_alias(name, i))}"

@@ -36,6 +36,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
 REASONS: dict[str, str] = {
+    "repeated_header": "a CSV line that repeats the header line (files joined with their "
+    "headers, as cat part-*.csv does)",
     "excluded_by_mapping": "the mapping maps this event type to null (no canonical type)",
     "missing_required": "a required column (ts, user_id, event_type; key columns) is empty",
     "unknown_event_type": "event_type is not in the vocabulary (core or plugin-registered)",
@@ -275,6 +277,8 @@ class Rules(NamedTuple):
     """Whether a row's source value of each column is present (not NULL, not blank)."""
     unfailing: frozenset[str]
     """The columns whose bad-type check cannot hold (:func:`never_bad`)."""
+    header_again: bool = False
+    """The rows carry ``_header_again`` (a CSV source with a header line)."""
 
 
 def _checks(table: str, rules: Rules, known: Callable[[str], str]) -> list[tuple[str, str, str]]:
@@ -287,6 +291,9 @@ def _checks(table: str, rules: Rules, known: Callable[[str], str]) -> list[tuple
     specs, present, unfailing = rules.specs, rules.present, rules.unfailing
     q = {c.name: quote_ident(c.name) for c in specs}
     checks: list[tuple[str, str, str]] = []
+    if rules.header_again:
+        first = next((c.name for c in specs if c.required), specs[0].name)
+        checks.append(("_header_again", "repeated_header", first))
     if table == "events":
         checks.append(("_excluded", "excluded_by_mapping", "event_type"))
     for c in specs:
@@ -326,13 +333,15 @@ def _reason_sql(
     present: dict[str, str],
     known: Callable[[str], str] = known_event_type,
     unfailing: frozenset[str] = frozenset(),
+    header_again: bool = False,
 ) -> str:
     """The CASE expression giving each row's first failing reason (NULL = accepted).
 
-    ``unfailing`` names the columns whose bad-type check cannot hold (:func:`never_bad`).
+    ``unfailing`` names the columns whose bad-type check cannot hold (:func:`never_bad`);
+    ``header_again``: the rows carry the repeated-header flag.
     """
     whens: list[tuple[str, str]] = []
-    rules = Rules(specs, {}, present, unfailing)
+    rules = Rules(specs, {}, present, unfailing, header_again)
     for cond, reason, _column in _checks(table, rules, known):
         if reason == "missing_required" and whens and whens[-1][1] == reason:
             whens[-1] = (f"{whens[-1][0]} OR {cond}", reason)
@@ -438,7 +447,7 @@ def _rules(ts: TableSource, types: dict[str, str]) -> Rules:
     unfailing = frozenset(
         c.name for c in specs if c.name not in flags and never_bad(c, types[c.name])
     )
-    return Rules(specs, flags, present, unfailing)
+    return Rules(specs, flags, present, unfailing, ts.header_check)
 
 
 def checked_rows_sql(
@@ -457,7 +466,7 @@ def checked_rows_sql(
     Spark engine writes this same query in its dialect.
     """
     table = ts.table
-    specs, flags, present, unfailing = _rules(ts, types)
+    specs, flags, present, unfailing, header_again = _rules(ts, types)
     q = {c.name: quote_ident(c.name) for c in specs}
     passed = [
         quote_ident(input_alias(name, i))
@@ -473,8 +482,11 @@ def checked_rows_sql(
         for c in specs
     )
     excluded = "_excluded" if table == "events" else "false AS _excluded"
+    if header_again:
+        excluded += ", _header_again"
+    reason = _reason_sql(table, specs, present, known, unfailing, header_again)
     return f"""
-  SELECT *, {_reason_sql(table, specs, present, known, unfailing)} AS _reason FROM (
+  SELECT *, {reason} AS _reason FROM (
     SELECT *, {typed_cols} FROM (
       SELECT {excluded}, {src_cols} FROM ({rows_sql})
     )
