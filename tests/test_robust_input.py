@@ -776,3 +776,45 @@ def test_a_failed_derive_shows_the_source_values_it_was_given(tmp_path, form):
     assert ("ts", "abc") in values and ("amount", "(12.00)") in values
     rows = {int(r["row"]): r for r in csv.DictReader(quarantine.open(encoding="utf-8"))}
     assert rows[2]["ts"] == "abc" and rows[4]["amount"] == "(12.00)"
+
+
+# ---- identical rows without an id: kept, and said ------------------------------------------
+
+
+def test_identical_rows_without_an_id_are_counted_and_the_docs_id_recipe_drops_copies(
+    tmp_path, monkeypatch
+):
+    # An order exported twice: without ids the copy is a second purchase (both kept, as
+    # two views in one second would be), and every command says so.
+    monkeypatch.setenv("BRANDLENS_CACHE_DIR", str(tmp_path / "cache"))
+    head = "时间,用户ID,行为,品牌,商品ID,金额,订单号"
+    order = "2025-06-01 04:00:00,u1,购买,A,p1,10,T1"
+    data = tmp_path / "events.csv"
+    data.write_text("\n".join([head, order, order, order, order.replace("u1", "u2")]) + "\n")
+    mapping = tmp_path / "m.yaml"
+    columns = (
+        "columns: {ts: 时间, user_id: 用户ID, event_type: 行为, brand: 品牌, "
+        "product_id: 商品ID, amount: 金额}\nevent_types: {购买: purchase}\n"
+    )
+    mapping.write_text(columns, encoding="utf-8")
+    runner = CliRunner()
+    r = runner.invoke(app, ["validate", str(data), "--mapping", str(mapping)])
+    assert r.exit_code == 0 and "identical_rows" in r.stdout
+    note = "brandlens: note: 2 event(s) repeat an earlier row exactly and have no event_id"
+    assert r.stderr.count(note) == 1
+    r = runner.invoke(
+        app, ["compute", str(data), "--mapping", str(mapping), "-m", "grow", "-f", "json"]
+    )
+    assert json.loads(r.stdout)["dataset"]["identical_rows"] == 2 and note in r.stderr
+    # docs/data.md's event_id derive from the whole row: the copies become duplicates
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "data.md").read_text(encoding="utf-8")
+    bullet = doc[doc.index("- **event_id**") :]
+    derive = bullet[bullet.index('`event_id: "') + len('`event_id: "') : bullet.index('"`')]
+    mapping.write_text(
+        columns + f"derive: {{event_id: {json.dumps(derive, ensure_ascii=False)}}}\n",
+        encoding="utf-8",
+    )
+    with Dataset(data, mapping=mapping, cache=False) as ds:
+        assert ds.report.events.identical_rows == 0
+        assert {r.reason: r.count for r in ds.report.reasons} == {"duplicate_event_id": 2}
+        assert ds.report.events.rows_accepted == 2

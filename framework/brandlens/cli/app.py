@@ -1075,6 +1075,8 @@ def _report_quarantined(result: Any) -> None:
     """One line on stderr when events were quarantined: in any format and with --output
     the data alone would not say that some rows were left out, nor why."""
     d = getattr(result, "dataset", None)
+    if d is not None and d.identical_rows:
+        _report_identical(d.identical_rows)
     if d is None or not d.rows_quarantined:
         return
     parts = []
@@ -1085,6 +1087,16 @@ def _report_quarantined(result: Any) -> None:
     say(
         f"brandlens: {d.rows_quarantined} of {d.rows_read} events quarantined: "
         f"{', '.join(parts)}; `brandlens validate` lists them"
+    )
+
+
+def _report_identical(n: int) -> None:
+    """Events that repeat an earlier row exactly, without an id to tell them apart: kept,
+    since two views in one second are two events, but copies would count twice."""
+    say(
+        f"brandlens: note: {n} event(s) repeat an earlier row exactly and have no event_id: "
+        "kept as events of their own; if they are copies (an export written twice), give "
+        "the rows an event_id (docs/data.md, event_id)"
     )
 
 
@@ -1171,6 +1183,8 @@ def validate(
             load_progress=on_load,
         )
     emit(report, fmt, output, no_color)
+    if report.events.identical_rows:
+        _report_identical(report.events.identical_rows)
     if strict and report.rows_bad:
         fail(f"{report.rows_bad} bad row(s) under --strict", EXIT_DATA)
     events = report.events

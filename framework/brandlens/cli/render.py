@@ -191,6 +191,8 @@ def sections(model: BaseModel) -> list[Section]:
         return [Section(title, list(model.columns), rows)]
     if isinstance(model, ValidationReport):
         tcols = ["table", "source", "rows_read", "rows_accepted", "rows_quarantined"]
+        if any(t.identical_rows for t in model.tables):
+            tcols.append("identical_rows")
         out = [Section("tables", tcols, [[getattr(t, c) for c in tcols] for t in model.tables])]
         rows = [
             [

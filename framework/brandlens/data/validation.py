@@ -780,12 +780,16 @@ def key_column(table: str) -> str:
     return ", ".join(table_key(TABLES[table]))
 
 
-def _number_repeated_content(con: duckdb.DuckDBPyConnection, store: str) -> None:
-    """Identical rows without an id get occurrence numbers 1, 2, ... in source order."""
+def _number_repeated_content(con: duckdb.DuckDBPyConnection, store: str) -> int:
+    """Identical rows without an id get occurrence numbers 1, 2, ... in source order.
+
+    Returns how many accepted rows repeat an earlier one: kept (two views of one product
+    in one second are two events), but a user whose export holds copies must hear of it.
+    """
     stored = _stored(store, "events")
     cols = {r[0] for r in con.execute(f"DESCRIBE {stored}").fetchall()}
     if DIGEST not in cols:
-        return
+        return 0
     total = con.execute(f"SELECT count({DIGEST}) FROM {stored}").fetchone()[0]
     parts = max(1, -(-int(total) // KEYS_PER_PASS))  # slices of digests, as for the keys
     slice_ = f" AND {DIGEST} % {parts} = $part" if parts > 1 else ""
@@ -803,6 +807,8 @@ FROM (
 WHERE {stored}.rowid = r.rid AND r.n > 1
 """
         con.execute(sql, {"part": part} if parts > 1 else {})
+    sql = f"SELECT count(*) FROM {stored} WHERE _reason IS NULL AND {OCCURRENCE} > 1"
+    return int(con.execute(sql).fetchone()[0])
 
 
 def empty_table_sql(store: str, table: str) -> str:
@@ -1132,7 +1138,7 @@ def validate_source(
             )
             quarantine_parts.append(f"SELECT * FROM {m_table}")
         if table == "events":
-            _number_repeated_content(con, store)
+            table_report.identical_rows = _number_repeated_content(con, store)
     quarantine = f"{store}.{quote_ident(QUARANTINE_TABLE)}"
     write_quarantine(con, quarantine, quarantine_parts, by_file)
     add_column_facts(con, quarantine, reasons)

@@ -31,6 +31,9 @@ class DatasetInfo(BaseModel):
         description="events quarantined per reason code, by the column it is about (most first)",
     )
     tables: list[str] = Field(default_factory=list, description="canonical tables present")
+    identical_rows: int = Field(
+        0, description="accepted events without an event_id that repeat an earlier row exactly"
+    )
 
 
 class ResultRow(BaseModel):
@@ -226,6 +229,11 @@ class TableReport(BaseModel):
     rows_read: int
     rows_accepted: int
     rows_quarantined: int
+    identical_rows: int = Field(
+        0,
+        description="accepted events without an event_id that repeat an earlier row "
+        "exactly: kept as events of their own, since nothing tells them from copies",
+    )
 
 
 class ValidationReport(BaseModel):

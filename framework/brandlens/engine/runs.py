@@ -761,6 +761,7 @@ class Dataset:
             quarantined_by_reason={r.reason: r.count for r in events},
             quarantined_columns={r.reason: r.columns for r in events if r.columns},
             tables=[t.table for t in self.report.tables],
+            identical_rows=ev.identical_rows,
         )
 
     def write_quarantine(self, path: str | Path) -> None:
