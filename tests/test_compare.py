@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 import brandlens
 from brandlens.analysis.model import (
+    Achievement,
     BrandRanks,
     CategoryCell,
     CategoryContext,
@@ -396,3 +397,23 @@ def test_benchmarks_of_a_category_apply_across_categories_too(market):
     # Lumi sells skincare: the skincare row; Volt (smartphones) has no fast.thriving row
     assert cells[("Lumi", "fast.thriving")] == "skincare"
     assert ("Volt", "fast.thriving") not in cells
+
+
+def test_the_target_table_marks_lower_is_better_columns_and_reached_targets():
+    c = _synthetic(["Aurora", "Lumi"])
+    goal = {"period_start": "2025-04-01", "period_end": "2025-06-30"}
+    c.achievements = [
+        Achievement(brand="Aurora", indicator="m.gap", target=0.2, actual=0.4, **goal,
+                    direction="lower", achievement=0.5, met=False),
+        Achievement(brand="Lumi", indicator="m.gap", target=0.2, actual=0.1, **goal,
+                    direction="lower", achievement=2.0, met=True),
+        Achievement(brand="Aurora", indicator="m.users", target=-5, actual=3, **goal,
+                    direction="higher", achievement=None, met=True),
+    ]  # fmt: skip
+    text = render(c, Format.table, color=False, width=120)
+    section = text[text.index("target achievement") :]
+    assert "m.gap ↓" in section and "m.users ↓" not in section
+    assert "50.0% ✗" in section and "200.0% ✓" in section
+    # a target of zero or below: no ratio, only whether it was reached
+    aurora = next(line for line in section.splitlines() if "Aurora" in line)
+    assert aurora.rstrip(" │").endswith("✓")

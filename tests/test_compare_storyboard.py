@@ -135,7 +135,7 @@ def test_agreement_section_reads_each_pair():
     assert readings[("x", "y")] == "X and Y agree strongly (τ = 0.74, p = 0.077: could be chance)"
     assert readings[("y", "z")] == "Y and Z agree weakly (τ = 0.33, p = 0.435: could be chance)"
     assert got.reading.startswith(
-        "Kendall's W = 0.80 over 3 methodologies and 5 brands (p = 0.047): strong agreement;"
+        "Kendall's W = 0.80 over 3 methodologies and 5 brands (p = 0.0467): strong agreement;"
     )
     assert "closest X and Y (τ = 0.74), furthest apart Y and Z (τ = 0.33)" in got.reading
     assert agreement([_ranking("x", X)]) is None  # one methodology agrees with nothing
@@ -175,8 +175,10 @@ def test_kendall_p_values_equal_scipy():
         expected = stats.kendalltau(x, y).pvalue
         got = kendall_tau_p(x, y)
         assert (got is None) if math.isnan(expected) else got == pytest.approx(expected, rel=1e-9)
-    for k in range(1, 40):
-        for chi in (0.05, 1.0, 3.3, 8.0, 21.0, 60.0):
+    # up to thousands of brands (an e^-h that underflows beside a sum that overflows
+    # once made W's p 1.0 for 845 brands in perfect agreement)
+    for k in [*range(1, 40), 500, 844, 1539, 2999]:
+        for chi in (0.05, 1.0, 3.3, 8.0, 21.0, 60.0, k * 0.8, k * 1.7, k * 2.0):
             # m = 1 ranking: the statistic is (n - 1) W, so W = chi / k gives chi itself
             assert kendall_w_p(chi / k, 1, k + 1) == pytest.approx(stats.chi2.sf(chi, k), rel=1e-9)
 
@@ -341,3 +343,13 @@ def test_a_benchmark_entry_that_could_not_be_read_right_is_a_usage_error(tmp_pat
         f"--benchmark {path}: entry 2: no installed methodology has indicator "
         "'fast.fertilty'; did you mean fast.fertility?"
     )
+
+
+def test_a_p_value_just_under_the_line_is_not_rounded_onto_it():
+    from brandlens.analysis.compare import _pair_reading
+
+    assert (
+        _pair_reading("x", "y", 0.45, 0.0495, 13)
+        == "X and Y agree moderately (τ = 0.45, p = 0.0495)"
+    )
+    assert _pair_reading("x", "y", 0.45, 0.05, 13).endswith("p = 0.05: could be chance)")

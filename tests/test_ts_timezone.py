@@ -9,6 +9,7 @@ time that carries its own offset or zone is read as written.
 from __future__ import annotations
 
 import csv
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -153,6 +154,9 @@ def test_a_zoned_timestamp_or_date_column(tmp_path):
     # a DATE column as ts: midnight in New York (EDT) is 04:00 UTC, 12:00 in Beijing
     mapping.write_text("ts_timezone: America/New_York\ncolumns: {ts: day}\n", encoding="utf-8")
     assert _rows(folder, mapping=mapping, cache=False)[0] == [("2025-07-01 04:00:00", "2025-07-01")]
+    # and without a zone, midnight UTC (was: a binder error that failed the file)
+    mapping.write_text("columns: {ts: day}\n", encoding="utf-8")
+    assert _rows(folder, mapping=mapping, cache=False)[0] == [("2025-07-01 00:00:00", "2025-07-01")]
 
 
 ZONES = [
@@ -218,6 +222,12 @@ def test_the_cli_option_its_errors_and_the_report(tmp_path, monkeypatch):
     r = runner.invoke(app, ["validate", str(data.parent), "--ts-timezone", "Asia/Shanghai"])
     assert r.exit_code == 0, r.output
     assert "times without a UTC offset read in │ Asia/Shanghai" in r.stdout
+    # a name Python's zone database takes and DuckDB's does not: one line too
+    r = runner.invoke(app, ["validate", str(data.parent), "--ts-timezone", "right/UTC"])
+    assert r.exit_code == 2
+    assert r.stderr.strip() == (
+        "brandlens: error: --ts-timezone: DuckDB does not know the time zone 'right/UTC'"
+    )
     r = runner.invoke(app, ["validate", str(data.parent), "--ts-timezone", "Asia/Shangai"])
     assert r.exit_code == 2
     assert r.stderr.strip().splitlines() == [
@@ -237,6 +247,9 @@ def test_the_cli_option_its_errors_and_the_report(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["validate", str(into), "-f", "json"])
     assert r.exit_code == 0 and '"ts_timezone": "Asia/Shanghai"' in r.stdout
+    # and every result says it, beside the rest of what the data was
+    r = runner.invoke(app, ["compute", str(into), "-m", "fast", "-f", "json"])
+    assert json.loads(r.stdout)["dataset"]["ts_timezone"] == "Asia/Shanghai"
     r = runner.invoke(app, ["compute", str(into), "--ts-timezone", "UTC", "-m", "fast"])
     assert r.exit_code == 2 and "takes no --ts-timezone (its times were read" in r.stderr
 

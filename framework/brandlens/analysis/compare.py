@@ -428,7 +428,8 @@ def _rounded(p: float | None) -> float | None:
 
 
 def _p_text(p: float) -> str:
-    return f"p = {p:.3f}" if p >= 0.001 else "p < 0.001"
+    """Three significant digits, so that 0.0495 never reads as 0.050."""
+    return f"p = {p:.3g}" if p >= 0.001 else "p < 0.001"
 
 
 def _pair_reading(a: str, b: str, tau: float | None, p: float | None, n: int) -> str:

@@ -144,24 +144,23 @@ def kendall_w_p(w: float, m: int, n: int) -> float:
 
 
 def _chi2_sf(x: float, k: int) -> float:
-    """P(chi-square with k degrees of freedom > x), in closed form for whole k."""
+    """P(chi-square with k degrees of freedom > x), in closed form for whole k.
+
+    The tail is e^-h (sum of h^i / i!) for even k, erfc(sqrt h) plus e^-h (sum of
+    h^(i-1/2) / Gamma(i+1/2)) for odd k, with h = x / 2. Each term is taken in logs
+    (for a thousand brands e^-h underflows while the sum overflows) and is at most 1.
+    """
     if x <= 0:
         return 1.0
     h = x / 2
-    if k % 2 == 0:  # e^-h * sum of h^i / i! for i < k/2
-        term = total = 1.0
-        for i in range(1, k // 2):
-            term *= h / i
-            total += term
-        return min(1.0, math.exp(-h) * total)
-    # odd k: erfc(sqrt h) + e^-h * sum of h^(i-1/2) / Gamma(i+1/2) for 1 <= i <= (k-1)/2
-    total = math.erfc(math.sqrt(h))
-    term = math.sqrt(h) / math.gamma(1.5)
-    for i in range(1, (k - 1) // 2 + 1):
-        if i > 1:
-            term *= h / (i - 0.5)
-        total += math.exp(-h) * term
-    return min(1.0, total)
+    log_h = math.log(h)
+    if k % 2 == 0:
+        terms = [i * log_h - math.lgamma(i + 1) - h for i in range(k // 2)]
+        head = 0.0
+    else:
+        terms = [(i - 0.5) * log_h - math.lgamma(i + 0.5) - h for i in range(1, (k - 1) // 2 + 1)]
+        head = math.erfc(math.sqrt(h))
+    return min(1.0, head + math.fsum(math.exp(t) for t in terms))
 
 
 def kendall_w(rankings: Sequence[Sequence[float]]) -> float | None:

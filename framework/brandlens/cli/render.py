@@ -791,7 +791,9 @@ def comparison_text(console: Console, c: Comparison, color: bool) -> None:
             "target achievement (actual ÷ target, ↓ target ÷ actual; ✓ reached; periods "
             f"ending {', '.join(ends)})"
         )
-        _print_grid(console, _Grid(title, ["brand"], ids, rows), color)
+        lower = {a.indicator for a in c.achievements if a.direction == "lower"}
+        heads = [f"{i} ↓" if i in lower else i for i in ids]
+        _print_grid(console, _Grid(title, ["brand"], heads, rows), color)
     if c.benchmarks:
         ids = list(dict.fromkeys(b.indicator for b in c.benchmarks))
         got = {(b.brand, b.indicator): b for b in c.benchmarks}

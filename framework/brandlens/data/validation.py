@@ -41,8 +41,8 @@ REASONS: dict[str, str] = {
     "excluded_by_mapping": "the mapping maps this event type to null (no canonical type)",
     "missing_required": "a required column (ts, user_id, event_type; key columns) is empty",
     "unknown_event_type": "event_type is not in the vocabulary (core or plugin-registered)",
-    "ts_unparseable": "ts is not a timestamp DuckDB can read (a derived ts: its source value "
-    "does not convert)",
+    "ts_unparseable": "ts is not a timestamp DuckDB can read, or lies outside the years "
+    "1900 to 2200 in UTC (a derived ts: its source value does not convert)",
     "bad_type": "a value does not parse as its column's type (integer, decimal, date), is a "
     "list, object or map, or a derive cannot convert its source value",
     "missing_brand": "brand is empty on a brand-level event (purchase, refund, member_*)",
@@ -166,7 +166,7 @@ def _typed(c: ColumnSpec, src: str, src_type: str, zoned: bool = False) -> str:
         return src if src_type in INTEGRAL else f"CAST({src} AS VARCHAR)"
     if c.sql_type == "TIMESTAMP":
         wall = src_type.startswith("TIMESTAMP") and src_type != "TIMESTAMP WITH TIME ZONE"
-        if wall or (zoned and src_type == "DATE"):
+        if wall or src_type == "DATE":  # a date alone: its midnight
             naive = src if src_type == "TIMESTAMP" else f"TRY_CAST({src} AS TIMESTAMP)"
             bounded = f"(CASE WHEN {naive} >= $ts_lo AND {naive} < $ts_hi THEN {naive} END)"
             if not zoned:

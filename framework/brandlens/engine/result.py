@@ -34,6 +34,9 @@ class DatasetInfo(BaseModel):
     identical_rows: int = Field(
         0, description="accepted events without an event_id that repeat an earlier row exactly"
     )
+    ts_timezone: str = Field(
+        "UTC", description="the zone event times written without a UTC offset were read in"
+    )
 
 
 class ResultRow(BaseModel):

@@ -351,6 +351,7 @@ class Dataset:
             column_mapping = mapping
         else:
             column_mapping = load_mapping(mapping)
+        self._zone_given = ts_timezone is not None
         if ts_timezone is not None:  # the option wins over a mapping's own ts_timezone
             zone = check_zone(ts_timezone, "--ts-timezone")
             given = column_mapping or ColumnMapping().labelled("--ts-timezone")
@@ -446,6 +447,14 @@ class Dataset:
             raise UsageError(
                 f"--timezone: DuckDB does not know the time zone {self.timezone!r}"
             ) from None
+        zone = column_mapping.ts_timezone if column_mapping is not None else None
+        if zone is not None:
+            try:
+                self.con.execute("SELECT timezone($tz, TIMESTAMP '2020-01-01')", {"tz": zone})
+            except duckdb.Error:
+                given = column_mapping.origin  # type: ignore[union-attr]
+                what = "--ts-timezone" if self._zone_given else f"{given}: ts_timezone"
+                raise UsageError(f"{what}: DuckDB does not know the time zone {zone!r}") from None
         vocabulary = sorted(self.registry.event_types)
         create_vocabulary_type(self.con, vocabulary)
         meta: store.StoredMeta | None = None
@@ -762,6 +771,7 @@ class Dataset:
             quarantined_columns={r.reason: r.columns for r in events if r.columns},
             tables=[t.table for t in self.report.tables],
             identical_rows=ev.identical_rows,
+            ts_timezone=self.report.ts_timezone,
         )
 
     def write_quarantine(self, path: str | Path) -> None:
