@@ -287,3 +287,27 @@ def test_beijing_time_since_1991_takes_the_shortcut():
     con = duckdb.connect()
     lo, hi, off = steady_offset(con, "Asia/Shanghai")
     assert (lo, hi.year, off) == (datetime(1991, 9, 15, 2, 0), 2100, 8 * 3600 * 10**6)
+
+
+def test_validate_says_when_times_without_an_offset_were_read_as_utc(tmp_path, monkeypatch):
+    # was: silence, and a Beijing-time export's evening events counted on the next day
+    monkeypatch.setenv("BRANDLENS_CACHE_DIR", str(tmp_path / "cache"))
+    note = "brandlens: note: event times without a UTC offset were read as UTC"
+    runner = CliRunner()
+
+    def said(data: Path, *args: str) -> bool:
+        r = runner.invoke(app, ["validate", str(data), "-f", "json", *args])
+        assert r.exit_code == 0, r.output
+        flag = json.loads(r.stdout)["naive_ts_as_utc"]
+        assert flag == (note in r.stderr)
+        return flag
+
+    naive = _write_csv(tmp_path / "a" / "events.csv", ["2025-06-30 21:30:00"])
+    assert said(naive)
+    assert not said(naive, "--ts-timezone", "UTC")  # said: no guess to warn of
+    aware = _write_csv(tmp_path / "b" / "events.csv", ["2025-06-30 21:30:00+08:00"] * 3)
+    assert not said(aware)
+    # one naive time among offsets is enough: it is the one read as UTC
+    mixed = _write_csv(tmp_path / "c" / "events.csv", ["2025-06-30Z", "2025-06-30"])
+    assert said(mixed)
+    assert said(_typed_parquet(tmp_path / "p").parent)  # TIMESTAMP without time zone

@@ -1090,6 +1090,18 @@ def _report_quarantined(result: Any) -> None:
     )
 
 
+def _report_data_notes(report: Any) -> None:
+    """After validate and load: what the report's tables do not say out loud."""
+    if report.events.identical_rows:
+        _report_identical(report.events.identical_rows)
+    if report.naive_ts_as_utc:
+        say(
+            "brandlens: note: event times without a UTC offset were read as UTC; if they "
+            "are local times (an export in Beijing time), give --ts-timezone Asia/Shanghai "
+            "(docs/data.md, Exports in local time)"
+        )
+
+
 def _report_identical(n: int) -> None:
     """Events that repeat an earlier row exactly, without an id to tell them apart: kept,
     since two views in one second are two events, but copies would count twice."""
@@ -1183,8 +1195,7 @@ def validate(
             load_progress=on_load,
         )
     emit(report, fmt, output, no_color)
-    if report.events.identical_rows:
-        _report_identical(report.events.identical_rows)
+    _report_data_notes(report)
     if strict and report.rows_bad:
         fail(f"{report.rows_bad} bad row(s) under --strict", EXIT_DATA)
     events = report.events
@@ -1255,6 +1266,7 @@ def load(
             cluster=cluster,
         )
     emit(report, fmt, output, no_color)
+    _report_data_notes(report)
     if not (quiet or cluster):
         _hint_cluster(report, "brandlens load --cluster")
 

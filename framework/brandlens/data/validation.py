@@ -530,6 +530,24 @@ def readable_types(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str,
         raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
 
 
+def wall_clock_ts(con: duckdb.DuckDBPyConnection, ts: TableSource) -> bool:
+    """Whether the events' times carry no UTC offset of their own: a timestamp column
+    without time zone, a date, or text of which some of the first 1,000 values read as a
+    time once a zone is appended (text with an offset or zone then does not read)."""
+    kind = readable_types(con, ts).get("ts")
+    if kind == "DATE" or (kind or "").startswith("TIMESTAMP"):
+        return kind != "TIMESTAMP WITH TIME ZONE"
+    if kind not in ("VARCHAR", "JSON"):
+        return False
+    sql = (
+        "SELECT count(*) FROM (SELECT trim(CAST(ts AS VARCHAR)) AS t FROM "
+        f"({ts.select_sql}) WHERE ts IS NOT NULL LIMIT 1000) "
+        "WHERE TRY_CAST(t || ' UTC' AS TIMESTAMPTZ) IS NOT NULL "
+        "OR TRY_CAST(t || ' 00:00:00 UTC' AS TIMESTAMPTZ) IS NOT NULL"
+    )
+    return bool(con.execute(sql, used_binds(sql, ts.binds)).fetchone()[0])
+
+
 def stored_columns(
     con: duckdb.DuckDBPyConnection,
     ts: TableSource,
@@ -1139,6 +1157,8 @@ def validate_source(
             quarantine_parts.append(f"SELECT * FROM {m_table}")
         if table == "events":
             table_report.identical_rows = _number_repeated_content(con, store)
+    events = source.tables.get("events")
+    as_utc = events is not None and events.ts_timezone is None and wall_clock_ts(con, events)
     quarantine = f"{store}.{quote_ident(QUARANTINE_TABLE)}"
     write_quarantine(con, quarantine, quarantine_parts, by_file)
     add_column_facts(con, quarantine, reasons)
@@ -1156,11 +1176,11 @@ def validate_source(
         csv_file = source.tables[table].csv
         if csv_file is not None:
             csvread.drop(con, csv_file)
-    events = source.tables.get("events")
     return ValidationReport(
         source=source.label,
         timezone=timezone,
         ts_timezone=(events.ts_timezone if events else None) or "UTC",
+        naive_ts_as_utc=as_utc,
         tables=tables,
         reasons=reasons,
     )

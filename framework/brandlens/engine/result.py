@@ -247,6 +247,9 @@ class ValidationReport(BaseModel):
     """The zone whose local dates windows count in."""
     ts_timezone: str = "UTC"
     """The zone event times written without a UTC offset were read in."""
+    naive_ts_as_utc: bool = False
+    """Some event times carry no UTC offset and no zone was named for them, so they were
+    read as UTC: right for a log in UTC, 8 hours off for one in Beijing time."""
     tables: list[TableReport]
     reasons: list[ReasonCount]
 

@@ -37,6 +37,7 @@ from brandlens.data.validation import (
     key_column,
     report_table,
     source_types,
+    wall_clock_ts,
     write_quarantine,
 )
 from brandlens.engine import dialects
@@ -271,8 +272,13 @@ def validate(
         for p in parts:
             with contextlib.suppress(Exception):
                 con.execute(f"DROP TABLE IF EXISTS {p}")
+    events = source.tables.get("events")  # a zone sends validation to DuckDB: none here
     report = ValidationReport(
-        source=source.label, timezone=timezone, tables=tables, reasons=reasons
+        source=source.label,
+        timezone=timezone,
+        tables=tables,
+        reasons=reasons,
+        naive_ts_as_utc=events is not None and wall_clock_ts(con, events),
     )
     return report, frames
 
