@@ -126,6 +126,22 @@ def test_invalid_utf8_in_a_line_is_that_line_only(tmp_path, also_broken_quote):
     assert reasons == {"malformed_row": expected}
 
 
+def test_a_gbk_day_joined_into_a_utf8_file_says_how_to_convert_it(tmp_path):
+    # daily exports joined with cat, one day saved in GBK: its lines are malformed rows
+    # (the file as a whole is UTF-8), and each example says what they are
+    utf8 = [f"2025-06-0{i} 04:00:00,用户{i},ad_click,品牌".encode() for i in (1, 2)]
+    gbk = [f"2025-06-30 04:00:00,用户{i},ad_click,品牌".encode("gbk") for i in (3, 4)]
+    p = tmp_path / "events.csv"
+    p.write_bytes(
+        b"\n".join([HEADER.encode(), *utf8, *gbk, b"2025-07-01 04:00:00,u\xff,x,B"]) + b"\n"
+    )
+    read, accepted, reasons, _ = outcome(p)
+    hint = "INVALID ENCODING: the line reads as GB18030/GBK; convert the file with iconv"
+    got = [(row, error.startswith(hint)) for row, error in reasons["malformed_row"]]
+    # lines 4 and 5 are GBK; line 6's byte 0xFF is no GB18030 either: no hint there
+    assert (read, accepted, got) == (5, 2, [(4, True), (5, True), (6, False)])
+
+
 def test_gzipped_and_headerless_preset_files_are_line_robust(tmp_path):
     gz = tmp_path / "events.csv.gz"
     body = "\n".join([HEADER, good(1), '2025-06-01 04:00:00,"u2,ad_click,B', good(3)]) + "\n"

@@ -236,6 +236,29 @@ def _reads_as_gb18030(line: bytes) -> bool:
     return True
 
 
+def gb18030_lines(path: Path, numbers: set[int]) -> set[int]:
+    """Which of the physical line ``numbers`` (1 = the first) are not UTF-8 but read as
+    GB18030/GBK: a day exported in GBK among UTF-8 ones, joined into one file. Read up
+    to the last of them only, and only when DuckDB refused such lines."""
+    opener: Any = gzip.open if path.name.lower().endswith(".gz") else open
+    found: set[int] = set()
+    if not numbers:
+        return found
+    last = max(numbers)
+    with opener(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if number in numbers:
+                line = raw.rstrip(b"\r\n")
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    if _reads_as_gb18030(line):
+                        found.add(number)
+            if number >= last:
+                break
+    return found
+
+
 def _dedup(names: list[str]) -> list[str]:
     """Column names as DuckDB gives them: empty -> columnNN, repeats -> name_1, name_2.
 

@@ -534,7 +534,8 @@ def wall_clock_ts(con: duckdb.DuckDBPyConnection, ts: TableSource) -> bool:
     """Whether the events' times carry no UTC offset of their own: a timestamp column
     without time zone, a date, or text of which some of the first 1,000 values read as a
     time once a zone is appended (text with an offset or zone then does not read)."""
-    kind = readable_types(con, ts).get("ts")
+    describe = f"DESCRIBE SELECT ts FROM ({ts.select_sql})"  # the read in use (by lines?)
+    kind = con.execute(describe, used_binds(describe, ts.binds)).fetchone()[1]
     if kind == "DATE" or (kind or "").startswith("TIMESTAMP"):
         return kind != "TIMESTAMP WITH TIME ZONE"
     if kind not in ("VARCHAR", "JSON"):
@@ -849,6 +850,14 @@ def _malformed(con: duckdb.DuckDBPyConnection, ts: TableSource) -> tuple[int, li
         f"FROM {bad} ORDER BY line LIMIT {EXAMPLES_PER_REASON}"
     ).fetchall()
     examples = [{"row": int(r[0]), "line": str(r[1]), "error": str(r[2])} for r in first]
+    encoding = {e["row"] for e in examples if e["error"] == "INVALID ENCODING"}
+    if encoding and ts.csv.file is not None:
+        for number in csvread.gb18030_lines(ts.csv.file, encoding):
+            example = next(e for e in examples if e["row"] == number)
+            example["error"] = (
+                "INVALID ENCODING: the line reads as GB18030/GBK; convert the file with "
+                "iconv -f GB18030 -t UTF-8"
+            )
     return (int(row[0]) if row else 0), examples
 
 
