@@ -296,6 +296,7 @@ def validate_source(
     tables: list[TableReport] = []
     reasons: list[ReasonCount] = []
     quarantine_parts: list[str] = []
+    as_utc = False  # ADAPTED
     for table in TABLES:
         ts = source.tables.get(table)
         if ts is None:
@@ -303,6 +304,8 @@ def validate_source(
             continue
         _check_table(con, ts, vocabulary, timezone)
         chk = quote_ident("_chk_" + table)
+        if table == "events":  # ADAPTED: today's report says when naive times were read as UTC
+            as_utc = _naive_ts(con, chk)
         try:
             accepted = _accepted_select(table, "tz")
             con.execute(
@@ -402,7 +405,34 @@ def validate_source(
         con.execute(f"DROP TABLE IF EXISTS {quote_ident('_mem_' + table)}")
     con.execute("DROP TABLE IF EXISTS reject_errors")
     con.execute("DROP TABLE IF EXISTS reject_scans")
-    return ValidationReport(source=source.label, timezone=timezone, tables=tables, reasons=reasons)
+    return ValidationReport(
+        source=source.label,
+        timezone=timezone,
+        tables=tables,
+        reasons=reasons,
+        naive_ts_as_utc=as_utc,  # ADAPTED
+    )
+
+
+def _naive_ts(con: duckdb.DuckDBPyConnection, chk: str) -> bool:
+    """ADAPTED: whether the source's times carry no offset, found apart from today's check:
+    the column's type, or Python's ISO reading of the first 1,000 texts."""
+    from datetime import datetime
+
+    rows = con.execute(
+        f"SELECT typeof(s_ts), CAST(s_ts AS VARCHAR) FROM {chk} WHERE s_ts IS NOT NULL LIMIT 1000"
+    ).fetchall()
+    for kind, text in rows:
+        if kind in ("TIMESTAMP", "DATE"):
+            return True
+        if kind != "VARCHAR":
+            return False
+        try:
+            if datetime.fromisoformat(text.strip()).tzinfo is None:
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 # ---- ladder compile (StageLadder.compile in framework/brandlens/engine/ladders.py at 1b56b66) ----
