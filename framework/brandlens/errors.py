@@ -46,6 +46,13 @@ def first_line(e: BaseException, fallback: str | None = None) -> str:
     return type(e).__name__ if fallback is None else fallback
 
 
+def debugging() -> bool:
+    """Whether ``BRANDLENS_DEBUG`` asks for tracebacks (set, and not ``0``)."""
+    import os
+
+    return os.environ.get("BRANDLENS_DEBUG", "") not in ("", "0")
+
+
 class BrandlensError(Exception):
     """Base class: carries the exit code the CLI uses."""
 

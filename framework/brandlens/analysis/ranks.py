@@ -37,15 +37,31 @@ def rank(values: Mapping[str, Number | None], direction: str = "higher") -> dict
     return out
 
 
-def _tie_sums(values: Sequence[float]) -> tuple[int, int]:
-    """(sum of t(t-1)/2, sum of t^3 - t) over the groups of t equal values."""
+def _tie_groups(values: Sequence[float]) -> list[int]:
+    """The size t of each group of equal values."""
     counts: dict[float, int] = {}
     for v in values:
         counts[v] = counts.get(v, 0) + 1
-    return (
-        sum(t * (t - 1) // 2 for t in counts.values()),
-        sum(t**3 - t for t in counts.values()),
-    )
+    return list(counts.values())
+
+
+def _tie_sums(values: Sequence[float]) -> tuple[int, int]:
+    """(sum of t(t-1)/2, sum of t^3 - t) over the groups of t equal values."""
+    ts = _tie_groups(values)
+    return sum(t * (t - 1) // 2 for t in ts), sum(t**3 - t for t in ts)
+
+
+def _pair_counts(x: Sequence[float], y: Sequence[float]) -> tuple[int, int]:
+    """(concordant, discordant) pairs of two paired sequences; ties count as neither."""
+    if len(x) != len(y):
+        raise ValueError("tau-b needs paired sequences of one length")
+    concordant = discordant = 0
+    for i in range(len(x)):
+        for j in range(i + 1, len(x)):
+            s = (x[i] - x[j]) * (y[i] - y[j])
+            concordant += s > 0
+            discordant += s < 0
+    return concordant, discordant
 
 
 def kendall_tau_b(x: Sequence[float], y: Sequence[float]) -> float | None:
@@ -54,17 +70,8 @@ def kendall_tau_b(x: Sequence[float], y: Sequence[float]) -> float | None:
     C and D count concordant and discordant pairs; n0 = n(n-1)/2; n1 and n2 the pairs
     tied in x and in y. None when either sequence is constant (no pair to order).
     """
-    if len(x) != len(y):
-        raise ValueError("tau-b needs paired sequences of one length")
+    concordant, discordant = _pair_counts(x, y)
     n = len(x)
-    concordant = discordant = 0
-    for i in range(n):
-        for j in range(i + 1, n):
-            s = (x[i] - x[j]) * (y[i] - y[j])
-            if s > 0:
-                concordant += 1
-            elif s < 0:
-                discordant += 1
     n0 = n * (n - 1) // 2
     n1, n2 = _tie_sums(x)[0], _tie_sums(y)[0]
     denominator = math.sqrt((n0 - n1) * (n0 - n2))
@@ -81,17 +88,10 @@ def kendall_tau_p(x: Sequence[float], y: Sequence[float]) -> float | None:
     discordant pairs (Kendall 1970). Otherwise the normal approximation of C - D with
     the tie-corrected variance. None where tau-b is none (a constant sequence).
     """
+    concordant, discordant = _pair_counts(x, y)
     n = len(x)
-    if n != len(y):
-        raise ValueError("tau-b needs paired sequences of one length")
     if n < 2:
         return None
-    concordant = discordant = 0
-    for i in range(n):
-        for j in range(i + 1, n):
-            s = (x[i] - x[j]) * (y[i] - y[j])
-            concordant += s > 0
-            discordant += s < 0
     total = n * (n - 1) // 2
     x_tied, y_tied = _tie_sums(x)[0], _tie_sums(y)[0]
     if x_tied == total or y_tied == total:
@@ -112,10 +112,7 @@ def kendall_tau_p(x: Sequence[float], y: Sequence[float]) -> float | None:
 
 def _variance_sums(values: Sequence[float]) -> tuple[int, int]:
     """(sum of t(t-1)(t-2), sum of t(t-1)(2t+5)) over the groups of t equal values."""
-    counts: dict[float, int] = {}
-    for v in values:
-        counts[v] = counts.get(v, 0) + 1
-    ts = counts.values()
+    ts = _tie_groups(values)
     return sum(t * (t - 1) * (t - 2) for t in ts), sum(t * (t - 1) * (2 * t + 5) for t in ts)
 
 

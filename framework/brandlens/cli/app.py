@@ -36,6 +36,7 @@ from brandlens.errors import (
     EXIT_TERMINATED,
     EXIT_USAGE,
     BrandlensError,
+    debugging,
     first_line,
     is_interrupt,
 )
@@ -84,7 +85,7 @@ class _Group(TyperGroup):
                     _interrupted()
                 if type(e).__module__.startswith(("click", "typer")):  # usage errors, Exit
                     raise
-                if os.environ.get("BRANDLENS_DEBUG", "") not in ("", "0"):
+                if debugging():
                     raise
                 if isinstance(e, OSError):  # the environment, not a bug: name the file
                     where = f"{e.filename}: " if e.filename else ""

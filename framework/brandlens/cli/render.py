@@ -308,15 +308,14 @@ def _problem_sections(model: Result | Comparison) -> list[Section]:
         ncols = ["methodology", "indicator", "reason"]
         rows = [[getattr(n, c) for c in ncols] for n in model.not_applicable]
         out.append(Section("not applicable", ncols, rows))
-    if model.short_history:
-        hcols = ["methodology", "reads_from", "data_from", "days"]
-        rows = [[getattr(h, c) for c in hcols] for h in model.short_history]
-        out.append(Section("history shorter than read", hcols, rows))
+    short = [("history shorter than read", model.short_history)]
     base = getattr(model, "baseline", None)
-    if base is not None and base.short_history:
-        hcols = ["methodology", "reads_from", "data_from", "days"]
-        rows = [[getattr(h, c) for c in hcols] for h in base.short_history]
-        out.append(Section(f"baseline ({base.as_of}): history shorter than read", hcols, rows))
+    if base is not None:
+        short.append((f"baseline ({base.as_of}): history shorter than read", base.short_history))
+    hcols = ["methodology", "reads_from", "data_from", "days"]
+    for title, history in short:
+        if history:
+            out.append(Section(title, hcols, [[getattr(h, c) for c in hcols] for h in history]))
     return out
 
 

@@ -44,7 +44,14 @@ from brandlens.engine.result import (
     ValidationReport,
 )
 from brandlens.engine.watch import LoadProgress, watching
-from brandlens.errors import BrandlensError, DataError, UsageError, first_line, is_interrupt
+from brandlens.errors import (
+    BrandlensError,
+    DataError,
+    UsageError,
+    debugging,
+    first_line,
+    is_interrupt,
+)
 from brandlens.plugin.host import Registry, registry
 from brandlens.plugin.methodology import (
     CANONICAL_VIEWS,
@@ -439,21 +446,14 @@ class Dataset:
         from brandlens.data.sources import InMemoryData, open_source
 
         self.con.execute("SET TimeZone = 'UTC'")
-        try:  # Python and DuckDB's ICU do not know exactly the same zones
-            self.con.execute(
-                "SELECT timezone($tz, TIMESTAMPTZ '2020-01-01 00:00:00')", {"tz": self.timezone}
-            )
-        except duckdb.Error:
-            raise UsageError(
-                f"--timezone: DuckDB does not know the time zone {self.timezone!r}"
-            ) from None
-        zone = column_mapping.ts_timezone if column_mapping is not None else None
-        if zone is not None:
-            try:
+        zones = [("--timezone", self.timezone)]
+        if column_mapping is not None and column_mapping.ts_timezone is not None:
+            given = "--ts-timezone" if self._zone_given else f"{column_mapping.origin}: ts_timezone"
+            zones.append((given, column_mapping.ts_timezone))
+        for what, zone in zones:
+            try:  # Python and DuckDB's ICU do not know exactly the same zones
                 self.con.execute("SELECT timezone($tz, TIMESTAMP '2020-01-01')", {"tz": zone})
             except duckdb.Error:
-                given = column_mapping.origin  # type: ignore[union-attr]
-                what = "--ts-timezone" if self._zone_given else f"{given}: ts_timezone"
                 raise UsageError(f"{what}: DuckDB does not know the time zone {zone!r}") from None
         vocabulary = sorted(self.registry.event_types)
         create_vocabulary_type(self.con, vocabulary)
@@ -1286,7 +1286,7 @@ def _debug_traceback(ind: Indicator, e: BaseException) -> None:
     """With ``BRANDLENS_DEBUG=1``, a failed indicator's whole traceback on stderr: the
     run goes on and reports the one-line error as always, and a plugin author sees the
     frames that led there."""
-    if os.environ.get("BRANDLENS_DEBUG", "") in ("", "0"):
+    if not debugging():
         return
     import sys
     import traceback
