@@ -65,6 +65,7 @@ def test_compute_json_is_the_result_contract(runner, toy, events_dir):
         "errors",
         "not_applicable",
         "short_history",  # methodologies reading further back than the data goes
+        "unmatched_values",  # parameter values naming categories no event has
         "key_order",  # the declared key orders (a ladder's stages lowest first)
     ]
     assert doc["dataset"]["rows_read"] == 5

@@ -251,6 +251,7 @@ def comparison_from_run(
         errors=[e for e in result.errors if e.brand is None or e.brand in shown],
         not_applicable=result.not_applicable,
         short_history=result.short_history,
+        unmatched_values=result.unmatched_values,
     )
     if not opts.across_categories:
         peers = sorted(set(placed.values()))

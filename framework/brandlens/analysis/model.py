@@ -15,7 +15,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from brandlens.engine.result import DatasetInfo, ErrorEntry, NotApplicable, ShortHistory
+from brandlens.engine.result import (
+    DatasetInfo,
+    ErrorEntry,
+    NotApplicable,
+    ShortHistory,
+    UnmatchedValues,
+)
 
 Number = int | float
 
@@ -269,6 +275,11 @@ class Comparison(BaseModel):
     short_history: list[ShortHistory] = Field(
         default_factory=list,
         description="methodologies that read further back than the data goes, by name",
+    )
+    unmatched_values: list[UnmatchedValues] = Field(
+        default_factory=list,
+        description="parameter values naming categories (or other open values) no event "
+        "has, by methodology and parameter",
     )
 
     def records(self) -> list[dict[str, Any]]:

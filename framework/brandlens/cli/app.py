@@ -1062,6 +1062,12 @@ def _report_skipped(result: Any) -> None:
             f"brandlens: note: the data starts {short[0].data_from}, after where these read "
             f"events: {reads}; what they count before it is missing, not zero"
         )
+    unmatched = getattr(result, "unmatched_values", [])
+    if unmatched:
+        from brandlens.cli.render import unmatched_text
+
+        for u in unmatched:
+            say(f"brandlens: note: {unmatched_text(u)}")
     base = getattr(result, "baseline", None)
     if base is not None and base.short_history:
         reads = ", ".join(f"{h.methodology} from {h.reads_from}" for h in base.short_history)

@@ -27,6 +27,7 @@ from brandlens.engine.result import (
     EntityListing,
     LoadReport,
     Result,
+    UnmatchedValues,
     ValidationReport,
     VerifyReport,
 )
@@ -316,7 +317,42 @@ def _problem_sections(model: Result | Comparison) -> list[Section]:
     for title, history in short:
         if history:
             out.append(Section(title, hcols, [[getattr(h, c) for c in hcols] for h in history]))
+    if model.unmatched_values:
+        ucols = ["methodology", "parameter", "column", "values", "did_you_mean", "most_common"]
+        rows = [
+            [
+                u.methodology,
+                u.parameter,
+                u.column,
+                ", ".join(u.values),
+                ", ".join(f"{v} → {g}" for v, g in u.did_you_mean.items()),
+                ", ".join(u.most_common),
+            ]
+            for u in model.unmatched_values
+        ]
+        out.append(Section("parameter values no event has", ucols, rows))
     return out
+
+
+_PLURAL = {"category": "categories"}
+
+
+def unmatched_text(u: UnmatchedValues) -> str:
+    """One sentence on values a parameter names that no event has: what it means for
+    the numbers, what the data holds instead, and how to set it."""
+    noun = _PLURAL.get(u.column, f"{u.column} values")
+    named = ", ".join(
+        f"{v} (did you mean {u.did_you_mean[v]}?)" if v in u.did_you_mean else v for v in u.values
+    )
+    held = (
+        f"the data's most common {noun}: {', '.join(u.most_common)}"
+        if u.most_common
+        else f"no event has any {u.column}"
+    )
+    return (
+        f"{u.methodology}.{u.parameter} names {noun} no event has: {named}; nothing is "
+        f"counted for them; {held} (set it with --param {u.methodology}.{u.parameter}=A,B)"
+    )
 
 
 _SHORT = {

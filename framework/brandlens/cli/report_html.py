@@ -13,7 +13,7 @@ from html import escape
 from statistics import median
 from typing import TYPE_CHECKING
 
-from brandlens.cli.render import change_text, percent
+from brandlens.cli.render import change_text, percent, unmatched_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
@@ -736,6 +736,11 @@ def _overview_html(r: Report) -> str:
                 ],
             )
         )
+    if r.comparison.unmatched_values:
+        out.append("<h3>Parameter values no event has</h3>")
+        out += [
+            f'<p class="muted">{_t(unmatched_text(u))}</p>' for u in r.comparison.unmatched_values
+        ]
     if d.quarantined_by_reason:
         out.append("<h3>Quarantined rows by reason</h3>")
 

@@ -83,6 +83,25 @@ class ShortHistory(BaseModel):
     days: int = Field(description="days up to as_of (inclusive) its indicators read")
 
 
+class UnmatchedValues(BaseModel):
+    """Values a parameter names that no event has (it is declared to name values of
+    ``column``): indicators filtering on them count nothing for them, which is not a
+    fact about the brands."""
+
+    methodology: str
+    parameter: str
+    column: str = Field(description="the canonical column whose values the parameter names")
+    values: list[str] = Field(description="the parameter's values no event has, as given")
+    most_common: list[str] = Field(
+        description="up to five of the column's values with the most events, most first"
+    )
+    did_you_mean: dict[str, str] = Field(
+        default_factory=dict,
+        description="unmatched value -> the data's value it most likely stands for "
+        "(the same but for case, width, spaces, hyphens and underscores, or a close spelling)",
+    )
+
+
 class LadderCounts(BaseModel):
     """One methodology's ladders counted in the run that built them: what a report's
     funnels and flows, and ``compare --funnel``, read instead of building them again."""
@@ -114,6 +133,11 @@ class Result(BaseModel):
         default_factory=list,
         description="methodologies that read further back than the data goes, by name",
     )
+    unmatched_values: list[UnmatchedValues] = Field(
+        default_factory=list,
+        description="parameter values naming categories (or other open values) no event "
+        "has, by methodology and parameter",
+    )
     key_order: dict[str, list[str]] = Field(
         default_factory=dict,
         description="indicator -> its declared keys in their order (a ladder's stages lowest "
@@ -140,6 +164,11 @@ class Result(BaseModel):
                     h
                     for h in self.short_history
                     if any(keep(h.methodology, i) for i in self._indicators_of(h.methodology))
+                ],
+                "unmatched_values": [
+                    u
+                    for u in self.unmatched_values
+                    if any(keep(u.methodology, i) for i in self._indicators_of(u.methodology))
                 ],
                 "key_order": {
                     i: keys for i, keys in self.key_order.items() if keep(i.partition(".")[0], i)

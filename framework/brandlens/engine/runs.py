@@ -43,6 +43,7 @@ from brandlens.engine.result import (
     ShortHistory,
     ValidationReport,
 )
+from brandlens.engine.unmatched import unmatched_values
 from brandlens.engine.watch import LoadProgress, watching
 from brandlens.errors import (
     BrandlensError,
@@ -899,6 +900,7 @@ class Dataset:
         errors.sort(key=lambda e: (e.methodology, e.indicator, e.brand or ""))
         skipped.sort(key=lambda n: (n.methodology, n.indicator))
         short = self._short_history(chosen, parsed, day)
+        unmatched = unmatched_values(self.read, {m.name: parsed[m.name] for m in chosen})
         self._check_read_in_place()
         return Result(
             brandlens_version=__version__,
@@ -910,6 +912,7 @@ class Dataset:
             errors=errors,
             not_applicable=skipped,
             short_history=short,
+            unmatched_values=unmatched,
             key_order=order,
             ladders=dict(sorted(counted.items())),
         )

@@ -1,0 +1,99 @@
+"""Parameter values that name nothing in the data: said, not counted as zero.
+
+A parameter declared ``json_schema_extra={"vocabulary": "categories"}`` (DREAM's
+accessory and durable categories) names values of an open column. A name no event
+carries (an English default against a log whose categories are written in Chinese, a
+typo, another capitalisation) makes every indicator that filters on it count nothing,
+and that zero would read like a fact about the brands. The run reports such values
+with the data's most common values and a likely intended one, beside its results.
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from brandlens.engine.result import UnmatchedValues
+from brandlens.plugin.sqlcheck import quote_ident
+
+# A declared vocabulary -> the canonical column whose values it names. Event types are
+# a closed vocabulary checked when parameters are parsed (an unknown one is an error).
+DATA_VOCABULARIES = {"categories": "category"}
+
+MOST_COMMON = 5  # values of the column shown beside the unmatched ones
+
+
+def unmatched_values(
+    read: Callable[[str], list[tuple[Any, ...]]],
+    parameters: Mapping[str, BaseModel],
+) -> list[UnmatchedValues]:
+    """The values of data-vocabulary parameters that no event has, per (methodology,
+    parameter), in methodology then parameter order; one grouping per named column."""
+    named = list(_named(parameters))
+    if not named:
+        return []
+    counts = {c: _value_counts(read, c) for c in sorted({column for *_, column, _ in named})}
+    out = []
+    for method, name, column, values in named:
+        have = counts[column]
+        missing = [v for v in dict.fromkeys(values) if v not in have]
+        if not missing:
+            continue
+        common = sorted(have, key=lambda v: (-have[v], v))[:MOST_COMMON]
+        guesses = {v: g for v in missing if (g := likely_meant(v, have)) is not None}
+        out.append(
+            UnmatchedValues(
+                methodology=method,
+                parameter=name,
+                column=column,
+                values=missing,
+                most_common=common,
+                did_you_mean=guesses,
+            )
+        )
+    return out
+
+
+def _named(parameters: Mapping[str, BaseModel]) -> Any:
+    for method in sorted(parameters):
+        params = parameters[method]
+        for name, field in sorted(type(params).model_fields.items()):
+            extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+            column = DATA_VOCABULARIES.get(str(extra.get("vocabulary")))
+            if column is None:
+                continue
+            value = getattr(params, name)
+            values = [value] if isinstance(value, str) else [str(v) for v in value]
+            yield method, name, column, values
+
+
+def _value_counts(read: Callable[[str], list[tuple[Any, ...]]], column: str) -> dict[str, int]:
+    col = quote_ident(column)
+    rows = read(f"SELECT {col}, count(*) FROM events WHERE {col} IS NOT NULL GROUP BY {col}")
+    return {str(v): int(n) for v, n in rows}
+
+
+def likely_meant(value: str, have: Mapping[str, int]) -> str | None:
+    """The data's value ``value`` most likely stands for: the same text apart from case,
+    width, spaces, hyphens and underscores (``Phone Accessories`` for
+    ``phone_accessories``), else the closest spelling by difflib's ratio (at least
+    0.8); ties go to the value with more events, then the first alphabetically."""
+    key = _folded(value)
+    same = [v for v in have if _folded(v) == key]
+    if same:
+        return min(same, key=lambda v: (-have[v], v))
+    close = difflib.get_close_matches(key, {_folded(v): v for v in have}, n=1, cutoff=0.8)
+    if not close:
+        return None
+    return min((v for v in have if _folded(v) == close[0]), key=lambda v: (-have[v], v))
+
+
+def _folded(text: str) -> str:
+    """Case, full-width forms and separators folded away: what two spellings of one
+    name usually differ by."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in text if not (ch.isspace() or ch in "-_"))
