@@ -399,6 +399,40 @@ def test_benchmarks_of_a_category_apply_across_categories_too(market):
     assert ("Volt", "fast.thriving") not in cells
 
 
+def test_brands_without_a_category_are_named_with_the_reason(toy, events_dir):
+    """Lumi sells snacks and Aurora skincare; Nobuy only shows ads, Zero's one purchase
+    has no amount (no GMV) and Blank's has no category: none of the three has a category
+    to be compared within, and the text says why its cells are empty."""
+    rows = [
+        ev("2025-06-20 04:00:00", "u1", "purchase", brand="Lumi", category="snacks", amount="10"),
+        ev(
+            "2025-06-21 04:00:00", "u2", "purchase", brand="Aurora", category="skincare", amount="7"
+        ),
+        ev("2025-06-21 05:00:00", "u3", "ad_impression", brand="Nobuy", category="snacks"),
+        ev("2025-06-22 04:00:00", "u4", "purchase", brand="Zero", category="snacks", amount="0"),
+        ev("2025-06-22 05:00:00", "u5", "purchase", brand="Blank", amount="5"),
+    ]
+    data = events_dir(rows)
+    c = brandlens.compare(data, as_of="2025-06-22", methodologies=["toy"])
+    assert c.category.uncategorised == ["Blank", "Nobuy", "Zero"]
+    assert c.category.categories == {"skincare": ["Aurora"], "snacks": ["Lumi"]}
+    assert {x.brand for x in c.category.cells} == {"Aurora", "Lumi"}
+    text = _cli("compare", data, "-m", "toy", "--as-of", "2025-06-22", "--no-color")
+    assert text.exit_code == 0, text.output
+    lines = text.stdout.splitlines()
+    assert sum("│ (none)" in line for line in lines) == 3
+    assert (
+        "(none) no purchase in a category with a positive amount up to 2025-06-22: no "
+        "category to be compared within" in lines
+    )
+    md = _cli("compare", data, "-m", "toy", "--as-of", "2025-06-22", "-f", "markdown")
+    assert "### brands without a category" in md.stdout
+    across = brandlens.compare(
+        data, as_of="2025-06-22", methodologies=["toy"], across_categories=True
+    )
+    assert across.category is None
+
+
 def test_the_target_table_marks_lower_is_better_columns_and_reached_targets():
     c = _synthetic(["Aurora", "Lumi"])
     goal = {"period_start": "2025-04-01", "period_end": "2025-06-30"}

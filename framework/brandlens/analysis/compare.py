@@ -259,6 +259,7 @@ def comparison_from_run(
             chosen=opts.category,
             categories={c: sorted(b for b, pc in placed.items() if pc == c) for c in peers},
             cells=category_mod.cells(columns, values, placed, shown),
+            uncategorised=[b for b in shown if b not in placed],
         )
     if bench_rows is not None:
         by = scope.bench_placed if scope.bench_placed is not None else placed

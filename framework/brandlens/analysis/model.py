@@ -117,6 +117,11 @@ class CategoryContext(BaseModel):
     chosen: str | None = Field(None, description="the category given with --category")
     categories: dict[str, list[str]] = Field(description="category -> the brands compared in it")
     cells: list[CategoryCell]
+    uncategorised: list[str] = Field(
+        default_factory=list,
+        description="shown brands with no purchase in a category (with a positive amount) "
+        "up to as_of: no category to be compared within, so no cells",
+    )
 
 
 class BaselineCell(BaseModel):

@@ -882,13 +882,26 @@ def _category_grids(console: Console, c: Comparison, color: bool) -> None:
         heads = [_short(col.indicator) for col in cols]
         rows = [
             (
-                [r.brand, r.category or ""],
+                [r.brand, r.category or UNCATEGORISED],
                 [_context(cells.get((r.brand, col.indicator))) for col in cols],
             )
             for r in order
         ]
         title = f"{m.upper()} within category: index to the median (100) · percentile"
         _print_grid(console, _Grid(title, ["brand", "category"], heads, rows), color)
+    if c.category.uncategorised:
+        console.print(plain(f"{UNCATEGORISED} {uncategorised_text(c.as_of)}"))
+
+
+UNCATEGORISED = "(none)"
+
+
+def uncategorised_text(as_of: str) -> str:
+    """Why a brand has no category cells: said, so a blank is not read as a zero."""
+    return (
+        f"no purchase in a category with a positive amount up to {as_of}: no category "
+        "to be compared within"
+    )
 
 
 def _context(x: Any) -> str:
@@ -993,6 +1006,10 @@ def _comparison_sections(c: Comparison) -> list[Section]:
         cols = ["brand", "indicator", "category", "peers", "median", "index", "percentile"]
         rows = [[getattr(x, k) for k in cols] for x in c.category.cells]
         out.append(Section("category", cols, rows))
+        if c.category.uncategorised:
+            why = uncategorised_text(c.as_of)
+            rows = [[b, why] for b in c.category.uncategorised]
+            out.append(Section("brands without a category", ["brand", "reason"], rows))
     if c.baseline is not None:
         cols = ["brand", "indicator", "value", "baseline", "change", "change_rel"]
         rows = [[getattr(x, k) for k in cols] for x in c.baseline.cells]
