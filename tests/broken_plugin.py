@@ -119,6 +119,8 @@ BROKEN = Methodology(
         Indicator(id="broken.total", sql=_sql("3")),
         Indicator(id="broken.identity", sql=_sql("1")),
         Indicator(id="broken.ratio", sql=_sql("0.5", ", 1 AS numerator, 3 AS denominator")),
+        # a share of money, not of people: its "base" is 2.5 (CNY), not a count
+        Indicator(id="broken.base", sql=_sql("0.4", ", 1 AS numerator, 2.5 AS denominator")),
         Indicator(
             id="broken.permuted",
             sql="SELECT b.brand, coalesce(max(length(e.user_id)), 0) "

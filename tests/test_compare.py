@@ -451,3 +451,62 @@ def test_the_target_table_marks_lower_is_better_columns_and_reached_targets():
     # a target of zero or below: no ratio, only whether it was reached
     aurora = next(line for line in section.splitlines() if "Aurora" in line)
     assert aurora.rstrip(" │").endswith("✓")
+
+
+# ---- small bases ----------------------------------------------------------------------------
+
+
+def test_values_over_few_people_are_marked(tmp_path):
+    """FAST's storyboard (tests/test_fast_storyboard.py): Lumi's thriving is 1 of its 2
+    members and its advancing 2 of the 11 users with a stage a week before; Nova has no
+    member and no stage a week before, so both are null (no denominator), not marked.
+    Fertility and superiority count users and declare no base: never marked."""
+    from conftest import write_csv
+    from test_fast_storyboard import STORY, D
+
+    write_csv(tmp_path / "events.csv", STORY)
+    c = brandlens.compare(tmp_path, as_of=D, methodologies=["fast"])
+    rows = {r.brand: r for r in c.rows}
+    assert c.min_base == 30
+    assert rows["Lumi"].small_base == {"fast.advancing": 11, "fast.thriving": 2}
+    assert rows["Nova"].small_base == {}
+    bases = {col.indicator: col.base for col in c.columns}
+    assert bases == {
+        "fast.fertility": None,
+        "fast.advancing": "users",
+        "fast.superiority": None,
+        "fast.thriving": "members",
+    }
+    # the floor is "fewer than": a base of 11 is not under 11
+    at_11 = brandlens.compare(tmp_path, as_of=D, methodologies=["fast"], min_base=11)
+    assert {r.brand: r.small_base for r in at_11.rows}["Lumi"] == {"fast.thriving": 2}
+    off = brandlens.compare(tmp_path, as_of=D, methodologies=["fast"], min_base=0)
+    assert all(r.small_base == {} for r in off.rows)
+    # the long form says it per record: true, false, or empty where nothing is declared
+    flags = {(x["brand"], x["indicator"]): x["small_base"] for x in c.records()}
+    assert flags[("Lumi", "fast.thriving")] is True
+    assert flags[("Nova", "fast.thriving")] is False
+    assert flags[("Lumi", "fast.fertility")] is None
+
+    text = _cli("compare", tmp_path, "-m", "fast", "--as-of", D, "--no-color")
+    assert text.exit_code == 0, text.output
+    assert "50.0%†" in text.stdout and "18.2%†" in text.stdout  # 1/2 and 2/11
+    assert (
+        "† over fewer than 30 members / users (its denominator): read with care; --min-base "
+        "sets the floor" in text.stdout.splitlines()
+    )
+    plain_run = _cli("compare", tmp_path, "-m", "fast", "--as-of", D, "--min-base", "0")
+    assert "†" not in plain_run.stdout
+    md = _cli("compare", tmp_path, "-m", "fast", "--as-of", D, "-f", "markdown")
+    assert "### values over a base under 30 (read with care)" in md.stdout
+    assert "| Lumi | fast.thriving | 2 | members |" in md.stdout
+    bad = _cli("compare", tmp_path, "-m", "fast", "--min-base", "-1")
+    assert bad.exit_code == 2
+
+    from brandlens.cli.report_html import render_html
+
+    page = render_html(brandlens.report(tmp_path, as_of=D, methodologies=["fast"]))
+    assert "over 2 members (fewer than 30): read with care" in page
+    assert "over 11 users (fewer than 30): read with care" in page
+    quiet = brandlens.report(tmp_path, as_of=D, methodologies=["fast"], min_base=0)
+    assert "†" not in render_html(quiet)

@@ -100,6 +100,7 @@ def compare(
     baseline: str | None = None,
     benchmark: str | Path | None = None,
     funnel: bool = False,
+    min_base: int = 30,
     mapping: str | Path | None = None,
     preset: str | None = None,
     timezone: str | None = None,
@@ -130,6 +131,7 @@ def compare(
         baseline=baseline,
         benchmark=benchmark,
         funnel=funnel,
+        min_base=min_base,
     )
     with _dataset(
         data, mapping, preset, timezone, ts_timezone, strict, config, cache, load_progress
@@ -146,6 +148,7 @@ def report(
     *,
     currency: str = "CNY",
     baseline: str | None = None,
+    min_base: int = 30,
     mapping: str | Path | None = None,
     preset: str | None = None,
     timezone: str | None = None,
@@ -163,7 +166,7 @@ def report(
     """
     from brandlens.analysis.report import ReportOptions, build_report
 
-    options = _options(ReportOptions, currency=currency, baseline=baseline)
+    options = _options(ReportOptions, currency=currency, baseline=baseline, min_base=min_base)
     with _dataset(
         data, mapping, preset, timezone, ts_timezone, strict, config, cache, load_progress
     ) as ds:

@@ -62,6 +62,11 @@ Number = int | float
 Values = dict[str, dict[str, Number | None]]
 
 
+MIN_BASE = 30
+"""Values taken over fewer people than this are marked: market research's usual floor
+for reporting a percentage, under which one person moves a share by more than 3 points."""
+
+
 class CompareOptions(BaseModel):
     """What a comparison answers beyond the values (the CLI's options, as a model)."""
 
@@ -72,6 +77,11 @@ class CompareOptions(BaseModel):
     benchmark: Path | None = Field(None, description="a benchmark file (CSV or YAML)")
     funnel: bool = Field(False, description="each brand's funnel under every ladder")
     targets: bool = Field(True, description="achievement of due targets")
+    min_base: int = Field(
+        MIN_BASE,
+        ge=0,
+        description="mark values whose declared base (denominator) is smaller (0: none)",
+    )
 
     @field_validator("currency")
     @classmethod
@@ -223,12 +233,14 @@ def comparison_from_run(
     result = run.restricted(lambda _m, i: i in headline)
     columns = _columns(chosen)
     values = _values(result, columns, run_brands)
+    small = _small_bases(result, columns, opts.min_base)
     rows = [
         ComparisonRow(
             brand=b,
             category=placed.get(b),
             values=values[b],
             missing=_missing(result, columns, b),
+            small_base=small.get(b, {}),
         )
         for b in shown
     ]
@@ -241,6 +253,7 @@ def comparison_from_run(
         as_of=result.as_of,
         timezone=result.timezone,
         currency=opts.currency,
+        min_base=opts.min_base,
         dataset=result.dataset,
         parameters=result.parameters,
         methodologies=names,
@@ -287,12 +300,40 @@ def comparison_from_run(
 def _columns(chosen: list[CheckedMethodology]) -> list[ComparisonColumn]:
     return [
         ComparisonColumn(
-            methodology=m.name, indicator=i.id, title=i.title, unit=i.unit, direction=i.direction
+            methodology=m.name,
+            indicator=i.id,
+            title=i.title,
+            unit=i.unit,
+            direction=i.direction,
+            base=_declared_base(m, i.id),
         )
         for m in chosen
         for i in m.methodology.indicators
         if i.headline
     ]
+
+
+def _declared_base(m: CheckedMethodology, indicator: str) -> str | None:
+    """What the indicator's denominator counts, as its spec declares (``base``)."""
+    spec = m.spec.indicator(indicator) if m.spec is not None else None
+    props = [p for p in spec.properties if p.kind == "base"] if spec is not None else []
+    return props[0].counts if props else None
+
+
+def _small_bases(
+    result: Result, columns: list[ComparisonColumn], min_base: int
+) -> dict[str, dict[str, int]]:
+    """brand -> indicator -> base, for values over a declared base under ``min_base``.
+
+    A zero base has no value (it is a null with its own reason), so it is not marked.
+    """
+    based = {c.indicator for c in columns if c.base is not None}
+    out: dict[str, dict[str, int]] = {}
+    for r in result.results:
+        den = r.denominator
+        if r.indicator in based and r.value is not None and den is not None and den < min_base:
+            out.setdefault(r.brand, {})[r.indicator] = int(den)
+    return out
 
 
 def _values(result: Result, columns: list[ComparisonColumn], brands: list[str]) -> Values:

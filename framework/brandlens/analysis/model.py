@@ -41,6 +41,11 @@ class ComparisonColumn(BaseModel):
     best: list[str] = Field(
         default_factory=list, description="brands with the best value (direction-aware)"
     )
+    base: str | None = Field(
+        None,
+        description="what the value's denominator counts (users, buyers, ...), when the "
+        "indicator's spec declares a base; values over fewer than min_base are marked",
+    )
 
 
 class ComparisonRow(BaseModel):
@@ -51,6 +56,11 @@ class ComparisonRow(BaseModel):
     values: dict[str, Number | None]
     missing: dict[str, NullReason] = Field(
         default_factory=dict, description="indicator -> why its value is null"
+    )
+    small_base: dict[str, int] = Field(
+        default_factory=dict,
+        description="indicator -> its base (the denominator), for values over fewer than "
+        "the comparison's min_base: one person more or less moves them far",
     )
 
 
@@ -260,6 +270,9 @@ class Comparison(BaseModel):
     as_of: str
     timezone: str
     currency: str = Field("CNY", description="the code currency values are shown with")
+    min_base: int = Field(
+        30, description="values over a declared base smaller than this are marked small_base"
+    )
     dataset: DatasetInfo
     parameters: dict[str, dict[str, Any]]
     methodologies: list[str] = Field(default_factory=list, description="in comparison order")
@@ -317,6 +330,7 @@ RECORD_FIELDS: dict[str, str] = {
     "category": "string",
     "value": "float",
     "null_reason": "string",
+    "small_base": "bool",
     "best": "bool",
     "rank": "float",
     "composite_rank": "float",
@@ -370,6 +384,7 @@ def comparison_records(c: Comparison) -> list[dict[str, Any]]:
                     "category": row.category,
                     "value": row.values.get(col.indicator),
                     "null_reason": row.missing.get(col.indicator),
+                    "small_base": (None if col.base is None else col.indicator in row.small_base),
                     "best": row.brand in col.best,
                     "rank": r.ranks.get(col.indicator) if r else None,
                     "composite_rank": r.composite_rank if r else None,

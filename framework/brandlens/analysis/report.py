@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from brandlens.analysis.charts import Chart, Link, ReportContext, ReportSection, Series
 from brandlens.analysis.compare import (
+    MIN_BASE,
     CompareOptions,
     CompareScope,
     compare_scope,
@@ -46,6 +47,11 @@ class ReportOptions(BaseModel):
 
     currency: str = Field("CNY", description="ISO code currency values are shown with")
     baseline: str | None = Field(None, description="previous, yoy or a date")
+    min_base: int = Field(
+        MIN_BASE,
+        ge=0,
+        description="mark values whose declared base (denominator) is smaller (0: none)",
+    )
 
     @field_validator("currency")
     @classmethod
@@ -151,7 +157,10 @@ def _plan(
     opts: ReportOptions,
 ) -> _ReportPlan:
     compare_opts = CompareOptions(
-        currency=opts.currency, baseline=opts.baseline, across_categories=True
+        currency=opts.currency,
+        baseline=opts.baseline,
+        across_categories=True,
+        min_base=opts.min_base,
     )
     scope = compare_scope(ds, as_of, methodologies, brands, compare_opts)
     parsed = parse_parameters(params, scope.chosen, ds.registry.event_types)

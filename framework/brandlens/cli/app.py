@@ -287,6 +287,14 @@ BaselineOpt = Annotated[
         help="Show change since: previous (a month before), yoy (a year before) or a date.",
     ),
 ]
+MinBaseOpt = Annotated[
+    int,
+    typer.Option(
+        "--min-base",
+        min=0,
+        help="Mark (†) values over fewer people than this in their denominator (0: none).",
+    ),
+]
 NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colours (NO_COLOR is honoured).")]
 DataArg = Annotated[
     str,  # not Path: messages name DATA exactly as given (Path would drop a leading ./)
@@ -796,6 +804,7 @@ def compare(
         bool,
         typer.Option("--funnel", help="Each brand's reach/engage/buy/loyal under every ladder."),
     ] = False,
+    min_base: MinBaseOpt = 30,
     mapping: MappingOpt = None,
     preset: PresetOpt = None,
     timezone: TimezoneOpt = None,
@@ -828,6 +837,7 @@ def compare(
             baseline=baseline,
             benchmark=benchmark,
             funnel=funnel,
+            min_base=min_base,
         )
         result = _run(
             "compare",
@@ -876,6 +886,7 @@ def report(
     param: ParamOpt = None,
     currency: CurrencyOpt = "CNY",
     baseline: BaselineOpt = None,
+    min_base: MinBaseOpt = 30,
     mapping: MappingOpt = None,
     preset: PresetOpt = None,
     timezone: TimezoneOpt = None,
@@ -897,7 +908,7 @@ def report(
 
     _refuse_writing_inputs(data, mapping, {"--output": output})
     with errors():
-        options = _options(ReportOptions, currency=currency, baseline=baseline)
+        options = _options(ReportOptions, currency=currency, baseline=baseline, min_base=min_base)
         result = _run(
             "report",
             data,

@@ -610,6 +610,7 @@ NULL_NOTES = {
     "no_value": "no value returned",
 }
 BEST = "*"
+SMALL_BASE = "†"
 
 
 def format_value(value: Any, unit: str, currency: str = "CNY") -> str:
@@ -724,7 +725,22 @@ def _cell(c: Comparison, row: Any, col: Any) -> str:
     if value is None:
         return "–" + NULL_MARKS[row.missing.get(col.indicator, "no_value")]
     text = format_value(value, col.unit, c.currency)
+    if col.indicator in row.small_base:
+        text += SMALL_BASE
     return text + BEST if row.brand in col.best else text
+
+
+def small_base_note(c: Comparison) -> str | None:
+    """The footnote of the small-base mark, naming what the marked bases count."""
+    counts = sorted(
+        {col.base for col in c.columns for r in c.rows if col.indicator in r.small_base} - {None}
+    )
+    if not counts:
+        return None
+    return (
+        f"{SMALL_BASE} over fewer than {c.min_base} {' / '.join(counts)} (its denominator): "
+        "read with care; --min-base sets the floor"
+    )
 
 
 def _arrow(direction: str) -> str:
@@ -771,6 +787,8 @@ def comparison_text(console: Console, c: Comparison, color: bool) -> None:
         _print_grid(console, grid, color)
     used = sorted({r.missing[k] for r in c.rows for k in r.missing}, key=list(NULL_MARKS).index)
     notes = [f"{BEST} best on the row (↑ higher is better, ↓ lower)"]
+    if (small := small_base_note(c)) is not None:
+        notes.append(small)
     notes += [f"–{NULL_MARKS[u]} {NULL_NOTES[u]}" for u in used]
     for note in notes:
         console.print(plain(note))
@@ -989,6 +1007,15 @@ def _comparison_sections(c: Comparison) -> list[Section]:
     ]
     if missing:
         out.append(Section("null values", ["brand", "indicator", "reason"], missing))
+    small = [
+        [r.brand, col.indicator, r.small_base[col.indicator], col.base]
+        for col in c.columns
+        for r in c.rows
+        if col.indicator in r.small_base
+    ]
+    if small:
+        title = f"values over a base under {c.min_base} (read with care)"
+        out.append(Section(title, ["brand", "indicator", "base", "counts"], small))
     rank_rows = []
     for rk in c.rankings:
         for b in rk.brands:

@@ -13,7 +13,13 @@ from html import escape
 from statistics import median
 from typing import TYPE_CHECKING
 
-from brandlens.cli.render import change_text, percent, unmatched_text
+from brandlens.cli.render import (
+    SMALL_BASE,
+    change_text,
+    percent,
+    small_base_note,
+    unmatched_text,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
@@ -806,6 +812,10 @@ def _comparison_html(r: Report) -> str:
             if change is not None:
                 tip += f" · {change} since {c.baseline.as_of}"  # type: ignore[union-attr]
             text = _t(fmt(v, col.unit, c.currency))
+            if col.indicator in row.small_base:
+                n = row.small_base[col.indicator]
+                text += SMALL_BASE
+                tip += f" · over {n} {col.base} (fewer than {c.min_base}): read with care"
             if rank is not None:
                 text += f'<span class="rank">#{rank:g}</span>'
             if change is not None:
@@ -823,7 +833,9 @@ def _comparison_html(r: Report) -> str:
         '<h3>Comparison</h3><p class="muted">Headline indicators; the best value per row '
         "is highlighted, #n is the brand's rank (hover a cell for details)"
         + (f"; change since {_t(c.baseline.as_of)} under each value" if c.baseline else "")
-        + ".</p>"
+        + "."
+        + ("" if (small := small_base_note(c)) is None else f" {_t(small)}.")
+        + "</p>"
     )
     return caption + _table(head, rows)
 

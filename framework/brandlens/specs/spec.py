@@ -112,6 +112,17 @@ class RatioOf(_Strict):
     denominator_ge_numerator: bool = True
 
 
+class Base(_Strict):
+    """The reported denominator counts ``counts`` (users, buyers, members): a whole number.
+
+    A share or an average over few of them moves far with one person more or less;
+    ``brandlens compare`` marks a value whose base is under its ``--min-base``.
+    """
+
+    kind: Literal["base"] = "base"
+    counts: str = Field("users", pattern=r"^[a-z][a-z ]*[a-z]$", description="a plural noun")
+
+
 class PermutationInvariant(_Strict):
     kind: Literal["permutation_invariant"] = "permutation_invariant"
 
@@ -206,6 +217,7 @@ Property = Annotated[
     | Partition
     | Identity
     | RatioOf
+    | Base
     | PermutationInvariant
     | BrandIsolated
     | Monotone
@@ -224,6 +236,7 @@ PROPERTY_KINDS: tuple[str, ...] = (
     "partition",
     "identity",
     "ratio_of",
+    "base",
     "permutation_invariant",
     "brand_isolated",
     "monotone",
@@ -269,6 +282,8 @@ def _normalise_property(item: Any) -> Any:
             return {"kind": kind, "isolated": value}
         if kind == "empty_brand" and isinstance(value, str):
             return {"kind": kind, "value": value}
+        if kind == "base" and isinstance(value, str):
+            return {"kind": kind, "counts": value}
         if kind == "scale_equivariant" and isinstance(value, int):
             return {"kind": kind, "degree": value}
         if value is None:

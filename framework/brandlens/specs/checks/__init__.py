@@ -17,6 +17,7 @@ from brandlens.specs.checks.invariance import (
 from brandlens.specs.checks.monotone import MonotoneChecker
 from brandlens.specs.checks.relations import IdentityChecker, PartitionChecker
 from brandlens.specs.checks.values import (
+    BaseChecker,
     BoundsChecker,
     DeterministicChecker,
     EmptyBrandChecker,
@@ -35,6 +36,7 @@ CHECKERS: dict[str, Checker] = {
         PartitionChecker(),
         IdentityChecker(),
         RatioOfChecker(),
+        BaseChecker(),
         PermutationChecker(),
         BrandIsolatedChecker(),
         MonotoneChecker(),

@@ -134,6 +134,29 @@ class RatioOfChecker(RowChecker):
         return True
 
 
+class BaseChecker(RowChecker):
+    kind = "base"
+    example = "- base` or `- base: buyers"
+    checks = (
+        "every row with a value reports its denominator, a whole number ≥ 0: the count of "
+        "`counts` (users by default) the value is taken over, which `compare` marks when "
+        "it is under `--min-base`"
+    )
+    failure = "`the base is not a count` — expected `a whole number >= 0`, got `2.5`"
+    never = "no log gave the indicator a value"
+    exercised = "some row had a value"
+
+    def check_row(self, prop: Any, ind: IndicatorSpec, row: ResultRow, at: str, table: Any) -> bool:
+        if row.value is None:
+            return False
+        den = row.denominator
+        if den is None or den < 0 or not float(den).is_integer():
+            raise Failure(
+                ind.id, f"{at}: the base is not a count", "a whole number >= 0", den, table()
+            )
+        return True
+
+
 class EmptyBrandChecker(RowChecker):
     kind = "empty_brand"
     example = '- empty_brand`, `- empty_brand: "null"`, `- empty_brand: zero'
