@@ -29,8 +29,9 @@ from brandlens.analysis.model import (
 from brandlens.cli.app import app
 from brandlens.cli.render import Format, format_value, render
 from brandlens.engine.result import DatasetInfo
+from brandlens.errors import UsageError
 from brandlens.plugin import Stage, StageLadder
-from conftest import ev
+from conftest import ev, write_csv
 from fixture_plugins import ToyPlugin
 
 AS_OF = "2025-06-30"
@@ -461,7 +462,6 @@ def test_values_over_few_people_are_marked(tmp_path):
     members and its advancing 2 of the 11 users with a stage a week before; Nova has no
     member and no stage a week before, so both are null (no denominator), not marked.
     Fertility and superiority count users and declare no base: never marked."""
-    from conftest import write_csv
     from test_fast_storyboard import STORY, D
 
     write_csv(tmp_path / "events.csv", STORY)
@@ -485,14 +485,15 @@ def test_values_over_few_people_are_marked(tmp_path):
     # the long form says it per record: true, false, or empty where nothing is declared
     flags = {(x["brand"], x["indicator"]): x["small_base"] for x in c.records()}
     assert flags[("Lumi", "fast.thriving")] is True
-    assert flags[("Nova", "fast.thriving")] is False
+    assert flags[("Nova", "fast.thriving")] is None  # no value, nothing to mark
+    assert list(c.records()[0])[-1] == "small_base"  # the last column: none moved
     assert flags[("Lumi", "fast.fertility")] is None
 
     text = _cli("compare", tmp_path, "-m", "fast", "--as-of", D, "--no-color")
     assert text.exit_code == 0, text.output
     assert "50.0%†" in text.stdout and "18.2%†" in text.stdout  # 1/2 and 2/11
     assert (
-        "† over fewer than 30 members / users (its denominator): read with care; --min-base "
+        "† taken over fewer than 30 people in its denominator: read with care; --min-base "
         "sets the floor" in text.stdout.splitlines()
     )
     plain_run = _cli("compare", tmp_path, "-m", "fast", "--as-of", D, "--min-base", "0")
@@ -510,3 +511,49 @@ def test_values_over_few_people_are_marked(tmp_path):
     assert "over 11 users (fewer than 30): read with care" in page
     quiet = brandlens.report(tmp_path, as_of=D, methodologies=["fast"], min_base=0)
     assert "†" not in render_html(quiet)
+    with pytest.raises(UsageError, match=r"--min-base: expected a whole number >= 0"):
+        brandlens.compare(tmp_path, as_of=D, methodologies=["fast"], min_base=-1)
+
+
+def test_a_change_is_marked_when_either_end_has_a_small_base(tmp_path):
+    """Big has 40 members at both dates, 30 of them thriving, then 31 (+1 member): no
+    mark. Tiny has 2 members a month before (1 thriving) and 40 now (20 thriving): its
+    value today is over 40, but the change starts from a base of 2, so it is marked."""
+    rows = []
+    for n in range(40):
+        rows.append(ev("2025-01-01 04:00:00", f"b{n}", "member_join", brand="Big"))
+    for n in range(30):
+        rows.append(ev("2025-05-20 04:00:00", f"b{n}", "purchase", brand="Big", amount="5"))
+    rows.append(ev("2025-06-20 04:00:00", "b39", "purchase", brand="Big", amount="5"))
+    for n in range(2):
+        rows.append(ev("2025-01-01 04:00:00", f"t{n}", "member_join", brand="Tiny"))
+    rows.append(ev("2025-05-20 04:00:00", "t0", "purchase", brand="Tiny", amount="5"))
+    for n in range(2, 40):
+        rows.append(ev("2025-06-10 04:00:00", f"t{n}", "member_join", brand="Tiny"))
+    for n in range(1, 20):
+        rows.append(ev("2025-06-20 04:00:00", f"t{n}", "purchase", brand="Tiny", amount="5"))
+    write_csv(tmp_path / "events.csv", rows)
+    c = brandlens.compare(
+        tmp_path, as_of="2025-06-30", methodologies=["fast"], baseline="2025-05-31"
+    )
+    cells = {(x.brand, x.indicator): x for x in c.baseline.cells}
+    big, tiny = cells[("Big", "fast.thriving")], cells[("Tiny", "fast.thriving")]
+    assert (big.value, big.baseline, big.small_base) == (31 / 40, 30 / 40, None)
+    assert (tiny.value, tiny.baseline, tiny.small_base) == (20 / 40, 1 / 2, 2)
+    assert {r.brand: r.small_base for r in c.rows} == {"Big": {}, "Tiny": {}}  # both 40 now
+    text = _cli(
+        "compare", tmp_path, "-m", "fast", "--as-of", "2025-06-30", "--baseline", "2025-05-31"
+    )
+    change = [line for line in text.stdout.splitlines() if line.startswith("│ Tiny")][-1]
+    assert "0%†" in change  # 0.5 from 0.5: no change, but over a base of 2
+    assert "taken over fewer than 30 people" in text.stdout
+
+
+def test_the_reason_is_said_when_no_brand_has_a_category(toy, events_dir):
+    data = events_dir([ev("2025-06-20 04:00:00", "u1", "ad_impression", brand="Volt")])
+    text = _cli("compare", data, "-m", "toy", "--as-of", "2025-06-20")
+    assert text.exit_code == 0, text.output
+    assert (
+        "within category: none for Volt: no purchase in a category with a positive amount "
+        "up to 2025-06-20: no category to be compared within" in text.stdout.splitlines()
+    )

@@ -8,6 +8,7 @@ then counts nothing, and Retain reads lower than it is, with no message at all.
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from pydantic import BaseModel, Field
@@ -16,9 +17,16 @@ from typer.testing import CliRunner
 import brandlens
 from brandlens.cli.app import app
 from brandlens.engine.unmatched import likely_meant, unmatched_values
+from brandlens.plugin.host import registry
 from conftest import ev, write_csv
 
 D = "2025-06-03"  # the last event's day
+# DREAM's indicators that read accessory_categories (its mind ladder's), as its spec lists
+MIND_INDICATORS = [
+    i.id
+    for i in registry().methodologies["dream"].spec.indicators
+    if "accessory_categories" in i.parameters
+]
 
 
 def buy(day: str, user: str, category: str, amount: str = "100") -> dict:
@@ -92,15 +100,17 @@ def test_the_cli_prints_one_note_per_parameter_on_stderr(story):
         env={"BRANDLENS_CACHE_DIR": str(story / "cache")},
     )
     assert res.exit_code == 0, res.output
-    notes = [line for line in res.stderr.splitlines() if "names categories no event has" in line]
+    notes = [line for line in res.stderr.splitlines() if "names categories no event" in line]
+    mind = ", ".join(MIND_INDICATORS)
     assert notes == [
-        "brandlens: note: dream.accessory_categories names categories no event has: "
-        "phone_accessories (did you mean Phone Accessories?); nothing is counted for them; "
-        "the data's most common categories: 手机, Phone Accessories, 家电, 服饰 "
-        "(set it with --param dream.accessory_categories=A,B)",
-        "brandlens: note: dream.durable_categories names categories no event has: "
-        "smartphones; nothing is counted for them; the data's most common categories: "
-        "手机, Phone Accessories, 家电, 服饰 (set it with --param dream.durable_categories=A,B)",
+        f"brandlens: note: dream.accessory_categories (read by {mind}) names categories no "
+        "event up to the as-of date has: phone_accessories (did you mean Phone Accessories?); "
+        "nothing is counted for them; the data's most common categories: 手机, Phone "
+        "Accessories, 家电, 服饰 (set it with --param dream.accessory_categories=A,B)",
+        "brandlens: note: dream.durable_categories (read by dream.replacement_due) names "
+        "categories no event up to the as-of date has: smartphones; nothing is counted for "
+        "them; the data's most common categories: 手机, Phone Accessories, 家电, 服饰 (set it "
+        "with --param dream.durable_categories=A,B)",
     ]
     out = json.loads(res.stdout)
     assert [u["parameter"] for u in out["unmatched_values"]] == [
@@ -109,9 +119,58 @@ def test_the_cli_prints_one_note_per_parameter_on_stderr(story):
     ]
 
 
-def test_compare_carries_them(story):
+def test_compare_names_only_what_its_headline_indicators_read(story):
+    """durable_categories feeds dream.replacement_due only, which compare does not show:
+    its English default is not said there; accessory_categories, read by the mind ladder's
+    headline indicators, is, with those indicators."""
     c = brandlens.compare(story, as_of=D, methodologies=["dream"])
-    assert [u.values for u in c.unmatched_values] == [["phone_accessories"], ["smartphones"]]
+    assert [(u.parameter, u.values) for u in c.unmatched_values] == [
+        ("accessory_categories", ["phone_accessories"])
+    ]
+    headline = {
+        i.id for i in registry().methodologies["dream"].methodology.indicators if i.headline
+    }
+    assert set(c.unmatched_values[0].indicators) == headline & set(MIND_INDICATORS)
+    r = brandlens.compute(story, as_of=D, methodologies=["dream"])
+    only = r.restricted(lambda _m, i: i == "dream.replacement_due")
+    assert [(u.parameter, u.indicators) for u in only.unmatched_values] == [
+        ("durable_categories", ["dream.replacement_due"])
+    ]
+
+
+def test_a_category_only_after_the_as_of_date_counts_nothing_and_is_said(story):
+    """家电 and 服饰 are bought on 06-01..06-03: as of 05-31 no event has them yet."""
+    params = {"dream.accessory_categories": "家电", "dream.durable_categories": "手机"}
+    early = brandlens.compute(story, as_of="2025-05-31", methodologies=["dream"], params=params)
+    assert [(u.parameter, u.values, u.most_common) for u in early.unmatched_values] == [
+        ("accessory_categories", ["家电"], ["手机", "Phone Accessories"])
+    ]
+    late = brandlens.compute(story, as_of=D, methodologies=["dream"], params=params)
+    assert late.unmatched_values == []
+
+
+def test_another_unicode_form_is_said_as_such(tmp_path):
+    """The data writes Zubehör with one code point for ö (NFC); the parameter with o and a
+    combining diaeresis (NFD). They look alike and never match."""
+    import unicodedata
+
+    nfc = unicodedata.normalize("NFC", "Zubehör")
+    nfd = unicodedata.normalize("NFD", "Zubehör")
+    assert nfc != nfd
+    write_csv(tmp_path / "events.csv", [buy("2025-06-01", "u1", nfc)])
+    r = brandlens.compute(
+        tmp_path,
+        as_of="2025-06-01",
+        methodologies=["dream"],
+        params={"dream.accessory_categories": nfd, "dream.durable_categories": nfc},
+    )
+    (u,) = r.unmatched_values
+    assert u.did_you_mean == {nfd: nfc}
+    from brandlens.cli.render import unmatched_text
+
+    assert f"{nfd} (the data's {nfc} has the same letters in another Unicode form)" in (
+        unmatched_text(u)
+    )
 
 
 def test_the_report_shows_them_in_its_data_section(story):
@@ -151,20 +210,26 @@ class Shelf(BaseModel):
 
 
 def _reader(counts: dict[str, int], asked: list[str]):
-    def read(sql: str) -> list[tuple]:
+    def read(sql: str, binds: dict) -> list[tuple]:
         asked.append(sql)
+        assert binds == {"as_of": AS_OF}
         return list(counts.items())
 
     return read
 
 
+AS_OF = date(2025, 6, 30)
+READ_ALL = {"shelf": {n: ["shelf.x"] for n in ("hero_categories", "main_category", "extra")}}
+
+
 def test_any_plugin_parameter_declared_as_categories_is_checked():
     asked: list[str] = []
     read = _reader({"tea": 5, "snacks": 2, "juice": 5}, asked)
-    out = unmatched_values(read, {"shelf": Shelf()})
+    out = unmatched_values(read, {"shelf": Shelf()}, READ_ALL, AS_OF)
     # one grouping for the column, however many parameters name it
     assert asked == [
-        'SELECT "category", count(*) FROM events WHERE "category" IS NOT NULL GROUP BY "category"'
+        'SELECT "category", count(*) FROM events WHERE "category" IS NOT NULL '
+        'AND local_date <= CAST($as_of AS DATE) GROUP BY "category"'
     ]
     assert [(u.parameter, u.values, u.did_you_mean) for u in out] == [
         ("hero_categories", ["Tea", "coffee"], {"Tea": "tea"})
@@ -173,19 +238,37 @@ def test_any_plugin_parameter_declared_as_categories_is_checked():
 
 
 def test_a_column_without_values_says_so():
-    out = unmatched_values(_reader({}, []), {"shelf": Shelf()})
+    out = unmatched_values(_reader({}, []), {"shelf": Shelf()}, READ_ALL, AS_OF)
     assert [(u.parameter, u.most_common) for u in out] == [
         ("hero_categories", []),
         ("main_category", []),
     ]
     from brandlens.cli.render import unmatched_text
 
-    assert "no event has any category" in unmatched_text(out[1])
+    assert unmatched_text(out[1]).endswith("; no event has any category")
+    assert "--param" not in unmatched_text(out[1])  # nothing in the data to set it to
 
 
 def test_a_value_given_twice_is_named_once():
-    out = unmatched_values(_reader({"x": 1}, []), {"shelf": Shelf(hero_categories=["a", "a"])})
+    shelf = Shelf(hero_categories=["a", "a"])
+    out = unmatched_values(_reader({"x": 1}, []), {"shelf": shelf}, READ_ALL, AS_OF)
     assert out[0].values == ["a"]
+
+
+def test_an_optional_category_left_unset_names_nothing():
+    class Optional(BaseModel):
+        extra: str | None = Field(None, json_schema_extra={"vocabulary": "categories"})
+
+    asked: list[str] = []
+    assert unmatched_values(_reader({"x": 1}, asked), {"shelf": Optional()}, READ_ALL, AS_OF) == []
+    assert asked == []
+
+
+def test_a_parameter_no_indicator_of_the_run_reads_is_not_checked():
+    asked: list[str] = []
+    readers = {"shelf": {"main_category": ["shelf.x"]}}
+    out = unmatched_values(_reader({"tea": 1}, asked), {"shelf": Shelf()}, readers, AS_OF)
+    assert [(u.parameter, u.indicators) for u in out] == [("main_category", ["shelf.x"])]
 
 
 def test_no_declared_parameter_reads_nothing():
@@ -193,7 +276,7 @@ def test_no_declared_parameter_reads_nothing():
         categories: list[str] = ["a"]  # not declared: nothing is known about what it names
 
     asked: list[str] = []
-    assert unmatched_values(_reader({}, asked), {"plain": Plain()}) == []
+    assert unmatched_values(_reader({}, asked), {"plain": Plain()}, READ_ALL, AS_OF) == []
     assert asked == []
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from brandlens.analysis import MIN_BASE
 from brandlens.analysis.model import Comparison, FunnelReport
 from brandlens.analysis.report import Report
 from brandlens.engine.result import (
@@ -100,7 +101,7 @@ def compare(
     baseline: str | None = None,
     benchmark: str | Path | None = None,
     funnel: bool = False,
-    min_base: int = 30,
+    min_base: int = MIN_BASE,
     mapping: str | Path | None = None,
     preset: str | None = None,
     timezone: str | None = None,
@@ -148,7 +149,7 @@ def report(
     *,
     currency: str = "CNY",
     baseline: str | None = None,
-    min_base: int = 30,
+    min_base: int = MIN_BASE,
     mapping: str | Path | None = None,
     preset: str | None = None,
     timezone: str | None = None,

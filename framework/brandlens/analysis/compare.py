@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from brandlens.analysis import MIN_BASE
 from brandlens.analysis import baseline as baseline_mod
 from brandlens.analysis import benchmarks as benchmark_mod
 from brandlens.analysis import category as category_mod
@@ -62,11 +63,6 @@ Number = int | float
 Values = dict[str, dict[str, Number | None]]
 
 
-MIN_BASE = 30
-"""Values taken over fewer people than this are marked: market research's usual floor
-for reporting a percentage, under which one person moves a share by more than 3 points."""
-
-
 class CompareOptions(BaseModel):
     """What a comparison answers beyond the values (the CLI's options, as a model)."""
 
@@ -78,9 +74,7 @@ class CompareOptions(BaseModel):
     funnel: bool = Field(False, description="each brand's funnel under every ladder")
     targets: bool = Field(True, description="achievement of due targets")
     min_base: int = Field(
-        MIN_BASE,
-        ge=0,
-        description="mark values whose declared base (denominator) is smaller (0: none)",
+        MIN_BASE, description="mark values whose declared base (denominator) is smaller (0: none)"
     )
 
     @field_validator("currency")
@@ -89,6 +83,18 @@ class CompareOptions(BaseModel):
         if not re.fullmatch(r"[A-Za-z]{3}", v):
             raise ValueError(f"--currency: expected a three-letter code such as CNY, got {v!r}")
         return v.upper()
+
+    @field_validator("min_base")
+    @classmethod
+    def _floor(cls, v: int) -> int:
+        return check_min_base(v)
+
+
+def check_min_base(v: int) -> int:
+    """A base floor is a whole number of people, 0 or more."""
+    if isinstance(v, bool) or v < 0:
+        raise ValueError(f"--min-base: expected a whole number >= 0, got {v!r}")
+    return v
 
 
 def compare(
@@ -282,11 +288,20 @@ def comparison_from_run(
         earlier = ds.compute(
             as_of=then, methodologies=names, brands=shown, params=params, headline_only=True
         )
+        cells = baseline_mod.cells(columns, values, _values(earlier, columns, shown), shown)
+        small_then = _small_bases(earlier, columns, opts.min_base)
+        for cell in cells:
+            bases = [
+                n
+                for n in (
+                    small.get(cell.brand, {}).get(cell.indicator),
+                    small_then.get(cell.brand, {}).get(cell.indicator),
+                )
+                if n is not None
+            ]
+            cell.small_base = min(bases) if bases and cell.change is not None else None
         comparison.baseline = Baseline(
-            kind=kind,
-            as_of=then.isoformat(),
-            cells=baseline_mod.cells(columns, values, _values(earlier, columns, shown), shown),
-            short_history=earlier.short_history,
+            kind=kind, as_of=then.isoformat(), cells=cells, short_history=earlier.short_history
         )
     if opts.targets:
         if achievements is None:

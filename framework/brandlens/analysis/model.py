@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from brandlens.analysis import MIN_BASE
 from brandlens.engine.result import (
     DatasetInfo,
     ErrorEntry,
@@ -143,6 +144,11 @@ class BaselineCell(BaseModel):
     baseline: Number | None
     change: float | None = Field(description="value - baseline")
     change_rel: float | None = Field(description="(value - baseline) / |baseline|")
+    small_base: int | None = Field(
+        None,
+        description="the smaller base of the two values when under min_base (the value's, "
+        "or the baseline's): the change moves far with one person",
+    )
 
 
 class Baseline(BaseModel):
@@ -271,7 +277,7 @@ class Comparison(BaseModel):
     timezone: str
     currency: str = Field("CNY", description="the code currency values are shown with")
     min_base: int = Field(
-        30, description="values over a declared base smaller than this are marked small_base"
+        MIN_BASE, description="values over a declared base smaller than this are marked small_base"
     )
     dataset: DatasetInfo
     parameters: dict[str, dict[str, Any]]
@@ -330,7 +336,6 @@ RECORD_FIELDS: dict[str, str] = {
     "category": "string",
     "value": "float",
     "null_reason": "string",
-    "small_base": "bool",
     "best": "bool",
     "rank": "float",
     "composite_rank": "float",
@@ -347,6 +352,7 @@ RECORD_FIELDS: dict[str, str] = {
     "as_of": "string",
     "currency": "string",
     "baseline_as_of": "string",
+    "small_base": "bool",
 }
 """The columns of the long form, with their Arrow types."""
 
@@ -384,7 +390,6 @@ def comparison_records(c: Comparison) -> list[dict[str, Any]]:
                     "category": row.category,
                     "value": row.values.get(col.indicator),
                     "null_reason": row.missing.get(col.indicator),
-                    "small_base": (None if col.base is None else col.indicator in row.small_base),
                     "best": row.brand in col.best,
                     "rank": r.ranks.get(col.indicator) if r else None,
                     "composite_rank": r.composite_rank if r else None,
@@ -401,6 +406,11 @@ def comparison_records(c: Comparison) -> list[dict[str, Any]]:
                     "as_of": c.as_of,
                     "currency": c.currency,
                     "baseline_as_of": c.baseline.as_of if c.baseline else None,
+                    "small_base": (
+                        None
+                        if col.base is None or row.values.get(col.indicator) is None
+                        else col.indicator in row.small_base
+                    ),
                 }
             )
     return out

@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from brandlens.analysis import MIN_BASE
 from brandlens.analysis.charts import Chart, Link, ReportContext, ReportSection, Series
 from brandlens.analysis.compare import (
-    MIN_BASE,
     CompareOptions,
     CompareScope,
+    check_min_base,
     compare_scope,
     comparison_from_run,
     comparison_run,
@@ -48,15 +49,18 @@ class ReportOptions(BaseModel):
     currency: str = Field("CNY", description="ISO code currency values are shown with")
     baseline: str | None = Field(None, description="previous, yoy or a date")
     min_base: int = Field(
-        MIN_BASE,
-        ge=0,
-        description="mark values whose declared base (denominator) is smaller (0: none)",
+        MIN_BASE, description="mark values whose declared base (denominator) is smaller (0: none)"
     )
 
     @field_validator("currency")
     @classmethod
     def _code(cls, v: str) -> str:
         return CompareOptions(currency=v).currency
+
+    @field_validator("min_base")
+    @classmethod
+    def _floor(cls, v: int) -> int:
+        return check_min_base(v)
 
 
 class Report(BaseModel):

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
+from brandlens.analysis import MIN_BASE
 from brandlens.cli.render import Format as Fmt
 from brandlens.errors import (
     EXIT_DATA,
@@ -804,7 +805,7 @@ def compare(
         bool,
         typer.Option("--funnel", help="Each brand's reach/engage/buy/loyal under every ladder."),
     ] = False,
-    min_base: MinBaseOpt = 30,
+    min_base: MinBaseOpt = MIN_BASE,
     mapping: MappingOpt = None,
     preset: PresetOpt = None,
     timezone: TimezoneOpt = None,
@@ -886,7 +887,7 @@ def report(
     param: ParamOpt = None,
     currency: CurrencyOpt = "CNY",
     baseline: BaselineOpt = None,
-    min_base: MinBaseOpt = 30,
+    min_base: MinBaseOpt = MIN_BASE,
     mapping: MappingOpt = None,
     preset: PresetOpt = None,
     timezone: TimezoneOpt = None,

@@ -16,6 +16,7 @@ import io
 import math
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -341,18 +342,26 @@ def unmatched_text(u: UnmatchedValues) -> str:
     """One sentence on values a parameter names that no event has: what it means for
     the numbers, what the data holds instead, and how to set it."""
     noun = _PLURAL.get(u.column, f"{u.column} values")
-    named = ", ".join(
-        f"{v} (did you mean {u.did_you_mean[v]}?)" if v in u.did_you_mean else v for v in u.values
+    named = ", ".join(_unmatched_value(v, u.did_you_mean.get(v)) for v in u.values)
+    readers = ", ".join(u.indicators)
+    said = (
+        f"{u.methodology}.{u.parameter} (read by {readers}) names {noun} no event up to "
+        f"the as-of date has: {named}; nothing is counted for them"
     )
-    held = (
-        f"the data's most common {noun}: {', '.join(u.most_common)}"
-        if u.most_common
-        else f"no event has any {u.column}"
-    )
+    if not u.most_common:
+        return f"{said}; no event has any {u.column}"
     return (
-        f"{u.methodology}.{u.parameter} names {noun} no event has: {named}; nothing is "
-        f"counted for them; {held} (set it with --param {u.methodology}.{u.parameter}=A,B)"
+        f"{said}; the data's most common {noun}: {', '.join(u.most_common)} (set it with "
+        f"--param {u.methodology}.{u.parameter}=A,B)"
     )
+
+
+def _unmatched_value(value: str, meant: str | None) -> str:
+    if meant is None:
+        return value
+    if unicodedata.normalize("NFC", value) == unicodedata.normalize("NFC", meant):
+        return f"{value} (the data's {meant} has the same letters in another Unicode form)"
+    return f"{value} (did you mean {meant}?)"
 
 
 _SHORT = {
@@ -731,15 +740,15 @@ def _cell(c: Comparison, row: Any, col: Any) -> str:
 
 
 def small_base_note(c: Comparison) -> str | None:
-    """The footnote of the small-base mark, naming what the marked bases count."""
-    counts = sorted(
-        {col.base for col in c.columns for r in c.rows if col.indicator in r.small_base} - {None}
+    """The footnote of the small-base mark (a value's, or a change's either end)."""
+    marked = any(r.small_base for r in c.rows) or (
+        c.baseline is not None and any(x.small_base is not None for x in c.baseline.cells)
     )
-    if not counts:
+    if not marked:
         return None
     return (
-        f"{SMALL_BASE} over fewer than {c.min_base} {' / '.join(counts)} (its denominator): "
-        "read with care; --min-base sets the floor"
+        f"{SMALL_BASE} taken over fewer than {c.min_base} people in its denominator: read "
+        "with care; --min-base sets the floor"
     )
 
 
@@ -815,6 +824,8 @@ def comparison_text(console: Console, c: Comparison, color: bool) -> None:
             console.print(plain("  " + line))
     if c.category is not None and c.category.cells:
         _category_grids(console, c, color)
+    elif c.category is not None and c.category.uncategorised:
+        _uncategorised_line(console, c)
     if c.baseline is not None:
         cells = {(x.brand, x.indicator): x for x in c.baseline.cells}
         for m, cols in _methodology_columns(c):
@@ -864,16 +875,18 @@ def comparison_text(console: Console, c: Comparison, color: bool) -> None:
 
 
 def change_text(cell: Any, unit: str, currency: str) -> str:
-    """Relative change where the baseline is not zero, else the change in the unit."""
+    """Relative change where the baseline is not zero, else the change in the unit;
+    marked when either value's base is small."""
     if cell is None or cell.change is None:
         return "–"
+    mark = SMALL_BASE if getattr(cell, "small_base", None) is not None else ""
     if cell.change_rel is not None:
-        return _signed_percent(cell.change_rel)
+        return _signed_percent(cell.change_rel) + mark
     if cell.change == 0:
-        return "0"
+        return "0" + mark
     if unit == "ratio":  # from zero: the change in percentage points
-        return f"{cell.change * 100:+,.1f} pt"
-    return ("+" if cell.change > 0 else "") + format_value(cell.change, unit, currency)
+        return f"{cell.change * 100:+,.1f} pt{mark}"
+    return ("+" if cell.change > 0 else "") + format_value(cell.change, unit, currency) + mark
 
 
 def _achieved(a: Any) -> str:
@@ -901,7 +914,10 @@ def _category_grids(console: Console, c: Comparison, color: bool) -> None:
         rows = [
             (
                 [r.brand, r.category or UNCATEGORISED],
-                [_context(cells.get((r.brand, col.indicator))) for col in cols],
+                [
+                    _context(cells.get((r.brand, col.indicator)), col.indicator in r.small_base)
+                    for col in cols
+                ],
             )
             for r in order
         ]
@@ -909,6 +925,13 @@ def _category_grids(console: Console, c: Comparison, color: bool) -> None:
         _print_grid(console, _Grid(title, ["brand", "category"], heads, rows), color)
     if c.category.uncategorised:
         console.print(plain(f"{UNCATEGORISED} {uncategorised_text(c.as_of)}"))
+
+
+def _uncategorised_line(console: Console, c: Comparison) -> None:
+    """No brand has a category: no table, but the reason, naming the brands."""
+    assert c.category is not None
+    brands = ", ".join(c.category.uncategorised)
+    console.print(plain(f"within category: none for {brands}: {uncategorised_text(c.as_of)}"))
 
 
 UNCATEGORISED = "(none)"
@@ -922,9 +945,11 @@ def uncategorised_text(as_of: str) -> str:
     )
 
 
-def _context(x: Any) -> str:
+def _context(x: Any, small: bool = False) -> str:
     if x is None:
         return ""
+    if small:
+        return _context(x) + SMALL_BASE
     index = "–" if x.index is None else f"{x.index:,.0f}"
     pct = "" if x.percentile is None else f" · p{x.percentile:.0f}"
     return index + pct

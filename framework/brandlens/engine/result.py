@@ -91,7 +91,12 @@ class UnmatchedValues(BaseModel):
     methodology: str
     parameter: str
     column: str = Field(description="the canonical column whose values the parameter names")
-    values: list[str] = Field(description="the parameter's values no event has, as given")
+    values: list[str] = Field(
+        description="the parameter's values no event up to as_of has, as given"
+    )
+    indicators: list[str] = Field(
+        default_factory=list, description="the run's indicators that read the parameter"
+    )
     most_common: list[str] = Field(
         description="up to five of the column's values with the most events, most first"
     )
@@ -166,9 +171,9 @@ class Result(BaseModel):
                     if any(keep(h.methodology, i) for i in self._indicators_of(h.methodology))
                 ],
                 "unmatched_values": [
-                    u
+                    u.model_copy(update={"indicators": kept})
                     for u in self.unmatched_values
-                    if any(keep(u.methodology, i) for i in self._indicators_of(u.methodology))
+                    if (kept := [i for i in u.indicators if keep(u.methodology, i)])
                 ],
                 "key_order": {
                     i: keys for i, keys in self.key_order.items() if keep(i.partition(".")[0], i)

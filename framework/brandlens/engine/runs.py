@@ -900,7 +900,12 @@ class Dataset:
         errors.sort(key=lambda e: (e.methodology, e.indicator, e.brand or ""))
         skipped.sort(key=lambda n: (n.methodology, n.indicator))
         short = self._short_history(chosen, parsed, day)
-        unmatched = unmatched_values(self.read, {m.name: parsed[m.name] for m in chosen})
+        unmatched = unmatched_values(
+            self.read,
+            {m.name: parsed[m.name] for m in chosen},
+            _parameter_readers(chosen, only, headline_only),
+            day,
+        )
         self._check_read_in_place()
         return Result(
             brandlens_version=__version__,
@@ -1183,6 +1188,26 @@ def _ladders_wanted(
             if isinstance(back, bool) or not isinstance(back, int) or back < 0:
                 raise UsageError(f"ladder_counts: {method}.{ladder}: back must be whole days >= 0")
         out[method] = dict(backs)
+    return out
+
+
+def _parameter_readers(
+    chosen: list[CheckedMethodology], indicators: Iterable[str] | None, headline_only: bool
+) -> dict[str, dict[str, list[str]]]:
+    """methodology -> parameter -> the run's indicators that read it, as their specs list
+    (an indicator without a spec entry is taken to read every parameter)."""
+    wanted = None if indicators is None else set(indicators)
+    out: dict[str, dict[str, list[str]]] = {}
+    for m in chosen:
+        names = list(m.methodology.parameters.model_fields)
+        per: dict[str, list[str]] = {}
+        for i in m.methodology.indicators:
+            if (wanted is not None and i.id not in wanted) or (headline_only and not i.headline):
+                continue
+            spec = m.spec.indicator(i.id) if m.spec is not None else None
+            for name in spec.parameters if spec is not None else names:
+                per.setdefault(name, []).append(i.id)
+        out[m.name] = per
     return out
 
 

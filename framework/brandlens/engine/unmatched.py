@@ -5,7 +5,8 @@ accessory and durable categories) names values of an open column. A name no even
 carries (an English default against a log whose categories are written in Chinese, a
 typo, another capitalisation) makes every indicator that filters on it count nothing,
 and that zero would read like a fact about the brands. The run reports such values
-with the data's most common values and a likely intended one, beside its results.
+(those no event up to the as-of date has) with the indicators that read them, the
+data's most common values and a likely intended one, beside its results.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import difflib
 import unicodedata
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
@@ -28,17 +30,30 @@ MOST_COMMON = 5  # values of the column shown beside the unmatched ones
 
 
 def unmatched_values(
-    read: Callable[[str], list[tuple[Any, ...]]],
+    read: Callable[[str, dict[str, Any]], list[tuple[Any, ...]]],
     parameters: Mapping[str, BaseModel],
+    readers: Mapping[str, Mapping[str, list[str]]],
+    as_of: date,
 ) -> list[UnmatchedValues]:
-    """The values of data-vocabulary parameters that no event has, per (methodology,
-    parameter), in methodology then parameter order; one grouping per named column."""
-    named = list(_named(parameters))
+    """The values of data-vocabulary parameters that no event up to ``as_of`` has, per
+    (methodology, parameter), in methodology then parameter order.
+
+    ``readers`` gives, per methodology, each parameter's indicators in the run (its
+    spec's ``parameters`` lists): a parameter no indicator of the run reads is not
+    checked, so a comparison of headline indicators says nothing about one only a
+    detail reads. One grouping per named column.
+    """
+    named = [
+        (method, name, column, values, readers.get(method, {}).get(name, []))
+        for method, name, column, values in _named(parameters)
+    ]
+    named = [n for n in named if n[4] and n[3]]
     if not named:
         return []
-    counts = {c: _value_counts(read, c) for c in sorted({column for *_, column, _ in named})}
+    columns = sorted({column for _, _, column, _, _ in named})
+    counts = {c: _value_counts(read, c, as_of) for c in columns}
     out = []
-    for method, name, column, values in named:
+    for method, name, column, values, indicators in named:
         have = counts[column]
         missing = [v for v in dict.fromkeys(values) if v not in have]
         if not missing:
@@ -51,6 +66,7 @@ def unmatched_values(
                 parameter=name,
                 column=column,
                 values=missing,
+                indicators=indicators,
                 most_common=common,
                 did_you_mean=guesses,
             )
@@ -67,14 +83,24 @@ def _named(parameters: Mapping[str, BaseModel]) -> Any:
             if column is None:
                 continue
             value = getattr(params, name)
-            values = [value] if isinstance(value, str) else [str(v) for v in value]
+            if value is None:  # an optional parameter left unset names nothing
+                values: list[str] = []
+            elif isinstance(value, str):
+                values = [value]
+            else:
+                values = [str(v) for v in value if v is not None]
             yield method, name, column, values
 
 
-def _value_counts(read: Callable[[str], list[tuple[Any, ...]]], column: str) -> dict[str, int]:
+def _value_counts(
+    read: Callable[[str, dict[str, Any]], list[tuple[Any, ...]]], column: str, as_of: date
+) -> dict[str, int]:
     col = quote_ident(column)
-    rows = read(f"SELECT {col}, count(*) FROM events WHERE {col} IS NOT NULL GROUP BY {col}")
-    return {str(v): int(n) for v, n in rows}
+    sql = (
+        f"SELECT {col}, count(*) FROM events WHERE {col} IS NOT NULL "
+        f"AND local_date <= CAST($as_of AS DATE) GROUP BY {col}"
+    )
+    return {str(v): int(n) for v, n in read(sql, {"as_of": as_of})}
 
 
 def likely_meant(value: str, have: Mapping[str, int]) -> str | None:

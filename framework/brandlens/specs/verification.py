@@ -367,7 +367,10 @@ def _what_to_generate(
         marks = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
         if marks.get("vocabulary") == "categories":
             value = defaults[name]
-            extra += [value] if isinstance(value, str) else [str(v) for v in value]
+            if isinstance(value, str):
+                extra.append(value)
+            elif value is not None:  # an optional parameter left unset names nothing
+                extra += [str(v) for v in value if v is not None]
     categories = CATEGORIES + tuple(sorted(set(extra) - set(CATEGORIES)))
     needs = {r.split(".")[0] for i in m.indicators for r in i.requires}
     targeted = tuple(i.id for i in m.indicators) if "targets" in needs else ()
