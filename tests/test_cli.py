@@ -334,6 +334,17 @@ def test_output_dash_is_stdout(runner, events_dir, tmp_path, monkeypatch):
     assert not (tmp_path / "-").exists()
 
 
+def test_output_dot_slash_dash_is_a_file_named_dash(runner, events_dir, tmp_path, monkeypatch):
+    """`-o ./-` names a file, as it does for cat or tar; a Path turned it into `-`,
+    stdout, and nothing was written where asked."""
+    monkeypatch.chdir(tmp_path)
+    data = events_dir(STORY)
+    r = invoke(runner, "compute", data, "-m", "fast", "-f", "json", "-o", "./-")
+    assert r.exit_code == 0, r.output
+    assert r.stdout == ""
+    assert json.loads((tmp_path / "-").read_text(encoding="utf-8"))["results"]
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [

@@ -230,11 +230,15 @@ def _refuse_writing_inputs(
         refuse_writing_inputs(data, mapping, outputs)
 
 
+def _output_path(raw: str) -> Path | None:
+    """--output as typed: ``-`` alone is stdout; ``./-`` is a file named ``-`` (a Path
+    would make the two the same)."""
+    return None if raw == "-" else Path(raw)
+
+
 def _output_checked(value: Path | None) -> Path | None:
-    """--output, checked up front; ``-`` is stdout."""
-    if value is None or str(value) == "-":
-        return None
-    return _writable(value, "--output")
+    """--output, checked up front (``-`` is already None: stdout)."""
+    return None if value is None else _writable(value, "--output")
 
 
 def _report_checked(value: Path) -> Path:
@@ -274,7 +278,8 @@ OutputOpt = Annotated[
     typer.Option(
         "--output",
         "-o",
-        help="Write data here instead of stdout ('-' is stdout).",
+        help="Write data here instead of stdout ('-' is stdout, './-' a file named -).",
+        parser=_output_path,
         callback=_output_checked,
     ),
 ]
@@ -447,7 +452,7 @@ def output_format(fmt: Fmt | None, output: Path | None) -> Fmt:
     named ``.csv`` used to receive a box-drawn table."""
     if fmt is not None:
         return fmt
-    if output is None or str(output) == "-":
+    if output is None:
         return Fmt.table
     return OUTPUT_FORMATS.get(output.suffix.lower(), Fmt.table)
 
