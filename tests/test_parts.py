@@ -187,7 +187,13 @@ def test_a_folder_that_cannot_be_read_as_parts_is_a_one_line_error(tmp_path):
             {"events/a.jsonl": row, "events/b.csv": "ts,user_id,event_type\n"},
             "parts of more than one kind",
         ),
-        "csv": ({"events/a.csv": "ts,user_id,event_type\n"}, "a folder of CSV parts"),
+        "csv header": (
+            {
+                "events/a.csv": "ts,user_id,event_type\n",
+                "events/b.csv": "user_id,ts,event_type\n",
+            },
+            "b.csv has another header line",
+        ),
         "both": ({"events.jsonl": row, "events/a.jsonl": row}, "more than one events file"),
         "delta": (
             {"events/part-0.parquet": "", "events/_delta_log/0.json": "{}"},

@@ -360,12 +360,18 @@ def test_line_count_treats_a_lone_cr_as_data_and_skips_empty_lines(tmp_path):
         b'a,b\n"x\ry",2\n': 2,  # a CR inside a quoted value is not a line break
         b"": 0,
     }
+    paths = []
     for i, (data, want) in enumerate(cases.items()):
         p = tmp_path / f"c{i}.csv"
         p.write_bytes(data)
         assert count_lines(p) == want, data
         assert count_lines(p, chunk=1) == want, data  # chunk boundaries anywhere
-        assert LineCount(p).result() == want, data  # the same count, on its own thread
+        assert LineCount([p]).result() == want, data  # the same count, on its own thread
+        paths.append(p)
+    # a folder of CSV parts: each file's own count, in order, and their sum
+    counted = LineCount(paths)
+    assert counted.per_file() == list(cases.values())
+    assert counted.result() == sum(cases.values())
 
 
 def test_a_line_count_on_a_thread_stops_when_cancelled_and_passes_on_errors(tmp_path):
@@ -383,7 +389,7 @@ def test_a_line_count_on_a_thread_stops_when_cancelled_and_passes_on_errors(tmp_
     with pytest.raises(csvread._Stopped):
         csvread.count_lines(p, chunk=16, stop=stop)
     with pytest.raises(FileNotFoundError):
-        csvread.LineCount(tmp_path / "gone.csv").result()
+        csvread.LineCount([tmp_path / "gone.csv"]).result()
 
 
 def test_values_with_cr_and_lf_inside_quotes_are_read_whole(tmp_path):

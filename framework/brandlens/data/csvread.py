@@ -54,7 +54,7 @@ class CsvFile:
 
     table: str
     label: str
-    path: str  # the form DuckDB reads literally (see sources._literal)
+    path: str | list[str]  # the form DuckDB reads literally (see sources._literal); parts: each
     delimiter: str
     header: bool
     columns: list[str]
@@ -65,6 +65,16 @@ class CsvFile:
     """Header names given more than once, case aside: lower-cased name -> as written."""
     header_fields: list[str] = field(default_factory=list)
     """The header line's fields as written (``columns`` are DuckDB's names for them)."""
+    parts: list[tuple[str, Path]] = field(default_factory=list)
+    """A folder of CSV parts read as one table: (path inside the folder, file), in reading
+    order; ``path`` is then the list of their literal paths and ``file`` None."""
+
+    @property
+    def files(self) -> list[Path]:
+        """The files the reader opens, in order."""
+        if self.parts:
+            return [p for _, p in self.parts]
+        return [self.file] if self.file is not None else []
 
     @property
     def rejects(self) -> str:
@@ -344,10 +354,12 @@ def _line_reader(f: CsvFile) -> tuple[str, dict[str, Any]]:
 
 
 def _reject_lines(table: str) -> str:
-    """SQL of (line, text, error) per line the scans recorded in rejects ``table``."""
+    """SQL of (part, line, text, error) per line the scans recorded in rejects ``table``;
+    ``part`` is the file's place in the reader's list (0 for a single file)."""
     return (
-        "SELECT e.line AS line, any_value(ltrim(e.csv_line, chr(13) || chr(10))) AS text, "
-        f"any_value(e.error_type) AS error FROM {quote_ident(table)} e GROUP BY e.line"
+        "SELECT e.file_id AS part, e.line AS line, "
+        "any_value(ltrim(e.csv_line, chr(13) || chr(10))) AS text, "
+        f"any_value(e.error_type) AS error FROM {quote_ident(table)} e GROUP BY e.file_id, e.line"
     )
 
 
@@ -357,26 +369,30 @@ class LineCount:
     core, and DuckDB's scan leaves some of the other core idle (10 M events, 870 MB:
     the count took 1.0 s after the load)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, paths: list[Path]):
         self._stop = threading.Event()
-        self._lines: int | None = None
+        self._lines: list[int] | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._count, args=(path,), daemon=True)
+        self._thread = threading.Thread(target=self._count, args=(paths,), daemon=True)
         self._thread.start()
 
-    def _count(self, path: Path) -> None:
+    def _count(self, paths: list[Path]) -> None:
         try:
-            self._lines = count_lines(path, stop=self._stop)
+            self._lines = [count_lines(p, stop=self._stop) for p in paths]
         except BaseException as e:  # re-raised by result(), in the caller's thread
             self._error = e
 
-    def result(self) -> int:
-        """The count, once the thread has it (its error, if reading failed)."""
+    def per_file(self) -> list[int]:
+        """Each file's count, once the thread has them (its error, if reading failed)."""
         self._thread.join()
         if self._error is not None:
             raise self._error
         assert self._lines is not None
         return self._lines
+
+    def result(self) -> int:
+        """The files' lines together."""
+        return sum(self.per_file())
 
     def cancel(self) -> None:
         """Stop counting (the count is no longer needed)."""
@@ -386,7 +402,7 @@ class LineCount:
 def count_lines_of(f: CsvFile) -> LineCount | None:
     """Start counting the lines of a file whose lines ``fast_scan_lost_lines`` counts in
     Python (LF or CRLF line ends); None when DuckDB counts them."""
-    return LineCount(f.file) if f.crlf and f.file is not None else None
+    return LineCount(f.files) if f.crlf and f.files else None
 
 
 def fast_scan_lost_lines(
@@ -400,21 +416,23 @@ def fast_scan_lost_lines(
     one more scan of the file, with quoting off.
     """
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {f.bad_table} AS {_reject_lines(f.rejects)} ORDER BY line"
+        f"CREATE OR REPLACE TEMP TABLE {f.bad_table} AS {_reject_lines(f.rejects)} "
+        "ORDER BY part, line"
     )
     bad = _count(con, f"SELECT count(*) FROM {f.bad_table}")
-    if f.crlf and f.file is not None:
+    if f.crlf and f.files:
         # DuckDB's line scan also breaks lines at a lone CR, which inside a quoted value
         # is data ("a\rb"): count line feeds instead.
-        lines = counted.result() if counted is not None else count_lines(f.file)
+        lines = counted.result() if counted is not None else sum(map(count_lines, f.files))
     else:
         reader, binds = _line_reader(f)
         lines = _count(con, f"SELECT count(line) FROM {reader}", binds)
         lines += _count(
-            con, f"SELECT count(DISTINCT line) FROM {quote_ident(f.rejects + '_lines')}"
+            con,
+            f"SELECT count(DISTINCT (file_id, line)) FROM {quote_ident(f.rejects + '_lines')}",
         )
-    expected = lines - (1 if f.header else 0)
-    if rows + bad == expected or not (f.crlf and f.file is not None):
+    expected = lines - ((len(f.files) or 1) if f.header else 0)
+    if rows + bad == expected or not (f.crlf and f.files):
         return rows + bad != expected
     # More lines than records: quoted values that span lines, or lines DuckDB lost. Each
     # line feed inside a value DuckDB read accounts for one line; what is left was lost.
@@ -566,7 +584,7 @@ def read_by_lines(con: duckdb.DuckDBPyConnection, f: CsvFile) -> str:
     )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {f.bad_table} AS SELECT * FROM ("
-        f"SELECT n AS line, text, CASE "
+        f"SELECT 0 AS part, n AS line, text, CASE "
         "WHEN f IS NULL AND regexp_full_match(text, $opener) THEN 'UNTERMINATED QUOTE' "
         "WHEN f IS NULL THEN 'UNQUOTED VALUE' "
         f"WHEN len(f) > {n} THEN 'TOO MANY COLUMNS' ELSE 'MISSING COLUMNS' END AS error "

@@ -3,10 +3,11 @@
 DATA is a directory holding ``events.{parquet,csv,jsonl}`` (``.gz`` too) and any
 optional table by name, a single events file, or a DuckDB database file holding
 those tables. In a directory a table may also be a folder of parts (``events/`` or
-``events.parquet/``, as Spark and Hive export them): Parquet or JSON-lines files,
-read as one table in path order. Files are read by DuckDB (read_parquet / read_csv / read_json),
-never row by row in Python; paths reach SQL only as bound parameters, and only in a
-form DuckDB cannot expand (see ``_literal``): brandlens reads the paths it was given.
+``events.parquet/``, as Spark and Hive export them): Parquet, JSON-lines or CSV files
+(one header line for all), read as one table in path order. Files are read by DuckDB
+(read_parquet / read_csv / read_json), never row by row in Python; paths reach SQL
+only as bound parameters, and only in a form DuckDB cannot expand (see ``_literal``):
+brandlens reads the paths it was given.
 """
 
 from __future__ import annotations
@@ -186,8 +187,8 @@ def _file_source(path: Path, table: str, label: str, mapping: Mapping | None) ->
     return TableSource(table, label, from_sql, binds, columns, file=resolved, csv=csv_file)
 
 
-PART_READERS = ("read_parquet", "read_json")
-"""Readers of a folder of parts. CSV's line-exact recovery and row numbers are per file."""
+PART_READERS = ("read_parquet", "read_json", "read_csv")
+"""Readers of a folder of parts (CSV parts need one header line: see _csv_parts_source)."""
 _PART_SUFFIXES = ", ".join(
     s for s in _SUFFIXES if not s.endswith(".gz") and reader_of(Path(s)) in PART_READERS
 )
@@ -253,11 +254,6 @@ def _walk_parts(folder: Path, label: str) -> list[tuple[str, Path]]:
     if len(kinds) > 1:
         raise DataError(f"{label}: parts of more than one kind ({', '.join(kinds.values())})")
     reader = next(iter(kinds))
-    if reader not in PART_READERS:
-        raise DataError(
-            f"{label}: a folder of CSV parts is not read (its line-exact checks are per "
-            "file); give one CSV file, or the parts as Parquet or JSON lines"
-        )
     own = _suffix(folder)  # a folder named events.parquet holds Parquet parts
     if own is not None and reader_of(folder) != reader:
         raise DataError(f"{label}: the folder's name says {own}, its files are not")
@@ -268,7 +264,9 @@ def _raise(error: OSError) -> None:
     raise DataError(f"{error.filename}: cannot read the folder ({error.strerror})")
 
 
-def _parts_source(folder: Path, table: str, label: str) -> TableSource:
+def _parts_source(
+    folder: Path, table: str, label: str, mapping: Mapping | None = None
+) -> TableSource:
     """A table read from a folder of parts: one reader over the list of their paths.
 
     ``union_by_name``: a column missing from older parts reads as NULL there, and a
@@ -278,6 +276,8 @@ def _parts_source(folder: Path, table: str, label: str) -> TableSource:
     found = _walk_parts(folder, label)
     bind = f"path_{table}"
     reader = reader_of(found[0][1])
+    if reader == "read_csv":
+        return _csv_parts_source(found, table, label, mapping)
     options = "hive_partitioning=false, union_by_name=true"
     if reader == "read_json":
         options = f"format='auto', sample_size=-1, {options}"
@@ -294,11 +294,60 @@ def _parts_source(folder: Path, table: str, label: str) -> TableSource:
     return TableSource(table, label, from_sql, binds, {}, parts=parts, folder_columns=named)
 
 
+def _csv_parts_source(
+    found: list[tuple[str, Path]], table: str, label: str, mapping: Mapping | None
+) -> TableSource:
+    """A folder of CSV parts (daily exports, Spark's part-*.csv) as one table.
+
+    Each part is inspected as a CSV file is (encoding, dialect, header line), and all
+    must agree: one reader reads them with one list of columns, so a part whose header
+    differs would have its values put under another part's names. Rows are numbered
+    within their part, as a single file's are.
+    """
+    read = mapping.read if mapping is not None else None
+    inspected = [
+        (rel, p, csvread.inspect(p, f"{label}/{rel}", table, escape_glob(str(p)), read))
+        for rel, p in found
+    ]
+    first_rel, _, first = inspected[0]
+    for rel, _, f in inspected[1:]:
+        differs = _csv_difference(first, f, first_rel, rel)
+        if differs:
+            raise DataError(
+                f"{label}: {differs}; the CSV parts of a folder are read as one table with "
+                "one header line"
+            )
+    first.path = [escape_glob(str(p)) for _, p, _ in inspected]
+    first.parts = [(rel, p) for rel, p, _ in inspected]
+    first.file = None
+    first.label = label
+    from_sql, binds = csvread.fast_reader(first)
+    columns = {c: "VARCHAR" for c in first.columns}
+    parts = [Part(str(p), rel) for rel, p in found]
+    return TableSource(table, label, from_sql, binds, columns, csv=first, parts=parts)
+
+
+def _csv_difference(a: csvread.CsvFile, b: csvread.CsvFile, a_rel: str, b_rel: str) -> str:
+    """How part ``b`` is read differently from part ``a`` ('' when it is not)."""
+    if a.delimiter != b.delimiter:
+        return f"{b_rel} is separated by {b.delimiter!r} where {a_rel} is by {a.delimiter!r}"
+    if a.crlf != b.crlf:
+        return f"{b_rel} ends its lines otherwise than {a_rel} (a lone CR against LF or CRLF)"
+    if a.header_fields != b.header_fields or a.columns != b.columns:
+        fields = ", ".join(b.header_fields or b.columns)
+        return f"{b_rel} has another header line ({fields}) than {a_rel}"
+    return ""
+
+
 def part_counts_sql(ts: TableSource, column: str) -> str:
     """Rows per part of ``ts`` (a folder of parts): ``SELECT <file>, count(*)``."""
     assert ts.parts, ts.label
     reader = ts.from_sql[:-1] + f", filename={_sql_string(column)})"
-    return f"SELECT {quote_ident(column)}, count(*) FROM {reader} GROUP BY ALL"
+    where = ""
+    if ts.csv is not None:  # a line is checked (its encoding) only in the columns read
+        every = " + ".join(f"length(coalesce({quote_ident(c)}, ''))" for c in ts.csv.columns)
+        where = f" WHERE {every} >= 0"
+    return f"SELECT {quote_ident(column)}, count(*) FROM {reader}{where} GROUP BY ALL"
 
 
 def _sql_string(value: str) -> str:
@@ -393,12 +442,13 @@ def open_source(
                 names = ", ".join(p.name for p in found)
                 raise DataError(f"{label}: more than one {table} file ({names}); keep one")
             if found and found[0].is_dir():
-                tables[table] = _parts_source(found[0], table, str(found[0]))
+                table_mapping = mapping if table == "events" else None
+                tables[table] = _parts_source(found[0], table, str(found[0]), table_mapping)
             elif found:
                 table_mapping = mapping if table == "events" else None
                 tables[table] = _file_source(found[0], table, str(found[0]), table_mapping)
         if not tables and is_table_folder(path, "events"):  # DATA is itself the parts
-            tables["events"] = _parts_source(path, "events", label)
+            tables["events"] = _parts_source(path, "events", label, mapping)
         if "events" not in tables:
             sheets = [p.name for p in sorted(path.iterdir()) if _is_spreadsheet(p, "events")]
             hint = f"; {sheets[0]} is a spreadsheet: {csvread.SAVE_AS_CSV}" if sheets else ""

@@ -620,13 +620,17 @@ SELECT {", ".join(out)} FROM ({checked_rows_sql(ts, types, ts.select_sql)})
             load()
             rows = con.execute(f"SELECT count(*) FROM {_stored(store, table)}").fetchone()
             lost = csvread.fast_scan_lost_lines(con, ts.csv, rows[0] if rows else 0, counted)
-        except duckdb.Error:
+        except duckdb.Error as e:
+            if ts.csv.parts:
+                raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
             lost = True
         finally:
             if counted is not None:
                 counted.cancel()
         if not lost:
             return types
+        if ts.csv.parts:  # reading by lines numbers the lines of one file
+            raise DataError(_lost_in_parts(con, ts))
         try:
             ts.from_sql = csvread.read_by_lines(con, ts.csv)
         except duckdb.Error as e:
@@ -636,6 +640,28 @@ SELECT {", ".join(out)} FROM ({checked_rows_sql(ts, types, ts.select_sql)})
     except duckdb.Error as e:
         raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
     return types
+
+
+def _lost_in_parts(con: duckdb.DuckDBPyConnection, ts: TableSource) -> str:
+    """The message for CSV parts whose lines DuckDB's scan did not all account for, naming
+    the parts with fewer rows and malformed lines than lines."""
+    assert ts.csv is not None
+    sql = part_counts_sql(ts, PART_COLUMN)
+    rows = dict(con.execute(sql, used_binds(sql, ts.binds)).fetchall())
+    per_part = f"SELECT part, count(*) FROM {ts.csv.bad_table} GROUP BY part"
+    bad = dict(con.execute(per_part).fetchall())
+    header = 1 if ts.csv.header else 0
+    short = [
+        rel
+        for i, (rel, path) in enumerate(ts.csv.parts)
+        if int(rows.get(str(path), 0)) + int(bad.get(i, 0)) < csvread.count_lines(path) - header
+    ]
+    where = ", ".join(short) if short else "one of its parts"
+    return (
+        f"{ts.label}: {where}: some lines were read neither as rows nor as malformed lines "
+        "(a quote that does not close?); fix the quoting, or read that part as a file of "
+        "its own, which quarantines such lines"
+    )
 
 
 BITMAP_MAX_BITS = 1 << 31
@@ -845,20 +871,29 @@ def _malformed(con: duckdb.DuckDBPyConnection, ts: TableSource) -> tuple[int, li
     bad = ts.csv.bad_table
     row = con.execute(f"SELECT count(*) FROM {bad}").fetchone()
     first = con.execute(  # a line can be megabytes long: examples show its start
-        f"SELECT line, CASE WHEN strlen(text) > {EXAMPLE_CHARS} "
+        f"SELECT part, line, CASE WHEN strlen(text) > {EXAMPLE_CHARS} "
         f"THEN left(text, {EXAMPLE_CHARS}) || '…' ELSE text END, error "
-        f"FROM {bad} ORDER BY line LIMIT {EXAMPLES_PER_REASON}"
+        f"FROM {bad} ORDER BY part, line LIMIT {EXAMPLES_PER_REASON}"
     ).fetchall()
-    examples = [{"row": int(r[0]), "line": str(r[1]), "error": str(r[2])} for r in first]
-    encoding = {e["row"] for e in examples if e["error"] == "INVALID ENCODING"}
-    if encoding and ts.csv.file is not None:
-        for number in csvread.gb18030_lines(ts.csv.file, encoding):
-            example = next(e for e in examples if e["row"] == number)
+    parts = ts.csv.parts
+    examples: list[dict[str, Any]] = []
+    for part, line, text, error in first:
+        where = {"file": parts[int(part)][0]} if parts else {}
+        examples.append({**where, "row": int(line), "line": str(text), "error": str(error)})
+    for i, path in enumerate(ts.csv.files):
+        mine = [e for e in examples if e["error"] == "INVALID ENCODING" and _of_part(e, parts, i)]
+        for number in csvread.gb18030_lines(path, {e["row"] for e in mine}) if mine else ():
+            example = next(e for e in mine if e["row"] == number)
             example["error"] = (
                 "INVALID ENCODING: the line reads as GB18030/GBK; convert the file with "
                 "iconv -f GB18030 -t UTF-8"
             )
     return (int(row[0]) if row else 0), examples
+
+
+def _of_part(example: dict[str, Any], parts: list[tuple[str, Any]], i: int) -> bool:
+    """Whether a malformed-line example is of part ``i`` (of the one file, without parts)."""
+    return not parts or example.get("file") == parts[i][0]
 
 
 PART_COLUMN = "_brandlens_part"
@@ -887,7 +922,8 @@ def _part_positions(
     positions = f"{store}.{quote_ident('_parts_' + ts.table)}"
     con.execute(
         f"CREATE OR REPLACE TABLE {positions} AS SELECT unnest($files) AS file, "
-        "unnest($firsts) AS first_row, unnest($nexts) AS next_row",
+        "unnest($firsts) AS first_row, unnest($nexts) AS next_row, "
+        "unnest(range(len($files))) AS part",
         {
             "files": [p.label for p in ts.parts],
             "firsts": firsts,
@@ -907,9 +943,9 @@ def _skipped_rows(con: duckdb.DuckDBPyConnection, ts: TableSource, store: str) -
     skipped = f"{store}.{quote_ident('_skipped_' + ts.table)}"
     header = 1 if ts.csv.header else 0
     con.execute(
-        f"CREATE OR REPLACE TABLE {skipped} AS SELECT r - j AS g, max(j) AS j FROM ("
-        f"SELECT r, row_number() OVER (ORDER BY r) AS j FROM ("
-        f"SELECT DISTINCT line - {header} AS r FROM {ts.csv.bad_table})) GROUP BY ALL"
+        f"CREATE OR REPLACE TABLE {skipped} AS SELECT part, r - j AS g, max(j) AS j FROM ("
+        f"SELECT part, r, row_number() OVER (PARTITION BY part ORDER BY r) AS j FROM ("
+        f"SELECT DISTINCT part, line - {header} AS r FROM {ts.csv.bad_table})) GROUP BY ALL"
     )
     return skipped
 
@@ -932,7 +968,15 @@ def _rows_where(
         return f"{stored} t", "NULL", f"t.{position} + 1"
     at = f"t.{position}"
     from_sql = f"{stored} t JOIN {positions} p ON {at} >= p.first_row AND {at} < p.next_row"
-    return from_sql, "p.file", f"{at} - p.first_row + 1"
+    within = f"{at} - p.first_row + 1"
+    if skipped is None:
+        return from_sql, "p.file", within
+    # CSV parts with malformed lines: a row's number in its part counts those before it
+    return (
+        f"{from_sql} ASOF LEFT JOIN {skipped} s ON s.part = p.part AND {within} > s.g",
+        "p.file",
+        f"{within} + coalesce(s.j, 0)",
+    )
 
 
 def _examples(
@@ -1121,8 +1165,10 @@ def validate_source(
             by_file = True
         failing = sum(n for r, n in counts.items() if r) - malformed
         skipped = None  # parsed rows after malformed lines count those lines too
-        if malformed and failing and positions is None and ts.csv is not None:
+        if malformed and failing and ts.csv is not None:
             skipped = _skipped_rows(con, ts, store)
+        if malformed and ts.parts:
+            by_file = True
 
         def examples_of(
             reason: str,
@@ -1156,12 +1202,16 @@ def validate_source(
             )
         if malformed and ts.csv is not None:
             m_table = f"{store}.{quote_ident('_malformed_' + table)}"
+            file_col = ""
+            if ts.parts:  # the malformed lines of a folder of CSV parts say their part
+                file_col = 'list_extract($files, CAST(part AS BIGINT) + 1) AS "file", '
+
             con.execute(
-                f'CREATE OR REPLACE TABLE {m_table} AS SELECT $table AS "table", '
+                f'CREATE OR REPLACE TABLE {m_table} AS SELECT $table AS "table", {file_col}'
                 "CAST(line AS BIGINT) AS \"row\", 'malformed_row' AS reason, "
                 'CAST(NULL AS VARCHAR) AS "column", text AS line '
                 f"FROM {ts.csv.bad_table}",
-                {"table": table},
+                {"table": table, **({"files": [p.label for p in ts.parts]} if ts.parts else {})},
             )
             quarantine_parts.append(f"SELECT * FROM {m_table}")
         if table == "events":
