@@ -225,3 +225,80 @@ def test_headerless_parts_read_with_a_preset_as_the_one_file(tmp_path):
     for r in results.values():
         r.pop("dataset")
     assert results["parts"] == results["one"] and results["one"]["results"]
+
+
+# ---- what an independent review found ----------------------------------------------------
+
+H = HEADER.strip()
+
+
+def _parts(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        _write(root / "events" / rel, text)
+    return root
+
+
+def test_blank_lines_inside_a_quoted_value_are_not_lost_lines(tmp_path):
+    """count_lines skips empty lines; a value "skin<LF><LF>care" spans three physical
+    lines of which two are counted. Counting every line feed inside values found a line
+    too many and refused the folder; a part's lines now add up exactly."""
+    data = _parts(
+        tmp_path,
+        {
+            "a.csv": f'{H}\n2025-06-01 10:00:00,a,purchase,Lumi,"skin\n\ncare",1\n',
+            "b.csv": f'{H}\n2025-06-01 10:00:00,b,purchase,Lumi,"Lu\nmi",1\n',
+            "c.csv": f"{H}\n2025-06-01 10:00:00,c,purchase,Lumi,skincare,1\n",
+        },
+    )
+    e = brandlens.validate(data).events
+    assert (e.rows_read, e.rows_accepted, e.rows_quarantined) == (3, 3, 0)
+
+
+def test_lines_an_unclosed_quote_swallows_are_not_hidden_by_another_part(tmp_path):
+    """a.csv's value holds four blank lines; b.csv's second row opens a quote that never
+    closes and swallows b2..b5. Summed over the folder, the blank lines' surplus hid
+    the four lost rows (read 3); b.csv is now named."""
+    rows = "".join(f"2025-06-02 10:00:00,b{i},purchase,Lumi,skincare,1\n" for i in range(2, 6))
+    data = _parts(
+        tmp_path,
+        {
+            "a.csv": f'{H}\n2025-06-01 10:00:00,a,purchase,Lumi,"skin\n\n\n\n\ncare",1\n',
+            "b.csv": f"{H}\n2025-06-01 10:00:00,b1,purchase,Lumi,skincare,1\n"
+            f'2025-06-01 10:00:00,u2,purchase,Lumi,skincare,"1\n{rows}',
+        },
+    )
+    with pytest.raises(DataError, match=r"events: b\.csv: some lines were read neither"):
+        brandlens.validate(data)
+
+
+def test_a_part_duckdb_cannot_scan_is_named(tmp_path):
+    """A CRLF line among LF lines stops DuckDB's scan of the folder; the part it stops
+    on is named."""
+    data = _parts(
+        tmp_path,
+        {
+            "a.csv": f"{H}\n2025-06-01 10:00:00,a,purchase,Lumi,skincare,1\n",
+            "m.csv": f"{H}\n2025-06-01 10:00:00,m1,purchase,Lumi,skincare,1\r\n"
+            "2025-06-01 10:00:00,m2,purchase,Lumi,skincare,1\n",
+        },
+    )
+    with pytest.raises(DataError, match=r"events: m\.csv: cannot read \(.*\); read that part"):
+        brandlens.validate(data)
+
+
+def test_empty_and_header_only_parts_hold_no_rows(tmp_path):
+    """Spark writes a 0-byte file for an empty partition, or a header alone (here without
+    its line break): neither holds a row, and neither stops the folder."""
+    data = _parts(
+        tmp_path,
+        {
+            "a.csv": f"{H}\n2025-06-01 10:00:00,a,purchase,Lumi,skincare,1\n",
+            "b.csv": "",
+            "c.csv": H,
+        },
+    )
+    e = brandlens.validate(data).events
+    assert (e.rows_read, e.rows_accepted) == (1, 1)
+    empty = _parts(tmp_path / "empty", {"a.csv": "", "b.csv": ""})
+    with pytest.raises(DataError, match="every CSV part is empty"):
+        brandlens.validate(empty)

@@ -22,7 +22,8 @@ import csv
 import gzip
 import re
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -218,7 +219,7 @@ def _check_body(body: bytes, label: str, whole: bool) -> None:
 
     ``whole``: ``body`` is the whole file, so its last line is not cut short."""
     lines = body.split(b"\n")[1:]  # the lines after the header
-    if not whole or not lines[-1].strip():
+    if lines and (not whole or not lines[-1].strip()):
         lines = lines[:-1]  # cut short by the read, or the file's final line break
     bad = []
     for number, line in enumerate(lines, start=2):
@@ -434,15 +435,59 @@ def fast_scan_lost_lines(
     expected = lines - ((len(f.files) or 1) if f.header else 0)
     if rows + bad == expected or not (f.crlf and f.files):
         return rows + bad != expected
-    # More lines than records: quoted values that span lines, or lines DuckDB lost. Each
-    # line feed inside a value DuckDB read accounts for one line; what is left was lost.
+    # More lines than records: quoted values that span lines, or lines DuckDB lost. The
+    # lines a value DuckDB read spans account for themselves; what is left was lost.
     reader, binds = fast_reader(f)
-    feeds = " + ".join(
-        f"coalesce(strlen({quote_ident(c)}) - strlen(replace({quote_ident(c)}, chr(10), '')), 0)"
-        for c in f.columns
-    )
-    inside = _count(con, f"SELECT coalesce(sum({feeds}), 0) FROM {reader}", binds)
+    inside = _count(con, f"SELECT coalesce(sum({inside_lines_sql(f)}), 0) FROM {reader}", binds)
     return rows + bad + inside != expected
+
+
+def part_lines(con: duckdb.DuckDBPyConnection, f: CsvFile) -> list[int]:
+    """Each part's non-empty lines, in order: counted in Python for LF or CRLF line ends,
+    else by DuckDB's line reader (its lines and the lines it refused), per file."""
+    if f.crlf:
+        return [count_lines(p) for p in f.files]
+    reader, binds = _line_reader(f)
+    reader = reader[:-1] + ", filename='_brandlens_file')"
+    read = dict(
+        con.execute(
+            f"SELECT _brandlens_file, count(line) FROM {reader} GROUP BY ALL", binds
+        ).fetchall()
+    )
+    refused = dict(
+        con.execute(
+            f"SELECT file_id, count(DISTINCT line) FROM {quote_ident(f.rejects + '_lines')} "
+            "GROUP BY ALL"
+        ).fetchall()
+    )
+    return [int(read.get(str(p), 0)) + int(refused.get(i, 0)) for i, p in enumerate(f.files)]
+
+
+PROBE = "_probe"
+"""The suffix of the reader tables a one-part read (``part_readers``) writes."""
+
+
+def part_readers(f: CsvFile) -> Iterator[tuple[str, tuple[str, dict[str, Any]]]]:
+    """(path inside the folder, (reader SQL, binds)) of each part read on its own, with
+    the folder's dialect and columns."""
+    literals = f.path if isinstance(f.path, list) else [f.path]
+    for (rel, path), literal in zip(f.parts, literals, strict=True):
+        one = replace(f, table=f.table + PROBE, path=literal, parts=[], file=path)
+        yield rel, fast_reader(one)
+
+
+def drop_probe(con: duckdb.DuckDBPyConnection, f: CsvFile) -> None:
+    """Drop what a one-part read left behind."""
+    drop(con, replace(f, table=f.table + PROBE))
+
+
+def inside_lines_sql(f: CsvFile) -> str:
+    """Per record, the counted lines its quoted values add to its first: one per run of
+    line breaks inside a value. ``count_lines`` skips an empty line (nothing, or a lone
+    CR), so a blank line inside a value adds none: counting every line feed instead let
+    such a surplus hide lines an unclosed quote swallowed elsewhere in the file."""
+    runs = "len(regexp_extract_all(replace({c}, chr(13) || chr(10), chr(10)), '\\n+'))"
+    return " + ".join(f"coalesce({runs.format(c=quote_ident(c))}, 0)" for c in f.columns)
 
 
 _EMPTY_NEXT = re.compile(rb"\n(?=\r?\n)")  # a line feed followed by an empty line

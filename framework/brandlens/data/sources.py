@@ -305,6 +305,10 @@ def _csv_parts_source(
     within their part, as a single file's are.
     """
     read = mapping.read if mapping is not None else None
+    # an empty partition's file (Spark writes 0 bytes for one) holds no rows to read
+    found = [(rel, p) for rel, p in found if p.stat().st_size > 0]
+    if not found:
+        raise DataError(f"{label}: every CSV part is empty (0 bytes)")
     inspected = [
         (rel, p, csvread.inspect(p, f"{label}/{rel}", table, escape_glob(str(p)), read))
         for rel, p in found

@@ -622,7 +622,7 @@ SELECT {", ".join(out)} FROM ({checked_rows_sql(ts, types, ts.select_sql)})
             lost = csvread.fast_scan_lost_lines(con, ts.csv, rows[0] if rows else 0, counted)
         except duckdb.Error as e:
             if ts.csv.parts:
-                raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
+                raise DataError(_unreadable_part(con, ts, first_line(e))) from None
             lost = True
         finally:
             if counted is not None:
@@ -643,18 +643,26 @@ SELECT {", ".join(out)} FROM ({checked_rows_sql(ts, types, ts.select_sql)})
 
 
 def _lost_in_parts(con: duckdb.DuckDBPyConnection, ts: TableSource) -> str:
-    """The message for CSV parts whose lines DuckDB's scan did not all account for, naming
-    the parts with fewer rows and malformed lines than lines."""
+    """The message for CSV parts whose lines DuckDB's scan did not all account for,
+    naming each part whose rows, malformed lines and lines inside quoted values fall
+    short of its lines (a part's own count, so another part cannot hide it)."""
     assert ts.csv is not None
-    sql = part_counts_sql(ts, PART_COLUMN)
-    rows = dict(con.execute(sql, used_binds(sql, ts.binds)).fetchall())
-    per_part = f"SELECT part, count(*) FROM {ts.csv.bad_table} GROUP BY part"
-    bad = dict(con.execute(per_part).fetchall())
-    header = 1 if ts.csv.header else 0
+    f = ts.csv
+    reader = ts.from_sql[:-1] + f", filename={_literal(PART_COLUMN)})"
+    sql = (
+        f"SELECT {quote_ident(PART_COLUMN)}, count(*), "
+        f"coalesce(sum({csvread.inside_lines_sql(f)}), 0) FROM {reader} GROUP BY ALL"
+    )
+    rows = con.execute(sql, used_binds(sql, ts.binds)).fetchall()
+    read = {str(p): (int(n), int(i)) for p, n, i in rows}
+    per_part = f"SELECT part, count(*) FROM {f.bad_table} GROUP BY part"
+    bad = {int(k): int(n) for k, n in con.execute(per_part).fetchall()}
+    lines = csvread.part_lines(con, f)
+    header = 1 if f.header else 0
     short = [
         rel
-        for i, (rel, path) in enumerate(ts.csv.parts)
-        if int(rows.get(str(path), 0)) + int(bad.get(i, 0)) < csvread.count_lines(path) - header
+        for i, (rel, path) in enumerate(f.parts)
+        if sum(read.get(str(path), (0, 0))) + bad.get(i, 0) != lines[i] - header
     ]
     where = ", ".join(short) if short else "one of its parts"
     return (
@@ -662,6 +670,25 @@ def _lost_in_parts(con: duckdb.DuckDBPyConnection, ts: TableSource) -> str:
         "(a quote that does not close?); fix the quoting, or read that part as a file of "
         "its own, which quarantines such lines"
     )
+
+
+def _unreadable_part(con: duckdb.DuckDBPyConnection, ts: TableSource, error: str) -> str:
+    """The message for a folder of CSV parts DuckDB's scan failed on: the first part that
+    fails on its own, when one does."""
+    import duckdb
+
+    assert ts.csv is not None
+    for rel, literal in csvread.part_readers(ts.csv):
+        try:
+            con.execute(f"SELECT count(*) FROM {literal[0]}", literal[1]).fetchall()
+        except duckdb.Error as e:
+            return (
+                f"{ts.label}: {rel}: cannot read ({first_line(e)}); read that part as a file "
+                "of its own, which reads such lines one by one"
+            )
+        finally:
+            csvread.drop_probe(con, ts.csv)
+    return f"{ts.label}: cannot read ({error})"
 
 
 BITMAP_MAX_BITS = 1 << 31
