@@ -355,12 +355,13 @@ def _line_reader(f: CsvFile) -> tuple[str, dict[str, Any]]:
 
 
 def _reject_lines(table: str) -> str:
-    """SQL of (part, line, text, error) per line the scans recorded in rejects ``table``;
-    ``part`` is the file's place in the reader's list (0 for a single file)."""
+    """SQL of (line, text, error, part) per line the scans recorded in rejects ``table``;
+    ``part`` is the file's place in the reader's list (0 for a single file), last so that
+    the first three columns stay what they were for a single file."""
     return (
-        "SELECT e.file_id AS part, e.line AS line, "
-        "any_value(ltrim(e.csv_line, chr(13) || chr(10))) AS text, "
-        f"any_value(e.error_type) AS error FROM {quote_ident(table)} e GROUP BY e.file_id, e.line"
+        "SELECT e.line AS line, any_value(ltrim(e.csv_line, chr(13) || chr(10))) AS text, "
+        "any_value(e.error_type) AS error, e.file_id AS part "
+        f"FROM {quote_ident(table)} e GROUP BY e.file_id, e.line"
     )
 
 
@@ -629,10 +630,11 @@ def read_by_lines(con: duckdb.DuckDBPyConnection, f: CsvFile) -> str:
     )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {f.bad_table} AS SELECT * FROM ("
-        f"SELECT 0 AS part, n AS line, text, CASE "
+        f"SELECT n AS line, text, CASE "
         "WHEN f IS NULL AND regexp_full_match(text, $opener) THEN 'UNTERMINATED QUOTE' "
         "WHEN f IS NULL THEN 'UNQUOTED VALUE' "
-        f"WHEN len(f) > {n} THEN 'TOO MANY COLUMNS' ELSE 'MISSING COLUMNS' END AS error "
+        f"WHEN len(f) > {n} THEN 'TOO MANY COLUMNS' ELSE 'MISSING COLUMNS' END AS error, "
+        "0 AS part "
         f"FROM {parsed} WHERE text IS NOT NULL "
         f"UNION ALL {_reject_lines(f.rejects + '_lines')}"
         ") ORDER BY line",
