@@ -63,6 +63,7 @@ from brandlens.plugin.methodology import (
     IndicatorContext,
     SharedValues,
     Value,
+    vocabulary_values,
 )
 from brandlens.plugin.sqlcheck import check_query, keep_nothing, quote_ident
 
@@ -1249,12 +1250,8 @@ def parse_parameters(
 
 
 def _check_vocabulary(method: str, params: BaseModel, known: set[str]) -> None:
-    for name, field in type(params).model_fields.items():
-        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-        if extra.get("vocabulary") != "event_types":
-            continue
-        value = getattr(params, name)
-        unknown = sorted({value} - known if isinstance(value, str) else set(value) - known)
+    for name, values in vocabulary_values(params, "event_types").items():
+        unknown = sorted(set(values) - known)
         if unknown:
             raise UsageError(f"--param {method}.{name}: unknown event type(s) {', '.join(unknown)}")
 

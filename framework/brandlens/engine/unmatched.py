@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from brandlens.engine.result import UnmatchedValues
+from brandlens.plugin.methodology import vocabulary_values
 from brandlens.plugin.sqlcheck import quote_ident
 
 # A declared vocabulary -> the canonical column whose values it names. Event types are
@@ -76,20 +77,10 @@ def unmatched_values(
 
 def _named(parameters: Mapping[str, BaseModel]) -> Any:
     for method in sorted(parameters):
-        params = parameters[method]
-        for name, field in sorted(type(params).model_fields.items()):
-            extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-            column = DATA_VOCABULARIES.get(str(extra.get("vocabulary")))
-            if column is None:
-                continue
-            value = getattr(params, name)
-            if value is None:  # an optional parameter left unset names nothing
-                values: list[str] = []
-            elif isinstance(value, str):
-                values = [value]
-            else:
-                values = [str(v) for v in value if v is not None]
-            yield method, name, column, values
+        for vocabulary, column in DATA_VOCABULARIES.items():
+            named = vocabulary_values(parameters[method], vocabulary)
+            for name in sorted(named):
+                yield method, name, column, named[name]
 
 
 def _value_counts(

@@ -471,6 +471,23 @@ class CheckedMethodology:
 _FROM_SPEC = ("unit", "direction", "dimension", "keys", "headline")
 
 
+def vocabulary_values(params: BaseModel, vocabulary: str) -> dict[str, list[str]]:
+    """Parameter name -> the values it names, for each parameter of ``params`` declared
+    ``json_schema_extra={"vocabulary": vocabulary}`` (``event_types``, ``categories``): one
+    text, a list, or None (an optional parameter left unset names nothing)."""
+    out: dict[str, list[str]] = {}
+    for name, f in type(params).model_fields.items():
+        marks = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+        if marks.get("vocabulary") != vocabulary:
+            continue
+        value = getattr(params, name)
+        if isinstance(value, str):
+            out[name] = [value]
+        else:
+            out[name] = [str(v) for v in value or () if v is not None]
+    return out
+
+
 def apply_spec(m: Methodology, spec: MethodologySpec | None) -> tuple[Methodology, list[str]]:
     """Fill indicator metadata from the spec; return the merged methodology and spec errors.
 

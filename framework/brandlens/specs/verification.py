@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from brandlens.engine.result import MethodologyVerification, PropertyResult, VerifyReport
 from brandlens.errors import DataError, UsageError
 from brandlens.plugin.host import registry
-from brandlens.plugin.methodology import CheckedMethodology
+from brandlens.plugin.methodology import CheckedMethodology, vocabulary_values
 from brandlens.specs.checks import CHECKERS
 from brandlens.specs.checks.base import VARIED, Cell, Context, Failure, InvalidLog, Run, Trial
 from brandlens.specs.probes import probe_logs
@@ -361,16 +361,8 @@ def _what_to_generate(
     requires one; other methodologies' logs stay exactly as they were.
     """
     m = checked.methodology
-    defaults = m.parameters().model_dump()
-    extra: list[str] = []
-    for name, f in m.parameters.model_fields.items():
-        marks = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
-        if marks.get("vocabulary") == "categories":
-            value = defaults[name]
-            if isinstance(value, str):
-                extra.append(value)
-            elif value is not None:  # an optional parameter left unset names nothing
-                extra += [str(v) for v in value if v is not None]
+    named = vocabulary_values(m.parameters(), "categories").values()
+    extra = [v for values in named for v in values]
     categories = CATEGORIES + tuple(sorted(set(extra) - set(CATEGORIES)))
     needs = {r.split(".")[0] for i in m.indicators for r in i.requires}
     targeted = tuple(i.id for i in m.indicators) if "targets" in needs else ()
