@@ -302,3 +302,54 @@ def test_empty_and_header_only_parts_hold_no_rows(tmp_path):
     empty = _parts(tmp_path / "empty", {"a.csv": "", "b.csv": ""})
     with pytest.raises(DataError, match="every CSV part is empty"):
         brandlens.validate(empty)
+
+
+def test_a_column_named_like_the_part_column_is_read_as_any_other(tmp_path):
+    """The parts are counted by a file-name column the reader adds; a log with a column
+    of that very name (any case) made DuckDB refuse the folder. Row 2 of a.csv is still
+    quarantined by its part and row, and a lost line is still blamed on its part."""
+    h = f"{H},_brandlens_part,_BRANDLENS_PART_2"
+    data = _parts(
+        tmp_path / "ok",
+        {
+            "a.csv": f"{h}\n2025-06-01 10:00:00,a,purchase,Lumi,skincare,1,x,y\n"
+            "bad,b,purchase,Lumi,skincare,1,x,y\n",
+            "b.csv": f"{h}\n2025-06-01 10:00:00,c,purchase,Lumi,skincare,1,x,y\n",
+        },
+    )
+    report = brandlens.validate(data)
+    e = report.events
+    assert (e.rows_read, e.rows_accepted, e.rows_quarantined) == (3, 2, 1)
+    (reason,) = report.reasons
+    assert [(x["file"], x["row"]) for x in reason.examples] == [("a.csv", 2)]
+    lost = _parts(
+        tmp_path / "lost",
+        {
+            "a.csv": f"{h}\n2025-06-01 10:00:00,a,purchase,Lumi,skincare,1,x,y\n",
+            "b.csv": f"{h}\n2025-06-01 10:00:00,b1,purchase,Lumi,skincare,1,x,y\n"
+            '2025-06-01 10:00:00,u2,purchase,Lumi,skincare,"1\n'
+            "2025-06-02 10:00:00,b2,purchase,Lumi,skincare,1,x,y\n",
+        },
+    )
+    with pytest.raises(DataError, match=r"events: b\.csv: some lines were read neither"):
+        brandlens.validate(lost)
+
+
+def test_parquet_parts_with_a_column_named_like_the_part_column(tmp_path):
+    """The same for a folder of Parquet parts, copied and read in place: the second
+    part's missing time is quarantined as its row 1."""
+    folder = tmp_path / "events"
+    folder.mkdir()
+    con = duckdb.connect()
+    for i, ts in enumerate(["TIMESTAMP '2025-06-01 10:00:00'", "NULL"]):
+        con.execute(
+            f"COPY (SELECT {ts} AS ts, 'u{i}' AS user_id, 'purchase' AS event_type, "
+            "'Lumi' AS brand, 1.0 AS amount, 'x' AS _Brandlens_Part) "
+            f"TO '{folder / f'part-{i}.parquet'}'"
+        )
+    for cache in (True, False):
+        report = brandlens.validate(tmp_path, cache=cache)
+        e = report.events
+        assert (e.rows_read, e.rows_accepted, e.rows_quarantined) == (2, 1, 1)
+        (reason,) = report.reasons
+        assert [(x["file"], x["row"]) for x in reason.examples] == [("part-1.parquet", 1)]

@@ -343,9 +343,25 @@ def _csv_difference(a: csvread.CsvFile, b: csvread.CsvFile, a_rel: str, b_rel: s
     return ""
 
 
+def unused_column(ts: TableSource, name: str) -> str:
+    """``name``, or ``name_2``, ``name_3``...: the first no column of the source has
+    (DuckDB compares names without case), for a column a reader adds, such as a part's
+    file name."""
+    taken = {c.lower() for c in ts.columns}
+    if ts.csv is not None:
+        taken |= {c.lower() for c in ts.csv.columns}
+    chosen, n = name, 1
+    while chosen.lower() in taken:
+        n += 1
+        chosen = f"{name}_{n}"
+    return chosen
+
+
 def part_counts_sql(ts: TableSource, column: str) -> str:
-    """Rows per part of ``ts`` (a folder of parts): ``SELECT <file>, count(*)``."""
+    """Rows per part of ``ts`` (a folder of parts): ``SELECT <file>, count(*)``; the file
+    name is read as ``column``, renamed when the source has a column of that name."""
     assert ts.parts, ts.label
+    column = unused_column(ts, column)
     reader = ts.from_sql[:-1] + f", filename={_sql_string(column)})"
     where = ""
     if ts.csv is not None:  # a line is checked (its encoding) only in the columns read

@@ -26,6 +26,7 @@ from brandlens.data.sources import (
     failed_flag,
     input_alias,
     part_counts_sql,
+    unused_column,
 )
 from brandlens.data.vocabulary import VOCABULARY_TYPE, create_vocabulary_type
 from brandlens.engine.result import ReasonCount, TableReport, ValidationReport
@@ -648,9 +649,10 @@ def _lost_in_parts(con: duckdb.DuckDBPyConnection, ts: TableSource) -> str:
     short of its lines (a part's own count, so another part cannot hide it)."""
     assert ts.csv is not None
     f = ts.csv
-    reader = ts.from_sql[:-1] + f", filename={_literal(PART_COLUMN)})"
+    part = unused_column(ts, PART_COLUMN)
+    reader = ts.from_sql[:-1] + f", filename={_literal(part)})"
     sql = (
-        f"SELECT {quote_ident(PART_COLUMN)}, count(*), "
+        f"SELECT {quote_ident(part)}, count(*), "
         f"coalesce(sum({csvread.inside_lines_sql(f)}), 0) FROM {reader} GROUP BY ALL"
     )
     rows = con.execute(sql, used_binds(sql, ts.binds)).fetchall()
