@@ -290,6 +290,66 @@ def test_stale_working_directories_of_dead_processes_are_removed(tmp_path):
     assert not made.exists()
 
 
+def _ended_pid() -> int:
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    return int(ended.stdout)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock")
+def test_a_directory_a_live_run_holds_is_kept_whatever_its_process_id(tmp_path):
+    """Runs in two containers sharing /tmp see each other's process ids as ended: the id
+    said a live run's directory was stale, and its spill files went. The lock a live run
+    holds decides now; an ended run's id taken by a live process keeps nothing."""
+    import fcntl
+
+    def held_elsewhere(name: str) -> tuple[Path, object]:
+        d = tmp_path / name
+        (d / "spill").mkdir(parents=True)
+        f = open(d / "lock", "xb")  # noqa: SIM115
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # another open file: as another process
+        return d, f
+
+    live, f = held_elsewhere(f"brandlens-{_ended_pid()}-other1")
+    reused = tmp_path / f"brandlens-{os.getpid()}-ended1"  # unheld, the id now someone's
+    (reused / "spill").mkdir(parents=True)
+    (reused / "lock").write_bytes(b"")
+    first = workdir.make(tmp_path)
+    second = workdir.make(tmp_path)  # this process's own first directory is held too
+    assert live.exists() and first.exists() and second.exists()
+    assert not reused.exists()
+    assert (first / "lock").is_file() and first.name.startswith(f"brandlens-{os.getpid()}-")
+    f.close()  # the other run ends without cleaning up
+    workdir.remove(second)
+    third = workdir.make(tmp_path)
+    assert not live.exists() and first.exists()
+    for made in (first, third):
+        workdir.remove(made)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_killed_run_releases_its_directory(tmp_path):
+    """A run killed mid-way leaves its directory; the next run finds it unheld."""
+    code = (
+        "import sys, time; from brandlens.engine import workdir; "
+        f"print(workdir.make({str(tmp_path)!r}), flush=True); time.sleep(60)"
+    )
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        left = Path(p.stdout.readline().strip())
+        assert left.is_dir()
+        mine = workdir.make(tmp_path)  # the other run is alive: its directory stays
+        assert left.exists()
+    finally:
+        p.kill()
+        p.wait()
+    again = workdir.make(tmp_path)
+    assert not left.exists() and mine.exists()
+    for made in (mine, again):
+        workdir.remove(made)
+
+
 def test_spill_goes_to_the_private_directory(cache, events_dir, tmp_path):
     from brandlens.engine.runs import EngineConfig
 

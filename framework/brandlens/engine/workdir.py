@@ -2,8 +2,16 @@
 
 Each run makes ``brandlens-<pid>-<random>`` inside the temporary directory (or the one
 the user names) and removes it when the dataset closes. A run that was killed cannot
-clean up, so every new run first removes the directories of processes that no longer
-exist.
+clean up, so every new run first removes the directories no live run holds.
+
+A run holds its directory by an exclusive ``flock`` on the ``lock`` file inside, kept
+for the run's life; the kernel releases it when the process ends, however it ends. The
+process id alone could not say: two containers sharing a temporary directory see each
+other's ids as ended processes (a live run's spill files were removed under it), and
+an ended run's id can be taken by a new process. The directory is made under a hidden
+name and takes its ``brandlens-`` name only once locked, so no run ever sees it
+unlocked. Directories without a lock file (made by a brandlens before this one, or
+where ``flock`` does not exist) are judged by the process id, as before.
 """
 
 from __future__ import annotations
@@ -15,9 +23,21 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; directories are judged by their process id
+    fcntl = None  # type: ignore[assignment]
 
 _PREFIX = "brandlens-"
 _NAME = re.compile(r"^brandlens-(\d+)-[A-Za-z0-9_]+$")
+_MAKING = ".brandlens-making-"
+"""A directory's name until its lock is taken; one a killed run left is removed after
+an hour."""
+_LOCK = "lock"
+_HELD: dict[Path, IO[bytes]] = {}
+"""A run's directory -> its open, locked lock file."""
 
 
 def _alive(pid: int) -> bool:
@@ -32,16 +52,68 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _lock(path: Path) -> IO[bytes] | None:
+    """The lock file at ``path``, open and exclusively locked; None when a live run
+    holds it (or there is none to lock)."""
+    try:
+        f = open(path, "rb")  # noqa: SIM115 (held open while the directory is removed)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        return None
+    return f
+
+
+def _remove_unheld(p: Path, pid: int) -> bool:
+    """Remove the working directory ``p`` when no live run holds it."""
+    lock = p / _LOCK
+    if fcntl is not None and lock.exists():
+        held = _lock(lock)
+        if held is None:
+            return False
+        with held:  # locked while it goes: nobody takes it meanwhile
+            shutil.rmtree(p, ignore_errors=True)
+        return True
+    if _alive(pid):
+        return False
+    shutil.rmtree(p, ignore_errors=True)
+    return True
+
+
 def remove_stale(base: Path) -> list[Path]:
-    """Remove working directories left in ``base`` by processes that have ended."""
+    """Remove working directories in ``base`` that no live run holds."""
     removed = []
     with contextlib.suppress(OSError):
         for p in base.iterdir():
             m = _NAME.match(p.name)
-            if m and p.is_dir() and not _alive(int(m.group(1))):
-                shutil.rmtree(p, ignore_errors=True)
+            if m and p.is_dir() and _remove_unheld(p, int(m.group(1))):
                 removed.append(p)
+            elif p.name.startswith(_MAKING) and p.is_dir():
+                with contextlib.suppress(OSError):
+                    if time.time() - p.stat().st_mtime > 3600:
+                        shutil.rmtree(p, ignore_errors=True)
+                        removed.append(p)
     return removed
+
+
+def _held_directory(root: Path) -> Path:
+    """A new ``brandlens-<pid>-<random>`` directory in ``root``, locked for this run."""
+    if fcntl is None:
+        return Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=root))
+    making = Path(tempfile.mkdtemp(prefix=_MAKING, dir=root))
+    try:
+        held = open(making / _LOCK, "xb")  # noqa: SIM115 (held for the run's life)
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        made = root / f"{_PREFIX}{os.getpid()}-{making.name[len(_MAKING) :]}"
+        os.rename(making, made)
+    except OSError:
+        shutil.rmtree(making, ignore_errors=True)
+        raise
+    _HELD[made] = held
+    return made
 
 
 _MADE_FOR: dict[Path, list[Path]] = {}
@@ -65,7 +137,7 @@ def make(base: str | Path | None = None) -> Path:
         raise UsageError(f"--temp-directory {root}: cannot create ({e.strerror})") from None
     remove_stale(root)
     try:
-        made = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=root))
+        made = _held_directory(root)
     except OSError as e:
         from brandlens.errors import UsageError
 
@@ -92,4 +164,7 @@ def remove(path: Path | None) -> None:
         if not path.exists():
             break
         time.sleep(0.02)
+    held = _HELD.pop(path, None)
+    if held is not None:  # released only once the directory is gone
+        held.close()
     _remove_empty(_MADE_FOR.pop(path, []))
