@@ -60,6 +60,10 @@ def test_every_generated_row_passes_validation(market, tmp_path):
     generate(tmp_path / "csv", users=2000, seed=1, fmt="csv")
     csv_report = brandlens.validate(tmp_path / "csv")
     assert csv_report.rows_quarantined == 0 and csv_report.events.rows_read > 50_000
+    # The generator's times are UTC and say so: `validate` right after the demo asked
+    # whether they were Beijing times (following it would shift every event 8 hours).
+    assert not report.naive_ts_as_utc and not csv_report.naive_ts_as_utc
+    assert report.ts_timezone == csv_report.ts_timezone == "UTC"
 
 
 def test_about_a_hundred_events_per_user(market):

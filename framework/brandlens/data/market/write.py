@@ -46,7 +46,7 @@ def events_table(market: Market, chunk: Chunk, width: int, first_id: int) -> pa.
     pair = e["pair"]
     local_start = datetime(market.start.year, market.start.month, market.start.day)
     epoch_us = int((local_start - LOCAL_OFFSET - datetime(1970, 1, 1)).total_seconds()) * 10**6
-    ts = pa.array(epoch_us + e["t"] * 10**6, pa.timestamp("us"))
+    ts = pa.array(epoch_us + e["t"] * 10**6, pa.timestamp("us", tz="UTC"))
     brand = np.where(e["brandless"] == 1, -1, chunk.pair_brand[pair])
     product = e["product"]
     category = np.where(
