@@ -221,3 +221,36 @@ def test_fast_and_goal_export_their_audiences(events_dir):
     assert [(r["user_id"], r["stage"]) for r in fast.rows] == [("u2", "P"), ("u1", "A")]
     goal = brandlens.entities(data, "goal", "users", as_of=D)
     assert [(r["user_id"], r["stage"]) for r in goal.rows] == [("u2", "A3"), ("u1", "A1")]
+
+
+def test_a_listing_wider_than_the_screen_is_cut_into_blocks_not_cells(ents, data):
+    """At 160 columns SUPER's product listing printed "smartphone" over "s" and
+    "launch_dat" over "e". A listing too wide now comes in blocks of columns, each
+    repeating the brand and the key; every name and number stays on one line."""
+    from brandlens.cli.render import render
+
+    listing = brandlens.entities(data, "ents", "buyers", brands="Lumi", as_of=D)
+    wide = listing.model_copy(
+        update={
+            "columns": [*listing.columns, "a_long_column_name_one", "a_long_column_name_two"],
+            "rows": [
+                {
+                    **r,
+                    "a_long_column_name_one": "smartphones-and-tablets",
+                    "a_long_column_name_two": 1,
+                }
+                for r in listing.rows
+            ],
+        }
+    )
+    text = render(wide, "table", color=False, width=60)
+    lines = text.splitlines()
+    assert any(line.startswith("ents.buyers: ") for line in lines)
+    assert any("(continued)" in line for line in lines)
+    blocks = 1 + sum("(continued)" in line for line in lines)
+    assert sum("│ Lumi  │ u2" in line for line in lines) == blocks  # the key in each block
+    for word in ("smartphones-and-tablets", "a_long_column_name_one", "2025-06-20", "30.5"):
+        assert any(word in line for line in lines), word
+    assert max(len(line) for line in lines) <= 60
+    narrow = render(listing, "table", color=False, width=160)  # fits: one table as before
+    assert "(continued)" not in narrow and "│ Lumi  │ u2" in narrow

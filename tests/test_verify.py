@@ -546,3 +546,16 @@ def test_an_indicator_that_does_not_run_is_said_once_not_per_property(register_p
     ]
     assert len(declared) == 1 and "properties not checked): ConversionException" in declared[0]
     assert "✗ toy.buyers ·" not in r.stdout and "expected None, got None" not in r.stdout
+
+
+def test_the_verify_grid_has_a_column_for_every_property_kind(broken_report):
+    """`base` was missing from the grid's columns: its FAIL showed only in the failures
+    list, under a grid that looked complete. Every kind gets a column, and one the
+    renderer has no short name for shows under its own."""
+    from brandlens.cli.render import _SHORT, _verify_sections
+
+    grid = _verify_sections(broken_report)[0]
+    assert set(PROPERTY_KINDS) <= set(_SHORT)
+    assert sorted(grid.columns[1:]) == sorted(_SHORT[k] for k in PROPERTY_KINDS)
+    row = next(r for r in grid.rows if r[0] == "broken.base")
+    assert row[grid.columns.index("base")] == "FAIL"

@@ -84,6 +84,10 @@ class Section:
     rows: list[list[Any]]
     shown: list[list[str]] | None = None
     """The rows as a person reads them (tables, markdown); CSV keeps ``rows`` exact."""
+    lead: int = 0
+    """Columns that name a row (brand, product): a terminal table too wide for the screen
+    is cut into blocks of columns, each repeating these, instead of splitting its cells
+    across lines. 0: the cells fold."""
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -190,7 +194,8 @@ def sections(model: BaseModel) -> list[Section]:
     if isinstance(model, EntityListing):
         title = f"{model.methodology}.{model.table}: {model.title}"
         rows = [[r.get(c) for c in model.columns] for r in model.rows]
-        return [Section(title, list(model.columns), rows)]
+        lead = 2 if len(model.columns) > 2 and model.columns[0] == "brand" else 1
+        return [Section(title, list(model.columns), rows, lead=lead)]
     if isinstance(model, ValidationReport):
         tcols = ["table", "source", "rows_read", "rows_accepted", "rows_quarantined"]
         if any(t.identical_rows for t in model.tables):
@@ -371,6 +376,7 @@ _SHORT = {
     "partition": "partition",
     "identity": "identity",
     "ratio_of": "ratio",
+    "base": "base",
     "permutation_invariant": "permute",
     "brand_isolated": "isolated",
     "monotone": "monotone",
@@ -395,7 +401,8 @@ def _verify_sections(model: VerifyReport) -> list[Section]:
     """
     out: list[Section] = []
     for m in model.methodologies:
-        kinds = [k for k in _SHORT if any(r.property.split(" ")[0] == k for r in m.results)]
+        found = {r.property.split(" ")[0] for r in m.results}
+        kinds = [k for k in _SHORT if k in found] + sorted(found - set(_SHORT))
         grid: dict[str, dict[str, str]] = {}
         for r in m.results:
             kind = r.property.split(" ")[0]
@@ -408,7 +415,7 @@ def _verify_sections(model: VerifyReport) -> list[Section]:
             f"{m.methodology} ({m.plugin}): {m.probes} probe logs, {m.examples} random "
             f"examples, seed {m.seed}"
         )
-        out.append(Section(title, ["indicator", *[_SHORT[k] for k in kinds]], rows))
+        out.append(Section(title, ["indicator", *[_SHORT.get(k, k) for k in kinds]], rows))
         failures = [
             [r.indicator, r.property, r.message, r.left, r.right, r.counterexample]
             for r in m.results
@@ -539,23 +546,43 @@ def _rich_tables(model: BaseModel, secs: list[Section], color: bool, width: int 
         if not s.rows:  # an empty grid reads as a broken one
             console.print(plain(f"{s.title}: none"))
             continue
-        table = Table(title=plain(s.title), title_justify="left", show_lines=False)
-        for c in s.columns:
-            cells = [r[s.columns.index(c)] for r in s.rows if r[s.columns.index(c)] is not None]
-            numeric = bool(cells) and all(
-                isinstance(v, int | float) and not isinstance(v, bool) for v in cells
+        numeric = [_numeric([r[i] for r in s.rows]) for i in range(len(s.columns))]
+        shown = s.shown if s.shown is not None else [[_fmt(v) for v in r] for r in s.rows]
+        if s.lead:
+            n = s.lead
+            grid = _Grid(
+                s.title,
+                s.columns[:n],
+                s.columns[n:],
+                [(row[:n], row[n:]) for row in shown],
+                align=numeric[n:],
             )
+            if not _fits(grid, console.width):
+                _print_grid(console, grid, color)
+                continue
+        # the title is a line of its own: a table title would wrap at the table's width
+        console.print(plain(s.title))
+        table = Table(show_lines=False)
+        for c, right in zip(s.columns, numeric, strict=True):
             table.add_column(
                 plain(c, newlines=True),
-                justify="right" if numeric else "left",
+                justify="right" if right else "left",
                 overflow="fold",
             )
-        for row in s.shown if s.shown is not None else [[_fmt(v) for v in r] for r in s.rows]:
+        for row in shown:
             table.add_row(*[plain(v, newlines=True) for v in row])
         console.print(table)
     if isinstance(model, VerifyReport) and not model.passed:
         console.print(plain(failure_report(model), newlines=True))
     return buf.getvalue()
+
+
+def _numeric(values: list[Any]) -> bool:
+    """A column of numbers (right-aligned): every value given is an int or a float."""
+    cells = [v for v in values if v is not None]
+    return bool(cells) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in cells
+    )
 
 
 def failure_report(report: VerifyReport) -> str:
@@ -667,6 +694,7 @@ class _Grid:
     data: list[str]
     rows: list[tuple[list[str], list[str]]]  # (lead cells, data cells)
     right: bool = True  # data columns right-aligned
+    align: list[bool] | None = None  # per data column, right-aligned or not (else `right`)
 
 
 def _width(cells: list[str]) -> int:
@@ -716,9 +744,9 @@ def _print_grid(console: Console, grid: _Grid, color: bool) -> None:
         for h in grid.lead:
             table.add_column(plain(h), no_wrap=True, overflow="ellipsis")
         for i in block:
-            table.add_column(
-                plain(grid.data[i]), no_wrap=True, justify="right" if grid.right else "left"
-            )
+            right = grid.right if grid.align is None else grid.align[i]
+            justify = "right" if right else "left"
+            table.add_column(plain(grid.data[i]), no_wrap=True, justify=justify)
         for lead, data in grid.rows:
             cells = [plain(c) for c in lead]
             for i in block:
