@@ -629,3 +629,57 @@ def test_an_option_of_one_value_given_twice_is_refused(runner, events_dir, args,
     # was: the last one kept silently (`funnel -b Lumi -b Dusk` showed Dusk alone)
     r = invoke(runner, args[0], events_dir(STORY), *args[1:])
     assert r.exit_code == 2 and said in r.stderr
+
+
+def _help_texts():
+    """(where, text) of every command's and option's help, the whole command tree."""
+    import typer.main
+
+    def walk(cmd, path):
+        yield path, cmd.help or ""
+        for param in cmd.params:
+            yield f"{path} {param.name}", getattr(param, "help", None) or ""
+        for name, sub in getattr(cmd, "commands", {}).items():
+            yield from walk(sub, f"{path} {name}")
+
+    yield from walk(typer.main.get_command(app), "brandlens")
+
+
+def test_help_texts_print_their_square_brackets():
+    """The help is rendered as rich markup, which took `brandlens[spark]` for a style tag
+    and printed "needs brandlens and Java": what a text means to say in brackets must
+    survive (written `\\[`)."""
+    from rich.text import Text
+
+    lost = [
+        where
+        for where, text in _help_texts()
+        if Text.from_markup(text).plain != text.replace("\\[", "[")
+    ]
+    assert lost == []
+
+
+@pytest.mark.parametrize("args", [["--help"], ["compute", "--help"], ["methodologies"]])
+def test_a_reader_that_stops_reading_ends_the_command_quietly(args):
+    """`brandlens entities --help | head` exited 1, some runs with "brandlens: error:
+    Broken pipe"; a data command did too. stdout closed before anything is written: exit
+    0, nothing on stderr."""
+    p = subprocess.Popen(
+        [sys.executable, "-m", "brandlens.cli.app", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    p.stdout.close()
+    err = p.stderr.read()
+    assert (p.wait(timeout=60), err) == (0, b"")
+
+
+def test_an_error_with_stdout_sent_to_devnull_still_exits_1(tmp_path):
+    """A closed pipe is told apart from stdout sent to /dev/null on purpose."""
+    p = subprocess.run(
+        [sys.executable, "-m", "brandlens.cli.app", "compute", str(tmp_path / "none")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        timeout=60,
+    )
+    assert p.returncode == 1 and b"no such file or directory" in p.stderr

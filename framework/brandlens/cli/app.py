@@ -17,6 +17,7 @@ exit 1 (BRANDLENS_DEBUG=1 shows the traceback instead).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import warnings
@@ -75,12 +76,24 @@ class _Group(TyperGroup):
             sys.exit(e.exit_code)
         sys.exit(code if isinstance(code, int) else 0)
 
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:  # `brandlens --help | head`: the help is printed while parsing
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:
+            _stdout_closed()
+        except SystemExit as e:
+            _unless_stdout_closed(e)
+
     def invoke(self, ctx: click.Context) -> Any:
         with warnings.catch_warnings(record=True) as caught:
             try:
                 return super().invoke(ctx)
             except KeyboardInterrupt:
                 _interrupted()
+            except BrokenPipeError:
+                _stdout_closed()
+            except SystemExit as e:
+                _unless_stdout_closed(e)
             except Exception as e:
                 if is_interrupt(e):
                     _interrupted()
@@ -98,6 +111,27 @@ class _Group(TyperGroup):
                 )
             finally:
                 _report_warnings(caught)
+
+
+def _stdout_closed() -> NoReturn:
+    """The reader of stdout stopped reading (``| head``, a closed pager): the command is
+    done, exit 0 without a message. What is still buffered goes to /dev/null, so the
+    interpreter's own flush at exit does not fail once more."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
+
+
+def _unless_stdout_closed(e: SystemExit) -> NoReturn:
+    """Re-raise ``e``, unless it is rich's exit on a broken pipe (a help page printed into
+    ``| head``): rich points stdout at /dev/null and exits 1; that is a closed stdout."""
+    if e.code == 1:
+        with contextlib.suppress(OSError, ValueError):
+            out, null = os.fstat(sys.stdout.fileno()), os.stat(os.devnull)
+            if (out.st_dev, out.st_ino) == (null.st_dev, null.st_ino):
+                sys.exit(0)
+    raise e
 
 
 _TERMINATED: list[int] = []
@@ -383,7 +417,7 @@ EngineOpt = Annotated[
     str | None,
     typer.Option(
         "--engine",
-        help="Where the indicators run: duckdb (default) or spark (needs brandlens[spark] "
+        help="Where the indicators run: duckdb (default) or spark (needs brandlens\\[spark] "
         "and Java; BRANDLENS_ENGINE). Validation always runs on DuckDB (docs/engines.md).",
     ),
 ]
