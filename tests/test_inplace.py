@@ -534,3 +534,29 @@ def test_a_part_gone_before_validation_is_a_data_error(planted: Path, tmp_path: 
         patch.setattr(inplace, "preferred", gone)
         with pytest.raises(DataError, match="events: cannot read"):
             Dataset(data, cache=False)
+
+
+def test_the_span_of_utc_adjusted_times_is_found_as_that_of_naive_ones(tmp_path: Path) -> None:
+    """The local-date expression keeps only the zone's offsets within the file's span;
+    for a TIMESTAMPTZ column (the generator's times since 2026-12-06) none was found,
+    and every read took the whole offset tree (a run of every methodology at 10 M:
+    8.5 -> 9.2-10.1 s). Both forms give the same naive-UTC span."""
+    from datetime import datetime
+
+    from brandlens.data.inplace import _span
+    from brandlens.data.sources import TableSource
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")  # the naive file's times are the UTC wall clock
+    spans = []
+    for kind in ("TIMESTAMP", "TIMESTAMPTZ"):
+        path = tmp_path / f"{kind}.parquet"
+        con.execute(
+            f"COPY (SELECT CAST(t AS {kind}) AS ts FROM (VALUES "
+            "(TIMESTAMPTZ '2024-03-01 23:30:00+00'), (TIMESTAMPTZ '2025-06-30 15:59:56+00')) "
+            f"v(t)) TO '{path}'"
+        )
+        ts = TableSource("events", "e", "read_parquet($p)", {"p": str(path)}, {}, '"ts"')
+        kinds = {"ts": con.execute(f"SELECT typeof(ts) FROM '{path}' LIMIT 1").fetchone()[0]}
+        spans.append(_span(con, ts, kinds))
+    assert spans[0] == spans[1] == (datetime(2024, 3, 1, 23, 30), datetime(2025, 6, 30, 15, 59, 56))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -460,3 +461,40 @@ def test_the_library_refuses_a_quarantine_file_named_for_another_format(tmp_path
     with pytest.raises(UsageError, match=r"name a \.csv, \.csv\.gz or \.parquet file"):
         brandlens.validate(data, quarantine_out=tmp_path / "q.json")
     assert not (tmp_path / "q.json").exists()
+
+
+@pytest.mark.skipif(os.sep == "\\", reason="a backslash separates folders there")
+def test_a_database_path_duckdb_would_read_as_another_is_refused(tmp_path: Path) -> None:
+    """DuckDB turns `\\` into `/` in a database path: `inner/x\\..\\..\\secret.duckdb`
+    opened `secret.duckdb` two folders up, outside the folder named; `--into a\\b/x.duckdb`
+    left a temporary file in `a/b/`. A `?` starts DuckDB's connection options."""
+    import duckdb
+
+    inner = tmp_path / "w" / "inner"
+    inner.mkdir(parents=True)
+    for target, user in (
+        (tmp_path / "w" / "secret.duckdb", "OUTSIDE"),
+        (inner / "x\\..\\..\\secret.duckdb", "inside"),
+    ):
+        con = duckdb.connect(str(tmp_path / "t.duckdb"))
+        con.execute(
+            f"CREATE TABLE events AS SELECT TIMESTAMP '2025-06-01 04:00:00' AS ts, "
+            f"'{user}' AS user_id, 'purchase' AS event_type, 'A' AS brand"
+        )
+        con.close()
+        os.rename(tmp_path / "t.duckdb", target)
+    named = inner / "x\\..\\..\\secret.duckdb"
+    for cache in ([], ["--no-cache"]):
+        r = invoke("entities", named, "-m", "fast", "--table", "users", "-f", "csv", *cache)
+        one_line_error(r, 1, str(named), "backslash")
+        assert "OUTSIDE" not in r.output
+    data = write_csv(tmp_path / "e.csv", ROWS)
+    (tmp_path / "a\\b").mkdir()
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    r = invoke("load", data, "--into", tmp_path / "a\\b" / "x.duckdb")
+    one_line_error(r, 2, "--into", "backslash")
+    assert list((tmp_path / "a" / "b").iterdir()) == []
+    (tmp_path / "q?x").mkdir()
+    r = invoke("load", data, "--into", tmp_path / "q?x" / "x.duckdb")
+    one_line_error(r, 2, "--into", "'?'")
+    assert list((tmp_path / "q?x").iterdir()) == []

@@ -137,3 +137,16 @@ def test_a_baseline_that_reads_before_the_data_says_so(events_dir):
         app, ["compare", str(data), "-m", "grow", "--baseline", "yoy", "-f", "markdown"]
     )
     assert "### baseline (2024-06-30): history shorter than read" in r.stdout
+
+
+def test_an_as_of_in_year_one_reads_from_the_first_date_there_is(events_dir):
+    """`compute --as-of 0001-01-01` was `internal error: OverflowError: date value out of
+    range`: GROW's window (365 + 30 days back) starts before any date Python has. Nothing
+    is counted (no event is that early), and the window reads from 0001-01-01."""
+    result = brandlens.compute(
+        events_dir(_log("2025-01-01")), as_of="0001-01-01", methodologies=["grow"]
+    )
+    (short,) = result.short_history
+    assert (short.reads_from, short.data_from) == ("0001-01-01", "2025-01-01")
+    change = next(r for r in result.results if r.indicator == "grow.gmv_change")
+    assert change.value == 0

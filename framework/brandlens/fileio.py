@@ -41,6 +41,28 @@ def read_small_text(path: str | Path, limit: int = SMALL_FILE_LIMIT) -> str:
     return data.decode("utf-8")
 
 
+_READ_OTHERWISE = {
+    "\\": "a backslash, which DuckDB reads as a folder separator",
+    "?": "a '?', which DuckDB reads as the start of connection options",
+}
+
+
+def database_path(path: str | Path, what: str, error: type[Exception] = UsageError) -> str:
+    """The text to give DuckDB for the database file ``path``: absolute, so no name is
+    read as a protocol (``md:``, ``s3://``). A path DuckDB would read as another one
+    (on Linux ``a\\b/x.duckdb`` opens ``a/b/x.duckdb``, possibly outside the folder the
+    user named) raises ``error``, naming ``what`` and the path."""
+    text = str(Path(path).absolute())
+    for char, why in _READ_OTHERWISE.items():
+        if char in text and (char != "\\" or os.sep != "\\"):
+            where = f"{what} {path}" if what else str(path)
+            raise error(
+                f"{where}: DuckDB cannot open a database whose path holds {why}; rename "
+                "the file, or the folder on its path that holds it"
+            )
+    return text
+
+
 def _label(target: str | Path, what: str) -> str:
     return f"{what} {target}" if what else str(target)
 

@@ -165,11 +165,20 @@ def _position(ts: TableSource, rows: list[int], binds: dict[str, Any]) -> str:
 def _span(
     con: duckdb.DuckDBPyConnection, ts: TableSource, types: dict[str, str]
 ) -> tuple[datetime, datetime] | None:
-    """The first and last timestamp of a plain TIMESTAMP ``ts`` column: the local-date
-    expression, read again by every query, then keeps only the offsets in between."""
-    if types.get("ts") != "TIMESTAMP":
+    """The first and last timestamp (naive UTC) of a TIMESTAMP or TIMESTAMPTZ ``ts``
+    column: the local-date expression, read again by every query, then keeps only the
+    offsets in between (without, a generated market's UTC-adjusted times made a run of
+    every methodology 8.5 -> 9.2-10.1 s at 10 M events)."""
+    kind = types.get("ts")
+    if kind == "TIMESTAMP":
+        sql = f'SELECT min("ts"), max("ts") FROM ({ts.select_sql})'
+    elif kind == "TIMESTAMP WITH TIME ZONE":  # epoch_us: the instant, no zone lookup
+        sql = (
+            'SELECT make_timestamp(epoch_us(min("ts"))), make_timestamp(epoch_us(max("ts"))) '
+            f"FROM ({ts.select_sql})"
+        )
+    else:
         return None
-    sql = f'SELECT min("ts"), max("ts") FROM ({ts.select_sql})'
     lo, hi = con.execute(sql, used_binds(sql, ts.binds)).fetchone()
     if not isinstance(lo, datetime) or not isinstance(hi, datetime):
         return None

@@ -23,6 +23,7 @@ from brandlens.data.csvread import CsvFile
 from brandlens.data.mapping import Mapping
 from brandlens.data.schema import TABLES, columns_of
 from brandlens.errors import DataError, first_line
+from brandlens.fileio import database_path
 from brandlens.plugin.sqlcheck import check_expression, quote_ident
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -510,7 +511,8 @@ def _database_tables(
     import duckdb
 
     try:
-        con.execute("ATTACH $db AS src (READ_ONLY)", {"db": str(path.resolve())})
+        db = database_path(path.resolve(), "", DataError)
+        con.execute("ATTACH $db AS src (READ_ONLY)", {"db": db})
     except duckdb.Error as e:
         raise DataError(f"{label}: cannot open as a DuckDB database ({first_line(e)})") from None
     con.execute("SET enable_external_access = false")

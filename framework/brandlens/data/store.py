@@ -29,6 +29,7 @@ from brandlens.data.sources import data_files, read_as
 from brandlens.data.validation import DATA_SCHEMA, DIGEST, ID_TEXT, OCCURRENCE, QUARANTINE_TABLE
 from brandlens.engine.result import CacheReport, ValidationReport
 from brandlens.errors import DataError, UsageError, first_line
+from brandlens.fileio import database_path
 from brandlens.plugin.sqlcheck import quote_ident
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -273,7 +274,7 @@ def written_by_brandlens(path: Path) -> bool:
     import duckdb
 
     try:
-        with duckdb.connect(str(path), read_only=True) as con:
+        with duckdb.connect(database_path(path, "--into"), read_only=True) as con:
             row = con.execute(
                 "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t",
                 {"s": DATA_SCHEMA, "t": _META},
@@ -294,8 +295,9 @@ def attach_store(
     """
     import duckdb
 
+    db = database_path(path, "", DataError)
     try:
-        con.execute(f"ATTACH $p AS {quote_ident(STORE_ALIAS)} (READ_ONLY)", {"p": str(path)})
+        con.execute(f"ATTACH $p AS {quote_ident(STORE_ALIAS)} (READ_ONLY)", {"p": db})
     except duckdb.Error as e:
         raise DataError(f"{path}: cannot open as a DuckDB database ({first_line(e)})") from None
     # Only base tables are ever read from a store: a view (or anything else) under one of

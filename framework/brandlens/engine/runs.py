@@ -593,7 +593,7 @@ class Dataset:
         """
         from brandlens.data import layout, store
         from brandlens.data.sources import open_source
-        from brandlens.fileio import AtomicFile
+        from brandlens.fileio import AtomicFile, database_path
 
         mapping_json = column_mapping.model_dump_json() if column_mapping else None
         keep = into is None and (store.cache_enabled() if cache is None else cache)
@@ -637,6 +637,7 @@ class Dataset:
             return meta
         target = into if into is not None else entry
         assert target is not None
+        database_path(target, "--into" if into is not None else "the cache entry")
         if into is not None and Path(into).exists() and not store.written_by_brandlens(Path(into)):
             raise UsageError(
                 f"--into {into}: exists and is not a brandlens dataset file; brandlens "
@@ -935,7 +936,10 @@ class Dataset:
         out = []
         for m in chosen:
             days = m.methodology.history(parsed[m.name])
-            start = day - timedelta(days=days - 1)
+            try:
+                start = day - timedelta(days=days - 1)
+            except OverflowError:  # --as-of in year 1: the window starts before any date
+                start = date.min
             if days > 0 and start < first:
                 out.append(
                     ShortHistory(
