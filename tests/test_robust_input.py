@@ -840,3 +840,69 @@ def test_identical_rows_without_an_id_are_counted_and_the_docs_id_recipe_drops_c
         assert ds.report.events.identical_rows == 0
         assert {r.reason: r.count for r in ds.report.reasons} == {"duplicate_event_id": 2}
         assert ds.report.events.rows_accepted == 2
+
+
+def _parquet(path: Path, select: str) -> Path:
+    import duckdb
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    duckdb.connect().execute(f"COPY ({select}) TO '{path}'")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("scale", "column", "mapping", "derive"),
+    [
+        (1, "ts", None, "to_timestamp(ts)"),  # seconds: Parquet exports of epoch times
+        (1000, "t_ms", "columns: {ts: t_ms}\n", "epoch_ms(t_ms)"),
+        (1_000_000, "t_us", "columns: {ts: t_us}\n", "make_timestamp(t_us)"),
+    ],
+)
+def test_epoch_numbers_as_ts_name_the_column_and_the_mapping_that_reads_them(
+    tmp_path, scale, column, mapping, derive
+):
+    """A BIGINT ts failed the file with DuckDB's "No function matches
+    regexp_full_match(BIGINT, ...)", naming neither the column nor a fix. Now one line:
+    the column, its type, and the derive for the unit its values' size suggests; that
+    derive then reads 2025-06-01 04:00:00 UTC (12:00 in Shanghai) for the first row."""
+    data = _parquet(
+        tmp_path / "e.parquet",
+        f"SELECT (1748750400 + i)::BIGINT * {scale} AS {column}, 'u' || i AS user_id, "
+        "'ad_click' AS event_type, 'A' AS brand FROM range(3) t(i)",
+    )
+    args = []
+    if mapping:
+        (tmp_path / "m.yaml").write_text(mapping)
+        args = ["--mapping", str(tmp_path / "m.yaml")]
+    r = CliRunner().invoke(app, ["validate", str(data), *args])
+    assert r.exit_code == 1 and len(r.stderr.strip().splitlines()) == 1, r.output
+    named = "ts" if column == "ts" else f"ts ({column})"
+    assert f"e.parquet: {named} is BIGINT, not a time or text" in r.stderr
+    assert f'derive: {{ts: "{derive}"}}' in r.stderr
+    (tmp_path / "m.yaml").write_text(f'derive:\n  ts: "{derive}"\n')
+    with Dataset(data, mapping=tmp_path / "m.yaml") as ds:
+        assert ds.report.events.rows_accepted == 3
+        first = ds.con.execute("SELECT min(ts), min(local_date) FROM events").fetchone()
+    assert [str(v) for v in first] == ["2025-06-01 04:00:00", "2025-06-01"]
+
+
+def test_a_number_where_text_is_expected_is_read_as_its_text(tmp_path):
+    """An INTEGER event_type or query_type failed the file ("Cannot deduce template type
+    'T' in list_contains"): now 7 is the event type '7', unknown, and a search's
+    query_type 3 is not brand, category or other: quarantined rows, with reasons."""
+    data = _parquet(
+        tmp_path / "events.parquet",
+        "SELECT TIMESTAMP '2025-06-01 04:00:00' AS ts, 'u1' AS user_id, 7 AS event_type, "
+        "'A' AS brand, NULL::INTEGER AS query_type UNION ALL "
+        "SELECT TIMESTAMP '2025-06-01 05:00:00', 'u2', NULL, 'A', 3",
+    )
+    report = brandlens.validate(data)
+    assert report.events.rows_read == 2 and report.events.rows_quarantined == 2
+    assert {r.reason for r in report.reasons} == {"unknown_event_type", "missing_required"}
+    typed = _parquet(
+        tmp_path / "q" / "events.parquet",
+        "SELECT TIMESTAMP '2025-06-01 04:00:00' AS ts, 'u1' AS user_id, 'search' AS "
+        "event_type, 'A' AS brand, 3 AS query_type",
+    )
+    (reason,) = brandlens.validate(typed).reasons
+    assert reason.reason == "bad_query_type" and reason.examples[0]["query_type"] == "3"

@@ -78,6 +78,7 @@ class TableSource:
     parts: list[Part] = field(default_factory=list)  # a folder of parts, in reading order
     folder_columns: dict[str, str] = field(default_factory=dict)  # dt=... names: name -> folder
     in_place: bool = False  # validated where it lies (data.inplace), not copied
+    expressions: dict[str, str] = field(default_factory=dict)  # canonical -> source SQL
     ts_timezone: str | None = None  # the zone of times without an offset ($ts_zone); None: UTC
     header_check: bool = False  # selects _header_again: the row repeats the CSV header line
 
@@ -712,6 +713,7 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
             f"header has: {', '.join(source_cols) or 'no columns'}"
         )
     ts.present = set(exprs)
+    ts.expressions = dict(exprs)
     parts = [f"{exprs.get(c.name, 'NULL')} AS {quote_ident(c.name)}" for c in specs]
     excluded = "false"
     if mapping is not None and "event_type" in exprs and mapping.event_types:

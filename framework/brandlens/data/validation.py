@@ -164,7 +164,9 @@ def _typed(c: ColumnSpec, src: str, src_type: str, zoned: bool = False) -> str:
     if c.sql_type == "VARCHAR":
         if text_like:
             return value
-        return src if src_type in INTEGRAL else f"CAST({src} AS VARCHAR)"
+        if src_type in INTEGRAL and not (c.enum or c.vocabulary):  # ids stay numbers
+            return src
+        return f"CAST({src} AS VARCHAR)"
     if c.sql_type == "TIMESTAMP":
         wall = src_type.startswith("TIMESTAMP") and src_type != "TIMESTAMP WITH TIME ZONE"
         if wall or src_type == "DATE":  # a date alone: its midnight
@@ -526,9 +528,52 @@ def readable_types(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str,
     import duckdb
 
     try:
-        return source_types(con, ts)
+        types = source_types(con, ts)
     except duckdb.Error as e:
         raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
+    kind = types.get("ts", "VARCHAR")
+    if ts.table == "events" and not (
+        kind in ("VARCHAR", "JSON", "DATE") or kind.startswith("TIMESTAMP")
+    ):
+        raise DataError(_not_a_time(con, ts, kind))
+    return types
+
+
+_EPOCH_UNITS = (
+    (10**11, "seconds", "to_timestamp({c})"),
+    (10**14, "milliseconds", "epoch_ms({c})"),
+    (10**17, "microseconds", "make_timestamp({c})"),
+)
+"""How a number of time units since 1970 reads, by its size, and the derive reading it."""
+
+
+def _not_a_time(con: duckdb.DuckDBPyConnection, ts: TableSource, kind: str) -> str:
+    """The message for an events ``ts`` column of a type no time is read from (epoch
+    numbers in a Parquet file, a derive giving a number): the column, its type and, for
+    numbers, the mapping that reads them, by the unit their size suggests."""
+    import duckdb
+
+    expr = ts.expressions.get("ts", '"ts"')
+    name = expr[1:-1].replace('""', '"') if expr.startswith('"') else "the mapping's derive"
+    column = "ts" if name == "ts" else f"ts ({name})"
+    head = f"{ts.label}: {column} is {kind}, not a time or text"
+    numeric = kind in INTEGRAL or kind in ("FLOAT", "DOUBLE") or kind.startswith("DECIMAL")
+    if not numeric or not expr.startswith('"'):
+        return f"{head}; map a time column to ts, or derive one (docs/data.md, Mappings)"
+    try:
+        sql = f"SELECT max(abs(CAST(ts AS DOUBLE))) FROM ({ts.select_sql})"
+        top = con.execute(sql, used_binds(sql, ts.binds)).fetchone()[0]
+    except duckdb.Error:
+        top = None
+    for limit, unit, derive in _EPOCH_UNITS:
+        if top is not None and top < limit:
+            call = derive.format(c=name if name.isidentifier() else expr)
+            return (
+                f"{head}; if it counts {unit} since 1970-01-01 UTC (as its values' size "
+                f'suggests), read it with a mapping: derive: {{ts: "{call}"}} (docs/data.md, '
+                "Mappings)"
+            )
+    return f"{head}; map a time column to ts, or derive one (docs/data.md, Mappings)"
 
 
 def wall_clock_ts(con: duckdb.DuckDBPyConnection, ts: TableSource) -> bool:
