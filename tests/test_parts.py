@@ -220,6 +220,17 @@ def test_two_names_for_one_file_are_refused(tmp_path, link):
         brandlens.validate(data)
 
 
+def test_a_link_to_a_folder_among_the_parts_is_named_not_passed_by(tmp_path):
+    """os.walk does not descend into a linked folder: its parts' rows were neither read
+    nor counted, and nothing said so. Now a one-line error naming the link."""
+    data = tmp_path / "data"
+    _jsonl(data / "events" / "day=1" / "a.jsonl", [ev("2025-06-01 04:00:00", "u1", "ad_click")])
+    elsewhere = _jsonl(tmp_path / "x" / "b.jsonl", [ev("2025-06-02 04:00:00", "u2", "ad_click")])
+    (data / "events" / "day=2").symlink_to(elsewhere.parent, target_is_directory=True)
+    with pytest.raises(DataError, match=r"events: day=2 is a link to a folder, which"):
+        brandlens.validate(data)
+
+
 def test_glob_characters_in_part_names_are_literal(tmp_path):
     """`p[1].jsonl` is read as that file (DuckDB would expand it as a pattern matching
     `p1.jsonl`, which holds other rows)."""

@@ -213,10 +213,10 @@ def _walk_parts(folder: Path, label: str) -> list[tuple[str, Path]]:
     folder name is never a column value) except names starting with ``.`` or ``_``:
     the marker, checksum and temporary files Spark and Hadoop leave (``_SUCCESS``,
     ``.part-0.crc``, ``_temporary/``). Sorted by the path inside the folder, so the
-    order does not depend on the file system; symbolic links to folders are not
-    followed. Any other file must be a regular data file, all of one kind, and no file
-    may be read twice under two names (a link).
-    """
+    order does not depend on the file system; a symbolic link to a folder is an error
+    (not followed, it would leave its parts out unsaid). Any other file must be a
+    regular data file, all of one kind, and no file may be read twice under two names
+    (a link)."""
     import stat
 
     folder = folder.resolve()  # once: every part's path is built under it
@@ -231,6 +231,13 @@ def _walk_parts(folder: Path, label: str) -> list[tuple[str, Path]]:
         dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
         inside = Path(root).relative_to(folder).as_posix()
         prefix = "" if inside == "." else inside + "/"
+        linked = [d for d in dirs if Path(root, d).is_symlink()]
+        if linked:  # os.walk would pass it by: its parts' rows neither read nor counted
+            raise DataError(
+                f"{label}: {prefix}{linked[0]} is a link to a folder, which brandlens does "
+                "not follow inside a folder of parts (a loop, or two paths to the same "
+                "parts, would count rows twice); move the folder in, or link the parts"
+            )
         found += [(prefix + f, Path(root, f)) for f in files if not f.startswith((".", "_"))]
     found.sort(key=lambda part: part[0])
     if not found:
