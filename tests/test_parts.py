@@ -328,3 +328,27 @@ def test_a_mapping_with_event_types_reports_the_parts_quarantine(tmp_path):
         "excluded_by_mapping": [("d2/b.jsonl", 3)],
     }
     assert report.events.rows_accepted == 2  # u1's view and purchase
+
+
+def test_parquet_parts_with_integer_and_float_ids_are_refused(tmp_path):
+    """pandas writes ids with a missing value as floats; read with a part of BIGINT ids
+    the column is DOUBLE, so 9007199254740992 and ...993 became one id: a good row was
+    quarantined as duplicate_event_id, and ids printed as 9007199254740992.0."""
+    import duckdb
+
+    folder = tmp_path / "data" / "events"
+    folder.mkdir(parents=True)
+    con = duckdb.connect()
+    for name, ids in (
+        ("a.parquet", "(9007199254740992 + i)::BIGINT"),
+        ("b.parquet", "0.5::DOUBLE"),
+    ):
+        con.execute(
+            f"COPY (SELECT TIMESTAMP '2025-06-01 04:00:00' AS ts, 'u' || i AS user_id, "
+            f"'ad_click' AS event_type, {ids} AS event_id FROM range(2) t(i)) "
+            f"TO '{folder / name}'"
+        )
+    with pytest.raises(DataError, match=r"event_id is BIGINT in a\.parquet and DOUBLE in b\."):
+        brandlens.validate(tmp_path / "data")
+    (folder / "b.parquet").unlink()  # one kind of id: read as it is
+    assert brandlens.validate(tmp_path / "data").events.rows_accepted == 2

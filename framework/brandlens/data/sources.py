@@ -502,7 +502,47 @@ def open_source(
         if ts.csv is None:
             ts.columns = _describe(con, ts)
         _plan_select(ts, mapping if ts.table == "events" else None)
+        if ts.parts and ts.from_sql.startswith("read_parquet("):
+            _refuse_lossy_ids(con, ts)
     return Source(label, tables)
+
+
+_FLOATING = ("DOUBLE", "FLOAT")
+
+
+def _refuse_lossy_ids(con: duckdb.DuckDBPyConnection, ts: TableSource) -> None:
+    """Parquet parts whose id column is an integer in one part and a float in another
+    (pandas writes ids with a missing value as floats) are read as floats: ids past
+    2^53 then lose digits, and two distinct ids become one (a duplicate_event_id that
+    is not). Such parts are refused, naming the column and a part of each type; the
+    footers are read only when the union of the parts is a float."""
+    ids = {
+        expr[1:-1].replace('""', '"'): c.name
+        for c in columns_of(TABLES[ts.table])
+        if c.sql_type == "VARCHAR"
+        and (expr := ts.expressions.get(c.name, "")).startswith('"')
+        and ts.columns.get(expr[1:-1].replace('""', '"')) in _FLOATING
+    }
+    if not ids:
+        return
+    rows = con.execute(
+        "SELECT file_name, name, type FROM parquet_schema($files) WHERE list_contains($n, name)",
+        {"files": [escape_glob(p.file) for p in ts.parts], "n": list(ids)},
+    ).fetchall()
+    rel = {p.file: p.label for p in ts.parts}
+    for column, canonical in ids.items():
+        kinds = {kind: file for file, name, kind in rows if name == column}
+        whole = next((k for k in kinds if k.startswith("INT")), None)
+        if whole is not None and any(k in _FLOATING for k in kinds):
+            floating = next(k for k in kinds if k in _FLOATING)
+            named = "" if column == canonical else f" ({column})"
+            integer = {"INT64": "BIGINT", "INT32": "INTEGER"}.get(whole, whole)
+            raise DataError(
+                f"{ts.label}: {canonical}{named} is {integer} in {rel.get(kinds[whole])} and "
+                f"{floating} in {rel.get(kinds[floating])}; read together as {floating}, ids "
+                "past 2^53 lose digits and two ids can become one; write every part's "
+                "ids as integers (or as text)"
+            )
 
 
 def _database_tables(
