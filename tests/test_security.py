@@ -385,6 +385,53 @@ def test_a_derive_must_be_one_scalar_expression(tmp_path: Path, expr: str, reaso
         one_line_error(r, 2, f"{mapping}: derive brand: ", reason)
 
 
+@pytest.mark.parametrize(
+    ("expr", "reason"),
+    [  # what DuckDB's binder refuses is the mapping's to fix: exit 2 naming it, not the data
+        ("strptime(day, label)", 'The "format" argument in function "strptime" must be'),
+        ("(" * 3000 + "label" + ")" * 3000, "expression nested too deeply to read"),
+    ],
+)
+def test_a_derive_duckdb_cannot_run_names_the_mapping(
+    tmp_path: Path, expr: str, reason: str
+) -> None:
+    """A format read from a column was `log.csv: cannot read (Binder Error ...)`, exit 1,
+    blamed on the data; 3,000 parentheses were an internal RecursionError."""
+    data, mapping = _mapped(tmp_path, {"ts": expr})
+    r = invoke("validate", data, "--mapping", mapping)
+    one_line_error(r, 2, f"{mapping}: derive ts: ", reason)
+
+
+def test_an_unknown_zone_in_one_row_names_the_zone_and_the_way_out(tmp_path: Path) -> None:
+    """DuckDB raises on an unknown zone (a misspelt or blank one) in any row, where TRY
+    cannot make it NULL: the file fails. The message names the zone and how to map the
+    zones; done so, the bad rows are quarantined and the rest read."""
+    import yaml
+
+    from brandlens.engine.runs import Dataset
+
+    data = tmp_path / "log.csv"
+    data.write_text(
+        "time,zone,user_id,event_type\n"
+        "2025-06-01 12:00:00,Asia/Shanghai,u1,ad_click\n"
+        "2025-06-01 12:00:00,Asia/Shanghia,u2,ad_click\n"
+        "2025-06-01 12:00:00,,u3,ad_click\n"
+        "2025-06-01 12:00:00,America/New_York,u4,ad_click\n"
+    )
+    parse = "strptime(time, '%Y-%m-%d %H:%M:%S')"
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(yaml.safe_dump({"derive": {"ts": f"timezone(zone, {parse})"}}))
+    r = invoke("validate", data, "--mapping", mapping)
+    one_line_error(r, 1, "log.csv: a row's time zone 'Asia/Shanghia', read by the mapping's")
+    known = "('Asia/Shanghai', 'America/New_York')"
+    guarded = f"CASE WHEN zone IN {known} THEN timezone(zone, {parse}) END"
+    mapping.write_text(yaml.safe_dump({"derive": {"ts": guarded}}))
+    with Dataset(data, mapping=mapping) as ds:
+        assert (ds.report.events.rows_accepted, ds.report.events.rows_quarantined) == (2, 2)
+        got = ds.con.execute("SELECT user_id, CAST(ts AS VARCHAR) FROM events ORDER BY 1")
+        assert got.fetchall() == [("u1", "2025-06-01 04:00:00"), ("u4", "2025-06-01 16:00:00")]
+
+
 def test_a_preset_derive_error_names_the_preset(tmp_path: Path, register_plugin: object) -> None:
     import brandlens
     from brandlens.data.mapping import Mapping

@@ -24,7 +24,7 @@ from brandlens.data.mapping import Mapping
 from brandlens.data.schema import TABLES, columns_of
 from brandlens.errors import DataError, first_line
 from brandlens.fileio import database_path
-from brandlens.plugin.sqlcheck import check_expression, quote_ident
+from brandlens.plugin.sqlcheck import check_expression, quote_ident, used_binds
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -504,7 +504,29 @@ def open_source(
         _plan_select(ts, mapping if ts.table == "events" else None)
         if ts.parts and ts.from_sql.startswith("read_parquet("):
             _refuse_lossy_ids(con, ts)
+        if mapping is not None and ts.table == "events":
+            _bind_derives(con, ts, mapping)
     return Source(label, tables)
+
+
+def _bind_derives(con: duckdb.DuckDBPyConnection, ts: TableSource, mapping: Mapping) -> None:
+    """Each derive bound against the source before any row is read: DuckDB's binder
+    refuses what no row can fix (a strptime format read from a column, a format it does
+    not know, a type that does not fit), which is the mapping's problem to name (exit
+    2), not the data's. Binding reads no row."""
+    import duckdb
+
+    from brandlens.errors import UsageError
+
+    for target in mapping.derive:
+        sql = f"DESCRIBE SELECT {ts.expressions[target]} FROM {ts.from_sql}"
+        try:
+            con.execute(sql, used_binds(sql, ts.binds))
+        except duckdb.Error as e:
+            raise UsageError(
+                f"{mapping.origin}: derive {target}: DuckDB cannot run it on "
+                f"{ts.label} ({first_line(e)})"
+            ) from None
 
 
 _FLOATING = ("DOUBLE", "FLOAT")

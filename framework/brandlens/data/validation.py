@@ -13,6 +13,7 @@ order. The canonical views over the stored tables are made by :mod:`brandlens.da
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -523,6 +524,24 @@ def _stored(store: str, table: str) -> str:
     return f"{store}.{quote_ident(table)}"
 
 
+def cannot_read(ts: TableSource, e: Exception) -> DataError:
+    """The one-line error for a source DuckDB failed to read, saying why where it can.
+
+    A derive's ``timezone(zone, ...)`` or ``make_timestamptz(..., zone)`` raises on a
+    zone DuckDB does not know, in any row, where TRY cannot make it NULL: the file
+    fails, and the message names the zone and the way out."""
+    error = first_line(e)
+    zone = re.search(r"Unknown TimeZone '([^']*)'", error)
+    if zone is not None and ts.inputs:
+        return DataError(
+            f"{ts.label}: a row's time zone {zone.group(1)!r}, read by the mapping's derive, "
+            "is not one DuckDB knows (e.g. Asia/Shanghai); a zone read from a column must "
+            "be known in every row: fix those values, or map them in the derive with "
+            "CASE WHEN zone IN (...) THEN ... END"
+        )
+    return DataError(f"{ts.label}: cannot read ({error})")
+
+
 def readable_types(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str, str]:
     """The source's column types; a source DuckDB cannot read is a DataError naming it."""
     import duckdb
@@ -530,7 +549,7 @@ def readable_types(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str,
     try:
         types = source_types(con, ts)
     except duckdb.Error as e:
-        raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
+        raise cannot_read(ts, e) from None
     kind = types.get("ts", "VARCHAR")
     if ts.table == "events" and not (
         kind in ("VARCHAR", "JSON", "DATE") or kind.startswith("TIMESTAMP")
@@ -680,11 +699,11 @@ SELECT {", ".join(out)} FROM ({checked_rows_sql(ts, types, ts.select_sql)})
         try:
             ts.from_sql = csvread.read_by_lines(con, ts.csv)
         except duckdb.Error as e:
-            raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
+            raise cannot_read(ts, e) from None
     try:
         load()
     except duckdb.Error as e:
-        raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
+        raise cannot_read(ts, e) from None
     return types
 
 
@@ -1215,7 +1234,7 @@ def validate_source(
             if plan is not None:
                 read = inplace.validate(con, ts, plan, vocabulary, timezone, store)
         except duckdb.Error as e:
-            raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
+            raise cannot_read(ts, e) from None
         if read is not None:
             stored, position = inplace.failing_rows(store), inplace.POSITION
             counts = dict(

@@ -455,6 +455,8 @@ def check_expression(
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except ParseError as e:
         raise PluginError(f"{what}: expression does not parse: {first_line(e)}") from None
+    except RecursionError:
+        raise PluginError(f"{what}: expression nested too deeply to read") from None
     finally:
         log.setLevel(level)
     if len(statements) != 1:
@@ -475,11 +477,13 @@ def check_expression(
             f"{what}: unknown source column(s) {', '.join(sorted(unknown))} "
             f"(available: {', '.join(sorted(allowed))})"
         )
-    sql_out = tree.sql(dialect="duckdb", identify=True, comments=False)
-    strict = _strict(tree.copy(), frozenset(text_columns))
-    return CheckedExpression(
-        sql_out, frozenset(cols), strict.sql(dialect="duckdb", identify=True, comments=False)
-    )
+    try:
+        strict = _strict(tree.copy(), frozenset(text_columns))
+        strict_sql = strict.sql(dialect="duckdb", identify=True, comments=False)
+        sql_out = tree.sql(dialect="duckdb", identify=True, comments=False)
+    except RecursionError:
+        raise PluginError(f"{what}: expression nested too deeply to read") from None
+    return CheckedExpression(sql_out, frozenset(cols), strict_sql)
 
 
 _CONVERSION_CALLS = frozenset({"try_strptime", "strptime", "make_timestamptz"})
