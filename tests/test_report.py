@@ -49,6 +49,9 @@ def test_golden_structure_of_the_demo_report(demo_report):
     }
     assert {s.id: [c.id for c in s.charts] for s in r.sections} == expected
     assert [s.id for s in r.sections] == list(expected)
+    # the ladders by the names people say, not their relations' (was "DREAM_MIND ladder")
+    ladders = [s.title for s in r.sections if s.id.startswith("ladder.")]
+    assert ladders == ["DREAM mind ladder (DREAM)", "AIPL ladder (FAST)", "JD 4A ladder (GOAL)"]
     assert r.notes == []
     for s in r.sections:
         for c in s.charts:
@@ -154,6 +157,7 @@ def test_a_third_party_ladder_gets_its_funnel_and_sankey(register_plugin, events
     assert 'id="chart-toy.toy_ladder.sankey.b-aurora-b"' in html
     assert "<b>Aurora</b>" not in html and "&lt;b&gt;Aurora&lt;/b&gt;" in html
     assert "TOY: its plugin contributes no pictures of its own" in html
+    assert "TOY LADDER ladder (TOY)" in html  # no title: the name, as a reader writes it
 
 
 def test_the_overview_says_which_columns_rows_were_quarantined_for(register_plugin, events_dir):

@@ -114,6 +114,7 @@ before the first event (to the period's start when there are no events): nobody 
 stage on either, and the ladder's scan does not reach further back than the data."""
 
 MIND = StageLadder(
+    title="DREAM mind",
     name="dream_mind",
     snapshots=(0, "$flow_period_days"),
     snapshots_sql=TARGET_DAYS_SQL,

@@ -71,6 +71,7 @@ class FastParameters(BaseModel):
 
 
 AIPL = StageLadder(
+    title="AIPL",
     name="aipl",
     snapshots=(0, "$advancing_period_days"),
     funnel={"reach": ("A",), "engage": ("I",), "buy": ("P",), "loyal": ("L",)},

@@ -58,6 +58,7 @@ class GoalParameters(BaseModel):
 
 
 FOUR_A = StageLadder(
+    title="JD 4A",
     name="four_a",
     snapshots=(0, "$flow_period_days"),
     # 4A: Aware, Appeal, Act (purchase), Advocate (repurchase, positive review, share)

@@ -358,10 +358,10 @@ def _ladder_sections(
                 Chart(
                     id=f"{m.name}.{ladder.name}.funnel.{slug}",
                     kind="funnel",
-                    title=f"{brand}: {ladder.name.upper()} stages",
+                    title=f"{brand}: {ladder.shown_name} stages",
                     indicators=[by_dim["stage"]] if "stage" in by_dim else [],
                     definition=(
-                        f"users per highest {ladder.name.upper()} stage as of {day}, "
+                        f"users per highest {ladder.shown_name} stage as of {day}, "
                         f"beside {span} days before"
                     ),
                     source=title,
@@ -380,7 +380,7 @@ def _ladder_sections(
                 Chart(
                     id=f"{m.name}.{ladder.name}.sankey.{slug}",
                     kind="sankey",
-                    title=f"{brand}: {ladder.name.upper()} flow over {span} days",
+                    title=f"{brand}: {ladder.shown_name} flow over {span} days",
                     indicators=[by_dim["transition"]] if "transition" in by_dim else [],
                     definition=(
                         f"users by stage {span} days before {day} (left) and on {day} "
@@ -403,7 +403,7 @@ def _ladder_sections(
         out.append(
             ReportSection(
                 id=f"ladder.{m.name}.{ladder.name}",
-                title=f"{ladder.name.upper()} ladder ({m.name.upper()})",
+                title=f"{ladder.shown_name} ladder ({m.name.upper()})",
                 methodology=m.name,
                 charts=charts,
             )

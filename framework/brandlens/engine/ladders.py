@@ -301,6 +301,11 @@ class StageLadder(BaseModel):
     name: str = Field(
         pattern=r"^[a-z][a-z0-9_]*$", description="the relation name SQL reads the ladder by"
     )
+    title: str = Field(
+        "",
+        description="the ladder's name as people say it (AIPL, JD 4A), in reports; "
+        "default: its relation name in capitals, underscores as spaces",
+    )
     stages: tuple[Stage, ...] = Field(min_length=1, description="the stages, lowest first")
     snapshots: tuple[IntOrParam, ...] = Field(
         default=(0,), description="days before as_of at which stages are assigned"
@@ -322,6 +327,11 @@ class StageLadder(BaseModel):
         default_factory=dict,
         description="crosswalk: funnel step (reach, engage, buy, loyal) -> stage keys",
     )
+
+    @property
+    def shown_name(self) -> str:
+        """The ladder's title, else its name as a reader would write it (DREAM MIND)."""
+        return self.title or self.name.replace("_", " ").upper()
 
     @model_validator(mode="after")
     def _crosswalk(self) -> StageLadder:
