@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import date
@@ -683,3 +684,37 @@ def test_an_error_with_stdout_sent_to_devnull_still_exits_1(tmp_path):
         timeout=60,
     )
     assert p.returncode == 1 and b"no such file or directory" in p.stderr
+
+
+def test_a_memory_limit_duckdb_cannot_read_names_the_option(runner, toy, events_dir, monkeypatch):
+    """`--memory-limit bogus` said "engine settings rejected by DuckDB: Parser Error:
+    Memory must have a number", naming no option; now the option, the value and what
+    it takes, as --threads does. The environment variable is named beside it."""
+    data = events_dir(STORY)
+    r = invoke(runner, "compute", data, "-m", "toy", "--memory-limit", "bogus")
+    assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "--memory-limit (or BRANDLENS_MEMORY_LIMIT) bogus: expected a size such as 8GB" in (
+        r.stderr
+    )
+    monkeypatch.setenv("BRANDLENS_MEMORY_LIMIT", "12")
+    r = invoke(runner, "compute", data, "-m", "toy")
+    assert r.exit_code == 2 and "BRANDLENS_MEMORY_LIMIT) 12: expected a size" in r.stderr
+
+
+def test_small_messages_read_as_a_person_writes(runner, events_dir, tmp_path, monkeypatch):
+    """From a new user's walkthrough: `cache info` showed 11059200 bytes; a bad format
+    read "Value error, 'xml' is not one of ..."; an empty folder's message left out
+    events.tsv, which is read. Machine formats keep the exact numbers."""
+    monkeypatch.setenv("BRANDLENS_CACHE_DIR", str(tmp_path / "cache"))
+    assert invoke(runner, "compute", events_dir(STORY), "-f", "json").exit_code == 0
+    table = invoke(runner, "cache", "info").stdout
+    assert re.search(r"│ bytes +│ [0-9.]+ (kB|MB) \([0-9,]+ bytes\)", table), table
+    assert "│ max_bytes │ 20.0 GB (20,000,000,000 bytes)" in table
+    data = json.loads(invoke(runner, "cache", "info", "-f", "json").stdout)
+    assert isinstance(data["bytes"], int) and data["max_bytes"] == 20_000_000_000
+    r = invoke(runner, "compute", events_dir(STORY), "-f", "xml")
+    assert r.exit_code == 2 and "'-f': 'xml' is not one of 'table'" in r.stderr
+    assert "Value error" not in r.stderr
+    (tmp_path / "empty").mkdir()
+    r = invoke(runner, "validate", tmp_path / "empty")
+    assert "events.csv, events.tsv or events.jsonl" in r.stderr

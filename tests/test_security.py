@@ -151,8 +151,14 @@ def test_new_plugin_never_touches_what_exists(tmp_path: Path) -> None:
     r = invoke("new-plugin", "o5a", "--dir", tmp_path)
     one_line_error(r, 2, "already exists")
     assert [p.name for p in (tmp_path / "brandlens-o5a").iterdir()] == ["keep.txt"]
-    r = invoke("new-plugin", "o5b", "--dir", tmp_path / "nowhere")
-    one_line_error(r, 2, str(tmp_path / "nowhere"))
+    # a --dir that does not exist yet is made (it said "not an existing folder")
+    assert invoke("new-plugin", "o5c", "--dir", tmp_path / "new" / "here").exit_code == 0
+    assert (tmp_path / "new" / "here" / "brandlens-o5c" / "pyproject.toml").is_file()
+    (tmp_path / "a-file").write_text("mine")
+    r = invoke("new-plugin", "o5b", "--dir", tmp_path / "a-file" / "sub")
+    one_line_error(r, 2, str(tmp_path / "a-file" / "sub"))
+    r = invoke("new-plugin", "o5b", "--dir", tmp_path / "a-file")
+    one_line_error(r, 2, "is not a folder")
     assert invoke("new-plugin", "o5b", "--dir", tmp_path).exit_code == 0
     written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     assert not [w for w in written if w.endswith(".tmp")]

@@ -72,7 +72,9 @@ class _Group(TyperGroup):
             # click's (or typer's vendored click's) ClickException: one line, no box
             ctx = getattr(e, "ctx", None)
             hint = f" (see {ctx.command_path} -h)" if ctx is not None else ""
-            say(f"{e.format_message()}{hint}", prefix="brandlens: error: ", style="bold red")
+            # typer coerces values with pydantic, whose messages start "Value error, "
+            message = e.format_message().replace("': Value error, ", "': ")
+            say(f"{message}{hint}", prefix="brandlens: error: ", style="bold red")
             sys.exit(e.exit_code)
         sys.exit(code if isinstance(code, int) else 0)
 
@@ -1525,7 +1527,8 @@ def verify(
 def new_plugin(
     name: Annotated[str, typer.Argument(help="Methodology name, e.g. o5a.")],
     directory: Annotated[
-        Path, typer.Option("--dir", help="Where to create brandlens-NAME/.")
+        Path,
+        typer.Option("--dir", help="Where to create brandlens-NAME/ (made if missing)."),
     ] = Path("."),
 ) -> None:
     """Write a complete, installable methodology plugin package to start from."""

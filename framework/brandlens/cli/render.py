@@ -301,7 +301,9 @@ def sections(model: BaseModel) -> list[Section]:
         return out
     if isinstance(model, CacheReport):
         fields = ["path", "enabled", "entries", "bytes", "max_bytes", "removed"]
-        return [Section("cache", ["field", "value"], [[f, getattr(model, f)] for f in fields])]
+        rows = [[f, getattr(model, f)] for f in fields]
+        shown = [[f, _size(v) if f.endswith("bytes") else _fmt(v)] for f, v in rows]
+        return [Section("cache", ["field", "value"], rows, shown=shown)]
     raise TypeError(f"no tabular view for {type(model).__name__}")
 
 
@@ -575,6 +577,14 @@ def _rich_tables(model: BaseModel, secs: list[Section], color: bool, width: int 
     if isinstance(model, VerifyReport) and not model.passed:
         console.print(plain(failure_report(model), newlines=True))
     return buf.getvalue()
+
+
+def _size(n: int) -> str:
+    """Bytes as a person reads them (GB = 10^9 bytes), the exact count beside."""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit} ({n:,} bytes)"
+    return f"{n:,} bytes"
 
 
 def _numeric(values: list[Any]) -> bool:

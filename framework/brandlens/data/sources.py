@@ -482,8 +482,8 @@ def open_source(
             sheets = [p.name for p in sorted(path.iterdir()) if _is_spreadsheet(p, "events")]
             hint = f"; {sheets[0]} is a spreadsheet: {csvread.SAVE_AS_CSV}" if sheets else ""
             raise DataError(
-                f"{label}: no events file (expected events.parquet, events.csv or "
-                f"events.jsonl, optionally gzipped, or a folder events/ of parts){hint}"
+                f"{label}: no events file (expected events.parquet, events.csv, events.tsv "
+                f"or events.jsonl, optionally gzipped, or a folder events/ of parts){hint}"
             )
     elif path.name.lower().endswith(_DB_SUFFIXES):
         tables = _database_tables(con, path, label)

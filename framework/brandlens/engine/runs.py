@@ -238,6 +238,29 @@ class EngineConfig:
         return out
 
 
+_SETTING_OPTIONS = {
+    "memory_limit": ("--memory-limit", "BRANDLENS_MEMORY_LIMIT", "a size such as 8GB or 500MB"),
+    "threads": ("--threads", "BRANDLENS_THREADS", "a whole number from 1 to 1024"),
+}
+
+
+def _rejected_setting(settings: dict[str, Any], error: Exception) -> str:
+    """The message for engine settings DuckDB refused: the option (or environment
+    variable) whose value it refused, found by trying each on its own."""
+    import duckdb
+
+    for key, (option, variable, expected) in _SETTING_OPTIONS.items():
+        if key not in settings:
+            continue
+        try:
+            duckdb.connect(":memory:", config={key: settings[key]}).close()
+        except duckdb.Error as e:
+            return (
+                f"{option} (or {variable}) {settings[key]}: expected {expected} ({first_line(e)})"
+            )
+    return f"engine settings rejected by DuckDB: {first_line(error)}"
+
+
 MAX_THREADS = 1024
 
 MAX_DATA_SNAPSHOTS = 64
@@ -384,7 +407,7 @@ class Dataset:
                 self.con = duckdb.connect(":memory:", config=settings)
             except duckdb.Error as e:
                 workdir.remove(self.workdir)
-                raise UsageError(f"engine settings rejected by DuckDB: {e}") from None
+                raise UsageError(_rejected_setting(settings, e)) from None
         _OPEN.add(self)
         self.engine: QueryEngine = DuckDBEngine(self.con, self.type_codes)
         """Where runs execute (``engine.engines``)."""

@@ -7,6 +7,7 @@ the verification harness, and a README. It passes ``brandlens verify`` as writte
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 from pathlib import Path
@@ -226,8 +227,8 @@ def new_plugin(name: str, directory: Path) -> Path:
     """Write the package ``brandlens-<name>`` under ``directory``; return its path."""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise UsageError(f"new-plugin: {name!r} must be lower case letters, digits and _")
-    if not directory.is_dir():
-        raise UsageError(f"new-plugin: --dir {directory} is not an existing folder")
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"new-plugin: --dir {directory} is not a folder")
     taken = _taken_names()
     if name in taken:  # installed beside it, one of the two would not load
         raise UsageError(
@@ -243,8 +244,9 @@ def new_plugin(name: str, directory: Path) -> Path:
         f"tests/test_{name}_spec.py": TEST,
         "README.md": README,
     }
+    made = [p for p in [directory, *directory.parents] if not p.exists()]  # deepest first
     try:  # a fresh folder of our own: nothing that existed before is touched
-        root.mkdir()
+        root.mkdir(parents=True)
     except FileExistsError:
         raise UsageError(f"new-plugin: {root} already exists") from None
     except OSError as e:
@@ -257,6 +259,9 @@ def new_plugin(name: str, directory: Path) -> Path:
             atomic_write_text(path, text, "new-plugin")
     except BaseException as e:  # no half-written package: the folder was ours alone
         shutil.rmtree(root, ignore_errors=True)
+        for folder in made:  # and --dir, as far as this run made it
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         if isinstance(e, OSError):
             raise UsageError(f"new-plugin: {root}: cannot write ({e.strerror})") from None
         raise
