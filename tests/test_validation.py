@@ -768,3 +768,47 @@ def test_a_typed_parquet_file_is_checked_without_its_unfailing_columns(tmp_path)
         if re.search(f"AND \"{c}\" IS NULL THEN '(bad_type|ts_unparseable)'", reason)
     }
     assert checked == {"ts", "amount"}
+
+
+def test_targets_that_are_no_target_are_quarantined(events_dir):
+    """A target of NaN or infinity, or a period that ends before it starts, was accepted
+    (0 quarantined) and reached target achievement. Row 1 is the one good target."""
+    import brandlens
+
+    t = {"brand": "B", "indicator": "fast.fertility"}
+    data = events_dir(
+        [ev("2025-06-01 04:00:00", "u1", "purchase", amount="5")],
+        targets=[
+            {**t, "period_start": "2025-04-01", "period_end": "2025-06-30", "target_value": "10"},
+            {**t, "period_start": "2025-01-01", "period_end": "2025-03-31", "target_value": "NaN"},
+            {**t, "period_start": "2024-10-01", "period_end": "2024-12-31", "target_value": "-inf"},
+            {**t, "period_start": "2025-06-30", "period_end": "2025-04-01", "target_value": "5"},
+        ],
+    )
+    report = brandlens.validate(data)
+    targets = next(x for x in report.tables if x.table == "targets")
+    assert (targets.rows_read, targets.rows_accepted) == (4, 1)
+    rows = {r.reason: [e["row"] for e in r.examples] for r in report.reasons}
+    assert rows == {"bad_type": [2, 3], "period_out_of_order": [4]}
+
+
+def test_the_word_epoch_is_no_time(events_dir):
+    """DuckDB's casts read the word 'epoch' (any case, between spaces) as 1970-01-01, so
+    an export's placeholder became an event in 1970; Spark reads it as no time. Now
+    ts_unparseable in ts, bad_type in a date column."""
+    import brandlens
+
+    data = events_dir(
+        [
+            ev("epoch", "u1", "ad_click"),
+            ev(" EPOCH ", "u2", "ad_click"),
+            ev("2025-06-01 04:00:00", "u3", "ad_click"),
+        ],
+        users=[{"user_id": "u1", "register_date": "Epoch"}],
+    )
+    report = brandlens.validate(data)
+    assert report.events.rows_accepted == 1
+    assert {(r.table, r.reason, r.count) for r in report.reasons} == {
+        ("events", "ts_unparseable", 2),
+        ("users", "bad_type", 1),
+    }

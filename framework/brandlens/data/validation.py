@@ -46,7 +46,8 @@ REASONS: dict[str, str] = {
     "ts_unparseable": "ts is not a timestamp DuckDB can read, or lies outside the years "
     "1900 to 2200 in UTC (a derived ts: its source value does not convert)",
     "bad_type": "a value does not parse as its column's type (integer, decimal, date), is a "
-    "list, object or map, or a derive cannot convert its source value",
+    "list, object or map, is not a finite number (NaN, infinity), or a derive cannot "
+    "convert its source value",
     "missing_brand": "brand is empty on a brand-level event (purchase, refund, member_*)",
     "missing_amount": "amount is empty on a purchase or refund",
     "missing_rating": "rating is empty on a review",
@@ -57,6 +58,7 @@ REASONS: dict[str, str] = {
     "bad_query_type": "query_type is not brand, category or other",
     "cost_out_of_range": "spend cost is below 0",
     "list_price_out_of_range": "product list_price is below 0",
+    "period_out_of_order": "a target's period_end is before its period_start",
     "duplicate_event_id": "a later row repeats an event_id seen earlier in the file",
     "duplicate_key": "a later row repeats the key of a dimension table (user_id, product_id)",
     "malformed_row": "a CSV line that does not parse (wrong number of fields, a quote that "
@@ -181,6 +183,7 @@ def _typed(c: ColumnSpec, src: str, src_type: str, zoned: bool = False) -> str:
             aware = src
         else:
             aware = _zoned_instant(value) if zoned and text_like else _instant(value)
+            aware = _no_epoch_word(value, aware) if text_like else aware
         # epoch_us of a TIMESTAMPTZ is its UTC instant: rebuilding a naive timestamp from it
         # is exact and needs no time-zone lookup.
         return (
@@ -205,6 +208,11 @@ def _typed(c: ColumnSpec, src: str, src_type: str, zoned: bool = False) -> str:
             f"(CASE WHEN {exact} = TRY_CAST({value} AS {c.sql_type}) "
             f"THEN TRY_CAST({value} AS {c.sql_type}) END)"
         )
+    if c.sql_type == "DATE" and text_like:
+        return _no_epoch_word(value, f"TRY_CAST({value} AS DATE)")
+    if c.sql_type == "DOUBLE":  # NaN and infinities are no target: NaN sorts above all
+        number = f"TRY_CAST({value} AS DOUBLE)"
+        return f"(CASE WHEN abs({number}) <= 1.7976931348623157e308 THEN {number} END)"
     return f"TRY_CAST({value} AS {c.sql_type})"
 
 
@@ -212,6 +220,13 @@ SPACED_OFFSET = "^(.*) ([+-][0-9]{2}(:?[0-9]{2})?)$"
 """A timestamp whose UTC offset follows a space (``2025-06-01 10:00:00 +0800``): Java's
 ``yyyy-MM-dd HH:mm:ss Z``, git's ``%ai``. DuckDB's cast reads the offset only when it is
 joined to the time."""
+
+
+def _no_epoch_word(text: str, typed: str) -> str:
+    """``typed``, unless the text is DuckDB's special word ``epoch``, which its casts read
+    as 1970-01-01 (in any case, between spaces): in an export it is no time, and Spark
+    reads it as none (``infinity`` lies outside the years kept anyway)."""
+    return f"(CASE WHEN {text} ILIKE '%epoch%' THEN NULL ELSE {typed} END)"
 
 
 def _instant(text: str) -> str:
@@ -326,6 +341,9 @@ def _checks(table: str, rules: Rules, known: Callable[[str], str]) -> list[tuple
             checks.append(
                 (f"NOT list_contains($enum_{c.name}, {q[c.name]})", f"bad_{c.name}", c.name)
             )
+    if table == "targets":
+        cond = f"{q['period_end']} < {q['period_start']}"
+        checks.append((cond, "period_out_of_order", "period_end"))
     order = list(REASONS)  # the first failing reason in the documented order wins
     checks.sort(key=lambda w: order.index(w[1]))  # stable: columns keep their order
     return checks
