@@ -718,3 +718,9 @@ def test_small_messages_read_as_a_person_writes(runner, events_dir, tmp_path, mo
     (tmp_path / "empty").mkdir()
     r = invoke(runner, "validate", tmp_path / "empty")
     assert "events.csv, events.tsv or events.jsonl" in r.stderr
+
+
+def test_an_empty_timezone_is_refused_not_taken_for_the_default(runner, toy, events_dir):
+    """`--timezone ''` ran in Asia/Shanghai without a word; --ts-timezone '' was refused."""
+    r = invoke(runner, "compute", events_dir(STORY), "-m", "toy", "--timezone", "")
+    assert r.exit_code == 2 and "--timezone: unknown time zone ''" in r.stderr

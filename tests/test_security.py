@@ -382,6 +382,9 @@ def _mapped(tmp_path: Path, derive: dict[str, str]) -> tuple[Path, Path]:
         ("$p", "parameters are not allowed"),
         ("label AS other", "ALIAS is not allowed"),
         ("list_transform([label], x -> x)", "is not allowed"),
+        # a width of 2e9 took 7.9 GB under --memory-limit 500MB; one read from a column too
+        ("lpad(label, 2000000000, 'x')", "lpad() pads to a whole number up to 1000"),
+        ("rpad(label, n, 'x')", "rpad() pads to a whole number up to 1000"),
     ],
 )
 def test_a_derive_must_be_one_scalar_expression(tmp_path: Path, expr: str, reason: str) -> None:
@@ -462,6 +465,7 @@ def test_a_preset_derive_error_names_the_preset(tmp_path: Path, register_plugin:
         ("product_id", "regexp_extract(code, '([0-9]+)', 1)", "0042"),
         ("product_id", "substring(code, 5, 4)", "0042"),
         ("product_id", "replace(code, 'SKU-', '')", "0042"),
+        ("product_id", "lpad(substring(code, 7, 2), 6, '0')", "000042"),
         ("product_id", "regexp_split_to_array(code, '-')[2]", "0042"),
         ("quantity", "CASE WHEN n::INT > 1 THEN n END", "3"),
         ("quantity", "if(TRY_CAST(n AS INT) > 5, 1, 2)", "2"),
@@ -551,3 +555,18 @@ def test_a_database_path_duckdb_would_read_as_another_is_refused(tmp_path: Path)
     r = invoke("load", data, "--into", tmp_path / "q?x" / "x.duckdb")
     one_line_error(r, 2, "--into", "'?'")
     assert list((tmp_path / "q?x").iterdir()) == []
+
+
+def test_a_name_that_is_not_utf8_is_named_with_the_way_out(tmp_path: Path) -> None:
+    """A GBK file name (bytes Python keeps as surrogates) reached DuckDB as 'Python
+    Conversion Failure: cannot encode str as UTF-8', naming no file."""
+    base = os.fsencode(tmp_path)
+    try:
+        os.makedirs(base + b"/data/events")
+        with open(base + b"/data/events/part-\xd6\xd0.csv", "w") as f:  # GBK for 中
+            f.write("ts,user_id,event_type\n2025-06-01 04:00:00,u1,ad_click\n")
+    except OSError:
+        pytest.skip("this file system refuses names that are not UTF-8")
+    r = invoke("validate", tmp_path / "data")
+    one_line_error(r, 1, "events: 'part-", "is not UTF-8 text", "rename it")
+    assert "Conversion Failure" not in r.stderr

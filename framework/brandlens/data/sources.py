@@ -242,6 +242,8 @@ def _walk_parts(folder: Path, label: str) -> list[tuple[str, Path]]:
     found.sort(key=lambda part: part[0])
     if not found:
         raise DataError(f"{label}: no data files in the folder")
+    for rel, p in found:
+        _refuse_non_utf8(p, f"{label}: {rel!a}")
     kinds: dict[str, str] = {}
     seen: dict[tuple[int, int], str] = {}
     for rel, p in found:
@@ -267,6 +269,18 @@ def _walk_parts(folder: Path, label: str) -> list[tuple[str, Path]]:
     if own is not None and reader_of(folder) != reader:
         raise DataError(f"{label}: the folder's name says {own}, its files are not")
     return found
+
+
+def _refuse_non_utf8(path: Path, what: str) -> None:
+    """DuckDB opens only paths that are UTF-8 text: a name in another encoding (bytes
+    Python keeps as surrogates) was 'Python Conversion Failure: cannot encode str'."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise DataError(
+            f"{what}: a file or folder name on this path is not UTF-8 text, and DuckDB "
+            "opens only UTF-8 names; rename it (convmv -f GBK -t UTF-8 renames a GBK name)"
+        ) from None
 
 
 def _raise(error: OSError) -> None:
@@ -461,6 +475,7 @@ def open_source(
     label = str(data)
     if not path.exists():
         raise DataError(f"{label}: no such file or directory")
+    _refuse_non_utf8(path.absolute(), ascii(label)[1:-1])
     tables: dict[str, TableSource] = {}
     if path.is_dir():
         for table in TABLES:

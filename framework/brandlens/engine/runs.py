@@ -370,7 +370,7 @@ class Dataset:
         until every check of the load has passed, so a failed load leaves the target."""
         if cluster and into is None:
             raise UsageError("--cluster applies to a dataset file written with --into")
-        self.timezone = check_timezone(timezone or DEFAULT_TIMEZONE)
+        self.timezone = check_timezone(DEFAULT_TIMEZONE if timezone is None else timezone)
         if mapping is not None and preset is not None:
             raise UsageError("give --mapping or --preset, not both")
         column_mapping: ColumnMapping | None

@@ -399,6 +399,11 @@ _ALLOWED_HINT = (
 )
 
 
+MAX_PAD = 1000
+"""The widest lpad/rpad a derive may ask for (ids pad to tens of characters); a width
+read from a column or a huge one allocated gigabytes per row, past --memory-limit."""
+
+
 def _refusal(node: object, allowed_names: frozenset[str], allowed_nodes: frozenset[type]) -> str:
     """Why ``node`` may not appear in a derive expression ('' when it may)."""
     from sqlglot import exp
@@ -409,6 +414,10 @@ def _refusal(node: object, allowed_names: frozenset[str], allowed_nodes: frozens
         if name in allowed_names:
             return ""
         return f"function {name}() is not allowed {_ALLOWED_HINT}"
+    if isinstance(node, exp.Pad):  # lpad(uid, 2000000000, 'x'): gigabytes per row
+        width = node.args.get("expression")
+        if not (isinstance(width, exp.Literal) and width.is_int and int(width.name) <= MAX_PAD):
+            return f"{_call_name(node)}() pads to a whole number up to {MAX_PAD}, written as is"
     if type(node) in allowed_nodes:
         if isinstance(node, exp.Column) and (
             node.table or not isinstance(node.this, exp.Identifier)
