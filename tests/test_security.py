@@ -570,3 +570,24 @@ def test_a_name_that_is_not_utf8_is_named_with_the_way_out(tmp_path: Path) -> No
     r = invoke("validate", tmp_path / "data")
     one_line_error(r, 1, "events: 'part-", "is not UTF-8 text", "rename it")
     assert "Conversion Failure" not in r.stderr
+
+
+def test_a_misspelt_zone_written_in_a_derive_names_the_mapping(tmp_path: Path) -> None:
+    """timezone('Asia/Shangai', ...) binds, then fails on the first row: it was exit 1,
+    blamed on a row's zone "read from a column". A literal zone is the mapping's: exit 2,
+    as ts_timezone: Asia/Shangai is."""
+    data, mapping = _mapped(tmp_path, {"ts": "timezone('Asia/Shangai', CAST(ts AS TIMESTAMP))"})
+    r = invoke("validate", data, "--mapping", mapping)
+    one_line_error(r, 2, f"{mapping}: derive ts: unknown time zone 'Asia/Shangai'")
+    mapping.write_text("ts_timezone: Asia/Shangai\n")
+    r = invoke("validate", data, "--mapping", mapping)
+    one_line_error(r, 2, "mapping field ts_timezone: unknown time zone 'Asia/Shangai'")
+    assert "Value error" not in r.stderr
+
+
+def test_derives_are_bound_together_and_the_refused_one_is_named(tmp_path: Path) -> None:
+    """All derives bind in one statement (a JSON source is read once to bind); when that
+    fails, each on its own names the one DuckDB refuses."""
+    data, mapping = _mapped(tmp_path, {"brand": "upper(label)", "ts": "strptime(day, label)"})
+    r = invoke("validate", data, "--mapping", mapping)
+    one_line_error(r, 2, f"{mapping}: derive ts: DuckDB cannot run it")

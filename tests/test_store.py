@@ -604,3 +604,44 @@ def test_a_good_dataset_file_is_read_as_written(cache, events_dir, tmp_path):
         loaded = ds.report
     with Dataset(good) as ds:
         assert ds.report == loaded
+
+
+def test_a_directory_that_cannot_be_looked_into_does_not_stop_the_clean_up(tmp_path, monkeypatch):
+    """Another user's 0700 directory in a shared /tmp: asking for its lock file raised
+    PermissionError, which ended the clean-up there, so the stale directories listed
+    after it stayed forever. It is now taken as held and the others still go."""
+    theirs = tmp_path / "brandlens-1-theirs"  # sorts first
+    (theirs / "spill").mkdir(parents=True)
+    (theirs / "lock").write_bytes(b"")
+    stale = [tmp_path / f"brandlens-{_ended_pid()}-stale{i}" for i in range(3)]
+    for d in stale:
+        (d / "spill").mkdir(parents=True)
+    real_exists = Path.exists
+
+    def exists(self, *args, **kwargs):
+        if theirs in (self, *self.parents):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_exists(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", exists)
+    removed = workdir.remove_stale(tmp_path)
+    monkeypatch.setattr(Path, "exists", real_exists)
+    assert sorted(removed) == sorted(stale) and theirs.exists()
+    assert not any(d.exists() for d in stale)
+
+
+def test_a_file_system_without_flock_falls_back_to_the_process_id(tmp_path, monkeypatch):
+    """Some network mounts refuse flock: the run's directory is made without a lock file
+    (judged by its process id, as before locks), instead of refusing to run there."""
+    fcntl = pytest.importorskip("fcntl")
+
+    def no_flock(fd, op):
+        raise OSError(37, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    made = workdir.make(tmp_path)
+    assert made.is_dir() and not (made / "lock").exists()
+    monkeypatch.undo()
+    assert workdir.remove_stale(tmp_path) == []  # this process is alive: kept
+    workdir.remove(made)
+    assert list(tmp_path.iterdir()) == []

@@ -804,11 +804,15 @@ def test_the_word_epoch_is_no_time(events_dir):
             ev(" EPOCH ", "u2", "ad_click"),
             ev("2025-06-01 04:00:00", "u3", "ad_click"),
         ],
-        users=[{"user_id": "u1", "register_date": "Epoch"}],
+        users=[
+            {"user_id": "u1", "register_date": "Epoch"},
+            {"user_id": "u2", "register_date": "infinity"},  # a date has no year range
+            {"user_id": "u3", "register_date": "-infinity"},
+        ],
     )
     report = brandlens.validate(data)
     assert report.events.rows_accepted == 1
     assert {(r.table, r.reason, r.count) for r in report.reasons} == {
         ("events", "ts_unparseable", 2),
-        ("users", "bad_type", 1),
+        ("users", "bad_type", 3),
     }

@@ -157,4 +157,5 @@ def load_mapping(path: str | Path) -> Mapping:
     except ValidationError as e:
         err = e.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])
-        raise UsageError(f"{p}: mapping field {loc}: {err['msg']}") from None
+        message = str(err["msg"]).removeprefix("Value error, ")  # pydantic's prefix
+        raise UsageError(f"{p}: mapping field {loc}: {message}") from None

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from brandlens.data import csvread
 from brandlens.data.csvread import CsvFile
-from brandlens.data.mapping import Mapping
+from brandlens.data.mapping import Mapping, check_zone
 from brandlens.data.schema import TABLES, columns_of
 from brandlens.errors import DataError, first_line
 from brandlens.fileio import database_path
@@ -528,20 +528,32 @@ def _bind_derives(con: duckdb.DuckDBPyConnection, ts: TableSource, mapping: Mapp
     """Each derive bound against the source before any row is read: DuckDB's binder
     refuses what no row can fix (a strptime format read from a column, a format it does
     not know, a type that does not fit), which is the mapping's problem to name (exit
-    2), not the data's. Binding reads no row."""
+    2), not the data's. Binding reads no row of a Parquet or CSV source; a JSON one
+    is read once to find its columns, for all derives together."""
     import duckdb
 
     from brandlens.errors import UsageError
 
-    for target in mapping.derive:
-        sql = f"DESCRIBE SELECT {ts.expressions[target]} FROM {ts.from_sql}"
-        try:
-            con.execute(sql, used_binds(sql, ts.binds))
-        except duckdb.Error as e:
-            raise UsageError(
-                f"{mapping.origin}: derive {target}: DuckDB cannot run it on "
-                f"{ts.label} ({first_line(e)})"
-            ) from None
+    def bind(targets: list[str]) -> None:
+        items = ", ".join(ts.expressions[t] for t in targets)
+        sql = f"DESCRIBE SELECT {items} FROM {ts.from_sql}"
+        con.execute(sql, used_binds(sql, ts.binds))
+
+    targets = list(mapping.derive)
+    if not targets:
+        return
+    try:  # all at once: binding a JSON source reads it (sample_size=-1), once
+        bind(targets)
+    except duckdb.Error:
+        for target in targets:  # then one at a time, to name the one refused
+            try:
+                bind([target])
+            except duckdb.Error as e:
+                raise UsageError(
+                    f"{mapping.origin}: derive {target}: DuckDB cannot run it on "
+                    f"{ts.label} ({first_line(e)})"
+                ) from None
+        raise
 
 
 _FLOATING = ("DOUBLE", "FLOAT")
@@ -749,6 +761,8 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
                 checked = check_expression(expr, allowed, what, text_cols)
             except PluginError as e:
                 raise UsageError(e.message) from None
+            for zone in sorted(checked.zones):  # a literal: the mapping's to fix, exit 2
+                check_zone(zone, what)
             # TRY: a value that fails to convert is NULL in its row, never an error that
             # fails the file; where the strict form raises, the source value was there but
             # bad, so the column counts as present and gets its own reason, not missing.

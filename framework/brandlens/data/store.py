@@ -42,8 +42,11 @@ from brandlens.plugin.sqlcheck import quote_ident
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
-STORE_FORMAT = 5
-"""Bumped whenever what a store holds changes; older stores are then rebuilt (5: the
+STORE_FORMAT = 6
+"""Bumped whenever what a store holds changes; older stores are then rebuilt (6: the
+word epoch, NaN and infinite targets, targets ending before they start and numbers in
+text columns are validated as they now are, so an older cache entry could hold rows
+validation now refuses; 5: the
 report lists each reason's most frequent values; 4: a quarantined row names the column
 its reason is about; 3: text event ids that spell a BIGINT are stored as numbers, the
 others in ``_id_text``)."""

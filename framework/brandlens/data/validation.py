@@ -208,8 +208,9 @@ def _typed(c: ColumnSpec, src: str, src_type: str, zoned: bool = False) -> str:
             f"(CASE WHEN {exact} = TRY_CAST({value} AS {c.sql_type}) "
             f"THEN TRY_CAST({value} AS {c.sql_type}) END)"
         )
-    if c.sql_type == "DATE" and text_like:
-        return _no_epoch_word(value, f"TRY_CAST({value} AS DATE)")
+    if c.sql_type == "DATE" and text_like:  # a date has no year range: infinity too
+        typed = _no_epoch_word(value, f"TRY_CAST({value} AS DATE)")
+        return f"(CASE WHEN {value} ILIKE '%infinity%' THEN NULL ELSE {typed} END)"
     if c.sql_type == "DOUBLE":  # NaN and infinities are no target: NaN sorts above all
         number = f"TRY_CAST({value} AS DOUBLE)"
         return f"(CASE WHEN abs({number}) <= 1.7976931348623157e308 THEN {number} END)"

@@ -16,7 +16,6 @@ where ``flock`` does not exist) are judged by the process id, as before.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
@@ -84,18 +83,27 @@ def _remove_unheld(p: Path, pid: int) -> bool:
 
 
 def remove_stale(base: Path) -> list[Path]:
-    """Remove working directories in ``base`` that no live run holds."""
+    """Remove working directories in ``base`` that no live run holds.
+
+    Each directory on its own: one that cannot be looked into (another user's, 0700,
+    in a shared /tmp) is taken as held, and the next ones are still looked at."""
     removed = []
-    with contextlib.suppress(OSError):
-        for p in base.iterdir():
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        try:
             m = _NAME.match(p.name)
             if m and p.is_dir() and _remove_unheld(p, int(m.group(1))):
                 removed.append(p)
-            elif p.name.startswith(_MAKING) and p.is_dir():
-                with contextlib.suppress(OSError):
-                    if time.time() - p.stat().st_mtime > 3600:
-                        shutil.rmtree(p, ignore_errors=True)
-                        removed.append(p)
+            elif (
+                p.name.startswith(_MAKING) and p.is_dir() and time.time() - p.stat().st_mtime > 3600
+            ):
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p)
+        except OSError:
+            continue
     return removed
 
 
@@ -104,15 +112,24 @@ def _held_directory(root: Path) -> Path:
     if fcntl is None:
         return Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=root))
     making = Path(tempfile.mkdtemp(prefix=_MAKING, dir=root))
+    held: IO[bytes] | None = None
     try:
         held = open(making / _LOCK, "xb")  # noqa: SIM115 (held for the run's life)
-        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        try:
+            fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        except OSError:  # a file system without flock (some network mounts): no lock
+            held.close()  # file, so other runs judge the directory by its process id
+            held = None
+            (making / _LOCK).unlink()
         made = root / f"{_PREFIX}{os.getpid()}-{making.name[len(_MAKING) :]}"
         os.rename(making, made)
     except OSError:
+        if held is not None:
+            held.close()
         shutil.rmtree(making, ignore_errors=True)
         raise
-    _HELD[made] = held
+    if held is not None:
+        _HELD[made] = held
     return made
 
 

@@ -338,6 +338,13 @@ class CheckedExpression:
     sql: str
     columns: frozenset[str]
     strict_sql: str = ""
+    zones: frozenset[str] = frozenset()
+    """The time zones it names as literals (``timezone('Asia/Shanghai', ...)``): known or
+    not is the mapping's to say, before a row is read."""
+
+
+_ZONE_ARGUMENT = {"timezone": 0, "make_timestamptz": 6}
+"""Functions taking a time zone, and the position of their zone argument."""
 
 
 @cache
@@ -492,7 +499,15 @@ def check_expression(
         sql_out = tree.sql(dialect="duckdb", identify=True, comments=False)
     except RecursionError:
         raise PluginError(f"{what}: expression nested too deeply to read") from None
-    return CheckedExpression(sql_out, frozenset(cols), strict_sql)
+    zones = frozenset(
+        str(node.expressions[at].name)
+        for node in tree.find_all(exp.Anonymous)
+        if (at := _ZONE_ARGUMENT.get(str(node.name).lower())) is not None
+        and len(node.expressions) > at
+        and isinstance(node.expressions[at], exp.Literal)
+        and node.expressions[at].is_string
+    )
+    return CheckedExpression(sql_out, frozenset(cols), strict_sql, zones)
 
 
 _CONVERSION_CALLS = frozenset({"try_strptime", "strptime", "make_timestamptz"})
