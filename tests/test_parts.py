@@ -352,3 +352,25 @@ def test_parquet_parts_with_integer_and_float_ids_are_refused(tmp_path):
         brandlens.validate(tmp_path / "data")
     (folder / "b.parquet").unlink()  # one kind of id: read as it is
     assert brandlens.validate(tmp_path / "data").events.rows_accepted == 2
+
+
+def test_json_ids_past_2_53_beside_decimals_are_refused(tmp_path):
+    """JSON lines with an id 2.0 (pandas, for an id column with a missing value) beside
+    9007199254740993 read the column as DOUBLE: ...993 became ...992, merged with the
+    real ...992 and was quarantined as duplicate_event_id. In parts or in one file."""
+    a = [
+        ev("2025-06-01 04:00:00", "u1", "ad_click", event_id=9007199254740993),
+        ev("2025-06-01 05:00:00", "u1", "ad_click", event_id=9007199254740992),
+    ]
+    b = [ev("2025-06-02 04:00:00", "u2", "ad_click", event_id=2.0)]
+    parts = tmp_path / "parts"
+    _jsonl(parts / "events" / "a.jsonl", a)
+    _jsonl(parts / "events" / "b.jsonl", b)
+    one = _jsonl(tmp_path / "one" / "events.jsonl", a + b)
+    for data in (parts, one.parent):
+        with pytest.raises(DataError, match=r"event_id holds whole numbers past 2\^53 \(9007"):
+            brandlens.validate(data)
+    small = _jsonl(
+        tmp_path / "small" / "events.jsonl", [*b, ev("2025-06-02", "u3", "ad_click", event_id=7)]
+    )
+    assert brandlens.validate(small.parent).events.rows_accepted == 2  # no digit is lost

@@ -519,6 +519,8 @@ def open_source(
         _plan_select(ts, mapping if ts.table == "events" else None)
         if ts.parts and ts.from_sql.startswith("read_parquet("):
             _refuse_lossy_ids(con, ts)
+        elif ts.from_sql.startswith("read_json("):
+            _refuse_lossy_json_ids(con, ts)
         if mapping is not None and ts.table == "events":
             _bind_derives(con, ts, mapping)
     return Source(label, tables)
@@ -565,13 +567,7 @@ def _refuse_lossy_ids(con: duckdb.DuckDBPyConnection, ts: TableSource) -> None:
     2^53 then lose digits, and two distinct ids become one (a duplicate_event_id that
     is not). Such parts are refused, naming the column and a part of each type; the
     footers are read only when the union of the parts is a float."""
-    ids = {
-        expr[1:-1].replace('""', '"'): c.name
-        for c in columns_of(TABLES[ts.table])
-        if c.sql_type == "VARCHAR"
-        and (expr := ts.expressions.get(c.name, "")).startswith('"')
-        and ts.columns.get(expr[1:-1].replace('""', '"')) in _FLOATING
-    }
+    ids = _float_ids(ts)
     if not ids:
         return
     rows = con.execute(
@@ -592,6 +588,48 @@ def _refuse_lossy_ids(con: duckdb.DuckDBPyConnection, ts: TableSource) -> None:
                 "past 2^53 lose digits and two ids can become one; write every part's "
                 "ids as integers (or as text)"
             )
+
+
+def _float_ids(ts: TableSource) -> dict[str, str]:
+    """Source column -> canonical text column (an id) it is read into as a float."""
+    return {
+        expr[1:-1].replace('""', '"'): c.name
+        for c in columns_of(TABLES[ts.table])
+        if c.sql_type == "VARCHAR"
+        and (expr := ts.expressions.get(c.name, "")).startswith('"')
+        and ts.columns.get(expr[1:-1].replace('""', '"')) in _FLOATING
+    }
+
+
+def _refuse_lossy_json_ids(con: duckdb.DuckDBPyConnection, ts: TableSource) -> None:
+    """JSON lines (one file or parts) whose id column holds whole numbers beside numbers
+    with decimals (pandas writes 2.0 for an id column with a missing value) are read as
+    DOUBLE: a whole number past 2^53 then loses digits and two ids can become one. Such
+    a source is refused, naming the column and an id that would change; the objects are
+    read again only when an id column is read as a float."""
+    ids = _float_ids(ts)
+    if not ids:
+        return
+    sql = (
+        "SELECT json ->> $key FROM read_json_objects($files, format='auto') "
+        "WHERE json_type(json -> $key) IN ('UBIGINT', 'BIGINT') "
+        "AND abs(CAST(json ->> $key AS HUGEINT)) > 9007199254740992 LIMIT 1"
+    )
+    files = [escape_glob(f) for f in ts.files]
+    for column, canonical in ids.items():
+        found = con.execute(sql, {"files": files, "key": f"$.{_json_key(column)}"}).fetchone()
+        if found is not None:
+            named = "" if column == canonical else f" ({column})"
+            raise DataError(
+                f"{ts.label}: {canonical}{named} holds whole numbers past 2^53 ({found[0]}) "
+                "beside numbers with decimals; read together as DOUBLE, they lose digits "
+                "and two ids can become one; write the ids as integers (or as text)"
+            )
+
+
+def _json_key(name: str) -> str:
+    """A JSON path step for the key ``name``, quoted: keys may hold dots and spaces."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _database_tables(
