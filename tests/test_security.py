@@ -591,3 +591,12 @@ def test_derives_are_bound_together_and_the_refused_one_is_named(tmp_path: Path)
     data, mapping = _mapped(tmp_path, {"brand": "upper(label)", "ts": "strptime(day, label)"})
     r = invoke("validate", data, "--mapping", mapping)
     one_line_error(r, 2, f"{mapping}: derive ts: DuckDB cannot run it")
+
+
+def test_a_key_given_twice_in_a_mapping_file_is_refused(tmp_path: Path) -> None:
+    """YAML keeps the last of two equal keys: `columns: {ts: label, ts: day}` read ts from
+    day without a word. Now not valid YAML, naming both lines."""
+    data, mapping = _mapped(tmp_path, {})
+    mapping.write_text("columns:\n  ts: label\n  user_id: user_id\n  ts: day\n")
+    r = invoke("validate", data, "--mapping", mapping)
+    one_line_error(r, 2, f"{mapping}: not valid YAML, line 4", "'ts' is given twice (first at")

@@ -10,14 +10,41 @@ from typing import Any
 
 import yaml
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 YAMLError = yaml.YAMLError
 
 
+class _Loader(_BASE):  # type: ignore[misc,valid-type]
+    """The safe loader, refusing a key given twice in one mapping: YAML keeps the last
+    silently, so `columns: {ts: time, ts: uid}` read the wrong column without a word."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                again = key in seen
+            except TypeError:  # an unhashable key: the base loader says so
+                continue
+            if not again:
+                seen[key] = key_node.start_mark.line
+            else:
+                first = seen[key]
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"the key {key!r} is given twice (first at line {first + 1})",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
 def safe_load(text: str) -> Any:
-    """Parse one YAML document with a safe loader (no arbitrary objects)."""
-    return yaml.load(text, Loader=_LOADER)
+    """Parse one YAML document with a safe loader (no arbitrary objects; no key twice)."""
+    return yaml.load(text, Loader=_Loader)
 
 
 def describe_error(e: yaml.YAMLError) -> str:
