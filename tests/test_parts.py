@@ -374,3 +374,18 @@ def test_json_ids_past_2_53_beside_decimals_are_refused(tmp_path):
         tmp_path / "small" / "events.jsonl", [*b, ev("2025-06-02", "u3", "ad_click", event_id=7)]
     )
     assert brandlens.validate(small.parent).events.rows_accepted == 2  # no digit is lost
+
+
+def test_json_keys_are_checked_as_a_csv_header_is(tmp_path):
+    """Two spellings of a key brandlens reads (user_id and USER_ID) silently used the
+    first; an empty key made DuckDB read each line as one map and the error said ts,
+    user_id and event_type were missing. Two spellings of a key nobody reads are fine."""
+    row = ev("2025-06-01 04:00:00", "u1", "ad_click")
+    both = _jsonl(tmp_path / "both" / "events.jsonl", [{**row, "USER_ID": "u9"}])
+    with pytest.raises(DataError, match=r"name the key 'user_id' 2 ways \(USER_ID, user_id\)"):
+        brandlens.validate(both.parent)
+    empty = _jsonl(tmp_path / "empty" / "events.jsonl", [{"": "x", **row}])
+    with pytest.raises(DataError, match=r'events.jsonl: its objects have an empty key \(""\)'):
+        brandlens.validate(empty.parent)
+    notes = _jsonl(tmp_path / "notes" / "events.jsonl", [{**row, "Note": "a", "note": "b"}])
+    assert brandlens.validate(notes.parent).events.rows_accepted == 1

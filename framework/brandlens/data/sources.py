@@ -516,6 +516,8 @@ def open_source(
     for ts in tables.values():
         if ts.csv is None:
             ts.columns = _describe(con, ts)
+        if ts.from_sql.startswith("read_json("):
+            _check_json_keys(con, ts, mapping if ts.table == "events" else None)
         _plan_select(ts, mapping if ts.table == "events" else None)
         if ts.parts and ts.from_sql.startswith("read_parquet("):
             _refuse_lossy_ids(con, ts)
@@ -587,6 +589,46 @@ def _refuse_lossy_ids(con: duckdb.DuckDBPyConnection, ts: TableSource) -> None:
                 f"{floating} in {rel.get(kinds[floating])}; read together as {floating}, ids "
                 "past 2^53 lose digits and two ids can become one; write every part's "
                 "ids as integers (or as text)"
+            )
+
+
+JSON_KEYS_SAMPLE = 1000
+"""How many objects of a JSON source have their keys looked at before it is read."""
+
+
+def _check_json_keys(
+    con: duckdb.DuckDBPyConnection, ts: TableSource, mapping: Mapping | None
+) -> None:
+    """The keys of a JSON source's first objects, as a CSV header's names are checked:
+
+    an empty key made DuckDB read every line as one map, and the error then said the
+    columns ts, user_id and event_type were missing; two spellings of a key brandlens
+    reads (``user_id`` and ``USER_ID``: DuckDB renames the second ``USER_ID_1``) left
+    which one holds the values to a guess. Both are one-line data errors."""
+    sql = (
+        "SELECT k, count(*) FROM (SELECT unnest(json_keys(json)) AS k FROM "
+        f"(SELECT json FROM read_json_objects($files, format='auto') LIMIT {JSON_KEYS_SAMPLE}) "
+        "WHERE json_type(json) = 'OBJECT') GROUP BY k"
+    )
+    files = [escape_glob(f) for f in ts.files]
+    keys = [str(k) for k, _ in con.execute(sql, {"files": files}).fetchall()]
+    if "" in keys:
+        raise DataError(
+            f'{ts.label}: its objects have an empty key (""), which makes DuckDB read each '
+            "line as one map with no column by name; name or remove that key"
+        )
+    read = {c.name.lower() for c in columns_of(TABLES[ts.table])}
+    if mapping is not None:
+        read |= {src.lower() for src in mapping.columns.values()}
+    spellings: dict[str, list[str]] = {}
+    for key in sorted(keys):
+        spellings.setdefault(key.lower(), []).append(key)
+    for lower, given in sorted(spellings.items()):
+        if len(given) > 1 and lower in read:
+            raise DataError(
+                f"{ts.label}: its objects name the key {lower!r} {len(given)} ways "
+                f"({', '.join(given)}); which one holds the values is not clear: rename "
+                "or remove the others"
             )
 
 
