@@ -82,6 +82,12 @@ class TableSource:
     ts_timezone: str | None = None  # the zone of times without an offset ($ts_zone); None: UTC
     header_check: bool = False  # selects _header_again: the row repeats the CSV header line
 
+    def source_column(self, canonical: str) -> str | None:
+        """The source column ``canonical`` is read from as it is (by its name or a
+        mapping's rename); None for a derive, or a column the source lacks."""
+        expr = self.expressions.get(canonical, "")
+        return expr[1:-1].replace('""', '"') if expr.startswith('"') else None
+
     @property
     def files(self) -> list[str]:
         """Every file the reader opens: the parts in reading order, or the one file."""
@@ -606,12 +612,12 @@ def _check_json_keys(
     reads (``user_id`` and ``USER_ID``: DuckDB renames the second ``USER_ID_1``) left
     which one holds the values to a guess. Both are one-line data errors."""
     sql = (
-        "SELECT k, count(*) FROM (SELECT unnest(json_keys(json)) AS k FROM "
+        "SELECT DISTINCT unnest(json_keys(json)) FROM "
         f"(SELECT json FROM read_json_objects($files, format='auto') LIMIT {JSON_KEYS_SAMPLE}) "
-        "WHERE json_type(json) = 'OBJECT') GROUP BY k"
+        "WHERE json_type(json) = 'OBJECT'"
     )
     files = [escape_glob(f) for f in ts.files]
-    keys = [str(k) for k, _ in con.execute(sql, {"files": files}).fetchall()]
+    keys = [str(k) for (k,) in con.execute(sql, {"files": files}).fetchall()]
     if "" in keys:
         raise DataError(
             f'{ts.label}: its objects have an empty key (""), which makes DuckDB read each '
@@ -635,11 +641,11 @@ def _check_json_keys(
 def _float_ids(ts: TableSource) -> dict[str, str]:
     """Source column -> canonical text column (an id) it is read into as a float."""
     return {
-        expr[1:-1].replace('""', '"'): c.name
+        column: c.name
         for c in columns_of(TABLES[ts.table])
         if c.sql_type == "VARCHAR"
-        and (expr := ts.expressions.get(c.name, "")).startswith('"')
-        and ts.columns.get(expr[1:-1].replace('""', '"')) in _FLOATING
+        and (column := ts.source_column(c.name)) is not None
+        and ts.columns.get(column) in _FLOATING
     }
 
 

@@ -591,12 +591,13 @@ def _not_a_time(con: duckdb.DuckDBPyConnection, ts: TableSource, kind: str) -> s
     numbers, the mapping that reads them, by the unit their size suggests."""
     import duckdb
 
+    source = ts.source_column("ts")
     expr = ts.expressions.get("ts", '"ts"')
-    name = expr[1:-1].replace('""', '"') if expr.startswith('"') else "the mapping's derive"
+    name = source if source is not None else "the mapping's derive"
     column = "ts" if name == "ts" else f"ts ({name})"
     head = f"{ts.label}: {column} is {kind}, not a time or text"
     numeric = kind in INTEGRAL or kind in ("FLOAT", "DOUBLE") or kind.startswith("DECIMAL")
-    if not numeric or not expr.startswith('"'):
+    if not numeric or source is None:
         return f"{head}; map a time column to ts, or derive one (docs/data.md, Mappings)"
     try:
         sql = f"SELECT max(abs(CAST(ts AS DOUBLE))) FROM ({ts.select_sql})"
