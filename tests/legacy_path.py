@@ -276,9 +276,9 @@ def _malformed_lines(con: duckdb.DuckDBPyConnection, ts: TableSource) -> list[tu
     # ADAPTED: CSV sources now record rejects in a table of their own (sources/csvread)
     if ts.csv is None:
         return []
-    from brandlens.data.csvread import _reject_lines
+    from brandlens.data.csvread import reject_lines
 
-    rows = con.execute(f"SELECT * FROM ({_reject_lines(ts.csv.rejects)}) ORDER BY line").fetchall()
+    rows = con.execute(f"SELECT * FROM ({reject_lines(ts.csv.rejects)}) ORDER BY line").fetchall()
     return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
 

@@ -87,6 +87,13 @@ class CsvFile:
         """The temp table of this file's malformed lines: (line, text, error)."""
         return quote_ident(f"_csv_bad_{self.table}")
 
+    @property
+    def no_rows_sql(self) -> str:
+        """(part, r): the data-row numbers no parsed row takes, its malformed lines' (a
+        row's number counts them)."""
+        header = 1 if self.header else 0
+        return f"SELECT DISTINCT part, line - {header} AS r FROM {self.bad_table}"
+
 
 def inspect(path: Path, label: str, table: str, literal: str, read: Any) -> CsvFile:
     """The file's dialect and column names, from its first bytes; encodings checked.
@@ -128,9 +135,9 @@ def inspect(path: Path, label: str, table: str, literal: str, read: Any) -> CsvF
         raise DataError(f"{label}: cannot read the header line ({e})") from None
     _check_body(body, label, whole=len(head) < HEAD_BYTES)
     if header:
-        columns = _dedup(fields)
+        columns = column_names(fields)
     else:
-        columns = _dedup(names) if names else _dedup([""] * max(len(fields), 1))
+        columns = column_names(names) if names else column_names([""] * max(len(fields), 1))
     given: dict[str, list[str]] = {}
     for name in fields if header else names or []:
         if name.strip():
@@ -270,7 +277,7 @@ def gb18030_lines(path: Path, numbers: set[int]) -> set[int]:
     return found
 
 
-def _dedup(names: list[str]) -> list[str]:
+def column_names(names: list[str]) -> list[str]:
     """Column names as DuckDB gives them: empty -> columnNN, repeats -> name_1, name_2.
 
     Repeats are found case aside, as DuckDB's names are (``Amount`` and ``amount`` in
@@ -321,18 +328,26 @@ def fast_reader(f: CsvFile) -> tuple[str, dict[str, Any]]:
 
 
 def _line_reader(f: CsvFile) -> tuple[str, dict[str, Any]]:
+    """One row per physical line of ``f`` (see :func:`line_reader`)."""
+    return line_reader(f.table, f.path, f.rejects + "_lines", f.crlf)
+
+
+def line_reader(
+    table: str, path: str | list[str], rejects: str, crlf: bool = True
+) -> tuple[str, dict[str, Any]]:
     """One row per physical line (column ``line``; NULL for an empty line), quoting off.
 
     strict_mode=false lets a CRLF line among LF lines end where it should instead of
     failing the scan; lines DuckDB cannot take (invalid UTF-8, longer than its maximum)
-    go to this reader's own rejects table with their line numbers.
+    go to the temp table ``rejects`` with their line numbers. ``crlf`` False: a lone CR
+    ends a line (old Mac files).
     """
-    t = f.table
+    t = table
     binds: dict[str, Any] = {
-        f"lpath_{t}": f.path,
+        f"lpath_{t}": path,
         "line_delim": LINE_DELIM,
-        f"lrejects_{t}": f.rejects + "_lines",
-        f"lrejects_scans_{t}": f.rejects + "_lines_scans",
+        f"lrejects_{t}": rejects,
+        f"lrejects_scans_{t}": rejects + "_scans",
     }
     opts = [
         "columns={'line': 'VARCHAR'}",
@@ -349,12 +364,43 @@ def _line_reader(f: CsvFile) -> tuple[str, dict[str, Any]]:
         "ignore_errors=true",
         "hive_partitioning=false",
     ]
-    if f.crlf:
+    if crlf:
         opts.append("new_line='\\r\\n'")
     return f"read_csv($lpath_{t}, {', '.join(opts)})", binds
 
 
-def _reject_lines(table: str) -> str:
+def numbered_lines(
+    con: duckdb.DuckDBPyConnection,
+    reader: tuple[str, dict[str, Any]],
+    rejects: str,
+    lines: str,
+) -> None:
+    """The temp table ``lines`` (n, line) of a line reader's rows, ``n`` each one's line
+    number in the file: the lines the reader rejected (temp table ``rejects``) count."""
+    sql, binds = reader
+    _drop(con, quote_ident(rejects), quote_ident(rejects + "_scans"))  # from an earlier read
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {lines} AS "
+        f"SELECT row_number() OVER () AS n, line FROM {sql}",
+        binds,
+    )
+    if _count(con, f"SELECT count(*) FROM {quote_ident(rejects)}"):
+        # The reader gives no row for a line it rejected: the k-th row is line k plus
+        # the rejected lines before it (g = rows before the j-th rejected line).
+        skipped = quote_ident(f"_skipped_{rejects}")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {skipped} AS SELECT line - j AS g, max(j) AS j "
+            f"FROM (SELECT line, row_number() OVER (ORDER BY line) AS j FROM "
+            f"(SELECT DISTINCT line FROM {quote_ident(rejects)})) GROUP BY ALL"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {lines} AS SELECT r.n + coalesce(s.j, 0) AS n, "
+            f"r.line FROM {lines} r ASOF LEFT JOIN {skipped} s ON r.n > s.g ORDER BY n"
+        )
+        con.execute(f"DROP TABLE {skipped}")
+
+
+def reject_lines(table: str) -> str:
     """SQL of (line, text, error, part) per line the scans recorded in rejects ``table``;
     ``part`` is the file's place in the reader's list (0 for a single file), last so that
     the first three columns stay what they were for a single file."""
@@ -418,7 +464,7 @@ def fast_scan_lost_lines(
     one more scan of the file, with quoting off.
     """
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {f.bad_table} AS {_reject_lines(f.rejects)} "
+        f"CREATE OR REPLACE TEMP TABLE {f.bad_table} AS {reject_lines(f.rejects)} "
         "ORDER BY part, line"
     )
     bad = _count(con, f"SELECT count(*) FROM {f.bad_table}")
@@ -590,28 +636,8 @@ def read_by_lines(con: duckdb.DuckDBPyConnection, f: CsvFile) -> str:
     lines = quote_ident(f"_csv_lines_{t}")
     rows = quote_ident(f"_csv_rows_{t}")
     parsed = quote_ident(f"_csv_parsed_{t}")
-    reader, binds = _line_reader(f)
     rejects = quote_ident(f.rejects + "_lines")
-    _drop(con, rejects, quote_ident(f.rejects + "_lines_scans"))  # from the count of lines
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {lines} AS "
-        f"SELECT row_number() OVER () AS n, line FROM {reader}",
-        binds,
-    )
-    if _count(con, f"SELECT count(*) FROM {rejects}"):
-        # The reader gives no row for a line it rejected: the k-th row is line k plus
-        # the rejected lines before it (g = rows before the j-th rejected line).
-        skipped = quote_ident(f"_csv_skipped_{t}")
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {skipped} AS SELECT line - j AS g, max(j) AS j "
-            f"FROM (SELECT line, row_number() OVER (ORDER BY line) AS j FROM "
-            f"(SELECT DISTINCT line FROM {rejects})) GROUP BY ALL"
-        )
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {lines} AS SELECT r.n + coalesce(s.j, 0) AS n, "
-            f"r.line FROM {lines} r ASOF LEFT JOIN {skipped} s ON r.n > s.g ORDER BY n"
-        )
-        con.execute(f"DROP TABLE {skipped}")
+    numbered_lines(con, _line_reader(f), f.rejects + "_lines", lines)
     if f.header:
         con.execute(f"DELETE FROM {lines} WHERE n = 1")
     p = _patterns(f.delimiter)
@@ -636,7 +662,7 @@ def read_by_lines(con: duckdb.DuckDBPyConnection, f: CsvFile) -> str:
         f"WHEN len(f) > {n} THEN 'TOO MANY COLUMNS' ELSE 'MISSING COLUMNS' END AS error, "
         "0 AS part "
         f"FROM {parsed} WHERE text IS NOT NULL "
-        f"UNION ALL {_reject_lines(f.rejects + '_lines')}"
+        f"UNION ALL {reject_lines(f.rejects + '_lines')}"
         ") ORDER BY line",
         {"opener": p["opener"]},
     )
