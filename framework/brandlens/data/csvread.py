@@ -374,16 +374,17 @@ def numbered_lines(
     reader: tuple[str, dict[str, Any]],
     rejects: str,
     lines: str,
+    columns: str = "",
 ) -> None:
     """The temp table ``lines`` (n, line) of a line reader's rows, ``n`` each one's line
-    number in the file: the lines the reader rejected (temp table ``rejects``) count."""
+    number in the file: the lines the reader rejected (temp table ``rejects``) count.
+    ``columns`` (``, <expr> AS <name>...`` over ``line``) adds columns in the same pass."""
     sql, binds = reader
     _drop(con, quote_ident(rejects), quote_ident(rejects + "_scans"))  # from an earlier read
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {lines} AS "
-        f"SELECT row_number() OVER () AS n, line FROM {sql}",
-        binds,
-    )
+    numbered = f"SELECT row_number() OVER () AS n, line FROM {sql}"
+    if columns:
+        numbered = f"SELECT n, line{columns} FROM ({numbered})"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {lines} AS {numbered}", binds)
     if _count(con, f"SELECT count(*) FROM {quote_ident(rejects)}"):
         # The reader gives no row for a line it rejected: the k-th row is line k plus
         # the rejected lines before it (g = rows before the j-th rejected line).
@@ -395,7 +396,7 @@ def numbered_lines(
         )
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {lines} AS SELECT r.n + coalesce(s.j, 0) AS n, "
-            f"r.line FROM {lines} r ASOF LEFT JOIN {skipped} s ON r.n > s.g ORDER BY n"
+            f"r.* EXCLUDE (n) FROM {lines} r ASOF LEFT JOIN {skipped} s ON r.n > s.g ORDER BY n"
         )
         con.execute(f"DROP TABLE {skipped}")
 

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from brandlens.data import csvread
+from brandlens.data import csvread, jsonread
 from brandlens.data.csvread import CsvFile
+from brandlens.data.jsonread import JsonLines
 from brandlens.data.mapping import Mapping, check_zone
 from brandlens.data.schema import TABLES, columns_of
 from brandlens.errors import DataError, first_line
@@ -73,6 +74,7 @@ class TableSource:
     present: set[str] = field(default_factory=set)  # canonical columns the source provides
     file: str | None = None  # the resolved file the reader opens (file sources only)
     csv: CsvFile | None = None  # CSV sources: dialect and columns; read by lines if needed
+    json_lines: JsonLines | None = None  # a JSON lines file read by lines (data.jsonread)
     failed: set[str] = field(default_factory=set)  # derived columns with a failure flag
     inputs: dict[str, list[str]] = field(default_factory=dict)  # derived -> source columns
     parts: list[Part] = field(default_factory=list)  # a folder of parts, in reading order
@@ -94,6 +96,17 @@ class TableSource:
         if self.parts:
             return [part.file for part in self.parts]
         return [self.file] if self.file else []
+
+    @property
+    def is_json(self) -> bool:
+        """Whether the source is JSON (read by read_json, or by lines)."""
+        return self.json_lines is not None or self.from_sql.startswith("read_json(")
+
+    @property
+    def read_by_lines(self) -> CsvFile | JsonLines | None:
+        """The CSV or JSON lines file whose malformed lines validation counts (their
+        temp table ``bad_table``: line, text, error, part), if any."""
+        return self.csv if self.csv is not None else self.json_lines
 
     @property
     def select_sql(self) -> str:
@@ -460,6 +473,34 @@ def _describe(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str, str]
     return {r[0]: r[1] for r in rows}
 
 
+def _describe_json(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str, str]:
+    """A JSON source's columns; a JSON lines file DuckDB cannot read as a whole (a line
+    that is not JSON, or not an object) is read by lines instead (``data.jsonread``)."""
+    import duckdb
+
+    failed: DataError | None = None
+    try:
+        columns = _describe(con, ts)
+        if columns != jsonread.ONE_JSON_COLUMN:
+            return columns
+    except DataError as e:
+        failed = e
+    if ts.parts or ts.file is None:  # a folder of parts is read by read_json only
+        if failed is not None:
+            raise failed
+        return columns
+    try:
+        jl = jsonread.read_by_lines(con, ts.table, Path(ts.file), ts.binds[f"path_{ts.table}"])
+    except duckdb.Error:
+        jl = None
+    if jl is None:  # not JSON lines: what DuckDB said stands
+        if failed is not None:
+            raise failed from None
+        return columns
+    ts.json_lines, ts.from_sql, ts.binds = jl, jl.rows, {}
+    return _describe(con, ts)
+
+
 def open_source(
     con: duckdb.DuckDBPyConnection,
     data: str | Path | InMemoryData,
@@ -520,14 +561,16 @@ def open_source(
     if not describe:
         return Source(label, tables)
     for ts in tables.values():
-        if ts.csv is None:
+        if ts.is_json:
+            ts.columns = _describe_json(con, ts)
+        elif ts.csv is None:
             ts.columns = _describe(con, ts)
-        if ts.from_sql.startswith("read_json("):
+        if ts.is_json:
             _check_json_keys(con, ts, mapping if ts.table == "events" else None)
         _plan_select(ts, mapping if ts.table == "events" else None)
         if ts.parts and ts.from_sql.startswith("read_parquet("):
             _refuse_lossy_ids(con, ts)
-        elif ts.from_sql.startswith("read_json("):
+        elif ts.is_json:
             _refuse_lossy_json_ids(con, ts)
         if mapping is not None and ts.table == "events":
             _bind_derives(con, ts, mapping)
@@ -611,13 +654,13 @@ def _check_json_keys(
     columns ts, user_id and event_type were missing; two spellings of a key brandlens
     reads (``user_id`` and ``USER_ID``: DuckDB renames the second ``USER_ID_1``) left
     which one holds the values to a guess. Both are one-line data errors."""
+    objects, binds = _json_objects(ts)
     sql = (
         "SELECT DISTINCT unnest(json_keys(json)) FROM "
-        f"(SELECT json FROM read_json_objects($files, format='auto') LIMIT {JSON_KEYS_SAMPLE}) "
+        f"(SELECT json FROM {objects} LIMIT {JSON_KEYS_SAMPLE}) "
         "WHERE json_type(json) = 'OBJECT'"
     )
-    files = [escape_glob(f) for f in ts.files]
-    keys = [str(k) for (k,) in con.execute(sql, {"files": files}).fetchall()]
+    keys = [str(k) for (k,) in con.execute(sql, binds).fetchall()]
     if "" in keys:
         raise DataError(
             f'{ts.label}: its objects have an empty key (""), which makes DuckDB read each '
@@ -658,14 +701,14 @@ def _refuse_lossy_json_ids(con: duckdb.DuckDBPyConnection, ts: TableSource) -> N
     ids = _float_ids(ts)
     if not ids:
         return
+    objects, binds = _json_objects(ts)
     sql = (
-        "SELECT json ->> $key FROM read_json_objects($files, format='auto') "
+        f"SELECT json ->> $key FROM {objects} "
         "WHERE json_type(json -> $key) IN ('UBIGINT', 'BIGINT') "
         "AND abs(CAST(json ->> $key AS HUGEINT)) > 9007199254740992 LIMIT 1"
     )
-    files = [escape_glob(f) for f in ts.files]
     for column, canonical in ids.items():
-        found = con.execute(sql, {"files": files, "key": f"$.{_json_key(column)}"}).fetchone()
+        found = con.execute(sql, {**binds, "key": f"$.{jsonread.path_step(column)}"}).fetchone()
         if found is not None:
             named = "" if column == canonical else f" ({column})"
             raise DataError(
@@ -675,9 +718,13 @@ def _refuse_lossy_json_ids(con: duckdb.DuckDBPyConnection, ts: TableSource) -> N
             )
 
 
-def _json_key(name: str) -> str:
-    """A JSON path step for the key ``name``, quoted: keys may hold dots and spaces."""
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _json_objects(ts: TableSource) -> tuple[str, dict[str, Any]]:
+    """FROM a JSON source's objects (column ``json``), in file order, and its binds: the
+    files' objects, or the good lines of a file read by lines."""
+    if ts.json_lines is not None:
+        return f"({ts.json_lines.objects_sql})", {}
+    files = [escape_glob(f) for f in ts.files]
+    return "read_json_objects($files, format='auto')", {"files": files}
 
 
 def _database_tables(

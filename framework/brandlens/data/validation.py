@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from brandlens.data import csvread
+from brandlens.data import csvread, jsonread
 from brandlens.data.localtime import local_date_sql, wall_clock_binds, wall_clock_sql
 from brandlens.data.schema import TABLES, ColumnSpec, columns_of, table_key
 from brandlens.data.sources import (
@@ -62,7 +62,8 @@ REASONS: dict[str, str] = {
     "duplicate_event_id": "a later row repeats an event_id seen earlier in the file",
     "duplicate_key": "a later row repeats the key of a dimension table (user_id, product_id)",
     "malformed_row": "a CSV line that does not parse (wrong number of fields, a quote that "
-    "never closes, invalid UTF-8, longer than 2 MB); counted by line",
+    "never closes, invalid UTF-8, longer than 2 MB), or a JSON lines line that is not one "
+    "JSON object; counted by line",
 }
 """Every reason code, in the order they are checked; docs/data.md lists them."""
 
@@ -978,22 +979,24 @@ def empty_table_sql(store: str, table: str) -> str:
 
 
 def _malformed(con: duckdb.DuckDBPyConnection, ts: TableSource) -> tuple[int, list[dict[str, Any]]]:
-    """How many lines of a CSV source did not parse, and the first few (line, text, error)."""
-    if ts.csv is None:
+    """How many lines of a CSV or JSON lines source did not parse, and the first few
+    (line, text, error)."""
+    lines = ts.read_by_lines
+    if lines is None:
         return 0, []
-    bad = ts.csv.bad_table
+    bad = lines.bad_table
     row = con.execute(f"SELECT count(*) FROM {bad}").fetchone()
     first = con.execute(  # a line can be megabytes long: examples show its start
         f"SELECT part, line, CASE WHEN strlen(text) > {EXAMPLE_CHARS} "
         f"THEN left(text, {EXAMPLE_CHARS}) || '…' ELSE text END, error "
         f"FROM {bad} ORDER BY part, line LIMIT {EXAMPLES_PER_REASON}"
     ).fetchall()
-    parts = ts.csv.parts
+    parts = lines.parts
     examples: list[dict[str, Any]] = []
     for part, line, text, error in first:
         where = {"file": parts[int(part)][0]} if parts else {}
         examples.append({**where, "row": int(line), "line": str(text), "error": str(error)})
-    for i, path in enumerate(ts.csv.files):
+    for i, path in enumerate(lines.files):
         mine = [e for e in examples if e["error"] == "INVALID ENCODING" and _of_part(e, parts, i)]
         for number in csvread.gb18030_lines(path, {e["row"] for e in mine}) if mine else ():
             example = next(e for e in mine if e["row"] == number)
@@ -1052,13 +1055,13 @@ def _skipped_rows(con: duckdb.DuckDBPyConnection, ts: TableSource, store: str) -
 
     A malformed line L is data row L - 1 under a header (each record one line; a quoted
     value spanning lines is one row of several lines)."""
-    assert ts.csv is not None
+    lines = ts.read_by_lines
+    assert lines is not None
     skipped = f"{store}.{quote_ident('_skipped_' + ts.table)}"
-    header = 1 if ts.csv.header else 0
     con.execute(
         f"CREATE OR REPLACE TABLE {skipped} AS SELECT part, r - j AS g, max(j) AS j FROM ("
         f"SELECT part, r, row_number() OVER (PARTITION BY part ORDER BY r) AS j FROM ("
-        f"SELECT DISTINCT part, line - {header} AS r FROM {ts.csv.bad_table})) GROUP BY ALL"
+        f"{lines.no_rows_sql})) GROUP BY ALL"
     )
     return skipped
 
@@ -1278,7 +1281,7 @@ def validate_source(
             by_file = True
         failing = sum(n for r, n in counts.items() if r) - malformed
         skipped = None  # parsed rows after malformed lines count those lines too
-        if malformed and failing and ts.csv is not None:
+        if failing and (malformed or ts.json_lines is not None):
             skipped = _skipped_rows(con, ts, store)
         if malformed and ts.parts:
             by_file = True
@@ -1313,7 +1316,7 @@ def validate_source(
                 f't._reason AS reason, {_column_of("t._source")} AS "column", {cols} '
                 f"FROM {from_sql} WHERE t._reason IS NOT NULL"
             )
-        if malformed and ts.csv is not None:
+        if malformed and (by_lines := ts.read_by_lines) is not None:
             m_table = f"{store}.{quote_ident('_malformed_' + table)}"
             file_col = ""
             if ts.parts:  # the malformed lines of a folder of CSV parts say their part
@@ -1323,7 +1326,7 @@ def validate_source(
                 f'CREATE OR REPLACE TABLE {m_table} AS SELECT $table AS "table", {file_col}'
                 "CAST(line AS BIGINT) AS \"row\", 'malformed_row' AS reason, "
                 'CAST(NULL AS VARCHAR) AS "column", text AS line '
-                f"FROM {ts.csv.bad_table}",
+                f"FROM {by_lines.bad_table}",
                 {"table": table, **({"files": [p.label for p in ts.parts]} if ts.parts else {})},
             )
             quarantine_parts.append(f"SELECT * FROM {m_table}")
@@ -1348,6 +1351,9 @@ def validate_source(
         csv_file = source.tables[table].csv
         if csv_file is not None:
             csvread.drop(con, csv_file)
+        json_lines = source.tables[table].json_lines
+        if json_lines is not None:
+            jsonread.drop(con, json_lines)
     return ValidationReport(
         source=source.label,
         timezone=timezone,

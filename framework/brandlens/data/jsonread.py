@@ -1,0 +1,190 @@
+"""JSON lines reading that loses a bad line, never the file or the lines after it.
+
+DuckDB's ``read_json`` is the fast path, and it reads a whole file or fails: one line
+that is not JSON (a last line cut short by a writer that died, a log message among
+the records) fails the file, and one line that is JSON but not an object (``42``,
+``[1, 2]``) makes it read every line as one ``json`` column. Either way the file is
+read again by lines (csvread's line reader: one row per physical line, numbered as in
+the file): each line holding one JSON object is a row, in file order; every other
+non-blank line is one ``malformed_row`` with its line number. Blank lines are no rows,
+as for ``read_json``.
+
+The rows are typed from their values (``json_group_structure``): numbers, text and
+booleans as ``read_json`` types them; a key holding objects or lists as JSON, which
+validation turns into ``bad_type`` as it does any object where a value belongs; text
+``read_json`` would recognise as dates or timestamps stays text, which validation
+types as it types a CSV file's text (the same values).
+
+A file most of whose non-blank lines are not a JSON object on their own (one JSON
+array, objects printed over several lines) is not JSON lines: DuckDB's own error
+stands. A folder of JSON parts is read by ``read_json`` only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from brandlens.data import csvread
+from brandlens.plugin.sqlcheck import quote_ident
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+
+ONE_JSON_COLUMN = {"json": "JSON"}
+"""The columns ``read_json`` gives a file some of whose lines are not objects."""
+
+
+@dataclass
+class JsonLines:
+    """A JSON lines file read by lines: its temp tables, and its malformed lines in the
+    form validation counts a CSV file's (``bad_table``: line, text, error, part)."""
+
+    table: str
+    file: Path
+    parts: list[tuple[str, Path]] = field(default_factory=list)  # never parts
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.file]
+
+    @property
+    def lines(self) -> str:
+        """The temp table of the file's lines: (n, line, ok), ok for one JSON object."""
+        return quote_ident(f"_json_lines_{self.table}")
+
+    @property
+    def rows(self) -> str:
+        """The temp table of the typed rows, one per line holding an object, in order."""
+        return quote_ident(f"_json_rows_{self.table}")
+
+    @property
+    def bad_table(self) -> str:
+        return quote_ident(f"_json_bad_{self.table}")
+
+    @property
+    def no_rows_sql(self) -> str:
+        """(part, r): the line numbers no row takes, malformed and blank, so that a row's
+        number is its line number."""
+        return (
+            f"SELECT part, line AS r FROM {self.bad_table} "
+            f"UNION SELECT 0, n FROM {self.lines} WHERE blank"
+        )
+
+    @property
+    def rejects(self) -> str:
+        """The line reader's table of lines DuckDB could not take (invalid UTF-8)."""
+        return f"brandlens_json_rejects_{self.table}"
+
+    @property
+    def objects_sql(self) -> str:
+        """The objects of the file's good lines, as ``read_json_objects`` gives them."""
+        return f"SELECT CAST(line AS JSON) AS json FROM {self.lines} WHERE ok ORDER BY n"
+
+
+def read_by_lines(
+    con: duckdb.DuckDBPyConnection, table: str, file: Path, literal: str
+) -> JsonLines | None:
+    """Read ``file`` (``literal``: its path as DuckDB reads it literally) by lines into
+    temp tables; None, leaving none, when it is not JSON lines (see the module)."""
+    jl = JsonLines(table, file)
+    try:
+        return _read_by_lines(con, jl, literal)
+    except BaseException:
+        drop(con, jl)
+        raise
+
+
+def _read_by_lines(con: duckdb.DuckDBPyConnection, jl: JsonLines, literal: str) -> JsonLines | None:
+    # A line's shape (json_structure) parses it once: NULL when it is not JSON; an
+    # object's starts with "{" and names each key once, so an object naming a key twice
+    # ({"a": 1, "a": 2}, which read_json refuses: which value is meant?) is no row.
+    # Blank lines are no rows either.
+    shape = "TRY(json_structure(line))"
+    ok = (
+        f"coalesce(CASE WHEN starts_with({shape}, '{{') "
+        f"THEN len(json_keys(line)) = len(json_keys({shape})) END, false)"
+    )
+    blank = "nullif(trim(line, ' ' || chr(9) || chr(13)), '') IS NULL"
+    reader = csvread.line_reader(jl.table, literal, jl.rejects)
+    csvread.numbered_lines(con, reader, jl.rejects, jl.lines, f", {ok} AS ok, {blank} AS blank")
+    row = con.execute(
+        f"SELECT count(*) FILTER (WHERE ok), count(*) FILTER (WHERE NOT blank) FROM {jl.lines}"
+    ).fetchone()
+    rejected = con.execute(f"SELECT count(DISTINCT line) FROM {quote_ident(jl.rejects)}").fetchone()
+    good, nonblank = (int(row[0]), int(row[1])) if row else (0, 0)
+    nonblank += int(rejected[0]) if rejected else 0
+    if good == 0 or 2 * good < nonblank:
+        drop(con, jl)
+        return None
+    # Lines of one shape type alike: the columns' types come from the first line of each
+    # shape (json_group_structure over every line held them all: out of memory at a
+    # million lines).
+    structure = con.execute(
+        "SELECT CAST(json_structure(json_group_array(CAST(line AS JSON))) -> 0 AS VARCHAR) "
+        f"FROM (SELECT arg_min(line, n) AS line, min(n) AS n FROM {jl.lines} WHERE ok "
+        f"GROUP BY json_structure(line) ORDER BY n)"
+    ).fetchone()
+    keys = json.loads(structure[0]) if structure and structure[0] else {}
+    _type_rows(con, jl, keys)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {jl.bad_table} AS SELECT * FROM ("
+        "SELECT n AS line, rtrim(line, chr(13)) AS text, CASE "
+        "WHEN NOT json_valid(line) THEN 'MALFORMED JSON' "
+        "WHEN json_type(CAST(line AS JSON)) <> 'OBJECT' THEN 'NOT A JSON OBJECT' "
+        "ELSE 'DUPLICATE KEY' END AS error, 0 AS part "
+        f"FROM {jl.lines} WHERE NOT ok AND NOT blank "
+        f"UNION ALL {csvread.reject_lines(jl.rejects)}) ORDER BY line"
+    )
+    return jl
+
+
+def _type_rows(con: duckdb.DuckDBPyConnection, jl: JsonLines, keys: dict[str, Any]) -> None:
+    """The typed rows of the good lines: one ``json_transform`` of the whole object, or,
+    where two keys differ only in case or a key is empty (a STRUCT can hold neither),
+    one per key."""
+    types = {key: _type(kind) for key, kind in keys.items()}
+    if "" not in types and len({k.lower() for k in types}) == len(types):
+        shape = json.dumps(types, ensure_ascii=False)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {jl.rows} AS SELECT unnest(json_transform(line, $s)) "
+            f"FROM {jl.lines} WHERE ok ORDER BY n",
+            {"s": shape},
+        )
+        return
+    columns, binds = [], {}
+    names = csvread.column_names(list(types))  # as read_json names them: Note, note_1
+    for i, (name, (key, kind)) in enumerate(zip(names, types.items(), strict=True)):
+        if key == "":  # no path names it; the source's key check refuses it, in one line
+            continue
+        binds[f"k{i}"] = "$." + path_step(key)
+        binds[f"t{i}"] = json.dumps(kind)
+        columns.append(f"json_transform(json_extract(line, $k{i}), $t{i}) AS {quote_ident(name)}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {jl.rows} AS SELECT {', '.join(columns)} "
+        f"FROM {jl.lines} WHERE ok ORDER BY n",
+        binds,
+    )
+
+
+def path_step(key: str) -> str:
+    """A JSON path step for the key ``key``, quoted: keys may hold dots and spaces."""
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _type(kind: Any) -> str:
+    """The column type of a key from its values' structure: a scalar type as it is (all
+    nulls: text), objects and lists as JSON."""
+    if not isinstance(kind, str):
+        return "JSON"
+    return "VARCHAR" if kind == "NULL" else kind
+
+
+def drop(con: duckdb.DuckDBPyConnection, jl: JsonLines) -> None:
+    """Drop the temp tables reading ``jl`` left behind."""
+    for name in (jl.lines, jl.rows, jl.bad_table):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    for name in (jl.rejects, jl.rejects + "_scans"):
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(name)}")

@@ -1,0 +1,243 @@
+"""A JSON lines file loses a bad line, never the file (data/jsonread.py).
+
+DuckDB's read_json fails a whole file on one line that is not JSON, and reads every
+line as one ``json`` column when a line is JSON but not an object. Such a file is read
+again by lines: each bad line one ``malformed_row`` with its line number, every other
+line read as the fast path reads it.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import random
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+import brandlens
+from brandlens.cli.app import app
+from brandlens.engine.runs import Dataset
+
+
+def event(i: int, **values: object) -> str:
+    row = {
+        "event_id": i,
+        "ts": "2025-06-01 04:00:00",
+        "user_id": f"u{i}",
+        "event_type": "purchase",
+        "brand": "B",
+        "amount": 10,
+    }
+    return json.dumps({**row, **values})
+
+
+def write(path: Path, lines: list[str | bytes]) -> Path:
+    data = b"".join((x if isinstance(x, bytes) else x.encode()) + b"\n" for x in lines)
+    path.write_bytes(gzip.compress(data) if path.name.endswith(".gz") else data)
+    return path
+
+
+def outcome(path: Path, **kw) -> tuple[int, int, dict[str, list[tuple[int, str]]], list[str]]:
+    """(rows read, accepted, {reason: [(row, error or column)]}, accepted users in order)."""
+    with Dataset(path, cache=False, **kw) as ds:
+        rep = ds.report
+        users = [r[0] for r in ds.con.execute("SELECT user_id FROM events").fetchall()]
+        reasons = {
+            r.reason: [(e["row"], str(e.get("error", e.get("column", "")))) for e in r.examples]
+            for r in rep.reasons
+        }
+        ev = rep.events
+        assert ev.rows_read == ev.rows_accepted + ev.rows_quarantined
+        return ev.rows_read, ev.rows_accepted, reasons, users
+
+
+def test_a_storyboard_of_bad_lines(tmp_path):
+    lines: list[str | bytes] = [
+        event(1),  # line 1: u1 accepted
+        "",  # line 2: blank, no row (as read_json skips it)
+        event(2)[:-1],  # line 3: cut short (its writer died): MALFORMED JSON
+        "[1, 2]",  # line 4: JSON, not an object: NOT A JSON OBJECT
+        event(3, event_type="view"),  # line 5: a row, quarantined by its value, row 5
+        event(4, amount=-1),  # line 6: negative_amount, row 6: numbered by its line
+        event(5) + event(6),  # line 7: two objects on one line: MALFORMED JSON
+        '{"event_id": 7, "user_id": "u7", "ts": "2025-06-01 04:00:00", "event_type": '
+        '"purchase", "brand": "\xe4\xb8\xad", "amount": 1}',  # line 8: u7, UTF-8 text
+        b'{"event_id": 8, "user_id": "' + "中".encode("gbk") + b'"}',  # line 9: GBK
+        "   ",  # line 10: spaces only, no row
+        event(9),  # line 11: u9 accepted
+        '{"event_id": 10, "user_id": "u10", "user_id": "u11"}',  # line 12: DUPLICATE KEY
+    ]
+    read, accepted, reasons, users = outcome(write(tmp_path / "events.jsonl", lines))
+    assert (read, accepted) == (10, 3)  # twelve lines less two blank ones
+    assert users == ["u1", "u7", "u9"]
+    malformed = reasons.pop("malformed_row")
+    assert [row for row, _ in malformed] == [3, 4, 7]  # the first three examples
+    assert [error for _, error in malformed] == [
+        "MALFORMED JSON",
+        "NOT A JSON OBJECT",
+        "MALFORMED JSON",
+    ]
+    assert reasons == {
+        "unknown_event_type": [(5, "event_type")],
+        "negative_amount": [(6, "amount")],
+    }
+    report = brandlens.validate(tmp_path / "events.jsonl", cache=False)
+    bad = next(r for r in report.reasons if r.reason == "malformed_row")
+    assert bad.count == 5  # lines 3, 4, 7, 9 and 12
+    assert {e["row"]: e["error"] for e in bad.examples} == {
+        3: "MALFORMED JSON",
+        4: "NOT A JSON OBJECT",
+        7: "MALFORMED JSON",
+    }
+
+
+def test_a_gbk_line_says_how_to_convert_the_file(tmp_path):
+    lines = [event(i) for i in range(5)]
+    lines.insert(2, b'{"event_id": 9, "user_id": "' + "会员".encode("gbk") + b'"}')
+    read, accepted, reasons, _ = outcome(write(tmp_path / "events.jsonl", lines))
+    assert (read, accepted) == (6, 5)
+    [(row, error)] = reasons["malformed_row"]
+    assert row == 3 and "GB18030" in error and "iconv" in error
+
+
+def test_the_quarantine_file_holds_each_bad_line_by_its_line_number(tmp_path):
+    lines = [event(1), "", event(2), "not json", event(3, amount="x")]
+    out = tmp_path / "q.csv"
+    brandlens.validate(write(tmp_path / "events.jsonl", lines), quarantine_out=out, cache=False)
+    with out.open() as f:
+        rows = [(r["row"], r["reason"], r["line"], r["user_id"]) for r in csv.DictReader(f)]
+    assert rows == [("4", "malformed_row", "not json", ""), ("5", "bad_type", "", "u3")]
+
+
+def test_gzipped_lines_are_read_by_lines_too(tmp_path):
+    lines = [event(i) for i in range(50)]
+    lines.insert(20, '{"event_id": 99, "ts": ')  # line 21
+    read, accepted, reasons, users = outcome(write(tmp_path / "events.jsonl.gz", lines))
+    assert (read, accepted) == (51, 50)
+    assert reasons == {"malformed_row": [(21, "MALFORMED JSON")]}
+    assert users == [f"u{i}" for i in range(50)]
+
+
+def test_keys_are_typed_as_read_json_types_them(tmp_path):
+    # An object where a value belongs is bad_type; numbers and text keep their values;
+    # two spellings of a key brandlens does not read are two columns, as for read_json.
+    lines = [
+        event(1, quantity=2, note="a", NOTE="b"),
+        event(2, user_id={"id": 2}),  # bad_type on user_id
+        event(3, quantity=1.5),  # a rating-like 1.5: bad_type on quantity
+        event(4, amount=12.5, ts="2025-06-01T04:00:00+08:00"),  # an offset: 2025-05-31 20:00Z
+        "oops",
+    ]
+    read, accepted, reasons, users = outcome(write(tmp_path / "events.jsonl", lines))
+    assert (read, accepted) == (5, 2)
+    assert users == ["u1", "u4"]
+    assert reasons["bad_type"] == [(2, "user_id"), (3, "quantity")]
+    with Dataset(tmp_path / "events.jsonl", cache=False) as ds:
+        rows = ds.con.execute(
+            "SELECT user_id, quantity, amount, CAST(ts AS VARCHAR) FROM events ORDER BY user_id"
+        ).fetchall()
+    assert [r[:3] for r in rows] == [("u1", 2, 10), ("u4", None, 12.5)]
+    assert rows[1][3].startswith("2025-05-31 20:00:00")
+
+
+def test_a_file_that_is_not_json_lines_keeps_duckdbs_error(tmp_path):
+    # A JSON array printed over several lines, with an error: reading it by lines would
+    # make every line a malformed row, so DuckDB's one-line error stands.
+    records = [json.loads(event(i)) for i in range(3)]
+    text = json.dumps(records, indent=2).replace('"u1"', '"u1",')
+    (tmp_path / "events.json").write_text(text)
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / "events.json"), "--no-cache"])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and "events.json: cannot read" in result.output
+
+
+def test_strict_fails_on_a_malformed_line(tmp_path):
+    write(tmp_path / "events.jsonl", [event(1), "{", event(2)])
+    result = CliRunner().invoke(app, ["validate", str(tmp_path), "--strict", "--no-cache"])
+    assert result.exit_code == 1 and "1 bad row(s) under --strict" in result.output
+
+
+def test_results_equal_the_fast_reads_of_the_good_lines(tmp_path):
+    """A market's events as JSON lines, with bad lines put in at random: every result
+    equals that of the same lines without them, read whole by read_json."""
+    market = tmp_path / "market"
+    assert CliRunner().invoke(app, ["generate", str(market), "--users", "150", "-q"]).exit_code == 0
+    clean, broken = tmp_path / "clean", tmp_path / "broken"
+    clean.mkdir()
+    broken.mkdir()
+    con = duckdb.connect()
+    for table in ("events", "users", "products", "targets", "spend"):
+        source = str(market / f"{table}.parquet")
+        target = str(clean / f"{table}.jsonl")
+        con.execute(f"COPY (SELECT * FROM read_parquet('{source}')) TO '{target}' (FORMAT json)")
+        if table != "events":
+            (broken / f"{table}.jsonl").write_bytes((clean / f"{table}.jsonl").read_bytes())
+    good = (clean / "events.jsonl").read_text().splitlines()
+    rng = random.Random(7)
+    bad = ['{"event_id": 1', "[]", "42", "{} {}", '{"ts": "2025-06-01", "user_id": "x"']
+    lines = list(good)
+    for text in bad:
+        lines.insert(rng.randrange(len(lines) + 1), text)
+    (broken / "events.jsonl").write_text("\n".join(lines) + "\n")
+    one = brandlens.compute(clean, as_of="2025-06-30", cache=False)
+    other = brandlens.compute(broken, as_of="2025-06-30", cache=False)
+    assert other.dataset.rows_read == len(good) + len(bad)
+    assert other.dataset.rows_accepted == one.dataset.rows_accepted
+    assert other.dataset.quarantined_by_reason == {
+        **one.dataset.quarantined_by_reason,
+        "malformed_row": len(bad),
+    }
+    assert other.errors == one.errors == []
+    assert [r.model_dump() for r in other.results] == [r.model_dump() for r in one.results]
+    assert len(one.results) > 100
+
+
+@pytest.mark.parametrize("name", ["events.jsonl", "events.ndjson"])
+def test_a_folder_of_parts_is_not_read_by_lines(tmp_path, name):
+    # A folder of JSON parts is read by read_json only: a bad line there still fails the
+    # table in one line, as before.
+    folder = tmp_path / "events"
+    folder.mkdir()
+    write(folder / f"part-0.{name.split('.')[1]}", [event(1), "{"])
+    result = CliRunner().invoke(app, ["validate", str(tmp_path), "--no-cache"])
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+
+
+def test_the_good_lines_keys_are_checked_as_a_whole_files_are(tmp_path):
+    # The checks read_json's objects get (tests/test_hostile.py) hold for the lines too.
+    lossy = [event(1, event_id=9007199254740993), event(2, event_id=2.5), "{"]
+    write(tmp_path / "events.jsonl", lossy)
+    result = CliRunner().invoke(app, ["validate", str(tmp_path), "--no-cache"])
+    assert result.exit_code == 1 and "past 2^53 (9007199254740993)" in result.output
+    write(tmp_path / "events.jsonl", [event(1, **{"": 1}), "{"])
+    result = CliRunner().invoke(app, ["validate", str(tmp_path), "--no-cache"])
+    assert result.exit_code == 1 and 'an empty key ("")' in result.output
+
+
+def test_keys_of_any_spelling_are_read_by_lines(tmp_path):
+    # Chinese exports name their keys in Chinese, with dots and quotes at times.
+    def row(i: int) -> str:
+        return json.dumps(
+            {
+                "时间": "2025-06-01 04:00:00",
+                "用户 id": f"u{i}",
+                '事件."类型"': "purchase",
+                "brand": "B",
+                "amount": i,
+            },
+            ensure_ascii=False,
+        )
+
+    write(tmp_path / "events.jsonl", [row(1), "{oops", row(2)])
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "columns:\n  ts: 时间\n  user_id: 用户 id\n  event_type: '事件.\"类型\"'\n",
+        encoding="utf-8",
+    )
+    read, accepted, reasons, users = outcome(tmp_path / "events.jsonl", mapping=mapping)
+    assert (read, accepted, users) == (3, 2, ["u1", "u2"])
+    assert reasons == {"malformed_row": [(2, "MALFORMED JSON")]}
