@@ -379,3 +379,20 @@ def test_a_brand_without_customers_uses_no_fit(tmp_path):
         "customers": 0,
         "repeaters": 0,
     }
+
+
+def test_a_brand_buyer_without_a_category_who_bought_the_category_elsewhere_counts(events_dir):
+    """u1 bought Lumi without a category and skincare from Sakura; u2 bought Lumi's
+    skincare. Skincare buyers: u1 and u2, both Lumi buyers: Lumi 2 / 2 (u1 bought the
+    brand, and the category through Sakura); Sakura's skincare buyers u1 and u2, its own
+    buyer u1: 1 / 2. Found by an independent reading of the docs, which said u1 was in
+    neither part."""
+    rows = [
+        ev(t("2025-06-01"), "u1", "purchase", brand="Lumi", amount="10"),
+        ev(t("2025-06-01"), "u1", "purchase", brand="Sakura", category="skincare", amount="10"),
+        ev(t("2025-06-02"), "u2", "purchase", brand="Lumi", category="skincare", amount="10"),
+    ]
+    r = brandlens.compute(events_dir(rows), as_of=D, methodologies=["goal"])
+    lumi, sakura = _row(r, "goal.penetration"), _row(r, "goal.penetration", "Sakura")
+    assert (lumi.numerator, lumi.denominator) == (2, 2)
+    assert (sakura.numerator, sakura.denominator) == (1, 2)
