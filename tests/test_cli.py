@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import brandlens
+import brandlens.api
 from brandlens.cli.app import app
+from brandlens.errors import UsageError
 from conftest import ev
 from fixture_plugins import ToyPlugin
 
@@ -498,6 +501,28 @@ def test_an_output_that_is_an_input_is_refused_before_anything_is_read(runner, t
     assert invoke(runner, "compute", dataset, "-m", "fast").exit_code == 0  # intact
     # an output beside the inputs is fine
     assert invoke(runner, "compute", folder, "-o", folder / "result.json").exit_code == 0
+
+
+def test_the_apis_quarantine_and_compares_output_never_replace_an_input(runner, tmp_path):
+    # was: brandlens.validate(folder, quarantine_out=folder / "events.csv") replaced the
+    # log with an empty quarantine (the check stood in the CLI only), and compare -o
+    # wrote over its own --benchmark file (found by an independent review)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    log = folder / "events.csv"
+    text = "ts,user_id,event_type,brand\n2025-06-01 04:00:00,u1,ad_click,B\n"
+    log.write_text(text)
+    with pytest.raises(UsageError, match="this run reads \\(DATA\\)"):
+        brandlens.validate(folder, quarantine_out=log)
+    with pytest.raises(UsageError, match="this run reads \\(DATA\\)"):
+        brandlens.api.load(folder, tmp_path / "d.duckdb", quarantine_out=log)
+    assert log.read_text() == text
+    bench = tmp_path / "bench.csv"
+    figures = "indicator,category,p25,p50,p75,top10,source\n"
+    bench.write_text(figures)
+    r = invoke(runner, "compare", folder, "--benchmark", bench, "-o", bench)
+    assert r.exit_code == 2 and "this run reads (--benchmark)" in r.stderr, r.stderr
+    assert bench.read_text() == figures
 
 
 def test_load_into_replaces_only_its_own_dataset_files(runner, tmp_path):

@@ -257,13 +257,16 @@ def _single(values: list[str], option: str, why: str) -> str:
 
 
 def _refuse_writing_inputs(
-    data: str | Path, mapping: Path | None, outputs: dict[str, Path | None]
+    data: str | Path,
+    mapping: Path | None,
+    outputs: dict[str, Path | None],
+    other_inputs: dict[str, Path | None] | None = None,
 ) -> None:
     """Before anything is read: an output that is one of the run's inputs is refused."""
     from brandlens.data.sources import refuse_writing_inputs
 
     with errors():
-        refuse_writing_inputs(data, mapping, outputs)
+        refuse_writing_inputs(data, mapping, outputs, other_inputs)
 
 
 def _output_path(raw: str) -> Path | None:
@@ -869,7 +872,7 @@ def compare(
     from brandlens.analysis.compare import CompareOptions
     from brandlens.api import _options
 
-    _refuse_writing_inputs(data, mapping, {"--output": output})
+    _refuse_writing_inputs(data, mapping, {"--output": output}, {"--benchmark": benchmark})
     with errors():
         options = _options(
             CompareOptions,

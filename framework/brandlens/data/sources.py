@@ -795,12 +795,16 @@ def input_files(data: str | Path) -> list[Path]:
 
 
 def refuse_writing_inputs(
-    data: str | Path, mapping: str | Path | None, outputs: dict[str, str | Path | None]
+    data: str | Path,
+    mapping: str | Path | None,
+    outputs: dict[str, str | Path | None],
+    other_inputs: dict[str, str | Path | None] | None = None,
 ) -> None:
     """A usage error when an output (``{"--output": path}``) is a file the run reads:
-    DATA itself, one of its tables' files, or the mapping. Writing it would replace the
-    user's export with the result (a hard link or another spelling of the same path
-    too: files are compared by device and inode)."""
+    DATA itself, one of its tables' files, the mapping, or another input the command
+    names (``{"--benchmark": path}``). Writing it would replace the user's file with the
+    result (a hard link or another spelling of the same path too: files are compared by
+    device and inode)."""
     from brandlens.errors import UsageError
 
     existing = {what: Path(out) for what, out in outputs.items() if out is not None}
@@ -810,6 +814,9 @@ def refuse_writing_inputs(
     inputs = {_identity(f): "DATA" for f in input_files(data)}
     if mapping is not None and Path(mapping).is_file():
         inputs[_identity(Path(mapping))] = "the mapping"
+    for what, given in (other_inputs or {}).items():
+        if given is not None and Path(given).is_file():
+            inputs[_identity(Path(given))] = what
     for what, out in existing.items():
         role = inputs.get(_identity(out))
         if role is not None:

@@ -424,6 +424,11 @@ class Dataset:
         try:
             if quarantine_out is not None:  # said before the load, not after it
                 check_quarantine_name(quarantine_out)
+                from brandlens.data.sources import InMemoryData, refuse_writing_inputs
+
+                if not isinstance(data, InMemoryData):  # the API's callers too
+                    given = mapping if isinstance(mapping, str | Path) else None
+                    refuse_writing_inputs(data, given, {"--quarantine-out": quarantine_out})
             target = Path(into) if into is not None else None
             spark = chosen.engine_name() == "spark"
             # DuckDB's own bar never prints; engine.watch turns its tracking on to report.
