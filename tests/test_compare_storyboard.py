@@ -353,3 +353,58 @@ def test_a_p_value_just_under_the_line_is_not_rounded_onto_it():
         == "X and Y agree moderately (τ = 0.45, p = 0.0495)"
     )
     assert _pair_reading("x", "y", 0.45, 0.05, 13).endswith("p = 0.05: could be chance)")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("b.csv", "indicator,p50\nx.n,nan\n", "entry 1: p50: Input should be a finite number"),
+        ("b.csv", "indicator,top10\nx.n,inf\n", "entry 1: top10: Input should be a finite"),
+        ("b.yaml", "- {indicator: x.n, p50: .nan}\n", "entry 1: p50: Input should be a finite"),
+        ("b.yaml", "- {indicator: x.n, p50: 1e400}\n", "entry 1: p50: Input should be a finite"),
+        ("b.yaml", "- {indicator: x.n, p50: yes}\n", "entry 1: p50: a number, not a truth"),
+        ("b.csv", "indicator,p50\nx.n,2,9\n", "entry 1: more fields than the header names"),
+        ("b.csv", "indicator,p50\n", "no entries"),
+        ("b.csv", "", "no entries"),
+        ("b.json", '[{"indicator": "x.n"}]', "name the file .csv, .yaml or .yml"),
+        (
+            "b.csv",
+            "indicator,category,p50\nx.n,a,2\nx.n,b,3\nx.n,a,4\n",
+            "entries 1 and 3 both give x.n in category 'a'; keep one",
+        ),
+    ],
+)
+def test_a_benchmark_file_that_would_show_something_else_is_refused(tmp_path, name, text, message):
+    """Each showed wrong bands or nothing at all, exit 0 (found by an independent review):
+    NaN and infinite figures skipped the order check and banded anything; yes read as 1;
+    fields past the header, a second entry for one key, and a .json file read as CSV
+    were dropped without a word."""
+    from brandlens.errors import UsageError
+
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UsageError) as caught:
+        benchmarks.load(path)
+    assert str(caught.value).startswith(f"--benchmark {path}: ")
+    assert message in str(caught.value)
+
+
+def test_a_benchmark_file_excel_saved_with_a_byte_order_mark_is_read(tmp_path):
+    # was: "entry 1: indicator: Field required", the first name read as "\ufeffindicator"
+    path = tmp_path / "b.csv"
+    path.write_bytes(b"\xef\xbb\xbfindicator,category,p50,source\r\nx.n,*,0.2,S\r\n")
+    (row,) = benchmarks.load(path)
+    assert (row.indicator, row.category, row.p50, row.source) == ("x.n", "*", 0.2, "S")
+
+
+def test_a_benchmark_entry_for_an_indicator_compare_does_not_show_is_refused(tmp_path):
+    from brandlens.errors import UsageError
+
+    path = tmp_path / "b.csv"
+    path.write_text("indicator,p50\nfast.thriving,0.5\nfast.prospect_customer_ratio,2\n")
+    rows = benchmarks.load(path)
+    known = {"fast.thriving", "fast.prospect_customer_ratio"}
+    benchmarks.check_indicators(rows[:1], known, path, {"fast.thriving"})
+    headline = r"entry 2: fast\.prospect_customer_ratio is not a headline"
+    with pytest.raises(UsageError, match=headline):
+        benchmarks.check_indicators(rows, known, path, {"fast.thriving"})

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from itertools import pairwise
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from brandlens.analysis.model import BenchmarkCell, ComparisonColumn
 from brandlens.errors import UsageError
@@ -28,7 +28,7 @@ Number = int | float
 class BenchmarkRow(BaseModel):
     """One line of a benchmark file."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     indicator: str
     category: str = "*"
@@ -37,6 +37,14 @@ class BenchmarkRow(BaseModel):
     p75: float | None = None
     top10: float | None = None
     source: str = ""
+
+    @field_validator("p25", "p50", "p75", "top10", mode="before")
+    @classmethod
+    def _not_a_truth_value(cls, value: object) -> object:
+        """YAML reads ``yes`` as true, which pydantic would take as 1.0."""
+        if isinstance(value, bool):
+            raise ValueError("a number, not a truth value")
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> BenchmarkRow:
@@ -48,11 +56,22 @@ class BenchmarkRow(BaseModel):
         return self
 
 
+SUFFIXES = (".csv", ".yaml", ".yml")
+"""The names a benchmark file may have: its format is read from them."""
+
+
 def load(path: str | Path) -> list[BenchmarkRow]:
-    """Read a benchmark file (.csv, .yaml or .yml); a bad file is a usage error."""
+    """Read a benchmark file (.csv, .yaml or .yml); a bad file is a usage error.
+
+    Every entry must count: a file with none, a line with more fields than the header,
+    or two entries for one (indicator, category) (which one holds?) is refused."""
     p = Path(path)
+    if p.suffix.lower() not in SUFFIXES:
+        raise UsageError(
+            f"--benchmark {path}: name the file .csv, .yaml or .yml (its name says its format)"
+        )
     try:
-        text = read_small_text(p)
+        text = read_small_text(p).removeprefix("\ufeff")  # Excel's "CSV UTF-8" starts so
     except (OSError, UnicodeDecodeError) as e:
         raise UsageError(f"--benchmark {path}: cannot read ({e})") from None
     if p.suffix.lower() in (".yaml", ".yml"):
@@ -68,10 +87,15 @@ def load(path: str | Path) -> list[BenchmarkRow]:
             raise UsageError(f"--benchmark {path}: expected a list of benchmarks")
         raw = doc
     else:
-        raw = [
-            {k: (v if v != "" else None) for k, v in row.items() if k is not None}
-            for row in csv.DictReader(io.StringIO(text))
-        ]
+        raw = []
+        for i, row in enumerate(csv.DictReader(io.StringIO(text)), start=1):
+            if None in row:  # DictReader keeps the fields past the header under None
+                raise UsageError(
+                    f"--benchmark {path}: entry {i}: more fields than the header names"
+                )
+            raw.append({k: (v if v != "" else None) for k, v in row.items()})
+    if not raw:
+        raise UsageError(f"--benchmark {path}: no entries")
     out = []
     for i, item in enumerate(raw, start=1):
         try:
@@ -85,11 +109,22 @@ def load(path: str | Path) -> list[BenchmarkRow]:
             message = err["msg"].removeprefix("Value error, ")
             raise UsageError(f"--benchmark {path}: entry {i}: {where}{message}") from None
         out.append(row.model_copy(update={"category": row.category or "*"}))
+    first: dict[tuple[str, str], int] = {}
+    for i, row in enumerate(out, start=1):
+        j = first.setdefault((row.indicator, row.category), i)
+        if j != i:
+            raise UsageError(
+                f"--benchmark {path}: entries {j} and {i} both give {row.indicator} in "
+                f"category {row.category!r}; keep one"
+            )
     return out
 
 
-def check_indicators(rows: list[BenchmarkRow], known: set[str], path: str | Path) -> None:
-    """Every entry names an installed indicator: a misspelt one would silently show nothing."""
+def check_indicators(
+    rows: list[BenchmarkRow], known: set[str], path: str | Path, headline: set[str] | None = None
+) -> None:
+    """Every entry names an installed indicator, and one a comparison shows (a headline
+    indicator, ``headline``): a misspelt or other one would silently show nothing."""
     for i, row in enumerate(rows, start=1):
         if row.indicator not in known:
             close = difflib.get_close_matches(row.indicator, sorted(known), n=3)
@@ -97,6 +132,12 @@ def check_indicators(rows: list[BenchmarkRow], known: set[str], path: str | Path
             raise UsageError(
                 f"--benchmark {path}: entry {i}: no installed methodology has indicator "
                 f"{row.indicator!r}{hint}"
+            )
+        if headline is not None and row.indicator not in headline:
+            raise UsageError(
+                f"--benchmark {path}: entry {i}: {row.indicator} is not a headline indicator, "
+                "and a comparison places brands on headline indicators only (brandlens "
+                "indicators marks them with a star)"
             )
 
 

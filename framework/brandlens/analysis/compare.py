@@ -154,8 +154,9 @@ def compare_scope(
     bench_rows = None
     if opts.benchmark is not None:
         bench_rows = benchmark_mod.load(opts.benchmark)
-        known = {i.id for m in ds.registry.methodologies.values() for i in m.methodology.indicators}
-        benchmark_mod.check_indicators(bench_rows, known, opts.benchmark)
+        every = [i for m in ds.registry.methodologies.values() for i in m.methodology.indicators]
+        known, headline = {i.id for i in every}, {i.id for i in every if i.headline}
+        benchmark_mod.check_indicators(bench_rows, known, opts.benchmark, headline)
 
     placed: dict[str, str] = {}
     if not opts.across_categories:
