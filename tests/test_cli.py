@@ -601,6 +601,22 @@ def test_a_funnel_of_a_methodology_without_a_ladder_says_so(runner, events_dir):
     assert invoke(runner, "funnel", events_dir(STORY), "-b", "B", "-m", "fast").exit_code == 0
 
 
+def test_a_funnel_checks_its_parameters_as_compute_does(runner, events_dir):
+    # was: exit 0 with the parameter dropped (found by an independent review)
+    data = events_dir(STORY)
+    cases = [
+        (["-m", "fast", "-p", "goal.aware_window_days=3"], "methodology 'goal' is not part"),
+        (["-p", "grow.period_days=0"], "methodology 'grow' is not part of this run"),
+        (["-p", "fast.interest_window_days=0"], "greater than or equal to 1"),
+        (["-p", "fast.nosuch=1"], "unknown parameter"),
+    ]
+    for args, message in cases:
+        r = invoke(runner, "funnel", data, "-b", "B", *args)
+        assert r.exit_code == 2 and message in r.stderr, (args, r.stderr)
+    r = invoke(runner, "funnel", data, "-b", "B", "-p", "fast.interest_window_days=9")
+    assert r.exit_code == 0
+
+
 def test_validate_fails_when_no_event_is_valid(runner, tmp_path):
     # was: exit 0 with every row quarantined, where compute fails with "no valid events"
     data = tmp_path / "events.csv"

@@ -24,6 +24,7 @@ from brandlens.analysis.model import (
     StageBar,
 )
 from brandlens.engine.ladders import FUNNEL_STEPS
+from brandlens.engine.runs import parse_parameters
 from brandlens.errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -117,6 +118,9 @@ def funnel_report(
             f"--methodology: {without} has no stage ladder to show as a funnel "
             f"(methodologies with one: {', '.join(having) or 'none installed'})"
         )
+    # Each parameter is checked as a run checks it, at once: one of a methodology outside
+    # the funnel, or a value out of range, was dropped without a word (exit 0).
+    parse_parameters(params or {}, chosen, ds.registry.event_types)
     out: list[LadderFunnel] = []
     for m in chosen:
         counts, flows = ds.ladder_counts(
