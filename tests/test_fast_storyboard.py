@@ -185,3 +185,36 @@ def test_event_type_parameters_are_checked_against_the_vocabulary(tmp_path):
             methodologies=["fast"],
             params={"fast.thriving_events": "purchase,nope"},
         )
+
+
+def test_a_list_parameter_is_its_distinct_values_and_a_set_is_sorted(tmp_path):
+    # was: a Python set's order followed the process's string hashing, so the same call
+    # gave other JSON in another process; repeated values were kept (an independent review)
+    import os
+    import subprocess
+    import sys
+
+    from conftest import write_csv
+
+    write_csv(tmp_path / "events.csv", STORY)
+    given = {"fast.thriving_events": "review,purchase,review"}
+    r = brandlens.compute(tmp_path, as_of=D, methodologies=["fast"], params=given)
+    assert r.parameters["fast"]["thriving_events"] == ["review", "purchase"]
+    code = (
+        "import brandlens, sys; r = brandlens.compute(sys.argv[1], as_of=sys.argv[2], "
+        "methodologies=['fast'], params={'fast.thriving_events': "
+        "{'purchase', 'review', 'share', 'consult', 'follow'}}); print(r.model_dump_json())"
+    )
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path), D],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        outputs.add(run.stdout)
+    assert len(outputs) == 1
+    assert '"thriving_events":["consult","follow","purchase","review","share"]' in outputs.pop()

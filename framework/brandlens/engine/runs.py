@@ -1289,20 +1289,29 @@ def _check_vocabulary(method: str, params: BaseModel, known: set[str]) -> None:
 
 
 def _coerce(model: type[BaseModel], name: str, value: Any) -> Any:
-    """CLI values are strings: 'a,b' for list parameters, JSON where it parses."""
-    if not isinstance(value, str):
-        return value
+    """CLI values are strings: 'a,b' for list parameters, JSON where it parses.
+
+    A list parameter's values are distinct, in the order given, and a Python set's
+    sorted: a set has no order of its own, so the result's parameters (and its JSON)
+    would follow the process's string hashing."""
     ann = model.model_fields[name].annotation
     origin = get_origin(ann)
-    if origin in (list, tuple, set, frozenset) or (
+    listed = origin in (list, tuple, set, frozenset) or (
         origin is not None and any(get_origin(a) in (list, tuple) for a in get_args(ann))
-    ):
+    )
+    if not listed:
+        return value
+    if isinstance(value, set | frozenset):
+        value = sorted(value, key=repr)
+    elif isinstance(value, str):
+        parsed = None
         if value.startswith("["):
-            try:
-                return json.loads(value)
-            except json.JSONDecodeError:
-                pass
-        return [v.strip() for v in value.split(",") if v.strip()]
+            with contextlib.suppress(json.JSONDecodeError):
+                parsed = json.loads(value)
+        value = parsed if parsed is not None else [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, list | tuple):
+        with contextlib.suppress(TypeError):  # unhashable items: the model refuses them
+            value = list(dict.fromkeys(value))
     return value
 
 
