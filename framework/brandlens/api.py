@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from brandlens import arguments as args
 from brandlens.analysis import MIN_BASE
 from brandlens.analysis.model import Comparison, FunnelReport
 from brandlens.analysis.report import Report
@@ -36,6 +37,9 @@ def _dataset(
     load_progress: LoadProgress | None,
 ) -> Dataset:
     """DATA opened and validated (or found in the cache) for one call of the API."""
+    _check_common(data, mapping, preset, timezone, ts_timezone, config, load_progress)
+    args.flag(strict, "strict")
+    args.flag(cache, "cache", optional=True)
     return Dataset(
         data,
         mapping=mapping,
@@ -46,6 +50,42 @@ def _dataset(
         config=config,
         cache=cache,
         load_progress=load_progress,
+    )
+
+
+def _check_common(
+    data: object,
+    mapping: object,
+    preset: object,
+    timezone: object,
+    ts_timezone: object,
+    config: object,
+    load_progress: object,
+) -> None:
+    """The arguments every call takes, checked before anything is opened."""
+    from brandlens.data.sources import InMemoryData
+
+    if not isinstance(data, InMemoryData):
+        args.path(data, "data", optional=False)
+    if mapping is not None and not isinstance(mapping, BaseModel):  # a Mapping model too
+        args.path(mapping, "mapping")
+    args.text(preset, "preset")
+    args.text(timezone, "timezone")
+    args.text(ts_timezone, "ts_timezone")
+    args.instance(config, "config", EngineConfig)
+    args.function(load_progress, "load_progress")
+
+
+def _check_choice(
+    as_of: object, methodologies: object, brands: object, params: object, progress: object = None
+) -> tuple[Any, list[str] | None, list[str] | None, dict[str, Any] | None]:
+    """as_of, methodologies, brands and params checked; names as lists."""
+    args.function(progress, "progress")
+    return (
+        args.day(as_of),
+        args.names(methodologies, "methodologies"),
+        args.names(brands, "brands"),
+        args.params(params),
     )
 
 
@@ -74,7 +114,9 @@ def compute(
     """
     from brandlens.analysis.checks import check_choice
 
-    brands = None if brands is None else list(brands)
+    as_of, methodologies, brands, params = _check_choice(
+        as_of, methodologies, brands, params, progress
+    )
     with _dataset(
         data, mapping, preset, timezone, ts_timezone, strict, config, cache, load_progress
     ) as ds:
@@ -98,7 +140,7 @@ def compare(
     currency: str = "CNY",
     category: str | None = None,
     across_categories: bool = False,
-    baseline: str | None = None,
+    baseline: str | date | None = None,
     benchmark: str | Path | None = None,
     funnel: bool = False,
     min_base: int = MIN_BASE,
@@ -124,6 +166,13 @@ def compare(
     from brandlens.analysis.compare import CompareOptions
     from brandlens.analysis.compare import compare as run_compare
 
+    as_of, methodologies, brands, params = _check_choice(
+        as_of, methodologies, brands, params, progress
+    )
+    args.flag(across_categories, "across_categories")
+    args.flag(funnel, "funnel")
+    baseline = args.baseline(baseline)
+    args.path(benchmark, "benchmark")
     options = _options(
         CompareOptions,
         currency=currency,
@@ -148,7 +197,7 @@ def report(
     params: Mapping[str, Any] | None = None,
     *,
     currency: str = "CNY",
-    baseline: str | None = None,
+    baseline: str | date | None = None,
     min_base: int = MIN_BASE,
     mapping: str | Path | None = None,
     preset: str | None = None,
@@ -167,6 +216,10 @@ def report(
     """
     from brandlens.analysis.report import ReportOptions, build_report
 
+    as_of, methodologies, brands, params = _check_choice(
+        as_of, methodologies, brands, params, progress
+    )
+    baseline = args.baseline(baseline)
     options = _options(ReportOptions, currency=currency, baseline=baseline, min_base=min_base)
     with _dataset(
         data, mapping, preset, timezone, ts_timezone, strict, config, cache, load_progress
@@ -179,7 +232,12 @@ def _options(model: type[BaseModel], **values: Any) -> Any:
     try:
         return model(**values)
     except ValidationError as e:
-        raise UsageError(str(e.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+        err = e.errors()[0]
+        message = str(err["msg"]).removeprefix("Value error, ")
+        field = ".".join(str(x) for x in err["loc"])
+        if field and not message.startswith("--"):  # a validator's message names its option
+            message = f"{field}: {message}"
+        raise UsageError(message) from None
 
 
 def funnel(
@@ -201,6 +259,8 @@ def funnel(
     """One brand's stages on every ladder, with counts, shares and the week's flow."""
     from brandlens.analysis.funnel import funnel_report
 
+    brand = args.name(brand, "brand")
+    as_of, methodologies, _, params = _check_choice(as_of, methodologies, None, params)
     with _dataset(
         data, mapping, preset, timezone, ts_timezone, strict, config, cache, load_progress
     ) as ds:
@@ -230,8 +290,9 @@ def entities(
     """
     from brandlens.analysis.checks import check_choice
 
-    if brands is not None:
-        brands = [brands] if isinstance(brands, str) else list(brands)
+    methodology = args.name(methodology, "methodology")
+    args.text(table, "table")
+    as_of, _, brands, params = _check_choice(as_of, None, brands, params)
     with _dataset(
         data, mapping, preset, timezone, ts_timezone, strict, config, cache, load_progress
     ) as ds:
@@ -252,6 +313,9 @@ def validate(
     load_progress: LoadProgress | None = None,
 ) -> ValidationReport:
     """Validate DATA; return counts per reason with example rows (never raises for bad rows)."""
+    _check_common(data, mapping, preset, timezone, ts_timezone, config, load_progress)
+    args.path(quarantine_out, "quarantine_out")
+    args.flag(cache, "cache", optional=True)
     with Dataset(
         data,
         mapping=mapping,
@@ -285,6 +349,11 @@ def load(
     ``cluster`` writes a log in time order month by month, each month by user, so later
     commands group each user's events faster (see ``brandlens.data.layout``).
     """
+    _check_common(data, mapping, preset, timezone, ts_timezone, config, load_progress)
+    args.path(into, "into", optional=False)
+    args.path(quarantine_out, "quarantine_out")
+    args.flag(strict, "strict")
+    args.flag(cluster, "cluster")
     with Dataset(
         data,
         mapping=mapping,

@@ -1266,6 +1266,10 @@ def parse_parameters(
         if name not in model.model_fields:
             known = ", ".join(model.model_fields) or "none"
             raise UsageError(f"--param {full}: unknown parameter (known for {method}: {known})")
+        ann = model.model_fields[name].annotation
+        if isinstance(value, bool) and bool not in (ann, *get_args(ann)):
+            # pydantic reads True as 1: a truth value where a number belongs is a slip
+            raise UsageError(f"--param {full}: expected {_kind_of(ann)}, got {value}")
         overrides[method][name] = _coerce(model, name, value)
     out: dict[str, BaseModel] = {}
     for m in chosen:
@@ -1279,6 +1283,11 @@ def parse_parameters(
         if event_types is not None:
             _check_vocabulary(m.name, out[m.name], set(event_types))
     return out
+
+
+def _kind_of(annotation: Any) -> str:
+    """What a parameter's annotation takes, for a message: 'int', 'float', 'list[str]'."""
+    return getattr(annotation, "__name__", None) or str(annotation)
 
 
 def _check_vocabulary(method: str, params: BaseModel, known: set[str]) -> None:
