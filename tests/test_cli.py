@@ -171,6 +171,39 @@ def test_param_brand_and_as_of_options(runner, toy, events_dir):
         (["compute", "{data}", "-m", "toy", "-p", "oops"], 2, "expected METHOD.NAME=VALUE"),
         (["compute", "{data}", "-m", "toy", "-p", "toy.nope=1"], 2, "unknown parameter"),
         (["compute", "{data}", "--as-of", "30/06/2025"], 2, "is not a date"),
+        # these four were taken (found by an independent review): 20250630 as a date the
+        # message said it does not read, 1_0 as 10, a repeated -p as its last, --funnel
+        # on methodologies without a funnel as an empty one
+        (["compute", "{data}", "--as-of", "20250630"], 2, "'20250630' is not a date"),
+        (
+            ["compute", "{data}", "-m", "fast", "-p", "fast.advancing_period_days=1_0"],
+            2,
+            "--param fast.advancing_period_days: expected a number, got '1_0'",
+        ),
+        (
+            ["compute", "{data}", "-m", "super", "-p", "super.hit_top_share=nan"],
+            2,
+            "--param super.hit_top_share: expected a number, got 'nan'",
+        ),
+        (
+            [
+                "compute",
+                "{data}",
+                "-m",
+                "fast",
+                "-p",
+                "fast.advancing_period_days=3",
+                "-p",
+                "fast.advancing_period_days=4",
+            ],
+            2,
+            "fast.advancing_period_days: given twice",
+        ),
+        (
+            ["compare", "{data}", "-m", "grow", "--funnel"],
+            2,
+            "--funnel: grow has no stage ladder to show as a funnel",
+        ),
         (["compute", "{data}", "--timezone", "Nowhere"], 2, "unknown time zone"),
         (["compute", "{missing}"], 1, "no such file or directory"),
         (["validate", "{data}", "--preset", "nope"], 2, "unknown preset"),

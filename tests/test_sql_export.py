@@ -106,3 +106,14 @@ def test_cli_writes_the_query():
     assert out.exit_code == 0
     assert out.stdout.startswith("-- fast.thriving")
     assert "'Lumi'" in out.stdout and "CAST('2025-06-30' AS DATE)" in out.stdout
+
+
+def test_names_are_taken_in_any_case_as_explain_takes_them():
+    # was: `sql FAST.thriving` and `--dialect Spark` refused, where `explain FAST.THRIVING`
+    # and `-m FAST` are taken (found by an independent review)
+    want = indicator_sql("fast.thriving", "spark", as_of=AS_OF)
+    assert indicator_sql("FAST.Thriving", "Spark", as_of=AS_OF) == want
+    out = CliRunner().invoke(app, ["sql", "nosuch.x"])
+    assert out.exit_code == 2 and "no methodology 'nosuch'" in out.stderr
+    out = CliRunner().invoke(app, ["sql", "fast.nosuch"])
+    assert out.exit_code == 2 and "(known: fast.fertility" in out.stderr

@@ -143,6 +143,15 @@ def compare_scope(
             "a category, the other without any"
         )
     chosen = ds.methodologies(methodologies)
+    if opts.funnel and not any(lad.funnel for m in chosen for lad in m.methodology.ladders):
+        # was: an empty funnel, exit 0, where `funnel -m grow` says why
+        having = [
+            m.name for m in ds.methodologies() if any(x.funnel for x in m.methodology.ladders)
+        ]
+        raise UsageError(
+            f"--funnel: {', '.join(m.name for m in chosen)} has no stage ladder to show as a "
+            f"funnel (methodologies with one: {', '.join(having) or 'none installed'})"
+        )
     wanted = None if brands is None else sorted(set(brands))
     check_brands(ds, wanted)
     day = ds._as_of(as_of)

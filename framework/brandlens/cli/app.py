@@ -540,6 +540,8 @@ def _params(items: list[str] | None) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             fail(f"--param {item!r}: expected METHOD.NAME=VALUE", EXIT_USAGE)
+        if key.strip() in out:  # typer keeps every -p; the last one would win unsaid
+            fail(f"--param {key.strip()}: given twice; give it once", EXIT_USAGE)
         out[key.strip()] = value.strip()
     return out
 

@@ -312,10 +312,17 @@ def check_timezone(tz: str) -> str:
     return check_zone(tz, "--timezone")
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def parse_date(value: str | date, what: str = "--as-of") -> date:
+    """A date, or its YYYY-MM-DD text (only that form: Python also reads 20250630 and
+    2025-W27-1, which the message promises nothing about)."""
     if isinstance(value, date):
         return value
     try:
+        if not _ISO_DAY.fullmatch(value):
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
@@ -1270,6 +1277,9 @@ def parse_parameters(
         if isinstance(value, bool) and bool not in (ann, *get_args(ann)):
             # pydantic reads True as 1: a truth value where a number belongs is a slip
             raise UsageError(f"--param {full}: expected {_kind_of(ann)}, got {value}")
+        if {int, float} & {ann, *get_args(ann)} and not _plain_number(value):
+            # Python reads 1_0 as 10 and nan as a float, which a bound then judged
+            raise UsageError(f"--param {full}: expected a number, got {value!r}")
         overrides[method][name] = _coerce(model, name, value)
     out: dict[str, BaseModel] = {}
     for m in chosen:
@@ -1283,6 +1293,19 @@ def parse_parameters(
         if event_types is not None:
             _check_vocabulary(m.name, out[m.name], set(event_types))
     return out
+
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def _plain_number(value: Any) -> bool:
+    """A finite number, or its text in plain decimal or e notation (no ``1_0``, ``nan``);
+    anything else passes to the model, which names what it takes."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        return bool(_NUMBER.fullmatch(value.strip())) or not value.strip()
+    return True
 
 
 def _kind_of(annotation: Any) -> str:

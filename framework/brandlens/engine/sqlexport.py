@@ -96,27 +96,19 @@ def indicator_sql(
     from sqlglot import exp
 
     from brandlens.engine.runs import parse_date, parse_parameters
+    from brandlens.plugin.catalog import find_indicator
     from brandlens.plugin.host import registry
 
-    if dialect not in dialects.DIALECTS:
+    if dialect.lower() not in dialects.DIALECTS:  # any case, as methodologies are
         raise UsageError(
             f"--dialect: unknown dialect {dialect!r} (available: {', '.join(dialects.DIALECTS)})"
         )
+    dialect = dialect.lower()
     reg = registry()
-    owner = next(
-        (
-            m
-            for m in reg.methodologies.values()
-            if any(i.id == indicator for i in m.methodology.indicators)
-        ),
-        None,
-    )
-    if owner is None:
-        raise UsageError(f"unknown indicator {indicator!r} (brandlens indicators lists them)")
-    ind = next(i for i in owner.methodology.indicators if i.id == indicator)
+    owner, ind = find_indicator(reg, indicator)
     if ind.sql is None:
         raise UsageError(
-            f"{indicator} is computed in Python (not one SQL query); brandlens sql covers "
+            f"{ind.id} is computed in Python (not one SQL query); brandlens sql covers "
             "indicators written in SQL"
         )
     day = parse_date(as_of) if as_of is not None else None

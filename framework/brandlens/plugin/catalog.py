@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from brandlens.errors import UsageError
 from brandlens.plugin.host import registry
 from brandlens.specs.spec import property_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from brandlens.plugin.methodology import Indicator
 
 
 class PluginEntry(BaseModel):
@@ -152,18 +155,24 @@ def indicators(methodology: str | None = None) -> IndicatorList:
     )
 
 
-def explain(indicator_id: str) -> Explanation:
-    reg = registry()
+def find_indicator(reg: Any, indicator_id: str) -> tuple[Any, Indicator]:
+    """The methodology and indicator ``indicator_id`` names, in any case (``FAST.thriving``
+    as ``fast.thriving``), or a usage error listing the methodology's indicators."""
     given, _, rest = indicator_id.partition(".")
     method = _named(reg, given, f"unknown indicator {indicator_id!r}: no methodology")
     indicator_id = f"{method}.{rest.lower()}"
     checked = reg.methodologies[method]
-    m = checked.methodology
     try:
-        ind = m.indicator(indicator_id)
+        return checked, checked.methodology.indicator(indicator_id)
     except KeyError:
-        known = ", ".join(i.id for i in m.indicators)
+        known = ", ".join(i.id for i in checked.methodology.indicators)
         raise UsageError(f"unknown indicator {indicator_id!r} (known: {known})") from None
+
+
+def explain(indicator_id: str) -> Explanation:
+    reg = registry()
+    checked, ind = find_indicator(reg, indicator_id)
+    m = checked.methodology
     used = checked.indicator_sql[ind.id].parameters if ind.id in checked.indicator_sql else None
     for rel in checked.relations_needed([ind.id]):
         if used is not None and rel in checked.relation_sql:
