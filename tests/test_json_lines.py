@@ -202,9 +202,13 @@ def test_a_folder_of_parts_is_not_read_by_lines(tmp_path, name):
     # table in one line, as before.
     folder = tmp_path / "events"
     folder.mkdir()
-    write(folder / f"part-0.{name.split('.')[1]}", [event(1), "{"])
+    suffix = name.split(".")[1]
+    write(folder / f"part-0.{suffix}", [event(1)])
+    write(folder / f"part-1.{suffix}", [event(2), "{"])
     result = CliRunner().invoke(app, ["validate", str(tmp_path), "--no-cache"])
     assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert f"events: part-1.{suffix}: cannot read (" in result.output
+    assert "read that part as a file of its own" in result.output
 
 
 def test_the_good_lines_keys_are_checked_as_a_whole_files_are(tmp_path):

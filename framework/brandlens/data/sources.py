@@ -487,7 +487,7 @@ def _describe_json(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str,
         failed = e
     if ts.parts or ts.file is None:  # a folder of parts is read by read_json only
         if failed is not None:
-            raise failed
+            raise _unreadable_json_part(con, ts) or failed
         return columns
     try:
         jl = jsonread.read_by_lines(con, ts.table, Path(ts.file), ts.binds[f"path_{ts.table}"])
@@ -499,6 +499,23 @@ def _describe_json(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str,
         return columns
     ts.json_lines, ts.from_sql, ts.binds = jl, jl.rows, {}
     return _describe(con, ts)
+
+
+def _unreadable_json_part(con: duckdb.DuckDBPyConnection, ts: TableSource) -> DataError | None:
+    """The first part of a folder of JSON parts that DuckDB cannot read on its own, named
+    by its path in the folder, with the way to have its bad lines quarantined."""
+    import duckdb
+
+    for part in ts.parts:
+        sql = "DESCRIBE SELECT * FROM read_json($p, format='auto', sample_size=-1)"
+        try:
+            con.execute(sql, {"p": escape_glob(part.file)}).fetchall()
+        except duckdb.Error as e:
+            return DataError(
+                f"{ts.label}: {part.label}: cannot read ({first_line(e)}); read that part as "
+                "a file of its own, which reads it line by line and quarantines such lines"
+            )
+    return None
 
 
 def open_source(
