@@ -185,6 +185,9 @@ def test_results_equal_the_fast_reads_of_the_good_lines(tmp_path):
     (broken / "events.jsonl").write_text("\n".join(lines) + "\n")
     one = brandlens.compute(clean, as_of="2025-06-30", cache=False)
     other = brandlens.compute(broken, as_of="2025-06-30", cache=False)
+    # and read whole, the JSON lines give what the same market's Parquet files give
+    parquet = brandlens.compute(market, as_of="2025-06-30", cache=False)
+    assert [r.model_dump() for r in one.results] == [r.model_dump() for r in parquet.results]
     assert other.dataset.rows_read == len(good) + len(bad)
     assert other.dataset.rows_accepted == one.dataset.rows_accepted
     assert other.dataset.quarantined_by_reason == {
