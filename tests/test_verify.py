@@ -286,6 +286,31 @@ def test_property_references_must_exist(register_plugin, tmp_path):
     assert "spec: toy.buyers: partition names unknown indicator 'toy.flow'" in info.errors
 
 
+def test_parameters_a_spec_names_must_exist(register_plugin, tmp_path):
+    # was: verify stopped with "internal error: KeyError: 'buyer_window_dayz'" (found by an
+    # independent plugin author), and a parameters list naming one was taken silently
+    spec = _toy_spec()
+    buyers = spec["indicators"][0]
+    buyers["parameters"] = ["buyer_window_dayz"]
+    buyers["properties"] = ["non_negative", {"window_bounded": {"days": "$buyer_window_dayz"}}]
+    _register_toy(spec, tmp_path, register_plugin, "typos")
+    info = next(p for p in host.registry().plugins if p.name == "typos")
+    named = "not a parameter (buyer_window_days, min_view_days, period_days, positive_rating"
+    assert any(
+        e.startswith("spec: toy.buyers: parameters names 'buyer_window_dayz', " + named)
+        for e in info.errors
+    ), info.errors
+    assert any(
+        e.startswith("spec: toy.buyers: window_bounded names $buyer_window_dayz, " + named)
+        for e in info.errors
+    ), info.errors
+    r = CliRunner().invoke(app, ["verify", "typos", "--max-examples", "5", "-f", "json"])
+    assert "internal error" not in r.output and "Traceback" not in r.output
+    report = json.loads(r.stdout)
+    rows = [x for m in report["methodologies"] for x in m["results"]]
+    assert [x["property"] for x in rows if x["indicator"] == "toy.buyers"] == ["non_negative"]
+
+
 class _FailsToRegister:
     @hookimpl
     def brandlens_register_methodologies(self, register):

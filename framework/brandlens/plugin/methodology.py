@@ -537,6 +537,7 @@ def apply_spec(m: Methodology, spec: MethodologySpec | None) -> tuple[Methodolog
     ]
     errors += _reference_errors(spec)
     defaults = m.parameters().model_dump(mode="json")
+    errors += _parameter_errors(spec, set(defaults))
     for name, value in defaults.items():
         p = spec.parameters.get(name)
         if p is None:
@@ -549,6 +550,26 @@ def apply_spec(m: Methodology, spec: MethodologySpec | None) -> tuple[Methodolog
         if n not in defaults
     ]
     return m.model_copy(update={"indicators": tuple(merged)}), errors
+
+
+def _parameter_errors(spec: MethodologySpec, known: set[str]) -> list[str]:
+    """Parameters a spec entry lists or a property names (``$buy_days``) must be the
+    methodology's: ``verify`` stopped on an unknown one with an internal error."""
+    from brandlens.specs.spec import parameter_refs
+
+    named = ", ".join(sorted(known)) or "none"
+    errors = []
+    for ind in spec.indicators:
+        for name in ind.parameters:
+            if name not in known:
+                errors.append(f"{ind.id}: parameters names {name!r}, not a parameter ({named})")
+        for p in ind.properties:
+            for name in sorted(parameter_refs(p) - known):
+                errors.append(
+                    f"{ind.id}: {p.kind} names ${name}, not a parameter ({named}); "
+                    "verify skips that property"
+                )
+    return errors
 
 
 def _reference_errors(spec: MethodologySpec) -> list[str]:
@@ -639,7 +660,12 @@ def check_methodology(
             raise PluginError(f"{what}: registered twice")
         seen.add(ind.id)
         if ind.unit is None or not ind.title:
-            given = "" if spec is not None else "; no spec came with it: register(m, spec=...)"
+            if spec is None:
+                given = "; no spec came with it: register(m, spec=...)"
+            elif spec.indicator(ind.id) is None:
+                given = f"; the spec has no entry for it: add one under indicators (id: {ind.id})"
+            else:
+                given = ""
             raise PluginError(f"{what}: needs a title and a unit (in code or in the spec){given}")
         for req in ind.requires:
             if not re.fullmatch(r"[a-z_]+\.[a-z_]+", req):

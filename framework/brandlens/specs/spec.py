@@ -445,6 +445,27 @@ def evaluate(expr: str, names: dict[str, Any]) -> Any:
     return ev(tree)
 
 
+_PARAMETER_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def parameter_refs(prop: BaseModel) -> set[str]:
+    """The ``$parameters`` a property names in any of its text fields (``days``, ...)."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            found.update(_PARAMETER_REF.findall(value))
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list | tuple):
+            for v in value:
+                walk(v)
+
+    walk(prop.model_dump())
+    return found
+
+
 def window_days(days: str | int, params: dict[str, Any]) -> int:
     """``"$purchase_window_days + $advancing_period_days"``, ``"max($a, $b)"`` -> an int."""
     if isinstance(days, int):
