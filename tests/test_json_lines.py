@@ -248,3 +248,58 @@ def test_keys_of_any_spelling_are_read_by_lines(tmp_path):
     read, accepted, reasons, users = outcome(tmp_path / "events.jsonl", mapping=mapping)
     assert (read, accepted, users) == (3, 2, ["u1", "u2"])
     assert reasons == {"malformed_row": [(2, "MALFORMED JSON")]}
+
+
+def _by_both_paths(tmp_path: Path, lines: list[str | bytes], **kw) -> list[tuple]:
+    """The outcome of ``lines`` read whole, and with a bad line after them read by lines."""
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    whole.mkdir()
+    broken.mkdir()
+    write(whole / "events.jsonl", lines)
+    write(broken / "events.jsonl", [*lines, "{oops"])
+    return [outcome(whole / "events.jsonl", **kw), outcome(broken / "events.jsonl", **kw)]
+
+
+def test_lines_read_by_lines_are_what_the_whole_read_makes_of_them(tmp_path):
+    # Found by an independent review, each different by lines before: whole numbers typed
+    # UBIGINT (epoch_ms(ts) failed to bind, price - discount wrapped round), a null or {}
+    # line a malformed row where the whole read makes it a row with no values, and an
+    # object over 2 MB on one line a malformed row (read_json takes 16 MB)
+    lines = [
+        event(1, ts=1748750400000, price=12, discount=2),  # 2025-06-01 04:00 UTC, 10.00
+        "null",  # a row with no values: missing_required
+        "{}",
+        event(4, ts=1748750400000, price=3, discount=0, note="x" * 3_000_000),
+        event(5, ts=1748750400000, price=5, discount=10),
+    ]
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text('derive:\n  ts: "epoch_ms(ts)"\n  amount: "price - discount"\n')
+    whole, by_lines = _by_both_paths(tmp_path, lines, mapping=mapping)
+    read, accepted, reasons, users = by_lines
+    assert (read, accepted, users) == (6, 2, ["u1", "u4"])
+    assert reasons.pop("malformed_row") == [(6, "MALFORMED JSON")]
+    assert reasons["missing_required"] == [(2, "ts"), (3, "ts")]
+    assert reasons["negative_amount"] == [(5, "amount")]  # -5, not 2^64 - 5
+    assert whole == (5, 2, reasons, users)
+
+
+def test_a_part_with_lines_that_are_not_objects_is_named(tmp_path):
+    # was: "missing required column(s) ts, user_id, event_type; ... header has: json"
+    folder = tmp_path / "events"
+    folder.mkdir()
+    write(folder / "part-0.jsonl", [event(1)])
+    write(folder / "part-1.jsonl", [event(2), "42", event(3)])
+    result = CliRunner().invoke(app, ["validate", str(tmp_path), "--no-cache"])
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert "events: part-1.jsonl: some lines are not JSON objects" in result.output
+
+
+def test_a_failed_source_leaves_no_table_on_the_callers_connection(tmp_path):
+    # was: a file read by lines whose keys were then refused left five temp tables behind
+    import brandlens.errors
+
+    write(tmp_path / "events.jsonl", [event(1, **{"": 1}), "{"])
+    con = duckdb.connect()
+    with pytest.raises(brandlens.errors.DataError, match="an empty key"):
+        Dataset(tmp_path / "events.jsonl", connection=con, cache=False)
+    assert con.execute("SELECT table_name FROM duckdb_tables()").fetchall() == []

@@ -333,7 +333,11 @@ def _line_reader(f: CsvFile) -> tuple[str, dict[str, Any]]:
 
 
 def line_reader(
-    table: str, path: str | list[str], rejects: str, crlf: bool = True
+    table: str,
+    path: str | list[str],
+    rejects: str,
+    crlf: bool = True,
+    max_line_size: int | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """One row per physical line (column ``line``; NULL for an empty line), quoting off.
 
@@ -366,6 +370,8 @@ def line_reader(
     ]
     if crlf:
         opts.append("new_line='\\r\\n'")
+    if max_line_size is not None:  # longer lines are rejected (DuckDB's default: 2 MB)
+        opts.append(f"max_line_size={int(max_line_size)}")
     return f"read_csv($lpath_{t}, {', '.join(opts)})", binds
 
 

@@ -33,6 +33,9 @@ from brandlens.plugin.sqlcheck import quote_ident
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
+MAX_OBJECT = 16 * 1024 * 1024
+"""The longest line read as one object: read_json's own limit (maximum_object_size)."""
+
 ONE_JSON_COLUMN = {"json": "JSON"}
 """The columns ``read_json`` gives a file some of whose lines are not objects."""
 
@@ -102,13 +105,15 @@ def _read_by_lines(con: duckdb.DuckDBPyConnection, jl: JsonLines, literal: str) 
     # object's starts with "{" and names each key once, so an object naming a key twice
     # ({"a": 1, "a": 2}, which read_json refuses: which value is meant?) is no row.
     # Blank lines are no rows either.
+    # A line that is null or {} is a row with no values, as read_json reads it.
     shape = "TRY(json_structure(line))"
     ok = (
-        f"coalesce(CASE WHEN starts_with({shape}, '{{') "
-        f"THEN len(json_keys(line)) = len(json_keys({shape})) END, false)"
+        f"coalesce(CASE WHEN {shape} IS NULL THEN false WHEN starts_with({shape}, '{{') "
+        f"THEN len(json_keys(line)) = len(json_keys({shape})) "
+        "WHEN json_type(CAST(line AS JSON)) IN ('NULL', 'OBJECT') THEN true END, false)"
     )
     blank = "nullif(trim(line, ' ' || chr(9) || chr(13)), '') IS NULL"
-    reader = csvread.line_reader(jl.table, literal, jl.rejects)
+    reader = csvread.line_reader(jl.table, literal, jl.rejects, max_line_size=MAX_OBJECT)
     csvread.numbered_lines(con, reader, jl.rejects, jl.lines, f", {ok} AS ok, {blank} AS blank")
     row = con.execute(
         f"SELECT count(*) FILTER (WHERE ok), count(*) FILTER (WHERE NOT blank) FROM {jl.lines}"
@@ -125,10 +130,11 @@ def _read_by_lines(con: duckdb.DuckDBPyConnection, jl: JsonLines, literal: str) 
     structure = con.execute(
         "SELECT CAST(json_structure(json_group_array(CAST(line AS JSON))) -> 0 AS VARCHAR) "
         f"FROM (SELECT arg_min(line, n) AS line, min(n) AS n FROM {jl.lines} WHERE ok "
-        f"GROUP BY json_structure(line) ORDER BY n)"
+        "GROUP BY json_structure(line) HAVING starts_with(json_structure(line), '{') "
+        "ORDER BY n)"
     ).fetchone()
     keys = json.loads(structure[0]) if structure and structure[0] else {}
-    _type_rows(con, jl, keys)
+    _type_rows(con, jl, _as_read_json_types(con, jl, keys))
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {jl.bad_table} AS SELECT * FROM ("
         "SELECT n AS line, rtrim(line, chr(13)) AS text, CASE "
@@ -141,11 +147,33 @@ def _read_by_lines(con: duckdb.DuckDBPyConnection, jl: JsonLines, literal: str) 
     return jl
 
 
-def _type_rows(con: duckdb.DuckDBPyConnection, jl: JsonLines, keys: dict[str, Any]) -> None:
+BIGINT_MAX = 2**63 - 1
+
+
+def _as_read_json_types(
+    con: duckdb.DuckDBPyConnection, jl: JsonLines, keys: dict[str, Any]
+) -> dict[str, str]:
+    """Each key's column type as read_json gives it: whole numbers that are never negative
+    are UBIGINT to json_structure, BIGINT to read_json (HUGEINT past BIGINT's range); a
+    UBIGINT column made ``epoch_ms(ts)`` fail to bind and ``price - discount`` wrap."""
+    types = {key: _type(kind) for key, kind in keys.items()}
+    unsigned = [k for k, t in types.items() if t == "UBIGINT" and k != ""]
+    if unsigned:
+        binds = {f"k{i}": "$." + path_step(k) for i, k in enumerate(unsigned)}
+        tops = ", ".join(
+            f"max(TRY_CAST(json_extract_string(line, $k{i}) AS UBIGINT))"
+            for i in range(len(unsigned))
+        )
+        row = con.execute(f"SELECT {tops} FROM {jl.lines} WHERE ok", binds).fetchone() or ()
+        for key, top in zip(unsigned, row, strict=True):
+            types[key] = "HUGEINT" if top is not None and int(top) > BIGINT_MAX else "BIGINT"
+    return types
+
+
+def _type_rows(con: duckdb.DuckDBPyConnection, jl: JsonLines, types: dict[str, str]) -> None:
     """The typed rows of the good lines: one ``json_transform`` of the whole object, or,
     where two keys differ only in case or a key is empty (a STRUCT can hold neither),
     one per key."""
-    types = {key: _type(kind) for key, kind in keys.items()}
     if "" not in types and len({k.lower() for k in types}) == len(types):
         shape = json.dumps(types, ensure_ascii=False)
         con.execute(

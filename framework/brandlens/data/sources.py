@@ -488,7 +488,10 @@ def _describe_json(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str,
     if ts.parts or ts.file is None:  # a folder of parts is read by read_json only
         if failed is not None:
             raise _unreadable_json_part(con, ts) or failed
-        return columns
+        raise _unreadable_json_part(con, ts) or DataError(
+            f"{ts.label}: some lines of its parts are not JSON objects, so DuckDB reads "
+            "every line as one json column"
+        )
     try:
         jl = jsonread.read_by_lines(con, ts.table, Path(ts.file), ts.binds[f"path_{ts.table}"])
     except duckdb.Error:
@@ -537,18 +540,24 @@ def _pin_json_columns(ts: TableSource, columns: dict[str, str]) -> dict[str, str
 
 
 def _unreadable_json_part(con: duckdb.DuckDBPyConnection, ts: TableSource) -> DataError | None:
-    """The first part of a folder of JSON parts that DuckDB cannot read on its own, named
-    by its path in the folder, with the way to have its bad lines quarantined."""
+    """The first part of a folder of JSON parts that DuckDB cannot read on its own, or
+    reads as one json column (a line that is not an object), named by its path in the
+    folder, with the way to have its bad lines quarantined."""
     import duckdb
 
+    way = "read that part as a file of its own, which reads it line by line and quarantines"
     for part in ts.parts:
         sql = "DESCRIBE SELECT * FROM read_json($p, format='auto', sample_size=-1)"
         try:
-            con.execute(sql, {"p": escape_glob(part.file)}).fetchall()
+            rows = con.execute(sql, {"p": escape_glob(part.file)}).fetchall()
         except duckdb.Error as e:
             return DataError(
-                f"{ts.label}: {part.label}: cannot read ({first_line(e)}); read that part as "
-                "a file of its own, which reads it line by line and quarantines such lines"
+                f"{ts.label}: {part.label}: cannot read ({first_line(e)}); {way} such lines"
+            )
+        if {r[0]: r[1] for r in rows} == jsonread.ONE_JSON_COLUMN:
+            return DataError(
+                f"{ts.label}: {part.label}: some lines are not JSON objects (42, [1, 2]), so "
+                f"DuckDB reads every line as one json column; {way} those lines"
             )
     return None
 
@@ -612,21 +621,35 @@ def open_source(
         )
     if not describe:
         return Source(label, tables)
-    for ts in tables.values():
-        if ts.is_json:
-            ts.columns = _describe_json(con, ts)
-        elif ts.csv is None:
-            ts.columns = _describe(con, ts)
-        if ts.is_json:
-            _check_json_keys(con, ts, mapping if ts.table == "events" else None)
-        _plan_select(ts, mapping if ts.table == "events" else None)
-        if ts.parts and ts.from_sql.startswith("read_parquet("):
-            _refuse_lossy_ids(con, ts)
-        elif ts.is_json:
-            _refuse_lossy_json_ids(con, ts)
-        if mapping is not None and ts.table == "events":
-            _bind_derives(con, ts, mapping)
+    try:
+        for ts in tables.values():
+            _describe_and_check(con, ts, mapping if ts.table == "events" else None)
+    except BaseException:  # a JSON file read by lines holds temp tables: none outlive this
+        for ts in tables.values():
+            if ts.json_lines is not None:
+                jsonread.drop(con, ts.json_lines)
+        raise
     return Source(label, tables)
+
+
+def _describe_and_check(
+    con: duckdb.DuckDBPyConnection, ts: TableSource, mapping: Mapping | None
+) -> None:
+    """A table source's columns, its planned SELECT, and the checks made before a row of
+    it is read (JSON keys, ids that would lose digits, derives that cannot bind)."""
+    if ts.is_json:
+        ts.columns = _describe_json(con, ts)
+    elif ts.csv is None:
+        ts.columns = _describe(con, ts)
+    if ts.is_json:
+        _check_json_keys(con, ts, mapping)
+    _plan_select(ts, mapping)
+    if ts.parts and ts.from_sql.startswith("read_parquet("):
+        _refuse_lossy_ids(con, ts)
+    elif ts.is_json:
+        _refuse_lossy_json_ids(con, ts)
+    if mapping is not None:
+        _bind_derives(con, ts, mapping)
 
 
 def _bind_derives(con: duckdb.DuckDBPyConnection, ts: TableSource, mapping: Mapping) -> None:
