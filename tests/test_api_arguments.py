@@ -132,3 +132,41 @@ def test_a_truth_value_for_a_number_parameter_is_refused(events_dir):
     data = events_dir([ev("2025-06-01 04:00:00", "u1", "purchase", brand="B", amount="10")])
     with pytest.raises(UsageError, match=r"fast\.advancing_period_days: expected int, got True"):
         brandlens.compute(data, methodologies=["fast"], params={"fast.advancing_period_days": True})
+
+
+def test_what_a_notebook_passes_is_taken_or_refused_in_one_short_line(events_dir):
+    # Found by an independent review of the checks above: NumPy's truth value (from
+    # df[c].any()) was refused as "got bool np.False_", pandas' NaT passed as a date and
+    # failed deep inside, a DataFrame's repr made a four-line message, a generator given
+    # for a list parameter was used up by funnel's check, min_base=True read as 1.
+    np = pytest.importorskip("numpy")
+    pd = pytest.importorskip("pandas")
+    data = events_dir([ev("2025-06-01 04:00:00", "u1", "purchase", brand="B", amount="10")])
+    one = brandlens.compute(data, as_of=D, methodologies=["fast"])
+    assert brandlens.compute(data, as_of=D, methodologies=["fast"], strict=np.bool_(False)) == one
+    with pytest.raises(UsageError) as caught:
+        brandlens.compute(data, as_of=pd.NaT)
+    assert str(caught.value) == "as_of: expected a date or YYYY-MM-DD text, got NaTType NaT"
+    with pytest.raises(UsageError) as caught:
+        brandlens.validate(pd.DataFrame({"a": range(100)}))
+    assert str(caught.value) == "data: expected a path, got DataFrame"
+    events = (e for e in ("purchase", "review"))
+    report = brandlens.funnel(data, "B", ["fast"], D, {"fast.thriving_events": events})
+    assert report.brand == "B"
+    with pytest.raises(UsageError, match="--min-base: expected a whole number >= 0, got True"):
+        brandlens.compare(data, min_base=True)
+
+
+def test_a_parameter_is_named_in_any_case_once(events_dir):
+    # -m and explain take FAST; -p FAST.x was "methodology 'FAST' is not part of this run"
+    data = events_dir([ev("2025-06-01 04:00:00", "u1", "purchase", brand="B", amount="10")])
+    r = brandlens.compute(
+        data, as_of=D, methodologies=["fast"], params={"FAST.Advancing_Period_Days": 14}
+    )
+    assert r.parameters["fast"]["advancing_period_days"] == 14
+    with pytest.raises(UsageError, match=r"given twice \(as FAST\.advancing_period_days too\)"):
+        brandlens.compute(
+            data,
+            methodologies=["fast"],
+            params={"FAST.advancing_period_days": 14, "fast.advancing_period_days": 3},
+        )

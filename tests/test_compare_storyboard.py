@@ -408,3 +408,17 @@ def test_a_benchmark_entry_for_an_indicator_compare_does_not_show_is_refused(tmp
     headline = r"entry 2: fast\.prospect_customer_ratio is not a headline"
     with pytest.raises(UsageError, match=headline):
         benchmarks.check_indicators(rows, known, path, {"fast.thriving"})
+
+
+def test_a_benchmark_entry_names_its_indicator_in_any_case(tmp_path):
+    # was: "no installed methodology has indicator 'FAST.thriving'", where sql and explain
+    # take it (found by an independent review); FAST.thriving and fast.thriving are one key
+    from brandlens.errors import UsageError
+
+    path = tmp_path / "b.csv"
+    path.write_text("indicator,p50\nFAST.Thriving,0.5\n", encoding="utf-8")
+    (row,) = benchmarks.load(path)
+    assert row.indicator == "fast.thriving"
+    path.write_text("indicator,p50\nFAST.thriving,0.5\nfast.thriving,0.6\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"entries 1 and 2 both give fast\.thriving"):
+        benchmarks.load(path)

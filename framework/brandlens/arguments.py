@@ -11,7 +11,7 @@ A single name where a list of names is taken counts as that one name.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -20,6 +20,20 @@ from brandlens.errors import UsageError
 
 def _kind(value: object) -> str:
     return type(value).__name__
+
+
+def _shown(value: object) -> str:
+    """The value's type and, when short and on one line, its repr: a DataFrame's repr
+    spans lines, and a list of a million items is megabytes."""
+    shown = repr(value)
+    if "\n" in shown or len(shown) > 60:
+        return _kind(value)
+    return f"{_kind(value)} {shown}"
+
+
+def _numpy_bool(value: object) -> bool:
+    """NumPy's own truth value (``df[c].any()`` gives one), which is not a bool."""
+    return type(value).__module__ == "numpy" and type(value).__name__ in ("bool_", "bool")
 
 
 def names(value: object, what: str) -> list[str] | None:
@@ -33,7 +47,7 @@ def names(value: object, what: str) -> list[str] | None:
     out = list(value)
     wrong = next((v for v in out if not isinstance(v, str)), None)
     if wrong is not None or (out and None in out):
-        raise UsageError(f"{what}: expected names (texts), got {_kind(wrong)} {wrong!r}")
+        raise UsageError(f"{what}: expected names (texts), got {_shown(wrong)}")
     if not out:
         raise UsageError(f"{what}: an empty list chooses nothing; give None for all")
     return out
@@ -42,7 +56,7 @@ def names(value: object, what: str) -> list[str] | None:
 def name(value: object, what: str) -> str:
     """One name (a text)."""
     if not isinstance(value, str):
-        raise UsageError(f"{what}: expected a name (a text), got {_kind(value)} {value!r}")
+        raise UsageError(f"{what}: expected a name (a text), got {_shown(value)}")
     return value
 
 
@@ -50,11 +64,11 @@ def day(value: object, what: str = "as_of") -> str | date | None:
     """None, a date or its YYYY-MM-DD text; a datetime counts as its date (as written)."""
     if value is None or isinstance(value, str):
         return value
-    if isinstance(value, datetime):
+    if isinstance(value, datetime) and value == value:  # pandas' NaT is not equal to itself
         return value.date()
-    if isinstance(value, date):
+    if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    raise UsageError(f"{what}: expected a date or YYYY-MM-DD text, got {_kind(value)} {value!r}")
+    raise UsageError(f"{what}: expected a date or YYYY-MM-DD text, got {_shown(value)}")
 
 
 def baseline(value: object) -> str | None:
@@ -62,8 +76,10 @@ def baseline(value: object) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, date):
-        return (value.date() if isinstance(value, datetime) else value).isoformat()
-    raise UsageError(f"baseline: expected previous, yoy or a date, got {_kind(value)} {value!r}")
+        chosen = day(value, "baseline")
+        assert isinstance(chosen, date)
+        return chosen.isoformat()
+    raise UsageError(f"baseline: expected previous, yoy or a date, got {_shown(value)}")
 
 
 def params(value: object) -> dict[str, Any] | None:
@@ -77,14 +93,15 @@ def params(value: object) -> dict[str, Any] | None:
         )
     wrong = next((k for k in value if not isinstance(k, str)), None)
     if wrong is not None:
-        raise UsageError(f"params: expected METHODOLOGY.NAME keys, got {_kind(wrong)} {wrong!r}")
-    return dict(value)
+        raise UsageError(f"params: expected METHODOLOGY.NAME keys, got {_shown(wrong)}")
+    # a generator is read once: as a list, every check and the run see the same values
+    return {k: list(v) if isinstance(v, Iterator) else v for k, v in value.items()}
 
 
 def text(value: object, what: str) -> str | None:
     """None or a text (a time zone, a preset's name, a currency)."""
     if value is not None and not isinstance(value, str):
-        raise UsageError(f"{what}: expected a text, got {_kind(value)} {value!r}")
+        raise UsageError(f"{what}: expected a text, got {_shown(value)}")
     return value
 
 
@@ -93,7 +110,7 @@ def path(value: object, what: str, optional: bool = True) -> Any:
     if value is None and optional:
         return None
     if not isinstance(value, str | os.PathLike):
-        raise UsageError(f"{what}: expected a path, got {_kind(value)} {value!r}")
+        raise UsageError(f"{what}: expected a path, got {_shown(value)}")
     return value
 
 
@@ -101,8 +118,10 @@ def flag(value: object, what: str, optional: bool = False) -> bool | None:
     """True or False (or None where ``optional``): "no" is a text, not false."""
     if value is None and optional:
         return None
+    if _numpy_bool(value):
+        return bool(value)  # type: ignore[arg-type]
     if not isinstance(value, bool):
-        raise UsageError(f"{what}: expected True or False, got {_kind(value)} {value!r}")
+        raise UsageError(f"{what}: expected True or False, got {_shown(value)}")
     return value
 
 
@@ -116,5 +135,5 @@ def instance(value: object, what: str, kind: type) -> Any:
 def function(value: object, what: str) -> Any:
     """None or something to call (a progress callback)."""
     if value is not None and not callable(value):
-        raise UsageError(f"{what}: expected a function, got {_kind(value)} {value!r}")
+        raise UsageError(f"{what}: expected a function, got {_shown(value)}")
     return value

@@ -38,6 +38,12 @@ class BenchmarkRow(BaseModel):
     top10: float | None = None
     source: str = ""
 
+    @field_validator("indicator")
+    @classmethod
+    def _id_in_any_case(cls, value: str) -> str:
+        """Indicator ids are lower case; FAST.thriving names fast.thriving, as in explain."""
+        return value.strip().lower()
+
     @field_validator("p25", "p50", "p75", "top10", mode="before")
     @classmethod
     def _not_a_truth_value(cls, value: object) -> object:
@@ -136,8 +142,8 @@ def check_indicators(
         if headline is not None and row.indicator not in headline:
             raise UsageError(
                 f"--benchmark {path}: entry {i}: {row.indicator} is not a headline indicator, "
-                "and a comparison places brands on headline indicators only (brandlens "
-                "indicators marks them with a star)"
+                "and a comparison places brands on headline indicators only (the headline "
+                "column of brandlens indicators)"
             )
 
 

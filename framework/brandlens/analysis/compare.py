@@ -84,14 +84,20 @@ class CompareOptions(BaseModel):
             raise ValueError(f"--currency: expected a three-letter code such as CNY, got {v!r}")
         return v.upper()
 
+    @field_validator("min_base", mode="before")
+    @classmethod
+    def _floor(cls, v: object) -> object:
+        return check_min_base(v) if isinstance(v, bool | int) else v
+
     @field_validator("min_base")
     @classmethod
-    def _floor(cls, v: int) -> int:
+    def _at_least_0(cls, v: int) -> int:
         return check_min_base(v)
 
 
 def check_min_base(v: int) -> int:
-    """A base floor is a whole number of people, 0 or more."""
+    """A base floor is a whole number of people, 0 or more (True is no number here,
+    though pydantic would read it as 1)."""
     if isinstance(v, bool) or v < 0:
         raise ValueError(f"--min-base: expected a whole number >= 0, got {v!r}")
     return v

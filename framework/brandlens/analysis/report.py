@@ -57,9 +57,14 @@ class ReportOptions(BaseModel):
     def _code(cls, v: str) -> str:
         return CompareOptions(currency=v).currency
 
+    @field_validator("min_base", mode="before")
+    @classmethod
+    def _floor(cls, v: object) -> object:
+        return check_min_base(v) if isinstance(v, bool | int) else v
+
     @field_validator("min_base")
     @classmethod
-    def _floor(cls, v: int) -> int:
+    def _at_least_0(cls, v: int) -> int:
         return check_min_base(v)
 
 

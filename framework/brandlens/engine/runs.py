@@ -1263,13 +1263,20 @@ def parse_parameters(
     """
     by_name = {m.name: m for m in chosen}
     overrides: dict[str, dict[str, Any]] = {m.name: {} for m in chosen}
+    spelled: dict[str, str] = {}  # METHODOLOGY.NAME as declared -> as given
     for full, value in params.items():
         method, _, name = full.partition(".")
         if not name:
             raise UsageError(f"--param {full}: expected METHODOLOGY.NAME=VALUE")
+        # names in any case, as -m and explain take them (FAST.Advancing_Period_Days)
+        method = next((m for m in by_name if m.lower() == method.lower()), method)
         if method not in by_name:
             raise UsageError(f"--param {full}: methodology {method!r} is not part of this run")
         model = by_name[method].methodology.parameters
+        name = next((f for f in model.model_fields if f.lower() == name.lower()), name)
+        earlier = spelled.setdefault(f"{method}.{name}", full)
+        if earlier != full:
+            raise UsageError(f"--param {full}: given twice (as {earlier} too)")
         if name not in model.model_fields:
             known = ", ".join(model.model_fields) or "none"
             raise UsageError(f"--param {full}: unknown parameter (known for {method}: {known})")
