@@ -35,7 +35,10 @@ decorator; the hooks themselves are in [plugin-authoring.md](plugin-authoring.md
 `brandlens.plugin` (everything a methodology declares with),
 `brandlens.stats.clv` (customer-lifetime-value models) and
 `brandlens.specs.testing` (one-line spec checks in the plugin's own tests).
-Anything else in `brandlens` may move between versions.
+Anything else in `brandlens` may move between versions. (A test or notebook may
+also register a module by hand with `brandlens.plugin.host.host.register(module,
+name)`, as the guide's "Try it" does, and read a result with `Result.value(indicator,
+brand, key=None)`: the value of one row, a KeyError when there is no such row.)
 
 The examples run as they are in the test suite, after
 `from brandlens.plugin import *`, `from brandlens.stats.clv import *`,

@@ -61,7 +61,7 @@ class ReadOptions(BaseModel):
 class Mapping(BaseModel):
     """A mapping from a source format to the canonical ``events`` table.
 
-    Plugins register named mappings (presets) from the ``brandlens_presets`` hook;
+    Plugins register named mappings (presets) from the ``brandlens_register_presets`` hook;
     users give one with ``--preset NAME`` or ``--mapping FILE.yaml``. Derived
     expressions are checked against an allow-list of SQL functions.
 

@@ -340,7 +340,7 @@ class Methodology(BaseModel):
     """A methodology: a named set of indicators with their parameters and source.
 
     Registered with ``register(methodology, spec=...)`` from the
-    ``brandlens_methodologies`` hook; the host checks every SQL text, parameter
+    ``brandlens_register_methodologies`` hook; the host checks every SQL text, parameter
     reference and dependency when it is registered.
 
     Example::
