@@ -65,6 +65,7 @@ def funnel_section(
                 FunnelLadder(
                     methodology=m.name,
                     ladder=lad.name,
+                    title=lad.shown_name,
                     stages=[s.key for s in lad.stages],
                     crosswalk=walk,
                 )
@@ -136,6 +137,7 @@ def funnel_report(
                 LadderFunnel(
                     methodology=m.name,
                     ladder=lad.name,
+                    title=lad.shown_name,
                     users=total,
                     before=sum(then.values()),
                     stages=[

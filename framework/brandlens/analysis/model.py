@@ -210,6 +210,7 @@ class FunnelLadder(BaseModel):
 
     methodology: str
     ladder: str
+    title: str = Field("", description="the ladder's title as shown (its name when it has none)")
     stages: list[str] = Field(description="stage keys, lowest first (the ladder's order)")
     crosswalk: dict[str, list[str]] = Field(description="funnel step -> the ladder's stages")
 
@@ -252,6 +253,7 @@ class LadderFunnel(BaseModel):
 
     methodology: str
     ladder: str
+    title: str = Field("", description="the ladder's title as shown (its name when it has none)")
     users: int = Field(description="users with any stage now")
     before: int = Field(description="users with any stage ``days`` before")
     stages: list[StageBar]

@@ -1009,7 +1009,7 @@ def _funnel_grid(console: Console, c: Comparison, color: bool) -> None:
                     continue
                 conv = "" if x.conversion is None else f" ({percent(x.conversion)})"
                 cells.append(f"{x.reached:,}{conv}")
-            name = f"{lad.methodology.upper()} {lad.ladder}"
+            name = lad.title or f"{lad.methodology.upper()} {lad.ladder}"
             rows.append(([r.brand if i == 0 else "", name], cells))
     title = "funnel: users at each step or beyond (conversion from the step before)"
     _print_grid(console, _Grid(title, ["brand", "ladder"], list(f.steps), rows), color)
@@ -1042,7 +1042,7 @@ def funnel_text(console: Console, report: FunnelReport) -> None:
             )
         heads = ["users", "share", f"{report.days} days ago", "in", "out"]
         title = (
-            f"{lad.methodology.upper()} · {lad.ladder}: {lad.users:,} users "
+            f"{lad.title or lad.methodology.upper() + ' · ' + lad.ladder}: {lad.users:,} users "
             f"({lad.users - lad.before:+,} in {report.days} days)"
         )
         _print_grid(console, _Grid(title, ["stage", "title", ""], heads, rows), False)
