@@ -584,3 +584,100 @@ def test_the_verify_grid_has_a_column_for_every_property_kind(broken_report):
     assert sorted(grid.columns[1:]) == sorted(_SHORT[k] for k in PROPERTY_KINDS)
     row = next(r for r in grid.rows if r[0] == "broken.base")
     assert row[grid.columns.index("base")] == "FAIL"
+
+
+_RECENCY = """
+methodology: recency
+title: {en: Recency ladder, zh: 近度}
+sources: ["assumption: a test fixture"]
+parameters:
+  visit_days: {default: 30, description: visits, source: "assumption: test"}
+  buy_days: {default: 90, description: buyers, source: "assumption: test"}
+  repeat_days: {default: 180, description: repeat buyers, source: "assumption: test"}
+indicators:
+  - id: recency.buyer_share
+    title: {en: Buyer share, zh: 购买者占比}
+    definition: users at stage buyer or repeat / users with any stage
+    formula: "|buyer ∪ repeat| / |any stage|"
+    unit: ratio
+    direction: higher
+    parameters: [visit_days, buy_days, repeat_days]
+    properties:
+      - window_bounded: {days: "max($visit_days, $buy_days, $repeat_days)"}
+"""
+
+
+def test_a_window_made_of_shorter_ones_is_exercised(register_plugin, tmp_path):
+    """Buyer share reads 180 days through its repeat stage, but an event on day 179
+    changes it only for a user whose one purchase lies outside the 90-day buyer window:
+    the probe logs had none, and verify called the exact bound "never exercised" (found
+    by an independent plugin author). A user whose only events are on each window's day
+    W now stands in the dense log, for the windows a bound is made of too."""
+    from pydantic import BaseModel
+
+    import brandlens
+    from brandlens.plugin import (
+        EVENT_GROUPS,
+        Evidence,
+        Indicator,
+        Methodology,
+        Stage,
+        StageLadder,
+    )
+
+    class Params(BaseModel):
+        visit_days: int = 30
+        buy_days: int = 90
+        repeat_days: int = 180
+
+    ladder = StageLadder(
+        name="recency_ladder",
+        stages=(
+            Stage(
+                key="visitor",
+                evidence=(
+                    Evidence(event_types=EVENT_GROUPS["exposure"], window_days="$visit_days"),
+                ),
+            ),
+            Stage(
+                key="buyer",
+                evidence=(Evidence(event_types=("purchase",), window_days="$buy_days"),),
+            ),
+            Stage(
+                key="repeat",
+                evidence=(
+                    Evidence(event_types=("purchase",), window_days="$repeat_days", min_days=2),
+                ),
+            ),
+        ),
+    )
+    share = """
+        SELECT b.brand,
+               count(l.user_id) FILTER (WHERE l.stage IN ('buyer', 'repeat')) AS numerator,
+               count(l.user_id) AS denominator,
+               count(l.user_id) FILTER (WHERE l.stage IN ('buyer', 'repeat'))
+                 / nullif(count(l.user_id), 0) AS value
+        FROM brands b LEFT JOIN recency_ladder l ON l.brand = b.brand AND l.days_before = 0
+        GROUP BY b.brand
+    """
+    methodology = Methodology(
+        name="recency",
+        title="Recency ladder",
+        source="a test fixture",
+        version="0.1.0",
+        parameters=Params,
+        ladders=(ladder,),
+        indicators=(Indicator(id="recency.buyer_share", sql=share),),
+    )
+    spec = tmp_path / "recency.yaml"
+    spec.write_text(_RECENCY, encoding="utf-8")
+
+    class Plugin:
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, register):
+            register(methodology, spec=spec)
+
+    register_plugin(Plugin(), "recency")
+    r = CliRunner().invoke(app, ["verify", "recency", "--max-examples", "5", "-f", "json"])
+    (result,) = [x for m in json.loads(r.stdout)["methodologies"] for x in m["results"]]
+    assert (result["property"], result["status"]) == ("window_bounded (180 days)", "pass")

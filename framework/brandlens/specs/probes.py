@@ -16,7 +16,10 @@ check meets the cases that matter, every time:
   (replacement cycles); a target for every indicator when the methodology reads
   targets; costs around a 30-day window when it reads spend; and, for every window
   W the spec declares, events on day W − 1 and day W before as_of, at the first and
-  the last second of the local day.
+  the last second of the local day;
+- ``outside`` (only when a declared window is made of others, ``max($visit_days,
+  $buy_days)``): the sparse log, a viewer, and for each of those windows W a user
+  whose only events (a purchase of each brand) are on day W.
 
 Checkers add their own probes to these logs (the events on a window's boundary
 day, the shifts that move as_of to a leap day or a month end, ...).
@@ -69,13 +72,16 @@ def probe_logs(
     windows: Iterable[int] = (),
     target_indicators: tuple[str, ...] = (),
     spend: bool = False,
+    window_parts: Iterable[int] = (),
 ) -> tuple[EventLog, ...]:
     """The probe logs, smallest first (a failure found on a small log needs no shrinking).
 
-    With ``spend`` the dense log carries a spend table (for indicators that read one).
+    With ``spend`` the dense log carries a spend table (for indicators that read one);
+    ``window_parts`` are the windows declared bounds are made of.
     """
     dense = _dense(event_types, categories, sorted(set(windows)), target_indicators, spend)
-    return (_sparse(), dense)
+    outside = _outside(sorted(set(window_parts) - set(windows)))
+    return (_sparse(), dense) if outside is None else (_sparse(), outside, dense)
 
 
 def _sparse() -> EventLog:
@@ -84,6 +90,22 @@ def _sparse() -> EventLog:
         event(3, "passer", "ad_impression", "Aurora"),
     )
     return EventLog(as_of=AS_OF, events=rows, brands=("Lumi", "Aurora"), probe="sparse")
+
+
+def _outside(parts: list[int]) -> EventLog | None:
+    """The sparse log, a viewer, and for each window a declared bound is made of
+    (``max($visit_days, $buy_days)``), a user whose one purchase lies just outside it: an event
+    added inside the longer window can then make a second (a repeat buyer of the longer
+    window who is no buyer of the shorter). None when no bound is made of others. A log
+    of its own: in the dense log they changed what other boundaries hinge on."""
+    parts = [w for w in parts if w > 0]
+    if not parts:
+        return None
+    rows = [*_sparse().events, event(1, "viewer", "ad_impression", "Lumi")]  # a ratio < 1
+    for w in parts:
+        rows.append(event(w, f"past{w}", "purchase", "Lumi"))
+        rows.append(event(w, f"past{w}", "purchase", "Aurora", "snacks"))
+    return EventLog(as_of=AS_OF, events=tuple(rows), brands=("Lumi", "Aurora"), probe="outside")
 
 
 def _dense(

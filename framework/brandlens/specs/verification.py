@@ -225,8 +225,15 @@ class Harness:
 
     def probe_cases(self, cells: list[Cell]) -> list[tuple[EventLog, dict[str, list[Any]]]]:
         """Each probe log with every relational group's deterministic inputs for it."""
-        windows = [
-            c.checker.bound(c.prop, self.ctx) for c in cells if c.prop.kind == "window_bounded"
+        bounded = [c for c in cells if c.prop.kind == "window_bounded"]
+        windows = [c.checker.bound(c.prop, self.ctx) for c in bounded]
+        # the windows a bound is made of (max($visit_days, $buy_days)): a stage of the
+        # longest one can hinge on a user whose one event lies just outside a shorter one
+        parts = [
+            value
+            for c in bounded
+            for name in parameter_refs(c.prop)
+            if isinstance(value := self.ctx.params.get(name), int) and not isinstance(value, bool)
         ]
         logs = probe_logs(
             self.ctx.event_types,
@@ -234,6 +241,7 @@ class Harness:
             windows,
             self.target_indicators,
             spend=self.spend,
+            window_parts=parts,
         )
         relational = {c.group: c for c in cells if c.checker.relational}
         cases = []
