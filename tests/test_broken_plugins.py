@@ -315,6 +315,28 @@ def test_a_wrong_parameter_name_or_an_invalid_id_is_one_line_in_brandlens_words(
     assert "\n" not in bad and "pydantic.dev" not in bad
 
 
+def test_a_register_call_missing_an_argument_names_register(register_plugin):
+    # was: "PluginHost._build.<locals>.reg_event_type() missing 1 required positional
+    # argument: 'description'" (an independent plugin author found it named an internal)
+    class NoDescription:
+        @brandlens.hookimpl
+        def brandlens_register_event_types(self, register):
+            register("live_gift")
+
+    register_plugin(NoDescription(), "no-description")
+    errors = {p.name: p.errors for p in host.registry().plugins}
+    assert errors["no-description"] == [
+        "brandlens_register_event_types raised TypeError: register() missing 1 required "
+        "positional argument: 'description'"
+    ]
+
+
+def test_new_plugin_says_a_name_starts_with_a_letter(tmp_path):
+    # was: "'1abc' must be lower case letters, digits and _", which it is
+    r = CliRunner().invoke(app, ["new-plugin", "1abc", "--dir", str(tmp_path)])
+    assert r.exit_code == 2 and "must start with a lower case letter" in r.stderr
+
+
 def test_brandlens_debug_shows_a_python_indicators_traceback(
     broken_beside_builtins, events_dir, monkeypatch
 ):

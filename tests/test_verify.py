@@ -229,9 +229,15 @@ def test_spec_files_are_validated(tmp_path):
     )
     with pytest.raises(PluginError, match=r"bad\.yaml: parameters\.positive_rating\.source"):
         load_spec(bad)
-    bad.write_text((HERE / "toy.yaml").read_text().replace("- empty_brand", "- emptyish", 1))
-    with pytest.raises(PluginError, match=r"bad\.yaml: indicators"):
+    bad.write_text((HERE / "toy.yaml").read_text().replace("- empty_brand", "- empty_brnd", 1))
+    # was: "indicators.0.properties.7: Input tag 'empty_brnd' found using 'kind' does not
+    # match any of the expected tags: ..." (an independent plugin author found it opaque)
+    with pytest.raises(PluginError) as caught:
         load_spec(bad)
+    assert str(caught.value) == (
+        f"{bad}: toy.buyers.properties.7: unknown property 'empty_brnd'; did you mean "
+        "empty_brand? (docs/specs.md lists them)"
+    )
 
 
 def test_scaffolded_plugin_is_discovered_computed_and_verified(tmp_path, monkeypatch):

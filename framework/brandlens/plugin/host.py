@@ -227,7 +227,12 @@ class PluginHost:
         return self._registry
 
     def _call(self, hook: str, info: PluginInfo, register: Any) -> None:
-        """Call one plugin's implementation of a hook, isolating its failures."""
+        """Call one plugin's implementation of a hook, isolating its failures.
+
+        The callback is named ``register`` as the plugin knows it: a call with a missing
+        argument said ``PluginHost._build.<locals>.reg_event_type() missing 1 required
+        positional argument``."""
+        register.__name__ = register.__qualname__ = "register"
         plugin = self.pm.get_plugin(info.name)
         if plugin is None or hook not in info.hooks:
             return

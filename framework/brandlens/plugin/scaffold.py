@@ -226,7 +226,10 @@ def _taken_names() -> dict[str, str]:
 def new_plugin(name: str, directory: Path) -> Path:
     """Write the package ``brandlens-<name>`` under ``directory``; return its path."""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-        raise UsageError(f"new-plugin: {name!r} must be lower case letters, digits and _")
+        raise UsageError(
+            f"new-plugin: {name!r} must start with a lower case letter, then lower case "
+            "letters, digits and _ (it names a Python package and a methodology)"
+        )
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"new-plugin: --dir {directory} is not a folder")
     taken = _taken_names()

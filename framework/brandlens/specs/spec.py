@@ -344,9 +344,29 @@ def load_spec(path: str | Path) -> MethodologySpec:
     try:
         return MethodologySpec.model_validate(raw)
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        raise PluginError(f"{p}: {loc}: {err['msg']}") from None
+        raise PluginError(f"{p}: {_spec_problem(raw, e.errors()[0])}") from None
+
+
+def _spec_problem(raw: Any, err: Any) -> str:
+    """One validation error of a spec file, its place named by the indicator's id where
+    it has one (``fast.thriving: properties.0``, not ``indicators.6.properties.0``), an
+    unknown property with the closest known ones."""
+    import difflib
+
+    loc = [str(x) for x in err["loc"]]
+    if len(loc) >= 2 and loc[0] == "indicators" and loc[1].isdigit():
+        entries = raw.get("indicators") if isinstance(raw, dict) else None
+        i = int(loc[1])
+        entry = entries[i] if isinstance(entries, list) and i < len(entries) else None
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+            loc = [entry["id"], *loc[2:]]
+    where = ".".join(loc)
+    if err["type"] == "union_tag_invalid":
+        tag = str(err.get("ctx", {}).get("tag", ""))
+        close = difflib.get_close_matches(tag, PROPERTY_KINDS, n=2)
+        meant = f"; did you mean {', '.join(close)}?" if close else ""
+        return f"{where}: unknown property {tag!r}{meant} (docs/specs.md lists them)"
+    return f"{where}: {err['msg']}"
 
 
 def packaged_spec(module_file: str, name: str) -> Path:
