@@ -231,6 +231,21 @@ def test_errors_are_one_line_with_documented_codes(
             None,
             "Binder Error: no column x",
         ),
+        # DuckDB's candidates are the hint that fixes a typo (an independent plugin
+        # author missed them): kept, in both of the forms DuckDB writes them
+        (
+            'Binder Error: Table "e" does not have a column named "amout"\n\n'
+            'Candidate bindings: : "amount"\n\nLINE 1: select e.amout from events e',
+            None,
+            'Binder Error: Table "e" does not have a column named "amout"; candidates: "amount"',
+        ),
+        (
+            'Binder Error: Referenced column "amout" not found in FROM clause!\n'
+            'Candidate bindings: "amount", "local_date"\n\nLINE 1: select amout',
+            None,
+            'Binder Error: Referenced column "amout" not found in FROM clause!; candidates: '
+            '"amount", "local_date"',
+        ),
         ("\n  leading blank lines\nsecond", None, "leading blank lines"),
         ("", None, "ValueError"),  # nothing to show: the class says what went wrong
         ("   \n ", "", ""),  # a caller that formats its own prefix asks for nothing

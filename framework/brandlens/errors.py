@@ -37,13 +37,22 @@ def first_line(e: BaseException, fallback: str | None = None) -> str:
     """The first line of an error's message, for one-line reports.
 
     Library messages (DuckDB, SQLGlot, YAML) often span lines with context and
-    hints; the user gets the first. An empty message gives ``fallback``, or the
-    error's class name when no fallback is given.
+    hints; the user gets the first, and DuckDB's candidate columns for a name it did not
+    find (``Binder Error: ... "amout"; candidates: "amount"``), which is the hint that
+    fixes a typo. An empty message gives ``fallback``, or the error's class name when no
+    fallback is given.
     """
     lines = str(e).strip().splitlines()
-    if lines:
+    if not lines:
+        return type(e).__name__ if fallback is None else fallback
+    hint = next((x.strip() for x in lines[1:] if x.strip().startswith(_CANDIDATES)), None)
+    if hint is None:
         return lines[0]
-    return type(e).__name__ if fallback is None else fallback
+    names = hint.removeprefix(_CANDIDATES).strip().removeprefix(":").strip()
+    return f"{lines[0]}; candidates: {names}" if names else lines[0]
+
+
+_CANDIDATES = "Candidate bindings:"
 
 
 def debugging() -> bool:
