@@ -142,6 +142,11 @@ def test_naming_a_methodology_whose_plugin_failed_names_the_failed_plugins(
     assert "failed to load or register" in message
     for name in ("ddl", "raising", "nohook", "nothing"):
         assert name in message.split("failed to load or register:")[1]
+    # indicators and explain say why too (they said only "unknown methodology 'ddl'")
+    for args in (["indicators", "ddl"], ["explain", "ddl.x"]):
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 2
+        assert "; plugin ddl did not register: indicator 'ddl.x':" in r.stderr, r.stderr
 
 
 @pytest.fixture

@@ -1147,17 +1147,7 @@ class Dataset:
                 known = ", ".join(available) or "none installed"
                 close = self.registry.close_methodologies(n)
                 meant = f"; did you mean {', '.join(close)}?" if close else ""
-                broken = [p for p in self.registry.plugins if p.failures()]
-                named = [p for p in broken if p.name == n or n in p.name] or broken
-                if len(named) == 1:  # the reason itself: the message authors meet first
-                    hint = f"; plugin {named[0].name} did not register: {named[0].failures()[0]}"
-                elif broken:
-                    hint = (
-                        f"; plugin(s) that failed to load or register: "
-                        f"{', '.join(p.name for p in broken)} (`brandlens plugins` says why)"
-                    )
-                else:
-                    hint = ""
+                hint = self.registry.unregistered(n)
                 raise UsageError(
                     f"--methodology: unknown methodology {n!r}{meant} (available: {known}){hint}"
                 )

@@ -131,7 +131,8 @@ def _named(reg: Any, given: str, problem: str) -> str:
     close = reg.close_methodologies(given)
     meant = f"; did you mean {', '.join(close)}?" if close else ""
     known = ", ".join(reg.methodologies) or "none installed"
-    raise UsageError(f"{problem} {given!r}{meant} (available: {known})")
+    why = reg.unregistered(given)  # a plugin that failed: its reason, as compute says it
+    raise UsageError(f"{problem} {given!r}{meant} (available: {known}){why}")
 
 
 def indicators(methodology: str | None = None) -> IndicatorList:

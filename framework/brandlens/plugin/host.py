@@ -91,6 +91,20 @@ class Registry:
 
         return difflib.get_close_matches(given.lower(), list(self.methodologies), n=3, cutoff=0.6)
 
+    def unregistered(self, name: str) -> str:
+        """Why ``name`` may be missing, for a message that names it: the reason of the one
+        plugin that failed and may have been meant, else the failed plugins' names."""
+        broken = [p for p in self.plugins if p.failures()]
+        named = [p for p in broken if p.name == name or name in p.name] or broken
+        if len(named) == 1:  # the reason itself: the message authors meet first
+            return f"; plugin {named[0].name} did not register: {named[0].failures()[0]}"
+        if broken:
+            return (
+                f"; plugin(s) that failed to load or register: "
+                f"{', '.join(p.name for p in broken)} (`brandlens plugins` says why)"
+            )
+        return ""
+
 
 def _one_line(e: BaseException) -> str:
     """An exception as one line: a pydantic error as its model, field and message (not
