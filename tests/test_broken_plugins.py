@@ -355,3 +355,52 @@ def test_brandlens_debug_shows_a_python_indicators_traceback(
     assert 'bl_broken_pyraise.py", line 11, in <lambda>' in r.stderr
     assert "\nZeroDivisionError: division by zero\n" in r.stderr
     assert json.loads(r.stdout)["errors"][0]["indicator"] == "pyraise.x"
+
+
+def test_a_failed_relation_fails_only_what_reads_it(register_plugin, events_dir):
+    """A Python indicator may read any relation, so a failed one failed every Python
+    indicator of the methodology, though the guide says the other indicators still
+    compute (found by an independent plugin author). Now one fails only on a query that
+    names the failed relation, with the relation's own message."""
+    from brandlens.plugin import Indicator, Methodology, Relation, Value
+
+    def counts(ctx):  # reads events only
+        rows = ctx.query("SELECT brand, count(*) FROM events GROUP BY brand")
+        return [Value(brand=b, value=n) for b, n in rows]
+
+    def via_broken(ctx):  # reads the failed relation
+        rows = ctx.query("SELECT brand, count(*) FROM days GROUP BY brand")
+        return [Value(brand=b, value=n) for b, n in rows]
+
+    m = Methodology(
+        name="halfway",
+        title="halfway",
+        source="a test",
+        version="1",
+        relations=(
+            Relation(name="days", sql="SELECT brand, CAST('x' AS INTEGER) AS d FROM events"),
+        ),
+        indicators=(
+            Indicator(id="halfway.events", title="events", unit="count", compute=counts),
+            Indicator(id="halfway.days", title="days", unit="count", compute=via_broken),
+            Indicator(
+                id="halfway.sql",
+                title="sql",
+                unit="count",
+                sql="SELECT brand, count(*) AS value FROM days GROUP BY brand",
+            ),
+        ),
+    )
+
+    class Plugin:
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, register):
+            register(m)
+
+    register_plugin(Plugin(), "halfway")
+    data = events_dir([ev("2025-06-01 04:00:00", "u1", "purchase", amount="10")])
+    r = brandlens.compute(data, as_of="2025-06-30", methodologies=["halfway"])
+    assert r.value("halfway.events", "B") == 1
+    failed = {e.indicator: e.message for e in r.errors}
+    assert set(failed) == {"halfway.days", "halfway.sql"}
+    assert all(m.startswith("relation 'days' failed: ") for m in failed.values()), failed

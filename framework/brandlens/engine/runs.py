@@ -1712,7 +1712,9 @@ class _Run:
         need = self._missing_requirements(ind)
         if need:
             raise _NotApplicable(need)
-        for rel in self.m.relations_needed([ind.id]):
+        # A Python indicator may read any relation, so it fails only on a query that
+        # names a failed one (_query): one that reads none still computes.
+        for rel in self.m.relations_needed([ind.id]) if ind.sql is not None else ():
             if rel in self.failed:
                 raise BrandlensError(self.failed[rel])
         if ind.id in self.unportable:
@@ -1745,6 +1747,9 @@ class _Run:
 
     def _query(self, sql: str, extra: Mapping[str, Any], ind: Indicator) -> list[tuple]:
         checked = check_query(sql, self.allowed, f"indicator {ind.id!r}")
+        failed = sorted(t for t in checked.tables if t in self.failed)
+        if failed:  # said as the relation's own failure, not as a missing table
+            raise BrandlensError(self.failed[failed[0]])
         known = set(self.binds) | set(extra)
         unknown = checked.parameters - known
         if unknown:
