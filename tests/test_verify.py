@@ -317,6 +317,22 @@ def test_parameters_a_spec_names_must_exist(register_plugin, tmp_path):
     assert [x["property"] for x in rows if x["indicator"] == "toy.buyers"] == ["non_negative"]
 
 
+def test_event_types_a_spec_names_must_be_registered(register_plugin, tmp_path):
+    # was: said only when verify ran (found by an independent plugin author)
+    spec = _toy_spec()
+    spec["indicators"][0]["properties"] = [
+        {"monotone": {"add": {"event_type": "purchace"}, "direction": "non_decreasing"}},
+        {"window_bounded": {"days": 3, "except_event_types": ["member_jion"]}},
+    ]
+    _register_toy(spec, tmp_path, register_plugin, "typos")
+    info = next(p for p in host.registry().plugins if p.name == "typos")
+    assert "spec: toy.buyers: monotone names event type 'purchace', not registered" in info.errors
+    assert (
+        "spec: toy.buyers: window_bounded names event type 'member_jion', not registered"
+        in info.errors
+    )
+
+
 class _FailsToRegister:
     @hookimpl
     def brandlens_register_methodologies(self, register):

@@ -106,6 +106,20 @@ class Registry:
         return ""
 
 
+def _unknown_event_types(spec: Any, known: dict[str, str]) -> list[str]:
+    """Event types a spec's properties add or except that no plugin registered: verify
+    said so only when it ran (``monotone: {add: {event_type: purchace}}``)."""
+    errors = []
+    for ind in spec.indicators:
+        for p in ind.properties:
+            named = [p.add.event_type] if p.kind == "monotone" else []
+            named += list(getattr(p, "except_event_types", ()))
+            for t in named:
+                if t not in known:
+                    errors.append(f"{ind.id}: {p.kind} names event type {t!r}, not registered")
+    return errors
+
+
 def _one_line(e: BaseException) -> str:
     """An exception as one line: a pydantic error as its model, field and message (not
     the multi-line text with a documentation link), anything else with spaces for its
@@ -322,6 +336,10 @@ class PluginHost:
                 methodologies[methodology.name] = checked
                 info.methodologies.append(methodology.name)
                 info.errors.extend(f"{SPEC_NOTE}{e}" for e in checked.spec_errors)
+                if checked.spec is not None:
+                    info.errors.extend(
+                        f"{SPEC_NOTE}{e}" for e in _unknown_event_types(checked.spec, event_types)
+                    )
 
             self._call("brandlens_register_methodologies", info, reg_methodology)
 
