@@ -1305,6 +1305,20 @@ def _plain_number(value: Any) -> bool:
     return True
 
 
+class _Snapshots(dict):  # type: ignore[type-arg]
+    """A run's ladder snapshots, as a Python indicator reads them: a ladder that failed
+    says its own failure (the indicator no longer fails with it unless it reads it)."""
+
+    def __init__(self, snapshots: Mapping[str, Any], failed: Mapping[str, str]) -> None:
+        super().__init__(snapshots)
+        self._failed = failed
+
+    def __missing__(self, name: str) -> Any:
+        if name in self._failed:
+            raise BrandlensError(self._failed[name])
+        raise KeyError(name)
+
+
 def _kind_of(annotation: Any) -> str:
     """What a parameter's annotation takes, for a message: 'int', 'float', 'list[str]'."""
     return getattr(annotation, "__name__", None) or str(annotation)
@@ -1728,7 +1742,7 @@ class _Run:
                 params=self.params,
                 brands=list(self.brands),
                 _run_query=lambda sql, kw: self._query(sql, kw, ind),
-                ladder_snapshots=dict(self.snapshots),
+                ladder_snapshots=_Snapshots(self.snapshots, self.failed),
                 _memo=self.memo,
                 _across=self.across,
             )
