@@ -271,3 +271,20 @@ def test_missing_tables_and_columns_are_not_applicable(tmp_path_factory):
     assert r.errors == [] and r.value("argo.new_buyers", "Lumi") == 5
     out = CliRunner().invoke(app, ["compute", str(bare), "-m", "argo", "--as-of", D, "--quiet"])
     assert out.exit_code == 0, out.output
+
+
+def test_omnichannel_counts_the_channels_of_active_events_only(tmp_path):
+    # active_events = purchase, add_to_cart (a refund is then not an active event):
+    # u1 buys 50 on tmall (06-01) and is refunded on jd (06-05): one active channel;
+    # u2 adds to cart on tmall (06-10) and buys on jd (06-12): two -> 1 of 2 active users.
+    # Counting the refund's channel would make u1 omnichannel too (2 of 2).
+    rows = [
+        buy("2025-06-01", "u1", "50", "tmall"),
+        act("2025-06-05", "u1", "refund", "jd", amount="50"),
+        act("2025-06-10", "u2", "add_to_cart", "tmall"),
+        buy("2025-06-12", "u2", "30", "jd"),
+    ]
+    write_csv(tmp_path / "events.csv", rows, list(EVENT_COLUMNS))
+    params = {"argo.active_events": ["purchase", "add_to_cart"]}
+    r = brandlens.compute(tmp_path, as_of=D, methodologies=["argo"], params=params)
+    assert _parts(r, "argo.omnichannel_share") == (0.5, 1, 2)

@@ -318,6 +318,56 @@ def test_flow_achievement_the_same_when_the_ladder_cannot_take_the_target_days(
     assert again.results == result.results
 
 
+def _write_targets(folder, rows):
+    cols = ["brand", "indicator", "period_start", "period_end", "target_value"]
+    write_csv(folder / "targets.csv", [dict(zip(cols, r, strict=True)) for r in rows], cols)
+
+
+def test_the_target_period_chosen_on_a_tie_is_the_later_start_then_the_larger_target(tmp_path):
+    # Volt's buyers: u1 on 06-05, u2 on 06-25. Three buyer targets end on d: the later start
+    # (06-20) wins over 06-01, and of the two from 06-20 the larger target (10) over 5 ->
+    # 1 buyer (u2) of 10. The earlier start would give 2 / 10, the smaller target 1 / 5.
+    write_csv(tmp_path / "events.csv", [phone("2025-06-05", "u1"), phone("2025-06-25", "u2")])
+    _write_targets(
+        tmp_path,
+        [
+            ("Volt", "dream.buyers", "2025-06-01", "2025-06-30", 10),
+            ("Volt", "dream.buyers", "2025-06-20", "2025-06-30", 10),
+            ("Volt", "dream.buyers", "2025-06-20", "2025-06-30", 5),
+        ],
+    )
+    r = brandlens.compute(tmp_path, as_of=D, methodologies=["dream"])
+    buy = _row(r, "dream.purchase_achievement")
+    assert (buy.numerator, buy.denominator, buy.value) == (1, 10, 0.1)
+
+
+@pytest.mark.parametrize("room", [True, False], ids=["target-days-in-the-ladder", "compiled-again"])
+def test_flow_achievement_compares_the_day_before_the_period_with_its_end(
+    tmp_path, monkeypatch, room
+):
+    # Target: 1 advanced user of Volt over [06-01, 06-20]; stages on 05-31 and 06-20.
+    # u3: ad_impression 05-25 -> Aware on 05-31; a phone on 06-10 -> Purchase: advanced.
+    # u1: ad_impression 06-01 (no stage on 05-31) and a phone on 06-15: not advanced, as
+    #     nobody without a stage at the start is; compared from 06-01 it would be (Aware).
+    # -> 1 of 1 by either path (the target days as ladder snapshots, or compiled again).
+    from brandlens.engine import runs
+
+    if not room:
+        monkeypatch.setattr(runs, "MAX_DATA_SNAPSHOTS", 0)
+    rows = [
+        ev(t("2025-05-25"), "u3", "ad_impression", brand="Volt"),
+        phone("2025-06-10", "u3"),
+        ev(t("2025-06-01"), "u1", "ad_impression", brand="Volt"),
+        phone("2025-06-15", "u1"),
+    ]
+    write_csv(tmp_path / "events.csv", rows)
+    _write_targets(tmp_path, [("Volt", "dream.advanced_users", "2025-06-01", "2025-06-20", 1)])
+    r = brandlens.compute(tmp_path, as_of=D, methodologies=["dream"])
+    assert r.errors == []
+    flow = _row(r, "dream.flow_achievement")
+    assert (flow.numerator, flow.denominator, flow.value) == (1, 1, 1.0)
+
+
 def test_flow_achievement_over_periods_reaching_before_the_data(tmp_path):
     # Volt's period starts on 0001-01-01 (a date the day before which no Python date holds)
     # and Pixelon's ends before the first event: nobody had a stage before either, so

@@ -358,3 +358,62 @@ def test_another_brand_can_push_a_product_out_of_hit_or_let_one_in(tmp_path):
     assert _hits(tmp_path, _snacks(["5"])) == 2
     # R1 sells more (500 in all): still 11 selling, 2 Hits: R1 and S01 -> S02 pushed out
     assert _hits(tmp_path, _snacks(["5", "495"])) == 1
+
+
+def test_exit_counts_purchases_in_the_exit_days_ending_at_d_whatever_the_recent_days(tmp_path):
+    """exit_days = 30 under 2 x recent_days (56): the exit window [06-01, 06-30] is not the
+    recent + previous windows, so its own bound decides (with the defaults, 60 >= 56, the
+    purchase days read stop at the exit window's start, and that bound never shows)."""
+    rows = [
+        # P-EXIT30: launched 03-22 (100 days before d); its one purchase on 05-31, 30 days
+        # before d: none in [06-01, 06-30] -> Exit
+        buy("2025-05-31", "u1", "P-EXIT30", "100"),
+        # P-ALIVE29: the same on 06-01, 29 days before d -> not Exit; recent [06-03, 06-30]
+        # 0 against previous [05-06, 06-02] 100 -> Decline
+        buy("2025-06-01", "u2", "P-ALIVE29", "100"),
+    ]
+    write_csv(tmp_path / "events.csv", rows)
+    products = [product("P-EXIT30", "2025-03-22"), product("P-ALIVE29", "2025-03-22")]
+    write_csv(tmp_path / "products.csv", products, list(products[0]))
+    params = {"super.exit_days": 30, "super.recent_days": 28}
+    r = brandlens.compute(tmp_path, as_of=D, methodologies=["super"], params=params)
+    assert r.errors == []
+    stages = {k: r.value("super.products", "Lumi", k) for k in STAGES_AT_D}
+    assert stages == {**dict.fromkeys(STAGES_AT_D, 0), "Exit": 1, "Decline": 1}
+
+
+def test_a_product_without_a_products_row_takes_its_most_frequent_category_ties_by_name(
+    tmp_path,
+):
+    """Lumi's P1 has no products row: its events name apparel twice and snacks twice, a
+    tie, so its category is apparel (by name). Apparel then has two selling products,
+    Sakura's Q1 (100) and P1 (20): ceil(10% x 2) = 1 -> Q1 is the Hit, and P1 (first seen
+    12-12, 200 days before d: not New; recent 20 against previous 0) is Growth. Taken as
+    snacks, P1 would sell alone there and be its Hit."""
+
+    def p1(day: str, event_type: str, category: str, **amount: str) -> dict:
+        return ev(
+            t(day), "u1", event_type, brand="Lumi", category=category, product_id="P1", **amount
+        )
+
+    rows = [
+        p1("2024-12-12", "product_view", "apparel"),
+        p1("2024-12-12", "product_view", "snacks"),
+        p1("2025-06-25", "purchase", "apparel", amount="10"),
+        p1("2025-06-25", "purchase", "snacks", amount="10"),
+        ev(
+            t("2025-06-27"),
+            "u2",
+            "purchase",
+            brand="Sakura",
+            category="apparel",
+            product_id="Q1",
+            amount="100",
+        ),
+    ]
+    write_csv(tmp_path / "events.csv", rows)
+    r = brandlens.compute(tmp_path, as_of=D, methodologies=["super"])
+    assert r.errors == []
+    assert r.value("super.hit_count", "Lumi") == 0
+    assert r.value("super.products", "Lumi", "Growth") == 1
+    assert r.value("super.hit_count", "Sakura") == 1
