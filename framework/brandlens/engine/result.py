@@ -2,7 +2,8 @@
 
 Same input and parameters give byte-identical JSON: rows are sorted, floats are
 rounded to 12 significant digits, and nothing time- or machine-dependent is
-included.
+included. Across CPUs, fitted CLV values can differ in trailing digits (numpy's and
+OpenBLAS's CPU-specific kernels; docs/methodologies/goal.md).
 """
 
 from __future__ import annotations
