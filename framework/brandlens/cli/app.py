@@ -1524,8 +1524,20 @@ def verify(
     with errors(), _verify_progress(quiet) as progress:
         report = run_verify(plugin or None, examples, seed, progress)
     emit(report, fmt, output, no_color)
-    if not report.passed:
+    # Verifying everything installed: a plugin that did not load or register has
+    # methodologies nobody verified, so the run cannot pass (naming one says why instead).
+    unverified = [] if plugin else _failed_plugins()
+    for name, problem in unverified:
+        say(f"brandlens: error: plugin {name} was not verified: {problem}")
+    if not report.passed or unverified:
         raise typer.Exit(EXIT_DATA)
+
+
+def _failed_plugins() -> list[tuple[str, str]]:
+    """(name, first problem) of each installed plugin that failed to load or register."""
+    from brandlens.plugin.host import host
+
+    return [(p.name, p.failures()[0]) for p in host.registry().plugins if p.failures()]
 
 
 @app.command("new-plugin")
