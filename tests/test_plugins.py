@@ -303,3 +303,19 @@ def test_event_groups_are_disjoint_read_only_groups_of_core_types():
     assert set(members) <= set(CORE_EVENT_TYPES) and len(members) == len(set(members))
     with pytest.raises(TypeError):
         EVENT_GROUPS["exposure"] = ("purchase",)  # type: ignore[index]
+
+
+def test_verifying_everything_fails_when_an_installed_plugin_did_not_register(fake_entry_points):
+    from typer.testing import CliRunner
+
+    from brandlens.cli.app import app
+
+    fake_entry_points(raising=RAISING)
+    # nothing registered, so every methodology that did was verified: the plugin that
+    # failed went unverified, and the run says so and fails instead of passing on nothing
+    r = CliRunner().invoke(app, ["verify", "-q"])
+    assert r.exit_code == 1, r.output
+    assert "plugin raising was not verified:" in r.stderr and "kaboom" in r.stderr
+    # naming it says why it cannot be verified at all (as before)
+    r = CliRunner().invoke(app, ["verify", "raising", "-q"])
+    assert r.exit_code == 1 and "did not register" in r.stderr and "kaboom" in r.stderr
