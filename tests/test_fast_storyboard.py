@@ -218,3 +218,44 @@ def test_a_list_parameter_is_its_distinct_values_and_a_set_is_sorted(tmp_path):
         outputs.add(run.stdout)
     assert len(outputs) == 1
     assert '"thriving_events":["consult","follow","purchase","review","share"]' in outputs.pop()
+
+
+def test_each_rule_reads_its_own_window_and_only_brand_searches(tmp_path):
+    """awareness_window_days = 30 against interest's 15: A [06-01, 06-30], I [06-16, 06-30].
+
+    v1: a category search on d -> nothing (Interest counts brand searches only)
+    v2: a brand search on 06-10 -> nothing (20 days back: outside I's 15 days)
+    v3: an ad click on 06-10 -> nothing (clicks are I evidence by default, 15 days)
+    v4: a brand search on 06-20 -> I
+    v5: an ad impression on 06-05 -> A (25 days back, inside A's 30)
+    v6: a member since 01-01 whose one purchase, on 07-05, comes after d -> a member with
+        no thriving event in the 180 days up to d, and no stage
+    v7: a member since 01-01 who reviewed (rated 3: not Loyalty) on 06-01 -> an active
+        member (a review is a thriving event), and no stage
+    -> A 1, I 1, fertility 2; superiority 2, thriving 1 of 2.
+    With ad_click_stage = awareness, v3's click is A evidence within A's 30 days: A 2."""
+    from conftest import write_csv
+
+    rows = [
+        ev(t("2025-06-30"), "v1", "search", brand="Lumi", query_type="category"),
+        ev(t("2025-06-10"), "v2", "search", brand="Lumi", query_type="brand"),
+        ev(t("2025-06-10"), "v3", "ad_click", brand="Lumi"),
+        ev(t("2025-06-20"), "v4", "search", brand="Lumi", query_type="brand"),
+        ev(t("2025-06-05"), "v5", "ad_impression", brand="Lumi"),
+        ev(t("2025-01-01"), "v6", "member_join", brand="Lumi"),
+        ev(t("2025-07-05"), "v6", "purchase", brand="Lumi", amount="10"),
+        ev(t("2025-01-01"), "v7", "member_join", brand="Lumi"),
+        ev(t("2025-06-01"), "v7", "review", brand="Lumi", rating="3"),
+    ]
+    write_csv(tmp_path / "events.csv", rows)
+    params = {"fast.awareness_window_days": 30}
+    r = brandlens.compute(tmp_path, as_of=D, methodologies=["fast"], params=params)
+    assert r.errors == []
+    assert [r.value("fast.aipl_users", "Lumi", k) for k in "AIPL"] == [1, 1, 0, 0]
+    assert r.value("fast.fertility", "Lumi") == 2
+    assert r.value("fast.superiority", "Lumi") == 2
+    thriving = next(x for x in r.results if x.indicator == "fast.thriving" and x.brand == "Lumi")
+    assert (thriving.numerator, thriving.denominator, thriving.value) == (1, 2, 0.5)
+    params["fast.ad_click_stage"] = "awareness"
+    r = brandlens.compute(tmp_path, as_of=D, methodologies=["fast"], params=params)
+    assert [r.value("fast.aipl_users", "Lumi", k) for k in "AIPL"] == [2, 1, 0, 0]

@@ -112,6 +112,25 @@ def test_flow_deepening_conversion(result):
     assert (conv.numerator, conv.denominator, conv.value) == (0, 1, 0.0)
 
 
+def test_conversion_counts_a_rise_to_a4_and_appeal_counts_brand_searches_only(tmp_path):
+    # w1: a category search on d -> no stage (Appeal counts brand searches only)
+    # w2: an ad impression on 05-25 -> A1 at d - 30 (window [05-17, 05-31]); purchases on
+    #     06-10 and 06-20 -> A4 at d: converted (A3 or A4 at d counts)
+    # -> assets: A4 1, nothing else; conversion 1 of 1
+    rows = [
+        ev(t("2025-06-30"), "w1", "search", brand="Lumi", query_type="category"),
+        ev(t("2025-05-25"), "w2", "ad_impression", brand="Lumi"),
+        ev(t("2025-06-10"), "w2", "purchase", brand="Lumi", category="skincare", amount="10"),
+        ev(t("2025-06-20"), "w2", "purchase", brand="Lumi", category="skincare", amount="10"),
+    ]
+    write_csv(tmp_path / "events.csv", rows)
+    r = brandlens.compute(tmp_path, as_of=D, methodologies=["goal"])
+    assert [r.value("goal.4a_users", "Lumi", k) for k in ("A1", "A2", "A3", "A4")] == [0, 0, 0, 1]
+    assert r.value("goal.asset_total", "Lumi") == 1
+    conv = _row(r, "goal.conversion_rate")
+    assert (conv.numerator, conv.denominator, conv.value) == (1, 1, 1.0)
+
+
 def test_osmosis_and_loyalty(result):
     # buyers of Lumi: u1 u2; skincare buyers of any brand: u1 u2 u6
     pen = _row(result, "goal.penetration")

@@ -143,6 +143,17 @@ def test_an_unchanged_gmv_uses_the_limit_of_the_log_mean(tmp_path):
     assert r.value("grow.driver_share", "B", "O") == pytest.approx(0.5)
 
 
+def test_value_growth_is_null_when_the_base_gmv_is_zero(tmp_path):
+    """P0: u1 buys for 0 (a free sample); P1: u1 buys for 10. One buyer and one purchase
+    day in each period: buyers and frequency growth 0; value per purchase day 0 -> 10 has
+    no growth rate (10 / 0), so value growth is null, not infinite or an error."""
+    r = _one_category([("u1", "2024-03-01", 0)], [("u1", "2025-03-01", 10)], tmp_path)
+    assert r.errors == []
+    assert r.value("grow.buyers_growth", "B") == 0
+    assert r.value("grow.frequency_growth", "B") == 0
+    assert r.value("grow.value_growth", "B") is None
+
+
 def test_four_week_blocks(tmp_path):
     write_csv(tmp_path / "events.csv", STORY)
     r = brandlens.compute(
