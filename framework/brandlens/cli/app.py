@@ -1526,18 +1526,13 @@ def verify(
     emit(report, fmt, output, no_color)
     # Verifying everything installed: a plugin that did not load or register has
     # methodologies nobody verified, so the run cannot pass (naming one says why instead).
-    unverified = [] if plugin else _failed_plugins()
-    for name, problem in unverified:
-        say(f"brandlens: error: plugin {name} was not verified: {problem}")
-    if not report.passed or unverified:
-        raise typer.Exit(EXIT_DATA)
-
-
-def _failed_plugins() -> list[tuple[str, str]]:
-    """(name, first problem) of each installed plugin that failed to load or register."""
     from brandlens.plugin.host import host
 
-    return [(p.name, p.failures()[0]) for p in host.registry().plugins if p.failures()]
+    unverified = [] if plugin else host.registry().failed_plugins()
+    for info in unverified:
+        say(f"brandlens: error: plugin {info.name} was not verified: {info.failures()[0]}")
+    if not report.passed or unverified:
+        raise typer.Exit(EXIT_DATA)
 
 
 @app.command("new-plugin")

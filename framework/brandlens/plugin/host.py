@@ -91,10 +91,15 @@ class Registry:
 
         return difflib.get_close_matches(given.lower(), list(self.methodologies), n=3, cutoff=0.6)
 
+    def failed_plugins(self) -> list[PluginInfo]:
+        """Installed plugins that failed to load or register: none of their
+        methodologies is in ``methodologies``."""
+        return [p for p in self.plugins if p.failures()]
+
     def unregistered(self, name: str) -> str:
         """Why ``name`` may be missing, for a message that names it: the reason of the one
         plugin that failed and may have been meant, else the failed plugins' names."""
-        broken = [p for p in self.plugins if p.failures()]
+        broken = self.failed_plugins()
         named = [p for p in broken if p.name == name or name in p.name] or broken
         if len(named) == 1:  # the reason itself: the message authors meet first
             return f"; plugin {named[0].name} did not register: {named[0].failures()[0]}"
