@@ -221,6 +221,24 @@ def test_category_index_and_percentile_by_hand():
     assert (cells["P"].index, cells["P"].percentile) == (100.0, None)
 
 
+def test_a_category_median_has_the_twelve_digits_of_every_result_value():
+    placed = {"A": "snacks", "B": "snacks", "C": "phones", "D": "phones", "E": "tea"}
+    values = {
+        "A": {"x.r": 0.123456789012},
+        "B": {"x.r": 0.223456789013},
+        "C": {"x.r": 3},
+        "D": {"x.r": 4},
+        "E": {"x.r": 2},
+    }
+    cells = {c.brand: c for c in category.cells([_col("x.r")], values, placed, ["A", "C", "E"])}
+    # (0.123456789012 + 0.223456789013) / 2 = 0.1734567890125, thirteen digits: shown as
+    # 0.173456789013, which is what A's index reads against (0.123456789012 / it = 71.17%)
+    assert cells["A"].median == 0.173456789013
+    assert cells["A"].index == round(0.123456789012 / 0.173456789013 * 100, 6)
+    # counts keep their kind: 3 and 4 give 3.5; a lone 2 stays the integer 2
+    assert cells["C"].median == 3.5 and isinstance(cells["E"].median, int)
+
+
 def test_lower_is_better_percentile_and_main_category():
     assert category.percentile(5, [5, 10, 20], "lower") == 100.0
     assert category.percentile(20, [5, 10, 20], "lower") == 0.0

@@ -98,7 +98,7 @@ def cells(
                 for b, c in placed.items()
                 if c == category and (v := values.get(b, {}).get(col.indicator)) is not None
             ]
-            mid = median(peers) if peers else None
+            mid = _significant(median(peers)) if peers else None
             out.append(
                 CategoryCell(
                     brand=brand,
@@ -121,3 +121,10 @@ def cells(
 
 def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 6)
+
+
+def _significant(x: Number) -> Number:
+    """A median at 12 significant digits, as every result value: the mean of two middle
+    values can carry a thirteenth (0.123456789012 and 0.223456789013 give
+    0.1734567890125)."""
+    return float(f"{x:.12g}") if isinstance(x, float) else x
