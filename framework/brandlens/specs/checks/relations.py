@@ -30,16 +30,22 @@ class PartitionChecker(Checker):
     def needs(self, prop: Any, ind: IndicatorSpec) -> set[str]:
         return {ind.id, prop.parts} | ({prop.total} if isinstance(prop.total, str) else set())
 
-    def check(self, cell: Cell, trial: Trial) -> None:
+    def exercise(self, prop: Any, ctx: Context) -> dict[str, str]:
+        return {"nonzero": "no brand had a total other than 0 to compare the parts with"}
+
+    def check(self, cell: Cell, trial: Trial) -> Iterable[str]:
         prop, ind, run = cell.prop, cell.indicator, trial.before
         brands = sorted({k[1] for k in run.rows if k[0] in (prop.parts, prop.total)})
+        nonzero = False
         for brand in brands:
             for k in prop.for_each:
-                self._one(prop, ind, run, brand, k, trial)
+                nonzero = self._one(prop, ind, run, brand, k, trial) or nonzero
+        return {"nonzero"} if nonzero else ()
 
     def _one(
         self, prop: Any, ind: IndicatorSpec, run: Run, brand: str, k: str, trial: Trial
-    ) -> None:
+    ) -> bool:
+        """Check one brand (and item); whether its total was other than 0."""
         pattern = prop.parts_keys.replace("{k}", k)
         parts = [
             r.value
