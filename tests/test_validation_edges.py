@@ -20,7 +20,7 @@ import duckdb
 import pytest
 
 from brandlens.engine.runs import Dataset
-from brandlens.errors import UsageError
+from brandlens.errors import DataError, UsageError
 
 
 def _data(tmp_path: Path, events: str, **tables: str) -> Path:
@@ -30,6 +30,14 @@ def _data(tmp_path: Path, events: str, **tables: str) -> Path:
     (d / "events.csv").write_text(events)
     for name, text in tables.items():
         (d / f"{name}.csv").write_text(text)
+    return d
+
+
+def _parquet(tmp_path: Path, select: str) -> Path:
+    """A dataset folder whose events.parquet holds the rows of ``select``."""
+    d = tmp_path / "data"
+    d.mkdir()
+    duckdb.sql(f"COPY ({select}) TO '{d / 'events.parquet'}' (FORMAT parquet)")
     return d
 
 
@@ -65,17 +73,15 @@ def test_text_times_on_the_edges_of_the_accepted_years(tmp_path):
 
 
 def test_parquet_times_without_a_zone_on_the_edges_of_the_accepted_years(tmp_path):
-    d = tmp_path / "data"
-    d.mkdir()
-    duckdb.sql(
-        "COPY (SELECT * FROM (VALUES "
+    d = _parquet(
+        tmp_path,
+        "SELECT * FROM (VALUES "
         "(1, TIMESTAMP '2200-12-31 23:00:00', 'u1'), "  # inside the last year
         "(2, TIMESTAMP '2201-01-01 00:00:00', 'u2'), "  # the first instant past it
         "(3, TIMESTAMP '1900-01-01 00:00:00', 'u3'), "  # the first instant accepted
         "(4, TIMESTAMP '1899-12-31 23:59:59', 'u4'), "  # the last instant before it
         "(5, TIMESTAMP '2025-06-01 04:00:00', 'u5')) "
-        "t(event_id, ts, user_id), (SELECT 'ad_click' AS event_type, 'B' AS brand)) "
-        f"TO '{d / 'events.parquet'}' (FORMAT parquet)"
+        "t(event_id, ts, user_id), (SELECT 'ad_click' AS event_type, 'B' AS brand)",
     )
     counts, reasons = _outcome(d)
     assert counts["events"] == (5, 3)
@@ -83,12 +89,10 @@ def test_parquet_times_without_a_zone_on_the_edges_of_the_accepted_years(tmp_pat
 
 
 def test_zoned_parquet_times_are_not_said_to_be_read_as_utc(tmp_path):
-    d = tmp_path / "data"
-    d.mkdir()
-    duckdb.sql(
-        "COPY (SELECT 1 AS event_id, TIMESTAMPTZ '2025-06-01 04:00:00+00' AS ts, "
-        "'u1' AS user_id, 'ad_click' AS event_type, 'B' AS brand) "
-        f"TO '{d / 'events.parquet'}' (FORMAT parquet)"
+    d = _parquet(
+        tmp_path,
+        "SELECT 1 AS event_id, TIMESTAMPTZ '2025-06-01 04:00:00+00' AS ts, "
+        "'u1' AS user_id, 'ad_click' AS event_type, 'B' AS brand",
     )
     with Dataset(d, cache=False) as ds:
         # the times carry their offset: nothing was read as UTC, and no note says so
@@ -148,8 +152,6 @@ def test_a_target_period_may_be_one_day_long(tmp_path):
 
 
 def test_an_empty_event_type_is_missing_not_excluded_by_the_mapping(tmp_path):
-    from brandlens.errors import DataError
-
     data = _data(
         tmp_path,
         "ts,user_id,action,brand\n"
