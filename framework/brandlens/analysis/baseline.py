@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from brandlens.analysis.model import BaselineCell, ComparisonColumn
+from brandlens.engine.result import significant
 from brandlens.errors import UsageError
 
 Number = int | float
@@ -58,8 +59,8 @@ def cells(
         for brand in shown:
             value = now.get(brand, {}).get(col.indicator)
             base = then.get(brand, {}).get(col.indicator)
-            change = None if value is None or base is None else _round(value - base)
-            rel = None if change is None or not base else _round(change / abs(base))
+            change = None if value is None or base is None else significant(value - base)
+            rel = None if change is None or not base else significant(change / abs(base))
             out.append(
                 BaselineCell(
                     brand=brand,
@@ -71,8 +72,3 @@ def cells(
                 )
             )
     return out
-
-
-def _round(x: float) -> float:
-    """12 significant digits, as every result value: byte-identical JSON on any machine."""
-    return float(f"{x:.12g}")

@@ -19,6 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from brandlens.analysis.model import BenchmarkCell, ComparisonColumn
+from brandlens.engine.result import significant
 from brandlens.errors import UsageError
 from brandlens.fileio import read_small_text
 
@@ -192,7 +193,7 @@ def cells(
                     index=(
                         None
                         if value is None or not row.p50 or row.p50 <= 0
-                        else float(f"{value / row.p50 * 100:.12g}")
+                        else significant(value / row.p50 * 100)
                     ),
                     source=row.source,
                 )

@@ -15,6 +15,7 @@ from statistics import median
 from typing import TYPE_CHECKING
 
 from brandlens.analysis.model import CategoryCell, ComparisonColumn
+from brandlens.engine.result import significant
 from brandlens.errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -127,4 +128,4 @@ def _significant(x: Number) -> Number:
     """A median at 12 significant digits, as every result value: the mean of two middle
     values can carry a thirteenth (0.123456789012 and 0.223456789013 give
     0.1734567890125)."""
-    return float(f"{x:.12g}") if isinstance(x, float) else x
+    return significant(x) if isinstance(x, float) else x

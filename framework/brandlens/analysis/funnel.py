@@ -24,6 +24,7 @@ from brandlens.analysis.model import (
     StageBar,
 )
 from brandlens.engine.ladders import FUNNEL_STEPS
+from brandlens.engine.result import significant
 from brandlens.engine.runs import parse_parameters
 from brandlens.errors import UsageError
 
@@ -87,9 +88,7 @@ def funnel_section(
                             step=step,
                             users=at[step],
                             reached=reached,
-                            conversion=(
-                                None if not previous else float(f"{reached / previous:.12g}")
-                            ),
+                            conversion=(None if not previous else significant(reached / previous)),
                         )
                     )
                     previous = reached
@@ -146,9 +145,7 @@ def funnel_report(
                             title=s.title,
                             step=step_of.get(s.key),
                             users=now.get(s.key, 0),
-                            share=(
-                                None if not total else float(f"{now.get(s.key, 0) / total:.12g}")
-                            ),
+                            share=(None if not total else significant(now.get(s.key, 0) / total)),
                             before=then.get(s.key, 0),
                             gained=sum(n for f, t, n in moves if t == s.key and f != s.key),
                             lost=sum(n for f, t, n in moves if f == s.key and t != s.key),

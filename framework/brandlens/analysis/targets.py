@@ -12,6 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from brandlens.analysis.model import Achievement
+from brandlens.engine.result import significant
 
 if TYPE_CHECKING:  # pragma: no cover
     from brandlens.engine.runs import Dataset
@@ -65,7 +66,7 @@ def achievements(
         if value is not None:
             met = value <= target if lower else value >= target
             if target > 0 and value > 0:
-                ratio = float(f"{(target / value if lower else value / target):.12g}")
+                ratio = significant(target / value if lower else value / target)
             elif target > 0 and value == 0 and not lower:
                 ratio = 0.0
         out.append(

@@ -17,6 +17,13 @@ from pydantic.json_schema import SkipJsonSchema
 Number = int | float
 
 
+def significant(x: float) -> float:
+    """``x`` at 12 significant digits, as every float a result holds, and ``-0.0`` as
+    ``0.0``: a decimal form short enough to be the same on every machine."""
+    rounded = float(f"{x:.12g}")
+    return 0.0 if rounded == 0 else rounded
+
+
 class DatasetInfo(BaseModel):
     """Where the data came from and how much of it was usable."""
 

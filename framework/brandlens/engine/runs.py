@@ -42,6 +42,7 @@ from brandlens.engine.result import (
     ResultRow,
     ShortHistory,
     ValidationReport,
+    significant,
 )
 from brandlens.engine.unmatched import unmatched_values
 from brandlens.engine.watch import LoadProgress, watching
@@ -1371,8 +1372,7 @@ def _number(value: Any) -> int | float | None:
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             raise ValueError(f"value is {value}")
-        rounded = float(f"{value:.12g}")
-        return 0.0 if rounded == 0 else rounded
+        return significant(value)
     raise ValueError(f"value {value!r} is not a number")
 
 
