@@ -289,3 +289,27 @@ def test_a_local_date_before_1970_is_the_day_before(tmp_path):
         "2025-06-01 03:00:00,u2,ad_click,B\n",
     )
     assert _local_dates(data, "America/New_York") == [("u1", "1969-12-31"), ("u2", "2025-05-31")]
+
+
+# ---- the quarantine's order: a malformed line and the row after it share a number ----------
+
+
+def test_a_malformed_line_comes_before_the_row_numbered_like_it(tmp_path):
+    # Under a header, the malformed line 3 is numbered by its line (3) and the next line,
+    # data row 3 (the malformed line counts as row 2), by its row: both are 3. The line is
+    # earlier in the file, so it comes first, though "bad_type" sorts before
+    # "malformed_row"; DuckDB's sort left the tie to chance, so the file is read 4 times.
+    data = _data(
+        tmp_path,
+        "ts,user_id,event_type,brand,amount\n"
+        "2025-06-01 10:00:00,u1,purchase,B,10\n"  # row 1: accepted
+        "2025-06-01 11:00:00,u2,purchase,B,3,extra\n"  # line 3: malformed_row
+        "2025-06-01 12:00:00,u3,purchase,B,abc\n"  # row 3: bad_type (amount)
+        "2025-06-01 13:00:00,u4,purchase,B,-1\n",  # row 4: negative_amount
+    )
+    for i in range(4):
+        out = tmp_path / f"q{i}.csv"
+        with Dataset(data, cache=False) as ds:
+            ds.write_quarantine(out)
+        rows = [line.split(",")[1:3] for line in out.read_text().splitlines()[1:]]
+        assert rows == [["3", "malformed_row"], ["3", "bad_type"], ["4", "negative_amount"]]

@@ -1148,16 +1148,24 @@ def write_quarantine(
     con: duckdb.DuckDBPyConnection, quarantine: str, parts: list[str], by_file: bool = False
 ) -> None:
     """The quarantine table: the failing rows of every table (queries), by table and row
-    (``by_file``: some rows come from a folder of parts, and say which part and row)."""
+    (``by_file``: some rows come from a folder of parts, and say which part and row).
+
+    A malformed line is numbered by its line and a row by its data row, so under a header
+    the malformed line L and the row after it share a number; the line, earlier in the
+    file, comes first, and the order is total (a row has one reason)."""
     if parts:
         union = " UNION ALL BY NAME ".join(f"({q})" for q in parts)
+        tie = "reason <> 'malformed_row', reason"
         if by_file:
             con.execute(
                 f'CREATE OR REPLACE TABLE {quarantine} AS SELECT "table", "file", '
-                f'* EXCLUDE ("table", "file") FROM ({union}) ORDER BY "table", "file", "row"'
+                f'* EXCLUDE ("table", "file") FROM ({union}) '
+                f'ORDER BY "table", "file", "row", {tie}'
             )
         else:
-            con.execute(f'CREATE OR REPLACE TABLE {quarantine} AS {union} ORDER BY "table", "row"')
+            con.execute(
+                f'CREATE OR REPLACE TABLE {quarantine} AS {union} ORDER BY "table", "row", {tie}'
+            )
     else:
         con.execute(
             f'CREATE OR REPLACE TABLE {quarantine} ("table" VARCHAR, "row" BIGINT, '
