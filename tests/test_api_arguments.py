@@ -16,6 +16,10 @@ import brandlens.api
 from brandlens.errors import UsageError
 from conftest import ev
 
+# Storyboards compute at an as-of after their small log's last event on purpose; the
+# warning saying so is tested in test_compare and test_cli.
+pytestmark = pytest.mark.filterwarnings("ignore::brandlens.analysis.checks.DataRangeWarning")
+
 NOWHERE = "/nonexistent/brandlens-data"
 D = "2025-06-30"
 

@@ -22,6 +22,10 @@ from brandlens.cli.app import app
 from brandlens.plugin.host import host
 from conftest import ev
 
+# Storyboards compute at an as-of after their small log's last event on purpose; the
+# warning saying so is tested in test_compare and test_cli.
+pytestmark = pytest.mark.filterwarnings("ignore::brandlens.analysis.checks.DataRangeWarning")
+
 HEADER = """
 import brandlens
 from brandlens.plugin import Indicator, Methodology

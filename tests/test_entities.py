@@ -23,6 +23,10 @@ from brandlens.plugin.methodology import (
 )
 from conftest import ev
 
+# Storyboards compute at an as-of after their small log's last event on purpose; the
+# warning saying so is tested in test_compare and test_cli.
+pytestmark = pytest.mark.filterwarnings("ignore::brandlens.analysis.checks.DataRangeWarning")
+
 D = "2025-06-30"
 
 LADDER = StageLadder(

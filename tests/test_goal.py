@@ -9,6 +9,10 @@ import pytest
 import brandlens
 from conftest import ev, write_csv
 
+# Storyboards compute at an as-of after their small log's last event on purpose; the
+# warning saying so is tested in test_compare and test_cli.
+pytestmark = pytest.mark.filterwarnings("ignore::brandlens.analysis.checks.DataRangeWarning")
+
 D = "2025-06-30"
 # at d:      A1/A2 window [06-16, 06-30]; A3/A4 window [2024-07-01, 06-30]
 # at d - 30: A1/A2 window [05-17, 05-31]; A3/A4 window [2024-06-01, 05-31]

@@ -19,6 +19,10 @@ import pytest
 import brandlens
 from conftest import ev, write_csv
 
+# Storyboards compute at an as-of after their small log's last event on purpose; the
+# warning saying so is tested in test_compare and test_cli.
+pytestmark = pytest.mark.filterwarnings("ignore::brandlens.analysis.checks.DataRangeWarning")
+
 D = "2025-06-30"
 OLD = "2024-01-01"
 
