@@ -158,6 +158,25 @@ def disable_optimizers(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("SET disabled_optimizers = $names", {"names": ",".join(off)})
 
 
+NULL_ARITHMETIC = ("ieee_floating_point_ops", "error_on_division_by_zero")
+"""DuckDB settings a run turns off, where the installed DuckDB has them.
+
+DuckDB 2.0 divides by zero in IEEE arithmetic (``1 / 0`` is ``inf``, which a result
+refuses as an error entry); DuckDB 1.x, and Spark with ANSI mode off, give NULL. With
+these off, DuckDB 2.0 gives NULL too, so a plugin's division by zero reads the same on
+every engine and DuckDB version (``ln(0)`` is an error, as in 1.x)."""
+
+
+def null_arithmetic(con: duckdb.DuckDBPyConnection) -> None:
+    """Division by zero is NULL on this database, as on DuckDB 1.x and Spark (the settings
+    are global, so every cursor of a concurrent methodology has them)."""
+    import duckdb
+
+    for name in NULL_ARITHMETIC:
+        with contextlib.suppress(duckdb.CatalogException):  # an older DuckDB: already so
+            con.execute(f"SET GLOBAL {name} = false")
+
+
 def physical_memory() -> int:
     """Bytes of RAM on this machine (0 when the OS does not say)."""
     try:
@@ -441,6 +460,7 @@ class Dataset:
             spark = chosen.engine_name() == "spark"
             # DuckDB's own bar never prints; engine.watch turns its tracking on to report.
             self.con.execute("SET enable_progress_bar = false")
+            null_arithmetic(self.con)
             if self._owns_connection:
                 disable_optimizers(self.con)
             with watching(self.con, load_progress):
