@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -114,8 +115,13 @@ def test_a_failed_or_interrupted_write_leaves_the_target_and_no_temp_file(
     atomic_write_text(target, "after")
     assert target.read_text() == "after"
     assert [p.name for p in tmp_path.iterdir()] == ["t.txt"]
+    # a named pipe of the test's own, not /dev/null: a write that forgot the check would
+    # replace the machine's /dev/null (a mutation run did)
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
     with pytest.raises(UsageError, match="not a regular file"):
-        atomic_write_text("/dev/null", "x")
+        atomic_write_text(pipe, "x")
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
 
 
 def test_generate_writes_atomically_and_cleans_up_on_failure(

@@ -144,7 +144,7 @@ def make(base: str | Path | None = None) -> Path:
     directory when nothing else was put in it meanwhile.
     """
     root = Path(base) if base else Path(tempfile.gettempdir())
-    missing = [p for p in [root, *root.parents] if not p.exists()]
+    missing = [p for p in [root, *root.parents] if not os.path.lexists(p)]  # never raises
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -169,7 +169,9 @@ def _remove_empty(folders: list[Path]) -> None:
         try:
             folder.rmdir()
         except OSError:
-            return
+            if os.path.lexists(folder):  # in use by another run, or not ours to remove
+                return
+            # never made (mkdir failed on it, e.g. a name too long): its parents may be
 
 
 def remove(path: Path | None) -> None:
