@@ -502,9 +502,17 @@ def emit(model: BaseModel, fmt: Fmt | None, output: Path | None, no_color: bool)
     fmt = output_format(fmt, output)
     to_terminal = output is None and sys.stdout.isatty()
     color = to_terminal and not no_color and "NO_COLOR" not in os.environ
-    width = None if to_terminal else _columns()
+    width = _terminal_columns() if to_terminal else _columns()
     text = render(model, fmt, color=color, width=width)
     write_output(text, output)
+
+
+def _terminal_columns() -> int:
+    """The terminal's width (COLUMNS first, as shutil reads it), at least 20: a listing
+    wider than the terminal then comes in blocks of columns instead of wrapped lines."""
+    import shutil
+
+    return max(20, shutil.get_terminal_size((120, 24)).columns)
 
 
 def _columns() -> int:
@@ -1518,9 +1526,16 @@ def verify(
     from brandlens.specs.verification import DEFAULT_EXAMPLES
     from brandlens.specs.verification import verify as run_verify
 
-    examples = max_examples or int(os.environ.get("BRANDLENS_VERIFY_EXAMPLES", DEFAULT_EXAMPLES))
+    if max_examples is not None:  # 0 is given, not absent: refused below
+        examples, given = max_examples, "--max-examples"
+    else:
+        text = os.environ.get("BRANDLENS_VERIFY_EXAMPLES", "").strip() or str(DEFAULT_EXAMPLES)
+        given = "BRANDLENS_VERIFY_EXAMPLES"
+        if not text.lstrip("-").isdigit():
+            fail(f"{given}: expected a whole number, got {text!r}", EXIT_USAGE)
+        examples = int(text)
     if examples < 1:
-        fail("--max-examples must be at least 1", EXIT_USAGE)
+        fail(f"{given} must be at least 1", EXIT_USAGE)
     with errors(), _verify_progress(quiet) as progress:
         report = run_verify(plugin or None, examples, seed, progress)
     emit(report, fmt, output, no_color)

@@ -45,7 +45,8 @@ def assert_honours_spec(
     """Fail (AssertionError) unless the methodology honours every property of its spec."""
     if seed is None:
         seed = int(os.environ.get("BRANDLENS_VERIFY_SEED", "0"))
-    report = verify([methodology], max_examples or examples_from_env(), seed)
+    examples = examples_from_env() if max_examples is None else max_examples  # 0: probes only
+    report = verify([methodology], examples, seed)
     if not report.passed:
         raise AssertionError(f"{methodology} does not honour its spec:\n" + failure_report(report))
     return report
