@@ -668,11 +668,12 @@ def test_a_table_on_a_terminal_fits_the_terminals_width(monkeypatch, capsys):
     assert max(len(line) for line in out.splitlines()) <= 80
 
 
-def test_a_verify_examples_variable_that_is_no_number_is_a_usage_error(monkeypatch):
-    monkeypatch.setenv("BRANDLENS_VERIFY_EXAMPLES", "many")
+@pytest.mark.parametrize("text", ["many", "--5", "²"])  # the last two look like digits
+def test_a_verify_examples_variable_that_is_no_number_is_a_usage_error(monkeypatch, text):
+    monkeypatch.setenv("BRANDLENS_VERIFY_EXAMPLES", text)
     r = CliRunner().invoke(app, ["verify", "toy"])
     assert r.exit_code == 2
-    message = "BRANDLENS_VERIFY_EXAMPLES: expected a whole number, got 'many'"
+    message = f"BRANDLENS_VERIFY_EXAMPLES: expected a whole number, got {text!r}"
     assert r.stderr.strip().endswith(message)
 
 

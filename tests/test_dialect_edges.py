@@ -342,6 +342,33 @@ def test_division_by_zero_is_null_on_duckdb(register_plugin, events_dir):
     ]
 
 
+def test_a_duckdb_without_the_second_setting_keeps_ieee_division():
+    """Turning IEEE arithmetic off without error_on_division_by_zero makes every x / 0 an
+    error; where that setting is unknown, the first is put back."""
+    import duckdb
+
+    from brandlens.engine.runs import null_arithmetic
+
+    class WithoutSecondSetting:
+        def __init__(self) -> None:
+            self.con = duckdb.connect()
+
+        def execute(self, sql: str, *args: object) -> duckdb.DuckDBPyConnection:
+            if "error_on_division_by_zero" in sql:
+                raise duckdb.CatalogException("unrecognized configuration parameter")
+            return self.con.execute(sql, *args)
+
+    old = WithoutSecondSetting()
+    known = old.con.sql("SELECT name FROM duckdb_settings()").fetchall()
+    if ("ieee_floating_point_ops",) not in known:
+        pytest.skip("a DuckDB before IEEE division (1.x) divides by zero to NULL already")
+    null_arithmetic(old)  # type: ignore[arg-type]
+    assert old.con.sql("SELECT 1.0 / 0, 1 / 0").fetchall() == [(float("inf"), float("inf"))]
+    now = duckdb.connect()
+    null_arithmetic(now)
+    assert now.sql("SELECT 1.0 / 0").fetchall() == [(None,)]
+
+
 @needs_spark
 def test_division_by_zero_is_null_on_spark(register_plugin, events_dir):
     """Spark runs with ANSI mode off (docs/engines.md): x / 0 is NULL there, not a failed

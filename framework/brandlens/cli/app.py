@@ -1531,9 +1531,10 @@ def verify(
     else:
         text = os.environ.get("BRANDLENS_VERIFY_EXAMPLES", "").strip() or str(DEFAULT_EXAMPLES)
         given = "BRANDLENS_VERIFY_EXAMPLES"
-        if not text.lstrip("-").isdigit():
+        try:
+            examples = int(text)
+        except ValueError:
             fail(f"{given}: expected a whole number, got {text!r}", EXIT_USAGE)
-        examples = int(text)
     if examples < 1:
         fail(f"{given} must be at least 1", EXIT_USAGE)
     with errors(), _verify_progress(quiet) as progress:
