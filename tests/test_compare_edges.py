@@ -83,6 +83,16 @@ def test_no_index_against_a_negative_median():
     assert (cell.median, cell.index, cell.percentile) == (-20, None, 100.0)
 
 
+def test_an_index_that_rounds_to_zero_is_written_as_zero():
+    # peers -1e-9, 1, 3: median 1; -1e-9 / 1 * 100 = -1e-7, 0 at six decimals, and JSON
+    # would write Python's -0.0 as "-0.0"
+    placed = {"A": "snacks", "B": "snacks", "C": "snacks"}
+    values = {"A": {"x.d": -1e-9}, "B": {"x.d": 1}, "C": {"x.d": 3}}
+    (cell,) = category.cells([_col("x.d")], values, placed, ["A"])
+    assert cell.index == 0 and math.copysign(1.0, cell.index) == 1.0
+    assert '"index":0.0' in cell.model_dump_json()
+
+
 def test_main_category_is_the_most_gmv_and_the_first_name_on_a_tie(tmp_path):
     from brandlens.engine.runs import Dataset
     from conftest import ev, write_csv

@@ -110,7 +110,7 @@ def cells(
                     index=(
                         None
                         if value is None or mid is None or mid <= 0
-                        else round(value / mid * 100, 6)
+                        else round(value / mid * 100, 6) + 0.0  # never -0.0
                     ),
                     percentile=(
                         None if value is None else _round(percentile(value, peers, col.direction))
