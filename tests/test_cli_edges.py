@@ -529,9 +529,7 @@ def test_an_os_error_is_one_line_naming_the_file_exit_1(runner, monkeypatch):
 
 
 def test_an_abort_is_an_interrupt_exit_130(runner, monkeypatch):
-    import click
-
-    _failing(monkeypatch, click.exceptions.Abort())
+    _failing(monkeypatch, typer.Abort())  # typer's own, as click is not installed
     r = runner.invoke(app, ["plugins"])
     assert r.exit_code == 130
     assert r.stderr == "brandlens: interrupted\n"
