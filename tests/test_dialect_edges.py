@@ -242,9 +242,9 @@ def test_an_empty_brand_list_reports_no_brand(register_plugin, events_dir):
     data = events_dir([ev("2025-06-29 04:00:00", "u1", "product_view")])
     text = indicator_sql("edge.recent", "duckdb", as_of=AS_OF, brands=[])
     with Dataset(data, cache=False) as ds:
-        # brands LEFT JOIN events: one row per listed brand, and none is listed (the empty
-        # VALUES list is written as one NULL brand, which names no brand)
-        assert [b for b in _rows(ds, text) if b is not None] == []
+        # brands LEFT JOIN events: one row per listed brand, and none is listed (VALUES
+        # cannot be empty: one typed NULL row, filtered out by WHERE FALSE)
+        assert _rows(ds, text) == {}
         assert _rows(ds, indicator_sql("edge.recent", "duckdb", as_of=AS_OF)) == {"B": 1.0}
 
 
@@ -419,3 +419,47 @@ def test_division_by_zero_gives_the_same_result_on_both_engines(register_plugin,
             [e.message for e in result.errors],
         )
     assert out["spark"] == out["duckdb"]
+
+
+def test_the_exported_query_divides_by_zero_to_null_on_a_stock_duckdb(register_plugin, events_dir):
+    """``brandlens sql`` writes a query for a warehouse that has none of a run's settings:
+    on a stock DuckDB 2.0 ``x / 0`` is ``inf`` and ``x // 0`` an error, elsewhere an error.
+    The export divides by ``NULLIF(divisor, 0)``, so it gives what ``compute`` gives."""
+    import contextlib
+
+    import duckdb
+
+    _zero_method(register_plugin)
+    data = events_dir([ev("2025-06-01 04:00:00", "u1", "ad_click")])
+    text = indicator_sql("zero.ratio", "duckdb", as_of=AS_OF)
+    assert "/ NULLIF(COUNT(*) - COUNT(*), 0)" in text
+    with Dataset(data, cache=False) as ds:
+        computed = ds.compute(as_of=AS_OF, methodologies=["zero"])
+        for name in ("ieee_floating_point_ops", "error_on_division_by_zero"):  # stock again
+            with contextlib.suppress(duckdb.CatalogException):
+                ds.con.execute(f"SET GLOBAL {name} = true")
+        assert _rows(ds, text) == {"B": None}
+    assert [(r.brand, r.value) for r in computed.results] == [("B", None)]
+
+
+@pytest.mark.parametrize(
+    ("sql", "want"),
+    [
+        # a divisor that may be zero is guarded, for /, // and %
+        (
+            "SELECT a / b, a // b, a % b",
+            "SELECT a / NULLIF(b, 0), a // NULLIF(b, 0), a % NULLIF(b, 0)",
+        ),
+        # an expression loses its parentheses inside NULLIF; zero itself is guarded too
+        ("SELECT a / (b - c), a / 0", "SELECT a / NULLIF(b - c, 0), a / NULLIF(0, 0)"),
+        # a non-zero number, negative or in parentheses, and a NULLIF(…, 0) stay as written
+        (
+            "SELECT a / 2, a / -1, a / (2.5), a / NULLIF(b, 0)",
+            "SELECT a / 2, a / -1, a / (2.5), a / NULLIF(b, 0)",
+        ),
+        # NULLIF by something other than zero still may divide by zero
+        ("SELECT a / NULLIF(b, 1)", "SELECT a / NULLIF(NULLIF(b, 1), 0)"),
+    ],
+)
+def test_null_division_guards_only_divisors_that_may_be_zero(sql, want):
+    assert d.to_dialect(d.null_division(d.parse(sql)), "duckdb") == want

@@ -223,6 +223,36 @@ def _float_division(tree: Any) -> Any:
     return tree.transform(rewrite)
 
 
+def null_division(tree: Any) -> Any:
+    """Every ``/``, ``//`` and ``%`` by a divisor that may be zero divides by
+    ``NULLIF(divisor, 0)``: x / 0 is NULL, as in a run on either engine (docs/engines.md),
+    in any warehouse and whatever its settings (IEEE ``inf`` on DuckDB 2.0, an error on
+    Postgres, BigQuery, Trino and Spark in ANSI mode). Divisors that are a non-zero number
+    or already a ``NULLIF(…, 0)`` are kept as written."""
+    from sqlglot import exp
+
+    def zero(node: Any) -> bool:
+        return isinstance(node, exp.Literal) and node.is_number and float(node.this) == 0
+
+    def safe(divisor: Any) -> bool:
+        inner = divisor.unnest()
+        if isinstance(inner, exp.Neg):
+            inner = inner.this.unnest()
+        if isinstance(inner, exp.Literal) and inner.is_number:
+            return float(inner.this) != 0
+        return isinstance(inner, exp.Nullif) and zero(inner.expression)
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, exp.Div | exp.IntDiv | exp.Mod) and not safe(node.expression):
+            guarded = exp.Nullif(
+                this=node.expression.unnest().copy(), expression=exp.Literal.number(0)
+            )
+            node.set("expression", guarded)
+        return node
+
+    return tree.transform(rewrite)
+
+
 def _exact_mean(value: Any, where: Any) -> Any:
     """DuckDB's mean: the exact sum (of decimals too) over the count, in floating point."""
     from sqlglot import exp

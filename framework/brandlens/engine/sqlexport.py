@@ -4,9 +4,10 @@ The query reads only the canonical tables (``events`` with ``local_date``, ``use
 ``products``, ``targets``, ``spend``; docs/data.md) and computes the indicator's rows
 (brand, [key,] value, [numerator, denominator]) exactly as ``compute`` does: the run's
 ``brands`` and ``members`` tables, the ladders and relations it needs (in dependency
-order) and their own ``WITH`` clauses all become common table expressions, and every
-parameter is written as a typed literal. Python-computed indicators (a fitted model)
-have no such query.
+order) and their own ``WITH`` clauses all become common table expressions, every
+parameter is written as a typed literal, and every divisor that may be zero is written
+``NULLIF(divisor, 0)`` (x / 0 is NULL, as in a run). Python-computed indicators (a fitted
+model) have no such query.
 """
 
 from __future__ import annotations
@@ -120,14 +121,16 @@ def indicator_sql(
         brands_sql = "SELECT DISTINCT brand FROM events WHERE brand IS NOT NULL"
         ctes.append(_cte("brands", dialects.parse(brands_sql)))
     else:
+        # no brand named: one typed NULL row filtered out, since VALUES cannot be empty
         rows = [exp.Tuple(expressions=[exp.Literal.string(b)]) for b in brand_list] or [
-            exp.Tuple(expressions=[exp.null()])
+            exp.Tuple(expressions=[exp.cast(exp.null(), "VARCHAR")])
         ]
         values_ = exp.Values(
             expressions=rows,
             alias=exp.TableAlias(this=exp.to_identifier("b"), columns=[exp.to_identifier("brand")]),
         )
-        ctes.append(_cte("brands", exp.select("brand").from_(values_)))
+        listed = exp.select("brand").from_(values_)
+        ctes.append(_cte("brands", listed if brand_list else listed.where(exp.false())))
     ctes.append(_cte("members", _inline(MEMBERS_QUERY, {}, day)))
     ladders = {lad.name: lad for lad in owner.methodology.ladders}
     relations = {r.name: r for r in owner.methodology.relations}
@@ -141,6 +144,7 @@ def indicator_sql(
     main = _hoist(_inline(ind.sql, values, day), "q", ctes)
     main = dialects.rename_tables(main, {})  # drops ``main.`` qualifiers
     main.set(_WITH, exp.With(expressions=ctes))
+    main = dialects.null_division(main)
     typed = dialects.annotate(main, canonical_schema())
     body = dialects.to_dialect(typed, dialect, pretty=pretty)
     header = [

@@ -164,7 +164,7 @@ SELECT
   CASE
     WHEN COALESCE(COUNT(IF(y.bought, y.user_id, NULL)), 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(SUM(IF(y.bought, y.net_gmv, NULL)), 0) AS FLOAT64) / COALESCE(COUNT(IF(y.bought, y.user_id, NULL)), 0)
+    ELSE CAST(COALESCE(SUM(IF(y.bought, y.net_gmv, NULL)), 0) AS FLOAT64) / NULLIF(COALESCE(COUNT(IF(y.bought, y.user_id, NULL)), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_year AS y

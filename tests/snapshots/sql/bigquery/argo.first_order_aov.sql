@@ -184,7 +184,7 @@ SELECT
   CASE
     WHEN COALESCE(COUNT(p.user_id), 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(SUM(p.first_day_gmv), 0) AS FLOAT64) / COALESCE(COUNT(p.user_id), 0)
+    ELSE CAST(COALESCE(SUM(p.first_day_gmv), 0) AS FLOAT64) / NULLIF(COALESCE(COUNT(p.user_id), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_people AS p

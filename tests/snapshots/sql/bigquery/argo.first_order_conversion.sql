@@ -190,7 +190,7 @@ SELECT
     ELSE CAST(COALESCE(
       COUNT(IF(DATE_DIFF(p.first_purchase, p.first_event, DAY) <= 30, p.user_id, NULL)),
       0
-    ) AS FLOAT64) / COALESCE(COUNT(p.user_id), 0)
+    ) AS FLOAT64) / NULLIF(COALESCE(COUNT(p.user_id), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_people AS p

@@ -164,7 +164,7 @@ SELECT
   CASE
     WHEN COALESCE(COUNT(IF(y.active, y.user_id, NULL)), 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(COUNT(IF(y.active AND NOT k.user_id IS NULL, y.user_id, NULL)), 0) AS FLOAT64) / COALESCE(COUNT(IF(y.active, y.user_id, NULL)), 0)
+    ELSE CAST(COALESCE(COUNT(IF(y.active AND NOT k.user_id IS NULL, y.user_id, NULL)), 0) AS FLOAT64) / NULLIF(COALESCE(COUNT(IF(y.active, y.user_id, NULL)), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_year AS y

@@ -218,7 +218,7 @@ SELECT
   CASE
     WHEN COALESCE(per.n, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(per.gmv, 0) AS FLOAT64) / COALESCE(per.n, 0)
+    ELSE CAST(COALESCE(per.gmv, 0) AS FLOAT64) / NULLIF(COALESCE(per.n, 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__per AS per

@@ -88,7 +88,7 @@ SELECT
   CASE
     WHEN COALESCE(COUNT(a.user_id), 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(COUNT(IF(a.in_i0, a.user_id, NULL)), 0) AS FLOAT64) / COALESCE(COUNT(a.user_id), 0)
+    ELSE CAST(COALESCE(COUNT(IF(a.in_i0, a.user_id, NULL)), 0) AS FLOAT64) / NULLIF(COALESCE(COUNT(a.user_id), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_activity AS a

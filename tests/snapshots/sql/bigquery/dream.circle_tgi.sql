@@ -697,10 +697,8 @@ SELECT
     WHEN COALESCE(t.users, 0) = 0
     THEN NULL
     ELSE CAST(100 * (
-      COALESCE(d.users, 0) / t.users
-    ) AS FLOAT64) / (
-      s.users / e.users
-    )
+      COALESCE(d.users, 0) / NULLIF(t.users, 0)
+    ) AS FLOAT64) / NULLIF(s.users / NULLIF(e.users, 0), 0)
   END AS value
 FROM brands AS b
 CROSS JOIN q__sizes AS s

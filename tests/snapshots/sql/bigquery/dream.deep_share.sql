@@ -659,7 +659,7 @@ SELECT
   CASE
     WHEN COUNT(l.user_id) = 0
     THEN NULL
-    ELSE CAST(COUNT(IF(l.stage IN ('Consider', 'Purchase', 'Retain'), l.user_id, NULL)) AS FLOAT64) / COUNT(l.user_id)
+    ELSE CAST(COUNT(IF(l.stage IN ('Consider', 'Purchase', 'Retain'), l.user_id, NULL)) AS FLOAT64) / NULLIF(COUNT(l.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN dream_mind AS l

@@ -659,7 +659,7 @@ SELECT
   CASE
     WHEN COUNT(IF(l.stage IN ('Purchase', 'Retain'), l.user_id, NULL)) = 0
     THEN NULL
-    ELSE CAST(COUNT(IF(l.stage = 'Retain', l.user_id, NULL)) AS FLOAT64) / COUNT(IF(l.stage IN ('Purchase', 'Retain'), l.user_id, NULL))
+    ELSE CAST(COUNT(IF(l.stage = 'Retain', l.user_id, NULL)) AS FLOAT64) / NULLIF(COUNT(IF(l.stage IN ('Purchase', 'Retain'), l.user_id, NULL)), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN dream_mind AS l

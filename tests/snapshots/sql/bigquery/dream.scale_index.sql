@@ -705,7 +705,7 @@ WITH brands AS (
     k.stage AS stage,
     COALESCE(c.users, 0) AS users,
     t.total AS total,
-    CAST(COALESCE(c.users, 0) AS FLOAT64) / t.total AS share
+    CAST(COALESCE(c.users, 0) AS FLOAT64) / NULLIF(t.total, 0) AS share
   FROM dream_structure__totals AS t
   CROSS JOIN (
     SELECT
@@ -774,7 +774,7 @@ SELECT
   b.brand AS brand,
   CASE WHEN NOT r.category IS NULL THEN t.total END AS numerator,
   r.median_total AS denominator,
-  CAST(100 * t.total AS FLOAT64) / r.median_total AS value
+  CAST(100 * t.total AS FLOAT64) / NULLIF(r.median_total, 0) AS value
 FROM brands AS b
 LEFT JOIN dream_main_category AS m
   ON m.brand = b.brand

@@ -705,7 +705,7 @@ WITH brands AS (
     k.stage AS stage,
     COALESCE(c.users, 0) AS users,
     t.total AS total,
-    CAST(COALESCE(c.users, 0) AS FLOAT64) / t.total AS share
+    CAST(COALESCE(c.users, 0) AS FLOAT64) / NULLIF(t.total, 0) AS share
   FROM dream_structure__totals AS t
   CROSS JOIN (
     SELECT
@@ -764,7 +764,7 @@ SELECT
   b.brand AS brand,
   CASE
     WHEN MAX(r.norm) > 0
-    THEN ROUND(0.5 * SUM(ABS(s.share - CAST(r.median_share AS FLOAT64) / r.norm)), 12)
+    THEN ROUND(0.5 * SUM(ABS(s.share - CAST(r.median_share AS FLOAT64) / NULLIF(r.norm, 0))), 12)
   END AS value
 FROM brands AS b
 LEFT JOIN dream_main_category AS m

@@ -544,7 +544,7 @@ SELECT
   CASE
     WHEN COUNT(IF(l.stage IN ('P', 'L'), l.user_id, NULL)) = 0
     THEN NULL
-    ELSE CAST(COUNT(IF(l.stage IN ('A', 'I'), l.user_id, NULL)) AS FLOAT64) / COUNT(IF(l.stage IN ('P', 'L'), l.user_id, NULL))
+    ELSE CAST(COUNT(IF(l.stage IN ('A', 'I'), l.user_id, NULL)) AS FLOAT64) / NULLIF(COUNT(IF(l.stage IN ('P', 'L'), l.user_id, NULL)), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN aipl AS l

@@ -38,7 +38,7 @@ SELECT
   CASE
     WHEN COUNT(m.user_id) = 0
     THEN NULL
-    ELSE CAST(COUNT(IF(NOT a.user_id IS NULL, m.user_id, NULL)) AS FLOAT64) / COUNT(m.user_id)
+    ELSE CAST(COUNT(IF(NOT a.user_id IS NULL, m.user_id, NULL)) AS FLOAT64) / NULLIF(COUNT(m.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN members AS m

@@ -55,7 +55,7 @@ SELECT
   CASE
     WHEN COUNT(x.user_id) = 0
     THEN NULL
-    ELSE CAST(SUM(x.gmv) AS FLOAT64) / COUNT(x.user_id)
+    ELSE CAST(SUM(x.gmv) AS FLOAT64) / NULLIF(COUNT(x.user_id), 0)
   END AS value,
   COALESCE(SUM(x.gmv), 0) AS numerator,
   COUNT(x.user_id) AS denominator

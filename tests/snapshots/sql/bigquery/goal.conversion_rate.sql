@@ -515,7 +515,7 @@ SELECT
   CASE
     WHEN COUNT(p.user_id) = 0
     THEN NULL
-    ELSE CAST(COUNT(IF(p.converted, p.user_id, NULL)) AS FLOAT64) / COUNT(p.user_id)
+    ELSE CAST(COUNT(IF(p.converted, p.user_id, NULL)) AS FLOAT64) / NULLIF(COUNT(p.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__pairs AS p

@@ -522,7 +522,7 @@ SELECT
   CASE
     WHEN COUNT(p.user_id) = 0
     THEN NULL
-    ELSE CAST(COUNT(IF(p.r1 > p.r0, p.user_id, NULL)) AS FLOAT64) / COUNT(p.user_id)
+    ELSE CAST(COUNT(IF(p.r1 > p.r0, p.user_id, NULL)) AS FLOAT64) / NULLIF(COUNT(p.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__pairs AS p

@@ -106,7 +106,7 @@ SELECT
   CASE
     WHEN COALESCE(c.n, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(c.own, 0) AS FLOAT64) / COALESCE(c.n, 0)
+    ELSE CAST(COALESCE(c.own, 0) AS FLOAT64) / NULLIF(COALESCE(c.n, 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__counted AS c

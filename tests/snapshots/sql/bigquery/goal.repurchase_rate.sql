@@ -57,7 +57,7 @@ SELECT
   CASE
     WHEN COUNT(x.user_id) = 0
     THEN NULL
-    ELSE CAST(COUNT(IF(x.days >= 2, x.user_id, NULL)) AS FLOAT64) / COUNT(x.user_id)
+    ELSE CAST(COUNT(IF(x.days >= 2, x.user_id, NULL)) AS FLOAT64) / NULLIF(COUNT(x.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN goal_buyers AS x

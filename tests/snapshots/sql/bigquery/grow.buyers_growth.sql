@@ -78,6 +78,6 @@ SELECT
   CASE
     WHEN grow_brand_totals.n0 = 0
     THEN NULL
-    ELSE CAST(grow_brand_totals.n1 AS FLOAT64) / grow_brand_totals.n0 - 1
+    ELSE CAST(grow_brand_totals.n1 AS FLOAT64) / NULLIF(grow_brand_totals.n0, 0) - 1
   END AS value
 FROM grow_brand_totals AS grow_brand_totals

@@ -354,7 +354,7 @@ SELECT
   CASE
     WHEN COALESCE(t.gmv, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(p.gmv, 0) AS FLOAT64) / t.gmv
+    ELSE CAST(COALESCE(p.gmv, 0) AS FLOAT64) / NULLIF(t.gmv, 0)
   END AS value
 FROM brands AS b
 CROSS JOIN (

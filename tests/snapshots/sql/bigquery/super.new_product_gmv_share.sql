@@ -164,7 +164,7 @@ SELECT
   CASE
     WHEN COALESCE(s.gmv, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(s.new_gmv, 0) AS FLOAT64) / s.gmv
+    ELSE CAST(COALESCE(s.new_gmv, 0) AS FLOAT64) / NULLIF(s.gmv, 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__sales AS s

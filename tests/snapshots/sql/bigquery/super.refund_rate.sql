@@ -51,7 +51,7 @@ SELECT
   CASE
     WHEN COALESCE(w.purchases, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(w.refunds, 0) AS FLOAT64) / w.purchases
+    ELSE CAST(COALESCE(w.refunds, 0) AS FLOAT64) / NULLIF(w.purchases, 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__w AS w

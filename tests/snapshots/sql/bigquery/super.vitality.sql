@@ -355,7 +355,7 @@ SELECT
   CASE
     WHEN COALESCE(t.gmv, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(t.vital, 0) AS FLOAT64) / t.gmv
+    ELSE CAST(COALESCE(t.vital, 0) AS FLOAT64) / NULLIF(t.gmv, 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__totals AS t

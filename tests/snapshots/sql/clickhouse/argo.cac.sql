@@ -132,7 +132,7 @@ SELECT
   CASE
     WHEN COALESCE(a.n, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(c.cost, 0) AS Nullable(Float64)) / COALESCE(a.n, 0)
+    ELSE CAST(COALESCE(c.cost, 0) AS Nullable(Float64)) / nullIf(COALESCE(a.n, 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__cost AS c

@@ -58,6 +58,6 @@ SELECT
   CASE
     WHEN COALESCE(SUM(by_channel.gmv) OVER (PARTITION BY by_channel.brand), 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(by_channel.gmv, 0) AS Nullable(Float64)) / COALESCE(SUM(by_channel.gmv) OVER (PARTITION BY by_channel.brand), 0)
+    ELSE CAST(COALESCE(by_channel.gmv, 0) AS Nullable(Float64)) / nullIf(COALESCE(SUM(by_channel.gmv) OVER (PARTITION BY by_channel.brand), 0), 0)
   END AS value
 FROM q__by_channel AS by_channel

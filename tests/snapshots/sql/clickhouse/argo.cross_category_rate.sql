@@ -174,8 +174,8 @@ SELECT
       y.bought), 0) = 0
     THEN NULL
     ELSE CAST(COALESCE(COUNT(y.user_id) FILTER(WHERE
-      y.bought AND y.categories >= 2), 0) AS Nullable(Float64)) / COALESCE(COUNT(y.user_id) FILTER(WHERE
-      y.bought), 0)
+      y.bought AND y.categories >= 2), 0) AS Nullable(Float64)) / nullIf(COALESCE(COUNT(y.user_id) FILTER(WHERE
+      y.bought), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_year AS y

@@ -178,8 +178,8 @@ SELECT
     ELSE CAST(COALESCE(COUNT(y.user_id) FILTER(WHERE
       y.active AND NOT (
         k.user_id IS NULL
-      )), 0) AS Nullable(Float64)) / COALESCE(COUNT(y.user_id) FILTER(WHERE
-      y.active), 0)
+      )), 0) AS Nullable(Float64)) / nullIf(COALESCE(COUNT(y.user_id) FILTER(WHERE
+      y.active), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_year AS y

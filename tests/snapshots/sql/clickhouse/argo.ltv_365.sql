@@ -147,7 +147,7 @@ SELECT
   CASE
     WHEN COALESCE(per.n, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(per.gmv, 0) AS Nullable(Float64)) / COALESCE(per.n, 0)
+    ELSE CAST(COALESCE(per.gmv, 0) AS Nullable(Float64)) / nullIf(COALESCE(per.n, 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__per AS per

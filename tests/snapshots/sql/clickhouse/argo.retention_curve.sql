@@ -150,7 +150,7 @@ SELECT
   CASE
     WHEN COALESCE(s.n, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(c.n, 0) AS Nullable(Float64)) / COALESCE(s.n, 0)
+    ELSE CAST(COALESCE(c.n, 0) AS Nullable(Float64)) / nullIf(COALESCE(s.n, 0), 0)
   END AS value
 FROM brands AS b
 CROSS JOIN (

@@ -121,7 +121,7 @@ SELECT
       COUNT(p.user_id) FILTER(WHERE
         DATE_DIFF(DAY, p.first_purchase, p.second_purchase) <= 60),
       0
-    ) AS Nullable(Float64)) / COALESCE(COUNT(p.user_id), 0)
+    ) AS Nullable(Float64)) / nullIf(COALESCE(COUNT(p.user_id), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_people AS p

@@ -92,7 +92,7 @@ SELECT
   CASE
     WHEN COALESCE(COUNT(a.user_id), 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(SUM(a.days_i0) / 30, 0) AS Nullable(Float64)) / COALESCE(COUNT(a.user_id), 0)
+    ELSE CAST(COALESCE(SUM(a.days_i0) / 30, 0) AS Nullable(Float64)) / nullIf(COALESCE(COUNT(a.user_id), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_activity AS a

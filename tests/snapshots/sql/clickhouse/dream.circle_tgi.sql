@@ -574,10 +574,8 @@ SELECT
     WHEN COALESCE(t.users, 0) = 0
     THEN NULL
     ELSE CAST(100 * (
-      COALESCE(d.users, 0) / t.users
-    ) AS Nullable(Float64)) / (
-      s.users / e.users
-    )
+      COALESCE(d.users, 0) / nullIf(t.users, 0)
+    ) AS Nullable(Float64)) / nullIf(s.users / nullIf(e.users, 0), 0)
   END AS value
 FROM brands AS b
 CROSS JOIN q__sizes AS s

@@ -79,7 +79,7 @@ SELECT
   c.target_value AS denominator,
   CASE
     WHEN c.target_value <> 0
-    THEN CAST(COALESCE(a.buyers, 0) AS Nullable(Float64)) / c.target_value
+    THEN CAST(COALESCE(a.buyers, 0) AS Nullable(Float64)) / nullIf(c.target_value, 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__chosen AS c

@@ -538,8 +538,8 @@ SELECT
       l.stage IN ('Purchase', 'Retain')) = 0
     THEN NULL
     ELSE CAST(COUNT(l.user_id) FILTER(WHERE
-      l.stage = 'Retain') AS Nullable(Float64)) / COUNT(l.user_id) FILTER(WHERE
-      l.stage IN ('Purchase', 'Retain'))
+      l.stage = 'Retain') AS Nullable(Float64)) / nullIf(COUNT(l.user_id) FILTER(WHERE
+      l.stage IN ('Purchase', 'Retain')), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN dream_mind AS l

@@ -584,7 +584,7 @@ WITH brands AS (
     k.stage AS stage,
     COALESCE(c.users, 0) AS users,
     t.total AS total,
-    CAST(COALESCE(c.users, 0) AS Nullable(Float64)) / t.total AS share
+    CAST(COALESCE(c.users, 0) AS Nullable(Float64)) / nullIf(t.total, 0) AS share
   FROM dream_structure__totals AS t
   CROSS JOIN (
     SELECT
@@ -640,7 +640,7 @@ SELECT
     r.category IS NULL
   ) THEN t.total END AS numerator,
   r.median_total AS denominator,
-  CAST(100 * t.total AS Nullable(Float64)) / r.median_total AS value
+  CAST(100 * t.total AS Nullable(Float64)) / nullIf(r.median_total, 0) AS value
 FROM brands AS b
 LEFT JOIN dream_main_category AS m
   ON m.brand = b.brand

@@ -552,7 +552,7 @@ WITH brands AS (
     k.stage AS stage,
     COALESCE(c.users, 0) AS users,
     t.total AS total,
-    CAST(COALESCE(c.users, 0) AS Nullable(Float64)) / t.total AS share
+    CAST(COALESCE(c.users, 0) AS Nullable(Float64)) / nullIf(t.total, 0) AS share
   FROM dream_structure__totals AS t
   CROSS JOIN (
     SELECT
@@ -569,7 +569,7 @@ SELECT
   CASE
     WHEN COALESCE(s.total, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(s.users, 0) AS Nullable(Float64)) / COALESCE(s.total, 0)
+    ELSE CAST(COALESCE(s.users, 0) AS Nullable(Float64)) / nullIf(COALESCE(s.total, 0), 0)
   END AS value
 FROM brands AS b
 CROSS JOIN (

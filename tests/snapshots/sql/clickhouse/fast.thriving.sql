@@ -48,7 +48,7 @@ SELECT
     ELSE CAST(COUNT(m.user_id) FILTER(WHERE
       NOT (
         a.user_id IS NULL
-      )) AS Nullable(Float64)) / COUNT(m.user_id)
+      )) AS Nullable(Float64)) / nullIf(COUNT(m.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN members AS m

@@ -415,7 +415,7 @@ SELECT
     WHEN COUNT(l.user_id) = 0
     THEN NULL
     ELSE CAST(COUNT(l.user_id) FILTER(WHERE
-      l.stage = 'A4') AS Nullable(Float64)) / COUNT(l.user_id)
+      l.stage = 'A4') AS Nullable(Float64)) / nullIf(COUNT(l.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN four_a AS l

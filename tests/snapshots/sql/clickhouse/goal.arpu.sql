@@ -63,7 +63,7 @@ SELECT
   CASE
     WHEN COUNT(x.user_id) = 0
     THEN NULL
-    ELSE CAST(SUM(x.gmv) AS Nullable(Float64)) / COUNT(x.user_id)
+    ELSE CAST(SUM(x.gmv) AS Nullable(Float64)) / nullIf(COUNT(x.user_id), 0)
   END AS value,
   COALESCE(SUM(x.gmv), 0) AS numerator,
   COUNT(x.user_id) AS denominator

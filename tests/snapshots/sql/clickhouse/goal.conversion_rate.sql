@@ -439,7 +439,7 @@ SELECT
     WHEN COUNT(p.user_id) = 0
     THEN NULL
     ELSE CAST(COUNT(p.user_id) FILTER(WHERE
-      p.converted) AS Nullable(Float64)) / COUNT(p.user_id)
+      p.converted) AS Nullable(Float64)) / nullIf(COUNT(p.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__pairs AS p

@@ -104,10 +104,8 @@ WITH brands AS (
       WHEN COALESCE(t.n, 0) = 0
       THEN NULL
       ELSE CAST(100 * (
-        COALESCE(x.buyers, 0) / t.n
-      ) AS Nullable(Float64)) / (
-        g.users / a.n
-      )
+        COALESCE(x.buyers, 0) / nullIf(t.n, 0)
+      ) AS Nullable(Float64)) / nullIf(g.users / nullIf(a.n, 0), 0)
     END AS tgi
   FROM brands AS b
   CROSS JOIN goal_group_buyers__groups AS g

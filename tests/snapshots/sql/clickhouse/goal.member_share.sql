@@ -65,7 +65,7 @@ SELECT
   CASE
     WHEN COUNT(x.user_id) = 0
     THEN NULL
-    ELSE CAST(COUNT(m.user_id) AS Nullable(Float64)) / COUNT(x.user_id)
+    ELSE CAST(COUNT(m.user_id) AS Nullable(Float64)) / nullIf(COUNT(x.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN goal_buyers AS x

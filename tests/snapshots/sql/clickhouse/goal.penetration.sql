@@ -119,7 +119,7 @@ SELECT
   CASE
     WHEN COALESCE(c.n, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(c.own, 0) AS Nullable(Float64)) / COALESCE(c.n, 0)
+    ELSE CAST(COALESCE(c.own, 0) AS Nullable(Float64)) / nullIf(COALESCE(c.n, 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__counted AS c

@@ -67,7 +67,7 @@ SELECT
     WHEN COUNT(x.user_id) = 0
     THEN NULL
     ELSE CAST(COUNT(x.user_id) FILTER(WHERE
-      x.days >= 2) AS Nullable(Float64)) / COUNT(x.user_id)
+      x.days >= 2) AS Nullable(Float64)) / nullIf(COUNT(x.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN goal_buyers AS x

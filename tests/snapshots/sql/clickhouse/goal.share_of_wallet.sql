@@ -136,7 +136,7 @@ SELECT
   CASE
     WHEN CAST(COALESCE(t.wallet, 0) AS Nullable(Float64)) = 0
     THEN NULL
-    ELSE CAST(COALESCE(t.own, 0) AS Nullable(Float64)) / CAST(COALESCE(t.wallet, 0) AS Nullable(Float64))
+    ELSE CAST(COALESCE(t.own, 0) AS Nullable(Float64)) / nullIf(CAST(COALESCE(t.wallet, 0) AS Nullable(Float64)), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__totals AS t

@@ -90,6 +90,6 @@ SELECT
   CASE
     WHEN grow_brand_totals.n0 = 0
     THEN NULL
-    ELSE CAST(grow_brand_totals.n1 AS Nullable(Float64)) / grow_brand_totals.n0 - 1
+    ELSE CAST(grow_brand_totals.n1 AS Nullable(Float64)) / nullIf(grow_brand_totals.n0, 0) - 1
   END AS value
 FROM grow_brand_totals AS grow_brand_totals

@@ -91,9 +91,7 @@ SELECT
     WHEN grow_brand_totals.n0 = 0 OR grow_brand_totals.n1 = 0
     THEN NULL
     ELSE CAST((
-      grow_brand_totals.t1 / grow_brand_totals.n1
-    ) AS Nullable(Float64)) / (
-      grow_brand_totals.t0 / grow_brand_totals.n0
-    ) - 1
+      grow_brand_totals.t1 / nullIf(grow_brand_totals.n1, 0)
+    ) AS Nullable(Float64)) / nullIf(grow_brand_totals.t0 / nullIf(grow_brand_totals.n0, 0), 0) - 1
   END AS value
 FROM grow_brand_totals AS grow_brand_totals

@@ -126,9 +126,7 @@ WITH brands AS (
       THEN typed.x1
       ELSE CAST((
         typed.x1 - typed.x0
-      ) AS Nullable(Float64)) / (
-        LN(typed.x1) - LN(typed.x0)
-      )
+      ) AS Nullable(Float64)) / nullIf(LN(typed.x1) - LN(typed.x0), 0)
     END AS lm
   FROM grow_terms__typed AS typed
 ), grow_terms AS (
@@ -144,25 +142,25 @@ WITH brands AS (
     lmdi.g1 AS g1,
     CASE
       WHEN lmdi.kind = 'continuing'
-      THEN lmdi.lm * LN(CAST(lmdi.n1 AS Nullable(Float64)) / lmdi.n0)
+      THEN lmdi.lm * LN(CAST(lmdi.n1 AS Nullable(Float64)) / nullIf(lmdi.n0, 0))
       ELSE 0
     END AS g_term,
     CASE
       WHEN lmdi.kind = 'continuing'
-      THEN lmdi.lm * LN(CAST((
-        lmdi.t1 / lmdi.n1
-      ) AS Nullable(Float64)) / (
-        lmdi.t0 / lmdi.n0
-      ))
+      THEN lmdi.lm * LN(
+        CAST((
+          lmdi.t1 / nullIf(lmdi.n1, 0)
+        ) AS Nullable(Float64)) / nullIf(lmdi.t0 / nullIf(lmdi.n0, 0), 0)
+      )
       ELSE 0
     END AS r_term,
     CASE
       WHEN lmdi.kind = 'continuing'
-      THEN lmdi.lm * LN(CAST((
-        lmdi.x1 / lmdi.t1
-      ) AS Nullable(Float64)) / (
-        lmdi.x0 / lmdi.t0
-      ))
+      THEN lmdi.lm * LN(
+        CAST((
+          lmdi.x1 / nullIf(lmdi.t1, 0)
+        ) AS Nullable(Float64)) / nullIf(lmdi.x0 / nullIf(lmdi.t0, 0), 0)
+      )
       ELSE 0
     END AS o_term,
     CASE WHEN lmdi.kind = 'new' THEN lmdi.x1 ELSE 0 END AS w_term,

@@ -174,7 +174,7 @@ SELECT
   CASE
     WHEN COALESCE(s.gmv, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(s.new_gmv, 0) AS Nullable(Float64)) / s.gmv
+    ELSE CAST(COALESCE(s.new_gmv, 0) AS Nullable(Float64)) / nullIf(s.gmv, 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__sales AS s

@@ -155,7 +155,7 @@ SELECT
   CASE
     WHEN COALESCE(c.buyers, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(c.new_buyers, 0) AS Nullable(Float64)) / c.buyers
+    ELSE CAST(COALESCE(c.new_buyers, 0) AS Nullable(Float64)) / nullIf(c.buyers, 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__counts AS c

@@ -59,7 +59,7 @@ SELECT
   CASE
     WHEN COALESCE(w.purchases, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(w.refunds, 0) AS Nullable(Float64)) / w.purchases
+    ELSE CAST(COALESCE(w.refunds, 0) AS Nullable(Float64)) / nullIf(w.purchases, 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__w AS w

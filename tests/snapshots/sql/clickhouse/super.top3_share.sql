@@ -349,7 +349,7 @@ SELECT
   CASE
     WHEN COALESCE(t.gmv, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(t.top3, 0) AS Nullable(Float64)) / t.gmv
+    ELSE CAST(COALESCE(t.top3, 0) AS Nullable(Float64)) / nullIf(t.gmv, 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__totals AS t

@@ -123,7 +123,7 @@ SELECT
   CASE
     WHEN COALESCE(a.n, 0) = 0
     THEN NULL
-    ELSE COALESCE(c.cost, 0) / COALESCE(a.n, 0)
+    ELSE COALESCE(c.cost, 0) / NULLIF(COALESCE(a.n, 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__cost AS c

@@ -54,6 +54,6 @@ SELECT
   CASE
     WHEN COALESCE(SUM(by_channel.gmv) OVER (PARTITION BY by_channel.brand), 0) = 0
     THEN NULL
-    ELSE COALESCE(by_channel.gmv, 0) / COALESCE(SUM(by_channel.gmv) OVER (PARTITION BY by_channel.brand), 0)
+    ELSE COALESCE(by_channel.gmv, 0) / NULLIF(COALESCE(SUM(by_channel.gmv) OVER (PARTITION BY by_channel.brand), 0), 0)
   END AS value
 FROM q__by_channel AS by_channel

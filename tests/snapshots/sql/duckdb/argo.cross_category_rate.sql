@@ -164,8 +164,8 @@ SELECT
       y.bought), 0) = 0
     THEN NULL
     ELSE COALESCE(COUNT(y.user_id) FILTER(WHERE
-      y.bought AND y.categories >= 2), 0) / COALESCE(COUNT(y.user_id) FILTER(WHERE
-      y.bought), 0)
+      y.bought AND y.categories >= 2), 0) / NULLIF(COALESCE(COUNT(y.user_id) FILTER(WHERE
+      y.bought), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_year AS y

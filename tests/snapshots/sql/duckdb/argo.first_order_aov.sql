@@ -104,7 +104,7 @@ SELECT
   CASE
     WHEN COALESCE(COUNT(p.user_id), 0) = 0
     THEN NULL
-    ELSE COALESCE(SUM(p.first_day_gmv), 0) / COALESCE(COUNT(p.user_id), 0)
+    ELSE COALESCE(SUM(p.first_day_gmv), 0) / NULLIF(COALESCE(COUNT(p.user_id), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_people AS p

@@ -106,7 +106,7 @@ SELECT
     WHEN COALESCE(COUNT(p.user_id), 0) = 0
     THEN NULL
     ELSE COALESCE(COUNT(p.user_id) FILTER(WHERE
-      p.first_purchase - p.first_event <= 30), 0) / COALESCE(COUNT(p.user_id), 0)
+      p.first_purchase - p.first_event <= 30), 0) / NULLIF(COALESCE(COUNT(p.user_id), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_people AS p

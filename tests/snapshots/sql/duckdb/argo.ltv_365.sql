@@ -138,7 +138,7 @@ SELECT
   CASE
     WHEN COALESCE(per.n, 0) = 0
     THEN NULL
-    ELSE COALESCE(per.gmv, 0) / COALESCE(per.n, 0)
+    ELSE COALESCE(per.gmv, 0) / NULLIF(COALESCE(per.n, 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__per AS per

@@ -164,8 +164,8 @@ SELECT
       y.active), 0) = 0
     THEN NULL
     ELSE COALESCE(COUNT(y.user_id) FILTER(WHERE
-      y.active AND y.channels >= 2), 0) / COALESCE(COUNT(y.user_id) FILTER(WHERE
-      y.active), 0)
+      y.active AND y.channels >= 2), 0) / NULLIF(COALESCE(COUNT(y.user_id) FILTER(WHERE
+      y.active), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_year AS y

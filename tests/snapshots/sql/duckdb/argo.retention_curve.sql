@@ -141,7 +141,7 @@ SELECT
   CASE
     WHEN COALESCE(s.n, 0) = 0
     THEN NULL
-    ELSE COALESCE(c.n, 0) / COALESCE(s.n, 0)
+    ELSE COALESCE(c.n, 0) / NULLIF(COALESCE(s.n, 0), 0)
   END AS value
 FROM brands AS b
 CROSS JOIN (

@@ -106,7 +106,7 @@ SELECT
     WHEN COALESCE(COUNT(p.user_id), 0) = 0
     THEN NULL
     ELSE COALESCE(COUNT(p.user_id) FILTER(WHERE
-      p.second_purchase - p.first_purchase <= 60), 0) / COALESCE(COUNT(p.user_id), 0)
+      p.second_purchase - p.first_purchase <= 60), 0) / NULLIF(COALESCE(COUNT(p.user_id), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_people AS p

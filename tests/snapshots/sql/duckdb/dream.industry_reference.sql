@@ -556,7 +556,7 @@ WITH brands AS (
     k.stage AS stage,
     COALESCE(c.users, 0) AS users,
     t.total AS total,
-    COALESCE(c.users, 0) / t.total AS share
+    COALESCE(c.users, 0) / NULLIF(t.total, 0) AS share
   FROM dream_structure__totals AS t
   CROSS JOIN (
     SELECT
@@ -601,7 +601,7 @@ SELECT
   k.key AS key,
   r.median_share AS numerator,
   r.norm AS denominator,
-  CASE WHEN r.norm > 0 THEN r.median_share / r.norm END AS value
+  CASE WHEN r.norm > 0 THEN r.median_share / NULLIF(r.norm, 0) END AS value
 FROM brands AS b
 CROSS JOIN (
   SELECT

@@ -71,7 +71,10 @@ SELECT
   b.brand AS brand,
   CASE WHEN NOT c.brand IS NULL THEN COALESCE(a.buyers, 0) END AS numerator,
   c.target_value AS denominator,
-  CASE WHEN c.target_value <> 0 THEN COALESCE(a.buyers, 0) / c.target_value END AS value
+  CASE
+    WHEN c.target_value <> 0
+    THEN COALESCE(a.buyers, 0) / NULLIF(c.target_value, 0)
+  END AS value
 FROM brands AS b
 LEFT JOIN q__chosen AS c
   ON c.brand = b.brand

@@ -514,8 +514,8 @@ SELECT
       l.stage IN ('Purchase', 'Retain')) = 0
     THEN NULL
     ELSE COUNT(l.user_id) FILTER(WHERE
-      l.stage = 'Retain') / COUNT(l.user_id) FILTER(WHERE
-      l.stage IN ('Purchase', 'Retain'))
+      l.stage = 'Retain') / NULLIF(COUNT(l.user_id) FILTER(WHERE
+      l.stage IN ('Purchase', 'Retain')), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN dream_mind AS l

@@ -556,7 +556,7 @@ WITH brands AS (
     k.stage AS stage,
     COALESCE(c.users, 0) AS users,
     t.total AS total,
-    COALESCE(c.users, 0) / t.total AS share
+    COALESCE(c.users, 0) / NULLIF(t.total, 0) AS share
   FROM dream_structure__totals AS t
   CROSS JOIN (
     SELECT
@@ -610,7 +610,7 @@ SELECT
   b.brand AS brand,
   CASE WHEN NOT r.category IS NULL THEN t.total END AS numerator,
   r.median_total AS denominator,
-  100 * t.total / r.median_total AS value
+  100 * t.total / NULLIF(r.median_total, 0) AS value
 FROM brands AS b
 LEFT JOIN dream_main_category AS m
   ON m.brand = b.brand

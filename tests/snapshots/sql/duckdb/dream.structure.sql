@@ -528,7 +528,7 @@ WITH brands AS (
     k.stage AS stage,
     COALESCE(c.users, 0) AS users,
     t.total AS total,
-    COALESCE(c.users, 0) / t.total AS share
+    COALESCE(c.users, 0) / NULLIF(t.total, 0) AS share
   FROM dream_structure__totals AS t
   CROSS JOIN (
     SELECT
@@ -545,7 +545,7 @@ SELECT
   CASE
     WHEN COALESCE(s.total, 0) = 0
     THEN NULL
-    ELSE COALESCE(s.users, 0) / COALESCE(s.total, 0)
+    ELSE COALESCE(s.users, 0) / NULLIF(COALESCE(s.total, 0), 0)
   END AS value
 FROM brands AS b
 CROSS JOIN (

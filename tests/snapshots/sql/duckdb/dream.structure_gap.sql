@@ -556,7 +556,7 @@ WITH brands AS (
     k.stage AS stage,
     COALESCE(c.users, 0) AS users,
     t.total AS total,
-    COALESCE(c.users, 0) / t.total AS share
+    COALESCE(c.users, 0) / NULLIF(t.total, 0) AS share
   FROM dream_structure__totals AS t
   CROSS JOIN (
     SELECT
@@ -601,7 +601,7 @@ SELECT
   CASE
     WHEN MAX(r.norm) > 0
     THEN ROUND(
-      0.5 * LIST_SUM(ARRAY_AGG(ABS(s.share - r.median_share / r.norm) ORDER BY s.stage)),
+      0.5 * LIST_SUM(ARRAY_AGG(ABS(s.share - r.median_share / NULLIF(r.norm, 0)) ORDER BY s.stage)),
       12
     )
   END AS value

@@ -460,7 +460,7 @@ SELECT
     WHEN COUNT(p.user_id) = 0
     THEN NULL
     ELSE COUNT(p.user_id) FILTER(WHERE
-      p.r1 > p.r0) / COUNT(p.user_id)
+      p.r1 > p.r0) / NULLIF(COUNT(p.user_id), 0)
   END AS value
 FROM brands AS b
 CROSS JOIN (

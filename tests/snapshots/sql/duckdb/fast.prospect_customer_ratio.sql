@@ -432,8 +432,8 @@ SELECT
       l.stage IN ('P', 'L')) = 0
     THEN NULL
     ELSE COUNT(l.user_id) FILTER(WHERE
-      l.stage IN ('A', 'I')) / COUNT(l.user_id) FILTER(WHERE
-      l.stage IN ('P', 'L'))
+      l.stage IN ('A', 'I')) / NULLIF(COUNT(l.user_id) FILTER(WHERE
+      l.stage IN ('P', 'L')), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN aipl AS l

@@ -399,7 +399,7 @@ SELECT
     WHEN COUNT(l.user_id) = 0
     THEN NULL
     ELSE COUNT(l.user_id) FILTER(WHERE
-      l.stage = 'A4') / COUNT(l.user_id)
+      l.stage = 'A4') / NULLIF(COUNT(l.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN four_a AS l

@@ -57,7 +57,7 @@ SELECT
   CASE
     WHEN COUNT(x.user_id) = 0
     THEN NULL
-    ELSE CAST(SUM(x.gmv) AS DOUBLE) / COUNT(x.user_id)
+    ELSE CAST(SUM(x.gmv) AS DOUBLE) / NULLIF(COUNT(x.user_id), 0)
   END AS value,
   COALESCE(SUM(x.gmv), 0) AS numerator,
   COUNT(x.user_id) AS denominator

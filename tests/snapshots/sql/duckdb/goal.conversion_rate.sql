@@ -421,7 +421,7 @@ SELECT
     WHEN COUNT(p.user_id) = 0
     THEN NULL
     ELSE COUNT(p.user_id) FILTER(WHERE
-      p.converted) / COUNT(p.user_id)
+      p.converted) / NULLIF(COUNT(p.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__pairs AS p

@@ -94,10 +94,8 @@ WITH brands AS (
       WHEN COALESCE(t.n, 0) = 0
       THEN NULL
       ELSE 100 * (
-        COALESCE(x.buyers, 0) / t.n
-      ) / (
-        g.users / a.n
-      )
+        COALESCE(x.buyers, 0) / NULLIF(t.n, 0)
+      ) / NULLIF(g.users / NULLIF(a.n, 0), 0)
     END AS tgi
   FROM brands AS b
   CROSS JOIN goal_group_buyers__groups AS g
@@ -140,7 +138,7 @@ SELECT
   CASE
     WHEN COALESCE(c.users, 0) = 0
     THEN NULL
-    ELSE COALESCE(c.buyers, 0) / COALESCE(c.users, 0)
+    ELSE COALESCE(c.buyers, 0) / NULLIF(COALESCE(c.users, 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__core AS c

@@ -101,7 +101,7 @@ SELECT
     WHEN COUNT(x.user_id) = 0
     THEN NULL
     ELSE COUNT(x.user_id) FILTER(WHERE
-      o.user_id IS NULL) / COUNT(x.user_id)
+      o.user_id IS NULL) / NULLIF(COUNT(x.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN goal_buyers AS x

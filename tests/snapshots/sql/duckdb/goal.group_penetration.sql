@@ -94,10 +94,8 @@ WITH brands AS (
       WHEN COALESCE(t.n, 0) = 0
       THEN NULL
       ELSE 100 * (
-        COALESCE(x.buyers, 0) / t.n
-      ) / (
-        g.users / a.n
-      )
+        COALESCE(x.buyers, 0) / NULLIF(t.n, 0)
+      ) / NULLIF(g.users / NULLIF(a.n, 0), 0)
     END AS tgi
   FROM brands AS b
   CROSS JOIN goal_group_buyers__groups AS g
@@ -115,6 +113,6 @@ SELECT
   CASE
     WHEN goal_group_buyers.users = 0
     THEN NULL
-    ELSE goal_group_buyers.buyers / goal_group_buyers.users
+    ELSE goal_group_buyers.buyers / NULLIF(goal_group_buyers.users, 0)
   END AS value
 FROM goal_group_buyers AS goal_group_buyers

@@ -59,7 +59,7 @@ SELECT
   CASE
     WHEN COUNT(x.user_id) = 0
     THEN NULL
-    ELSE COUNT(m.user_id) / COUNT(x.user_id)
+    ELSE COUNT(m.user_id) / NULLIF(COUNT(x.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN goal_buyers AS x

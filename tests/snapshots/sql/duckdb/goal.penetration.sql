@@ -109,7 +109,7 @@ SELECT
   CASE
     WHEN COALESCE(c.n, 0) = 0
     THEN NULL
-    ELSE COALESCE(c.own, 0) / COALESCE(c.n, 0)
+    ELSE COALESCE(c.own, 0) / NULLIF(COALESCE(c.n, 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__counted AS c

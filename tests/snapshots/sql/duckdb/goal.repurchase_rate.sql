@@ -61,7 +61,7 @@ SELECT
     WHEN COUNT(x.user_id) = 0
     THEN NULL
     ELSE COUNT(x.user_id) FILTER(WHERE
-      x.days >= 2) / COUNT(x.user_id)
+      x.days >= 2) / NULLIF(COUNT(x.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN goal_buyers AS x

@@ -116,9 +116,7 @@ WITH brands AS (
       THEN typed.x1
       ELSE (
         typed.x1 - typed.x0
-      ) / (
-        LN(typed.x1) - LN(typed.x0)
-      )
+      ) / NULLIF(LN(typed.x1) - LN(typed.x0), 0)
     END AS lm
   FROM grow_terms__typed AS typed
 ), grow_terms AS (
@@ -132,23 +130,23 @@ WITH brands AS (
     lmdi.n1 AS n1,
     lmdi.t1 AS t1,
     lmdi.g1 AS g1,
-    CASE WHEN lmdi.kind = 'continuing' THEN lmdi.lm * LN(lmdi.n1 / lmdi.n0) ELSE 0 END AS g_term,
+    CASE
+      WHEN lmdi.kind = 'continuing'
+      THEN lmdi.lm * LN(lmdi.n1 / NULLIF(lmdi.n0, 0))
+      ELSE 0
+    END AS g_term,
     CASE
       WHEN lmdi.kind = 'continuing'
       THEN lmdi.lm * LN((
-        lmdi.t1 / lmdi.n1
-      ) / (
-        lmdi.t0 / lmdi.n0
-      ))
+        lmdi.t1 / NULLIF(lmdi.n1, 0)
+      ) / NULLIF(lmdi.t0 / NULLIF(lmdi.n0, 0), 0))
       ELSE 0
     END AS r_term,
     CASE
       WHEN lmdi.kind = 'continuing'
       THEN lmdi.lm * LN((
-        lmdi.x1 / lmdi.t1
-      ) / (
-        lmdi.x0 / lmdi.t0
-      ))
+        lmdi.x1 / NULLIF(lmdi.t1, 0)
+      ) / NULLIF(lmdi.x0 / NULLIF(lmdi.t0, 0), 0))
       ELSE 0
     END AS o_term,
     CASE WHEN lmdi.kind = 'new' THEN lmdi.x1 ELSE 0 END AS w_term,

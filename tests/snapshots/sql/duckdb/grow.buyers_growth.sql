@@ -80,6 +80,6 @@ SELECT
   CASE
     WHEN grow_brand_totals.n0 = 0
     THEN NULL
-    ELSE grow_brand_totals.n1 / grow_brand_totals.n0 - 1
+    ELSE grow_brand_totals.n1 / NULLIF(grow_brand_totals.n0, 0) - 1
   END AS value
 FROM grow_brand_totals AS grow_brand_totals

@@ -81,9 +81,7 @@ SELECT
     WHEN grow_brand_totals.t0 = 0 OR grow_brand_totals.t1 = 0 OR grow_brand_totals.g0 = 0
     THEN NULL
     ELSE (
-      grow_brand_totals.g1 / grow_brand_totals.t1
-    ) / (
-      grow_brand_totals.g0 / grow_brand_totals.t0
-    ) - 1
+      grow_brand_totals.g1 / NULLIF(grow_brand_totals.t1, 0)
+    ) / NULLIF(grow_brand_totals.g0 / NULLIF(grow_brand_totals.t0, 0), 0) - 1
   END AS value
 FROM grow_brand_totals AS grow_brand_totals

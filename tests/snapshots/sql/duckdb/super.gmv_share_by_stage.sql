@@ -329,7 +329,11 @@ SELECT
   k.key AS key,
   COALESCE(p.gmv, 0) AS numerator,
   COALESCE(t.gmv, 0) AS denominator,
-  CASE WHEN COALESCE(t.gmv, 0) = 0 THEN NULL ELSE COALESCE(p.gmv, 0) / t.gmv END AS value
+  CASE
+    WHEN COALESCE(t.gmv, 0) = 0
+    THEN NULL
+    ELSE COALESCE(p.gmv, 0) / NULLIF(t.gmv, 0)
+  END AS value
 FROM brands AS b
 CROSS JOIN (
   SELECT

@@ -153,7 +153,11 @@ SELECT
   b.brand AS brand,
   COALESCE(s.new_gmv, 0) AS numerator,
   COALESCE(s.gmv, 0) AS denominator,
-  CASE WHEN COALESCE(s.gmv, 0) = 0 THEN NULL ELSE COALESCE(s.new_gmv, 0) / s.gmv END AS value
+  CASE
+    WHEN COALESCE(s.gmv, 0) = 0
+    THEN NULL
+    ELSE COALESCE(s.new_gmv, 0) / NULLIF(s.gmv, 0)
+  END AS value
 FROM brands AS b
 LEFT JOIN q__sales AS s
   ON s.brand = b.brand

@@ -139,7 +139,7 @@ SELECT
   CASE
     WHEN COALESCE(c.buyers, 0) = 0
     THEN NULL
-    ELSE COALESCE(c.new_buyers, 0) / c.buyers
+    ELSE COALESCE(c.new_buyers, 0) / NULLIF(c.buyers, 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__counts AS c

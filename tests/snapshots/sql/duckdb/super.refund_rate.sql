@@ -53,7 +53,7 @@ SELECT
   CASE
     WHEN COALESCE(w.purchases, 0) = 0
     THEN NULL
-    ELSE COALESCE(w.refunds, 0) / w.purchases
+    ELSE COALESCE(w.refunds, 0) / NULLIF(w.purchases, 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__w AS w

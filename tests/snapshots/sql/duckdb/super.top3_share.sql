@@ -328,7 +328,11 @@ SELECT
   b.brand AS brand,
   COALESCE(t.top3, 0) AS numerator,
   COALESCE(t.gmv, 0) AS denominator,
-  CASE WHEN COALESCE(t.gmv, 0) = 0 THEN NULL ELSE COALESCE(t.top3, 0) / t.gmv END AS value
+  CASE
+    WHEN COALESCE(t.gmv, 0) = 0
+    THEN NULL
+    ELSE COALESCE(t.top3, 0) / NULLIF(t.gmv, 0)
+  END AS value
 FROM brands AS b
 LEFT JOIN q__totals AS t
   ON t.brand = b.brand

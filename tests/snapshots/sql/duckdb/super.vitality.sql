@@ -319,7 +319,11 @@ SELECT
   b.brand AS brand,
   COALESCE(t.vital, 0) AS numerator,
   COALESCE(t.gmv, 0) AS denominator,
-  CASE WHEN COALESCE(t.gmv, 0) = 0 THEN NULL ELSE COALESCE(t.vital, 0) / t.gmv END AS value
+  CASE
+    WHEN COALESCE(t.gmv, 0) = 0
+    THEN NULL
+    ELSE COALESCE(t.vital, 0) / NULLIF(t.gmv, 0)
+  END AS value
 FROM brands AS b
 LEFT JOIN q__totals AS t
   ON t.brand = b.brand

@@ -429,8 +429,8 @@ SELECT
       l.stage IN ('P', 'L')) = 0
     THEN NULL
     ELSE CAST(COUNT(l.user_id) FILTER(WHERE
-      l.stage IN ('A', 'I')) AS DOUBLE) / COUNT(l.user_id) FILTER(WHERE
-      l.stage IN ('P', 'L'))
+      l.stage IN ('A', 'I')) AS DOUBLE) / NULLIF(COUNT(l.user_id) FILTER(WHERE
+      l.stage IN ('P', 'L')), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN aipl AS l

@@ -96,10 +96,8 @@ WITH brands AS (
       WHEN COALESCE(t.n, 0) = 0
       THEN NULL
       ELSE CAST(100 * (
-        COALESCE(x.buyers, 0) / t.n
-      ) AS DOUBLE) / (
-        g.users / a.n
-      )
+        COALESCE(x.buyers, 0) / NULLIF(t.n, 0)
+      ) AS DOUBLE) / NULLIF(g.users / NULLIF(a.n, 0), 0)
     END AS tgi
   FROM brands AS b
   CROSS JOIN goal_group_buyers__groups AS g
@@ -117,6 +115,6 @@ SELECT
   CASE
     WHEN goal_group_buyers.users = 0
     THEN NULL
-    ELSE CAST(goal_group_buyers.buyers AS DOUBLE) / goal_group_buyers.users
+    ELSE CAST(goal_group_buyers.buyers AS DOUBLE) / NULLIF(goal_group_buyers.users, 0)
   END AS value
 FROM goal_group_buyers AS goal_group_buyers

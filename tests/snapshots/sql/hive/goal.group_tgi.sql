@@ -96,10 +96,8 @@ WITH brands AS (
       WHEN COALESCE(t.n, 0) = 0
       THEN NULL
       ELSE CAST(100 * (
-        COALESCE(x.buyers, 0) / t.n
-      ) AS DOUBLE) / (
-        g.users / a.n
-      )
+        COALESCE(x.buyers, 0) / NULLIF(t.n, 0)
+      ) AS DOUBLE) / NULLIF(g.users / NULLIF(a.n, 0), 0)
     END AS tgi
   FROM brands AS b
   CROSS JOIN goal_group_buyers__groups AS g

@@ -132,9 +132,7 @@ WITH brands AS (
       THEN typed.x1
       ELSE CAST((
         typed.x1 - typed.x0
-      ) AS DOUBLE) / (
-        LN(typed.x1) - LN(typed.x0)
-      )
+      ) AS DOUBLE) / NULLIF(LN(typed.x1) - LN(typed.x0), 0)
     END AS lm
   FROM grow_terms__typed AS typed
 ), grow_terms AS (
@@ -150,25 +148,25 @@ WITH brands AS (
     lmdi.g1 AS g1,
     CASE
       WHEN lmdi.kind = 'continuing'
-      THEN lmdi.lm * LN(CAST(lmdi.n1 AS DOUBLE) / lmdi.n0)
+      THEN lmdi.lm * LN(CAST(lmdi.n1 AS DOUBLE) / NULLIF(lmdi.n0, 0))
       ELSE 0
     END AS g_term,
     CASE
       WHEN lmdi.kind = 'continuing'
-      THEN lmdi.lm * LN(CAST((
-        lmdi.t1 / lmdi.n1
-      ) AS DOUBLE) / (
-        lmdi.t0 / lmdi.n0
-      ))
+      THEN lmdi.lm * LN(
+        CAST((
+          lmdi.t1 / NULLIF(lmdi.n1, 0)
+        ) AS DOUBLE) / NULLIF(lmdi.t0 / NULLIF(lmdi.n0, 0), 0)
+      )
       ELSE 0
     END AS r_term,
     CASE
       WHEN lmdi.kind = 'continuing'
-      THEN lmdi.lm * LN(CAST((
-        lmdi.x1 / lmdi.t1
-      ) AS DOUBLE) / (
-        lmdi.x0 / lmdi.t0
-      ))
+      THEN lmdi.lm * LN(
+        CAST((
+          lmdi.x1 / NULLIF(lmdi.t1, 0)
+        ) AS DOUBLE) / NULLIF(lmdi.x0 / NULLIF(lmdi.t0, 0), 0)
+      )
       ELSE 0
     END AS o_term,
     CASE WHEN lmdi.kind = 'new' THEN lmdi.x1 ELSE 0 END AS w_term,
@@ -214,5 +212,9 @@ SELECT
   keyed.key AS key,
   keyed.x AS numerator,
   keyed.s AS denominator,
-  CASE WHEN keyed.s = 0 THEN NULL ELSE CAST(keyed.x AS DOUBLE) / keyed.s END AS value
+  CASE
+    WHEN keyed.s = 0
+    THEN NULL
+    ELSE CAST(keyed.x AS DOUBLE) / NULLIF(keyed.s, 0)
+  END AS value
 FROM q__keyed AS keyed

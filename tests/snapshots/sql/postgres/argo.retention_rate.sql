@@ -94,7 +94,7 @@ SELECT
     WHEN COALESCE(COUNT(a.user_id), 0) = 0
     THEN NULL
     ELSE CAST(COALESCE(COUNT(a.user_id) FILTER(WHERE
-      a.in_i0), 0) AS DOUBLE PRECISION) / COALESCE(COUNT(a.user_id), 0)
+      a.in_i0), 0) AS DOUBLE PRECISION) / NULLIF(COALESCE(COUNT(a.user_id), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_activity AS a

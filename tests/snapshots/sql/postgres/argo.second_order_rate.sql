@@ -112,7 +112,7 @@ SELECT
       COUNT(p.user_id) FILTER(WHERE
         CAST(EXTRACT(epoch FROM CAST(p.second_purchase AS TIMESTAMP) - CAST(p.first_purchase AS TIMESTAMP)) / 86400 AS BIGINT) <= 60),
       0
-    ) AS DOUBLE PRECISION) / COALESCE(COUNT(p.user_id), 0)
+    ) AS DOUBLE PRECISION) / NULLIF(COALESCE(COUNT(p.user_id), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_people AS p

@@ -692,7 +692,7 @@ WITH brands AS (
     k.stage AS stage,
     COALESCE(c.users, 0) AS users,
     t.total AS total,
-    CAST(COALESCE(c.users, 0) AS DOUBLE PRECISION) / t.total AS share
+    CAST(COALESCE(c.users, 0) AS DOUBLE PRECISION) / NULLIF(t.total, 0) AS share
   FROM dream_structure__totals AS t
   CROSS JOIN (
     SELECT

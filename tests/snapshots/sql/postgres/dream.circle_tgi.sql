@@ -686,10 +686,8 @@ SELECT
     WHEN COALESCE(t.users, 0) = 0
     THEN NULL
     ELSE CAST(100 * (
-      CAST(COALESCE(d.users, 0) AS DOUBLE PRECISION) / t.users
-    ) AS DOUBLE PRECISION) / (
-      CAST(s.users AS DOUBLE PRECISION) / e.users
-    )
+      CAST(COALESCE(d.users, 0) AS DOUBLE PRECISION) / NULLIF(t.users, 0)
+    ) AS DOUBLE PRECISION) / NULLIF(CAST(s.users AS DOUBLE PRECISION) / NULLIF(e.users, 0), 0)
   END AS value
 FROM brands AS b
 CROSS JOIN q__sizes AS s

@@ -692,7 +692,7 @@ WITH brands AS (
     k.stage AS stage,
     COALESCE(c.users, 0) AS users,
     t.total AS total,
-    CAST(COALESCE(c.users, 0) AS DOUBLE PRECISION) / t.total AS share
+    CAST(COALESCE(c.users, 0) AS DOUBLE PRECISION) / NULLIF(t.total, 0) AS share
   FROM dream_structure__totals AS t
   CROSS JOIN (
     SELECT
@@ -739,7 +739,10 @@ SELECT
   k.key AS key,
   r.median_share AS numerator,
   r.norm AS denominator,
-  CASE WHEN r.norm > 0 THEN CAST(r.median_share AS DOUBLE PRECISION) / r.norm END AS value
+  CASE
+    WHEN r.norm > 0
+    THEN CAST(r.median_share AS DOUBLE PRECISION) / NULLIF(r.norm, 0)
+  END AS value
 FROM brands AS b
 CROSS JOIN (
   SELECT

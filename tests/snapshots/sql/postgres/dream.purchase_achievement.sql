@@ -73,7 +73,7 @@ SELECT
   c.target_value AS denominator,
   CASE
     WHEN c.target_value <> 0
-    THEN CAST(COALESCE(a.buyers, 0) AS DOUBLE PRECISION) / c.target_value
+    THEN CAST(COALESCE(a.buyers, 0) AS DOUBLE PRECISION) / NULLIF(c.target_value, 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__chosen AS c

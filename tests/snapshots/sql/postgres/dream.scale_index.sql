@@ -692,7 +692,7 @@ WITH brands AS (
     k.stage AS stage,
     COALESCE(c.users, 0) AS users,
     t.total AS total,
-    CAST(COALESCE(c.users, 0) AS DOUBLE PRECISION) / t.total AS share
+    CAST(COALESCE(c.users, 0) AS DOUBLE PRECISION) / NULLIF(t.total, 0) AS share
   FROM dream_structure__totals AS t
   CROSS JOIN (
     SELECT
@@ -748,7 +748,7 @@ SELECT
   b.brand AS brand,
   CASE WHEN NOT r.category IS NULL THEN t.total END AS numerator,
   r.median_total AS denominator,
-  CAST(100 * t.total AS DOUBLE PRECISION) / r.median_total AS value
+  CAST(100 * t.total AS DOUBLE PRECISION) / NULLIF(r.median_total, 0) AS value
 FROM brands AS b
 LEFT JOIN dream_main_category AS m
   ON m.brand = b.brand

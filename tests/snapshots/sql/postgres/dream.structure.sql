@@ -664,7 +664,7 @@ WITH brands AS (
     k.stage AS stage,
     COALESCE(c.users, 0) AS users,
     t.total AS total,
-    CAST(COALESCE(c.users, 0) AS DOUBLE PRECISION) / t.total AS share
+    CAST(COALESCE(c.users, 0) AS DOUBLE PRECISION) / NULLIF(t.total, 0) AS share
   FROM dream_structure__totals AS t
   CROSS JOIN (
     SELECT
@@ -681,7 +681,7 @@ SELECT
   CASE
     WHEN COALESCE(s.total, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(s.users, 0) AS DOUBLE PRECISION) / COALESCE(s.total, 0)
+    ELSE CAST(COALESCE(s.users, 0) AS DOUBLE PRECISION) / NULLIF(COALESCE(s.total, 0), 0)
   END AS value
 FROM brands AS b
 CROSS JOIN (

@@ -692,7 +692,7 @@ WITH brands AS (
     k.stage AS stage,
     COALESCE(c.users, 0) AS users,
     t.total AS total,
-    CAST(COALESCE(c.users, 0) AS DOUBLE PRECISION) / t.total AS share
+    CAST(COALESCE(c.users, 0) AS DOUBLE PRECISION) / NULLIF(t.total, 0) AS share
   FROM dream_structure__totals AS t
   CROSS JOIN (
     SELECT
@@ -739,7 +739,7 @@ SELECT
   CASE
     WHEN MAX(r.norm) > 0
     THEN CAST(ROUND(
-      CAST(0.5 * SUM(ABS(s.share - CAST(r.median_share AS DOUBLE PRECISION) / r.norm)) AS DECIMAL),
+      CAST(0.5 * SUM(ABS(s.share - CAST(r.median_share AS DOUBLE PRECISION) / NULLIF(r.norm, 0))) AS DECIMAL),
       12
     ) AS DOUBLE PRECISION)
   END AS value

@@ -40,7 +40,7 @@ SELECT
     WHEN COUNT(m.user_id) = 0
     THEN NULL
     ELSE CAST(COUNT(m.user_id) FILTER(WHERE
-      NOT a.user_id IS NULL) AS DOUBLE PRECISION) / COUNT(m.user_id)
+      NOT a.user_id IS NULL) AS DOUBLE PRECISION) / NULLIF(COUNT(m.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN members AS m

@@ -96,10 +96,8 @@ WITH brands AS (
       WHEN COALESCE(t.n, 0) = 0
       THEN NULL
       ELSE CAST(100 * (
-        CAST(COALESCE(x.buyers, 0) AS DOUBLE PRECISION) / t.n
-      ) AS DOUBLE PRECISION) / (
-        CAST(g.users AS DOUBLE PRECISION) / a.n
-      )
+        CAST(COALESCE(x.buyers, 0) AS DOUBLE PRECISION) / NULLIF(t.n, 0)
+      ) AS DOUBLE PRECISION) / NULLIF(CAST(g.users AS DOUBLE PRECISION) / NULLIF(a.n, 0), 0)
     END AS tgi
   FROM brands AS b
   CROSS JOIN goal_group_buyers__groups AS g
@@ -117,6 +115,6 @@ SELECT
   CASE
     WHEN goal_group_buyers.users = 0
     THEN NULL
-    ELSE CAST(goal_group_buyers.buyers AS DOUBLE PRECISION) / goal_group_buyers.users
+    ELSE CAST(goal_group_buyers.buyers AS DOUBLE PRECISION) / NULLIF(goal_group_buyers.users, 0)
   END AS value
 FROM goal_group_buyers AS goal_group_buyers

@@ -96,10 +96,8 @@ WITH brands AS (
       WHEN COALESCE(t.n, 0) = 0
       THEN NULL
       ELSE CAST(100 * (
-        CAST(COALESCE(x.buyers, 0) AS DOUBLE PRECISION) / t.n
-      ) AS DOUBLE PRECISION) / (
-        CAST(g.users AS DOUBLE PRECISION) / a.n
-      )
+        CAST(COALESCE(x.buyers, 0) AS DOUBLE PRECISION) / NULLIF(t.n, 0)
+      ) AS DOUBLE PRECISION) / NULLIF(CAST(g.users AS DOUBLE PRECISION) / NULLIF(a.n, 0), 0)
     END AS tgi
   FROM brands AS b
   CROSS JOIN goal_group_buyers__groups AS g

@@ -59,7 +59,7 @@ SELECT
   CASE
     WHEN COUNT(x.user_id) = 0
     THEN NULL
-    ELSE CAST(COUNT(m.user_id) AS DOUBLE PRECISION) / COUNT(x.user_id)
+    ELSE CAST(COUNT(m.user_id) AS DOUBLE PRECISION) / NULLIF(COUNT(x.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN goal_buyers AS x

@@ -61,7 +61,7 @@ SELECT
     WHEN COUNT(x.user_id) = 0
     THEN NULL
     ELSE CAST(COUNT(x.user_id) FILTER(WHERE
-      x.days >= 2) AS DOUBLE PRECISION) / COUNT(x.user_id)
+      x.days >= 2) AS DOUBLE PRECISION) / NULLIF(COUNT(x.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN goal_buyers AS x

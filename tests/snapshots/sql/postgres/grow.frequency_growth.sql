@@ -90,9 +90,10 @@ SELECT
     WHEN grow_brand_totals.n0 = 0 OR grow_brand_totals.n1 = 0
     THEN NULL
     ELSE CAST((
-      CAST(grow_brand_totals.t1 AS DOUBLE PRECISION) / grow_brand_totals.n1
-    ) AS DOUBLE PRECISION) / (
-      CAST(grow_brand_totals.t0 AS DOUBLE PRECISION) / grow_brand_totals.n0
+      CAST(grow_brand_totals.t1 AS DOUBLE PRECISION) / NULLIF(grow_brand_totals.n1, 0)
+    ) AS DOUBLE PRECISION) / NULLIF(
+      CAST(grow_brand_totals.t0 AS DOUBLE PRECISION) / NULLIF(grow_brand_totals.n0, 0),
+      0
     ) - 1
   END AS value
 FROM grow_brand_totals AS grow_brand_totals

@@ -124,9 +124,7 @@ WITH brands AS (
       THEN typed.x1
       ELSE CAST((
         typed.x1 - typed.x0
-      ) AS DOUBLE PRECISION) / (
-        LN(typed.x1) - LN(typed.x0)
-      )
+      ) AS DOUBLE PRECISION) / NULLIF(LN(typed.x1) - LN(typed.x0), 0)
     END AS lm
   FROM grow_terms__typed AS typed
 ), grow_terms AS (
@@ -142,27 +140,25 @@ WITH brands AS (
     lmdi.g1 AS g1,
     CASE
       WHEN lmdi.kind = 'continuing'
-      THEN lmdi.lm * LN(CAST(lmdi.n1 AS DOUBLE PRECISION) / lmdi.n0)
+      THEN lmdi.lm * LN(CAST(lmdi.n1 AS DOUBLE PRECISION) / NULLIF(lmdi.n0, 0))
       ELSE 0
     END AS g_term,
     CASE
       WHEN lmdi.kind = 'continuing'
       THEN lmdi.lm * LN(
         CAST((
-          CAST(lmdi.t1 AS DOUBLE PRECISION) / lmdi.n1
-        ) AS DOUBLE PRECISION) / (
-          CAST(lmdi.t0 AS DOUBLE PRECISION) / lmdi.n0
-        )
+          CAST(lmdi.t1 AS DOUBLE PRECISION) / NULLIF(lmdi.n1, 0)
+        ) AS DOUBLE PRECISION) / NULLIF(CAST(lmdi.t0 AS DOUBLE PRECISION) / NULLIF(lmdi.n0, 0), 0)
       )
       ELSE 0
     END AS r_term,
     CASE
       WHEN lmdi.kind = 'continuing'
-      THEN lmdi.lm * LN(CAST((
-        lmdi.x1 / lmdi.t1
-      ) AS DOUBLE PRECISION) / (
-        lmdi.x0 / lmdi.t0
-      ))
+      THEN lmdi.lm * LN(
+        CAST((
+          lmdi.x1 / NULLIF(lmdi.t1, 0)
+        ) AS DOUBLE PRECISION) / NULLIF(lmdi.x0 / NULLIF(lmdi.t0, 0), 0)
+      )
       ELSE 0
     END AS o_term,
     CASE WHEN lmdi.kind = 'new' THEN lmdi.x1 ELSE 0 END AS w_term,

@@ -336,7 +336,7 @@ SELECT
   CASE
     WHEN COALESCE(t.gmv, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(t.vital, 0) AS DOUBLE PRECISION) / t.gmv
+    ELSE CAST(COALESCE(t.vital, 0) AS DOUBLE PRECISION) / NULLIF(t.gmv, 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__totals AS t

@@ -164,8 +164,8 @@ SELECT
       y.bought), 0) = 0
     THEN NULL
     ELSE CAST(COALESCE(SUM(y.net_gmv) FILTER(WHERE
-      y.bought), 0) AS DOUBLE) / COALESCE(COUNT(y.user_id) FILTER(WHERE
-      y.bought), 0)
+      y.bought), 0) AS DOUBLE) / NULLIF(COALESCE(COUNT(y.user_id) FILTER(WHERE
+      y.bought), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_year AS y

@@ -54,6 +54,6 @@ SELECT
   CASE
     WHEN COALESCE(SUM(by_channel.gmv) OVER (PARTITION BY by_channel.brand), 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(by_channel.gmv, 0) AS DOUBLE) / COALESCE(SUM(by_channel.gmv) OVER (PARTITION BY by_channel.brand), 0)
+    ELSE CAST(COALESCE(by_channel.gmv, 0) AS DOUBLE) / NULLIF(COALESCE(SUM(by_channel.gmv) OVER (PARTITION BY by_channel.brand), 0), 0)
   END AS value
 FROM q__by_channel AS by_channel

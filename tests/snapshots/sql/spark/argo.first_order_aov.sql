@@ -104,7 +104,7 @@ SELECT
   CASE
     WHEN COALESCE(COUNT(p.user_id), 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(SUM(p.first_day_gmv), 0) AS DOUBLE) / COALESCE(COUNT(p.user_id), 0)
+    ELSE CAST(COALESCE(SUM(p.first_day_gmv), 0) AS DOUBLE) / NULLIF(COALESCE(COUNT(p.user_id), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_people AS p

@@ -138,7 +138,7 @@ SELECT
   CASE
     WHEN COALESCE(per.n, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(per.gmv, 0) AS DOUBLE) / COALESCE(per.n, 0)
+    ELSE CAST(COALESCE(per.gmv, 0) AS DOUBLE) / NULLIF(COALESCE(per.n, 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__per AS per

@@ -112,7 +112,7 @@ SELECT
       COUNT(p.user_id) FILTER(WHERE
         DATEDIFF(DAY, p.first_purchase, p.second_purchase) <= 60),
       0
-    ) AS DOUBLE) / COALESCE(COUNT(p.user_id), 0)
+    ) AS DOUBLE) / NULLIF(COALESCE(COUNT(p.user_id), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_people AS p

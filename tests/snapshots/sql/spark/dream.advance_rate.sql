@@ -559,7 +559,7 @@ SELECT
     WHEN COUNT(p.user_id) = 0
     THEN NULL
     ELSE CAST(COUNT(p.user_id) FILTER(WHERE
-      p.r1 > p.r0) AS DOUBLE) / COUNT(p.user_id)
+      p.r1 > p.r0) AS DOUBLE) / NULLIF(COUNT(p.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__pairs AS p

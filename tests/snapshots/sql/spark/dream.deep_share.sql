@@ -530,7 +530,7 @@ SELECT
     WHEN COUNT(l.user_id) = 0
     THEN NULL
     ELSE CAST(COUNT(l.user_id) FILTER(WHERE
-      l.stage IN ('Consider', 'Purchase', 'Retain')) AS DOUBLE) / COUNT(l.user_id)
+      l.stage IN ('Consider', 'Purchase', 'Retain')) AS DOUBLE) / NULLIF(COUNT(l.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN dream_mind AS l

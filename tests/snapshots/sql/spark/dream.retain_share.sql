@@ -532,8 +532,8 @@ SELECT
       l.stage IN ('Purchase', 'Retain')) = 0
     THEN NULL
     ELSE CAST(COUNT(l.user_id) FILTER(WHERE
-      l.stage = 'Retain') AS DOUBLE) / COUNT(l.user_id) FILTER(WHERE
-      l.stage IN ('Purchase', 'Retain'))
+      l.stage = 'Retain') AS DOUBLE) / NULLIF(COUNT(l.user_id) FILTER(WHERE
+      l.stage IN ('Purchase', 'Retain')), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN dream_mind AS l

@@ -546,7 +546,7 @@ WITH brands AS (
     k.stage AS stage,
     COALESCE(c.users, 0) AS users,
     t.total AS total,
-    CAST(COALESCE(c.users, 0) AS DOUBLE) / t.total AS share
+    CAST(COALESCE(c.users, 0) AS DOUBLE) / NULLIF(t.total, 0) AS share
   FROM dream_structure__totals AS t
   CROSS JOIN (
     SELECT
@@ -563,7 +563,7 @@ SELECT
   CASE
     WHEN COALESCE(s.total, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(s.users, 0) AS DOUBLE) / COALESCE(s.total, 0)
+    ELSE CAST(COALESCE(s.users, 0) AS DOUBLE) / NULLIF(COALESCE(s.total, 0), 0)
   END AS value
 FROM brands AS b
 CROSS JOIN (

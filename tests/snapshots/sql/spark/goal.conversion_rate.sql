@@ -420,7 +420,7 @@ SELECT
     WHEN COUNT(p.user_id) = 0
     THEN NULL
     ELSE CAST(COUNT(p.user_id) FILTER(WHERE
-      p.converted) AS DOUBLE) / COUNT(p.user_id)
+      p.converted) AS DOUBLE) / NULLIF(COUNT(p.user_id), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__pairs AS p

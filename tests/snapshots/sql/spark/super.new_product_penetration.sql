@@ -142,7 +142,7 @@ SELECT
   CASE
     WHEN COALESCE(c.buyers, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(c.new_buyers, 0) AS DOUBLE) / c.buyers
+    ELSE CAST(COALESCE(c.new_buyers, 0) AS DOUBLE) / NULLIF(c.buyers, 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__counts AS c

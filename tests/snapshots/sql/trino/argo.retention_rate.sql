@@ -70,7 +70,7 @@ SELECT
     WHEN COALESCE(COUNT(a.user_id), 0) = 0
     THEN NULL
     ELSE CAST(COALESCE(COUNT(a.user_id) FILTER(WHERE
-      a.in_i0), 0) AS DOUBLE) / COALESCE(COUNT(a.user_id), 0)
+      a.in_i0), 0) AS DOUBLE) / NULLIF(COALESCE(COUNT(a.user_id), 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN argo_activity AS a

@@ -626,10 +626,8 @@ SELECT
     WHEN COALESCE(t.users, 0) = 0
     THEN NULL
     ELSE CAST(100 * (
-      CAST(COALESCE(d.users, 0) AS DOUBLE) / t.users
-    ) AS DOUBLE) / (
-      CAST(s.users AS DOUBLE) / e.users
-    )
+      CAST(COALESCE(d.users, 0) AS DOUBLE) / NULLIF(t.users, 0)
+    ) AS DOUBLE) / NULLIF(CAST(s.users AS DOUBLE) / NULLIF(e.users, 0), 0)
   END AS value
 FROM brands AS b
 CROSS JOIN q__sizes AS s

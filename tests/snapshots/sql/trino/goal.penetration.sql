@@ -109,7 +109,7 @@ SELECT
   CASE
     WHEN COALESCE(c.n, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(c.own, 0) AS DOUBLE) / COALESCE(c.n, 0)
+    ELSE CAST(COALESCE(c.own, 0) AS DOUBLE) / NULLIF(COALESCE(c.n, 0), 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__counted AS c

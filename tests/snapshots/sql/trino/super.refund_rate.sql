@@ -53,7 +53,7 @@ SELECT
   CASE
     WHEN COALESCE(w.purchases, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(w.refunds, 0) AS DOUBLE) / w.purchases
+    ELSE CAST(COALESCE(w.refunds, 0) AS DOUBLE) / NULLIF(w.purchases, 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__w AS w

@@ -358,7 +358,7 @@ SELECT
   CASE
     WHEN COALESCE(t.gmv, 0) = 0
     THEN NULL
-    ELSE CAST(COALESCE(t.top3, 0) AS DOUBLE) / t.gmv
+    ELSE CAST(COALESCE(t.top3, 0) AS DOUBLE) / NULLIF(t.gmv, 0)
   END AS value
 FROM brands AS b
 LEFT JOIN q__totals AS t
