@@ -161,6 +161,20 @@ def test_strict_fails_on_a_malformed_line(tmp_path):
     assert result.exit_code == 1 and "1 bad row(s) under --strict" in result.output
 
 
+def assert_same_but_the_bad_lines(one, other, good: int, bad: int) -> None:
+    """``other`` (the lines of ``one`` with ``bad`` bad lines put in) read ``good + bad``
+    rows, quarantined the bad ones as malformed_row and gave every result of ``one``."""
+    assert other.dataset.rows_read == good + bad
+    assert other.dataset.rows_accepted == one.dataset.rows_accepted
+    assert other.dataset.quarantined_by_reason == {
+        **one.dataset.quarantined_by_reason,
+        "malformed_row": bad,
+    }
+    assert other.errors == one.errors == []
+    assert [r.model_dump() for r in other.results] == [r.model_dump() for r in one.results]
+    assert len(one.results) > 100
+
+
 def test_results_equal_the_fast_reads_of_the_good_lines(tmp_path):
     """A market's events as JSON lines, with bad lines put in at random: every result
     equals that of the same lines without them, read whole by read_json."""
@@ -188,30 +202,147 @@ def test_results_equal_the_fast_reads_of_the_good_lines(tmp_path):
     # and read whole, the JSON lines give what the same market's Parquet files give
     parquet = brandlens.compute(market, as_of="2025-06-30", cache=False)
     assert [r.model_dump() for r in one.results] == [r.model_dump() for r in parquet.results]
-    assert other.dataset.rows_read == len(good) + len(bad)
-    assert other.dataset.rows_accepted == one.dataset.rows_accepted
-    assert other.dataset.quarantined_by_reason == {
-        **one.dataset.quarantined_by_reason,
-        "malformed_row": len(bad),
-    }
-    assert other.errors == one.errors == []
-    assert [r.model_dump() for r in other.results] == [r.model_dump() for r in one.results]
-    assert len(one.results) > 100
+    assert_same_but_the_bad_lines(one, other, len(good), len(bad))
 
 
-@pytest.mark.parametrize("name", ["events.jsonl", "events.ndjson"])
-def test_a_folder_of_parts_is_not_read_by_lines(tmp_path, name):
-    # A folder of JSON parts is read by read_json only: a bad line there still fails the
-    # table in one line, as before.
+def parts_outcome(folder: Path) -> tuple[int, int, dict[str, list[tuple[str, int, str]]], list]:
+    """(rows read, accepted, {reason: [(file, row, error or column)]}, accepted users in
+    order) of a folder of parts."""
+    with Dataset(folder, cache=False) as ds:
+        rep = ds.report
+        users = [r[0] for r in ds.con.execute("SELECT user_id FROM events").fetchall()]
+        reasons = {
+            r.reason: [
+                (e["file"], e["row"], str(e.get("error", e.get("column", "")))) for e in r.examples
+            ]
+            for r in rep.reasons
+        }
+        ev = rep.events
+        assert ev.rows_read == ev.rows_accepted + ev.rows_quarantined
+        return ev.rows_read, ev.rows_accepted, reasons, users
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "ndjson"])
+def test_a_storyboard_of_bad_lines_in_a_folder_of_parts(tmp_path, suffix):
+    """A folder of JSON parts with bad lines is read by lines, part by part: each bad
+    line one malformed_row named by its part and its line there, every other row
+    numbered by its line in its part, the rows in the parts' order."""
     folder = tmp_path / "events"
     folder.mkdir()
-    suffix = name.split(".")[1]
-    write(folder / f"part-0.{suffix}", [event(1)])
-    write(folder / f"part-1.{suffix}", [event(2), "{"])
-    result = CliRunner().invoke(app, ["validate", str(tmp_path), "--no-cache"])
-    assert result.exit_code == 1 and result.output.count("\n") == 1
-    assert f"events: part-1.{suffix}: cannot read (" in result.output
-    assert "read that part as a file of its own" in result.output
+    write(folder / f"part-0.{suffix}", [event(1), event(2)])  # u1, u2 accepted
+    write(
+        folder / f"part-1.{suffix}",
+        [
+            event(3),  # line 1: u3 accepted
+            "",  # line 2: blank, no row
+            event(4)[:-1],  # line 3: cut short: MALFORMED JSON (part-1, row 3)
+            event(5, amount=-1),  # line 4: negative_amount (part-1, row 4)
+            event(6),  # line 5: u6 accepted
+        ],
+    )
+    write(
+        folder / f"part-2.{suffix}",
+        [
+            "42",  # line 1: NOT A JSON OBJECT (part-2, row 1)
+            b'{"event_id": 9, "user_id": "' + "中".encode("gbk") + b'"}',  # line 2: GBK
+            event(7, amount="x"),  # line 3: bad_type (part-2, row 3: the GBK line counts)
+            event(8),  # line 4: u8 accepted
+        ],
+    )
+    read, accepted, reasons, users = parts_outcome(folder)
+    assert (read, accepted) == (10, 5)  # 2 + 4 + 4 non-blank lines
+    assert users == ["u1", "u2", "u3", "u6", "u8"]
+    malformed = reasons.pop("malformed_row")
+    assert [(f, row) for f, row, _ in malformed] == [
+        (f"part-1.{suffix}", 3),
+        (f"part-2.{suffix}", 1),
+        (f"part-2.{suffix}", 2),
+    ]
+    assert [e.split(":")[0] for _, _, e in malformed] == [
+        "MALFORMED JSON",
+        "NOT A JSON OBJECT",
+        "INVALID ENCODING",
+    ]
+    assert "iconv" in malformed[2][2]  # the GBK line's part is checked for GB18030
+    assert reasons == {
+        "negative_amount": [(f"part-1.{suffix}", 4, "amount")],
+        "bad_type": [(f"part-2.{suffix}", 3, "amount")],
+    }
+    # the quarantine file says the same, row by row
+    out = tmp_path / "q.csv"
+    brandlens.validate(tmp_path, quarantine_out=out, cache=False)
+    with out.open() as f:
+        rows = [(r["file"], r["row"], r["reason"]) for r in csv.DictReader(f)]
+    assert sorted(rows) == sorted(
+        [
+            (f"part-1.{suffix}", "3", "malformed_row"),
+            (f"part-1.{suffix}", "4", "negative_amount"),
+            (f"part-2.{suffix}", "1", "malformed_row"),
+            (f"part-2.{suffix}", "2", "malformed_row"),
+            (f"part-2.{suffix}", "3", "bad_type"),
+        ]
+    )
+
+
+def test_parts_read_by_lines_number_rows_as_the_whole_read_does(tmp_path):
+    # The same parts read whole, and with a bad line after the last part's rows (which
+    # moves no row's line): the same rows, reasons, parts and row numbers.
+    parts = [
+        [event(1), event(2, amount=-3)],  # part-0: u1; row 2 negative_amount
+        [event(3, event_type="view"), event(4)],  # part-1: row 1 unknown_event_type; u4
+        [event(5), event(6, amount="x"), event(7)],  # part-2: u5; row 2 bad_type; u7
+    ]
+    outcomes = []
+    for name, extra in (("whole", []), ("by_lines", ["{oops"])):
+        folder = tmp_path / name / "events"
+        folder.mkdir(parents=True)
+        for i, lines in enumerate(parts):
+            write(folder / f"part-{i}.jsonl", lines + (extra if i == len(parts) - 1 else []))
+        outcomes.append(parts_outcome(folder))
+    whole, by_lines = outcomes
+    read, accepted, reasons, users = by_lines
+    assert reasons.pop("malformed_row") == [("part-2.jsonl", 4, "MALFORMED JSON")]
+    assert (read - 1, accepted, reasons, users) == whole
+    assert users == ["u1", "u4", "u5", "u7"]
+    assert reasons == {
+        "negative_amount": [("part-0.jsonl", 2, "amount")],
+        "unknown_event_type": [("part-1.jsonl", 1, "event_type")],
+        "bad_type": [("part-2.jsonl", 2, "amount")],
+    }
+
+
+def test_parts_with_bad_lines_give_the_results_of_the_good_lines(tmp_path):
+    """A market's events as three JSON parts, with bad lines put in at random: every
+    result equals that of the same parts without them, read whole by read_json."""
+    market = tmp_path / "market"
+    assert CliRunner().invoke(app, ["generate", str(market), "--users", "150", "-q"]).exit_code == 0
+    clean, broken = tmp_path / "clean", tmp_path / "broken"
+    con = duckdb.connect()
+    for folder in (clean, broken):
+        (folder / "events").mkdir(parents=True)
+        for table in ("users", "products", "targets", "spend"):
+            source, target = str(market / f"{table}.parquet"), str(folder / f"{table}.jsonl")
+            con.execute(f"COPY (FROM read_parquet('{source}')) TO '{target}' (FORMAT json)")
+    events = str(market / "events.parquet")
+    for i in range(3):  # every third event, in the file's order
+        target = str(clean / "events" / f"part-{i}.jsonl")
+        con.execute(
+            f"COPY (SELECT * EXCLUDE (n) FROM (SELECT *, row_number() OVER () - 1 AS n "
+            f"FROM read_parquet('{events}')) WHERE n % 3 = {i} ORDER BY n) TO '{target}' "
+            "(FORMAT json)"
+        )
+    rng = random.Random(11)
+    bad = ['{"event_id": 1', "[]", "42", "{} {}", '{"ts": "2025-06-01", "user_id": "x"']
+    good = 0
+    for i in range(3):
+        lines = (clean / "events" / f"part-{i}.jsonl").read_text().splitlines()
+        good += len(lines)
+        for text in bad[i::3]:
+            lines.insert(rng.randrange(len(lines) + 1), text)
+        (broken / "events" / f"part-{i}.jsonl").write_text("\n".join(lines) + "\n")
+    one = brandlens.compute(clean, as_of="2025-06-30", cache=False)
+    other = brandlens.compute(broken, as_of="2025-06-30", cache=False)
+    assert_same_but_the_bad_lines(one, other, good, len(bad))
 
 
 def test_the_good_lines_keys_are_checked_as_a_whole_files_are(tmp_path):
@@ -283,15 +414,23 @@ def test_lines_read_by_lines_are_what_the_whole_read_makes_of_them(tmp_path):
     assert whole == (5, 2, reasons, users)
 
 
-def test_a_part_with_lines_that_are_not_objects_is_named(tmp_path):
-    # was: "missing required column(s) ts, user_id, event_type; ... header has: json"
+def test_a_part_that_is_not_json_lines_is_named(tmp_path):
+    # A part holding one JSON array (its lines mostly not objects) is not JSON lines: the
+    # folder fails in one line naming it, with what DuckDB says of it, as for one file
+    # (test_a_file_that_is_not_json_lines_keeps_duckdbs_error). A part with one bad line
+    # beside it is no reason: part-1 alone would be read by lines.
     folder = tmp_path / "events"
     folder.mkdir()
     write(folder / "part-0.jsonl", [event(1)])
     write(folder / "part-1.jsonl", [event(2), "42", event(3)])
+    write(folder / "part-2.jsonl", ["[", event(4) + ",", event(5), "]"])
     result = CliRunner().invoke(app, ["validate", str(tmp_path), "--no-cache"])
     assert result.exit_code == 1 and result.output.count("\n") == 1
-    assert "events: part-1.jsonl: some lines are not JSON objects" in result.output
+    assert "events: part-2.jsonl: " in result.output
+    (folder / "part-2.jsonl").unlink()
+    read, accepted, reasons, _ = parts_outcome(folder)
+    assert (read, accepted) == (4, 3)
+    assert reasons == {"malformed_row": [("part-1.jsonl", 2, "NOT A JSON OBJECT")]}
 
 
 def test_a_failed_source_leaves_no_table_on_the_callers_connection(tmp_path):

@@ -17,7 +17,10 @@ types as it types a CSV file's text (the same values).
 
 A file most of whose non-blank lines are not a JSON object on their own (one JSON
 array, objects printed over several lines) is not JSON lines: DuckDB's own error
-stands. A folder of JSON parts is read by ``read_json`` only.
+stands. A folder of JSON parts is read the same way, part by part: each part's lines
+are numbered within it, as its rows are when the folder is read whole, and the rows
+follow in the parts' reading order; a part that is not JSON lines fails the folder,
+naming it.
 """
 
 from __future__ import annotations
@@ -40,23 +43,38 @@ ONE_JSON_COLUMN = {"json": "JSON"}
 """The columns ``read_json`` gives a file some of whose lines are not objects."""
 
 
+class NotJsonLines(Exception):
+    """A part of a folder of JSON parts most of whose lines are not one object each."""
+
+    def __init__(self, part: int):
+        super().__init__(part)
+        self.part = part
+
+
 @dataclass
 class JsonLines:
-    """A JSON lines file read by lines: its temp tables, and its malformed lines in the
-    form validation counts a CSV file's (``bad_table``: line, text, error, part)."""
+    """A JSON lines file, or a folder of JSON parts, read by lines: its temp tables, and
+    its malformed lines in the form validation counts a CSV file's (``bad_table``: line,
+    text, error, part; ``part`` the place in ``parts``, 0 for one file)."""
 
     table: str
     file: Path
-    parts: list[tuple[str, Path]] = field(default_factory=list)  # never parts
+    parts: list[tuple[str, Path]] = field(default_factory=list)  # (label, path) in order
 
     @property
     def files(self) -> list[Path]:
-        return [self.file]
+        return [path for _, path in self.parts] if self.parts else [self.file]
 
     @property
     def lines(self) -> str:
-        """The temp table of the file's lines: (n, line, ok), ok for one JSON object."""
+        """The temp table of the lines: (n, line, ok, blank, part), n the line's number in
+        its part, ok for one JSON object."""
         return quote_ident(f"_json_lines_{self.table}")
+
+    @property
+    def rejected(self) -> str:
+        """The temp table of the lines the line reader rejected: (line, text, error, part)."""
+        return quote_ident(f"_json_rejected_{self.table}")
 
     @property
     def rows(self) -> str:
@@ -73,7 +91,7 @@ class JsonLines:
         number is its line number."""
         return (
             f"SELECT part, line AS r FROM {self.bad_table} "
-            f"UNION SELECT 0, n FROM {self.lines} WHERE blank"
+            f"UNION SELECT part, n FROM {self.lines} WHERE blank"
         )
 
     @property
@@ -83,8 +101,13 @@ class JsonLines:
 
     @property
     def objects_sql(self) -> str:
-        """The objects of the file's good lines, as ``read_json_objects`` gives them."""
-        return f"SELECT CAST(line AS JSON) AS json FROM {self.lines} WHERE ok ORDER BY n"
+        """The objects of the good lines, as ``read_json_objects`` gives them."""
+        return f"SELECT CAST(line AS JSON) AS json FROM {self.lines} WHERE ok ORDER BY part, n"
+
+    @property
+    def part_counts_sql(self) -> str:
+        """(part, rows): the rows each part gives, by its place in ``parts``."""
+        return f"SELECT part, count(*) FROM {self.lines} WHERE ok GROUP BY ALL"
 
 
 def read_by_lines(
@@ -94,13 +117,36 @@ def read_by_lines(
     temp tables; None, leaving none, when it is not JSON lines (see the module)."""
     jl = JsonLines(table, file)
     try:
-        return _read_by_lines(con, jl, literal)
+        if _number_lines(con, jl, [literal]) is not None:
+            drop(con, jl)
+            return None
+        return _type_lines(con, jl)
     except BaseException:
         drop(con, jl)
         raise
 
 
-def _read_by_lines(con: duckdb.DuckDBPyConnection, jl: JsonLines, literal: str) -> JsonLines | None:
+def read_parts_by_lines(
+    con: duckdb.DuckDBPyConnection, table: str, parts: list[tuple[str, Path, str]]
+) -> JsonLines:
+    """Read a folder's JSON parts ((label, path, literal) each, in reading order) by
+    lines into temp tables; NotJsonLines, leaving none, names the first part that is
+    not JSON lines (see the module)."""
+    jl = JsonLines(table, parts[0][1], [(label, path) for label, path, _ in parts])
+    try:
+        bad = _number_lines(con, jl, [literal for _, _, literal in parts])
+        if bad is not None:
+            raise NotJsonLines(bad)
+        return _type_lines(con, jl)
+    except BaseException:
+        drop(con, jl)
+        raise
+
+
+def _number_lines(con: duckdb.DuckDBPyConnection, jl: JsonLines, literals: list[str]) -> int | None:
+    """The lines of each file into ``jl.lines`` (numbered within their file) and the
+    lines the reader rejected into ``jl.rejected``; the place of the first file that is
+    not JSON lines, if any."""
     # A line's shape (json_structure) parses it once: NULL when it is not JSON; an
     # object's starts with "{" and names each key once, so an object naming a key twice
     # ({"a": 1, "a": 2}, which read_json refuses: which value is meant?) is no row.
@@ -113,25 +159,48 @@ def _read_by_lines(con: duckdb.DuckDBPyConnection, jl: JsonLines, literal: str) 
         "WHEN json_type(CAST(line AS JSON)) IN ('NULL', 'OBJECT') THEN true END, false)"
     )
     blank = "nullif(trim(line, ' ' || chr(9) || chr(13)), '') IS NULL"
-    reader = csvread.line_reader(jl.table, literal, jl.rejects, max_line_size=MAX_OBJECT)
-    csvread.numbered_lines(con, reader, jl.rejects, jl.lines, f", {ok} AS ok, {blank} AS blank")
-    row = con.execute(
-        f"SELECT count(*) FILTER (WHERE ok), count(*) FILTER (WHERE NOT blank) FROM {jl.lines}"
-    ).fetchone()
-    rejected = con.execute(f"SELECT count(DISTINCT line) FROM {quote_ident(jl.rejects)}").fetchone()
-    good, nonblank = (int(row[0]), int(row[1])) if row else (0, 0)
-    nonblank += int(rejected[0]) if rejected else 0
-    if good == 0 or 2 * good < nonblank:
-        drop(con, jl)
-        return None
+    one_part = quote_ident(f"_json_part_lines_{jl.table}")
+    for part, literal in enumerate(literals):
+        reader = csvread.line_reader(jl.table, literal, jl.rejects, max_line_size=MAX_OBJECT)
+        into = jl.lines if part == 0 else one_part  # one file: no copy
+        columns = f", {ok} AS ok, {blank} AS blank, CAST({part} AS BIGINT) AS part"
+        csvread.numbered_lines(con, reader, jl.rejects, into, columns)
+        rejected = f"SELECT line, text, error, CAST({part} AS BIGINT) AS part FROM (" + (
+            csvread.reject_lines(jl.rejects) + ")"
+        )
+        if part == 0:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {jl.rejected} AS {rejected}")
+        else:
+            con.execute(f"INSERT INTO {jl.lines} SELECT * FROM {one_part}")
+            con.execute(f"INSERT INTO {jl.rejected} {rejected}")
+            con.execute(f"DROP TABLE {one_part}")
+    counts = con.execute(
+        f"SELECT part, count(*) FILTER (WHERE ok), count(*) FILTER (WHERE NOT blank) "
+        f"FROM {jl.lines} GROUP BY ALL"
+    ).fetchall()
+    rejected_lines = dict(
+        con.execute(f"SELECT part, count(*) FROM {jl.rejected} GROUP BY ALL").fetchall()
+    )
+    by_part = {int(p): (int(good), int(nonblank)) for p, good, nonblank in counts}
+    for part in range(len(literals)):
+        good, nonblank = by_part.get(part, (0, 0))
+        nonblank += int(rejected_lines.get(part, 0))
+        if good == 0 or 2 * good < nonblank:
+            return part
+    return None
+
+
+def _type_lines(con: duckdb.DuckDBPyConnection, jl: JsonLines) -> JsonLines:
+    """The typed rows of ``jl``'s good lines and its table of malformed lines."""
     # Lines of one shape type alike: the columns' types come from the first line of each
     # shape (json_group_structure over every line held them all: out of memory at a
     # million lines).
+    first = "{'part': part, 'n': n}"
     structure = con.execute(
         "SELECT CAST(json_structure(json_group_array(CAST(line AS JSON))) -> 0 AS VARCHAR) "
-        f"FROM (SELECT arg_min(line, n) AS line, min(n) AS n FROM {jl.lines} WHERE ok "
-        "GROUP BY json_structure(line) HAVING starts_with(json_structure(line), '{') "
-        "ORDER BY n)"
+        f"FROM (SELECT arg_min(line, {first}) AS line, min({first}) AS place FROM {jl.lines} "
+        "WHERE ok GROUP BY json_structure(line) HAVING starts_with(json_structure(line), '{') "
+        "ORDER BY place)"
     ).fetchone()
     keys = json.loads(structure[0]) if structure and structure[0] else {}
     _type_rows(con, jl, _as_read_json_types(con, jl, keys))
@@ -140,9 +209,9 @@ def _read_by_lines(con: duckdb.DuckDBPyConnection, jl: JsonLines, literal: str) 
         "SELECT n AS line, rtrim(line, chr(13)) AS text, CASE "
         "WHEN NOT json_valid(line) THEN 'MALFORMED JSON' "
         "WHEN json_type(CAST(line AS JSON)) <> 'OBJECT' THEN 'NOT A JSON OBJECT' "
-        "ELSE 'DUPLICATE KEY' END AS error, 0 AS part "
+        "ELSE 'DUPLICATE KEY' END AS error, part "
         f"FROM {jl.lines} WHERE NOT ok AND NOT blank "
-        f"UNION ALL {csvread.reject_lines(jl.rejects)}) ORDER BY line"
+        f"UNION ALL SELECT * FROM {jl.rejected}) ORDER BY part, line"
     )
     return jl
 
@@ -178,7 +247,7 @@ def _type_rows(con: duckdb.DuckDBPyConnection, jl: JsonLines, types: dict[str, s
         shape = json.dumps(types, ensure_ascii=False)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {jl.rows} AS SELECT unnest(json_transform(line, $s)) "
-            f"FROM {jl.lines} WHERE ok ORDER BY n",
+            f"FROM {jl.lines} WHERE ok ORDER BY part, n",
             {"s": shape},
         )
         return
@@ -192,7 +261,7 @@ def _type_rows(con: duckdb.DuckDBPyConnection, jl: JsonLines, types: dict[str, s
         columns.append(f"json_transform(json_extract(line, $k{i}), $t{i}) AS {quote_ident(name)}")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {jl.rows} AS SELECT {', '.join(columns)} "
-        f"FROM {jl.lines} WHERE ok ORDER BY n",
+        f"FROM {jl.lines} WHERE ok ORDER BY part, n",
         binds,
     )
 
@@ -212,7 +281,8 @@ def _type(kind: Any) -> str:
 
 def drop(con: duckdb.DuckDBPyConnection, jl: JsonLines) -> None:
     """Drop the temp tables reading ``jl`` left behind."""
-    for name in (jl.lines, jl.rows, jl.bad_table):
+    for name in (jl.lines, jl.rows, jl.bad_table, jl.rejected):
         con.execute(f"DROP TABLE IF EXISTS {name}")
+    con.execute(f"DROP TABLE IF EXISTS {quote_ident(f'_json_part_lines_{jl.table}')}")
     for name in (jl.rejects, jl.rejects + "_scans"):
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(name)}")

@@ -485,12 +485,22 @@ def _describe_json(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str,
             return _pin_json_columns(ts, columns)
     except DataError as e:
         failed = e
-    if ts.parts or ts.file is None:  # a folder of parts is read by read_json only
+    if ts.parts:
+        parts = [(p.label, Path(p.file), escape_glob(p.file)) for p in ts.parts]
+        try:
+            jl = jsonread.read_parts_by_lines(con, ts.table, parts)
+        except jsonread.NotJsonLines as e:
+            raise _not_json_lines_part(con, ts, ts.parts[e.part]) from None
+        except duckdb.Error as e:
+            raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
+        ts.json_lines, ts.from_sql, ts.binds = jl, jl.rows, {}
+        return _describe(con, ts)
+    if ts.file is None:
         if failed is not None:
-            raise _unreadable_json_part(con, ts) or failed
-        raise _unreadable_json_part(con, ts) or DataError(
-            f"{ts.label}: some lines of its parts are not JSON objects, so DuckDB reads "
-            "every line as one json column"
+            raise failed
+        raise DataError(
+            f"{ts.label}: some lines are not JSON objects, so DuckDB reads every line as one "
+            "json column"
         )
     try:
         jl = jsonread.read_by_lines(con, ts.table, Path(ts.file), ts.binds[f"path_{ts.table}"])
@@ -539,27 +549,26 @@ def _pin_json_columns(ts: TableSource, columns: dict[str, str]) -> dict[str, str
     return pinned
 
 
-def _unreadable_json_part(con: duckdb.DuckDBPyConnection, ts: TableSource) -> DataError | None:
-    """The first part of a folder of JSON parts that DuckDB cannot read on its own, or
-    reads as one json column (a line that is not an object), named by its path in the
-    folder, with the way to have its bad lines quarantined."""
+def _not_json_lines_part(con: duckdb.DuckDBPyConnection, ts: TableSource, part: Part) -> DataError:
+    """The error for a part of a folder of JSON parts that is not JSON lines (most of its
+    lines are not one object each: one JSON array, objects over several lines): what
+    DuckDB says of that part, as it stands for one such file."""
     import duckdb
 
-    way = "read that part as a file of its own, which reads it line by line and quarantines"
-    for part in ts.parts:
-        sql = "DESCRIBE SELECT * FROM read_json($p, format='auto', sample_size=-1)"
-        try:
-            rows = con.execute(sql, {"p": escape_glob(part.file)}).fetchall()
-        except duckdb.Error as e:
-            return DataError(
-                f"{ts.label}: {part.label}: cannot read ({first_line(e)}); {way} such lines"
-            )
-        if {r[0]: r[1] for r in rows} == jsonread.ONE_JSON_COLUMN:
-            return DataError(
-                f"{ts.label}: {part.label}: some lines are not JSON objects (42, [1, 2]), so "
-                f"DuckDB reads every line as one json column; {way} those lines"
-            )
-    return None
+    sql = "DESCRIBE SELECT * FROM read_json($p, format='auto', sample_size=-1)"
+    try:
+        rows = con.execute(sql, {"p": escape_glob(part.file)}).fetchall()
+    except duckdb.Error as e:
+        return DataError(f"{ts.label}: {part.label}: cannot read ({first_line(e)})")
+    if {r[0]: r[1] for r in rows} == jsonread.ONE_JSON_COLUMN:
+        return DataError(
+            f"{ts.label}: {part.label}: most lines are not JSON objects (42, [1, 2]), so it "
+            "is not JSON lines"
+        )
+    return DataError(
+        f"{ts.label}: {part.label}: most lines are not one JSON object each, as JSON lines "
+        "are; write one object per line"
+    )
 
 
 def open_source(

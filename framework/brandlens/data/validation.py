@@ -1026,8 +1026,12 @@ def _part_positions(
     then reported by its part and its row in that part. Counting the rows per part
     reads the parts once more, which only a table with quarantined rows pays.
     """
-    sql = part_counts_sql(ts, PART_COLUMN)
-    counts = dict(con.execute(sql, used_binds(sql, ts.binds)).fetchall())
+    if ts.json_lines is not None:  # read by lines: each part's rows are counted there
+        by_place = dict(con.execute(ts.json_lines.part_counts_sql).fetchall())
+        counts = {p.file: by_place.get(i, 0) for i, p in enumerate(ts.parts)}
+    else:
+        sql = part_counts_sql(ts, PART_COLUMN)
+        counts = dict(con.execute(sql, used_binds(sql, ts.binds)).fetchall())
     firsts: list[int] = []
     position = 0
     for part in ts.parts:
@@ -1327,7 +1331,7 @@ def validate_source(
         if malformed and (by_lines := ts.read_by_lines) is not None:
             m_table = f"{store}.{quote_ident('_malformed_' + table)}"
             file_col = ""
-            if ts.parts:  # the malformed lines of a folder of CSV parts say their part
+            if ts.parts:  # the malformed lines of a folder of parts say their part
                 file_col = 'list_extract($files, CAST(part AS BIGINT) + 1) AS "file", '
 
             con.execute(
