@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 import brandlens
 from brandlens.cli.app import app
+from brandlens.engine.runs import Dataset
 from brandlens.errors import DataError
 
 # Storyboards compute at an as-of after their small log's last event on purpose; the
@@ -122,6 +123,19 @@ def test_a_market_exported_as_csv_parts_computes_as_its_one_csv_file(market, tmp
     b = json.loads(brandlens.compute(one).model_dump_json())
     assert a.pop("dataset")["rows_read"] == b.pop("dataset")["rows_read"]
     assert a == b
+    # A line opening a quote that never closes, put into the middle of each part, makes
+    # DuckDB's scan lose lines: the folder is read by lines, each such line one
+    # malformed row, and every result is the same.
+    broken = tmp_path / "broken" / "events"
+    broken.mkdir(parents=True)
+    for (year,) in years:
+        lines = (parts / f"part-{year}.csv").read_text().splitlines()
+        lines.insert(len(lines) // 2, '1,2025-06-01 10:00:00,x,purchase,"Lumi')
+        (broken / f"part-{year}.csv").write_text("\n".join(lines) + "\n")
+    c = json.loads(brandlens.compute(broken.parent).model_dump_json())
+    read = c.pop("dataset")
+    assert read["quarantined_by_reason"].pop("malformed_row") == len(years)
+    assert c == b
 
 
 def _folder(root: Path, files: dict[str, bytes]) -> Path:
@@ -147,19 +161,11 @@ ROW = b"2025-06-01 10:00:00,u1,purchase,Lumi,skincare,10\n"
             "events: b.tsv is separated by '\\t' where a.csv is by ','",
         ),
         (
-            # an opening quote that never closes swallows the lines after it
-            {
-                "a.csv": HEADER.encode() + ROW,
-                "b.csv": HEADER.encode() + b'2025-06-01 10:00:00,u2,purchase,"Lumi\n' + ROW,
-            },
-            "events: b.csv: some lines were read neither as rows nor as malformed lines",
-        ),
-        (
             {"a.csv": HEADER.encode() + ROW, "b.csv": b"\xff\xfe" + HEADER.encode("utf-16-le")},
             "b.csv: ",
         ),
     ],
-    ids=["header", "delimiter", "lost lines", "utf-16"],
+    ids=["header", "delimiter", "utf-16"],
 )
 def test_parts_that_cannot_be_read_as_one_table_are_a_one_line_error(tmp_path, files, message):
     data = _folder(tmp_path / "data", files)
@@ -258,36 +264,74 @@ def test_blank_lines_inside_a_quoted_value_are_not_lost_lines(tmp_path):
     assert (e.rows_read, e.rows_accepted, e.rows_quarantined) == (3, 3, 0)
 
 
-def test_lines_an_unclosed_quote_swallows_are_not_hidden_by_another_part(tmp_path):
-    """a.csv's value holds four blank lines; b.csv's second row opens a quote that never
-    closes and swallows b2..b5. Summed over the folder, the blank lines' surplus hid
-    the four lost rows (read 3); b.csv is now named."""
+def test_an_opening_quote_that_never_closes_is_one_malformed_line_of_its_part(tmp_path):
+    """b.csv's line 3 opens a quote that never closes: DuckDB's scan swallows the lines
+    after it, so the folder is read again by lines, part by part, as one such file is.
+    That line is a malformed row of b.csv (UNTERMINATED QUOTE); b.csv's other lines are
+    rows numbered in b.csv, a.csv's in a.csv (whose quoted value spans five lines).
+    a.csv: row 1 a (lines 2-6). b.csv: row 1 b1, line 3 the opener, rows 3-6 b2..b5,
+    row 7 b6 with a negative amount."""
     rows = "".join(f"2025-06-02 10:00:00,b{i},purchase,Lumi,skincare,1\n" for i in range(2, 6))
     data = _parts(
         tmp_path,
         {
             "a.csv": f'{H}\n2025-06-01 10:00:00,a,purchase,Lumi,"skin\n\n\n\n\ncare",1\n',
             "b.csv": f"{H}\n2025-06-01 10:00:00,b1,purchase,Lumi,skincare,1\n"
-            f'2025-06-01 10:00:00,u2,purchase,Lumi,skincare,"1\n{rows}',
+            f'2025-06-01 10:00:00,u2,purchase,Lumi,skincare,"1\n{rows}'
+            "2025-06-03 10:00:00,b6,purchase,Lumi,skincare,-2\n",
         },
     )
-    with pytest.raises(DataError, match=r"events: b\.csv: some lines were read neither"):
-        brandlens.validate(data)
+    report = brandlens.validate(data)
+    e = report.events
+    assert (e.rows_read, e.rows_accepted, e.rows_quarantined) == (8, 6, 2)
+    examples = {
+        r.reason: [(x["file"], x["row"], x.get("error")) for x in r.examples]
+        for r in report.reasons
+    }
+    assert examples == {
+        "malformed_row": [("b.csv", 3, "UNTERMINATED QUOTE")],  # line 3 (the header is 1)
+        "negative_amount": [("b.csv", 7, None)],  # data row 7: line 8, after the opener
+    }
+    with Dataset(data, cache=False) as ds:
+        users = [r[0] for r in ds.con.execute("SELECT user_id FROM events").fetchall()]
+    assert users == ["a", "b1", "b2", "b3", "b4", "b5"]
 
 
-def test_a_part_duckdb_cannot_scan_is_named(tmp_path):
-    """A CRLF line among LF lines stops DuckDB's scan of the folder; the part it stops
-    on is named."""
+def test_a_gbk_line_in_a_part_read_by_lines_is_named_by_its_part(tmp_path):
+    """b.csv holds a GBK line (line 3) and a quote that never closes (line 5), so the
+    folder is read by lines: both are malformed rows of b.csv, not of a.csv."""
+    gbk = "2025-06-02 10:00:00,u2,purchase,润,skincare,5".encode("gb18030")
+    opener = b'2025-06-02 10:00:00,u3,purchase,Lumi,skincare,"5'
+    body = b"\n".join([HEADER.strip().encode(), ROW.strip(), gbk, ROW.strip(), opener, ROW])
+    data = _folder(tmp_path / "data", {"a.csv": HEADER.encode() + ROW, "b.csv": body})
+    report = brandlens.validate(data)
+    e = report.events
+    assert (e.rows_read, e.rows_accepted, e.rows_quarantined) == (6, 4, 2)
+    (malformed,) = [r for r in report.reasons if r.reason == "malformed_row"]
+    found = [(x["file"], x["row"], x["error"].split(":")[0]) for x in malformed.examples]
+    assert found == [("b.csv", 3, "INVALID ENCODING"), ("b.csv", 5, "UNTERMINATED QUOTE")]
+
+
+def test_a_part_duckdb_cannot_scan_is_read_by_lines(tmp_path):
+    """A CRLF line among LF lines stops DuckDB's scan of the folder; the folder is read
+    by lines, as one such file is, and every row is there, numbered in its part."""
     data = _parts(
         tmp_path,
         {
             "a.csv": f"{H}\n2025-06-01 10:00:00,a,purchase,Lumi,skincare,1\n",
             "m.csv": f"{H}\n2025-06-01 10:00:00,m1,purchase,Lumi,skincare,1\r\n"
-            "2025-06-01 10:00:00,m2,purchase,Lumi,skincare,1\n",
+            "2025-06-01 10:00:00,m2,purchase,Lumi,skincare,-1\n",
         },
     )
-    with pytest.raises(DataError, match=r"events: m\.csv: cannot read \(.*\); read that part"):
-        brandlens.validate(data)
+    report = brandlens.validate(data)
+    e = report.events
+    assert (e.rows_read, e.rows_accepted, e.rows_quarantined) == (3, 2, 1)
+    (bad,) = report.reasons
+    assert (bad.reason, bad.examples[0]["file"], bad.examples[0]["row"]) == (
+        "negative_amount",
+        "m.csv",
+        2,
+    )
 
 
 def test_empty_and_header_only_parts_hold_no_rows(tmp_path):
@@ -311,7 +355,7 @@ def test_empty_and_header_only_parts_hold_no_rows(tmp_path):
 def test_a_column_named_like_the_part_column_is_read_as_any_other(tmp_path):
     """The parts are counted by a file-name column the reader adds; a log with a column
     of that very name (any case) made DuckDB refuse the folder. Row 2 of a.csv is still
-    quarantined by its part and row, and a lost line is still blamed on its part."""
+    quarantined by its part and row, and so is a line whose quote never closes."""
     h = f"{H},_brandlens_part,_BRANDLENS_PART_2"
     data = _parts(
         tmp_path / "ok",
@@ -335,8 +379,11 @@ def test_a_column_named_like_the_part_column_is_read_as_any_other(tmp_path):
             "2025-06-02 10:00:00,b2,purchase,Lumi,skincare,1,x,y\n",
         },
     )
-    with pytest.raises(DataError, match=r"events: b\.csv: some lines were read neither"):
-        brandlens.validate(lost)
+    report = brandlens.validate(lost)  # read by lines, the part's rows counted there
+    e = report.events
+    assert (e.rows_read, e.rows_accepted, e.rows_quarantined) == (4, 3, 1)
+    (reason,) = report.reasons
+    assert [(x["file"], x["row"]) for x in reason.examples] == [("b.csv", 3)]
 
 
 def test_parquet_parts_with_a_column_named_like_the_part_column(tmp_path):

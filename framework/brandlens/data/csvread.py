@@ -22,8 +22,7 @@ import csv
 import gzip
 import re
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +68,8 @@ class CsvFile:
     parts: list[tuple[str, Path]] = field(default_factory=list)
     """A folder of CSV parts read as one table: (path inside the folder, file), in reading
     order; ``path`` is then the list of their literal paths and ``file`` None."""
+    part_rows: dict[int, int] = field(default_factory=dict)
+    """Read by lines: the rows of each part, by its place in ``parts``."""
 
     @property
     def files(self) -> list[Path]:
@@ -496,45 +497,6 @@ def fast_scan_lost_lines(
     return rows + bad + inside != expected
 
 
-def part_lines(con: duckdb.DuckDBPyConnection, f: CsvFile) -> list[int]:
-    """Each part's non-empty lines, in order: counted in Python for LF or CRLF line ends,
-    else by DuckDB's line reader (its lines and the lines it refused), per file."""
-    if f.crlf:
-        return [count_lines(p) for p in f.files]
-    reader, binds = _line_reader(f)
-    reader = reader[:-1] + ", filename='_brandlens_file')"
-    read = dict(
-        con.execute(
-            f"SELECT _brandlens_file, count(line) FROM {reader} GROUP BY ALL", binds
-        ).fetchall()
-    )
-    refused = dict(
-        con.execute(
-            f"SELECT file_id, count(DISTINCT line) FROM {quote_ident(f.rejects + '_lines')} "
-            "GROUP BY ALL"
-        ).fetchall()
-    )
-    return [int(read.get(str(p), 0)) + int(refused.get(i, 0)) for i, p in enumerate(f.files)]
-
-
-PROBE = "_probe"
-"""The suffix of the reader tables a one-part read (``part_readers``) writes."""
-
-
-def part_readers(f: CsvFile) -> Iterator[tuple[str, tuple[str, dict[str, Any]]]]:
-    """(path inside the folder, (reader SQL, binds)) of each part read on its own, with
-    the folder's dialect and columns."""
-    literals = f.path if isinstance(f.path, list) else [f.path]
-    for (rel, path), literal in zip(f.parts, literals, strict=True):
-        one = replace(f, table=f.table + PROBE, path=literal, parts=[], file=path)
-        yield rel, fast_reader(one)
-
-
-def drop_probe(con: duckdb.DuckDBPyConnection, f: CsvFile) -> None:
-    """Drop what a one-part read left behind."""
-    drop(con, replace(f, table=f.table + PROBE))
-
-
 def inside_lines_sql(f: CsvFile) -> str:
     """Per record, the counted lines its quoted values add to its first: one per run of
     line breaks inside a value. ``count_lines`` skips an empty line (nothing, or a lone
@@ -629,14 +591,22 @@ def _fields_sql() -> str:
     )
 
 
+PART_LINES = 1 << 40
+"""Lines read by lines from a folder of parts are numbered ``part * PART_LINES + line``:
+one order for the whole folder, and a quoted value cannot span two parts (the lines
+between them are far more than MAX_RECORD)."""
+
+
 def read_by_lines(con: duckdb.DuckDBPyConnection, f: CsvFile) -> str:
-    """Read the file one physical line at a time; returns the table of parsed rows.
+    """Read the file (or each part) one physical line at a time; returns the table of
+    parsed rows.
 
     Lines are numbered as they are in the file. A line holding a quote that does not
     close on it starts a record that runs to the first line closing it (the lines in
     between lie inside the quoted value) only when that record parses with the right
     number of fields and is at most MAX_RECORD bytes; otherwise the line is one
-    malformed row and the lines after it are read on their own. Rows keep file order.
+    malformed row and the lines after it are read on their own. Rows keep file order,
+    and parts their reading order (``f.part_rows`` then holds each part's rows).
     """
     t = f.table
     f.by_lines = True
@@ -644,9 +614,10 @@ def read_by_lines(con: duckdb.DuckDBPyConnection, f: CsvFile) -> str:
     rows = quote_ident(f"_csv_rows_{t}")
     parsed = quote_ident(f"_csv_parsed_{t}")
     rejects = quote_ident(f.rejects + "_lines")
-    numbered_lines(con, _line_reader(f), f.rejects + "_lines", lines)
-    if f.header:
-        con.execute(f"DELETE FROM {lines} WHERE n = 1")
+    rejected = quote_ident(f"_csv_rejected_{t}")
+    _numbered_parts(con, f, lines, rejected)
+    if f.header:  # the first line of each part
+        con.execute(f"DELETE FROM {lines} WHERE n % {PART_LINES} = 1")
     p = _patterns(f.delimiter)
     records = _records(con, f, lines, p)
     n = len(f.columns)
@@ -661,20 +632,47 @@ def read_by_lines(con: duckdb.DuckDBPyConnection, f: CsvFile) -> str:
         f"CREATE OR REPLACE TEMP TABLE {rows} AS SELECT {cols} FROM {parsed} "
         f"WHERE text IS NULL ORDER BY n"
     )
+    if f.parts:
+        counts = con.execute(
+            f"SELECT n // {PART_LINES}, count(*) FROM {parsed} WHERE text IS NULL GROUP BY ALL"
+        ).fetchall()
+        f.part_rows = {int(part): int(count) for part, count in counts}
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {f.bad_table} AS SELECT * FROM ("
-        f"SELECT n AS line, text, CASE "
+        f"SELECT n % {PART_LINES} AS line, text, CASE "
         "WHEN f IS NULL AND regexp_full_match(text, $opener) THEN 'UNTERMINATED QUOTE' "
         "WHEN f IS NULL THEN 'UNQUOTED VALUE' "
         f"WHEN len(f) > {n} THEN 'TOO MANY COLUMNS' ELSE 'MISSING COLUMNS' END AS error, "
-        "0 AS part "
+        f"n // {PART_LINES} AS part "
         f"FROM {parsed} WHERE text IS NOT NULL "
-        f"UNION ALL {reject_lines(f.rejects + '_lines')}"
-        ") ORDER BY line",
+        f"UNION ALL SELECT * FROM {rejected}"
+        ") ORDER BY part, line",
         {"opener": p["opener"]},
     )
-    _drop(con, lines, records, parsed, rejects, quote_ident(f.rejects + "_lines_scans"))
+    _drop(con, lines, records, parsed, rejects, rejected)
+    _drop(con, quote_ident(f.rejects + "_lines_scans"))
     return rows
+
+
+def _numbered_parts(con: duckdb.DuckDBPyConnection, f: CsvFile, lines: str, rejected: str) -> None:
+    """The temp table ``lines`` (n, line) of every line of the file, or of each part in
+    turn (``PART_LINES`` apart), and ``rejected`` (line, text, error, part) of the lines
+    the line reader could not take."""
+    literals = f.path if f.parts and isinstance(f.path, list) else [f.path]
+    one = quote_ident(f"_csv_part_lines_{f.table}")
+    for part, literal in enumerate(literals):
+        reader = line_reader(f.table, literal, f.rejects + "_lines", f.crlf)
+        numbered_lines(con, reader, f.rejects + "_lines", lines if part == 0 else one)
+        refused = (
+            f"SELECT line, text, error, CAST({part} AS BIGINT) AS part FROM "
+            f"({reject_lines(f.rejects + '_lines')})"
+        )
+        if part == 0:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {rejected} AS {refused}")
+            continue
+        con.execute(f"INSERT INTO {lines} SELECT n + {part * PART_LINES}, line FROM {one}")
+        con.execute(f"INSERT INTO {rejected} {refused}")
+        con.execute(f"DROP TABLE {one}")
 
 
 MAX_MIDDLES = 100

@@ -27,7 +27,6 @@ from brandlens.data.sources import (
     failed_flag,
     input_alias,
     part_counts_sql,
-    unused_column,
 )
 from brandlens.data.vocabulary import VOCABULARY_TYPE, create_vocabulary_type
 from brandlens.engine.result import ReasonCount, TableReport, ValidationReport
@@ -706,17 +705,13 @@ SELECT {", ".join(out)} FROM ({checked_rows_sql(ts, types, ts.select_sql)})
             load()
             rows = con.execute(f"SELECT count(*) FROM {_stored(store, table)}").fetchone()
             lost = csvread.fast_scan_lost_lines(con, ts.csv, rows[0] if rows else 0, counted)
-        except duckdb.Error as e:
-            if ts.csv.parts:
-                raise DataError(_unreadable_part(con, ts, first_line(e))) from None
+        except duckdb.Error:
             lost = True
         finally:
             if counted is not None:
                 counted.cancel()
         if not lost:
             return types
-        if ts.csv.parts:  # reading by lines numbers the lines of one file
-            raise DataError(_lost_in_parts(con, ts))
         try:
             ts.from_sql = csvread.read_by_lines(con, ts.csv)
         except duckdb.Error as e:
@@ -726,56 +721,6 @@ SELECT {", ".join(out)} FROM ({checked_rows_sql(ts, types, ts.select_sql)})
     except duckdb.Error as e:
         raise cannot_read(ts, e) from None
     return types
-
-
-def _lost_in_parts(con: duckdb.DuckDBPyConnection, ts: TableSource) -> str:
-    """The message for CSV parts whose lines DuckDB's scan did not all account for,
-    naming each part whose rows, malformed lines and lines inside quoted values fall
-    short of its lines (a part's own count, so another part cannot hide it)."""
-    assert ts.csv is not None
-    f = ts.csv
-    part = unused_column(ts, PART_COLUMN)
-    reader = ts.from_sql[:-1] + f", filename={_literal(part)})"
-    sql = (
-        f"SELECT {quote_ident(part)}, count(*), "
-        f"coalesce(sum({csvread.inside_lines_sql(f)}), 0) FROM {reader} GROUP BY ALL"
-    )
-    rows = con.execute(sql, used_binds(sql, ts.binds)).fetchall()
-    read = {str(p): (int(n), int(i)) for p, n, i in rows}
-    per_part = f"SELECT part, count(*) FROM {f.bad_table} GROUP BY part"
-    bad = {int(k): int(n) for k, n in con.execute(per_part).fetchall()}
-    lines = csvread.part_lines(con, f)
-    header = 1 if f.header else 0
-    short = [
-        rel
-        for i, (rel, path) in enumerate(f.parts)
-        if sum(read.get(str(path), (0, 0))) + bad.get(i, 0) != lines[i] - header
-    ]
-    where = ", ".join(short) if short else "one of its parts"
-    return (
-        f"{ts.label}: {where}: some lines were read neither as rows nor as malformed lines "
-        "(a quote that does not close?); fix the quoting, or read that part as a file of "
-        "its own, which quarantines such lines"
-    )
-
-
-def _unreadable_part(con: duckdb.DuckDBPyConnection, ts: TableSource, error: str) -> str:
-    """The message for a folder of CSV parts DuckDB's scan failed on: the first part that
-    fails on its own, when one does."""
-    import duckdb
-
-    assert ts.csv is not None
-    for rel, literal in csvread.part_readers(ts.csv):
-        try:
-            con.execute(f"SELECT count(*) FROM {literal[0]}", literal[1]).fetchall()
-        except duckdb.Error as e:
-            return (
-                f"{ts.label}: {rel}: cannot read ({first_line(e)}); read that part as a file "
-                "of its own, which reads such lines one by one"
-            )
-        finally:
-            csvread.drop_probe(con, ts.csv)
-    return f"{ts.label}: cannot read ({error})"
 
 
 BITMAP_MAX_BITS = 1 << 31
@@ -1029,6 +974,8 @@ def _part_positions(
     if ts.json_lines is not None:  # read by lines: each part's rows are counted there
         by_place = dict(con.execute(ts.json_lines.part_counts_sql).fetchall())
         counts = {p.file: by_place.get(i, 0) for i, p in enumerate(ts.parts)}
+    elif ts.csv is not None and ts.csv.by_lines:
+        counts = {p.file: ts.csv.part_rows.get(i, 0) for i, p in enumerate(ts.parts)}
     else:
         sql = part_counts_sql(ts, PART_COLUMN)
         counts = dict(con.execute(sql, used_binds(sql, ts.binds)).fetchall())
