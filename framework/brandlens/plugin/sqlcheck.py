@@ -121,10 +121,11 @@ def check_query(sql: str, allowed_tables: Iterable[str], what: str) -> CheckedSQ
     """Parse ``sql`` and enforce the plugin-SQL rules; raise PluginError naming ``what``.
 
     A query that passed before (same text, same allowed tables, same SQLGlot and
-    brandlens versions) is not parsed again: passes are remembered in the cache folder,
-    which takes about half a second off every command. Failures are never remembered.
-    A remembered pass is trusted as the user's own cache folder is (like the installed
-    plugins); one not shaped as this module writes it counts as never seen.
+    brandlens versions, same ``CHECK_RULES``) is not parsed again: passes are remembered
+    in the cache folder, which takes about half a second off every command. Failures are
+    never remembered. A remembered pass is trusted as the user's own cache folder is
+    (like the installed plugins); one not shaped as this module writes it counts as
+    never seen.
     """
     allowed = frozenset(allowed_tables)
     key = _memo_key(sql, allowed)
@@ -166,6 +167,11 @@ def _sqlglot_version() -> str:
 
 _MEMO_PREFIX = "sqlcheck-"
 
+CHECK_RULES = 2
+"""The edition of the rules below, in the memo's file name: raised whenever a rule is
+added or tightened, so that a pass remembered under older rules is checked again
+(2: ``:name`` parameters refused)."""
+
 
 def _memo_file() -> Path | None:
     from brandlens import __version__
@@ -173,12 +179,14 @@ def _memo_file() -> Path | None:
 
     if not cache_enabled():
         return None
-    return cache_dir() / f"{_MEMO_PREFIX}{__version__}-sqlglot{_sqlglot_version()}.json"
+    name = f"{_MEMO_PREFIX}{__version__}-rules{CHECK_RULES}-sqlglot{_sqlglot_version()}.json"
+    return cache_dir() / name
 
 
 def memo_files(folder: Path) -> list[Path]:
     """The files of remembered checks in a cache folder (one per brandlens and SQLGlot
-    version): what a process that ran there learned about the plugins' SQL."""
+    version and edition of the rules): what a process that ran there learned about the
+    plugins' SQL."""
     return sorted(folder.glob(f"{_MEMO_PREFIX}*.json"))
 
 
@@ -313,16 +321,29 @@ def _check(sql: str, allowed: frozenset[str], what: str) -> CheckedSQL:
         if name in _FORBIDDEN_FUNCTIONS:
             raise PluginError(f"{what}: function {name}() is not allowed in plugin SQL")
     params: set[str] = set()
+    named = 0
     for ph in stmt.find_all(exp.Placeholder):
         if not ph.name or ph.name == "?":
             raise PluginError(f"{what}: use named parameters ($name), not positional ones")
         params.add(ph.name)
+        named += 1
+    if named > _dollar_parameters(sql):  # SQLGlot reads :name as $name; DuckDB does not
+        raise PluginError(f"{what}: write named parameters as $name (DuckDB reads no :name)")
     selects = tuple(stmt.named_selects)
     return CheckedSQL(
         tables=frozenset(tables),
         parameters=frozenset(params),
         output_columns=None if "*" in selects else selects,
     )
+
+
+def _dollar_parameters(sql: str) -> int:
+    """How many ``$`` parameters ``sql`` writes (strings and comments aside): SQLGlot
+    parses ``:name`` into the same node as ``$name``, so only the text tells them apart."""
+    from sqlglot.dialects.duckdb import DuckDB
+    from sqlglot.tokens import TokenType
+
+    return sum(t.token_type == TokenType.PARAMETER for t in DuckDB().tokenize(sql))
 
 
 @dataclass(frozen=True)
