@@ -328,12 +328,19 @@ def _parts_source(
     parts = [Part(str(p), rel) for rel, p in found]
     from_sql = f"{reader}(${bind}, {options})"
     binds = {bind: [escape_glob(str(p)) for _, p in found]}
-    named: dict[str, str] = {}  # Hive-style folder names (brand=Aurora): column -> a folder
+    named = _folder_columns(found)
+    return TableSource(table, label, from_sql, binds, {}, parts=parts, folder_columns=named)
+
+
+def _folder_columns(found: list[tuple[str, Path]]) -> dict[str, str]:
+    """Hive-style folder names among the parts' paths (``brand=Aurora``): column -> the
+    first such folder."""
+    named: dict[str, str] = {}
     for rel, _ in found:
         for segment in rel.split("/")[:-1]:
             if "=" in segment:
                 named.setdefault(segment.split("=", 1)[0], segment)
-    return TableSource(table, label, from_sql, binds, {}, parts=parts, folder_columns=named)
+    return named
 
 
 def _csv_parts_source(
@@ -370,7 +377,16 @@ def _csv_parts_source(
     from_sql, binds = csvread.fast_reader(first)
     columns = {c: "VARCHAR" for c in first.columns}
     parts = [Part(str(p), rel) for rel, p in found]
-    return TableSource(table, label, from_sql, binds, columns, csv=first, parts=parts)
+    return TableSource(
+        table,
+        label,
+        from_sql,
+        binds,
+        columns,
+        csv=first,
+        parts=parts,
+        folder_columns=_folder_columns(found),
+    )
 
 
 def _csv_difference(a: csvread.CsvFile, b: csvread.CsvFile, a_rel: str, b_rel: str) -> str:
@@ -474,10 +490,9 @@ def _describe(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str, str]
 
 
 def _describe_json(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str, str]:
-    """A JSON source's columns; a JSON lines file DuckDB cannot read as a whole (a line
-    that is not JSON, or not an object) is read by lines instead (``data.jsonread``)."""
-    import duckdb
-
+    """A JSON source's columns; a JSON lines file (or folder of parts) DuckDB cannot read
+    as a whole (a line that is not JSON, or not an object) is read by lines instead
+    (``data.jsonread``)."""
     failed: DataError | None = None
     try:
         columns = _describe(con, ts)
@@ -485,6 +500,29 @@ def _describe_json(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str,
             return _pin_json_columns(ts, columns)
     except DataError as e:
         failed = e
+    if ts.parts or ts.file is not None:
+        if read_json_by_lines(con, ts):
+            return ts.columns
+        if failed is not None:  # not JSON lines: what DuckDB said stands
+            raise failed from None
+        return columns
+    if failed is not None:
+        raise failed
+    raise DataError(
+        f"{ts.label}: some lines are not JSON objects, so DuckDB reads every line as one "
+        "json column"
+    )
+
+
+def read_json_by_lines(con: duckdb.DuckDBPyConnection, ts: TableSource) -> bool:
+    """Read a JSON lines source (a file or a folder of parts) by lines from now on: its
+    rows become a temp table, its columns described again. False, changing nothing, for
+    a file that is not JSON lines; a part that is not is a one-line error naming it.
+
+    Called when DuckDB's reader fails on the source: while describing it, or at the load
+    (a line naming twice a key the load reads: DuckDB refuses it only where it reads)."""
+    import duckdb
+
     if ts.parts:
         parts = [(p.label, Path(p.file), escape_glob(p.file)) for p in ts.parts]
         try:
@@ -493,25 +531,21 @@ def _describe_json(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str,
             raise _not_json_lines_part(con, ts, ts.parts[e.part]) from None
         except duckdb.Error as e:
             raise DataError(f"{ts.label}: cannot read ({first_line(e)})") from None
-        ts.json_lines, ts.from_sql, ts.binds = jl, jl.rows, {}
-        return _describe(con, ts)
-    if ts.file is None:
-        if failed is not None:
-            raise failed
-        raise DataError(
-            f"{ts.label}: some lines are not JSON objects, so DuckDB reads every line as one "
-            "json column"
-        )
-    try:
-        jl = jsonread.read_by_lines(con, ts.table, Path(ts.file), ts.binds[f"path_{ts.table}"])
-    except duckdb.Error:
-        jl = None
-    if jl is None:  # not JSON lines: what DuckDB said stands
-        if failed is not None:
-            raise failed from None
-        return columns
-    ts.json_lines, ts.from_sql, ts.binds = jl, jl.rows, {}
-    return _describe(con, ts)
+    else:
+        assert ts.file is not None, ts.label
+        try:
+            literal = ts.binds[f"path_{ts.table}"]
+            found = jsonread.read_by_lines(con, ts.table, Path(ts.file), literal)
+        except duckdb.Error:
+            found = None
+        if found is None:
+            return False
+        jl = found
+    reader = (f"path_{ts.table}", f"cols_{ts.table}")  # the whole read's own binds
+    ts.json_lines, ts.from_sql = jl, jl.rows
+    ts.binds = {k: v for k, v in ts.binds.items() if k not in reader}
+    ts.columns = _describe(con, ts)
+    return True
 
 
 _JSON_KEPT_TYPES = ("BIGINT", "UBIGINT", "HUGEINT", "UHUGEINT", "DOUBLE", "BOOLEAN", "VARCHAR")

@@ -27,6 +27,7 @@ from brandlens.data.sources import (
     failed_flag,
     input_alias,
     part_counts_sql,
+    read_json_by_lines,
 )
 from brandlens.data.vocabulary import VOCABULARY_TYPE, create_vocabulary_type
 from brandlens.engine.result import ReasonCount, TableReport, ValidationReport
@@ -719,6 +720,8 @@ SELECT {", ".join(out)} FROM ({checked_rows_sql(ts, types, ts.select_sql)})
     try:
         load()
     except duckdb.Error as e:
+        if ts.is_json and ts.json_lines is None and read_json_by_lines(con, ts):
+            return _load_table(con, ts, vocabulary, timezone, store)  # now by lines
         raise cannot_read(ts, e) from None
     return types
 
