@@ -284,6 +284,42 @@ def test_a_storyboard_of_bad_lines_in_a_folder_of_parts(tmp_path, suffix):
     )
 
 
+@pytest.mark.parametrize("empty", [b"", b"\n\n"], ids=["0 bytes", "blank lines"])
+def test_an_empty_part_beside_a_bad_line_holds_no_rows(tmp_path, empty):
+    # Spark writes a 0-byte file for an empty partition: read by lines, it holds no line
+    # that is an object, and is no reason to call the folder "not JSON lines" (found by
+    # the review: the folder failed, naming the empty part).
+    folder = tmp_path / "events"
+    folder.mkdir()
+    write(folder / "part-0.jsonl", [event(1), "{"])  # u1; line 2 MALFORMED JSON
+    (folder / "part-1.jsonl").write_bytes(empty)
+    write(folder / "part-2.jsonl", [event(2)])  # u2
+    read, accepted, reasons, users = parts_outcome(folder)
+    assert (read, accepted, users) == (3, 2, ["u1", "u2"])
+    assert reasons == {"malformed_row": [("part-0.jsonl", 2, "MALFORMED JSON")]}
+
+
+def test_a_load_that_fails_for_another_reason_keeps_its_message(tmp_path):
+    # Only a key given twice sends a failed load back to read by lines; a derive reading
+    # a zone DuckDB does not know fails as it did, with its own message (the review
+    # found it named an empty part instead: "most lines are not JSON objects").
+    folder = tmp_path / "events"
+    folder.mkdir()
+    for k in range(2):
+        write(
+            folder / f"p{k}.jsonl",
+            [event(10 * k + i, zone=["UTC", "Mars/Base"][i]) for i in (0, 1)],
+        )
+    (folder / "p9.jsonl").write_bytes(b"")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text('derive: {ts: "timezone(zone, CAST(ts AS TIMESTAMP))"}\n')
+    result = CliRunner().invoke(
+        app, ["validate", str(tmp_path), "--mapping", str(mapping), "--no-cache"]
+    )
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert "a row's time zone 'Mars/Base', read by the mapping's derive" in result.output
+
+
 def test_parts_read_by_lines_number_rows_as_the_whole_read_does(tmp_path):
     # The same parts read whole, and with a bad line after the last part's rows (which
     # moves no row's line): the same rows, reasons, parts and row numbers.

@@ -772,6 +772,9 @@ def drop(con: duckdb.DuckDBPyConnection, f: CsvFile) -> None:
     """Drop the temp tables reading ``f`` left behind."""
     names = ("_scans", "_lines", "_lines_scans")
     rejects = [quote_ident(f.rejects + suffix) for suffix in ("", *names)]
+    # a by-lines read stopped by an error leaves its own tables too
+    reading = ("lines", "parsed", "rejected", "part_lines")
+    _drop(con, *(quote_ident(f"_csv_{name}_{f.table}") for name in reading))
     _drop(con, f.bad_table, quote_ident(f"_csv_rows_{f.table}"), *rejects)
 
 

@@ -185,6 +185,8 @@ def _number_lines(con: duckdb.DuckDBPyConnection, jl: JsonLines, literals: list[
     for part in range(len(literals)):
         good, nonblank = by_part.get(part, (0, 0))
         nonblank += int(rejected_lines.get(part, 0))
+        if len(literals) > 1 and nonblank == 0:  # an empty part (Spark writes some) holds no rows
+            continue
         if good == 0 or 2 * good < nonblank:
             return part
     return None

@@ -720,8 +720,11 @@ SELECT {", ".join(out)} FROM ({checked_rows_sql(ts, types, ts.select_sql)})
     try:
         load()
     except duckdb.Error as e:
-        if ts.is_json and ts.json_lines is None and read_json_by_lines(con, ts):
-            return _load_table(con, ts, vocabulary, timezone, store)  # now by lines
+        # a line naming twice a key the load reads (DuckDB looks only there): by lines,
+        # that line is one malformed_row; any other failure stands, unread again
+        twice = "has duplicate key" in str(e)
+        if twice and ts.is_json and ts.json_lines is None and read_json_by_lines(con, ts):
+            return _load_table(con, ts, vocabulary, timezone, store)
         raise cannot_read(ts, e) from None
     return types
 
