@@ -628,13 +628,37 @@ indicators:
       - window_bounded: {days: "max($visit_days, $buy_days, $repeat_days)"}
 """
 
+_SHORTER_DECLARED = """
+  - id: recency.buyers_30
+    title: {en: Buyers 30, zh: 30天购买者}
+    definition: users with a purchase in the visit_days days ending d
+    formula: "|buyers|"
+    unit: users
+    direction: higher
+    parameters: [visit_days]
+    properties:
+      - window_bounded: {days: "$visit_days"}
+  - id: recency.buyers_90
+    title: {en: Buyers 90, zh: 90天购买者}
+    definition: users with a purchase in the buy_days days ending d
+    formula: "|buyers|"
+    unit: users
+    direction: higher
+    parameters: [buy_days]
+    properties:
+      - window_bounded: {days: "$buy_days"}
+"""
 
-def test_a_window_made_of_shorter_ones_is_exercised(register_plugin, tmp_path):
+
+@pytest.mark.parametrize("shorter_declared", [False, True], ids=["alone", "30 and 90 declared"])
+def test_a_window_made_of_shorter_ones_is_exercised(register_plugin, tmp_path, shorter_declared):
     """Buyer share reads 180 days through its repeat stage, but an event on day 179
     changes it only for a user whose one purchase lies outside the 90-day buyer window:
     the probe logs had none, and verify called the exact bound "never exercised" (found
     by an independent plugin author). A user whose only events are on each window's day
-    W now stands in the dense log, for the windows a bound is made of too."""
+    W now stands in the dense log, for the windows a bound is made of too. Also when
+    other indicators declare 30 and 90 as their own windows: the outside log was then
+    left out, and the bound was "never exercised" again (found by a mutation run)."""
     from pydantic import BaseModel
 
     import brandlens
@@ -682,6 +706,16 @@ def test_a_window_made_of_shorter_ones_is_exercised(register_plugin, tmp_path):
         FROM brands b LEFT JOIN recency_ladder l ON l.brand = b.brand AND l.days_before = 0
         GROUP BY b.brand
     """
+    buyers = tuple(
+        Indicator(
+            id=f"recency.buyers_{days}",
+            sql="SELECT b.brand, count(DISTINCT e.user_id) AS value FROM brands b "
+            "LEFT JOIN events e ON e.brand = b.brand AND e.event_type = 'purchase' "
+            f"AND e.local_date > CAST($as_of AS DATE) - {days} "
+            "AND e.local_date <= CAST($as_of AS DATE) GROUP BY b.brand",
+        )
+        for days in ((30, 90) if shorter_declared else ())
+    )
     methodology = Methodology(
         name="recency",
         title="Recency ladder",
@@ -689,10 +723,10 @@ def test_a_window_made_of_shorter_ones_is_exercised(register_plugin, tmp_path):
         version="0.1.0",
         parameters=Params,
         ladders=(ladder,),
-        indicators=(Indicator(id="recency.buyer_share", sql=share),),
+        indicators=(Indicator(id="recency.buyer_share", sql=share), *buyers),
     )
     spec = tmp_path / "recency.yaml"
-    spec.write_text(_RECENCY, encoding="utf-8")
+    spec.write_text(_RECENCY + (_SHORTER_DECLARED if shorter_declared else ""), encoding="utf-8")
 
     class Plugin:
         @brandlens.hookimpl
@@ -701,5 +735,8 @@ def test_a_window_made_of_shorter_ones_is_exercised(register_plugin, tmp_path):
 
     register_plugin(Plugin(), "recency")
     r = CliRunner().invoke(app, ["verify", "recency", "--max-examples", "5", "-f", "json"])
-    (result,) = [x for m in json.loads(r.stdout)["methodologies"] for x in m["results"]]
-    assert (result["property"], result["status"]) == ("window_bounded (180 days)", "pass")
+    results = [x for m in json.loads(r.stdout)["methodologies"] for x in m["results"]]
+    got = {x["indicator"]: (x["property"], x["status"]) for x in results}
+    assert got.pop("recency.buyer_share") == ("window_bounded (180 days)", "pass")
+    want = {f"recency.buyers_{d}": (f"window_bounded ({d} days)", "pass") for d in (30, 90)}
+    assert got == (want if shorter_declared else {})

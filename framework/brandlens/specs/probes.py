@@ -77,10 +77,13 @@ def probe_logs(
     """The probe logs, smallest first (a failure found on a small log needs no shrinking).
 
     With ``spend`` the dense log carries a spend table (for indicators that read one);
-    ``window_parts`` are the windows declared bounds are made of.
+    ``window_parts`` are the shorter windows declared bounds are made of (30 and 90 of
+    ``max($visit_days, $buy_days, $repeat_days)`` = 180).
     """
     dense = _dense(event_types, categories, sorted(set(windows)), target_indicators, spend)
-    outside = _outside(sorted(set(window_parts) - set(windows)))
+    # every part, declared elsewhere or not: a declared window's dense-log edge users
+    # have events on both W - 1 and W, so they cannot stand in for a lone purchase on W
+    outside = _outside(sorted(set(window_parts)))
     return (_sparse(), dense) if outside is None else (_sparse(), outside, dense)
 
 

@@ -227,13 +227,16 @@ class Harness:
         """Each probe log with every relational group's deterministic inputs for it."""
         bounded = [c for c in cells if c.prop.kind == "window_bounded"]
         windows = [c.checker.bound(c.prop, self.ctx) for c in bounded]
-        # the windows a bound is made of (max($visit_days, $buy_days)): a stage of the
-        # longest one can hinge on a user whose one event lies just outside a shorter one
+        # the shorter windows a bound is made of (max($visit_days, $buy_days)): a stage of
+        # the longest one can hinge on a user whose one event lies just outside a shorter
+        # one, whether or not another indicator declares the shorter window as its own
         parts = [
             value
-            for c in bounded
+            for c, bound in zip(bounded, windows, strict=True)
             for name in parameter_refs(c.prop)
-            if isinstance(value := self.ctx.params.get(name), int) and not isinstance(value, bool)
+            if isinstance(value := self.ctx.params.get(name), int)
+            and not isinstance(value, bool)
+            and value < bound
         ]
         logs = probe_logs(
             self.ctx.event_types,
