@@ -824,3 +824,20 @@ def test_a_pass_remembered_under_older_rules_is_checked_again(tmp_path, monkeypa
     monkeypatch.setattr(sqlcheck, "CHECK_RULES", sqlcheck.CHECK_RULES - 1)
     older = sqlcheck._memo_file()
     assert older is not None and older != path
+
+
+def test_sql_the_tokenizer_cannot_read_is_refused_as_sql_that_does_not_parse(register_plugin):
+    # SQLGlot's tokenizer raises its own error (not a ParseError) on a slice of two
+    # parameters; it escaped the check as a TokenError (found by the review)
+    sql = "SELECT brand, [1, 2, 3][$a:$b][1] AS value FROM brands"
+    errors = _refused(register_plugin, _methodology(sql=sql))
+    assert len(errors) == 1
+    assert errors[0].startswith("indicator 'edge.x': SQL does not parse: Error tokenizing")
+
+
+def test_a_derive_the_tokenizer_cannot_read_is_refused_in_one_line():
+    from brandlens.errors import PluginError
+    from brandlens.plugin.sqlcheck import check_expression
+
+    with pytest.raises(PluginError, match=r"^derive ts: expression does not parse: "):
+        check_expression("[1, 2][$a:$b]", ["a"], "derive ts")

@@ -275,12 +275,12 @@ def _checked_entry(known: Any) -> CheckedSQL | None:
 def _check(sql: str, allowed: frozenset[str], what: str) -> CheckedSQL:
     import sqlglot
     from sqlglot import exp
-    from sqlglot.errors import ParseError
+    from sqlglot.errors import ParseError, TokenError
     from sqlglot.optimizer.scope import traverse_scope
 
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
-    except ParseError as e:
+    except (ParseError, TokenError) as e:  # SQL the tokenizer cannot read is no SQL either
         first = first_line(e)
         raise PluginError(f"{what}: SQL does not parse: {first}") from None
     if len(statements) != 1:
@@ -483,14 +483,14 @@ def check_expression(
 
     import sqlglot
     from sqlglot import exp
-    from sqlglot.errors import ParseError
+    from sqlglot.errors import ParseError, TokenError
 
     log = logging.getLogger("sqlglot")  # its fallback warnings would be a second error line
     level = log.level
     log.setLevel(logging.ERROR)
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
-    except ParseError as e:
+    except (ParseError, TokenError) as e:  # SQL the tokenizer cannot read is no SQL either
         raise PluginError(f"{what}: expression does not parse: {first_line(e)}") from None
     except RecursionError:
         raise PluginError(f"{what}: expression nested too deeply to read") from None
