@@ -457,6 +457,12 @@ def test_the_exported_query_divides_by_zero_to_null_on_a_stock_duckdb(register_p
             "SELECT a / 2, a / -1, a / (2.5), a / NULLIF(b, 0)",
             "SELECT a / 2, a / -1, a / (2.5), a / NULLIF(b, 0)",
         ),
+        # DuckDB's dividing functions too (mod() is % to SQLGlot)
+        (
+            "SELECT fdiv(a, b), fmod(a, 2), divide(a, b - 1), mod(a, b)",
+            "SELECT FDIV(a, NULLIF(b, 0)), FMOD(a, 2), DIVIDE(a, NULLIF(b - 1, 0)), "
+            "a % NULLIF(b, 0)",
+        ),
         # NULLIF by something other than zero still may divide by zero
         ("SELECT a / NULLIF(b, 1)", "SELECT a / NULLIF(NULLIF(b, 1), 0)"),
     ],

@@ -223,12 +223,16 @@ def _float_division(tree: Any) -> Any:
     return tree.transform(rewrite)
 
 
+_DIVIDING_FUNCTIONS = {"fdiv", "fmod", "divide"}
+"""DuckDB's functions that divide by their second argument (``mod()`` is ``%`` to SQLGlot)."""
+
+
 def null_division(tree: Any) -> Any:
-    """Every ``/``, ``//`` and ``%`` by a divisor that may be zero divides by
-    ``NULLIF(divisor, 0)``: x / 0 is NULL, as in a run on either engine (docs/engines.md),
-    in any warehouse and whatever its settings (IEEE ``inf`` on DuckDB 2.0, an error on
-    Postgres, BigQuery, Trino and Spark in ANSI mode). Divisors that are a non-zero number
-    or already a ``NULLIF(…, 0)`` are kept as written."""
+    """Every ``/``, ``//``, ``%``, ``fdiv``, ``fmod`` and ``divide`` by a divisor that may be
+    zero divides by ``NULLIF(divisor, 0)``: x / 0 is NULL, as in a run on either engine
+    (docs/engines.md), in any warehouse and whatever its settings (IEEE ``inf`` on DuckDB
+    2.0, an error on Postgres, BigQuery, Trino and Spark in ANSI mode). Divisors that are
+    a non-zero number or already a ``NULLIF(…, 0)`` are kept as written."""
     from sqlglot import exp
 
     def zero(node: Any) -> bool:
@@ -242,12 +246,19 @@ def null_division(tree: Any) -> Any:
             return float(inner.this) != 0
         return isinstance(inner, exp.Nullif) and zero(inner.expression)
 
+    def guarded(divisor: Any) -> Any:
+        return exp.Nullif(this=divisor.unnest().copy(), expression=exp.Literal.number(0))
+
     def rewrite(node: Any) -> Any:
         if isinstance(node, exp.Div | exp.IntDiv | exp.Mod) and not safe(node.expression):
-            guarded = exp.Nullif(
-                this=node.expression.unnest().copy(), expression=exp.Literal.number(0)
-            )
-            node.set("expression", guarded)
+            node.set("expression", guarded(node.expression))
+        elif (
+            isinstance(node, exp.Anonymous)
+            and node.name.lower() in _DIVIDING_FUNCTIONS
+            and len(node.expressions) == 2
+            and not safe(node.expressions[1])
+        ):
+            node.set("expressions", [node.expressions[0], guarded(node.expressions[1])])
         return node
 
     return tree.transform(rewrite)
