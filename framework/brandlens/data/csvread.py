@@ -597,6 +597,38 @@ one order for the whole folder, and a quoted value cannot span two parts (the li
 between them are far more than MAX_RECORD)."""
 
 
+def numbered_parts(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    literals: list[str],
+    rejects: str,
+    lines: str,
+    rejected: str,
+    columns: str = "",
+    crlf: bool = True,
+    max_line_size: int | None = None,
+) -> None:
+    """:func:`numbered_lines` of each file in turn into the one temp table ``lines``,
+    numbered ``PART_LINES`` apart (one file: as it is), and ``rejected`` (line, text,
+    error, part) of the lines the line reader could not take, by each one's file."""
+    one = quote_ident(f"_part_lines_{table}")
+    for part, literal in enumerate(literals):
+        reader = line_reader(table, literal, rejects, crlf, max_line_size)
+        numbered_lines(con, reader, rejects, lines if part == 0 else one, columns)
+        refused = (
+            f"SELECT line, text, error, CAST({part} AS BIGINT) AS part FROM "
+            f"({reject_lines(rejects)})"
+        )
+        if part == 0:  # one file: no copy
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {rejected} AS {refused}")
+            continue
+        con.execute(
+            f"INSERT INTO {lines} SELECT * REPLACE (n + {part * PART_LINES} AS n) FROM {one}"
+        )
+        con.execute(f"INSERT INTO {rejected} {refused}")
+        con.execute(f"DROP TABLE {one}")
+
+
 def read_by_lines(con: duckdb.DuckDBPyConnection, f: CsvFile) -> str:
     """Read the file (or each part) one physical line at a time; returns the table of
     parsed rows.
@@ -615,7 +647,8 @@ def read_by_lines(con: duckdb.DuckDBPyConnection, f: CsvFile) -> str:
     parsed = quote_ident(f"_csv_parsed_{t}")
     rejects = quote_ident(f.rejects + "_lines")
     rejected = quote_ident(f"_csv_rejected_{t}")
-    _numbered_parts(con, f, lines, rejected)
+    literals = f.path if f.parts and isinstance(f.path, list) else [f.path]
+    numbered_parts(con, t, literals, f.rejects + "_lines", lines, rejected, crlf=f.crlf)
     if f.header:  # the first line of each part
         con.execute(f"DELETE FROM {lines} WHERE n % {PART_LINES} = 1")
     p = _patterns(f.delimiter)
@@ -652,27 +685,6 @@ def read_by_lines(con: duckdb.DuckDBPyConnection, f: CsvFile) -> str:
     _drop(con, lines, records, parsed, rejects, rejected)
     _drop(con, quote_ident(f.rejects + "_lines_scans"))
     return rows
-
-
-def _numbered_parts(con: duckdb.DuckDBPyConnection, f: CsvFile, lines: str, rejected: str) -> None:
-    """The temp table ``lines`` (n, line) of every line of the file, or of each part in
-    turn (``PART_LINES`` apart), and ``rejected`` (line, text, error, part) of the lines
-    the line reader could not take."""
-    literals = f.path if f.parts and isinstance(f.path, list) else [f.path]
-    one = quote_ident(f"_csv_part_lines_{f.table}")
-    for part, literal in enumerate(literals):
-        reader = line_reader(f.table, literal, f.rejects + "_lines", f.crlf)
-        numbered_lines(con, reader, f.rejects + "_lines", lines if part == 0 else one)
-        refused = (
-            f"SELECT line, text, error, CAST({part} AS BIGINT) AS part FROM "
-            f"({reject_lines(f.rejects + '_lines')})"
-        )
-        if part == 0:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {rejected} AS {refused}")
-            continue
-        con.execute(f"INSERT INTO {lines} SELECT n + {part * PART_LINES}, line FROM {one}")
-        con.execute(f"INSERT INTO {rejected} {refused}")
-        con.execute(f"DROP TABLE {one}")
 
 
 MAX_MIDDLES = 100
@@ -773,8 +785,8 @@ def drop(con: duckdb.DuckDBPyConnection, f: CsvFile) -> None:
     names = ("_scans", "_lines", "_lines_scans")
     rejects = [quote_ident(f.rejects + suffix) for suffix in ("", *names)]
     # a by-lines read stopped by an error leaves its own tables too
-    reading = ("lines", "parsed", "rejected", "part_lines")
-    _drop(con, *(quote_ident(f"_csv_{name}_{f.table}") for name in reading))
+    reading = ("_csv_lines_", "_csv_parsed_", "_csv_rejected_", "_part_lines_")
+    _drop(con, *(quote_ident(f"{name}{f.table}") for name in reading))
     _drop(con, f.bad_table, quote_ident(f"_csv_rows_{f.table}"), *rejects)
 
 

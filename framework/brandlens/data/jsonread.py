@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from brandlens.data import csvread
+from brandlens.data.csvread import PART_LINES
 from brandlens.plugin.sqlcheck import quote_ident
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,6 +61,8 @@ class JsonLines:
     table: str
     file: Path
     parts: list[tuple[str, Path]] = field(default_factory=list)  # (label, path) in order
+    part_rows: dict[int, int] = field(default_factory=dict)
+    """Parts: the rows of each, by its place in ``parts``."""
 
     @property
     def files(self) -> list[Path]:
@@ -67,8 +70,8 @@ class JsonLines:
 
     @property
     def lines(self) -> str:
-        """The temp table of the lines: (n, line, ok, blank, part), n the line's number in
-        its part, ok for one JSON object."""
+        """The temp table of the lines: (n, line, ok, blank), ok for one JSON object; n is
+        the line's number, ``PART_LINES`` apart from one part to the next."""
         return quote_ident(f"_json_lines_{self.table}")
 
     @property
@@ -90,8 +93,8 @@ class JsonLines:
         """(part, r): the line numbers no row takes, malformed and blank, so that a row's
         number is its line number."""
         return (
-            f"SELECT part, line AS r FROM {self.bad_table} "
-            f"UNION SELECT part, n FROM {self.lines} WHERE blank"
+            f"SELECT part, line AS r FROM {self.bad_table} UNION "
+            f"SELECT n // {PART_LINES}, n % {PART_LINES} FROM {self.lines} WHERE blank"
         )
 
     @property
@@ -102,12 +105,7 @@ class JsonLines:
     @property
     def objects_sql(self) -> str:
         """The objects of the good lines, as ``read_json_objects`` gives them."""
-        return f"SELECT CAST(line AS JSON) AS json FROM {self.lines} WHERE ok ORDER BY part, n"
-
-    @property
-    def part_counts_sql(self) -> str:
-        """(part, rows): the rows each part gives, by its place in ``parts``."""
-        return f"SELECT part, count(*) FROM {self.lines} WHERE ok GROUP BY ALL"
+        return f"SELECT CAST(line AS JSON) AS json FROM {self.lines} WHERE ok ORDER BY n"
 
 
 def read_by_lines(
@@ -144,7 +142,7 @@ def read_parts_by_lines(
 
 
 def _number_lines(con: duckdb.DuckDBPyConnection, jl: JsonLines, literals: list[str]) -> int | None:
-    """The lines of each file into ``jl.lines`` (numbered within their file) and the
+    """The lines of each file into ``jl.lines`` (``csvread.numbered_parts``) and the
     lines the reader rejected into ``jl.rejected``; the place of the first file that is
     not JSON lines, if any."""
     # A line's shape (json_structure) parses it once: NULL when it is not JSON; an
@@ -159,24 +157,20 @@ def _number_lines(con: duckdb.DuckDBPyConnection, jl: JsonLines, literals: list[
         "WHEN json_type(CAST(line AS JSON)) IN ('NULL', 'OBJECT') THEN true END, false)"
     )
     blank = "nullif(trim(line, ' ' || chr(9) || chr(13)), '') IS NULL"
-    one_part = quote_ident(f"_json_part_lines_{jl.table}")
-    for part, literal in enumerate(literals):
-        reader = csvread.line_reader(jl.table, literal, jl.rejects, max_line_size=MAX_OBJECT)
-        into = jl.lines if part == 0 else one_part  # one file: no copy
-        columns = f", {ok} AS ok, {blank} AS blank, CAST({part} AS BIGINT) AS part"
-        csvread.numbered_lines(con, reader, jl.rejects, into, columns)
-        rejected = f"SELECT line, text, error, CAST({part} AS BIGINT) AS part FROM (" + (
-            csvread.reject_lines(jl.rejects) + ")"
-        )
-        if part == 0:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {jl.rejected} AS {rejected}")
-        else:
-            con.execute(f"INSERT INTO {jl.lines} SELECT * FROM {one_part}")
-            con.execute(f"INSERT INTO {jl.rejected} {rejected}")
-            con.execute(f"DROP TABLE {one_part}")
+    columns = f", {ok} AS ok, {blank} AS blank"
+    csvread.numbered_parts(
+        con,
+        jl.table,
+        literals,
+        jl.rejects,
+        jl.lines,
+        jl.rejected,
+        columns,
+        max_line_size=MAX_OBJECT,
+    )
     counts = con.execute(
-        f"SELECT part, count(*) FILTER (WHERE ok), count(*) FILTER (WHERE NOT blank) "
-        f"FROM {jl.lines} GROUP BY ALL"
+        f"SELECT n // {PART_LINES}, count(*) FILTER (WHERE ok), "
+        f"count(*) FILTER (WHERE NOT blank) FROM {jl.lines} GROUP BY ALL"
     ).fetchall()
     rejected_lines = dict(
         con.execute(f"SELECT part, count(*) FROM {jl.rejected} GROUP BY ALL").fetchall()
@@ -197,21 +191,23 @@ def _type_lines(con: duckdb.DuckDBPyConnection, jl: JsonLines) -> JsonLines:
     # Lines of one shape type alike: the columns' types come from the first line of each
     # shape (json_group_structure over every line held them all: out of memory at a
     # million lines).
-    first = "{'part': part, 'n': n}"
     structure = con.execute(
         "SELECT CAST(json_structure(json_group_array(CAST(line AS JSON))) -> 0 AS VARCHAR) "
-        f"FROM (SELECT arg_min(line, {first}) AS line, min({first}) AS place FROM {jl.lines} "
-        "WHERE ok GROUP BY json_structure(line) HAVING starts_with(json_structure(line), '{') "
-        "ORDER BY place)"
+        f"FROM (SELECT arg_min(line, n) AS line, min(n) AS n FROM {jl.lines} WHERE ok "
+        "GROUP BY json_structure(line) HAVING starts_with(json_structure(line), '{') "
+        "ORDER BY n)"
     ).fetchone()
     keys = json.loads(structure[0]) if structure and structure[0] else {}
     _type_rows(con, jl, _as_read_json_types(con, jl, keys))
+    if jl.parts:
+        counts = f"SELECT n // {PART_LINES}, count(*) FROM {jl.lines} WHERE ok GROUP BY ALL"
+        jl.part_rows = {int(part): int(rows) for part, rows in con.execute(counts).fetchall()}
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {jl.bad_table} AS SELECT * FROM ("
-        "SELECT n AS line, rtrim(line, chr(13)) AS text, CASE "
+        f"SELECT n % {PART_LINES} AS line, rtrim(line, chr(13)) AS text, CASE "
         "WHEN NOT json_valid(line) THEN 'MALFORMED JSON' "
         "WHEN json_type(CAST(line AS JSON)) <> 'OBJECT' THEN 'NOT A JSON OBJECT' "
-        "ELSE 'DUPLICATE KEY' END AS error, part "
+        f"ELSE 'DUPLICATE KEY' END AS error, n // {PART_LINES} AS part "
         f"FROM {jl.lines} WHERE NOT ok AND NOT blank "
         f"UNION ALL SELECT * FROM {jl.rejected}) ORDER BY part, line"
     )
@@ -249,7 +245,7 @@ def _type_rows(con: duckdb.DuckDBPyConnection, jl: JsonLines, types: dict[str, s
         shape = json.dumps(types, ensure_ascii=False)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {jl.rows} AS SELECT unnest(json_transform(line, $s)) "
-            f"FROM {jl.lines} WHERE ok ORDER BY part, n",
+            f"FROM {jl.lines} WHERE ok ORDER BY n",
             {"s": shape},
         )
         return
@@ -263,7 +259,7 @@ def _type_rows(con: duckdb.DuckDBPyConnection, jl: JsonLines, types: dict[str, s
         columns.append(f"json_transform(json_extract(line, $k{i}), $t{i}) AS {quote_ident(name)}")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {jl.rows} AS SELECT {', '.join(columns)} "
-        f"FROM {jl.lines} WHERE ok ORDER BY part, n",
+        f"FROM {jl.lines} WHERE ok ORDER BY n",
         binds,
     )
 
@@ -285,6 +281,6 @@ def drop(con: duckdb.DuckDBPyConnection, jl: JsonLines) -> None:
     """Drop the temp tables reading ``jl`` left behind."""
     for name in (jl.lines, jl.rows, jl.bad_table, jl.rejected):
         con.execute(f"DROP TABLE IF EXISTS {name}")
-    con.execute(f"DROP TABLE IF EXISTS {quote_ident(f'_json_part_lines_{jl.table}')}")
+    con.execute(f"DROP TABLE IF EXISTS {quote_ident(f'_part_lines_{jl.table}')}")
     for name in (jl.rejects, jl.rejects + "_scans"):
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(name)}")

@@ -977,11 +977,10 @@ def _part_positions(
     then reported by its part and its row in that part. Counting the rows per part
     reads the parts once more, which only a table with quarantined rows pays.
     """
-    if ts.json_lines is not None:  # read by lines: each part's rows are counted there
-        by_place = dict(con.execute(ts.json_lines.part_counts_sql).fetchall())
-        counts = {p.file: by_place.get(i, 0) for i, p in enumerate(ts.parts)}
-    elif ts.csv is not None and ts.csv.by_lines:
-        counts = {p.file: ts.csv.part_rows.get(i, 0) for i, p in enumerate(ts.parts)}
+    lines = ts.read_by_lines
+    if ts.json_lines is not None or (ts.csv is not None and ts.csv.by_lines):
+        assert lines is not None  # read by lines: each part's rows were counted there
+        counts = {p.file: lines.part_rows.get(i, 0) for i, p in enumerate(ts.parts)}
     else:
         sql = part_counts_sql(ts, PART_COLUMN)
         counts = dict(con.execute(sql, used_binds(sql, ts.binds)).fetchall())
