@@ -35,6 +35,13 @@ _PURCHASERS = (
     "(SELECT count(DISTINCT e.user_id) FROM events e "
     "WHERE e.brand = b.brand AND e.event_type = 'purchase')"
 )
+_BUYERS = (
+    "buyers",
+    "users",
+    None,
+    ["non_negative"],
+    f"SELECT b.brand, {_PURCHASERS} AS value FROM brands b",
+)
 
 
 def _local(ts: str) -> datetime:
@@ -299,14 +306,7 @@ def test_max_examples_is_the_number_of_random_logs(
 ):
     """--max-examples N checks N random logs after the 2 probe logs (0: the probes
     alone); a property that never fails is checked on every one of them."""
-    indicator = (
-        "buyers",
-        "users",
-        None,
-        ["non_negative"],
-        f"SELECT b.brand, {_PURCHASERS} AS value FROM brands b",
-    )
-    register_plugin(_plugin(tmp_path, "edges", [indicator]), "edges")
+    register_plugin(_plugin(tmp_path, "edges", [_BUYERS]), "edges")
     seen = _counting(monkeypatch)
     (m,) = verify(["edges"], max_examples=examples, seed=3).methodologies
     assert (m.examples, m.probes) == (examples, 2)
@@ -348,14 +348,7 @@ def test_the_seed_is_honoured_and_failures_are_shrunk(register_plugin, tmp_path)
 def test_the_pytest_helper_reads_seed_and_examples_from_the_environment(
     register_plugin, tmp_path, monkeypatch
 ):
-    indicator = (
-        "buyers",
-        "users",
-        None,
-        ["non_negative"],
-        f"SELECT b.brand, {_PURCHASERS} AS value FROM brands b",
-    )
-    register_plugin(_plugin(tmp_path, "edges", [indicator]), "edges")
+    register_plugin(_plugin(tmp_path, "edges", [_BUYERS]), "edges")
     monkeypatch.delenv("BRANDLENS_VERIFY_EXAMPLES", raising=False)
     assert examples_from_env() == 25  # DEFAULT_EXAMPLES, as docs/specs.md says
     monkeypatch.setenv("BRANDLENS_VERIFY_EXAMPLES", "2")
@@ -366,6 +359,65 @@ def test_the_pytest_helper_reads_seed_and_examples_from_the_environment(
     # max_examples=0 is "the probes alone", not "unset"
     (m,) = assert_honours_spec("edges", max_examples=0, seed=4).methodologies
     assert (m.examples, m.seed) == (0, 4)
+
+
+def test_zero_examples_from_the_environment_is_the_probes_alone(
+    register_plugin, tmp_path, monkeypatch
+):
+    register_plugin(_plugin(tmp_path, "zero", [_BUYERS]), "zero")
+    monkeypatch.setenv("BRANDLENS_VERIFY_EXAMPLES", " 0 ")
+    monkeypatch.delenv("BRANDLENS_VERIFY_SEED", raising=False)
+    assert examples_from_env() == 0
+    (m,) = assert_honours_spec("zero").methodologies
+    assert (m.examples, m.seed) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("variable", "text", "message"),
+    [
+        (
+            "BRANDLENS_VERIFY_EXAMPLES",
+            "ten",
+            "BRANDLENS_VERIFY_EXAMPLES: expected a whole number, got 'ten'",
+        ),
+        ("BRANDLENS_VERIFY_EXAMPLES", "-1", "BRANDLENS_VERIFY_EXAMPLES must be at least 0, got -1"),
+        (
+            "BRANDLENS_VERIFY_SEED",
+            "1.5",
+            "BRANDLENS_VERIFY_SEED: expected a whole number, got '1.5'",
+        ),
+    ],
+)
+def test_the_helper_names_a_variable_that_is_not_a_count(monkeypatch, variable, text, message):
+    monkeypatch.setenv("BRANDLENS_VERIFY_EXAMPLES", "2")
+    monkeypatch.setenv(variable, text)
+    with pytest.raises(ValueError) as caught:
+        assert_honours_spec("fast")
+    assert str(caught.value) == message
+
+
+class _Config:
+    def __init__(self, examples):
+        self.examples = examples
+
+    def getoption(self, name, default=None):
+        assert name == "--brandlens-examples"
+        return self.examples
+
+
+def test_the_pytest_option_sets_the_count_and_zero_is_not_unset(monkeypatch):
+    from brandlens.specs import testing
+
+    monkeypatch.setenv("BRANDLENS_VERIFY_EXAMPLES", "7")
+    testing.pytest_configure(_Config(None))  # not given: the environment stands
+    assert examples_from_env() == 7
+    testing.pytest_configure(_Config(0))  # given as 0: the probes alone
+    assert examples_from_env() == 0
+    testing.pytest_configure(_Config(40))
+    assert examples_from_env() == 40
+    with pytest.raises(pytest.UsageError, match="--brandlens-examples must be at least 0, got -3"):
+        testing.pytest_configure(_Config(-3))
+    assert examples_from_env() == 40
 
 
 # ---- verdicts --------------------------------------------------------------------------
