@@ -27,6 +27,10 @@ MIND_INDICATORS = [
     for i in registry().methodologies["dream"].spec.indicators
     if "accessory_categories" in i.parameters
 ]
+# The story has an events table only: the matrix and the circles need users, the flow's
+# achievement targets. Not applicable, they read nothing, and no note names them.
+NO_TABLE = ["dream.mind_matrix", "dream.circle_tgi", "dream.flow_achievement"]
+MIND_RUN = [i for i in MIND_INDICATORS if i not in NO_TABLE]
 
 
 def buy(day: str, user: str, category: str, amount: str = "100") -> dict:
@@ -68,6 +72,10 @@ def test_dream_defaults_against_other_names_are_reported(story):
     assert acc.most_common == ["手机", "Phone Accessories", "家电", "服饰"]
     # the same name but for case and the separator
     assert acc.did_you_mean == {"phone_accessories": "Phone Accessories"}
+    # read by the mind ladder's indicators that ran, not by the three the data made not
+    # applicable (dream.purchase_achievement, also skipped, reads neither parameter)
+    assert acc.indicators == MIND_RUN
+    assert {n.indicator for n in r.not_applicable} == {*NO_TABLE, "dream.purchase_achievement"}
     # "smartphones" is spelled like nothing in the data
     assert got["durable_categories"].values == ["smartphones"]
     assert got["durable_categories"].did_you_mean == {}
@@ -101,7 +109,8 @@ def test_the_cli_prints_one_note_per_parameter_on_stderr(story):
     )
     assert res.exit_code == 0, res.output
     notes = [line for line in res.stderr.splitlines() if "names categories no event" in line]
-    mind = ", ".join(MIND_INDICATORS)
+    mind = ", ".join(MIND_RUN)
+    assert set(NO_TABLE) < set(MIND_INDICATORS) and len(MIND_RUN) == len(MIND_INDICATORS) - 3
     assert notes == [
         f"brandlens: note: dream.accessory_categories (read by {mind}) names categories no "
         "event up to the as-of date has: phone_accessories (did you mean Phone Accessories?); "
@@ -130,12 +139,30 @@ def test_compare_names_only_what_its_headline_indicators_read(story):
     headline = {
         i.id for i in registry().methodologies["dream"].methodology.indicators if i.headline
     }
-    assert set(c.unmatched_values[0].indicators) == headline & set(MIND_INDICATORS)
+    assert set(c.unmatched_values[0].indicators) == headline & set(MIND_RUN)
     r = brandlens.compute(story, as_of=D, methodologies=["dream"])
     only = r.restricted(lambda _m, i: i == "dream.replacement_due")
     assert [(u.parameter, u.indicators) for u in only.unmatched_values] == [
         ("durable_categories", ["dream.replacement_due"])
     ]
+
+
+def test_a_parameter_read_only_by_indicators_the_data_skips_is_not_said(story):
+    """Of the story's run, only dream.mind_matrix (which needs a users table the story
+    lacks) reads accessory_categories: skipped, it counted nothing, so nothing is said."""
+    from brandlens.engine.runs import Dataset
+
+    with Dataset(story, cache=False) as d:
+        r = d.compute(as_of=D, methodologies=["dream"], indicators=["dream.mind_matrix"])
+        assert [(n.indicator, n.reason != "") for n in r.not_applicable] == [
+            ("dream.mind_matrix", True)
+        ]
+        assert r.unmatched_values == []
+        # the same run of an indicator that ran names it
+        r = d.compute(as_of=D, methodologies=["dream"], indicators=["dream.stage_users"])
+        assert [(u.parameter, u.indicators) for u in r.unmatched_values] == [
+            ("accessory_categories", ["dream.stage_users"])
+        ]
 
 
 def test_a_category_only_after_the_as_of_date_counts_nothing_and_is_said(story):

@@ -103,7 +103,8 @@ class UnmatchedValues(BaseModel):
         description="the parameter's values no event up to as_of has, as given"
     )
     indicators: list[str] = Field(
-        default_factory=list, description="the run's indicators that read the parameter"
+        default_factory=list,
+        description="the run's indicators that read the parameter (not those not applicable)",
     )
     most_common: list[str] = Field(
         description="up to five of the column's values with the most events, most first"

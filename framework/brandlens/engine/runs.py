@@ -970,7 +970,7 @@ class Dataset:
         unmatched = unmatched_values(
             self.read,
             {m.name: parsed[m.name] for m in chosen},
-            _parameter_readers(chosen, only, headline_only),
+            _parameter_readers(chosen, only, headline_only, skipped),
             day,
         )
         self._check_read_in_place()
@@ -1252,17 +1252,24 @@ def _ladders_wanted(
 
 
 def _parameter_readers(
-    chosen: list[CheckedMethodology], indicators: Iterable[str] | None, headline_only: bool
+    chosen: list[CheckedMethodology],
+    indicators: Iterable[str] | None,
+    headline_only: bool,
+    not_applicable: Iterable[NotApplicable] = (),
 ) -> dict[str, dict[str, list[str]]]:
     """methodology -> parameter -> the run's indicators that read it, as their specs list
-    (an indicator without a spec entry is taken to read every parameter)."""
+    (an indicator without a spec entry is taken to read every parameter); one the data
+    made not applicable read nothing, so a note never names it."""
     wanted = None if indicators is None else set(indicators)
+    skipped = {(n.methodology, n.indicator) for n in not_applicable}
     out: dict[str, dict[str, list[str]]] = {}
     for m in chosen:
         names = list(m.methodology.parameters.model_fields)
         per: dict[str, list[str]] = {}
         for i in m.methodology.indicators:
             if (wanted is not None and i.id not in wanted) or (headline_only and not i.headline):
+                continue
+            if (m.name, i.id) in skipped:
                 continue
             spec = m.spec.indicator(i.id) if m.spec is not None else None
             for name in spec.parameters if spec is not None else names:
