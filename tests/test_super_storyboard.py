@@ -421,3 +421,46 @@ def test_a_product_without_a_products_row_takes_its_most_frequent_category_ties_
     assert r.value("super.hit_count", "Lumi") == 0
     assert r.value("super.products", "Lumi", "Growth") == 1
     assert r.value("super.hit_count", "Sakura") == 1
+
+
+@pytest.mark.parametrize("listed", [False, True], ids=["inferred", "products row"])
+def test_the_flow_restates_the_past_with_the_launch_read_at_d(tmp_path, listed):
+    """docs/methodologies/super.md, "The stage history": both flow snapshots use the
+    launch the run reads at d. The horizon at d = 06-30 starts 2024-04-09 (448 days).
+
+    P sells 5 on 2024-03-27 and 5 on 2025-05-11; BIG sells 1000 on 05-31 and 06-29 in the
+    same category, so BIG is its Hit (⌈10% × 2⌉ = 1) at both snapshots.
+    - Without a products row, P's 2024 sale is outside d's horizon: launched 05-11 as
+      read at d, so New at d (50 days) and at 06-02 (22 days): New>New. A run as of
+      06-02 reads back to 2024-03-12, launches P on 2024-03-27, and finds it Growth
+      (recent 5 against previous 0), so its Growth count is not the flow's Growth>*.
+    - With a products row launching P on 2024-03-27, both runs agree: Growth at 06-02,
+      and Decline at d (recent 0 ≤ 0.8 × previous 5; the 05-11 sale keeps it out of
+      Exit): Growth>Decline."""
+    write_csv(
+        tmp_path / "events.csv",
+        [
+            buy("2024-03-27", "u1", "P", "5"),
+            buy("2025-05-11", "u1", "P", "5"),
+            buy("2025-05-31", "u2", "BIG", "1000"),
+            buy("2025-06-29", "u2", "BIG", "1000"),
+        ],
+    )
+    if listed:
+        write_csv(
+            tmp_path / "products.csv",
+            [product("P", "2024-03-27")],
+            ["product_id", "brand", "category", "launch_date"],
+        )
+    now = brandlens.compute(tmp_path, as_of=D, methodologies=["super"])
+    then = brandlens.compute(tmp_path, as_of="2025-06-02", methodologies=["super"])
+    flow = {r.key: r.value for r in now.results if r.indicator == "super.product_flow" and r.value}
+    then_stages = {
+        r.key: r.value for r in then.results if r.indicator == "super.products" and r.value
+    }
+    if listed:
+        assert flow == {"Hit>Hit": 1, "Growth>Decline": 1}
+        assert then_stages == {"Hit": 1, "Growth": 1}
+    else:
+        assert flow == {"Hit>Hit": 1, "New>New": 1}
+        assert then_stages == {"Hit": 1, "Growth": 1}
