@@ -79,6 +79,29 @@ def test_beijing_wall_clock_times_in_a_csv(tmp_path):
     assert plain[5:] == want[5:]  # times with their own offset or zone do not move
 
 
+# Spaces around a time are trimmed and a tab or line break makes it no time, whether
+# or not the zone is named: DuckDB's cast alone reads " 2025-06-01" but not
+# "2025-06-01 ", and a named zone's form took "2025-06-01\t" as midnight, so the default
+# (read as UTC) once quarantined rows that --ts-timezone UTC accepted, and back.
+PADDED = [
+    ("2025-06-01 ", "2025-06-01 00:00:00"),  # a date alone: midnight
+    (" 2025-06-01", "2025-06-01 00:00:00"),
+    ("  2025-06-01 10:00:00  ", "2025-06-01 10:00:00"),
+    (" 2025-06-01 10:00:00+08:00 ", "2025-06-01 02:00:00"),  # its own offset
+    ("2025-06-01 10:00:00 +0800 ", "2025-06-01 02:00:00"),  # an offset after a space
+]
+BROKEN = ["2025-06-01\t", "\t2025-06-01 10:00:00", "2025-06-01\t10:00:00", "2025-06-01\n"]
+
+
+@pytest.mark.parametrize("zone", [None, "UTC"], ids=["default", "named"])
+def test_spaces_around_a_time_are_trimmed_whether_or_not_the_zone_is_named(tmp_path, zone):
+    data = _write_csv(tmp_path / "events.csv", [t for t, _ in PADDED] + BROKEN)
+    kw = {} if zone is None else {"ts_timezone": zone}
+    rows, reasons, _ = _rows(data, cache=False, **kw)
+    assert [ts for ts, _ in rows] == [ts for _, ts in PADDED]
+    assert reasons == {"ts_unparseable": len(BROKEN)}
+
+
 def test_the_mapping_field_and_a_derive_giving_a_wall_clock_time(tmp_path):
     # The docs' recipe without timezone(): the derive gives 21:30 as a naive timestamp
     # and the mapping says it is Beijing time.
@@ -181,7 +204,7 @@ ZONES = [
 def test_wall_clock_text_reads_as_duckdb_timezone_reads_it(wall, zone, spelling, fraction):
     """Whatever the time, zone (DST gaps and folds included) and spelling, text without
     an offset gives the instant DuckDB's timezone(zone, naive timestamp) gives."""
-    from brandlens.data.validation import _zoned_instant
+    from brandlens.data.validation import text_instant
 
     wall = wall.replace(microsecond=wall.microsecond if fraction else 0)
     text = wall.strftime(spelling)
@@ -190,7 +213,7 @@ def test_wall_clock_text_reads_as_duckdb_timezone_reads_it(wall, zone, spelling,
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     got, truth = con.execute(
-        f"SELECT epoch_us({_zoned_instant('$t')}), epoch_us(timezone($ts_zone, $w::TIMESTAMP))",
+        f"SELECT epoch_us({text_instant('$t', True)}), epoch_us(timezone($ts_zone, $w::TIMESTAMP))",
         {"t": text, "ts_zone": zone, "w": wall},
     ).fetchone()
     assert got == truth
@@ -203,13 +226,13 @@ def test_wall_clock_text_reads_as_duckdb_timezone_reads_it(wall, zone, spelling,
 )
 @hypothesis.settings(max_examples=200, deadline=None)
 def test_a_time_with_its_own_offset_or_zone_ignores_ts_timezone(wall, zone, written):
-    from brandlens.data.validation import _instant, _zoned_instant
+    from brandlens.data.validation import text_instant
 
     text = wall.strftime("%Y-%m-%d %H:%M:%S") + written
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     zoned, plain = con.execute(
-        f"SELECT epoch_us({_zoned_instant('$t')}), epoch_us({_instant('$t')})",
+        f"SELECT epoch_us({text_instant('$t', True)}), epoch_us({text_instant('$t', False)})",
         {"t": text, "ts_zone": zone},
     ).fetchone()
     assert zoned == plain is not None

@@ -183,7 +183,7 @@ def _typed(c: ColumnSpec, src: str, src_type: str, zoned: bool = False) -> str:
         elif src_type == "TIMESTAMP WITH TIME ZONE":
             aware = src
         else:
-            aware = _zoned_instant(value) if zoned and text_like else _instant(value)
+            aware = text_instant(value, zoned) if text_like else _instant(value)
             aware = _no_epoch_word(value, aware) if text_like else aware
         # epoch_us of a TIMESTAMPTZ is its UTC instant: rebuilding a naive timestamp from it
         # is exact and needs no time-zone lookup.
@@ -231,6 +231,24 @@ def _no_epoch_word(text: str, typed: str) -> str:
     return f"(CASE WHEN {text} ILIKE '%epoch%' THEN NULL ELSE {typed} END)"
 
 
+def text_instant(text: str, zoned: bool) -> str:
+    """Text as an instant: in ``$ts_zone`` when ``zoned`` and the text has no offset or
+    zone of its own, else as written (UTC when it has none).
+
+    Both forms read the text the same way: spaces around it are trimmed, and a tab or a
+    line break anywhere makes it no time (a field holding one is a broken export, not a
+    spelling). DuckDB's cast alone reads " 2025-06-01" but not "2025-06-01 ", and takes a
+    tab between date and time, so whether the default zone was written out once decided
+    a row's fate.
+    """
+    trimmed = f"trim({text})"
+    read = _zoned_instant(trimmed) if zoned else _instant(trimmed)
+    return f"(CASE WHEN {_HAS_BREAK.format(text)} THEN NULL ELSE {read} END)"
+
+
+_HAS_BREAK = "(contains({0}, chr(9)) OR contains({0}, chr(10)) OR contains({0}, chr(13)))"
+
+
 def _instant(text: str) -> str:
     """Text as an instant: DuckDB's cast, then (only for text it refused) the same cast
     with the space before a trailing numeric offset removed. COALESCE evaluates its second
@@ -247,15 +265,14 @@ def _instant(text: str) -> str:
 def _zoned_instant(text: str) -> str:
     """Text as an instant, a time without an offset being wall-clock time in ``$ts_zone``.
 
-    The zone's name is appended to the trimmed text: DuckDB's cast reads ``2025-06-01
+    The zone's name is appended to the text (trimmed by the caller): DuckDB reads ``2025-06-01
     20:00:00 Asia/Shanghai`` (DST gaps and folds as ``timezone()`` resolves them) but
     refuses text that already carries an offset or a zone, which then reads as written
     (:func:`_instant`). A date alone is midnight in the zone.
     """
-    t = f"trim({text})"
     return (
-        f"coalesce(TRY_CAST({t} || ' ' || $ts_zone AS TIMESTAMPTZ), "
-        f"TRY_CAST({t} || ' 00:00:00 ' || $ts_zone AS TIMESTAMPTZ), {_instant(text)})"
+        f"coalesce(TRY_CAST({text} || ' ' || $ts_zone AS TIMESTAMPTZ), "
+        f"TRY_CAST({text} || ' 00:00:00 ' || $ts_zone AS TIMESTAMPTZ), {_instant(text)})"
     )
 
 
