@@ -692,3 +692,24 @@ def test_assert_honours_spec_with_zero_examples_runs_the_probes_only(monkeypatch
     testing.assert_honours_spec("toy", max_examples=0)
     testing.assert_honours_spec("toy")
     assert asked == [0, 7]
+
+
+def test_a_signal_during_the_engines_import_calls_nothing(monkeypatch):
+    """SIGTERM's watcher thread can find brandlens.engine.runs in sys.modules while the
+    module is still being imported, without its functions: it used to print an
+    AttributeError's traceback before "brandlens: terminated"."""
+    import sys
+    import types
+
+    partial = types.ModuleType("brandlens.engine.runs")  # imported as far as its docstring
+    monkeypatch.setitem(sys.modules, "brandlens.engine.runs", partial)
+    cli._engine_call("interrupt_all")  # nothing to call yet, and no error
+    calls: list[str] = []
+    partial.interrupt_all = lambda: calls.append("interrupt_all")
+    partial.close_all = lambda: calls.append("close_all")
+    cli._engine_call("interrupt_all")
+    cli._engine_call("close_all")
+    assert calls == ["interrupt_all", "close_all"]
+    monkeypatch.delitem(sys.modules, "brandlens.engine.runs")
+    cli._engine_call("close_all")  # no engine loaded: nothing to stop
+    assert calls == ["interrupt_all", "close_all"]

@@ -173,19 +173,26 @@ def _watch_signals() -> None:
             data = os.read(read_end, 64)
             if not data:
                 return
-            runs = sys.modules.get("brandlens.engine.runs")
-            if signal.SIGTERM in data and runs is not None:
-                runs.interrupt_all()
+            if signal.SIGTERM in data:
+                _engine_call("interrupt_all")
 
     threading.Thread(target=watch, daemon=True, name="brandlens-signals").start()
 
 
+def _engine_call(name: str) -> None:
+    """Call ``brandlens.engine.runs.<name>()`` if the engine is loaded: a signal can come
+    while it is still being imported, when the module exists without its functions (the
+    watcher then printed an AttributeError's traceback); with no engine there is no query
+    to stop and no run to close."""
+    call = getattr(sys.modules.get("brandlens.engine.runs"), name, None)
+    if call is not None:
+        call()
+
+
 def _interrupted() -> NoReturn:
-    runs = sys.modules.get("brandlens.engine.runs")
     for _ in range(3):  # the signal's own handler may still be pending: it raises once more
         try:
-            if runs is not None:
-                runs.close_all()  # no run's directory outlives it, however it was stopped
+            _engine_call("close_all")  # no run's directory outlives it, however it was stopped
             break
         except KeyboardInterrupt:
             continue
