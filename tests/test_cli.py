@@ -788,6 +788,17 @@ def test_a_memory_limit_duckdb_cannot_read_names_the_option(runner, toy, events_
     monkeypatch.setenv("BRANDLENS_MEMORY_LIMIT", "12")
     r = invoke(runner, "compute", data, "-m", "toy")
     assert r.exit_code == 2 and "BRANDLENS_MEMORY_LIMIT) 12: expected a size" in r.stderr
+    # a negative size is one DuckDB reads as no limit at all: refused, not obeyed
+    r = invoke(runner, "compute", data, "-m", "toy", "--memory-limit", "-5GB")
+    assert r.exit_code == 2 and r.stderr == (
+        "brandlens: error: --memory-limit -5GB: expected a size such as 8GB or 500MB, not a "
+        "negative one (DuckDB would read it as no limit at all)\n"
+    )
+    monkeypatch.setenv("BRANDLENS_MEMORY_LIMIT", " -1")
+    r = invoke(runner, "compute", data, "-m", "toy")
+    assert r.exit_code == 2 and r.stderr.startswith(
+        "brandlens: error: BRANDLENS_MEMORY_LIMIT -1: expected"
+    )
 
 
 def test_small_messages_read_as_a_person_writes(runner, events_dir, tmp_path, monkeypatch):

@@ -94,7 +94,7 @@ def test_the_cli_reports_the_timeout_and_exits_1(register_plugin, events_dir, tm
     assert [e["indicator"] for e in doc["errors"]] == ["slow.forever"]
 
 
-@pytest.mark.parametrize("bad", ["0", "-3", "soon"])
+@pytest.mark.parametrize("bad", ["0", "-3", "soon", "inf", "nan", "1e7"])
 def test_timeouts_must_be_positive_seconds(bad, monkeypatch):
     from brandlens.errors import UsageError
 
@@ -103,6 +103,19 @@ def test_timeouts_must_be_positive_seconds(bad, monkeypatch):
         EngineConfig().timeouts()  # the variable is named, not an option not given
     with pytest.raises(UsageError, match=r"^--query-timeout: expected seconds"):
         EngineConfig(query_timeout=float(bad) if bad != "soon" else -1).timeouts()
+
+
+def test_a_time_limit_out_of_range_says_the_range(monkeypatch):
+    from brandlens.errors import UsageError
+
+    monkeypatch.setenv("BRANDLENS_METHODOLOGY_BUDGET", "inf")
+    with pytest.raises(UsageError) as caught:
+        EngineConfig().timeouts()
+    assert str(caught.value) == (
+        "BRANDLENS_METHODOLOGY_BUDGET: expected seconds above 0 and below 10,000,000, got 'inf'"
+    )
+    monkeypatch.delenv("BRANDLENS_METHODOLOGY_BUDGET")
+    assert EngineConfig(methodology_budget=9_999_999).timeouts()[1] == 9_999_999
 
 
 def test_a_late_timer_never_interrupts_the_next_query():

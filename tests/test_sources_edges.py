@@ -223,6 +223,18 @@ def test_a_headerless_files_rows_around_a_malformed_line_keep_their_line_numbers
         ("colums: {user_id: uid}\n", r"mapping field colums: Extra inputs are not permitted"),
         # a name of spaces is no name (docs/data.md: read.names are non-empty)
         ("read: {header: false, names: [ts, ' ', event_type]}\n", r"must not be empty"),
+        # two sources for one column: the derive used to win without a word
+        (
+            "columns: {user_id: uid}\nderive: {user_id: upper(uid)}\n",
+            r"mapping: column 'user_id' is given under both columns and derive; keep one$",
+        ),
+        # a misspelt target would quarantine every such row as unknown_event_type
+        (
+            "event_types: {view: product_vieww}\n",
+            r"event_types maps 'view' to 'product_vieww', which is not an event type "
+            r"\(did you mean product_view\?\)$",
+        ),
+        ("event_types: {view: Seen}\n", r"'Seen', which is not an event type \(one of: ad_click, "),
     ],
 )
 def test_a_mapping_breaking_its_rules_is_a_usage_error(tmp_path, text, message):

@@ -499,3 +499,38 @@ def test_a_temp_directory_name_too_long_under_an_existing_folder_is_a_usage_erro
     with pytest.raises(UsageError, match="cannot create"):
         workdir.make(tmp_path / ("a" * 300))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cache_folder_that_is_a_file_is_said_not_silently_skipped(tmp_path, monkeypatch):
+    """BRANDLENS_CACHE_DIR naming a file used to turn the cache off without a word:
+    every run validated again, and `cache info` reported it enabled and empty."""
+    data = _events_folder(tmp_path / "d")
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    monkeypatch.setenv("BRANDLENS_CACHE_DIR", str(afile))
+    message = (
+        f"BRANDLENS_CACHE_DIR {afile}: a file, not a folder; name a folder (made if "
+        "missing), or set BRANDLENS_CACHE=0 to keep nothing"
+    )
+    for call in (
+        lambda: brandlens.validate(data),
+        store.describe_cache,
+        store.clear_cache,
+    ):
+        with pytest.raises(UsageError) as caught:
+            call()
+        assert str(caught.value) == message
+    # keeping nothing needs no folder
+    assert brandlens.validate(data, cache=False).events.rows_accepted > 0
+    monkeypatch.setenv("BRANDLENS_CACHE", "0")
+    assert brandlens.validate(data).events.rows_accepted > 0
+
+
+def test_a_cache_folder_that_cannot_be_made_is_warned_of_and_the_run_goes_on(tmp_path, monkeypatch):
+    data = _events_folder(tmp_path / "d")
+    (tmp_path / "afile").write_text("")
+    folder = tmp_path / "afile" / "cache"  # under a file: mkdir fails
+    monkeypatch.setenv("BRANDLENS_CACHE_DIR", str(folder))
+    with pytest.warns(store.CacheWarning, match=r"cannot make the cache folder .*afile/cache"):
+        report = brandlens.validate(data)
+    assert report.events.rows_accepted > 0 and not folder.exists()

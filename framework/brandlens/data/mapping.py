@@ -7,10 +7,20 @@ with ``--mapping FILE.yaml``; plugins ship them as presets (``--preset NAME``).
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from brandlens.errors import UsageError
 from brandlens.fileio import read_small_text
@@ -107,6 +117,15 @@ class Mapping(BaseModel):
             raise ValueError(f"unknown time zone {v!r} (e.g. Asia/Shanghai, UTC)")
         return v
 
+    @model_validator(mode="after")
+    def _one_source_per_column(self) -> Mapping:
+        """A column both renamed and derived has two sources, and which one wins is no
+        rule a reader of the file could guess: one of them must go."""
+        both = [c for c in self.columns if c in self.derive]
+        if both:
+            raise ValueError(f"column {both[0]!r} is given under both columns and derive; keep one")
+        return self
+
     @property
     def origin(self) -> str:
         """Where the mapping came from (its file, or ``preset NAME``), for error messages."""
@@ -137,6 +156,22 @@ def check_zone(zone: str, what: str) -> str:
     return zone
 
 
+def check_event_types(mapping: Mapping, vocabulary: Iterable[str]) -> None:
+    """Every ``event_types`` target is a registered event type: a misspelt one
+    (``product_vieww``) would quarantine every row it names as unknown_event_type,
+    a data problem the mapping caused."""
+    known = sorted(vocabulary)
+    for value, target in mapping.event_types.items():
+        if target is None or target in known:
+            continue
+        close = difflib.get_close_matches(target.lower(), known, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]}?)" if close else f" (one of: {', '.join(known)})"
+        raise UsageError(
+            f"{mapping.origin}: event_types maps {value!r} to {target!r}, which is not an "
+            f"event type{hint}"
+        )
+
+
 def load_mapping(path: str | Path) -> Mapping:
     """Read a mapping YAML file; any problem is a one-line usage error."""
     from brandlens import yamlio as yaml
@@ -158,4 +193,5 @@ def load_mapping(path: str | Path) -> Mapping:
         err = e.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])
         message = str(err["msg"]).removeprefix("Value error, ")  # pydantic's prefix
-        raise UsageError(f"{p}: mapping field {loc}: {message}") from None
+        where = f"mapping field {loc}" if loc else "mapping"  # a rule over several fields
+        raise UsageError(f"{p}: {where}: {message}") from None

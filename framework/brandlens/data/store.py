@@ -231,6 +231,24 @@ def cache_dir() -> Path:
     return base / "brandlens"
 
 
+class CacheWarning(UserWarning):
+    """The cache folder could not be made: the run goes on and keeps nothing."""
+
+
+def checked_cache_dir() -> Path:
+    """The cache folder, refused in one line when its path is a file (or a link to
+    one): every run would otherwise validate again without a word, and ``cache info``
+    report an empty cache."""
+    root = cache_dir()
+    if root.exists() and not root.is_dir():
+        what = "BRANDLENS_CACHE_DIR" if os.environ.get("BRANDLENS_CACHE_DIR") else "cache folder"
+        raise UsageError(
+            f"{what} {root}: a file, not a folder; name a folder (made if missing), or set "
+            "BRANDLENS_CACHE=0 to keep nothing"
+        )
+    return root
+
+
 def cache_enabled() -> bool:
     """The cache is on unless BRANDLENS_CACHE is 0, false, no or off."""
     return os.environ.get("BRANDLENS_CACHE", "1").strip().lower() not in ("0", "false", "no", "off")
@@ -314,6 +332,7 @@ def touch(entry: Path) -> None:
 
 def clear_cache() -> tuple[int, int]:
     """Remove every cache entry; return (entries, bytes) removed."""
+    checked_cache_dir()
     n = size = 0
     for p in cache_entries():
         with contextlib.suppress(OSError):
@@ -429,9 +448,10 @@ def _stored_format(con: duckdb.DuckDBPyConnection, catalog: str) -> str | None:
 
 
 def describe_cache(removed: int = 0) -> CacheReport:
+    root = checked_cache_dir()
     entries = cache_entries()
     return CacheReport(
-        path=str(cache_dir()),
+        path=str(root),
         enabled=cache_enabled(),
         entries=len(entries),
         bytes=sum(p.stat().st_size for p in entries),

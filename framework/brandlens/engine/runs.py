@@ -16,6 +16,7 @@ import json
 import math
 import os
 import re
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from brandlens import __version__
-from brandlens.data.mapping import check_zone
+from brandlens.data.mapping import check_event_types, check_zone
 from brandlens.data.vocabulary import create_vocabulary_type, type_codes
 from brandlens.engine.deadline import QueryClock
 from brandlens.engine.engines import DuckDBEngine, QueryEngine
@@ -256,6 +257,13 @@ class EngineConfig:
         memory = self.memory_limit or os.environ.get("BRANDLENS_MEMORY_LIMIT")
         temp = self.temp_directory or os.environ.get("BRANDLENS_TEMP_DIRECTORY")
         limit = str(memory) if memory else default_memory_limit()
+        if memory and str(memory).strip().startswith("-"):  # DuckDB reads it as no limit
+            given = "--memory-limit" if self.memory_limit else "BRANDLENS_MEMORY_LIMIT"
+            raise UsageError(
+                f"{given} {str(memory).strip()}: expected a size such as 8GB or 500MB, not a "
+                "negative one "
+                "(DuckDB would read it as no limit at all)"
+            )
         if limit:
             out["memory_limit"] = limit
         if self.threads is not None:
@@ -310,6 +318,10 @@ def check_quarantine_name(path: str | Path) -> None:
         )
 
 
+MAX_SECONDS = 1e7
+"""The longest time limit taken (about 116 days): inf and NaN are no time limit."""
+
+
 def _seconds(value: float | None, env: str, what: str, default: float) -> float:
     """The option's value, else the variable's (an error names whichever was given)."""
     raw: float | str | None = value if value is not None else os.environ.get(env, "").strip()
@@ -321,8 +333,10 @@ def _seconds(value: float | None, env: str, what: str, default: float) -> float:
         seconds = float(raw)  # type: ignore[arg-type]
     except ValueError:
         raise UsageError(f"{what}: expected seconds, got {raw!r}") from None
-    if not 0 < seconds < 1e7:
-        raise UsageError(f"{what}: expected seconds above 0, got {raw!r}")
+    if not 0 < seconds < MAX_SECONDS:
+        raise UsageError(
+            f"{what}: expected seconds above 0 and below {MAX_SECONDS:,.0f}, got {raw!r}"
+        )
     return seconds
 
 
@@ -523,6 +537,8 @@ class Dataset:
             except duckdb.Error:
                 raise UsageError(f"{what}: DuckDB does not know the time zone {zone!r}") from None
         vocabulary = sorted(self.registry.event_types)
+        if column_mapping is not None:
+            check_event_types(column_mapping, vocabulary)
         create_vocabulary_type(self.con, vocabulary)
         meta: store.StoredMeta | None = None
         if into is not None and isinstance(data, InMemoryData):
@@ -667,6 +683,7 @@ class Dataset:
         entry: Path | None = None
         if keep:
             store.cache_max_bytes()  # a bad BRANDLENS_CACHE_MAX_GB is said before the load
+            store.checked_cache_dir()  # so is a cache folder that is a file
         if keep and data.exists():
             entry = store.cache_path(data, mapping_json, self.timezone, vocabulary)
             if entry.is_file():
@@ -679,7 +696,14 @@ class Dataset:
                     return _relabelled(meta, names)
             try:
                 entry.parent.mkdir(parents=True, exist_ok=True)
-            except OSError:
+            except OSError as e:  # a read-only home, say: the run keeps nothing, and says so
+                warnings.warn(
+                    f"cannot make the cache folder {entry.parent} ({e.strerror or e}): the "
+                    "validated dataset is not kept (set BRANDLENS_CACHE_DIR to a writable "
+                    "folder, or BRANDLENS_CACHE=0)",
+                    store.CacheWarning,
+                    stacklevel=2,
+                )
                 entry = None
         # The store's checkpoint would merge adjacent row groups the load left short
         # (reading a folder of Parquet parts, whose row groups do not line up with
