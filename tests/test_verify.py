@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -155,6 +157,41 @@ def test_verify_cli_exit_codes(register_plugin):
     assert r.exit_code == 2 and "no methodology or plugin named 'nope'" in r.stderr
     r = runner.invoke(app, ["schema", "--spec"])
     assert "IndicatorSpec" in json.loads(r.stdout)["$defs"]
+
+
+def test_verify_takes_names_as_every_command_does_and_writes_nothing_in_the_folder(
+    register_plugin, tmp_path, monkeypatch
+):
+    """`verify TOY` was "no methodology or plugin named 'TOY'" where `-m TOY` works,
+    and Hypothesis' cache of constants appeared as .hypothesis/ in the current folder."""
+    from hypothesis.configuration import storage_directory
+
+    register_plugin(ToyPlugin(), "toy-plugin")
+    monkeypatch.delenv("HYPOTHESIS_STORAGE_DIRECTORY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    home = storage_directory(intent_to_write=False).home_directory
+    r = CliRunner().invoke(app, ["verify", "TOY", "--max-examples", "2", "-f", "json"])
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["methodologies"][0]["methodology"] == "toy"
+    assert storage_directory(intent_to_write=False).home_directory == home  # put back
+    r = CliRunner().invoke(app, ["verify", "tyo"])
+    assert r.exit_code == 2 and "'tyo' (did you mean toy? methodologies:" in r.stderr
+
+    # in a process of its own, as a user runs it (in this one Hypothesis found its
+    # folder, and remembered the constants, before the test began)
+    env = {k: v for k, v in os.environ.items() if k != "HYPOTHESIS_STORAGE_DIRECTORY"}
+    env["BRANDLENS_CACHE_DIR"] = str(tmp_path / "cache")
+    (tmp_path / "w").mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "brandlens.cli.app", "verify", "GROW", "--max-examples", "1"],
+        cwd=tmp_path / "w",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert list((tmp_path / "w").iterdir()) == []
 
 
 def test_spec_errors_are_reported_by_plugins_and_verify(register_plugin, tmp_path):

@@ -1510,6 +1510,28 @@ def sql(
         write_output(text, output)
 
 
+@contextlib.contextmanager
+def _hypothesis_home() -> Iterator[None]:
+    """Hypothesis keeps a cache of constants in ``.hypothesis/`` of the current folder,
+    even with no example database: ``brandlens verify`` writes nothing the user did not
+    name, so the cache lives in a private folder removed on exit (unless
+    HYPOTHESIS_STORAGE_DIRECTORY names one)."""
+    import tempfile
+
+    from hypothesis.configuration import set_hypothesis_home_dir, storage_directory
+
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        yield
+        return
+    before = storage_directory(intent_to_write=False).home_directory
+    with tempfile.TemporaryDirectory(prefix="brandlens-hypothesis-") as home:
+        set_hypothesis_home_dir(home)
+        try:
+            yield
+        finally:
+            set_hypothesis_home_dir(before)
+
+
 @app.command()
 def verify(
     plugin: Annotated[
@@ -1544,7 +1566,7 @@ def verify(
             fail(f"{given}: expected a whole number, got {text!r}", EXIT_USAGE)
     if examples < 1:
         fail(f"{given} must be at least 1", EXIT_USAGE)
-    with errors(), _verify_progress(quiet) as progress:
+    with errors(), _verify_progress(quiet) as progress, _hypothesis_home():
         report = run_verify(plugin or None, examples, seed, progress)
     emit(report, fmt, output, no_color)
     # Verifying everything installed: a plugin that did not load or register has

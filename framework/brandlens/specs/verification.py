@@ -455,8 +455,9 @@ def verify(
     reg = registry()
     chosen: list[CheckedMethodology] = []
     for t in targets or list(reg.methodologies):
-        if t in reg.methodologies:
-            chosen.append(reg.methodologies[t])
+        name = reg.methodology_name(t)  # as every command takes it: FAST, A.R.G.O
+        if name is not None:
+            chosen.append(reg.methodologies[name])
             continue
         by_plugin = [m for m in reg.methodologies.values() if m.plugin == t]
         broken = [p for p in reg.plugins if p.name == t and p.errors]
@@ -464,8 +465,10 @@ def verify(
             raise DataError(f"verify: plugin {t!r} did not register: {'; '.join(broken[0].errors)}")
         if not by_plugin:
             known = ", ".join(reg.methodologies) or "none installed"
+            close = reg.close_methodologies(t)
+            hint = f"did you mean {' or '.join(close)}? " if close else ""
             raise UsageError(
-                f"verify: no methodology or plugin named {t!r} (methodologies: {known})"
+                f"verify: no methodology or plugin named {t!r} ({hint}methodologies: {known})"
             )
         chosen.extend(by_plugin)
     unique = {c.name: c for c in chosen}
