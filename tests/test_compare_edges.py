@@ -187,6 +187,30 @@ def test_a_value_on_a_published_figure_is_in_the_band_it_opens():
     ]
 
 
+@pytest.mark.parametrize(
+    ("figures", "values", "bands"),
+    [
+        # p50 and top10 only: the band between them is named by both
+        ({"p50": 20, "top10": 40}, [19, 20, 40], ["below p50", "p50-top10", "top10"]),
+        # at or above the highest figure other than top10: "p75 and above" (a bare
+        # "p75" reads as "at p75")
+        ({"p25": 10, "p75": 30}, [9, 29, 30], ["below p25", "p25-p75", "p75 and above"]),
+    ],
+)
+def test_bands_with_some_figures_run_between_those_given(figures, values, bands):
+    row = benchmarks.BenchmarkRow(indicator="x.n", **figures)
+    assert [benchmarks.band(v, row) for v in values] == bands
+
+
+def test_an_entry_with_no_figure_is_refused(tmp_path):
+    from brandlens.errors import UsageError
+
+    path = tmp_path / "b.yaml"
+    path.write_text("- {indicator: fast.thriving, category: skincare}\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"entry 1: no figure: give at least one of p25, p50"):
+        benchmarks.load(path)
+
+
 def test_equal_published_figures_are_allowed(tmp_path):
     # "the figures must not decrease": p25 = p50 is no decrease
     path = tmp_path / "b.csv"

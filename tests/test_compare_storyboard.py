@@ -335,7 +335,7 @@ def test_benchmark_file_and_bands(tmp_path):
     yaml_path = tmp_path / "b.yaml"
     yaml_path.write_text("benchmarks:\n  - {indicator: x.n, p50: 2, source: S}\n", "utf-8")
     (row,) = benchmarks.load(yaml_path)
-    assert (row.category, row.p50, benchmarks.band(3, row)) == ("*", 2.0, "p50")
+    assert (row.category, row.p50, benchmarks.band(3, row)) == ("*", 2.0, "p50 and above")
 
 
 def test_a_benchmark_entry_that_could_not_be_read_right_is_a_usage_error(tmp_path):

@@ -57,6 +57,8 @@ class BenchmarkRow(BaseModel):
     def _ordered(self) -> BenchmarkRow:
         names = ("p25", "p50", "p75", "top10")
         given = [(n, v) for n in names if (v := getattr(self, n)) is not None]
+        if not given:  # an entry placing no brand anywhere is a mistake, not a benchmark
+            raise ValueError("no figure: give at least one of p25, p50, p75 and top10")
         for (a, x), (b, y) in pairwise(given):
             if x > y:  # bands are read on the value axis: p25 <= p50 <= p75 <= top10
                 raise ValueError(f"{a} {x:g} is above {b} {y:g}; the figures must not decrease")
@@ -158,7 +160,9 @@ def band(value: Number, row: BenchmarkRow) -> str | None:
     for (name, cut), (nxt, _) in zip(known, [*known[1:], ("", None)], strict=True):
         if value < cut:
             return below
-        below = f"{name}-{nxt}" if nxt else name
+        # at or above the highest figure given: "top10" is a band of its own; "p50" alone
+        # would read as "at the median"
+        below = f"{name}-{nxt}" if nxt else (name if name == "top10" else f"{name} and above")
     return below
 
 

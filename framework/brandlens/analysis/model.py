@@ -200,7 +200,10 @@ class BenchmarkCell(BaseModel):
     p50: float | None
     p75: float | None
     top10: float | None
-    band: str | None = Field(description="below p25, p25-p50, p50-p75, p75-top10 or top10")
+    band: str | None = Field(
+        description="below p25, p25-p50, p50-p75, p75-top10 or top10; with some figures "
+        "only, between those given (p50-top10, p75 and above)"
+    )
     index: float | None = Field(description="value / p50 x 100")
     source: str
 
