@@ -72,6 +72,30 @@ def test_text_times_on_the_edges_of_the_accepted_years(tmp_path):
     assert reasons == {"events.ts_unparseable": [3, 4]}
 
 
+@pytest.mark.parametrize("form", ["csv", "parquet"])
+def test_a_repeated_id_is_judged_among_the_rows_that_passed_every_other_check(tmp_path, form):
+    """docs/data.md: a row quarantined for another reason keeps no id, so a later row
+    with its id (a corrected resend) is kept, and the one after that is the repeat."""
+    rows = [
+        ("e1", "not a time", "u1"),  # row 1: ts_unparseable; e1 not taken
+        ("e1", "2025-06-01 04:00:00", "u1"),  # row 2: the first valid e1, kept
+        ("e1", "2025-06-02 04:00:00", "u1"),  # row 3: repeats row 2, duplicate
+        ("e2", "2025-06-03 04:00:00", "u2"),  # row 4: kept
+    ]
+    if form == "csv":
+        text = "event_id,ts,user_id,event_type,brand\n"
+        data = _data(tmp_path, text + "".join(f"{i},{t},{u},ad_click,B\n" for i, t, u in rows))
+    else:
+        values = ", ".join(f"({i[1:]}, '{t}', '{u}', 'ad_click', 'B')" for i, t, u in rows)
+        data = _parquet(
+            tmp_path,
+            f"SELECT * FROM (VALUES {values}) v(event_id, ts, user_id, event_type, brand)",
+        )
+    counts, reasons = _outcome(data)
+    assert counts["events"] == (4, 2)
+    assert reasons == {"events.ts_unparseable": [1], "events.duplicate_event_id": [3]}
+
+
 def test_parquet_times_without_a_zone_on_the_edges_of_the_accepted_years(tmp_path):
     d = _parquet(
         tmp_path,

@@ -59,8 +59,10 @@ REASONS: dict[str, str] = {
     "cost_out_of_range": "spend cost is below 0",
     "list_price_out_of_range": "product list_price is below 0",
     "period_out_of_order": "a target's period_end is before its period_start",
-    "duplicate_event_id": "a later row repeats an event_id seen earlier in the file",
-    "duplicate_key": "a later row repeats the key of a dimension table (user_id, product_id)",
+    "duplicate_event_id": "a later row repeats the event_id of an earlier row that passed "
+    "every other check",
+    "duplicate_key": "a later row repeats the key of an earlier valid row of a dimension "
+    "table (user_id, product_id)",
     "malformed_row": "a CSV line that does not parse (wrong number of fields, a quote that "
     "never closes, invalid UTF-8, longer than 2 MB), or a JSON lines line that is not one "
     "JSON object; counted by line",
