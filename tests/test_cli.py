@@ -208,7 +208,11 @@ def test_param_brand_and_as_of_options(runner, toy, events_dir):
         (["compute", "{missing}"], 1, "no such file or directory"),
         (["validate", "{data}", "--preset", "nope"], 2, "unknown preset"),
         (["explain", "toy.nope"], 2, "unknown indicator"),
+        # a methodology where an indicator belongs ("unknown indicator 'toy.'" was said)
+        (["sql", "toy"], 2, "'toy' is a methodology; name one of its indicators: toy."),
         (["indicators", "nope"], 2, "unknown methodology"),
+        # "" is no folder (as a Path it was the current one, and the market went there)
+        (["generate", "", "--users", "5"], 2, "OUT_DIR is empty: name a folder"),
     ],
 )
 def test_errors_are_one_line_with_documented_codes(
@@ -266,10 +270,13 @@ def test_validate_strict_and_quarantine_out(runner, events_dir, tmp_path):
     assert q.exists()
     r = invoke(runner, "validate", events_dir(rows), "--quarantine-out", tmp_path / "no/such/q.csv")
     assert r.exit_code == 2 and "--quarantine-out" in r.stderr
+    # validate and compute end on the same line: the file, the count, the reasons
+    line = f"brandlens: error: {events_dir(rows)}: 1 bad row(s) under --strict "
+    line += "(events.ts_unparseable 1 (ts 1))"
     r = invoke(runner, "validate", events_dir(rows), "--strict")
-    assert r.exit_code == 1 and "1 bad row(s) under --strict" in r.stderr
+    assert r.exit_code == 1 and r.stderr.splitlines()[-1] == line
     r = invoke(runner, "compute", events_dir(rows), "--strict")
-    assert r.exit_code == 1 and "ts_unparseable 1" in r.stderr
+    assert r.exit_code == 1 and r.stderr.splitlines()[-1] == line
 
 
 def test_listing_commands(runner, toy):

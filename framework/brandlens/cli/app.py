@@ -1277,7 +1277,7 @@ def validate(
     emit(report, fmt, output, no_color)
     _report_data_notes(report)
     if strict and report.rows_bad:
-        fail(f"{report.rows_bad} bad row(s) under --strict", EXIT_DATA)
+        fail(report.strict_failure(), EXIT_DATA)
     events = report.events
     if events.rows_read and not events.rows_accepted:  # as every other command would fail
         fail(
@@ -1599,7 +1599,7 @@ def new_plugin(
 
 @app.command()
 def generate(
-    out_dir: Annotated[Path, typer.Argument(help="Where to write the tables.")],
+    out_dir: Annotated[str, typer.Argument(help="Where to write the tables (a folder).")],
     users: Annotated[int, typer.Option("--users", help="Number of users.")] = 20_000,
     start: Annotated[str, typer.Option("--start", help="First day (YYYY-MM-DD).")] = "2023-04-01",
     end: Annotated[str, typer.Option("--end", help="Last day (YYYY-MM-DD).")] = "2025-06-30",
@@ -1627,9 +1627,11 @@ def generate(
     from brandlens.data.market import generate as run_generate
     from brandlens.engine.runs import parse_date
 
-    with writing(out_dir), errors():
+    if not out_dir.strip():  # Path("") is the current folder: a market written where one stands
+        fail("OUT_DIR is empty: name a folder (. for the current one)", EXIT_USAGE)
+    with writing(Path(out_dir)), errors():
         report = run_generate(
-            out_dir,
+            Path(out_dir),
             users=users,
             start=parse_date(start, "--start"),
             end=parse_date(end, "--end"),

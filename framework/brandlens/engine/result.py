@@ -315,6 +315,16 @@ class ValidationReport(BaseModel):
         """Quarantined rows that ``--strict`` refuses (:attr:`bad_reasons`)."""
         return sum(r.count for r in self.bad_reasons)
 
+    def strict_failure(self) -> str:
+        """The one line ``--strict`` fails with: the source, the bad rows, and their
+        reasons by table and column (``events.missing_amount 1 (amount 1)``)."""
+        counts = ", ".join(
+            f"{r.table}.{r.reason} {r.count}"
+            + (f" ({', '.join(f'{c} {n}' for c, n in r.columns.items())})" if r.columns else "")
+            for r in self.bad_reasons
+        )
+        return f"{self.source}: {self.rows_bad} bad row(s) under --strict ({counts})"
+
 
 DELIBERATE_REASONS = frozenset({"excluded_by_mapping"})
 """Reasons a user asked for: a mapping that maps an event type to null quarantines its

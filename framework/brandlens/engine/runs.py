@@ -575,13 +575,7 @@ class Dataset:
         if quarantine_out is not None:
             self.write_quarantine(quarantine_out)
         if strict and self.report.rows_bad:
-            counts = ", ".join(
-                f"{r.table}.{r.reason} {r.count}"
-                + (f" ({', '.join(f'{c} {n}' for c, n in r.columns.items())})" if r.columns else "")
-                for r in self.report.bad_reasons
-            )
-            bad = self.report.rows_bad
-            raise DataError(f"{self.report.source}: {bad} bad row(s) under --strict ({counts})")
+            raise DataError(self.report.strict_failure())
         if self._unnamed is not None:  # every check passed: the dataset file takes its name
             self._unnamed.commit()
             self._unnamed = None

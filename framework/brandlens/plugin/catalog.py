@@ -161,8 +161,11 @@ def find_indicator(reg: Any, indicator_id: str) -> tuple[Any, Indicator]:
     as ``fast.thriving``), or a usage error listing the methodology's indicators."""
     given, _, rest = indicator_id.partition(".")
     method = _named(reg, given, f"unknown indicator {indicator_id!r}: no methodology")
-    indicator_id = f"{method}.{rest.lower()}"
     checked = reg.methodologies[method]
+    if not rest:  # "fast": a methodology, not one of its indicators ("fast." was said)
+        known = ", ".join(i.id for i in checked.methodology.indicators)
+        raise UsageError(f"{indicator_id!r} is a methodology; name one of its indicators: {known}")
+    indicator_id = f"{method}.{rest.lower()}"
     try:
         return checked, checked.methodology.indicator(indicator_id)
     except KeyError:
