@@ -245,6 +245,60 @@ def test_a_mapping_breaking_its_rules_is_a_usage_error(tmp_path, text, message):
         brandlens.validate(d, mapping=mapping, cache=False)
 
 
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        # SQLGlot's "Required keyword: 'expression' missing for <class '...Add'>"
+        (
+            'derive: {amount: "price +"}\n',
+            "m.yaml: derive amount: expression does not parse: incomplete Add: its second "
+            "operand is missing. Line 1, Col: 7.",
+        ),
+        (
+            'derive: {amount: "-"}\n',
+            "incomplete Neg: its first operand is missing",
+        ),
+    ],
+)
+def test_a_derive_that_does_not_parse_is_said_in_a_users_words(tmp_path, mapping, message):
+    data = _write(
+        tmp_path / "d" / "events.csv", HEADER.rstrip("\n") + ",price\n2025-06-01,u1,purchase,B,,3\n"
+    )
+    path = _write(tmp_path / "m.yaml", mapping)
+    with pytest.raises(UsageError) as caught:
+        brandlens.validate(data, mapping=path, cache=False)
+    assert message in str(caught.value) and "sqlglot" not in str(caught.value)
+
+
+def test_a_headerless_file_without_names_says_read_names_is_needed(tmp_path):
+    data = _write(tmp_path / "e.csv", "2025-06-01,u1,ad_click\n")
+    path = _write(tmp_path / "m.yaml", "read: {header: false}\ncolumns: {ts: time}\n")
+    with pytest.raises(DataError) as caught:
+        brandlens.validate(data, mapping=path, cache=False)
+    assert str(caught.value) == f"{data}: " + (
+        "mapping reads column 'time', which is not in the file (with read: {header: "
+        "false} the file's 3 columns have no names but column0, column1, ...: name them with "
+        "read.names, in order)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "hint"),
+    [
+        # event_id is read as itself: no candidate for user_id (it was "user_id -> event_id")
+        ("event_id,ts,event_type,brand", "; name the file's columns with a mapping"),
+        ("event_id,ts,uid,event_type,brand", "; closest in header: user_id -> uid;"),
+    ],
+)
+def test_a_missing_columns_hint_names_only_columns_not_read_already(tmp_path, header, hint):
+    data = _write(tmp_path / "e.csv", header + "\n")
+    with pytest.raises(DataError) as caught:
+        brandlens.validate(data, cache=False)
+    text = str(caught.value)
+    assert text.startswith(f"{data}: missing required column(s) user_id" + hint)
+    assert "-> event_id" not in text
+
+
 @pytest.mark.parametrize("zone", ["../etc", "/UTC", "Asia/../UTC", ""])
 def test_a_zone_name_that_is_no_zone_key_is_a_usage_error(tmp_path, zone):
     # zoneinfo raises ValueError, not ZoneInfoNotFoundError, on such names

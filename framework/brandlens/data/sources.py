@@ -1005,6 +1005,12 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
             if src not in ts.columns:
                 close = _closest(src, source_cols)
                 hint = f" (closest: {', '.join(close)})" if close else ""
+                if ts.csv is not None and not mapping.read.header and not mapping.read.names:
+                    hint = (
+                        f" (with read: {{header: false}} the file's {len(source_cols)} "
+                        f"columns have no names but {', '.join(source_cols[:2])}, ...: "
+                        "name them with read.names, in order)"
+                    )
                 raise DataError(
                     f"{ts.label}: mapping reads column {src!r}, which is not in the file{hint}"
                 )
@@ -1046,9 +1052,12 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
             )
     missing = [c.name for c in specs if c.required and c.name not in exprs]
     if missing:
-        hints = [f"{m} -> {', '.join(c)}" for m in missing if (c := _closest(m, source_cols))]
-        hint = f"; closest in header: {'; '.join(hints)}" if hints else ""
         seps = [s for s in ";|\t" if len(source_cols) == 1 and s in source_cols[0]]
+        # a column read already (event_id as itself) is no candidate for another, and a
+        # header that is one column holding a separator is no name at all
+        free = [] if seps else [c for c in source_cols if c not in read and c not in exprs]
+        hints = [f"{m} -> {', '.join(c)}" for m in missing if (c := _closest(m, free))]
+        hint = f"; closest in header: {'; '.join(hints)}" if hints else ""
         if ts.csv is not None and seps:  # one column holding the real separator
             hint += (
                 f"; the header is one column holding {seps[0]!r}: if that separates the "

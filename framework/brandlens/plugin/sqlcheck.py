@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -271,6 +272,21 @@ def _checked_entry(known: Any) -> CheckedSQL | None:
     )
 
 
+_MISSING_PART = re.compile(r"Required keyword: '(\w+)' missing for <class '[\w.]*?(\w+)'>")
+
+
+def parse_message(error: Exception) -> str:
+    """SQLGlot's parse error in a user's words: its "Required keyword: 'expression'
+    missing for <class 'sqlglot.expressions.core.Add'>" names its own classes, and says
+    that an operand is missing (``price +``)."""
+    text = first_line(error)
+    parts = {"this": "first operand", "expression": "second operand"}
+    return _MISSING_PART.sub(
+        lambda m: f"incomplete {m.group(2)}: its {parts.get(m.group(1), m.group(1))} is missing",
+        text,
+    )
+
+
 @cache
 def _check(sql: str, allowed: frozenset[str], what: str) -> CheckedSQL:
     import sqlglot
@@ -281,8 +297,7 @@ def _check(sql: str, allowed: frozenset[str], what: str) -> CheckedSQL:
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except (ParseError, TokenError) as e:  # SQL the tokenizer cannot read is no SQL either
-        first = first_line(e)
-        raise PluginError(f"{what}: SQL does not parse: {first}") from None
+        raise PluginError(f"{what}: SQL does not parse: {parse_message(e)}") from None
     if len(statements) != 1:
         raise PluginError(f"{what}: SQL must be exactly one statement, got {len(statements)}")
     stmt = statements[0]
@@ -491,7 +506,7 @@ def check_expression(
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except (ParseError, TokenError) as e:  # SQL the tokenizer cannot read is no SQL either
-        raise PluginError(f"{what}: expression does not parse: {first_line(e)}") from None
+        raise PluginError(f"{what}: expression does not parse: {parse_message(e)}") from None
     except RecursionError:
         raise PluginError(f"{what}: expression nested too deeply to read") from None
     finally:
