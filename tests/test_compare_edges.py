@@ -291,3 +291,23 @@ def test_a_change_with_both_ends_small_is_marked_with_the_smaller_base(tmp_path)
     cell = next(x for x in c.baseline.cells if x.indicator == "fast.thriving")
     assert (cell.value, cell.baseline, cell.small_base) == (10 / 20, 1 / 2, 2)
     assert c.rows[0].small_base["fast.thriving"] == 20  # today's value alone: over 20
+
+
+@pytest.mark.filterwarnings("ignore:--as-of 2025-06-30 is after the last event")
+@pytest.mark.parametrize(("width", "whole"), [(200, True), (52, True), (51, False), (46, False)])
+def test_a_wide_table_shows_whole_titles_when_they_fit(tmp_path, width, whole):
+    """'Advancing (relationship deepening rate) ↑' is 41 characters: cut to 34 even on a
+    200-column terminal with one brand; now whole wherever the wide table fits with it."""
+    import brandlens
+    from brandlens.cli.render import Format, render
+    from conftest import ev, write_csv
+
+    write_csv(
+        tmp_path / "events.csv",
+        [ev("2025-06-20 04:00:00", "u1", "purchase", brand="Tiny", amount="5")],
+    )
+    c = brandlens.compare(tmp_path, as_of="2025-06-30", methodologies=["fast"])
+    text = render(c, Format.table, color=False, width=width)
+    assert ("Advancing (relationship deepening rate) ↑" in text) is whole
+    assert ("Advancing (relationship deepeni… ↑" in text) is not whole
+    assert max(len(line) for line in text.splitlines()) <= width

@@ -803,23 +803,26 @@ def _methodology_columns(c: Comparison) -> list[tuple[str, list[Any]]]:
 
 
 TITLE_WIDTH = 34
-"""The widest an indicator title gets in the wide layout (longer ones end in an ellipsis)."""
+"""The widest an indicator title gets in the wide layout when whole titles would not fit
+the width (longer ones then end in an ellipsis)."""
 
 
 def _values_grids(c: Comparison, width: int) -> list[_Grid]:
     """Indicators as rows and brands as columns when every methodology's table fits the
-    width; otherwise brands as rows, one block per methodology (split if still too wide)."""
-    wide = []
-    for m, cols in _methodology_columns(c):
-        rows = []
-        for col in cols:
-            title = f"{col.title} {_arrow(col.direction)}"
-            if len(title) > TITLE_WIDTH:
-                title = col.title[: TITLE_WIDTH - 3].rstrip() + "… " + _arrow(col.direction)
-            rows.append(([title], [_cell(c, r, col) for r in c.rows]))
-        wide.append(_Grid(m.upper(), ["indicator"], [r.brand for r in c.rows], rows))
-    if all(_fits(g, width) for g in wide):
-        return wide
+    width, with whole titles if they fit too; otherwise brands as rows, one block per
+    methodology (split if still too wide)."""
+    for limit in (None, TITLE_WIDTH):
+        wide = []
+        for m, cols in _methodology_columns(c):
+            rows = []
+            for col in cols:
+                title = f"{col.title} {_arrow(col.direction)}"
+                if limit is not None and len(title) > limit:
+                    title = col.title[: limit - 3].rstrip() + "… " + _arrow(col.direction)
+                rows.append(([title], [_cell(c, r, col) for r in c.rows]))
+            wide.append(_Grid(m.upper(), ["indicator"], [r.brand for r in c.rows], rows))
+        if all(_fits(g, width) for g in wide):
+            return wide
     tall = []
     for m, cols in _methodology_columns(c):
         heads = [f"{_short(col.indicator)} {_arrow(col.direction)}" for col in cols]
