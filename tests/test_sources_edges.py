@@ -461,3 +461,22 @@ def test_a_json_line_naming_a_key_it_reads_twice_is_one_malformed_row(tmp_path):
     path.write_text("\n".join([line("u1"), note.replace('"x"', '"ad_click"')]) + "\n")
     report = brandlens.validate(path.parent, cache=False)
     assert (report.events.rows_read, report.events.rows_accepted) == (2, 2)
+
+
+@pytest.mark.parametrize(
+    ("zone", "hint"),
+    [("utc", "did you mean UTC?"), ("asia/SHANGHAI", "did you mean Asia/Shanghai?")],
+)
+def test_a_zone_in_another_case_is_named_as_the_database_spells_it(tmp_path, zone, hint):
+    d = tmp_path / "d"
+    _write(d / "events.csv", HEADER + "2025-06-01,u1,ad_click,B,\n")
+    for kw in ({"timezone": zone}, {"ts_timezone": zone}):
+        with pytest.raises(UsageError) as caught:
+            brandlens.validate(d, cache=False, **kw)
+        assert str(caught.value).endswith(f"unknown time zone {zone!r} ({hint})")
+    mapping = _write(tmp_path / "m.yaml", f"ts_timezone: {zone}\n")
+    with pytest.raises(UsageError) as caught:
+        brandlens.validate(d, mapping=mapping, cache=False)
+    assert str(caught.value).endswith(
+        f"m.yaml: mapping field ts_timezone: unknown time zone {zone!r} ({hint})"
+    )

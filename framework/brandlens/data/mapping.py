@@ -114,7 +114,7 @@ class Mapping(BaseModel):
     def _known_zone(cls, v: str | None) -> str | None:
         """A misspelt zone would otherwise fail every row's time, not the mapping."""
         if v is not None and not known_zone(v):
-            raise ValueError(f"unknown time zone {v!r} (e.g. Asia/Shanghai, UTC)")
+            raise ValueError(unknown_zone(v))
         return v
 
     @model_validator(mode="after")
@@ -149,10 +149,21 @@ def known_zone(zone: str) -> bool:
     return True
 
 
+def unknown_zone(zone: str) -> str:
+    """The message for a zone the database does not know, with the zone it most likely
+    means when one differs only in case (``utc``, ``asia/shanghai``)."""
+    import zoneinfo
+
+    folded = {z.lower(): z for z in zoneinfo.available_timezones()}
+    meant = folded.get(zone.strip().lower())
+    hint = f"did you mean {meant}?" if meant else "e.g. Asia/Shanghai, UTC"
+    return f"unknown time zone {zone!r} ({hint})"
+
+
 def check_zone(zone: str, what: str) -> str:
     """``zone`` if the time-zone database knows it; a one-line usage error otherwise."""
     if not known_zone(zone):
-        raise UsageError(f"{what}: unknown time zone {zone!r} (e.g. Asia/Shanghai, UTC)")
+        raise UsageError(f"{what}: {unknown_zone(zone)}")
     return zone
 
 

@@ -1312,7 +1312,7 @@ def parse_parameters(
     for full, value in params.items():
         method, _, name = full.partition(".")
         if not name:
-            raise UsageError(f"--param {full}: expected METHODOLOGY.NAME=VALUE")
+            raise UsageError(f"--param {full}: expected METHOD.NAME=VALUE")
         # names in any case, as -m and explain take them (FAST.Advancing_Period_Days)
         method = next((m for m in by_name if m.lower() == method.lower()), method)
         if method not in by_name:
