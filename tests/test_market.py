@@ -404,9 +404,10 @@ def test_a_bad_order_is_a_usage_error(tmp_path):
 
 
 def test_a_failed_sort_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
-    """If sorting by time fails (disk full, killed), no table is put in place: a new
-    folder stays without tables, and a market already there keeps every file it had,
-    rather than half a new market or a log in another order than asked for."""
+    """If sorting by time fails (disk full, killed), no table is put in place: the
+    folders the run made are removed again (an empty folder was left behind, a review
+    found, after a SIGTERM), and a market already there keeps every file it had, rather
+    than half a new market or a log in another order than asked for."""
     from brandlens.data.market import order
     from brandlens.errors import UsageError
 
@@ -417,10 +418,12 @@ def test_a_failed_sort_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
     generate(tmp_path / "old", users=200, seed=1)
     before = {p.name: p.read_bytes() for p in (tmp_path / "old").iterdir()}
     monkeypatch.setattr(order, "sort_events_by_time", fail)
-    for folder in ("new", "old"):
+    (tmp_path / "there").mkdir()
+    for folder in ("new/deeper", "old", "there"):
         with pytest.raises(UsageError, match="cannot sort by time"):
             generate(tmp_path / folder, users=300, seed=2, order="time", overwrite=True)
-    assert list((tmp_path / "new").iterdir()) == []
+    assert not (tmp_path / "new").exists()  # both folders it made
+    assert list((tmp_path / "there").iterdir()) == []  # a folder it found stays
     assert {p.name: p.read_bytes() for p in (tmp_path / "old").iterdir()} == before
 
 

@@ -9,6 +9,7 @@ The planted profiles are documented in docs/demo-data.md.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
@@ -158,6 +159,7 @@ def generate(
     out = Path(out_dir)
     ext = "parquet" if fmt == "parquet" else "csv"
     _check_folder(out, ext, overwrite)
+    made = [p for p in [out, *out.parents] if not p.exists()]  # deepest first
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -219,6 +221,9 @@ def generate(
             by_time.discard()
         for w in writers.values():
             w.discard()
+        for folder in made:  # the folders this run made, now empty again
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         raise
     rows = {name: w.rows for name, w in writers.items()}
     elapsed = time.perf_counter() - began
