@@ -211,6 +211,46 @@ def test_an_entry_with_no_figure_is_refused(tmp_path):
         benchmarks.load(path)
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        # every entry failed alike on "entry 1: indicator: Field required"
+        (
+            "b.csv",
+            "indic,p50\nfast.thriving,0.5\n",
+            "the header has no indicator column (it names: indic, p50)",
+        ),
+        # the rest of the file was read into one field: "p25: ... not a number"
+        (
+            "b.csv",
+            'indicator,p25,p50\nfast.thriving,"0.2,0.5\n',
+            "not CSV: unexpected end of data (a quote never closed?)",
+        ),
+        ("b.csv", "", "no entries"),
+        # a quote inside an unquoted field is text, as Excel writes it
+        ("ok.csv", 'indicator,p50,source\nx.n,1,Report "A\n', None),
+    ],
+)
+def test_a_benchmark_csv_that_cannot_be_read_says_why(tmp_path, name, text, message):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    if message is None:
+        (row,) = benchmarks.load(path)
+        assert row.source == 'Report "A'
+        return
+    with pytest.raises(UsageError) as caught:
+        benchmarks.load(path)
+    assert str(caught.value) == f"--benchmark {path}: {message}"
+
+
+def test_a_benchmark_folder_is_said_to_be_a_folder(tmp_path):
+    (tmp_path / "b.csv").mkdir()
+    for folder in (tmp_path, tmp_path / "b.csv"):
+        with pytest.raises(UsageError) as caught:
+            benchmarks.load(folder)
+        assert str(caught.value) == f"--benchmark {folder}: a folder, not a file"
+
+
 def test_equal_published_figures_are_allowed(tmp_path):
     # "the figures must not decrease": p25 = p50 is no decrease
     path = tmp_path / "b.csv"

@@ -75,6 +75,8 @@ def load(path: str | Path) -> list[BenchmarkRow]:
     Every entry must count: a file with none, a line with more fields than the header,
     or two entries for one (indicator, category) (which one holds?) is refused."""
     p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"--benchmark {path}: a folder, not a file")
     if p.suffix.lower() not in SUFFIXES:
         raise UsageError(
             f"--benchmark {path}: name the file .csv, .yaml or .yml (its name says its format)"
@@ -97,12 +99,24 @@ def load(path: str | Path) -> list[BenchmarkRow]:
         raw = doc
     else:
         raw = []
-        for i, row in enumerate(csv.DictReader(io.StringIO(text)), start=1):
-            if None in row:  # DictReader keeps the fields past the header under None
+        # strict: a quote that never closes is an error, not the rest of the file read
+        # into one field (which then read as "p25: not a number")
+        reader = csv.DictReader(io.StringIO(text), strict=True)
+        try:
+            header = reader.fieldnames or []
+            if header and "indicator" not in header:  # it would fail every entry alike
                 raise UsageError(
-                    f"--benchmark {path}: entry {i}: more fields than the header names"
+                    f"--benchmark {path}: the header has no indicator column (it names: "
+                    f"{', '.join(header)})"
                 )
-            raw.append({k: (v if v != "" else None) for k, v in row.items()})
+            for i, row in enumerate(reader, start=1):
+                if None in row:  # DictReader keeps the fields past the header under None
+                    raise UsageError(
+                        f"--benchmark {path}: entry {i}: more fields than the header names"
+                    )
+                raw.append({k: (v if v != "" else None) for k, v in row.items()})
+        except csv.Error as e:
+            raise UsageError(f"--benchmark {path}: not CSV: {e} (a quote never closed?)") from None
     if not raw:
         raise UsageError(f"--benchmark {path}: no entries")
     out = []
