@@ -91,6 +91,8 @@ PADDED = [
     ("2025-06-01 10:00:00 +0800 ", "2025-06-01 02:00:00"),  # an offset after a space
 ]
 BROKEN = ["2025-06-01\t", "\t2025-06-01 10:00:00", "2025-06-01\t10:00:00", "2025-06-01\n"]
+BROKEN += ["2025-06-01\x0b", "2025-06-01\x0c", "2025-06-01\r"]  # a named zone read these
+PADDED.append(("2025-06-01\u00a0", "2025-06-01 00:00:00"))  # trim() takes a no-break space
 
 
 @pytest.mark.parametrize("zone", [None, "UTC"], ids=["default", "named"])

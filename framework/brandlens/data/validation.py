@@ -237,9 +237,10 @@ def text_instant(text: str, zoned: bool) -> str:
     """Text as an instant: in ``$ts_zone`` when ``zoned`` and the text has no offset or
     zone of its own, else as written (UTC when it has none).
 
-    Both forms read the text the same way: spaces around it are trimmed, and a tab or a
-    line break anywhere makes it no time (a field holding one is a broken export, not a
-    spelling). DuckDB's cast alone reads " 2025-06-01" but not "2025-06-01 ", and takes a
+    Both forms read the text the same way: spaces around it are trimmed (DuckDB's trim:
+    no-break and ideographic spaces too), and a tab or a line break (also a vertical tab
+    or form feed) anywhere makes it no time (a field holding one is a broken export, not
+    a spelling). DuckDB's cast alone reads " 2025-06-01" but not "2025-06-01 ", and takes a
     tab between date and time, so whether the default zone was written out once decided
     a row's fate.
     """
@@ -248,7 +249,9 @@ def text_instant(text: str, zoned: bool) -> str:
     return f"(CASE WHEN {_HAS_BREAK.format(text)} THEN NULL ELSE {read} END)"
 
 
-_HAS_BREAK = "(contains({0}, chr(9)) OR contains({0}, chr(10)) OR contains({0}, chr(13)))"
+_HAS_BREAK = "(" + " OR ".join(f"contains({{0}}, chr({c}))" for c in range(9, 14)) + ")"
+"""A tab, line feed, vertical tab, form feed or carriage return in the text: DuckDB's
+trim() keeps them, and its cast took some as the space between a date and a zone."""
 
 
 def _instant(text: str) -> str:
