@@ -713,3 +713,15 @@ def test_a_signal_during_the_engines_import_calls_nothing(monkeypatch):
     monkeypatch.delitem(sys.modules, "brandlens.engine.runs")
     cli._engine_call("close_all")  # no engine loaded: nothing to stop
     assert calls == ["interrupt_all", "close_all"]
+
+
+def test_demo_with_a_cache_folder_that_is_a_file_says_so(tmp_path):
+    """It said "generate .../afile/demo-...: cannot create the folder (Not a directory)"."""
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    r = CliRunner().invoke(app, ["demo"], env={"BRANDLENS_CACHE_DIR": str(afile)})
+    assert r.exit_code == 2
+    assert r.stderr == (
+        f"brandlens: error: BRANDLENS_CACHE_DIR {afile}: a file, not a folder; name a folder "
+        "(made if missing), or set BRANDLENS_CACHE=0 to keep nothing\n"
+    )

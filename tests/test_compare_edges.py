@@ -224,11 +224,13 @@ def test_an_entry_with_no_figure_is_refused(tmp_path):
         (
             "b.csv",
             'indicator,p25,p50\nfast.thriving,"0.2,0.5\n',
-            "not CSV: unexpected end of data (a quote never closed?)",
+            "a quote that never closes",
         ),
         ("b.csv", "", "no entries"),
         # a quote inside an unquoted field is text, as Excel writes it
         ("ok.csv", 'indicator,p50,source\nx.n,1,Report "A\n', None),
+        # a space after a closing quote stays in the field, as it was read before
+        ("ok.csv", 'indicator,p50,source\n"x.n" ,1,"Report ""A"\n', None),
     ],
 )
 def test_a_benchmark_csv_that_cannot_be_read_says_why(tmp_path, name, text, message):

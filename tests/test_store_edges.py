@@ -501,16 +501,21 @@ def test_a_temp_directory_name_too_long_under_an_existing_folder_is_a_usage_erro
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_cache_folder_that_is_a_file_is_said_not_silently_skipped(tmp_path, monkeypatch):
-    """BRANDLENS_CACHE_DIR naming a file used to turn the cache off without a word:
-    every run validated again, and `cache info` reported it enabled and empty."""
+@pytest.mark.parametrize("under", [False, True], ids=["a file", "under a file"])
+def test_a_cache_folder_that_is_a_file_is_said_not_silently_skipped(tmp_path, monkeypatch, under):
+    """BRANDLENS_CACHE_DIR naming a file (or a folder under one) used to turn the cache
+    off without a word: every run validated again, and `cache info` reported it enabled
+    and empty."""
     data = _events_folder(tmp_path / "d")
     afile = tmp_path / "afile"
     afile.write_text("")
-    monkeypatch.setenv("BRANDLENS_CACHE_DIR", str(afile))
+    root = afile / "cache" if under else afile
+    monkeypatch.setenv("BRANDLENS_CACHE_DIR", str(root))
+    monkeypatch.delenv("BRANDLENS_CACHE", raising=False)
+    why = f"{afile} is a file, so it cannot be made" if under else "a file, not a folder"
     message = (
-        f"BRANDLENS_CACHE_DIR {afile}: a file, not a folder; name a folder (made if "
-        "missing), or set BRANDLENS_CACHE=0 to keep nothing"
+        f"BRANDLENS_CACHE_DIR {root}: {why}; name a folder (made if missing), or set "
+        "BRANDLENS_CACHE=0 to keep nothing"
     )
     for call in (
         lambda: brandlens.validate(data),
@@ -520,17 +525,32 @@ def test_a_cache_folder_that_is_a_file_is_said_not_silently_skipped(tmp_path, mo
         with pytest.raises(UsageError) as caught:
             call()
         assert str(caught.value) == message
-    # keeping nothing needs no folder
+    # keeping nothing needs no folder, and a cache that is off is described as off
     assert brandlens.validate(data, cache=False).events.rows_accepted > 0
     monkeypatch.setenv("BRANDLENS_CACHE", "0")
     assert brandlens.validate(data).events.rows_accepted > 0
+    info = store.describe_cache()
+    assert (info.enabled, info.entries) == (False, 0)
+    assert store.clear_cache() == (0, 0)
 
 
 def test_a_cache_folder_that_cannot_be_made_is_warned_of_and_the_run_goes_on(tmp_path, monkeypatch):
+    """A read-only home, say (the tests run as root, who may write anywhere: mkdir is
+    made to fail as it would there)."""
     data = _events_folder(tmp_path / "d")
-    (tmp_path / "afile").write_text("")
-    folder = tmp_path / "afile" / "cache"  # under a file: mkdir fails
+    folder = tmp_path / "ro" / "cache"
     monkeypatch.setenv("BRANDLENS_CACHE_DIR", str(folder))
-    with pytest.warns(store.CacheWarning, match=r"cannot make the cache folder .*afile/cache"):
+    monkeypatch.delenv("BRANDLENS_CACHE", raising=False)
+    real = Path.mkdir
+
+    def mkdir(self, *args, **kwargs):
+        if self == folder:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    with pytest.warns(
+        store.CacheWarning, match=r"cannot make the cache folder .*ro/cache \(Permission denied\)"
+    ):
         report = brandlens.validate(data)
     assert report.events.rows_accepted > 0 and not folder.exists()

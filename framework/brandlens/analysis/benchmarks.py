@@ -98,25 +98,7 @@ def load(path: str | Path) -> list[BenchmarkRow]:
             raise UsageError(f"--benchmark {path}: expected a list of benchmarks")
         raw = doc
     else:
-        raw = []
-        # strict: a quote that never closes is an error, not the rest of the file read
-        # into one field (which then read as "p25: not a number")
-        reader = csv.DictReader(io.StringIO(text), strict=True)
-        try:
-            header = reader.fieldnames or []
-            if header and "indicator" not in header:  # it would fail every entry alike
-                raise UsageError(
-                    f"--benchmark {path}: the header has no indicator column (it names: "
-                    f"{', '.join(header)})"
-                )
-            for i, row in enumerate(reader, start=1):
-                if None in row:  # DictReader keeps the fields past the header under None
-                    raise UsageError(
-                        f"--benchmark {path}: entry {i}: more fields than the header names"
-                    )
-                raw.append({k: (v if v != "" else None) for k, v in row.items()})
-        except csv.Error as e:
-            raise UsageError(f"--benchmark {path}: not CSV: {e} (a quote never closed?)") from None
+        raw = _csv_entries(text, path)
     if not raw:
         raise UsageError(f"--benchmark {path}: no entries")
     out = []
@@ -141,6 +123,31 @@ def load(path: str | Path) -> list[BenchmarkRow]:
                 f"category {row.category!r}; keep one"
             )
     return out
+
+
+def _csv_entries(text: str, path: str | Path) -> list[dict[str, str | None]]:
+    """A benchmark CSV's entries (an empty field as None). A quote that never closes is
+    refused: read as Python's csv reads it, the rest of the file became one field, said
+    as "p25: not a number". Anything else reads as before (a space after a closing
+    quote, ``"1" ,2``, stays part of the field, as Excel and Python read it)."""
+    try:  # strict reading, only to find a quote left open
+        list(csv.reader(io.StringIO(text), strict=True))
+    except csv.Error as e:
+        if "unexpected end of data" in str(e):
+            raise UsageError(f"--benchmark {path}: a quote that never closes") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    if header and "indicator" not in header:  # it would fail every entry alike
+        raise UsageError(
+            f"--benchmark {path}: the header has no indicator column (it names: "
+            f"{', '.join(header)})"
+        )
+    raw = []
+    for i, row in enumerate(reader, start=1):
+        if None in row:  # DictReader keeps the fields past the header under None
+            raise UsageError(f"--benchmark {path}: entry {i}: more fields than the header names")
+        raw.append({k: (v if v != "" else None) for k, v in row.items()})
+    return raw
 
 
 def check_indicators(

@@ -1523,7 +1523,8 @@ def _hypothesis_home() -> Iterator[None]:
     if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         yield
         return
-    before = storage_directory(intent_to_write=False).home_directory
+    found = storage_directory(intent_to_write=False)
+    before = getattr(found, "home_directory", found)  # before 6.13x: the home as a Path
     with tempfile.TemporaryDirectory(prefix="brandlens-hypothesis-") as home:
         set_hypothesis_home_dir(home)
         try:
@@ -1660,11 +1661,14 @@ def demo(
     """Generate the demo market once, then compare every installed methodology on it."""
     from brandlens.data.market import DEMO_USERS, MARKET_VERSION
     from brandlens.data.market import generate as run_generate
-    from brandlens.data.store import cache_dir
+    from brandlens.data.store import checked_cache_dir
     from brandlens.errors import UsageError
     from brandlens.fileio import atomic_write_text
 
-    target = data_dir or cache_dir() / f"demo-{MARKET_VERSION}-{DEMO_USERS}"
+    target = data_dir
+    if target is None:
+        with errors():  # a cache folder that is a file: said as every command says it
+            target = checked_cache_dir() / f"demo-{MARKET_VERSION}-{DEMO_USERS}"
     marker = target / ".complete"
     with writing(target), errors():
         if not marker.exists():

@@ -236,14 +236,20 @@ class CacheWarning(UserWarning):
 
 
 def checked_cache_dir() -> Path:
-    """The cache folder, refused in one line when its path is a file (or a link to
-    one): every run would otherwise validate again without a word, and ``cache info``
-    report an empty cache."""
+    """The cache folder, refused in one line when its path is a file (or a link to one),
+    or lies under one, so that it can never be made: every run would otherwise validate
+    again without a word, and ``cache info`` report an empty cache."""
     root = cache_dir()
-    if root.exists() and not root.is_dir():
+    blocking = next((p for p in [root, *root.parents] if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
         what = "BRANDLENS_CACHE_DIR" if os.environ.get("BRANDLENS_CACHE_DIR") else "cache folder"
+        why = (
+            "a file, not a folder"
+            if blocking == root
+            else f"{blocking} is a file, so it cannot be made"
+        )
         raise UsageError(
-            f"{what} {root}: a file, not a folder; name a folder (made if missing), or set "
+            f"{what} {root}: {why}; name a folder (made if missing), or set "
             "BRANDLENS_CACHE=0 to keep nothing"
         )
     return root
@@ -332,7 +338,8 @@ def touch(entry: Path) -> None:
 
 def clear_cache() -> tuple[int, int]:
     """Remove every cache entry; return (entries, bytes) removed."""
-    checked_cache_dir()
+    if cache_enabled():
+        checked_cache_dir()
     n = size = 0
     for p in cache_entries():
         with contextlib.suppress(OSError):
@@ -448,7 +455,7 @@ def _stored_format(con: duckdb.DuckDBPyConnection, catalog: str) -> str | None:
 
 
 def describe_cache(removed: int = 0) -> CacheReport:
-    root = checked_cache_dir()
+    root = checked_cache_dir() if cache_enabled() else cache_dir()  # off: nothing to use
     entries = cache_entries()
     return CacheReport(
         path=str(root),
