@@ -314,11 +314,15 @@ def test_keys_are_listed_in_their_declared_order(ds):
 
 def test_key_order_and_unmatched_values_follow_the_indicators_run(ds):
     # Without a spec an indicator is taken to read every parameter: an unmatched value
-    # is said with the indicators of the run, and those only.
+    # is said with the indicators of the run that ran, and those only (edge.a_needs and
+    # edge.z_needs, not applicable without a users table, read nothing).
     cats = {"edge.cats": "tea,coffee"}
     full = ds.compute(as_of=D, methodologies=["edge"], params=cats)
     assert [(u.parameter, u.values) for u in full.unmatched_values] == [("cats", ["coffee"])]
-    assert full.unmatched_values[0].indicators == [i.id for i in EDGE.indicators]
+    skipped = {"edge.a_needs", "edge.z_needs"}
+    assert {n.indicator for n in full.not_applicable} == skipped
+    ran = [i.id for i in EDGE.indicators if i.id not in skipped]
+    assert full.unmatched_values[0].indicators == ran
     # a headline-only run holds no keyed indicator (a headline has no dimension)
     head = ds.compute(as_of=D, methodologies=["edge"], headline_only=True, params=cats)
     assert [r.indicator for r in head.results] == ["edge.whole", "edge.whole"]

@@ -145,7 +145,10 @@ def test_generate_writes_atomically_and_cleans_up_on_failure(
     again = tmp_path / "again"
     with pytest.raises(OSError):
         generate(again, users=30, fmt="csv")
-    assert list(again.iterdir()) == []
+    assert not again.exists()  # the folder it made goes too, with no partial table
+    with pytest.raises(OSError):
+        generate(out, users=30, fmt="csv", overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == expected  # a folder it found stays
     (tmp_path / "afile").write_text("x")
     r = invoke("generate", tmp_path / "afile", "--users", "5")
     one_line_error(r, 2, str(tmp_path / "afile"))
