@@ -811,15 +811,19 @@ def _values_grids(c: Comparison, width: int) -> list[_Grid]:
     """Indicators as rows and brands as columns when every methodology's table fits the
     width, with whole titles if they fit too; otherwise brands as rows, one block per
     methodology (split if still too wide)."""
+    blocks = [
+        (m, [(col, [_cell(c, r, col) for r in c.rows]) for col in cols])
+        for m, cols in _methodology_columns(c)
+    ]
     for limit in (None, TITLE_WIDTH):
         wide = []
-        for m, cols in _methodology_columns(c):
+        for m, cells in blocks:
             rows = []
-            for col in cols:
+            for col, values in cells:
                 title = f"{col.title} {_arrow(col.direction)}"
                 if limit is not None and len(title) > limit:
                     title = col.title[: limit - 3].rstrip() + "… " + _arrow(col.direction)
-                rows.append(([title], [_cell(c, r, col) for r in c.rows]))
+                rows.append(([title], values))
             wide.append(_Grid(m.upper(), ["indicator"], [r.brand for r in c.rows], rows))
         if all(_fits(g, width) for g in wide):
             return wide

@@ -176,6 +176,8 @@ def _number_lines(con: duckdb.DuckDBPyConnection, jl: JsonLines, literals: list[
         con.execute(f"SELECT part, count(*) FROM {jl.rejected} GROUP BY ALL").fetchall()
     )
     by_part = {int(p): (int(good), int(nonblank)) for p, good, nonblank in counts}
+    if jl.parts:  # each good line is one row: the rows of each part, counted here once
+        jl.part_rows = {part: good for part, (good, _) in by_part.items()}
     for part in range(len(literals)):
         good, nonblank = by_part.get(part, (0, 0))
         nonblank += int(rejected_lines.get(part, 0))
@@ -199,9 +201,6 @@ def _type_lines(con: duckdb.DuckDBPyConnection, jl: JsonLines) -> JsonLines:
     ).fetchone()
     keys = json.loads(structure[0]) if structure and structure[0] else {}
     _type_rows(con, jl, _as_read_json_types(con, jl, keys))
-    if jl.parts:
-        counts = f"SELECT n // {PART_LINES}, count(*) FROM {jl.lines} WHERE ok GROUP BY ALL"
-        jl.part_rows = {int(part): int(rows) for part, rows in con.execute(counts).fetchall()}
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {jl.bad_table} AS SELECT * FROM ("
         f"SELECT n % {PART_LINES} AS line, rtrim(line, chr(13)) AS text, CASE "

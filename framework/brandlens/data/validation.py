@@ -233,6 +233,11 @@ def _no_epoch_word(text: str, typed: str) -> str:
     return f"(CASE WHEN {text} ILIKE '%epoch%' THEN NULL ELSE {typed} END)"
 
 
+_HAS_BREAK = "(" + " OR ".join(f"contains({{0}}, chr({c}))" for c in range(9, 14)) + ")"
+"""A tab, line feed, vertical tab, form feed or carriage return in the text: DuckDB's
+trim() keeps them, and its cast took some as the space between a date and a zone."""
+
+
 def text_instant(text: str, zoned: bool) -> str:
     """Text as an instant: in ``$ts_zone`` when ``zoned`` and the text has no offset or
     zone of its own, else as written (UTC when it has none).
@@ -247,11 +252,6 @@ def text_instant(text: str, zoned: bool) -> str:
     trimmed = f"trim({text})"
     read = _zoned_instant(trimmed) if zoned else _instant(trimmed)
     return f"(CASE WHEN {_HAS_BREAK.format(text)} THEN NULL ELSE {read} END)"
-
-
-_HAS_BREAK = "(" + " OR ".join(f"contains({{0}}, chr({c}))" for c in range(9, 14)) + ")"
-"""A tab, line feed, vertical tab, form feed or carriage return in the text: DuckDB's
-trim() keeps them, and its cast took some as the space between a date and a zone."""
 
 
 def _instant(text: str) -> str:

@@ -261,8 +261,7 @@ class EngineConfig:
             given = "--memory-limit" if self.memory_limit else "BRANDLENS_MEMORY_LIMIT"
             raise UsageError(
                 f"{given} {str(memory).strip()}: expected a size such as 8GB or 500MB, not a "
-                "negative one "
-                "(DuckDB would read it as no limit at all)"
+                "negative one (DuckDB would read it as no limit at all)"
             )
         if limit:
             out["memory_limit"] = limit
