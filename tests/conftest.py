@@ -13,10 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from brandlens.data.schema import Event, columns_of
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# No Hypothesis test here is about speed (benchmarks are): a per-example deadline only
+# makes a property flaky on a busy machine, where one slow example fails a whole run.
+hypothesis_settings.register_profile("brandlens-tests", deadline=None)
+hypothesis_settings.load_profile("brandlens-tests")
 
 
 def _checkout_entry_points() -> dict[str, str]:
