@@ -359,7 +359,8 @@ def goal(
             )
         }
         out[("goal.exclusive_rate", b, None)] = ratio(len(bb - bought_other), len(bb))
-        total_gmv = sum((gmv[(u, b)] for u in bb), Decimal(0))
+        # each buyer's net spend floored at 0: an older purchase's refund cannot go below
+        total_gmv = sum((max(gmv[(u, b)], Decimal(0)) for u in bb), Decimal(0))
         out[("goal.arpu", b, None)] = (
             None if not bb else float(total_gmv) / len(bb),
             total_gmv,
@@ -1169,10 +1170,18 @@ def argo(
         year_buyers = [u for u in people if any(e["event_type"] == "purchase" for e in year[u])]
         net = sum(
             (
-                amount(e) if e["event_type"] == "purchase" else -amount(e)
+                max(
+                    sum(
+                        (
+                            amount(e) if e["event_type"] == "purchase" else -amount(e)
+                            for e in year[u]
+                            if e["event_type"] in ("purchase", "refund")
+                        ),
+                        Decimal(0),
+                    ),
+                    Decimal(0),
+                )
                 for u in year_buyers
-                for e in year[u]
-                if e["event_type"] in ("purchase", "refund")
             ),
             Decimal(0),
         )

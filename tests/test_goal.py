@@ -363,6 +363,27 @@ def test_arpu_is_the_net_spend_of_the_windows_buyers(tmp_path):
     assert r.value("argo.arppu", "Lumi") == 70
 
 
+def test_arpu_floors_each_buyers_net_spend_at_zero(tmp_path):
+    """A buyer's refund of a purchase made before the window cannot take their spend in
+    the window below 0 (found by a review: ARPU was -999 on this log)."""
+    rows = [
+        # c: bought 1,000 on 2024-06-01 (before the window [2024-07-01, d]), refunded it on
+        # 2025-06-01 and bought 1 on 2025-06-02: a buyer whose net is 1 - 1,000, floored to 0
+        ev(t("2024-06-01"), "c", "purchase", brand="Lumi", amount="1000"),
+        ev(t("2025-06-01"), "c", "refund", brand="Lumi", amount="1000"),
+        ev(t("2025-06-02"), "c", "purchase", brand="Lumi", amount="1"),
+        # e: bought 40 and 60 in the window, nothing refunded: net 100
+        ev(t("2025-05-10"), "e", "purchase", brand="Lumi", amount="40"),
+        ev(t("2025-06-10"), "e", "purchase", brand="Lumi", amount="60"),
+    ]
+    write_csv(tmp_path / "events.csv", rows)
+    r = brandlens.compute(tmp_path, as_of=D, methodologies=["goal", "argo"])
+    arpu = next(x for x in r.results if x.indicator == "goal.arpu")
+    # (0 + 100) / 2; without the floor (-999 + 100) / 2 = -449.5
+    assert (arpu.value, arpu.numerator, arpu.denominator) == (50, 100, 2)
+    assert r.value("argo.arppu", "Lumi") == 50
+
+
 @pytest.mark.parametrize(
     ("repeaters", "pooled"),
     [

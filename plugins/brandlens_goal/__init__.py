@@ -118,12 +118,13 @@ FOUR_A = StageLadder(
 )
 
 # (brand, user) with purchase days and net GMV (purchases minus refunds) in the buyer window,
-# and the categories each brand sells in (a purchase in the window).
+# floored at 0 (a refund of an older purchase cannot make a buyer's spend negative), and
+# the categories each brand sells in (a purchase in the window).
 BUYERS = Relation(
     name="goal_buyers",
     sql="""
 SELECT brand, user_id, count(DISTINCT local_date) FILTER (WHERE event_type = 'purchase') AS days,
-       sum(CASE WHEN event_type = 'purchase' THEN amount ELSE -amount END) AS gmv
+       greatest(sum(CASE WHEN event_type = 'purchase' THEN amount ELSE -amount END), 0) AS gmv
 FROM events
 WHERE event_type IN ('purchase', 'refund') AND brand IS NOT NULL
   AND local_date > $as_of - $buyer_window_days AND local_date <= $as_of

@@ -103,7 +103,10 @@ WITH brands AS (
     e.user_id AS user_id,
     LOGICAL_OR(e.is_active) AS active,
     LOGICAL_OR(e.is_purchase) AS bought,
-    COALESCE(SUM(IF(e.is_purchase, e.amount, NULL)), 0) - COALESCE(SUM(IF(e.is_refund, e.amount, NULL)), 0) AS net_gmv
+    GREATEST(
+      COALESCE(SUM(IF(e.is_purchase, e.amount, NULL)), 0) - COALESCE(SUM(IF(e.is_refund, e.amount, NULL)), 0),
+      0
+    ) AS net_gmv
   FROM argo_year__e AS e
   GROUP BY
     e.brand,

@@ -65,8 +65,11 @@ WITH brands AS (
     events.brand AS brand,
     events.user_id AS user_id,
     COUNT(DISTINCT IF(events.event_type = 'purchase', events.local_date, NULL)) AS days,
-    SUM(
-      CASE WHEN events.event_type = 'purchase' THEN events.amount ELSE -events.amount END
+    GREATEST(
+      SUM(
+        CASE WHEN events.event_type = 'purchase' THEN events.amount ELSE -events.amount END
+      ),
+      0
     ) AS gmv
   FROM events AS events
   WHERE

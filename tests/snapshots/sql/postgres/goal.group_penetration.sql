@@ -36,8 +36,11 @@ WITH brands AS (
     events.user_id AS user_id,
     COUNT(DISTINCT events.local_date) FILTER(WHERE
       events.event_type = 'purchase') AS days,
-    SUM(
-      CASE WHEN events.event_type = 'purchase' THEN events.amount ELSE -events.amount END
+    GREATEST(
+      SUM(
+        CASE WHEN events.event_type = 'purchase' THEN events.amount ELSE -events.amount END
+      ),
+      0
     ) AS gmv
   FROM events AS events
   WHERE

@@ -97,9 +97,12 @@ WITH brands AS (
     e.user_id AS user_id,
     BOOL_OR(e.is_active) AS active,
     BOOL_OR(e.is_purchase) AS bought,
-    COALESCE(SUM(e.amount) FILTER(WHERE
-      e.is_purchase), 0) - COALESCE(SUM(e.amount) FILTER(WHERE
-      e.is_refund), 0) AS net_gmv
+    GREATEST(
+      COALESCE(SUM(e.amount) FILTER(WHERE
+        e.is_purchase), 0) - COALESCE(SUM(e.amount) FILTER(WHERE
+        e.is_refund), 0),
+      0
+    ) AS net_gmv
   FROM argo_year__e AS e
   GROUP BY
     e.brand,
