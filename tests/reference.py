@@ -620,13 +620,19 @@ def dream_stage(evs: list[dict[str, Any]], d: date, p: dict[str, Any]) -> str | 
 def _chosen_targets(
     targets: list[dict[str, Any]], indicator: str, as_of: date
 ) -> dict[str, tuple[date, date, float]]:
-    """Per brand: the most recent valid period ending by as_of (then the later start, the
-    larger target), as (start, end, target)."""
+    """Per brand: the most recent valid period ending by as_of (then the later start), as
+    (start, end, target). A later row for the same brand, indicator and period as an
+    earlier valid one is quarantined (duplicate_key): the first one is the target."""
     best: dict[str, tuple[date, date, float]] = {}  # brand -> (end, start, value)
+    seen: set[tuple[str, str, date, date]] = set()
     for t in targets:
         start = date.fromisoformat(str(t["period_start"]))
         end = date.fromisoformat(str(t["period_end"]))
-        if t["indicator"] == indicator and start <= end <= as_of:
+        key = (t["brand"], t["indicator"], start, end)
+        if start > end or key in seen:  # period_out_of_order, or a duplicate_key
+            continue
+        seen.add(key)
+        if t["indicator"] == indicator and end <= as_of:
             best[t["brand"]] = max(
                 best.get(t["brand"], (end, start, -1e300)), (end, start, float(t["target_value"]))
             )

@@ -449,18 +449,23 @@ def test_the_library_says_typos_too(events_dir):
     assert {r.brand for r in result.results} == {"B"}  # a generator is read once
 
 
-def test_a_csv_separated_by_semicolons_is_told_how_to_read_it(runner, tmp_path):
-    """A header read as one column holding ';' said only 'missing columns'."""
+@pytest.mark.parametrize(("sep", "shown"), [(";", "';'"), ("\t", "'\\t'")])
+def test_a_csv_separated_by_semicolons_is_told_how_to_read_it(runner, tmp_path, sep, shown):
+    """A header read as one column holding ';' said only 'missing columns'; the mapping
+    the message gives, pasted into a file, reads it (for a tab the hint's single-quoted
+    '\\t' was two characters, which read.delimiter refused)."""
     data = tmp_path / "semi"
     data.mkdir()
-    (data / "events.csv").write_text("ts;user_id;event_type\n2025-06-01;u1;ad_click\n")
+    lines = ["ts", "user_id", "event_type"], ["2025-06-01", "u1", "ad_click"]
+    (data / "events.csv").write_text("".join(sep.join(f) + "\n" for f in lines))
     r = invoke(runner, "validate", data, "--no-cache")
     assert r.exit_code == 1
     (line,) = r.stderr.strip().splitlines()
-    assert "the header is one column holding ';'" in line
-    assert "give a mapping with read: {delimiter: ';'}" in line
+    assert f"the header is one column holding {shown}" in line
+    given = re.search(r"give a mapping with (read: \{delimiter: .*?\}) \(docs", line)
+    assert given is not None, line
     mapping = tmp_path / "semi.yaml"
-    mapping.write_text("read: {delimiter: ';'}\n")  # the mapping the message names works
+    mapping.write_text(given.group(1) + "\n")  # the mapping the message names works
     r = invoke(runner, "validate", data, "--no-cache", "--mapping", mapping, "-f", "json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["tables"][0]["rows_accepted"] == 1

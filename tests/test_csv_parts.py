@@ -299,10 +299,12 @@ def test_an_opening_quote_that_never_closes_is_one_malformed_line_of_its_part(tm
 
 def test_a_gbk_line_in_a_part_read_by_lines_is_named_by_its_part(tmp_path):
     """b.csv holds a GBK line (line 3) and a quote that never closes (line 5), so the
-    folder is read by lines: both are malformed rows of b.csv, not of a.csv."""
+    folder is read by lines: both are malformed rows of b.csv, not of a.csv. (Its line 2
+    is UTF-8 Chinese: with ASCII alone beside it, the GBK line would make the part GBK.)"""
     gbk = "2025-06-02 10:00:00,u2,purchase,润,skincare,5".encode("gb18030")
+    utf8 = "2025-06-02 10:00:00,u1,purchase,润,skincare,5".encode()
     opener = b'2025-06-02 10:00:00,u3,purchase,Lumi,skincare,"5'
-    body = b"\n".join([HEADER.strip().encode(), ROW.strip(), gbk, ROW.strip(), opener, ROW])
+    body = b"\n".join([HEADER.strip().encode(), utf8, gbk, ROW.strip(), opener, ROW])
     data = _folder(tmp_path / "data", {"a.csv": HEADER.encode() + ROW, "b.csv": body})
     report = brandlens.validate(data)
     e = report.events

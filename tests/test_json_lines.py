@@ -478,3 +478,67 @@ def test_a_failed_source_leaves_no_table_on_the_callers_connection(tmp_path):
     with pytest.raises(brandlens.errors.DataError, match="an empty key"):
         Dataset(tmp_path / "events.jsonl", connection=con, cache=False)
     assert con.execute("SELECT table_name FROM duckdb_tables()").fetchall() == []
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_json_lines_file_in_gbk_says_how_to_convert_it(tmp_path, gz):
+    # Every line GBK: DuckDB's reader and the line reader both fail, and its message
+    # ("Malformed JSON ... invalid UTF-8 encoding in string") said nothing of iconv.
+    from brandlens.errors import DataError
+
+    text = "".join(
+        json.dumps(
+            {"ts": "2025-06-01", "user_id": f"u{i}", "event_type": "ad_click", "brand": "完美日记"},
+            ensure_ascii=False,
+        )
+        + "\n"
+        for i in range(3)
+    ).encode("gbk")
+    path = tmp_path / ("events.jsonl.gz" if gz else "events.jsonl")
+    path.write_bytes(gzip.compress(text) if gz else text)
+    with pytest.raises(DataError) as e:
+        Dataset(path, cache=False)
+    assert str(e.value) == (
+        f"{path}: not UTF-8 text (it reads as GB18030/GBK); convert it with "
+        "iconv -f GB18030 -t UTF-8"
+    )
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "{}\n{}\n"])
+def test_a_json_file_without_any_key_says_so(tmp_path, text):
+    # it said "missing required column(s) ts, user_id, event_type ...; header has: json"
+    from brandlens.errors import DataError
+
+    path = tmp_path / "events.jsonl"
+    path.write_text(text)
+    with pytest.raises(DataError) as e:
+        Dataset(path, cache=False)
+    assert str(e.value) == (
+        f"{path}: no object in it has a key (an empty file, or only blank lines or {{}})"
+    )
+
+
+def test_quarantined_values_of_a_mixed_key_show_as_text_not_json(tmp_path):
+    # user_id holds text and numbers, amount text and numbers: DuckDB types both JSON,
+    # and a failing row showed user_id="u1" and amount="1,299.00", quotes included,
+    # where the stored rows hold u1 (examples, top values and --quarantine-out alike)
+    path = tmp_path / "events.jsonl"
+    rows = [
+        {"user_id": "u1", "event_type": "purchase", "amount": "1,299.00"},
+        {"user_id": 2, "event_type": "purchase", "amount": 5},
+        {"user_id": "u3", "event_type": "purchase", "amount": "7", "event_id": "x"},
+        {"user_id": "u4", "event_type": "purchase", "amount": "8", "event_id": "x"},
+    ]
+    path.write_text(
+        "".join(json.dumps({"ts": "2025-06-01", "brand": "B", **r}) + "\n" for r in rows)
+    )
+    out = tmp_path / "q.csv"
+    with Dataset(path, cache=False) as ds:
+        reasons = {r.reason: r for r in ds.report.reasons}
+        ds.write_quarantine(out)
+    bad = reasons["bad_type"]
+    assert (bad.examples[0]["user_id"], bad.examples[0]["amount"]) == ("u1", "1,299.00")
+    assert reasons["duplicate_event_id"].examples[0]["user_id"] == "u4"
+    with out.open(newline="") as f:
+        got = [(r["reason"], r["user_id"], r["amount"]) for r in csv.DictReader(f)]
+    assert got == [("bad_type", "u1", "1,299.00"), ("duplicate_event_id", "u4", "8")]

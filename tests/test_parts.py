@@ -389,3 +389,33 @@ def test_json_keys_are_checked_as_a_csv_header_is(tmp_path):
         brandlens.validate(empty.parent)
     notes = _jsonl(tmp_path / "notes" / "events.jsonl", [{**row, "Note": "a", "note": "b"}])
     assert brandlens.validate(notes.parent).events.rows_accepted == 1
+
+
+def test_parquet_parts_with_and_without_a_time_zone_are_refused(tmp_path):
+    # Read together, DuckDB makes the union a UTC instant: the part written without a
+    # zone (10:00 Beijing time) became 10:00 UTC although --ts-timezone said
+    # Asia/Shanghai, and the report said its times were read in Asia/Shanghai.
+    import datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "events"
+    folder.mkdir()
+    for name, zone in (("p1.parquet", None), ("p2.parquet", "Asia/Shanghai")):
+        times = pa.array([datetime.datetime(2025, 6, 1, 10)], pa.timestamp("us", tz=zone))
+        table = pa.table({"ts": times, "user_id": [name], "event_type": ["ad_click"]})
+        pq.write_table(table, folder / name)
+    with pytest.raises(DataError) as e:
+        Dataset(tmp_path, cache=False, ts_timezone="Asia/Shanghai")
+    assert str(e.value) == (
+        f"{folder}: ts is a UTC instant in p2.parquet and a time without a zone in "
+        "p1.parquet; read together, the times without a zone would be taken as UTC "
+        "whatever zone they are in: write every part's ts alike (all with a time zone, "
+        "or all without)"
+    )
+    # parts alike in this are read as before
+    (folder / "p2.parquet").unlink()
+    with Dataset(tmp_path, cache=False, ts_timezone="Asia/Shanghai") as ds:
+        (got,) = ds.con.execute("SELECT CAST(ts AS VARCHAR) FROM events").fetchone()
+    assert got == "2025-06-01 02:00:00"

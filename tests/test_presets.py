@@ -6,7 +6,7 @@ import pytest
 
 import brandlens
 from brandlens.engine.runs import Dataset
-from brandlens.errors import UsageError
+from brandlens.errors import DataError, UsageError
 
 
 def _events(ds: Dataset) -> list[tuple]:
@@ -75,19 +75,20 @@ def test_custom_mapping_file(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("derive", "message"),
+    ("derive", "error", "message"),
     [
-        ("(SELECT 1)", "only a scalar expression"),
-        ("read_text('/etc/passwd')", "not allowed"),
-        ("nosuchcolumn + 1", "unknown source column"),
+        ("(SELECT 1)", UsageError, "only a scalar expression"),
+        ("read_text('/etc/passwd')", UsageError, "not allowed"),
+        # the file lacks the column: a data error (exit 1), as under columns (it was 2)
+        ("nosuchcolumn + 1", DataError, r"log\.csv: .*unknown source column"),
     ],
 )
-def test_derive_expressions_are_checked(tmp_path, derive, message):
+def test_derive_expressions_are_checked(tmp_path, derive, error, message):
     data = tmp_path / "log.csv"
     data.write_text("ts,user_id,event_type\n2025-01-01,a,ad_click\n")
     mapping = tmp_path / "m.yaml"
     mapping.write_text(f'derive: {{brand: "{derive}"}}\n')
-    with pytest.raises(UsageError, match=message):
+    with pytest.raises(error, match=message):
         brandlens.validate(data, mapping=mapping)
 
 

@@ -43,8 +43,34 @@ NOT_ROUNDED = {
         ev("2025-06-01 04:00:00", "u2", "purchase", amount="1", quantity="0.5"),
         "bad_type",
     ),
+    # whole, but not written as a number with digits before the point
+    "quantity .0": (
+        ev("2025-06-01 04:00:00", "u2", "purchase", amount="1", quantity=".0"),
+        "bad_type",
+    ),
+    "quantity 1e0": (
+        ev("2025-06-01 04:00:00", "u2", "purchase", amount="1", quantity="1e0"),
+        "bad_type",
+    ),
+    "rating 4.01": (ev("2025-06-01 04:00:00", "u2", "review", rating="4.01"), "bad_type"),
     "amount -0.004": (ev("2025-06-01 04:00:00", "u2", "purchase", amount="-0.004"), "bad_type"),
     "amount 1.005": (ev("2025-06-01 04:00:00", "u2", "purchase", amount="1.005"), "bad_type"),
+    # past the tenth decimal a cast to DECIMAL(38,10) rounded these to 0.00 and 12.00
+    "amount -1e-11 written out": (
+        ev("2025-06-01 04:00:00", "u2", "refund", amount="-0.00000000001"),
+        "bad_type",
+    ),
+    "amount 12.00000000001": (
+        ev("2025-06-01 04:00:00", "u2", "purchase", amount="12.00000000001"),
+        "bad_type",
+    ),
+    "amount 21 decimals": (
+        ev("2025-06-01 04:00:00", "u2", "purchase", amount="12.000000000000000000001"),
+        "bad_type",
+    ),
+    "amount 1e-11": (ev("2025-06-01 04:00:00", "u2", "purchase", amount="1e-11"), "bad_type"),
+    # DuckDB's digit grouping, which no other reader takes
+    "amount 1_299.00": (ev("2025-06-01 04:00:00", "u2", "purchase", amount="1_299.00"), "bad_type"),
     "ts infinity": (ev("infinity", "u2", "ad_click"), "ts_unparseable"),
     "ts year 29000": (ev("29000-01-01 00:00:00", "u2", "ad_click"), "ts_unparseable"),
     # a date parser reading 1 to 4 digits of year would take these as years 202 and 2
@@ -62,11 +88,102 @@ NOT_ROUNDED = {
 }
 
 
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [
+        ("\u3000", "user_id"),  # an ideographic space (a Chinese input method's)
+        ("\u00a0", "user_id"),  # a no-break space (a spreadsheet's)
+        ("\x0b", "user_id"),  # a vertical tab, which RE2's \s leaves out
+        (" \u3000\u00a0\t", "user_id"),
+        ("\u3000", "brand"),
+    ],
+)
+def test_text_of_unicode_blanks_alone_is_a_missing_value(value, where, events_dir):
+    # they used to be a user or a brand of their own
+    row = dict(ev("2025-06-01 04:00:00", "u2", "purchase", brand="B", amount="1"), **{where: value})
+    report = brandlens.validate(events_dir([GOOD, row]))
+    reason = "missing_required" if where == "user_id" else "missing_brand"
+    assert [(r.reason, r.count) for r in report.reasons] == [(reason, 1)]
+
+
+def test_text_that_only_starts_with_a_unicode_blank_is_kept(events_dir, tmp_path):
+    from brandlens.engine.runs import Dataset
+
+    row = ev("2025-06-01 04:00:00", "\u3000u2", "purchase", brand="\u00a0B", amount="1")
+    with Dataset(events_dir([GOOD, row]), cache=False) as ds:
+        got = ds.con.execute("SELECT user_id, brand FROM events ORDER BY user_id").fetchall()
+    assert got == [("u1", "B"), ("\u3000u2", "\u00a0B")]
+
+
 @pytest.mark.parametrize("case", sorted(NOT_ROUNDED))
 def test_nothing_is_rounded_or_trimmed_into_validity(case, events_dir):
     row, reason = NOT_ROUNDED[case]
     report = brandlens.validate(events_dir([GOOD, row]))
     assert [(r.reason, r.count) for r in report.reasons] == [(reason, 1)]
+
+
+def test_a_whole_number_written_with_a_zero_fraction_is_that_integer(tmp_path):
+    # pandas writes an integer column holding a gap as floats: quantity 2.0, rating 5.0.
+    # Those are whole numbers (as they are in JSON and Parquet), not bad_type.
+    from brandlens.engine.runs import Dataset
+
+    rows = [
+        ev("2025-06-01 04:00:00", "u1", "purchase", amount="1", quantity="2.0"),
+        ev("2025-06-01 04:00:00", "u2", "purchase", amount="1", quantity=" 3. "),
+        ev("2025-06-01 04:00:00", "u3", "review", rating="5.000"),
+        ev("2025-06-01 04:00:00", "u4", "review", rating="+4.0"),
+    ]
+    write_csv(tmp_path / "events.csv", rows)
+    with Dataset(tmp_path, cache=False) as ds:
+        got = ds.con.execute("SELECT user_id, quantity, rating FROM events").fetchall()
+        assert ds.report.events.rows_quarantined == 0
+    assert got == [("u1", 2, None), ("u2", 3, None), ("u3", None, 5), ("u4", None, 4)]
+
+
+def test_an_amount_with_only_zeros_past_the_cents_is_that_amount(tmp_path):
+    from brandlens.engine.runs import Dataset
+
+    amounts = ["12.0000000000000000000", "1.0001e2", " 3.10 ", "0.1"]
+    rows = [ev("2025-06-01 04:00:00", f"u{i}", "purchase", amount=a) for i, a in enumerate(amounts)]
+    write_csv(tmp_path / "events.csv", rows)
+    with Dataset(tmp_path, cache=False) as ds:
+        got = ds.con.execute("SELECT CAST(amount AS VARCHAR) FROM events").fetchall()
+    assert [g for (g,) in got] == ["12.00", "100.01", "3.10", "0.10"]
+
+
+def test_a_whole_id_read_as_a_float_has_no_fraction(tmp_path):
+    # A JSON key holding 123 beside 2.5, or a Parquet id column pandas wrote as floats
+    # because of a gap, is read as DOUBLE: 123 became the id "123.0", which matched no
+    # users row "123". Whole values are their integer text; others keep their fraction.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from brandlens.engine.runs import Dataset
+
+    js = tmp_path / "js"
+    js.mkdir()
+    (js / "events.jsonl").write_text(
+        "".join(
+            json.dumps({"ts": "2025-06-01", "user_id": u, "event_type": "product_view"}) + "\n"
+            for u in (123, 2.5, 1e3, -7.0)
+        )
+    )
+    pqd = tmp_path / "pq"
+    pqd.mkdir()
+    table = pa.table(
+        {
+            "ts": ["2025-06-01"] * 3,
+            "user_id": pa.array([123.0, None, 9007199254740993.0], pa.float64()),
+            "event_type": ["product_view"] * 3,
+        }
+    )
+    pq.write_table(table, pqd / "events.parquet")
+    # past 2^53 a float is no exact id: it keeps the float text it has
+    expected = {js: ["123", "2.5", "1000", "-7"], pqd: ["123", "9007199254740992.0"]}
+    for d, ids in expected.items():
+        with Dataset(d, cache=False) as ds:
+            got = [u for (u,) in ds.con.execute("SELECT user_id FROM events").fetchall()]
+        assert got == ids, d
 
 
 def test_json_values_are_unquoted_and_objects_are_bad(tmp_path):
@@ -269,6 +386,83 @@ def test_tsv_with_a_mapping_delimiter(tmp_path):
     assert brandlens.validate(p, mapping=m).events.rows_accepted == 1
 
 
+def test_numeric_event_codes_in_a_mapping_are_their_digits(tmp_path):
+    # exports that code behaviours as 1, 2, ...: YAML reads {1: product_view} with an
+    # integer key, which used to be a pydantic error naming 'event_types.1.[key]'
+    p = tmp_path / "events.csv"
+    p.write_text("ts,user_id,event_type,brand,amount\n2025-06-01,u1,1,B,\n2025-06-01,u2,2,B,5\n")
+    m = tmp_path / "m.yaml"
+    m.write_text("event_types: {1: product_view, 2: purchase}\n")
+    from brandlens.engine.runs import Dataset
+
+    with Dataset(p, mapping=m, cache=False) as ds:
+        got = ds.con.execute("SELECT user_id, event_type FROM events").fetchall()
+    assert got == [("u1", "product_view"), ("u2", "purchase")]
+    m.write_text("event_types: {1: product_view, '1': purchase}\n")  # which one is meant?
+    with pytest.raises(UsageError, match="the value 1 is given twice, as 1 and as '1'"):
+        brandlens.validate(p, mapping=m)
+
+
+def test_a_second_target_for_one_period_is_a_duplicate_key(tmp_path):
+    # Two goals for one brand, indicator and period: which one counts was a tie-break
+    # (the smaller in compare, the larger in DREAM); now the first row is the target.
+    from brandlens.engine.runs import Dataset
+
+    write_csv(tmp_path / "events.csv", [GOOD])
+    (tmp_path / "targets.csv").write_text(
+        "brand,indicator,period_start,period_end,target_value\n"
+        "B,fast.fertility,2025-04-01,2025-06-30,3\n"
+        "B,fast.fertility,2025-04-01,2025-06-30,1\n"  # the same period again: quarantined
+        "B,fast.fertility,2025-05-01,2025-06-30,2\n"  # another period: a target of its own
+        "B,fast.fertility,2025-06-30,2025-05-01,9\n"  # out of order: not a valid first row
+        "B,fast.fertility,2025-06-30,2025-05-01,8\n"
+    )
+    with Dataset(tmp_path, cache=False) as ds:
+        kept = ds.con.execute("SELECT target_value FROM targets").fetchall()
+        reasons = [(r.table, r.reason, r.count) for r in ds.report.reasons]
+    assert kept == [(3.0,), (2.0,)]
+    assert reasons == [("targets", "period_out_of_order", 2), ("targets", "duplicate_key", 1)]
+
+
+def test_a_text_date_reads_as_a_text_time_does(tmp_path):
+    # DuckDB's cast took "2025-06-01<TAB>" and "2025-06-01<LF>" as dates and refused
+    # "2025-06-01<NBSP>"; a date now follows the ts rule: spaces around it trimmed (no-break
+    # and ideographic too), a tab or line break anywhere no date (bad_type)
+    from brandlens.engine.runs import Dataset
+
+    write_csv(tmp_path / "events.csv", [GOOD])
+    days = ["2025-06-01", " 2025-06-02\u00a0", "\u30002025-06-03 ", "2025-06-04\t", "2025\n-06-05"]
+    lines = "".join(f'B,2025-0{i + 1}-01,live,"{d}",1\n' for i, d in enumerate(days))
+    (tmp_path / "spend.csv").write_text("brand,channel_note,channel,date,cost\n" + lines)
+    with Dataset(tmp_path, cache=False) as ds:
+        kept = [str(d) for (d,) in ds.con.execute("SELECT date FROM spend").fetchall()]
+        reasons = [(r.table, r.reason, r.count) for r in ds.report.reasons]
+    assert kept == ["2025-06-01", "2025-06-02", "2025-06-03"]
+    assert reasons == [("spend", "bad_type", 2)]
+
+
+def test_spend_rows_repeated_exactly_are_summed_and_counted(tmp_path):
+    # Spend has no key (two campaigns can cost the same on one day and channel), so
+    # repeats are summed; a day exported twice would double CAC, so they are counted.
+    write_csv(tmp_path / "events.csv", [GOOD])
+    (tmp_path / "spend.csv").write_text(
+        "brand,date,channel,cost\n"
+        "B,2025-06-01,live,500\n"
+        "B,2025-06-01,live,500\n"  # 1: the row above again
+        "B,2025-06-01,,7\n"
+        "B,2025-06-01,,7\n"  # 2: again, a missing channel equal to a missing channel
+        "B,2025-06-01,,7\n"  # 3
+        "B,2025-06-02,live,500\n"  # another day
+        "B,2025-06-01,live,501\n"  # another cost
+    )
+    report = brandlens.validate(tmp_path)
+    spend = next(t for t in report.tables if t.table == "spend")
+    assert (spend.rows_accepted, spend.identical_rows) == (7, 3)
+    result = brandlens.compute(tmp_path, methodologies=["fast"], as_of="2025-06-01")
+    assert result.dataset.identical_spend_rows == 3
+    assert result.dataset.identical_rows == 0  # the events repeat nothing
+
+
 def test_time_zones_unknown_to_duckdb_are_usage_errors(events_dir):
     with pytest.raises(UsageError, match="time zone 'posixrules'"):
         brandlens.validate(events_dir([GOOD]), timezone="posixrules")
@@ -306,7 +500,8 @@ def test_duplicate_checks_in_slices_find_the_same_rows(events_dir, monkeypatch):
 
 
 def test_the_gated_blank_check_equals_the_regular_expression():
-    """blank_sql's byte gate never changes the answer of regexp_full_match(x, '\\s*')."""
+    """blank_sql's gate (a byte comparison and two prefixes) never changes the answer of
+    regexp_full_match(x, _BLANK)."""
     import duckdb
     from hypothesis import given, settings
     from hypothesis import strategies as st
@@ -314,7 +509,9 @@ def test_the_gated_blank_check_equals_the_regular_expression():
     from brandlens.data.validation import _BLANK, blank_sql
 
     con = duckdb.connect()
-    chars = st.sampled_from([" ", "\t", "\n", "\r", "\f", "\v", "\x00", "\x1f", "!", "a", "\u3000"])
+    chars = st.sampled_from(
+        [" ", "\t", "\n", "\r", "\f", "\v", "\x00", "\x1f", "!", "a", "\u3000", "\u00a0", "\u2000"]
+    )
     texts = st.one_of(st.none(), st.text(chars, max_size=4), st.text(max_size=4))
 
     @settings(max_examples=300, deadline=None)
@@ -332,8 +529,8 @@ def test_the_gated_blank_check_equals_the_regular_expression():
     assert con.execute(
         f"SELECT list({blank_sql('x')} ORDER BY i) FROM (SELECT unnest($v) AS x, "
         "generate_subscripts($v, 1) AS i)",
-        {"v": ["", " ", "\t\n", " a", "!", "\u3000", "a "]},
-    ).fetchone()[0] == [True, True, True, False, False, False, False]
+        {"v": ["", " ", "\t\n", " a", "!", "\u3000", "a ", "\u00a0\u3000", "\u3000a", "\v"]},
+    ).fetchone()[0] == [True, True, True, False, False, True, False, True, False, True]
 
 
 # Each adjacent pair of events reasons in REASONS' order, on one row that breaks both:

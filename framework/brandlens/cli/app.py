@@ -1157,6 +1157,8 @@ def _report_quarantined(result: Any) -> None:
     d = getattr(result, "dataset", None)
     if d is not None and d.identical_rows:
         _report_identical(d.identical_rows)
+    if d is not None and d.identical_spend_rows:
+        _report_identical_spend(d.identical_spend_rows)
     if d is None or not d.rows_quarantined:
         return
     parts = []
@@ -1174,6 +1176,9 @@ def _report_data_notes(report: Any) -> None:
     """After validate and load: what the report's tables do not say out loud."""
     if report.events.identical_rows:
         _report_identical(report.events.identical_rows)
+    spend = sum(t.identical_rows for t in report.tables if t.table == "spend")
+    if spend:
+        _report_identical_spend(spend)
     if report.naive_ts_as_utc:
         say(
             "brandlens: note: event times without a UTC offset were read as UTC; if they "
@@ -1189,6 +1194,16 @@ def _report_identical(n: int) -> None:
         f"brandlens: note: {n} event(s) repeat an earlier row exactly and have no event_id: "
         "kept as events of their own; if they are copies (an export written twice), give "
         "the rows an event_id (docs/data.md, event_id)"
+    )
+
+
+def _report_identical_spend(n: int) -> None:
+    """Spend rows that repeat an earlier one exactly are two costs, summed: a day
+    exported twice would double what acquiring a customer cost."""
+    say(
+        f"brandlens: note: {n} spend row(s) repeat an earlier row exactly: summed as costs "
+        "of their own; if they are copies (a day exported twice), remove them (docs/data.md, "
+        "spend)"
     )
 
 

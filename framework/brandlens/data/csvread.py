@@ -124,7 +124,7 @@ def inspect(path: Path, label: str, table: str, literal: str, read: Any) -> CsvF
     try:
         text = first.decode("utf-8")
     except UnicodeDecodeError as e:
-        gb = _reads_as_gb18030(first)
+        gb = reads_as_gb18030(first)
         raise DataError(
             f"{label}: not UTF-8 text (line 1 has byte 0x{first[e.start]:02X} at position "
             f"{e.start + 1}{'; it reads as GB18030/GBK' if gb else ''}); convert it with "
@@ -217,42 +217,59 @@ def _check_encoding(head: bytes, label: str) -> None:
 
 NOT_UTF8_SHARE = 0.8
 """The share of a file's first lines after the header that, not being UTF-8, make the
-whole file refused (each would otherwise be one malformed_row)."""
+whole file refused (each would otherwise be one malformed_row), also where other lines
+hold UTF-8 beyond ASCII."""
 
 
 def _check_body(body: bytes, label: str, whole: bool) -> None:
     """A file whose first lines are nearly all GB18030 (GBK) under a UTF-8 (or ASCII)
     header is refused as a whole, saying how to convert it: read, each line would be one
-    INVALID ENCODING row. Stray lines in another encoding stay quarantined rows.
+    INVALID ENCODING row. So is one whose non-UTF-8 lines all read as GB18030 while no
+    line shows UTF-8 beyond ASCII: its Chinese text is GBK, and ASCII reads alike in both
+    (an export of English and Chinese brands would lose every Chinese row). Stray lines
+    in another encoding among UTF-8 text stay quarantined rows.
 
     ``whole``: ``body`` is the whole file, so its last line is not cut short."""
     lines = body.split(b"\n")[1:]  # the lines after the header
     if lines and (not whole or not lines[-1].strip()):
         lines = lines[:-1]  # cut short by the read, or the file's final line break
     bad = []
+    wide = False  # a line of UTF-8 beyond ASCII: the file is UTF-8 where it is text
     for number, line in enumerate(lines, start=2):
         try:
             line.decode("utf-8")
         except UnicodeDecodeError:
             bad.append((number, line))
-    if not bad or len(bad) < NOT_UTF8_SHARE * len(lines):
+        else:
+            wide = wide or not line.isascii()
+    if not bad or (wide and len(bad) < NOT_UTF8_SHARE * len(lines)):
         return
-    if not all(_reads_as_gb18030(line) for _n, line in bad):
+    if not all(reads_as_gb18030(line) for _n, line in bad):
         return
     number, line = bad[0]
+    rest = "" if len(bad) >= NOT_UTF8_SHARE * len(lines) else ", and none is UTF-8 beyond ASCII"
     raise DataError(
         f"{label}: not UTF-8 text ({len(bad)} of the first {len(lines)} lines, from line "
-        f"{number}, read as GB18030/GBK); convert it with iconv -f GB18030 -t UTF-8"
+        f"{number}, read as GB18030/GBK{rest}); convert it with iconv -f GB18030 -t UTF-8"
     )
 
 
-def _reads_as_gb18030(line: bytes) -> bool:
+def reads_as_gb18030(line: bytes) -> bool:
     """Whether a non-UTF-8 line decodes as GB18030 (GBK): common in this domain."""
     try:
         line.decode("gb18030")
     except UnicodeDecodeError:
         return False
     return True
+
+
+def head_lines(path: Path, size: int = 1 << 16) -> bytes:
+    """The whole lines within a (gzipped) file's first ``size`` bytes (the start of one
+    too long line when none ends there)."""
+    opener: Any = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        head = fh.read(size)
+    return head[: head.rfind(b"\n") + 1] or head
 
 
 def gb18030_lines(path: Path, numbers: set[int]) -> set[int]:
@@ -271,7 +288,7 @@ def gb18030_lines(path: Path, numbers: set[int]) -> set[int]:
                 try:
                     line.decode("utf-8")
                 except UnicodeDecodeError:
-                    if _reads_as_gb18030(line):
+                    if reads_as_gb18030(line):
                         found.add(number)
             if number >= last:
                 break
@@ -464,7 +481,8 @@ def count_lines_of(f: CsvFile) -> LineCount | None:
 def fast_scan_lost_lines(
     con: duckdb.DuckDBPyConnection, f: CsvFile, rows: int, counted: LineCount | None = None
 ) -> bool:
-    """Record the fast scan's bad lines; True when its rows and bad lines miss a line.
+    """Record the fast scan's bad lines; True when its rows and bad lines miss a line, or
+    when bad lines follow values spanning lines (their numbers would be records').
 
     Every non-empty physical line after the header must be a row or a bad line; when
     not (an unterminated quote swallowed lines, a quoted value spans lines, DuckDB lost
@@ -494,7 +512,9 @@ def fast_scan_lost_lines(
     # lines a value DuckDB read spans account for themselves; what is left was lost.
     reader, binds = fast_reader(f)
     inside = _count(con, f"SELECT coalesce(sum({inside_lines_sql(f)}), 0) FROM {reader}", binds)
-    return rows + bad + inside != expected
+    # DuckDB numbers a bad line by records, so after a value spanning lines its number
+    # falls short of the line's: the line reader numbers lines as the docs promise
+    return rows + bad + inside != expected or (bad > 0 and inside > 0)
 
 
 def inside_lines_sql(f: CsvFile) -> str:

@@ -109,6 +109,22 @@ class Mapping(BaseModel):
     )
     _origin: str = PrivateAttr(default="mapping")
 
+    @field_validator("event_types", mode="before")
+    @classmethod
+    def _whole_number_codes(cls, v: Any) -> Any:
+        """Exports often code behaviours as numbers (``{1: product_view}``); YAML reads
+        such a key as an integer, and the event_type column is text, so the key is its
+        digits. Other non-text keys (1.5, true) stay errors: their text is a guess."""
+        if not isinstance(v, dict):
+            return v
+        codes = {
+            str(k) if isinstance(k, int) and not isinstance(k, bool) else k: t for k, t in v.items()
+        }
+        if len(codes) < len(v):
+            twice = next(k for k in v if isinstance(k, int) and str(k) in v)
+            raise ValueError(f"the value {twice} is given twice, as {twice} and as '{twice}'")
+        return codes
+
     @field_validator("ts_timezone")
     @classmethod
     def _known_zone(cls, v: str | None) -> str | None:

@@ -167,7 +167,12 @@ class Product(BaseModel):
 class Target(BaseModel):
     """One row of the optional ``targets`` table: a brand's goal for an indicator."""
 
-    model_config = ConfigDict(title="targets", json_schema_extra={"key": []})
+    # one target per brand, indicator and period: a second would leave which one counts
+    # to a tie-break (and DREAM's achievement would read both)
+    model_config = ConfigDict(
+        title="targets",
+        json_schema_extra={"key": ["brand", "indicator", "period_start", "period_end"]},
+    )
 
     brand: str = Field(description="brand")
     indicator: str = Field(description="indicator id, e.g. fast.fertility")

@@ -13,6 +13,7 @@ brandlens reads the paths it was given.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from brandlens.data.mapping import Mapping, check_zone
 from brandlens.data.schema import TABLES, columns_of
 from brandlens.errors import DataError, first_line
 from brandlens.fileio import database_path
-from brandlens.plugin.sqlcheck import check_expression, quote_ident, used_binds
+from brandlens.plugin.sqlcheck import UnknownColumns, check_expression, quote_ident, used_binds
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -504,13 +505,28 @@ def _describe_json(con: duckdb.DuckDBPyConnection, ts: TableSource) -> dict[str,
         if read_json_by_lines(con, ts):
             return ts.columns
         if failed is not None:  # not JSON lines: what DuckDB said stands
-            raise failed from None
+            raise _with_encoding_hint(failed, ts) from None
         return columns
     if failed is not None:
         raise failed
     raise DataError(
         f"{ts.label}: some lines are not JSON objects, so DuckDB reads every line as one "
         "json column"
+    )
+
+
+def _with_encoding_hint(error: DataError, ts: TableSource) -> DataError:
+    """DuckDB's "invalid UTF-8" about a JSON file none of whose lines it could read,
+    with how to convert it when its start reads as GB18030/GBK (as a CSV file's would)."""
+    if "UTF-8" not in str(error):
+        return error
+    file = ts.parts[0].file if ts.parts else ts.file
+    assert file is not None
+    if not csvread.reads_as_gb18030(csvread.head_lines(Path(file))):
+        return error
+    return DataError(
+        f"{ts.label}: not UTF-8 text (it reads as GB18030/GBK); convert it with "
+        "iconv -f GB18030 -t UTF-8"
     )
 
 
@@ -689,6 +705,7 @@ def _describe_and_check(
     _plan_select(ts, mapping)
     if ts.parts and ts.from_sql.startswith("read_parquet("):
         _refuse_lossy_ids(con, ts)
+        _refuse_mixed_zones(con, ts)
     elif ts.is_json:
         _refuse_lossy_json_ids(con, ts)
     if mapping is not None:
@@ -728,6 +745,32 @@ def _bind_derives(con: duckdb.DuckDBPyConnection, ts: TableSource, mapping: Mapp
 
 
 _FLOATING = ("DOUBLE", "FLOAT")
+
+
+def _refuse_mixed_zones(con: duckdb.DuckDBPyConnection, ts: TableSource) -> None:
+    """Parquet parts whose ts is a UTC instant in one part and a wall-clock time in
+    another are read together as instants: the wall-clock times become UTC whatever
+    zone they were written in (``--ts-timezone`` included), and the report could not say
+    which were read how. Such parts are refused, naming a part of each kind."""
+    column = ts.source_column("ts")
+    if column is None or ts.columns.get(column) != "TIMESTAMP WITH TIME ZONE":
+        return
+    rows = con.execute(
+        "SELECT file_name, logical_type FROM parquet_schema($files) WHERE name = $n "
+        "AND logical_type LIKE 'TimestampType(%'",
+        {"files": [escape_glob(p.file) for p in ts.parts], "n": column},
+    ).fetchall()
+    kinds = {"isAdjustedToUTC=1" in str(kind): file for file, kind in rows}
+    if len(kinds) < 2:
+        return
+    rel = {p.file: p.label for p in ts.parts}
+    named = "" if column == "ts" else f" ({column})"
+    raise DataError(
+        f"{ts.label}: ts{named} is a UTC instant in {rel.get(kinds[True])} and a time "
+        f"without a zone in {rel.get(kinds[False])}; read together, the times without a "
+        "zone would be taken as UTC whatever zone they are in: write every part's ts "
+        "alike (all with a time zone, or all without)"
+    )
 
 
 def _refuse_lossy_ids(con: duckdb.DuckDBPyConnection, ts: TableSource) -> None:
@@ -1023,6 +1066,8 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
                 # a name given twice is allowed here, so that it is refused as such below
                 allowed = source_cols + _spellings(ts)
                 checked = check_expression(expr, allowed, what, text_cols)
+            except UnknownColumns as e:  # as a column mapped under columns: exit 1
+                raise DataError(f"{ts.label}: {e.message}") from None
             except PluginError as e:
                 raise UsageError(e.message) from None
             for zone in sorted(checked.zones):  # a literal: the mapping's to fix, exit 2
@@ -1041,8 +1086,23 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
     unmapped = {c.name for c in specs if c.name not in exprs}  # read by their own names
     _refuse_repeated(ts, read | unmapped)
     for c in specs:
-        if c.name not in exprs and c.name in ts.columns:
+        if c.name in exprs:
+            continue
+        if c.name in ts.columns:
             exprs[c.name] = quote_ident(c.name)
+            continue
+        # a header's Brand or " user_id " (Excel exports, hand-typed headers) is the column
+        alike = [n for n in source_cols if n not in read and n.strip().lower() == c.name]
+        if len(alike) > 1:
+            raise DataError(
+                f"{ts.label}: the header names column {c.name!r} {len(alike)} ways "
+                f"({', '.join(repr(n) for n in alike)}); which one holds the values is not "
+                "clear: rename or remove the others"
+            )
+        if alike:
+            _refuse_repeated(ts, {alike[0]})  # Brand,BRAND: the reader renamed the second
+            exprs[c.name] = quote_ident(alike[0])
+            read.add(alike[0])
     for column, segment in ts.folder_columns.items():
         if column in canonical and column not in exprs:  # its values are only in names
             raise DataError(
@@ -1051,6 +1111,17 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
                 f"write {column} into the files"
             )
     missing = [c.name for c in specs if c.required and c.name not in exprs]
+    if (
+        missing
+        and ts.is_json
+        and list(ts.columns) == ["json"]
+        and (
+            ts.columns["json"] in ("JSON", "MAP(VARCHAR, JSON)")  # nothing, or {} alone
+        )
+    ):
+        raise DataError(  # what DuckDB gives a JSON file with no key anywhere
+            f"{ts.label}: no object in it has a key (an empty file, or only blank lines or {{}})"
+        )
     if missing:
         seps = [s for s in ";|\t" if len(source_cols) == 1 and s in source_cols[0]]
         # a column read already (event_id as itself) is no candidate for another, and a
@@ -1061,7 +1132,8 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
         if ts.csv is not None and seps:  # one column holding the real separator
             hint += (
                 f"; the header is one column holding {seps[0]!r}: if that separates the "
-                f"fields, give a mapping with read: {{delimiter: {seps[0]!r}}} (docs/data.md)"
+                f"fields, give a mapping with read: {{delimiter: {_yaml_quoted(seps[0])}}} "
+                "(docs/data.md)"
             )
         elif (
             not hints
@@ -1073,9 +1145,10 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
                 "columns: {ts: <its time column>, user_id: ..., event_type: ...} "
                 "(docs/data.md, Mappings)"
             )
+        has = "its objects' keys are" if ts.is_json else "header has"
         raise DataError(
             f"{ts.label}: missing required column(s) {', '.join(missing)}{hint}; "
-            f"header has: {', '.join(source_cols) or 'no columns'}"
+            f"{has}: {', '.join(source_cols) or 'no columns'}"
         )
     ts.present = set(exprs)
     ts.expressions = dict(exprs)
@@ -1104,7 +1177,11 @@ def _plan_select(ts: TableSource, mapping: Mapping | None) -> None:
             zip(csv_file.columns, csv_file.header_fields, strict=True)
         ):
             ts.binds[f"hdr_{i}"] = text if text != "" else None
-            same.append(f"{quote_ident(name)} IS NOT DISTINCT FROM $hdr_{i}")
+            field = quote_ident(name)
+            if i == 0:  # a joined file's own byte-order mark (Excel's "CSV UTF-8")
+                bom = f"starts_with({field}, chr(65279))"
+                field = f"(CASE WHEN {bom} THEN {field}[2:] ELSE {field} END)"
+            same.append(f"{field} IS NOT DISTINCT FROM $hdr_{i}")
         parts.append(f"({' AND '.join(same)}) AS _header_again")
         ts.header_check = True
     parts += [f"{sql} AS {quote_ident(failed_flag(name))}" for name, sql in failed.items()]
@@ -1129,6 +1206,13 @@ def input_alias(column: str, i: int) -> str:
     """The selected ``i``-th source column a derived column reads: passed through
     untouched, so that a failing row's source JSON shows what the derive was given."""
     return f"_input_{column}_{i}"
+
+
+def _yaml_quoted(text: str) -> str:
+    """``text`` as a YAML scalar that reads back as itself: double quotes, so that a
+    hint's "\\t" is a tab when pasted into a mapping (YAML's single quotes keep it as
+    two characters, which read.delimiter refuses)."""
+    return json.dumps(text)
 
 
 def _closest(name: str, candidates: list[str]) -> list[str]:

@@ -62,7 +62,7 @@ REASONS: dict[str, str] = {
     "duplicate_event_id": "a later row repeats the event_id of an earlier row that passed "
     "every other check",
     "duplicate_key": "a later row repeats the key of an earlier valid row of a dimension "
-    "table (user_id, product_id)",
+    "table (user_id, product_id) or of targets (brand, indicator and period)",
     "malformed_row": "a CSV line that does not parse (wrong number of fields, a quote that "
     "never closes, invalid UTF-8, longer than 2 MB), or a JSON lines line that is not one "
     "JSON object; counted by line",
@@ -77,18 +77,28 @@ DATA_SCHEMA = "brandlens_data"
 plugin's search path (plugins read the canonical views in ``main``)."""
 QUARANTINE_TABLE = "_quarantine"
 
-_BLANK = r"\s*"  # whitespace-only text (tabs and newlines too) is a missing value
+_BLANK = r"[\s\x0B\x{A0}\x{3000}]*"
+"""Whitespace-only text is a missing value: spaces, tabs, line breaks, the vertical tab
+(which RE2's \\s leaves out and Java's has), and the no-break and ideographic spaces a
+spreadsheet or a Chinese input method types."""
+_WIDE_SPACES = ("\u00a0", "\u3000")
+"""The blank characters at or above ``!`` in byte order (literal characters, not chr():
+Spark's chr() takes its argument modulo 256)."""
 
 
 def blank_sql(text: str) -> str:
-    """Whether text is blank (empty or only RE2's \\s: space, tab, LF, CR, FF); NULL stays NULL.
+    """Whether text is blank (empty or only the characters of ``_BLANK``); NULL stays NULL.
 
-    Every blank string starts with a byte below ``!`` (or is empty), so the regular
-    expression runs only on the rare values that do: a byte comparison decides the
-    rest. On 10 M events this took the blank checks of seven text columns from
-    about 1.5 s to 0.3 s.
+    Every blank string starts with a byte below ``!``, a no-break or an ideographic space
+    (or is empty), so the regular expression runs only on the rare values that do: a byte
+    comparison decides the rest. On 10 M events this took the blank checks of seven text
+    columns from about 1.5 s to 0.3 s.
     """
-    return f"(CASE WHEN {text} >= '!' THEN false ELSE regexp_full_match({text}, '{_BLANK}') END)"
+    wide = " OR ".join(f"starts_with({text}, '{c}')" for c in _WIDE_SPACES)
+    return (
+        f"(CASE WHEN {text} >= '!' AND NOT ({wide}) THEN false "
+        f"ELSE regexp_full_match({text}, '{_BLANK}') END)"
+    )
 
 
 TS_YEARS = (1900, 2200)
@@ -172,6 +182,12 @@ def _typed(c: ColumnSpec, src: str, src_type: str, zoned: bool = False) -> str:
             return value
         if src_type in INTEGRAL and not (c.enum or c.vocabulary):  # ids stay numbers
             return src
+        if src_type in ("DOUBLE", "FLOAT"):  # 123.0 is 123: pandas' ids with a gap
+            whole = f"({src} = round({src}) AND abs({src}) < 9007199254740992)"
+            return (
+                f"(CASE WHEN {whole} THEN CAST(CAST({src} AS BIGINT) AS VARCHAR) "
+                f"ELSE CAST({src} AS VARCHAR) END)"
+            )
         return f"CAST({src} AS VARCHAR)"
     if c.sql_type == "TIMESTAMP":
         wall = src_type.startswith("TIMESTAMP") and src_type != "TIMESTAMP WITH TIME ZONE"
@@ -194,10 +210,11 @@ def _typed(c: ColumnSpec, src: str, src_type: str, zoned: bool = False) -> str:
             f"THEN make_timestamp(epoch_us({aware})) END)"
         )
     if c.sql_type in ("INTEGER", "BIGINT"):
-        if text_like:
+        if text_like:  # 2.0 is whole (pandas writes it for an integer column with a gap)
             return (
-                f"(CASE WHEN regexp_full_match(trim({value}), '[+-]?[0-9]+') "
-                f"THEN TRY_CAST(trim({value}) AS {c.sql_type}) END)"
+                f"(CASE WHEN regexp_full_match(trim({value}), '[+-]?[0-9]+([.]0*)?') "
+                f"THEN TRY_CAST(regexp_extract(trim({value}), '^[+-]?[0-9]+') "
+                f"AS {c.sql_type}) END)"
             )
         if src_type in INTEGRAL:
             return f"TRY_CAST({src} AS {c.sql_type})"
@@ -206,14 +223,22 @@ def _typed(c: ColumnSpec, src: str, src_type: str, zoned: bool = False) -> str:
             f"THEN TRY_CAST({src} AS {c.sql_type}) END)"
         )
     if c.sql_type.startswith("DECIMAL"):
-        exact = f"TRY_CAST({value} AS DECIMAL(38,10))"
-        return (
-            f"(CASE WHEN {exact} = TRY_CAST({value} AS {c.sql_type}) "
-            f"THEN TRY_CAST({value} AS {c.sql_type}) END)"
-        )
+        # Text is compared at 18 decimals, past which a cast would round: -0.00000000001
+        # is no 0.00. Written out in full, any digit other than 0 after the second decimal
+        # fails however far out it is. A float is compared at 10, its binary noise below.
+        exact = f"TRY_CAST({value} AS DECIMAL({'38,18' if text_like else '38,10'}))"
+        check = f"{exact} = TRY_CAST({value} AS {c.sql_type})"
+        if text_like:  # and 1_299.00 is DuckDB's digit grouping alone: no number elsewhere
+            check += (
+                f" AND NOT contains({value}, '_') AND (NOT regexp_matches({value}, "
+                f"'[.][0-9]{{2}}[0-9]*[1-9]') OR contains({value}, 'e') OR contains({value}, 'E'))"
+            )
+        return f"(CASE WHEN {check} THEN TRY_CAST({value} AS {c.sql_type}) END)"
     if c.sql_type == "DATE" and text_like:  # a date has no year range: infinity too
-        typed = _no_epoch_word(value, f"TRY_CAST({value} AS DATE)")
-        return f"(CASE WHEN {value} ILIKE '%infinity%' THEN NULL ELSE {typed} END)"
+        # read as a time is (text_instant): spaces trimmed, a tab or line break no date
+        typed = _no_epoch_word(value, f"TRY_CAST(trim({value}) AS DATE)")
+        bad = f"{value} ILIKE '%infinity%' OR {_HAS_BREAK.format(value)}"
+        return f"(CASE WHEN {bad} THEN NULL ELSE {typed} END)"
     if c.sql_type == "DOUBLE":  # NaN and infinities are no target: NaN sorts above all
         number = f"TRY_CAST({value} AS DOUBLE)"
         return f"(CASE WHEN abs({number}) <= 1.7976931348623157e308 THEN {number} END)"
@@ -402,7 +427,11 @@ COLUMN_KEY = "_column"
 
 
 def _source_json(
-    specs: list[ColumnSpec], prefix: str, column: str, inputs: dict[str, list[str]]
+    specs: list[ColumnSpec],
+    prefix: str,
+    column: str,
+    inputs: dict[str, list[str]],
+    types: dict[str, str] | None = None,
 ) -> str:
     """A failing row's source values as one JSON object of text, with the column its
     reason is about under COLUMN_KEY (``column``: an SQL expression).
@@ -419,11 +448,14 @@ def _source_json(
     mostly-NULL text columns cost about a quarter of the validation pass. The column
     is asked inside this JSON: stored on its own (NULL but for failing rows) it cost
     about 0.2 s of a 4.8 s clean load at 10 M, and computed in a projection of its
-    own about 0.1 s.
+    own about 0.1 s. ``types``: the source's column types, so that a JSON key's string
+    shows as its text (``u1``), not as JSON (``"u1"``), as the stored value does.
     """
 
     def value(c: ColumnSpec) -> str:
-        own = f"CAST({prefix + c.name if prefix else quote_ident(c.name)} AS VARCHAR)"
+        ref = prefix + c.name if prefix else quote_ident(c.name)
+        json_typed = (types or {}).get(c.name) == "JSON"
+        own = f"json_extract_string({ref}, '$')" if json_typed else f"CAST({ref} AS VARCHAR)"
         given = inputs.get(c.name)
         if not given:
             return own
@@ -559,7 +591,7 @@ def failing_source_sql(
 ) -> str:
     """Over :func:`checked_rows_sql`'s rows: a failing row's source JSON, with its column."""
     specs = columns_of(TABLES[ts.table])
-    return _source_json(specs, "s_", failing_column_sql(ts, types, known), ts.inputs)
+    return _source_json(specs, "s_", failing_column_sql(ts, types, known), ts.inputs, types)
 
 
 def _stored(store: str, table: str) -> str:
@@ -887,7 +919,7 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection, ts: TableSource, store: str
         return
     specs = columns_of(TABLES[table])
     # Their source text: the same rows, numbered in the same (source) order.
-    source = _source_json(specs, "", "$column", ts.inputs)
+    source = _source_json(specs, "", "$column", ts.inputs, source_types(con, ts))
     sql_update = f"""
 UPDATE {stored} SET _reason = $reason, _source = r._source
 FROM (
@@ -910,6 +942,17 @@ WHERE {stored}.rowid = r._rid
 def key_column(table: str) -> str:
     """What a duplicate row's quarantine names as its column: the table's key."""
     return ", ".join(table_key(TABLES[table]))
+
+
+def _count_repeated_rows(con: duckdb.DuckDBPyConnection, store: str, table: str) -> int:
+    """How many accepted rows of a table without a key repeat an earlier one exactly (a
+    spend export written twice would double every cost)."""
+    names = ", ".join(quote_ident(c.name) for c in columns_of(TABLES[table]))
+    sql = (
+        f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM "
+        f"{_stored(store, table)} WHERE _reason IS NULL GROUP BY {names})"
+    )
+    return int(con.execute(sql).fetchone()[0])
 
 
 def _number_repeated_content(con: duckdb.DuckDBPyConnection, store: str) -> int:
@@ -1318,6 +1361,8 @@ def validate_source(
             quarantine_parts.append(f"SELECT * FROM {m_table}")
         if table == "events":
             table_report.identical_rows = _number_repeated_content(con, store)
+        elif table == "spend":
+            table_report.identical_rows = _count_repeated_rows(con, store, table)
     events = source.tables.get("events")
     as_utc = events is not None and events.ts_timezone is None and wall_clock_ts(con, events)
     quarantine = f"{store}.{quote_ident(QUARANTINE_TABLE)}"

@@ -42,6 +42,11 @@ class DatasetInfo(BaseModel):
     identical_rows: int = Field(
         0, description="accepted events without an event_id that repeat an earlier row exactly"
     )
+    identical_spend_rows: int = Field(
+        0,
+        description="accepted spend rows that repeat an earlier row exactly: summed as two "
+        "costs, so a day exported twice counts twice",
+    )
     ts_timezone: str = Field(
         "UTC", description="the zone event times written without a UTC offset were read in"
     )
@@ -277,8 +282,9 @@ class TableReport(BaseModel):
     rows_quarantined: int
     identical_rows: int = Field(
         0,
-        description="accepted events without an event_id that repeat an earlier row "
-        "exactly: kept as events of their own, since nothing tells them from copies",
+        description="accepted rows that repeat an earlier row exactly: events without an "
+        "event_id, kept as events of their own since nothing tells them from copies, and "
+        "spend rows, summed as two costs; 0 for the other tables (they have keys)",
     )
 
 

@@ -856,6 +856,9 @@ class Dataset:
             quarantined_columns={r.reason: r.columns for r in events if r.columns},
             tables=[t.table for t in self.report.tables],
             identical_rows=ev.identical_rows,
+            identical_spend_rows=sum(
+                t.identical_rows for t in self.report.tables if t.table == "spend"
+            ),
             ts_timezone=self.report.ts_timezone,
         )
 

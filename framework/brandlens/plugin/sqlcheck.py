@@ -484,6 +484,11 @@ def _refusal(node: object, allowed_names: frozenset[str], allowed_nodes: frozens
     return f"{node.key.upper()} is not allowed: only a scalar expression over the source columns"
 
 
+class UnknownColumns(PluginError):
+    """An expression reads a column its source does not have: the source's problem
+    (a mapping's derive naming a column of another export), not the expression's."""
+
+
 def check_expression(
     sql: str, allowed_columns: Iterable[str], what: str, text_columns: Iterable[str] = ()
 ) -> CheckedExpression:
@@ -525,7 +530,7 @@ def check_expression(
     cols = {c.name for c in tree.find_all(exp.Column)}
     unknown = cols - allowed
     if unknown:
-        raise PluginError(
+        raise UnknownColumns(
             f"{what}: unknown source column(s) {', '.join(sorted(unknown))} "
             f"(available: {', '.join(sorted(allowed))})"
         )
