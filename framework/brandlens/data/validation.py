@@ -92,11 +92,14 @@ def blank_sql(text: str) -> str:
     Every blank string starts with a byte below ``!``, a no-break or an ideographic space
     (or is empty), so the regular expression runs only on the rare values that do: a byte
     comparison decides the rest. On 10 M events this took the blank checks of seven text
-    columns from about 1.5 s to 0.3 s.
+    columns from about 1.5 s to 0.3 s. A value starting with an ASCII character (below
+    U+0080 in byte order) is decided by the comparisons alone: asking every value for the
+    two wide spaces took six columns of 10 M events from 0.37 to 1.4 s, and 0.37 s again
+    with this gate (CASE evaluates its condition's AND and OR only where still open).
     """
     wide = " OR ".join(f"starts_with({text}, '{c}')" for c in _WIDE_SPACES)
     return (
-        f"(CASE WHEN {text} >= '!' AND NOT ({wide}) THEN false "
+        f"(CASE WHEN {text} >= '!' AND ({text} < '\u0080' OR NOT ({wide})) THEN false "
         f"ELSE regexp_full_match({text}, '{_BLANK}') END)"
     )
 
