@@ -221,6 +221,28 @@ def test_format_value_and_percent_at_their_thresholds():
     assert percent(0.01) == "1.0%"
     assert percent(0.00047) == "0.047%"
     assert percent(1.27) == "127.0%"
+    # the thresholds judge the value as shown (they judged it before rounding: 1.00%,
+    # CNY 1,000.00), and a half rounds up as a reader does (Python's format gave 12 for
+    # an index of 12.5 beside 88 for 87.5, and p12 beside p88)
+    assert percent(0.0099996) == "1.0%"
+    assert percent(0.000125) == "0.013%"
+    assert format_value(999.996, "currency") == "CNY 1,000"
+    assert format_value(999.994, "currency") == "CNY 999.99"
+    assert [format_value(v, "index") for v in (12.5, 87.5, 2.5, -0.5)] == ["13", "88", "3", "-1"]
+    assert format_value(3.25, "days") == "3.3 d"
+    from brandlens.analysis.model import CategoryCell
+    from brandlens.cli.render import _context
+
+    cell = CategoryCell(
+        brand="A",
+        indicator="m.x",
+        category="snacks",
+        peers=5,
+        median=8,
+        index=12.5,
+        percentile=12.5,
+    )
+    assert _context(cell) == "13 · p13"
 
 
 def test_cache_sizes_in_decimal_units_at_their_thresholds():

@@ -18,6 +18,7 @@ import re
 import sys
 import unicodedata
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -659,30 +660,41 @@ BEST = "*"
 SMALL_BASE = "†"
 
 
+def half_up(value: float, digits: int) -> str:
+    """``value`` with ``digits`` decimals and thousands separated, a half rounded away from
+    zero as a reader does (12.5 is 13 and 87.5 is 88; Python's format rounds half to even,
+    which showed 12 beside 88). The value is read as its shortest decimal (repr)."""
+    quantum = Decimal(1).scaleb(-digits)
+    return f"{Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP):,.{digits}f}"
+
+
 def format_value(value: Any, unit: str, currency: str = "CNY") -> str:
     """A value for a person: ratios as percentages, counts with separators, money with a code."""
     if value is None:
         return "–"
     if unit == "ratio":
         return percent(value)
-    if unit in ("users", "count"):
-        return f"{value:,.0f}"
-    if unit == "currency":
-        return f"{currency} {value:,.0f}" if abs(value) >= 1000 else f"{currency} {value:,.2f}"
-    if unit == "index":
-        return f"{value:,.0f}"
+    if unit in ("users", "count", "index"):
+        return half_up(value, 0)
+    if unit == "currency":  # no decimals from 1,000 up, judged on the value as shown
+        cents = Decimal(repr(float(value))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        shown = half_up(value, 0) if abs(cents) >= 1000 else half_up(value, 2)
+        return f"{currency} {shown}"
     if unit == "days":
-        return f"{value:,.1f} d"
+        return f"{half_up(value, 1)} d"
     return _fmt(value)
 
 
 def percent(ratio: float) -> str:
-    """Two significant digits below 1%, one decimal above: 0.047%, 3.3%, 35.6%, 127.0%."""
-    pct = ratio * 100
+    """Two significant digits below 1%, one decimal above: 0.047%, 3.3%, 35.6%, 127.0%;
+    the digits are chosen for the value as rounded (0.99996% is 1.0%, not 1.00%)."""
+    pct = float(ratio) * 100
     if pct == 0:
         return "0%"
     digits = max(1, 1 - math.floor(math.log10(abs(pct))))
-    return f"{pct:,.{digits}f}%"
+    shown = half_up(pct, digits)
+    fewer = max(1, 1 - math.floor(math.log10(abs(float(shown.replace(",", ""))) or 1)))
+    return f"{half_up(pct, fewer) if fewer < digits else shown}%"
 
 
 def _signed_percent(ratio: float) -> str:
@@ -995,8 +1007,8 @@ def _context(x: Any, small: bool = False) -> str:
         return ""
     if small:
         return _context(x) + SMALL_BASE
-    index = "–" if x.index is None else f"{x.index:,.0f}"
-    pct = "" if x.percentile is None else f" · p{x.percentile:.0f}"
+    index = "–" if x.index is None else half_up(x.index, 0)
+    pct = "" if x.percentile is None else f" · p{half_up(x.percentile, 0)}"
     return index + pct
 
 
