@@ -400,6 +400,29 @@ def test_benchmarks_of_a_category_apply_across_categories_too(market):
     assert ("Volt", "fast.thriving") not in cells
 
 
+@pytest.mark.parametrize("across", [False, True])
+def test_a_benchmark_category_the_data_lacks_is_a_usage_error(market, tmp_path, across):
+    # was: an entry for "Skincare" (the data says skincare) placed no brand, and the
+    # comparison showed no benchmarks without a word, where --category Skincare is refused
+    from brandlens.errors import UsageError
+
+    bench = tmp_path / "b.csv"
+    bench.write_text("indicator,category,p50\nfast.thriving,*,0.5\nfast.thriving,Skincare,0.6\n")
+    with pytest.raises(UsageError) as caught:
+        brandlens.compare(
+            market, as_of=AS_OF, methodologies=["fast"], benchmark=bench, across_categories=across
+        )
+    message = str(caught.value)
+    assert message.startswith(
+        f"--benchmark {bench}: entry 2: no purchases in category 'Skincare'; did you mean skincare?"
+    ), message
+    bench.write_text("indicator,category,p50\nfast.thriving,*,0.5\nfast.thriving,skincare,0.6\n")
+    c = brandlens.compare(
+        market, as_of=AS_OF, methodologies=["fast"], benchmark=bench, across_categories=across
+    )
+    assert "skincare" in {b.category for b in c.benchmarks}
+
+
 def test_brands_without_a_category_are_named_with_the_reason(toy, events_dir):
     """Lumi sells snacks and Aurora skincare; Nobuy only shows ads, Zero's one purchase
     has no amount (no GMV) and Blank's has no category: none of the three has a category

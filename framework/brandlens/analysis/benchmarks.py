@@ -150,6 +150,22 @@ def _csv_entries(text: str, path: str | Path) -> list[dict[str, str | None]]:
     return raw
 
 
+def check_categories(rows: list[BenchmarkRow], known: set[str], path: str | Path) -> None:
+    """Every entry's category (other than ``*``) is one the data has purchases in: a
+    misspelt one (``Snacks`` for ``snacks``) would place no brand and show nothing, as a
+    misspelt ``--category`` would, which is refused alike."""
+    for i, row in enumerate(rows, start=1):
+        if row.category == "*" or row.category in known:
+            continue
+        close = [c for c in sorted(known) if c.lower() == row.category.lower()]
+        close += [c for c in difflib.get_close_matches(row.category, sorted(known), n=3)]
+        hint = f"; did you mean {', '.join(dict.fromkeys(close))}?" if close else ""
+        raise UsageError(
+            f"--benchmark {path}: entry {i}: no purchases in category {row.category!r}{hint} "
+            f"(categories: {', '.join(sorted(known)) or 'none'})"
+        )
+
+
 def check_indicators(
     rows: list[BenchmarkRow], known: set[str], path: str | Path, headline: set[str] | None = None
 ) -> None:

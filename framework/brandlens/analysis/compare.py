@@ -174,8 +174,14 @@ def compare_scope(
         benchmark_mod.check_indicators(bench_rows, known, opts.benchmark, headline)
 
     placed: dict[str, str] = {}
-    if not opts.across_categories:
-        placed = category_mod.assign(category_mod.category_gmv(ds, day), opts.category)
+    gmv = None
+    if not opts.across_categories or bench_rows is not None:
+        gmv = category_mod.category_gmv(ds, day)
+    if bench_rows is not None and gmv is not None:
+        known_categories = {c for cats in gmv.values() for c in cats}
+        benchmark_mod.check_categories(bench_rows, known_categories, opts.benchmark)
+    if not opts.across_categories and gmv is not None:
+        placed = category_mod.assign(gmv, opts.category)
     outside = [b for b in wanted or [] if opts.category is not None and b not in placed]
     if outside:  # it cannot be compared within a category it does not sell in
         raise UsageError(
