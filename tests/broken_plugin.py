@@ -35,6 +35,17 @@ SUBTLE = (
         id="broken.window_plus_one",
         sql=_purchasers("e.local_date > $as_of - 31 AND e.local_date <= $as_of"),
     ),
+    # no upper bound: a purchase after as_of counts (a plugin-author review's indicator,
+    # which passed every property before the window's probes added the day after as_of)
+    Indicator(id="broken.window_future", sql=_purchasers("e.local_date > $as_of - 30")),
+    # every brand's buyers of the last 30 days: the probes' other brand bought only 30
+    # days back (outside the window) until each type was added on every probe day
+    Indicator(
+        id="broken.leak",
+        sql="SELECT b.brand, (SELECT count(DISTINCT e.user_id) FROM events e "
+        "WHERE e.event_type = 'purchase' AND e.local_date > $as_of - 30 "
+        "AND e.local_date <= $as_of) AS value FROM brands b",
+    ),
     # 365 days read, 30 declared
     Indicator(
         id="broken.window_365",

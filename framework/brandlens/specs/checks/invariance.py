@@ -94,8 +94,8 @@ class BrandIsolatedChecker(_Invariance):
     )
     failure = f"`adding events of another brand ({OTHER_BRAND}) changed the value`"
     probing = (
-        "every registered event type once, of the other brand, by the log's users in the "
-        "log's categories, 0, 1, 7, 30 and 200 days before as_of, added at once"
+        "every registered event type of the other brand on each of the days 0, 1, 7, 30 "
+        "and 200 before as_of, by the log's users in the log's categories, added at once"
     )
     random = "1 to 8 random events of the other brand"
 
@@ -115,19 +115,23 @@ class BrandIsolatedChecker(_Invariance):
         )
 
     def probes(self, prop: Any, ctx: Context, log: EventLog) -> list[Any]:
-        """Every event type of another brand, by the log's users, in the log's categories."""
+        """Every event type of another brand on each probe day, by the log's users, in the
+        log's categories. (Each type on one day, cycling, put the other brand's purchase 30
+        days back, outside every window of 30 days or less: a buyers count of every brand
+        passed on the probes.)"""
         users = sorted({e["user_id"] for e in log.events})
         categories = sorted({e["category"] for e in log.events if e.get("category")})
+        pairs = [(day, t) for day in (0, 1, 7, 30, 200) for t in ctx.event_types]
         added = [
             event(
-                (0, 1, 7, 30, 200)[i % 5],
+                day,
                 users[i % len(users)],
                 t,
                 OTHER_BRAND,
                 categories[i % len(categories)] if categories else None,
                 product_id="p1",
             )
-            for i, t in enumerate(ctx.event_types)
+            for i, (day, t) in enumerate(pairs)
         ]
         return [tuple(added)]
 
@@ -144,7 +148,7 @@ class TimeShiftChecker(_Invariance):
         "shifting every timestamp, date (users' registration, products' launch, targets' "
         "periods) and as_of by the same whole number of days changes no value"
     )
-    failure = "`shifting every timestamp and as_of by 1 days changed the value`"
+    failure = "`shifting every timestamp and as_of by 1 day changed the value`"
     probing = (
         "the sparse log one day later; the dense log (with events on day W − 1 and day W of "
         "every declared window, at 00:00:00 and 23:59:59 local time) one day either way and "
@@ -167,7 +171,8 @@ class TimeShiftChecker(_Invariance):
         return [1, -1, *((d - log.as_of).days for d in SHIFT_TARGETS)]
 
     def transform(self, prop: Any, ctx: Context, log: EventLog, extra: Any) -> Change:
-        what = f"shifting every timestamp and as_of by {extra} days changed the value"
+        unit = "day" if abs(extra) == 1 else "days"
+        what = f"shifting every timestamp and as_of by {extra} {unit} changed the value"
         return Change(shift_days(log, extra), what, log)
 
 

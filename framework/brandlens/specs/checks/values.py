@@ -130,7 +130,10 @@ class RatioOfChecker(RowChecker):
                 ind.id, f"{at}: value != numerator / denominator", f"{num}/{den}", v, table()
             )
         if prop.denominator_ge_numerator and den < num:
-            raise Failure(ind.id, f"{at}: denominator < numerator", num, den, table())
+            # expected and got are the denominator's: at least the numerator, and what it is
+            raise Failure(
+                ind.id, f"{at}: denominator < numerator", f"denominator >= {num}", den, table()
+            )
         return True
 
 

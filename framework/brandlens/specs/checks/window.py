@@ -1,4 +1,4 @@
-"""window_bounded: events older than the declared window change nothing."""
+"""window_bounded: events older than the declared window, or after as_of, change nothing."""
 
 from __future__ import annotations
 
@@ -28,25 +28,30 @@ class WindowChecker(Checker):
     )
     checks = (
         "with W = `days` (an integer, or `$parameter` arithmetic with `+ - * /`, parentheses "
-        "and `max()`), adding events dated W or more local days before as_of changes no "
-        "value; event types in `except_event_types` (state such as memberships) are never "
-        "added. The bound must be exact: day W − 1 must matter (see exercised)"
+        "and `max()`), adding events dated W or more local days before as_of, or after "
+        "as_of, changes no value; event types in `except_event_types` (state such as "
+        "memberships) are never added before the window (after as_of they are). The bound "
+        "must be exact: day W − 1 must matter (see exercised)"
     )
     probing = (
         "to each probe log, every event type (but the excepted ones) is added for a new user "
         "and for each user of each brand, cycling through the log's categories and products "
         "and a product it does not have: on day W at 00:00:00 and at 23:59:59 local time, "
-        "where no value may change; on day W − 1 at 00:00:00, and on its own at 23:59:59, "
-        "which only count towards exercised. With W = 0 the excepted types are added on "
-        "as_of instead"
+        "where no value may change; likewise every event type on the day after as_of, at "
+        "00:00:00 and 23:59:59 local time; on day W − 1 at 00:00:00, and on its own at "
+        "23:59:59, which only count towards exercised. With W = 0 the excepted types are "
+        "added on as_of instead"
     )
-    random = "1 to 8 random events, W to W + 500 days before as_of"
+    random = "1 to 8 random events, W to W + 500 days before as_of, or 1 to 30 days after it"
     exercised = (
         "on some probe log, events on day W − 1 changed some value, at 00:00:00 and at "
         "23:59:59 local time each (a window that reads fewer days than declared, or day "
         "W − 1 in UTC, never does); with W = 0, an excepted type added on as_of did"
     )
-    failure = "`adding events 30 or more days before as_of changed the value`"
+    failure = (
+        "`adding events 30 or more days before as_of changed the value`, "
+        "`adding events after as_of changed the value`"
+    )
 
     def bound(self, prop: Any, ctx: Context) -> int:
         return window_days(prop.days, ctx.params)
@@ -64,23 +69,29 @@ class WindowChecker(Checker):
         from hypothesis import strategies as st
 
         bound = self.bound(prop, ctx)
-        days = st.integers(bound, bound + 500)
-        drawn = st.lists(
-            events(AS_OF, BRANDS, USERS, self.types(prop, ctx), ctx.categories, day_offsets=days),
-            min_size=1,
-            max_size=8,
-        )
-        return drawn.map(lambda rows: ("out", tuple(rows)))
+
+        def drawn(days: SearchStrategy[int], types: tuple[str, ...]) -> SearchStrategy[Any]:
+            rows = events(AS_OF, BRANDS, USERS, types, ctx.categories, day_offsets=days)
+            return st.lists(rows, min_size=1, max_size=8).map(tuple)
+
+        before = drawn(st.integers(bound, bound + 500), self.types(prop, ctx))
+        after = drawn(st.integers(-30, -1), tuple(ctx.event_types))
+        return st.one_of(before.map(lambda r: ("out", r)), after.map(lambda r: ("after", r)))
 
     def probes(self, prop: Any, ctx: Context, log: EventLog) -> list[Any]:
-        """Day W (out, both ends of the local day); day W − 1 (in) at each end on its own."""
+        """Day W (out, both ends of the local day) and the day after as_of (after, both
+        ends); day W − 1 (in) at each end on its own."""
         w = self.bound(prop, ctx)
         types = self.types(prop, ctx)
+        # the day after as_of: every type, the excepted ones too (a state changed later)
+        after = ("after", _sweep(log, ctx.event_types, -1, (FIRST_SECOND, LAST_SECOND)))
         if w == 0:
             inside = _sweep(log, prop.except_event_types, 0, (FIRST_SECOND, LAST_SECOND))
-            return [("out", _sweep(log, types, 0, (FIRST_SECOND, LAST_SECOND))), ("in:0", inside)]
+            out = ("out", _sweep(log, types, 0, (FIRST_SECOND, LAST_SECOND)))
+            return [out, after, ("in:0", inside)]
         return [
             ("out", _sweep(log, types, w, (FIRST_SECOND, LAST_SECOND))),
+            after,
             (f"in:{FIRST_SECOND}", _sweep(log, types, w - 1, (FIRST_SECOND,))),
             (f"in:{LAST_SECOND}", _sweep(log, types, w - 1, (LAST_SECOND,))),
         ]
@@ -92,6 +103,8 @@ class WindowChecker(Checker):
         changed = with_events(log, added)
         w = self.bound(prop, ctx)
         what = f"adding events {w} or more days before as_of changed the value"
+        if side == "after":
+            what = "adding events after as_of changed the value"
         return Change(changed, what, changed, note=side)
 
     def halves(self, extra: Any) -> tuple[Any, Any] | None:
@@ -101,7 +114,7 @@ class WindowChecker(Checker):
 
     def check(self, cell: Cell, trial: Trial) -> Iterable[str]:
         assert trial.change is not None
-        if trial.change.note == "out":
+        if trial.change.note in ("out", "after"):
             same(trial, cell.indicator, trial.change.what)
             return ()
         for key in keys_of(trial.before, trial.after, indicator=cell.indicator.id):
