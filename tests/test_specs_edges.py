@@ -511,7 +511,7 @@ def test_a_rule_of_sundays_is_caught_by_the_shift_one_day_back(register_plugin, 
     register_plugin(_plugin(tmp_path, "edges", [sundays]), "edges")
     (m,) = verify(["edges"], max_examples=0).methodologies
     (r,) = m.results
-    assert r.status == "fail" and "by -1 days" in r.message, (r.status, r.message)
+    assert r.status == "fail" and "by -1 day changed" in r.message, (r.status, r.message)
 
 
 # ---- the outside probe when the shorter windows are declared too (a bug, fixed) --------
