@@ -660,12 +660,16 @@ BEST = "*"
 SMALL_BASE = "†"
 
 
+def _rounded(value: float, digits: int) -> Decimal:
+    """``value`` read as its shortest decimal (repr), a half rounded away from zero as a
+    reader does (12.5 is 13 and 87.5 is 88; Python's format rounds half to even, which
+    showed 12 beside 88)."""
+    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
+
+
 def half_up(value: float, digits: int) -> str:
-    """``value`` with ``digits`` decimals and thousands separated, a half rounded away from
-    zero as a reader does (12.5 is 13 and 87.5 is 88; Python's format rounds half to even,
-    which showed 12 beside 88). The value is read as its shortest decimal (repr)."""
-    quantum = Decimal(1).scaleb(-digits)
-    return f"{Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP):,.{digits}f}"
+    """``value`` with ``digits`` decimals, thousands separated, a half rounded up."""
+    return f"{_rounded(value, digits):,.{digits}f}"
 
 
 def format_value(value: Any, unit: str, currency: str = "CNY") -> str:
@@ -677,12 +681,15 @@ def format_value(value: Any, unit: str, currency: str = "CNY") -> str:
     if unit in ("users", "count", "index"):
         return half_up(value, 0)
     if unit == "currency":  # no decimals from 1,000 up, judged on the value as shown
-        cents = Decimal(repr(float(value))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        shown = half_up(value, 0) if abs(cents) >= 1000 else half_up(value, 2)
-        return f"{currency} {shown}"
+        return f"{currency} {half_up(value, 0 if abs(_rounded(value, 2)) >= 1000 else 2)}"
     if unit == "days":
         return f"{half_up(value, 1)} d"
     return _fmt(value)
+
+
+def _percent_digits(pct: float | Decimal) -> int:
+    """Two significant digits below 1%, one decimal from 1% up."""
+    return max(1, 1 - math.floor(math.log10(abs(pct))))
 
 
 def percent(ratio: float) -> str:
@@ -691,10 +698,9 @@ def percent(ratio: float) -> str:
     pct = float(ratio) * 100
     if pct == 0:
         return "0%"
-    digits = max(1, 1 - math.floor(math.log10(abs(pct))))
-    shown = half_up(pct, digits)
-    fewer = max(1, 1 - math.floor(math.log10(abs(float(shown.replace(",", ""))) or 1)))
-    return f"{half_up(pct, fewer) if fewer < digits else shown}%"
+    digits = _percent_digits(pct)
+    digits = min(digits, _percent_digits(_rounded(pct, digits)))
+    return f"{half_up(pct, digits)}%"
 
 
 def _signed_percent(ratio: float) -> str:
