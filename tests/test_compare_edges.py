@@ -309,6 +309,24 @@ def test_the_agreement_heatmap_is_symmetric():
     assert [s.values for s in chart.series] == [[1.0, tau], [tau, 1.0]]
 
 
+def test_the_overview_names_a_composite_over_fewer_indicators():
+    from brandlens.analysis.compare import rank_methodologies
+    from brandlens.analysis.report import _overview
+    from test_compare_storyboard import _M
+
+    cols = [_col("x.size"), _col("x.gap", "lower")]
+    values = {"A": {"x.size": 80, "x.gap": 0.1}, "C": {"x.size": 90, "x.gap": None}}
+    rankings = rank_methodologies([_M("x")], cols, values)
+    rows = [SimpleNamespace(brand=b) for b in values]
+    c = SimpleNamespace(agreement=None, rankings=rankings, columns=cols, rows=rows)
+    notes = _overview(c).notes
+    # C, unranked on gap, leads on its size rank alone: the overview says so
+    assert notes[1:] == [
+        "C's X composite is over 1 of its 2 headline indicators, the brand having no value "
+        "on the others (which can lift it)"
+    ]
+
+
 # ---- small bases of a change (tests/test_compare.py style; uses the built-in fast) -------------
 
 

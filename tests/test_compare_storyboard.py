@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 
 from brandlens.analysis import baseline, benchmarks, category, targets
-from brandlens.analysis.compare import agreement, best, rank_methodologies
+from brandlens.analysis.compare import agreement, best, partial_composites, rank_methodologies
 from brandlens.analysis.model import BrandRanks, ComparisonColumn, MethodologyRanking
 from brandlens.analysis.ranks import kendall_tau_b, kendall_tau_p, kendall_w, kendall_w_p, rank
 
@@ -59,6 +59,28 @@ def test_composite_is_the_mean_of_headline_ranks():
     assert got["A"] == ({"x.size": 1.0, "x.gap": 2.0}, 1.5, 1.0)
     assert got["B"] == ({"x.size": 2.5, "x.gap": 1.0}, 1.75, 2.0)
     assert got["C"] == ({"x.size": 2.5, "x.gap": None}, 2.5, 3.0)
+
+
+def test_a_composite_over_fewer_indicators_is_named():
+    # The reviewer's case: C has no value on gap, where it would have ranked last, so its
+    # composite is its size rank alone and it leads brands ranked on both.
+    cols = [_col("x.size"), _col("x.gap", "lower")]
+    values = {
+        # size (higher): C 90 -> 1, A 80 -> 2, B 70 -> 3
+        # gap (lower):   A 0.1 -> 1, B 0.2 -> 2, C null -> unranked
+        "A": {"x.size": 80, "x.gap": 0.1},
+        "B": {"x.size": 70, "x.gap": 0.2},
+        "C": {"x.size": 90, "x.gap": None},
+    }
+    (ranking,) = rank_methodologies([_M("x")], cols, values)
+    # composites: A (2 + 1) / 2 = 1.5; B (3 + 2) / 2 = 2.5; C 1 alone -> C ranks first
+    assert {b.brand: b.composite_rank for b in ranking.brands} == {"C": 1.0, "A": 2.0, "B": 3.0}
+    # ... and is named as the one composite over 1 of the 2 indicators
+    assert partial_composites([ranking]) == [("x", "C", 1, 2)]
+    # a brand with no value anywhere has no composite to name
+    values["D"] = {"x.size": None, "x.gap": None}
+    (ranking,) = rank_methodologies([_M("x")], cols, values)
+    assert partial_composites([ranking]) == [("x", "C", 1, 2)]
 
 
 def test_best_is_direction_aware_and_needs_a_difference():

@@ -452,6 +452,22 @@ def rank_methodologies(
     return out
 
 
+def partial_composites(rankings: list[MethodologyRanking]) -> list[tuple[str, str, int, int]]:
+    """(methodology, brand, indicators ranked, indicators the methodology ranks) for every
+    composite taken over fewer indicators than the methodology ranks others on.
+
+    Such a composite skips the indicator its brand has no value on, which can lift it
+    above brands ranked on everything; readers are told which ones they are.
+    """
+    out = []
+    for r in rankings:
+        for b in r.brands:
+            ranked = sum(1 for i in r.indicators if b.ranks.get(i) is not None)
+            if b.composite is not None and ranked < len(r.indicators):
+                out.append((r.methodology, b.brand, ranked, len(r.indicators)))
+    return out
+
+
 def agreement(rankings: list[MethodologyRanking]) -> Agreement | None:
     """Kendall's tau-b for every pair of methodologies' composites, and W over all."""
     scores = {

@@ -31,6 +31,7 @@ from brandlens.analysis.compare import (
     compare_scope,
     comparison_from_run,
     comparison_run,
+    partial_composites,
 )
 from brandlens.analysis.funnel import WEEK
 from brandlens.analysis.model import Comparison
@@ -324,6 +325,11 @@ def _overview(c: Comparison) -> ReportSection:
                 ],
             )
         )
+        notes += [
+            f"{b}'s {m.upper()} composite is over {k} of its {n} headline indicators, the "
+            "brand having no value on the others (which can lift it)"
+            for m, b, k, n in partial_composites(c.rankings)
+        ]
     return ReportSection(id="overview", title="Overview", charts=charts, notes=notes)
 
 

@@ -658,6 +658,7 @@ NULL_NOTES = {
 }
 BEST = "*"
 SMALL_BASE = "†"
+PARTIAL = "‡"
 
 
 def _rounded(value: float, digits: int) -> Decimal:
@@ -808,6 +809,15 @@ def small_base_note(c: Comparison) -> str | None:
     )
 
 
+def partial_note(partial: dict[tuple[str, str], tuple[int, int]]) -> str:
+    """The footnote of the partial-composite mark, naming each such composite."""
+    which = "; ".join(f"{b} {m.upper()} {k} of {n}" for (m, b), (k, n) in sorted(partial.items()))
+    return (
+        f"{PARTIAL} over fewer headline indicators, no value on the rest (which can lift a "
+        f"composite): {which}"
+    )
+
+
 def _arrow(direction: str) -> str:
     return "↑" if direction == "higher" else "↓"
 
@@ -865,13 +875,17 @@ def comparison_text(console: Console, c: Comparison, color: bool) -> None:
     for note in notes:
         console.print(plain(note))
     if c.rankings:
+        from brandlens.analysis.compare import partial_composites
+
         heads = [r.methodology.upper() for r in c.rankings]
         by = {(r.methodology, b.brand): b for r in c.rankings for b in r.brands}
+        partial = {(m, b): (k, n) for m, b, k, n in partial_composites(c.rankings)}
         rows = [
             (
                 [row.brand],
                 [
                     _rank_text(getattr(by.get((r.methodology, row.brand)), "composite_rank", None))
+                    + (PARTIAL if (r.methodology, row.brand) in partial else "")
                     for r in c.rankings
                 ],
             )
@@ -879,6 +893,8 @@ def comparison_text(console: Console, c: Comparison, color: bool) -> None:
         ]
         title = "composite rank per methodology (mean of headline ranks; 1 = best)"
         _print_grid(console, _Grid(title, ["brand"], heads, rows), color)
+        if partial:
+            console.print(plain(partial_note(partial)))
     if c.agreement is not None:
         console.print(
             plain("agreement between methodologies' composite rankings (Kendall's tau-b)")
