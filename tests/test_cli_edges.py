@@ -243,6 +243,14 @@ def test_format_value_and_percent_at_their_thresholds():
         percentile=12.5,
     )
     assert _context(cell) == "13 · p13"
+    # the only value of its category: "alone", not an index of 100 read as "at the median"
+    lone = CategoryCell(
+        brand="A", indicator="m.x", category="tea", peers=1, median=8, index=None, percentile=None
+    )
+    assert _context(lone, has_value=True) == "alone"
+    assert _context(lone, small=True, has_value=True) == "alone†"
+    # no value of its own while one other brand has one: no index, nothing to be alone in
+    assert _context(lone, has_value=False) == "–"
 
 
 def test_cache_sizes_in_decimal_units_at_their_thresholds():

@@ -239,8 +239,10 @@ def test_category_index_and_percentile_by_hand():
     # A = 10: index 66.67; beats 5 only: 1 / 3 = 33.33%
     assert cells["A"].index == pytest.approx(66.666667)
     assert cells["A"].percentile == pytest.approx(33.333333)
-    # alone in its category: index 100, no percentile
-    assert (cells["P"].index, cells["P"].percentile) == (100.0, None)
+    # alone in its category: the median is its own 900, so 100 would say nothing (it read
+    # as "exactly at the category median"): no index and no percentile
+    assert (cells["P"].peers, cells["P"].median) == (1, 900)
+    assert (cells["P"].index, cells["P"].percentile) == (None, None)
 
 
 def test_a_category_median_has_the_twelve_digits_of_every_result_value():

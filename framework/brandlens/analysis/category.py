@@ -108,8 +108,8 @@ def cells(
                     peers=len(peers),
                     median=mid,
                     index=(
-                        None
-                        if value is None or mid is None or mid <= 0
+                        None  # alone, its median is its own value: no index to read
+                        if value is None or mid is None or mid <= 0 or len(peers) < 2
                         else round(value / mid * 100, 6) + 0.0  # never -0.0
                     ),
                     percentile=(

@@ -116,7 +116,10 @@ class CategoryCell(BaseModel):
     category: str
     peers: int = Field(description="brands of the category with a value, the brand included")
     median: Number | None
-    index: float | None = Field(description="value / category median x 100")
+    index: float | None = Field(
+        description="value / category median x 100; none when no other brand of the "
+        "category has a value (the median would be its own)"
+    )
     percentile: float | None = Field(
         description="share of the other brands it beats (direction-aware; ties count half)"
     )

@@ -994,7 +994,11 @@ def _category_grids(console: Console, c: Comparison, color: bool) -> None:
             (
                 [r.brand, r.category or UNCATEGORISED],
                 [
-                    _context(cells.get((r.brand, col.indicator)), col.indicator in r.small_base)
+                    _context(
+                        cells.get((r.brand, col.indicator)),
+                        col.indicator in r.small_base,
+                        has_value=r.values.get(col.indicator) is not None,
+                    )
                     for col in cols
                 ],
             )
@@ -1024,11 +1028,15 @@ def uncategorised_text(as_of: str) -> str:
     )
 
 
-def _context(x: Any, small: bool = False) -> str:
+def _context(x: Any, small: bool = False, has_value: bool = False) -> str:
+    """Index · percentile, or ``alone`` when the brand's value is the only one in its
+    category (its median would be its own value, its index always 100)."""
     if x is None:
         return ""
     if small:
-        return _context(x) + SMALL_BASE
+        return _context(x, has_value=has_value) + SMALL_BASE
+    if has_value and x.peers == 1:
+        return "alone"
     index = "–" if x.index is None else half_up(x.index, 0)
     pct = "" if x.percentile is None else f" · p{half_up(x.percentile, 0)}"
     return index + pct
