@@ -226,6 +226,14 @@ def test_format_value_and_percent_at_their_thresholds():
     # an index of 12.5 beside 88 for 87.5, and p12 beside p88)
     assert percent(0.0099996) == "1.0%"
     assert percent(0.000125) == "0.013%"
+    # only exactly 100% reads 100.0% (0.99996 showed as 100.0% beside a starred true 100%):
+    # digits until it differs, to six, the sixth cut rather than rounded up to 100
+    assert [percent(v) for v in (1, 0.99996, 0.9995, 0.99949)] == [
+        "100.0%", "99.996%", "99.95%", "99.9%"
+    ]  # fmt: skip
+    assert [percent(v) for v in (1 - 1e-12, -0.99996, 1.00004)] == [
+        "99.999999%", "-99.996%", "100.004%"
+    ]  # fmt: skip
     assert format_value(999.996, "currency") == "CNY 1,000"
     assert format_value(999.994, "currency") == "CNY 999.99"
     assert [format_value(v, "index") for v in (12.5, 87.5, 2.5, -0.5)] == ["13", "88", "3", "-1"]

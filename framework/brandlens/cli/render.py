@@ -18,7 +18,7 @@ import re
 import sys
 import unicodedata
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -695,13 +695,27 @@ def _percent_digits(pct: float | Decimal) -> int:
 
 def percent(ratio: float) -> str:
     """Two significant digits below 1%, one decimal above: 0.047%, 3.3%, 35.6%, 127.0%;
-    the digits are chosen for the value as rounded (0.99996% is 1.0%, not 1.00%)."""
+    the digits are chosen for the value as rounded (0.99996% is 1.0%, not 1.00%).
+
+    Only a value of exactly 100% reads 100.0%: a share of 0.99996 is 99.996%, not
+    "everyone" beside a true 100% (digits are added until it differs, to six, and the
+    sixth is cut, never rounded up to 100).
+    """
     pct = float(ratio) * 100
     if pct == 0:
         return "0%"
     digits = _percent_digits(pct)
     digits = min(digits, _percent_digits(_rounded(pct, digits)))
+    if abs(pct) != 100:
+        while abs(_rounded(pct, digits)) == 100 and digits < _NEAR_ALL_DIGITS:
+            digits += 1
+        if abs(_rounded(pct, digits)) == 100:
+            cut = Decimal(repr(pct)).quantize(Decimal(1).scaleb(-digits), ROUND_DOWN)
+            return f"{cut:,.{digits}f}%"
     return f"{half_up(pct, digits)}%"
+
+
+_NEAR_ALL_DIGITS = 6  # at most 99.999999% (cut, not rounded): nearer still reads the same
 
 
 def _signed_percent(ratio: float) -> str:
