@@ -509,7 +509,9 @@ def test_values_over_few_people_are_marked(tmp_path):
     flags = {(x["brand"], x["indicator"]): x["small_base"] for x in c.records()}
     assert flags[("Lumi", "fast.thriving")] is True
     assert flags[("Nova", "fast.thriving")] is None  # no value, nothing to mark
-    assert list(c.records()[0])[-1] == "small_base"  # the last column: none moved
+    # the last columns, none moved: the value's, then its change's (no baseline: empty)
+    assert list(c.records()[0])[-2:] == ["small_base", "change_small_base"]
+    assert {x["change_small_base"] for x in c.records()} == {None}
     assert flags[("Lumi", "fast.fertility")] is None
 
     text = _cli("compare", tmp_path, "-m", "fast", "--as-of", D, "--no-color")

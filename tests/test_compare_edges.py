@@ -351,6 +351,20 @@ def test_a_change_with_both_ends_small_is_marked_with_the_smaller_base(tmp_path)
     cell = next(x for x in c.baseline.cells if x.indicator == "fast.thriving")
     assert (cell.value, cell.baseline, cell.small_base) == (10 / 20, 1 / 2, 2)
     assert c.rows[0].small_base["fast.thriving"] == 20  # today's value alone: over 20
+    # CSV's line and markdown's baseline section say it too (they lacked the baseline end)
+    from brandlens.cli.render import Format, render
+
+    record = next(x for x in c.records() if x["indicator"] == "fast.thriving")
+    assert (record["small_base"], record["change_small_base"]) == (True, True)
+    fertility = next(x for x in c.records() if x["indicator"] == "fast.fertility")
+    assert fertility["change_small_base"] is False  # a count: no base to be small
+    lines = render(c, Format.markdown, color=False).splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("| brand | indicator | value"))
+    assert lines[head].endswith("| change_rel | small_base |")
+    assert any(
+        line.startswith("| Tiny | fast.thriving |") and line.endswith("| 2 |")
+        for line in lines[head:]
+    )
 
 
 @pytest.mark.filterwarnings("ignore:--as-of 2025-06-30 is after the last event")

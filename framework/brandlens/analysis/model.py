@@ -361,6 +361,7 @@ RECORD_FIELDS: dict[str, str] = {
     "currency": "string",
     "baseline_as_of": "string",
     "small_base": "bool",
+    "change_small_base": "bool",
 }
 """The columns of the long form, with their Arrow types."""
 
@@ -418,6 +419,9 @@ def comparison_records(c: Comparison) -> list[dict[str, Any]]:
                         None
                         if col.base is None or row.values.get(col.indicator) is None
                         else col.indicator in row.small_base
+                    ),
+                    "change_small_base": (
+                        None if b is None or b.change is None else b.small_base is not None
                     ),
                 }
             )

@@ -1164,7 +1164,7 @@ def _comparison_sections(c: Comparison) -> list[Section]:
             rows = [[b, why] for b in c.category.uncategorised]
             out.append(Section("brands without a category", ["brand", "reason"], rows))
     if c.baseline is not None:
-        cols = ["brand", "indicator", "value", "baseline", "change", "change_rel"]
+        cols = ["brand", "indicator", "value", "baseline", "change", "change_rel", "small_base"]
         rows = [[getattr(x, k) for k in cols] for x in c.baseline.cells]
         out.append(Section(f"baseline {c.baseline.as_of} ({c.baseline.kind})", cols, rows))
     if c.achievements:
