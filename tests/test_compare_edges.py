@@ -368,6 +368,39 @@ def test_a_change_with_both_ends_small_is_marked_with_the_smaller_base(tmp_path)
 
 
 @pytest.mark.filterwarnings("ignore:--as-of 2025-06-30 is after the last event")
+@pytest.mark.parametrize("width", [40, 60, 80])
+def test_long_brand_names_wrap_whole_on_a_narrow_terminal(tmp_path, width):
+    """Two names with a long common start were cut with "…" to the same text at 60
+    columns; the brand column now takes a third of a narrow terminal and wraps at spaces,
+    so each name is whole and the indicator headers are not cut to 'fer…'."""
+    import brandlens
+    from brandlens.cli.render import Format, render
+    from conftest import ev, write_csv
+
+    shop = "Xiaomi Consumer Electronics Flagship Store 小米官方旗舰店"
+    names = ["Lumi", f"{shop} (Tmall)", f"{shop} (JD)"]
+    rows = [
+        ev("2025-06-20 04:00:00", f"u{n}{b[:2]}", "purchase", brand=b, amount="5")
+        for b in names
+        for n in range(3)
+    ]
+    write_csv(tmp_path / "events.csv", rows)
+    c = brandlens.compare(tmp_path, as_of="2025-06-30", methodologies=["fast"])
+    text = render(c, Format.table, color=False, width=width)
+    from rich.cells import cell_len
+
+    assert max(cell_len(line) for line in text.splitlines()) <= width
+    assert "…" not in text
+    first = text.split("* best on the row")[0]  # the values' blocks
+    column = [line.split("│")[1].strip() for line in first.splitlines() if line.startswith("│")]
+    # the brand column's wrapped lines, joined again, give each name whole and in order
+    joined = " ".join(column)
+    for name in names:
+        assert name in joined
+    assert "fertility ↑" in text
+
+
+@pytest.mark.filterwarnings("ignore:--as-of 2025-06-30 is after the last event")
 @pytest.mark.parametrize(("width", "whole"), [(200, True), (52, True), (51, False), (46, False)])
 def test_a_wide_table_shows_whole_titles_when_they_fit(tmp_path, width, whole):
     """'Advancing (relationship deepening rate) ↑' is 41 characters: cut to 34 even on a

@@ -746,10 +746,30 @@ def _width(cells: list[str]) -> int:
     return max((cell_len(printable(c)) for c in cells), default=0)
 
 
-def _col_widths(grid: _Grid) -> tuple[list[int], list[int]]:
+def _col_widths(grid: _Grid, width: int | None = None) -> tuple[list[int], list[int]]:
+    """Each column's width; where the table is wider than ``width``, a brand column
+    takes at most a third of it (its names wrap at spaces, see :func:`_name_width`)."""
     lead = [_width([h] + [r[0][i] for r in grid.rows]) for i, h in enumerate(grid.lead)]
     data = [_width([h] + [r[1][i] for r in grid.rows]) for i, h in enumerate(grid.data)]
+    if width is not None and _table_width(lead + data) > width:
+        lead = [
+            _name_width(grid, i, w, width) if h == NAMES else w
+            for i, (h, w) in enumerate(zip(grid.lead, lead, strict=True))
+        ]
     return lead, data
+
+
+NAMES = "brand"  # the leading column that wraps rather than cut a name
+
+
+def _name_width(grid: _Grid, i: int, natural: int, width: int) -> int:
+    """A brand column's width in a table too wide for the terminal: a third of it,
+    never narrower than the longest word, nor wider than the longest name. Cut with
+    "…", two names with a long common start read the same; wrapped, both are whole."""
+    from rich.cells import cell_len
+
+    words = [cell_len(w) for r in grid.rows for w in printable(r[0][i]).split()]
+    return min(natural, max(width // 3, max(words, default=0), cell_len(grid.lead[i])))
 
 
 def _table_width(widths: list[int]) -> int:
@@ -758,13 +778,13 @@ def _table_width(widths: list[int]) -> int:
 
 
 def _fits(grid: _Grid, width: int) -> bool:
-    lead, data = _col_widths(grid)
+    lead, data = _col_widths(grid, width)
     return _table_width(lead + data) <= width
 
 
 def _blocks(grid: _Grid, width: int) -> list[list[int]]:
     """Data columns split greedily into blocks that fit beside the leading columns."""
-    lead, data = _col_widths(grid)
+    lead, data = _col_widths(grid, width)
     room = width - _table_width(lead)
     blocks: list[list[int]] = [[]]
     used = 0
@@ -780,12 +800,16 @@ def _blocks(grid: _Grid, width: int) -> list[list[int]]:
 def _print_grid(console: Console, grid: _Grid, color: bool) -> None:
     from rich.table import Table
 
+    lead_widths, _ = _col_widths(grid, console.width)
     for n, block in enumerate(_blocks(grid, console.width)):
         # the title is a line of its own: a table title would wrap at the table's width
         console.print(plain(grid.title if n == 0 else f"{grid.title} (continued)"))
         table = Table(expand=False)
-        for h in grid.lead:
-            table.add_column(plain(h), no_wrap=True, overflow="ellipsis")
+        for h, w in zip(grid.lead, lead_widths, strict=True):
+            if h == NAMES:  # wrapped at spaces to the width chosen, never cut
+                table.add_column(plain(h), max_width=w, overflow="fold")
+            else:
+                table.add_column(plain(h), no_wrap=True, overflow="ellipsis")
         for i in block:
             right = grid.right if grid.align is None else grid.align[i]
             justify = "right" if right else "left"
