@@ -122,6 +122,42 @@ def test_nothing_is_rounded_or_trimmed_into_validity(case, events_dir):
     assert [(r.reason, r.count) for r in report.reasons] == [(reason, 1)]
 
 
+def test_an_amount_in_exponent_form_is_read_exactly(tmp_path):
+    # Excel writes large numbers as 1.2E+05: the amount it means, to the cent, as
+    # docs/data.md says; 1e-11 (too many decimals) is bad_type in NOT_ROUNDED above
+    from decimal import Decimal
+
+    from brandlens.engine.runs import Dataset
+
+    rows = [
+        ev("2025-06-01 04:00:00", "u1", "purchase", amount="1.2E+05"),
+        ev("2025-06-01 04:00:00", "u2", "purchase", amount="1e3"),
+        ev("2025-06-01 04:00:00", "u3", "purchase", amount="1.25e1"),
+    ]
+    write_csv(tmp_path / "events.csv", rows)
+    with Dataset(tmp_path, cache=False) as ds:
+        got = ds.con.execute("SELECT user_id, amount FROM events ORDER BY user_id").fetchall()
+        assert ds.report.events.rows_quarantined == 0
+    assert got == [
+        ("u1", Decimal("120000.00")),
+        ("u2", Decimal("1000.00")),
+        ("u3", Decimal("12.50")),
+    ]
+
+
+def test_an_offset_is_taken_as_written_whatever_its_size(tmp_path):
+    # docs/data.md: DuckDB reads any two-digit offset; +24:00 is a whole day back
+    from datetime import UTC, datetime
+
+    from brandlens.engine.runs import Dataset
+
+    rows = [ev("2025-06-02 10:00:00+24:00", "u1", "ad_click")]
+    write_csv(tmp_path / "events.csv", rows)
+    with Dataset(tmp_path, cache=False) as ds:
+        (ts,) = ds.con.execute("SELECT ts FROM events").fetchone()
+    assert ts.astimezone(UTC) == datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
+
+
 def test_a_whole_number_written_with_a_zero_fraction_is_that_integer(tmp_path):
     # pandas writes an integer column holding a gap as floats: quantity 2.0, rating 5.0.
     # Those are whole numbers (as they are in JSON and Parquet), not bad_type.
