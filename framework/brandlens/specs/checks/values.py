@@ -199,7 +199,11 @@ class EmptyBrandChecker(RowChecker):
 class DeterministicChecker(Checker):
     kind = "deterministic"
     example = "- deterministic"
-    checks = "two runs on the same input give identical rows (value, numerator, denominator)"
+    checks = (
+        "two runs on the same input give identical rows (value, numerator, denominator): "
+        "randomness from run to run; a value that depends on the rows' order is "
+        "`permutation_invariant`'s to catch"
+    )
     failure = "`two runs on the same input differ`"
     exercised = (
         "the indicator took two different values over all runs (a constant is "
