@@ -841,3 +841,30 @@ def test_a_derive_the_tokenizer_cannot_read_is_refused_in_one_line():
 
     with pytest.raises(PluginError, match=r"^derive ts: expression does not parse: "):
         check_expression("[1, 2][$a:$b]", ["a"], "derive ts")
+
+
+def test_the_scaffold_names_the_checkout_it_runs_from(monkeypatch, tmp_path):
+    """new-plugin's README names the brandlens folder to install. pip's record names the
+    folder the installed brandlens came from; run from another clone (PYTHONPATH, a
+    second checkout), that was not the code that made the package (a review)."""
+    import importlib.metadata
+    import json
+    from pathlib import Path
+
+    from brandlens.plugin.scaffold import brandlens_checkout
+
+    running = Path(brandlens.__file__).resolve().parents[2]
+    if not (running / "pyproject.toml").is_file():
+        pytest.skip("brandlens runs from an installed wheel, not a checkout")
+    other = tmp_path / "other-clone"
+    other.mkdir()
+    (other / "pyproject.toml").write_text("[project]\nname = 'brandlens'\n", encoding="utf-8")
+
+    class _Installed:  # pip's record of an editable install from the other clone
+        def read_text(self, name: str) -> str:
+            return json.dumps({"url": other.as_uri(), "dir_info": {"editable": True}})
+
+    with monkeypatch.context() as patched:  # undone before other fixtures ask for versions
+        patched.setattr(importlib.metadata, "distribution", lambda name: _Installed())
+        found = brandlens_checkout()
+    assert found == running

@@ -180,15 +180,23 @@ the brandlens repository.
 
 
 def brandlens_checkout() -> Path | None:
-    """The folder brandlens was installed from, when it was installed from a local folder.
+    """The brandlens checkout this code runs from, else the local folder the installed
+    brandlens came from.
 
-    pip records it in the distribution's ``direct_url.json`` (editable or not); a
+    The running code comes first: run from another checkout (``PYTHONPATH``, a second
+    clone), pip's record names the installed one, which is not what made the package.
+    pip records its folder in the distribution's ``direct_url.json`` (editable or not); a
     wheel or index install has no folder, and the README then names a placeholder.
     """
     import json
     from importlib.metadata import PackageNotFoundError, distribution
     from urllib.parse import unquote, urlparse
 
+    import brandlens
+
+    running = Path(brandlens.__file__).resolve().parents[2]  # <checkout>/framework/brandlens
+    if (running / "pyproject.toml").is_file() and (running / "framework").is_dir():
+        return running
     try:
         raw = distribution("brandlens").read_text("direct_url.json")
     except PackageNotFoundError:
