@@ -78,6 +78,34 @@ def test_a_file_changed_in_size_with_its_time_put_back_gets_a_new_key(tmp_path):
     assert _key(data) != before
 
 
+def test_a_file_rewritten_at_the_same_size_with_its_time_put_back_gets_a_new_key(tmp_path):
+    # u1 -> u9 and the modification time set back, as cp -p or rsync -t of another
+    # version leaves it: size and time say unchanged; the status-change time does not
+    data = _events_folder(tmp_path / "data")
+    events = data / "events.csv"
+    stamp = events.stat()
+    before = _key(data)
+    time.sleep(0.01)  # a status-change time a coarse clock can tell apart
+    events.write_text(events.read_text().replace("u1", "u9"))
+    os.utime(events, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    after = events.stat()
+    assert (after.st_size, after.st_mtime_ns) == (stamp.st_size, stamp.st_mtime_ns)
+    assert _key(data) != before
+
+
+def test_a_file_replaced_by_another_of_the_same_size_and_time_gets_a_new_key(tmp_path):
+    # mv of a corrected copy over the file: a new inode at the same path
+    data = _events_folder(tmp_path / "data")
+    events = data / "events.csv"
+    stamp = events.stat()
+    before = _key(data)
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text(events.read_text().replace("u1", "u9"))
+    os.utime(fixed, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    fixed.replace(events)
+    assert _key(data) != before
+
+
 def test_a_link_pointed_at_another_file_of_the_same_size_and_time_gets_a_new_key(tmp_path):
     # data/events.csv -> a.csv, then -> b.csv: same size (u1/u9) and the same time, but
     # another file is read, so the content id (each file's resolved path) must change.

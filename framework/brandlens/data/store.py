@@ -278,10 +278,14 @@ def cache_path(data: Path, mapping_json: str | None, timezone: str, vocabulary: 
 
     ``<data id>-<content id>.duckdb``: the data id names DATA (its resolved path, what
     the name it was given by makes of it, and how it is read), the content id adds every
-    file's size and modification time, so a changed file gives a new name and the old
-    entry is removed when the new one is made. Which files are read is decided on DATA as given, as
-    ``open_source`` decides it: through a link named ``events`` a folder is its parts,
-    and a link ``e.tsv`` to a file is read with tabs where ``e.csv`` to it is not.
+    file's size, modification time, inode and status-change time, so a changed file
+    gives a new name and the old entry is removed when the new one is made. The last two
+    catch what the first two miss: a file rewritten at the same size with its
+    modification time set back (``cp -p``, ``rsync -t``, ``tar x``, ``touch -d``), or
+    replaced by another (``mv``); no tool sets the status-change time. Which files are
+    read is decided on DATA as given, as ``open_source`` decides it: through a link
+    named ``events`` a folder is its parts, and a link ``e.tsv`` to a file is read with
+    tabs where ``e.csv`` to it is not.
     """
     import duckdb
 
@@ -299,7 +303,11 @@ def cache_path(data: Path, mapping_json: str | None, timezone: str, vocabulary: 
         ]
     )
     files = data_files(data)
-    stats = [(str(p.resolve()), st.st_size, st.st_mtime_ns) for p in files for st in [p.stat()]]
+    stats = [
+        (str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+        for p in files
+        for st in [p.stat()]
+    ]
     data_id = hashlib.sha256(how.encode()).hexdigest()[:16]
     content_id = hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:16]
     return cache_dir() / f"{data_id}-{content_id}.duckdb"
