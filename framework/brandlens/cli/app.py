@@ -419,7 +419,7 @@ MethodOpt = Annotated[
 BrandOpt = Annotated[list[str] | None, typer.Option("--brand", "-b", help="Brand (repeatable).")]
 ParamOpt = Annotated[
     list[str] | None,
-    typer.Option("--param", "-p", help="METHOD.NAME=VALUE, e.g. fast.advancing_period_days=14."),
+    typer.Option("--param", "-p", help="METHOD.NAME=VALUE, e.g. super.new_days=60."),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or hints.")]
 MemoryOpt = Annotated[
