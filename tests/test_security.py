@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from brandlens.cli.app import app
-from brandlens.errors import UsageError
+from brandlens.errors import DataError, UsageError
 from conftest import ev, write_csv
 
 ROWS = [
@@ -216,6 +216,33 @@ def test_glob_characters_in_data_are_literal(
     file = named.rename(tmp_path / name / f"ev{name}{named.suffix}")
     (tmp_path / decoy / f"events{named.suffix}").rename(tmp_path / name / f"ev{decoy}.csv")
     assert _users(file) == ["named"]  # a file whose own name holds the pattern
+
+
+@pytest.mark.skipif(os.sep == "\\", reason="a backslash separates folders on Windows")
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_a_backslash_beside_a_glob_character_never_reads_another_file(
+    tmp_path: Path, fmt: str
+) -> None:
+    """In a pattern DuckDB reads a backslash as a folder separator: a file named
+    `x\\..\\..\\outside\\e[1].csv` in d/ made it read outside/e[1].csv, a file no check
+    had seen (a hostile-input review). Refused, as a file and as a folder's part; a
+    backslash without a glob character is read as named."""
+    outside = _write_events(tmp_path / "outside", fmt, ["outside"])
+    secret = outside.rename(tmp_path / "outside" / f"e[1]{outside.suffix}")
+    (tmp_path / "d").mkdir()
+    decoy = _write_events(tmp_path / "staging", fmt, ["named"])
+    named = tmp_path / "d" / f"x\\..\\..\\outside\\e[1]{outside.suffix}"
+    decoy.rename(named)
+    with pytest.raises(DataError, match=r"backslash beside '\*', '\?' or '\['"):
+        _users(named)
+    one_line_error(invoke("validate", named, "--no-cache"), 1, str(named), "backslash")
+    parts = tmp_path / "leak" / "events"
+    parts.mkdir(parents=True)
+    (tmp_path / "d" / named.name).rename(parts / f"p[x]\\..\\..\\..\\outside\\{secret.name}")
+    with pytest.raises(DataError, match="backslash"):
+        _users(tmp_path / "leak")
+    plain = _write_events(tmp_path / "plain", fmt, ["plain"])
+    assert _users(plain.rename(tmp_path / "plain" / f"ev\\..\\x{plain.suffix}")) == ["plain"]
 
 
 def test_a_folder_named_tilde_is_not_the_home_directory(

@@ -176,7 +176,20 @@ def _literal(path: Path) -> str:
 
 
 def escape_glob(path: str) -> str:
-    """An absolute path with each glob character as a class matching only itself."""
+    """An absolute path with each glob character as a class matching only itself.
+
+    A path holding a glob character is a pattern to DuckDB, and in a pattern DuckDB
+    reads a backslash as a folder separator, even on Linux where it is part of a name:
+    ``d/x\\..\\..\\o\\e[1].csv`` matched ``o/e[1].csv`` outside the folder named, a
+    file none of brandlens' checks had seen (found by a hostile-input review). Such a
+    path is refused; a backslash alone is read as written.
+    """
+    if os.sep != "\\" and "\\" in path and any(c in _GLOB_CHARS for c in path):
+        raise DataError(
+            f"{path}: DuckDB cannot read a file whose path holds a backslash beside "
+            "'*', '?' or '[' as named (it reads the backslash as a folder separator); "
+            "rename the file, or the folder on its path"
+        )
     return "".join(f"[{c}]" if c in _GLOB_CHARS else c for c in path)
 
 
