@@ -331,6 +331,34 @@ def test_two_rows_are_enough_for_a_share():
 # ---- the private working directory ------------------------------------------------------
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+def test_the_cache_folder_its_entries_and_its_memo_are_private(tmp_path, monkeypatch):
+    """Each entry is a copy of the user's validated log (ids, orders, amounts): under a
+    umask of 022 the folder was 755 and the entries 644, readable by every local user
+    (a hostile-input review)."""
+    from brandlens.plugin import sqlcheck
+
+    cache = tmp_path / "home" / "cache"
+    monkeypatch.setenv("BRANDLENS_CACHE_DIR", str(cache))
+    old = os.umask(0o022)
+    try:
+        brandlens.validate(_events_folder(tmp_path / "data"))
+        sqlcheck._save()
+    finally:
+        os.umask(old)
+    assert cache.stat().st_mode & 0o777 == 0o700
+    entries = sorted(p.name.rsplit(".", 1)[-1] for p in cache.iterdir())
+    assert entries == ["duckdb", "json"]  # the entry and the remembered checks
+    assert {p.stat().st_mode & 0o777 for p in cache.iterdir()} == {0o600}
+    # a dataset file the user asks for keeps the usual mode: it is theirs to share
+    os.umask(0o022)
+    try:
+        api.load(tmp_path / "data", into=tmp_path / "d.duckdb")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "d.duckdb").stat().st_mode & 0o777 == 0o644
+
+
 def test_a_run_s_directory_is_private(tmp_path):
     made = workdir.make(tmp_path)
     try:

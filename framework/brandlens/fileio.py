@@ -83,8 +83,9 @@ class AtomicFile:
     stream over several calls.
     """
 
-    def __init__(self, target: str | Path, what: str = "") -> None:
+    def __init__(self, target: str | Path, what: str = "", mode: int | None = None) -> None:
         self.target = Path(target)
+        self.mode = mode  # None: the usual mode (0o666 less the umask)
         self._label = _label(target, what)
         if self.target.is_dir():
             raise UsageError(f"{self._label}: is a directory; give a file name")
@@ -110,7 +111,7 @@ class AtomicFile:
             return
         self._done = True
         try:
-            os.chmod(self.tmp, 0o666 & ~_umask())
+            os.chmod(self.tmp, 0o666 & ~_umask() if self.mode is None else self.mode)
             os.replace(self.tmp, self.target)
         except OSError as e:
             self.tmp.unlink(missing_ok=True)
@@ -143,23 +144,27 @@ def check_writable(target: str | Path, what: str = "") -> None:
     AtomicFile(target, what).discard()
 
 
-def atomic_path(target: str | Path, what: str = "") -> AtomicFile:
+def atomic_path(target: str | Path, what: str = "", mode: int | None = None) -> AtomicFile:
     """``with atomic_path(p) as tmp:`` write ``tmp`` (any writer that needs a path)."""
-    return AtomicFile(target, what)
+    return AtomicFile(target, what, mode)
 
 
-def atomic_write_bytes(target: str | Path, data: bytes, what: str = "") -> None:
-    """Write ``data`` to ``target`` atomically."""
-    with atomic_path(target, what) as tmp:
+def atomic_write_bytes(
+    target: str | Path, data: bytes, what: str = "", mode: int | None = None
+) -> None:
+    """Write ``data`` to ``target`` atomically (``mode``: see :class:`AtomicFile`)."""
+    with atomic_path(target, what, mode) as tmp:
         try:
             tmp.write_bytes(data)
         except OSError as e:
             raise UsageError(f"{_label(target, what)}: cannot write ({e.strerror})") from None
 
 
-def atomic_write_text(target: str | Path, text: str, what: str = "") -> None:
+def atomic_write_text(
+    target: str | Path, text: str, what: str = "", mode: int | None = None
+) -> None:
     """Write ``text`` (UTF-8) to ``target`` atomically."""
-    atomic_write_bytes(target, text.encode("utf-8"), what)
+    atomic_write_bytes(target, text.encode("utf-8"), what, mode)
 
 
 def write_rows(rows: pa.RecordBatchReader | pa.Table, target: str | Path, what: str = "") -> None:

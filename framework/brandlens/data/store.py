@@ -221,6 +221,11 @@ def store_damage(
 # ---- the cache -----------------------------------------------------------------------
 
 
+PRIVATE_FOLDER = 0o700
+"""The mode of a cache folder brandlens makes; its entries are 0o600: each is a copy of
+a user's validated log (a review found them readable by every local user)."""
+
+
 def cache_dir() -> Path:
     """BRANDLENS_CACHE_DIR, else $XDG_CACHE_HOME/brandlens, else ~/.cache/brandlens."""
     explicit = os.environ.get("BRANDLENS_CACHE_DIR")

@@ -688,7 +688,7 @@ class Dataset:
                     names = open_source(self.con, given, column_mapping, describe=False)
                     return _relabelled(meta, names)
             try:
-                entry.parent.mkdir(parents=True, exist_ok=True)
+                entry.parent.mkdir(parents=True, exist_ok=True, mode=store.PRIVATE_FOLDER)
             except OSError as e:  # a read-only home, say: the run keeps nothing, and says so
                 warnings.warn(
                     f"cannot make the cache folder {entry.parent} ({e.strerror or e}): the "
@@ -725,7 +725,9 @@ class Dataset:
                 f"--into {into}: exists and is not a brandlens dataset file; brandlens "
                 "replaces only its own: choose another path, or remove the file first"
             )
-        building = AtomicFile(target, "--into" if into is not None else "")
+        building = (  # a cache entry holds the user's log: for the user's eyes only
+            AtomicFile(target, "--into") if into is not None else AtomicFile(target, "", 0o600)
+        )
         second: AtomicFile | None = None
         written = [building.tmp]
         self.catalog = store.STORE_ALIAS
@@ -733,7 +735,7 @@ class Dataset:
             building.tmp.unlink()  # DuckDB makes the file itself; the unique name stays ours
             if cluster:  # a log in time order is copied into a second file, attached now,
                 # as opening a database source switches file access off for good
-                second = AtomicFile(target, "--into")
+                second = AtomicFile(target, "--into", building.mode)
                 written.append(second.tmp)
                 second.tmp.unlink()
             self.con.execute(f"ATTACH $p AS {quote_ident(self.catalog)}", {"p": str(building.tmp)})

@@ -248,8 +248,8 @@ def _save() -> None:
 
     with contextlib.suppress(Exception):  # a cache that cannot be written is no error
         merged = {**_read_memo(path), **_PASSED}  # keep what other processes wrote meanwhile
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps(merged, sort_keys=True))
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # as the cache's own
+        atomic_write_text(path, json.dumps(merged, sort_keys=True), mode=0o600)
 
 
 def _checked_entry(known: Any) -> CheckedSQL | None:
