@@ -226,6 +226,20 @@ def test_cache_clear(cache, events_dir):
     assert removed == 1 and size > 0 and store.cache_entries() == []
 
 
+def test_a_damaged_memo_is_a_miss_and_cache_clear_removes_it(cache, events_dir, monkeypatch):
+    """JSON nested past Python's stack in the remembered plugin checks raised an internal
+    RecursionError in every command (--no-cache too), and cache clear left it (a review)."""
+    from brandlens.plugin import sqlcheck
+
+    cache.mkdir()
+    memo = sqlcheck._memo_file()
+    assert memo is not None and memo.parent == cache
+    memo.write_text("[" * 100_000 + "]" * 100_000)
+    assert sqlcheck._read_memo(memo) == {}  # a cache miss: checked again, never an error
+    store.clear_cache()
+    assert sqlcheck.memo_files(cache) == []
+
+
 def test_a_loaded_dataset_file_is_data_for_every_command(cache, events_dir, tmp_path):
     target = tmp_path / "shop.duckdb"
     with Dataset(events_dir(ROWS), into=target) as ds:
@@ -548,6 +562,12 @@ def test_a_link_read_as_its_target_shares_its_entry(tmp_path):
 DAMAGE = [  # (statement run on a good dataset file, what the one-line error says)
     ("UPDATE brandlens_data._meta SET value = '{' WHERE key = 'report'", "does not read"),
     ("DELETE FROM brandlens_data._meta WHERE key = 'source_columns'", "no 'source_columns'"),
+    # JSON nested past Python's stack: an internal RecursionError before (a review)
+    (
+        "UPDATE brandlens_data._meta SET value = repeat('[', 100000) || repeat(']', 100000) "
+        "WHERE key IN ('source_columns', 'vocabulary')",
+        "maximum recursion depth",
+    ),
     ("UPDATE brandlens_data._meta SET value = 'UTC'';x' WHERE key = 'timezone'", "time zone"),
     ("UPDATE brandlens_data.events SET event_type = 'nonsense'", "'nonsense', which validation"),
     ("UPDATE brandlens_data.events SET user_id = NULL", "2 row(s) of its events table miss"),

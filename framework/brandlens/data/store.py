@@ -158,7 +158,8 @@ def read_meta(con: duckdb.DuckDBPyConnection, catalog: str) -> StoredMeta | None
         )
     except KeyError as e:
         raise DamagedStore(f"its metadata has no {e.args[0]!r}") from None
-    except (ValueError, TypeError, AttributeError) as e:  # JSON, pydantic, wrong shapes
+    # JSON, pydantic, wrong shapes; RecursionError: JSON nested past Python's stack
+    except (ValueError, TypeError, AttributeError, RecursionError) as e:
         raise DamagedStore(f"its metadata does not read ({first_line(e)})") from None
     if not known_zone(meta.timezone):
         raise DamagedStore(f"its metadata names an unknown time zone {meta.timezone!r}")
@@ -350,9 +351,15 @@ def touch(entry: Path) -> None:
 
 
 def clear_cache() -> tuple[int, int]:
-    """Remove every cache entry; return (entries, bytes) removed."""
+    """Remove every cache entry and the remembered plugin checks; return (entries, bytes)
+    of the entries removed."""
+    from brandlens.plugin.sqlcheck import memo_files
+
     if cache_enabled():
         checked_cache_dir()
+    for memo in memo_files(cache_dir()):
+        with contextlib.suppress(OSError):
+            memo.unlink()
     n = size = 0
     for p in cache_entries():
         with contextlib.suppress(OSError):

@@ -199,7 +199,9 @@ def _memo_key(sql: str, allowed: frozenset[str]) -> str:
 
 def _read_memo(path: Path | None) -> dict[str, Any]:
     if path is not None:
-        with contextlib.suppress(OSError, ValueError):
+        # a damaged memo is a cache miss: never an error (JSON nested past Python's stack
+        # raised RecursionError in every command, --no-cache too)
+        with contextlib.suppress(OSError, ValueError, RecursionError):
             data = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(data, dict):
                 return data
