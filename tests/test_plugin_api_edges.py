@@ -76,6 +76,8 @@ FILE_FUNCTIONS = [
     "read_blob",
     "glob",
     "getenv",
+    "current_setting",  # the settings hold paths (temp_directory): a review found it passed
+    "getvariable",
     "query",
     "query_table",
     "sniff_csv",
@@ -93,6 +95,15 @@ def test_every_file_or_environment_function_is_refused_in_a_scalar_place(registe
         register_plugin, _methodology(sql=f"SELECT brand, {func}('x') AS value FROM brands")
     )
     assert errors == [f"indicator 'edge.x': function {func}() is not allowed in plugin SQL"]
+
+
+@pytest.mark.parametrize("param", ["?", "$1"])
+def test_a_positional_parameter_is_refused_at_registration(register_plugin, param):
+    # $1 passed as a parameter named "1", which no run binds: refused when registered, as ?
+    errors = _refused(
+        register_plugin, _methodology(sql=f"SELECT brand, {param} AS value FROM brands")
+    )
+    assert errors == ["indicator 'edge.x': use named parameters ($name), not positional ones"]
 
 
 @pytest.mark.parametrize("spelled", ["GETENV", "Read_Text", "READ_BLOB"])

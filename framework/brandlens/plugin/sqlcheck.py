@@ -20,7 +20,7 @@ from typing import Any
 
 from brandlens.errors import PluginError, first_line
 
-# Table functions that read files, the network or the environment.
+# Functions that read files, the network, the environment or the session's settings.
 _FORBIDDEN_FUNCTIONS = frozenset(
     {
         "read_csv",
@@ -39,6 +39,8 @@ _FORBIDDEN_FUNCTIONS = frozenset(
         "read_blob",
         "glob",
         "getenv",
+        "current_setting",  # settings and session variables: paths such as temp_directory
+        "getvariable",
         "query",
         "query_table",
         "sniff_csv",
@@ -168,10 +170,10 @@ def _sqlglot_version() -> str:
 
 _MEMO_PREFIX = "sqlcheck-"
 
-CHECK_RULES = 2
+CHECK_RULES = 3
 """The edition of the rules below, in the memo's file name: raised whenever a rule is
 added or tightened, so that a pass remembered under older rules is checked again
-(2: ``:name`` parameters refused)."""
+(2: ``:name`` parameters refused; 3: ``$1``, current_setting and getvariable refused)."""
 
 
 def _memo_file() -> Path | None:
@@ -340,7 +342,7 @@ def _check(sql: str, allowed: frozenset[str], what: str) -> CheckedSQL:
     params: set[str] = set()
     named = 0
     for ph in stmt.find_all(exp.Placeholder):
-        if not ph.name or ph.name == "?":
+        if not ph.name or ph.name == "?" or ph.name.isdigit():  # ?, $1: positional
             raise PluginError(f"{what}: use named parameters ($name), not positional ones")
         params.add(ph.name)
         named += 1
