@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -227,6 +228,12 @@ def test_an_entry_with_no_figure_is_refused(tmp_path):
             "a quote that never closes",
         ),
         ("b.csv", "", "no entries"),
+        # DictReader kept the second p50 without a word (a review)
+        (
+            "b.csv",
+            "indicator,category,p50,p50\nx.n,*,1,9\n",
+            "the header names p50 twice; keep one",
+        ),
         # a quote inside an unquoted field is text, as Excel writes it
         ("ok.csv", 'indicator,p50,source\nx.n,1,Report "A\n', None),
         # a space after a closing quote stays in the field, as it was read before
@@ -243,6 +250,18 @@ def test_a_benchmark_csv_that_cannot_be_read_says_why(tmp_path, name, text, mess
     with pytest.raises(UsageError) as caught:
         benchmarks.load(path)
     assert str(caught.value) == f"--benchmark {path}: {message}"
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
+def test_a_benchmark_file_past_the_size_limit_says_so_in_words(tmp_path):
+    path = tmp_path / "zero.csv"
+    path.symlink_to("/dev/zero")  # a device that never ends
+    with pytest.raises(UsageError) as caught:
+        benchmarks.load(path)
+    # it read "cannot read ([Errno 27] larger than 16 MB; not a settings file)"
+    assert str(caught.value) == (
+        f"--benchmark {path}: cannot read (larger than 16 MB; not a settings file)"
+    )
 
 
 def test_a_benchmark_folder_is_said_to_be_a_folder(tmp_path):

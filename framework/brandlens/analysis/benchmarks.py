@@ -83,7 +83,9 @@ def load(path: str | Path) -> list[BenchmarkRow]:
         )
     try:
         text = read_small_text(p).removeprefix("\ufeff")  # Excel's "CSV UTF-8" starts so
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:  # its strerror alone: "[Errno 27] ..." is no sentence
+        raise UsageError(f"--benchmark {path}: cannot read ({e.strerror or e})") from None
+    except UnicodeDecodeError as e:
         raise UsageError(f"--benchmark {path}: cannot read ({e})") from None
     if p.suffix.lower() in (".yaml", ".yml"):
         from brandlens.yamlio import YAMLError, describe_error, safe_load
@@ -137,6 +139,9 @@ def _csv_entries(text: str, path: str | Path) -> list[dict[str, str | None]]:
             raise UsageError(f"--benchmark {path}: a quote that never closes") from None
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:  # DictReader would keep the last of the two without a word
+        raise UsageError(f"--benchmark {path}: the header names {', '.join(twice)} twice; keep one")
     if header and "indicator" not in header:  # it would fail every entry alike
         raise UsageError(
             f"--benchmark {path}: the header has no indicator column (it names: "
