@@ -36,6 +36,10 @@ QUOTE = '"'
 HEAD_BYTES = 1 << 16
 """Bytes read to recognise the encoding; the header line may run on up to MAX_HEADER."""
 MAX_HEADER = 1 << 20
+MAX_COLUMNS = 4096
+"""The most columns a CSV file may have: an event log has a few dozen, and each column
+is an expression of the statements that read it, so 60,000 empty header fields (a
+469 KB file) ran for over 15 minutes, deaf to Ctrl-C, inside DuckDB (a review)."""
 MAX_RECORD = 2_000_000
 """Longest record (bytes) a quoted value spanning lines may make: DuckDB's max_line_size."""
 LINE_DELIM = "\x1f\x1e\x1d\x1c"
@@ -134,6 +138,11 @@ def inspect(path: Path, label: str, table: str, literal: str, read: Any) -> CsvF
         fields = next(csv.reader([text], delimiter=delimiter, quotechar=QUOTE), [])
     except csv.Error as e:  # e.g. a field longer than the csv module takes
         raise DataError(f"{label}: cannot read the header line ({e})") from None
+    if len(fields) > MAX_COLUMNS:
+        raise DataError(
+            f"{label}: line 1 has {len(fields):,} fields; brandlens reads CSV files of at "
+            f"most {MAX_COLUMNS:,} columns (is the delimiter right?)"
+        )
     _check_body(body, label, whole=len(head) < HEAD_BYTES)
     if header:
         columns = column_names(fields)
