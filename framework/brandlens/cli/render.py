@@ -661,11 +661,11 @@ SMALL_BASE = "†"
 PARTIAL = "‡"
 
 
-def _rounded(value: float, digits: int) -> Decimal:
+def _rounded(value: float, digits: int, rounding: str = ROUND_HALF_UP) -> Decimal:
     """``value`` read as its shortest decimal (repr), a half rounded away from zero as a
     reader does (12.5 is 13 and 87.5 is 88; Python's format rounds half to even, which
-    showed 12 beside 88)."""
-    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
+    showed 12 beside 88), unless ``rounding`` says otherwise (``ROUND_DOWN`` cuts)."""
+    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), rounding)
 
 
 def half_up(value: float, digits: int) -> str:
@@ -710,8 +710,7 @@ def percent(ratio: float) -> str:
         while abs(_rounded(pct, digits)) == 100 and digits < _NEAR_ALL_DIGITS:
             digits += 1
         if abs(_rounded(pct, digits)) == 100:
-            cut = Decimal(repr(pct)).quantize(Decimal(1).scaleb(-digits), ROUND_DOWN)
-            return f"{cut:,.{digits}f}%"
+            return f"{_rounded(pct, digits, ROUND_DOWN):,.{digits}f}%"
     return f"{half_up(pct, digits)}%"
 
 

@@ -223,8 +223,10 @@ def store_damage(
 
 
 PRIVATE_FOLDER = 0o700
-"""The mode of a cache folder brandlens makes; its entries are 0o600: each is a copy of
-a user's validated log (a review found them readable by every local user)."""
+"""The mode of a cache folder brandlens makes."""
+PRIVATE_FILE = 0o600
+"""The mode of every file in the cache: each entry is a copy of a user's validated log
+(a review found them readable by every local user)."""
 
 
 def cache_dir() -> Path:

@@ -726,7 +726,9 @@ class Dataset:
                 "replaces only its own: choose another path, or remove the file first"
             )
         building = (  # a cache entry holds the user's log: for the user's eyes only
-            AtomicFile(target, "--into") if into is not None else AtomicFile(target, "", 0o600)
+            AtomicFile(target, "--into")
+            if into is not None
+            else AtomicFile(target, "", store.PRIVATE_FILE)
         )
         second: AtomicFile | None = None
         written = [building.tmp]

@@ -248,12 +248,13 @@ def _save() -> None:
     path = _memo_file()
     if path is None or _keep_nothing:
         return
+    from brandlens.data.store import PRIVATE_FILE, PRIVATE_FOLDER
     from brandlens.fileio import atomic_write_text
 
     with contextlib.suppress(Exception):  # a cache that cannot be written is no error
         merged = {**_read_memo(path), **_PASSED}  # keep what other processes wrote meanwhile
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # as the cache's own
-        atomic_write_text(path, json.dumps(merged, sort_keys=True), mode=0o600)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
+        atomic_write_text(path, json.dumps(merged, sort_keys=True), mode=PRIVATE_FILE)
 
 
 def _checked_entry(known: Any) -> CheckedSQL | None:
