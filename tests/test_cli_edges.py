@@ -763,3 +763,31 @@ def test_demo_with_a_cache_folder_that_is_a_file_says_so(tmp_path):
         f"brandlens: error: BRANDLENS_CACHE_DIR {afile}: a file, not a folder; name a folder "
         "(made if missing), or set BRANDLENS_CACHE=0 to keep nothing\n"
     )
+
+
+def _commands() -> list[list[str]]:
+    """Every command's words, the cache group's included."""
+    words = [[info.name or info.callback.__name__] for info in app.registered_commands]
+    words += [["cache", info.name] for info in cli.cache_app.registered_commands]
+    return words
+
+
+@pytest.mark.parametrize("words", _commands(), ids=" ".join)
+def test_help_at_80_columns_cuts_no_word(words):
+    """At 80 columns the help column is about 23 characters wide, and typer cut a longer
+    word with "…": ``BRANDLENS_METHODOLOGY_BUDGET`` read ``BRANDLENS_METHODOLOGY_…``, so the
+    variable a user should set was never shown whole. It is folded onto the next line now;
+    every environment variable a help names reads whole once the box is taken away."""
+    import re
+
+    r = CliRunner().invoke(app, [*words, "--help"], env={"COLUMNS": "80", "NO_COLOR": "1"})
+    assert r.exit_code == 0, r.output
+    assert "…" not in r.output
+    lines = [line.strip("│ ") for line in r.output.splitlines()]
+    joined = "".join(lines)  # a folded word continues at the start of the next line
+    command = typer.main.get_command(app)
+    for word in words:
+        command = command.commands[word]
+    helps = " ".join(p.help or "" for p in command.params if hasattr(p, "help"))
+    for name in re.findall(r"BRANDLENS_[A-Z_]+", helps):  # as written, before any drawing
+        assert name in joined
