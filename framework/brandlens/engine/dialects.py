@@ -14,6 +14,10 @@ dialect:
   ``CAST(sum(x) AS DOUBLE) / count(x)``: DuckDB divides and averages in floating point
   over exact sums (decimal or integer operands alike), many targets keep decimals at a
   fixed scale;
+- ``median(x)`` of numbers on Spark and Postgres as DuckDB takes it, the two middle
+  values' sum halved, ``(lo + hi) / 2`` in floating point (lo and hi each a
+  ``percentile_disc(0.5)``, of x and of −x): their own medians interpolate as
+  ``lo + (hi − lo) · 0.5``, a different double for about one pair in seven;
 - ``sum(x ORDER BY y)`` (DuckDB orders an aggregate's input, e.g. for reproducible
   floating-point sums) without the order where the target has no ordered aggregates,
   and ``list_sum(list(x …))`` as ``sum(x)``.
@@ -276,6 +280,57 @@ def _exact_mean(value: Any, where: Any) -> Any:
     return exp.Div(this=exp.cast(total, "DOUBLE"), expression=count)
 
 
+_EXACT_MEDIAN = {"spark", "postgres"}
+"""Targets whose median of doubles is written as DuckDB's: both have an exact
+``percentile_disc``; Trino has none, BigQuery's is a window function only."""
+
+
+def _exact_median(tree: Any) -> Any:
+    """``median(x)`` (with or without ``FILTER``) as DuckDB computes it: the lower and upper
+    middle values, cast to DOUBLE, summed and halved. A median of decimals (DuckDB keeps
+    its type), of times or of text, and a median over a window, are left as written."""
+    from sqlglot import exp
+
+    def middle(value: Any, where: Any, upper: bool) -> Any:
+        key = exp.Neg(this=exp.paren(value.copy())) if upper else value.copy()
+        pick = exp.WithinGroup(
+            this=exp.Anonymous(this="percentile_disc", expressions=[exp.Literal.number(0.5)]),
+            expression=exp.Order(expressions=[exp.Ordered(this=key)]),
+        )
+        if where is not None:
+            pick = exp.Filter(this=pick, expression=where.copy())
+        return exp.cast(exp.Neg(this=pick) if upper else pick, "DOUBLE")
+
+    def numeric(value: Any) -> bool:
+        kind = getattr(value, "type", None)
+        if kind is None or kind.is_type(exp.DataType.Type.UNKNOWN):
+            return True  # untyped: plugin medians are of numbers (a time would fail to cast)
+        return kind.is_type(*exp.DataType.INTEGER_TYPES, *exp.DataType.REAL_TYPES) and not (
+            kind.is_type(exp.DataType.Type.DECIMAL, *exp.DataType.TEMPORAL_TYPES)
+        )
+
+    def exact(value: Any, where: Any) -> Any:
+        total = exp.Add(this=middle(value, where, False), expression=middle(value, where, True))
+        return exp.paren(exp.Div(this=exp.paren(total), expression=exp.Literal.number(2)))
+
+    def rewrite(node: Any) -> Any:
+        if (
+            isinstance(node, exp.Filter)
+            and isinstance(node.this, exp.Median)
+            and numeric(node.this.this)
+        ):
+            return exact(node.this.this, node.expression)
+        if (
+            isinstance(node, exp.Median)
+            and not isinstance(node.parent, exp.Filter | exp.Window)
+            and numeric(node.this)
+        ):
+            return exact(node.this, None)
+        return node
+
+    return tree.transform(rewrite)
+
+
 _ORDER_FREE = ("Sum", "Count", "Min", "Max", "Avg")
 
 
@@ -449,6 +504,8 @@ def to_dialect(tree: Any, dialect: str, *, pretty: bool = False) -> str:
             tree = _series_as_set(tree)
         tree = _cast_outside_generator(tree)
         tree = _unordered_aggregates(tree)
+        if dialect in _EXACT_MEDIAN:
+            tree = _exact_median(tree)
         tree = _date_differences(tree)
         tree = _bit_counts(tree, dialect)
         if dialect == "postgres":

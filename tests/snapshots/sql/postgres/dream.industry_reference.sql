@@ -704,10 +704,24 @@ WITH brands AS (
   SELECT
     m.category AS category,
     s.stage AS stage,
-    PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY
-      s.share) AS median_share,
-    PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY
-      s.total) AS median_total,
+    (
+      CAST((
+        CAST(PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY
+          s.share) AS DOUBLE PRECISION) + CAST(-PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY
+          -(
+            s.share
+          )) AS DOUBLE PRECISION)
+      ) AS DOUBLE PRECISION) / 2
+    ) AS median_share,
+    (
+      CAST((
+        CAST(PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY
+          s.total) AS DOUBLE PRECISION) + CAST(-PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY
+          -(
+            s.total
+          )) AS DOUBLE PRECISION)
+      ) AS DOUBLE PRECISION) / 2
+    ) AS median_total,
     COUNT(*) AS brands
   FROM dream_main_category AS m
   JOIN dream_structure AS s

@@ -234,8 +234,15 @@ WITH brands AS (
 )
 SELECT
   b.brand AS brand,
-  PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY
-    h.weeks) AS value
+  (
+    CAST((
+      CAST(PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY
+        h.weeks) AS DOUBLE PRECISION) + CAST(-PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY
+        -(
+          h.weeks
+        )) AS DOUBLE PRECISION)
+    ) AS DOUBLE PRECISION) / 2
+  ) AS value
 FROM brands AS b
 LEFT JOIN super_hits AS h
   ON h.brand = b.brand

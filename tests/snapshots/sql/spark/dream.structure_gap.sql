@@ -586,8 +586,24 @@ WITH brands AS (
   SELECT
     m.category AS category,
     s.stage AS stage,
-    MEDIAN(s.share) AS median_share,
-    MEDIAN(s.total) AS median_total,
+    (
+      CAST((
+        CAST(PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY
+          s.share NULLS LAST) AS DOUBLE) + CAST(-PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY
+          -(
+            s.share
+          ) NULLS LAST) AS DOUBLE)
+      ) AS DOUBLE) / 2
+    ) AS median_share,
+    (
+      CAST((
+        CAST(PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY
+          s.total NULLS LAST) AS DOUBLE) + CAST(-PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY
+          -(
+            s.total
+          ) NULLS LAST) AS DOUBLE)
+      ) AS DOUBLE) / 2
+    ) AS median_total,
     COUNT(*) AS brands
   FROM dream_main_category AS m
   JOIN dream_structure AS s

@@ -229,7 +229,15 @@ WITH brands AS (
 )
 SELECT
   b.brand AS brand,
-  MEDIAN(h.weeks) AS value
+  (
+    CAST((
+      CAST(PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY
+        h.weeks NULLS LAST) AS DOUBLE) + CAST(-PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY
+        -(
+          h.weeks
+        ) NULLS LAST) AS DOUBLE)
+    ) AS DOUBLE) / 2
+  ) AS value
 FROM brands AS b
 LEFT JOIN super_hits AS h
   ON h.brand = b.brand
