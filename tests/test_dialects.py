@@ -87,6 +87,42 @@ def test_a_median_of_decimals_or_times_is_left_as_written(kind):
     assert "MEDIAN(t.v)" in out and "PERCENTILE_DISC" not in out
 
 
+@pytest.mark.parametrize("dialect", ["trino", "bigquery"])
+def test_least_and_greatest_skip_nulls_where_the_target_would_return_null(dialect):
+    """DuckDB's least/greatest skip NULLs; Trino, BigQuery, Hive (and ClickHouse before
+    24.12) return NULL for any NULL argument, and SUPER's least(first event, launch date
+    or NULL) lost every product without a products row there. SQLGlot reads the target's
+    text back into DuckDB with the target's meaning (a NULL argument gives NULL): over
+    every mix of NULLs the written text still gives DuckDB's answer."""
+    import sqlglot
+
+    sql = (
+        "SELECT a, b, c, least(a, b) AS l2, greatest(a, b, c) AS g3, least(a, 5) AS l5 "
+        "FROM t ORDER BY a NULLS FIRST, b NULLS FIRST, c NULLS FIRST"
+    )
+    written = d.to_dialect(d.parse(sql), dialect)
+    as_the_target_runs_it = sqlglot.transpile(written, read=dialect, write="duckdb")[0]
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE t AS SELECT * FROM (VALUES (NULL), (1), (7)) x(a), "
+        "(VALUES (NULL), (2), (9)) y(b), (VALUES (NULL), (4)) z(c)"
+    )
+    assert con.execute(as_the_target_runs_it).fetchall() == con.execute(sql).fetchall()
+    unguarded = sqlglot.transpile(sql, read="duckdb", write=dialect)[0]  # no rewrite
+    back = sqlglot.transpile(unguarded, read=dialect, write="duckdb")[0]
+    assert con.execute(back).fetchall() != con.execute(sql).fetchall()
+
+
+@pytest.mark.parametrize("dialect", ["hive", "clickhouse"])
+def test_least_is_null_skipping_on_hive_and_clickhouse_too(dialect):
+    # Hive 2.0+ and ClickHouse before 24.12 return NULL for a NULL argument as well
+    # (SQLGlot does not model it, so the text is checked rather than run)
+    out = d.to_dialect(d.parse("SELECT least(a, b) FROM t"), dialect)
+    assert "LEAST(COALESCE(a, b), COALESCE(b, a))" in out
+
+
 def test_ordered_sums_lose_the_order_and_list_sum_is_sum():
     out = spark("SELECT sum(x ORDER BY y) AS a, list_sum(list(abs(x) ORDER BY y)) AS b FROM t")
     assert out == "SELECT SUM(x) AS a, SUM(ABS(x)) AS b FROM t"

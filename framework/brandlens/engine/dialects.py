@@ -18,6 +18,9 @@ dialect:
   values' sum halved, ``(lo + hi) / 2`` in floating point (lo and hi each a
   ``percentile_disc(0.5)``, of x and of −x): their own medians interpolate as
   ``lo + (hi − lo) · 0.5``, a different double for about one pair in seven;
+- ``least``/``greatest`` skip NULL arguments in DuckDB (and Spark, Postgres); Trino,
+  BigQuery, Hive and older ClickHouse return NULL when any argument is NULL, so there
+  each argument is ``coalesce(it, the others...)``, which leaves the extreme unchanged;
 - ``sum(x ORDER BY y)`` (DuckDB orders an aggregate's input, e.g. for reproducible
   floating-point sums) without the order where the target has no ordered aggregates,
   and ``list_sum(list(x …))`` as ``sum(x)``.
@@ -331,6 +334,38 @@ def _exact_median(tree: Any) -> Any:
     return tree.transform(rewrite)
 
 
+_NULL_PROPAGATING_EXTREMES = {"trino", "bigquery", "hive", "clickhouse"}
+"""Targets whose ``least``/``greatest`` return NULL when any argument is NULL (ClickHouse
+before 24.12)."""
+
+
+def _null_skipping_extremes(tree: Any) -> Any:
+    """``least(a, b)`` as DuckDB takes it, NULLs skipped, where the target returns NULL
+    for any NULL argument: ``least(coalesce(a, b), coalesce(b, a))``. A NULL argument
+    stands in for another one, which is among the arguments already; all NULL is NULL.
+    SUPER's ``least(first_event, launch date or NULL)`` lost every product without a
+    products row on Trino and BigQuery."""
+    from sqlglot import exp
+
+    def rewrite(node: Any) -> Any:
+        if not isinstance(node, exp.Least | exp.Greatest):
+            return node
+        args = [node.this, *node.expressions]
+        if len(args) < 2 or all(isinstance(a, exp.Literal) for a in args):
+            return node
+        covered = [
+            a.copy()
+            if isinstance(a, exp.Literal)
+            else exp.Coalesce(
+                this=a.copy(), expressions=[b.copy() for j, b in enumerate(args) if j != i]
+            )
+            for i, a in enumerate(args)
+        ]
+        return type(node)(this=covered[0], expressions=covered[1:])
+
+    return tree.transform(rewrite)
+
+
 _ORDER_FREE = ("Sum", "Count", "Min", "Max", "Avg")
 
 
@@ -506,6 +541,8 @@ def to_dialect(tree: Any, dialect: str, *, pretty: bool = False) -> str:
         tree = _unordered_aggregates(tree)
         if dialect in _EXACT_MEDIAN:
             tree = _exact_median(tree)
+        if dialect in _NULL_PROPAGATING_EXTREMES:
+            tree = _null_skipping_extremes(tree)
         tree = _date_differences(tree)
         tree = _bit_counts(tree, dialect)
         if dialect == "postgres":

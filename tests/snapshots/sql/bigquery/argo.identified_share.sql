@@ -104,7 +104,10 @@ WITH brands AS (
     LOGICAL_OR(e.is_active) AS active,
     LOGICAL_OR(e.is_purchase) AS bought,
     GREATEST(
-      COALESCE(SUM(IF(e.is_purchase, e.amount, NULL)), 0) - COALESCE(SUM(IF(e.is_refund, e.amount, NULL)), 0),
+      COALESCE(
+        COALESCE(SUM(IF(e.is_purchase, e.amount, NULL)), 0) - COALESCE(SUM(IF(e.is_refund, e.amount, NULL)), 0),
+        0
+      ),
       0
     ) AS net_gmv
   FROM argo_year__e AS e

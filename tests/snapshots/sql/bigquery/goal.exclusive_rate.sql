@@ -37,8 +37,11 @@ WITH brands AS (
     events.user_id AS user_id,
     COUNTIF(events.event_type = 'purchase') AS purchases,
     GREATEST(
-      SUM(
-        CASE WHEN events.event_type = 'purchase' THEN events.amount ELSE -events.amount END
+      COALESCE(
+        SUM(
+          CASE WHEN events.event_type = 'purchase' THEN events.amount ELSE -events.amount END
+        ),
+        0
       ),
       0
     ) AS gmv
@@ -66,8 +69,11 @@ WITH brands AS (
     events.user_id AS user_id,
     COUNT(DISTINCT IF(events.event_type = 'purchase', events.local_date, NULL)) AS days,
     GREATEST(
-      SUM(
-        CASE WHEN events.event_type = 'purchase' THEN events.amount ELSE -events.amount END
+      COALESCE(
+        SUM(
+          CASE WHEN events.event_type = 'purchase' THEN events.amount ELSE -events.amount END
+        ),
+        0
       ),
       0
     ) AS gmv

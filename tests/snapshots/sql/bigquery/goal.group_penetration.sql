@@ -36,8 +36,11 @@ WITH brands AS (
     events.user_id AS user_id,
     COUNT(DISTINCT IF(events.event_type = 'purchase', events.local_date, NULL)) AS days,
     GREATEST(
-      SUM(
-        CASE WHEN events.event_type = 'purchase' THEN events.amount ELSE -events.amount END
+      COALESCE(
+        SUM(
+          CASE WHEN events.event_type = 'purchase' THEN events.amount ELSE -events.amount END
+        ),
+        0
       ),
       0
     ) AS gmv

@@ -42,9 +42,13 @@ WITH brands AS (
     AND NOT events.product_id IS NULL
     AND events.local_date <= CAST(CAST('2025-06-30' AS DATE) AS DATE)
     AND events.local_date > DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL (
-      GREATEST(7 * (
+      GREATEST(COALESCE(7 * (
         52 - 1
-      ), 28) + GREATEST(90 + 1, 60 + 2, 2 * 28)
+      ), 28), 28) + GREATEST(
+        COALESCE(90 + 1, 60 + 2, 2 * 28),
+        COALESCE(60 + 2, 90 + 1, 2 * 28),
+        COALESCE(2 * 28, 90 + 1, 60 + 2)
+      )
     ) DAY)
 ), super_products__seen AS (
   SELECT
@@ -93,14 +97,21 @@ WITH brands AS (
       WHEN NOT p.launch_date IS NULL
       THEN 'products'
       WHEN s.first_event = DATE_ADD(CAST(CAST('2025-06-30' AS DATE) AS DATE) - (
-        GREATEST(7 * (
+        GREATEST(COALESCE(7 * (
           52 - 1
-        ), 28) + GREATEST(90 + 1, 60 + 2, 2 * 28)
+        ), 28), 28) + GREATEST(
+          COALESCE(90 + 1, 60 + 2, 2 * 28),
+          COALESCE(60 + 2, 90 + 1, 2 * 28),
+          COALESCE(2 * 28, 90 + 1, 60 + 2)
+        )
       ), INTERVAL 1 DAY)
       THEN 'horizon'
       ELSE 'first event'
     END AS launch_source,
-    LEAST(s.first_event, CASE WHEN p.brand = k.brand THEN p.launch_date END) AS known_from
+    LEAST(
+      COALESCE(s.first_event, CASE WHEN p.brand = k.brand THEN p.launch_date END),
+      COALESCE(CASE WHEN p.brand = k.brand THEN p.launch_date END, s.first_event)
+    ) AS known_from
   FROM super_products__known AS k
   LEFT JOIN super_products__seen AS s
     ON s.brand = k.brand AND s.product_id = k.product_id
@@ -124,9 +135,13 @@ WITH brands AS (
     AND NOT events.product_id IS NULL
     AND events.local_date <= CAST(CAST('2025-06-30' AS DATE) AS DATE)
     AND events.local_date > DATE_SUB(CAST(CAST('2025-06-30' AS DATE) AS DATE), INTERVAL (
-      GREATEST(7 * (
+      GREATEST(COALESCE(7 * (
         52 - 1
-      ), 28) + GREATEST(90 + 1, 60 + 2, 2 * 28)
+      ), 28), 28) + GREATEST(
+        COALESCE(90 + 1, 60 + 2, 2 * 28),
+        COALESCE(60 + 2, 90 + 1, 2 * 28),
+        COALESCE(2 * 28, 90 + 1, 60 + 2)
+      )
     ) DAY)
   GROUP BY ALL
 ), super_daily AS (
@@ -253,7 +268,7 @@ WITH brands AS (
   FROM super_daily AS d
   JOIN super_stages__snaps AS s
     ON d.local_date <= s.snapshot_date
-    AND d.local_date > DATE_SUB(s.snapshot_date, INTERVAL (GREATEST(2 * 28, 60)) DAY)
+    AND d.local_date > DATE_SUB(s.snapshot_date, INTERVAL (GREATEST(COALESCE(2 * 28, 60), 60)) DAY)
   GROUP BY
     s.days_before,
     d.pkey

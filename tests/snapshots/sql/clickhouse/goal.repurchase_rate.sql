@@ -41,8 +41,11 @@ WITH brands AS (
     COUNT(DISTINCT events.local_date) FILTER(WHERE
       events.event_type = 'purchase') AS days,
     GREATEST(
-      SUM(
-        CASE WHEN events.event_type = 'purchase' THEN events.amount ELSE -events.amount END
+      COALESCE(
+        SUM(
+          CASE WHEN events.event_type = 'purchase' THEN events.amount ELSE -events.amount END
+        ),
+        0
       ),
       0
     ) AS gmv

@@ -50,9 +50,13 @@ WITH brands AS (
     )
     AND events.local_date <= CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE))
     AND events.local_date > CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - (
-      GREATEST(7 * (
+      GREATEST(COALESCE(7 * (
         52 - 1
-      ), 28) + GREATEST(90 + 1, 60 + 2, 2 * 28)
+      ), 28), 28) + GREATEST(
+        COALESCE(90 + 1, 60 + 2, 2 * 28),
+        COALESCE(60 + 2, 90 + 1, 2 * 28),
+        COALESCE(2 * 28, 90 + 1, 60 + 2)
+      )
     )
 ), super_products__seen AS (
   SELECT
@@ -104,14 +108,21 @@ WITH brands AS (
       )
       THEN 'products'
       WHEN s.first_event = CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - (
-        GREATEST(7 * (
+        GREATEST(COALESCE(7 * (
           52 - 1
-        ), 28) + GREATEST(90 + 1, 60 + 2, 2 * 28)
+        ), 28), 28) + GREATEST(
+          COALESCE(90 + 1, 60 + 2, 2 * 28),
+          COALESCE(60 + 2, 90 + 1, 2 * 28),
+          COALESCE(2 * 28, 90 + 1, 60 + 2)
+        )
       ) + 1
       THEN 'horizon'
       ELSE 'first event'
     END AS launch_source,
-    LEAST(s.first_event, CASE WHEN p.brand = k.brand THEN p.launch_date END) AS known_from
+    LEAST(
+      COALESCE(s.first_event, CASE WHEN p.brand = k.brand THEN p.launch_date END),
+      COALESCE(CASE WHEN p.brand = k.brand THEN p.launch_date END, s.first_event)
+    ) AS known_from
   FROM super_products__known AS k
   LEFT JOIN super_products__seen AS s
     ON s.brand = k.brand AND s.product_id = k.product_id
@@ -139,9 +150,13 @@ WITH brands AS (
     )
     AND events.local_date <= CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE))
     AND events.local_date > CAST(CAST('2025-06-30' AS Nullable(DATE)) AS Nullable(DATE)) - (
-      GREATEST(7 * (
+      GREATEST(COALESCE(7 * (
         52 - 1
-      ), 28) + GREATEST(90 + 1, 60 + 2, 2 * 28)
+      ), 28), 28) + GREATEST(
+        COALESCE(90 + 1, 60 + 2, 2 * 28),
+        COALESCE(60 + 2, 90 + 1, 2 * 28),
+        COALESCE(2 * 28, 90 + 1, 60 + 2)
+      )
     )
   GROUP BY ALL
 ), super_daily AS (
@@ -249,7 +264,7 @@ WITH brands AS (
   FROM super_daily AS d
   JOIN super_stages__snaps AS s
     ON d.local_date <= s.snapshot_date
-    AND d.local_date > s.snapshot_date - GREATEST(2 * 28, 60)
+    AND d.local_date > s.snapshot_date - GREATEST(COALESCE(2 * 28, 60), 60)
   GROUP BY
     s.days_before,
     d.pkey

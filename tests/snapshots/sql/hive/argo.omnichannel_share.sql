@@ -98,9 +98,12 @@ WITH brands AS (
     LOGICAL_OR(e.is_active) AS active,
     LOGICAL_OR(e.is_purchase) AS bought,
     GREATEST(
-      COALESCE(SUM(e.amount) FILTER(WHERE
-        e.is_purchase), 0) - COALESCE(SUM(e.amount) FILTER(WHERE
-        e.is_refund), 0),
+      COALESCE(
+        COALESCE(SUM(e.amount) FILTER(WHERE
+          e.is_purchase), 0) - COALESCE(SUM(e.amount) FILTER(WHERE
+          e.is_refund), 0),
+        0
+      ),
       0
     ) AS net_gmv
   FROM argo_year__e AS e

@@ -44,9 +44,13 @@ WITH brands AS (
     AND events.local_date > DATE_ADD(
       'DAY',
       (
-        GREATEST(7 * (
+        GREATEST(COALESCE(7 * (
           52 - 1
-        ), 28) + GREATEST(90 + 1, 60 + 2, 2 * 28)
+        ), 28), 28) + GREATEST(
+          COALESCE(90 + 1, 60 + 2, 2 * 28),
+          COALESCE(60 + 2, 90 + 1, 2 * 28),
+          COALESCE(2 * 28, 90 + 1, 60 + 2)
+        )
       ) * -1,
       CAST(CAST('2025-06-30' AS DATE) AS DATE)
     )
@@ -99,15 +103,22 @@ WITH brands AS (
         'DAY',
         1,
         CAST(CAST('2025-06-30' AS DATE) AS DATE) - (
-          GREATEST(7 * (
+          GREATEST(COALESCE(7 * (
             52 - 1
-          ), 28) + GREATEST(90 + 1, 60 + 2, 2 * 28)
+          ), 28), 28) + GREATEST(
+            COALESCE(90 + 1, 60 + 2, 2 * 28),
+            COALESCE(60 + 2, 90 + 1, 2 * 28),
+            COALESCE(2 * 28, 90 + 1, 60 + 2)
+          )
         )
       )
       THEN 'horizon'
       ELSE 'first event'
     END AS launch_source,
-    LEAST(s.first_event, CASE WHEN p.brand = k.brand THEN p.launch_date END) AS known_from
+    LEAST(
+      COALESCE(s.first_event, CASE WHEN p.brand = k.brand THEN p.launch_date END),
+      COALESCE(CASE WHEN p.brand = k.brand THEN p.launch_date END, s.first_event)
+    ) AS known_from
   FROM super_products__known AS k
   LEFT JOIN super_products__seen AS s
     ON s.brand = k.brand AND s.product_id = k.product_id
@@ -133,9 +144,13 @@ WITH brands AS (
     AND events.local_date > DATE_ADD(
       'DAY',
       (
-        GREATEST(7 * (
+        GREATEST(COALESCE(7 * (
           52 - 1
-        ), 28) + GREATEST(90 + 1, 60 + 2, 2 * 28)
+        ), 28), 28) + GREATEST(
+          COALESCE(90 + 1, 60 + 2, 2 * 28),
+          COALESCE(60 + 2, 90 + 1, 2 * 28),
+          COALESCE(2 * 28, 90 + 1, 60 + 2)
+        )
       ) * -1,
       CAST(CAST('2025-06-30' AS DATE) AS DATE)
     )
