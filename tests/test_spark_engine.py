@@ -402,3 +402,37 @@ def test_a_median_is_duckdbs_to_the_last_bit_on_spark():
     assert got == expected
     own = {r[0]: r[1] for r in session.sql("SELECT g, median(x) FROM t GROUP BY g").collect()}
     assert sum(own[g] != expected[g][0] for g in expected) > 100  # the difference is real
+
+
+def test_rows_repeated_exactly_are_counted_on_spark_as_on_duckdb(tmp_path):
+    """Events without an event_id that repeat an earlier row exactly, and spend rows that
+    repeat one, are kept and counted: the count is the only warning that an export written
+    twice counts twice. Spark's validation reported 0 for both. Here three copies of one
+    view (2 repeats), another view once, and a spend day written twice (1 repeat)."""
+    import duckdb
+
+    from brandlens.engine.runs import Dataset, EngineConfig
+
+    folder = tmp_path / "copies"
+    folder.mkdir()
+    con = duckdb.connect()
+    view = "(TIMESTAMP '2025-06-01 04:00:00', 'u1', 'product_view', 'Lumi')"
+    con.execute(
+        f"COPY (SELECT * FROM (VALUES {view}, {view}, "
+        "(TIMESTAMP '2025-06-01 05:00:00', 'u1', 'product_view', 'Lumi'), "
+        f"{view}) t(ts, user_id, event_type, brand)) TO '{folder / 'events.parquet'}'"
+    )
+    day = "('Lumi', DATE '2025-06-01', 'search_ads', 100.0)"
+    con.execute(
+        f"COPY (SELECT * FROM (VALUES {day}, {day}, ('Lumi', DATE '2025-06-02', "
+        "'search_ads', 100.0)) t(brand, date, channel, cost)) "
+        f"TO '{folder / 'spend.parquet'}'"
+    )
+    con.close()
+    counts = {}
+    for engine in ("duckdb", "spark"):
+        with Dataset(folder, config=EngineConfig(engine=engine), cache=False) as ds:
+            assert ds.validated_by == engine
+            counts[engine] = {t.table: t.identical_rows for t in ds.report.tables}
+    assert counts["duckdb"] == {"events": 2, "spend": 1}
+    assert counts["spark"] == counts["duckdb"]

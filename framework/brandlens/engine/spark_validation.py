@@ -30,6 +30,7 @@ from brandlens.data.sources import Source, TableSource
 from brandlens.data.validation import (
     EXAMPLES_PER_REASON,
     INTEGRAL,
+    OCCURRENCE,
     add_column_facts,
     binds_for,
     checked_rows_sql,
@@ -263,6 +264,7 @@ def validate(
             if table_report.rows_quarantined:
                 parts.append(_pull_quarantine(con, checked, table))
             frames[table] = _accepted(checked, table).localCheckpoint()
+            table_report.identical_rows = _identical_rows(checked, frames[table], table)
         write_quarantine(con, quarantine, [f"SELECT * FROM {p}" for p in parts])
         add_column_facts(con, quarantine, reasons)
     except Exception as e:
@@ -342,13 +344,31 @@ def _checked(
                 F.lit("-"),
                 occurrence.cast("string"),
             )
-            rows = rows.withColumn(
-                "event_id", F.coalesce(F.col("event_id").cast("string"), generated)
+            rows = rows.withColumns(
+                {
+                    "event_id": F.coalesce(F.col("event_id").cast("string"), generated),
+                    OCCURRENCE: F.when(digest.isNotNull(), occurrence),
+                }
             )
     source_text = F.struct(*[F.col(f"s_{c.name}").cast("string").alias(c.name) for c in specs])
     rows = rows.withColumn("_source", F.when(F.col("_reason").isNotNull(), source_text))
     keep = [c.name for c in specs] + (["local_date"] if table == "events" else [])
+    keep += [OCCURRENCE] if OCCURRENCE in rows.columns else []
     return rows.select(*keep, "_reason", "_column", "_source", ROW)
+
+
+def _identical_rows(checked: Any, accepted: Any, table: str) -> int:
+    """Accepted rows that repeat an earlier one exactly, as DuckDB's validation counts them:
+    events without an id past their first occurrence, and spend rows past the first of
+    each group of equal rows (0 for the tables with keys)."""
+    from pyspark.sql import functions as F
+
+    if table == "events" and OCCURRENCE in checked.columns:
+        return checked.where(F.col("_reason").isNull() & (F.col(OCCURRENCE) > 1)).count()
+    if table == "spend":
+        groups = accepted.groupBy(*accepted.columns).count().where(F.col("count") > 1)
+        return int(groups.agg(F.sum(F.col("count") - 1)).first()[0] or 0)
+    return 0
 
 
 def _examples(checked: Any) -> dict[str, list[dict[str, Any]]]:
