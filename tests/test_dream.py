@@ -442,3 +442,27 @@ def test_demo_truths(demo):
     assert sum(demo.value("dream.mind_matrix", b, "Aware|unknown") for b in brands) > 0
     peers = {r.brand: r.key for r in demo.results if r.indicator == "dream.category_peers"}
     assert {b for b, c in peers.items() if c == "smartphones"} == set(SMARTPHONES)
+
+
+# Found by a mutation run: comparing from the period's first day instead of the day
+# before went unnoticed unless that first day is d - flow_period_days, the ladder's own
+# snapshot.
+def test_flow_achievement_from_the_day_before_a_period_starting_flow_period_days_ago(tmp_path):
+    # Target: 2 advanced users of Volt over [05-31, 06-30]; 05-31 = d - 30 is the ladder's
+    # own snapshot, the day before (05-30) a target snapshot; stages on 05-30 and 06-30.
+    # u3: ad_impression 05-25 -> Aware on 05-30; a phone on 06-10 -> Purchase: advanced.
+    # u1: ad_impression 05-31 (no stage on 05-30; Aware on 05-31) and a phone on 06-15:
+    #     not advanced; compared from 05-31 it would be.
+    # -> 1 of 2 = 0.5.
+    rows = [
+        ev(t("2025-05-25"), "u3", "ad_impression", brand="Volt"),
+        phone("2025-06-10", "u3"),
+        ev(t("2025-05-31"), "u1", "ad_impression", brand="Volt"),
+        phone("2025-06-15", "u1"),
+    ]
+    write_csv(tmp_path / "events.csv", rows)
+    _write_targets(tmp_path, [("Volt", "dream.advanced_users", "2025-05-31", "2025-06-30", 2)])
+    r = brandlens.compute(tmp_path, as_of=D, methodologies=["dream"])
+    assert r.errors == []
+    flow = _row(r, "dream.flow_achievement")
+    assert (flow.numerator, flow.denominator, flow.value) == (1, 2, 0.5)

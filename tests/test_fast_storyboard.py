@@ -259,3 +259,75 @@ def test_each_rule_reads_its_own_window_and_only_brand_searches(tmp_path):
     params["fast.ad_click_stage"] = "awareness"
     r = brandlens.compute(tmp_path, as_of=D, methodologies=["fast"], params=params)
     assert [r.value("fast.aipl_users", "Lumi", k) for k in "AIPL"] == [2, 1, 0, 0]
+
+
+# Found by a mutation run: no test relied on any one entry of thriving_events (store_visit
+# swapped for follow passed). Every default thriving event, one brand each:
+# Each brand has one member who joined on 2024-06-01 (older than the 180-day thriving
+# window [2025-01-02, 2025-06-30], so the join itself is no activity) and whose only other
+# event is one event type on 2025-06-01. The member is active exactly when that type is in
+# the default thriving_events (purchase, add_to_cart, favorite, coupon_claim, review,
+# share, consult, store_visit); follow, product_view, ad_click, content_view and search
+# are brand contact that is not member activity.
+THRIVING_DEFAULT = [
+    "purchase",
+    "add_to_cart",
+    "favorite",
+    "coupon_claim",
+    "review",
+    "share",
+    "consult",
+    "store_visit",
+]
+NOT_THRIVING = ["follow", "product_view", "ad_click", "content_view", "search"]
+
+
+@pytest.mark.filterwarnings("ignore::brandlens.analysis.checks.DataRangeWarning")
+def test_each_default_thriving_event_and_no_other_makes_a_member_active(tmp_path):
+    from conftest import write_csv
+
+    rows = []
+    for etype in THRIVING_DEFAULT + NOT_THRIVING:
+        brand = f"T_{etype}"
+        rows.append(ev(t("2024-06-01"), "m", "member_join", brand=brand))
+        extra = {"amount": "10"} if etype == "purchase" else {}
+        extra |= {"rating": "3"} if etype == "review" else {}
+        extra |= {"query_type": "brand"} if etype == "search" else {}
+        rows.append(ev(t("2025-06-01"), "m", etype, brand=brand, **extra))
+    write_csv(tmp_path / "events.csv", rows)
+    r = brandlens.compute(tmp_path, as_of=D, methodologies=["fast"])
+    assert r.errors == []
+    got = {e: r.value("fast.thriving", f"T_{e}") for e in THRIVING_DEFAULT + NOT_THRIVING}
+    assert got == {**dict.fromkeys(THRIVING_DEFAULT, 1.0), **dict.fromkeys(NOT_THRIVING, 0.0)}
+
+
+# Found by a mutation run: a Loyalty rule with 2 purchase days written in passed, since no
+# test changed loyal_min_purchase_days from its default.
+@pytest.mark.filterwarnings("ignore::brandlens.analysis.checks.DataRangeWarning")
+def test_loyal_min_purchase_days_is_the_parameter(tmp_path):
+    from conftest import write_csv
+
+    rows = [
+        # p1: one purchase day (06-01) -> P by default; L when one day is enough
+        ev(t("2025-06-01"), "p1", "purchase", brand="Lumi", amount="10"),
+        # p2: purchases on two days (05-01, 06-01) -> L by default; P when three are needed
+        ev(t("2025-05-01"), "p2", "purchase", brand="Lumi", amount="10"),
+        ev(t("2025-06-01"), "p2", "purchase", brand="Lumi", amount="10"),
+        # p3: purchases on three days -> L with 1, 2 or 3
+        ev(t("2025-04-01"), "p3", "purchase", brand="Lumi", amount="10"),
+        ev(t("2025-05-01"), "p3", "purchase", brand="Lumi", amount="10"),
+        ev(t("2025-06-01"), "p3", "purchase", brand="Lumi", amount="10"),
+        # p4: two purchases on ONE day -> one purchase day: P by default
+        ev(t("2025-06-01"), "p4", "purchase", brand="Lumi", amount="10"),
+        ev("2025-06-01 05:00:00", "p4", "purchase", brand="Lumi", amount="10"),
+    ]
+    write_csv(tmp_path / "events.csv", rows)
+
+    def p_and_l(n):
+        params = {} if n is None else {"fast.loyal_min_purchase_days": str(n)}
+        r = brandlens.compute(tmp_path, as_of=D, methodologies=["fast"], params=params)
+        return [r.value("fast.aipl_users", "Lumi", k) for k in "PL"]
+
+    assert p_and_l(None) == [2, 2]  # P: p1 p4 | L: p2 p3
+    assert p_and_l(1) == [0, 4]  # every buyer is L
+    assert p_and_l(3) == [3, 1]  # P: p1 p2 p4 | L: p3

@@ -440,3 +440,22 @@ def test_a_brand_buyer_without_a_category_who_bought_the_category_elsewhere_coun
     lumi, sakura = _row(r, "goal.penetration"), _row(r, "goal.penetration", "Sakura")
     assert (lumi.numerator, lumi.denominator) == (2, 2)
     assert (sakura.numerator, sakura.denominator) == (1, 2)
+
+
+# Found by a mutation run: counting a refund from another brand as buying it passed.
+def test_exclusive_rate_counts_a_refund_of_another_brand_as_no_purchase(events_dir):
+    """Buyer window at d: [2024-07-01, 2025-06-30]. Lumi sells skincare.
+    u1: bought Lumi skincare on 06-01; refunded a Sakura skincare purchase of 2024-05-01
+        (outside the window) on 06-10: no Sakura purchase in the window -> exclusive.
+    u2: bought Lumi skincare on 06-02 and Sakura skincare on 06-03 -> not exclusive.
+    Lumi: 1 exclusive buyer of 2 = 0.5."""
+    rows = [
+        ev(t("2024-05-01"), "u1", "purchase", brand="Sakura", category="skincare", amount="30"),
+        ev(t("2025-06-01"), "u1", "purchase", brand="Lumi", category="skincare", amount="10"),
+        ev(t("2025-06-10"), "u1", "refund", brand="Sakura", category="skincare", amount="30"),
+        ev(t("2025-06-02"), "u2", "purchase", brand="Lumi", category="skincare", amount="10"),
+        ev(t("2025-06-03"), "u2", "purchase", brand="Sakura", category="skincare", amount="10"),
+    ]
+    r = brandlens.compute(events_dir(rows), as_of=D, methodologies=["goal"])
+    row = _row(r, "goal.exclusive_rate")
+    assert (row.numerator, row.denominator, row.value) == (1, 2, 0.5)
