@@ -123,6 +123,26 @@ def test_least_is_null_skipping_on_hive_and_clickhouse_too(dialect):
     assert "LEAST(COALESCE(a, b), COALESCE(b, a))" in out
 
 
+def test_text_orders_byte_by_byte_on_postgres():
+    """A Postgres database with a linguistic collation (en_US.UTF-8, ICU en-US) sorts
+    'alpha' before 'Zeta'; DuckDB and Spark compare bytes. DREAM's main category breaks a
+    GMV tie by the category's name, and on such a database 10 of 80 exported indicators
+    differed (all 80 agree since, run by hand on Postgres 15). Text keys of ORDER BY,
+    min/max and comparisons are collated "C"; numbers and untyped keys are left alone."""
+    from brandlens.engine.sqlexport import indicator_sql
+
+    written = indicator_sql("dream.scale_index", "postgres", as_of="2025-06-30")
+    assert 'DESC NULLS LAST, gmv.category COLLATE "C")' in written
+    schema = {"t": {"name": "VARCHAR", "n": "INTEGER"}}
+    sql = "SELECT min(name), max(n) FROM t WHERE name > 'b' GROUP BY n ORDER BY n, name"
+    out = d.to_dialect(d.annotate(d.parse(sql), schema), "postgres")
+    assert 'MIN(t.name COLLATE "C")' in out and "MAX(t.n)" in out
+    assert """t.name COLLATE "C" > 'b'""" in out
+    assert out.endswith('ORDER BY t.n, t.name COLLATE "C"')
+    assert "COLLATE" not in d.to_dialect(d.parse(sql), "postgres")  # untyped: as written
+    assert "COLLATE" not in d.to_dialect(d.annotate(d.parse(sql), schema), "spark")
+
+
 def test_ordered_sums_lose_the_order_and_list_sum_is_sum():
     out = spark("SELECT sum(x ORDER BY y) AS a, list_sum(list(abs(x) ORDER BY y)) AS b FROM t")
     assert out == "SELECT SUM(x) AS a, SUM(ABS(x)) AS b FROM t"

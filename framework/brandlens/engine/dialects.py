@@ -21,6 +21,9 @@ dialect:
 - ``least``/``greatest`` skip NULL arguments in DuckDB (and Spark, Postgres); Trino,
   BigQuery, Hive and older ClickHouse return NULL when any argument is NULL, so there
   each argument is ``coalesce(it, the others...)``, which leaves the extreme unchanged;
+- on Postgres, text is ordered and compared byte by byte, as DuckDB and Spark do
+  (``COLLATE "C"`` on text keys of ``ORDER BY``, ``min``/``max`` and comparisons): a
+  database's linguistic collation put ``alpha`` before ``Zeta`` and broke ties otherwise;
 - ``sum(x ORDER BY y)`` (DuckDB orders an aggregate's input, e.g. for reproducible
   floating-point sums) without the order where the target has no ordered aggregates,
   and ``list_sum(list(x …))`` as ``sum(x)``.
@@ -366,6 +369,33 @@ def _null_skipping_extremes(tree: Any) -> Any:
     return tree.transform(rewrite)
 
 
+def _byte_order_text(tree: Any) -> Any:
+    """Text ordered and compared as DuckDB does, byte by byte, on Postgres, whose order
+    follows the database's collation (``en_US.UTF-8`` sorts ``alpha`` before ``Zeta``):
+    DREAM's main category, SUPER's product category and GOAL's core groups break ties by
+    text, and a different pick moved other brands' medians. Only keys typed as text
+    (SQLGlot's annotation) get ``COLLATE "C"``; untyped ones are left as written."""
+    from sqlglot import exp
+
+    def text(node: Any) -> bool:
+        kind = getattr(node, "type", None)
+        return kind is not None and kind.is_type(*exp.DataType.TEXT_TYPES)
+
+    def collated(node: Any) -> Any:
+        return exp.Collate(this=node.copy(), expression=exp.Identifier(this="C", quoted=True))
+
+    def rewrite(node: Any) -> Any:
+        ordered = isinstance(node, exp.Ordered | exp.Min | exp.Max) and text(node.this)
+        compared = isinstance(node, exp.LT | exp.LTE | exp.GT | exp.GTE) and (
+            text(node.this) or text(node.expression)
+        )
+        if ordered or compared:
+            node.set("this", collated(node.this))
+        return node
+
+    return tree.transform(rewrite)
+
+
 _ORDER_FREE = ("Sum", "Count", "Min", "Max", "Avg")
 
 
@@ -547,6 +577,7 @@ def to_dialect(tree: Any, dialect: str, *, pretty: bool = False) -> str:
         tree = _bit_counts(tree, dialect)
         if dialect == "postgres":
             tree = _numeric_rounding(tree)
+            tree = _byte_order_text(tree)
         tree = _float_division(tree)
         tree = _group_order_all(tree, dialect in _NO_GROUP_BY_ALL, dialect in _NO_ORDER_BY_ALL)
         if dialect in _NO_DATE_INT_ARITHMETIC:

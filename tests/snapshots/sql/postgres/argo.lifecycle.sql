@@ -20,7 +20,7 @@ WITH brands AS (
         PARTITION BY events.user_id, events.brand
         ORDER BY events.ts DESC NULLS LAST, (
           events.event_type = 'member_leave'
-        ) DESC NULLS LAST, events.event_id DESC NULLS LAST
+        ) DESC NULLS LAST, events.event_id COLLATE "C" DESC NULLS LAST
       ) AS rn
     FROM events AS events
     WHERE

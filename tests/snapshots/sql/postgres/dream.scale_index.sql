@@ -20,7 +20,7 @@ WITH brands AS (
         PARTITION BY events.user_id, events.brand
         ORDER BY events.ts DESC NULLS LAST, (
           events.event_type = 'member_leave'
-        ) DESC NULLS LAST, events.event_id DESC NULLS LAST
+        ) DESC NULLS LAST, events.event_id COLLATE "C" DESC NULLS LAST
       ) AS rn
     FROM events AS events
     WHERE
@@ -53,7 +53,7 @@ WITH brands AS (
     SELECT
       gmv.brand AS brand,
       gmv.category AS category,
-      ROW_NUMBER() OVER (PARTITION BY gmv.brand ORDER BY gmv.gmv DESC NULLS LAST, gmv.category) AS r
+      ROW_NUMBER() OVER (PARTITION BY gmv.brand ORDER BY gmv.gmv DESC NULLS LAST, gmv.category COLLATE "C") AS r
     FROM dream_main_category__gmv AS gmv
   ) AS _0
   WHERE

@@ -20,7 +20,7 @@ WITH brands AS (
         PARTITION BY events.user_id, events.brand
         ORDER BY events.ts DESC NULLS LAST, (
           events.event_type = 'member_leave'
-        ) DESC NULLS LAST, events.event_id DESC NULLS LAST
+        ) DESC NULLS LAST, events.event_id COLLATE "C" DESC NULLS LAST
       ) AS rn
     FROM events AS events
     WHERE
@@ -120,7 +120,7 @@ WITH brands AS (
     goal_group_buyers.tgi AS tgi,
     ROW_NUMBER() OVER (
       PARTITION BY goal_group_buyers.brand
-      ORDER BY goal_group_buyers.tgi DESC NULLS LAST, goal_group_buyers.target_group
+      ORDER BY goal_group_buyers.tgi DESC NULLS LAST, goal_group_buyers.target_group COLLATE "C"
     ) AS k
   FROM goal_group_buyers AS goal_group_buyers
   WHERE

@@ -20,7 +20,7 @@ WITH brands AS (
         PARTITION BY events.user_id, events.brand
         ORDER BY events.ts DESC NULLS LAST, (
           events.event_type = 'member_leave'
-        ) DESC NULLS LAST, events.event_id DESC NULLS LAST
+        ) DESC NULLS LAST, events.event_id COLLATE "C" DESC NULLS LAST
       ) AS rn
     FROM events AS events
     WHERE
@@ -62,7 +62,7 @@ WITH brands AS (
     ev.category AS category,
     ROW_NUMBER() OVER (
       PARTITION BY ev.brand, ev.product_id
-      ORDER BY COUNT(*) DESC NULLS LAST, ev.category
+      ORDER BY COUNT(*) DESC NULLS LAST, ev.category COLLATE "C"
     ) AS rn
   FROM super_products__ev AS ev
   WHERE
@@ -86,7 +86,7 @@ WITH brands AS (
     AND products.launch_date <= CAST(CAST('2025-06-30' AS DATE) AS DATE)
 ), super_products AS (
   SELECT
-    CAST(ROW_NUMBER() OVER (ORDER BY k.brand, k.product_id) AS INT) AS pkey,
+    CAST(ROW_NUMBER() OVER (ORDER BY k.brand COLLATE "C", k.product_id COLLATE "C") AS INT) AS pkey,
     k.brand AS brand,
     k.product_id AS product_id,
     COALESCE(p.category, c.category, '(uncategorised)') AS category,
