@@ -71,15 +71,20 @@ def _fold_long_words_in_help() -> None:
     rich_utils._make_rich_text = folding
 
 
-class _Command(TyperCommand):
-    """A command whose help folds long words (see ``_fold_long_words_in_help``)."""
+class _FoldingHelp:
+    """Help that folds long words (see ``_fold_long_words_in_help``), for a command or the
+    group alike."""
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         _fold_long_words_in_help()
-        super().format_help(ctx, formatter)
+        super().format_help(ctx, formatter)  # type: ignore[misc]
 
 
-class _Group(TyperGroup):
+class _Command(_FoldingHelp, TyperCommand):
+    """Every brandlens command (assigned below, once all are registered)."""
+
+
+class _Group(_FoldingHelp, TyperGroup):
     """Runs every command: interrupts, unexpected exceptions and warnings become one line each.
 
     Usage errors (an unknown option, a missing argument, a bad value) are one line too,
@@ -108,10 +113,6 @@ class _Group(TyperGroup):
             say(f"{message}{hint}", prefix="brandlens: error: ", style="bold red")
             sys.exit(e.exit_code)
         sys.exit(code if isinstance(code, int) else 0)
-
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        _fold_long_words_in_help()
-        super().format_help(ctx, formatter)
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:  # `brandlens --help | head`: the help is printed while parsing

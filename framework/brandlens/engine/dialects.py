@@ -311,9 +311,8 @@ def _exact_median(tree: Any) -> Any:
         kind = getattr(value, "type", None)
         if kind is None or kind.is_type(exp.DataType.Type.UNKNOWN):
             return True  # untyped: plugin medians are of numbers (a time would fail to cast)
-        return kind.is_type(*exp.DataType.INTEGER_TYPES, *exp.DataType.REAL_TYPES) and not (
-            kind.is_type(exp.DataType.Type.DECIMAL, *exp.DataType.TEMPORAL_TYPES)
-        )
+        numbers = (*exp.DataType.INTEGER_TYPES, *exp.DataType.REAL_TYPES)  # REAL has DECIMAL
+        return kind.is_type(*numbers) and not kind.is_type(exp.DataType.Type.DECIMAL)
 
     def exact(value: Any, where: Any) -> Any:
         total = exp.Add(this=middle(value, where, False), expression=middle(value, where, True))
