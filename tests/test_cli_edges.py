@@ -777,13 +777,17 @@ def test_help_at_80_columns_cuts_no_word(words):
     """At 80 columns the help column is about 23 characters wide, and typer cut a longer
     word with "…": ``BRANDLENS_METHODOLOGY_BUDGET`` read ``BRANDLENS_METHODOLOGY_…``, so the
     variable a user should set was never shown whole. It is folded onto the next line now;
-    every environment variable a help names reads whole once the box is taken away."""
+    every environment variable a help names reads whole once the box is taken away. An
+    option's type reads whole on its line too: ``<table|json|csv|markdown>`` took about 24
+    of the 80 columns and was folded as ``<table|json|csv|markd`` / ``own>``; the formats
+    are named in the help text now, beside a ``<format>`` type."""
     import re
 
     r = CliRunner().invoke(app, [*words, "--help"], env={"COLUMNS": "80", "NO_COLOR": "1"})
     assert r.exit_code == 0, r.output
     assert "…" not in r.output
     lines = [line.strip("│ ") for line in r.output.splitlines()]
+    assert not [line for line in lines if re.search(r"<[^<>]*$", line)]  # a type cut in two
     joined = "".join(lines)  # a folded word continues at the start of the next line
     command = typer.main.get_command(app)
     for word in words:

@@ -352,7 +352,11 @@ FormatOpt = Annotated[
     typer.Option(
         "--format",
         "-f",
-        help="Output format (default: as --output is named, .json .csv .md; else table).",
+        metavar="<format>",
+        help=(
+            "Output format: table, json, csv or markdown (default: as --output is named, "
+            ".json .csv .md; else table)."
+        ),
     ),
 ]
 OutputOpt = Annotated[

@@ -781,9 +781,9 @@ def _fits(grid: _Grid, width: int) -> bool:
     return _table_width(lead + data) <= width
 
 
-def _blocks(grid: _Grid, width: int) -> list[list[int]]:
-    """Data columns split greedily into blocks that fit beside the leading columns."""
-    lead, data = _col_widths(grid, width)
+def _blocks(lead: list[int], data: list[int], width: int) -> list[list[int]]:
+    """Data columns (of ``data``'s widths) split greedily into blocks that fit beside
+    the leading columns (of ``lead``'s)."""
     room = width - _table_width(lead)
     blocks: list[list[int]] = [[]]
     used = 0
@@ -799,8 +799,8 @@ def _blocks(grid: _Grid, width: int) -> list[list[int]]:
 def _print_grid(console: Console, grid: _Grid, color: bool) -> None:
     from rich.table import Table
 
-    lead_widths, _ = _col_widths(grid, console.width)
-    for n, block in enumerate(_blocks(grid, console.width)):
+    lead_widths, data_widths = _col_widths(grid, console.width)
+    for n, block in enumerate(_blocks(lead_widths, data_widths, console.width)):
         # the title is a line of its own: a table title would wrap at the table's width
         console.print(plain(grid.title if n == 0 else f"{grid.title} (continued)"))
         table = Table(expand=False)
