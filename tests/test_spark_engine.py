@@ -436,3 +436,68 @@ def test_rows_repeated_exactly_are_counted_on_spark_as_on_duckdb(tmp_path):
             counts[engine] = {t.table: t.identical_rows for t in ds.report.tables}
     assert counts["duckdb"] == {"events": 2, "spend": 1}
     assert counts["spark"] == counts["duckdb"]
+
+
+def _one_brand(folder: Path, brand: str) -> Path:
+    """Five purchases of ``brand`` in ``folder``/events.parquet."""
+    import duckdb
+
+    folder.mkdir(parents=True)
+    duckdb.execute(
+        "COPY (SELECT TIMESTAMP '2025-06-01 04:00:00' + INTERVAL (i) DAY AS ts, 'u' || i AS "
+        f"user_id, 'purchase' AS event_type, '{brand}' AS brand, 'snacks' AS category, "
+        "10.0 * (i + 1) AS amount FROM range(5) r(i)) "
+        f"TO '{folder / 'events.parquet'}'"
+    )
+    return folder
+
+
+@pytest.mark.parametrize(("name", "decoy"), [("d[1]", "d1"), ("e?", "ex"), ("f{a,b}", "fa")])
+def test_a_path_spark_would_read_as_a_pattern_is_read_literally(tmp_path, name, decoy):
+    """Spark globs every path it reads: given d[1], it read d1/events.parquet, another
+    folder's data, and said nothing (an engines review). The path goes to Spark escaped."""
+    from brandlens.engine.runs import Dataset, EngineConfig
+
+    data = _one_brand(tmp_path / name, "Right")
+    _one_brand(tmp_path / decoy, "Wrong")
+    texts = {}
+    for engine in ("duckdb", "spark"):
+        with Dataset(data, config=EngineConfig(engine=engine), cache=False) as ds:
+            assert ds.validated_by == engine
+            result = ds.compute(as_of="2025-06-30", methodologies=["grow"])
+        assert {r.brand for r in result.results} == {"Right"}
+        texts[engine] = result.model_dump_json()
+    assert texts["spark"] == texts["duckdb"]
+
+
+def test_a_path_spark_cannot_read_literally_is_validated_by_duckdb(tmp_path):
+    """A ':' beside an escaped glob character fails in Hadoop as a URI whatever the
+    escaping: such a source is validated on DuckDB, and a run's private folder under such
+    a temp directory (or one with a glob character only, beside the folder its pattern
+    would match) sends its tables to Spark as for Spark Connect. Both failed with an
+    internal error. A ':' alone is read by Spark as it is."""
+    from brandlens.engine.runs import Dataset, EngineConfig
+
+    texts = {}
+    runs = (
+        ("a:b[1]", "duckdb", None, "duckdb"),
+        ("a:b[1]", "spark", "t:x[1]", "duckdb"),
+        ("a:b[1]", "spark", "t[1]", "duckdb"),
+        ("a:b", "spark", None, "spark"),
+    )
+    for folder, engine, temp, validated_by in runs:
+        data = tmp_path / folder
+        if not data.exists():
+            _one_brand(data, "Right")
+        spill = None
+        if temp is not None:
+            spill = tmp_path / temp
+            spill.mkdir()
+            (tmp_path / "t1").mkdir(exist_ok=True)  # what t[1] matches as a pattern
+        config = EngineConfig(engine=engine, temp_directory=None if spill is None else str(spill))
+        with Dataset(data, config=config, cache=False) as ds:
+            assert ds.validated_by == validated_by
+            assert ds.engine.name == engine
+            result = ds.compute(as_of="2025-06-30", methodologies=["grow"])
+        texts[(folder, engine, temp)] = result.model_dump_json().replace("a:b[1]", "a:b")
+    assert len(set(texts.values())) == 1, texts

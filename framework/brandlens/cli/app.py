@@ -470,7 +470,8 @@ EngineOpt = Annotated[
     typer.Option(
         "--engine",
         help="Where the indicators run: duckdb (default) or spark (needs brandlens\\[spark] "
-        "and Java; BRANDLENS_ENGINE). Validation always runs on DuckDB (docs/engines.md).",
+        "and Java; BRANDLENS_ENGINE). Spark validates Parquet files itself, DuckDB the "
+        "rest (docs/engines.md).",
     ),
 ]
 SparkRemoteOpt = Annotated[

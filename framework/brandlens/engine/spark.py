@@ -113,6 +113,26 @@ def one_line(e: BaseException) -> str:
     return first_line(e)[:300]
 
 
+HADOOP_GLOB = "\\{}[]*?"
+"""Characters Spark's file reader takes as a pattern (Hadoop's glob), not as themselves."""
+
+
+def spark_path(path: str | Path) -> str | None:
+    """``path`` as Spark reads that one file: Hadoop's glob characters escaped.
+
+    Spark globs every path it reads: ``d[1]/events.parquet`` read ``d1/events.parquet``,
+    another dataset, without a word. None where no escaping makes Hadoop take the path
+    literally: a ``:`` beside an escaped character fails as a URI ("Relative path in
+    absolute URI"), so the caller keeps such a path off Spark's reader.
+    """
+    text = str(path)
+    if not any(c in HADOOP_GLOB for c in text):
+        return text
+    if ":" in text:
+        return None
+    return "".join("\\" + c if c in HADOOP_GLOB else c for c in text)
+
+
 def spark_value(value: Any) -> Any:
     """A bound value as Spark takes it: lists as typed array literals."""
     if not isinstance(value, list | tuple):
@@ -164,19 +184,26 @@ class SparkEngine:
         self.types[view] = types
 
     def _load(self, con: duckdb.DuckDBPyConnection, workdir: Path | None) -> None:
-        """The canonical tables, from the store to Spark (one Arrow pass each)."""
+        """The canonical tables, from the store to Spark (one Arrow pass each): through
+        Parquet files in the run's private directory for local Spark, unless that
+        directory's path is one Spark cannot read literally (then as for Spark Connect)."""
+        folder = None if self.remote or workdir is None else workdir / "spark"
+        if folder is not None and spark_path(folder) is None:
+            folder = None
         for table in CANONICAL_TABLES:
             arrow = con.sql(f"SELECT * FROM main.{table}").to_arrow_table()
-            if self.remote or workdir is None:
-                df = self.spark.createDataFrame(arrow)
-            else:
-                import pyarrow.parquet as pq
+            try:
+                if folder is None:
+                    df = self.spark.createDataFrame(arrow)
+                else:
+                    import pyarrow.parquet as pq
 
-                folder = workdir / "spark"
-                folder.mkdir(exist_ok=True)
-                path = folder / f"{table}.parquet"
-                pq.write_table(arrow, path)
-                df = self.spark.read.parquet(str(path))
+                    folder.mkdir(exist_ok=True)
+                    path = folder / f"{table}.parquet"
+                    pq.write_table(arrow, path)
+                    df = self.spark.read.parquet(spark_path(path))
+            except Exception as e:
+                raise SparkQueryError(f"Spark: loading the {table} table: {one_line(e)}") from None
             self._register(df, table)
 
     def _sql(self, sql: str, binds: Mapping[str, Any] | None = None) -> str:

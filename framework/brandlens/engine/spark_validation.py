@@ -61,14 +61,19 @@ def unsupported(source: Source) -> str | None:
     """Why Spark cannot read ``source`` itself, or None when every source is Parquet.
 
     CSV and JSON keep DuckDB's reader (its malformed-line accounting has no Spark
-    equivalent), and so do dataset files and in-memory logs. Whether Spark can check
-    a Parquet source alike is :func:`plan`'s question.
+    equivalent), and so do dataset files and in-memory logs, and a Parquet file whose
+    path Spark cannot read literally (see :func:`brandlens.engine.spark.spark_path`).
+    Whether Spark can check a Parquet source alike is :func:`plan`'s question.
     """
+    from brandlens.engine.spark import spark_path
+
     for ts in source.tables.values():
         if ts.parts:  # its rows' positions would need the parts' order on Spark
             return f"{ts.label}: Spark reads single Parquet files; parts are validated on DuckDB"
         if ts.file is None or ts.csv is not None or not ts.from_sql.startswith("read_parquet("):
             return f"{ts.label}: Spark reads Parquet files; this source is validated on DuckDB"
+        if spark_path(ts.file) is None:
+            return f"{ts.label}: Spark cannot read this path literally; validated on DuckDB"
     return None
 
 
@@ -298,12 +303,12 @@ def _checked(
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from brandlens.engine.spark import spark_value
+    from brandlens.engine.spark import spark_path, spark_value
 
     table = ts.table
     specs = columns_of(TABLES[table])
     assert ts.file is not None
-    raw = spark.read.parquet(ts.file)
+    raw = spark.read.parquet(spark_path(ts.file))
     raw.select("*", F.col("_metadata.row_index").alias(ROW)).createOrReplaceTempView(view)
     sql, duck_sql = _spark_sql(ts, types, view)
     binds = {**ts.binds, **binds_for(specs), "vocabulary": list(vocabulary)}
