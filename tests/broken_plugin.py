@@ -86,6 +86,17 @@ SUBTLE = (
         "CROSS JOIN (SELECT unnest(['one_time', 'repeat']) AS key) k "
         "LEFT JOIN d ON d.brand = b.brand GROUP BY b.brand, k.key",
     ),
+    # purchasers of the last 30 days and searchers for the brand, declared to read brand
+    # searches only: a search for a category or anything else counts too
+    Indicator(
+        id="broken.any_search",
+        sql="SELECT b.brand, count(DISTINCT e.user_id) AS value FROM brands b LEFT JOIN "
+        "events e ON e.brand = b.brand AND e.event_type IN ('purchase', 'search') "
+        "AND e.local_date > $as_of - 30 AND e.local_date <= $as_of GROUP BY b.brand",
+    ),
+    # purchasers in any category, declared to read skincare purchases only (a purchase
+    # with no category counts too)
+    Indicator(id="broken.any_category", sql=_purchasers("TRUE")),
     # repeat buyers over buyers, but a user with only a refund is in the denominator
     Indicator(
         id="broken.repeat_share",
@@ -153,6 +164,12 @@ BROKEN = Methodology(
             sql="SELECT b.brand, count(e.user_id) AS value "
             "FROM brands b LEFT JOIN events e ON e.brand = b.brand "
             "AND e.local_date <= $as_of GROUP BY b.brand",
+        ),
+        Indicator(
+            id="broken.unread",
+            sql="SELECT b.brand, count(DISTINCT e.user_id) AS value FROM brands b "
+            "LEFT JOIN events e ON e.brand = b.brand AND e.event_type IN ('purchase', "
+            "'refund') GROUP BY b.brand",
         ),
         Indicator(id="broken.random", sql=_sql("random()")),
         Indicator(id="broken.nonempty", sql=_sql("1")),

@@ -74,7 +74,7 @@ def broken_report():
 def test_every_property_kind_can_fail(broken_report):
     (m,) = broken_report.methodologies
     failed = {r.property.split(" ")[0] for r in m.results if r.status == "fail"}
-    # brand_isolated is the only kind whose name differs from its label; all 15 kinds fail
+    # brand_isolated is the only kind whose name differs from its label; all 16 kinds fail
     assert failed == set(PROPERTY_KINDS)
     # and nothing passes (the window read in UTC was caught as never exercised before the
     # probes of the day after as_of; it now fails, reading that day's first 8 hours)
@@ -364,6 +364,7 @@ def test_event_types_a_spec_names_must_be_registered(register_plugin, tmp_path):
     spec["indicators"][0]["properties"] = [
         {"monotone": {"add": {"event_type": "purchace"}, "direction": "non_decreasing"}},
         {"window_bounded": {"days": 3, "except_event_types": ["member_jion"]}},
+        {"reads_only": ["purchase", "refnd"]},
     ]
     _register_toy(spec, tmp_path, register_plugin, "typos")
     info = next(p for p in host.registry().plugins if p.name == "typos")
@@ -372,6 +373,7 @@ def test_event_types_a_spec_names_must_be_registered(register_plugin, tmp_path):
         "spec: toy.buyers: window_bounded names event type 'member_jion', not registered"
         in info.errors
     )
+    assert "spec: toy.buyers: reads_only names event type 'refnd', not registered" in info.errors
 
 
 class _FailsToRegister:
@@ -512,6 +514,18 @@ SUBTLE = {
         "fail",
         "sum of subtle_repeat_share.buyer_kinds[*] != subtle_repeat_share.repeat_share",
     ),
+    "any_search": (
+        ("any_search",),
+        "reads_only (purchase, search; search by query_type)",
+        "fail",
+        "adding events of types or values it does not read changed the value",
+    ),
+    "any_category": (
+        ("any_category",),
+        "reads_only (purchase; purchase by category)",
+        "fail",
+        "adding events of types or values it does not read changed the value",
+    ),
     # was: passed at every setting the plugin-author review tried but one (500 examples,
     # seed 11): the probes added a purchase for every buyer at once
     "lapsed_rate": (
@@ -617,6 +631,124 @@ def test_a_property_that_cannot_fail_is_reported_unexercised(tmp_path, register_
     assert got["monotone (+purchase, new user, self brand)"] == ("pass", "")
     r = CliRunner().invoke(app, ["verify", "toy", "--max-examples", "3"])
     assert "UNEXERCISED" in r.stdout and "✗ toy.buyers · monotone (+ad_impression" in r.stdout
+
+
+def test_what_an_indicator_reads_is_checked_type_by_type_and_value_by_value(
+    tmp_path, register_plugin
+):
+    """Buyers read purchases only, of any query type or category, within 365 days."""
+    spec = _toy_spec()
+    spec["indicators"][0]["properties"] = [
+        {"reads_only": ["purchase"]},
+        # true, but no search is read at all: the narrowing proves nothing
+        {
+            "reads_only": {
+                "event_types": ["purchase", "search"],
+                "where": {"search": {"query_type": ["brand"]}},
+            }
+        },
+        # purchases are read in every category
+        {
+            "reads_only": {
+                "event_types": ["purchase"],
+                "where": {"purchase": {"category": ["snacks"]}},
+            }
+        },
+        {"reads_only": ["add_to_cart", "refund"]},  # a purchase changes it
+        # one type's own window
+        {"window_bounded": {"days": "$buyer_window_days", "event_types": ["purchase"]}},
+        {"window_bounded": {"days": 30, "event_types": ["purchase"]}},
+        {"window_bounded": {"days": 30, "event_types": ["refund"]}},  # true, and proves nothing
+    ]
+    _register_toy(spec, tmp_path, register_plugin, "toy-variant")
+    r = CliRunner().invoke(app, ["verify", "toy", "--max-examples", "3", "-f", "json"])
+    assert r.exit_code == 1
+    (m,) = json.loads(r.stdout)["methodologies"]
+    got = [
+        (x["property"], x["status"], x["message"])
+        for x in m["results"]
+        if x["indicator"] == "toy.buyers"
+    ]
+    unread = "adding events of types or values it does not read changed the value"
+    assert sorted(g[:2] for g in got) == [
+        ("reads_only (add_to_cart, refund)", "fail"),
+        ("reads_only (purchase)", "pass"),
+        ("reads_only (purchase, search; search by query_type)", "unexercised"),
+        ("reads_only (purchase; purchase by category)", "fail"),
+        ("window_bounded (30 days; purchase)", "fail"),
+        ("window_bounded (30 days; refund)", "unexercised"),
+        ("window_bounded (365 days; purchase)", "pass"),
+    ]
+    message = {(p, s): m for p, s, m in got}
+    assert (
+        "no search with a listed query_type added on as_of changed the value"
+        in message["reads_only (purchase, search; search by query_type)", "unexercised"]
+    )
+    assert message["reads_only (purchase; purchase by category)", "fail"].endswith(unread)
+    assert message["reads_only (add_to_cart, refund)", "fail"].endswith(unread)
+    assert (
+        "adding events 30 or more days before as_of changed the value"
+        in message["window_bounded (30 days; purchase)", "fail"]
+    )
+    assert (
+        "day W − 1 = 29 days before as_of"
+        in message["window_bounded (30 days; refund)", "unexercised"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("prop", "error"),
+    [
+        (
+            {
+                "reads_only": {
+                    "event_types": ["purchase"],
+                    "where": {"search": {"query_type": ["brand"]}},
+                }
+            },
+            "where names 'search', which event_types does not list",
+        ),
+        (
+            {
+                "reads_only": {
+                    "event_types": ["search"],
+                    "where": {"search": {"query_type": ["brands"]}},
+                }
+            },
+            "where: query_type 'brands' is not one of brand, category, other",
+        ),
+        (
+            {
+                "reads_only": {
+                    "event_types": ["purchase"],
+                    "where": {"purchase": {"category": "snacks"}},
+                }
+            },
+            "where: purchase.category is a list or a $parameter",
+        ),
+        ({"reads_only": []}, "event_types"),
+        (
+            {
+                "window_bounded": {
+                    "days": 3,
+                    "event_types": ["purchase"],
+                    "except_event_types": ["refund"],
+                }
+            },
+            "give event_types or except_event_types, not both",
+        ),
+    ],
+)
+def test_what_an_indicator_reads_is_declared_consistently(prop, error, tmp_path):
+    import yaml
+
+    spec = _toy_spec()
+    spec["indicators"][0]["properties"] = [prop]
+    path = tmp_path / "toy.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(PluginError) as caught:
+        load_spec(path)
+    assert error in str(caught.value) and "toy.buyers.properties.0" in str(caught.value)
 
 
 def test_an_indicator_that_does_not_run_is_said_once_not_per_property(register_plugin):

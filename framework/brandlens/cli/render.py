@@ -385,6 +385,7 @@ _SHORT = {
     "monotone": "monotone",
     "time_shift_invariant": "shift",
     "window_bounded": "window",
+    "reads_only": "reads",
     "deterministic": "determ",
     "empty_brand": "empty",
     "scale_equivariant": "scale",

@@ -112,13 +112,14 @@ class Registry:
 
 
 def _unknown_event_types(spec: Any, known: dict[str, str]) -> list[str]:
-    """Event types a spec's properties add or except that no plugin registered: verify
+    """Event types a spec's properties add, name or except that no plugin registered: verify
     said so only when it ran (``monotone: {add: {event_type: purchace}}``)."""
     errors = []
     for ind in spec.indicators:
         for p in ind.properties:
             named = [p.add.event_type] if p.kind == "monotone" else []
             named += list(getattr(p, "except_event_types", ()))
+            named += list(getattr(p, "event_types", ()))
             for t in named:
                 if t not in known:
                     errors.append(f"{ind.id}: {p.kind} names event type {t!r}, not registered")

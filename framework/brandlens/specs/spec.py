@@ -171,7 +171,8 @@ class TimeShiftInvariant(_Strict):
 
 
 class WindowBounded(_Strict):
-    """Events ``days`` or more days before as_of change nothing.
+    """Events ``days`` or more days before as_of change nothing (events of the types in
+    ``event_types`` only, when it is given; never those of ``except_event_types``).
 
     ``days`` is an integer or an expression over ``$parameters``: ``+ - * /``, parentheses
     and ``max(a, b, ...)`` (the longest of several windows read at the same snapshot).
@@ -180,6 +181,51 @@ class WindowBounded(_Strict):
     kind: Literal["window_bounded"] = "window_bounded"
     days: str | int
     except_event_types: tuple[str, ...] = ()
+    event_types: tuple[str, ...] = ()
+    """The types the bound holds for, when it is one type's own window (the rest excepted)."""
+
+    @model_validator(mode="after")
+    def _one_list(self) -> WindowBounded:
+        if self.except_event_types and self.event_types:
+            raise ValueError("give event_types or except_event_types, not both")
+        return self
+
+
+QUERY_TYPES: tuple[str, ...] = ("brand", "category", "other")
+"""The values of ``query_type`` (the canonical schema's), for ``reads_only``'s ``where``."""
+
+
+class ReadsOnly(_Strict):
+    """Only these event types matter: an event of any other type, on any day up to as_of,
+    changes nothing.
+
+    ``where`` narrows a listed type to some values of one of its fields, a list or a
+    ``$parameter`` holding one: ``{search: {query_type: [brand]}}`` reads searches for the
+    brand only, ``{purchase: {category: $durable_categories}}`` purchases in those
+    categories only; an event of that type with another value (or none) changes nothing.
+    """
+
+    kind: Literal["reads_only"] = "reads_only"
+    event_types: tuple[str, ...] = Field(min_length=1)
+    where: dict[str, dict[Literal["query_type", "category"], tuple[str, ...] | str]] = {}
+
+    @model_validator(mode="after")
+    def _where_names_listed_types(self) -> ReadsOnly:
+        for etype, fields in self.where.items():
+            if etype not in self.event_types:
+                raise ValueError(f"where names {etype!r}, which event_types does not list")
+            if len(fields) != 1:
+                raise ValueError(f"where: give {etype!r} exactly one field")
+            for name, values in fields.items():
+                if isinstance(values, str) and not values.startswith("$"):
+                    raise ValueError(f"where: {etype}.{name} is a list or a $parameter")
+                if name == "query_type" and not isinstance(values, str):
+                    wrong = [v for v in values if v not in QUERY_TYPES]
+                    if wrong:
+                        raise ValueError(
+                            f"where: query_type {wrong[0]!r} is not one of {', '.join(QUERY_TYPES)}"
+                        )
+        return self
 
 
 class Deterministic(_Strict):
@@ -223,6 +269,7 @@ Property = Annotated[
     | Monotone
     | TimeShiftInvariant
     | WindowBounded
+    | ReadsOnly
     | Deterministic
     | EmptyBrand
     | ScaleEquivariant,
@@ -242,6 +289,7 @@ PROPERTY_KINDS: tuple[str, ...] = (
     "monotone",
     "time_shift_invariant",
     "window_bounded",
+    "reads_only",
     "deterministic",
     "empty_brand",
     "scale_equivariant",
@@ -284,6 +332,8 @@ def _normalise_property(item: Any) -> Any:
             return {"kind": kind, "value": value}
         if kind == "base" and isinstance(value, str):
             return {"kind": kind, "counts": value}
+        if kind == "reads_only" and isinstance(value, list | tuple):
+            return {"kind": kind, "event_types": value}
         if kind == "scale_equivariant" and isinstance(value, int):
             return {"kind": kind, "degree": value}
         if value is None:

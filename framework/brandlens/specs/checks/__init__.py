@@ -15,6 +15,7 @@ from brandlens.specs.checks.invariance import (
     TimeShiftChecker,
 )
 from brandlens.specs.checks.monotone import MonotoneChecker
+from brandlens.specs.checks.reads import ReadsOnlyChecker
 from brandlens.specs.checks.relations import IdentityChecker, PartitionChecker
 from brandlens.specs.checks.values import (
     BaseChecker,
@@ -42,6 +43,7 @@ CHECKERS: dict[str, Checker] = {
         MonotoneChecker(),
         TimeShiftChecker(),
         WindowChecker(),
+        ReadsOnlyChecker(),
         DeterministicChecker(),
         EmptyBrandChecker(),
         ScaleChecker(),

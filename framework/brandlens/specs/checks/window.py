@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from brandlens.specs.checks.base import Cell, Change, Checker, Context, Trial, keys_of, same
 from brandlens.specs.checks.invariance import with_events
@@ -18,20 +18,59 @@ NEWCOMER = "edge_newcomer"
 """A user with no other event, added beside the probe log's own users."""
 
 
-class WindowChecker(Checker):
-    kind = "window_bounded"
+class AddedEventsChecker(Checker):
+    """A checker whose input is a side and events to add: on a side in ``unread`` no value
+    may change; on any other side, a change is the evidence that the side is read."""
+
     relational = True
+    unread: ClassVar[tuple[str, ...]] = ("out",)
+
+    def what(self, prop: Any, ctx: Context, side: str) -> str:
+        """What a change on an unread side means, for the failure."""
+        raise NotImplementedError
+
+    def evidence(self, side: str) -> set[str]:
+        return {side}
+
+    def transform(self, prop: Any, ctx: Context, log: EventLog, extra: Any) -> Change | None:
+        side, added = extra
+        if not added:
+            return None
+        changed = with_events(log, added)
+        return Change(changed, self.what(prop, ctx, side), changed, note=side)
+
+    def halves(self, extra: Any) -> tuple[Any, Any] | None:
+        side, added = extra
+        split = super().halves(added)
+        return None if split is None else ((side, split[0]), (side, split[1]))
+
+    def check(self, cell: Cell, trial: Trial) -> Iterable[str]:
+        assert trial.change is not None
+        if trial.change.note in self.unread:
+            same(trial, cell.indicator, trial.change.what)
+            return ()
+        for key in keys_of(trial.before, trial.after, indicator=cell.indicator.id):
+            if trial.before.value(key) != trial.after.value(key):
+                return self.evidence(trial.change.note)
+        return ()
+
+
+class WindowChecker(AddedEventsChecker):
+    kind = "window_bounded"
+    unread = ("out", "after")
     example = (
         '- window_bounded: {days: "$thriving_window_days", '
         "except_event_types: [member_join, member_leave]}`, "
-        '`- window_bounded: {days: "max($window_days, $engaged_days)"}'
+        '`- window_bounded: {days: "max($window_days, $engaged_days)"}`, '
+        '`- window_bounded: {days: "$loyal_window_days", event_types: [share]}'
     )
     checks = (
         "with W = `days` (an integer, or `$parameter` arithmetic with `+ - * /`, parentheses "
         "and `max()`), adding events dated W or more local days before as_of, or after "
         "as_of, changes no value; event types in `except_event_types` (state such as "
-        "memberships) are never added before the window (after as_of they are). The bound "
-        "must be exact: day W − 1 must matter (see exercised)"
+        "memberships) are never added before the window (after as_of they are); with "
+        "`event_types` instead, only those types are (a window of their own, shorter than "
+        "the other types'). The bound must be exact: day W − 1 must matter (see exercised)"
     )
     probing = (
         "to each probe log, every event type (but the excepted ones) is added for a new user "
@@ -57,13 +96,22 @@ class WindowChecker(Checker):
         return window_days(prop.days, ctx.params)
 
     def label(self, prop: Any, ctx: Context) -> str:
-        return f"window_bounded ({self.bound(prop, ctx)} days)"
+        """``window_bounded (30 days)``; one type's own window names it: ``(365 days; share)``."""
+        own = "; " + ", ".join(prop.event_types) if prop.event_types else ""
+        return f"window_bounded ({self.bound(prop, ctx)} days{own})"
 
     def group(self, prop: Any, ctx: Context) -> str:
-        return f"window:{self.bound(prop, ctx)}:{','.join(prop.except_event_types)}"
+        return f"window:{self.bound(prop, ctx)}:{','.join(self.excepted(prop, ctx))}"
+
+    def excepted(self, prop: Any, ctx: Context) -> tuple[str, ...]:
+        """The types never added before the window: those excepted, or all but those named."""
+        if prop.event_types:
+            return tuple(t for t in ctx.event_types if t not in prop.event_types)
+        return tuple(prop.except_event_types)
 
     def types(self, prop: Any, ctx: Context) -> tuple[str, ...]:
-        return tuple(t for t in ctx.event_types if t not in prop.except_event_types)
+        excepted = self.excepted(prop, ctx)
+        return tuple(t for t in ctx.event_types if t not in excepted)
 
     def draw(self, prop: Any, ctx: Context) -> SearchStrategy[Any]:
         from hypothesis import strategies as st
@@ -84,43 +132,22 @@ class WindowChecker(Checker):
         w = self.bound(prop, ctx)
         types = self.types(prop, ctx)
         # the day after as_of: every type, the excepted ones too (a state changed later)
-        after = ("after", _sweep(log, ctx.event_types, -1, (FIRST_SECOND, LAST_SECOND)))
+        after = ("after", sweep(log, ctx.event_types, -1, (FIRST_SECOND, LAST_SECOND)))
         if w == 0:
-            inside = _sweep(log, prop.except_event_types, 0, (FIRST_SECOND, LAST_SECOND))
-            out = ("out", _sweep(log, types, 0, (FIRST_SECOND, LAST_SECOND)))
+            inside = sweep(log, self.excepted(prop, ctx), 0, (FIRST_SECOND, LAST_SECOND))
+            out = ("out", sweep(log, types, 0, (FIRST_SECOND, LAST_SECOND)))
             return [out, after, ("in:0", inside)]
         return [
-            ("out", _sweep(log, types, w, (FIRST_SECOND, LAST_SECOND))),
+            ("out", sweep(log, types, w, (FIRST_SECOND, LAST_SECOND))),
             after,
-            (f"in:{FIRST_SECOND}", _sweep(log, types, w - 1, (FIRST_SECOND,))),
-            (f"in:{LAST_SECOND}", _sweep(log, types, w - 1, (LAST_SECOND,))),
+            (f"in:{FIRST_SECOND}", sweep(log, types, w - 1, (FIRST_SECOND,))),
+            (f"in:{LAST_SECOND}", sweep(log, types, w - 1, (LAST_SECOND,))),
         ]
 
-    def transform(self, prop: Any, ctx: Context, log: EventLog, extra: Any) -> Change | None:
-        side, added = extra
-        if not added:
-            return None
-        changed = with_events(log, added)
-        w = self.bound(prop, ctx)
-        what = f"adding events {w} or more days before as_of changed the value"
+    def what(self, prop: Any, ctx: Context, side: str) -> str:
         if side == "after":
-            what = "adding events after as_of changed the value"
-        return Change(changed, what, changed, note=side)
-
-    def halves(self, extra: Any) -> tuple[Any, Any] | None:
-        side, added = extra
-        split = super().halves(added)
-        return None if split is None else ((side, split[0]), (side, split[1]))
-
-    def check(self, cell: Cell, trial: Trial) -> Iterable[str]:
-        assert trial.change is not None
-        if trial.change.note in ("out", "after"):
-            same(trial, cell.indicator, trial.change.what)
-            return ()
-        for key in keys_of(trial.before, trial.after, indicator=cell.indicator.id):
-            if trial.before.value(key) != trial.after.value(key):
-                return {trial.change.note}  # day W - 1 is read
-        return ()
+            return "adding events after as_of changed the value"
+        return f"adding events {self.bound(prop, ctx)} or more days before as_of changed the value"
 
     def exercise(self, prop: Any, ctx: Context) -> dict[str, str]:
         w = self.bound(prop, ctx)
@@ -136,7 +163,7 @@ class WindowChecker(Checker):
 EDGE_PRODUCT = "p_edge"
 
 
-def _sweep(
+def sweep(
     log: EventLog, types: Iterable[str], offset: int, seconds: tuple[int, ...]
 ) -> tuple[dict[str, Any], ...]:
     """Each event type, for a new user and the users of each brand, ``offset`` days back.
