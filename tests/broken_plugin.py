@@ -97,6 +97,24 @@ SUBTLE = (
     # purchasers in any category, declared to read skincare purchases only (a purchase
     # with no category counts too)
     Indicator(id="broken.any_category", sql=_purchasers("TRUE")),
+    # buyers of the last 30 days and users who shared 8 to 29 days back, declared to read
+    # purchases only: no share on as_of changes it (found by a plugin-author review)
+    Indicator(
+        id="broken.lagged_share",
+        sql="SELECT b.brand, count(DISTINCT e.user_id) AS value FROM brands b LEFT JOIN "
+        "events e ON e.brand = b.brand AND ((e.event_type = 'purchase' AND e.local_date > "
+        "$as_of - 30) OR (e.event_type = 'share' AND e.local_date > $as_of - 30 AND "
+        "e.local_date <= $as_of - 8)) AND e.local_date <= $as_of GROUP BY b.brand",
+    ),
+    # buyers, plus everyone who searched with no brand named, declared to read purchases
+    # only: the harness never added an event without a brand (found by the same review)
+    Indicator(
+        id="broken.brandless_search",
+        sql="SELECT b.brand, count(DISTINCT e.user_id) + (SELECT count(DISTINCT user_id) "
+        "FROM events WHERE brand IS NULL AND event_type = 'search' AND local_date <= $as_of) "
+        "AS value FROM brands b LEFT JOIN events e ON e.brand = b.brand "
+        "AND e.event_type = 'purchase' AND e.local_date <= $as_of GROUP BY b.brand",
+    ),
     # repeat buyers over buyers, but a user with only a refund is in the denominator
     Indicator(
         id="broken.repeat_share",

@@ -368,12 +368,22 @@ def test_event_types_a_spec_names_must_be_registered(register_plugin, tmp_path):
     ]
     _register_toy(spec, tmp_path, register_plugin, "typos")
     info = next(p for p in host.registry().plugins if p.name == "typos")
-    assert "spec: toy.buyers: monotone names event type 'purchace', not registered" in info.errors
-    assert (
-        "spec: toy.buyers: window_bounded names event type 'member_jion', not registered"
-        in info.errors
-    )
-    assert "spec: toy.buyers: reads_only names event type 'refnd', not registered" in info.errors
+    said = [
+        f"toy.buyers: {kind} names event type {name!r}, not registered; verify skips that property"
+        for kind, name in (
+            ("monotone", "purchace"),
+            ("window_bounded", "member_jion"),
+            ("reads_only", "refnd"),
+        )
+    ]
+    assert [e for e in info.errors if "not registered" in e] == [f"spec: {e}" for e in said]
+    # verify says so too, and fails (was: exit 0, the window's cell "ok"; found by a
+    # plugin-author review), checking the rest
+    r = CliRunner().invoke(app, ["verify", "toy", "--max-examples", "2", "-f", "json"])
+    assert r.exit_code == 1, r.output
+    (m,) = json.loads(r.stdout)["methodologies"]
+    assert [e for e in m["spec_errors"] if "not registered" in e] == said
+    assert not [x for x in m["results"] if x["indicator"] == "toy.buyers"]
 
 
 class _FailsToRegister:
@@ -523,6 +533,18 @@ SUBTLE = {
     "any_category": (
         ("any_category",),
         "reads_only (purchase; purchase by category)",
+        "fail",
+        "adding events of types or values it does not read changed the value",
+    ),
+    "lagged_share": (
+        ("lagged_share",),
+        "reads_only (purchase)",
+        "fail",
+        "adding events of types or values it does not read changed the value",
+    ),
+    "brandless_search": (
+        ("brandless_search",),
+        "reads_only (purchase)",
         "fail",
         "adding events of types or values it does not read changed the value",
     ),
@@ -681,7 +703,7 @@ def test_what_an_indicator_reads_is_checked_type_by_type_and_value_by_value(
     ]
     message = {(p, s): m for p, s, m in got}
     assert (
-        "no search with a listed query_type added on as_of changed the value"
+        "no search with a listed query_type changed the value on its own"
         in message["reads_only (purchase, search; search by query_type)", "unexercised"]
     )
     assert message["reads_only (purchase; purchase by category)", "fail"].endswith(unread)
@@ -715,7 +737,20 @@ def test_what_an_indicator_reads_is_checked_type_by_type_and_value_by_value(
                     "where": {"search": {"query_type": ["brands"]}},
                 }
             },
-            "where: query_type 'brands' is not one of brand, category, other",
+            "where: search.query_type: 'brands' is not one of brand, category, other",
+        ),
+        (
+            {
+                "reads_only": {
+                    "event_types": ["purchase"],
+                    "where": {"purchase": {"query_type": ["brand"]}},
+                }
+            },
+            "where: query_type narrows searches only, not 'purchase'",
+        ),
+        (
+            {"reads_only": {"event_types": ["purchase"], "where": {"purchase": {"category": []}}}},
+            "where: purchase.category is not a non-empty list",
         ),
         (
             {
@@ -749,6 +784,109 @@ def test_what_an_indicator_reads_is_declared_consistently(prop, error, tmp_path)
     with pytest.raises(PluginError) as caught:
         load_spec(path)
     assert error in str(caught.value) and "toy.buyers.properties.0" in str(caught.value)
+
+
+_LOOKBACK = """
+methodology: lookback
+title: {en: Look back, zh: 回看}
+sources: ["assumption: a test fixture"]
+parameters:
+  kinds: {default: [brand, category, other], description: query types, source: "assumption: test"}
+  one_kind: {default: brand, description: a query type, source: "assumption: test"}
+  n_days: {default: 3, description: a number, source: "assumption: test"}
+indicators:
+  - id: lookback.prev_buyers
+    title: {en: Previous buyers, zh: 上期购买者}
+    definition: users with a purchase 31 to 60 days before d
+    formula: "|buyers|"
+    unit: users
+    direction: higher
+    properties:
+      - reads_only: purchase
+      - window_bounded: {days: 60, event_types: [purchace]}
+  - id: lookback.searchers
+    title: {en: Searchers, zh: 搜索者}
+    definition: users with a search of any kind in the 30 days ending d
+    formula: "|searchers|"
+    unit: users
+    direction: higher
+    properties:
+      - reads_only: {event_types: [search], where: {search: {query_type: [brand, category, other]}}}
+      - reads_only: {event_types: [search], where: {search: {query_type: $kinds}}}
+      - reads_only: {event_types: [search], where: {search: {query_type: $one_kind}}}
+      - reads_only: {event_types: [search], where: {search: {category: $n_days}}}
+"""
+
+
+def test_reads_only_edges_are_checked_or_said_as_spec_errors(register_plugin, tmp_path):
+    """Found by a plugin-author review: a previous period's buyers were "never exercised"
+    (only as_of was tried); every query type listed, or a typo in a window's event types,
+    stopped verify with an internal error; a parameter holding a number did too, and one
+    holding a text was read as its letters; an unknown event type passed verify silently."""
+    from pydantic import BaseModel
+
+    import brandlens
+    from brandlens.plugin import Indicator, Methodology
+
+    class Params(BaseModel):
+        kinds: list[str] = ["brand", "category", "other"]
+        one_kind: str = "brand"
+        n_days: int = 3
+
+    def users(condition: str) -> str:
+        return (
+            "SELECT b.brand, count(DISTINCT e.user_id) AS value FROM brands b LEFT JOIN events e "
+            f"ON e.brand = b.brand AND {condition} GROUP BY b.brand"
+        )
+
+    methodology = Methodology(
+        name="lookback",
+        title="Look back",
+        source="a test fixture",
+        version="0.1.0",
+        parameters=Params,
+        indicators=(
+            Indicator(
+                id="lookback.prev_buyers",
+                sql=users(
+                    "e.event_type = 'purchase' AND e.local_date > $as_of - 60 "
+                    "AND e.local_date <= $as_of - 30"
+                ),
+            ),
+            Indicator(
+                id="lookback.searchers",
+                sql=users(
+                    "e.event_type = 'search' AND e.local_date > $as_of - 30 "
+                    "AND e.local_date <= $as_of"
+                ),
+            ),
+        ),
+    )
+    spec = tmp_path / "lookback.yaml"
+    spec.write_text(_LOOKBACK, encoding="utf-8")
+
+    class Plugin:
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, register):
+            register(methodology, spec=spec)
+
+    register_plugin(Plugin(), "lookback")
+    r = CliRunner().invoke(app, ["verify", "lookback", "--max-examples", "3", "-f", "json"])
+    assert r.exit_code == 1 and "internal error" not in r.output
+    (m,) = json.loads(r.stdout)["methodologies"]
+    assert sorted((x["indicator"], x["property"], x["status"]) for x in m["results"]) == [
+        ("lookback.prev_buyers", "reads_only (purchase)", "pass"),
+        ("lookback.searchers", "reads_only (search; search by query_type)", "pass"),
+        ("lookback.searchers", "reads_only (search; search by query_type) #2", "pass"),
+    ]
+    assert m["spec_errors"] == [
+        "lookback.searchers: reads_only narrows search.query_type by $one_kind is not a "
+        "non-empty list ('brand'); verify skips that property",
+        "lookback.searchers: reads_only narrows search.category by $n_days is not a "
+        "non-empty list (3); verify skips that property",
+        "lookback.prev_buyers: window_bounded names event type 'purchace', not registered; "
+        "verify skips that property",
+    ]
 
 
 def test_an_indicator_that_does_not_run_is_said_once_not_per_property(register_plugin):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import import_module, metadata
 from pathlib import Path
 from typing import Any
@@ -112,17 +112,19 @@ class Registry:
 
 
 def _unknown_event_types(spec: Any, known: dict[str, str]) -> list[str]:
-    """Event types a spec's properties add, name or except that no plugin registered: verify
+    """Event types a spec's properties add, list or except that no plugin registered: verify
     said so only when it ran (``monotone: {add: {event_type: purchace}}``)."""
+    from brandlens.specs.spec import event_types_named
+
     errors = []
     for ind in spec.indicators:
         for p in ind.properties:
-            named = [p.add.event_type] if p.kind == "monotone" else []
-            named += list(getattr(p, "except_event_types", ()))
-            named += list(getattr(p, "event_types", ()))
-            for t in named:
+            for t in event_types_named(p):
                 if t not in known:
-                    errors.append(f"{ind.id}: {p.kind} names event type {t!r}, not registered")
+                    errors.append(
+                        f"{ind.id}: {p.kind} names event type {t!r}, not registered; "
+                        "verify skips that property"
+                    )
     return errors
 
 
@@ -339,13 +341,12 @@ class PluginHost:
                 if spec is not None and not isinstance(spec, MethodologySpec):
                     spec = load_spec(spec)
                 checked = check_methodology(methodology, info.name, spec)
+                if checked.spec is not None:  # verify reports spec errors too
+                    unknown = _unknown_event_types(checked.spec, event_types)
+                    checked = replace(checked, spec_errors=(*checked.spec_errors, *unknown))
                 methodologies[methodology.name] = checked
                 info.methodologies.append(methodology.name)
                 info.errors.extend(f"{SPEC_NOTE}{e}" for e in checked.spec_errors)
-                if checked.spec is not None:
-                    info.errors.extend(
-                        f"{SPEC_NOTE}{e}" for e in _unknown_event_types(checked.spec, event_types)
-                    )
 
             self._call("brandlens_register_methodologies", info, reg_methodology)
 

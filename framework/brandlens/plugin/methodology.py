@@ -538,6 +538,7 @@ def apply_spec(m: Methodology, spec: MethodologySpec | None) -> tuple[Methodolog
     errors += _reference_errors(spec)
     defaults = m.parameters().model_dump(mode="json")
     errors += _parameter_errors(spec, set(defaults))
+    errors += _where_errors(spec, defaults)
     for name, value in defaults.items():
         p = spec.parameters.get(name)
         if p is None:
@@ -569,6 +570,29 @@ def _parameter_errors(spec: MethodologySpec, known: set[str]) -> list[str]:
                     f"{ind.id}: {p.kind} names ${name}, not a parameter ({named}); "
                     "verify skips that property"
                 )
+    return errors
+
+
+def _where_errors(spec: MethodologySpec, defaults: dict[str, Any]) -> list[str]:
+    """A ``reads_only`` narrowing by ``$parameter`` needs a list the field can hold:
+    ``verify`` stopped on a number, and read a text as its letters."""
+    from brandlens.specs.spec import where_value_error
+
+    errors = []
+    for ind in spec.indicators:
+        for p in ind.properties:
+            for etype, fields in getattr(p, "where", {}).items():
+                for name, values in fields.items():
+                    ref = values.removeprefix("$") if isinstance(values, str) else None
+                    if ref is None or ref not in defaults:
+                        continue  # a list is checked on load; an unknown name above
+                    try:
+                        where_value_error(name, defaults[ref], f"${ref}")
+                    except ValueError as e:
+                        errors.append(
+                            f"{ind.id}: {p.kind} narrows {etype}.{name} by {e}; "
+                            "verify skips that property"
+                        )
     return errors
 
 

@@ -131,6 +131,11 @@ indicators:
       - brand_isolated
       - time_shift_invariant
       - window_bounded: {{days: "$window_days"}}
+      # what the engaged stage reads: any other event, or a search not for the brand,
+      # must change nothing
+      - reads_only:
+          event_types: [add_to_cart, favorite, search, product_view]
+          where: {{search: {{query_type: [brand]}}}}
       - deterministic
       - empty_brand
       - monotone: {{add: {{event_type: add_to_cart, user: new}}, direction: non_decreasing}}

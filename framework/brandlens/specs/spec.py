@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from brandlens.data.schema import ColumnSpec, Event, columns_of
 from brandlens.errors import PluginError
 from brandlens.fileio import read_small_text
 
@@ -191,8 +192,14 @@ class WindowBounded(_Strict):
         return self
 
 
-QUERY_TYPES: tuple[str, ...] = ("brand", "category", "other")
-"""The values of ``query_type`` (the canonical schema's), for ``reads_only``'s ``where``."""
+def _event_column(name: str) -> ColumnSpec:
+    return next(c for c in columns_of(Event) if c.name == name)
+
+
+QUERY_TYPES: tuple[str, ...] = _event_column("query_type").enum
+"""The values of ``query_type``, the canonical schema's (for ``reads_only``'s ``where``)."""
+BRANDED_EVENT_TYPES: tuple[str, ...] = _event_column("brand").required_for
+"""The event types that must name a brand; any other may have none."""
 
 
 class ReadsOnly(_Strict):
@@ -217,15 +224,33 @@ class ReadsOnly(_Strict):
             if len(fields) != 1:
                 raise ValueError(f"where: give {etype!r} exactly one field")
             for name, values in fields.items():
+                if name == "query_type" and etype != "search":
+                    raise ValueError(f"where: query_type narrows searches only, not {etype!r}")
                 if isinstance(values, str) and not values.startswith("$"):
                     raise ValueError(f"where: {etype}.{name} is a list or a $parameter")
-                if name == "query_type" and not isinstance(values, str):
-                    wrong = [v for v in values if v not in QUERY_TYPES]
-                    if wrong:
-                        raise ValueError(
-                            f"where: query_type {wrong[0]!r} is not one of {', '.join(QUERY_TYPES)}"
-                        )
+                if not isinstance(values, str):
+                    where_value_error(name, values, f"where: {etype}.{name}")
         return self
+
+
+def where_value_error(name: str, values: Any, what: str) -> None:
+    """Raise ValueError unless ``values`` can narrow field ``name``: a non-empty list of
+    text, and of the schema's query types for ``query_type``."""
+    if not isinstance(values, list | tuple) or not values:
+        raise ValueError(f"{what} is not a non-empty list ({values!r})")
+    if not all(isinstance(v, str) for v in values):
+        raise ValueError(f"{what} holds something other than text ({values!r})")
+    wrong = [v for v in values if name == "query_type" and v not in QUERY_TYPES]
+    if wrong:
+        raise ValueError(f"{what}: {wrong[0]!r} is not one of {', '.join(QUERY_TYPES)}")
+
+
+def event_types_named(prop: BaseModel) -> tuple[str, ...]:
+    """The event types a property adds, lists or excepts (each must be registered)."""
+    named = [prop.add.event_type] if isinstance(prop, Monotone) else []
+    for name in ("except_event_types", "event_types"):
+        named += list(getattr(prop, name, ()))
+    return tuple(named)
 
 
 class Deterministic(_Strict):
@@ -332,8 +357,8 @@ def _normalise_property(item: Any) -> Any:
             return {"kind": kind, "value": value}
         if kind == "base" and isinstance(value, str):
             return {"kind": kind, "counts": value}
-        if kind == "reads_only" and isinstance(value, list | tuple):
-            return {"kind": kind, "event_types": value}
+        if kind == "reads_only" and isinstance(value, str | list | tuple):
+            return {"kind": kind, "event_types": [value] if isinstance(value, str) else value}
         if kind == "scale_equivariant" and isinstance(value, int):
             return {"kind": kind, "degree": value}
         if value is None:

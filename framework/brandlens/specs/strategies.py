@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from brandlens.data.schema import CORE_EVENT_TYPES
 from brandlens.data.sources import InMemoryData
+from brandlens.specs.spec import QUERY_TYPES
 
 AS_OF = date(2025, 6, 30)
 UTC_OFFSET = timedelta(hours=8)  # Asia/Shanghai, the default --timezone
@@ -205,7 +206,7 @@ def events(
     if etype == "review":
         row["rating"] = str(draw(st.integers(1, 5)))
     if etype == "search":
-        row["query_type"] = draw(st.sampled_from(("brand", "category", "other")))
+        row["query_type"] = draw(st.sampled_from(QUERY_TYPES))
     return row
 
 

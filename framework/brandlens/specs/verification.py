@@ -33,7 +33,7 @@ from brandlens.plugin.methodology import CheckedMethodology, vocabulary_values
 from brandlens.specs.checks import CHECKERS
 from brandlens.specs.checks.base import VARIED, Cell, Context, Failure, InvalidLog, Run, Trial
 from brandlens.specs.probes import probe_logs
-from brandlens.specs.spec import IndicatorSpec, parameter_refs
+from brandlens.specs.spec import IndicatorSpec, event_types_named, parameter_refs
 from brandlens.specs.strategies import CATEGORIES, EventLog, event_logs
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,8 +61,13 @@ def cells_of(spec_indicators: list[IndicatorSpec], ctx: Context) -> list[Cell]:
     for ind in spec_indicators:
         for p in ind.properties:
             checker = CHECKERS[p.kind]
-            if not checker.active(p) or parameter_refs(p) - set(ctx.params):
-                continue  # one naming an unknown $parameter is a spec error, said apart
+            if (
+                not checker.active(p)
+                or parameter_refs(p) - set(ctx.params)
+                or set(event_types_named(p)) - set(ctx.event_types)
+                or not checker.checkable(p, ctx)
+            ):
+                continue  # an unknown $parameter or event type is a spec error, said apart
             cell = Cell(ind, p, checker.label(p, ctx), checker.group(p, ctx), checker)
             n = seen[(ind.id, cell.label)] = seen.get((ind.id, cell.label), 0) + 1
             cells.append(cell if n == 1 else replace(cell, label=f"{cell.label} #{n}"))

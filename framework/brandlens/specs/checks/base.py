@@ -140,6 +140,10 @@ class Checker:
         """False for a declaration that only documents (``brand_isolated: false``)."""
         return True
 
+    def checkable(self, prop: Any, ctx: Context) -> bool:
+        """False for a declaration registration reported as a spec error (verify skips it)."""
+        return True
+
     def label(self, prop: Any, ctx: Context) -> str:
         return self.kind
 

@@ -122,9 +122,12 @@ class WindowChecker(AddedEventsChecker):
             rows = events(AS_OF, BRANDS, USERS, types, ctx.categories, day_offsets=days)
             return st.lists(rows, min_size=1, max_size=8).map(tuple)
 
-        before = drawn(st.integers(bound, bound + 500), self.types(prop, ctx))
-        after = drawn(st.integers(-30, -1), tuple(ctx.event_types))
-        return st.one_of(before.map(lambda r: ("out", r)), after.map(lambda r: ("after", r)))
+        after = drawn(st.integers(-30, -1), tuple(ctx.event_types)).map(lambda r: ("after", r))
+        types = self.types(prop, ctx)
+        if not types:  # every type excepted: only the day after as_of is left to try
+            return after
+        before = drawn(st.integers(bound, bound + 500), types).map(lambda r: ("out", r))
+        return st.one_of(before, after)
 
     def probes(self, prop: Any, ctx: Context, log: EventLog) -> list[Any]:
         """Day W (out, both ends of the local day) and the day after as_of (after, both
@@ -164,9 +167,14 @@ EDGE_PRODUCT = "p_edge"
 
 
 def sweep(
-    log: EventLog, types: Iterable[str], offset: int, seconds: tuple[int, ...]
+    log: EventLog,
+    types: Iterable[str],
+    offset: int,
+    seconds: tuple[int, ...],
+    newcomer_only: bool = False,
 ) -> tuple[dict[str, Any], ...]:
-    """Each event type, for a new user and the users of each brand, ``offset`` days back.
+    """Each event type, for a new user and the users of each brand, ``offset`` days back
+    (for the new user alone with ``newcomer_only``).
 
     Categories and products cycle over the log's (and a product it does not have), so
     that each type meets each category and a product first seen on the boundary day.
@@ -175,7 +183,7 @@ def sweep(
     rows = []
     for brand in sorted({e["brand"] for e in log.events if e.get("brand")}):
         own = [e for e in log.events if e.get("brand") == brand]
-        users = [NEWCOMER, *sorted({e["user_id"] for e in own})]
+        users = [NEWCOMER, *([] if newcomer_only else sorted({e["user_id"] for e in own}))]
         products = [*sorted({e["product_id"] for e in own if e.get("product_id")}), EDGE_PRODUCT]
         n = 0
         for t in types:
