@@ -173,6 +173,32 @@ def test_optional_tables_cover_the_log():
     assert tables["users"] > 0 and tables["targets"] > 0, tables
 
 
+def test_no_generated_log_has_two_targets_with_one_key():
+    """A repeated (brand, indicator, period) key is quarantined, and verify stopped on the
+    log with an internal InvalidLog (a CI run of DREAM's spec, once the draws shifted)."""
+    from hypothesis import find
+    from hypothesis.errors import NoSuchExample
+
+    def repeated(log) -> bool:
+        keys = [
+            (t["brand"], t["indicator"], t["period_start"], t["period_end"])
+            for t in log.targets or ()
+        ]
+        return len(keys) != len(set(keys))
+
+    with pytest.raises(NoSuchExample):
+        find(
+            event_logs(target_indicators=("m.x", "m.y")),
+            repeated,
+            settings=settings(
+                max_examples=1000,
+                database=None,
+                derandomize=True,
+                suppress_health_check=list(HealthCheck),
+            ),
+        )
+
+
 @settings(max_examples=40, database=None, derandomize=True)
 @given(st.data())
 def test_the_motifs_are_what_their_names_say(data):

@@ -304,9 +304,11 @@ def event_logs(
         )
     targets_table = None
     if target_indicators and draw(st.booleans()):
-        targets_table = tuple(
+        drawn = [
             draw(targets(as_of, brands, target_indicators)) for _ in range(draw(st.integers(1, 4)))
-        )
+        ]
+        keyed = {(t["brand"], t["indicator"], t["period_start"], t["period_end"]): t for t in drawn}
+        targets_table = tuple(keyed.values())  # one goal per key: a repeat is quarantined
     spend_table = None
     if spend and draw(st.booleans()):
         spend_table = tuple(draw(st.lists(spend_rows(as_of, brands), min_size=0, max_size=6)))
