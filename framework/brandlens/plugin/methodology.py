@@ -576,24 +576,14 @@ def _parameter_errors(spec: MethodologySpec, known: set[str]) -> list[str]:
 def _where_errors(spec: MethodologySpec, defaults: dict[str, Any]) -> list[str]:
     """A ``reads_only`` narrowing by ``$parameter`` needs a list the field can hold:
     ``verify`` stopped on a number, and read a text as its letters."""
-    from brandlens.specs.spec import where_value_error
+    from brandlens.specs.spec import where_parameter_errors
 
-    errors = []
-    for ind in spec.indicators:
-        for p in ind.properties:
-            for etype, fields in getattr(p, "where", {}).items():
-                for name, values in fields.items():
-                    ref = values.removeprefix("$") if isinstance(values, str) else None
-                    if ref is None or ref not in defaults:
-                        continue  # a list is checked on load; an unknown name above
-                    try:
-                        where_value_error(name, defaults[ref], f"${ref}")
-                    except ValueError as e:
-                        errors.append(
-                            f"{ind.id}: {p.kind} narrows {etype}.{name} by {e}; "
-                            "verify skips that property"
-                        )
-    return errors
+    return [
+        f"{ind.id}: {p.kind} narrows {e}; verify skips that property"
+        for ind in spec.indicators
+        for p in ind.properties
+        for e in where_parameter_errors(p, defaults)
+    ]
 
 
 def _reference_errors(spec: MethodologySpec) -> list[str]:

@@ -245,6 +245,22 @@ def where_value_error(name: str, values: Any, what: str) -> None:
         raise ValueError(f"{what}: {wrong[0]!r} is not one of {', '.join(QUERY_TYPES)}")
 
 
+def where_parameter_errors(prop: BaseModel, params: dict[str, Any]) -> list[str]:
+    """Each ``where`` narrowing by a known ``$parameter`` whose value cannot narrow its
+    field, as ``search.query_type by $kind is not ...`` (an unknown name is said apart)."""
+    errors = []
+    for etype, fields in getattr(prop, "where", {}).items():
+        for name, values in fields.items():
+            ref = values.removeprefix("$") if isinstance(values, str) else None
+            if ref is None or ref not in params:
+                continue  # a list is checked on load
+            try:
+                where_value_error(name, params[ref], f"${ref}")
+            except ValueError as e:
+                errors.append(f"{etype}.{name} by {e}")
+    return errors
+
+
 def event_types_named(prop: BaseModel) -> tuple[str, ...]:
     """The event types a property adds, lists or excepts (each must be registered)."""
     named = [prop.add.event_type] if isinstance(prop, Monotone) else []

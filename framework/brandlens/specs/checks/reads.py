@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from brandlens.specs.checks.base import Context
 from brandlens.specs.checks.window import NEWCOMER, AddedEventsChecker, sweep
 from brandlens.specs.probes import FIRST_SECOND, LAST_SECOND, event
-from brandlens.specs.spec import BRANDED_EVENT_TYPES, QUERY_TYPES, where_value_error
+from brandlens.specs.spec import BRANDED_EVENT_TYPES, QUERY_TYPES, where_parameter_errors
 from brandlens.specs.strategies import (
     AS_OF,
     BOUNDARY_OFFSETS,
@@ -67,14 +67,7 @@ class ReadsOnlyChecker(AddedEventsChecker):
 
     def checkable(self, prop: Any, ctx: Context) -> bool:
         """A narrowing by a parameter that is not a list of valid values is a spec error."""
-        for fields in prop.where.values():
-            for name, values in fields.items():
-                if isinstance(values, str):
-                    try:
-                        where_value_error(name, ctx.params.get(values[1:]), values)
-                    except ValueError:
-                        return False
-        return True
+        return not where_parameter_errors(prop, ctx.params)
 
     def group(self, prop: Any, ctx: Context) -> str:
         return f"reads:{','.join(prop.event_types)}:{sorted(self._narrowed(prop, ctx).items())}"
