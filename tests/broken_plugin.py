@@ -115,6 +115,22 @@ SUBTLE = (
         "AS value FROM brands b LEFT JOIN events e ON e.brand = b.brand "
         "AND e.event_type = 'purchase' AND e.local_date <= $as_of GROUP BY b.brand",
     ),
+    # users with purchases on two or more days, but the days are UTC dates: two purchases
+    # at the first and the last second of one local day (in Asia/Shanghai) fall on two
+    Indicator(
+        id="broken.utc_days",
+        sql="SELECT b.brand, count(d.user_id) FILTER (WHERE d.days >= 2) AS value FROM "
+        "brands b LEFT JOIN (SELECT brand, user_id, count(DISTINCT CAST(ts AS DATE)) AS days "
+        "FROM events WHERE event_type = 'purchase' AND local_date <= $as_of GROUP BY ALL) d "
+        "ON d.brand = b.brand GROUP BY b.brand",
+    ),
+    # reviewers who rated the brand 4 or more, but the SQL asks for more than 4
+    Indicator(
+        id="broken.rating_above",
+        sql="SELECT b.brand, count(DISTINCT e.user_id) AS value FROM brands b LEFT JOIN "
+        "events e ON e.brand = b.brand AND e.event_type = 'review' AND e.rating > 4 "
+        "AND e.local_date <= $as_of GROUP BY b.brand",
+    ),
     # repeat buyers over buyers, but a user with only a refund is in the denominator
     Indicator(
         id="broken.repeat_share",
@@ -188,6 +204,14 @@ BROKEN = Methodology(
             sql="SELECT b.brand, count(DISTINCT e.user_id) AS value FROM brands b "
             "LEFT JOIN events e ON e.brand = b.brand AND e.event_type IN ('purchase', "
             "'refund') GROUP BY b.brand",
+        ),
+        # users with purchases on two or more days, but events are counted, not days
+        Indicator(
+            id="broken.event_days",
+            sql="SELECT b.brand, count(d.user_id) FILTER (WHERE d.n >= 2) AS value FROM "
+            "brands b LEFT JOIN (SELECT brand, user_id, count(*) AS n FROM events "
+            "WHERE event_type = 'purchase' AND local_date <= $as_of GROUP BY ALL) d "
+            "ON d.brand = b.brand GROUP BY b.brand",
         ),
         Indicator(id="broken.random", sql=_sql("random()")),
         Indicator(id="broken.nonempty", sql=_sql("1")),

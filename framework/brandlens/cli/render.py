@@ -383,6 +383,7 @@ _SHORT = {
     "permutation_invariant": "permute",
     "brand_isolated": "isolated",
     "monotone": "monotone",
+    "threshold": "edge",
     "time_shift_invariant": "shift",
     "window_bounded": "window",
     "reads_only": "reads",

@@ -539,6 +539,7 @@ def apply_spec(m: Methodology, spec: MethodologySpec | None) -> tuple[Methodolog
     defaults = m.parameters().model_dump(mode="json")
     errors += _parameter_errors(spec, set(defaults))
     errors += _where_errors(spec, defaults)
+    errors += _threshold_errors(spec, defaults)
     for name, value in defaults.items():
         p = spec.parameters.get(name)
         if p is None:
@@ -583,6 +584,19 @@ def _where_errors(spec: MethodologySpec, defaults: dict[str, Any]) -> list[str]:
         for ind in spec.indicators
         for p in ind.properties
         for e in where_parameter_errors(p, defaults)
+    ]
+
+
+def _threshold_errors(spec: MethodologySpec, defaults: dict[str, Any]) -> list[str]:
+    """A ``threshold``'s N must be a whole number in range at the defaults, where verify
+    checks it."""
+    from brandlens.specs.spec import threshold_errors
+
+    return [
+        f"{ind.id}: {p.kind} {e}; verify skips that property"
+        for ind in spec.indicators
+        for p in ind.properties
+        for e in threshold_errors(p, defaults)
     ]
 
 

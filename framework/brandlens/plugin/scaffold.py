@@ -139,6 +139,8 @@ indicators:
       - deterministic
       - empty_brand
       - monotone: {{add: {{event_type: add_to_cart, user: new}}, direction: non_decreasing}}
+      # the rule's inner edge: product views make "engaged" from the second day on
+      - threshold: {{add: {{event_type: product_view}}, days: 2}}
 """
 
 TEST = """\

@@ -167,6 +167,75 @@ class Monotone(_Strict):
     keys: str = "*"
 
 
+class Threshold(_Strict):
+    """An inner edge: a new user's events of the kind ``add`` count from the ``days``-th
+    distinct local day on, or (a review) from the rating ``rating`` up, and not before.
+
+    Give ``days`` or ``rating``: an integer or ``$parameter`` arithmetic. The value may
+    change between N − 1 and N and nowhere else near N; on an indicator with a dimension
+    that holds for the keys matching ``keys`` (a glob).
+    """
+
+    kind: Literal["threshold"] = "threshold"
+    add: Addition
+    days: str | int | None = None
+    rating: str | int | None = None
+    keys: str = "*"
+
+    @model_validator(mode="after")
+    def _one_edge(self) -> Threshold:
+        if (self.days is None) == (self.rating is None):
+            raise ValueError("give days or rating, not both")
+        if self.add.user != "new" or self.add.brand != "self":
+            raise ValueError("a threshold adds events of a new user of the brand itself")
+        if self.rating is not None:
+            if self.add.event_type != "review":
+                raise ValueError("a rating threshold adds reviews")
+            if self.add.rating is not None:
+                raise ValueError("a rating threshold varies the rating; leave add.rating out")
+        return self
+
+    @property
+    def edge(self) -> str | int:
+        """What is counted to N: the days expression or the rating expression."""
+        return self.days if self.days is not None else self.rating  # type: ignore[return-value]
+
+
+def threshold_value(prop: Threshold, params: dict[str, Any]) -> int:
+    """N, the declared threshold at these parameters (ValueError if it is not one)."""
+    field = "rating" if prop.rating is not None else "days"
+    text = str(prop.edge)
+    try:
+        value = evaluate(text.replace("$", ""), params)
+    except (KeyError, ValueError, TypeError, ZeroDivisionError, SyntaxError) as e:
+        raise ValueError(f"{field} {text} cannot be evaluated ({e})") from None
+    shown = text if text == str(value) else f"{text} = {value!r}"
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise ValueError(f"{field} {shown} is not a whole number")
+    lo, hi = 1, RATING_MAX if prop.rating is not None else MAX_THRESHOLD_DAYS
+    if not lo <= int(value) <= hi:
+        raise ValueError(f"{field} {shown} is outside {lo} to {hi}")
+    return int(value)
+
+
+RATING_MAX = 5
+"""The highest rating the canonical schema accepts (1 to 5)."""
+MAX_THRESHOLD_DAYS = 62
+"""A days threshold's edge is probed on N + 1 consecutive days: at most about two months."""
+
+
+def threshold_errors(prop: BaseModel, params: dict[str, Any]) -> list[str]:
+    """A ``threshold`` whose N is not a whole number in range at these parameters (an
+    unknown ``$parameter`` is said apart)."""
+    if not isinstance(prop, Threshold) or parameter_refs(prop) - set(params):
+        return []
+    try:
+        threshold_value(prop, params)
+    except ValueError as e:
+        return [str(e)]
+    return []
+
+
 class TimeShiftInvariant(_Strict):
     kind: Literal["time_shift_invariant"] = "time_shift_invariant"
 
@@ -263,7 +332,7 @@ def where_parameter_errors(prop: BaseModel, params: dict[str, Any]) -> list[str]
 
 def event_types_named(prop: BaseModel) -> tuple[str, ...]:
     """The event types a property adds, lists or excepts (each must be registered)."""
-    named = [prop.add.event_type] if isinstance(prop, Monotone) else []
+    named = [prop.add.event_type] if isinstance(prop, Monotone | Threshold) else []
     for name in ("except_event_types", "event_types"):
         named += list(getattr(prop, name, ()))
     return tuple(named)
@@ -308,6 +377,7 @@ Property = Annotated[
     | PermutationInvariant
     | BrandIsolated
     | Monotone
+    | Threshold
     | TimeShiftInvariant
     | WindowBounded
     | ReadsOnly
@@ -328,6 +398,7 @@ PROPERTY_KINDS: tuple[str, ...] = (
     "permutation_invariant",
     "brand_isolated",
     "monotone",
+    "threshold",
     "time_shift_invariant",
     "window_bounded",
     "reads_only",
@@ -345,6 +416,9 @@ def property_text(prop: Any) -> str:
     if isinstance(prop, Monotone):
         fields = {**fields, "add": prop.add.model_dump(exclude_none=True)}
         fields = {"add": fields.pop("add"), **fields}  # the addition first, as written
+    elif isinstance(prop, Threshold):  # always a new user of the brand itself
+        added = prop.add.model_dump(exclude_none=True, exclude={"user", "brand"})
+        fields = {"add": added, **{k: v for k, v in fields.items() if k != "add"}}
     if not fields:
         return prop.kind
     return prop.kind + " " + ", ".join(f"{k}={_flow(v)}" for k, v in fields.items())

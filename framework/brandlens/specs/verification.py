@@ -167,6 +167,7 @@ class Harness:
     def _trial(self, log: EventLog, base: Run, group: str, extra: Any, cells: list[Cell]) -> None:
         first = cells[0]
         change = None
+        before = base
         try:
             if group == "static":
                 after = self.run(log, only=_needs(cells))
@@ -174,16 +175,19 @@ class Harness:
                 change = first.checker.transform(first.prop, self.ctx, log, extra)
                 if change is None:
                     return
-                after = self.run(change.log, brands=log.report_brands(), only=_needs(cells))
+                brands = log.report_brands()
+                if change.before is not None:
+                    before = self.run(change.before, brands=brands, only=_needs(cells))
+                after = self.run(change.log, brands=brands, only=_needs(cells))
         except InvalidLog as e:  # e.g. a monotone addition of an unregistered event type
             for c in cells:
                 problem = Failure(c.indicator.id, f"the spec asks for an invalid event: {e}")
                 self._failed(c, problem, log, group, extra)
             return
-        trial = Trial(log, base, after, change)
+        trial = Trial(log, before, after, change)
         for c in cells:
             try:
-                if self._computed(base, c.indicator, log) and self._computed(
+                if self._computed(before, c.indicator, log) and self._computed(
                     after, c.indicator, trial.shown
                 ):
                     seen = c.checker.check(c, trial)

@@ -17,6 +17,7 @@ from brandlens.specs.checks.invariance import (
 from brandlens.specs.checks.monotone import MonotoneChecker
 from brandlens.specs.checks.reads import ReadsOnlyChecker
 from brandlens.specs.checks.relations import IdentityChecker, PartitionChecker
+from brandlens.specs.checks.threshold import ThresholdChecker
 from brandlens.specs.checks.values import (
     BaseChecker,
     BoundsChecker,
@@ -41,6 +42,7 @@ CHECKERS: dict[str, Checker] = {
         PermutationChecker(),
         BrandIsolatedChecker(),
         MonotoneChecker(),
+        ThresholdChecker(),
         TimeShiftChecker(),
         WindowChecker(),
         ReadsOnlyChecker(),

@@ -85,6 +85,9 @@ class Change:
     what: str
     shown: EventLog
     note: Any = None  # what the checker needs to compare (a factor, a brand, a probe side)
+    before: EventLog | None = None
+    """The log to compare with, when it is not the unchanged one (a threshold's step from
+    N - 1 to N compares two changed logs)."""
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from brandlens.specs.checks.base import (
@@ -23,6 +23,8 @@ from brandlens.specs.strategies import GHOST_BRAND, OTHER_BRAND, EventLog, utc_t
 
 if TYPE_CHECKING:  # pragma: no cover
     from hypothesis.strategies import SearchStrategy
+
+    from brandlens.specs.spec import IndicatorSpec
 
 
 class MonotoneChecker(Checker):
@@ -107,12 +109,8 @@ class MonotoneChecker(Checker):
     def check(self, cell: Cell, trial: Trial) -> Iterable[str]:
         assert trial.change is not None
         prop, ind, brand = cell.prop, cell.indicator, trial.change.note
-        additive = ind.unit in ADDITIVE
         moved = False
-        for key in keys_of(trial.before, trial.after, indicator=ind.id, brands=[brand]):
-            if key[2] is not None and not fnmatch.fnmatchcase(key[2], prop.keys):
-                continue
-            before, after = (_value(run, key, additive) for run in (trial.before, trial.after))
+        for key, before, after in compared(trial, ind, brand, prop.keys):
             if before is None or after is None:
                 continue
             moved = moved or before != after
@@ -131,6 +129,22 @@ class MonotoneChecker(Checker):
 
 ADDITIVE = ("users", "count", "currency")
 """Units whose breakdown may leave out a key that is 0."""
+
+
+def compared(
+    trial: Trial, ind: IndicatorSpec, brand: str, keys: str
+) -> Iterator[tuple[Key, Any, Any]]:
+    """The brand's values before and after, key by key for the keys matching the glob
+    ``keys`` (an absent key of an additive breakdown is 0)."""
+    additive = ind.unit in ADDITIVE
+    for key in keys_of(trial.before, trial.after, indicator=ind.id, brands=[brand]):
+        if key[2] is not None and not fnmatch.fnmatchcase(key[2], keys):
+            continue
+        yield (
+            key,
+            _value(trial.before, key, additive),
+            _value(trial.after, key, additive),
+        )
 
 
 def _value(run: Run, key: Key, additive: bool) -> Any:
