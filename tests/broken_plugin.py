@@ -124,6 +124,31 @@ SUBTLE = (
         "FROM events WHERE event_type = 'purchase' AND local_date <= $as_of GROUP BY ALL) d "
         "ON d.brand = b.brand GROUP BY b.brand",
     ),
+    # users with purchases on three or more days, but the SQL asks for a span of three
+    # days from the first to the last: two purchases 28 days apart count
+    Indicator(
+        id="broken.span_days",
+        sql="SELECT b.brand, count(d.user_id) FILTER (WHERE d.span >= 3) AS value FROM "
+        "brands b LEFT JOIN (SELECT brand, user_id, date_diff('day', min(local_date), "
+        "max(local_date)) + 1 AS span FROM events WHERE event_type = 'purchase' AND "
+        "local_date <= $as_of GROUP BY ALL) d ON d.brand = b.brand GROUP BY b.brand",
+    ),
+    # users with purchases on two or more days, but only if one of them is as_of
+    Indicator(
+        id="broken.today_days",
+        sql="SELECT b.brand, count(d.user_id) FILTER (WHERE d.days >= 2 AND d.last = $as_of) "
+        "AS value FROM brands b LEFT JOIN (SELECT brand, user_id, count(DISTINCT local_date) "
+        "AS days, max(local_date) AS last FROM events WHERE event_type = 'purchase' AND "
+        "local_date <= $as_of GROUP BY ALL) d ON d.brand = b.brand GROUP BY b.brand",
+    ),
+    # users with purchases on three or more days, but the SQL asks for fewer than three
+    Indicator(
+        id="broken.fewer_days",
+        sql="SELECT b.brand, count(d.user_id) FILTER (WHERE d.days < 3) AS value FROM "
+        "brands b LEFT JOIN (SELECT brand, user_id, count(DISTINCT local_date) AS days "
+        "FROM events WHERE event_type = 'purchase' AND local_date <= $as_of GROUP BY ALL) d "
+        "ON d.brand = b.brand GROUP BY b.brand",
+    ),
     # reviewers who rated the brand 4 or more, but the SQL asks for more than 4
     Indicator(
         id="broken.rating_above",

@@ -28,58 +28,69 @@ def _verify_stage_users(properties: list, tmp_path, register_plugin) -> dict:
     } | {"exit": r.exit_code, "spec_errors": m["spec_errors"]}
 
 
+def _edge(event_type: str, **declared) -> dict:
+    return {"threshold": {"add": {"event_type": event_type}, **declared}}
+
+
 def test_each_step_around_the_edge_is_checked(tmp_path, register_plugin):
-    """The toy ladder: I from product views on $min_view_days (2) days, L from purchases on
-    2 days or a review rated $positive_rating (4) or more; add_to_cart makes I at once."""
+    """The toy ladder: I from product views on $min_view_days (2) days in $window_days
+    (15), L from purchases on 2 days in 365 or a review rated $positive_rating (4) or
+    more; add_to_cart makes I at once."""
     got = _verify_stage_users(
         [
-            {
-                "threshold": {
-                    "add": {"event_type": "product_view"},
-                    "days": "$min_view_days",
-                    "keys": "I",
-                }
-            },
-            {"threshold": {"add": {"event_type": "purchase"}, "days": 2, "keys": "L"}},
-            {
-                "threshold": {
-                    "add": {"event_type": "review"},
-                    "rating": "$positive_rating",
-                    "keys": "L",
-                }
-            },
-            {"threshold": {"add": {"event_type": "add_to_cart"}, "days": 1, "keys": "I"}},
+            _edge("product_view", days="$min_view_days", within="$window_days", keys="I"),
+            _edge("purchase", days=2, within=365, keys="L"),
+            _edge("review", rating="$positive_rating", keys="L"),
+            _edge("add_to_cart", days=1, keys="I"),
             # wrong: L comes from the second purchase day, not the third
-            {"threshold": {"add": {"event_type": "purchase"}, "days": 3, "keys": "L"}},
+            _edge("purchase", days=3, keys="L"),
             # wrong: a review rated 4 already makes L
-            {"threshold": {"add": {"event_type": "review"}, "rating": 5, "keys": "L"}},
+            _edge("review", rating=5, keys="L"),
             # true of no step: product views never make L
-            {"threshold": {"add": {"event_type": "product_view"}, "days": 2, "keys": "L"}},
+            _edge("product_view", days=2, keys="L"),
+            # wrong: true at the default (2), but L's purchase days are not $min_view_days
+            _edge("purchase", days="$min_view_days", keys="L"),
+            # wrong way: a new user's second purchase day raises L
+            _edge("purchase", days=2, keys="L", direction="non_increasing"),
+            # within 15 of the rule's 365 days: true, and proves less
+            _edge("purchase", days=2, within=15, keys="L"),
         ],
         tmp_path,
         register_plugin,
     )
     assert got.pop("exit") == 1 and got.pop("spec_errors") == []
     assert {k: v[0] for k, v in got.items()} == {
-        "threshold (+product_view on 2 days, keys I)": "pass",
-        "threshold (+purchase on 2 days, keys L)": "pass",
+        "threshold (+product_view on 2 days within 15, keys I)": "pass",
+        "threshold (+purchase on 2 days within 365, keys L)": "pass",
         "threshold (+review rated 4, keys L)": "pass",
         "threshold (+add_to_cart on 1 day, keys I)": "pass",
         "threshold (+purchase on 3 days, keys L)": "fail",
         "threshold (+review rated 5, keys L)": "fail",
         "threshold (+product_view on 2 days, keys L)": "unexercised",
+        "threshold (+purchase on 2 days, keys L)": "fail",
+        "threshold (+purchase on 2 days, keys L, falling)": "fail",
+        "threshold (+purchase on 2 days within 15, keys L)": "pass",
     }
-    assert got["threshold (+purchase on 3 days, keys L)"][1].endswith(
+    message = {k: v[1] for k, v in got.items()}
+    assert message["threshold (+purchase on 3 days, keys L)"].endswith(
         "key 'L': a new user's purchase on 2 days instead of 1 day (counted from 3 days) "
         "changed the value"
     )
-    assert got["threshold (+review rated 5, keys L)"][1].endswith(
+    assert message["threshold (+review rated 5, keys L)"].endswith(
         "key 'L': a new user's review rated 4 instead of rated 3 (counted from 5) changed the value"
     )
-    assert got["threshold (+product_view on 2 days, keys L)"][1] == (
+    assert message["threshold (+product_view on 2 days, keys L)"] == (
         "never exercised: a new user's 2nd day of product_view never changed the value, so "
         "the edge cannot be told from any other step (does the indicator read the event, "
         "counted this way?)"
+    )
+    assert message["threshold (+purchase on 2 days, keys L)"].endswith(
+        "key 'L': a new user's purchase on 2 days instead of 1 day (counted from 3 days), "
+        "with min_view_days = 3 changed the value"
+    )
+    assert message["threshold (+purchase on 2 days, keys L, falling)"].endswith(
+        "key 'L': a new user's purchase on 2 days instead of 1 day (counted from 2 days) "
+        "made it rise"
     )
 
 
@@ -89,26 +100,46 @@ def test_an_edge_that_is_no_number_in_range_is_a_spec_error(tmp_path, register_p
             {"threshold": {"add": {"event_type": "review"}, "rating": 6, "keys": "L"}},
             {"threshold": {"add": {"event_type": "purchase"}, "days": "$min_view_days - 2"}},
             {"threshold": {"add": {"event_type": "purchase"}, "days": "$window_days / 2"}},
-            {"threshold": {"add": {"event_type": "purchase"}, "days": 2, "keys": "L"}},
+            _edge("purchase", days=2.5),
+            _edge("purchase", days=2, within=3),
+            _edge("purchase", days=2, keys="X*"),
+            {
+                "monotone": {
+                    "add": {"event_type": "purchase"},
+                    "direction": "non_decreasing",
+                    "keys": "Z",
+                }
+            },
+            _edge("purchase", days=2, keys="L"),
         ],
         tmp_path,
         register_plugin,
     )
     assert got.pop("exit") == 1
     assert got.pop("spec_errors") == [
+        "toy.stage_users: threshold keys 'X*' match none of its keys (A, I, P, L)",
+        "toy.stage_users: monotone keys 'Z' match none of its keys (A, I, P, L)",
         "toy.stage_users: threshold rating 6 is outside 1 to 5; verify skips that property",
         "toy.stage_users: threshold days $min_view_days - 2 = 0 is outside 1 to 62; verify "
         "skips that property",
         "toy.stage_users: threshold days $window_days / 2 = 7.5 is not a whole number; "
         "verify skips that property",
+        "toy.stage_users: threshold days 2.5 is not a whole number; verify skips that property",
+        "toy.stage_users: threshold within 3 leaves no room to spread 2 + 1 days; verify "
+        "skips that property",
     ]
-    assert got == {"threshold (+purchase on 2 days, keys L)": ("pass", "")}
+    assert got.pop("threshold (+purchase on 2 days, keys L)") == ("pass", "")
+    # a glob matching no key is said as a spec error, and the property never exercised
+    assert {k: v[0] for k, v in got.items()} == {
+        "monotone (+purchase, new user, self brand, keys Z)": "unexercised",
+        "threshold (+purchase on 2 days, keys X*)": "unexercised",
+    }
 
 
 @pytest.mark.parametrize(
     ("declared", "error"),
     [
-        ({"add": {"event_type": "purchase"}}, "give days or rating, not both"),
+        ({"add": {"event_type": "purchase"}}, r"give days \(a count of days\) or rating"),
         ({"add": {"event_type": "review"}, "days": 2, "rating": 4}, "give days or rating"),
         (
             {"add": {"event_type": "purchase", "user": "existing"}, "days": 2},
@@ -123,6 +154,13 @@ def test_an_edge_that_is_no_number_in_range_is_a_spec_error(tmp_path, register_p
             {"add": {"event_type": "review", "rating": 5}, "rating": 4},
             "leave add.rating out",
         ),
+        ({"add": {"event_type": "purchase"}, "days": True}, "not a truth value"),
+        ({"add": {"event_type": "review"}, "rating": 4, "within": 30}, "within spreads days"),
+        # fields a type does not have, and values no event can hold
+        ({"add": {"event_type": "purchase", "rating": 3}, "days": 2}, "rating is a review's"),
+        ({"add": {"event_type": "search", "query_type": "nonsense"}, "days": 2}, "query_type is"),
+        ({"add": {"event_type": "purchase", "amount": -5}, "days": 2}, "greater than or equal"),
+        ({"add": {"event_type": "review", "query_type": "brand"}, "days": 2}, "a search's"),
     ],
 )
 def test_a_threshold_is_declared_consistently(declared, error):

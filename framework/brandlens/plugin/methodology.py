@@ -602,12 +602,19 @@ def _threshold_errors(spec: MethodologySpec, defaults: dict[str, Any]) -> list[s
 
 def _reference_errors(spec: MethodologySpec) -> list[str]:
     """Properties that name other indicators must name real ones, with a key when needed."""
+    import fnmatch
     import re
 
     keyed = {i.id: i for i in spec.indicators}
     errors = []
     for ind in spec.indicators:
         for p in ind.properties:
+            glob = getattr(p, "keys", "*") if p.kind in ("monotone", "threshold") else "*"
+            if glob != "*" and ind.keys and not fnmatch.filter(ind.keys, glob):
+                errors.append(
+                    f"{ind.id}: {p.kind} keys {glob!r} match none of its keys "
+                    f"({', '.join(ind.keys)})"
+                )
             if p.kind == "partition":
                 for ref in (p.parts, p.total):
                     if isinstance(ref, str) and ref not in keyed:

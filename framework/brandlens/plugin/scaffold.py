@@ -140,7 +140,7 @@ indicators:
       - empty_brand
       - monotone: {{add: {{event_type: add_to_cart, user: new}}, direction: non_decreasing}}
       # the rule's inner edge: product views make "engaged" from the second day on
-      - threshold: {{add: {{event_type: product_view}}, days: 2}}
+      - threshold: {{add: {{event_type: product_view}}, days: 2, within: "$window_days"}}
 """
 
 TEST = """\

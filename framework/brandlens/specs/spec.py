@@ -148,9 +148,22 @@ class Addition(_Strict):
     event_type: str
     user: Literal["new", "existing", "existing_buyer"] = "new"
     brand: Literal["self", "other"] = "self"
-    amount: float | None = None
-    rating: int | None = None
+    amount: float | None = Field(None, ge=0)
+    rating: int | None = Field(None, ge=1, le=5)
     query_type: str | None = None
+
+    @model_validator(mode="after")
+    def _fields_of_its_type(self) -> Addition:
+        if self.amount is not None and self.event_type not in ("purchase", "refund"):
+            raise ValueError(f"amount is a purchase's or a refund's, not a {self.event_type}'s")
+        if self.rating is not None and self.event_type != "review":
+            raise ValueError(f"rating is a review's, not a {self.event_type}'s")
+        if self.query_type is not None:
+            if self.event_type != "search":
+                raise ValueError(f"query_type is a search's, not a {self.event_type}'s")
+            if self.query_type not in QUERY_TYPES:
+                raise ValueError(f"query_type is one of {', '.join(QUERY_TYPES)}")
+        return self
 
 
 class Monotone(_Strict):
@@ -172,19 +185,31 @@ class Threshold(_Strict):
     distinct local day on, or (a review) from the rating ``rating`` up, and not before.
 
     Give ``days`` or ``rating``: an integer or ``$parameter`` arithmetic. The value may
-    change between N − 1 and N and nowhere else near N; on an indicator with a dimension
-    that holds for the keys matching ``keys`` (a glob).
+    change between N - 1 and N, only in ``direction``, and nowhere else near N; on an
+    indicator with a dimension that holds for the keys matching ``keys`` (a glob).
+    ``within``, the rule's window, also spreads the days over it (not on as_of).
     """
 
     kind: Literal["threshold"] = "threshold"
     add: Addition
-    days: str | int | None = None
-    rating: str | int | None = None
+    days: str | int | float | None = None
+    rating: str | int | float | None = None
+    within: str | int | None = None
+    direction: Literal["non_decreasing", "non_increasing"] = "non_decreasing"
     keys: str = "*"
+
+    @field_validator("days", "rating", "within", mode="before")
+    @classmethod
+    def _no_truth_value(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            raise ValueError("a number or $parameter arithmetic, not a truth value")
+        return v
 
     @model_validator(mode="after")
     def _one_edge(self) -> Threshold:
-        if (self.days is None) == (self.rating is None):
+        if self.days is None and self.rating is None:
+            raise ValueError("give days (a count of days) or rating (a review's stars)")
+        if self.days is not None and self.rating is not None:
             raise ValueError("give days or rating, not both")
         if self.add.user != "new" or self.add.brand != "self":
             raise ValueError("a threshold adds events of a new user of the brand itself")
@@ -193,10 +218,12 @@ class Threshold(_Strict):
                 raise ValueError("a rating threshold adds reviews")
             if self.add.rating is not None:
                 raise ValueError("a rating threshold varies the rating; leave add.rating out")
+            if self.within is not None:
+                raise ValueError("within spreads days; a rating threshold adds one review")
         return self
 
     @property
-    def edge(self) -> str | int:
+    def edge(self) -> str | int | float:
         """What is counted to N: the days expression or the rating expression."""
         return self.days if self.days is not None else self.rating  # type: ignore[return-value]
 
@@ -204,24 +231,45 @@ class Threshold(_Strict):
 def threshold_value(prop: Threshold, params: dict[str, Any]) -> int:
     """N, the declared threshold at these parameters (ValueError if it is not one)."""
     field = "rating" if prop.rating is not None else "days"
-    text = str(prop.edge)
+    n = _whole(field, prop.edge, params)
+    hi = RATING_MAX if prop.rating is not None else MAX_THRESHOLD_DAYS
+    if not 1 <= n <= hi:
+        raise ValueError(f"{field} {_shown(prop.edge, n)} is outside 1 to {hi}")
+    return n
+
+
+def threshold_window(prop: Threshold, params: dict[str, Any]) -> int | None:
+    """W, the rule's window the days are spread over (``within``), if declared."""
+    if prop.within is None:
+        return None
+    w = _whole("within", prop.within, params)
+    n = threshold_value(prop, params)
+    if w < n + 2:
+        raise ValueError(f"within {_shown(prop.within, w)} leaves no room to spread {n} + 1 days")
+    return w
+
+
+def _whole(field: str, expr: str | int | float, params: dict[str, Any]) -> int:
+    text = str(expr)
     try:
         value = evaluate(text.replace("$", ""), params)
     except (KeyError, ValueError, TypeError, ZeroDivisionError, SyntaxError) as e:
         raise ValueError(f"{field} {text} cannot be evaluated ({e})") from None
-    shown = text if text == str(value) else f"{text} = {value!r}"
     if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        raise ValueError(f"{field} {shown} is not a whole number")
-    lo, hi = 1, RATING_MAX if prop.rating is not None else MAX_THRESHOLD_DAYS
-    if not lo <= int(value) <= hi:
-        raise ValueError(f"{field} {shown} is outside {lo} to {hi}")
+        raise ValueError(f"{field} {_shown(expr, value)} is not a whole number")
     return int(value)
+
+
+def _shown(expr: str | int | float, value: Any) -> str:
+    text = str(expr)
+    return text if text == str(value) else f"{text} = {value!r}"
 
 
 RATING_MAX = 5
 """The highest rating the canonical schema accepts (1 to 5)."""
 MAX_THRESHOLD_DAYS = 62
-"""A days threshold's edge is probed on N + 1 consecutive days: at most about two months."""
+"""A days threshold's edge is probed on up to N + 1 consecutive days ending on as_of
+(N of them inside a window of N days): at most about two months."""
 
 
 def threshold_errors(prop: BaseModel, params: dict[str, Any]) -> list[str]:
@@ -231,6 +279,7 @@ def threshold_errors(prop: BaseModel, params: dict[str, Any]) -> list[str]:
         return []
     try:
         threshold_value(prop, params)
+        threshold_window(prop, params)
     except ValueError as e:
         return [str(e)]
     return []

@@ -105,19 +105,34 @@ class Harness:
             params=checked.methodology.parameters().model_dump(),
             event_types=tuple(registry().event_types),
             categories=categories,
+            accepts=self._accepts,
         )
         self.failures: dict[CellKey, Failure] = {}
         self.inputs: dict[CellKey, tuple[EventLog, str, Any]] = {}  # what each failure needs
         self.evidence: dict[CellKey, set[str]] = {}
         self.values: dict[str, set[str]] = {}  # distinct values seen, per indicator
         self.probes = 0
+        self._changed_runs: dict[str, Run] = {}
 
     def close(self) -> None:
         self.con.close()
 
     # ---- running -------------------------------------------------------------------
+    def _accepts(self, params: dict[str, Any]) -> bool:
+        from pydantic import ValidationError
+
+        try:
+            self.checked.methodology.parameters.model_validate(params)
+        except ValidationError:
+            return False
+        return True
+
     def run(
-        self, log: EventLog, brands: list[str] | None = None, only: set[str] | None = None
+        self,
+        log: EventLog,
+        brands: list[str] | None = None,
+        only: set[str] | None = None,
+        params: dict[str, Any] | None = None,
     ) -> Run:
         from brandlens.engine.runs import Dataset
 
@@ -130,6 +145,7 @@ class Harness:
             methodologies=[self.name],
             brands=brands or log.report_brands(),
             indicators=only,
+            params={f"{self.name}.{k}": v for k, v in (params or {}).items()},
         )
         rows = {(r.indicator, r.brand, r.key): r for r in result.results}
         errors = {e.indicator: e.message for e in result.errors}
@@ -155,6 +171,7 @@ class Harness:
         skipped), what the checks saw to ``self.evidence``.
         """
         base = self.run(log, only=_needs(cells))
+        self._changed_runs: dict[str, Run] = {}  # this log's changed logs, by content
         by_group: dict[str, list[Cell]] = {}
         for c in cells:
             by_group.setdefault(c.group, []).append(c)
@@ -175,10 +192,10 @@ class Harness:
                 change = first.checker.transform(first.prop, self.ctx, log, extra)
                 if change is None:
                     return
-                brands = log.report_brands()
-                if change.before is not None:
-                    before = self.run(change.before, brands=brands, only=_needs(cells))
-                after = self.run(change.log, brands=brands, only=_needs(cells))
+                brands, params = log.report_brands(), change.params
+                if change.before is not None or params is not None:
+                    before = self._changed_run(change.before or log, brands, _needs(cells), params)
+                after = self._changed_run(change.log, brands, _needs(cells), params)
         except InvalidLog as e:  # e.g. a monotone addition of an unregistered event type
             for c in cells:
                 problem = Failure(c.indicator.id, f"the spec asks for an invalid event: {e}")
@@ -194,6 +211,18 @@ class Harness:
                     self.evidence.setdefault(_key(c), set()).update(seen or ())
             except Failure as f:
                 self._failed(c, f, log, group, extra)
+
+    def _changed_run(
+        self, log: EventLog, brands: list[str], only: set[str], params: dict[str, Any] | None
+    ) -> Run:
+        """A changed log's run, once per log: a threshold's steps share their logs (N - 1
+        days is the step below's after and the edge's before). Never the unchanged log's
+        second run, which ``deterministic`` compares with its first."""
+        key = repr((log, brands, sorted(only), sorted((params or {}).items())))
+        run = self._changed_runs.get(key)
+        if run is None:
+            run = self._changed_runs[key] = self.run(log, brands, only, params)
+        return run
 
     def _failed(self, c: Cell, f: Failure, log: EventLog, group: str, extra: Any) -> None:
         f.indicator, f.label = c.indicator.id, c.label

@@ -11,7 +11,7 @@ compare the two runs (``check``). A new kind is one checker class, registered in
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -75,6 +75,8 @@ class Context:
     params: dict[str, Any]
     event_types: tuple[str, ...]
     categories: tuple[str, ...]
+    accepts: Callable[[dict[str, Any]], bool] = field(default=lambda params: True, compare=False)
+    """Whether the methodology's parameter model takes these parameters (a shifted one)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,9 @@ class Change:
     before: EventLog | None = None
     """The log to compare with, when it is not the unchanged one (a threshold's step from
     N - 1 to N compares two changed logs)."""
+    params: dict[str, Any] | None = None
+    """Parameters both sides are computed with, when not the defaults (then ``before``
+    is the log itself if not given)."""
 
 
 @dataclass
