@@ -538,8 +538,7 @@ def apply_spec(m: Methodology, spec: MethodologySpec | None) -> tuple[Methodolog
     errors += _reference_errors(spec)
     defaults = m.parameters().model_dump(mode="json")
     errors += _parameter_errors(spec, set(defaults))
-    errors += _where_errors(spec, defaults)
-    errors += _threshold_errors(spec, defaults)
+    errors += _value_errors(spec, defaults)
     for name, value in defaults.items():
         p = spec.parameters.get(name)
         if p is None:
@@ -574,30 +573,19 @@ def _parameter_errors(spec: MethodologySpec, known: set[str]) -> list[str]:
     return errors
 
 
-def _where_errors(spec: MethodologySpec, defaults: dict[str, Any]) -> list[str]:
-    """A ``reads_only`` narrowing by ``$parameter`` needs a list the field can hold:
-    ``verify`` stopped on a number, and read a text as its letters."""
-    from brandlens.specs.spec import where_parameter_errors
+def _value_errors(spec: MethodologySpec, defaults: dict[str, Any]) -> list[str]:
+    """Properties that cannot use their ``$parameter``'s default: a ``reads_only``
+    narrowing needs a list its field can hold (``verify`` stopped on a number and read a
+    text as its letters), a ``threshold`` a whole N (and W) in range."""
+    from brandlens.specs.spec import threshold_errors, where_parameter_errors
 
-    return [
-        f"{ind.id}: {p.kind} narrows {e}; verify skips that property"
-        for ind in spec.indicators
-        for p in ind.properties
-        for e in where_parameter_errors(p, defaults)
-    ]
-
-
-def _threshold_errors(spec: MethodologySpec, defaults: dict[str, Any]) -> list[str]:
-    """A ``threshold``'s N must be a whole number in range at the defaults, where verify
-    checks it."""
-    from brandlens.specs.spec import threshold_errors
-
-    return [
-        f"{ind.id}: {p.kind} {e}; verify skips that property"
-        for ind in spec.indicators
-        for p in ind.properties
-        for e in threshold_errors(p, defaults)
-    ]
+    errors = []
+    for ind in spec.indicators:
+        for p in ind.properties:
+            said = [f"narrows {e}" for e in where_parameter_errors(p, defaults)]
+            said += threshold_errors(p, defaults)
+            errors += [f"{ind.id}: {p.kind} {e}; verify skips that property" for e in said]
+    return errors
 
 
 def _reference_errors(spec: MethodologySpec) -> list[str]:

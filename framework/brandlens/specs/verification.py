@@ -171,7 +171,7 @@ class Harness:
         skipped), what the checks saw to ``self.evidence``.
         """
         base = self.run(log, only=_needs(cells))
-        self._changed_runs: dict[str, Run] = {}  # this log's changed logs, by content
+        self._changed_runs = {}  # this log's changed logs, by content
         by_group: dict[str, list[Cell]] = {}
         for c in cells:
             by_group.setdefault(c.group, []).append(c)

@@ -91,28 +91,26 @@ class ThresholdChecker(Checker):
         return not threshold_errors(prop, ctx.params)
 
     def label(self, prop: Any, ctx: Context) -> str:
-        n = threshold_value(prop, ctx.params)
+        n, w = _edge_of(prop, ctx.params)
         keys = "" if prop.keys == "*" else f", keys {prop.keys}"
         what = f"+{prop.add.event_type}"
         if prop.add.query_type:
             what += f" by {prop.add.query_type}"
         edge = f"rated {n}" if prop.rating is not None else f"on {_days(n)}"
-        w = threshold_window(prop, ctx.params)
         within = "" if w is None else f" within {w}"
         falls = ", falling" if prop.direction == "non_increasing" else ""
         return f"threshold ({what} {edge}{within}{keys}{falls})"
 
     def group(self, prop: Any, ctx: Context) -> str:
         form = "rating" if prop.rating is not None else "days"
-        n = threshold_value(prop, ctx.params)
-        w = threshold_window(prop, ctx.params)
+        n, w = _edge_of(prop, ctx.params)
         refs = sorted(parameter_refs(prop))
         return f"threshold:{prop.add.model_dump_json()}:{form}={n}:within={w}:{refs}"
 
     def steps(self, prop: Any, ctx: Context) -> list[tuple[Any, ...]]:
         """The steps this edge has: (``below``), (``edge``), (``above``), (``same_day``),
         (``spread_below``), (``spread_edge``), (``shifted``, parameter, new value)."""
-        n = threshold_value(prop, ctx.params)
+        n, w = _edge_of(prop, ctx.params)
         top = RATING_MAX if prop.rating is not None else n + 1
         out: list[tuple[Any, ...]] = [("below",)] if n >= 2 else []
         out.append((EDGE,))
@@ -120,7 +118,7 @@ class ThresholdChecker(Checker):
             out.append(("above",))
         if prop.days is not None and n >= 2:
             out.append(("same_day",))
-        if threshold_window(prop, ctx.params) is not None:
+        if w is not None:
             out += [("spread_below",)] if n >= 2 else []
             out.append((SPREAD_EDGE,))
         out += [("shifted", name, value) for name, value in _shifts(prop, ctx)]
@@ -142,22 +140,19 @@ class ThresholdChecker(Checker):
             return None
         brand = brands[brand_pick % len(brands)]
         params = None
-        n = threshold_value(prop, ctx.params)
-        w = threshold_window(prop, ctx.params)
+        n, w = _edge_of(prop, ctx.params)
         kind = step[0]
         if kind == "shifted":
             params = {**ctx.params, step[1]: step[2]}
             shifted = threshold_value(prop, params)
             kind = "below" if shifted > n else "above"  # the old N's step, at the new N
             n = shifted
-        low, high = {
-            "below": (n - 2, n - 1),
-            EDGE: (n - 1, n),
-            "above": (n, n + 1),
-            "spread_below": (n - 2, n - 1),
-            SPREAD_EDGE: (n - 1, n),
-        }.get(kind, (n - 1, n - 1))
-        spread = w if kind.startswith("spread") else None
+        # a spread step is its consecutive step's counts, spread over the window
+        spread = w if kind.startswith("spread_") else None
+        low, high = {"below": (n - 2, n - 1), EDGE: (n - 1, n), "above": (n, n + 1)}.get(
+            kind.removeprefix("spread_"),
+            (n - 1, n - 1),  # same_day: N - 1 days either way
+        )
         before = _added(log, prop, brand, low, spread=spread) if low > 0 else []
         after = _added(log, prop, brand, high, doubled=kind == "same_day", spread=spread)
         changed = with_events(log, after)
@@ -174,14 +169,13 @@ class ThresholdChecker(Checker):
         )
 
     def exercise(self, prop: Any, ctx: Context) -> dict[str, str]:
-        n = threshold_value(prop, ctx.params)
+        n, w = _edge_of(prop, ctx.params)
         etype = prop.add.event_type
         edge = f"review rated {n}" if prop.rating is not None else f"{_nth(n)} day of {etype}"
         out = {
             EDGE: f"a new user's {edge} never changed the value, so the edge cannot be told "
             "from any other step (does the indicator read the event, counted this way?)"
         }
-        w = threshold_window(prop, ctx.params)
         if w is not None:
             out[SPREAD_EDGE] = (
                 f"a new user's {etype} on {_days(n)} spread over days 1 to {w - 1} before "
@@ -216,6 +210,11 @@ SPREAD_EDGE = "spread_edge"
 """The step from N - 1 to N days spread over the window: it must change the value too."""
 
 
+def _edge_of(prop: Any, params: dict[str, Any]) -> tuple[int, int | None]:
+    """N and W (``within``, if declared) at these parameters."""
+    return threshold_value(prop, params), threshold_window(prop, params)
+
+
 def _shifts(prop: Any, ctx: Context) -> list[tuple[str, int]]:
     """Each whole-number parameter N is made of, moved by one (+1, else -1) where N moves
     with it, stays in range and the methodology takes the value."""
@@ -228,8 +227,7 @@ def _shifts(prop: Any, ctx: Context) -> list[tuple[str, int]]:
         for moved in (value + 1, value - 1):
             params = {**ctx.params, name: moved}
             try:
-                shifted = threshold_value(prop, params)
-                threshold_window(prop, params)
+                shifted, _ = _edge_of(prop, params)  # W too must stay valid
             except ValueError:
                 continue
             low = shifted - 2 if shifted > n else shifted  # the compared step's lower side
