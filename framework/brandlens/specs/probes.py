@@ -5,18 +5,20 @@ check meets the cases that matter, every time:
 
 - ``sparse``: two events (a purchase on as_of, an impression of another brand),
   so that one added event moves a stage count;
-- ``dense``: every registered event type on three brands; a loyal buyer with
-  same-day repeat purchases; a refund larger than the purchases and a refund with
-  no purchase; an idle, a lapsed and an active member; browsers of every early
-  stage; users early in the funnel just before the usual flow periods; a buyer of
-  three brands with null categories; weekly sales of products with and without a
-  ``products`` row (category and launch then inferred from events); a category the
-  brand stopped selling and one it started; a crowd of repeat buyers in one target
-  group (thresholds of tens of buyers); purchases of every category years back
-  (replacement cycles); a target for every indicator when the methodology reads
-  targets; costs around a 30-day window when it reads spend; and, for every window
-  W the spec declares, events on day W − 1 and day W before as_of, at the first and
-  the last second of the local day;
+- ``dense``: every registered event type on three brands; a loyal buyer with same-day
+  repeat purchases; a refund larger than the purchases and a refund with no purchase;
+  an idle, a lapsed and an active member; browsers of every early stage; users early
+  in the funnel just before the usual flow periods; users who rise between a flow
+  period's snapshots (from an early stage to a purchase, a share or an engagement) and
+  one who stays; a buyer of three brands with null categories; weekly sales of
+  products with and without a ``products`` row (category and launch then inferred from
+  events); a category the brand stopped selling, one it started and one that falls
+  (fewer buyers, less money); a third brand whose main category is the first brand's;
+  a crowd of repeat buyers in one target group (thresholds of tens of buyers);
+  purchases of every category years back (replacement cycles); a target for every
+  indicator when the methodology reads targets; costs around a 30-day window when it
+  reads spend; and, for every window W the spec declares, events on day W − 1 and day
+  W before as_of, at the first and the last second of the local day;
 - ``outside`` (only when a declared window is made of others, ``max($visit_days,
   $buy_days)``): the sparse log, a viewer, and for each of those windows W a user
   whose only events (a purchase of each brand) are on day W.
@@ -194,6 +196,33 @@ def _dense(
         event(d, f"drifter{d}", t, b, "snacks" if b == aurora else "skincare")
         for d in (10, 20, 33, 35, 40, 95, 190)
         for t, b in (("ad_impression", lumi), ("product_view", aurora))
+    ]
+    # users who rise between the snapshots of a flow period (30 days; 7 for the
+    # shorter ones): an impression then a purchase, an engagement then a share, an
+    # impression then an engagement, and one who engages before and after; without
+    # them every early-stage user of these logs fell out or stayed, so a conversion
+    # or deepening rate miscounting a rise from an early stage passed
+    rows += [
+        event(33, "riser_buy", "ad_impression", lumi),
+        event(4, "riser_buy", "purchase", lumi, amount="16.00", product_id="p2"),
+        event(34, "riser_share", "favorite", aurora, "snacks"),
+        event(2, "riser_share", "share", aurora, "snacks"),
+        event(36, "riser_engage", "ad_impression", lumi),
+        event(3, "riser_engage", "favorite", lumi),
+        event(40, "stayer", "favorite", lumi),
+        event(5, "stayer", "favorite", lumi),
+        event(12, "riser_week", "ad_impression", aurora),
+        event(10, "riser_week", "favorite", aurora, "snacks"),
+        event(1, "riser_week", "purchase", aurora, "snacks", amount="12.00", product_id="p3"),
+    ]
+    # a continuing category that falls (two buyers and more money a year earlier), and
+    # a third brand that sells most in the first brand's category, so a category's
+    # brands are compared with each other (a median over one brand is that brand)
+    rows += [
+        event(500, "faller_a", "purchase", aurora, "skincare", amount="50.00"),
+        event(450, "faller_b", "purchase", aurora, "skincare", amount="40.00"),
+        event(100, "faller_a", "purchase", aurora, "skincare", amount="20.00"),
+        event(50, "rival_fan", "purchase", third, "skincare", amount="500.00"),
     ]
     # a crowd of repeat buyers in one target group: thresholds of tens of buyers
     rows += [
