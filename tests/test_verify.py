@@ -1082,10 +1082,12 @@ def test_a_window_made_of_shorter_ones_is_exercised(register_plugin, tmp_path, s
             id=f"recency.buyers_{days}",
             sql="SELECT b.brand, count(DISTINCT e.user_id) AS value FROM brands b "
             "LEFT JOIN events e ON e.brand = b.brand AND e.event_type = 'purchase' "
-            f"AND e.local_date > CAST($as_of AS DATE) - {days} "
+            f"AND e.local_date > CAST($as_of AS DATE) - ${param} "
             "AND e.local_date <= CAST($as_of AS DATE) GROUP BY b.brand",
         )
-        for days in ((30, 90) if shorter_declared else ())
+        # each reads its window's parameter (a hard-coded 30 is "never exercised" at
+        # visit_days = 31: window_bounded moves the parameters a bound is made of)
+        for days, param in (((30, "visit_days"), (90, "buy_days")) if shorter_declared else ())
     )
     methodology = Methodology(
         name="recency",

@@ -94,7 +94,7 @@ def test_window_bound_holds_with_a_window_parameter_raised(methodology, param):
     before = run(log, {i for _, ids in groups.values() for i in ids})
     for p, ids in groups.values():
         w = WINDOW.bound(p, ctx)
-        (out,) = [added for side, added in WINDOW.probes(p, ctx, log) if side == "out"]
+        (out,) = [added for side, added, *_ in WINDOW.probes(p, ctx, log) if side == "out"]
         after = run(with_events(log, out), ids)
         was = {k: v for k, v in before.items() if k[0] in ids}
         changed = {k: (was.get(k), after.get(k)) for k in was.keys() | after.keys()}

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from brandlens.specs.checks.base import Cell, Change, Checker, Context, Trial, keys_of, same
 from brandlens.specs.checks.invariance import with_events
 from brandlens.specs.probes import FIRST_SECOND, LAST_SECOND, event
-from brandlens.specs.spec import window_days
+from brandlens.specs.spec import parameter_refs, window_days
 from brandlens.specs.strategies import AS_OF, BRANDS, USERS, EventLog, events
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -16,6 +16,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 NEWCOMER = "edge_newcomer"
 """A user with no other event, added beside the probe log's own users."""
+MOVED = "@"
+"""Joins a probe side to the parameter moved for it: ``out@loyal_window_days``."""
 
 
 class AddedEventsChecker(Checker):
@@ -33,20 +35,21 @@ class AddedEventsChecker(Checker):
         return {side}
 
     def transform(self, prop: Any, ctx: Context, log: EventLog, extra: Any) -> Change | None:
-        side, added = extra
+        side, added, *params = extra  # (side, events[, parameters both runs use])
         if not added:
             return None
         changed = with_events(log, added)
-        return Change(changed, self.what(prop, ctx, side), changed, note=side)
+        what = self.what(prop, ctx, side)
+        return Change(changed, what, changed, note=side, params=params[0] if params else None)
 
     def halves(self, extra: Any) -> tuple[Any, Any] | None:
-        side, added = extra
+        side, added, *params = extra
         split = super().halves(added)
-        return None if split is None else ((side, split[0]), (side, split[1]))
+        return None if split is None else ((side, split[0], *params), (side, split[1], *params))
 
     def check(self, cell: Cell, trial: Trial) -> Iterable[str]:
         assert trial.change is not None
-        if trial.change.note in self.unread:
+        if trial.change.note.split(MOVED)[0] in self.unread:
             same(trial, cell.indicator, trial.change.what)
             return ()
         for key in keys_of(trial.before, trial.after, indicator=cell.indicator.id):
@@ -70,7 +73,10 @@ class WindowChecker(AddedEventsChecker):
         "as_of, changes no value; event types in `except_event_types` (state such as "
         "memberships) are never added before the window (after as_of they are); with "
         "`event_types` instead, only those types are (a window of their own, shorter than "
-        "the other types'). The bound must be exact: day W − 1 must matter (see exercised)"
+        "the other types'). The bound must be exact: day W − 1 must matter (see exercised). "
+        "With W made of `$parameter`s, each whole-number one that moves W when moved by one "
+        "(+1, or −1 where +1 is out of range or refused) is moved, and the same holds at "
+        "the new W: a window that does not follow its parameter (a hard-coded default) fails"
     )
     probing = (
         "to each probe log, every event type (but the excepted ones) is added for a new user "
@@ -79,13 +85,16 @@ class WindowChecker(AddedEventsChecker):
         "where no value may change; likewise every event type on the day after as_of, at "
         "00:00:00 and 23:59:59 local time; on day W − 1 at 00:00:00, and on its own at "
         "23:59:59, which only count towards exercised. With W = 0 the excepted types are "
-        "added on as_of instead"
+        "added on as_of instead. For each moved parameter, at its new value (both runs): "
+        "every type on the new day W at 00:00:00 and 23:59:59, where no value may change, "
+        "and on the new day W − 1, which counts towards exercised"
     )
     random = "1 to 8 random events, W to W + 500 days before as_of, or 1 to 30 days after it"
     exercised = (
         "on some probe log, events on day W − 1 changed some value, at 00:00:00 and at "
         "23:59:59 local time each (a window that reads fewer days than declared, or day "
-        "W − 1 in UTC, never does); with W = 0, an excepted type added on as_of did"
+        "W − 1 in UTC, never does); with W = 0, an excepted type added on as_of did; and "
+        "for each moved parameter, events on its new day W − 1 did"
     )
     failure = (
         "`adding events 30 or more days before as_of changed the value`, "
@@ -101,7 +110,10 @@ class WindowChecker(AddedEventsChecker):
         return f"window_bounded ({self.bound(prop, ctx)} days{own})"
 
     def group(self, prop: Any, ctx: Context) -> str:
-        return f"window:{self.bound(prop, ctx)}:{','.join(self.excepted(prop, ctx))}"
+        # the moved parameters too: two bounds of one length made of different parameters
+        # need each its own moved probes
+        moves = ",".join(f"{name}={value}" for name, value, _ in moves_of(prop, ctx))
+        return f"window:{self.bound(prop, ctx)}:{','.join(self.excepted(prop, ctx))}:{moves}"
 
     def excepted(self, prop: Any, ctx: Context) -> tuple[str, ...]:
         """The types never added before the window: those excepted, or all but those named."""
@@ -140,27 +152,73 @@ class WindowChecker(AddedEventsChecker):
             inside = sweep(log, self.excepted(prop, ctx), 0, (FIRST_SECOND, LAST_SECOND))
             out = ("out", sweep(log, types, 0, (FIRST_SECOND, LAST_SECOND)))
             return [out, after, ("in:0", inside)]
+        both = (FIRST_SECOND, LAST_SECOND)
+        moved = []  # the bound at each moved parameter: a window that does not follow it fails
+        for name, value, w2 in moves_of(prop, ctx):
+            params = {**ctx.params, name: value}
+            moved.append((f"out{MOVED}{name}", sweep(log, types, w2, both), params))
+            moved.append((f"in{MOVED}{name}", sweep(log, types, w2 - 1, both), params))
         return [
-            ("out", sweep(log, types, w, (FIRST_SECOND, LAST_SECOND))),
+            ("out", sweep(log, types, w, both)),
             after,
             (f"in:{FIRST_SECOND}", sweep(log, types, w - 1, (FIRST_SECOND,))),
             (f"in:{LAST_SECOND}", sweep(log, types, w - 1, (LAST_SECOND,))),
+            *moved,
         ]
 
     def what(self, prop: Any, ctx: Context, side: str) -> str:
         if side == "after":
             return "adding events after as_of changed the value"
+        side, _, moved_name = side.partition(MOVED)
+        for name, value, w2 in moves_of(prop, ctx):
+            if name == moved_name:
+                return (
+                    f"adding events {w2} or more days before as_of changed the value, with "
+                    f"{name} = {value} (the window does not follow {name})"
+                )
         return f"adding events {self.bound(prop, ctx)} or more days before as_of changed the value"
 
     def exercise(self, prop: Any, ctx: Context) -> dict[str, str]:
         w = self.bound(prop, ctx)
         if w == 0:
             return {"in:0": "no excepted event type added on as_of changed the value"}
-        return {
+        out = {
             f"in:{s}": f"no event on day W − 1 = {w - 1} days before as_of at {t} local "
             "time changed the value (the window reads fewer days than declared)"
             for s, t in ((FIRST_SECOND, "00:00:00"), (LAST_SECOND, "23:59:59"))
         }
+        for name, value, w2 in moves_of(prop, ctx):
+            out[f"in{MOVED}{name}"] = (
+                f"with {name} = {value} (W = {w2}), no event on day {w2 - 1} before as_of "
+                f"changed the value: the window does not follow {name} (a hard-coded default?)"
+            )
+        return out
+
+
+def moves_of(prop: Any, ctx: Context) -> list[tuple[str, int, int]]:
+    """(parameter, moved value, W at it) for each whole-number parameter the bound is made
+    of whose move by one (+1, else -1 where +1 is out of range or refused) moves W: a
+    parameter under a ``max()`` that is not the largest moves nothing and is left out."""
+    if not isinstance(prop.days, str):
+        return []
+    w = window_days(prop.days, ctx.params)
+    if w == 0:
+        return []
+    out = []
+    for name in sorted(parameter_refs(prop)):
+        value = ctx.params.get(name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            continue
+        for moved in (value + 1, value - 1):
+            params = {**ctx.params, name: moved}
+            try:
+                w2 = window_days(prop.days, params)
+            except (ValueError, ZeroDivisionError):
+                continue
+            if w2 != w and w2 >= 1 and ctx.accepts(params):
+                out.append((name, moved, w2))
+                break
+    return out
 
 
 EDGE_PRODUCT = "p_edge"
