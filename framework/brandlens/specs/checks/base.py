@@ -201,6 +201,31 @@ class Checker:
 # ---- comparisons every checker uses ---------------------------------------------------
 
 
+def moved_by_one(
+    ctx: Context, names: Iterable[str], takes: Callable[[dict[str, Any]], Any]
+) -> list[tuple[str, int, Any]]:
+    """Each whole-number parameter of ``names`` moved by one: +1, else -1 where +1 is
+    refused. ``takes(params)`` is what the move gives (a new edge, a new window), None
+    when it is no move (nothing moved, or out of range); the methodology's model must
+    take the parameters too. A hard-coded default passes at the defaults: the checkers
+    that build on parameters check again at a moved one."""
+    out = []
+    for name in sorted(names):
+        value = ctx.params.get(name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            continue
+        for moved in (value + 1, value - 1):
+            params = {**ctx.params, name: moved}
+            try:
+                got = takes(params)
+            except (ValueError, ZeroDivisionError):
+                continue
+            if got is not None and ctx.accepts(params):
+                out.append((name, moved, got))
+                break
+    return out
+
+
 def close(a: Any, b: Any, rel: float = 1e-9, abs_: float = 1e-9) -> bool:
     """Equal within tolerance; null equals only null (never 0)."""
     if a is None or b is None:

@@ -21,6 +21,7 @@ from brandlens.specs.checks.base import (
     Failure,
     Trial,
     close,
+    moved_by_one,
     where,
 )
 from brandlens.specs.checks.invariance import with_events
@@ -218,23 +219,14 @@ def _edge_of(prop: Any, params: dict[str, Any]) -> tuple[int, int | None]:
 def _shifts(prop: Any, ctx: Context) -> list[tuple[str, int]]:
     """Each whole-number parameter N is made of, moved by one (+1, else -1) where N moves
     with it, stays in range and the methodology takes the value."""
-    out = []
     n = threshold_value(prop, ctx.params)
-    for name in sorted(parameter_refs(prop)):
-        value = ctx.params.get(name)
-        if isinstance(value, bool) or not isinstance(value, int):
-            continue
-        for moved in (value + 1, value - 1):
-            params = {**ctx.params, name: moved}
-            try:
-                shifted, _ = _edge_of(prop, params)  # W too must stay valid
-            except ValueError:
-                continue
-            low = shifted - 2 if shifted > n else shifted  # the compared step's lower side
-            if shifted != n and low >= 0 and ctx.accepts(params):
-                out.append((name, moved))
-                break
-    return out
+
+    def edge(params: dict[str, Any]) -> int | None:
+        shifted, _ = _edge_of(prop, params)  # W too must stay valid
+        low = shifted - 2 if shifted > n else shifted  # the compared step's lower side
+        return shifted if shifted != n and low >= 0 else None
+
+    return [(name, moved) for name, moved, _ in moved_by_one(ctx, parameter_refs(prop), edge)]
 
 
 def _nth(n: int) -> str:

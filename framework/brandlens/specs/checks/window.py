@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from brandlens.specs.checks.base import Cell, Change, Checker, Context, Trial, keys_of, same
+from brandlens.specs.checks.base import (
+    Cell,
+    Change,
+    Checker,
+    Context,
+    Trial,
+    keys_of,
+    moved_by_one,
+    same,
+)
 from brandlens.specs.checks.invariance import with_events
 from brandlens.specs.probes import FIRST_SECOND, LAST_SECOND, event
 from brandlens.specs.spec import parameter_refs, window_days
@@ -204,21 +213,12 @@ def moves_of(prop: Any, ctx: Context) -> list[tuple[str, int, int]]:
     w = window_days(prop.days, ctx.params)
     if w == 0:
         return []
-    out = []
-    for name in sorted(parameter_refs(prop)):
-        value = ctx.params.get(name)
-        if isinstance(value, bool) or not isinstance(value, int):
-            continue
-        for moved in (value + 1, value - 1):
-            params = {**ctx.params, name: moved}
-            try:
-                w2 = window_days(prop.days, params)
-            except (ValueError, ZeroDivisionError):
-                continue
-            if w2 != w and w2 >= 1 and ctx.accepts(params):
-                out.append((name, moved, w2))
-                break
-    return out
+
+    def window(params: dict[str, Any]) -> int | None:
+        w2 = window_days(prop.days, params)
+        return w2 if w2 != w and w2 >= 1 else None
+
+    return moved_by_one(ctx, parameter_refs(prop), window)
 
 
 EDGE_PRODUCT = "p_edge"
