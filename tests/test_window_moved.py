@@ -44,6 +44,9 @@ def test_moves_are_the_parameters_that_move_the_bound():
     assert moves(365) == [] and moves(0) == []
     # a window that would reach 0 days is not a move
     assert moves_of(WindowBounded(days="$a"), _ctx({"a": 1}, refuse={"a": {2}})) == []
+    # nor one of no whole number of days (9 / 2, 7 / 2): truncated, it was checked at 4
+    assert moves_of(WindowBounded(days="$a / 2"), _ctx({"a": 8})) == []
+    assert moves_of(WindowBounded(days="$a / 2"), _ctx({"a": 7})) == [("a", 8, 4)]
 
 
 def _verify(indicator: str, properties: list, tmp_path, register_plugin) -> tuple[int, list]:
@@ -109,3 +112,72 @@ def test_a_window_that_reads_past_its_moved_bound_fails(tmp_path, register_plugi
     assert (label, status) == ("window_bounded (365 days) #2", "fail")
     assert "adding events 364 or more days before as_of changed the value, with " in message
     assert "period_days = 8 (the window does not follow period_days)" in message
+
+
+def test_two_right_bounds_of_one_length_moving_apart_each_get_their_own_probes(
+    register_plugin, tmp_path
+):
+    """2 * $p and $p + 7 are both 14 at p = 7 and 16 and 15 at p = 8. Grouped by W and the
+    moved value alone, the two shared the first one's probes, and a right declaration
+    failed ("adding events 16 or more days before as_of", found by a review)."""
+    from pydantic import BaseModel
+
+    import brandlens
+    from brandlens.plugin import Indicator, Methodology
+
+    class Params(BaseModel):
+        p: int = 7
+
+    def buyers(window: str) -> str:
+        return (
+            "SELECT b.brand, count(DISTINCT e.user_id) AS value FROM brands b "
+            "LEFT JOIN events e ON e.brand = b.brand AND e.event_type = 'purchase' "
+            f"AND e.local_date > CAST($as_of AS DATE) - ({window}) "
+            "AND e.local_date <= CAST($as_of AS DATE) GROUP BY b.brand"
+        )
+
+    entry = """
+  - id: twin.{k}
+    title: {{en: {k}, zh: {k}}}
+    definition: buyers in the window
+    formula: "|buyers|"
+    unit: users
+    direction: higher
+    parameters: [p]
+    properties:
+      - window_bounded: {{days: "{days}"}}"""
+    spec = tmp_path / "twin.yaml"
+    spec.write_text(
+        'methodology: twin\ntitle: {en: Twin, zh: 双}\nsources: ["assumption: a test"]\n'
+        'parameters:\n  p: {default: 7, description: period, source: "assumption: test"}\n'
+        "indicators:"
+        + entry.format(k="a", days="2 * $p")
+        + entry.format(k="b", days="$p + 7")
+        + "\n",
+        encoding="utf-8",
+    )
+    twin = Methodology(
+        name="twin",
+        title="Twin",
+        source="a test",
+        version="0.1.0",
+        parameters=Params,
+        indicators=(
+            Indicator(id="twin.a", sql=buyers("2 * $p")),
+            Indicator(id="twin.b", sql=buyers("$p + 7")),
+        ),
+    )
+
+    class Plugin:
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, register):
+            register(twin, spec=spec)
+
+    register_plugin(Plugin(), "twin")
+    r = CliRunner().invoke(app, ["verify", "twin", "--max-examples", "2", "-f", "json"])
+    (m,) = json.loads(r.stdout)["methodologies"]
+    assert [(x["indicator"], x["status"]) for x in m["results"]] == [
+        ("twin.a", "pass"),
+        ("twin.b", "pass"),
+    ]
+    assert r.exit_code == 0

@@ -17,7 +17,7 @@ from brandlens.specs.checks.base import (
 )
 from brandlens.specs.checks.invariance import with_events
 from brandlens.specs.probes import FIRST_SECOND, LAST_SECOND, event
-from brandlens.specs.spec import parameter_refs, window_days
+from brandlens.specs.spec import evaluate, parameter_refs, window_days
 from brandlens.specs.strategies import AS_OF, BRANDS, USERS, EventLog, events
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -107,7 +107,11 @@ class WindowChecker(AddedEventsChecker):
     )
     failure = (
         "`adding events 30 or more days before as_of changed the value`, "
-        "`adding events after as_of changed the value`"
+        "`adding events after as_of changed the value`, `adding events 364 or more days "
+        "before as_of changed the value, with period_days = 8 (the window does not follow "
+        "period_days)`; at a moved parameter, never exercised: `with buyer_window_days = 366 "
+        "(W = 366), no event on day 365 before as_of changed the value: the window does not "
+        "follow buyer_window_days (a hard-coded default?)`"
     )
 
     def bound(self, prop: Any, ctx: Context) -> int:
@@ -121,7 +125,7 @@ class WindowChecker(AddedEventsChecker):
     def group(self, prop: Any, ctx: Context) -> str:
         # the moved parameters too: two bounds of one length made of different parameters
         # need each its own moved probes
-        moves = ",".join(f"{name}={value}" for name, value, _ in moves_of(prop, ctx))
+        moves = ",".join(f"{name}={value}->{w2}" for name, value, w2 in moves_of(prop, ctx))
         return f"window:{self.bound(prop, ctx)}:{','.join(self.excepted(prop, ctx))}:{moves}"
 
     def excepted(self, prop: Any, ctx: Context) -> tuple[str, ...]:
@@ -215,7 +219,10 @@ def moves_of(prop: Any, ctx: Context) -> list[tuple[str, int, int]]:
         return []
 
     def window(params: dict[str, Any]) -> int | None:
-        w2 = window_days(prop.days, params)
+        exact = evaluate(prop.days.replace("$", ""), params)
+        if exact != int(exact):  # no whole number of days there: not a window to check
+            return None
+        w2 = int(exact)
         return w2 if w2 != w and w2 >= 1 else None
 
     return moved_by_one(ctx, parameter_refs(prop), window)
