@@ -390,6 +390,7 @@ _SHORT = {
     "deterministic": "determ",
     "empty_brand": "empty",
     "scale_equivariant": "scale",
+    "parameters": "params",
 }
 
 

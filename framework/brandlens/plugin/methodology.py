@@ -539,6 +539,7 @@ def apply_spec(m: Methodology, spec: MethodologySpec | None) -> tuple[Methodolog
     defaults = m.parameters().model_dump(mode="json")
     errors += _parameter_errors(spec, set(defaults))
     errors += _value_errors(spec, defaults)
+    errors += _joint_errors(spec, m.parameters, defaults)
     for name, value in defaults.items():
         p = spec.parameters.get(name)
         if p is None:
@@ -564,11 +565,44 @@ def _parameter_errors(spec: MethodologySpec, known: set[str]) -> list[str]:
         for name in ind.parameters:
             if name not in known:
                 errors.append(f"{ind.id}: parameters names {name!r}, not a parameter ({named})")
+        for name, joint in ind.joint_parameters.items():
+            if name not in ind.parameters:
+                errors.append(f"{ind.id}: joint_parameters names {name!r}, not in its parameters")
+            for other in joint.with_:
+                if other not in known or other == name:
+                    why = "the parameter itself" if other == name else f"not a parameter ({named})"
+                    errors.append(
+                        f"{ind.id}: joint_parameters {name!r} moves {other!r} with it, {why}"
+                    )
         for p in ind.properties:
             for name in sorted(parameter_refs(p) - known):
                 errors.append(
                     f"{ind.id}: {p.kind} names ${name}, not a parameter ({named}); "
                     "verify skips that property"
+                )
+    return errors
+
+
+def _joint_errors(
+    spec: MethodologySpec, model: type[BaseModel], defaults: dict[str, Any]
+) -> list[str]:
+    """A joint parameter's ``with`` must be parameters the model takes: ``verify`` moves
+    the parameter there."""
+    from pydantic import ValidationError
+
+    errors = []
+    for ind in spec.indicators:
+        for name, joint in ind.joint_parameters.items():
+            if set(joint.with_) - set(defaults) or name in joint.with_:
+                continue  # said by _parameter_errors
+            try:
+                model.model_validate({**defaults, **joint.with_})
+            except ValidationError as e:
+                first = e.errors()[0]
+                field = ".".join(map(str, first["loc"]))
+                errors.append(
+                    f"{ind.id}: joint_parameters {name!r}: the model refuses {field} "
+                    f"= {joint.with_.get(field)!r} ({first['msg']})"
                 )
     return errors
 

@@ -25,15 +25,28 @@ check meets the cases that matter, every time:
 
 Checkers add their own probes to these logs (the events on a window's boundary
 day, the shifts that move as_of to a leap day or a month end, ...).
+
+One more log, ``spread``, serves the check of each indicator's ``parameters:`` list
+alone: a market whose users, products and events are spread over every day a moved
+parameter can reach (see ``spread_log``).
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from brandlens.specs.strategies import AS_OF, CATEGORIES, GROUPS, EventLog, utc_ts
+from brandlens.specs.strategies import (
+    AS_OF,
+    CATEGORIES,
+    CHANNELS,
+    GROUPS,
+    QUERY_TYPES,
+    EventLog,
+    utc_ts,
+)
 
 PROBE_BRANDS = ("Lumi", "Aurora", "品牌甲")
 FIRST_SECOND, LAST_SECOND = 0, 86_399  # of the local day
@@ -332,3 +345,224 @@ def _dense(
         spend=spend_table,
         probe="dense",
     )
+
+
+SPREAD_SEED = 41
+SPREAD_USERS = 60
+SPREAD_PRODUCTS = 8  # per brand
+SPREAD_MIN_DAYS = 800
+
+
+def spread_log(
+    event_types: tuple[str, ...],
+    categories: tuple[str, ...] = CATEGORIES,
+    windows: Iterable[int] = (),
+    target_indicators: tuple[str, ...] = (),
+    spend: bool = False,
+) -> EventLog:
+    """A market spread over time, for moving parameters: a moved window, count or share
+    changes a value only where some user, product or amount lies between its two values.
+
+    Seeded, so the same every run. Over H days (twice the longest declared window, at
+    least 800, at most 4,000), dates drawn denser near as_of (the square of a uniform
+    draw, so 7- and 15-day windows hold events too): on each of three brands, products
+    launched, selling and gone quiet at dates spread over H, with rising, flat or falling
+    sales; users whose events of every registered type (ratings 1 to 5, every query
+    type, every channel) fall on one to thirty distinct days; the planted paths of
+    ``_spread_paths``; and, when the methodology reads them, targets and daily costs.
+    """
+    rng = random.Random(SPREAD_SEED)
+    horizon = min(max(2 * max(windows, default=0), SPREAD_MIN_DAYS), 4000)
+
+    def day(low: int = 0, high: int = horizon) -> int:
+        return low + int((high - low) * rng.random() ** 2)
+
+    users = [f"spread{i:02d}" for i in range(SPREAD_USERS)]
+    rows: list[dict[str, Any]] = []
+    products = []
+    for b, brand in enumerate(PROBE_BRANDS):
+        for k in range(SPREAD_PRODUCTS):
+            pid, category = f"s{b}{k}", categories[(b + k) % len(categories)]
+            launch = day()
+            quiet = rng.randint(0, launch) if k % 3 == 0 else 0  # last sale days ago
+            trend = (-1, 0, 1)[k % 3]
+            products.append((pid, brand, category, launch))
+            for _ in range(rng.randint(4, 30)):
+                d = day(quiet, launch)
+                age = (launch - d) / max(launch - quiet, 1)  # 0 at launch, 1 at the end
+                price = (10 + 5 * k) * (1 + trend * age)
+                rows.append(
+                    event(
+                        d,
+                        rng.choice(users),
+                        "purchase",
+                        brand,
+                        category,
+                        second=rng.randrange(86_400),
+                        amount=f"{price * rng.choice((1, 1, 2, 3)):.2f}",
+                        product_id=pid,
+                        channel=rng.choice(CHANNELS),
+                        order_id=f"o{len(rows)}",
+                    )
+                )
+    for u in users:
+        days = sorted({day() for _ in range(rng.randint(1, 30))})
+        brand = rng.choice(PROBE_BRANDS)
+        for d in days:
+            t = rng.choice(event_types)
+            pid, pbrand, category, _ = rng.choice(products)
+            fields: dict[str, Any] = {"channel": rng.choice(CHANNELS)}
+            if t == "review":
+                fields["rating"] = str(rng.randint(1, 5))
+            if t == "search":
+                fields["query_type"] = rng.choice(QUERY_TYPES)
+            if t in ("purchase", "refund"):
+                fields["amount"] = f"{rng.choice((5, 20, 99.5, 300, 1500)):.2f}"
+            b = pbrand if rng.random() < 0.5 else brand
+            pid = pid if b == pbrand else None
+            rows.append(
+                event(d, u, t, b, category, second=rng.randrange(86_400), product_id=pid, **fields)
+            )
+    rows += _spread_paths(event_types, categories, horizon, users)
+    users = sorted({r["user_id"] for r in rows})
+    users_table = tuple(
+        {
+            "user_id": u,
+            "target_group": _CROWDS.get(u[:6], (*GROUPS, None)[i % 5]),
+            "circle": ("beauty", "tech", None)[i % 3],
+            "register_date": (AS_OF - timedelta(days=horizon + 3 * i)).isoformat(),
+        }
+        for i, u in enumerate(users)
+    )
+    products_table = tuple(
+        {
+            "product_id": pid,
+            "brand": brand,
+            "category": category,
+            "launch_date": (AS_OF - timedelta(days=launch)).isoformat(),
+            "list_price": f"{10 + 5 * (i % SPREAD_PRODUCTS)}.00",
+        }
+        for i, (pid, brand, category, launch) in enumerate(products)
+        if i % 2 == 0  # the others' launch is inferred from their sales
+    )
+    targets_table = None
+    if target_indicators:
+        targets_table = tuple(
+            {
+                "brand": b,
+                "indicator": indicator,
+                "period_start": (AS_OF - timedelta(days=start)).isoformat(),
+                "period_end": (AS_OF - timedelta(days=start - length)).isoformat(),
+                "target_value": str(rng.randint(0, 20)),
+            }
+            for indicator in target_indicators
+            for b in PROBE_BRANDS
+            for start, length in ((day(), 30), (29, 29), (90, 60))
+        )
+    spend_table = None
+    if spend:
+        spend_table = tuple(
+            {
+                "brand": b,
+                "date": (AS_OF - timedelta(days=d)).isoformat(),
+                "channel": rng.choice(CHANNELS),
+                "cost": f"{rng.randint(1, 500)}.00",
+            }
+            for b in PROBE_BRANDS
+            for d in sorted({day() for _ in range(40)})
+        )
+    return EventLog(
+        as_of=AS_OF,
+        events=tuple(rows),
+        users=users_table,
+        products=products_table,
+        brands=PROBE_BRANDS,
+        targets=targets_table,
+        spend=spend_table,
+        probe="spread",
+    )
+
+
+_CROWDS = {"crowdA": GROUPS[0], "crowdB": GROUPS[1]}
+
+
+def _spread_paths(
+    event_types: tuple[str, ...], categories: tuple[str, ...], horizon: int, users: list[str]
+) -> list[dict[str, Any]]:
+    """The spread log's planted paths: each puts some user or product on either side of
+    a moved parameter, whatever the methodology (see ``spread_log``)."""
+    rows: list[dict[str, Any]] = []
+    n = len(categories)
+    for j in range(1, horizon // 25):
+        brand, buyer = PROBE_BRANDS[j % 3], users[j % len(users)]
+        here, there = categories[j % n], categories[(j + 1) % n]
+        recent = j % 14
+        # sold only 25j days ago (a moved horizon adds or drops it); sold then and in two
+        # equal four-week blocks since (its launch, and so New or not, hinges on the
+        # horizon); every fourth, sold twelve times in one category then and, for much
+        # more (each its own amount, no ties), weekly in another for the last ten weeks
+        # (its most frequent category, and so the products it outsells week by week,
+        # hinge on the horizon)
+        paths = [(f"old{j}", 25 * j - 12, here, 15), (f"back{j}", 25 * j, here, 15)]
+        paths += [(f"back{j}", recent, here, 15), (f"back{j}", 28 + recent, here, 15)]
+        if j % 4 == 0:
+            paths += [(f"moved{j}", 25 * j + d, here, 15) for d in range(12)]
+            paths += [(f"moved{j}", j % 5 + 7 * w, there, 1000 + 50 * j) for w in range(10)]
+        rows += [
+            event(d, buyer, "purchase", brand, c, amount=f"{a}.00", product_id=pid)
+            for pid, d, c, a in paths
+        ]
+    # for each event type, users with one to six days of it: all in the last two weeks;
+    # all 70 to 120 days back; and all but one before a 30-day flow period, the last on
+    # day 5 (day counts and windows moved split each family)
+    for t_i, t in enumerate(event_types):
+        for k in range(1, 7):
+            brand = PROBE_BRANDS[(t_i + k) % 3]  # each brand gets some day counts of each type
+            families = {
+                "days": [2 * d for d in range(k)],
+                "past": [70 + 10 * d for d in range(k)],
+                "rise": [50 - 9 * d for d in range(k - 1)] + [5],
+            }
+            rows += [
+                event(d, f"{name}_{t_i}_{k}", t, brand)
+                for name, days in families.items()
+                for d in days
+            ]
+    if "review" in event_types:  # a lone review of each rating, lately and 40 days back;
+        for r in range(1, 6):  # and a viewer of 35 days back who reviews lately
+            b = PROBE_BRANDS[r % 3]
+            rows += [
+                event(3, f"rated{r}", "review", b, rating=str(r), product_id="s00"),
+                event(40, f"rated_past{r}", "review", b, rating=str(r), product_id="s00"),
+                event(35, f"rated_riser{r}", "ad_impression", b),
+                event(2, f"rated_riser{r}", "review", b, rating=str(r), product_id="s00"),
+            ]
+    # buyers whose one to four purchase days all lie 400 to 700, or 1,000 to 1,300, days
+    # back: windows of a year and more, and day counts in them, split them
+    for k in range(1, 5):
+        rows += [
+            event(start + 100 * d, f"{name}{k}", "purchase", PROBE_BRANDS[0], amount="30.00")
+            for name, start in (("midbuyer", 400), ("oldbuyer", 1000))
+            for d in range(k)
+        ]
+    # two target groups of tens of buyers of the first brand, all of one group and
+    # 35 of 50 of the other: thresholds of buyers per group, the top groups by TGI
+    rows += [
+        event(10 + i % 200, f"crowdA{i:02d}", "purchase", PROBE_BRANDS[0], amount="20.00")
+        for i in range(35)
+    ]
+    rows += [
+        event(20 + i % 200, f"crowdB{i:02d}", "purchase", PROBE_BRANDS[i // 35], amount="20.00")
+        for i in range(50)
+    ]
+    # twenty users with one click of the first brand last week: the brands' shapes (how
+    # their users spread over stages) differ, not only their sizes
+    if "ad_click" in event_types:
+        rows += [event(3, f"clicker{i:02d}", "ad_click", PROBE_BRANDS[0]) for i in range(20)]
+    # the first two brands sell most in the same category, by far (more than all the
+    # products above): a category's brands are compared
+    rows += [
+        event(5, f"whale{b}", "purchase", brand, categories[0], amount="1000000.00")
+        for b, brand in enumerate(PROBE_BRANDS[:2])
+    ]
+    return rows

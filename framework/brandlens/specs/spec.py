@@ -507,6 +507,16 @@ def _normalise_property(item: Any) -> Any:
     return item
 
 
+class JointParameter(_Strict):
+    """A listed parameter that changes the value only when others are moved too: where
+    ``verify`` moves it (``with``), and why it does not matter at the defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    with_: dict[str, Any] = Field(alias="with", min_length=1)
+    reason: str = Field(min_length=1)
+
+
 class IndicatorSpec(_Strict):
     """Everything declared about one indicator."""
 
@@ -520,6 +530,7 @@ class IndicatorSpec(_Strict):
     keys: tuple[str, ...] | None = None
     headline: bool = False
     parameters: tuple[str, ...] = ()
+    joint_parameters: dict[str, JointParameter] = Field(default_factory=dict)
     properties: tuple[Property, ...] = ()
 
     @field_validator("properties", mode="before")
@@ -616,6 +627,11 @@ def spec_markdown(spec: MethodologySpec) -> str:
         lines.append(f"- unit: {ind.unit}, {ind.direction} is better{dim}{keys}")
         if ind.parameters:
             lines.append(f"- parameters: {', '.join(f'`{p}`' for p in ind.parameters)}")
+        for name, joint in ind.joint_parameters.items():
+            at = ", ".join(f"`{k}` = {v}" for k, v in joint.with_.items())
+            lines.append(
+                f"- `{name}` matters only beside other moves: {joint.reason} (verified at {at})"
+            )
         props = ", ".join(f"`{property_text(p)}`" for p in ind.properties)
         lines.append(f"- verified properties: {props}")
         lines.append("")

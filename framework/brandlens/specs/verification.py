@@ -30,9 +30,10 @@ from brandlens.engine.result import MethodologyVerification, PropertyResult, Ver
 from brandlens.errors import DataError, UsageError
 from brandlens.plugin.host import registry
 from brandlens.plugin.methodology import CheckedMethodology, vocabulary_values
-from brandlens.specs.checks import CHECKERS
+from brandlens.specs.checks import CHECKERS, IMPLICIT
 from brandlens.specs.checks.base import VARIED, Cell, Context, Failure, InvalidLog, Run, Trial
-from brandlens.specs.probes import probe_logs
+from brandlens.specs.checks.parameters import KIND, Corner, ListedParameters, movable
+from brandlens.specs.probes import probe_logs, spread_log
 from brandlens.specs.spec import IndicatorSpec, event_types_named, parameter_refs
 from brandlens.specs.strategies import CATEGORIES, EventLog, event_logs
 
@@ -55,7 +56,8 @@ Progress = Callable[[str, int, int], None]
 
 
 def cells_of(spec_indicators: list[IndicatorSpec], ctx: Context) -> list[Cell]:
-    """One cell per declared (and checkable) property; repeated labels are numbered."""
+    """One cell per declared (and checkable) property, repeated labels numbered; and,
+    when the methodology has a parameter to move, one per indicator for its list."""
     cells = []
     seen: dict[tuple[str, str], int] = {}
     for ind in spec_indicators:
@@ -71,7 +73,26 @@ def cells_of(spec_indicators: list[IndicatorSpec], ctx: Context) -> list[Cell]:
             cell = Cell(ind, p, checker.label(p, ctx), checker.group(p, ctx), checker)
             n = seen[(ind.id, cell.label)] = seen.get((ind.id, cell.label), 0) + 1
             cells.append(cell if n == 1 else replace(cell, label=f"{cell.label} #{n}"))
+    if movable(ctx):  # each indicator's parameters: list, checked without a declaration
+        known = set(ctx.params)
+        joint = {ind.id: _corners(ind, known) for ind in spec_indicators}
+        every = tuple(sorted({c for cs in joint.values() for c in cs}, key=repr))
+        for ind in spec_indicators:
+            names = tuple(n for n in ind.parameters if n in known)
+            listed = ListedParameters(names, joint[ind.id], every)
+            checker = IMPLICIT[listed.kind]
+            cells.append(Cell(ind, listed, checker.label(listed, ctx), KIND, checker))
     return cells
+
+
+def _corners(ind: IndicatorSpec, known: set[str]) -> tuple[Corner, ...]:
+    """The indicator's joint parameters and where to move them (unknown names are spec
+    errors, said apart)."""
+    return tuple(
+        (name, tuple(sorted(j.with_.items())))
+        for name, j in sorted(ind.joint_parameters.items())
+        if name in known and name in ind.parameters and set(j.with_) <= known - {name}
+    )
 
 
 def _key(cell: Cell) -> CellKey:
@@ -195,7 +216,8 @@ class Harness:
                 brands, params = log.report_brands(), change.params
                 if change.before is not None or params is not None:
                     before = self._changed_run(change.before or log, brands, _needs(cells), params)
-                after = self._changed_run(change.log, brands, _needs(cells), params)
+                after_params = change.after_params or params
+                after = self._changed_run(change.log, brands, _needs(cells), after_params)
         except InvalidLog as e:  # e.g. a monotone addition of an unregistered event type
             for c in cells:
                 problem = Failure(c.indicator.id, f"the spec asks for an invalid event: {e}")
@@ -288,6 +310,17 @@ class Harness:
         cases = []
         for log in logs:
             extras = {g: c.checker.probes(c.prop, self.ctx, log) for g, c in relational.items()}
+            cases.append((log, extras))
+        if KIND in relational:  # moved parameters only: the static checks run on it too
+            log = spread_log(
+                self.ctx.event_types,
+                self.ctx.categories,
+                windows,
+                self.target_indicators,
+                spend=self.spend,
+            )
+            extras = {g: [] for g in relational}
+            extras[KIND] = relational[KIND].checker.probes(relational[KIND].prop, self.ctx, log)
             cases.append((log, extras))
         return cases
 

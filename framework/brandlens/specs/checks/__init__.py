@@ -1,8 +1,9 @@
 """The property checkers, one per kind of the spec vocabulary, in one table.
 
 ``CHECKERS`` maps each kind of ``brandlens.specs.spec.PROPERTY_KINDS`` to the
-checker that verifies it; the harness loops over it and docs/specs.md is written
-from it (``checks_markdown``).
+checker that verifies it; ``IMPLICIT`` holds the checks every indicator gets without
+declaring them. The harness loops over both and docs/specs.md is written from them
+(``checks_markdown``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from brandlens.specs.checks.invariance import (
     TimeShiftChecker,
 )
 from brandlens.specs.checks.monotone import MonotoneChecker
+from brandlens.specs.checks.parameters import ParametersChecker
 from brandlens.specs.checks.reads import ReadsOnlyChecker
 from brandlens.specs.checks.relations import IdentityChecker, PartitionChecker
 from brandlens.specs.checks.threshold import ThresholdChecker
@@ -52,6 +54,9 @@ CHECKERS: dict[str, Checker] = {
     )
 }
 
+IMPLICIT: dict[str, Checker] = {c.kind: c for c in (ParametersChecker(),)}
+"""Checks no spec declares: every indicator gets them (its ``parameters:`` list)."""
+
 
 def checks_markdown() -> str:
     """The per-kind reference of docs/specs.md, written from the checkers' own docs.
@@ -60,7 +65,7 @@ def checks_markdown() -> str:
     ``<!-- checks:end -->``; a test keeps the page equal to it.
     """
     lines = []
-    for kind, c in CHECKERS.items():
+    for kind, c in {**CHECKERS, **IMPLICIT}.items():
         lines += [
             f"### `{kind}`",
             "",
@@ -75,4 +80,4 @@ def checks_markdown() -> str:
     return "\n".join(lines)
 
 
-__all__ = ["CHECKERS", "Checker", "checks_markdown"]
+__all__ = ["CHECKERS", "IMPLICIT", "Checker", "checks_markdown"]

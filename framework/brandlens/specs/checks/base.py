@@ -93,6 +93,9 @@ class Change:
     params: dict[str, Any] | None = None
     """Parameters both sides are computed with, when not the defaults (then ``before``
     is the log itself if not given)."""
+    after_params: dict[str, Any] | None = None
+    """Parameters only the changed side is computed with (a moved parameter, the same
+    log): the unchanged side keeps ``params``, or the defaults."""
 
 
 @dataclass
