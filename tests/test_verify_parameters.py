@@ -258,3 +258,75 @@ def test_moves_by_hand():
         ("share", 0.6),
         ("share", 1.0),
     ]
+
+
+def test_a_corner_of_list_values_is_moved_like_any_other():
+    """A ``with`` value may be a list: the corners were gathered in a set, and verify
+    stopped on ``unhashable type: 'list'`` (found by an independent review)."""
+    from brandlens.specs.spec import IndicatorSpec
+    from brandlens.specs.verification import cells_of
+
+    ind = IndicatorSpec.model_validate(
+        {
+            "id": "par.x",
+            "title": {"en": "x", "zh": "x"},
+            "definition": "d",
+            "formula": "f",
+            "unit": "users",
+            "direction": "higher",
+            "parameters": ["days", "names"],
+            "joint_parameters": {"days": {"with": {"names": ["a", "b"]}, "reason": "r"}},
+        }
+    )
+    (cell,) = [c for c in cells_of([ind, ind], _ctx()) if c.label == "parameters"][:1]
+    assert cell.prop.joint == (("days", (("names", ["a", "b"]),)),)
+    assert cell.prop.corners == cell.prop.joint
+
+
+def test_a_move_the_indicator_cannot_compute_at_is_named(tmp_path):
+    """A model that takes k = 0 and a definition that divides by k: the failure said
+    only 'did not compute', under a log that computes at the defaults (found by an
+    independent review); it now says at which move."""
+    import brandlens
+    from brandlens.plugin import Indicator, Methodology
+    from brandlens.plugin.host import host
+    from brandlens.specs.verification import verify
+
+    class Params(BaseModel):
+        k: int = Field(3, ge=0, le=10)
+
+    spec = tmp_path / "div.yaml"
+    spec.write_text(
+        _HEAD.replace("methodology: par", "methodology: div").split("parameters:")[0]
+        + "parameters:\n  k: {default: 3, description: divisor, source: 'assumption: test'}\n"
+        + "indicators:\n"
+        + _entry("per", "[k]").replace("par.per", "div.per"),
+        encoding="utf-8",
+    )
+    sql = (
+        "SELECT b.brand, CASE WHEN $k = 0 THEN error('division by zero') "
+        "ELSE count(e.user_id) // $k END AS value FROM brands b "
+        "LEFT JOIN events e ON e.brand = b.brand GROUP BY b.brand"
+    )
+    m = Methodology(
+        name="div",
+        title="Div",
+        source="a test fixture",
+        version="0.1.0",
+        parameters=Params,
+        indicators=(Indicator(id="div.per", sql=sql),),
+    )
+
+    class Plugin:
+        @brandlens.hookimpl
+        def brandlens_register_methodologies(self, register):
+            register(m, spec=spec)
+
+    host.register(Plugin(), "div-plugin")
+    try:
+        (r,) = verify(["div"], max_examples=0).methodologies[0].results
+    finally:
+        host.unregister("div-plugin")
+        host.reset()
+    assert r.status == "fail" and r.message.startswith("did not compute")
+    assert r.message.endswith("(moving k from 3 to 0)")

@@ -513,7 +513,7 @@ def _spread_paths(
             for pid, d, c, a in paths
         ]
     # for each event type, users with one to six days of it: all in the last two weeks;
-    # all 70 to 120 days back; and all but one before a 30-day flow period, the last on
+    # all 70 to 120 days back; and all but one 9 days apart from 50 days back, the last on
     # day 5 (day counts and windows moved split each family)
     for t_i, t in enumerate(event_types):
         for k in range(1, 7):

@@ -76,7 +76,11 @@ def cells_of(spec_indicators: list[IndicatorSpec], ctx: Context) -> list[Cell]:
     if movable(ctx):  # each indicator's parameters: list, checked without a declaration
         known = set(ctx.params)
         joint = {ind.id: _corners(ind, known) for ind in spec_indicators}
-        every = tuple(sorted({c for cs in joint.values() for c in cs}, key=repr))
+        # one entry per corner, by its text: a `with` value may be a list (unhashable)
+        every = tuple(
+            {repr(c): c for cs in joint.values() for c in cs}[k]
+            for k in sorted({repr(c) for cs in joint.values() for c in cs})
+        )
         for ind in spec_indicators:
             names = tuple(n for n in ind.parameters if n in known)
             listed = ListedParameters(names, joint[ind.id], every)
@@ -224,14 +228,19 @@ class Harness:
                 self._failed(c, problem, log, group, extra)
             return
         trial = Trial(log, before, after, change)
+        moved = change is not None and (change.params or change.after_params)
         for c in cells:
+            after_side = False
             try:
-                if self._computed(before, c.indicator, log) and self._computed(
-                    after, c.indicator, trial.shown
-                ):
-                    seen = c.checker.check(c, trial)
-                    self.evidence.setdefault(_key(c), set()).update(seen or ())
+                if self._computed(before, c.indicator, log):
+                    after_side = True
+                    if self._computed(after, c.indicator, trial.shown):
+                        seen = c.checker.check(c, trial)
+                        self.evidence.setdefault(_key(c), set()).update(seen or ())
             except Failure as f:
+                # computed at the defaults, not at the moved parameters: say at which
+                if moved and after_side and f.message.startswith("did not compute"):
+                    f.message = f"{f.message} ({change.what.removesuffix(' changed the value')})"
                 self._failed(c, f, log, group, extra)
 
     def _changed_run(

@@ -120,7 +120,7 @@ def _at(at: Any) -> str:
 class ParametersChecker(Checker):
     kind = KIND
     relational = True
-    example = "parameters: [recent_days, exit_days]` on the indicator (not under `properties"
+    example = "parameters: [recent_days, exit_days]` on the indicator, not under `properties"
     checks = (
         "not declared under `properties`: every indicator of a methodology with a parameter "
         "to move is checked against its spec entry's `parameters:` list. Each parameter "
