@@ -77,10 +77,8 @@ def cells_of(spec_indicators: list[IndicatorSpec], ctx: Context) -> list[Cell]:
         known = set(ctx.params)
         joint = {ind.id: _corners(ind, known) for ind in spec_indicators}
         # one entry per corner, by its text: a `with` value may be a list (unhashable)
-        every = tuple(
-            {repr(c): c for cs in joint.values() for c in cs}[k]
-            for k in sorted({repr(c) for cs in joint.values() for c in cs})
-        )
+        unique = {repr(c): c for cs in joint.values() for c in cs}
+        every = tuple(unique[k] for k in sorted(unique))
         for ind in spec_indicators:
             names = tuple(n for n in ind.parameters if n in known)
             listed = ListedParameters(names, joint[ind.id], every)
